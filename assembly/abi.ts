@@ -1,0 +1,160 @@
+// The one ABI file shared by assembly/ (AssemblyScript) and host/ (TypeScript).
+//
+// It is written in the common subset of both languages: `export const NAME = expr;` only, each
+// expression built from literals and earlier names. The core reads and writes its state at
+// these offsets; the host wraps the same offsets in named views (host/machine/hart.ts), so the
+// two sides cannot drift.
+//
+// Wasm linear memory of one machine (all offsets in bytes):
+//
+//   0x0000_0000 +--------------------------------------+
+//               | AssemblyScript static data and stack | (the core allocates nothing at run time)
+//   STATE       +--------------------------------------+ 0x0010_0000
+//               | hart state: x0..x31 (+ x32 sink for  |
+//               | writes to x0), pc, privilege, CSRs,  |
+//               | exit information, counters           |
+//   VMCS        +--------------------------------------+ STATE + 4 KiB
+//               | VMCS (H extension; reserved)         |
+//   TLB_READ    +--------------------------------------+
+//               | TLB for loads     TLB_ENTRIES x 16 B |
+//   TLB_WRITE   | TLB for stores    TLB_ENTRIES x 16 B |
+//   TLB_FETCH   | TLB for fetches   TLB_ENTRIES x 16 B |
+//   CTX_TABLE   +--------------------------------------+
+//               | translation-context table (tags)     |
+//   PAGE_INFO   +--------------------------------------+
+//               | per RAM page: code generation (u32)  |
+//   BT_HASH     +--------------------------------------+
+//               | block hash: paddr -> block (2 x u32) |
+//   BT_ARENA    +--------------------------------------+
+//               | decoded blocks (tier 1 of the cache) |
+//   RAM_OFFSET  +--------------------------------------+ (64 KiB aligned)
+//               | guest RAM (host frames)              |
+//               +--------------------------------------+ RAM_OFFSET + ram size
+
+// ---- the guest-physical board (QEMU virt) ----
+export const RAM_BASE = 0x80000000;
+export const RAM_SIZE_MAX = 0x80000000; // 2 GiB
+export const PAGE_SHIFT = 12;
+export const PAGE_SIZE = 4096;
+
+// ---- regions of linear memory ----
+export const STATE = 0x100000;
+export const STATE_SIZE = 0x1000;
+export const VMCS = STATE + STATE_SIZE;
+export const VMCS_SIZE = 0x1000;
+export const TLB_BITS = 12;
+export const TLB_ENTRIES = 4096; // 1 << TLB_BITS
+export const TLB_ENTRY_SIZE = 16; // u64 tag (page | context), i64 addend (host offset - page)
+export const TLB_READ = VMCS + VMCS_SIZE;
+export const TLB_WRITE = TLB_READ + TLB_ENTRIES * TLB_ENTRY_SIZE;
+export const TLB_FETCH = TLB_WRITE + TLB_ENTRIES * TLB_ENTRY_SIZE;
+export const CTX_ENTRIES = 4096; // context ids 1..4095 live in a TLB tag's low 12 bits
+export const CTX_TABLE = TLB_FETCH + TLB_ENTRIES * TLB_ENTRY_SIZE; // u64 key per id
+export const PAGE_INFO = CTX_TABLE + CTX_ENTRIES * 8;
+export const PAGE_INFO_SIZE = (RAM_SIZE_MAX / PAGE_SIZE) * 4;
+export const BT_HASH_BITS = 16;
+export const BT_HASH_ENTRIES = 65536; // 1 << BT_HASH_BITS
+export const BT_HASH = PAGE_INFO + PAGE_INFO_SIZE; // per entry: u32 paddr - RAM_BASE + 1, u32 block
+export const BT_ARENA = BT_HASH + BT_HASH_ENTRIES * 8;
+export const BT_ARENA_SIZE = 0x1000000; // 16 MiB of decoded blocks
+export const RAM_OFFSET = (BT_ARENA + BT_ARENA_SIZE + 0xffff) & 0x7fff0000;
+
+// ---- hart state, offsets from STATE (all fields u64 unless noted) ----
+export const S_X = 0x000; // x0..x31, then x32: the sink that decoded writes to x0 go to
+export const S_F = 0x110; // f0..f31 (reserved for F/D)
+export const S_PC = 0x210;
+export const S_PRIV = 0x218; // 0 U, 1 S, 3 M
+export const S_INSTRET = 0x220; // minstret (and mcycle)
+export const S_LR_ADDR = 0x228; // reservation set (physical address), -1 when none
+export const S_EXIT_REASON = 0x230;
+// CSRs, one u64 slot each
+export const S_MSTATUS = 0x240;
+export const S_MISA = 0x248;
+export const S_MEDELEG = 0x250;
+export const S_MIDELEG = 0x258;
+export const S_MIE = 0x260;
+export const S_MIP = 0x268; // software-writable bits (SSIP, STIP, SEIP as written by M-mode)
+export const S_MTVEC = 0x270;
+export const S_MCOUNTEREN = 0x278;
+export const S_MSCRATCH = 0x280;
+export const S_MEPC = 0x288;
+export const S_MCAUSE = 0x290;
+export const S_MTVAL = 0x298;
+export const S_STVEC = 0x2a0;
+export const S_SCOUNTEREN = 0x2a8;
+export const S_SSCRATCH = 0x2b0;
+export const S_SEPC = 0x2b8;
+export const S_SCAUSE = 0x2c0;
+export const S_STVAL = 0x2c8;
+export const S_SATP = 0x2d0;
+export const S_MENVCFG = 0x2d8;
+export const S_SENVCFG = 0x2e0;
+export const S_STIMECMP = 0x2e8;
+export const S_MCOUNTINHIBIT = 0x2f0;
+export const S_MHARTID = 0x2f8;
+export const S_PMPCFG = 0x300; // pmpcfg0, pmpcfg2, ... pmpcfg14: 8 slots
+export const S_PMPADDR = 0x340; // pmpaddr0..pmpaddr63: 64 slots
+export const S_FCSR = 0x540;
+// platform inputs written by the host before run()
+export const S_IRQ_LINES = 0x580; // MIP bits driven by devices: MSIP (3), MEIP (11), SEIP (9)
+export const S_MTIMECMP = 0x588; // CLINT mtimecmp for this hart
+export const S_TIME_OFFSET = 0x590; // mtime = TIME_OFFSET + (instret >> TIME_SHIFT)
+export const S_TIME_SHIFT = 0x598; // log2(instructions per 10 MHz tick)
+export const S_RAM_SIZE = 0x5a0;
+export const S_TOHOST = 0x5a8; // physical address of HTIF tohost, 0 when the image has none
+// MMIO exit information (written by the core on EXIT_MMIO, completed by the host)
+export const S_MMIO_ADDR = 0x5c0; // physical address
+export const S_MMIO_DATA = 0x5c8; // store data, or load result written by the host
+export const S_MMIO_SIZE = 0x5d0; // 1, 2, 4 or 8
+export const S_MMIO_WRITE = 0x5d8; // 1 store, 0 load
+export const S_MMIO_RD = 0x5e0; // destination register of a load
+export const S_MMIO_SIGNED = 0x5e8; // 1 if the load sign-extends
+export const S_MMIO_VADDR = 0x5f0; // virtual address (for the access-fault tval)
+export const S_MMIO_STATUS = 0x5f8; // host answer: MMIO_OK or MMIO_FAULT
+export const S_HTIF_VALUE = 0x600; // value written to tohost on EXIT_HTIF
+// statistics (u64 counters)
+export const S_STAT_TLB_MISS = 0x640;
+export const S_STAT_TLB_ACCESS = 0x648; // data accesses (counted per block from decoded memory ops)
+export const S_STAT_BLOCK_HIT = 0x650;
+export const S_STAT_BLOCK_MISS = 0x658;
+export const S_STAT_BLOCK_CHAIN = 0x660;
+export const S_STAT_BT_FLUSH = 0x668;
+export const S_STAT_CODE_INVAL = 0x670;
+export const S_STAT_WALKS = 0x678;
+export const S_STAT_WALK_REFS = 0x680;
+export const S_STAT_TRAPS = 0x688;
+export const S_STAT_INTERRUPTS = 0x690;
+
+// ---- exit reasons returned by run() ----
+export const EXIT_NONE = 0;
+export const EXIT_BUDGET = 1; // the instruction budget of this call is spent
+export const EXIT_MMIO = 2; // a load or store to a non-RAM physical address; see S_MMIO_*
+export const EXIT_HALT = 3; // WFI with no interrupt pending: wait for the next timer or device
+export const EXIT_HTIF = 4; // a store to tohost; value in S_HTIF_VALUE
+export const EXIT_TIMER = 5; // mtime passed a deadline the host asked to hear about (reserved)
+
+export const MMIO_PENDING = 0;
+export const MMIO_OK = 1;
+export const MMIO_FAULT = 2;
+
+// ---- decoded instruction record (tier 1 of the BT cache), 16 bytes ----
+export const R_OP = 0; // u16 op id (assembly/gen/ops.ts, from the ISA table)
+export const R_RD = 2; // u8, 32 when the instruction writes x0
+export const R_RS1 = 3; // u8
+export const R_RS2 = 4; // u8
+export const R_LEN = 5; // u8: 2 or 4
+export const R_IMM = 8; // i32
+export const R_RAW = 12; // u32: the instruction bits (mtval of an illegal instruction)
+export const R_SIZE = 16;
+
+// ---- decoded block header ----
+export const B_PADDR = 0; // u64 physical address of the first instruction
+export const B_PAGE = 8; // u32 RAM page index
+export const B_GEN = 12; // u32 code generation of that page when decoded
+export const B_COUNT = 16; // u32 number of records
+export const B_MEMOPS = 20; // u32 loads + stores in the block (TLB statistics)
+export const B_CHAIN_PC = 24; // u64 pc of the last successor
+export const B_CHAIN_BLK = 32; // u32 successor block
+export const B_CHAIN_EPOCH = 36; // u32 translation epoch the link was made in
+export const B_HDR = 40;
+export const BT_MAX_INSNS = 64;

@@ -1,0 +1,82 @@
+/** Types shared by the machine, the CLI, the tests and the benchmarks. */
+
+/** One loadable piece of a guest image. */
+export interface Segment {
+  /** Guest-physical load address. */
+  paddr: bigint;
+  /** Bytes to copy (file contents). */
+  data: Uint8Array;
+  /** Size in memory; bytes past data.length are zero (bss). */
+  memSize: number;
+}
+
+/** A guest image after parsing (ELF64 RISC-V, or a raw binary placed at a load address). */
+export interface LoadedImage {
+  /** File name or guest name, used in every error message about this image. */
+  name: string;
+  entry: bigint;
+  segments: Segment[];
+  /** Physical address of the HTIF `tohost` symbol, when the ELF defines it. */
+  tohost?: bigint;
+  /** Physical address of the HTIF `fromhost` symbol, when the ELF defines it. */
+  fromhost?: bigint;
+}
+
+/** How a machine is built. */
+export interface MachineConfig {
+  /** RAM size in bytes (multiple of 4 KiB, at most 2 GiB). */
+  memSize: number;
+  /** The image run by the hart: the kernel, or with `bios` the payload at 0x80200000. */
+  kernel: LoadedImage;
+  /** Firmware (e.g. OpenSBI fw_dynamic.bin) loaded at 0x80000000; the kernel then goes to 0x80200000. */
+  bios?: LoadedImage;
+  /** Time derived from retired instructions only (reproducible runs). Default false: mtime follows the wall clock. */
+  deterministic?: boolean;
+  /** Bytes the guest writes to its console (UART transmit). */
+  onConsoleOutput?: (bytes: Uint8Array) => void;
+}
+
+/** Limits of one `Machine.run` call. */
+export interface RunLimits {
+  /** Stop after this many retired instructions. */
+  maxInstructions?: bigint;
+  /** Stop after this many milliseconds of wall time. */
+  timeoutMs?: number;
+}
+
+/** Why a run ended. */
+export type StopReason =
+  | 'exit' // the guest ended itself: test finisher / syscon, or HTIF tohost
+  | 'timeout'
+  | 'max-instructions'
+  | 'stopped'; // Machine.stop() was called (e.g. Ctrl-A X)
+
+export interface RunResult {
+  reason: StopReason;
+  /** The guest's exit code when reason is 'exit' (0 pass; finisher FAIL code or HTIF code otherwise). */
+  exitCode: number;
+  /** Instructions retired during this run. */
+  instructions: bigint;
+  /** Wall time of this run in milliseconds. */
+  wallMs: number;
+}
+
+/** Counters reported by `--stats`. */
+export interface MachineStats {
+  instructions: bigint;
+  wallMs: number;
+  mips: number;
+  tlbAccesses: bigint;
+  tlbMisses: bigint;
+  pageWalks: bigint;
+  pageWalkRefs: bigint;
+  blockHits: bigint;
+  blockMisses: bigint;
+  blockChains: bigint;
+  btFlushes: bigint;
+  codeInvalidations: bigint;
+  traps: bigint;
+  interrupts: bigint;
+  mmioExits: bigint;
+  haltExits: bigint;
+}

@@ -1,6 +1,6 @@
 // The one ABI file shared by assembly/ (AssemblyScript) and host/ (TypeScript).
 //
-// It is written in the common subset of both languages: `export const NAME = expr;` only, each
+// It is written in the common subset of both languages: `export const NAME: usize = expr;` only, each
 // expression built from literals and earlier names. The core reads and writes its state at
 // these offsets; the host wraps the same offsets in named views (host/machine/hart.ts), so the
 // two sides cannot drift.
@@ -32,129 +32,132 @@
 //               +--------------------------------------+ RAM_OFFSET + ram size
 
 // ---- the guest-physical board (QEMU virt) ----
-export const RAM_BASE = 0x80000000;
-export const RAM_SIZE_MAX = 0x80000000; // 2 GiB
-export const PAGE_SHIFT = 12;
-export const PAGE_SIZE = 4096;
+export const RAM_BASE: u64 = 0x80000000;
+export const RAM_SIZE_MAX: u64 = 0x80000000; // 2 GiB
+export const PAGE_SHIFT: u32 = 12;
+export const PAGE_SIZE: u32 = 4096;
 
 // ---- regions of linear memory ----
-export const STATE = 0x100000;
-export const STATE_SIZE = 0x1000;
-export const VMCS = STATE + STATE_SIZE;
-export const VMCS_SIZE = 0x1000;
-export const TLB_BITS = 12;
-export const TLB_ENTRIES = 4096; // 1 << TLB_BITS
-export const TLB_ENTRY_SIZE = 16; // u64 tag (page | context), i64 addend (host offset - page)
-export const TLB_READ = VMCS + VMCS_SIZE;
-export const TLB_WRITE = TLB_READ + TLB_ENTRIES * TLB_ENTRY_SIZE;
-export const TLB_FETCH = TLB_WRITE + TLB_ENTRIES * TLB_ENTRY_SIZE;
-export const CTX_ENTRIES = 4096; // context ids 1..4095 live in a TLB tag's low 12 bits
-export const CTX_TABLE = TLB_FETCH + TLB_ENTRIES * TLB_ENTRY_SIZE; // u64 key per id
-export const PAGE_INFO = CTX_TABLE + CTX_ENTRIES * 8;
-export const PAGE_INFO_SIZE = (RAM_SIZE_MAX / PAGE_SIZE) * 4;
-export const BT_HASH_BITS = 16;
-export const BT_HASH_ENTRIES = 65536; // 1 << BT_HASH_BITS
-export const BT_HASH = PAGE_INFO + PAGE_INFO_SIZE; // per entry: u32 paddr - RAM_BASE + 1, u32 block
-export const BT_ARENA = BT_HASH + BT_HASH_ENTRIES * 8;
-export const BT_ARENA_SIZE = 0x1000000; // 16 MiB of decoded blocks
-export const RAM_OFFSET = (BT_ARENA + BT_ARENA_SIZE + 0xffff) & 0x7fff0000;
+export const STATE: usize = 0x100000;
+export const STATE_SIZE: usize = 0x1000;
+export const VMCS: usize = STATE + STATE_SIZE;
+export const VMCS_SIZE: usize = 0x1000;
+export const TLB_BITS: u32 = 12;
+export const TLB_ENTRIES: u32 = 4096; // 1 << TLB_BITS
+export const TLB_ENTRY_SIZE: usize = 16; // u64 tag (page | context), i64 addend (host offset - page)
+export const TLB_READ: usize = VMCS + VMCS_SIZE;
+export const TLB_WRITE: usize = TLB_READ + TLB_ENTRIES * TLB_ENTRY_SIZE;
+export const TLB_FETCH: usize = TLB_WRITE + TLB_ENTRIES * TLB_ENTRY_SIZE;
+export const CTX_ENTRIES: u32 = 4096; // context ids 1..4095 live in a TLB tag's low 12 bits
+export const CTX_TABLE: usize = TLB_FETCH + TLB_ENTRIES * TLB_ENTRY_SIZE; // u64 key per id
+export const PAGE_INFO: usize = CTX_TABLE + CTX_ENTRIES * 8;
+export const PAGE_INFO_SIZE: usize = 0x200000; // (RAM_SIZE_MAX / PAGE_SIZE) * 4
+export const BT_HASH_BITS: u32 = 16;
+export const BT_HASH_ENTRIES: u32 = 65536; // 1 << BT_HASH_BITS
+export const BT_HASH: usize = PAGE_INFO + PAGE_INFO_SIZE; // per entry: u32 paddr - RAM_BASE + 1, u32 block
+export const BT_ARENA: usize = BT_HASH + BT_HASH_ENTRIES * 8;
+export const BT_ARENA_SIZE: usize = 0x1000000; // 16 MiB of decoded blocks
+export const RAM_OFFSET: usize = (BT_ARENA + BT_ARENA_SIZE + 0xffff) & 0x7fff0000; // 64 KiB aligned
 
 // ---- hart state, offsets from STATE (all fields u64 unless noted) ----
-export const S_X = 0x000; // x0..x31, then x32: the sink that decoded writes to x0 go to
-export const S_F = 0x110; // f0..f31 (reserved for F/D)
-export const S_PC = 0x210;
-export const S_PRIV = 0x218; // 0 U, 1 S, 3 M
-export const S_INSTRET = 0x220; // minstret (and mcycle)
-export const S_LR_ADDR = 0x228; // reservation set (physical address), -1 when none
-export const S_EXIT_REASON = 0x230;
+export const S_X: usize = 0x000; // x0..x31, then x32: the sink that decoded writes to x0 go to
+export const S_F: usize = 0x110; // f0..f31 (reserved for F/D)
+export const S_PC: usize = 0x210;
+export const S_PRIV: usize = 0x218; // 0 U, 1 S, 3 M
+export const S_INSTRET: usize = 0x220; // minstret (and mcycle)
+export const S_LR_ADDR: usize = 0x228; // reservation set (physical address), -1 when none
+export const S_EXIT_REASON: usize = 0x230;
 // CSRs, one u64 slot each
-export const S_MSTATUS = 0x240;
-export const S_MISA = 0x248;
-export const S_MEDELEG = 0x250;
-export const S_MIDELEG = 0x258;
-export const S_MIE = 0x260;
-export const S_MIP = 0x268; // software-writable bits (SSIP, STIP, SEIP as written by M-mode)
-export const S_MTVEC = 0x270;
-export const S_MCOUNTEREN = 0x278;
-export const S_MSCRATCH = 0x280;
-export const S_MEPC = 0x288;
-export const S_MCAUSE = 0x290;
-export const S_MTVAL = 0x298;
-export const S_STVEC = 0x2a0;
-export const S_SCOUNTEREN = 0x2a8;
-export const S_SSCRATCH = 0x2b0;
-export const S_SEPC = 0x2b8;
-export const S_SCAUSE = 0x2c0;
-export const S_STVAL = 0x2c8;
-export const S_SATP = 0x2d0;
-export const S_MENVCFG = 0x2d8;
-export const S_SENVCFG = 0x2e0;
-export const S_STIMECMP = 0x2e8;
-export const S_MCOUNTINHIBIT = 0x2f0;
-export const S_MHARTID = 0x2f8;
-export const S_PMPCFG = 0x300; // pmpcfg0, pmpcfg2, ... pmpcfg14: 8 slots
-export const S_PMPADDR = 0x340; // pmpaddr0..pmpaddr63: 64 slots
-export const S_FCSR = 0x540;
+export const S_MSTATUS: usize = 0x240;
+export const S_MISA: usize = 0x248;
+export const S_MEDELEG: usize = 0x250;
+export const S_MIDELEG: usize = 0x258;
+export const S_MIE: usize = 0x260;
+export const S_MIP: usize = 0x268; // software-writable bits (SSIP, STIP, SEIP as written by M-mode)
+export const S_MTVEC: usize = 0x270;
+export const S_MCOUNTEREN: usize = 0x278;
+export const S_MSCRATCH: usize = 0x280;
+export const S_MEPC: usize = 0x288;
+export const S_MCAUSE: usize = 0x290;
+export const S_MTVAL: usize = 0x298;
+export const S_STVEC: usize = 0x2a0;
+export const S_SCOUNTEREN: usize = 0x2a8;
+export const S_SSCRATCH: usize = 0x2b0;
+export const S_SEPC: usize = 0x2b8;
+export const S_SCAUSE: usize = 0x2c0;
+export const S_STVAL: usize = 0x2c8;
+export const S_SATP: usize = 0x2d0;
+export const S_MENVCFG: usize = 0x2d8;
+export const S_SENVCFG: usize = 0x2e0;
+export const S_STIMECMP: usize = 0x2e8;
+export const S_MCOUNTINHIBIT: usize = 0x2f0;
+export const S_MHARTID: usize = 0x2f8;
+export const S_PMPCFG: usize = 0x300; // pmpcfg0, pmpcfg2, ... pmpcfg14: 8 slots
+export const S_PMPADDR: usize = 0x340; // pmpaddr0..pmpaddr63: 64 slots
+export const S_FCSR: usize = 0x540;
+export const S_MCYCLE_DELTA: usize = 0x548; // mcycle = instret + MCYCLE_DELTA (after writes to mcycle)
+export const S_MINSTRET_DELTA: usize = 0x550; // minstret = instret + MINSTRET_DELTA
 // platform inputs written by the host before run()
-export const S_IRQ_LINES = 0x580; // MIP bits driven by devices: MSIP (3), MEIP (11), SEIP (9)
-export const S_MTIMECMP = 0x588; // CLINT mtimecmp for this hart
-export const S_TIME_OFFSET = 0x590; // mtime = TIME_OFFSET + (instret >> TIME_SHIFT)
-export const S_TIME_SHIFT = 0x598; // log2(instructions per 10 MHz tick)
-export const S_RAM_SIZE = 0x5a0;
-export const S_TOHOST = 0x5a8; // physical address of HTIF tohost, 0 when the image has none
+export const S_IRQ_LINES: usize = 0x580; // MIP bits driven by devices: MSIP (3), MEIP (11), SEIP (9)
+export const S_MTIMECMP: usize = 0x588; // CLINT mtimecmp for this hart
+export const S_TIME_OFFSET: usize = 0x590; // mtime = TIME_OFFSET + (instret >> TIME_SHIFT)
+export const S_TIME_SHIFT: usize = 0x598; // log2(instructions per 10 MHz tick)
+export const S_RAM_SIZE: usize = 0x5a0;
+export const S_TOHOST: usize = 0x5a8; // physical address of HTIF tohost, 0 when the image has none
 // MMIO exit information (written by the core on EXIT_MMIO, completed by the host)
-export const S_MMIO_ADDR = 0x5c0; // physical address
-export const S_MMIO_DATA = 0x5c8; // store data, or load result written by the host
-export const S_MMIO_SIZE = 0x5d0; // 1, 2, 4 or 8
-export const S_MMIO_WRITE = 0x5d8; // 1 store, 0 load
-export const S_MMIO_RD = 0x5e0; // destination register of a load
-export const S_MMIO_SIGNED = 0x5e8; // 1 if the load sign-extends
-export const S_MMIO_VADDR = 0x5f0; // virtual address (for the access-fault tval)
-export const S_MMIO_STATUS = 0x5f8; // host answer: MMIO_OK or MMIO_FAULT
-export const S_HTIF_VALUE = 0x600; // value written to tohost on EXIT_HTIF
+export const S_MMIO_ADDR: usize = 0x5c0; // physical address
+export const S_MMIO_DATA: usize = 0x5c8; // store data, or load result written by the host
+export const S_MMIO_SIZE: usize = 0x5d0; // 1, 2, 4 or 8
+export const S_MMIO_WRITE: usize = 0x5d8; // 1 store, 0 load
+export const S_MMIO_RD: usize = 0x5e0; // destination register of a load
+export const S_MMIO_SIGNED: usize = 0x5e8; // 1 if the load sign-extends
+export const S_MMIO_VADDR: usize = 0x5f0; // virtual address (for the access-fault tval)
+export const S_MMIO_STATUS: usize = 0x5f8; // host answer: MMIO_OK or MMIO_FAULT
+export const S_HTIF_VALUE: usize = 0x600; // value written to tohost on EXIT_HTIF
+export const S_MMIO_LEN: usize = 0x608; // length of the instruction that made the MMIO access
 // statistics (u64 counters)
-export const S_STAT_TLB_MISS = 0x640;
-export const S_STAT_TLB_ACCESS = 0x648; // data accesses (counted per block from decoded memory ops)
-export const S_STAT_BLOCK_HIT = 0x650;
-export const S_STAT_BLOCK_MISS = 0x658;
-export const S_STAT_BLOCK_CHAIN = 0x660;
-export const S_STAT_BT_FLUSH = 0x668;
-export const S_STAT_CODE_INVAL = 0x670;
-export const S_STAT_WALKS = 0x678;
-export const S_STAT_WALK_REFS = 0x680;
-export const S_STAT_TRAPS = 0x688;
-export const S_STAT_INTERRUPTS = 0x690;
+export const S_STAT_TLB_MISS: usize = 0x640;
+export const S_STAT_TLB_ACCESS: usize = 0x648; // data accesses (counted per block from decoded memory ops)
+export const S_STAT_BLOCK_HIT: usize = 0x650;
+export const S_STAT_BLOCK_MISS: usize = 0x658;
+export const S_STAT_BLOCK_CHAIN: usize = 0x660;
+export const S_STAT_BT_FLUSH: usize = 0x668;
+export const S_STAT_CODE_INVAL: usize = 0x670;
+export const S_STAT_WALKS: usize = 0x678;
+export const S_STAT_WALK_REFS: usize = 0x680;
+export const S_STAT_TRAPS: usize = 0x688;
+export const S_STAT_INTERRUPTS: usize = 0x690;
 
 // ---- exit reasons returned by run() ----
-export const EXIT_NONE = 0;
-export const EXIT_BUDGET = 1; // the instruction budget of this call is spent
-export const EXIT_MMIO = 2; // a load or store to a non-RAM physical address; see S_MMIO_*
-export const EXIT_HALT = 3; // WFI with no interrupt pending: wait for the next timer or device
-export const EXIT_HTIF = 4; // a store to tohost; value in S_HTIF_VALUE
-export const EXIT_TIMER = 5; // mtime passed a deadline the host asked to hear about (reserved)
+export const EXIT_NONE: u32 = 0;
+export const EXIT_BUDGET: u32 = 1; // the instruction budget of this call is spent
+export const EXIT_MMIO: u32 = 2; // a load or store to a non-RAM physical address; see S_MMIO_*
+export const EXIT_HALT: u32 = 3; // WFI with no interrupt pending: wait for the next timer or device
+export const EXIT_HTIF: u32 = 4; // a store to tohost; value in S_HTIF_VALUE
+export const EXIT_TIMER: u32 = 5; // mtime passed a deadline the host asked to hear about (reserved)
 
-export const MMIO_PENDING = 0;
-export const MMIO_OK = 1;
-export const MMIO_FAULT = 2;
+export const MMIO_PENDING: u32 = 0;
+export const MMIO_OK: u32 = 1;
+export const MMIO_FAULT: u32 = 2;
 
 // ---- decoded instruction record (tier 1 of the BT cache), 16 bytes ----
-export const R_OP = 0; // u16 op id (assembly/gen/ops.ts, from the ISA table)
-export const R_RD = 2; // u8, 32 when the instruction writes x0
-export const R_RS1 = 3; // u8
-export const R_RS2 = 4; // u8
-export const R_LEN = 5; // u8: 2 or 4
-export const R_IMM = 8; // i32
-export const R_RAW = 12; // u32: the instruction bits (mtval of an illegal instruction)
-export const R_SIZE = 16;
+export const R_OP: usize = 0; // u16 op id (assembly/gen/ops.ts, from the ISA table)
+export const R_RD: usize = 2; // u8, 32 when the instruction writes x0
+export const R_RS1: usize = 3; // u8
+export const R_RS2: usize = 4; // u8
+export const R_LEN: usize = 5; // u8: 2 or 4
+export const R_IMM: usize = 8; // i32
+export const R_RAW: usize = 12; // u32: the instruction bits (mtval of an illegal instruction)
+export const R_SIZE: usize = 16;
 
 // ---- decoded block header ----
-export const B_PADDR = 0; // u64 physical address of the first instruction
-export const B_PAGE = 8; // u32 RAM page index
-export const B_GEN = 12; // u32 code generation of that page when decoded
-export const B_COUNT = 16; // u32 number of records
-export const B_MEMOPS = 20; // u32 loads + stores in the block (TLB statistics)
-export const B_CHAIN_PC = 24; // u64 pc of the last successor
-export const B_CHAIN_BLK = 32; // u32 successor block
-export const B_CHAIN_EPOCH = 36; // u32 translation epoch the link was made in
-export const B_HDR = 40;
-export const BT_MAX_INSNS = 64;
+export const B_PADDR: usize = 0; // u64 physical address of the first instruction
+export const B_PAGE: usize = 8; // u32 RAM page index
+export const B_GEN: usize = 12; // u32 code generation of that page when decoded
+export const B_COUNT: usize = 16; // u32 number of records
+export const B_MEMOPS: usize = 20; // u32 loads + stores in the block (TLB statistics)
+export const B_CHAIN_PC: usize = 24; // u64 pc of the last successor
+export const B_CHAIN_BLK: usize = 32; // u32 successor block
+export const B_CHAIN_EPOCH: usize = 36; // u32 translation epoch the link was made in
+export const B_HDR: usize = 40;
+export const BT_MAX_INSNS: u32 = 64;

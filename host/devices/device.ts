@@ -28,6 +28,11 @@ export interface HartTimer {
   /** The machine software-interrupt pending bit (MIP.MSIP) driven by msip. */
   getMsip(): boolean;
   setMsip(level: boolean): void;
+  /**
+   * Set mtime (a guest store to the CLINT's mtime register; QEMU's ACLINT allows it). Optional:
+   * a timer without it ignores such stores.
+   */
+  setMtime?(value: bigint): void;
 }
 
 /** Guest-physical memory as devices and loaders see it. */

@@ -1,0 +1,146 @@
+// The BT cache, tier 1: guest code decoded once per basic block into records (abi.ts R_*),
+// keyed by the physical address of the block's first instruction.
+//
+//   BT_HASH: direct-mapped, index = (paddr - RAM_BASE) >> 1; entry = u32 key (offset + 1), u32 block
+//   BT_ARENA: blocks, bump-allocated; when it is full everything is dropped at once.
+//   block = header (B_*) + up to BT_MAX_INSNS records
+//
+// A block never crosses a 4 KiB page, so it depends on exactly one physical page. Each RAM page
+// has a generation in PAGE_INFO; a block records it when decoded and is valid while the page's
+// generation is unchanged. A store to a code page bumps the generation (mmu.ts), which
+// invalidates exactly the blocks of that page, at O(1) cost.
+//
+// Blocks are chained: each remembers its last successor (pc -> block) made in the current
+// translation epoch, so a loop does not look up the hash table on every iteration.
+
+import {
+  BT_HASH, BT_HASH_ENTRIES, BT_ARENA, BT_ARENA_SIZE, BT_MAX_INSNS, RAM_BASE, RAM_OFFSET,
+  R_SIZE, R_OP, B_PADDR, B_PAGE, B_GEN, B_COUNT, B_MEMOPS, B_CHAIN_PC, B_CHAIN_BLK,
+  B_CHAIN_EPOCH, B_HDR, S_STAT_BLOCK_HIT, S_STAT_BLOCK_MISS, S_STAT_BLOCK_CHAIN, S_STAT_BT_FLUSH,
+} from './abi';
+import { decode16, decode32, opFlags, OP_ILLEGAL, F_END, F_LOAD, F_STORE } from './gen/isa';
+import { pc, epoch, rd64, wr64, bumpEpoch } from './state';
+import { fetchHost, markCodePage, pageInfo, hostPage, translateFetch } from './mmu';
+
+const CODE_BIT: u32 = 0x80000000;
+const ARENA_END: usize = <usize>BT_ARENA + <usize>BT_ARENA_SIZE;
+const BLOCK_MAX_BYTES: usize = <usize>B_HDR + <usize>BT_MAX_INSNS * <usize>R_SIZE;
+/** A block for an instruction that straddles two pages: decoded each time, never cached. */
+const SCRATCH_BLOCK: usize = ARENA_END - BLOCK_MAX_BYTES;
+
+let arenaTop: usize = <usize>BT_ARENA;
+
+/** Drop every decoded block (arena full, or host reset). */
+export function flushBlocks(): void {
+  memory.fill(<usize>BT_HASH, 0, <usize>BT_HASH_ENTRIES * 8);
+  arenaTop = <usize>BT_ARENA;
+  bumpEpoch();
+  wr64(S_STAT_BT_FLUSH, rd64(S_STAT_BT_FLUSH) + 1);
+}
+
+@inline function hashSlot(off: u32): usize {
+  return <usize>BT_HASH + (<usize>((off >> 1) & (BT_HASH_ENTRIES - 1)) << 3);
+}
+
+@inline function blockValid(blk: usize): bool {
+  return load<u32>(blk, B_GEN) == (pageInfo(<usize>load<u32>(blk, B_PAGE)) & ~CODE_BIT);
+}
+
+/** Decode a block starting at host address h (physical offset off into RAM). */
+function decodeBlock(h: usize, off: u32): usize {
+  if (arenaTop + BLOCK_MAX_BYTES > SCRATCH_BLOCK) flushBlocks();
+  const blk = arenaTop;
+  const pageEnd = (h & ~(<usize>0xfff)) + 0x1000;
+  let rec = blk + <usize>B_HDR;
+  let n: u32 = 0;
+  let memops: u32 = 0;
+  while (n < BT_MAX_INSNS) {
+    if (h + 2 > pageEnd) break;
+    const lo = <u32>load<u16>(h);
+    if ((lo & 3) == 3) {
+      if (h + 4 > pageEnd) break; // straddles the page: it starts the next block
+      decode32(load<u32>(h), rec);
+      h += 4;
+    } else {
+      decode16(lo, rec);
+      h += 2;
+    }
+    n++;
+    const op = <u32>load<u16>(rec, R_OP);
+    const fl = opFlags(op);
+    if ((fl & (F_LOAD | F_STORE)) != 0) memops++;
+    rec += <usize>R_SIZE;
+    if ((fl & F_END) != 0 || op == OP_ILLEGAL) break;
+  }
+  if (n == 0) return 0;
+  const page = hostPage(h - 1);
+  markCodePage(page);
+  store<u64>(blk, <u64>off + <u64>RAM_BASE, B_PADDR);
+  store<u32>(blk, <u32>page, B_PAGE);
+  store<u32>(blk, pageInfo(page) & ~CODE_BIT, B_GEN);
+  store<u32>(blk, n, B_COUNT);
+  store<u32>(blk, memops, B_MEMOPS);
+  store<u32>(blk, 0, B_CHAIN_EPOCH);
+  arenaTop = rec;
+  const slot = hashSlot(off);
+  store<u32>(slot, off + 1);
+  store<u32>(slot, <u32>blk, 4);
+  return blk;
+}
+
+/**
+ * Decode the single instruction at pc whose second half lies on the next page, fetching that
+ * half through its own translation (it may fault: tval is then the second page's address).
+ */
+function decodeStraddling(h: usize): usize {
+  const blk = SCRATCH_BLOCK;
+  const lo = <u32>load<u16>(h);
+  const h2 = translateFetch(pc + 2);
+  if (h2 == 0) return 0;
+  const w = lo | (<u32>load<u16>(h2) << 16);
+  decode32(w, blk + <usize>B_HDR);
+  store<u32>(blk, 0xffffffff, B_PAGE);
+  store<u32>(blk, 1, B_COUNT);
+  store<u32>(blk, <u32>((opFlags(<u32>load<u16>(blk + <usize>B_HDR, R_OP)) & (F_LOAD | F_STORE)) != 0), B_MEMOPS);
+  store<u32>(blk, 0, B_CHAIN_EPOCH);
+  return blk;
+}
+
+/** The block that starts at pc, or 0 when fetching it raised an exception (pc is then the handler). */
+export function findBlock(prev: usize): usize {
+  // Chained successor of the previous block: same pc, same epoch, page still unmodified.
+  if (prev != 0 && load<u64>(prev, B_CHAIN_PC) == pc && load<u32>(prev, B_CHAIN_EPOCH) == epoch) {
+    const next = <usize>load<u32>(prev, B_CHAIN_BLK);
+    if (blockValid(next)) {
+      wr64(S_STAT_BLOCK_CHAIN, rd64(S_STAT_BLOCK_CHAIN) + 1);
+      return next;
+    }
+  }
+  const h = fetchHost(pc);
+  if (h == 0) return 0;
+  const off = <u32>(h - <usize>RAM_OFFSET);
+  const slot = hashSlot(off);
+  let blk: usize = 0;
+  if (load<u32>(slot) == off + 1 && blockValid(<usize>load<u32>(slot, 4))) {
+    blk = <usize>load<u32>(slot, 4);
+    wr64(S_STAT_BLOCK_HIT, rd64(S_STAT_BLOCK_HIT) + 1);
+  } else {
+    wr64(S_STAT_BLOCK_MISS, rd64(S_STAT_BLOCK_MISS) + 1);
+    blk = decodeBlock(h, off);
+    if (blk == 0) return decodeStraddling(h);
+  }
+  if (prev != 0 && prev != SCRATCH_BLOCK) {
+    store<u64>(prev, pc, B_CHAIN_PC);
+    store<u32>(prev, <u32>blk, B_CHAIN_BLK);
+    store<u32>(prev, epoch, B_CHAIN_EPOCH);
+  }
+  return blk;
+}
+
+/** Decode one instruction word into a scratch record (used by the host's disassembler). */
+export function decodeInto(w: u32, rec: usize): void {
+  if ((w & 3) == 3) decode32(w, rec);
+  else decode16(w & 0xffff, rec);
+}
+
+export { SCRATCH_BLOCK };

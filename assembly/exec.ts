@@ -1,0 +1,431 @@
+// The interpreter: executes one decoded block (bt.ts), dispatching on the op ids generated
+// from the ISA table. Semantics follow the unprivileged spec (RV64I ch. 2 and 5, M ch. 13,
+// A ch. 14, Zicsr ch. 9) and the privileged spec for the system instructions.
+//
+// Fast and slow paths: loads and stores first try the TLB inline (a tag compare and an add);
+// a miss, MMIO, a code page or a page-crossing access goes to mmu.ts.
+//
+// Instruction counting: the whole block is counted when it starts; an instruction that traps
+// (or exits for MMIO) is not retired, so the count is corrected by what did not run.
+
+import {
+  TLB_READ, TLB_WRITE, TLB_ENTRIES, R_OP, R_RD, R_RS1, R_RS2, R_LEN, R_IMM, R_RAW, R_SIZE,
+  B_COUNT, B_MEMOPS, B_HDR, S_STAT_TLB_ACCESS, S_LR_ADDR, S_MMIO_LEN, S_MIE, EXIT_MMIO,
+  EXIT_HALT, EXIT_HTIF,
+} from './abi';
+import * as O from './gen/isa';
+import {
+  pc, priv, icount, stop, exitReason, setPc, addIcount, setExit, getX, setX, rd64, wr64,
+  PRV_M, CAUSE_ILLEGAL_INSTRUCTION, CAUSE_BREAKPOINT, CAUSE_USER_ECALL,
+  CAUSE_MISALIGNED_LOAD, CAUSE_MISALIGNED_STORE,
+} from './state';
+import {
+  ctxData, loadSlow, storeSlow, translateAtomic, flushTlbAll, flushTlbPage, flushTlbAsid,
+  ACC_READ, ACC_WRITE,
+} from './mmu';
+import { raiseException, doMret, doSret, mipValue } from './trap';
+import { csrAccess, csrIllegal, CSR_RW, CSR_RS, CSR_RC, wfiAllowed, sretAllowed, sfenceAllowed } from './csr';
+
+const PAGE_MASK: u64 = ~(<u64>0xfff);
+
+// ---- record fields ----
+@inline function fRd(r: usize): u32 { return <u32>load<u8>(r, R_RD); }
+@inline function fRs1(r: usize): u32 { return <u32>load<u8>(r, R_RS1); }
+@inline function fRs2(r: usize): u32 { return <u32>load<u8>(r, R_RS2); }
+@inline function fImm(r: usize): i64 { return <i64>load<i32>(r, R_IMM); }
+@inline function fLen(r: usize): u64 { return <u64>load<u8>(r, R_LEN); }
+@inline function x1(r: usize): u64 { return getX(fRs1(r)); }
+@inline function x2(r: usize): u64 { return getX(fRs2(r)); }
+@inline function sext32(v: u64): u64 { return <u64><i64><i32>v; }
+
+// ---- the TLB fast path ----
+/** Host address for a load of `size` bytes at va, or 0 on a TLB miss. */
+@inline function readHost(va: u64, size: u64): usize {
+  const e = TLB_READ + (<usize>((va >> 12) & (TLB_ENTRIES - 1)) << 4);
+  if (((va & PAGE_MASK) | ctxData) == load<u64>(e) && (va & 0xfff) <= 0x1000 - size) return <usize>(va + load<u64>(e, 8));
+  return 0;
+}
+/** Host address for a store of `size` bytes at va, or 0 on a TLB miss. */
+@inline function writeHost(va: u64, size: u64): usize {
+  const e = TLB_WRITE + (<usize>((va >> 12) & (TLB_ENTRIES - 1)) << 4);
+  if (((va & PAGE_MASK) | ctxData) == load<u64>(e) && (va & 0xfff) <= 0x1000 - size) return <usize>(va + load<u64>(e, 8));
+  return 0;
+}
+
+/** Instructions from record r to the end of the block (r included). */
+@inline function left(r: usize, end: usize): u64 {
+  return <u64>((end - r) / <usize>R_SIZE);
+}
+
+// ---- M extension helpers (§13.1-13.2) ----
+function mulhu(a: u64, b: u64): u64 {
+  const a0 = a & 0xffffffff, a1 = a >> 32, b0 = b & 0xffffffff, b1 = b >> 32;
+  const p00 = a0 * b0, p01 = a0 * b1, p10 = a1 * b0, p11 = a1 * b1;
+  const mid = (p00 >> 32) + (p01 & 0xffffffff) + (p10 & 0xffffffff);
+  return p11 + (p01 >> 32) + (p10 >> 32) + (mid >> 32);
+}
+function mulh(a: u64, b: u64): u64 {
+  let h = mulhu(a, b);
+  if (<i64>a < 0) h -= b;
+  if (<i64>b < 0) h -= a;
+  return h;
+}
+function mulhsu(a: u64, b: u64): u64 {
+  let h = mulhu(a, b);
+  if (<i64>a < 0) h -= b;
+  return h;
+}
+function div64(a: u64, b: u64): u64 {
+  if (b == 0) return 0xffffffffffffffff;
+  if (a == 0x8000000000000000 && b == 0xffffffffffffffff) return a;
+  return <u64>(<i64>a / <i64>b);
+}
+function rem64(a: u64, b: u64): u64 {
+  if (b == 0) return a;
+  if (a == 0x8000000000000000 && b == 0xffffffffffffffff) return 0;
+  return <u64>(<i64>a % <i64>b);
+}
+function div32(a: u64, b: u64): u64 {
+  const x = <i32>a, y = <i32>b;
+  if (y == 0) return 0xffffffffffffffff;
+  if (x == i32.MIN_VALUE && y == -1) return sext32(<u64><u32>x);
+  return <u64><i64>(x / y);
+}
+function rem32(a: u64, b: u64): u64 {
+  const x = <i32>a, y = <i32>b;
+  if (y == 0) return <u64><i64>x;
+  if (x == i32.MIN_VALUE && y == -1) return 0;
+  return <u64><i64>(x % y);
+}
+function divu32(a: u64, b: u64): u64 {
+  const x = <u32>a, y = <u32>b;
+  if (y == 0) return 0xffffffffffffffff;
+  return sext32(<u64>(x / y));
+}
+function remu32(a: u64, b: u64): u64 {
+  const x = <u32>a, y = <u32>b;
+  if (y == 0) return sext32(<u64>x);
+  return sext32(<u64>(x % y));
+}
+
+// ---- A extension (§14): the reservation is the virtual address, as QEMU keeps it ----
+function amo(op: u32, r: usize, end: usize, isD: bool): bool {
+  const va = x1(r);
+  const size: u64 = isD ? 8 : 4;
+  if ((va & (size - 1)) != 0) {
+    raiseException(op == O.OP_LR_W || op == O.OP_LR_D ? CAUSE_MISALIGNED_LOAD : CAUSE_MISALIGNED_STORE, va);
+    return false;
+  }
+  if (op == O.OP_LR_W || op == O.OP_LR_D) {
+    let h = readHost(va, size);
+    if (h == 0) { h = translateAtomic(va, size, ACC_READ); if (h == 0) return false; }
+    setX(fRd(r), isD ? load<u64>(h) : sext32(<u64>load<u32>(h)));
+    wr64(S_LR_ADDR, va);
+    return true;
+  }
+  if (op == O.OP_SC_W || op == O.OP_SC_D) {
+    if (rd64(S_LR_ADDR) != va) {
+      wr64(S_LR_ADDR, 0xffffffffffffffff);
+      setX(fRd(r), 1);
+      return true;
+    }
+    let h = writeHost(va, size);
+    if (h == 0) { h = translateAtomic(va, size, ACC_WRITE); if (h == 0) return false; }
+    if (isD) store<u64>(h, x2(r)); else store<u32>(h, <u32>x2(r));
+    wr64(S_LR_ADDR, 0xffffffffffffffff);
+    setX(fRd(r), 0);
+    return true;
+  }
+  let h = writeHost(va, size);
+  if (h == 0) { h = translateAtomic(va, size, ACC_WRITE); if (h == 0) return false; }
+  const old: u64 = isD ? load<u64>(h) : sext32(<u64>load<u32>(h));
+  const src = x2(r);
+  let nv: u64 = 0;
+  if (op == O.OP_AMOSWAP_W || op == O.OP_AMOSWAP_D) nv = src;
+  else if (op == O.OP_AMOADD_W || op == O.OP_AMOADD_D) nv = old + src;
+  else if (op == O.OP_AMOXOR_W || op == O.OP_AMOXOR_D) nv = old ^ src;
+  else if (op == O.OP_AMOAND_W || op == O.OP_AMOAND_D) nv = old & src;
+  else if (op == O.OP_AMOOR_W || op == O.OP_AMOOR_D) nv = old | src;
+  else if (isD) {
+    if (op == O.OP_AMOMIN_D) nv = <i64>old < <i64>src ? old : src;
+    else if (op == O.OP_AMOMAX_D) nv = <i64>old > <i64>src ? old : src;
+    else if (op == O.OP_AMOMINU_D) nv = old < src ? old : src;
+    else nv = old > src ? old : src;
+  } else {
+    const a = <i32>old, b = <i32>src;
+    if (op == O.OP_AMOMIN_W) nv = <u64><i64>(a < b ? a : b);
+    else if (op == O.OP_AMOMAX_W) nv = <u64><i64>(a > b ? a : b);
+    else if (op == O.OP_AMOMINU_W) nv = <u64><i64><i32>(<u32>a < <u32>b ? <u32>a : <u32>b);
+    else nv = <u64><i64><i32>(<u32>a > <u32>b ? <u32>a : <u32>b);
+  }
+  if (isD) store<u64>(h, nv); else store<u32>(h, <u32>nv);
+  setX(fRd(r), old);
+  return true;
+}
+
+/** Execute a decoded block from its first record. pc is the block's start address. */
+export function execBlock(blk: usize): void {
+  const n = <u64>load<u32>(blk, B_COUNT);
+  addIcount(n);
+  wr64(S_STAT_TLB_ACCESS, rd64(S_STAT_TLB_ACCESS) + <u64>load<u32>(blk, B_MEMOPS));
+  let r = blk + <usize>B_HDR;
+  const end = r + <usize>n * <usize>R_SIZE;
+  while (true) {
+    const op = <u32>load<u16>(r, R_OP);
+    switch (op) {
+      // ---- RV64I: upper immediates and jumps ----
+      case O.OP_LUI: setX(fRd(r), <u64>fImm(r)); break;
+      case O.OP_AUIPC: setX(fRd(r), pc + <u64>fImm(r)); break;
+      case O.OP_JAL: {
+        setX(fRd(r), pc + fLen(r));
+        setPc(pc + <u64>fImm(r));
+        return;
+      }
+      case O.OP_JALR: {
+        const t = (x1(r) + <u64>fImm(r)) & ~(<u64>1);
+        setX(fRd(r), pc + fLen(r));
+        setPc(t);
+        return;
+      }
+      // ---- branches: taken ends the block here; not taken falls through to the block end ----
+      case O.OP_BEQ: if (x1(r) == x2(r)) { setPc(pc + <u64>fImm(r)); return; } break;
+      case O.OP_BNE: if (x1(r) != x2(r)) { setPc(pc + <u64>fImm(r)); return; } break;
+      case O.OP_BLT: if (<i64>x1(r) < <i64>x2(r)) { setPc(pc + <u64>fImm(r)); return; } break;
+      case O.OP_BGE: if (<i64>x1(r) >= <i64>x2(r)) { setPc(pc + <u64>fImm(r)); return; } break;
+      case O.OP_BLTU: if (x1(r) < x2(r)) { setPc(pc + <u64>fImm(r)); return; } break;
+      case O.OP_BGEU: if (x1(r) >= x2(r)) { setPc(pc + <u64>fImm(r)); return; } break;
+      // ---- loads ----
+      case O.OP_LB: {
+        const va = x1(r) + <u64>fImm(r);
+        const h = readHost(va, 1);
+        let v: u64;
+        if (h != 0) v = <u64><i64>load<i8>(h);
+        else { v = <u64><i64><i8>loadSlow(va, 1, fRd(r), true); if (stop) { addIcount(-left(r, end)); mmioLen(r); return; } }
+        setX(fRd(r), v);
+        break;
+      }
+      case O.OP_LH: {
+        const va = x1(r) + <u64>fImm(r);
+        const h = readHost(va, 2);
+        let v: u64;
+        if (h != 0) v = <u64><i64>load<i16>(h);
+        else { v = <u64><i64><i16>loadSlow(va, 2, fRd(r), true); if (stop) { addIcount(-left(r, end)); mmioLen(r); return; } }
+        setX(fRd(r), v);
+        break;
+      }
+      case O.OP_LW: {
+        const va = x1(r) + <u64>fImm(r);
+        const h = readHost(va, 4);
+        let v: u64;
+        if (h != 0) v = <u64><i64>load<i32>(h);
+        else { v = sext32(loadSlow(va, 4, fRd(r), true)); if (stop) { addIcount(-left(r, end)); mmioLen(r); return; } }
+        setX(fRd(r), v);
+        break;
+      }
+      case O.OP_LD: {
+        const va = x1(r) + <u64>fImm(r);
+        const h = readHost(va, 8);
+        let v: u64;
+        if (h != 0) v = load<u64>(h);
+        else { v = loadSlow(va, 8, fRd(r), false); if (stop) { addIcount(-left(r, end)); mmioLen(r); return; } }
+        setX(fRd(r), v);
+        break;
+      }
+      case O.OP_LBU: {
+        const va = x1(r) + <u64>fImm(r);
+        const h = readHost(va, 1);
+        let v: u64;
+        if (h != 0) v = <u64>load<u8>(h);
+        else { v = loadSlow(va, 1, fRd(r), false); if (stop) { addIcount(-left(r, end)); mmioLen(r); return; } }
+        setX(fRd(r), v);
+        break;
+      }
+      case O.OP_LHU: {
+        const va = x1(r) + <u64>fImm(r);
+        const h = readHost(va, 2);
+        let v: u64;
+        if (h != 0) v = <u64>load<u16>(h);
+        else { v = loadSlow(va, 2, fRd(r), false); if (stop) { addIcount(-left(r, end)); mmioLen(r); return; } }
+        setX(fRd(r), v);
+        break;
+      }
+      case O.OP_LWU: {
+        const va = x1(r) + <u64>fImm(r);
+        const h = readHost(va, 4);
+        let v: u64;
+        if (h != 0) v = <u64>load<u32>(h);
+        else { v = loadSlow(va, 4, fRd(r), false); if (stop) { addIcount(-left(r, end)); mmioLen(r); return; } }
+        setX(fRd(r), v);
+        break;
+      }
+      // ---- stores ----
+      case O.OP_SB: {
+        const va = x1(r) + <u64>fImm(r);
+        const h = writeHost(va, 1);
+        if (h != 0) store<u8>(h, <u8>x2(r));
+        else { storeSlow(va, 1, x2(r)); if (stop) { storeStopped(r, end); return; } }
+        break;
+      }
+      case O.OP_SH: {
+        const va = x1(r) + <u64>fImm(r);
+        const h = writeHost(va, 2);
+        if (h != 0) store<u16>(h, <u16>x2(r));
+        else { storeSlow(va, 2, x2(r)); if (stop) { storeStopped(r, end); return; } }
+        break;
+      }
+      case O.OP_SW: {
+        const va = x1(r) + <u64>fImm(r);
+        const h = writeHost(va, 4);
+        if (h != 0) store<u32>(h, <u32>x2(r));
+        else { storeSlow(va, 4, x2(r)); if (stop) { storeStopped(r, end); return; } }
+        break;
+      }
+      case O.OP_SD: {
+        const va = x1(r) + <u64>fImm(r);
+        const h = writeHost(va, 8);
+        if (h != 0) store<u64>(h, x2(r));
+        else { storeSlow(va, 8, x2(r)); if (stop) { storeStopped(r, end); return; } }
+        break;
+      }
+      // ---- integer register-immediate ----
+      case O.OP_ADDI: setX(fRd(r), x1(r) + <u64>fImm(r)); break;
+      case O.OP_SLTI: setX(fRd(r), <u64>(<i64>x1(r) < fImm(r))); break;
+      case O.OP_SLTIU: setX(fRd(r), <u64>(x1(r) < <u64>fImm(r))); break;
+      case O.OP_XORI: setX(fRd(r), x1(r) ^ <u64>fImm(r)); break;
+      case O.OP_ORI: setX(fRd(r), x1(r) | <u64>fImm(r)); break;
+      case O.OP_ANDI: setX(fRd(r), x1(r) & <u64>fImm(r)); break;
+      case O.OP_SLLI: setX(fRd(r), x1(r) << <u64>fImm(r)); break;
+      case O.OP_SRLI: setX(fRd(r), x1(r) >> <u64>fImm(r)); break;
+      case O.OP_SRAI: setX(fRd(r), <u64>(<i64>x1(r) >> fImm(r))); break;
+      // ---- integer register-register ----
+      case O.OP_ADD: setX(fRd(r), x1(r) + x2(r)); break;
+      case O.OP_SUB: setX(fRd(r), x1(r) - x2(r)); break;
+      case O.OP_SLL: setX(fRd(r), x1(r) << (x2(r) & 63)); break;
+      case O.OP_SLT: setX(fRd(r), <u64>(<i64>x1(r) < <i64>x2(r))); break;
+      case O.OP_SLTU: setX(fRd(r), <u64>(x1(r) < x2(r))); break;
+      case O.OP_XOR: setX(fRd(r), x1(r) ^ x2(r)); break;
+      case O.OP_SRL: setX(fRd(r), x1(r) >> (x2(r) & 63)); break;
+      case O.OP_SRA: setX(fRd(r), <u64>(<i64>x1(r) >> <i64>(x2(r) & 63))); break;
+      case O.OP_OR: setX(fRd(r), x1(r) | x2(r)); break;
+      case O.OP_AND: setX(fRd(r), x1(r) & x2(r)); break;
+      // ---- RV64I word ops: 32-bit result sign-extended (§5.2) ----
+      case O.OP_ADDIW: setX(fRd(r), sext32(x1(r) + <u64>fImm(r))); break;
+      case O.OP_SLLIW: setX(fRd(r), sext32(<u64>(<u32>x1(r) << <u32>fImm(r)))); break;
+      case O.OP_SRLIW: setX(fRd(r), sext32(<u64>(<u32>x1(r) >> <u32>fImm(r)))); break;
+      case O.OP_SRAIW: setX(fRd(r), <u64><i64>(<i32>x1(r) >> <i32>fImm(r))); break;
+      case O.OP_ADDW: setX(fRd(r), sext32(x1(r) + x2(r))); break;
+      case O.OP_SUBW: setX(fRd(r), sext32(x1(r) - x2(r))); break;
+      case O.OP_SLLW: setX(fRd(r), sext32(<u64>(<u32>x1(r) << (<u32>x2(r) & 31)))); break;
+      case O.OP_SRLW: setX(fRd(r), sext32(<u64>(<u32>x1(r) >> (<u32>x2(r) & 31)))); break;
+      case O.OP_SRAW: setX(fRd(r), <u64><i64>(<i32>x1(r) >> (<i32>x2(r) & 31))); break;
+      // ---- M ----
+      case O.OP_MUL: setX(fRd(r), x1(r) * x2(r)); break;
+      case O.OP_MULH: setX(fRd(r), mulh(x1(r), x2(r))); break;
+      case O.OP_MULHSU: setX(fRd(r), mulhsu(x1(r), x2(r))); break;
+      case O.OP_MULHU: setX(fRd(r), mulhu(x1(r), x2(r))); break;
+      case O.OP_DIV: setX(fRd(r), div64(x1(r), x2(r))); break;
+      case O.OP_DIVU: { const b = x2(r); setX(fRd(r), b == 0 ? 0xffffffffffffffff : x1(r) / b); break; }
+      case O.OP_REM: setX(fRd(r), rem64(x1(r), x2(r))); break;
+      case O.OP_REMU: { const b = x2(r); setX(fRd(r), b == 0 ? x1(r) : x1(r) % b); break; }
+      case O.OP_MULW: setX(fRd(r), sext32(x1(r) * x2(r))); break;
+      case O.OP_DIVW: setX(fRd(r), div32(x1(r), x2(r))); break;
+      case O.OP_DIVUW: setX(fRd(r), divu32(x1(r), x2(r))); break;
+      case O.OP_REMW: setX(fRd(r), rem32(x1(r), x2(r))); break;
+      case O.OP_REMUW: setX(fRd(r), remu32(x1(r), x2(r))); break;
+      // ---- A ----
+      case O.OP_LR_W: case O.OP_SC_W: case O.OP_AMOSWAP_W: case O.OP_AMOADD_W: case O.OP_AMOXOR_W:
+      case O.OP_AMOAND_W: case O.OP_AMOOR_W: case O.OP_AMOMIN_W: case O.OP_AMOMAX_W:
+      case O.OP_AMOMINU_W: case O.OP_AMOMAXU_W: {
+        if (!amo(op, r, end, false)) { addIcount(-left(r, end)); return; }
+        break;
+      }
+      case O.OP_LR_D: case O.OP_SC_D: case O.OP_AMOSWAP_D: case O.OP_AMOADD_D: case O.OP_AMOXOR_D:
+      case O.OP_AMOAND_D: case O.OP_AMOOR_D: case O.OP_AMOMIN_D: case O.OP_AMOMAX_D:
+      case O.OP_AMOMINU_D: case O.OP_AMOMAXU_D: {
+        if (!amo(op, r, end, true)) { addIcount(-left(r, end)); return; }
+        break;
+      }
+      // ---- fences: one hart, and stores already invalidate decoded code (bt.ts) ----
+      case O.OP_FENCE: break;
+      case O.OP_FENCE_I: break;
+      // ---- system ----
+      case O.OP_CSRRW: case O.OP_CSRRS: case O.OP_CSRRC:
+      case O.OP_CSRRWI: case O.OP_CSRRSI: case O.OP_CSRRCI: {
+        const csr = <u32>fImm(r) & 0xfff;
+        const kind = op == O.OP_CSRRW || op == O.OP_CSRRWI ? CSR_RW : op == O.OP_CSRRS || op == O.OP_CSRRSI ? CSR_RS : CSR_RC;
+        const imm = op >= O.OP_CSRRWI;
+        const src: u64 = imm ? <u64>fRs1(r) : x1(r);
+        // csrrs/csrrc with rs1 = x0 (or zimm = 0) read without writing (§9.1).
+        const writes = kind == CSR_RW || fRs1(r) != 0;
+        const old = csrAccess(csr, kind, src, writes);
+        if (csrIllegal) { illegal(r, end); return; }
+        setX(fRd(r), old);
+        break;
+      }
+      case O.OP_ECALL: {
+        addIcount(-left(r, end));
+        raiseException(CAUSE_USER_ECALL + <u64>priv, 0);
+        return;
+      }
+      case O.OP_EBREAK: {
+        addIcount(-left(r, end));
+        raiseException(CAUSE_BREAKPOINT, 0); // tval 0, as QEMU (the spec allows 0 or the pc)
+        return;
+      }
+      case O.OP_MRET: {
+        if (priv != PRV_M) { illegal(r, end); return; }
+        doMret();
+        return;
+      }
+      case O.OP_SRET: {
+        if (!sretAllowed()) { illegal(r, end); return; }
+        doSret();
+        return;
+      }
+      case O.OP_WFI: {
+        if (!wfiAllowed()) { illegal(r, end); return; }
+        setPc(pc + fLen(r));
+        // Nothing pending and enabled in mie: the hart sleeps until the host has an event.
+        if ((mipValue() & rd64(S_MIE)) == 0) setExit(EXIT_HALT);
+        return;
+      }
+      case O.OP_SFENCE_VMA: {
+        if (!sfenceAllowed()) { illegal(r, end); return; }
+        if (fRs1(r) != 0) flushTlbPage(x1(r));
+        else if (fRs2(r) != 0) flushTlbAsid(x2(r) & 0xffff);
+        else flushTlbAll();
+        break;
+      }
+      default: {
+        illegal(r, end);
+        return;
+      }
+    }
+    setPc(pc + fLen(r));
+    r += <usize>R_SIZE;
+    if (r >= end) return;
+  }
+}
+
+/** Raise illegal instruction for the record at r (tval = the instruction bits, as QEMU). */
+function illegal(r: usize, end: usize): void {
+  addIcount(-left(r, end));
+  const raw = load<u32>(r, R_RAW);
+  raiseException(CAUSE_ILLEGAL_INSTRUCTION, <u64>(fLen(r) == 2 ? raw & 0xffff : raw));
+}
+
+/** An MMIO exit keeps pc at the instruction; run() completes and retires it on resume. */
+@inline function mmioLen(r: usize): void {
+  if (exitReason == EXIT_MMIO) wr64(S_MMIO_LEN, fLen(r));
+}
+
+/** A store stopped the block: a fault or MMIO (not retired) or tohost (retired, then exit). */
+function storeStopped(r: usize, end: usize): void {
+  if (exitReason == EXIT_HTIF) {
+    addIcount(-(left(r, end) - 1));
+    setPc(pc + fLen(r));
+    return;
+  }
+  addIcount(-left(r, end));
+  mmioLen(r);
+}

@@ -1,0 +1,142 @@
+// The core's entry points: what the host calls. Like ioctl(KVM_RUN), run() executes guest
+// instructions until something needs the host (MMIO, WFI with nothing pending, tohost, the
+// end of the budget) and returns the exit reason; details are in the STATE exit fields.
+//
+// The core imports only the memory (env.memory) and env.abort, which assertions call
+// (stripped in release builds); see assembly/host.ts.
+
+import {
+  STATE, STATE_SIZE, TLB_READ, TLB_ENTRIES, CTX_TABLE, CTX_ENTRIES, PAGE_INFO, RAM_BASE,
+  S_RAM_SIZE, S_MSTATUS, S_MMIO_STATUS, S_MMIO_WRITE, S_MMIO_RD, S_MMIO_SIZE, S_MMIO_SIGNED,
+  S_MMIO_DATA, S_MMIO_VADDR, S_MMIO_LEN, S_TIME_SHIFT, S_LR_ADDR, S_MTIMECMP, S_STIMECMP,
+  S_X, S_PRIV, EXIT_BUDGET, EXIT_MMIO, MMIO_FAULT, MMIO_PENDING, PAGE_SIZE, RAM_SIZE_MAX,
+} from './abi';
+import {
+  pc, icount, irqCheck, exitReason, loadHot, saveHot, clearExit, setStop, setIrqCheck, setExit,
+  setPc, addIcount, setX, rd64, wr64, bumpEpoch, CAUSE_LOAD_ACCESS, CAUSE_STORE_ACCESS,
+} from './state';
+import { updateContexts, flushTlbAll, invalidateCodePage, ramHost } from './mmu';
+import { flushBlocks, findBlock, decodeInto as decodeRecord } from './bt';
+import { execBlock } from './exec';
+import { checkInterrupts, raiseException } from './trap';
+import { nextTimerIcount, mtime } from './timer';
+import './host';
+
+const NEVER: u64 = 0xffffffffffffffff;
+/** True between an EXIT_MMIO and the run() that completes it. */
+let mmioOutstanding: bool = false;
+
+/** Prepare a machine with `ramSize` bytes of RAM (whole state cleared). */
+export function init(ramSize: u64): void {
+  memory.fill(STATE, 0, STATE_SIZE);
+  wr64(S_RAM_SIZE, ramSize);
+  memory.fill(PAGE_INFO, 0, <usize>(ramSize / <u64>PAGE_SIZE) * 4);
+  flushTlbAll();
+  flushBlocks();
+  mmioOutstanding = false;
+}
+
+/** Reset the hart: M-mode at `entry` with a0..a2 as given (hartid, DTB, firmware info). */
+export function reset(entry: u64, a0: u64, a1: u64, a2: u64): void {
+  for (let i: u32 = 0; i < 33; i++) setX(i, 0);
+  setX(10, a0);
+  setX(11, a1);
+  setX(12, a2);
+  wr64(S_MSTATUS, (<u64>2 << 32) | (<u64>2 << 34)); // UXL = SXL = 64
+  wr64(S_LR_ADDR, NEVER);
+  wr64(S_MTIMECMP, 0); // as QEMU: the timer is pending until software sets mtimecmp
+  wr64(S_STIMECMP, NEVER);
+  if (rd64(S_TIME_SHIFT) == 0) wr64(S_TIME_SHIFT, 3);
+  loadHot();
+  setPc(entry);
+  wr64(S_PRIV, 3); // M-mode
+  saveHot();
+  wr64(S_PRIV, 3);
+  loadHot();
+  mmioOutstanding = false;
+  updateContexts();
+}
+
+/** Finish the MMIO access of the previous exit with the host's answer. */
+function completeMmio(): void {
+  mmioOutstanding = false;
+  const write = rd64(S_MMIO_WRITE) != 0;
+  if (rd64(S_MMIO_STATUS) == MMIO_FAULT) {
+    // No device there: an access fault (privileged spec §3.7, PMA violation), tval = va.
+    raiseException(write ? CAUSE_STORE_ACCESS : CAUSE_LOAD_ACCESS, rd64(S_MMIO_VADDR));
+    return;
+  }
+  if (!write) {
+    const size = rd64(S_MMIO_SIZE);
+    let v = rd64(S_MMIO_DATA);
+    if (size < 8) {
+      const sh = 64 - size * 8;
+      v = rd64(S_MMIO_SIGNED) != 0 ? <u64>((<i64>(v << sh)) >> <i64>sh) : (v << sh) >> sh;
+    }
+    setX(<u32>rd64(S_MMIO_RD), v);
+  }
+  setPc(pc + rd64(S_MMIO_LEN));
+  addIcount(1);
+}
+
+/**
+ * Run until an exit; at most about `budget` instructions (checked between blocks, so a
+ * run may retire up to one block more). Returns an EXIT_* reason.
+ */
+export function run(budget: u64): u32 {
+  loadHot();
+  clearExit();
+  updateContexts();
+  if (mmioOutstanding) completeMmio();
+  setIrqCheck(true);
+  const stopAt = icount + budget;
+  let timerAt = NEVER;
+  let eventAt: u64 = 0;
+  let prev: usize = 0;
+  while (true) {
+    if (icount >= eventAt || irqCheck) {
+      if (icount >= stopAt) { setExit(EXIT_BUDGET); break; }
+      // Re-derive the timer deadline: a timer that is due now is handled as a pending
+      // interrupt, and the deadline moves on when mtimecmp/stimecmp are rewritten.
+      timerAt = nextTimerIcount();
+      if (timerAt <= icount) timerAt = NEVER;
+      setIrqCheck(false);
+      if (checkInterrupts()) prev = 0;
+      eventAt = timerAt < stopAt ? timerAt : stopAt;
+    }
+    setStop(false);
+    const blk = findBlock(prev);
+    if (blk == 0) { prev = 0; continue; }
+    execBlock(blk);
+    prev = blk;
+    if (exitReason != 0) break;
+  }
+  if (exitReason == EXIT_MMIO) mmioOutstanding = true;
+  saveHot();
+  return exitReason;
+}
+
+/** The host wrote guest RAM (loader, DMA): drop decoded code of the pages it touched. */
+export function invalidateRam(paddr: u64, len: u64): void {
+  if (len == 0) return;
+  const first = (paddr - <u64>RAM_BASE) >> 12;
+  const last = (paddr + len - 1 - <u64>RAM_BASE) >> 12;
+  for (let p = first; p <= last; p++) invalidateCodePage(<usize>p);
+}
+
+/** Drop every TLB entry and decoded block (snapshot restore, debugging). */
+export function flushAll(): void {
+  flushTlbAll();
+  flushBlocks();
+}
+
+/** mtime now, in 10 MHz ticks. */
+export function mtimeNow(): u64 {
+  loadHot();
+  return mtime();
+}
+
+/** Decode one instruction word into the record at `rec` (for the host's disassembler). */
+export function decodeInto(w: u32, rec: usize): void {
+  decodeRecord(w, rec);
+}

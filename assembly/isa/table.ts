@@ -1,0 +1,202 @@
+// The ISA table: every instruction the hart knows, once, with its extension, match and mask.
+//
+// Everything else derives from it (scripts/gen-isa.mjs runs at build time):
+//   - assembly/gen/isa.ts: op ids, the decoder (decode32/decode16), per-op flags;
+//   - the executor's dispatch switches on those op ids (assembly/exec.ts);
+//   - the host disassembler (host/isa/disasm.ts) prints names and operands from it;
+//   - the list of ISA tests (test/isa/) iterates over it.
+//
+// This file is plain data in TypeScript; it is not compiled into the Wasm core.
+//
+// A row: [name, extension, match, mask, operand format, flags, expands-to].
+// An instruction word `w` is this row when (w & mask) === match; rows are tried in order, so
+// a specific encoding (c.jr with rs2 = 0) stands before a general one (c.mv).
+// Compressed rows (16-bit, extension 'C') expand to a base op: the record the decoder writes
+// is that op's, with the compressed operands; the executor never sees a 16-bit format.
+//
+// Formats (operand layouts from the unprivileged spec, chapter 2.3 and 16.2 for RVC):
+//   R I S B U J: the base formats.  SH6 / SH5: shift by a 6- or 5-bit shamt.
+//   CSR / CSRI: csr in imm, rs1 or a 5-bit zimm in rs1.  AMO: rd, rs1, rs2 (aq/rl ignored:
+//   one hart, accesses are sequentially consistent).  LR: rd, rs1.  NONE: no operands.
+//   SFENCE: rs1, rs2.  The C* formats are named after what they extract (see assembly/decode.ts).
+
+/** Flags of a row. */
+export const F_END = 1; // ends a basic block (control transfer, or changes state the block assumed)
+export const F_LOAD = 2; // reads data memory
+export const F_STORE = 4; // writes data memory
+export const F_PRIV = 8; // privileged / system instruction
+
+export type Row = [
+  name: string,
+  ext: string,
+  match: number,
+  mask: number,
+  fmt: string,
+  flags: number,
+  expand?: string,
+];
+
+const E = F_END;
+const L = F_LOAD;
+const S = F_STORE;
+const P = F_PRIV;
+
+export const ISA: Row[] = [
+  // ---- RV64I (unprivileged spec ch. 2 and 5) ----
+  ['lui', 'I', 0x00000037, 0x0000007f, 'U', 0],
+  ['auipc', 'I', 0x00000017, 0x0000007f, 'U', 0],
+  ['jal', 'I', 0x0000006f, 0x0000007f, 'J', E],
+  ['jalr', 'I', 0x00000067, 0x0000707f, 'I', E],
+  ['beq', 'I', 0x00000063, 0x0000707f, 'B', E],
+  ['bne', 'I', 0x00001063, 0x0000707f, 'B', E],
+  ['blt', 'I', 0x00004063, 0x0000707f, 'B', E],
+  ['bge', 'I', 0x00005063, 0x0000707f, 'B', E],
+  ['bltu', 'I', 0x00006063, 0x0000707f, 'B', E],
+  ['bgeu', 'I', 0x00007063, 0x0000707f, 'B', E],
+  ['lb', 'I', 0x00000003, 0x0000707f, 'I', L],
+  ['lh', 'I', 0x00001003, 0x0000707f, 'I', L],
+  ['lw', 'I', 0x00002003, 0x0000707f, 'I', L],
+  ['ld', 'I', 0x00003003, 0x0000707f, 'I', L],
+  ['lbu', 'I', 0x00004003, 0x0000707f, 'I', L],
+  ['lhu', 'I', 0x00005003, 0x0000707f, 'I', L],
+  ['lwu', 'I', 0x00006003, 0x0000707f, 'I', L],
+  ['sb', 'I', 0x00000023, 0x0000707f, 'S', S],
+  ['sh', 'I', 0x00001023, 0x0000707f, 'S', S],
+  ['sw', 'I', 0x00002023, 0x0000707f, 'S', S],
+  ['sd', 'I', 0x00003023, 0x0000707f, 'S', S],
+  ['addi', 'I', 0x00000013, 0x0000707f, 'I', 0],
+  ['slti', 'I', 0x00002013, 0x0000707f, 'I', 0],
+  ['sltiu', 'I', 0x00003013, 0x0000707f, 'I', 0],
+  ['xori', 'I', 0x00004013, 0x0000707f, 'I', 0],
+  ['ori', 'I', 0x00006013, 0x0000707f, 'I', 0],
+  ['andi', 'I', 0x00007013, 0x0000707f, 'I', 0],
+  ['slli', 'I', 0x00001013, 0xfc00707f, 'SH6', 0],
+  ['srli', 'I', 0x00005013, 0xfc00707f, 'SH6', 0],
+  ['srai', 'I', 0x40005013, 0xfc00707f, 'SH6', 0],
+  ['add', 'I', 0x00000033, 0xfe00707f, 'R', 0],
+  ['sub', 'I', 0x40000033, 0xfe00707f, 'R', 0],
+  ['sll', 'I', 0x00001033, 0xfe00707f, 'R', 0],
+  ['slt', 'I', 0x00002033, 0xfe00707f, 'R', 0],
+  ['sltu', 'I', 0x00003033, 0xfe00707f, 'R', 0],
+  ['xor', 'I', 0x00004033, 0xfe00707f, 'R', 0],
+  ['srl', 'I', 0x00005033, 0xfe00707f, 'R', 0],
+  ['sra', 'I', 0x40005033, 0xfe00707f, 'R', 0],
+  ['or', 'I', 0x00006033, 0xfe00707f, 'R', 0],
+  ['and', 'I', 0x00007033, 0xfe00707f, 'R', 0],
+  ['addiw', 'I', 0x0000001b, 0x0000707f, 'I', 0],
+  ['slliw', 'I', 0x0000101b, 0xfe00707f, 'SH5', 0],
+  ['srliw', 'I', 0x0000501b, 0xfe00707f, 'SH5', 0],
+  ['sraiw', 'I', 0x4000501b, 0xfe00707f, 'SH5', 0],
+  ['addw', 'I', 0x0000003b, 0xfe00707f, 'R', 0],
+  ['subw', 'I', 0x4000003b, 0xfe00707f, 'R', 0],
+  ['sllw', 'I', 0x0000103b, 0xfe00707f, 'R', 0],
+  ['srlw', 'I', 0x0000503b, 0xfe00707f, 'R', 0],
+  ['sraw', 'I', 0x4000503b, 0xfe00707f, 'R', 0],
+  // FENCE with any fm/pred/succ (fence.tso and pause are encodings of it): a no-op on one hart.
+  ['fence', 'I', 0x0000000f, 0x0000707f, 'NONE', 0],
+  ['ecall', 'I', 0x00000073, 0xffffffff, 'NONE', E | P],
+  ['ebreak', 'I', 0x00100073, 0xffffffff, 'NONE', E | P],
+  // ---- Zifencei ----
+  ['fence.i', 'Zifencei', 0x0000100f, 0x0000707f, 'NONE', E],
+  // ---- Zicsr (ch. 7); CSR accesses end the block: they may change translation or interrupts ----
+  ['csrrw', 'Zicsr', 0x00001073, 0x0000707f, 'CSR', E | P],
+  ['csrrs', 'Zicsr', 0x00002073, 0x0000707f, 'CSR', E | P],
+  ['csrrc', 'Zicsr', 0x00003073, 0x0000707f, 'CSR', E | P],
+  ['csrrwi', 'Zicsr', 0x00005073, 0x0000707f, 'CSRI', E | P],
+  ['csrrsi', 'Zicsr', 0x00006073, 0x0000707f, 'CSRI', E | P],
+  ['csrrci', 'Zicsr', 0x00007073, 0x0000707f, 'CSRI', E | P],
+  // ---- privileged (privileged spec ch. 3.3 and 4.2.1) ----
+  ['sret', 'S', 0x10200073, 0xffffffff, 'NONE', E | P],
+  ['mret', 'M', 0x30200073, 0xffffffff, 'NONE', E | P],
+  ['wfi', 'M', 0x10500073, 0xffffffff, 'NONE', E | P],
+  ['sfence.vma', 'S', 0x12000073, 0xfe007fff, 'SFENCE', E | P],
+  // ---- M (ch. 13) ----
+  ['mul', 'M', 0x02000033, 0xfe00707f, 'R', 0],
+  ['mulh', 'M', 0x02001033, 0xfe00707f, 'R', 0],
+  ['mulhsu', 'M', 0x02002033, 0xfe00707f, 'R', 0],
+  ['mulhu', 'M', 0x02003033, 0xfe00707f, 'R', 0],
+  ['div', 'M', 0x02004033, 0xfe00707f, 'R', 0],
+  ['divu', 'M', 0x02005033, 0xfe00707f, 'R', 0],
+  ['rem', 'M', 0x02006033, 0xfe00707f, 'R', 0],
+  ['remu', 'M', 0x02007033, 0xfe00707f, 'R', 0],
+  ['mulw', 'M', 0x0200003b, 0xfe00707f, 'R', 0],
+  ['divw', 'M', 0x0200403b, 0xfe00707f, 'R', 0],
+  ['divuw', 'M', 0x0200503b, 0xfe00707f, 'R', 0],
+  ['remw', 'M', 0x0200603b, 0xfe00707f, 'R', 0],
+  ['remuw', 'M', 0x0200703b, 0xfe00707f, 'R', 0],
+  // ---- A (ch. 14): LR needs rs2 = 0; aq/rl (bits 26:25) are accepted and ignored ----
+  ['lr.w', 'A', 0x1000202f, 0xf9f0707f, 'LR', L],
+  ['sc.w', 'A', 0x1800202f, 0xf800707f, 'AMO', S],
+  ['amoswap.w', 'A', 0x0800202f, 0xf800707f, 'AMO', L | S],
+  ['amoadd.w', 'A', 0x0000202f, 0xf800707f, 'AMO', L | S],
+  ['amoxor.w', 'A', 0x2000202f, 0xf800707f, 'AMO', L | S],
+  ['amoand.w', 'A', 0x6000202f, 0xf800707f, 'AMO', L | S],
+  ['amoor.w', 'A', 0x4000202f, 0xf800707f, 'AMO', L | S],
+  ['amomin.w', 'A', 0x8000202f, 0xf800707f, 'AMO', L | S],
+  ['amomax.w', 'A', 0xa000202f, 0xf800707f, 'AMO', L | S],
+  ['amominu.w', 'A', 0xc000202f, 0xf800707f, 'AMO', L | S],
+  ['amomaxu.w', 'A', 0xe000202f, 0xf800707f, 'AMO', L | S],
+  ['lr.d', 'A', 0x1000302f, 0xf9f0707f, 'LR', L],
+  ['sc.d', 'A', 0x1800302f, 0xf800707f, 'AMO', S],
+  ['amoswap.d', 'A', 0x0800302f, 0xf800707f, 'AMO', L | S],
+  ['amoadd.d', 'A', 0x0000302f, 0xf800707f, 'AMO', L | S],
+  ['amoxor.d', 'A', 0x2000302f, 0xf800707f, 'AMO', L | S],
+  ['amoand.d', 'A', 0x6000302f, 0xf800707f, 'AMO', L | S],
+  ['amoor.d', 'A', 0x4000302f, 0xf800707f, 'AMO', L | S],
+  ['amomin.d', 'A', 0x8000302f, 0xf800707f, 'AMO', L | S],
+  ['amomax.d', 'A', 0xa000302f, 0xf800707f, 'AMO', L | S],
+  ['amominu.d', 'A', 0xc000302f, 0xf800707f, 'AMO', L | S],
+  ['amomaxu.d', 'A', 0xe000302f, 0xf800707f, 'AMO', L | S],
+
+  // ---- C (ch. 16), RV64 encodings; quadrant 0 ----
+  // c.addi4spn with nzuimm = 0 (this includes the all-zero halfword) is illegal: the
+  // format's extractor reports it.
+  ['c.addi4spn', 'C', 0x0000, 0xe003, 'CIW', 0, 'addi'],
+  ['c.lw', 'C', 0x4000, 0xe003, 'CLW', L, 'lw'],
+  ['c.ld', 'C', 0x6000, 0xe003, 'CLD', L, 'ld'],
+  ['c.sw', 'C', 0xc000, 0xe003, 'CSW', S, 'sw'],
+  ['c.sd', 'C', 0xe000, 0xe003, 'CSD', S, 'sd'],
+  // quadrant 1
+  ['c.addi', 'C', 0x0001, 0xe003, 'CI', 0, 'addi'],
+  ['c.addiw', 'C', 0x2001, 0xe003, 'CADDIW', 0, 'addiw'], // rd = 0 reserved
+  ['c.li', 'C', 0x4001, 0xe003, 'CLI', 0, 'addi'],
+  ['c.addi16sp', 'C', 0x6101, 0xef83, 'CADDI16SP', 0, 'addi'], // nzimm = 0 reserved
+  ['c.lui', 'C', 0x6001, 0xe003, 'CLUI', 0, 'lui'], // nzimm = 0 reserved
+  ['c.srli', 'C', 0x8001, 0xec03, 'CBSH', 0, 'srli'],
+  ['c.srai', 'C', 0x8401, 0xec03, 'CBSH', 0, 'srai'],
+  ['c.andi', 'C', 0x8801, 0xec03, 'CBI', 0, 'andi'],
+  ['c.sub', 'C', 0x8c01, 0xfc63, 'CA', 0, 'sub'],
+  ['c.xor', 'C', 0x8c21, 0xfc63, 'CA', 0, 'xor'],
+  ['c.or', 'C', 0x8c41, 0xfc63, 'CA', 0, 'or'],
+  ['c.and', 'C', 0x8c61, 0xfc63, 'CA', 0, 'and'],
+  ['c.subw', 'C', 0x9c01, 0xfc63, 'CA', 0, 'subw'],
+  ['c.addw', 'C', 0x9c21, 0xfc63, 'CA', 0, 'addw'],
+  ['c.j', 'C', 0xa001, 0xe003, 'CJ', E, 'jal'],
+  ['c.beqz', 'C', 0xc001, 0xe003, 'CB', E, 'beq'],
+  ['c.bnez', 'C', 0xe001, 0xe003, 'CB', E, 'bne'],
+  // quadrant 2
+  ['c.slli', 'C', 0x0002, 0xe003, 'CSLLI', 0, 'slli'],
+  ['c.lwsp', 'C', 0x4002, 0xe003, 'CLWSP', L, 'lw'], // rd = 0 reserved
+  ['c.ldsp', 'C', 0x6002, 0xe003, 'CLDSP', L, 'ld'], // rd = 0 reserved
+  ['c.jr', 'C', 0x8002, 0xf07f, 'CJR', E, 'jalr'], // rs1 = 0 reserved
+  ['c.mv', 'C', 0x8002, 0xf003, 'CMV', 0, 'add'],
+  ['c.ebreak', 'C', 0x9002, 0xffff, 'NONE', E | P, 'ebreak'],
+  ['c.jalr', 'C', 0x9002, 0xf07f, 'CJALR', E, 'jalr'],
+  ['c.add', 'C', 0x9002, 0xf003, 'CADD', 0, 'add'],
+  ['c.swsp', 'C', 0xc002, 0xe003, 'CSWSP', S, 'sw'],
+  ['c.sdsp', 'C', 0xe002, 0xe003, 'CSDSP', S, 'sd'],
+];
+
+/** CSR names for the disassembler and error messages (privileged spec ch. 2.2, table 2.2-2.5). */
+export const CSR_NAMES: Record<number, string> = {
+  0x001: 'fflags', 0x002: 'frm', 0x003: 'fcsr',
+  0xc00: 'cycle', 0xc01: 'time', 0xc02: 'instret',
+  0x100: 'sstatus', 0x104: 'sie', 0x105: 'stvec', 0x106: 'scounteren', 0x10a: 'senvcfg',
+  0x140: 'sscratch', 0x141: 'sepc', 0x142: 'scause', 0x143: 'stval', 0x144: 'sip',
+  0x14d: 'stimecmp', 0x180: 'satp',
+  0x300: 'mstatus', 0x301: 'misa', 0x302: 'medeleg', 0x303: 'mideleg', 0x304: 'mie',
+  0x305: 'mtvec', 0x306: 'mcounteren', 0x30a: 'menvcfg', 0x320: 'mcountinhibit',
+  0x340: 'mscratch', 0x341: 'mepc', 0x342: 'mcause', 0x343: 'mtval', 0x344: 'mip',
+  0xb00: 'mcycle', 0xb02: 'minstret',
+  0xf11: 'mvendorid', 0xf12: 'marchid', 0xf13: 'mimpid', 0xf14: 'mhartid', 0xf15: 'mconfigptr',
+};

@@ -1,0 +1,278 @@
+/**
+ * `npm run bench`: runs every workload of guests/bench/ on wasmvisor
+ * (in-process), on qemu-system-riscv64 (TCG) and natively (host gcc -O2),
+ * prints a table of times and ratios, and writes bench/results/latest.json.
+ *
+ *   node dist/bench.mjs [--runs N] [--only crc32,qsort] [--no-wasmvisor]
+ *                       [--no-qemu] [--no-native] [--no-make] [--out FILE]
+ *                       [--timeout SECONDS]
+ *
+ * Every measurement is the best of N runs (default 3). QEMU and native times
+ * are whole processes; their startup cost (a trivial image, an empty
+ * program) is measured and subtracted before ratios are taken. wasmvisor's
+ * time is `Machine.run()` alone. See bench/README.md for how to read it.
+ */
+
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, relative, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { hostInfo } from './machine-info';
+import { compileEmptyNative, compileNative, hostCcVersion, runNative } from './native';
+import { qemuVersion, runQemu, writeTrivialImage } from './qemu';
+import { BenchReport, EngineResult, WorkloadResult, finishWorkload, formatTable, geomeanRow } from './report';
+import { bestOf } from './timing';
+import { trivialElf } from './trivial-elf';
+import { runWasmvisor } from './wasmvisor';
+import { WORKLOADS, resultLine, workloadPaths } from './workloads';
+
+/** Command-line options. */
+interface Options {
+  runs: number;
+  only: string[] | null;
+  wasmvisor: boolean;
+  qemu: boolean;
+  native: boolean;
+  make: boolean;
+  out: string | null;
+  timeoutMs: number;
+}
+
+const USAGE = 'usage: bench [--runs N] [--only a,b] [--no-wasmvisor] [--no-qemu] [--no-native] [--no-make] [--out FILE] [--timeout SECONDS]';
+
+class UsageError extends Error {}
+
+function parseArgs(argv: string[]): Options {
+  const o: Options = { runs: 3, only: null, wasmvisor: true, qemu: true, native: true, make: true, out: null, timeoutMs: 300_000 };
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    const value = (): string => {
+      if (i + 1 >= argv.length) throw new UsageError(`bench: ${a} needs a value`);
+      return argv[++i];
+    };
+    switch (a) {
+      case '--runs': {
+        const v = value();
+        o.runs = Number(v);
+        if (!Number.isInteger(o.runs) || o.runs < 1) throw new UsageError(`bench: --runs must be a positive integer, got '${v}'`);
+        break;
+      }
+      case '--only': {
+        o.only = value().split(',').filter((s) => s !== '');
+        const unknown = o.only.filter((n) => !WORKLOADS.some((w) => w.name === n));
+        if (unknown.length > 0) {
+          throw new UsageError(`bench: unknown workload '${unknown[0]}' (have ${WORKLOADS.map((w) => w.name).join(', ')})`);
+        }
+        break;
+      }
+      case '--timeout': {
+        const v = value();
+        o.timeoutMs = Number(v) * 1000;
+        if (!(o.timeoutMs > 0)) throw new UsageError(`bench: --timeout must be a positive number of seconds, got '${v}'`);
+        break;
+      }
+      case '--no-wasmvisor': o.wasmvisor = false; break;
+      case '--no-qemu': o.qemu = false; break;
+      case '--no-native': o.native = false; break;
+      case '--no-make': o.make = false; break;
+      case '--out': o.out = value(); break;
+      case '-h':
+      case '--help':
+        console.log(USAGE);
+        process.exit(0);
+        break;
+      default:
+        throw new UsageError(`bench: unknown option '${a}'\n${USAGE}`);
+    }
+  }
+  return o;
+}
+
+/** The repository root: this file is bench/run.ts, or its bundle dist/bench.mjs. */
+function repoRoot(): string {
+  return resolve(dirname(fileURLToPath(import.meta.url)), '..');
+}
+
+const log = (s: string): void => {
+  process.stderr.write(`${s}\n`);
+};
+
+/**
+ * Measures one engine on one workload, best of `runs`. Every run must print
+ * the same result line; the first run's line is the one compared across
+ * engines.
+ */
+async function measure<T extends { wallMs: number; output: string }>(
+  name: string,
+  engine: string,
+  runs: number,
+  once: () => T | Promise<T>,
+): Promise<T & { result: string }> {
+  let first: string | undefined;
+  const best = await bestOf(runs, async () => {
+    const r = await once();
+    const line = resultLine(name, r.output);
+    if (line === undefined) {
+      const shown = r.output.trim().split('\n').slice(-2).join(' | ');
+      throw new Error(`${name}: ${engine} printed no single '${name}: 0x...' line (output: '${shown}')`);
+    }
+    if (first === undefined) first = line;
+    else if (line !== first) throw new Error(`${name}: ${engine} printed '${line}' after '${first}' in an earlier run`);
+    return r;
+  });
+  return { ...best, result: first as string };
+}
+
+/** Builds the guest images with the guests' Makefile; throws with make's last lines on failure. */
+function buildGuests(root: string, names: string[]): void {
+  const guests = join(root, 'guests');
+  const targets = names.map((n) => relative(guests, workloadPaths(root, n).elf));
+  const r = spawnSync('make', ['-C', guests, ...targets], { encoding: 'utf8' });
+  if (r.error) throw new Error(`bench: cannot run make: ${r.error.message}`);
+  if (r.status !== 0) {
+    const tail = `${r.stdout}${r.stderr}`.trim().split('\n').slice(-5).join('\n');
+    throw new Error(`bench: make -C guests failed:\n${tail}`);
+  }
+}
+
+function errorText(e: unknown): string {
+  return e instanceof Error ? e.message : String(e);
+}
+
+async function main(): Promise<number> {
+  const opt = parseArgs(process.argv.slice(2));
+  const root = repoRoot();
+  const workloads = WORKLOADS.filter((w) => opt.only === null || opt.only.includes(w.name));
+  const names = workloads.map((w) => w.name);
+
+  if (opt.make) buildGuests(root, names);
+
+  const qemu = qemuVersion();
+  const cc = hostCcVersion();
+  const useQemu = opt.qemu && qemu !== undefined;
+  const useNative = opt.native && cc !== undefined;
+  if (opt.qemu && !useQemu) log('bench: qemu-system-riscv64 not found: QEMU columns stay empty');
+  if (opt.native && !useNative) log('bench: host gcc not found: native columns stay empty');
+
+  const host = hostInfo(root, qemu, cc);
+  log(`bench: ${host.cpuModel}, ${host.cores} cores, node ${host.node}${qemu ? `, ${qemu}` : ''}; best of ${opt.runs}`);
+
+  const tmp = mkdtempSync(join(tmpdir(), 'wasmvisor-bench-'));
+  try {
+    // ---- startup costs ----
+    const startup: BenchReport['startup'] = { qemuMs: null, nativeMs: null, wasmvisorCreateMs: null };
+    if (useQemu) {
+      const trivial = writeTrivialImage(tmp);
+      startup.qemuMs = (await bestOf(opt.runs, () => runQemu(trivial, 30_000))).wallMs;
+      log(`bench: QEMU startup+shutdown on a trivial image: ${startup.qemuMs.toFixed(1)} ms`);
+    }
+    if (useNative) {
+      const empty = compileEmptyNative(tmp);
+      startup.nativeMs = (await bestOf(opt.runs, () => runNative(empty, 10_000))).wallMs;
+      log(`bench: native process startup (empty program): ${startup.nativeMs.toFixed(1)} ms`);
+    }
+    if (opt.wasmvisor) {
+      try {
+        const r = await bestOf(opt.runs, async () => {
+          const run = await runWasmvisor(trivialElf(), 'trivial.elf', 30_000);
+          return { ...run, wallMs: run.createMs };
+        });
+        startup.wasmvisorCreateMs = r.createMs;
+        log(`bench: wasmvisor Machine.create on a trivial image: ${r.createMs.toFixed(1)} ms`);
+      } catch (e) {
+        log(`bench: wasmvisor cannot run a trivial image: ${errorText(e)}`);
+      }
+    }
+
+    // ---- the workloads ----
+    const results: WorkloadResult[] = [];
+    for (const w of workloads) {
+      const { source, elf } = workloadPaths(root, w.name);
+      const errors: string[] = [];
+      let wasmvisor: WorkloadResult['wasmvisor'] = null;
+      let qemuRes: EngineResult | null = null;
+      let nativeRes: EngineResult | null = null;
+      let instructions: string | null = null;
+
+      if (opt.wasmvisor) {
+        try {
+          const image = new Uint8Array(readFileSync(elf));
+          const r = await measure(w.name, 'wasmvisor', opt.runs, () => runWasmvisor(image, relative(root, elf), opt.timeoutMs));
+          wasmvisor = { wallMs: r.wallMs, netMs: r.wallMs, result: r.result, mips: r.mips };
+          instructions = r.instructions.toString();
+        } catch (e) {
+          errors.push(`wasmvisor: ${errorText(e)}`);
+        }
+      }
+      if (useQemu) {
+        try {
+          const r = await measure(w.name, 'qemu', opt.runs, () => runQemu(elf, opt.timeoutMs));
+          qemuRes = { wallMs: r.wallMs, netMs: r.wallMs - (startup.qemuMs ?? 0), result: r.result };
+        } catch (e) {
+          errors.push(`qemu: ${errorText(e)}`);
+        }
+      }
+      if (useNative) {
+        try {
+          const exe = compileNative(root, source, w.name, tmp);
+          const r = await measure(w.name, 'native', opt.runs, () => runNative(exe, opt.timeoutMs));
+          nativeRes = { wallMs: r.wallMs, netMs: r.wallMs - (startup.nativeMs ?? 0), result: r.result };
+        } catch (e) {
+          errors.push(`native: ${errorText(e)}`);
+        }
+      }
+
+      const wr = finishWorkload({ name: w.name, instructions, wasmvisor, qemu: qemuRes, native: nativeRes, errors });
+      results.push(wr);
+      const parts = [
+        wasmvisor ? `wasmvisor ${wasmvisor.wallMs.toFixed(1)} ms` : null,
+        qemuRes ? `qemu ${qemuRes.wallMs.toFixed(1)} ms` : null,
+        nativeRes ? `native ${nativeRes.wallMs.toFixed(1)} ms` : null,
+      ].filter((p) => p !== null);
+      log(`bench: ${w.name}: ${parts.join(', ') || 'no engine ran'}`);
+      for (const e of errors) log(`bench:   ERROR ${e}`);
+    }
+
+    const report: BenchReport = { host, runs: opt.runs, startup, workloads: results, geomean: geomeanRow(results) };
+
+    console.log('');
+    console.log(formatTable(report));
+    console.log('');
+    console.log('Times in ms, best of ' + opt.runs + '. qemu and native columns have startup subtracted ' +
+      `(qemu ${startup.qemuMs?.toFixed(1) ?? '-'} ms, native ${startup.nativeMs?.toFixed(1) ?? '-'} ms); ` +
+      'ratios are slowdowns of the first engine against the second.');
+
+    let bad = 0;
+    for (const w of results) {
+      if (!w.match) {
+        bad++;
+        console.log('');
+        console.log(`!!!!!!!! CHECKSUM MISMATCH in ${w.name} !!!!!!!!`);
+        if (w.wasmvisor) console.log(`  wasmvisor: ${w.wasmvisor.result}`);
+        if (w.qemu) console.log(`  qemu:      ${w.qemu.result}`);
+        if (w.native) console.log(`  native:    ${w.native.result}`);
+      }
+      for (const e of w.errors) {
+        bad++;
+        console.log(`ERROR ${e}`);
+      }
+    }
+
+    const out = opt.out ?? join(root, 'bench', 'results', 'latest.json');
+    mkdirSync(dirname(out), { recursive: true });
+    writeFileSync(out, `${JSON.stringify(report, null, 2)}\n`);
+    log(`bench: wrote ${relative(process.cwd(), out) || out}`);
+    return bad === 0 ? 0 : 1;
+  } finally {
+    rmSync(tmp, { recursive: true, force: true });
+  }
+}
+
+main().then(
+  (code) => process.exit(code),
+  (e: unknown) => {
+    console.error(e instanceof UsageError || (e instanceof Error && e.message.startsWith('bench:')) ? e.message : e);
+    process.exit(2);
+  },
+);

@@ -1,0 +1,169 @@
+/**
+ * The `wasmvisor` command line: what a user may type and what it means. Parsing only; nothing
+ * here touches a file or a machine. Every mistake becomes a one-line UserError (exit code 2)
+ * that names the option and the value.
+ */
+import { UserError } from '../errors';
+
+/** Smallest RAM a guest may have (the DTB and firmware need room). */
+export const MEM_MIN = 1 << 20;
+/** Largest RAM: the board's window at 0x80000000 (assembly/abi.ts RAM_SIZE_MAX). */
+export const MEM_MAX = 2 ** 31;
+/** Default RAM, as QEMU's virt board. */
+export const MEM_DEFAULT = 128 << 20;
+
+/** What `wasmvisor run` was asked to do. */
+export interface RunOptions {
+  /** Path of the kernel / bare-metal image, as typed (used in messages). */
+  image: string;
+  /** --bare: the image runs in M-mode on the bare machine (the only mode so far). */
+  bare: boolean;
+  /** RAM size in bytes. */
+  memSize: number;
+  /** --bios FILE: firmware at 0x80000000; the image becomes its payload at 0x80200000. */
+  bios?: string;
+  /** --timeout: wall-clock limit, in seconds, exactly as typed (for the message). */
+  timeout?: string;
+  /** --max-instructions: limit on retired instructions. */
+  maxInstructions?: bigint;
+  /** --stats: print counters to stderr at exit. */
+  stats: boolean;
+  /** --deterministic: time follows retired instructions, not the wall clock. */
+  deterministic: boolean;
+}
+
+/** A parsed command line. */
+export type Command =
+  | { kind: 'help' }
+  | { kind: 'version' }
+  | { kind: 'run'; options: RunOptions };
+
+/** The text of `wasmvisor --help`. */
+export const USAGE = `usage: wasmvisor run --bare IMAGE [options]
+       wasmvisor --help | --version
+
+Run a RISC-V (RV64IMAC) guest on a QEMU virt-compatible board.
+IMAGE is an ELF64 RISC-V file or a raw binary (loaded at 0x80000000, or 0x80200000 with --bios).
+
+options of run:
+  --bare                   run IMAGE on the bare machine in M-mode (like qemu -bios none -kernel)
+  -m, --mem SIZE           RAM size: bytes, or with a K, M or G suffix (default 128M;
+                           1M..2G, a multiple of 4K)
+  --bios FILE              firmware (e.g. OpenSBI fw_dynamic.bin) at 0x80000000; IMAGE is its
+                           payload at 0x80200000, started in S-mode
+  --timeout SECONDS        stop after this much wall time
+  --max-instructions N     stop after N retired instructions
+  --stats                  print execution counters to stderr at exit
+  --deterministic          derive time from retired instructions (reproducible runs)
+
+console: guest output goes to stdout; keys go to the guest's UART. On a terminal,
+  Ctrl-A X quits, Ctrl-A H shows help, Ctrl-A Ctrl-A sends Ctrl-A.
+
+exit status: the guest's exit code (test finisher or HTIF); 0 after Ctrl-A X;
+  124 after --timeout; 125 after --max-instructions; 2 for bad input; 70 for an internal error.
+`;
+
+/**
+ * Parse a memory size: plain bytes, or a number with suffix K, M or G (powers of 1024,
+ * case-insensitive, an optional trailing B or iB as in "128MiB"). The result must be a multiple
+ * of 4 KiB within [MEM_MIN, MEM_MAX].
+ */
+export function parseSize(text: string, option = '--mem'): number {
+  const m = /^(\d+)(?:([kmg])(?:i?b)?)?$/i.exec(text.trim());
+  if (!m) throw new UserError(`wasmvisor: ${option}: bad size '${text}' (expected e.g. 128M, 1G)`);
+  const shift = { '': 0, k: 10, m: 20, g: 30 }[(m[2] ?? '').toLowerCase()] as number;
+  const bytes = BigInt(m[1]) << BigInt(shift);
+  if (bytes < BigInt(MEM_MIN)) {
+    const hint = m[2] === undefined ? `; plain numbers are bytes, write ${text}M for MiB` : '';
+    throw new UserError(`wasmvisor: ${option}: ${text} is below the minimum of 1M${hint}`);
+  }
+  if (bytes > BigInt(MEM_MAX)) {
+    throw new UserError(`wasmvisor: ${option}: ${text} is above the maximum of 2G`);
+  }
+  if (bytes % 4096n !== 0n) {
+    throw new UserError(`wasmvisor: ${option}: ${text} is not a multiple of 4K`);
+  }
+  return Number(bytes);
+}
+
+function parseTimeout(text: string): string {
+  if (!/^(\d+(\.\d*)?|\.\d+)$/.test(text) || !(Number(text) > 0)) {
+    throw new UserError(`wasmvisor: --timeout: bad value '${text}' (expected seconds > 0, e.g. 10 or 0.5)`);
+  }
+  return text;
+}
+
+function parseCount(text: string, option: string): bigint {
+  if (!/^\d+$/.test(text) || BigInt(text) === 0n) {
+    throw new UserError(`wasmvisor: ${option}: bad value '${text}' (expected a positive integer)`);
+  }
+  return BigInt(text);
+}
+
+/** Options of `run` that take a value, with their canonical names. */
+const VALUE_OPTIONS: Record<string, string> = {
+  '--mem': '--mem',
+  '-m': '--mem',
+  '--bios': '--bios',
+  '--timeout': '--timeout',
+  '--max-instructions': '--max-instructions',
+};
+
+/** Parse `argv` (without node and the script). Throws UserError on any mistake. */
+export function parseArgs(argv: string[]): Command {
+  if (argv.length === 0) throw new UserError(`wasmvisor: missing command (usage: wasmvisor run --bare IMAGE; see wasmvisor --help)`);
+  const [cmd, ...rest] = argv;
+  if (cmd === '--help' || cmd === '-h' || cmd === 'help') return { kind: 'help' };
+  if (cmd === '--version' || cmd === '-V') return { kind: 'version' };
+  if (cmd.startsWith('-')) throw new UserError(`wasmvisor: unknown option '${cmd}' (see wasmvisor --help)`);
+  if (cmd !== 'run') throw new UserError(`wasmvisor: unknown command '${cmd}' (expected run; see wasmvisor --help)`);
+
+  const o: RunOptions = { image: '', bare: false, memSize: MEM_DEFAULT, stats: false, deterministic: false };
+  let image: string | undefined;
+  for (let i = 0; i < rest.length; i++) {
+    let arg = rest[i];
+    if (arg === '--') {
+      // everything after -- is positional
+      for (const a of rest.slice(i + 1)) image = positional(image, a);
+      break;
+    }
+    if (!arg.startsWith('-') || arg === '-') {
+      image = positional(image, arg);
+      continue;
+    }
+    let value: string | undefined;
+    const eq = arg.indexOf('=');
+    if (arg.startsWith('--') && eq > 0) {
+      value = arg.slice(eq + 1);
+      arg = arg.slice(0, eq);
+    }
+    const name = VALUE_OPTIONS[arg];
+    if (name !== undefined) {
+      if (value === undefined) {
+        if (i + 1 >= rest.length) throw new UserError(`wasmvisor: ${name} needs a value (see wasmvisor --help)`);
+        value = rest[++i];
+      }
+      if (name === '--mem') o.memSize = parseSize(value);
+      else if (name === '--bios') o.bios = value;
+      else if (name === '--timeout') o.timeout = parseTimeout(value);
+      else o.maxInstructions = parseCount(value, name);
+      continue;
+    }
+    if (value !== undefined) throw new UserError(`wasmvisor: option '${arg}' takes no value`);
+    switch (arg) {
+      case '--bare': o.bare = true; break;
+      case '--stats': o.stats = true; break;
+      case '--deterministic': o.deterministic = true; break;
+      case '--help': case '-h': return { kind: 'help' };
+      default: throw new UserError(`wasmvisor: unknown option '${arg}' (see wasmvisor --help)`);
+    }
+  }
+  if (image === undefined) throw new UserError(`wasmvisor: run: missing IMAGE (usage: wasmvisor run --bare IMAGE [options])`);
+  o.image = image;
+  return { kind: 'run', options: o };
+}
+
+function positional(image: string | undefined, arg: string): string {
+  if (image !== undefined) throw new UserError(`wasmvisor: run: unexpected argument '${arg}' (one IMAGE only; options start with --)`);
+  return arg;
+}

@@ -1,0 +1,153 @@
+/**
+ * The `wasmvisor` command (bundled to dist/cli.mjs; bin/wasmvisor.mjs calls `main`).
+ *
+ * `wasmvisor run --bare IMAGE` builds a virt-compatible machine, loads IMAGE (and --bios),
+ * wires the guest console to stdout/stdin and runs until the guest exits or a limit hits.
+ *
+ * Exit status:
+ *   guest's code  the guest ended itself (test finisher or HTIF), see `processExitCode`
+ *   0             the user quit with Ctrl-A X
+ *   124           --timeout expired (as coreutils `timeout`)
+ *   125           --max-instructions reached (the next free code after 124)
+ *   2             bad input: usage, files, images (UserError)
+ *   70            internal error (EX_SOFTWARE from sysexits.h)
+ */
+import { UserError } from '../errors';
+import { loadImageFile } from '../machine/loader';
+import { Machine } from '../machine/machine';
+import type { RunLimits, RunResult } from '../machine/types';
+import { parseArgs, USAGE, type RunOptions } from './args';
+import { checkPlacement, RAM_BASE } from './placement';
+import { formatStats } from './stats-table';
+import { attachStdin } from './stdin';
+import pkg from '../../package.json';
+
+/** Raw load address of the kernel when a --bios firmware occupies 0x80000000. */
+export const PAYLOAD_BASE = 0x80200000n;
+/** Exit status after --timeout. */
+export const EXIT_TIMEOUT = 124;
+/** Exit status after --max-instructions. */
+export const EXIT_MAX_INSTRUCTIONS = 125;
+/** Exit status of an internal error (sysexits.h EX_SOFTWARE). */
+export const EXIT_INTERNAL = 70;
+
+/** Where the CLI writes; replaced in tests. */
+export interface CliIo {
+  stdout(bytes: Uint8Array | string): void;
+  stderr(text: string): void;
+  stdin: NodeJS.ReadStream;
+}
+
+const processIo: CliIo = {
+  stdout: (b) => void process.stdout.write(b),
+  stderr: (t) => void process.stderr.write(t),
+  stdin: process.stdin,
+};
+
+/**
+ * Map a guest exit code (finisher codes go up to 0xffff) to a process status (0..255) without
+ * ever turning a failure into success: a nonzero code whose low byte is 0 becomes 1.
+ */
+export function processExitCode(guestCode: number): number {
+  if (guestCode === 0) return 0;
+  const low = guestCode & 0xff;
+  return low === 0 ? 1 : low;
+}
+
+/** Run the command line and return the process exit status. Never throws. */
+export async function runCli(argv: string[], io: CliIo = processIo): Promise<number> {
+  try {
+    const cmd = parseArgs(argv);
+    if (cmd.kind === 'help') {
+      io.stdout(USAGE);
+      return 0;
+    }
+    if (cmd.kind === 'version') {
+      io.stdout(`wasmvisor ${pkg.version}\n`);
+      return 0;
+    }
+    return await runGuest(cmd.options, io);
+  } catch (err) {
+    return reportError(err, io);
+  }
+}
+
+function reportError(err: unknown, io: CliIo): number {
+  if (err instanceof UserError || (err instanceof Error && err.name === 'UserError' && 'exitCode' in err)) {
+    io.stderr(`${err.message}\n`);
+    return (err as UserError).exitCode;
+  }
+  const message = err instanceof Error ? err.message : String(err);
+  io.stderr(`wasmvisor: internal error: ${message}\n`);
+  io.stderr(`please report this at the wasmvisor issue tracker with the command line and image\n`);
+  if (process.env.WASMVISOR_DEBUG === '1' && err instanceof Error && err.stack) io.stderr(`${err.stack}\n`);
+  return EXIT_INTERNAL;
+}
+
+async function runGuest(o: RunOptions, io: CliIo): Promise<number> {
+  if (!o.bare) {
+    throw new UserError('wasmvisor: VM mode (without --bare) is not implemented yet; use --bare');
+  }
+  const bios = o.bios !== undefined ? loadImageFile(o.bios, RAM_BASE) : undefined;
+  const kernel = loadImageFile(o.image, bios ? PAYLOAD_BASE : RAM_BASE);
+  if (bios) checkPlacement(bios, o.memSize);
+  checkPlacement(kernel, o.memSize, bios);
+
+  const machine = await Machine.create({
+    memSize: o.memSize,
+    kernel,
+    bios,
+    deterministic: o.deterministic,
+    // copy: the machine may reuse its buffer before an asynchronous stream writes it
+    onConsoleOutput: (bytes) => io.stdout(Uint8Array.from(bytes)),
+  });
+
+  let quitByUser = false;
+  const hookup = attachStdin(
+    io.stdin,
+    (bytes) => machine.consoleInput(bytes),
+    () => {
+      quitByUser = true;
+      machine.stop();
+    },
+    (text) => io.stderr(text),
+  );
+  const limits: RunLimits = {};
+  if (o.timeout !== undefined) limits.timeoutMs = Number(o.timeout) * 1000;
+  if (o.maxInstructions !== undefined) limits.maxInstructions = o.maxInstructions;
+  let result: RunResult;
+  try {
+    result = await machine.run(limits);
+  } finally {
+    hookup.close();
+  }
+  if (o.stats) io.stderr(formatStats(machine.stats()));
+  return outcome(o, result, quitByUser, io);
+}
+
+function outcome(o: RunOptions, r: RunResult, quitByUser: boolean, io: CliIo): number {
+  switch (r.reason) {
+    case 'exit':
+      return processExitCode(r.exitCode);
+    case 'timeout':
+      io.stderr(`wasmvisor: ${o.image}: timeout after ${o.timeout} s (${r.instructions} instructions)\n`);
+      return EXIT_TIMEOUT;
+    case 'max-instructions':
+      io.stderr(`wasmvisor: ${o.image}: stopped after ${r.instructions} instructions (--max-instructions ${o.maxInstructions})\n`);
+      return EXIT_MAX_INSTRUCTIONS;
+    case 'stopped':
+      if (quitByUser) io.stderr('\r\nwasmvisor: terminated by Ctrl-A X\n');
+      return 0;
+  }
+}
+
+/**
+ * Entry point used by bin/wasmvisor.mjs: run, let stdout and stderr drain, then exit with the
+ * status (explicitly, so a device timer or stdin can never keep the process alive).
+ */
+export async function main(argv: string[]): Promise<void> {
+  const code = await runCli(argv);
+  await new Promise<void>((resolve) => process.stdout.write('', () => resolve()));
+  await new Promise<void>((resolve) => process.stderr.write('', () => resolve()));
+  process.exit(code);
+}

@@ -1,0 +1,54 @@
+/**
+ * Loading the Wasm core: one compiled module per process, one instance per machine, each
+ * instance over its own WebAssembly.Memory (Wasm bounds are the outer isolation wall).
+ */
+import { readFileSync, existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { RAM_OFFSET } from '../../assembly/abi';
+
+/** The functions the core exports (assembly/index.ts). */
+export interface CoreExports {
+  init(ramSize: bigint): void;
+  reset(entry: bigint, a0: bigint, a1: bigint, a2: bigint): void;
+  run(budget: bigint): number;
+  invalidateRam(paddr: bigint, len: bigint): void;
+  flushAll(): void;
+  mtimeNow(): bigint;
+  decodeInto(word: number, rec: number): void;
+}
+
+let compiled: WebAssembly.Module | undefined;
+
+function corePath(): string {
+  // From the sources (host/machine/) or from the bundle (dist/).
+  for (const rel of ['../../build/core.wasm', '../build/core.wasm']) {
+    const p = fileURLToPath(new URL(rel, import.meta.url));
+    if (existsSync(p)) return p;
+  }
+  throw new Error('build/core.wasm not found: run `npm run build`');
+}
+
+/** The compiled core module (compiled once, synchronously, on first use). */
+export function coreModule(): WebAssembly.Module {
+  compiled ??= new WebAssembly.Module(readFileSync(corePath()));
+  return compiled;
+}
+
+/** A memory large enough for the core's regions and `ramSize` bytes of guest RAM. */
+export function createMemory(ramSize: number): WebAssembly.Memory {
+  const pages = Math.ceil((RAM_OFFSET + ramSize) / 65536);
+  return new WebAssembly.Memory({ initial: pages, maximum: pages });
+}
+
+/** Instantiate the core over `memory`. */
+export function instantiateCore(memory: WebAssembly.Memory): CoreExports {
+  const instance = new WebAssembly.Instance(coreModule(), {
+    env: {
+      memory,
+      abort(_msg: number, _file: number, line: number, col: number) {
+        throw new Error(`wasmvisor core: assertion failed at ${line}:${col}`);
+      },
+    },
+  });
+  return instance.exports as unknown as CoreExports;
+}

@@ -1,0 +1,84 @@
+/**
+ * The hart's state as the host sees it: named fields over the STATE region of linear memory,
+ * at the offsets of assembly/abi.ts (the only place they are defined). Nothing else in host/
+ * reads or writes hart state by raw offset.
+ */
+import * as A from '../../assembly/abi';
+
+/** Named accessors for one hart's state. */
+export class HartState {
+  private readonly u64: BigUint64Array;
+
+  constructor(memory: WebAssembly.Memory) {
+    this.u64 = new BigUint64Array(memory.buffer, A.STATE, A.STATE_SIZE / 8);
+  }
+
+  private get(off: number): bigint {
+    return this.u64[off >> 3];
+  }
+  private set(off: number, v: bigint): void {
+    this.u64[off >> 3] = BigInt.asUintN(64, v);
+  }
+
+  /** Integer register x[i] (0..31). */
+  x(i: number): bigint {
+    return i === 0 ? 0n : this.get(A.S_X + i * 8);
+  }
+  setX(i: number, v: bigint): void {
+    if (i !== 0) this.set(A.S_X + i * 8, v);
+  }
+  get pc(): bigint { return this.get(A.S_PC); }
+  set pc(v: bigint) { this.set(A.S_PC, v); }
+  /** 0 = U, 1 = S, 3 = M. */
+  get priv(): number { return Number(this.get(A.S_PRIV)); }
+  /** Instructions retired since reset. */
+  get instret(): bigint { return this.get(A.S_INSTRET); }
+  get mstatus(): bigint { return this.get(A.S_MSTATUS); }
+  get mcause(): bigint { return this.get(A.S_MCAUSE); }
+  get mepc(): bigint { return this.get(A.S_MEPC); }
+  get mtval(): bigint { return this.get(A.S_MTVAL); }
+  get scause(): bigint { return this.get(A.S_SCAUSE); }
+  get sepc(): bigint { return this.get(A.S_SEPC); }
+  get stval(): bigint { return this.get(A.S_STVAL); }
+  get satp(): bigint { return this.get(A.S_SATP); }
+  get mie(): bigint { return this.get(A.S_MIE); }
+  get menvcfg(): bigint { return this.get(A.S_MENVCFG); }
+  get stimecmp(): bigint { return this.get(A.S_STIMECMP); }
+
+  // ---- platform inputs ----
+  /** MIP bits driven by devices (MSIP from the CLINT, MEIP/SEIP from the PLIC). */
+  get irqLines(): bigint { return this.get(A.S_IRQ_LINES); }
+  set irqLines(v: bigint) { this.set(A.S_IRQ_LINES, v); }
+  get mtimecmp(): bigint { return this.get(A.S_MTIMECMP); }
+  set mtimecmp(v: bigint) { this.set(A.S_MTIMECMP, v); }
+  get timeOffset(): bigint { return this.get(A.S_TIME_OFFSET); }
+  set timeOffset(v: bigint) { this.set(A.S_TIME_OFFSET, v); }
+  /** log2 of instructions per mtime tick. */
+  get timeShift(): number { return Number(this.get(A.S_TIME_SHIFT)); }
+  set timeShift(v: number) { this.set(A.S_TIME_SHIFT, BigInt(v)); }
+  get tohost(): bigint { return this.get(A.S_TOHOST); }
+  set tohost(v: bigint) { this.set(A.S_TOHOST, v); }
+
+  // ---- MMIO exit information ----
+  get mmioAddr(): bigint { return this.get(A.S_MMIO_ADDR); }
+  get mmioSize(): number { return Number(this.get(A.S_MMIO_SIZE)); }
+  get mmioWrite(): boolean { return this.get(A.S_MMIO_WRITE) !== 0n; }
+  get mmioData(): bigint { return this.get(A.S_MMIO_DATA); }
+  /** The load result the host supplies before resuming. */
+  set mmioData(v: bigint) { this.set(A.S_MMIO_DATA, v); }
+  set mmioStatus(v: number) { this.set(A.S_MMIO_STATUS, BigInt(v)); }
+  get htifValue(): bigint { return this.get(A.S_HTIF_VALUE); }
+
+  // ---- statistics ----
+  get statTlbMiss(): bigint { return this.get(A.S_STAT_TLB_MISS); }
+  get statTlbAccess(): bigint { return this.get(A.S_STAT_TLB_ACCESS); }
+  get statBlockHit(): bigint { return this.get(A.S_STAT_BLOCK_HIT); }
+  get statBlockMiss(): bigint { return this.get(A.S_STAT_BLOCK_MISS); }
+  get statBlockChain(): bigint { return this.get(A.S_STAT_BLOCK_CHAIN); }
+  get statBtFlush(): bigint { return this.get(A.S_STAT_BT_FLUSH); }
+  get statCodeInval(): bigint { return this.get(A.S_STAT_CODE_INVAL); }
+  get statWalks(): bigint { return this.get(A.S_STAT_WALKS); }
+  get statWalkRefs(): bigint { return this.get(A.S_STAT_WALK_REFS); }
+  get statTraps(): bigint { return this.get(A.S_STAT_TRAPS); }
+  get statInterrupts(): bigint { return this.get(A.S_STAT_INTERRUPTS); }
+}

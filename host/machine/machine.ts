@@ -1,0 +1,318 @@
+/**
+ * The bare machine: one RV64 hart (the Wasm core) on a QEMU `virt`-compatible board.
+ *
+ * The run loop is the host half of the KVM_RUN model: call core.run(), handle the exit it
+ * returns (MMIO to a device, HTIF, WFI, budget), repeat. The core never calls the host.
+ */
+import * as A from '../../assembly/abi';
+import { UserError } from '../errors';
+import type { GuestMemory, HartTimer } from '../devices/device';
+import { Clint, CLINT_SIZE } from '../devices/clint';
+import { Plic, PLIC_SIZE } from '../devices/plic';
+import { TestFinisher } from '../devices/test-finisher';
+import { Uart16550 } from '../devices/uart16550';
+import { VirtioMmioEmpty } from '../devices/virtio-mmio-empty';
+import { Bus } from './bus';
+import { createMemory, instantiateCore, type CoreExports } from './core';
+import { fdtLoadAddress, virtBoardFdt, VIRT_CLINT_BASE, VIRT_PLIC_BASE, VIRT_TEST_BASE, VIRT_UART0_BASE, VIRT_UART0_IRQ, VIRT_VIRTIO_BASE, VIRT_VIRTIO_COUNT, VIRT_VIRTIO_IRQ } from './fdt';
+import { buildFwDynamicInfo, fwDynamicInfoAddress } from './fw-dynamic';
+import { HartState } from './hart';
+import type { LoadedImage, MachineConfig, MachineStats, RunLimits, RunResult } from './types';
+
+/** The hart's ISA as the device tree advertises it. */
+export const HART_ISA = 'rv64imac_zicsr_zifencei_zicntr_sstc';
+/** mtime frequency of the board (as QEMU virt). */
+export const TIMEBASE_HZ = 10_000_000;
+const NEVER = 0xffff_ffff_ffff_ffffn;
+/** Instructions per run() call: small enough to keep the event loop and the clock responsive. */
+const SLICE = 1_000_000n;
+const MIP_MSIP = 1n << 3n;
+const MIP_SEIP = 1n << 9n;
+const MIP_MEIP = 1n << 11n;
+const STCE = 1n << 63n;
+
+/** Guest RAM as devices and loaders see it; host writes drop stale decoded code. */
+class Ram implements GuestMemory {
+  readonly base = BigInt(A.RAM_BASE);
+  private readonly bytes: Uint8Array;
+  constructor(memory: WebAssembly.Memory, readonly size: number, private readonly core: CoreExports) {
+    this.bytes = new Uint8Array(memory.buffer, A.RAM_OFFSET, size);
+  }
+  private offset(addr: bigint, length: number): number {
+    const off = addr - this.base;
+    if (off < 0n || off + BigInt(length) > BigInt(this.size)) {
+      throw new RangeError(`guest RAM: 0x${addr.toString(16)}+${length} is outside RAM`);
+    }
+    return Number(off);
+  }
+  write(addr: bigint, data: Uint8Array): void {
+    this.bytes.set(data, this.offset(addr, data.length));
+    this.core.invalidateRam(addr, BigInt(data.length));
+  }
+  read(addr: bigint, length: number): Uint8Array {
+    const off = this.offset(addr, length);
+    return this.bytes.slice(off, off + length);
+  }
+  fill(addr: bigint, length: number, value: number): void {
+    const off = this.offset(addr, length);
+    this.bytes.fill(value, off, off + length);
+    this.core.invalidateRam(addr, BigInt(length));
+  }
+}
+
+/** Check a RAM size: a multiple of 4 KiB, from 1 MiB to 2 GiB. */
+export function checkMemSize(memSize: number, what = '--mem'): void {
+  if (!Number.isInteger(memSize) || memSize < 1 << 20 || memSize > A.RAM_SIZE_MAX || memSize % 4096 !== 0) {
+    throw new UserError(`wasmvisor: ${what}: bad size ${memSize} (need a multiple of 4 KiB from 1M to 2G)`);
+  }
+}
+
+/** A bare-metal RV64 machine. */
+export class Machine {
+  /** Guest-physical RAM. */
+  readonly memory: GuestMemory;
+  /** The hart's registers and CSRs (read-only use outside the machine). */
+  readonly hart: HartState;
+  /** Physical address of the device tree handed to the guest in a1. */
+  readonly dtbAddress: bigint;
+  readonly uart: Uart16550;
+
+  private readonly core: CoreExports;
+  private readonly bus = new Bus();
+  private readonly ram: Ram;
+  private readonly plic: Plic;
+  private exitCode: number | undefined;
+  private stopRequested = false;
+  private resetRequested = false;
+  private wake: (() => void) | undefined;
+  private readonly wallStart = performance.now();
+  private counters = { mmioExits: 0n, haltExits: 0n, wallMs: 0 };
+
+  /** Build a machine and load its images. Throws UserError for images that do not fit. */
+  static async create(cfg: MachineConfig): Promise<Machine> {
+    return new Machine(cfg);
+  }
+
+  private constructor(private readonly cfg: MachineConfig) {
+    checkMemSize(cfg.memSize);
+    const memory = createMemory(cfg.memSize);
+    this.core = instantiateCore(memory);
+    this.core.init(BigInt(cfg.memSize));
+    this.hart = new HartState(memory);
+    this.ram = new Ram(memory, cfg.memSize, this.core);
+    this.memory = this.ram;
+
+    const out = cfg.onConsoleOutput ?? (() => {});
+    this.plic = new Plic((ctx, level) => this.setLine(ctx === 0 ? MIP_MEIP : MIP_SEIP, level));
+    this.uart = new Uart16550((b) => out(Uint8Array.of(b)), this.plic.source(VIRT_UART0_IRQ));
+    const timer: HartTimer = {
+      mtime: () => this.core.mtimeNow(),
+      getMtimecmp: () => this.hart.mtimecmp,
+      setMtimecmp: (v) => { this.hart.mtimecmp = v; },
+      getMsip: () => (this.hart.irqLines & MIP_MSIP) !== 0n,
+      setMsip: (level) => this.setLine(MIP_MSIP, level),
+      setMtime: (v) => { this.hart.timeOffset += v - this.core.mtimeNow(); },
+    };
+    this.bus.map(BigInt(VIRT_TEST_BASE), 0x1000n, new TestFinisher({
+      onExit: (code) => { this.exitCode = code; },
+      onReset: () => { this.resetRequested = true; },
+    }));
+    this.bus.map(BigInt(VIRT_CLINT_BASE), BigInt(CLINT_SIZE), new Clint(timer));
+    this.bus.map(BigInt(VIRT_PLIC_BASE), BigInt(PLIC_SIZE), this.plic);
+    this.bus.map(BigInt(VIRT_UART0_BASE), 0x100n, this.uart);
+    for (let i = 0; i < VIRT_VIRTIO_COUNT; i++) {
+      this.bus.map(BigInt(VIRT_VIRTIO_BASE + i * 0x1000), 0x1000n, new VirtioMmioEmpty(`virtio-mmio@${(VIRT_VIRTIO_BASE + i * 0x1000).toString(16)}`));
+    }
+    void VIRT_VIRTIO_IRQ;
+
+    const dtb = virtBoardFdt({ memSize: cfg.memSize, hartIsa: HART_ISA });
+    this.dtbAddress = fdtLoadAddress(BigInt(A.RAM_BASE), cfg.memSize, dtb.length);
+    this.dtb = dtb;
+    this.load();
+  }
+  private readonly dtb: Uint8Array;
+
+  /** Copy the images and the DTB into RAM and reset the hart (also on a guest-requested reset). */
+  private load(): void {
+    const { kernel, bios } = this.cfg;
+    this.ram.fill(this.ram.base, this.ram.size, 0);
+    for (const image of bios ? [bios, kernel] : [kernel]) this.loadImage(image);
+    this.ram.write(this.dtbAddress, this.dtb);
+    let entry = kernel.entry;
+    let a2 = 0n;
+    if (bios) {
+      // OpenSBI fw_dynamic: a2 points at struct fw_dynamic_info naming the payload.
+      a2 = fwDynamicInfoAddress(this.dtbAddress);
+      this.ram.write(a2, buildFwDynamicInfo({ nextAddr: kernel.entry }));
+      entry = bios.entry;
+    }
+    this.hart.tohost = bios ? 0n : (kernel.tohost ?? 0n);
+    this.hart.timeShift = this.cfg.deterministic ? 3 : 6;
+    this.hart.timeOffset = 0n;
+    this.hart.irqLines = 0n;
+    this.core.reset(entry, 0n, this.dtbAddress, a2);
+  }
+
+  private loadImage(image: LoadedImage): void {
+    for (const seg of image.segments) {
+      const size = Math.max(seg.memSize, seg.data.length);
+      const end = seg.paddr + BigInt(size);
+      if (seg.paddr < this.ram.base || end > this.ram.base + BigInt(this.ram.size)) {
+        throw new UserError(`${image.name}: segment at 0x${seg.paddr.toString(16)} (size 0x${size.toString(16)}) is outside RAM 0x80000000-0x${(this.ram.base + BigInt(this.ram.size) - 1n).toString(16)}`);
+      }
+      this.ram.write(seg.paddr, seg.data);
+    }
+  }
+
+  private setLine(bit: bigint, level: boolean): void {
+    this.hart.irqLines = level ? this.hart.irqLines | bit : this.hart.irqLines & ~bit;
+  }
+
+  /** Keys typed by the user: into the UART's receive queue (and wake a sleeping hart). */
+  consoleInput(bytes: Uint8Array): void {
+    this.uart.receive(bytes);
+    this.wake?.();
+  }
+
+  /** Make a running run() return with reason 'stopped'. */
+  stop(): void {
+    this.stopRequested = true;
+    this.wake?.();
+  }
+
+  /** Move mtime forward to the wall clock (never backwards), unless deterministic. */
+  private syncTime(): void {
+    if (this.cfg.deterministic) return;
+    const wall = BigInt(Math.floor((performance.now() - this.wallStart) * (TIMEBASE_HZ / 1000)));
+    const now = this.core.mtimeNow();
+    if (wall > now) this.hart.timeOffset += wall - now;
+  }
+
+  /** Run until the guest exits, a limit is reached, or stop() is called. */
+  async run(limits: RunLimits = {}): Promise<RunResult> {
+    const t0 = performance.now();
+    const i0 = this.hart.instret;
+    const deadline = limits.timeoutMs !== undefined ? t0 + limits.timeoutMs : Infinity;
+    const maxI = limits.maxInstructions;
+    this.stopRequested = false;
+    let lastYield = t0;
+    const result = (reason: RunResult['reason'], exitCode: number): RunResult => {
+      const wallMs = performance.now() - t0;
+      this.counters.wallMs += wallMs;
+      return { reason, exitCode, instructions: this.hart.instret - i0, wallMs };
+    };
+    for (;;) {
+      if (this.exitCode !== undefined) return result('exit', this.exitCode);
+      if (this.stopRequested) return result('stopped', 0);
+      if (this.resetRequested) {
+        this.resetRequested = false;
+        this.core.init(BigInt(this.cfg.memSize));
+        this.load();
+      }
+      let budget = SLICE;
+      if (maxI !== undefined) {
+        const left = i0 + maxI - this.hart.instret;
+        if (left <= 0n) return result('max-instructions', 0);
+        if (left < budget) budget = left;
+      }
+      this.syncTime();
+      const reason = this.core.run(budget);
+      if (reason === A.EXIT_MMIO) this.mmio();
+      else if (reason === A.EXIT_HTIF) this.htif();
+      else if (reason === A.EXIT_HALT) {
+        this.counters.haltExits++;
+        await this.halt(deadline);
+      }
+      const now = performance.now();
+      if (now >= deadline) return result('timeout', 0);
+      if (now - lastYield > 20) {
+        // Let stdin, timers and stop() in.
+        await new Promise<void>((r) => setImmediate(r));
+        lastYield = performance.now();
+      }
+    }
+  }
+
+  /** Perform the access the core exited for, on the device that owns the address. */
+  private mmio(): void {
+    this.counters.mmioExits++;
+    const h = this.hart;
+    const addr = h.mmioAddr;
+    const size = h.mmioSize;
+    const w = this.bus.find(addr, size);
+    if (!w) {
+      h.mmioStatus = A.MMIO_FAULT;
+      return;
+    }
+    const off = Number(addr - w.base);
+    if (h.mmioWrite) w.device.write(off, size, h.mmioData & ((1n << BigInt(size * 8)) - 1n));
+    else h.mmioData = w.device.read(off, size);
+    h.mmioStatus = A.MMIO_OK;
+  }
+
+  /**
+   * HTIF (Spike's host-target interface): tohost = device << 56 | command << 48 | payload.
+   * Device 0 command 0 with payload bit 0 set: exit with code payload >> 1. Device 1 command 1:
+   * console putchar. The host then clears tohost, as Spike's front end does.
+   */
+  private htif(): void {
+    const v = this.hart.htifValue;
+    const dev = v >> 56n;
+    const cmd = (v >> 48n) & 0xffn;
+    const payload = v & 0xffff_ffff_ffffn;
+    const tohost = this.hart.tohost;
+    if (dev === 0n && cmd === 0n && (payload & 1n) === 1n) {
+      this.exitCode = Number((payload >> 1n) & 0xffn);
+    } else if (dev === 1n && cmd === 1n) {
+      this.cfg.onConsoleOutput?.(Uint8Array.of(Number(payload & 0xffn)));
+    } else {
+      throw new UserError(`${this.cfg.kernel.name}: unsupported HTIF request 0x${v.toString(16)} (device ${dev}, command ${cmd})`, 1);
+    }
+    this.ram.write(tohost, new Uint8Array(8));
+  }
+
+  /** WFI with nothing pending: sleep until the next timer deadline, input, or stop(). */
+  private async halt(deadline: number): Promise<void> {
+    const h = this.hart;
+    let due = h.mtimecmp;
+    if ((h.menvcfg & STCE) !== 0n && h.stimecmp < due) due = h.stimecmp;
+    const now = this.core.mtimeNow();
+    if (this.cfg.deterministic && due !== NEVER) {
+      // Time is virtual: jump straight to the deadline.
+      if (due > now) h.timeOffset += due - now;
+      return;
+    }
+    if (this.uart.pendingInput() > 0) return;
+    let ms = due === NEVER ? 20 : Number(due > now ? due - now : 0n) / (TIMEBASE_HZ / 1000);
+    ms = Math.min(ms, 20, Math.max(0, deadline - performance.now()));
+    if (ms <= 0) return;
+    await new Promise<void>((resolve) => {
+      const t = setTimeout(() => { this.wake = undefined; resolve(); }, ms);
+      this.wake = () => { clearTimeout(t); this.wake = undefined; resolve(); };
+    });
+  }
+
+  /** Counters for --stats. */
+  stats(): MachineStats {
+    const h = this.hart;
+    const wallMs = this.counters.wallMs;
+    return {
+      instructions: h.instret,
+      wallMs,
+      mips: wallMs > 0 ? Number(h.instret) / wallMs / 1000 : 0,
+      tlbAccesses: h.statTlbAccess,
+      tlbMisses: h.statTlbMiss,
+      pageWalks: h.statWalks,
+      pageWalkRefs: h.statWalkRefs,
+      blockHits: h.statBlockHit,
+      blockMisses: h.statBlockMiss,
+      blockChains: h.statBlockChain,
+      btFlushes: h.statBtFlush,
+      codeInvalidations: h.statCodeInval,
+      traps: h.statTraps,
+      interrupts: h.statInterrupts,
+      mmioExits: this.counters.mmioExits,
+      haltExits: this.counters.haltExits,
+    };
+  }
+}

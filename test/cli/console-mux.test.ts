@@ -1,0 +1,51 @@
+import { describe, expect, it } from 'vitest';
+import { ConsoleMux, MUX_HELP } from '../../host/cli/console-mux';
+
+function harness() {
+  const guest: number[] = [];
+  const notices: string[] = [];
+  let quits = 0;
+  const mux = new ConsoleMux({
+    guest: (b) => guest.push(...b),
+    quit: () => quits++,
+    notice: (t) => notices.push(t),
+  });
+  const feed = (s: string | number[]) => mux.feed(typeof s === 'string' ? new TextEncoder().encode(s) : Uint8Array.from(s));
+  return { guest, notices, feed, quits: () => quits };
+}
+
+describe('ConsoleMux (Ctrl-A escape as qemu -nographic)', () => {
+  it('passes ordinary bytes through, Ctrl-C included', () => {
+    const h = harness();
+    h.feed([0x68, 0x69, 0x03, 0x0d]);
+    expect(h.guest).toEqual([0x68, 0x69, 0x03, 0x0d]);
+    expect(h.quits()).toBe(0);
+  });
+  it('Ctrl-A x quits and drops everything after it', () => {
+    const h = harness();
+    h.feed([0x61, 0x01, 0x78, 0x62]);
+    h.feed('more');
+    expect(h.guest).toEqual([0x61]);
+    expect(h.quits()).toBe(1);
+  });
+  it('Ctrl-A X (upper case) quits too, with the escape split across chunks', () => {
+    const h = harness();
+    h.feed([0x61, 0x01]);
+    h.feed([0x58]);
+    expect(h.guest).toEqual([0x61]);
+    expect(h.quits()).toBe(1);
+  });
+  it('Ctrl-A Ctrl-A sends one Ctrl-A, in order with the surrounding bytes', () => {
+    const h = harness();
+    h.feed([0x61, 0x01, 0x01, 0x62, 0x01]);
+    h.feed([0x01, 0x63]);
+    expect(h.guest).toEqual([0x61, 0x01, 0x62, 0x01, 0x63]);
+  });
+  it('Ctrl-A h / H / ? prints the help; other keys after Ctrl-A are dropped', () => {
+    const h = harness();
+    h.feed([0x01, 0x68, 0x01, 0x48, 0x01, 0x3f, 0x01, 0x7a, 0x61]);
+    expect(h.notices).toEqual([MUX_HELP, MUX_HELP, MUX_HELP]);
+    expect(h.guest).toEqual([0x61]);
+    expect(MUX_HELP).toContain('C-a x    exit wasmvisor\r\n');
+  });
+});

@@ -127,6 +127,8 @@ export const S_STAT_WALKS: usize = 0x678;
 export const S_STAT_WALK_REFS: usize = 0x680;
 export const S_STAT_TRAPS: usize = 0x688;
 export const S_STAT_INTERRUPTS: usize = 0x690;
+// a scratch decoded record for the host's disassembler (decodeInto)
+export const S_SCRATCH_REC: usize = 0xf00;
 
 // ---- exit reasons returned by run() ----
 export const EXIT_NONE: u32 = 0;
@@ -146,6 +148,7 @@ export const R_RD: usize = 2; // u8, 32 when the instruction writes x0
 export const R_RS1: usize = 3; // u8
 export const R_RS2: usize = 4; // u8
 export const R_LEN: usize = 5; // u8: 2 or 4
+export const R_PCOFF: usize = 6; // u16: byte offset of the instruction from the block's start
 export const R_IMM: usize = 8; // i32
 export const R_RAW: usize = 12; // u32: the instruction bits (mtval of an illegal instruction)
 export const R_SIZE: usize = 16;
@@ -156,8 +159,9 @@ export const B_PAGE: usize = 8; // u32 RAM page index
 export const B_GEN: usize = 12; // u32 code generation of that page when decoded
 export const B_COUNT: usize = 16; // u32 number of records
 export const B_MEMOPS: usize = 20; // u32 loads + stores in the block (TLB statistics)
+export const B_BYTES: usize = 40; // u32 bytes of code in the block (pc after falling off its end)
 export const B_CHAIN_PC: usize = 24; // u64 pc of the last successor
 export const B_CHAIN_BLK: usize = 32; // u32 successor block
 export const B_CHAIN_EPOCH: usize = 36; // u32 translation epoch the link was made in
-export const B_HDR: usize = 40;
+export const B_HDR: usize = 48;
 export const BT_MAX_INSNS: u32 = 64;

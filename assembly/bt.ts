@@ -15,7 +15,7 @@
 
 import {
   BT_HASH, BT_HASH_ENTRIES, BT_ARENA, BT_ARENA_SIZE, BT_MAX_INSNS, RAM_BASE, RAM_OFFSET,
-  R_SIZE, R_OP, B_PADDR, B_PAGE, B_GEN, B_COUNT, B_MEMOPS, B_CHAIN_PC, B_CHAIN_BLK,
+  R_SIZE, R_OP, R_PCOFF, B_PADDR, B_BYTES, B_PAGE, B_GEN, B_COUNT, B_MEMOPS, B_CHAIN_PC, B_CHAIN_BLK,
   B_CHAIN_EPOCH, B_HDR, S_STAT_BLOCK_HIT, S_STAT_BLOCK_MISS, S_STAT_BLOCK_CHAIN, S_STAT_BT_FLUSH,
 } from './abi';
 import { decode16, decode32, opFlags, OP_ILLEGAL, F_END, F_LOAD, F_STORE } from './gen/isa';
@@ -29,6 +29,31 @@ const BLOCK_MAX_BYTES: usize = <usize>B_HDR + <usize>BT_MAX_INSNS * <usize>R_SIZ
 const SCRATCH_BLOCK: usize = ARENA_END - BLOCK_MAX_BYTES;
 
 let arenaTop: usize = <usize>BT_ARENA;
+// Hot counters live in globals while run() executes; flushStats() adds them to STATE.
+let statChain: u64 = 0;
+let statBlockHit: u64 = 0;
+let statBlockMiss: u64 = 0;
+
+/** Add the block counters gathered in globals to the STATE statistics. */
+export function flushBlockStats(): void {
+  wr64(S_STAT_BLOCK_CHAIN, rd64(S_STAT_BLOCK_CHAIN) + statChain);
+  wr64(S_STAT_BLOCK_HIT, rd64(S_STAT_BLOCK_HIT) + statBlockHit);
+  wr64(S_STAT_BLOCK_MISS, rd64(S_STAT_BLOCK_MISS) + statBlockMiss);
+  statChain = 0;
+  statBlockHit = 0;
+  statBlockMiss = 0;
+}
+/** Most instructions per block: BT_MAX_INSNS, or 1 when single-stepping. */
+let blockLimit: u32 = BT_MAX_INSNS;
+
+/**
+ * Single-step mode (tests, and later a debugger): every block is one instruction, so run(1)
+ * executes exactly one instruction. Switching drops the decoded blocks.
+ */
+export function setSingleStep(on: bool): void {
+  blockLimit = on ? 1 : BT_MAX_INSNS;
+  flushBlocks();
+}
 
 /** Drop every decoded block (arena full, or host reset). */
 export function flushBlocks(): void {
@@ -54,9 +79,11 @@ function decodeBlock(h: usize, off: u32): usize {
   let rec = blk + <usize>B_HDR;
   let n: u32 = 0;
   let memops: u32 = 0;
-  while (n < BT_MAX_INSNS) {
+  const start = h;
+  while (n < blockLimit) {
     if (h + 2 > pageEnd) break;
     const lo = <u32>load<u16>(h);
+    store<u16>(rec, <u16>(h - start), R_PCOFF);
     if ((lo & 3) == 3) {
       if (h + 4 > pageEnd) break; // straddles the page: it starts the next block
       decode32(load<u32>(h), rec);
@@ -80,6 +107,7 @@ function decodeBlock(h: usize, off: u32): usize {
   store<u32>(blk, pageInfo(page) & ~CODE_BIT, B_GEN);
   store<u32>(blk, n, B_COUNT);
   store<u32>(blk, memops, B_MEMOPS);
+  store<u32>(blk, <u32>(h - start), B_BYTES);
   store<u32>(blk, 0, B_CHAIN_EPOCH);
   arenaTop = rec;
   const slot = hashSlot(off);
@@ -99,6 +127,8 @@ function decodeStraddling(h: usize): usize {
   if (h2 == 0) return 0;
   const w = lo | (<u32>load<u16>(h2) << 16);
   decode32(w, blk + <usize>B_HDR);
+  store<u16>(blk + <usize>B_HDR, 0, R_PCOFF);
+  store<u32>(blk, 4, B_BYTES);
   store<u32>(blk, 0xffffffff, B_PAGE);
   store<u32>(blk, 1, B_COUNT);
   store<u32>(blk, <u32>((opFlags(<u32>load<u16>(blk + <usize>B_HDR, R_OP)) & (F_LOAD | F_STORE)) != 0), B_MEMOPS);
@@ -112,7 +142,7 @@ export function findBlock(prev: usize): usize {
   if (prev != 0 && load<u64>(prev, B_CHAIN_PC) == pc && load<u32>(prev, B_CHAIN_EPOCH) == epoch) {
     const next = <usize>load<u32>(prev, B_CHAIN_BLK);
     if (blockValid(next)) {
-      wr64(S_STAT_BLOCK_CHAIN, rd64(S_STAT_BLOCK_CHAIN) + 1);
+      statChain++;
       return next;
     }
   }
@@ -123,9 +153,9 @@ export function findBlock(prev: usize): usize {
   let blk: usize = 0;
   if (load<u32>(slot) == off + 1 && blockValid(<usize>load<u32>(slot, 4))) {
     blk = <usize>load<u32>(slot, 4);
-    wr64(S_STAT_BLOCK_HIT, rd64(S_STAT_BLOCK_HIT) + 1);
+    statBlockHit++;
   } else {
-    wr64(S_STAT_BLOCK_MISS, rd64(S_STAT_BLOCK_MISS) + 1);
+    statBlockMiss++;
     blk = decodeBlock(h, off);
     if (blk == 0) return decodeStraddling(h);
   }

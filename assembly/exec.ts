@@ -9,8 +9,8 @@
 // (or exits for MMIO) is not retired, so the count is corrected by what did not run.
 
 import {
-  TLB_READ, TLB_WRITE, TLB_ENTRIES, R_OP, R_RD, R_RS1, R_RS2, R_LEN, R_IMM, R_RAW, R_SIZE,
-  B_COUNT, B_MEMOPS, B_HDR, S_STAT_TLB_ACCESS, S_LR_ADDR, S_MMIO_LEN, S_MIE, EXIT_MMIO,
+  TLB_READ, TLB_WRITE, TLB_ENTRIES, R_OP, R_RD, R_RS1, R_RS2, R_LEN, R_IMM, R_RAW, R_SIZE, R_PCOFF,
+  B_COUNT, B_MEMOPS, B_HDR, B_BYTES, S_STAT_TLB_ACCESS, S_LR_ADDR, S_MMIO_LEN, S_MIE, EXIT_MMIO,
   EXIT_HALT, EXIT_HTIF,
 } from './abi';
 import * as O from './gen/isa';
@@ -27,6 +27,14 @@ import { raiseException, doMret, doSret, mipValue } from './trap';
 import { csrAccess, csrIllegal, CSR_RW, CSR_RS, CSR_RC, wfiAllowed, sretAllowed, sfenceAllowed } from './csr';
 
 const PAGE_MASK: u64 = ~(<u64>0xfff);
+/** Loads and stores in the blocks run (the TLB statistics' denominator); see flushExecStats. */
+let statMemops: u64 = 0;
+
+/** Add the counters gathered in globals to the STATE statistics. */
+export function flushExecStats(): void {
+  wr64(S_STAT_TLB_ACCESS, rd64(S_STAT_TLB_ACCESS) + statMemops);
+  statMemops = 0;
+}
 
 // ---- record fields ----
 @inline function fRd(r: usize): u32 { return <u32>load<u8>(r, R_RD); }
@@ -37,6 +45,8 @@ const PAGE_MASK: u64 = ~(<u64>0xfff);
 @inline function x1(r: usize): u64 { return getX(fRs1(r)); }
 @inline function x2(r: usize): u64 { return getX(fRs2(r)); }
 @inline function sext32(v: u64): u64 { return <u64><i64><i32>v; }
+/** The pc of record r in a block entered at `base` (pc is kept in the record, not counted). */
+@inline function here(base: u64, r: usize): u64 { return base + <u64>load<u16>(r, R_PCOFF); }
 
 // ---- the TLB fast path ----
 /** Host address for a load of `size` bytes at va, or 0 on a TLB miss. */
@@ -167,7 +177,8 @@ function amo(op: u32, r: usize, end: usize, isD: bool): bool {
 export function execBlock(blk: usize): void {
   const n = <u64>load<u32>(blk, B_COUNT);
   addIcount(n);
-  wr64(S_STAT_TLB_ACCESS, rd64(S_STAT_TLB_ACCESS) + <u64>load<u32>(blk, B_MEMOPS));
+  statMemops += <u64>load<u32>(blk, B_MEMOPS);
+  const base = pc;
   let r = blk + <usize>B_HDR;
   const end = r + <usize>n * <usize>R_SIZE;
   while (true) {
@@ -175,32 +186,33 @@ export function execBlock(blk: usize): void {
     switch (op) {
       // ---- RV64I: upper immediates and jumps ----
       case O.OP_LUI: setX(fRd(r), <u64>fImm(r)); break;
-      case O.OP_AUIPC: setX(fRd(r), pc + <u64>fImm(r)); break;
+      case O.OP_AUIPC: setX(fRd(r), here(base, r) + <u64>fImm(r)); break;
       case O.OP_JAL: {
-        setX(fRd(r), pc + fLen(r));
-        setPc(pc + <u64>fImm(r));
+        const p = here(base, r);
+        setX(fRd(r), p + fLen(r));
+        setPc(p + <u64>fImm(r));
         return;
       }
       case O.OP_JALR: {
         const t = (x1(r) + <u64>fImm(r)) & ~(<u64>1);
-        setX(fRd(r), pc + fLen(r));
+        setX(fRd(r), here(base, r) + fLen(r));
         setPc(t);
         return;
       }
       // ---- branches: taken ends the block here; not taken falls through to the block end ----
-      case O.OP_BEQ: if (x1(r) == x2(r)) { setPc(pc + <u64>fImm(r)); return; } break;
-      case O.OP_BNE: if (x1(r) != x2(r)) { setPc(pc + <u64>fImm(r)); return; } break;
-      case O.OP_BLT: if (<i64>x1(r) < <i64>x2(r)) { setPc(pc + <u64>fImm(r)); return; } break;
-      case O.OP_BGE: if (<i64>x1(r) >= <i64>x2(r)) { setPc(pc + <u64>fImm(r)); return; } break;
-      case O.OP_BLTU: if (x1(r) < x2(r)) { setPc(pc + <u64>fImm(r)); return; } break;
-      case O.OP_BGEU: if (x1(r) >= x2(r)) { setPc(pc + <u64>fImm(r)); return; } break;
+      case O.OP_BEQ: if (x1(r) == x2(r)) { setPc(here(base, r) + <u64>fImm(r)); return; } break;
+      case O.OP_BNE: if (x1(r) != x2(r)) { setPc(here(base, r) + <u64>fImm(r)); return; } break;
+      case O.OP_BLT: if (<i64>x1(r) < <i64>x2(r)) { setPc(here(base, r) + <u64>fImm(r)); return; } break;
+      case O.OP_BGE: if (<i64>x1(r) >= <i64>x2(r)) { setPc(here(base, r) + <u64>fImm(r)); return; } break;
+      case O.OP_BLTU: if (x1(r) < x2(r)) { setPc(here(base, r) + <u64>fImm(r)); return; } break;
+      case O.OP_BGEU: if (x1(r) >= x2(r)) { setPc(here(base, r) + <u64>fImm(r)); return; } break;
       // ---- loads ----
       case O.OP_LB: {
         const va = x1(r) + <u64>fImm(r);
         const h = readHost(va, 1);
         let v: u64;
         if (h != 0) v = <u64><i64>load<i8>(h);
-        else { v = <u64><i64><i8>loadSlow(va, 1, fRd(r), true); if (stop) { addIcount(-left(r, end)); mmioLen(r); return; } }
+        else { setPc(here(base, r)); v = <u64><i64><i8>loadSlow(va, 1, fRd(r), true); if (stop) { addIcount(-left(r, end)); mmioLen(r); return; } }
         setX(fRd(r), v);
         break;
       }
@@ -209,7 +221,7 @@ export function execBlock(blk: usize): void {
         const h = readHost(va, 2);
         let v: u64;
         if (h != 0) v = <u64><i64>load<i16>(h);
-        else { v = <u64><i64><i16>loadSlow(va, 2, fRd(r), true); if (stop) { addIcount(-left(r, end)); mmioLen(r); return; } }
+        else { setPc(here(base, r)); v = <u64><i64><i16>loadSlow(va, 2, fRd(r), true); if (stop) { addIcount(-left(r, end)); mmioLen(r); return; } }
         setX(fRd(r), v);
         break;
       }
@@ -218,7 +230,7 @@ export function execBlock(blk: usize): void {
         const h = readHost(va, 4);
         let v: u64;
         if (h != 0) v = <u64><i64>load<i32>(h);
-        else { v = sext32(loadSlow(va, 4, fRd(r), true)); if (stop) { addIcount(-left(r, end)); mmioLen(r); return; } }
+        else { setPc(here(base, r)); v = sext32(loadSlow(va, 4, fRd(r), true)); if (stop) { addIcount(-left(r, end)); mmioLen(r); return; } }
         setX(fRd(r), v);
         break;
       }
@@ -227,7 +239,7 @@ export function execBlock(blk: usize): void {
         const h = readHost(va, 8);
         let v: u64;
         if (h != 0) v = load<u64>(h);
-        else { v = loadSlow(va, 8, fRd(r), false); if (stop) { addIcount(-left(r, end)); mmioLen(r); return; } }
+        else { setPc(here(base, r)); v = loadSlow(va, 8, fRd(r), false); if (stop) { addIcount(-left(r, end)); mmioLen(r); return; } }
         setX(fRd(r), v);
         break;
       }
@@ -236,7 +248,7 @@ export function execBlock(blk: usize): void {
         const h = readHost(va, 1);
         let v: u64;
         if (h != 0) v = <u64>load<u8>(h);
-        else { v = loadSlow(va, 1, fRd(r), false); if (stop) { addIcount(-left(r, end)); mmioLen(r); return; } }
+        else { setPc(here(base, r)); v = loadSlow(va, 1, fRd(r), false); if (stop) { addIcount(-left(r, end)); mmioLen(r); return; } }
         setX(fRd(r), v);
         break;
       }
@@ -245,7 +257,7 @@ export function execBlock(blk: usize): void {
         const h = readHost(va, 2);
         let v: u64;
         if (h != 0) v = <u64>load<u16>(h);
-        else { v = loadSlow(va, 2, fRd(r), false); if (stop) { addIcount(-left(r, end)); mmioLen(r); return; } }
+        else { setPc(here(base, r)); v = loadSlow(va, 2, fRd(r), false); if (stop) { addIcount(-left(r, end)); mmioLen(r); return; } }
         setX(fRd(r), v);
         break;
       }
@@ -254,7 +266,7 @@ export function execBlock(blk: usize): void {
         const h = readHost(va, 4);
         let v: u64;
         if (h != 0) v = <u64>load<u32>(h);
-        else { v = loadSlow(va, 4, fRd(r), false); if (stop) { addIcount(-left(r, end)); mmioLen(r); return; } }
+        else { setPc(here(base, r)); v = loadSlow(va, 4, fRd(r), false); if (stop) { addIcount(-left(r, end)); mmioLen(r); return; } }
         setX(fRd(r), v);
         break;
       }
@@ -263,28 +275,28 @@ export function execBlock(blk: usize): void {
         const va = x1(r) + <u64>fImm(r);
         const h = writeHost(va, 1);
         if (h != 0) store<u8>(h, <u8>x2(r));
-        else { storeSlow(va, 1, x2(r)); if (stop) { storeStopped(r, end); return; } }
+        else { setPc(here(base, r)); storeSlow(va, 1, x2(r)); if (stop) { storeStopped(r, end); return; } }
         break;
       }
       case O.OP_SH: {
         const va = x1(r) + <u64>fImm(r);
         const h = writeHost(va, 2);
         if (h != 0) store<u16>(h, <u16>x2(r));
-        else { storeSlow(va, 2, x2(r)); if (stop) { storeStopped(r, end); return; } }
+        else { setPc(here(base, r)); storeSlow(va, 2, x2(r)); if (stop) { storeStopped(r, end); return; } }
         break;
       }
       case O.OP_SW: {
         const va = x1(r) + <u64>fImm(r);
         const h = writeHost(va, 4);
         if (h != 0) store<u32>(h, <u32>x2(r));
-        else { storeSlow(va, 4, x2(r)); if (stop) { storeStopped(r, end); return; } }
+        else { setPc(here(base, r)); storeSlow(va, 4, x2(r)); if (stop) { storeStopped(r, end); return; } }
         break;
       }
       case O.OP_SD: {
         const va = x1(r) + <u64>fImm(r);
         const h = writeHost(va, 8);
         if (h != 0) store<u64>(h, x2(r));
-        else { storeSlow(va, 8, x2(r)); if (stop) { storeStopped(r, end); return; } }
+        else { setPc(here(base, r)); storeSlow(va, 8, x2(r)); if (stop) { storeStopped(r, end); return; } }
         break;
       }
       // ---- integer register-immediate ----
@@ -336,12 +348,14 @@ export function execBlock(blk: usize): void {
       case O.OP_LR_W: case O.OP_SC_W: case O.OP_AMOSWAP_W: case O.OP_AMOADD_W: case O.OP_AMOXOR_W:
       case O.OP_AMOAND_W: case O.OP_AMOOR_W: case O.OP_AMOMIN_W: case O.OP_AMOMAX_W:
       case O.OP_AMOMINU_W: case O.OP_AMOMAXU_W: {
+        setPc(here(base, r));
         if (!amo(op, r, end, false)) { addIcount(-left(r, end)); return; }
         break;
       }
       case O.OP_LR_D: case O.OP_SC_D: case O.OP_AMOSWAP_D: case O.OP_AMOADD_D: case O.OP_AMOXOR_D:
       case O.OP_AMOAND_D: case O.OP_AMOOR_D: case O.OP_AMOMIN_D: case O.OP_AMOMAX_D:
       case O.OP_AMOMINU_D: case O.OP_AMOMAXU_D: {
+        setPc(here(base, r));
         if (!amo(op, r, end, true)) { addIcount(-left(r, end)); return; }
         break;
       }
@@ -351,6 +365,7 @@ export function execBlock(blk: usize): void {
       // ---- system ----
       case O.OP_CSRRW: case O.OP_CSRRS: case O.OP_CSRRC:
       case O.OP_CSRRWI: case O.OP_CSRRSI: case O.OP_CSRRCI: {
+        setPc(here(base, r));
         const csr = <u32>fImm(r) & 0xfff;
         const kind = op == O.OP_CSRRW || op == O.OP_CSRRWI ? CSR_RW : op == O.OP_CSRRS || op == O.OP_CSRRSI ? CSR_RS : CSR_RC;
         const imm = op >= O.OP_CSRRWI;
@@ -363,26 +378,31 @@ export function execBlock(blk: usize): void {
         break;
       }
       case O.OP_ECALL: {
+        setPc(here(base, r));
         addIcount(-left(r, end));
         raiseException(CAUSE_USER_ECALL + <u64>priv, 0);
         return;
       }
       case O.OP_EBREAK: {
+        setPc(here(base, r));
         addIcount(-left(r, end));
         raiseException(CAUSE_BREAKPOINT, 0); // tval 0, as QEMU (the spec allows 0 or the pc)
         return;
       }
       case O.OP_MRET: {
+        setPc(here(base, r));
         if (priv != PRV_M) { illegal(r, end); return; }
         doMret();
         return;
       }
       case O.OP_SRET: {
+        setPc(here(base, r));
         if (!sretAllowed()) { illegal(r, end); return; }
         doSret();
         return;
       }
       case O.OP_WFI: {
+        setPc(here(base, r));
         if (!wfiAllowed()) { illegal(r, end); return; }
         setPc(pc + fLen(r));
         // Nothing pending and enabled in mie: the hart sleeps until the host has an event.
@@ -390,6 +410,7 @@ export function execBlock(blk: usize): void {
         return;
       }
       case O.OP_SFENCE_VMA: {
+        setPc(here(base, r));
         if (!sfenceAllowed()) { illegal(r, end); return; }
         if (fRs1(r) != 0) flushTlbPage(x1(r));
         else if (fRs2(r) != 0) flushTlbAsid(x2(r) & 0xffff);
@@ -397,13 +418,16 @@ export function execBlock(blk: usize): void {
         break;
       }
       default: {
+        setPc(here(base, r));
         illegal(r, end);
         return;
       }
     }
-    setPc(pc + fLen(r));
     r += <usize>R_SIZE;
-    if (r >= end) return;
+    if (r >= end) {
+      setPc(base + <u64>load<u32>(blk, B_BYTES));
+      return;
+    }
   }
 }
 

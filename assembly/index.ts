@@ -16,8 +16,9 @@ import {
   setPc, addIcount, setX, rd64, wr64, bumpEpoch, CAUSE_LOAD_ACCESS, CAUSE_STORE_ACCESS,
 } from './state';
 import { updateContexts, flushTlbAll, invalidateCodePage, ramHost } from './mmu';
-import { flushBlocks, findBlock, decodeInto as decodeRecord } from './bt';
-import { execBlock } from './exec';
+import { flushBlocks, findBlock, flushBlockStats, decodeInto as decodeRecord, setSingleStep } from './bt';
+export { setSingleStep };
+import { execBlock, flushExecStats } from './exec';
 import { checkInterrupts, raiseException } from './trap';
 import { nextTimerIcount, mtime } from './timer';
 import './host';
@@ -112,6 +113,8 @@ export function run(budget: u64): u32 {
     if (exitReason != 0) break;
   }
   if (exitReason == EXIT_MMIO) mmioOutstanding = true;
+  flushExecStats();
+  flushBlockStats();
   saveHot();
   return exitReason;
 }

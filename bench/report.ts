@@ -17,7 +17,7 @@ export interface WorkloadResult {
   name: string;
   /** Guest instructions retired (from wasmvisor's stats), when wasmvisor ran. */
   instructions: string | null;
-  wasmvisor: (EngineResult & { mips: number }) | null;
+  wasmvisor: (EngineResult & { mips: number; stats: Record<string, string | number> }) | null;
   qemu: EngineResult | null;
   native: EngineResult | null;
   /** Net-time ratios: wasmvisor/qemu, wasmvisor/native, qemu/native (larger = first is slower). */

@@ -19,8 +19,8 @@ import { tmpdir } from 'node:os';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { hostInfo } from './machine-info';
-import { compileEmptyNative, compileNative, hostCcVersion, runNative } from './native';
-import { qemuVersion, runQemu, writeTrivialImage } from './qemu';
+import { HOST_CC, compileEmptyNative, compileNative, hostCcVersion, runNative } from './native';
+import { QEMU, qemuVersion, runQemu, writeTrivialImage } from './qemu';
 import { BenchReport, EngineResult, WorkloadResult, finishWorkload, formatTable, geomeanRow } from './report';
 import { bestOf } from './timing';
 import { trivialElf } from './trivial-elf';
@@ -152,8 +152,8 @@ async function main(): Promise<number> {
   const cc = hostCcVersion();
   const useQemu = opt.qemu && qemu !== undefined;
   const useNative = opt.native && cc !== undefined;
-  if (opt.qemu && !useQemu) log('bench: qemu-system-riscv64 not found: QEMU columns stay empty');
-  if (opt.native && !useNative) log('bench: host gcc not found: native columns stay empty');
+  if (opt.qemu && !useQemu) log(`bench: ${QEMU} not found (set QEMU=): QEMU columns stay empty`);
+  if (opt.native && !useNative) log(`bench: ${HOST_CC} not found (set CC=): native columns stay empty`);
 
   const host = hostInfo(root, qemu, cc);
   log(`bench: ${host.cpuModel}, ${host.cores} cores, node ${host.node}${qemu ? `, ${qemu}` : ''}; best of ${opt.runs}`);
@@ -199,7 +199,11 @@ async function main(): Promise<number> {
         try {
           const image = new Uint8Array(readFileSync(elf));
           const r = await measure(w.name, 'wasmvisor', opt.runs, () => runWasmvisor(image, relative(root, elf), opt.timeoutMs));
-          wasmvisor = { wallMs: r.wallMs, netMs: r.wallMs, result: r.result, mips: r.mips };
+          // bigint counters become decimal strings so the JSON stays plain.
+          const stats = Object.fromEntries(
+            Object.entries(r.stats).map(([k, v]) => [k, typeof v === 'bigint' ? v.toString() : (v as number)]),
+          );
+          wasmvisor = { wallMs: r.wallMs, netMs: r.wallMs, result: r.result, mips: r.mips, stats };
           instructions = r.instructions.toString();
         } catch (e) {
           errors.push(`wasmvisor: ${errorText(e)}`);
@@ -261,7 +265,10 @@ async function main(): Promise<number> {
 
     const out = opt.out ?? join(root, 'bench', 'results', 'latest.json');
     mkdirSync(dirname(out), { recursive: true });
-    writeFileSync(out, `${JSON.stringify(report, null, 2)}\n`);
+    // Times to the microsecond; more digits would only be noise.
+    const round = (_k: string, v: unknown): unknown =>
+      typeof v === 'number' && !Number.isInteger(v) ? Math.round(v * 1000) / 1000 : v;
+    writeFileSync(out, `${JSON.stringify(report, round, 2)}\n`);
     log(`bench: wrote ${relative(process.cwd(), out) || out}`);
     return bad === 0 ? 0 : 1;
   } finally {

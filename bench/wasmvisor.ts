@@ -3,6 +3,7 @@
 import { Machine } from '../host/machine/machine';
 import { parseImage } from '../host/machine/loader';
 import { RAM_BASE } from '../assembly/abi';
+import type { MachineStats } from '../host/machine/types';
 
 /** Guest RAM for every benchmark run, as QEMU's `-m 128M`. */
 export const MEM_SIZE = 128 * 1024 * 1024;
@@ -19,6 +20,8 @@ export interface WasmvisorRun {
   mips: number;
   /** Everything the guest wrote to its console, CR removed. */
   output: string;
+  /** All of the machine's counters after the run (TLB misses, page walks, blocks, ...). */
+  stats: MachineStats;
 }
 
 /**
@@ -48,8 +51,10 @@ export async function runWasmvisor(image: Uint8Array, name: string, timeoutMs: n
     throw new Error(`${name}: guest exited with code ${result.exitCode} under wasmvisor: ${last}`);
   }
   const wallMs = t2 - t1;
-  const instructions = machine.stats().instructions;
+  const stats = machine.stats();
+  const instructions = stats.instructions;
   return {
+    stats,
     wallMs,
     createMs: t1 - t0,
     instructions,

@@ -60,7 +60,8 @@ console: guest output goes to stdout; keys go to the guest's UART. On a terminal
   Ctrl-A X quits, Ctrl-A H shows help, Ctrl-A Ctrl-A sends Ctrl-A.
 
 exit status: the guest's exit code (test finisher or HTIF); 0 after Ctrl-A X;
-  124 after --timeout; 125 after --max-instructions; 2 for bad input; 70 for an internal error.
+  124 after --timeout; 125 after --max-instructions; 141 when stdout's reader goes away;
+  2 for bad input; 70 for an internal error.
 `;
 
 /**

@@ -9,6 +9,7 @@
  *   0             the user quit with Ctrl-A X
  *   124           --timeout expired (as coreutils `timeout`)
  *   125           --max-instructions reached (the next free code after 124)
+ *   141           stdout was closed by its reader (EPIPE), as a SIGPIPE death would report
  *   2             bad input: usage, files, images (UserError)
  *   70            internal error (EX_SOFTWARE from sysexits.h)
  */
@@ -31,18 +32,37 @@ export const EXIT_MAX_INSTRUCTIONS = 125;
 /** Exit status of an internal error (sysexits.h EX_SOFTWARE). */
 export const EXIT_INTERNAL = 70;
 
+/** Exit status when stdout's reader went away (as if killed by SIGPIPE: 128 + 13). */
+export const EXIT_BROKEN_PIPE = 141;
+
 /** Where the CLI writes; replaced in tests. */
 export interface CliIo {
   stdout(bytes: Uint8Array | string): void;
   stderr(text: string): void;
   stdin: NodeJS.ReadStream;
+  /** Register what to do when stdout's reader goes away (EPIPE), e.g. `wasmvisor ... | head`. */
+  onStdoutClosed(handler: () => void): void;
 }
 
+let stdoutClosed = false;
+let stdoutClosedHandler: (() => void) | undefined;
+
 const processIo: CliIo = {
-  stdout: (b) => void process.stdout.write(b),
+  stdout: (b) => {
+    if (!stdoutClosed) process.stdout.write(b);
+  },
   stderr: (t) => void process.stderr.write(t),
   stdin: process.stdin,
+  onStdoutClosed: (handler) => {
+    stdoutClosedHandler = handler;
+  },
 };
+
+process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+  if (e.code !== 'EPIPE') throw e;
+  stdoutClosed = true;
+  stdoutClosedHandler?.();
+});
 
 /**
  * Map a guest exit code (finisher codes go up to 0xffff) to a process status (0..255) without
@@ -103,6 +123,11 @@ async function runGuest(o: RunOptions, io: CliIo): Promise<number> {
   });
 
   let quitByUser = false;
+  let brokenPipe = false;
+  io.onStdoutClosed(() => {
+    brokenPipe = true;
+    machine.stop();
+  });
   const hookup = attachStdin(
     io.stdin,
     (bytes) => machine.consoleInput(bytes),
@@ -122,6 +147,7 @@ async function runGuest(o: RunOptions, io: CliIo): Promise<number> {
     hookup.close();
   }
   if (o.stats) io.stderr(formatStats(machine.stats()));
+  if (brokenPipe) return EXIT_BROKEN_PIPE;
   return outcome(o, result, quitByUser, io);
 }
 
@@ -147,7 +173,7 @@ function outcome(o: RunOptions, r: RunResult, quitByUser: boolean, io: CliIo): n
  */
 export async function main(argv: string[]): Promise<void> {
   const code = await runCli(argv);
-  await new Promise<void>((resolve) => process.stdout.write('', () => resolve()));
+  if (!stdoutClosed) await new Promise<void>((resolve) => process.stdout.write('', () => resolve()));
   await new Promise<void>((resolve) => process.stderr.write('', () => resolve()));
   process.exit(code);
 }

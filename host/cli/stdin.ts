@@ -33,6 +33,11 @@ export function attachStdin(
   const restore = () => {
     if (tty) stdin.setRawMode(false);
   };
+  // A signal death skips 'exit' handlers: put the terminal back, then die as the signal would.
+  const onSignal = (signal: NodeJS.Signals) => {
+    restore();
+    process.exit(128 + (signal === 'SIGHUP' ? 1 : 15));
+  };
   const close = () => {
     if (closed) return;
     closed = true;
@@ -40,6 +45,8 @@ export function attachStdin(
     stdin.off('end', close);
     stdin.off('error', close);
     process.off('exit', restore);
+    process.off('SIGTERM', onSignal);
+    process.off('SIGHUP', onSignal);
     restore();
     stdin.pause();
     // A paused stdin no longer keeps the event loop alive once unref'd.
@@ -48,6 +55,8 @@ export function attachStdin(
   if (tty) {
     stdin.setRawMode(true);
     process.on('exit', restore);
+    process.on('SIGTERM', onSignal);
+    process.on('SIGHUP', onSignal);
   }
   stdin.on('data', onData);
   stdin.on('end', close);

@@ -15,6 +15,8 @@ export interface CoreExports {
   flushAll(): void;
   mtimeNow(): bigint;
   decodeInto(word: number, rec: number): void;
+  /** Blocks of one instruction, so run(1n) executes exactly one. */
+  setSingleStep(on: boolean): void;
 }
 
 let compiled: WebAssembly.Module | undefined;

@@ -3,7 +3,7 @@
  * process. Bad input must give exactly one line on stderr (no stack trace) and exit code 2.
  * Needs dist/cli.mjs (`npm run build`; `npm test` builds first).
  */
-import { spawnSync, type SpawnSyncReturns } from 'node:child_process';
+import { spawn, spawnSync, type SpawnSyncReturns } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -19,6 +19,7 @@ const OPENSBI = '/usr/lib/riscv64-linux-gnu/opensbi/generic/fw_dynamic.bin';
 const HELLO = join(ROOT, 'guests/bin/demo/hello.elf');
 const ECHO = join(ROOT, 'guests/bin/demo/echo.elf');
 const haveCore = existsSync(join(ROOT, 'host/machine/machine.ts'));
+const haveScript = spawnSync('script', ['--version'], { stdio: 'ignore' }).status === 0;
 
 const dir = mkdtempSync(join(tmpdir(), 'wasmvisor-cli-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -147,17 +148,19 @@ describe.skipIf(!haveCore)('wasmvisor run: guests', () => {
   it('runs the hello demo: its output on stdout, exit code 0', () => {
     const r = wasmvisor(['run', '--bare', HELLO]);
     expect(r.stderr).toBe('');
-    expect(r.stdout).toContain('wasmvisor demo guest: hello from RV64 M-mode\nhartid: 0\n');
-    expect(r.stdout).toContain('dtb magic: 0xd00dfeed (ok)\n');
-    expect(r.stdout).toContain('first 20 primes: 2 3 5 7 11 13 17 19 23 29 31 37 41 43 47 53 59 61 67 71\n');
-    expect(r.stdout.endsWith('bye\n')).toBe(true);
+    // the guest ends lines with CR LF itself
+    expect(r.stdout).toContain('wasmvisor demo guest: hello from RV64 M-mode\r\nhartid: 0\r\n');
+    expect(r.stdout).toContain('dtb magic: 0xd00dfeed (ok)\r\n');
+    expect(r.stdout).toContain('first 20 primes: 2 3 5 7 11 13 17 19 23 29 31 37 41 43 47 53 59 61 67 71\r\n');
+    expect(r.stdout.endsWith('bye\r\n')).toBe(true);
     expect(r.status).toBe(0);
   });
   it('pipes stdin to the guest UART (not a terminal): the echo demo', () => {
     const r = wasmvisor(['run', '--bare', ECHO], readFileSync(join(ROOT, 'guests/demo/echo.in')));
+    // as QEMU prints it for the same input (guests/demo/echo.c ends lines with CR LF)
     expect(r.stdout).toBe(
-      'wasmvisor echo: type a line, "quit" to stop\n> hello wasmvisor\nHELLO WASMVISOR\n' +
-        '> abc 123 xyz!\nABC 123 XYZ!\n> \n\n> quit\nbye\n',
+      'wasmvisor echo: type a line, "quit" to stop\r\n> hello wasmvisor\r\nHELLO WASMVISOR\r\n' +
+        '> abc 123 xyz!\r\nABC 123 XYZ!\r\n> \r\n\r\n> quit\r\nbye\r\n',
     );
     expect([r.stderr, r.status]).toEqual(['', 0]);
   });
@@ -197,13 +200,50 @@ describe.skipIf(!haveCore)('wasmvisor run: guests', () => {
     expect(r.stdout).toContain('OpenSBI v');
     expect(r.stdout).toContain('Domain0 Next Address      : 0x0000000080200000');
     expect(r.stdout).toContain('Domain0 Next Mode         : S-mode');
-    expect(r.stdout.endsWith('payload: hello from S-mode\n')).toBe(true);
+    // OpenSBI's console turns LF into CR LF
+    expect(r.stdout.endsWith('payload: hello from S-mode\r\n')).toBe(true);
     expect([r.stderr, r.status]).toEqual(['', 0]);
     if (qemuAvailable()) {
-      // QEMU is the reference for the same firmware and payload (banner lines may differ in
-      // hardware details such as PMP and counters; the payload's line must not)
-      const q = await runQemu(k, { timeoutMs: 20_000 });
-      expect(q.exitCode).not.toBeNull();
+      // QEMU with the same firmware and payload is the reference for what OpenSBI was told
+      // (the rest of the banner reports hart details such as PMP bits, which may differ)
+      const q = await runQemu(k, { bios: OPENSBI, timeoutMs: 20_000 });
+      const pick = (out: string) => out.split('\r\n').filter((l) => /^Domain0 Next|^payload:/.test(l));
+      expect(pick(r.stdout)).toEqual(pick(q.stdout));
+      expect(pick(r.stdout)).toHaveLength(4); // Next Address, Next Arg1 (the DTB), Next Mode, the payload line
+      expect(q.exitCode).toBe(0);
     }
   });
+  it.skipIf(!haveScript)('on a terminal: raw keys reach the guest, Ctrl-A H helps, Ctrl-A X quits with 0 and restores the TTY', async () => {
+    // util-linux script(1) gives the CLI a pseudo-terminal; we type into it step by step
+    const cmd = `node bin/wasmvisor.mjs run --bare ${ECHO}; echo "EXIT=$?"; stty -a | grep -o -- '-\\?icanon'`;
+    const child = spawn('script', ['-qfec', cmd, '/dev/null'], { cwd: ROOT, stdio: ['pipe', 'pipe', 'pipe'] });
+    let out = '';
+    const waiters: { text: string; resolve: () => void }[] = [];
+    child.stdout.on('data', (b: Buffer) => {
+      out += b.toString('latin1');
+      for (const w of waiters.filter((w) => out.includes(w.text))) w.resolve();
+    });
+    const seen = (text: string) =>
+      new Promise<void>((resolve, reject) => {
+        if (out.includes(text)) return resolve();
+        const t = setTimeout(() => reject(new Error(`timed out waiting for ${JSON.stringify(text)} in ${JSON.stringify(out)}`)), 20_000);
+        waiters.push({ text, resolve: () => (clearTimeout(t), resolve()) });
+      });
+    const done = new Promise<number | null>((resolve) => child.on('close', resolve));
+    try {
+      await seen('> ');
+      child.stdin.write('hi\r');
+      await seen('HI');
+      child.stdin.write('\x01h');
+      await seen('C-a x    exit wasmvisor');
+      child.stdin.write('\x01x');
+      await seen('icanon');
+    } finally {
+      child.stdin.end();
+    }
+    expect(await done).toBe(0);
+    expect(out).toContain('wasmvisor: terminated by Ctrl-A X');
+    expect(out).toContain('EXIT=0');
+    expect(out).toMatch(/EXIT=0\r?\n(?:\r?\n)*icanon/); // canonical mode is back on, not -icanon
+  }, 60_000);
 });

@@ -36,6 +36,18 @@ describe('fuzz program generator', () => {
   });
 });
 
+describe('dump comparison', () => {
+  const dump = (x5: string) =>
+    DUMP_KEYS.map((k) => `${k} ${k === 'x5' ? x5 : '00000000000000' + (k === 'mem' ? 'ff' : '01')}`).join('\r\n') + '\r\n';
+  it('parses all 32 lines and names the first differing register', () => {
+    const a = parseDump(dump('0000000000000005')), b = parseDump(dump('ffffffffffffffff'));
+    expect([...a.keys()]).toEqual(DUMP_KEYS);
+    expect(firstDifference(a, a)).toBeUndefined();
+    expect(firstDifference(a, b)).toBe('x5: qemu 0000000000000005, wasmvisor ffffffffffffffff');
+    expect(firstDifference(a, parseDump('x1 0000000000000001\n'))).toBe('x2: qemu 0000000000000001, wasmvisor (missing)');
+  });
+});
+
 describe.skipIf(!haveQemu)('QEMU runs the fuzz programs to completion', () => {
   it('prints all 31 registers and the memory hash, and exits 0 through the finisher', async () => {
     const p = buildProgram(BASE, LENGTH);
@@ -47,7 +59,6 @@ describe.skipIf(!haveQemu)('QEMU runs the fuzz programs to completion', () => {
     const dump = parseDump(q.stdout);
     expect([...dump.keys()]).toEqual(DUMP_KEYS);
     expect(dump.get('x8')).toBe(p.base.toString(16).padStart(16, '0')); // the base register, never written
-    expect(p.base).toBe(0x80001400n);
   });
 });
 

@@ -29,9 +29,13 @@ export function qemuAvailable(): boolean {
   return available;
 }
 
-/** Run `image` (a file path: ELF or raw binary at 0x80000000) on QEMU virt, M-mode, no firmware. */
-export function runQemu(image: string, opts: { timeoutMs?: number; memory?: string } = {}): Promise<QemuResult> {
-  const args = ['-M', 'virt', '-bios', 'none', '-m', opts.memory ?? '128M', '-nographic', '-kernel', image];
+/**
+ * Run `image` (a file path: ELF or raw binary) on QEMU virt. Without `bios` it starts in M-mode
+ * at 0x80000000 with no firmware; with `bios` (e.g. OpenSBI fw_dynamic.bin) the image is the
+ * payload at 0x80200000.
+ */
+export function runQemu(image: string, opts: { timeoutMs?: number; memory?: string; bios?: string } = {}): Promise<QemuResult> {
+  const args = ['-M', 'virt', '-bios', opts.bios ?? 'none', '-m', opts.memory ?? '128M', '-nographic', '-kernel', image];
   return new Promise((resolve, reject) => {
     const child = spawn(QEMU, args, { stdio: ['ignore', 'pipe', 'pipe'] });
     const out: Buffer[] = [];

@@ -10,12 +10,14 @@
 // generation is unchanged. A store to a code page bumps the generation (mmu.ts), which
 // invalidates exactly the blocks of that page, at O(1) cost.
 //
-// Blocks are chained: each remembers its last successor (pc -> block) made in the current
-// translation epoch, so a loop does not look up the hash table on every iteration.
+// Blocks are chained: each remembers its two most recent successors (pc -> block) made in the
+// current epoch, so a loop does not look up the hash table on every iteration. The epoch is
+// bumped by anything that could make a link stale: a change of translation (satp, privilege,
+// sfence.vma), a store into a code page, or a flush of the cache.
 
 import {
   BT_HASH, BT_HASH_ENTRIES, BT_ARENA, BT_ARENA_SIZE, BT_MAX_INSNS, RAM_BASE, RAM_OFFSET,
-  R_SIZE, R_OP, R_PCOFF, B_PADDR, B_BYTES, B_PAGE, B_GEN, B_COUNT, B_MEMOPS, B_CHAIN_PC, B_CHAIN_BLK,
+  R_SIZE, R_OP, R_PCOFF, B_PADDR, B_BYTES, B_PAGE, B_GEN, B_COUNT, B_MEMOPS, B_CHAIN_PC, B_CHAIN_BLK, B_CHAIN2_PC, B_CHAIN2_BLK,
   B_CHAIN_EPOCH, B_HDR, S_STAT_BLOCK_HIT, S_STAT_BLOCK_MISS, S_STAT_BLOCK_CHAIN, S_STAT_BT_FLUSH,
 } from './abi';
 import { decode16, decode32, opFlags, OP_ILLEGAL, F_END, F_LOAD, F_STORE } from './gen/isa';
@@ -109,6 +111,7 @@ function decodeBlock(h: usize, off: u32): usize {
   store<u32>(blk, memops, B_MEMOPS);
   store<u32>(blk, <u32>(h - start), B_BYTES);
   store<u32>(blk, 0, B_CHAIN_EPOCH);
+  store<u64>(blk, 1, B_CHAIN_PC);
   arenaTop = rec;
   const slot = hashSlot(off);
   store<u32>(slot, off + 1);
@@ -136,16 +139,30 @@ function decodeStraddling(h: usize): usize {
   return blk;
 }
 
-/** The block that starts at pc, or 0 when fetching it raised an exception (pc is then the handler). */
-export function findBlock(prev: usize): usize {
-  // Chained successor of the previous block: same pc, same epoch, page still unmodified.
-  if (prev != 0 && load<u64>(prev, B_CHAIN_PC) == pc && load<u32>(prev, B_CHAIN_EPOCH) == epoch) {
-    const next = <usize>load<u32>(prev, B_CHAIN_BLK);
-    if (blockValid(next)) {
+/**
+ * The successor of `prev` linked in this epoch for the current pc, or 0. The epoch changes
+ * whenever a link could go stale (translation change, code invalidation, cache flush), so the
+ * pc compare is enough. Inlined into the run loop: it is the common path between blocks.
+ */
+@inline export function chained(prev: usize): usize {
+  if (load<u32>(prev, B_CHAIN_EPOCH) == epoch) {
+    if (load<u64>(prev, B_CHAIN_PC) == pc) {
       statChain++;
-      return next;
+      return <usize>load<u32>(prev, B_CHAIN_BLK);
+    }
+    if (load<u64>(prev, B_CHAIN2_PC) == pc) {
+      statChain++;
+      return <usize>load<u32>(prev, B_CHAIN2_BLK);
     }
   }
+  return 0;
+}
+
+/**
+ * The block that starts at pc, looked up by physical address (decoded on a miss), and linked
+ * as a successor of `prev`. Returns 0 when the fetch raised an exception (pc is the handler).
+ */
+export function findBlock(prev: usize): usize {
   const h = fetchHost(pc);
   if (h == 0) return 0;
   const off = <u32>(h - <usize>RAM_OFFSET);
@@ -159,12 +176,21 @@ export function findBlock(prev: usize): usize {
     blk = decodeBlock(h, off);
     if (blk == 0) return decodeStraddling(h);
   }
-  if (prev != 0 && prev != SCRATCH_BLOCK) {
-    store<u64>(prev, pc, B_CHAIN_PC);
-    store<u32>(prev, <u32>blk, B_CHAIN_BLK);
+  if (prev != 0 && prev != SCRATCH_BLOCK) link(prev, blk);
+  return blk;
+}
+
+/** Remember blk as prev's successor at pc; the older of the two links moves to the second slot. */
+function link(prev: usize, blk: usize): void {
+  if (load<u32>(prev, B_CHAIN_EPOCH) == epoch) {
+    store<u64>(prev, load<u64>(prev, B_CHAIN_PC), B_CHAIN2_PC);
+    store<u32>(prev, load<u32>(prev, B_CHAIN_BLK), B_CHAIN2_BLK);
+  } else {
+    store<u64>(prev, 1, B_CHAIN2_PC); // an odd pc never matches
     store<u32>(prev, epoch, B_CHAIN_EPOCH);
   }
-  return blk;
+  store<u64>(prev, pc, B_CHAIN_PC);
+  store<u32>(prev, <u32>blk, B_CHAIN_BLK);
 }
 
 /** Decode one instruction word into a scratch record (used by the host's disassembler). */

@@ -16,7 +16,7 @@ import {
   setPc, addIcount, setX, rd64, wr64, bumpEpoch, CAUSE_LOAD_ACCESS, CAUSE_STORE_ACCESS,
 } from './state';
 import { updateContexts, flushTlbAll, invalidateCodePage, ramHost } from './mmu';
-import { flushBlocks, findBlock, flushBlockStats, decodeInto as decodeRecord, setSingleStep } from './bt';
+import { flushBlocks, findBlock, chained, flushBlockStats, decodeInto as decodeRecord, setSingleStep } from './bt';
 export { setSingleStep };
 import { execBlock, flushExecStats } from './exec';
 import { checkInterrupts, raiseException } from './trap';
@@ -106,8 +106,11 @@ export function run(budget: u64): u32 {
       eventAt = timerAt < stopAt ? timerAt : stopAt;
     }
     setStop(false);
-    const blk = findBlock(prev);
-    if (blk == 0) { prev = 0; continue; }
+    let blk: usize = prev != 0 ? chained(prev) : 0;
+    if (blk == 0) {
+      blk = findBlock(prev);
+      if (blk == 0) { prev = 0; continue; }
+    }
     execBlock(blk);
     prev = blk;
     if (exitReason != 0) break;

@@ -156,6 +156,7 @@ export function invalidateCodePage(page: usize): void {
   if ((info & CODE_BIT) == 0) return;
   store<u32>(PAGE_INFO + (page << 2), ((info + 1) & ~CODE_BIT));
   wr64(S_STAT_CODE_INVAL, rd64(S_STAT_CODE_INVAL) + 1);
+  bumpEpoch(); // block links into this page are stale now
 }
 
 // ---- the page walker (privileged spec §4.3.2, §4.4 for Sv48) ----

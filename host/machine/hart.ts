@@ -45,6 +45,45 @@ export class HartState {
   get menvcfg(): bigint { return this.get(A.S_MENVCFG); }
   get stimecmp(): bigint { return this.get(A.S_STIMECMP); }
 
+  // ---- setters and further CSR slots (tests, debuggers, snapshot restore) ----
+  // These write the raw slot: no WARL legalisation and no side effects. The core re-reads
+  // privilege, mstatus and satp at the start of every run(), so writes between runs are seen.
+  set priv(v: number) { this.set(A.S_PRIV, BigInt(v)); }
+  set instret(v: bigint) { this.set(A.S_INSTRET, v); }
+  set mstatus(v: bigint) { this.set(A.S_MSTATUS, v); }
+  set mcause(v: bigint) { this.set(A.S_MCAUSE, v); }
+  set mepc(v: bigint) { this.set(A.S_MEPC, v); }
+  set mtval(v: bigint) { this.set(A.S_MTVAL, v); }
+  set scause(v: bigint) { this.set(A.S_SCAUSE, v); }
+  set sepc(v: bigint) { this.set(A.S_SEPC, v); }
+  set stval(v: bigint) { this.set(A.S_STVAL, v); }
+  set satp(v: bigint) { this.set(A.S_SATP, v); }
+  set mie(v: bigint) { this.set(A.S_MIE, v); }
+  set menvcfg(v: bigint) { this.set(A.S_MENVCFG, v); }
+  set stimecmp(v: bigint) { this.set(A.S_STIMECMP, v); }
+  /** The software-writable bits of mip (SSIP, STIP, SEIP); device lines are irqLines. */
+  get mip(): bigint { return this.get(A.S_MIP); }
+  set mip(v: bigint) { this.set(A.S_MIP, v); }
+  get mtvec(): bigint { return this.get(A.S_MTVEC); }
+  set mtvec(v: bigint) { this.set(A.S_MTVEC, v); }
+  get stvec(): bigint { return this.get(A.S_STVEC); }
+  set stvec(v: bigint) { this.set(A.S_STVEC, v); }
+  get medeleg(): bigint { return this.get(A.S_MEDELEG); }
+  set medeleg(v: bigint) { this.set(A.S_MEDELEG, v); }
+  get mideleg(): bigint { return this.get(A.S_MIDELEG); }
+  set mideleg(v: bigint) { this.set(A.S_MIDELEG, v); }
+  get mscratch(): bigint { return this.get(A.S_MSCRATCH); }
+  set mscratch(v: bigint) { this.set(A.S_MSCRATCH, v); }
+  get sscratch(): bigint { return this.get(A.S_SSCRATCH); }
+  set sscratch(v: bigint) { this.set(A.S_SSCRATCH, v); }
+  get mcounteren(): bigint { return this.get(A.S_MCOUNTEREN); }
+  set mcounteren(v: bigint) { this.set(A.S_MCOUNTEREN, v); }
+  get scounteren(): bigint { return this.get(A.S_SCOUNTEREN); }
+  set scounteren(v: bigint) { this.set(A.S_SCOUNTEREN, v); }
+  /** The LR/SC reservation (an address, or all ones when there is none). */
+  get lrAddr(): bigint { return this.get(A.S_LR_ADDR); }
+  set lrAddr(v: bigint) { this.set(A.S_LR_ADDR, v); }
+
   // ---- platform inputs ----
   /** MIP bits driven by devices (MSIP from the CLINT, MEIP/SEIP from the PLIC). */
   get irqLines(): bigint { return this.get(A.S_IRQ_LINES); }

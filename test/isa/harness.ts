@@ -197,10 +197,12 @@ export class Harness {
 export function expectChanges(step: Step, expected: Record<string, bigint | number>): void {
   const names = Object.keys(expected).sort((a, b) => (SLOT_OF.get(a) ?? -1) - (SLOT_OF.get(b) ?? -1));
   for (const n of names) if (!SLOT_OF.has(n)) throw new Error(`expectChanges: no STATE slot named ${n}`);
-  const got: Record<string, bigint> = {};
-  for (const n of step.changed) got[n] = slotValue(step.after, n);
-  const want: Record<string, bigint> = {};
-  for (const n of names) want[n] = BigInt.asUintN(64, BigInt(expected[n]));
+  // Compared as hex text: a failure then reads like a register dump.
+  const hex = (v: bigint) => '0x' + v.toString(16);
+  const got: Record<string, string> = {};
+  for (const n of step.changed) got[n] = hex(slotValue(step.after, n));
+  const want: Record<string, string> = {};
+  for (const n of names) want[n] = hex(BigInt.asUintN(64, BigInt(expected[n])));
   expect(got).toEqual(want);
 }
 

@@ -30,6 +30,8 @@ const MIP_MSIP = 1n << 3n;
 const MIP_SEIP = 1n << 9n;
 const MIP_MEIP = 1n << 11n;
 const STCE = 1n << 63n;
+const MIP_STIP = 1n << 5n;
+const MIP_MTIP = 1n << 7n;
 
 /** Guest RAM as devices and loaders see it; host writes drop stale decoded code. */
 class Ram implements GuestMemory {
@@ -274,17 +276,20 @@ export class Machine {
   /** WFI with nothing pending: sleep until the next timer deadline, input, or stop(). */
   private async halt(deadline: number): Promise<void> {
     const h = this.hart;
-    let due = h.mtimecmp;
-    if ((h.menvcfg & STCE) !== 0n && h.stimecmp < due) due = h.stimecmp;
     const now = this.core.mtimeNow();
+    // Only a timer whose interrupt is enabled in mie can end this WFI.
+    let due = NEVER;
+    if ((h.mie & MIP_MTIP) !== 0n && h.mtimecmp > now) due = h.mtimecmp;
+    if ((h.mie & MIP_STIP) !== 0n && (h.menvcfg & STCE) !== 0n && h.stimecmp > now && h.stimecmp < due) due = h.stimecmp;
     if (this.cfg.deterministic && due !== NEVER) {
       // Time is virtual: jump straight to the deadline.
-      if (due > now) h.timeOffset += due - now;
+      h.timeOffset += due - now;
       return;
     }
     if (this.uart.pendingInput() > 0) return;
-    let ms = due === NEVER ? 20 : Number(due > now ? due - now : 0n) / (TIMEBASE_HZ / 1000);
-    ms = Math.min(ms, 20, Math.max(0, deadline - performance.now()));
+    // Sleep until the deadline, in slices of at most 20 ms (input and stop() wake us early).
+    const untilDue = due === NEVER ? Infinity : Number(due - now) / (TIMEBASE_HZ / 1000);
+    const ms = Math.min(untilDue, 20, Math.max(0, deadline - performance.now()));
     if (ms <= 0) return;
     await new Promise<void>((resolve) => {
       const t = setTimeout(() => { this.wake = undefined; resolve(); }, ms);

@@ -213,6 +213,36 @@ export function expectRetired(step: Step, len: 2 | 4, writes: Record<string, big
   expectChanges(step, { ...writes, pc: pc0 + BigInt(len), instret: slotValue(step.before, 'instret') + 1n });
 }
 
+/**
+ * Assert that the step trapped into M-mode (to: 'M') or S-mode (to: 'S') with `cause` and
+ * `tval`, from the pc and privilege it started with, and that only the trap state changed:
+ * the cause/epc/tval CSRs, the mstatus stack (privileged spec §3.1.6.1: MPP <- priv,
+ * MPIE <- MIE, MIE <- 0; §4.1.1: SPP, SPIE <- SIE, SIE <- 0), pc = the vector, priv.
+ * instret does not advance. Slots whose new value equals the old one do not show in a diff
+ * and are left out of the expectation.
+ */
+export function expectTrap(s: Step, cause: bigint, tval: bigint, to: 'M' | 'S' = 'M'): void {
+  expect(s.trapped).toBe(true);
+  const before = (n: string) => slotValue(s.before, n);
+  const priv = before('priv');
+  const st = before('mstatus');
+  const want: Record<string, bigint> = {};
+  if (to === 'M') {
+    Object.assign(want, { mcause: cause, mepc: before('pc'), mtval: tval, pc: MTVEC, priv: 3n });
+    want.mstatus = (st & ~0x1888n) | (priv << 11n) | ((st & 8n) << 4n);
+  } else {
+    Object.assign(want, { scause: cause, sepc: before('pc'), stval: tval, pc: STVEC, priv: 1n });
+    want.mstatus = (st & ~0x122n) | (priv === 1n ? 0x100n : 0n) | ((st & 2n) << 4n);
+  }
+  for (const n of Object.keys(want)) if (want[n] === before(n)) delete want[n];
+  expectChanges(s, want);
+}
+
+/** The word must raise illegal instruction with mtval = its bits (16 for a compressed one). */
+export function expectIllegal(h: Harness, word: number, setup: (h: Harness) => void = () => {}, len: 2 | 4 = 4): void {
+  expectTrap(h.exec(word, setup), 2n, BigInt(len === 2 ? word & 0xffff : word >>> 0));
+}
+
 /** The value `v` as a 64-bit two's complement pattern. */
 export const u64 = (v: bigint | number): bigint => BigInt.asUintN(64, BigInt(v));
 /** The 32-bit value `v` sign-extended to 64 bits (the result of every RV64 W op). */

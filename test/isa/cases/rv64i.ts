@@ -5,7 +5,7 @@
  */
 import { expect } from 'vitest';
 import * as E from '../../diff/encode';
-import { Cases, CODE, DATA, MTVEC, expectRetired, expectChanges, slotValue, u64, type Harness } from '../harness';
+import { Cases, CODE, DATA, expectIllegal, expectRetired, expectChanges, u64, type Harness } from '../harness';
 
 export const cases = new Cases();
 
@@ -176,20 +176,6 @@ cases.add('fence.i', 'code stored before it runs: the new instruction executes',
 });
 
 // ---- illegal 32-bit encodings ----
-/** The word must raise illegal instruction with mtval = the word and change only the trap state. */
-export function expectIllegal(h: Harness, word: number, setup: (h: Harness) => void = () => {}, len: 2 | 4 = 4): void {
-  const s = h.exec(word, setup);
-  expect(s.trapped).toBe(true);
-  const mstatus = slotValue(s.before, 'mstatus');
-  expectChanges(s, {
-    mcause: 2n,
-    mepc: CODE,
-    mtval: BigInt(len === 2 ? word & 0xffff : word >>> 0),
-    // From M with MIE = 0: MPP <- M, MPIE <- 0 (privileged spec §3.1.6.1).
-    mstatus: (mstatus & ~0x1888n) | 0x1800n,
-    pc: MTVEC,
-  });
-}
 cases.add('illegal', '0xffffffff', (h) => expectIllegal(h, 0xffffffff));
 cases.add('illegal', 'opcode 0x7f class with no row (0x0000007f)', (h) => expectIllegal(h, 0x0000007f));
 cases.add('illegal', 'OP with funct7 = 0x02 (add pattern)', (h) => expectIllegal(h, E.rType(0x33, 0, 0x02, 5, 6, 7)));

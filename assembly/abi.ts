@@ -97,6 +97,36 @@ export const S_PMPADDR: usize = 0x340; // pmpaddr0..pmpaddr63: 64 slots
 export const S_FCSR: usize = 0x540;
 export const S_MCYCLE_DELTA: usize = 0x548; // mcycle = instret + MCYCLE_DELTA (after writes to mcycle)
 export const S_MINSTRET_DELTA: usize = 0x550; // minstret = instret + MINSTRET_DELTA
+// H extension (privileged spec ch. 8): the hart's own hypervisor CSRs, one u64 slot each.
+// They are laid out as two blocks that the VMCS mirrors (see VMCS below), so a VM entry or
+// exit is a few block copies: the controls block and the VS block.
+export const S_H_BLOCK: usize = 0x700; // start of the controls block (VM_CONTROLS mirrors it)
+export const S_HSTATUS: usize = 0x700;
+export const S_HEDELEG: usize = 0x708;
+export const S_HIDELEG: usize = 0x710;
+export const S_HIE: usize = 0x718; // VSSIE, VSTIE, VSEIE, SGEIE
+export const S_HVIP: usize = 0x720; // VSSIP, VSTIP, VSEIP injected by the hypervisor
+export const S_HCOUNTEREN: usize = 0x728;
+export const S_HTIMEDELTA: usize = 0x730;
+export const S_HGATP: usize = 0x738;
+export const S_HENVCFG: usize = 0x740;
+export const S_H_BLOCK_END: usize = 0x748;
+export const S_HTVAL: usize = 0x748;
+export const S_HTINST: usize = 0x750;
+export const S_MTVAL2: usize = 0x758;
+export const S_MTINST: usize = 0x760;
+export const S_VS_BLOCK: usize = 0x780; // start of the VS block (VM_VS mirrors it)
+export const S_VSSTATUS: usize = 0x780;
+export const S_VSTVEC: usize = 0x788;
+export const S_VSSCRATCH: usize = 0x790;
+export const S_VSEPC: usize = 0x798;
+export const S_VSCAUSE: usize = 0x7a0;
+export const S_VSTVAL: usize = 0x7a8;
+export const S_VSATP: usize = 0x7b0;
+export const S_VSTIMECMP: usize = 0x7b8;
+export const S_VS_BLOCK_END: usize = 0x7c0;
+export const S_V: usize = 0x7c0; // virtualization mode: 1 while in VS or VU
+export const S_HS_EXTERNAL: usize = 0x7c8; // 1: traps that would enter HS or M exit to the host
 // platform inputs written by the host before run()
 export const S_IRQ_LINES: usize = 0x580; // MIP bits driven by devices: MSIP (3), MEIP (11), SEIP (9)
 export const S_MTIMECMP: usize = 0x588; // CLINT mtimecmp for this hart
@@ -130,6 +160,29 @@ export const S_STAT_INTERRUPTS: usize = 0x690;
 // a scratch decoded record for the host's disassembler (decodeInto)
 export const S_SCRATCH_REC: usize = 0xf00;
 
+// ---- VMCS: one per vCPU, offsets from its base (the core uses the one at VMCS) ----
+// Guest state: what the guest sees of the hart while V = 1.
+export const VM_X: usize = 0x000; // x0..x31
+export const VM_PC: usize = 0x100;
+export const VM_PRIV: usize = 0x108; // 1 VS, 0 VU
+export const VM_VS: usize = 0x110; // vsstatus, vstvec, vsscratch, vsepc, vscause, vstval, vsatp, vstimecmp (as S_VS_BLOCK)
+export const VM_VS_END: usize = 0x150;
+// Execution controls: the hypervisor's CSRs for this vCPU (as S_H_BLOCK): hstatus (VTW, VTVM,
+// VTSR), hedeleg, hideleg, hie, hvip (interrupt injection), hcounteren, htimedelta, hgatp, henvcfg.
+export const VM_CONTROLS: usize = 0x200;
+export const VM_CONTROLS_END: usize = 0x248;
+export const VM_BUDGET: usize = 0x280; // most guest instructions to run in this entry
+// Exit information, written by the core on every exit.
+export const VM_EXIT_REASON: usize = 0x300; // EXIT_*
+export const VM_EXIT_CAUSE: usize = 0x308; // for EXIT_VM_TRAP: the trap's cause (bit 63 = interrupt)
+export const VM_EXIT_TVAL: usize = 0x310; // stval/mtval the trap would have written
+export const VM_EXIT_HTVAL: usize = 0x318; // guest physical address >> 2 for guest-page faults
+export const VM_EXIT_HTINST: usize = 0x320; // transformed instruction (priv spec §8.6.3), or 0
+export const VM_EXIT_INSN_LEN: usize = 0x328; // length of the trapping instruction (2 or 4), 0 if none
+export const VM_EXIT_INSN: usize = 0x330; // the trapping instruction's bits (virtual instruction, ecall), 0 if none
+export const VM_EXIT_INSTRUCTIONS: usize = 0x338; // guest instructions retired in this entry
+export const VMCS_SIZE_USED: usize = 0x340;
+
 // ---- exit reasons returned by run() ----
 export const EXIT_NONE: u32 = 0;
 export const EXIT_BUDGET: u32 = 1; // the instruction budget of this call is spent
@@ -137,6 +190,7 @@ export const EXIT_MMIO: u32 = 2; // a load or store to a non-RAM physical addres
 export const EXIT_HALT: u32 = 3; // WFI with no interrupt pending: wait for the next timer or device
 export const EXIT_HTIF: u32 = 4; // a store to tohost; value in S_HTIF_VALUE
 export const EXIT_TIMER: u32 = 5; // mtime passed a deadline the host asked to hear about (reserved)
+export const EXIT_VM_TRAP: u32 = 6; // a trap from V = 1 that would enter HS or M (HS_EXTERNAL); VM_EXIT_*
 
 export const MMIO_PENDING: u32 = 0;
 export const MMIO_OK: u32 = 1;

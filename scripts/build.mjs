@@ -22,6 +22,7 @@ const args = [
   '--initialMemory', '64',
   '--maximumMemory', '65536',
   '--noExportMemory',
+  '--disableWarning', '201', // usize/u32 mixing: the core is wasm32 only
 ];
 if (debug) args.push('--debug', '--sourceMap');
 else args.push('-O3', '--noAssert', '--converge');

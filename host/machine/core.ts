@@ -30,7 +30,15 @@ function corePath(): string {
   throw new Error('build/core.wasm not found: run `npm run build`');
 }
 
-/** The compiled core module (compiled once, synchronously, on first use). */
+/**
+ * Use an already compiled core module (browsers: a Worker compiles build/core.wasm
+ * asynchronously from a URL or bytes, then hands the module here before creating machines).
+ */
+export function setCoreModule(module: WebAssembly.Module): void {
+  compiled = module;
+}
+
+/** The compiled core module (set by setCoreModule, or on Node compiled synchronously on first use). */
 export function coreModule(): WebAssembly.Module {
   compiled ??= new WebAssembly.Module(readFileSync(corePath()));
   return compiled;

@@ -6,6 +6,7 @@
 import { describe, expect, it } from 'vitest';
 import { createMemory, instantiateCore } from '../../host/machine/core';
 import { Disassembler, disassemble, findRow } from '../../host/isa/disasm';
+import { ISA } from '../../assembly/isa/table';
 
 /** [encoding, pc, text]. */
 const OBJDUMP: [number, bigint, string][] = [
@@ -127,6 +128,18 @@ describe('disassembler', () => {
 
   it('has a shared instance behind disassemble()', () => {
     expect(disassemble(0x30059573)).toBe('csrrw a0, mstatus, a1');
+  });
+
+  it('prints every row of the ISA table, selected by its match bits plus operand bits', () => {
+    for (const row of ISA) {
+      const width = row[1] === 'C' ? 0xffff : 0xffffffff;
+      // Fill the operand bits (outside the mask) until the word selects this row and is not reserved.
+      const fills = [0, 0x2a52a2a4, 0x55555554, 0x0f0f0f0c, 0x7ffffffc].map((f) => ((row[2] | (f & ~row[3])) & width) >>> 0);
+      const word = fills.find((w) => findRow(w) === row && !dis.disassemble(w).startsWith('illegal '));
+      expect(word, `no operand bits make ${row[0]} decode`).toBeDefined();
+      const text = dis.disassemble(word!, 0x80000000n);
+      expect(text === row[0] || text.startsWith(`${row[0]} `) || text.startsWith(`${row[0]}.`), `${row[0]}: ${text}`).toBe(true);
+    }
   });
 
   it('finds rows in table order (c.jr before c.mv, c.ebreak before c.jalr)', () => {

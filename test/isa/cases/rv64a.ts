@@ -6,7 +6,7 @@
  */
 import { expect } from 'vitest';
 import * as E from '../../diff/encode';
-import { Cases, CODE, DATA, MTVEC, expectChanges, expectRetired, slotValue, u64, type Harness } from '../harness';
+import { Cases, CODE, DATA, MTVEC, expectChanges, expectRetired, expectTrap, slotValue, u64, type Harness } from '../harness';
 
 export const cases = new Cases();
 
@@ -114,4 +114,18 @@ cases.add('lr.w', 'the core releases the reservation on a trap (allowed, not req
   expect(s.trapped).toBe(true);
   expect(s.changed).toContain('lr_addr');
   expect(h.hart.lrAddr).toBe(NONE);
+});
+
+// ---- misaligned SC and atomics outside RAM (§14.4: AMOs to regions without them fault) ----
+cases.add('sc.w', 'misaligned: store/AMO address misaligned (cause 6) even without a reservation', (h) => {
+  const s = h.exec(E.amo('sc', 'w', 5, 6, 7), (h) => { h.hart.setX(6, DATA + 2n); h.hart.setX(7, 1n); });
+  expectTrap(s, 6n, DATA + 2n);
+});
+cases.add('amoadd.w', 'to a non-RAM address: store/AMO access fault (cause 7), mtval = address', (h) => {
+  const s = h.exec(E.amo('amoadd', 'w', 5, 6, 7), (h) => { h.hart.setX(6, 0x1000n); h.hart.setX(7, 1n); });
+  expectTrap(s, 7n, 0x1000n);
+});
+cases.add('lr.d', 'to a non-RAM address: load access fault (cause 5), mtval = address', (h) => {
+  const s = h.exec(E.amo('lr', 'd', 5, 6, 0), (h) => { h.hart.setX(6, 0x1000n); });
+  expectTrap(s, 5n, 0x1000n);
 });

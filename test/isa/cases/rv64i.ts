@@ -5,7 +5,7 @@
  */
 import { expect } from 'vitest';
 import * as E from '../../diff/encode';
-import { Cases, CODE, DATA, expectIllegal, expectRetired, expectChanges, u64, type Harness } from '../harness';
+import { Cases, CODE, DATA, expectIllegal, expectRetired, expectChanges, expectTrap, u64, type Harness } from '../harness';
 
 export const cases = new Cases();
 
@@ -190,3 +190,40 @@ cases.add('illegal', 'OP-32 with funct7 = 0x20 and funct3 = 1', (h) => expectIll
 cases.add('illegal', 'ecall pattern with rd != 0', (h) => expectIllegal(h, 0x000002f3));
 cases.add('illegal', 'SYSTEM funct3 = 4', (h) => expectIllegal(h, 0x00004073));
 cases.add('illegal', '48-bit encoding prefix (bits 5:0 = 011111)', (h) => expectIllegal(h, 0x0000001f));
+
+cases.add('fence.i', 'code already executed and then rewritten: the new instruction executes', (h) => {
+  h.reset();
+  h.put(E.store('sw', 7, 6, 8)); // CODE:     sw t2, 8(t1)
+  h.put(0x0000100f, CODE + 4n); // CODE + 4: fence.i
+  h.put(E.aluI('addi', 5, 0, 1), CODE + 8n); // CODE + 8: addi t0, zero, 1 (to be replaced)
+  h.hart.setX(6, CODE);
+  h.hart.setX(7, BigInt(E.aluI('addi', 5, 0, 42)));
+  h.hart.pc = CODE + 8n;
+  expectRetired(h.step(), 4, { x5: 1n }); // decoded and cached
+  h.hart.pc = CODE;
+  h.step(); // the store rewrites CODE + 8
+  expect(h.read32(CODE + 8n)).toBe(E.aluI('addi', 5, 0, 42));
+  h.step(); // fence.i
+  expectRetired(h.step(), 4, { x5: 42n });
+});
+
+// ---- fetch (privileged spec §3.1.16, §3.7) ----
+cases.add('addi', 'a 32-bit instruction straddling two pages executes', (h) => {
+  h.reset();
+  h.put(E.aluI('addi', 5, 0, 7), CODE + 0xffen);
+  h.hart.pc = CODE + 0xffen;
+  expectRetired(h.step(), 4, { x5: 7n });
+});
+cases.add('addi', 'fetch from a non-RAM address: instruction access fault (cause 1), mtval = pc', (h) => {
+  h.reset();
+  h.hart.pc = 0x1000n;
+  expectTrap(h.step(), 1n, 0x1000n);
+});
+cases.add('addi', 'second half beyond the end of RAM: access fault, mepc = pc, mtval = the faulting half', (h) => {
+  h.reset();
+  const end = 0x80000000n + BigInt(h.ramSize);
+  h.write16(end - 2n, E.aluI('addi', 5, 0, 7) & 0xffff);
+  h.hart.pc = end - 2n;
+  expectTrap(h.step(), 1n, end);
+  expect(h.hart.mepc).toBe(end - 2n);
+});

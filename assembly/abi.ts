@@ -21,6 +21,7 @@
 //   TLB_FETCH   | TLB for fetches   TLB_ENTRIES x 16 B |
 //   CTX_TABLE   +--------------------------------------+
 //               | translation-context table (tags)     |
+//   PWC         | G-stage page-walk cache              |
 //   PAGE_INFO   +--------------------------------------+
 //               | per RAM page: code generation (u32)  |
 //   BT_HASH     +--------------------------------------+
@@ -50,7 +51,9 @@ export const TLB_WRITE: usize = TLB_READ + TLB_ENTRIES * TLB_ENTRY_SIZE;
 export const TLB_FETCH: usize = TLB_WRITE + TLB_ENTRIES * TLB_ENTRY_SIZE;
 export const CTX_ENTRIES: u32 = 4096; // context ids 1..4095 live in a TLB tag's low 12 bits
 export const CTX_TABLE: usize = TLB_FETCH + TLB_ENTRIES * TLB_ENTRY_SIZE; // u64 key per id
-export const PAGE_INFO: usize = CTX_TABLE + CTX_ENTRIES * 8;
+export const PWC_ENTRIES: u32 = 256; // G-stage page-walk cache (2D walks): GPA page -> host page
+export const PWC: usize = CTX_TABLE + CTX_ENTRIES * 8; // per entry: u64 key (vmid, GPA page) + 1, u64 host page
+export const PAGE_INFO: usize = PWC + PWC_ENTRIES * 16;
 export const PAGE_INFO_SIZE: usize = 0x200000; // (RAM_SIZE_MAX / PAGE_SIZE) * 4
 export const BT_HASH_BITS: u32 = 16;
 export const BT_HASH_ENTRIES: u32 = 65536; // 1 << BT_HASH_BITS
@@ -157,6 +160,10 @@ export const S_STAT_WALKS: usize = 0x678;
 export const S_STAT_WALK_REFS: usize = 0x680;
 export const S_STAT_TRAPS: usize = 0x688;
 export const S_STAT_INTERRUPTS: usize = 0x690;
+export const S_STAT_WALKS_2D: usize = 0x698; // walks with V = 1 (VS-stage and G-stage)
+export const S_STAT_WALK_REFS_2D: usize = 0x6a0; // memory references of those walks
+export const S_STAT_PWC_HITS: usize = 0x6a8; // G-stage translations of VS PTEs served by the PWC
+export const S_STAT_VM_EXITS: usize = 0x6b0;
 // a scratch decoded record for the host's disassembler (decodeInto)
 export const S_SCRATCH_REC: usize = 0xf00;
 

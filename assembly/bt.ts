@@ -22,9 +22,9 @@ import {
 } from './abi';
 import { decode16, decode32, opFlags, OP_ILLEGAL, F_END, F_LOAD, F_STORE } from './gen/isa';
 import { pc, epoch, rd64, wr64, bumpEpoch } from './state';
-import { fetchHost, markCodePage, pageInfo, hostPage, translateFetch } from './mmu';
+import { fetchHost, markCodePage, translateFetch } from './mmu';
+import { pageInfo, hostPage, CODE_BIT } from './phys';
 
-const CODE_BIT: u32 = 0x80000000;
 const ARENA_END: usize = <usize>BT_ARENA + <usize>BT_ARENA_SIZE;
 const BLOCK_MAX_BYTES: usize = <usize>B_HDR + <usize>BT_MAX_INSNS * <usize>R_SIZE;
 /** A block for an instruction that straddles two pages: decoded each time, never cached. */

@@ -15,16 +15,19 @@ import {
 } from './abi';
 import * as O from './gen/isa';
 import {
-  pc, priv, icount, stop, exitReason, setPc, addIcount, setExit, getX, setX, rd64, wr64,
-  PRV_M, CAUSE_ILLEGAL_INSTRUCTION, CAUSE_BREAKPOINT, CAUSE_USER_ECALL,
-  CAUSE_MISALIGNED_LOAD, CAUSE_MISALIGNED_STORE,
+  pc, priv, virt, icount, stop, exitReason, setPc, setCurRec, addIcount, setExit, getX, setX,
+  rd64, wr64, PRV_M, PRV_S, CAUSE_ILLEGAL_INSTRUCTION, CAUSE_BREAKPOINT, CAUSE_USER_ECALL,
+  CAUSE_VS_ECALL, CAUSE_MISALIGNED_LOAD, CAUSE_MISALIGNED_STORE,
 } from './state';
 import {
   ctxData, loadSlow, storeSlow, translateAtomic, flushTlbAll, flushTlbPage, flushTlbAsid,
-  ACC_READ, ACC_WRITE,
+  hyperLoad, hyperStore, ACC_READ, ACC_WRITE,
 } from './mmu';
-import { raiseException, doMret, doSret, mipValue } from './trap';
-import { csrAccess, csrIllegal, CSR_RW, CSR_RS, CSR_RC, wfiAllowed, sretAllowed, sfenceAllowed } from './csr';
+import { raiseException, doMret, doSret, mipValue, mieValue } from './trap';
+import {
+  csrAccess, csrFault, CSR_RW, CSR_RS, CSR_RC, wfiFault, sretFault, sfenceFault,
+  hyperAccessFault, hfenceFault,
+} from './csr';
 
 const PAGE_MASK: u64 = ~(<u64>0xfff);
 /** Loads and stores in the blocks run (the TLB statistics' denominator); see flushExecStats. */
@@ -47,6 +50,8 @@ export function flushExecStats(): void {
 @inline function sext32(v: u64): u64 { return <u64><i64><i32>v; }
 /** The pc of record r in a block entered at `base` (pc is kept in the record, not counted). */
 @inline function here(base: u64, r: usize): u64 { return base + <u64>load<u16>(r, R_PCOFF); }
+/** Before a slow path or a trap: make pc and the current record those of record r. */
+@inline function at(base: u64, r: usize): void { setPc(here(base, r)); setCurRec(r); }
 
 // ---- the TLB fast path ----
 /** Host address for a load of `size` bytes at va, or 0 on a TLB miss. */
@@ -212,7 +217,7 @@ export function execBlock(blk: usize): void {
         const h = readHost(va, 1);
         let v: u64;
         if (h != 0) v = <u64><i64>load<i8>(h);
-        else { setPc(here(base, r)); v = <u64><i64><i8>loadSlow(va, 1, fRd(r), true); if (stop) { addIcount(-left(r, end)); mmioLen(r); return; } }
+        else { at(base, r); v = <u64><i64><i8>loadSlow(va, 1, fRd(r), true); if (stop) { addIcount(-left(r, end)); mmioLen(r); return; } }
         setX(fRd(r), v);
         break;
       }
@@ -221,7 +226,7 @@ export function execBlock(blk: usize): void {
         const h = readHost(va, 2);
         let v: u64;
         if (h != 0) v = <u64><i64>load<i16>(h);
-        else { setPc(here(base, r)); v = <u64><i64><i16>loadSlow(va, 2, fRd(r), true); if (stop) { addIcount(-left(r, end)); mmioLen(r); return; } }
+        else { at(base, r); v = <u64><i64><i16>loadSlow(va, 2, fRd(r), true); if (stop) { addIcount(-left(r, end)); mmioLen(r); return; } }
         setX(fRd(r), v);
         break;
       }
@@ -230,7 +235,7 @@ export function execBlock(blk: usize): void {
         const h = readHost(va, 4);
         let v: u64;
         if (h != 0) v = <u64><i64>load<i32>(h);
-        else { setPc(here(base, r)); v = sext32(loadSlow(va, 4, fRd(r), true)); if (stop) { addIcount(-left(r, end)); mmioLen(r); return; } }
+        else { at(base, r); v = sext32(loadSlow(va, 4, fRd(r), true)); if (stop) { addIcount(-left(r, end)); mmioLen(r); return; } }
         setX(fRd(r), v);
         break;
       }
@@ -239,7 +244,7 @@ export function execBlock(blk: usize): void {
         const h = readHost(va, 8);
         let v: u64;
         if (h != 0) v = load<u64>(h);
-        else { setPc(here(base, r)); v = loadSlow(va, 8, fRd(r), false); if (stop) { addIcount(-left(r, end)); mmioLen(r); return; } }
+        else { at(base, r); v = loadSlow(va, 8, fRd(r), false); if (stop) { addIcount(-left(r, end)); mmioLen(r); return; } }
         setX(fRd(r), v);
         break;
       }
@@ -248,7 +253,7 @@ export function execBlock(blk: usize): void {
         const h = readHost(va, 1);
         let v: u64;
         if (h != 0) v = <u64>load<u8>(h);
-        else { setPc(here(base, r)); v = loadSlow(va, 1, fRd(r), false); if (stop) { addIcount(-left(r, end)); mmioLen(r); return; } }
+        else { at(base, r); v = loadSlow(va, 1, fRd(r), false); if (stop) { addIcount(-left(r, end)); mmioLen(r); return; } }
         setX(fRd(r), v);
         break;
       }
@@ -257,7 +262,7 @@ export function execBlock(blk: usize): void {
         const h = readHost(va, 2);
         let v: u64;
         if (h != 0) v = <u64>load<u16>(h);
-        else { setPc(here(base, r)); v = loadSlow(va, 2, fRd(r), false); if (stop) { addIcount(-left(r, end)); mmioLen(r); return; } }
+        else { at(base, r); v = loadSlow(va, 2, fRd(r), false); if (stop) { addIcount(-left(r, end)); mmioLen(r); return; } }
         setX(fRd(r), v);
         break;
       }
@@ -266,7 +271,7 @@ export function execBlock(blk: usize): void {
         const h = readHost(va, 4);
         let v: u64;
         if (h != 0) v = <u64>load<u32>(h);
-        else { setPc(here(base, r)); v = loadSlow(va, 4, fRd(r), false); if (stop) { addIcount(-left(r, end)); mmioLen(r); return; } }
+        else { at(base, r); v = loadSlow(va, 4, fRd(r), false); if (stop) { addIcount(-left(r, end)); mmioLen(r); return; } }
         setX(fRd(r), v);
         break;
       }
@@ -275,28 +280,28 @@ export function execBlock(blk: usize): void {
         const va = x1(r) + <u64>fImm(r);
         const h = writeHost(va, 1);
         if (h != 0) store<u8>(h, <u8>x2(r));
-        else { setPc(here(base, r)); storeSlow(va, 1, x2(r)); if (stop) { storeStopped(r, end); return; } }
+        else { at(base, r); storeSlow(va, 1, x2(r)); if (stop) { storeStopped(r, end); return; } }
         break;
       }
       case O.OP_SH: {
         const va = x1(r) + <u64>fImm(r);
         const h = writeHost(va, 2);
         if (h != 0) store<u16>(h, <u16>x2(r));
-        else { setPc(here(base, r)); storeSlow(va, 2, x2(r)); if (stop) { storeStopped(r, end); return; } }
+        else { at(base, r); storeSlow(va, 2, x2(r)); if (stop) { storeStopped(r, end); return; } }
         break;
       }
       case O.OP_SW: {
         const va = x1(r) + <u64>fImm(r);
         const h = writeHost(va, 4);
         if (h != 0) store<u32>(h, <u32>x2(r));
-        else { setPc(here(base, r)); storeSlow(va, 4, x2(r)); if (stop) { storeStopped(r, end); return; } }
+        else { at(base, r); storeSlow(va, 4, x2(r)); if (stop) { storeStopped(r, end); return; } }
         break;
       }
       case O.OP_SD: {
         const va = x1(r) + <u64>fImm(r);
         const h = writeHost(va, 8);
         if (h != 0) store<u64>(h, x2(r));
-        else { setPc(here(base, r)); storeSlow(va, 8, x2(r)); if (stop) { storeStopped(r, end); return; } }
+        else { at(base, r); storeSlow(va, 8, x2(r)); if (stop) { storeStopped(r, end); return; } }
         break;
       }
       // ---- integer register-immediate ----
@@ -348,14 +353,14 @@ export function execBlock(blk: usize): void {
       case O.OP_LR_W: case O.OP_SC_W: case O.OP_AMOSWAP_W: case O.OP_AMOADD_W: case O.OP_AMOXOR_W:
       case O.OP_AMOAND_W: case O.OP_AMOOR_W: case O.OP_AMOMIN_W: case O.OP_AMOMAX_W:
       case O.OP_AMOMINU_W: case O.OP_AMOMAXU_W: {
-        setPc(here(base, r));
+        at(base, r);
         if (!amo(op, r, end, false)) { addIcount(-left(r, end)); return; }
         break;
       }
       case O.OP_LR_D: case O.OP_SC_D: case O.OP_AMOSWAP_D: case O.OP_AMOADD_D: case O.OP_AMOXOR_D:
       case O.OP_AMOAND_D: case O.OP_AMOOR_D: case O.OP_AMOMIN_D: case O.OP_AMOMAX_D:
       case O.OP_AMOMINU_D: case O.OP_AMOMAXU_D: {
-        setPc(here(base, r));
+        at(base, r);
         if (!amo(op, r, end, true)) { addIcount(-left(r, end)); return; }
         break;
       }
@@ -365,7 +370,7 @@ export function execBlock(blk: usize): void {
       // ---- system ----
       case O.OP_CSRRW: case O.OP_CSRRS: case O.OP_CSRRC:
       case O.OP_CSRRWI: case O.OP_CSRRSI: case O.OP_CSRRCI: {
-        setPc(here(base, r));
+        at(base, r);
         const csr = <u32>fImm(r) & 0xfff;
         const kind = op == O.OP_CSRRW || op == O.OP_CSRRWI ? CSR_RW : op == O.OP_CSRRS || op == O.OP_CSRRSI ? CSR_RS : CSR_RC;
         const imm = op >= O.OP_CSRRWI;
@@ -373,52 +378,92 @@ export function execBlock(blk: usize): void {
         // csrrs/csrrc with rs1 = x0 (or zimm = 0) read without writing (§9.1).
         const writes = kind == CSR_RW || fRs1(r) != 0;
         const old = csrAccess(csr, kind, src, writes);
-        if (csrIllegal) { illegal(r, end); return; }
+        if (csrFault != 0) { insnFault(r, end, csrFault); return; }
         setX(fRd(r), old);
         break;
       }
       case O.OP_ECALL: {
-        setPc(here(base, r));
+        at(base, r);
         addIcount(-left(r, end));
-        raiseException(CAUSE_USER_ECALL + <u64>priv, 0);
+        // ecall from U 8, S 9, M 11; from VS 10 (VU stays 8).
+        raiseException(virt && priv == PRV_S ? CAUSE_VS_ECALL : CAUSE_USER_ECALL + <u64>priv, 0);
         return;
       }
       case O.OP_EBREAK: {
-        setPc(here(base, r));
+        at(base, r);
         addIcount(-left(r, end));
         raiseException(CAUSE_BREAKPOINT, 0); // tval 0, as QEMU (the spec allows 0 or the pc)
         return;
       }
       case O.OP_MRET: {
-        setPc(here(base, r));
+        at(base, r);
         if (priv != PRV_M) { illegal(r, end); return; }
         doMret();
         return;
       }
       case O.OP_SRET: {
-        setPc(here(base, r));
-        if (!sretAllowed()) { illegal(r, end); return; }
+        at(base, r);
+        const f = sretFault();
+        if (f != 0) { insnFault(r, end, f); return; }
         doSret();
         return;
       }
       case O.OP_WFI: {
-        setPc(here(base, r));
-        if (!wfiAllowed()) { illegal(r, end); return; }
+        at(base, r);
+        const f = wfiFault();
+        if (f != 0) { insnFault(r, end, f); return; }
         setPc(pc + fLen(r));
         // Nothing pending and enabled in mie: the hart sleeps until the host has an event.
-        if ((mipValue() & rd64(S_MIE)) == 0) setExit(EXIT_HALT);
+        if ((mipValue() & mieValue()) == 0) setExit(EXIT_HALT);
         return;
       }
       case O.OP_SFENCE_VMA: {
-        setPc(here(base, r));
-        if (!sfenceAllowed()) { illegal(r, end); return; }
+        at(base, r);
+        const f = sfenceFault();
+        if (f != 0) { insnFault(r, end, f); return; }
+        // With V = 1 this fences the guest's VS-stage translations (hfence.vvma semantics):
+        // the TLB does not tell those apart, so V = 1 flushes by page or everything.
         if (fRs1(r) != 0) flushTlbPage(x1(r));
-        else if (fRs2(r) != 0) flushTlbAsid(x2(r) & 0xffff);
+        else if (fRs2(r) != 0 && !virt) flushTlbAsid(x2(r) & 0xffff);
         else flushTlbAll();
         break;
       }
+      // ---- H: hypervisor loads and stores (§8.2.8) and fences (§8.2.9) ----
+      case O.OP_HLV_B: case O.OP_HLV_BU: case O.OP_HLV_H: case O.OP_HLV_HU: case O.OP_HLVX_HU:
+      case O.OP_HLV_W: case O.OP_HLVX_WU: case O.OP_HLV_WU: case O.OP_HLV_D: {
+        at(base, r);
+        const f = hyperAccessFault();
+        if (f != 0) { insnFault(r, end, f); return; }
+        const size: u64 = op <= O.OP_HLV_BU ? 1 : op <= O.OP_HLVX_HU ? 2 : op <= O.OP_HLV_WU ? 4 : 8;
+        const x = op == O.OP_HLVX_HU || op == O.OP_HLVX_WU;
+        let v = hyperLoad(x1(r), size, x);
+        if (stop) { addIcount(-left(r, end)); return; }
+        if (op == O.OP_HLV_B) v = <u64><i64><i8>v;
+        else if (op == O.OP_HLV_H) v = <u64><i64><i16>v;
+        else if (op == O.OP_HLV_W) v = sext32(v);
+        setX(fRd(r), v);
+        break;
+      }
+      case O.OP_HSV_B: case O.OP_HSV_H: case O.OP_HSV_W: case O.OP_HSV_D: {
+        at(base, r);
+        const f = hyperAccessFault();
+        if (f != 0) { insnFault(r, end, f); return; }
+        const size: u64 = op == O.OP_HSV_B ? 1 : op == O.OP_HSV_H ? 2 : op == O.OP_HSV_W ? 4 : 8;
+        hyperStore(x1(r), size, x2(r));
+        if (stop) { addIcount(-left(r, end)); return; }
+        break;
+      }
+      case O.OP_HFENCE_VVMA: case O.OP_HFENCE_GVMA: {
+        at(base, r);
+        const f = hfenceFault(op == O.OP_HFENCE_GVMA);
+        if (f != 0) { insnFault(r, end, f); return; }
+        // Guest translations are tagged by VMID and V in the TLB contexts; flushing all of them
+        // (and the G-stage page-walk cache) is what both fences need at most.
+        flushTlbAll();
+        break;
+      }
       default: {
-        setPc(here(base, r));
+        at(base, r);
         illegal(r, end);
         return;
       }
@@ -433,9 +478,14 @@ export function execBlock(blk: usize): void {
 
 /** Raise illegal instruction for the record at r (tval = the instruction bits, as QEMU). */
 function illegal(r: usize, end: usize): void {
+  insnFault(r, end, CAUSE_ILLEGAL_INSTRUCTION);
+}
+
+/** Raise an instruction exception (illegal 2, virtual 22) with tval = the instruction bits. */
+function insnFault(r: usize, end: usize, cause: u64): void {
   addIcount(-left(r, end));
   const raw = load<u32>(r, R_RAW);
-  raiseException(CAUSE_ILLEGAL_INSTRUCTION, <u64>(fLen(r) == 2 ? raw & 0xffff : raw));
+  raiseException(cause, <u64>(fLen(r) == 2 ? raw & 0xffff : raw));
 }
 
 /** An MMIO exit keeps pc at the instruction; run() completes and retires it on resume. */

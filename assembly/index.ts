@@ -9,13 +9,16 @@ import {
   STATE, STATE_SIZE, TLB_READ, TLB_ENTRIES, CTX_TABLE, CTX_ENTRIES, PAGE_INFO, RAM_BASE,
   S_RAM_SIZE, S_MSTATUS, S_MMIO_STATUS, S_MMIO_WRITE, S_MMIO_RD, S_MMIO_SIZE, S_MMIO_SIGNED,
   S_MMIO_DATA, S_MMIO_VADDR, S_MMIO_LEN, S_TIME_SHIFT, S_LR_ADDR, S_MTIMECMP, S_STIMECMP,
-  S_X, S_PRIV, EXIT_BUDGET, EXIT_MMIO, MMIO_FAULT, MMIO_PENDING, PAGE_SIZE, RAM_SIZE_MAX,
+  S_X, S_PRIV, S_PC, S_V, S_HS_EXTERNAL, S_VS_BLOCK, S_VS_BLOCK_END, S_H_BLOCK, S_H_BLOCK_END,
+  VMCS, VM_X, VM_PC, VM_PRIV, VM_VS, VM_CONTROLS, VM_BUDGET, VM_EXIT_REASON, VM_EXIT_CAUSE,
+  VM_EXIT_INSTRUCTIONS, S_INSTRET,
+  EXIT_BUDGET, EXIT_MMIO, MMIO_FAULT, MMIO_PENDING, PAGE_SIZE, RAM_SIZE_MAX,
 } from './abi';
 import {
   pc, icount, irqCheck, exitReason, loadHot, saveHot, clearExit, setStop, setIrqCheck, setExit,
-  setPc, addIcount, setX, rd64, wr64, bumpEpoch, CAUSE_LOAD_ACCESS, CAUSE_STORE_ACCESS,
+  setPc, setCurRec, addIcount, setX, rd64, wr64, bumpEpoch, CAUSE_LOAD_ACCESS, CAUSE_STORE_ACCESS,
 } from './state';
-import { updateContexts, flushTlbAll, invalidateCodePage, ramHost } from './mmu';
+import { updateContexts, flushTlbAll, invalidateCodePage } from './mmu';
 import { flushBlocks, findBlock, chained, flushBlockStats, decodeInto as decodeRecord, setSingleStep } from './bt';
 export { setSingleStep };
 import { execBlock, flushExecStats } from './exec';
@@ -51,8 +54,10 @@ export function reset(entry: u64, a0: u64, a1: u64, a2: u64): void {
   loadHot();
   setPc(entry);
   wr64(S_PRIV, 3); // M-mode
+  wr64(S_V, 0);
   saveHot();
   wr64(S_PRIV, 3);
+  wr64(S_V, 0);
   loadHot();
   mmioOutstanding = false;
   updateContexts();
@@ -95,6 +100,7 @@ export function run(budget: u64): u32 {
   let eventAt: u64 = 0;
   let prev: usize = 0;
   while (true) {
+    setCurRec(0);
     if (icount >= eventAt || irqCheck) {
       if (icount >= stopAt) { setExit(EXIT_BUDGET); break; }
       // Re-derive the timer deadline: a timer that is due now is handled as a pending
@@ -145,4 +151,37 @@ export function mtimeNow(): u64 {
 /** Decode one instruction word into the record at `rec` (for the host's disassembler). */
 export function decodeInto(w: u32, rec: usize): void {
   decodeRecord(w, rec);
+}
+
+/**
+ * Enter the guest described by the VMCS (at VMCS) and run it until a VM exit, like
+ * ioctl(KVM_RUN): guest registers, pc, privilege (VS or VU), the VS CSRs and the execution
+ * controls (hstatus, hedeleg, hideleg, hie, hvip, hcounteren, htimedelta, hgatp, henvcfg) are
+ * loaded into the hart, V = 1 and HS is external. At most VM_BUDGET instructions run. On return
+ * the guest state is written back to the VMCS with the exit reason (and, for EXIT_VM_TRAP, the
+ * trap's cause, tval, htval, htinst, instruction length and bits, written by the trap code).
+ */
+export function vmRun(): u32 {
+  memory.copy(STATE + S_X, VMCS + VM_X, 32 * 8);
+  store<u64>(STATE + S_X, 0);
+  store<u64>(STATE + S_PC, load<u64>(VMCS + VM_PC));
+  store<u64>(STATE + S_PRIV, load<u64>(VMCS + VM_PRIV) & 1);
+  memory.copy(STATE + S_VS_BLOCK, VMCS + VM_VS, S_VS_BLOCK_END - S_VS_BLOCK);
+  memory.copy(STATE + S_H_BLOCK, VMCS + VM_CONTROLS, S_H_BLOCK_END - S_H_BLOCK);
+  store<u64>(STATE + S_V, 1);
+  store<u64>(STATE + S_HS_EXTERNAL, 1);
+  store<u64>(VMCS + VM_EXIT_CAUSE, 0);
+  const before = load<u64>(STATE + S_INSTRET);
+  const reason = run(load<u64>(VMCS + VM_BUDGET));
+  memory.copy(VMCS + VM_X, STATE + S_X, 32 * 8);
+  store<u64>(VMCS + VM_X, 0);
+  store<u64>(VMCS + VM_PC, load<u64>(STATE + S_PC));
+  store<u64>(VMCS + VM_PRIV, load<u64>(STATE + S_PRIV));
+  memory.copy(VMCS + VM_VS, STATE + S_VS_BLOCK, S_VS_BLOCK_END - S_VS_BLOCK);
+  memory.copy(VMCS + VM_CONTROLS, STATE + S_H_BLOCK, S_H_BLOCK_END - S_H_BLOCK);
+  store<u64>(VMCS + VM_EXIT_REASON, <u64>reason);
+  store<u64>(VMCS + VM_EXIT_INSTRUCTIONS, load<u64>(STATE + S_INSTRET) - before);
+  store<u64>(STATE + S_V, 0);
+  store<u64>(STATE + S_HS_EXTERNAL, 0);
+  return reason;
 }

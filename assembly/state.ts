@@ -3,7 +3,7 @@
 // Wasm globals while run() executes and are written back to STATE when it returns.
 
 import {
-  STATE, S_X, S_PC, S_PRIV, S_INSTRET, S_MSTATUS, S_SATP,
+  STATE, S_X, S_PC, S_PRIV, S_INSTRET, S_MSTATUS, S_SATP, S_V,
 } from './abi';
 
 // ---- privilege levels (privileged spec §1.2) ----
@@ -29,6 +29,17 @@ export const MSTATUS_TSR: u64 = 1 << 22;
 export const MSTATUS_UXL: u64 = 3 << 32;
 export const MSTATUS_SXL: u64 = 3 << 34;
 export const MSTATUS_SD: u64 = 1 << 63;
+export const MSTATUS_GVA: u64 = 1 << 38;
+export const MSTATUS_MPV: u64 = 1 << 39;
+
+// ---- hstatus bits (privileged spec §8.2.1) ----
+export const HSTATUS_GVA: u64 = 1 << 6;
+export const HSTATUS_SPV: u64 = 1 << 7;
+export const HSTATUS_SPVP: u64 = 1 << 8;
+export const HSTATUS_HU: u64 = 1 << 9;
+export const HSTATUS_VTVM: u64 = 1 << 20;
+export const HSTATUS_VTW: u64 = 1 << 21;
+export const HSTATUS_VTSR: u64 = 1 << 22;
 
 // ---- interrupt bits of mip/mie (privileged spec §3.1.9) ----
 export const IRQ_SSI: u32 = 1;
@@ -43,6 +54,16 @@ export const MIP_STIP: u64 = 1 << 5;
 export const MIP_MTIP: u64 = 1 << 7;
 export const MIP_SEIP: u64 = 1 << 9;
 export const MIP_MEIP: u64 = 1 << 11;
+export const MIP_VSSIP: u64 = 1 << 2;
+export const MIP_VSTIP: u64 = 1 << 6;
+export const MIP_VSEIP: u64 = 1 << 10;
+export const MIP_SGEIP: u64 = 1 << 12;
+/** The VS-level interrupts (always delegated past M when H is present, §8.4.1). */
+export const VS_INTERRUPTS: u64 = (1 << 2) | (1 << 6) | (1 << 10);
+export const IRQ_VSSI: u32 = 2;
+export const IRQ_VSTI: u32 = 6;
+export const IRQ_VSEI: u32 = 10;
+export const IRQ_SGEI: u32 = 12;
 
 // ---- exception causes (privileged spec table 3.6) ----
 export const CAUSE_MISALIGNED_FETCH: u64 = 0;
@@ -55,10 +76,15 @@ export const CAUSE_MISALIGNED_STORE: u64 = 6;
 export const CAUSE_STORE_ACCESS: u64 = 7;
 export const CAUSE_USER_ECALL: u64 = 8;
 export const CAUSE_SUPERVISOR_ECALL: u64 = 9;
+export const CAUSE_VS_ECALL: u64 = 10;
 export const CAUSE_MACHINE_ECALL: u64 = 11;
 export const CAUSE_FETCH_PAGE_FAULT: u64 = 12;
 export const CAUSE_LOAD_PAGE_FAULT: u64 = 13;
 export const CAUSE_STORE_PAGE_FAULT: u64 = 15;
+export const CAUSE_FETCH_GUEST_PAGE_FAULT: u64 = 20;
+export const CAUSE_LOAD_GUEST_PAGE_FAULT: u64 = 21;
+export const CAUSE_VIRTUAL_INSTRUCTION: u64 = 22;
+export const CAUSE_STORE_GUEST_PAGE_FAULT: u64 = 23;
 export const CAUSE_INTERRUPT: u64 = 1 << 63;
 
 // ---- the hot state, in Wasm globals while run() executes ----
@@ -66,6 +92,10 @@ export const CAUSE_INTERRUPT: u64 = 1 << 63;
 export let pc: u64 = 0;
 /** Current privilege level (PRV_U, PRV_S, PRV_M). */
 export let priv: u32 = PRV_M;
+/** Virtualization mode (H extension): true in VS and VU. */
+export let virt: bool = false;
+/** The decoded record of the instruction being executed, 0 between instructions (htinst, exit info). */
+export let curRec: usize = 0;
 /** Instructions retired since reset; drives minstret, mcycle and mtime. */
 export let icount: u64 = 0;
 /** Set when the executing block must stop: a trap was taken or the hart must exit to the host. */
@@ -79,6 +109,8 @@ export let epoch: u32 = 1;
 
 @inline export function setPc(v: u64): void { pc = v; }
 @inline export function setPriv(p: u32): void { priv = p; }
+@inline export function setVirt(v: bool): void { virt = v; }
+@inline export function setCurRec(r: usize): void { curRec = r; }
 @inline export function addIcount(n: u64): void { icount += n; }
 @inline export function setIcount(n: u64): void { icount = n; }
 @inline export function setStop(v: bool): void { stop = v; }
@@ -113,11 +145,13 @@ export let epoch: u32 = 1;
 export function loadHot(): void {
   pc = load<u64>(STATE + S_PC);
   priv = <u32>load<u64>(STATE + S_PRIV);
+  virt = load<u64>(STATE + S_V) != 0;
   icount = load<u64>(STATE + S_INSTRET);
 }
 /** Write the hot globals back to linear memory. */
 export function saveHot(): void {
   store<u64>(STATE + S_PC, pc);
   store<u64>(STATE + S_PRIV, <u64>priv);
+  store<u64>(STATE + S_V, virt ? 1 : 0);
   store<u64>(STATE + S_INSTRET, icount);
 }

@@ -7,6 +7,7 @@ import { existsSync, mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { genIsa } from './gen-isa.mjs';
+import { buildWeb } from './build-web.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const debug = process.argv.includes('--debug');
@@ -49,3 +50,5 @@ for (const [src, out] of entries) {
     logLevel: 'warning',
   });
 }
+
+await buildWeb(root);

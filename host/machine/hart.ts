@@ -120,4 +120,19 @@ export class HartState {
   get statWalkRefs(): bigint { return this.get(A.S_STAT_WALK_REFS); }
   get statTraps(): bigint { return this.get(A.S_STAT_TRAPS); }
   get statInterrupts(): bigint { return this.get(A.S_STAT_INTERRUPTS); }
+  /** Two-dimensional page walks (V = 1), a subset of statWalks; undefined if the core does not count them. */
+  get statWalks2d(): bigint | undefined { return optionalStat(this, 'S_STAT_WALKS_2D'); }
+  /** PTE references of the two-dimensional walks (both stages); undefined if not counted. */
+  get statWalkRefs2d(): bigint | undefined { return optionalStat(this, 'S_STAT_WALK_REFS_2D'); }
+  /** The u64 slot at `off` from STATE (for counters named in abi.ts that have no getter yet). */
+  raw(off: number): bigint { return this.get(off); }
+}
+
+/** Offsets of counters the core may or may not have yet (looked up by name, undefined when absent). */
+const OPTIONAL = A as unknown as Record<string, number | undefined>;
+
+/** Two-dimensional walk counters (H extension): the subset of S_STAT_WALKS / S_STAT_WALK_REFS made with V = 1. */
+export function optionalStat(state: HartState, name: 'S_STAT_WALKS_2D' | 'S_STAT_WALK_REFS_2D'): bigint | undefined {
+  const off = OPTIONAL[name];
+  return off === undefined ? undefined : state.raw(off);
 }

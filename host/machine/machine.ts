@@ -34,7 +34,7 @@ const MIP_STIP = 1n << 5n;
 const MIP_MTIP = 1n << 7n;
 
 /** Guest RAM as devices and loaders see it; host writes drop stale decoded code. */
-class Ram implements GuestMemory {
+export class Ram implements GuestMemory {
   readonly base = BigInt(A.RAM_BASE);
   private readonly bytes: Uint8Array;
   constructor(memory: WebAssembly.Memory, readonly size: number, private readonly core: CoreExports) {

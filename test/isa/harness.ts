@@ -66,9 +66,8 @@ const SLOT_OF = new Map(SLOT_NAMES.map((n, i) => [n, i]));
  * instead of x0 (architecturally invisible; a write to x0 itself would show as `x0`).
  */
 export const IGNORED: readonly string[] = [
-  'stat_tlb_miss', 'stat_tlb_access', 'stat_block_hit', 'stat_block_miss', 'stat_block_chain',
-  'stat_bt_flush', 'stat_code_inval', 'stat_walks', 'stat_walk_refs', 'stat_traps',
-  'stat_interrupts', 'x32',
+  ...SLOT_NAMES.filter((n) => n.startsWith('stat_')),
+  'x32',
 ];
 /** The MMIO exit slots the trap sentinel writes. */
 const MMIO_SLOTS = SLOT_NAMES.filter((n) => n.startsWith('mmio_'));

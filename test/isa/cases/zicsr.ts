@@ -49,7 +49,7 @@ op('csrrs', 0xf14, 'mhartid', 'x0', undefined, undefined, 'csrrs x0, mhartid, x0
 op('csrrc', 0xf11, 'mvendorid', 'x0', 0n, undefined, 'csrrc rd, mvendorid, x0 reads a read-only CSR', () => {});
 op('csrrsi', 0xf12, 'marchid', 0, 0n, undefined, 'csrrsi rd, marchid, 0 reads a read-only CSR', () => {});
 op('csrrci', 0xf13, 'mimpid', 0, 0n, undefined, 'csrrci rd, mimpid, 0 reads a read-only CSR', () => {});
-op('csrrs', 0x301, 'misa', 'x0', 0x8000000000141105n, undefined, 'misa reads RV64 ACIMSU', () => {});
+op('csrrs', 0x301, 'misa', 'x0', 0x8000000000141185n, undefined, 'misa reads RV64 ACHIMSU', () => {});
 op('csrrs', 0xb02, 'minstret', 'x0', 100n, undefined, 'minstret reads the instructions retired before this one', (h) => { h.hart.instret = 100n; });
 op('csrrs', 0xc02, 'instret', 'x0', 100n, undefined, 'instret (user counter) reads the same in M-mode', (h) => { h.hart.instret = 100n; });
 op('csrrs', 0xc01, 'time', 'x0', 12n, undefined, 'time = mtime = instret >> 3 (deterministic time base)', (h) => { h.hart.instret = 100n; });
@@ -89,7 +89,7 @@ illegal('csrrs', 'S-mode reads satp with mstatus.TVM', csr(2, 5, 0, 0x180), (h) 
 
 // ---- WARL fields ----
 const MSTATUS0 = 0xa00000000n; // UXL = SXL = 2 after reset
-op('csrrw', 0x300, 'mstatus', -1n, MSTATUS0, 0xa007e19aan, 'mstatus: only the implemented fields take all ones', () => {});
+op('csrrw', 0x300, 'mstatus', -1n, MSTATUS0, 0xca007e19aan, 'mstatus: only the implemented fields take all ones (with H: MPV, GVA)', () => {});
 op('csrrw', 0x300, 'mstatus', 0x1000n, MSTATUS0, undefined, 'mstatus.MPP = 2 (reserved) keeps the old MPP', () => {});
 op('csrrs', 0x100, 'mstatus', 'x0', 0x2000c0122n, undefined, 'sstatus is a view of mstatus (SIE, SPIE, SPP, SUM, MXR, UXL)', (h) => { h.hart.mstatus = 0xa007e19aan; });
 op('csrrw', 0x100, 'mstatus', -1n, MSTATUS0 & 0x300000000n, MSTATUS0 | 0xc0122n, 'sstatus writes only SIE, SPIE, SPP, SUM, MXR', () => {});
@@ -98,11 +98,17 @@ op('csrrw', 0x305, 'mtvec', 0x80002002n, 0x80000100n, undefined, 'mtvec: reserve
 op('csrrw', 0x305, 'mtvec', 0x80002001n, 0x80000100n, 0x80002001n, 'mtvec: vectored mode is accepted', () => {});
 op('csrrw', 0x180, 'satp', 0x1000000000000001n, 0n, undefined, 'satp: an unsupported MODE is not written', () => {});
 op('csrrw', 0x180, 'satp', 0x8000000000080001n, 0n, 0x8000000000080001n, 'satp: Sv39 is accepted', () => {});
-op('csrrw', 0x302, 'medeleg', -1n, 0n, 0xb3ffn, 'medeleg: ecall from M and reserved causes are not delegable', () => {});
-op('csrrw', 0x303, 'mideleg', -1n, 0n, 0x222n, 'mideleg: only the S-level interrupts', () => {});
-op('csrrw', 0x304, 'mie', -1n, 0n, 0xaaan, 'mie: SSIE, MSIE, STIE, MTIE, SEIE, MEIE', () => {});
-op('csrrw', 0x301, 'misa', 0x1234n, 0x8000000000141105n, undefined, 'misa writes are ignored (WARL, fixed)', () => {});
-op('csrrw', 0x344, 'mip', -1n, 0x80n, 0x222n, 'mip: M-mode writes SSIP, STIP, SEIP; MTIP reads from the timer', () => {});
+op('csrrw', 0x302, 'medeleg', -1n, 0n, 0xf0b7ffn, 'medeleg: ecall from M and reserved causes are not delegable (H adds 10, 20-23)', () => {});
+op('csrrw', 0x303, 'mideleg', -1n, 0x444n, 0x222n, 'mideleg: S-level interrupts writable, VS-level read-only one (§8.4.1)', () => {});
+cases.add('csrrw', 'mie: SSIE, MSIE, STIE, MTIE, SEIE, MEIE, and the VS bits, which are hie (§8.2.4)', (h) => {
+  const s = h.exec(csr(F3.csrrw, 5, 6, 0x304), (h) => h.hart.setX(6, -1n));
+  expectRetired(s, 4, { x5: 0n, mie: 0xaaan, hie: 0x444n });
+});
+op('csrrw', 0x301, 'misa', 0x1234n, 0x8000000000141185n, undefined, 'misa writes are ignored (WARL, fixed)', () => {});
+cases.add('csrrw', 'mip: M-mode writes SSIP, STIP, SEIP and VSSIP (hvip); MTIP reads from the timer', (h) => {
+  const s = h.exec(csr(F3.csrrw, 5, 6, 0x344), (h) => h.hart.setX(6, -1n));
+  expectRetired(s, 4, { x5: 0x80n, mip: 0x222n, hvip: 0x4n });
+});
 op('csrrw', 0x104, 'mie', -1n, 0n, 0x222n, 'sie writes only the bits delegated in mideleg', (h) => { h.hart.mideleg = 0x222n; });
 op('csrrs', 0x144, 'mip', 'x0', 0x2n, undefined, 'sip shows only delegated pending bits', (h) => { h.hart.mideleg = 0x2n; h.hart.mip = 0x222n; });
 op('csrrw', 0x320, 'mcountinhibit', -1n, 0n, 0xfffffffdn, 'mcountinhibit: bit 1 (TM) is read-only zero', () => {});

@@ -1,0 +1,37 @@
+// Physical memory of the machine: guest-physical RAM at RAM_BASE is backed by linear memory at
+// RAM_OFFSET ("host frames"), and each RAM page has a PAGE_INFO word: bit 31 = the page holds
+// decoded code, bits 30..0 = its code generation (bt.ts).
+
+import { PAGE_INFO, RAM_BASE, RAM_OFFSET, S_RAM_SIZE } from './abi';
+import { rd64 } from './state';
+
+export const CODE_BIT: u32 = 0x80000000;
+
+/** Host address of a physical RAM range [pa, pa + size), or 0 when it is not all RAM. */
+@inline export function ramHost(pa: u64, size: u64): usize {
+  const off = pa - <u64>RAM_BASE;
+  if (off + size > rd64(S_RAM_SIZE) || pa < <u64>RAM_BASE) return 0;
+  return <usize>(off + <u64>RAM_OFFSET);
+}
+
+/** RAM page index of a host address inside RAM. */
+@inline export function hostPage(h: usize): usize {
+  return (h - <usize>RAM_OFFSET) >> 12;
+}
+
+/** Host address of a RAM page index. */
+@inline export function pageHost(page: usize): usize {
+  return <usize>RAM_OFFSET + (page << 12);
+}
+
+/** Physical address of a host address in RAM. */
+@inline export function hostToPhys(h: usize): u64 {
+  return <u64>(h - <usize>RAM_OFFSET) + <u64>RAM_BASE;
+}
+
+@inline export function pageInfo(page: usize): u32 {
+  return load<u32>(PAGE_INFO + (page << 2));
+}
+@inline export function setPageInfo(page: usize, v: u32): void {
+  store<u32>(PAGE_INFO + (page << 2), v);
+}

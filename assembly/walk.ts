@@ -1,0 +1,260 @@
+// The page walkers: single-stage Sv39/Sv48 (privileged spec §4.3.2, §4.4) and, with V = 1,
+// the two-dimensional walk of the H extension (§8.5): a VS-stage walk over vsatp in which
+// every VS-stage PTE address is itself a guest-physical address translated by the G-stage
+// (hgatp, Sv39x4/Sv48x4), then the G-stage translation of the final guest-physical address.
+//
+//  Sv39 virtual address:  | 63..39 = sign of bit 38 | VPN[2] 9 | VPN[1] 9 | VPN[0] 9 | offset 12 |
+//  Sv39x4 guest physical: | 63..41 = 0 | VPN[2] 11 | VPN[1] 9 | VPN[0] 9 | offset 12 |  (16 KiB root)
+//  PTE:  | N PBMT rsvd 63..54 | PPN 53..10 | RSW 9..8 | D A G U X W R V |
+//
+// A walk reports a failure through the fault globals below: the cause (page fault 12/13/15,
+// guest-page fault 20/21/23, access fault 1/5/7), htval (guest physical address >> 2 for
+// guest-page faults) and htinst (the pseudo-instruction for a fault on an implicit VS-stage
+// PTE access, §8.6.3). A/D bits are set by hardware, as QEMU's virt machine does.
+
+import {
+  S_MSTATUS, S_SATP, S_VSATP, S_VSSTATUS, S_HGATP, S_STAT_WALKS, S_STAT_WALK_REFS,
+  S_STAT_WALKS_2D, S_STAT_WALK_REFS_2D, S_STAT_PWC_HITS, PWC, PWC_ENTRIES,
+} from './abi';
+import {
+  rd64, wr64, PRV_U, MSTATUS_SUM, MSTATUS_MXR,
+  CAUSE_FETCH_ACCESS, CAUSE_LOAD_ACCESS, CAUSE_STORE_ACCESS, CAUSE_FETCH_PAGE_FAULT,
+  CAUSE_LOAD_PAGE_FAULT, CAUSE_STORE_PAGE_FAULT, CAUSE_FETCH_GUEST_PAGE_FAULT,
+  CAUSE_LOAD_GUEST_PAGE_FAULT, CAUSE_STORE_GUEST_PAGE_FAULT,
+} from './state';
+import { ramHost } from './phys';
+
+
+export const ACC_READ: u32 = 0;
+export const ACC_WRITE: u32 = 1;
+export const ACC_FETCH: u32 = 2;
+
+const PTE_V: u64 = 1;
+const PTE_R: u64 = 2;
+const PTE_W: u64 = 4;
+const PTE_X: u64 = 8;
+const PTE_U: u64 = 16;
+const PTE_A: u64 = 64;
+const PTE_D: u64 = 128;
+const PPN_MASK: u64 = 0xfffffffffff;
+
+/** Pseudo-instructions written to htinst for faults on implicit VS-stage PTE accesses (§8.6.3). */
+export const HTINST_PTE_READ64: u64 = 0x00003000;
+export const HTINST_PTE_WRITE64: u64 = 0x00003020;
+
+// ---- the outcome of the last walk ----
+/** Cause of the last failed translation, 0 when it succeeded. */
+export let walkCause: u64 = 0;
+/** htval of the last failure: the guest physical address >> 2 (guest-page faults), else 0. */
+export let walkHtval: u64 = 0;
+/** htinst of the last failure: a pseudo-instruction for implicit PTE accesses, else 0. */
+export let walkHtinst: u64 = 0;
+/** True when the last failure was a guest-page fault on the final GPA (an explicit access). */
+export let walkExplicitGuestFault: bool = false;
+
+@inline function pageFault(acc: u32): u64 {
+  return acc == ACC_FETCH ? CAUSE_FETCH_PAGE_FAULT : acc == ACC_WRITE ? CAUSE_STORE_PAGE_FAULT : CAUSE_LOAD_PAGE_FAULT;
+}
+@inline function guestPageFault(acc: u32): u64 {
+  return acc == ACC_FETCH ? CAUSE_FETCH_GUEST_PAGE_FAULT : acc == ACC_WRITE ? CAUSE_STORE_GUEST_PAGE_FAULT : CAUSE_LOAD_GUEST_PAGE_FAULT;
+}
+@inline function accessFault(acc: u32): u64 {
+  return acc == ACC_FETCH ? CAUSE_FETCH_ACCESS : acc == ACC_WRITE ? CAUSE_STORE_ACCESS : CAUSE_LOAD_ACCESS;
+}
+
+function fail(cause: u64, htval: u64, htinst: u64): u64 {
+  walkCause = cause;
+  walkHtval = htval;
+  walkHtinst = htinst;
+  return 0;
+}
+
+// Walk bookkeeping: 1D and 2D walks are counted apart, with their memory references.
+let twoD: bool = false;
+@inline function countRef(): void {
+  if (twoD) wr64(S_STAT_WALK_REFS_2D, rd64(S_STAT_WALK_REFS_2D) + 1);
+  else wr64(S_STAT_WALK_REFS, rd64(S_STAT_WALK_REFS) + 1);
+}
+
+/**
+ * The leaf permission check shared by both stages (§4.3.2 step 5). `user` says whether the
+ * access is checked as U-mode (always for the G-stage). Returns false on a fault.
+ */
+@inline function leafAllows(pte: u64, acc: u32, user: bool, sum: bool, mxr: bool, hlvx: bool): bool {
+  if (acc == ACC_FETCH) {
+    if ((pte & PTE_X) == 0) return false;
+  } else if (acc == ACC_READ) {
+    if (hlvx) {
+      if ((pte & PTE_X) == 0) return false;
+    } else if ((pte & PTE_R) == 0 && !(mxr && (pte & PTE_X) != 0)) return false;
+  } else if ((pte & PTE_W) == 0) return false;
+  if (user) return (pte & PTE_U) != 0;
+  // Supervisor: U pages only with SUM, and never for fetches.
+  if ((pte & PTE_U) != 0 && (acc == ACC_FETCH || !sum)) return false;
+  return true;
+}
+
+/**
+ * One radix-tree walk of `levels` levels from root physical address `root`, with `topBits`
+ * index bits at the top level (9, or 11 for the x4 G-stage roots). `addrOf` gives the
+ * host-physical address of a PTE at a (guest-)physical address: identity for single-stage and
+ * G-stage walks, the G-stage translation for VS-stage walks (see vsWalk). Returns the
+ * translated address, or 0 with walkCause set.
+ */
+function walkTree(
+  va: u64, root: u64, levels: i32, topBits: i32, acc: u32, user: bool, sum: bool, mxr: bool, hlvx: bool,
+  faultCause: u64, viaGStage: bool,
+): u64 {
+  let a = root;
+  for (let i: i32 = levels - 1; i >= 0; i--) {
+    const bits = i == levels - 1 ? topBits : 9;
+    const pteGpa = a + (((va >> <u64>(12 + 9 * i)) & ((<u64>1 << <u64>bits) - 1)) << 3);
+    let pteAddr = pteGpa;
+    if (viaGStage) {
+      pteAddr = gTranslatePte(pteGpa, ACC_READ);
+      if (walkCause != 0) return 0;
+    }
+    const h = ramHost(pteAddr, 8);
+    countRef();
+    if (h == 0) return fail(accessFault(acc), 0, 0);
+    let pte = load<u64>(h);
+    if ((pte & PTE_V) == 0 || ((pte & PTE_R) == 0 && (pte & PTE_W) != 0) || (pte >> 54) != 0) break;
+    const ppn = (pte >> 10) & PPN_MASK;
+    if ((pte & (PTE_R | PTE_X)) == 0) {
+      // Pointer to the next level: A, D and U must be clear (§4.3.2 step 4).
+      if ((pte & (PTE_A | PTE_D | PTE_U)) != 0) break;
+      a = ppn << 12;
+      continue;
+    }
+    if (!leafAllows(pte, acc, user, sum, mxr, hlvx)) break;
+    // A misaligned superpage is a page fault (step 6).
+    const lowMask: u64 = (<u64>1 << <u64>(9 * i)) - 1;
+    if ((ppn & lowMask) != 0) break;
+    // Hardware A/D update (step 7).
+    const want = PTE_A | (acc == ACC_WRITE ? PTE_D : 0);
+    if ((pte & want) != want) {
+      if (viaGStage) {
+        // Updating a VS-stage PTE is an implicit write through the G-stage.
+        gTranslatePte(pteGpa, ACC_WRITE);
+        if (walkCause != 0) return 0;
+      }
+      pte |= want;
+      store<u64>(h, pte);
+    }
+    return ((ppn & ~lowMask) << 12) | (va & ((lowMask << 12) | 0xfff));
+  }
+  return fail(faultCause, 0, 0);
+}
+
+/**
+ * Single-stage translation (V = 0) of va under satp for privilege `p`; returns the physical
+ * address or 0 (walkCause set). Bare mode is the caller's business.
+ */
+export function walk1d(va: u64, acc: u32, p: u32): u64 {
+  walkCause = 0;
+  twoD = false;
+  const sa = rd64(S_SATP);
+  const levels: i32 = (sa >> 60) == 9 ? 4 : 3;
+  const top = <i64>va >> <i64>(12 + 9 * levels - 1);
+  if (top != 0 && top != -1) return fail(pageFault(acc), 0, 0);
+  wr64(S_STAT_WALKS, rd64(S_STAT_WALKS) + 1);
+  const st = rd64(S_MSTATUS);
+  return walkTree(va, (sa & PPN_MASK) << 12, levels, 9, acc, p == PRV_U,
+    (st & MSTATUS_SUM) != 0, (st & MSTATUS_MXR) != 0, false, pageFault(acc), false);
+}
+
+/**
+ * G-stage translation of a guest physical address (§8.5.1): the leaf must be a U page and is
+ * checked as a user access; mstatus.MXR applies. Faults are guest-page faults with htval.
+ */
+export function gTranslate(gpa: u64, acc: u32, hlvx: bool): u64 {
+  walkCause = 0;
+  const hg = rd64(S_HGATP);
+  const mode = hg >> 60;
+  if (mode == 0) return gpa;
+  const levels: i32 = mode == 9 ? 4 : 3;
+  // Sv39x4 / Sv48x4 take 41 / 50 bits of guest physical address.
+  if ((gpa >> <u64>(12 + 9 * levels + 2)) != 0) return fail(guestPageFault(acc), gpa >> 2, 0);
+  const pa = walkTree(gpa, (hg & PPN_MASK & ~(<u64>3)) << 12, levels, 11, acc, true, false,
+    (rd64(S_MSTATUS) & MSTATUS_MXR) != 0, hlvx, guestPageFault(acc), false);
+  if (walkCause >= CAUSE_FETCH_GUEST_PAGE_FAULT) walkHtval = gpa >> 2;
+  return pa;
+}
+
+// ---- the G-stage page-walk cache: translations of pages holding VS-stage PTEs ----
+@inline function pwcSlot(gpaPage: u64): usize {
+  return PWC + (<usize>((gpaPage ^ (gpaPage >> 8)) & (PWC_ENTRIES - 1)) << 4);
+}
+
+/** Drop every cached G-stage translation (hfence.gvma, hgatp writes, VM entry). */
+export function flushPwc(): void {
+  memory.fill(PWC, 0, <usize>PWC_ENTRIES * 16);
+}
+
+/**
+ * G-stage translation of the address of a VS-stage PTE (an implicit access). Reads are served
+ * from the page-walk cache when possible; a fault becomes a guest-page fault of the original
+ * access type with htinst = the PTE pseudo-instruction.
+ */
+function gTranslatePte(gpa: u64, acc: u32): u64 {
+  const vmid = (rd64(S_HGATP) >> 44) & 0x3fff;
+  const page = gpa >> 12;
+  const key = ((page << 14) | vmid) + 1;
+  const slot = pwcSlot(page);
+  if (acc == ACC_READ && load<u64>(slot) == key) {
+    wr64(S_STAT_PWC_HITS, rd64(S_STAT_PWC_HITS) + 1);
+    return load<u64>(slot, 8) | (gpa & 0xfff);
+  }
+  const hpa = gTranslate(gpa, acc, false);
+  if (walkCause != 0) {
+    // Report as a guest-page fault of the original access (the caller's type is in vsAcc).
+    if (walkCause >= CAUSE_FETCH_GUEST_PAGE_FAULT) {
+      walkCause = guestPageFault(vsAcc);
+      walkHtval = gpa >> 2;
+      walkHtinst = acc == ACC_WRITE ? HTINST_PTE_WRITE64 : HTINST_PTE_READ64;
+    } else {
+      walkCause = accessFault(vsAcc);
+    }
+    return 0;
+  }
+  if (acc == ACC_READ) {
+    store<u64>(slot, key);
+    store<u64>(slot, hpa & ~(<u64>0xfff), 8);
+  }
+  return hpa;
+}
+let vsAcc: u32 = ACC_READ;
+
+/**
+ * Two-dimensional translation (V = 1) of a guest virtual address at guest privilege `p`
+ * (PRV_S for VS, PRV_U for VU). Returns the host physical address, or 0 with the fault globals
+ * set; walkExplicitGuestFault tells a G-stage fault on the final address from one on a PTE.
+ */
+export function walk2d(va: u64, acc: u32, p: u32, hlvx: bool): u64 {
+  walkCause = 0;
+  walkHtval = 0;
+  walkHtinst = 0;
+  walkExplicitGuestFault = false;
+  twoD = true;
+  vsAcc = acc;
+  wr64(S_STAT_WALKS_2D, rd64(S_STAT_WALKS_2D) + 1);
+  const vs = rd64(S_VSATP);
+  const mode = vs >> 60;
+  let gpa = va;
+  if (mode != 0) {
+    const levels: i32 = mode == 9 ? 4 : 3;
+    const top = <i64>va >> <i64>(12 + 9 * levels - 1);
+    if (top != 0 && top != -1) return fail(pageFault(acc), 0, 0);
+    const vst = rd64(S_VSSTATUS);
+    const mxr = ((rd64(S_MSTATUS) | vst) & MSTATUS_MXR) != 0;
+    gpa = walkTree(va, (vs & PPN_MASK) << 12, levels, 9, acc, p == PRV_U, (vst & MSTATUS_SUM) != 0, mxr, hlvx,
+      pageFault(acc), true);
+    if (walkCause != 0) return 0;
+  }
+  const hpa = gTranslate(gpa, acc, hlvx);
+  if (walkCause != 0) {
+    walkExplicitGuestFault = walkCause >= CAUSE_FETCH_GUEST_PAGE_FAULT;
+    return 0;
+  }
+  return hpa;
+}

@@ -1,0 +1,492 @@
+/**
+ * The vCPU run loop: the host half of KVM_RUN. Enter the guest with `vmRun()`, handle the exit
+ * the core reports in the VMCS, repeat.
+ *
+ *   EXIT_VM_TRAP  cause 10 (ecall from VS)      -> SBI (sbi.ts), pc += 4
+ *                 cause 20/21/23, GPA in RAM    -> populate the page (first touch), retry
+ *                 cause 21/23, GPA not RAM      -> MMIO: decode (mmio.ts), emulate, pc += len
+ *                 cause 2/4/6 (not delegated)   -> redirected into the guest, as KVM does
+ *                 anything else                 -> the guest is stopped with a one-line report
+ *   EXIT_HALT     WFI with nothing pending      -> sleep until the guest timer or an interrupt
+ *   EXIT_BUDGET   the time slice is spent       -> sync time, let the event loop in
+ */
+import * as A from '../../assembly/abi';
+import { Disassembler } from '../isa/disasm';
+import type { RunLimits } from '../machine/types';
+import { decodeHtinst, decodeRaw, extendLoad, type MmioAccess } from './mmio';
+import { handleSbi, type SbiOutcome, type SbiVcpu } from './sbi';
+import { CAUSE_NAMES, causeText, formatExitTrace } from './stats';
+import type { Vm, VmRunResult } from './vm';
+import { walk2d } from './walk';
+
+/** mtime frequency (10 MHz). */
+const TIMEBASE_HZ = 10_000_000;
+/** Most guest instructions per entry: keeps the clock and the event loop responsive. */
+const SLICE = 1_000_000n;
+const NEVER = (1n << 64n) - 1n;
+
+// hip/hie/hvip bits of the virtual supervisor interrupts (priv spec §8.2.4).
+const VSSIP = 1n << 2n;
+const VSTIP = 1n << 6n;
+const VSEIP = 1n << 10n;
+/** henvcfg.STCE: the guest's stimecmp is vstimecmp (Sstc, priv spec §8.2.11). */
+const STCE = 1n << 63n;
+/** hstatus.VSXL = 2: VS-mode is RV64. */
+const HSTATUS_VSXL_64 = 2n << 32n;
+/** vsstatus bits. */
+const SSTATUS_SIE = 1n << 1n;
+const SSTATUS_SPIE = 1n << 5n;
+const SSTATUS_SPP = 1n << 8n;
+const SSTATUS_SUM = 1n << 18n;
+const SSTATUS_MXR = 1n << 19n;
+
+/** Exception causes. */
+const C = {
+  INSN_MISALIGNED: 0, ILLEGAL: 2, BREAKPOINT: 3, LOAD_MISALIGNED: 4, LOAD_ACCESS: 5, STORE_MISALIGNED: 6,
+  STORE_ACCESS: 7, ECALL_VU: 8, ECALL_VS: 10, FETCH_PAGE: 12, LOAD_PAGE: 13, STORE_PAGE: 15,
+  FETCH_GUEST_PAGE: 20, LOAD_GUEST_PAGE: 21, VIRTUAL_INSN: 22, STORE_GUEST_PAGE: 23,
+} as const;
+
+/**
+ * What the guest handles itself (hedeleg), exactly KVM's default (arch/riscv/kvm): instruction
+ * misaligned, breakpoint, ecall from VU, and the three page faults.
+ */
+export const KVM_HEDELEG =
+  (1n << BigInt(C.INSN_MISALIGNED)) | (1n << BigInt(C.BREAKPOINT)) | (1n << BigInt(C.ECALL_VU)) |
+  (1n << BigInt(C.FETCH_PAGE)) | (1n << BigInt(C.LOAD_PAGE)) | (1n << BigInt(C.STORE_PAGE));
+/** Interrupts the guest handles itself (hideleg). */
+export const KVM_HIDELEG = VSSIP | VSTIP | VSEIP;
+/**
+ * medeleg of the (bare) hart in VM mode: hedeleg only takes effect for traps that medeleg
+ * already sends to HS (priv spec §8.2.2), so these include KVM_HEDELEG; the rest are the traps
+ * HS (the VMM) handles.
+ */
+const VM_MEDELEG = KVM_HEDELEG | (1n << BigInt(C.ILLEGAL)) | (1n << BigInt(C.LOAD_MISALIGNED)) |
+  (1n << BigInt(C.STORE_MISALIGNED)) | (1n << BigInt(C.ECALL_VS)) | (1n << BigInt(C.FETCH_GUEST_PAGE)) |
+  (1n << BigInt(C.LOAD_GUEST_PAGE)) | (1n << BigInt(C.VIRTUAL_INSN)) | (1n << BigInt(C.STORE_GUEST_PAGE));
+
+/** What handling one exit produced. */
+interface Handled {
+  /** The readable reason for stats and traces. */
+  reason: string;
+  /** Wait for an interrupt before the next entry (WFI, SBI HSM suspend). */
+  halt?: boolean;
+  /** The instruction to show in the trace (already disassembled), if known. */
+  insn?: string;
+}
+
+const hx = (v: bigint) => '0x' + v.toString(16);
+
+/** The one vCPU of a VM. */
+export class Vcpu {
+  /** Guest instructions retired since creation. */
+  instructions = 0n;
+  wallMs = 0;
+  mmioExits = 0n;
+  haltExits = 0n;
+  private stopRequested = false;
+  private wakeHook: (() => void) | undefined;
+  private failure: string | undefined;
+  private wallStart = performance.now();
+  private traceSeq = 0;
+  private suspended: { retentive: boolean; resumeAddr: bigint; opaque: bigint } | undefined;
+  private readonly disasm: Disassembler;
+
+  constructor(private readonly vm: Vm) {
+    this.disasm = new Disassembler(vm.core, vm.memory);
+  }
+
+  /** Entry state: pc = entry, a0 = hartid 0, a1 = DTB, VS-mode, the controls a KVM vCPU gets. */
+  reset(entry: bigint, dtb: bigint): void {
+    const v = this.vm.vmcs;
+    const h = this.vm.hart;
+    v.clear();
+    v.pc = entry;
+    v.setX(10, 0n);
+    v.setX(11, dtb);
+    v.priv = 1n;
+    v.hstatus = HSTATUS_VSXL_64;
+    v.hedeleg = KVM_HEDELEG;
+    v.hideleg = KVM_HIDELEG;
+    v.hcounteren = 0xffff_ffffn;
+    v.henvcfg = STCE;
+    v.hgatp = this.vm.gstage.hgatp;
+    v.vstimecmp = NEVER;
+    // Guest time starts at 0, as KVM does by setting htimedelta = -(host time).
+    v.htimedelta = BigInt.asUintN(64, -this.vm.core.mtimeNow());
+    // The hart's M-level setup that the VM relies on (what firmware does under a real KVM).
+    h.medeleg = VM_MEDELEG;
+    h.mcounteren = 0xffff_ffffn;
+    h.menvcfg = h.menvcfg | STCE;
+    this.suspended = undefined;
+    this.vm.core.flushAll();
+  }
+
+  /** Make run() return 'stopped' soon. */
+  stop(): void {
+    this.stopRequested = true;
+    this.wake();
+  }
+
+  /** Wake a halted vCPU (input arrived). */
+  wake(): void {
+    this.wakeHook?.();
+  }
+
+  /** Guest time: mtime + htimedelta. */
+  guestTime(): bigint {
+    return BigInt.asUintN(64, this.vm.core.mtimeNow() + this.vm.vmcs.htimedelta);
+  }
+
+  /** Move mtime forward to the wall clock (never backwards), unless deterministic. */
+  private syncTime(): void {
+    if (this.vm.cfg.deterministic) return;
+    const wall = BigInt(Math.floor((performance.now() - this.wallStart) * (TIMEBASE_HZ / 1000)));
+    const now = this.vm.core.mtimeNow();
+    if (wall > now) this.vm.hart.timeOffset += wall - now;
+  }
+
+  /** The run loop. */
+  async run(limits: RunLimits): Promise<VmRunResult> {
+    const vm = this.vm;
+    const t0 = performance.now();
+    const i0 = this.instructions;
+    const deadline = limits.timeoutMs !== undefined ? t0 + limits.timeoutMs : Infinity;
+    this.stopRequested = false;
+    let lastYield = t0;
+    const result = (reason: VmRunResult['reason'], exitCode: number): VmRunResult => {
+      const wallMs = performance.now() - t0;
+      this.wallMs += wallMs;
+      const r: VmRunResult = { reason, exitCode, instructions: this.instructions - i0, wallMs };
+      if (this.failure !== undefined) r.failure = this.failure;
+      return r;
+    };
+    for (;;) {
+      if (this.failure !== undefined) return result('exit', 1);
+      if (vm.exitCode !== undefined) return result('exit', vm.exitCode);
+      if (this.stopRequested) return result('stopped', 0);
+      if (vm.rebootRequested) vm.reboot();
+      if (performance.now() >= deadline) return result('timeout', 0);
+      if (this.suspended) {
+        if (!this.interruptPending()) {
+          await this.waitForInterrupt(deadline);
+          continue;
+        }
+        this.resumeFromSuspend();
+      }
+      let budget = SLICE;
+      if (limits.maxInstructions !== undefined) {
+        const left = i0 + limits.maxInstructions - this.instructions;
+        if (left <= 0n) return result('max-instructions', 0);
+        if (left < budget) budget = left;
+      }
+      this.syncTime();
+      vm.vmcs.budget = budget;
+      const exit = vm.core.vmRun();
+      const tExit = performance.now();
+      this.instructions += vm.vmcs.exitInstructions;
+      const pcAtExit = vm.vmcs.pc;
+      const h = this.handleExit(exit);
+      const ns = (performance.now() - tExit) * 1e6;
+      vm.exits.record(h.reason, ns);
+      if (vm.cfg.onTraceExit) this.trace(exit, h, pcAtExit);
+      if (h.halt) {
+        this.haltExits++;
+        if (!this.suspended) await this.waitForInterrupt(deadline);
+      }
+      const now = performance.now();
+      if (now - lastYield > 20) {
+        await new Promise<void>((r) => setImmediate(r));
+        lastYield = performance.now();
+      }
+    }
+  }
+
+  // ---- exits ----
+
+  private handleExit(exit: number): Handled {
+    switch (exit) {
+      case A.EXIT_BUDGET:
+        return { reason: 'time slice ends (budget)' };
+      case A.EXIT_HALT:
+        return { reason: 'WFI (vCPU halts)', halt: true };
+      case A.EXIT_VM_TRAP:
+        return this.handleTrap();
+    }
+    return this.fail(`unexpected exit reason ${exit} from vmRun`);
+  }
+
+  private handleTrap(): Handled {
+    const v = this.vm.vmcs;
+    const cause = v.exitCause;
+    if ((cause >> 63n) !== 0n) return this.fail(`unexpected interrupt ${causeText(cause)} taken to HS`);
+    switch (Number(cause)) {
+      case C.ECALL_VS:
+        return this.sbi();
+      case C.FETCH_GUEST_PAGE:
+      case C.LOAD_GUEST_PAGE:
+      case C.STORE_GUEST_PAGE:
+        return this.guestPageFault(Number(cause));
+      case C.ILLEGAL:
+      case C.LOAD_MISALIGNED:
+      case C.STORE_MISALIGNED:
+        // KVM hands these back to the guest (kvm_riscv_vcpu_trap_redirect).
+        this.redirect(cause, v.exitTval);
+        return { reason: `${CAUSE_NAMES[Number(cause)]} (redirected to the guest)` };
+    }
+    return this.fail(`${CAUSE_NAMES[Number(cause)] ?? 'unknown cause'} taken to HS`);
+  }
+
+  /** SBI call: handle, step over the ecall, act on the outcome. */
+  private sbi(): Handled {
+    const v = this.vm.vmcs;
+    const r = handleSbi(this.sbiPort());
+    const reason = `SBI ecall (${r.name})`;
+    v.pc = v.pc + (v.exitInsnLen !== 0n ? v.exitInsnLen : 4n);
+    const o: SbiOutcome = r.outcome;
+    switch (o.kind) {
+      case 'continue':
+        return { reason };
+      case 'shutdown':
+        this.vm.exitCode = o.code;
+        return { reason };
+      case 'reboot':
+        this.vm.rebootRequested = true;
+        return { reason };
+      case 'hart-stop':
+        // With one hart, nothing can ever start it again: the VM is over.
+        this.vm.exitCode = 0;
+        return { reason };
+      case 'suspend':
+        this.suspended = { retentive: o.retentive, resumeAddr: o.resumeAddr, opaque: o.opaque };
+        return { reason, halt: true };
+    }
+  }
+
+  /** After an HSM suspend, once an interrupt is pending (SBI §9.4). */
+  private resumeFromSuspend(): void {
+    const s = this.suspended;
+    this.suspended = undefined;
+    if (!s || s.retentive) return; // retentive: continue after the ecall with a0 = SUCCESS
+    const v = this.vm.vmcs;
+    // Non-retentive: resume at resume_addr with a0 = hartid, a1 = opaque, satp = 0, SIE = 0.
+    v.pc = s.resumeAddr;
+    v.setX(10, 0n);
+    v.setX(11, s.opaque);
+    v.vsatp = 0n;
+    v.vsstatus = v.vsstatus & ~SSTATUS_SIE;
+    v.priv = 1n;
+    this.vm.core.flushAll();
+  }
+
+  /** The SBI handlers' view of this vCPU. */
+  private sbiPort(): SbiVcpu {
+    const vm = this.vm;
+    const v = vm.vmcs;
+    return {
+      x: (i) => v.x(i),
+      setX: (i, val) => v.setX(i, val),
+      setTimer: (t) => { v.vstimecmp = t; },
+      raiseSoftwareInterrupt: () => { v.hvip = v.hvip | VSSIP; },
+      flushTranslations: () => vm.core.flushAll(),
+      consoleWrite: (b) => vm.cfg.onConsoleOutput?.(b),
+      consoleRead: (max) => this.consoleRead(max),
+      readGuest: (gpa, len) => vm.readGuest(gpa, len),
+      writeGuest: (gpa, b) => vm.writeGuest(gpa, b),
+    };
+  }
+
+  /**
+   * Console input for SBI getchar / DBCN read: taken from the same UART the guest could read,
+   * through its registers (LSR.DR, then RBR), so the two paths share one input stream.
+   */
+  private consoleRead(max: number): Uint8Array {
+    const u = this.vm.uart;
+    const LCR = 3, LSR = 5, RBR = 0;
+    if ((Number(u.read(LCR, 1)) & 0x80) !== 0) return new Uint8Array(0); // DLAB: RBR is hidden
+    const out: number[] = [];
+    while (out.length < max && (Number(u.read(LSR, 1)) & 1) !== 0) out.push(Number(u.read(RBR, 1)));
+    return Uint8Array.from(out);
+  }
+
+  /** A guest-page fault: first touch of RAM, an MMIO access, or something the VMM cannot resolve. */
+  private guestPageFault(cause: number): Handled {
+    const vm = this.vm;
+    const v = vm.vmcs;
+    const gpa = v.exitGpa;
+    const htinst = Number(v.exitHtinst & 0xffff_ffffn);
+    const implicit = htinst !== 0 && (htinst & 3) === 0;
+    if (vm.isGuestRam(gpa)) {
+      if (vm.isPopulated(gpa)) return this.fail(`${CAUSE_NAMES[cause]} on guest RAM that is mapped (GPA ${hx(gpa)})`);
+      vm.populate(gpa);
+      vm.core.flushAll();
+      return { reason: implicit ? 'guest-page fault: first touch of RAM (guest page table)' : 'guest-page fault: first touch of RAM' };
+    }
+    if (cause === C.FETCH_GUEST_PAGE) return this.fail(`instruction fetch from guest-physical ${hx(gpa)}, which is not RAM`);
+    if (implicit) return this.fail(`guest page table at guest-physical ${hx(gpa)}, which is not RAM`);
+    // MMIO: decode from htinst, or read the instruction when the hart gave none.
+    let acc: MmioAccess | undefined = decodeHtinst(htinst);
+    if (acc === undefined && htinst === 0) {
+      const raw = this.fetchInsn(v.pc);
+      if (raw !== undefined) acc = decodeRaw(raw);
+    }
+    if (acc === undefined || acc.write !== (cause === C.STORE_GUEST_PAGE)) {
+      return this.fail(`MMIO access at guest-physical ${hx(gpa)} by an instruction the VMM cannot emulate (htinst ${hx(BigInt(htinst))})`);
+    }
+    return this.mmio(gpa, acc);
+  }
+
+  /** Emulate one load or store on the device at `gpa`. */
+  private mmio(gpa: bigint, acc: MmioAccess): Handled {
+    const vm = this.vm;
+    const v = vm.vmcs;
+    this.mmioExits++;
+    const w = vm.bus.find(gpa, acc.size);
+    if (!w) {
+      // No device there: the guest gets an access fault, as on the bare board.
+      this.redirect(BigInt(acc.write ? C.STORE_ACCESS : C.LOAD_ACCESS), v.exitTval);
+      return { reason: `MMIO ${acc.write ? 'store' : 'load'} to no device (access fault to the guest)` };
+    }
+    const off = Number(gpa - w.base);
+    if (acc.write) {
+      const mask = (1n << BigInt(acc.size * 8)) - 1n;
+      w.device.write(off, acc.size, v.x(acc.reg) & mask);
+    } else {
+      v.setX(acc.reg, extendLoad(w.device.read(off, acc.size), acc.size, acc.signed));
+    }
+    v.pc = v.pc + (v.exitInsnLen !== 0n ? v.exitInsnLen : BigInt(acc.len));
+    return { reason: `MMIO ${acc.write ? 'store' : 'load'} (${w.device.name})` };
+  }
+
+  /**
+   * Deliver a trap to the guest's own handler, as the hart does for a delegated trap (priv spec
+   * §8.6.4 / §4.1.1): vsepc, vscause, vstval, vsstatus.SPP/SPIE/SIE, pc = vstvec base, VS-mode.
+   */
+  private redirect(cause: bigint, tval: bigint): void {
+    const v = this.vm.vmcs;
+    v.vsepc = v.pc;
+    v.vscause = cause;
+    v.vstval = tval;
+    let s = v.vsstatus & ~(SSTATUS_SPP | SSTATUS_SPIE | SSTATUS_SIE);
+    if (v.priv === 1n) s |= SSTATUS_SPP;
+    if ((v.vsstatus & SSTATUS_SIE) !== 0n) s |= SSTATUS_SPIE;
+    v.vsstatus = s;
+    v.priv = 1n;
+    v.pc = v.vstvec & ~3n;
+  }
+
+  /** Stop the guest with one report line. */
+  private fail(what: string): Handled {
+    const v = this.vm.vmcs;
+    const insn = this.describeInsn();
+    const hasHtval = v.exitHtval !== 0n;
+    this.failure =
+      `${this.vm.cfg.kernel.name}: VM stopped: ${what}; pc ${hx(v.pc)}, cause ${causeText(v.exitCause)}, ` +
+      `tval ${hx(v.exitTval)}${hasHtval ? `, htval ${hx(v.exitHtval)} (GPA ${hx(v.exitGpa)})` : ''}` +
+      (insn !== undefined ? `: ${insn}` : '');
+    return { reason: `fatal: ${what}`, insn };
+  }
+
+  // ---- waiting ----
+
+  /** Whether an enabled virtual interrupt is pending (what ends a WFI). */
+  interruptPending(): boolean {
+    const v = this.vm.vmcs;
+    let pending = v.hvip & (VSSIP | VSEIP);
+    if ((v.henvcfg & STCE) !== 0n && this.guestTime() >= v.vstimecmp) pending |= VSTIP;
+    return (pending & v.hie) !== 0n;
+  }
+
+  /** Sleep until the guest's timer is due, input arrives, stop(), or 20 ms pass (never busy). */
+  private async waitForInterrupt(deadline: number): Promise<void> {
+    const v = this.vm.vmcs;
+    this.syncTime();
+    if (this.interruptPending()) return;
+    const now = this.guestTime();
+    let due = NEVER;
+    if ((v.hie & VSTIP) !== 0n && (v.henvcfg & STCE) !== 0n && v.vstimecmp > now) due = v.vstimecmp;
+    if (this.vm.cfg.deterministic && due !== NEVER) {
+      this.vm.hart.timeOffset += due - now; // virtual time: jump to the deadline
+      return;
+    }
+    if (this.vm.uart.pendingInput() > 0) return;
+    const untilDue = due === NEVER ? Infinity : Number(due - now) / (TIMEBASE_HZ / 1000);
+    const ms = Math.min(untilDue, 20, Math.max(0, deadline - performance.now()));
+    if (ms <= 0) return;
+    await new Promise<void>((resolve) => {
+      const t = setTimeout(() => { this.wakeHook = undefined; resolve(); }, ms);
+      this.wakeHook = () => { clearTimeout(t); this.wakeHook = undefined; resolve(); };
+    });
+  }
+
+  // ---- instructions for traces and reports ----
+
+  /** Read the instruction at guest virtual `pc` through both stages; undefined if it cannot be read. */
+  fetchInsn(pc: bigint): number | undefined {
+    const lo = this.readCode(pc);
+    if (lo === undefined) return undefined;
+    if ((lo & 3) !== 3) return lo;
+    const hi = this.readCode(pc + 2n);
+    return hi === undefined ? undefined : ((hi << 16) | lo) >>> 0;
+  }
+
+  /** 16 bits of guest code at a guest virtual address (two-dimensional walk, no side effects). */
+  private readCode(gva: bigint): number | undefined {
+    const vm = this.vm;
+    const v = vm.vmcs;
+    const ram = vm.hostRam;
+    const r = walk2d({
+      gva, access: 'fetch', vsatp: v.vsatp, hgatp: v.hgatp, priv: v.priv === 1n ? 'VS' : 'VU',
+      sum: (v.vsstatus & SSTATUS_SUM) !== 0n, mxr: false, vmxr: (v.vsstatus & SSTATUS_MXR) !== 0n,
+      read64: (hpa) => {
+        if (hpa < ram.base || hpa + 8n > ram.base + BigInt(ram.size)) return undefined;
+        const b = ram.read(hpa, 8);
+        return new DataView(b.buffer, b.byteOffset, 8).getBigUint64(0, true);
+      },
+    });
+    if (!r.ok || r.hpa < ram.base || r.hpa + 2n > ram.base + BigInt(ram.size)) return undefined;
+    const b = ram.read(r.hpa, 2);
+    return b[0] | (b[1] << 8);
+  }
+
+  /** The instruction of the current exit, disassembled (or in hex), when it can be known. */
+  private describeInsn(): string | undefined {
+    const v = this.vm.vmcs;
+    const cause = Number(v.exitCause);
+    let raw: number | undefined;
+    if ((cause === C.ECALL_VS || cause === C.VIRTUAL_INSN || cause === C.ILLEGAL) && v.exitInsn !== 0n) raw = Number(v.exitInsn & 0xffff_ffffn);
+    else raw = this.fetchInsn(v.pc);
+    if (raw === undefined) return undefined;
+    try {
+      return this.disasm.disassemble(raw, v.pc);
+    } catch {
+      return `0x${raw.toString(16).padStart((raw & 3) === 3 ? 8 : 4, '0')}`;
+    }
+  }
+
+  private trace(exit: number, h: Handled, pc: bigint): void {
+    const v = this.vm.vmcs;
+    const trap = exit === A.EXIT_VM_TRAP;
+    const line = formatExitTrace({
+      seq: ++this.traceSeq,
+      reason: h.reason,
+      pc,
+      cause: trap ? v.exitCause : undefined,
+      tval: trap ? v.exitTval : undefined,
+      htval: trap ? v.exitHtval : undefined,
+      insn: h.insn ?? (trap ? this.describeAt(pc) : undefined),
+    });
+    this.vm.cfg.onTraceExit?.(line);
+  }
+
+  /** Disassemble the guest instruction at `pc` (for traces). */
+  private describeAt(pc: bigint): string | undefined {
+    const raw = this.fetchInsn(pc);
+    if (raw === undefined) return undefined;
+    try {
+      return this.disasm.disassemble(raw, pc);
+    } catch {
+      return `0x${raw.toString(16)}`;
+    }
+  }
+}

@@ -1,0 +1,290 @@
+/**
+ * A virtual machine: guest-physical memory backed by host frames through a G-stage table, the
+ * virt board's devices as the VMM's own models, and one vCPU (vcpu.ts) that runs the guest in
+ * VS/VU mode on the Wasm hart. This is KVM's model with the hypervisor in TypeScript.
+ *
+ * Guest-physical map (as a KVM guest on QEMU's virt board sees it):
+ *
+ *   0x0010_0000  test finisher / syscon    MMIO, emulated
+ *   0x0c00_0000  PLIC (context 0 = the guest's S context -> hvip.VSEIP)
+ *   0x1000_0000  UART 16550 (PLIC source 10)
+ *   0x1000_1000  virtio-mmio slots 0..7 (empty)
+ *   0x8000_0000  RAM, memSize bytes: pages populated on first touch; kernel at its ELF
+ *                addresses (or 0x8020_0000 raw), DTB near the top (as QEMU places it)
+ *
+ * Nothing but RAM is ever mapped in the G-stage, so every device access exits as a guest-page
+ * fault and is decoded and emulated (mmio.ts). Host RAM (the bare machine's physical memory)
+ * only holds the frames the frame allocator hands out: G-stage tables and populated pages.
+ */
+import * as A from '../../assembly/abi';
+import { UserError } from '../errors';
+import { Plic, PLIC_SIZE } from '../devices/plic';
+import { TestFinisher } from '../devices/test-finisher';
+import { Uart16550 } from '../devices/uart16550';
+import { VirtioMmioEmpty } from '../devices/virtio-mmio-empty';
+import { Bus } from '../machine/bus';
+import { createMemory, instantiateCore, type CoreExports } from '../machine/core';
+import { fdtLoadAddress, VIRT_PLIC_BASE, VIRT_TEST_BASE, VIRT_UART0_BASE, VIRT_UART0_IRQ, VIRT_VIRTIO_BASE, VIRT_VIRTIO_COUNT } from '../machine/fdt';
+import { HartState } from '../machine/hart';
+import { HART_ISA, Ram } from '../machine/machine';
+import type { LoadedImage, MachineStats, RunLimits, RunResult } from '../machine/types';
+import { FrameAllocator, FRAME_SIZE } from './frames';
+import { GStage, HGATP_MODE_SV39X4 } from './gstage';
+import { guestFdt } from './guest-fdt';
+import { ExitStats, type WalkCounters } from './stats';
+import { Vcpu } from './vcpu';
+import { Vmcs } from './vmcs';
+
+/** Guest RAM starts here, as on the virt board. */
+export const GUEST_RAM_BASE = 0x80000000n;
+/** Where a raw kernel image is loaded (after the 2 MiB an SBI firmware would occupy). */
+export const KERNEL_RAW_BASE = 0x80200000n;
+/** hvip.VSEIP: the virtual supervisor external interrupt. */
+export const HVIP_VSEIP = 1n << 10n;
+
+/** The core's exports in VM mode. */
+export type VmCore = CoreExports & {
+  /** Enter the guest of the VMCS at abi.ts VMCS; returns EXIT_*. */
+  vmRun(): number;
+};
+
+/** How a VM is built. */
+export interface VmConfig {
+  /** Guest RAM in bytes (a multiple of 4 KiB, 1 MiB..2 GiB). */
+  memSize: number;
+  /** The S-mode kernel: ELF, or raw (loaded at 0x80200000). */
+  kernel: LoadedImage;
+  /** Time follows retired guest instructions only. */
+  deterministic?: boolean;
+  /** Bytes the guest writes to its console (UART or SBI). */
+  onConsoleOutput?: (bytes: Uint8Array) => void;
+  /** With --trace exits: called with one line per VM exit. */
+  onTraceExit?: (line: string) => void;
+  /** hgatp mode of the G-stage table (Sv39x4 by default). */
+  gstageMode?: bigint;
+}
+
+/** The result of `Vm.run`: a RunResult, plus the report line when the VMM stopped the guest. */
+export interface VmRunResult extends RunResult {
+  /** One line saying why the guest was stopped (an exit the VMM cannot handle), when it was. */
+  failure?: string;
+}
+
+/** Host RAM for a guest of `memSize`: the guest's pages plus room for the G-stage tables. */
+export function hostRamSize(memSize: number): number {
+  const tables = Math.ceil(memSize / (512 * 4096)) * 4096 + 64 * 1024;
+  const size = memSize + tables + (1 << 20);
+  return Math.min(Number(A.RAM_SIZE_MAX), Math.ceil(size / 4096) * 4096);
+}
+
+/** One virtual machine with one vCPU. */
+export class Vm {
+  readonly core: VmCore;
+  readonly memory: WebAssembly.Memory;
+  /** The machine's physical RAM: the host frames. */
+  readonly hostRam: Ram;
+  readonly hart: HartState;
+  readonly vmcs: Vmcs;
+  readonly frames: FrameAllocator;
+  readonly gstage: GStage;
+  /** The guest's devices, at guest-physical addresses. */
+  readonly bus = new Bus();
+  readonly uart: Uart16550;
+  readonly plic: Plic;
+  /** Guest-physical address of the DTB (a1 at entry). */
+  readonly dtbAddress: bigint;
+  readonly vcpu: Vcpu;
+  /** VM exits by reason. */
+  readonly exits = new ExitStats();
+  /** Set when the guest ended itself (SBI SRST, test finisher). */
+  exitCode: number | undefined;
+  /** Set when the guest asked for a reset (SBI SRST reboot, syscon 0x7777). */
+  rebootRequested = false;
+  private readonly dtb: Uint8Array;
+  private readonly guestPages = new Map<bigint, bigint>(); // guest page -> host frame
+
+  /** Build a VM and load its kernel. Throws UserError for images that do not fit. */
+  static async create(cfg: VmConfig): Promise<Vm> {
+    return new Vm(cfg);
+  }
+
+  private constructor(readonly cfg: VmConfig) {
+    const hostSize = hostRamSize(cfg.memSize);
+    this.memory = createMemory(hostSize);
+    const core = instantiateCore(this.memory) as VmCore;
+    if (typeof core.vmRun !== 'function') {
+      throw new UserError('wasmvisor: this build of the core has no H extension (no vmRun export); rebuild with `npm run build` or use --bare', 70);
+    }
+    this.core = core;
+    core.init(BigInt(hostSize));
+    this.hart = new HartState(this.memory);
+    this.hostRam = new Ram(this.memory, hostSize, core);
+    this.vmcs = new Vmcs(this.memory);
+    this.frames = new FrameAllocator(this.hostRam, cfg.kernel.name);
+    this.gstage = new GStage(this.hostRam, this.frames, cfg.gstageMode ?? HGATP_MODE_SV39X4, 1n);
+
+    const out = cfg.onConsoleOutput ?? (() => {});
+    // The guest's DT names only the S context of the PLIC, which makes it context 0.
+    this.plic = new Plic((ctx, level) => {
+      if (ctx === 0) this.vmcs.hvip = level ? this.vmcs.hvip | HVIP_VSEIP : this.vmcs.hvip & ~HVIP_VSEIP;
+    });
+    this.uart = new Uart16550((b) => out(Uint8Array.of(b)), this.plic.source(VIRT_UART0_IRQ));
+    this.bus.map(BigInt(VIRT_TEST_BASE), 0x1000n, new TestFinisher({
+      onExit: (code) => { this.exitCode = code; },
+      onReset: () => { this.rebootRequested = true; },
+    }));
+    this.bus.map(BigInt(VIRT_PLIC_BASE), BigInt(PLIC_SIZE), this.plic);
+    this.bus.map(BigInt(VIRT_UART0_BASE), 0x100n, this.uart);
+    for (let i = 0; i < VIRT_VIRTIO_COUNT; i++) {
+      const base = VIRT_VIRTIO_BASE + i * 0x1000;
+      this.bus.map(BigInt(base), 0x1000n, new VirtioMmioEmpty(`virtio-mmio@${base.toString(16)}`));
+    }
+
+    this.dtb = guestFdt({ memSize: cfg.memSize, hartIsa: HART_ISA });
+    this.dtbAddress = fdtLoadAddress(GUEST_RAM_BASE, cfg.memSize, this.dtb.length);
+    this.hart.timeShift = cfg.deterministic ? 3 : 6;
+    this.vcpu = new Vcpu(this);
+    this.load();
+  }
+
+  /** Load the kernel and the DTB into guest RAM and put the vCPU at the kernel's entry. */
+  private load(): void {
+    const { kernel } = this.cfg;
+    for (const seg of kernel.segments) {
+      const size = Math.max(seg.memSize, seg.data.length);
+      if (!this.isGuestRam(seg.paddr, size)) {
+        throw new UserError(`${kernel.name}: segment at 0x${seg.paddr.toString(16)} (size 0x${size.toString(16)}) is outside guest RAM 0x80000000-0x${(GUEST_RAM_BASE + BigInt(this.cfg.memSize) - 1n).toString(16)}`);
+      }
+      this.writeGuest(seg.paddr, seg.data);
+    }
+    this.writeGuest(this.dtbAddress, this.dtb);
+    this.vcpu.reset(kernel.entry, this.dtbAddress);
+  }
+
+  /** Reset the VM (guest reboot): fresh RAM, devices and vCPU, the kernel loaded again. */
+  reboot(): void {
+    this.rebootRequested = false;
+    for (const [gpa, hpa] of this.guestPages) {
+      this.gstage.unmap(gpa);
+      this.frames.release(hpa);
+    }
+    this.guestPages.clear();
+    this.core.flushAll();
+    this.uart.reset();
+    this.plic.reset();
+    this.load();
+  }
+
+  // ---- guest-physical memory ----
+
+  /** Whether [gpa, gpa + len) lies in guest RAM. */
+  isGuestRam(gpa: bigint, len = 1): boolean {
+    return gpa >= GUEST_RAM_BASE && gpa + BigInt(len) <= GUEST_RAM_BASE + BigInt(this.cfg.memSize) && len >= 0;
+  }
+
+  /** Whether the guest page holding `gpa` has a host frame. */
+  isPopulated(gpa: bigint): boolean {
+    return this.guestPages.has(gpa & ~(FRAME_SIZE - 1n));
+  }
+
+  /**
+   * Back the guest RAM page holding `gpa` with a fresh zeroed frame and map it (first touch).
+   * Returns the frame. The caller flushes the hart's translations.
+   */
+  populate(gpa: bigint): bigint {
+    const page = gpa & ~(FRAME_SIZE - 1n);
+    const have = this.guestPages.get(page);
+    if (have !== undefined) return have;
+    const hpa = this.frames.alloc();
+    this.gstage.map(page, hpa);
+    this.guestPages.set(page, hpa);
+    return hpa;
+  }
+
+  /** Guest pages backed by host frames. */
+  get populatedPages(): number {
+    return this.guestPages.size;
+  }
+
+  /** The host address of guest RAM byte `gpa` (populating its page), or undefined if not RAM. */
+  gpaToHpa(gpa: bigint): bigint | undefined {
+    if (!this.isGuestRam(gpa)) return undefined;
+    return this.populate(gpa) | (gpa & (FRAME_SIZE - 1n));
+  }
+
+  /** Copy guest-physical RAM out; undefined unless the whole range is guest RAM. */
+  readGuest(gpa: bigint, len: number): Uint8Array | undefined {
+    if (!this.isGuestRam(gpa, len)) return undefined;
+    const out = new Uint8Array(len);
+    this.eachPage(gpa, len, (hpa, off, n) => out.set(this.hostRam.read(hpa, n), off));
+    return out;
+  }
+
+  /** Copy bytes into guest-physical RAM; false unless the whole range is guest RAM. */
+  writeGuest(gpa: bigint, bytes: Uint8Array): boolean {
+    if (!this.isGuestRam(gpa, bytes.length)) return false;
+    this.eachPage(gpa, bytes.length, (hpa, off, n) => this.hostRam.write(hpa, bytes.subarray(off, off + n)));
+    return true;
+  }
+
+  private eachPage(gpa: bigint, len: number, f: (hpa: bigint, off: number, n: number) => void): void {
+    let off = 0;
+    while (off < len) {
+      const a = gpa + BigInt(off);
+      const n = Math.min(len - off, Number(FRAME_SIZE - (a & (FRAME_SIZE - 1n))));
+      f(this.gpaToHpa(a) as bigint, off, n);
+      off += n;
+    }
+  }
+
+  // ---- running ----
+
+  /** Keys typed by the user: into the UART (and wake a halted vCPU). */
+  consoleInput(bytes: Uint8Array): void {
+    this.uart.receive(bytes);
+    this.vcpu.wake();
+  }
+
+  /** Make a running run() return with reason 'stopped'. */
+  stop(): void {
+    this.vcpu.stop();
+  }
+
+  /** Run until the guest exits, a limit is reached, the VMM stops the guest, or stop(). */
+  run(limits: RunLimits = {}): Promise<VmRunResult> {
+    return this.vcpu.run(limits);
+  }
+
+  /** The hart's walk counters: all walks, and the two-dimensional ones when the core counts them. */
+  walkCounters(): WalkCounters {
+    const h = this.hart;
+    const w2 = h.statWalks2d;
+    const r2 = h.statWalkRefs2d;
+    if (w2 === undefined || r2 === undefined) return { walks1d: h.statWalks, refs1d: h.statWalkRefs };
+    return { walks1d: h.statWalks - w2, refs1d: h.statWalkRefs - r2, walks2d: w2, refs2d: r2 };
+  }
+
+  /** The machine counters (as the bare machine's --stats), for the guest. */
+  stats(): MachineStats {
+    const h = this.hart;
+    const v = this.vcpu;
+    return {
+      instructions: v.instructions,
+      wallMs: v.wallMs,
+      mips: v.wallMs > 0 ? Number(v.instructions) / v.wallMs / 1000 : 0,
+      tlbAccesses: h.statTlbAccess,
+      tlbMisses: h.statTlbMiss,
+      pageWalks: h.statWalks,
+      pageWalkRefs: h.statWalkRefs,
+      blockHits: h.statBlockHit,
+      blockMisses: h.statBlockMiss,
+      blockChains: h.statBlockChain,
+      btFlushes: h.statBtFlush,
+      codeInvalidations: h.statCodeInval,
+      traps: h.statTraps,
+      interrupts: h.statInterrupts,
+      mmioExits: v.mmioExits,
+      haltExits: v.haltExits,
+    };
+  }
+}

@@ -1,0 +1,269 @@
+/**
+ * wasmvisor in a web page: `createVm()` starts a VM in a dedicated Worker and returns a handle
+ * with the guest console as a byte stream, a statistics stream and run controls.
+ *
+ *   const vm = await createVm({ image: '/guests/hello.elf' });
+ *   vm.console.readable.pipeTo(new WritableStream({ write: (b) => term.write(b) }));
+ *   term.onData((s) => vm.console.write(s));
+ *
+ * Guest code never runs on the page's thread. When the page is cross-origin isolated
+ * (COOP: same-origin, COEP: require-corp) the worker writes its counters into a
+ * SharedArrayBuffer that `readCounters()` reads directly; otherwise they arrive as messages.
+ */
+import { STAT_BLOCK_BYTES, STAT_FIELDS, STAT_SEQ, type FromWorker, type ToWorker, type VmCounters, type VmState } from './protocol';
+import type { PageWalk } from './walk';
+
+export type { VmCounters, VmState } from './protocol';
+export type { PageWalk, WalkLevel } from './walk';
+
+/** A guest image: a URL to fetch, or the bytes of an ELF64 RISC-V file (or raw binary at 0x80000000). */
+export type ImageSource = string | URL | Uint8Array | ArrayBuffer;
+
+/** Options of createVm. */
+export interface VmOptions {
+  /** Guest to load (and start, unless autostart is false). Without it, call load() later. */
+  image?: ImageSource;
+  /** Name used in error messages about the image (default: the URL's file name, or "image"). */
+  name?: string;
+  /** Start running as soon as the image is loaded (default true). */
+  autostart?: boolean;
+  /** Guest RAM in bytes (default 128 MiB, as the CLI). */
+  memSize?: number;
+  /** Time derived from retired instructions only (reproducible runs). Default false. */
+  deterministic?: boolean;
+  /** The worker script (default: worker.js next to this module). */
+  workerUrl?: string | URL;
+  /** The core: build/core.wasm as a URL, bytes or compiled module (default: core.wasm next to this module). */
+  core?: string | URL | ArrayBuffer | WebAssembly.Module;
+  /** Share counters through a SharedArrayBuffer (default: when the page is cross-origin isolated). */
+  shared?: boolean;
+  /** Milliseconds between statistics samples (default 100: ten a second). */
+  statsIntervalMs?: number;
+}
+
+/** One statistics sample with the rates a person wants to see. */
+export interface VmStats {
+  counters: VmCounters;
+  /** Instructions retired per second of wall time since the previous sample. */
+  instructionsPerSecond: number;
+  /** TLB hits / accesses, 0..1 (NaN before the first access). */
+  tlbHitRate: number;
+  /** BT cache hits / lookups, 0..1 (NaN before the first lookup). */
+  blockHitRate: number;
+  /** Exits of the hart to the host, by reason (totals). */
+  exits: Record<'mmio' | 'halt', number>;
+  /** The latest sampled page walk (of the pc while the guest ran translated), if any. */
+  walk?: PageWalk;
+}
+
+/** The guest console: output as a byte stream, input as writes. */
+export interface VmConsole {
+  /** Bytes the guest writes to its UART. */
+  readonly readable: ReadableStream<Uint8Array>;
+  /** Send keys to the guest's UART (strings are UTF-8 encoded). */
+  write(data: string | Uint8Array): void;
+}
+
+/** A running (or paused) VM in a Worker. Events: 'state' and 'stats' (CustomEvent, detail as below). */
+export class Vm extends EventTarget {
+  /** The guest console. */
+  readonly console: VmConsole;
+  /** Statistics samples, about ten a second (when nobody reads, old samples are dropped). */
+  readonly stats: ReadableStream<VmStats>;
+  /** True when counters come through shared memory rather than messages. */
+  readonly shared: boolean;
+  /** Run state: loading, running, paused, exited or error. */
+  state: VmState = 'loading';
+  /** The guest's exit code once state is 'exited'. */
+  exitCode: number | undefined;
+  /** The error message once state is 'error'. */
+  error: string | undefined;
+
+  private readonly worker: Worker;
+  private readonly statsView: Float64Array | undefined;
+  private latest: VmCounters | undefined;
+  private walk: PageWalk | undefined;
+  private prev: { instructions: number; time: number } | undefined;
+  private outCtl!: ReadableStreamDefaultController<Uint8Array>;
+  private statsCtl!: ReadableStreamDefaultController<VmStats>;
+  private pollTimer: ReturnType<typeof setInterval> | undefined;
+  private readonly encoder = new TextEncoder();
+  private loads = 0;
+  private readonly pendingLoads = new Map<number, (error: string | undefined) => void>();
+
+  /** @internal Use createVm(). */
+  constructor(worker: Worker, statsBuffer: SharedArrayBuffer | undefined, private readonly intervalMs: number) {
+    super();
+    this.worker = worker;
+    this.shared = statsBuffer !== undefined;
+    this.statsView = statsBuffer && new Float64Array(statsBuffer);
+    const readable = new ReadableStream<Uint8Array>({ start: (c) => { this.outCtl = c; } });
+    this.console = {
+      readable,
+      write: (data) => {
+        const bytes = typeof data === 'string' ? this.encoder.encode(data) : data;
+        this.send({ type: 'input', bytes });
+      },
+    };
+    this.stats = new ReadableStream<VmStats>({ start: (c) => { this.statsCtl = c; } }, { highWaterMark: 4 });
+    if (this.shared) this.pollTimer = setInterval(() => this.emitStats(this.readCounters()), intervalMs);
+  }
+
+  /** @internal */
+  send(msg: ToWorker, transfer: Transferable[] = []): void {
+    this.worker.postMessage(msg, transfer);
+  }
+
+  /** @internal A message from the worker. */
+  receive(msg: FromWorker): void {
+    switch (msg.type) {
+      case 'output':
+        this.outCtl.enqueue(msg.bytes);
+        break;
+      case 'state':
+        // Shared counters: take the sample that goes with this state (the worker wrote it first).
+        if (this.shared && msg.state !== 'running') this.emitStats(this.readCounters());
+        this.state = msg.state;
+        this.exitCode = msg.exitCode;
+        this.error = msg.message;
+        this.dispatchEvent(new CustomEvent('state', { detail: { state: msg.state, exitCode: msg.exitCode, message: msg.message } }));
+        break;
+      case 'stats':
+        if (msg.walk) this.walk = msg.walk;
+        if (msg.counters) this.emitStats(msg.counters);
+        break;
+      case 'loaded':
+        this.pendingLoads.get(msg.id)?.(msg.error);
+        this.pendingLoads.delete(msg.id);
+        break;
+      case 'ready':
+        break;
+    }
+  }
+
+  /** The latest counters: read straight from shared memory when shared, else the last message. */
+  readCounters(): VmCounters | undefined {
+    const v = this.statsView;
+    if (!v) return this.latest;
+    // Seqlock: retry while the worker is mid-write (odd) or wrote during our copy.
+    for (let tries = 0; tries < 100; tries++) {
+      const seq = v[STAT_SEQ];
+      if (seq === 0) return undefined;
+      if (seq % 2 === 1) continue;
+      const c = {} as VmCounters;
+      STAT_FIELDS.forEach((k, i) => { c[k] = v[i]; });
+      if (v[STAT_SEQ] === seq) return c;
+    }
+    return this.latest;
+  }
+
+  private emitStats(c: VmCounters | undefined): void {
+    if (!c) return;
+    this.latest = c;
+    const now = performance.now();
+    let ips = 0;
+    if (this.prev && now > this.prev.time && c.instructions >= this.prev.instructions) {
+      ips = ((c.instructions - this.prev.instructions) * 1000) / (now - this.prev.time);
+    }
+    this.prev = { instructions: c.instructions, time: now };
+    const s: VmStats = {
+      counters: c,
+      instructionsPerSecond: ips,
+      tlbHitRate: c.tlbAccesses > 0 ? 1 - c.tlbMisses / c.tlbAccesses : NaN,
+      blockHitRate: c.blockHits + c.blockMisses > 0 ? c.blockHits / (c.blockHits + c.blockMisses) : NaN,
+      exits: { mmio: c.mmioExits, halt: c.haltExits },
+      walk: this.walk,
+    };
+    // Drop samples nobody reads rather than queue them without bound.
+    if ((this.statsCtl.desiredSize ?? 0) > 0) this.statsCtl.enqueue(s);
+    this.dispatchEvent(new CustomEvent('stats', { detail: s }));
+  }
+
+  /** Load a guest image (replacing the current one) and start it unless autostart is false. */
+  async load(image: ImageSource, opts: { name?: string; autostart?: boolean } = {}): Promise<void> {
+    const bytes = await imageBytes(image);
+    const name = opts.name ?? imageName(image);
+    this.prev = undefined;
+    this.walk = undefined;
+    const id = ++this.loads;
+    const done = new Promise<string | undefined>((resolve) => this.pendingLoads.set(id, resolve));
+    this.send({ type: 'load', id, name, bytes, autostart: opts.autostart ?? true }, [bytes]);
+    const error = await done;
+    if (error !== undefined) throw new Error(error);
+  }
+
+  /** Stop running guest instructions (the state becomes 'paused'). */
+  pause(): void { this.send({ type: 'pause' }); }
+  /** Continue after pause(). */
+  resume(): void { this.send({ type: 'resume' }); }
+  /** Reload the image into a fresh machine and start it again. */
+  reset(): void { this.prev = undefined; this.walk = undefined; this.send({ type: 'reset' }); }
+
+  /** Resolves when the state satisfies `pred` (immediately if it already does). */
+  until(pred: (s: VmState) => boolean): Promise<VmState> {
+    return new Promise((resolve) => {
+      if (pred(this.state)) return resolve(this.state);
+      const on = (): void => {
+        if (!pred(this.state)) return;
+        this.removeEventListener('state', on);
+        resolve(this.state);
+      };
+      this.addEventListener('state', on);
+    });
+  }
+
+  /** End the worker and close the streams. The handle is unusable afterwards. */
+  terminate(): void {
+    this.worker.terminate();
+    if (this.pollTimer !== undefined) clearInterval(this.pollTimer);
+    try { this.outCtl.close(); } catch { /* already closed */ }
+    try { this.statsCtl.close(); } catch { /* already closed */ }
+  }
+}
+
+async function imageBytes(image: ImageSource): Promise<ArrayBuffer> {
+  if (image instanceof ArrayBuffer) return image.slice(0);
+  if (image instanceof Uint8Array) return image.slice().buffer as ArrayBuffer;
+  const res = await fetch(image);
+  if (!res.ok) throw new Error(`wasmvisor: ${String(image)}: HTTP ${res.status} ${res.statusText}`);
+  return res.arrayBuffer();
+}
+
+function imageName(image: ImageSource): string {
+  if (typeof image === 'string' || image instanceof URL) {
+    const path = String(image).split(/[?#]/)[0];
+    return path.slice(path.lastIndexOf('/') + 1) || 'image';
+  }
+  return 'image';
+}
+
+/** Start a VM in a new Worker; with options.image, load it (and run it unless autostart is false). */
+export async function createVm(options: VmOptions = {}): Promise<Vm> {
+  const intervalMs = options.statsIntervalMs ?? 100;
+  const shared = options.shared ?? (typeof crossOriginIsolated === 'boolean' && crossOriginIsolated);
+  const workerUrl = options.workerUrl ?? new URL('./worker.js', import.meta.url);
+  let core = options.core ?? new URL('./core.wasm', import.meta.url);
+  if (core instanceof URL) core = core.href;
+  else if (typeof core === 'string') core = new URL(core, location.href).href;
+  const statsBuffer = shared ? new SharedArrayBuffer(STAT_BLOCK_BYTES) : undefined;
+  const worker = new Worker(workerUrl, { type: 'module', name: 'wasmvisor' });
+  const vm = new Vm(worker, statsBuffer, intervalMs);
+  await new Promise<void>((resolve, reject) => {
+    worker.onmessage = (ev: MessageEvent<FromWorker>) => {
+      if (ev.data.type === 'ready') resolve();
+      else if (ev.data.type === 'state' && ev.data.state === 'error') reject(new Error(ev.data.message));
+      vm.receive(ev.data);
+    };
+    worker.onerror = (ev) => reject(new Error(`wasmvisor worker: ${ev.message || 'failed to start'}`));
+    vm.send({
+      type: 'init',
+      core: core as string | ArrayBuffer | WebAssembly.Module,
+      memSize: options.memSize ?? 128 << 20,
+      deterministic: options.deterministic ?? false,
+      statsBuffer,
+      statsIntervalMs: intervalMs,
+    });
+  });
+  if (options.image !== undefined) await vm.load(options.image, { name: options.name, autostart: options.autostart });
+  return vm;
+}

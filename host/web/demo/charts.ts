@@ -1,0 +1,99 @@
+/**
+ * The demo's two small charts, drawn with our own code: a sparkline of a rate on a canvas,
+ * and horizontal bars of exit counts by reason in SVG.
+ */
+
+const SVG_NS = 'http://www.w3.org/2000/svg';
+
+/** Create an SVG element with attributes (and text content for <text>). */
+export function svgEl(name: string, attrs: Record<string, string | number>, text?: string): SVGElement {
+  const el = document.createElementNS(SVG_NS, name);
+  for (const [k, v] of Object.entries(attrs)) el.setAttribute(k, String(v));
+  if (text !== undefined) el.textContent = text;
+  return el;
+}
+
+/** 1234567 -> "1.23 M" (SI prefixes, three significant digits). */
+export function si(n: number): string {
+  if (!Number.isFinite(n)) return '–';
+  const units = ['', ' k', ' M', ' G', ' T'];
+  let u = 0;
+  while (Math.abs(n) >= 1000 && u < units.length - 1) { n /= 1000; u++; }
+  return (u === 0 ? Math.round(n).toString() : n.toPrecision(3)) + units[u];
+}
+
+/** A rolling line chart of the last `capacity` values on a canvas, scaled to its maximum. */
+export class Sparkline {
+  private readonly values: number[] = [];
+  constructor(private readonly canvas: HTMLCanvasElement, private readonly capacity = 80, private readonly color = '#88c0d0') {}
+
+  /** Append a value and redraw. */
+  push(v: number): void {
+    this.values.push(v);
+    if (this.values.length > this.capacity) this.values.shift();
+    this.draw();
+  }
+
+  /** Forget the history (a new guest). */
+  clear(): void {
+    this.values.length = 0;
+    this.draw();
+  }
+
+  private draw(): void {
+    const ctx = this.canvas.getContext('2d');
+    if (!ctx) return;
+    const { width: w, height: h } = this.canvas;
+    ctx.clearRect(0, 0, w, h);
+    const max = Math.max(1, ...this.values);
+    const step = w / (this.capacity - 1);
+    ctx.beginPath();
+    this.values.forEach((v, i) => {
+      const x = i * step;
+      const y = h - 2 - (v / max) * (h - 4);
+      if (i === 0) ctx.moveTo(x, y); else ctx.lineTo(x, y);
+    });
+    ctx.strokeStyle = this.color;
+    ctx.lineWidth = 1.5;
+    ctx.stroke();
+    if (this.values.length > 1) {
+      ctx.lineTo((this.values.length - 1) * step, h);
+      ctx.lineTo(0, h);
+      ctx.fillStyle = 'rgba(136, 192, 208, 0.15)';
+      ctx.fill();
+    }
+  }
+}
+
+/** One bar of the exits chart. */
+export interface Bar {
+  label: string;
+  total: number;
+  /** Per second since the previous sample. */
+  rate: number;
+  color: string;
+}
+
+/**
+ * Horizontal bars, one per reason, lengths on a log scale (exit counts differ by orders of
+ * magnitude: an MMIO-heavy console guest makes thousands where a timer makes a few).
+ */
+export function drawBars(svg: SVGSVGElement, bars: Bar[]): void {
+  const width = Number(svg.getAttribute('width'));
+  const labelW = 78;
+  const numW = 110;
+  const barMax = width - labelW - numW;
+  const rowH = 22;
+  const max = Math.max(10, ...bars.map((b) => b.total));
+  svg.replaceChildren();
+  bars.forEach((b, i) => {
+    const y = i * rowH + 4;
+    const len = b.total > 0 ? Math.max(2, (Math.log10(b.total + 1) / Math.log10(max + 1)) * barMax) : 0;
+    svg.append(
+      svgEl('text', { x: 0, y: y + 13 }, b.label),
+      svgEl('rect', { x: labelW, y: y + 3, width: barMax, height: 12, fill: '#232a33', rx: 2 }),
+      svgEl('rect', { x: labelW, y: y + 3, width: len, height: 12, fill: b.color, rx: 2 }),
+      svgEl('text', { x: labelW + barMax + 6, y: y + 13 }, `${si(b.total)}  ${si(b.rate)}/s`),
+    );
+  });
+}

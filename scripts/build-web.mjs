@@ -1,0 +1,56 @@
+// The browser bundles (called by build.mjs; `node scripts/build-web.mjs` alone rebuilds just
+// them over an existing build/core.wasm).
+import { build } from 'esbuild';
+import { copyFileSync, existsSync, mkdirSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+
+// The browser embedding (host/web): the API for embedders, the Worker that runs a VM, the
+// demo page, and the files they fetch, all in dist/web/. The machine's Node-only imports
+// (node:fs, node:url: reading build/core.wasm from disk) become stubs there: in a browser the
+// worker compiles the core from a URL and hands it over with setCoreModule().
+const nodeStubs = {
+  name: 'node-stubs',
+  setup(b) {
+    b.onResolve({ filter: /^node:(fs|url)$/ }, (a) => ({ path: a.path, namespace: 'node-stub' }));
+    b.onLoad({ filter: /.*/, namespace: 'node-stub' }, (a) => ({
+      contents: `const no = () => { throw new Error(${JSON.stringify(a.path + ' is not available in a browser')}); };
+        export const readFileSync = no, existsSync = () => false, fileURLToPath = no;`,
+      loader: 'js',
+    }));
+  },
+};
+const webEntries = [
+  ['host/web/api.ts', 'dist/web/wasmvisor.js'],
+  ['host/web/worker.ts', 'dist/web/worker.js'],
+  ['host/web/demo/main.ts', 'dist/web/demo.js'],
+];
+/** Bundle host/web into dist/web/ (skipped when host/web is absent). Needs build/core.wasm. */
+export async function buildWeb(root) {
+  if (!existsSync(join(root, 'host/web/api.ts'))) return;
+  mkdirSync(join(root, 'dist/web'), { recursive: true });
+  for (const [src, out] of webEntries) {
+    await build({
+      entryPoints: [join(root, src)],
+      outfile: join(root, out),
+      bundle: true,
+      platform: 'browser',
+      format: 'esm',
+      target: 'es2022',
+      sourcemap: true,
+      plugins: [nodeStubs],
+      logLevel: 'warning',
+    });
+  }
+  const copies = [
+    ['build/core.wasm', 'dist/web/core.wasm'],
+    ['host/web/demo/index.html', 'dist/web/index.html'],
+    ['host/web/demo/demo.css', 'dist/web/demo.css'],
+    ['node_modules/@xterm/xterm/css/xterm.css', 'dist/web/xterm.css'],
+  ];
+  for (const [src, out] of copies) copyFileSync(join(root, src), join(root, out));
+}
+
+if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
+  await buildWeb(join(dirname(fileURLToPath(import.meta.url)), '..'));
+}

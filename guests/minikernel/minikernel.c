@@ -9,10 +9,15 @@
  *      kernel's Sv39 tables and turns paging on,
  *   4. starts six U-mode tasks (lib/tasks_user.c) and runs them, preempted
  *      by a 1 ms SBI timer tick, until every foreground task has ended,
+ *      then a last one alone (lib/task.c),
  *   5. prints each task's output and counters in pid order and shuts down
  *      through SBI SRST.
  * Nothing it prints depends on timing, so the output is the same under
  * QEMU + OpenSBI and under wasmvisor (bare machine + OpenSBI, or VM mode).
+ * Build options (minikernel_CFLAGS): -DMINIKERNEL_DEBUG adds a line of
+ * timing-dependent counters (ticks, preemptions, idle waits, ASID bits) to
+ * the report; -DMINIKERNEL_NO_ASID runs every task with ASID 0 and flushes
+ * the TLB on each switch, the path for harts without ASIDs.
  */
 #include "kernel.h"
 

@@ -30,6 +30,10 @@ export interface RunOptions {
   stats: boolean;
   /** --deterministic: time follows retired instructions, not the wall clock. */
   deterministic: boolean;
+  /** --paging MODE (VM mode): how guest-physical memory is virtualized; only 'nested' so far. */
+  paging?: 'nested';
+  /** --trace exits (VM mode): one line per VM exit on stderr. */
+  traceExits?: true;
 }
 
 /** A parsed command line. */
@@ -39,21 +43,27 @@ export type Command =
   | { kind: 'run'; options: RunOptions };
 
 /** The text of `wasmvisor --help`. */
-export const USAGE = `usage: wasmvisor run --bare IMAGE [options]
+export const USAGE = `usage: wasmvisor run [--bare] IMAGE [options]
        wasmvisor --help | --version
 
 Run a RISC-V (RV64IMAC) guest on a QEMU virt-compatible board.
-IMAGE is an ELF64 RISC-V file or a raw binary (loaded at 0x80000000, or 0x80200000 with --bios).
+Without --bare, IMAGE is an S-mode kernel run as a virtual machine in VS-mode (as under KVM):
+the TypeScript VMM answers its SBI calls and emulates its devices.
+IMAGE is an ELF64 RISC-V file or a raw binary (loaded at 0x80000000 with --bare, at
+0x80200000 in VM mode or with --bios).
 
 options of run:
   --bare                   run IMAGE on the bare machine in M-mode (like qemu -bios none -kernel)
+  --paging MODE            VM mode: how guest memory is virtualized: nested (G-stage tables,
+                           the default); shadow is not implemented yet
+  --trace exits            VM mode: print one line per VM exit to stderr
   -m, --mem SIZE           RAM size: bytes, or with a K, M or G suffix (default 128M;
                            1M..2G, a multiple of 4K)
   --bios FILE              firmware (e.g. OpenSBI fw_dynamic.bin) at 0x80000000; IMAGE is its
                            payload at 0x80200000, started in S-mode
   --timeout SECONDS        stop after this much wall time
   --max-instructions N     stop after N retired instructions
-  --stats                  print execution counters to stderr at exit
+  --stats                  print execution counters (in VM mode also the VM exits) to stderr at exit
   --deterministic          derive time from retired instructions (reproducible runs)
 
 console: guest output goes to stdout; keys go to the guest's UART. On a terminal,
@@ -101,6 +111,17 @@ function parseCount(text: string, option: string): bigint {
   return BigInt(text);
 }
 
+function parsePaging(text: string): 'nested' {
+  if (text === 'nested') return 'nested';
+  if (text === 'shadow') throw new UserError(`wasmvisor: --paging shadow is not implemented yet (use --paging nested)`);
+  throw new UserError(`wasmvisor: --paging: unknown mode '${text}' (expected nested or shadow)`);
+}
+
+function parseTrace(text: string): true {
+  if (text === 'exits') return true;
+  throw new UserError(`wasmvisor: --trace: unknown trace '${text}' (expected exits)`);
+}
+
 /** Options of `run` that take a value, with their canonical names. */
 const VALUE_OPTIONS: Record<string, string> = {
   '--mem': '--mem',
@@ -108,6 +129,8 @@ const VALUE_OPTIONS: Record<string, string> = {
   '--bios': '--bios',
   '--timeout': '--timeout',
   '--max-instructions': '--max-instructions',
+  '--paging': '--paging',
+  '--trace': '--trace',
 };
 
 /** Parse `argv` (without node and the script). Throws UserError on any mistake. */
@@ -147,6 +170,8 @@ export function parseArgs(argv: string[]): Command {
       if (name === '--mem') o.memSize = parseSize(value);
       else if (name === '--bios') o.bios = value;
       else if (name === '--timeout') o.timeout = parseTimeout(value);
+      else if (name === '--paging') o.paging = parsePaging(value);
+      else if (name === '--trace') o.traceExits = parseTrace(value);
       else o.maxInstructions = parseCount(value, name);
       continue;
     }
@@ -161,6 +186,9 @@ export function parseArgs(argv: string[]): Command {
   }
   if (image === undefined) throw new UserError(`wasmvisor: run: missing IMAGE (usage: wasmvisor run --bare IMAGE [options])`);
   o.image = image;
+  if (o.bare && o.paging !== undefined) throw new UserError(`wasmvisor: --paging applies to VM mode only (drop --bare)`);
+  if (o.bare && o.traceExits) throw new UserError(`wasmvisor: --trace exits applies to VM mode only (drop --bare)`);
+  if (!o.bare && o.bios !== undefined) throw new UserError(`wasmvisor: --bios needs --bare (in VM mode the VMM itself answers SBI calls)`);
   return { kind: 'run', options: o };
 }
 

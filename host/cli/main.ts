@@ -20,6 +20,8 @@ import type { RunLimits, RunResult } from '../machine/types';
 import { parseArgs, USAGE, type RunOptions } from './args';
 import { checkPlacement, RAM_BASE } from './placement';
 import { formatStats } from './stats-table';
+import { formatExitStats } from '../vmm/stats';
+import { KERNEL_RAW_BASE, Vm, type VmRunResult } from '../vmm/vm';
 import { attachStdin } from './stdin';
 import pkg from '../../package.json';
 
@@ -104,10 +106,15 @@ function reportError(err: unknown, io: CliIo): number {
   return EXIT_INTERNAL;
 }
 
+/** What the CLI drives: the bare Machine or a Vm. */
+interface Runnable {
+  consoleInput(bytes: Uint8Array): void;
+  stop(): void;
+  run(limits: RunLimits): Promise<RunResult>;
+}
+
 async function runGuest(o: RunOptions, io: CliIo): Promise<number> {
-  if (!o.bare) {
-    throw new UserError('wasmvisor: VM mode (without --bare) is not implemented yet; use --bare');
-  }
+  if (!o.bare) return runVm(o, io);
   const bios = o.bios !== undefined ? loadImageFile(o.bios, RAM_BASE) : undefined;
   const kernel = loadImageFile(o.image, bios ? PAYLOAD_BASE : RAM_BASE);
   if (bios) checkPlacement(bios, o.memSize);
@@ -122,6 +129,39 @@ async function runGuest(o: RunOptions, io: CliIo): Promise<number> {
     onConsoleOutput: (bytes) => io.stdout(Uint8Array.from(bytes)),
   });
 
+  const { result, quitByUser, brokenPipe } = await drive(machine, o, io);
+  if (o.stats) io.stderr(formatStats(machine.stats()));
+  if (brokenPipe) return EXIT_BROKEN_PIPE;
+  return outcome(o, result, quitByUser, io);
+}
+
+/**
+ * VM mode: IMAGE is an S-mode kernel (ELF, or raw at 0x80200000) run in VS-mode by the VMM,
+ * which plays SBI firmware and hypervisor.
+ */
+async function runVm(o: RunOptions, io: CliIo): Promise<number> {
+  const kernel = loadImageFile(o.image, KERNEL_RAW_BASE);
+  checkPlacement(kernel, o.memSize);
+  const vm = await Vm.create({
+    memSize: o.memSize,
+    kernel,
+    deterministic: o.deterministic,
+    onConsoleOutput: (bytes) => io.stdout(Uint8Array.from(bytes)),
+    onTraceExit: o.traceExits ? (line) => io.stderr(line + '\n') : undefined,
+  });
+  const { result, quitByUser, brokenPipe } = await drive(vm, o, io);
+  const failure = (result as VmRunResult).failure;
+  if (failure !== undefined) io.stderr(`wasmvisor: ${failure}\n`);
+  if (o.stats) {
+    io.stderr(formatStats(vm.stats()));
+    io.stderr(formatExitStats(vm.exits, vm.vcpu.instructions, vm.walkCounters()));
+  }
+  if (brokenPipe) return EXIT_BROKEN_PIPE;
+  return outcome(o, result, quitByUser, io);
+}
+
+/** Wire the console and the limits to a machine or VM and run it. */
+async function drive(machine: Runnable, o: RunOptions, io: CliIo): Promise<{ result: RunResult; quitByUser: boolean; brokenPipe: boolean }> {
   let quitByUser = false;
   let brokenPipe = false;
   io.onStdoutClosed(() => {
@@ -146,9 +186,7 @@ async function runGuest(o: RunOptions, io: CliIo): Promise<number> {
   } finally {
     hookup.close();
   }
-  if (o.stats) io.stderr(formatStats(machine.stats()));
-  if (brokenPipe) return EXIT_BROKEN_PIPE;
-  return outcome(o, result, quitByUser, io);
+  return { result, quitByUser, brokenPipe };
 }
 
 function outcome(o: RunOptions, r: RunResult, quitByUser: boolean, io: CliIo): number {

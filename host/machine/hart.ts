@@ -84,6 +84,56 @@ export class HartState {
   get lrAddr(): bigint { return this.get(A.S_LR_ADDR); }
   set lrAddr(v: bigint) { this.set(A.S_LR_ADDR, v); }
 
+  // ---- H extension (privileged spec ch. 8): the hypervisor and VS CSR slots, raw ----
+  get hstatus(): bigint { return this.get(A.S_HSTATUS); }
+  set hstatus(v: bigint) { this.set(A.S_HSTATUS, v); }
+  get hedeleg(): bigint { return this.get(A.S_HEDELEG); }
+  set hedeleg(v: bigint) { this.set(A.S_HEDELEG, v); }
+  get hideleg(): bigint { return this.get(A.S_HIDELEG); }
+  set hideleg(v: bigint) { this.set(A.S_HIDELEG, v); }
+  get hie(): bigint { return this.get(A.S_HIE); }
+  set hie(v: bigint) { this.set(A.S_HIE, v); }
+  get hvip(): bigint { return this.get(A.S_HVIP); }
+  set hvip(v: bigint) { this.set(A.S_HVIP, v); }
+  get hcounteren(): bigint { return this.get(A.S_HCOUNTEREN); }
+  set hcounteren(v: bigint) { this.set(A.S_HCOUNTEREN, v); }
+  get htimedelta(): bigint { return this.get(A.S_HTIMEDELTA); }
+  set htimedelta(v: bigint) { this.set(A.S_HTIMEDELTA, v); }
+  get hgatp(): bigint { return this.get(A.S_HGATP); }
+  set hgatp(v: bigint) { this.set(A.S_HGATP, v); }
+  get henvcfg(): bigint { return this.get(A.S_HENVCFG); }
+  set henvcfg(v: bigint) { this.set(A.S_HENVCFG, v); }
+  get htval(): bigint { return this.get(A.S_HTVAL); }
+  set htval(v: bigint) { this.set(A.S_HTVAL, v); }
+  get htinst(): bigint { return this.get(A.S_HTINST); }
+  set htinst(v: bigint) { this.set(A.S_HTINST, v); }
+  get mtval2(): bigint { return this.get(A.S_MTVAL2); }
+  set mtval2(v: bigint) { this.set(A.S_MTVAL2, v); }
+  get mtinst(): bigint { return this.get(A.S_MTINST); }
+  set mtinst(v: bigint) { this.set(A.S_MTINST, v); }
+  get vsstatus(): bigint { return this.get(A.S_VSSTATUS); }
+  set vsstatus(v: bigint) { this.set(A.S_VSSTATUS, v); }
+  get vstvec(): bigint { return this.get(A.S_VSTVEC); }
+  set vstvec(v: bigint) { this.set(A.S_VSTVEC, v); }
+  get vsscratch(): bigint { return this.get(A.S_VSSCRATCH); }
+  set vsscratch(v: bigint) { this.set(A.S_VSSCRATCH, v); }
+  get vsepc(): bigint { return this.get(A.S_VSEPC); }
+  set vsepc(v: bigint) { this.set(A.S_VSEPC, v); }
+  get vscause(): bigint { return this.get(A.S_VSCAUSE); }
+  set vscause(v: bigint) { this.set(A.S_VSCAUSE, v); }
+  get vstval(): bigint { return this.get(A.S_VSTVAL); }
+  set vstval(v: bigint) { this.set(A.S_VSTVAL, v); }
+  get vsatp(): bigint { return this.get(A.S_VSATP); }
+  set vsatp(v: bigint) { this.set(A.S_VSATP, v); }
+  get vstimecmp(): bigint { return this.get(A.S_VSTIMECMP); }
+  set vstimecmp(v: bigint) { this.set(A.S_VSTIMECMP, v); }
+  /** Virtualization mode: 1 in VS/VU (with priv 1/0), 0 otherwise. */
+  get v(): number { return Number(this.get(A.S_V)); }
+  set v(x: number) { this.set(A.S_V, BigInt(x)); }
+  /** 1 while vmRun() runs a guest: traps that would enter HS or M exit to the host. */
+  get hsExternal(): number { return Number(this.get(A.S_HS_EXTERNAL)); }
+  set hsExternal(x: number) { this.set(A.S_HS_EXTERNAL, BigInt(x)); }
+
   // ---- platform inputs ----
   /** MIP bits driven by devices (MSIP from the CLINT, MEIP/SEIP from the PLIC). */
   get irqLines(): bigint { return this.get(A.S_IRQ_LINES); }
@@ -120,19 +170,10 @@ export class HartState {
   get statWalkRefs(): bigint { return this.get(A.S_STAT_WALK_REFS); }
   get statTraps(): bigint { return this.get(A.S_STAT_TRAPS); }
   get statInterrupts(): bigint { return this.get(A.S_STAT_INTERRUPTS); }
-  /** Two-dimensional page walks (V = 1), a subset of statWalks; undefined if the core does not count them. */
-  get statWalks2d(): bigint | undefined { return optionalStat(this, 'S_STAT_WALKS_2D'); }
-  /** PTE references of the two-dimensional walks (both stages); undefined if not counted. */
-  get statWalkRefs2d(): bigint | undefined { return optionalStat(this, 'S_STAT_WALK_REFS_2D'); }
-  /** The u64 slot at `off` from STATE (for counters named in abi.ts that have no getter yet). */
-  raw(off: number): bigint { return this.get(off); }
-}
-
-/** Offsets of counters the core may or may not have yet (looked up by name, undefined when absent). */
-const OPTIONAL = A as unknown as Record<string, number | undefined>;
-
-/** Two-dimensional walk counters (H extension): the subset of S_STAT_WALKS / S_STAT_WALK_REFS made with V = 1. */
-export function optionalStat(state: HartState, name: 'S_STAT_WALKS_2D' | 'S_STAT_WALK_REFS_2D'): bigint | undefined {
-  const off = OPTIONAL[name];
-  return off === undefined ? undefined : state.raw(off);
+  /** One-dimensional walks are statWalks; these count the two-dimensional ones (V = 1), kept apart. */
+  get statWalks2d(): bigint { return this.get(A.S_STAT_WALKS_2D); }
+  /** PTE references of the two-dimensional walks (both stages). */
+  get statWalkRefs2d(): bigint { return this.get(A.S_STAT_WALK_REFS_2D); }
+  /** G-stage translations of VS-stage PTE addresses served by the page-walk cache. */
+  get statPwcHits(): bigint { return this.get(A.S_STAT_PWC_HITS); }
 }

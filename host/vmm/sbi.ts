@@ -203,10 +203,12 @@ export function handleSbi(v: SbiVcpu): SbiResult {
           const type = arg(0) & 0xffff_ffffn;
           if (type !== HSM_SUSPEND_RETENTIVE && type !== HSM_SUSPEND_NON_RETENTIVE) return ret(SBI_ERR_INVALID_PARAM, 0n);
           const retentive = type === HSM_SUSPEND_RETENTIVE;
-          if (!retentive && v.readGuest(arg(1), 2) === undefined) return ret(SBI_ERR_INVALID_ADDRESS, 0n);
+          const resumeAddr = arg(1);
+          const opaque = arg(2);
+          if (!retentive && v.readGuest(resumeAddr, 2) === undefined) return ret(SBI_ERR_INVALID_ADDRESS, 0n);
           v.setX(A0, SBI_SUCCESS);
           v.setX(A1, 0n);
-          return { name, outcome: { kind: 'suspend', retentive, resumeAddr: arg(1), opaque: arg(2) } };
+          return { name, outcome: { kind: 'suspend', retentive, resumeAddr, opaque } };
         }
       }
       return ret(SBI_ERR_NOT_SUPPORTED);

@@ -255,13 +255,10 @@ export class Vm {
     return this.vcpu.run(limits);
   }
 
-  /** The hart's walk counters: all walks, and the two-dimensional ones when the core counts them. */
+  /** The hart's walk counters: one-dimensional and two-dimensional walks are counted apart. */
   walkCounters(): WalkCounters {
     const h = this.hart;
-    const w2 = h.statWalks2d;
-    const r2 = h.statWalkRefs2d;
-    if (w2 === undefined || r2 === undefined) return { walks1d: h.statWalks, refs1d: h.statWalkRefs };
-    return { walks1d: h.statWalks - w2, refs1d: h.statWalkRefs - r2, walks2d: w2, refs2d: r2 };
+    return { walks1d: h.statWalks, refs1d: h.statWalkRefs, walks2d: h.statWalks2d, refs2d: h.statWalkRefs2d };
   }
 
   /** The machine counters (as the bare machine's --stats), for the guest. */

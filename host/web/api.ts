@@ -44,7 +44,7 @@ export interface VmOptions {
 /** One statistics sample with the rates a person wants to see. */
 export interface VmStats {
   counters: VmCounters;
-  /** Instructions retired per second of wall time since the previous sample. */
+  /** Instructions retired per second of guest run time since the previous sample (0 when not running). */
   instructionsPerSecond: number;
   /** TLB hits / accesses, 0..1 (NaN before the first access). */
   tlbHitRate: number;
@@ -83,7 +83,7 @@ export class Vm extends EventTarget {
   private readonly statsView: Float64Array | undefined;
   private latest: VmCounters | undefined;
   private walk: PageWalk | undefined;
-  private prev: { instructions: number; time: number } | undefined;
+  private prev: { instructions: number; wallMs: number; ips: number } | undefined;
   private outCtl!: ReadableStreamDefaultController<Uint8Array>;
   private statsCtl!: ReadableStreamDefaultController<VmStats>;
   private pollTimer: ReturnType<typeof setInterval> | undefined;
@@ -160,12 +160,15 @@ export class Vm extends EventTarget {
   private emitStats(c: VmCounters | undefined): void {
     if (!c) return;
     this.latest = c;
-    const now = performance.now();
+    // The rate over guest run time, both numbers taken by the worker at the same moment. A
+    // sample that repeats the previous one (read before the worker wrote again) keeps the rate.
     let ips = 0;
-    if (this.prev && now > this.prev.time && c.instructions >= this.prev.instructions) {
-      ips = ((c.instructions - this.prev.instructions) * 1000) / (now - this.prev.time);
+    const p = this.prev;
+    if (p && c.wallMs === p.wallMs && this.state === 'running') ips = p.ips;
+    else if (p && c.wallMs > p.wallMs && c.instructions >= p.instructions) {
+      ips = ((c.instructions - p.instructions) * 1000) / (c.wallMs - p.wallMs);
     }
-    this.prev = { instructions: c.instructions, time: now };
+    if (!p || c.wallMs !== p.wallMs || c.instructions !== p.instructions) this.prev = { instructions: c.instructions, wallMs: c.wallMs, ips };
     const s: VmStats = {
       counters: c,
       instructionsPerSecond: ips,

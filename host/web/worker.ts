@@ -60,6 +60,7 @@ if (typeof (globalThis as { setImmediate?: unknown }).setImmediate !== 'function
   channel.port1.onmessage = () => queue.shift()?.();
   (globalThis as unknown as { setImmediate: (fn: () => void) => void }).setImmediate = (fn) => {
     sampleWalk();
+    if (statsView) writeShared(counters());
     queue.push(fn);
     channel.port2.postMessage(0);
   };
@@ -118,6 +119,15 @@ function counters(): VmCounters | undefined {
   };
 }
 
+/** Write counters into the shared block under its seqlock (odd sequence: a write in progress). */
+function writeShared(c: VmCounters | undefined): void {
+  const v = statsView;
+  if (!v || !c) return;
+  v[STAT_SEQ]++;
+  STAT_FIELDS.forEach((k, i) => { v[i] = c[k]; });
+  v[STAT_SEQ]++;
+}
+
 /** Publish one sample: into the shared block (seqlock), or as a message. */
 function publishStats(): void {
   const c = counters();
@@ -125,10 +135,7 @@ function publishStats(): void {
   const walk = lastWalk !== walkSent ? lastWalk : undefined;
   walkSent = lastWalk;
   if (statsView) {
-    const v = statsView;
-    v[STAT_SEQ]++; // odd: a write is in progress
-    STAT_FIELDS.forEach((k, i) => { v[i] = c[k]; });
-    v[STAT_SEQ]++;
+    writeShared(c);
     if (walk) post({ type: 'stats', walk });
   } else {
     post({ type: 'stats', counters: c, walk });

@@ -144,7 +144,7 @@ describe.skipIf(!haveChromium)('demo page in chromium', () => {
     expect(pageErrors).toEqual([]);
   }, 60_000);
 
-  it('pause stops the instruction count, resume continues it', async () => {
+  it('pause stops the instruction count, resume continues it, reset starts over', async () => {
     await page.evaluate(() => window.wasmvisorDemo.select('demo/echo.elf'));
     await page.waitForFunction(() => window.wasmvisorDemo.terminalText().includes('type a line'));
     await page.click('#pause');
@@ -156,6 +156,17 @@ describe.skipIf(!haveChromium)('demo page in chromium', () => {
     expect(n1).toBe(n0);
     await page.click('#pause');
     await page.waitForFunction((n) => window.wasmvisorDemo.last!.counters.instructions > n, n1);
+    expect(await page.evaluate(() => window.wasmvisorDemo.vm.state)).toBe('running');
+
+    // Reset: a fresh machine with the same image; the console starts over, so do the counters.
+    await page.click('#terminal'); // the keys go to the terminal, not the button just clicked
+    await page.keyboard.type('abc');
+    await page.waitForFunction(() => window.wasmvisorDemo.terminalText().includes('> abc'));
+    const n2 = await page.evaluate(() => window.wasmvisorDemo.last!.counters.instructions);
+    await page.click('#reset');
+    await page.waitForFunction(() => window.wasmvisorDemo.terminalText().startsWith('wasmvisor echo: type a line'));
+    expect(await page.evaluate(() => window.wasmvisorDemo.terminalText())).not.toContain('> abc');
+    await page.waitForFunction((n) => window.wasmvisorDemo.last!.counters.instructions < n, n2);
     expect(await page.evaluate(() => window.wasmvisorDemo.vm.state)).toBe('running');
   }, 30_000);
 
@@ -179,18 +190,25 @@ describe.skipIf(!haveChromium)('demo page in chromium', () => {
   }, 60_000);
 
   it('the embedding API (dist/web/wasmvisor.js) as the README shows it, and its errors', async () => {
+    await page.goto(server.url);
     const r = await page.evaluate(async () => {
       // (through Function: vitest would rewrite a literal import() in this page-side code)
-      const { createVm } = await (new Function('u', 'return import(u)') as (u: string) => Promise<any>)('/wasmvisor.js');
+      const { createVm } = await (new Function('u', 'return import(u)') as (u: string) => Promise<any>)(new URL('/wasmvisor.js', location.href).href);
       const vm = await createVm({ image: '/guests/demo/echo.elf' });
       let text = '';
       const decoder = new TextDecoder();
       void vm.console.readable.pipeTo(new WritableStream({ write: (b: Uint8Array) => { text += decoder.decode(b); } }));
-      const waitFor = async (s: string) => { while (!text.includes(s)) await new Promise((f) => setTimeout(f, 20)); };
-      await waitFor('"quit" to stop\n> ');
+      const waitFor = async (s: string) => {
+        for (let i = 0; !text.includes(s); i++) {
+          if (i === 500) throw new Error(`no ${JSON.stringify(s)} in ${JSON.stringify(text)} (state ${vm.state})`);
+          await new Promise((f) => setTimeout(f, 20));
+        }
+      };
+      await waitFor('"quit" to stop\r\n> ');
       vm.console.write('abc 123 xyz!\rquit\r');
       const state = await vm.until((s: string) => s === 'exited');
-      await waitFor('bye\n');
+      const exitCode = vm.exitCode;
+      await waitFor('bye\r\n');
       // An image that is not RISC-V: load() rejects with the loader's one-line message.
       const bad = new Uint8Array(64);
       bad.set([0x7f, 0x45, 0x4c, 0x46, 2, 1, 1]);
@@ -198,12 +216,14 @@ describe.skipIf(!haveChromium)('demo page in chromium', () => {
       bad[18] = 62; // EM_X86_64
       const error = await vm.load(bad, { name: 'x86.elf' }).then(() => '', (e: Error) => e.message);
       vm.terminate();
-      return { text, state, exitCode: vm.exitCode, error };
+      return { text, state, exitCode, error, after: vm.state };
     });
-    expect(r.text).toBe('wasmvisor echo: type a line, "quit" to stop\n> abc 123 xyz!\nABC 123 XYZ!\n> quit\nbye\n');
+    // The guest's console driver sends CR LF for each newline.
+    expect(r.text).toBe('wasmvisor echo: type a line, "quit" to stop\r\n> abc 123 xyz!\r\nABC 123 XYZ!\r\n> quit\r\nbye\r\n');
     expect(r.state).toBe('exited');
     expect(r.exitCode).toBe(0);
     expect(r.error).toBe('x86.elf: ELF machine is x86-64 (62), expected RISC-V (243)');
+    expect(r.after).toBe('error');
   }, 60_000);
 
   it('draws an Sv39 walk for a paging guest', async () => {

@@ -12,8 +12,9 @@ import { cases as rv64a } from './cases/rv64a';
 import { cases as rvc } from './cases/rvc';
 import { cases as zicsr } from './cases/zicsr';
 import { cases as system } from './cases/system';
+import { cases as h } from './cases/h';
 
-const LISTS: Record<string, Cases> = { rv64i, rv64m, rv64a, rvc, zicsr, system };
+const LISTS: Record<string, Cases> = { rv64i, rv64m, rv64a, rvc, zicsr, system, h };
 
 describe('ISA test coverage', () => {
   const covered = new Set<string>();

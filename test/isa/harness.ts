@@ -8,7 +8,8 @@
  * budget is not spent) and goes on to the handler. Both trap vectors hold TRAP_SENTINEL, a load
  * from physical address 0, which is not RAM: the core exits to the host for MMIO there without
  * retiring it. So a trapping step ends at the vector with exit EXIT_MMIO, and the MMIO exit
- * slots (mmio_*) written by that sentinel are left out of its diff.
+ * slots (mmio_*) written by that sentinel are left out of its diff. vstvec = VSTVEC holds the
+ * sentinel too (H extension): with vsatp and hgatp Bare it is the same load from address 0.
  */
 import { describe, expect, it } from 'vitest';
 import * as A from '../../assembly/abi';
@@ -22,6 +23,8 @@ export const CODE = 0x80000000n;
 export const MTVEC = 0x80000100n;
 /** The S-mode trap vector (stvec, direct mode). */
 export const STVEC = 0x80000200n;
+/** The VS-mode trap vector (vstvec, direct mode; H extension), on the code page like the others. */
+export const VSTVEC = 0x80000300n;
 /** A data page, apart from the code page. */
 export const DATA = 0x80010000n;
 /** `ld x0, 0(x0)`: the instruction at both trap vectors (see the file comment). */
@@ -132,8 +135,10 @@ export class Harness {
     h.mepc = h.mcause = h.mtval = h.sepc = h.scause = h.stval = CSR_POISON;
     h.mtvec = MTVEC;
     h.stvec = STVEC;
+    h.vstvec = VSTVEC;
     this.put(TRAP_SENTINEL, MTVEC);
     this.put(TRAP_SENTINEL, STVEC);
+    this.put(TRAP_SENTINEL, VSTVEC);
     return this;
   }
 
@@ -175,7 +180,7 @@ export class Harness {
     const exit = this.core.run(1n);
     const after = this.snapshot();
     const pc = this.hart.pc;
-    const trapped = exit === A.EXIT_MMIO && (pc === MTVEC || pc === STVEC) && this.hart.mmioAddr === 0n;
+    const trapped = exit === A.EXIT_MMIO && (pc === MTVEC || pc === STVEC || pc === VSTVEC) && this.hart.mmioAddr === 0n;
     const changed = diff(before, after, trapped ? [...IGNORED, ...MMIO_SLOTS] : IGNORED);
     return { exit, trapped, before, after, changed };
   }

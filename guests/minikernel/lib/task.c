@@ -12,6 +12,12 @@
  * task can run, the kernel waits with wfi (sstatus.SIE stays 0: wfi still
  * wakes for a pending interrupt enabled in sie, and the kernel polls sip).
  *
+ * End: background tasks (the spinner) do not keep the system alive. When
+ * every foreground task has ended, the kernel stops the background ones and
+ * starts one last task, alone, that only sleeps (so the idle path with wfi
+ * always runs); when it has ended too, the kernel prints the report and
+ * shuts down.
+ *
  * Output: write() does not reach the console. Each task has an output
  * buffer, and the kernel adds its own notes about the task (a kill) there
  * too; the buffers are printed in pid order once every foreground task has

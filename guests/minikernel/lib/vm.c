@@ -2,6 +2,31 @@
  * vm.c - physical pages and Sv39 address spaces (privileged spec,
  * "Sv39: Page-Based 39-bit Virtual-Memory System").
  *
+ * A task's address space (every VA below 2^38, so all in Sv39's lower half):
+ *
+ *   0x0000_0000 +-------------------------+
+ *               |  unmapped               |
+ *   0x1000_0000 +-------------------------+ USER_HEAP_BASE
+ *               |  heap, demand paged,    |  U R W, up to the break
+ *               |  at most 1 MiB          |
+ *   0x1010_0000 +-------------------------+ USER_HEAP_LIMIT
+ *               |  unmapped               |
+ *   0x3fff_c000 +-------------------------+
+ *               |  stack, 4 pages         |  U R W, mapped at creation
+ *   0x4000_0000 +-------------------------+ USER_STACK_TOP (end of root entry 0)
+ *               |  unmapped               |
+ *   0x8020_0000 +-------------------------+ shared level-1 table (root entry 2)
+ *               |  kernel text            |  R X G
+ *               |  kernel rodata          |  R G
+ *               |  .user: task code       |  U R X G (the only U pages here)
+ *               |  kernel data, bss       |  R W G
+ *               |  page pool              |  R W G
+ *   0x8040_0000 +-------------------------+
+ *               |  rest of RAM            |  R W G, 2 MiB megapages
+ *     RAM end   +-------------------------+
+ *
+ * VA bits (Sv39): [38:30] VPN[2] | [29:21] VPN[1] | [20:12] VPN[0] | [11:0] offset.
+ *
  * Every address space has its own root table. Entry 2 of each root (VAs
  * 0x80000000..0xBFFFFFFF) points at one level-1 table shared by all: the
  * kernel, identity mapped with global (G) supervisor pages, so a satp switch

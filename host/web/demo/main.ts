@@ -81,7 +81,10 @@ async function main(): Promise<void> {
     handle.samples++;
     handle.last = s;
     const running = vm.state === 'running';
-    $('ips').textContent = running ? si(s.instructionsPerSecond) : '0';
+    // While running: the current rate; otherwise the mean over the whole run (short guests
+    // like hello.elf end between two samples).
+    $('ips').textContent = running ? si(s.instructionsPerSecond)
+      : c.wallMs > 0 ? `${si((c.instructions * 1000) / c.wallMs)} mean` : '0';
     ipsChart.push(running ? s.instructionsPerSecond : 0);
     $('instructions').textContent = `${c.instructions.toLocaleString('en')} instructions retired in ${(c.wallMs / 1000).toFixed(2)} s`;
     $('tlb-hit').textContent = pct(s.tlbHitRate);
@@ -112,10 +115,13 @@ async function main(): Promise<void> {
     stateEl.textContent = state === 'exited' ? `exited (${exitCode})` : state;
     stateEl.className = `state ${state}`;
     pauseBtn.textContent = state === 'paused' ? 'Resume' : 'Pause';
-    // A note on a line of its own (the guest's output may or may not end with a newline).
-    const nl = (): string => (term.buffer.active.cursorX > 0 ? '\r\n' : '');
-    if (state === 'exited') term.write(`${nl()}\x1b[2m[guest exited with code ${exitCode}]\x1b[0m\r\n`);
-    if (state === 'error' && message) term.write(`${nl()}\x1b[31m${message}\x1b[0m\r\n`);
+    // A note on a line of its own (the guest's output may or may not end with a newline),
+    // written once the terminal has parsed everything before it (xterm.js writes are queued).
+    const note = (text: string): void => term.write('', () => {
+      term.write(`${term.buffer.active.cursorX > 0 ? '\r\n' : ''}${text}\r\n`);
+    });
+    if (state === 'exited') note(`\x1b[2m[guest exited with code ${exitCode}]\x1b[0m`);
+    if (state === 'error' && message) note(`\x1b[31m${message}\x1b[0m`);
   });
   pauseBtn.onclick = () => (vm.state === 'paused' ? vm.resume() : vm.pause());
   $('reset').onclick = () => { term.reset(); ipsChart.clear(); vm.reset(); term.focus(); };

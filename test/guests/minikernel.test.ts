@@ -1,0 +1,59 @@
+/**
+ * minikernel, our S-mode kernel (guests/minikernel), behind OpenSBI on the bare machine:
+ * `wasmvisor run --bare --bios fw_dynamic.bin minikernel.elf`, as a KVM-less board boots a
+ * kernel. Its own output (what follows OpenSBI's banner) must be exactly the expected file,
+ * which was written from QEMU's run; and when QEMU is installed, QEMU with the same OpenSBI
+ * must print the same.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { spawn } from 'node:child_process';
+import { describe, expect, it } from 'vitest';
+import { Machine } from '../../host/machine/machine';
+import { loadImageFile } from '../../host/machine/loader';
+import { qemuAvailable, QEMU } from '../diff/qemu';
+
+const ROOT = join(__dirname, '../..');
+const KERNEL = join(ROOT, 'guests/bin/minikernel/minikernel.elf');
+const EXPECTED = readFileSync(join(ROOT, 'guests/expected/minikernel/minikernel.txt'), 'latin1');
+const OPENSBI = '/usr/lib/riscv64-linux-gnu/opensbi/generic/fw_dynamic.bin';
+const FIRST_LINE = 'minikernel: S-mode on hart 0';
+
+/** The kernel's own output: everything from its first line on. */
+function kernelPart(console: string): string {
+  const at = console.indexOf(FIRST_LINE);
+  return at < 0 ? `(kernel never started) ${console.slice(-300)}` : console.slice(at);
+}
+
+describe.skipIf(!existsSync(OPENSBI))('minikernel behind OpenSBI on the bare machine', () => {
+  it('prints the expected report and shuts down with SBI SRST (exit 0)', async () => {
+    const out: Uint8Array[] = [];
+    const m = await Machine.create({
+      memSize: 128 << 20,
+      bios: loadImageFile(OPENSBI, 0x80000000n),
+      kernel: loadImageFile(KERNEL, 0x80200000n),
+      deterministic: true,
+      onConsoleOutput: (b) => out.push(Uint8Array.from(b)),
+    });
+    const r = await m.run({ timeoutMs: 60_000 });
+    const text = Buffer.concat(out).toString('latin1');
+    expect(text).toContain('OpenSBI');
+    expect(kernelPart(text)).toBe(EXPECTED);
+    expect([r.reason, r.exitCode]).toEqual(['exit', 0]);
+  }, 70_000);
+});
+
+describe.skipIf(!existsSync(OPENSBI) || !qemuAvailable())('minikernel on QEMU with the same OpenSBI', () => {
+  it('prints the same report', async () => {
+    const args = ['-M', 'virt', '-m', '128M', '-nographic', '-bios', OPENSBI, '-kernel', KERNEL];
+    const text = await new Promise<string>((resolve, reject) => {
+      const child = spawn(QEMU, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+      const chunks: Buffer[] = [];
+      const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
+      child.stdout.on('data', (b: Buffer) => chunks.push(b));
+      child.on('error', reject);
+      child.on('close', () => { clearTimeout(timer); resolve(Buffer.concat(chunks).toString('latin1')); });
+    });
+    expect(kernelPart(text)).toBe(EXPECTED);
+  }, 70_000);
+});

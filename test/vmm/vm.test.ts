@@ -1,0 +1,167 @@
+/**
+ * Whole-VM tests: tiny S-mode guests run in VS-mode through Vm (the core's vmRun), asserting
+ * their console output, exit codes and the exits the VMM handled.
+ */
+import { describe, expect, it } from 'vitest';
+import { parseImage } from '../../host/machine/loader';
+import { Vm, type VmConfig } from '../../host/vmm/vm';
+import * as E from '../diff/encode';
+import { sbiHelloPayload } from '../cli/guests';
+import { A0, A1, A2, assemble, csrrs, csrrw, li, putchar, sbi, shutdown, S1, T0, T1, T2, WFI } from './guests';
+
+async function runGuest(code: Uint8Array, cfg: Partial<VmConfig> = {}, maxInstructions = 1_000_000n) {
+  const out: number[] = [];
+  const trace: string[] = [];
+  const vm = await Vm.create({
+    memSize: 16 << 20,
+    kernel: parseImage(code, 'guest.bin', 0x80200000n),
+    deterministic: true,
+    onConsoleOutput: (b) => out.push(...b),
+    onTraceExit: (l) => trace.push(l),
+    ...cfg,
+  });
+  const r = await vm.run({ maxInstructions, timeoutMs: 10_000 });
+  return { vm, r, out: String.fromCharCode(...out), trace };
+}
+
+const reasons = (vm: Vm) => Object.fromEntries(vm.exits.rows().map((r) => [r.reason, r.count]));
+
+describe('VM mode', () => {
+  it('SBI legacy putchar and SRST shutdown: output, exit code 0, exits by reason', async () => {
+    const { vm, r, out, trace } = await runGuest(sbiHelloPayload('hi!'));
+    expect(out).toBe('hi!');
+    expect(r).toMatchObject({ reason: 'exit', exitCode: 0 });
+    expect(r.failure).toBeUndefined();
+    expect(reasons(vm)).toMatchObject({
+      'SBI ecall (legacy console_putchar)': 3,
+      'SBI ecall (SRST system_reset)': 1,
+      'guest-page fault: first touch of RAM': 1,
+    });
+    expect(trace[0]).toMatch(/^exit 1: guest-page fault: first touch of RAM pc=0x80200000 cause=20 tval=0x80200000 htval=0x20080000/);
+    expect(trace).toContain('exit 2: SBI ecall (legacy console_putchar) pc=0x80200010 cause=10 tval=0x0 htval=0x0 insn: ecall');
+  });
+
+  it('shutdown for a system failure exits 1', async () => {
+    const { r } = await runGuest(assemble(shutdown(1)));
+    expect(r).toMatchObject({ reason: 'exit', exitCode: 1 });
+  });
+
+  it('MMIO: stores to the UART THR and loads of LSR are emulated; the test finisher ends the VM', async () => {
+    const code = assemble([
+      E.lui(T0, 0x10000), // t0 = UART
+      E.aluI('addi', T1, 0, 0x4f), E.store('sb', T1, T0, 0), // 'O'
+      E.aluI('addi', T1, 0, 0x4b), E.store('sw', T1, T0, 0), // 'K' with a 32-bit store
+      E.load('lbu', T2, T0, 5), // LSR: THRE | TEMT = 0x60
+      E.aluI('addi', T2, T2, -0x60), // 0 when LSR was 0x60
+      E.lui(T0, 0x100), // test finisher
+      ...li(T1, (4 << 16) | 0x3333), // FAIL(4) ...
+      E.aluR('add', T1, T1, T2), // ... plus whatever LSR was off by
+      E.store('sw', T1, T0, 0),
+      E.jal(0, 0),
+    ]);
+    const { vm, r, out } = await runGuest(code);
+    expect(out).toBe('OK');
+    expect(r).toMatchObject({ reason: 'exit', exitCode: 4 });
+    expect(reasons(vm)).toMatchObject({ 'MMIO store (uart0)': 2, 'MMIO load (uart0)': 1, 'MMIO store (test)': 1 });
+  });
+
+  it('MMIO through compressed loads and stores', async () => {
+    const code = assemble([
+      E.lui(S1, 0x10000), // s1 (x9) = UART
+      E.aluI('addi', 8, 0, 0x43), // s0 = 'C'
+      { half: E.cLoadStore('c.sw', 8, 9, 0) }, // c.sw s0, 0(s1)
+      { half: E.cLoadStore('c.lw', 10, 9, 4) }, // c.lw a0, 4(s1): IER..MSR word; LSR byte is at bit 8
+      ...shutdown(),
+    ]);
+    const { vm, r, out } = await runGuest(code);
+    expect(out).toBe('C');
+    expect(r).toMatchObject({ reason: 'exit', exitCode: 0 });
+    expect(reasons(vm)).toMatchObject({ 'MMIO store (uart0)': 1, 'MMIO load (uart0)': 1 });
+  });
+
+  it('populates guest RAM on first touch, with frames that are not the identity', async () => {
+    const code = assemble([
+      ...li(T0, 0x80f00000 | 0), // near the end of 16 MiB guest RAM
+      ...li(T1, 0x1234567),
+      E.store('sd', T1, T0, 8),
+      E.load('ld', T2, T0, 8),
+      E.aluR('sub', A1, T1, T2), // 0 when the load saw the store
+      E.aluI('addi', A0, 0, 0),
+      ...sbi(0x53525354, 0),
+    ]);
+    const { vm, r } = await runGuest(code);
+    expect(r).toMatchObject({ reason: 'exit', exitCode: 0 }); // reason a1 = 0
+    const hpa = vm.gstage.lookup(0x80f00008n)!.hpa;
+    expect(hpa).not.toBe(0x80f00008n);
+    expect(vm.hostRam.read(hpa, 8)).toEqual(Uint8Array.of(0x67, 0x45, 0x23, 0x01, 0, 0, 0, 0));
+    expect(reasons(vm)['guest-page fault: first touch of RAM']).toBe(2); // code page + data page
+    expect(vm.populatedPages).toBe(3); // + the DTB page
+  });
+
+  it('WFI halts until the guest timer (SBI set_timer, sie.STIE) is due', async () => {
+    const code = assemble([
+      csrrs(T0, 0xc01, 0), // t0 = time
+      E.aluI('addi', A0, T0, 1000), // a0 = time + 1000
+      ...sbi(0x54494d45, 0), // TIME set_timer
+      E.aluI('addi', T1, 0, 0x20), csrrs(0, 0x104, T1), // sie.STIE (sstatus.SIE stays 0: no trap)
+      WFI,
+      csrrs(T2, 0xc01, 0), // t2 = time after the wait
+      E.aluR('sltu', A1, T2, A0), // a1 = 1 if woken early
+      E.aluI('addi', A0, 0, 0),
+      ...sbi(0x53525354, 0),
+    ]);
+    const { vm, r } = await runGuest(code);
+    expect(r).toMatchObject({ reason: 'exit', exitCode: 0 });
+    expect(reasons(vm)).toMatchObject({ 'WFI (vCPU halts)': 1, 'SBI ecall (TIME set_timer)': 1 });
+  });
+
+  it('an access to a GPA with no device gives the guest an access fault (its own handler runs)', async () => {
+    const code = assemble([
+      E.auipc(T0, 0), E.aluI('addi', T0, T0, 24), csrrw(0, 0x105, T0), // stvec = handler (pc + 24)
+      E.lui(T1, 0x20000), // 0x20000000: nothing there
+      E.load('lw', T2, T1, 0),
+      E.jal(0, 0),
+      // handler: a1 = scause (expect 5) - 5 + stval - 0x20000000 -> 0
+      csrrs(A1, 0x142, 0), E.aluI('addi', A1, A1, -5),
+      csrrs(A2, 0x143, 0), E.aluR('sub', A2, A2, T1), E.aluR('or', A1, A1, A2),
+      E.aluI('addi', A0, 0, 0),
+      ...sbi(0x53525354, 0),
+    ]);
+    const { vm, r } = await runGuest(code);
+    expect(r).toMatchObject({ reason: 'exit', exitCode: 0 });
+    expect(reasons(vm)['MMIO load to no device (access fault to the guest)']).toBe(1);
+  });
+
+  it('a virtual instruction ends the guest with one report line', async () => {
+    const code = assemble([...putchar('x'), csrrs(A0, 0x600, 0) /* csrr a0, hstatus */, E.jal(0, 0)]);
+    const { r, out } = await runGuest(code);
+    expect(out).toBe('x');
+    expect(r).toMatchObject({ reason: 'exit', exitCode: 1 });
+    expect(r.failure).toBe('guest.bin: VM stopped: virtual instruction taken to HS; pc 0x8020000c, cause 22, tval 0x60002573: csrrs a0, hstatus, zero');
+  });
+
+  it('SBI BASE and DBCN console_write through guest memory', async () => {
+    const text = 'dbcn ok\n';
+    const code = assemble(
+      [
+        ...sbi(0x10, 0), // get_spec_version -> a1
+        ...li(T0, 0x02000000), E.aluR('sub', S1, A1, T0), // s1 = 0 if 2.0
+        E.auipc(A1, 0), E.aluI('addi', A1, A1, 0), // patched below: a1 = text
+        E.aluI('addi', A0, 0, text.length), E.aluI('addi', A2, 0, 0),
+        ...sbi(0x4442434e, 0),
+        E.aluI('addi', A0, 0, 0), E.aluR('add', A1, S1, 0),
+        ...sbi(0x53525354, 0),
+      ],
+      new TextEncoder().encode(text),
+    );
+    // Patch the addi after auipc to point at the text after the code.
+    const words = code.length - text.length;
+    const auipcAt = (3 + 2 + 0) * 4 + 8; // li(A7) 2 words + li(A6) 1 word + ecall = 4 words; li(T0) 2; sub 1
+    const at = 4 * 4 + 3 * 4; // offset of the auipc
+    void auipcAt;
+    new DataView(code.buffer).setUint32(at + 4, E.aluI('addi', A1, A1, words - at), true);
+    const { r, out } = await runGuest(code);
+    expect(out).toBe(text);
+    expect(r).toMatchObject({ reason: 'exit', exitCode: 0 });
+  });
+});

@@ -21,8 +21,8 @@
 #include "guest.h"
 #include "bench.h"
 
-#if !defined(GUEST) && !defined(GUEST_NATIVE)
-#error "build with -DGUEST (guests/bench/flags.mk) or with the native shim bench/native/guest.h"
+#if !defined(GUEST) && !defined(GUEST_NATIVE) && !defined(GUEST_SMODE)
+#error "build with -DGUEST (guests/bench/flags.mk), -DGUEST_SMODE (guests/vmbench) or with the native shim bench/native/guest.h"
 #endif
 
 #define PAGE 4096u
@@ -76,7 +76,7 @@ static uint32_t chase(void) {
   return acc;
 }
 
-#ifdef GUEST
+#if defined(GUEST) || defined(GUEST_SMODE)
 
 /*
  * Sv39 (privileged spec, section "Sv39: Page-Based 39-bit Virtual-Memory
@@ -127,6 +127,27 @@ static void build_page_tables(void) {
     }
   }
 }
+
+#ifdef GUEST_SMODE
+
+/*
+ * S-mode build (guests/vmbench): entered in S-mode at 0x80200000 (by the VMM, or by OpenSBI),
+ * it builds the same tables, turns on satp itself and chases; in a virtual machine every
+ * TLB miss is then a two-dimensional walk. It prints through the UART and exits through
+ * the test finisher, both of which a VMM emulates.
+ */
+int main(void) {
+  build_chain();
+  build_page_tables();
+  __asm__ volatile("csrw satp, %0; sfence.vma" ::"r"(SATP_SV39 | ((uintptr_t)pt_root >> 12)) : "memory");
+  chase_result = chase();
+  __asm__ volatile("csrw satp, zero; sfence.vma" ::: "memory");
+  con_printf("tlbstress: 0x%08x\n", (unsigned)chase_result);
+  guest_exit(0);
+  return 0;
+}
+
+#else /* GUEST: M-mode */
 
 /* Called by tlb_trap_entry with the trap CSRs. Only the ecall from S-mode
    (mcause 9) that ends s_main is expected. */
@@ -185,6 +206,8 @@ int main(void) {
   __asm__ volatile("mret");
   return 99; /* not reached */
 }
+
+#endif /* GUEST_SMODE */
 
 #else /* native */
 

@@ -45,7 +45,7 @@ const STORE_VALUE = 0x5701570257035704n;
 // ---- scenarios ----
 
 /** One VS-stage PTE on the path. */
-interface VsPte { kind: 'ptr' | 'leaf' | 'invalid' | 'garbage'; flags: number; rsvd: boolean; misalign: boolean; raw: bigint }
+interface VsPte { kind: 'ptr' | 'leaf' | 'invalid' | 'garbage'; flags: number; userOk: boolean; rsvd: boolean; misalign: boolean; raw: bigint }
 /** How one guest-physical page is mapped by the G-stage. */
 interface GMap { mapped: boolean; leafLevel: number; flags: number; ptrFlags: number; misalign: boolean; outOfRam: boolean; rsvd: boolean }
 /** Everything one run depends on. */
@@ -59,30 +59,40 @@ interface Scenario {
 
 /** true 1 time in n (shrinks to false). */
 const oneIn = (n: number) => fc.integer({ min: 0, max: n - 1 }).map((x) => x === n - 1);
-const flagsArb = (good: number[]) => fc.oneof(
-  { weight: 5, arbitrary: fc.constantFrom(...good) },
+/** PTE flag bytes: mostly ones that let the access through, some chosen to fail, some random. */
+const flagsArb = (good: number[], bad: number[]) => fc.oneof(
+  { weight: 12, arbitrary: fc.constantFrom(...good) },
+  { weight: 2, arbitrary: fc.constantFrom(...bad) },
   { weight: 1, arbitrary: fc.integer({ min: 0, max: 255 }) },
 );
-const LEAF_GOOD = [0xd7, 0xc7, 0xdf, 0x43, 0x49, 0xd3, 0x57, 0x03, 0xc3, 0x07 | 0x10]; // VRWXUAD mixes
-const G_GOOD = [0xdf, 0xd7, 0x53, 0xd9, 0xdb, 0xc7]; // mostly U = 1
+// VS leaves (U is set by the builder from `userOk`): VRWAD, VRWA, VRW (A/D by hardware), VRWXAD, VR;
+// failing ones: X only, W without R, R without W (fails stores).
+const VS_GOOD = [0xc7, 0x47, 0x07, 0xcf, 0x03];
+const VS_BAD = [0x09, 0x05, 0x43];
+// G leaves: VRWXUAD, VRWUAD, VRXUAD, VRWXUA, VRWXU; failing: no W, X only, no U, W without R.
+const G_GOOD = [0xdf, 0xd7, 0xdb, 0x5f, 0x1f];
+const G_BAD = [0x53, 0xd9, 0xcf, 0xc5];
 const vsPteArb = (level0: boolean) => fc.record({
   kind: level0
-    ? fc.oneof({ weight: 8, arbitrary: fc.constant('leaf' as const) }, { weight: 1, arbitrary: fc.constantFrom('ptr' as const, 'invalid' as const, 'garbage' as const) })
-    : fc.oneof({ weight: 6, arbitrary: fc.constant('ptr' as const) }, { weight: 2, arbitrary: fc.constant('leaf' as const) }, { weight: 1, arbitrary: fc.constantFrom('invalid' as const, 'garbage' as const) }),
-  flags: flagsArb(LEAF_GOOD),
-  rsvd: oneIn(25),
-  misalign: oneIn(6),
+    ? fc.oneof({ weight: 12, arbitrary: fc.constant('leaf' as const) }, { weight: 1, arbitrary: fc.constantFrom('ptr' as const, 'invalid' as const, 'garbage' as const) })
+    : fc.oneof({ weight: 8, arbitrary: fc.constant('ptr' as const) }, { weight: 2, arbitrary: fc.constant('leaf' as const) }, { weight: 1, arbitrary: fc.constantFrom('invalid' as const, 'garbage' as const) }),
+  flags: flagsArb(VS_GOOD, VS_BAD),
+  userOk: fc.integer({ min: 0, max: 7 }).map((x) => x !== 7),
+  rsvd: oneIn(40),
+  misalign: oneIn(8),
   raw: fc.bigInt({ min: 0n, max: (1n << 64n) - 1n }),
 });
 const gMapArb = fc.record({
-  mapped: fc.integer({ min: 0, max: 11 }).map((x) => x !== 11),
+  mapped: fc.integer({ min: 0, max: 24 }).map((x) => x !== 24),
   leafLevel: fc.oneof({ weight: 6, arbitrary: fc.constant(0) }, { weight: 2, arbitrary: fc.constant(1) }, { weight: 1, arbitrary: fc.constant(2) }),
-  flags: flagsArb(G_GOOD),
-  ptrFlags: fc.oneof({ weight: 12, arbitrary: fc.constant(0) }, { weight: 1, arbitrary: fc.constantFrom(0x10, 0x40, 0x80) }),
-  misalign: oneIn(8),
-  outOfRam: oneIn(30),
-  rsvd: oneIn(30),
+  flags: flagsArb(G_GOOD, G_BAD),
+  ptrFlags: fc.oneof({ weight: 20, arbitrary: fc.constant(0) }, { weight: 1, arbitrary: fc.constantFrom(0x10, 0x40, 0x80) }),
+  misalign: oneIn(10),
+  outOfRam: oneIn(40),
+  rsvd: oneIn(40),
 });
+/** Which high GPA bits a guest page gets (see gpaPage): mostly low GPAs. */
+const gpaPickArb = fc.oneof({ weight: 8, arbitrary: fc.constant(0) }, { weight: 3, arbitrary: fc.integer({ min: 1, max: 5 }) });
 const scenarioArb: fc.Arbitrary<Scenario> = fc.record({
   vsMode: fc.oneof({ weight: 1, arbitrary: fc.constant(0) }, { weight: 4, arbitrary: fc.constant(8) }, { weight: 2, arbitrary: fc.constant(9) }),
   gMode: fc.oneof({ weight: 1, arbitrary: fc.constant(0) }, { weight: 4, arbitrary: fc.constant(8) }, { weight: 2, arbitrary: fc.constant(9) }),
@@ -90,8 +100,8 @@ const scenarioArb: fc.Arbitrary<Scenario> = fc.record({
   off: fc.integer({ min: 0, max: 511 }).map((x) => x * 8),
   nonCanonical: oneIn(20),
   vs: fc.tuple(vsPteArb(true), vsPteArb(false), vsPteArb(false), vsPteArb(false)).map((t) => [...t]),
-  tablePick: fc.array(fc.integer({ min: 0, max: 5 }), { minLength: 4, maxLength: 4 }),
-  dataPick: fc.integer({ min: 0, max: 5 }),
+  tablePick: fc.array(gpaPickArb, { minLength: 4, maxLength: 4 }),
+  dataPick: gpaPickArb,
   gTables: fc.array(gMapArb, { minLength: 4, maxLength: 4 }),
   gData: gMapArb,
   write: fc.boolean(),
@@ -206,10 +216,13 @@ class Image {
         e = pte(level > 0 ? tableGp(level - 1) : gpaPage(sc.dataPick, 4, sc.gMode), V | (flags & (U | AB | DB)) | (flags & RSVD));
         done = level === 0;
       } else if (d.kind === 'leaf') {
+        // U: what the access's privilege needs (VU: U = 1; VS: U = 0), or the opposite.
+        const wantU = !sc.spvp;
+        const uBit = (d.userOk ? wantU : !wantU) ? U : 0n;
         const span = BigInt(9 * level);
         const dataGp = gpaPage(sc.dataPick, 4, sc.gMode);
         const ppn = ((dataGp >> span) << span) + (d.misalign && level > 0 ? 1n : 0n);
-        e = pte(ppn, flags);
+        e = pte(ppn, (flags & ~U) | uBit);
         // The final guest page: the superpage base plus the GVA's lower VPNs.
         const finalGp = ((dataGp >> span) << span) | ((gva >> 12n) & ((1n << span) - 1n));
         this.gmap(finalGp, sc.gData);
@@ -303,9 +316,17 @@ describe('two-dimensional walker: core vs reference (host/vmm/walk.ts)', () => {
     const h = new Harness(RAM_SIZE);
     const tally: Tally = { ok: 0, causes: new Map(), implicit: 0 };
     fc.assert(fc.property(scenarioArb, (sc) => runOne(h, sc, tally)), { numRuns: runs });
+    console.log('TALLY ' + JSON.stringify([tally.ok, [...tally.causes], tally.implicit]));
     // The generator must reach every outcome, or the agreement above says little.
     expect(tally.ok).toBeGreaterThan(runs / 10);
     for (const c of [5, 13, 15, 21, 23]) expect(tally.causes.get(c) ?? 0, `runs with cause ${c}`).toBeGreaterThan(0);
     expect(tally.implicit, 'runs faulting on an implicit PTE access').toBeGreaterThan(0);
   }, 120_000);
+});
+it('DEBUG', () => {
+  const h = new Harness(RAM_SIZE);
+  const g: GMap = { mapped: true, leafLevel: 0, flags: 0xdf, ptrFlags: 0, misalign: false, outOfRam: false, rsvd: false };
+  const p = (kind: VsPte['kind']): VsPte => ({ kind, flags: 0xc7, userOk: true, rsvd: false, misalign: false, raw: 0n });
+  const sc: Scenario = { vsMode: 8, gMode: 8, idx: [1, 2, 0, 0], off: 8, nonCanonical: false, vs: [p('leaf'), p('ptr'), p('ptr'), p('ptr')], tablePick: [0, 0, 0, 0], dataPick: 0, gTables: [g, g, g, g], gData: g, write: false, spvp: true, sum: false, mxr: false, vmxr: false };
+  runOne(h, sc, { ok: 0, causes: new Map(), implicit: 0 });
 });

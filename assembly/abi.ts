@@ -164,6 +164,16 @@ export const S_STAT_WALKS_2D: usize = 0x698; // walks with V = 1 (VS-stage and G
 export const S_STAT_WALK_REFS_2D: usize = 0x6a0; // memory references of those walks
 export const S_STAT_PWC_HITS: usize = 0x6a8; // G-stage translations of VS PTEs served by the PWC
 export const S_STAT_VM_EXITS: usize = 0x6b0;
+// The last page walk, for viewers (the web page's walk view, traces): written by walk.ts when
+// S_WALK_LOG_ON is 1.
+//   S_WALK_LOG + 0: u64 virtual address, +8: u64 access (0 read, 1 write, 2 fetch),
+//   +16: u64 result (physical address, or 1 << 63 | cause), +24: u64 number of steps,
+//   +32: steps, 3 u64 each: kind << 8 | level (kind 1 = satp walk, 2 = VS-stage PTE,
+//   3 = G-stage PTE while translating a VS-stage PTE address, 4 = G-stage PTE of the final
+//   guest physical address), the PTE's physical address, the PTE.
+export const S_WALK_LOG_ON: usize = 0x7f8;
+export const S_WALK_LOG: usize = 0x800;
+export const WALK_LOG_MAX_STEPS: u32 = 32;
 // a scratch decoded record for the host's disassembler (decodeInto)
 export const S_SCRATCH_REC: usize = 0xf00;
 

@@ -13,6 +13,7 @@
 // PTE access, §8.6.3). A/D bits are set by hardware, as QEMU's virt machine does.
 
 import {
+  STATE, S_WALK_LOG_ON, S_WALK_LOG, WALK_LOG_MAX_STEPS,
   S_MSTATUS, S_SATP, S_VSATP, S_VSSTATUS, S_HGATP, S_STAT_WALKS, S_STAT_WALK_REFS,
   S_STAT_WALKS_2D, S_STAT_WALK_REFS_2D, S_STAT_PWC_HITS, PWC, PWC_ENTRIES,
 } from './abi';
@@ -71,6 +72,37 @@ function fail(cause: u64, htval: u64, htinst: u64): u64 {
 
 // Walk bookkeeping: 1D and 2D walks are counted apart, with their memory references.
 let twoD: bool = false;
+
+// ---- the walk log (abi.ts S_WALK_LOG): the steps of the last walk, for viewers ----
+const KIND_SATP: u64 = 1;
+const KIND_VS: u64 = 2;
+const KIND_G_FOR_VS: u64 = 3;
+const KIND_G_FINAL: u64 = 4;
+let logOn: bool = false;
+let logKind: u64 = KIND_SATP;
+let logSteps: u32 = 0;
+
+function logStart(va: u64, acc: u32): void {
+  logOn = rd64(S_WALK_LOG_ON) != 0;
+  if (!logOn) return;
+  logSteps = 0;
+  store<u64>(STATE + S_WALK_LOG, va);
+  store<u64>(STATE + S_WALK_LOG + 8, <u64>acc);
+  store<u64>(STATE + S_WALK_LOG + 24, 0);
+}
+@inline function logStep(level: i32, addr: u64, pte: u64): void {
+  if (logOn && logSteps < WALK_LOG_MAX_STEPS) {
+    const at = STATE + S_WALK_LOG + 32 + <usize>logSteps * 24;
+    store<u64>(at, (logKind << 8) | <u64>level);
+    store<u64>(at, addr, 8);
+    store<u64>(at, pte, 16);
+    logSteps++;
+    store<u64>(STATE + S_WALK_LOG + 24, <u64>logSteps);
+  }
+}
+function logEnd(pa: u64): void {
+  if (logOn) store<u64>(STATE + S_WALK_LOG + 16, walkCause != 0 ? (<u64>1 << 63) | walkCause : pa);
+}
 @inline function countRef(): void {
   if (twoD) wr64(S_STAT_WALK_REFS_2D, rd64(S_STAT_WALK_REFS_2D) + 1);
   else wr64(S_STAT_WALK_REFS, rd64(S_STAT_WALK_REFS) + 1);
@@ -111,13 +143,16 @@ function walkTree(
     const pteGpa = a + (((va >> <u64>(12 + 9 * i)) & ((<u64>1 << <u64>bits) - 1)) << 3);
     let pteAddr = pteGpa;
     if (viaGStage) {
+      logKind = KIND_G_FOR_VS;
       pteAddr = gTranslatePte(pteGpa, ACC_READ);
+      logKind = KIND_VS;
       if (walkCause != 0) return 0;
     }
     const h = ramHost(pteAddr, 8);
     countRef();
     if (h == 0) return fail(accessFault(acc), 0, 0);
     let pte = load<u64>(h);
+    logStep(i, pteAddr, pte);
     if ((pte & PTE_V) == 0 || ((pte & PTE_R) == 0 && (pte & PTE_W) != 0) || (pte >> 54) != 0) break;
     const ppn = (pte >> 10) & PPN_MASK;
     if ((pte & (PTE_R | PTE_X)) == 0) {
@@ -159,8 +194,12 @@ export function walk1d(va: u64, acc: u32, p: u32): u64 {
   if (top != 0 && top != -1) return fail(pageFault(acc), 0, 0);
   wr64(S_STAT_WALKS, rd64(S_STAT_WALKS) + 1);
   const st = rd64(S_MSTATUS);
-  return walkTree(va, (sa & PPN_MASK) << 12, levels, 9, acc, p == PRV_U,
+  logStart(va, acc);
+  logKind = KIND_SATP;
+  const pa = walkTree(va, (sa & PPN_MASK) << 12, levels, 9, acc, p == PRV_U,
     (st & MSTATUS_SUM) != 0, (st & MSTATUS_MXR) != 0, false, pageFault(acc), false);
+  logEnd(pa);
+  return pa;
 }
 
 /**
@@ -238,6 +277,8 @@ export function walk2d(va: u64, acc: u32, p: u32, hlvx: bool): u64 {
   twoD = true;
   vsAcc = acc;
   wr64(S_STAT_WALKS_2D, rd64(S_STAT_WALKS_2D) + 1);
+  logStart(va, acc);
+  logKind = KIND_VS;
   const vs = rd64(S_VSATP);
   const mode = vs >> 60;
   let gpa = va;
@@ -249,9 +290,11 @@ export function walk2d(va: u64, acc: u32, p: u32, hlvx: bool): u64 {
     const mxr = ((rd64(S_MSTATUS) | vst) & MSTATUS_MXR) != 0;
     gpa = walkTree(va, (vs & PPN_MASK) << 12, levels, 9, acc, p == PRV_U, (vst & MSTATUS_SUM) != 0, mxr, hlvx,
       pageFault(acc), true);
-    if (walkCause != 0) return 0;
+    if (walkCause != 0) { logEnd(0); return 0; }
   }
+  logKind = KIND_G_FINAL;
   const hpa = gTranslate(gpa, acc, hlvx);
+  logEnd(hpa);
   if (walkCause != 0) {
     walkExplicitGuestFault = walkCause >= CAUSE_FETCH_GUEST_PAGE_FAULT;
     return 0;

@@ -176,4 +176,55 @@ export class HartState {
   get statWalkRefs2d(): bigint { return this.get(A.S_STAT_WALK_REFS_2D); }
   /** G-stage translations of VS-stage PTE addresses served by the page-walk cache. */
   get statPwcHits(): bigint { return this.get(A.S_STAT_PWC_HITS); }
+
+  // ---- the last page walk (abi.ts S_WALK_LOG) ----
+  /** Record the steps of every page walk (the last one is kept), for viewers. */
+  get walkLogOn(): boolean { return this.get(A.S_WALK_LOG_ON) !== 0n; }
+  set walkLogOn(on: boolean) { this.set(A.S_WALK_LOG_ON, on ? 1n : 0n); }
+  /** The last page walk recorded (walkLogOn), or undefined when none was. */
+  lastWalk(): PageWalk | undefined {
+    const base = A.S_WALK_LOG;
+    const n = Math.min(Number(this.get(base + 24)), A.WALK_LOG_MAX_STEPS);
+    if (n === 0) return undefined;
+    const result = this.get(base + 16);
+    const steps: WalkStep[] = [];
+    for (let i = 0; i < n; i++) {
+      const at = base + 32 + i * 24;
+      const kl = this.get(at);
+      steps.push({ kind: WALK_KINDS[Number(kl >> 8n)] ?? 'satp', level: Number(kl & 0xffn), pteAddress: this.get(at + 8), pte: this.get(at + 16) });
+    }
+    const fault = (result >> 63n) === 1n;
+    return {
+      va: this.get(base),
+      access: (['read', 'write', 'fetch'] as const)[Number(this.get(base + 8))] ?? 'read',
+      pa: fault ? undefined : result,
+      faultCause: fault ? Number(result & 0xffn) : undefined,
+      steps,
+    };
+  }
+}
+
+/** Which table a page-walk step read (abi.ts S_WALK_LOG kinds 1..4). */
+export type WalkStepKind = 'satp' | 'vs' | 'g-for-vs' | 'g-final';
+const WALK_KINDS: Record<number, WalkStepKind> = { 1: 'satp', 2: 'vs', 3: 'g-for-vs', 4: 'g-final' };
+
+/** One PTE read of a page walk. */
+export interface WalkStep {
+  kind: WalkStepKind;
+  /** Level of the PTE in its table (2 = the root of Sv39). */
+  level: number;
+  /** Physical address the PTE was read from. */
+  pteAddress: bigint;
+  pte: bigint;
+}
+
+/** A page walk as the core recorded it. */
+export interface PageWalk {
+  va: bigint;
+  access: 'read' | 'write' | 'fetch';
+  /** The translated (host) physical address, when the walk succeeded. */
+  pa?: bigint;
+  /** The exception cause, when it failed. */
+  faultCause?: number;
+  steps: WalkStep[];
 }

@@ -82,6 +82,21 @@ function redirect(csr: u32): u32 {
   }
 }
 
+/** Supervisor, hypervisor and VS CSRs that exist (what HS-mode could access, for §8.6.1). */
+function hsCsrExists(csr: u32): bool {
+  switch (csr) {
+    case 0x100: case 0x104: case 0x105: case 0x106: case 0x10a: case 0x140: case 0x141:
+    case 0x142: case 0x143: case 0x144: case 0x14d: case 0x180:
+    case 0x200: case 0x204: case 0x205: case 0x240: case 0x241: case 0x242: case 0x243:
+    case 0x244: case 0x24d: case 0x280:
+    case 0x600: case 0x602: case 0x603: case 0x604: case 0x605: case 0x606: case 0x607:
+    case 0x60a: case 0x643: case 0x644: case 0x645: case 0x64a: case 0x680: case 0xe12:
+      return true;
+    default:
+      return false;
+  }
+}
+
 /**
  * Privilege check and read of CSR `csr`; sets csrFault when the access must trap. `willWrite`
  * is true when the instruction writes it (read-only CSRs then fail).
@@ -94,7 +109,7 @@ function csrRead(csr: u32, willWrite: bool): u64 {
     // instructions when HS-mode could have accessed them (§8.6.1).
     if (level == 3) return illegal();
     if (readOnly && willWrite) return illegal();
-    if (level == 2 || (level == 1 && priv == PRV_U)) return virtualInsn();
+    if (level == 2 || (level == 1 && priv == PRV_U)) return hsCsrExists(csr) ? virtualInsn() : illegal();
     csr = redirect(csr);
   } else {
     if (priv < (level == 2 ? 1 : level) || (readOnly && willWrite)) return illegal();
@@ -148,7 +163,7 @@ function csrRead(csr: u32, willWrite: bool): u64 {
     case 0x605: return rd64(S_HTIMEDELTA);
     case 0x606: return rd64(S_HCOUNTEREN);
     case 0x607: return 0; // hgeie: no guest external interrupt files (GEILEN = 0)
-    case 0x60a: return rd64(S_HENVCFG);
+    case 0x60a: return rd64(S_HENVCFG) & ((rd64(S_MENVCFG) & STCE) != 0 ? 0xffffffffffffffff : ~STCE);
     case 0x643: return rd64(S_HTVAL);
     case 0x644: return mipValue() & VS_INTERRUPTS;
     case 0x645: return rd64(S_HVIP) & VS_INTERRUPTS;

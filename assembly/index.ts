@@ -11,7 +11,7 @@ import {
   S_MMIO_DATA, S_MMIO_VADDR, S_MMIO_LEN, S_TIME_SHIFT, S_LR_ADDR, S_MTIMECMP, S_STIMECMP,
   S_X, S_PRIV, S_PC, S_V, S_HS_EXTERNAL, S_VS_BLOCK, S_VS_BLOCK_END, S_H_BLOCK, S_H_BLOCK_END,
   VMCS, VM_X, VM_PC, VM_PRIV, VM_VS, VM_CONTROLS, VM_BUDGET, VM_EXIT_REASON, VM_EXIT_CAUSE,
-  VM_EXIT_INSTRUCTIONS, S_INSTRET,
+  VM_EXIT_INSTRUCTIONS, S_INSTRET, S_MENVCFG,
   EXIT_BUDGET, EXIT_MMIO, MMIO_FAULT, MMIO_PENDING, PAGE_SIZE, RAM_SIZE_MAX,
 } from './abi';
 import {
@@ -170,6 +170,8 @@ export function vmRun(): u32 {
   memory.copy(STATE + S_H_BLOCK, VMCS + VM_CONTROLS, S_H_BLOCK_END - S_H_BLOCK);
   store<u64>(STATE + S_V, 1);
   store<u64>(STATE + S_HS_EXTERNAL, 1);
+  // The host plays M-mode too: it lets its guests use Sstc (vstimecmp, with henvcfg.STCE).
+  store<u64>(STATE + S_MENVCFG, load<u64>(STATE + S_MENVCFG) | (<u64>1 << 63));
   store<u64>(VMCS + VM_EXIT_CAUSE, 0);
   const before = load<u64>(STATE + S_INSTRET);
   const reason = run(load<u64>(VMCS + VM_BUDGET));

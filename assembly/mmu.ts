@@ -20,7 +20,7 @@ import {
   S_TOHOST, S_MMIO_ADDR, S_MMIO_DATA, S_MMIO_SIZE, S_MMIO_WRITE, S_MMIO_RD, S_MMIO_SIGNED,
   S_MMIO_VADDR, S_MMIO_STATUS, S_HTIF_VALUE, S_STAT_TLB_MISS, S_STAT_CODE_INVAL, S_MSTATUS,
   S_SATP, S_VSATP, S_VSSTATUS, S_HGATP, S_HSTATUS, EXIT_MMIO, EXIT_HTIF, MMIO_PENDING,
-  R_OP, R_RD, R_RS2, R_LEN,
+  R_OP, R_RD, R_RS2, R_LEN, R_RAW,
 } from './abi';
 import {
   priv, virt, curRec, rd64, wr64, setExit, bumpEpoch, PRV_M, PRV_U,
@@ -187,10 +187,16 @@ function transformedInsn(): u64 {
   if (r == 0) return 0;
   const op = <u32>load<u16>(r, R_OP);
   if ((opFlags(op) & (F_LOAD | F_STORE)) == 0) return 0;
-  let rd = <u32>load<u8>(r, R_RD);
-  if (rd == 32) rd = 0;
-  let w = opMatch(op) | (rd << 7) | (<u32>load<u8>(r, R_RS2) << 20);
-  if ((w & 0x7f) == 0x03) w &= 0x000fffff; // loads: imm[11:0] is the offset (no rs2 field)
+  let w: u32;
+  if (load<u8>(r, R_LEN) == 4) {
+    w = load<u32>(r, R_RAW); // keeps funct fields and AMO aq/rl
+  } else {
+    // A compressed access: its 32-bit equivalent, then bit 1 cleared below.
+    let rd = <u32>load<u8>(r, R_RD);
+    if (rd == 32) rd = 0;
+    w = opMatch(op) | (rd << 7) | (<u32>load<u8>(r, R_RS2) << 20);
+  }
+  if ((w & 0x7f) == 0x03) w &= 0x000fffff; // loads: imm[11:0] is the offset
   else if ((w & 0x7f) == 0x23) w &= 0x01fff07f; // stores: offset fields zeroed
   w &= ~(<u32>31 << 15); // rs1: the address offset, 0 for accesses within a page
   if (load<u8>(r, R_LEN) == 2) w &= ~(<u32>2);

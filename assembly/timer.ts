@@ -5,7 +5,7 @@
 //
 // Timer interrupts: MTIP = mtime >= mtimecmp (CLINT); with Sstc (menvcfg.STCE),
 // STIP = mtime >= stimecmp; for a guest (henvcfg.STCE, §8.2.2 of the H extension),
-// VSTIP = mtime + htimedelta >= vstimecmp. Rather than compare on every block, the core
+// VSTIP = mtime + htimedelta >= vstimecmp (henvcfg.STCE counts only with menvcfg.STCE). Rather than compare on every block, the core
 // computes the instruction count at which the earliest of them becomes due (nextTimerIcount).
 
 import {
@@ -27,7 +27,7 @@ export function timerPendingBits(): u64 {
   let bits: u64 = 0;
   if (t >= rd64(S_MTIMECMP)) bits |= MIP_MTIP;
   if ((rd64(S_MENVCFG) & STCE) != 0 && t >= rd64(S_STIMECMP)) bits |= MIP_STIP;
-  if ((rd64(S_HENVCFG) & STCE) != 0 && t + rd64(S_HTIMEDELTA) >= rd64(S_VSTIMECMP)) bits |= MIP_VSTIP;
+  if ((rd64(S_HENVCFG) & rd64(S_MENVCFG) & STCE) != 0 && t + rd64(S_HTIMEDELTA) >= rd64(S_VSTIMECMP)) bits |= MIP_VSTIP;
   return bits;
 }
 
@@ -48,7 +48,7 @@ export function nextTimerIcount(): u64 {
     const s = icountAt(rd64(S_STIMECMP));
     if (s < at) at = s;
   }
-  if ((rd64(S_HENVCFG) & STCE) != 0) {
+  if ((rd64(S_HENVCFG) & rd64(S_MENVCFG) & STCE) != 0) {
     // vstimecmp compares with mtime + htimedelta (wrapping, as the guest's time does).
     const vs = icountAt(rd64(S_VSTIMECMP) - rd64(S_HTIMEDELTA));
     if (vs < at) at = vs;

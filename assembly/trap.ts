@@ -226,8 +226,13 @@ export function pendingInterrupt(): i32 {
   const st = rd64(S_MSTATUS);
   const mideleg = rd64(S_MIDELEG) | VS_INTERRUPTS;
   const hideleg = rd64(S_HIDELEG) & VS_INTERRUPTS;
-  // With the host as hypervisor, only the guest's own (VS-level) interrupts exist here.
-  if (!(virt && rd64(S_HS_EXTERNAL) != 0)) {
+  // With the host as hypervisor, the hart's own M and HS interrupts are the host's business;
+  // only VS-level interrupt bits exist: delegated by hideleg they go to VS, otherwise they are
+  // HS-level and end in a VM exit.
+  if (virt && rd64(S_HS_EXTERNAL) != 0) {
+    const toHs = pending & VS_INTERRUPTS & ~hideleg;
+    if (toHs != 0) return pick(toHs);
+  } else {
     // M-level: enabled below M, or in M with MIE.
     const mEnabled = priv < PRV_M || virt || (st & MSTATUS_MIE) != 0;
     const mPending = pending & ~mideleg;

@@ -207,6 +207,14 @@ export function walk1d(va: u64, acc: u32, p: u32): u64 {
  * checked as a user access; mstatus.MXR applies. Faults are guest-page faults with htval.
  */
 export function gTranslate(gpa: u64, acc: u32, hlvx: bool): u64 {
+  return gStage(gpa, acc, hlvx, (rd64(S_MSTATUS) & MSTATUS_MXR) != 0);
+}
+
+/**
+ * The G-stage walk. `mxr` applies to explicit loads only: the implicit reads of VS-stage page
+ * tables are not made readable by MXR (riscv-isa-manual clarification, as Spike does).
+ */
+function gStage(gpa: u64, acc: u32, hlvx: bool, mxr: bool): u64 {
   walkCause = 0;
   const hg = rd64(S_HGATP);
   const mode = hg >> 60;
@@ -215,7 +223,7 @@ export function gTranslate(gpa: u64, acc: u32, hlvx: bool): u64 {
   // Sv39x4 / Sv48x4 take 41 / 50 bits of guest physical address.
   if ((gpa >> <u64>(12 + 9 * levels + 2)) != 0) return fail(guestPageFault(acc), gpa >> 2, 0);
   const pa = walkTree(gpa, (hg & PPN_MASK & ~(<u64>3)) << 12, levels, 11, acc, true, false,
-    (rd64(S_MSTATUS) & MSTATUS_MXR) != 0, hlvx, guestPageFault(acc), false);
+    mxr, hlvx, guestPageFault(acc), false);
   if (walkCause >= CAUSE_FETCH_GUEST_PAGE_FAULT) walkHtval = gpa >> 2;
   return pa;
 }
@@ -225,7 +233,7 @@ export function gTranslate(gpa: u64, acc: u32, hlvx: bool): u64 {
   return PWC + (<usize>((gpaPage ^ (gpaPage >> 8)) & (PWC_ENTRIES - 1)) << 4);
 }
 
-/** Drop every cached G-stage translation (hfence.gvma, hgatp writes, VM entry). */
+/** Drop every cached G-stage translation (hfence.gvma, hgatp writes, flushAll from the host). */
 export function flushPwc(): void {
   memory.fill(PWC, 0, <usize>PWC_ENTRIES * 16);
 }
@@ -244,7 +252,7 @@ function gTranslatePte(gpa: u64, acc: u32): u64 {
     wr64(S_STAT_PWC_HITS, rd64(S_STAT_PWC_HITS) + 1);
     return load<u64>(slot, 8) | (gpa & 0xfff);
   }
-  const hpa = gTranslate(gpa, acc, false);
+  const hpa = gStage(gpa, acc, false, false);
   if (walkCause != 0) {
     // Report as a guest-page fault of the original access (the caller's type is in vsAcc).
     if (walkCause >= CAUSE_FETCH_GUEST_PAGE_FAULT) {

@@ -17,6 +17,11 @@ export interface CoreExports {
   decodeInto(word: number, rec: number): void;
   /** Blocks of one instruction, so run(1n) executes exactly one. */
   setSingleStep(on: boolean): void;
+  /**
+   * Enter the guest described by the VMCS (H extension, HS external) and run it until a VM
+   * exit; returns the exit reason (EXIT_VM_TRAP, EXIT_HALT, EXIT_BUDGET...). See assembly/index.ts.
+   */
+  vmRun(): number;
 }
 
 let compiled: WebAssembly.Module | undefined;

@@ -115,7 +115,12 @@ export function run(budget: u64): u32 {
     let blk: usize = prev != 0 ? chained(prev) : 0;
     if (blk == 0) {
       blk = findBlock(prev);
-      if (blk == 0) { prev = 0; continue; }
+      if (blk == 0) {
+        // The fetch trapped: to the guest's handler, or out to the host (a VM exit).
+        prev = 0;
+        if (exitReason != 0) break;
+        continue;
+      }
     }
     execBlock(blk);
     prev = blk;

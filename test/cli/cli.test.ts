@@ -71,7 +71,7 @@ describe('wasmvisor command line: help and version', () => {
   it('--help prints the usage on stdout and exits 0', () => {
     const r = wasmvisor(['--help']);
     expect(r.status).toBe(0);
-    expect(r.stdout.split('\n')[0]).toBe('usage: wasmvisor run --bare IMAGE [options]');
+    expect(r.stdout.split('\n')[0]).toBe('usage: wasmvisor run [--bare] IMAGE [options]');
     expect(r.stdout).toContain('124 after --timeout; 125 after --max-instructions');
     expect(r.stderr).toBe('');
   });
@@ -96,8 +96,9 @@ describe('wasmvisor command line: bad input is one line and exit code 2', () => 
     expectUsageError(wasmvisor(['run', '--bare', '--frobnicate', 'k.elf']), "wasmvisor: unknown option '--frobnicate' (see wasmvisor --help)");
     expectUsageError(wasmvisor(['run', '--bare']), 'wasmvisor: run: missing IMAGE (usage: wasmvisor run --bare IMAGE [options])');
   });
-  it('VM mode is not implemented yet', () => {
-    expectUsageError(wasmvisor(['run', HELLO]), 'wasmvisor: VM mode (without --bare) is not implemented yet; use --bare');
+  it('VM mode: shadow paging is not implemented yet; VM-only options need VM mode', () => {
+    expectUsageError(wasmvisor(['run', '--paging', 'shadow', HELLO]), 'wasmvisor: --paging shadow is not implemented yet (use --paging nested)');
+    expectUsageError(wasmvisor(['run', '--bare', '--trace', 'exits', HELLO]), 'wasmvisor: --trace exits applies to VM mode only (drop --bare)');
   });
   it('bad --mem values name the value', () => {
     expectUsageError(wasmvisor(['run', '--bare', '--mem', 'abc', 'k.elf']), "wasmvisor: --mem: bad size 'abc' (expected e.g. 128M, 1G)");

@@ -130,6 +130,14 @@ describe('VM mode', () => {
     expect(reasons(vm)['MMIO load to no device (access fault to the guest)']).toBe(1);
   });
 
+  it('a store beyond the 41-bit guest-physical space: access fault to the guest; with no handler the VM stops', async () => {
+    const code = assemble([...li(T0, 0x80f00000 | 0) /* sign-extends: 0xffffffff80f00000 */, E.store('sd', T0, T0, 8), E.jal(0, 0)]);
+    const { vm, r } = await runGuest(code);
+    expect(reasons(vm)['MMIO store to no device (access fault to the guest)']).toBe(1);
+    expect(r).toMatchObject({ reason: 'exit', exitCode: 1 });
+    expect(r.failure).toBe('guest.bin: VM stopped: instruction fetch from guest-physical 0x0, which is not RAM; pc 0x0, cause 20, tval 0x0');
+  });
+
   it('a virtual instruction ends the guest with one report line', async () => {
     const code = assemble([...putchar('x'), csrrs(A0, 0x600, 0) /* csrr a0, hstatus */, E.jal(0, 0)]);
     const { r, out } = await runGuest(code);

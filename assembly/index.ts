@@ -141,6 +141,16 @@ export function invalidateRam(paddr: u64, len: u64): void {
   for (let p = first; p <= last; p++) invalidateCodePage(<usize>p);
 }
 
+/**
+ * Drop every cached translation: TLB entries, context ids, G-stage page-walk cache (what an
+ * hfence.gvma with rs1 = rs2 = x0 does). Decoded code is kept: it is keyed by host physical
+ * address. The VMM calls this after changing or removing G-stage mappings; adding a mapping
+ * needs nothing, since no failed translation is ever cached.
+ */
+export function flushTlb(): void {
+  flushTlbAll();
+}
+
 /** Drop every TLB entry and decoded block (snapshot restore, debugging). */
 export function flushAll(): void {
   flushTlbAll();

@@ -26,6 +26,7 @@ import { bestOf } from './timing';
 import { trivialElf } from './trivial-elf';
 import { runWasmvisor } from './wasmvisor';
 import { WORKLOADS, resultLine, workloadPaths } from './workloads';
+import { vmBenchmarks, formatVmBench, type VmBench } from './vm';
 
 /** Command-line options. */
 interface Options {
@@ -238,7 +239,17 @@ async function main(): Promise<number> {
       for (const e of errors) log(`bench:   ERROR ${e}`);
     }
 
-    const report: BenchReport = { host, runs: opt.runs, startup, workloads: results, geomean: geomeanRow(results) };
+    let vmBench: VmBench | null = null;
+    if (opt.wasmvisor && opt.only === null) {
+      try {
+        vmBench = await vmBenchmarks(root, opt.runs, opt.timeoutMs, log);
+      } catch (e) {
+        log(`bench: VM benchmarks: ${errorText(e)}`);
+      }
+    }
+
+    const report: BenchReport & { vm?: VmBench } = { host, runs: opt.runs, startup, workloads: results, geomean: geomeanRow(results) };
+    if (vmBench) report.vm = vmBench;
 
     console.log('');
     console.log(formatTable(report));
@@ -246,6 +257,10 @@ async function main(): Promise<number> {
     console.log('Times in ms, best of ' + opt.runs + '. qemu and native columns have startup subtracted ' +
       `(qemu ${startup.qemuMs?.toFixed(1) ?? '-'} ms, native ${startup.nativeMs?.toFixed(1) ?? '-'} ms); ` +
       'ratios are slowdowns of the first engine against the second.');
+    if (vmBench) {
+      console.log('');
+      console.log(formatVmBench(vmBench));
+    }
 
     let bad = 0;
     for (const w of results) {

@@ -13,6 +13,8 @@ export interface CoreExports {
   run(budget: bigint): number;
   invalidateRam(paddr: bigint, len: bigint): void;
   flushAll(): void;
+  /** Drop cached translations (TLB, G-stage page-walk cache) but keep decoded code: hfence.gvma. */
+  flushTlb(): void;
   mtimeNow(): bigint;
   decodeInto(word: number, rec: number): void;
   /** Blocks of one instruction, so run(1n) executes exactly one. */

@@ -73,7 +73,7 @@ export interface SbiVcpu {
   setTimer(stime: bigint): void;
   /** Make the supervisor software interrupt pending (hvip.VSSIP). */
   raiseSoftwareInterrupt(): void;
-  /** Flush the guest's cached translations and decoded code (fence.i / sfence.vma done remotely). */
+  /** Flush the guest's cached translations (remote sfence.vma; fence.i needs nothing: stores invalidate decoded code). */
   flushTranslations(): void;
   /** Bytes to the console. */
   consoleWrite(bytes: Uint8Array): void;
@@ -147,7 +147,7 @@ export function handleSbi(v: SbiVcpu): SbiResult {
       v.setX(A0, 0n);
       return { name, outcome: CONTINUE };
     case EID.LEGACY_PUTCHAR:
-      v.consoleWrite(Uint8Array.of(Number(arg(0) & 0xffn)));
+      v.consoleWrite(crlf(Uint8Array.of(Number(arg(0) & 0xffn))));
       v.setX(A0, 0n);
       return { name, outcome: CONTINUE };
     case EID.LEGACY_GETCHAR: {
@@ -225,7 +225,7 @@ export function handleSbi(v: SbiVcpu): SbiResult {
 
     case EID.DBCN: {
       if (fid === 2n) {
-        v.consoleWrite(Uint8Array.of(Number(arg(0) & 0xffn)));
+        v.consoleWrite(crlf(Uint8Array.of(Number(arg(0) & 0xffn))));
         return ret(SBI_SUCCESS, 0n);
       }
       if (fid !== 0n && fid !== 1n) return ret(SBI_ERR_NOT_SUPPORTED);
@@ -237,7 +237,7 @@ export function handleSbi(v: SbiVcpu): SbiResult {
       if (fid === 0n) {
         const bytes = v.readGuest(base, n);
         if (bytes === undefined) return ret(SBI_ERR_INVALID_PARAM, 0n);
-        v.consoleWrite(bytes);
+        v.consoleWrite(crlf(bytes));
         return ret(SBI_SUCCESS, BigInt(n));
       }
       if (v.readGuest(base, n) === undefined) return ret(SBI_ERR_INVALID_PARAM, 0n);
@@ -268,3 +268,17 @@ export function hartSet(mask: bigint, base: bigint): 'hart0' | 'none' | 'invalid
 
 // Argument registers used by callers that build SBI calls (tests, guests).
 export const SBI_REGS = { A0, A1, A2, A6, A7 } as const;
+
+/**
+ * The SBI console writes "\n" as "\r\n", as OpenSBI's sbi_putc does for a serial console, so
+ * a kernel's output is the same byte for byte under our VMM and behind OpenSBI.
+ */
+export function crlf(bytes: Uint8Array): Uint8Array {
+  if (!bytes.includes(10)) return bytes;
+  const out: number[] = [];
+  for (const b of bytes) {
+    if (b === 10) out.push(13);
+    out.push(b);
+  }
+  return Uint8Array.from(out);
+}

@@ -119,7 +119,7 @@ export class Vcpu {
     h.mcounteren = 0xffff_ffffn;
     h.menvcfg = h.menvcfg | STCE;
     this.suspended = undefined;
-    this.vm.core.flushAll();
+    this.vm.core.flushTlb();
   }
 
   /** Make run() return 'stopped' soon. */
@@ -276,7 +276,7 @@ export class Vcpu {
     v.vsatp = 0n;
     v.vsstatus = v.vsstatus & ~SSTATUS_SIE;
     v.priv = 1n;
-    this.vm.core.flushAll();
+    this.vm.core.flushTlb();
   }
 
   /** The SBI handlers' view of this vCPU. */
@@ -288,7 +288,7 @@ export class Vcpu {
       setX: (i, val) => v.setX(i, val),
       setTimer: (t) => { v.vstimecmp = t; },
       raiseSoftwareInterrupt: () => { v.hvip = v.hvip | VSSIP; },
-      flushTranslations: () => vm.core.flushAll(),
+      flushTranslations: () => vm.core.flushTlb(),
       consoleWrite: (b) => vm.cfg.onConsoleOutput?.(b),
       consoleRead: (max) => this.consoleRead(max),
       readGuest: (gpa, len) => vm.readGuest(gpa, len),
@@ -318,8 +318,8 @@ export class Vcpu {
     const implicit = htinst !== 0 && (htinst & 3) === 0;
     if (vm.isGuestRam(gpa)) {
       if (vm.isPopulated(gpa)) return this.fail(`${CAUSE_NAMES[cause]} on guest RAM that is mapped (GPA ${hx(gpa)})`);
+      // No flush: the hart never caches a failed translation, so a new mapping is seen at once.
       vm.populate(gpa);
-      vm.core.flushAll();
       return { reason: implicit ? 'guest-page fault: first touch of RAM (guest page table)' : 'guest-page fault: first touch of RAM' };
     }
     if (cause === C.FETCH_GUEST_PAGE) return this.fail(`instruction fetch from guest-physical ${hx(gpa)}, which is not RAM`);

@@ -12,6 +12,7 @@ import { describe, expect, it } from 'vitest';
 import { Machine } from '../../host/machine/machine';
 import { loadImageFile } from '../../host/machine/loader';
 import { qemuAvailable, QEMU } from '../diff/qemu';
+import { Vm } from '../../host/vmm/vm';
 
 const ROOT = join(__dirname, '../..');
 const KERNEL = join(ROOT, 'guests/bin/minikernel/minikernel.elf');
@@ -40,6 +41,30 @@ describe.skipIf(!existsSync(OPENSBI))('minikernel behind OpenSBI on the bare mac
     expect(text).toContain('OpenSBI');
     expect(kernelPart(text)).toBe(EXPECTED);
     expect([r.reason, r.exitCode]).toEqual(['exit', 0]);
+  }, 70_000);
+});
+
+describe('minikernel as a virtual machine (VS-mode, SBI from the VMM, no firmware)', () => {
+  it('prints the same report as behind OpenSBI and on QEMU, and shuts down with exit 0', async () => {
+    const out: Uint8Array[] = [];
+    const vm = await Vm.create({
+      memSize: 128 << 20,
+      kernel: loadImageFile(KERNEL, 0x80200000n),
+      deterministic: true,
+      onConsoleOutput: (b) => out.push(Uint8Array.from(b)),
+    });
+    const r = await vm.run({ timeoutMs: 60_000 });
+    expect(Buffer.concat(out).toString('latin1')).toBe(EXPECTED);
+    expect([r.reason, r.exitCode, r.failure]).toEqual(['exit', 0, undefined]);
+    // It reached the VMM through SBI (console, timer, shutdown), first touches and WFI.
+    const reasons = vm.exits.rows().map((row) => row.reason);
+    for (const want of ['SBI ecall (TIME set_timer)', 'SBI ecall (SRST system_reset)', 'guest-page fault: first touch of RAM', 'WFI (vCPU halts)']) {
+      expect(reasons).toContain(want);
+    }
+    // Every TLB miss of the guest was a two-dimensional walk.
+    const w = vm.walkCounters();
+    expect(w.walks2d).toBeGreaterThan(0n);
+    expect(w.walks1d).toBe(0n);
   }, 70_000);
 });
 

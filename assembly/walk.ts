@@ -70,6 +70,9 @@ function fail(cause: u64, htval: u64, htinst: u64): u64 {
   return 0;
 }
 
+/** The low byte (D A G U X W R V) of the leaf PTE of the last successful walk. */
+let leafFlags: u64 = 0;
+
 // Walk bookkeeping: 1D and 2D walks are counted apart, with their memory references.
 let twoD: bool = false;
 
@@ -176,6 +179,7 @@ function walkTree(
       pte |= want;
       store<u64>(h, pte);
     }
+    leafFlags = pte & 0xff;
     return ((ppn & ~lowMask) << 12) | (va & ((lowMask << 12) | 0xfff));
   }
   return fail(faultCause, 0, 0);
@@ -207,7 +211,7 @@ export function walk1d(va: u64, acc: u32, p: u32): u64 {
  * checked as a user access; mstatus.MXR applies. Faults are guest-page faults with htval.
  */
 export function gTranslate(gpa: u64, acc: u32, hlvx: bool): u64 {
-  return gStage(gpa, acc, hlvx, (rd64(S_MSTATUS) & MSTATUS_MXR) != 0);
+  return gCached(gpa, acc, hlvx, (rd64(S_MSTATUS) & MSTATUS_MXR) != 0);
 }
 
 /**
@@ -228,7 +232,13 @@ function gStage(gpa: u64, acc: u32, hlvx: bool, mxr: bool): u64 {
   return pa;
 }
 
-// ---- the G-stage page-walk cache: translations of pages holding VS-stage PTEs ----
+// ---- the G-stage translation cache ----
+// Guest physical page -> host page with the G-stage leaf's permission bits, tagged by VMID: it
+// serves both the implicit reads of VS-stage page tables (the page-walk cache that keeps a 2D
+// walk from costing up to 24 references) and the final translation of a walk's guest physical
+// address. Only successful translations are cached, with the leaf's R/W/X and D bits, and each
+// use checks them for its own access (a store needs W and D, so the first store still walks and
+// sets D). hfence.gvma and hgatp writes drop it.
 @inline function pwcSlot(gpaPage: u64): usize {
   return PWC + (<usize>((gpaPage ^ (gpaPage >> 8)) & (PWC_ENTRIES - 1)) << 4);
 }
@@ -238,21 +248,45 @@ export function flushPwc(): void {
   memory.fill(PWC, 0, <usize>PWC_ENTRIES * 16);
 }
 
+@inline function cachedAllows(f: u64, acc: u32, hlvx: bool, mxr: bool): bool {
+  if (acc == ACC_FETCH) return (f & PTE_X) != 0;
+  if (acc == ACC_WRITE) return (f & (PTE_W | PTE_D)) == (PTE_W | PTE_D);
+  if (hlvx) return (f & PTE_X) != 0;
+  return (f & PTE_R) != 0 || (mxr && (f & PTE_X) != 0);
+}
+
+/** G-stage translation through the cache; a miss walks and fills. */
+function gCached(gpa: u64, acc: u32, hlvx: bool, mxr: bool): u64 {
+  const hg = rd64(S_HGATP);
+  if ((hg >> 60) == 0) {
+    walkCause = 0;
+    return gpa;
+  }
+  const page = gpa >> 12;
+  const key = ((page << 14) | ((hg >> 44) & 0x3fff)) + 1;
+  const slot = pwcSlot(page);
+  if (load<u64>(slot) == key) {
+    const v = load<u64>(slot, 8);
+    if (cachedAllows(v & 0xff, acc, hlvx, mxr)) {
+      wr64(S_STAT_PWC_HITS, rd64(S_STAT_PWC_HITS) + 1);
+      walkCause = 0;
+      return (v & ~(<u64>0xfff)) | (gpa & 0xfff);
+    }
+  }
+  const hpa = gStage(gpa, acc, hlvx, mxr);
+  if (walkCause != 0) return 0;
+  store<u64>(slot, key);
+  store<u64>(slot, (hpa & ~(<u64>0xfff)) | leafFlags, 8);
+  return hpa;
+}
+
 /**
- * G-stage translation of the address of a VS-stage PTE (an implicit access). Reads are served
- * from the page-walk cache when possible; a fault becomes a guest-page fault of the original
- * access type with htinst = the PTE pseudo-instruction.
+ * G-stage translation of the address of a VS-stage PTE (an implicit access, no MXR), through
+ * the cache; a fault becomes a guest-page fault of the original access type with htinst = the
+ * PTE pseudo-instruction.
  */
 function gTranslatePte(gpa: u64, acc: u32): u64 {
-  const vmid = (rd64(S_HGATP) >> 44) & 0x3fff;
-  const page = gpa >> 12;
-  const key = ((page << 14) | vmid) + 1;
-  const slot = pwcSlot(page);
-  if (acc == ACC_READ && load<u64>(slot) == key) {
-    wr64(S_STAT_PWC_HITS, rd64(S_STAT_PWC_HITS) + 1);
-    return load<u64>(slot, 8) | (gpa & 0xfff);
-  }
-  const hpa = gStage(gpa, acc, false, false);
+  const hpa = gCached(gpa, acc, false, false);
   if (walkCause != 0) {
     // Report as a guest-page fault of the original access (the caller's type is in vsAcc).
     if (walkCause >= CAUSE_FETCH_GUEST_PAGE_FAULT) {
@@ -263,10 +297,6 @@ function gTranslatePte(gpa: u64, acc: u32): u64 {
       walkCause = accessFault(vsAcc);
     }
     return 0;
-  }
-  if (acc == ACC_READ) {
-    store<u64>(slot, key);
-    store<u64>(slot, hpa & ~(<u64>0xfff), 8);
   }
   return hpa;
 }

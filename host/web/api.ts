@@ -2,27 +2,37 @@
  * wasmvisor in a web page: `createVm()` starts a VM in a dedicated Worker and returns a handle
  * with the guest console as a byte stream, a statistics stream and run controls.
  *
- *   const vm = await createVm({ image: '/guests/hello.elf' });
+ *   const vm = await createVm({ image: '/guests/minikernel.elf' });   // an S-mode kernel, as a VM
  *   vm.console.readable.pipeTo(new WritableStream({ write: (b) => term.write(b) }));
  *   term.onData((s) => vm.console.write(s));
+ *
+ * By default the image is an S-mode kernel run as a virtual machine (VS-mode under the
+ * TypeScript VMM, SBI answered by the VMM), as `wasmvisor run`; `mode: 'bare'` runs it on the
+ * bare board in M-mode, as `wasmvisor run --bare`.
  *
  * Guest code never runs on the page's thread. When the page is cross-origin isolated
  * (COOP: same-origin, COEP: require-corp) the worker writes its counters into a
  * SharedArrayBuffer that `readCounters()` reads directly; otherwise they arrive as messages.
  */
-import { STAT_BLOCK_BYTES, STAT_FIELDS, STAT_SEQ, type FromWorker, type ToWorker, type VmCounters, type VmState } from './protocol';
-import type { PageWalk } from './walk';
+import {
+  STAT_BLOCK_BYTES, STAT_FIELDS, STAT_SEQ, type ExitRow, type FromWorker, type ToWorker, type VmCounters,
+  type VmMode, type VmState, type WalkSample,
+} from './protocol';
 
-export type { VmCounters, VmState } from './protocol';
-export type { PageWalk, WalkLevel } from './walk';
+export type { ExitRow, PageWalk, VmCounters, VmMode, VmState, WalkSample, WalkStep, WalkStepKind } from './protocol';
 
-/** A guest image: a URL to fetch, or the bytes of an ELF64 RISC-V file (or raw binary at 0x80000000). */
+/** A guest image: a URL to fetch, or the bytes of an ELF64 RISC-V file (or a raw binary: see VmOptions.mode). */
 export type ImageSource = string | URL | Uint8Array | ArrayBuffer;
 
 /** Options of createVm. */
 export interface VmOptions {
   /** Guest to load (and start, unless autostart is false). Without it, call load() later. */
   image?: ImageSource;
+  /**
+   * 'vm' (default): the image is an S-mode kernel (ELF, or raw at 0x80200000) run in VS-mode
+   * by the VMM. 'bare': the bare board, the image (ELF, or raw at 0x80000000) entered in M-mode.
+   */
+  mode?: VmMode;
   /** Name used in error messages about the image (default: the URL's file name, or "image"). */
   name?: string;
   /** Start running as soon as the image is loaded (default true). */
@@ -48,12 +58,20 @@ export interface VmStats {
   instructionsPerSecond: number;
   /** TLB hits / accesses, 0..1 (NaN before the first access). */
   tlbHitRate: number;
+  /** Mean PTE reads per one-dimensional / two-dimensional walk (NaN before the first). */
+  refsPerWalk1d: number;
+  refsPerWalk2d: number;
   /** BT cache hits / lookups, 0..1 (NaN before the first lookup). */
   blockHitRate: number;
-  /** Exits of the hart to the host, by reason (totals). */
-  exits: Record<'mmio' | 'halt', number>;
-  /** The latest sampled page walk (of the pc while the guest ran translated), if any. */
-  walk?: PageWalk;
+  /** Whether the guest runs as a VM (VS-mode under the VMM) or on the bare board. */
+  mode: VmMode;
+  /**
+   * Exits to the host by reason, most frequent first. VM mode: the VMM's VM exits (count, share,
+   * mean host time, as `--stats` prints them). Bare: the hart's MMIO and WFI exits (meanNs NaN).
+   */
+  exits: ExitRow[];
+  /** The hart's last page walk (its walk log) when the sample was taken, if any yet. */
+  walk?: WalkSample;
 }
 
 /** The guest console: output as a byte stream, input as writes. */
@@ -72,17 +90,20 @@ export class Vm extends EventTarget {
   readonly stats: ReadableStream<VmStats>;
   /** True when counters come through shared memory rather than messages. */
   readonly shared: boolean;
+  /** How the current guest runs (the mode of the last load). */
+  mode: VmMode;
   /** Run state: loading, running, paused, exited or error. */
   state: VmState = 'loading';
   /** The guest's exit code once state is 'exited'. */
   exitCode: number | undefined;
-  /** The error message once state is 'error'. */
+  /** The error message once state is 'error', or why the VMM stopped the guest ('exited'). */
   error: string | undefined;
 
   private readonly worker: Worker;
   private readonly statsView: Float64Array | undefined;
   private latest: VmCounters | undefined;
-  private walk: PageWalk | undefined;
+  private walk: WalkSample | undefined;
+  private exitRows: ExitRow[] = [];
   private prev: { instructions: number; wallMs: number; ips: number } | undefined;
   private outCtl!: ReadableStreamDefaultController<Uint8Array>;
   private statsCtl!: ReadableStreamDefaultController<VmStats>;
@@ -92,8 +113,9 @@ export class Vm extends EventTarget {
   private readonly pendingLoads = new Map<number, (error: string | undefined) => void>();
 
   /** @internal Use createVm(). */
-  constructor(worker: Worker, statsBuffer: SharedArrayBuffer | undefined, private readonly intervalMs: number) {
+  constructor(worker: Worker, statsBuffer: SharedArrayBuffer | undefined, private readonly intervalMs: number, mode: VmMode) {
     super();
+    this.mode = mode;
     this.worker = worker;
     this.shared = statsBuffer !== undefined;
     this.statsView = statsBuffer && new Float64Array(statsBuffer);
@@ -130,7 +152,9 @@ export class Vm extends EventTarget {
         break;
       case 'stats':
         if (msg.walk) this.walk = msg.walk;
+        if (msg.exits) this.exitRows = msg.exits;
         if (msg.counters) this.emitStats(msg.counters);
+        else if (this.shared && (msg.walk || msg.exits)) this.emitStats(this.readCounters());
         break;
       case 'loaded':
         this.pendingLoads.get(msg.id)?.(msg.error);
@@ -173,8 +197,11 @@ export class Vm extends EventTarget {
       counters: c,
       instructionsPerSecond: ips,
       tlbHitRate: c.tlbAccesses > 0 ? 1 - c.tlbMisses / c.tlbAccesses : NaN,
+      refsPerWalk1d: c.pageWalks > 0 ? c.pageWalkRefs / c.pageWalks : NaN,
+      refsPerWalk2d: c.walks2d > 0 ? c.walkRefs2d / c.walks2d : NaN,
       blockHitRate: c.blockHits + c.blockMisses > 0 ? c.blockHits / (c.blockHits + c.blockMisses) : NaN,
-      exits: { mmio: c.mmioExits, halt: c.haltExits },
+      mode: c.vm ? 'vm' : 'bare',
+      exits: c.vm ? this.exitRows : bareExits(c),
       walk: this.walk,
     };
     // Drop samples nobody reads rather than queue them without bound.
@@ -182,15 +209,18 @@ export class Vm extends EventTarget {
     this.dispatchEvent(new CustomEvent('stats', { detail: s }));
   }
 
-  /** Load a guest image (replacing the current one) and start it unless autostart is false. */
-  async load(image: ImageSource, opts: { name?: string; autostart?: boolean } = {}): Promise<void> {
+  /**
+   * Load a guest image (replacing the current one) and start it unless autostart is false.
+   * `mode` defaults to the mode of the previous load (createVm's option at first).
+   */
+  async load(image: ImageSource, opts: { name?: string; autostart?: boolean; mode?: VmMode } = {}): Promise<void> {
     const bytes = await imageBytes(image);
     const name = opts.name ?? imageName(image);
-    this.prev = undefined;
-    this.walk = undefined;
+    this.mode = opts.mode ?? this.mode;
+    this.forget();
     const id = ++this.loads;
     const done = new Promise<string | undefined>((resolve) => this.pendingLoads.set(id, resolve));
-    this.send({ type: 'load', id, name, bytes, autostart: opts.autostart ?? true }, [bytes]);
+    this.send({ type: 'load', id, name, bytes, autostart: opts.autostart ?? true, mode: this.mode }, [bytes]);
     const error = await done;
     if (error !== undefined) throw new Error(error);
   }
@@ -200,7 +230,14 @@ export class Vm extends EventTarget {
   /** Continue after pause(). */
   resume(): void { this.send({ type: 'resume' }); }
   /** Reload the image into a fresh machine and start it again. */
-  reset(): void { this.prev = undefined; this.walk = undefined; this.send({ type: 'reset' }); }
+  reset(): void { this.forget(); this.send({ type: 'reset' }); }
+
+  /** Drop what belonged to the previous guest (rates, walk, exit rows). */
+  private forget(): void {
+    this.prev = undefined;
+    this.walk = undefined;
+    this.exitRows = [];
+  }
 
   /** Resolves when the state satisfies `pred` (immediately if it already does). */
   until(pred: (s: VmState) => boolean): Promise<VmState> {
@@ -222,6 +259,13 @@ export class Vm extends EventTarget {
     try { this.outCtl.close(); } catch { /* already closed */ }
     try { this.statsCtl.close(); } catch { /* already closed */ }
   }
+}
+
+/** The bare machine's exits to the host as rows (it has no VMM: no host time is measured). */
+function bareExits(c: VmCounters): ExitRow[] {
+  const total = c.mmioExits + c.haltExits;
+  const row = (reason: string, count: number): ExitRow => ({ reason, count, share: total > 0 ? (count / total) * 100 : 0, meanNs: NaN });
+  return [row('MMIO', c.mmioExits), row('WFI (halt)', c.haltExits)];
 }
 
 async function imageBytes(image: ImageSource): Promise<ArrayBuffer> {
@@ -250,7 +294,7 @@ export async function createVm(options: VmOptions = {}): Promise<Vm> {
   else if (typeof core === 'string') core = new URL(core, location.href).href;
   const statsBuffer = shared ? new SharedArrayBuffer(STAT_BLOCK_BYTES) : undefined;
   const worker = new Worker(workerUrl, { type: 'module', name: 'wasmvisor' });
-  const vm = new Vm(worker, statsBuffer, intervalMs);
+  const vm = new Vm(worker, statsBuffer, intervalMs, options.mode ?? 'vm');
   await new Promise<void>((resolve, reject) => {
     worker.onmessage = (ev: MessageEvent<FromWorker>) => {
       if (ev.data.type === 'ready') resolve();
@@ -267,6 +311,6 @@ export async function createVm(options: VmOptions = {}): Promise<Vm> {
       statsIntervalMs: intervalMs,
     });
   });
-  if (options.image !== undefined) await vm.load(options.image, { name: options.name, autostart: options.autostart });
+  if (options.image !== undefined) await vm.load(options.image, { name: options.name, autostart: options.autostart, mode: options.mode });
   return vm;
 }

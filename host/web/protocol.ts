@@ -6,8 +6,21 @@
  *   - cross-origin isolated pages: the worker keeps a SharedArrayBuffer of float64 counters
  *     (STAT_FIELDS order) up to date and the page reads it whenever it likes;
  *   - otherwise: the worker posts a `stats` message about ten times a second.
+ * What does not fit a fixed block of numbers (the VMM's exit rows, the last page walk) is
+ * always a message, sent only when it changed.
  */
-import type { PageWalk } from './walk';
+import type { PageWalk } from '../machine/hart';
+import type { ExitRow } from '../vmm/stats';
+
+export type { ExitRow } from '../vmm/stats';
+export type { PageWalk, WalkStep, WalkStepKind } from '../machine/hart';
+
+/**
+ * How a guest runs. 'vm': an S-mode kernel in VS-mode under the TypeScript VMM (SBI answered by
+ * the VMM, no firmware), as `wasmvisor run IMAGE`; 'bare': the bare virt board, the image
+ * entered in M-mode, as `wasmvisor run --bare IMAGE`.
+ */
+export type VmMode = 'vm' | 'bare';
 
 /** The counters of one VM, as plain numbers (exact below 2^53, which a browser run never reaches). */
 export interface VmCounters {
@@ -17,9 +30,16 @@ export interface VmCounters {
   wallMs: number;
   tlbAccesses: number;
   tlbMisses: number;
+  /** TLB misses walked in one dimension (satp, or V = 1 with one stage Bare). */
   pageWalks: number;
-  /** Memory references made by page walks (PTE reads). */
+  /** Memory references (PTE reads) of those walks. */
   pageWalkRefs: number;
+  /** TLB misses walked in two dimensions (VS-stage and G-stage). */
+  walks2d: number;
+  /** PTE reads of the two-dimensional walks, both stages. */
+  walkRefs2d: number;
+  /** G-stage translations of VS-stage PTE addresses served by the page-walk cache. */
+  pwcHits: number;
   blockHits: number;
   blockMisses: number;
   blockChains: number;
@@ -27,26 +47,27 @@ export interface VmCounters {
   codeInvalidations: number;
   traps: number;
   interrupts: number;
-  /** Exits of the hart to the host because of an MMIO access. */
+  /** Exits of the hart to the host because of an MMIO access (both modes). */
   mmioExits: number;
   /** Exits because of WFI with nothing pending. */
   haltExits: number;
-  /** Exits because the instruction slice ran out (the host's scheduling tick). */
-  budgetExits: number;
-  /** Exits for an HTIF tohost write. */
-  htifExits: number;
+  /** VM exits of every reason (VM mode; 0 on the bare machine). */
+  vmExits: number;
   /** Guest program counter and privilege (0 U, 1 S, 3 M) when the sample was taken. */
   pc: number;
   priv: number;
   /** Decoded blocks currently in the BT cache (misses since the last flush). */
   btBlocks: number;
+  /** 1 when the guest runs as a VM (VS-mode under the VMM), 0 on the bare machine. */
+  vm: number;
 }
 
 /** Field order of the shared statistics block (one float64 each). */
 export const STAT_FIELDS: readonly (keyof VmCounters)[] = [
-  'instructions', 'wallMs', 'tlbAccesses', 'tlbMisses', 'pageWalks', 'pageWalkRefs',
-  'blockHits', 'blockMisses', 'blockChains', 'btFlushes', 'codeInvalidations', 'traps',
-  'interrupts', 'mmioExits', 'haltExits', 'budgetExits', 'htifExits', 'pc', 'priv', 'btBlocks',
+  'instructions', 'wallMs', 'tlbAccesses', 'tlbMisses', 'pageWalks', 'pageWalkRefs', 'walks2d',
+  'walkRefs2d', 'pwcHits', 'blockHits', 'blockMisses', 'blockChains', 'btFlushes',
+  'codeInvalidations', 'traps', 'interrupts', 'mmioExits', 'haltExits', 'vmExits', 'pc', 'priv',
+  'btBlocks', 'vm',
 ];
 
 /** Index of the sequence word (odd while the worker writes: a seqlock) in the shared block. */
@@ -56,6 +77,19 @@ export const STAT_BLOCK_BYTES = (STAT_FIELDS.length + 1) * 8;
 
 /** Run state of a VM. */
 export type VmState = 'loading' | 'running' | 'paused' | 'exited' | 'error';
+
+/**
+ * The last page walk the hart made (its walk log, host/machine/hart.ts), with the translation
+ * registers read when it was sampled, which a viewer needs to name guest-physical addresses.
+ */
+export interface WalkSample extends PageWalk {
+  /** Where the walk happened: the bare machine's satp walk, or a VM's two-stage walk. */
+  machine: VmMode;
+  /** satp (bare), vsatp and hgatp (VM) at the time of the sample. */
+  satp: bigint;
+  vsatp: bigint;
+  hgatp: bigint;
+}
 
 /** Page -> worker. */
 export type ToWorker =
@@ -70,7 +104,7 @@ export type ToWorker =
       /** Milliseconds between statistics samples. */
       statsIntervalMs: number;
     }
-  | { type: 'load'; id: number; name: string; bytes: ArrayBuffer; autostart: boolean }
+  | { type: 'load'; id: number; name: string; bytes: ArrayBuffer; autostart: boolean; mode: VmMode }
   | { type: 'input'; bytes: Uint8Array }
   | { type: 'pause' }
   | { type: 'resume' }
@@ -83,4 +117,5 @@ export type FromWorker =
   | { type: 'loaded'; id: number; error?: string }
   | { type: 'output'; bytes: Uint8Array }
   | { type: 'state'; state: VmState; exitCode?: number; message?: string }
-  | { type: 'stats'; counters?: VmCounters; walk?: PageWalk };
+  /** counters: without shared memory; exits: the VMM's rows when they changed; walk: a new walk. */
+  | { type: 'stats'; counters?: VmCounters; exits?: ExitRow[]; walk?: WalkSample };

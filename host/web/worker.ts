@@ -1,16 +1,23 @@
 /**
  * The Worker that runs one VM for a page (host/web/api.ts talks to it; messages in protocol.ts).
  *
- * The bare Machine runs here unchanged: its run loop executes slices of guest instructions
- * and yields to the event loop every ~20 ms, which is when this worker takes console input,
- * pause/reset requests and statistics samples. The page's main thread never runs guest code.
+ * Two kinds of guest run here unchanged from the CLI: a VM (host/vmm: an S-mode kernel in
+ * VS-mode, its exits handled by the TypeScript VMM) and the bare Machine (the image in M-mode).
+ * Both run loops execute slices of guest instructions and yield to the event loop every ~20 ms,
+ * which is when this worker takes console input, pause/reset requests and statistics samples.
+ * The page's main thread never runs guest code.
  */
 import { Machine } from '../machine/machine';
 import { setCoreModule } from '../machine/core';
 import { parseImage } from '../machine/loader';
-import type { LoadedImage } from '../machine/types';
-import { walkPageTables, type PageWalk } from './walk';
-import { STAT_FIELDS, STAT_SEQ, type FromWorker, type ToWorker, type VmCounters, type VmState } from './protocol';
+import type { HartState } from '../machine/hart';
+import type { LoadedImage, MachineStats, RunResult } from '../machine/types';
+import type { ExitStats } from '../vmm/stats';
+import { KERNEL_RAW_BASE, Vm, type VmRunResult } from '../vmm/vm';
+import {
+  STAT_FIELDS, STAT_SEQ, type ExitRow, type FromWorker, type ToWorker, type VmCounters, type VmMode,
+  type VmState, type WalkSample,
+} from './protocol';
 
 const RAM_BASE = 0x8000_0000n;
 
@@ -21,20 +28,33 @@ interface WorkerScope {
 const scope = globalThis as unknown as WorkerScope;
 const post = (msg: FromWorker, transfer: Transferable[] = []): void => scope.postMessage(msg, transfer);
 
+/** What the worker drives: the bare Machine or a Vm (the same surface the CLI uses). */
+interface Guest {
+  readonly hart: HartState;
+  /** The VMM's exit counts (VM mode only). */
+  readonly exits?: ExitStats;
+  consoleInput(bytes: Uint8Array): void;
+  stop(): void;
+  run(): Promise<RunResult & { failure?: string }>;
+  stats(): MachineStats;
+}
+
 let memSize = 128 << 20;
 let deterministic = false;
 let statsView: Float64Array | undefined;
 let statsTimer: ReturnType<typeof setInterval> | undefined;
 let image: LoadedImage | undefined;
-let machine: Machine | undefined;
+let mode: VmMode = 'vm';
+let guest: Guest | undefined;
 let state: VmState = 'loading';
-/** The run loop in progress (resolves when Machine.run returns). */
+/** The run loop in progress (resolves when run() returns). */
 let running: Promise<void> | undefined;
 /** Milliseconds the current guest has run, not counting the run in progress (started at runStart). */
 let runMs = 0;
 let runStart = 0;
-let lastWalk: PageWalk | undefined;
-let walkSent: PageWalk | undefined;
+/** Identity of the last walk and exit table sent, so unchanged ones are not sent again. */
+let walkKey = '';
+let exitsSent = -1;
 let missesAtFlush = 0;
 let lastFlushes = 0;
 
@@ -51,15 +71,13 @@ function flushOutput(): void {
   post({ type: 'output', bytes }, [bytes.buffer]);
 }
 
-// ---- setImmediate: the Machine yields with it (a Node API); browsers get a MessageChannel ----
+// ---- setImmediate: the run loops yield with it (a Node API); browsers get a MessageChannel ----
 // A MessageChannel task is not clamped like setTimeout(0), so the yield costs microseconds.
-// Each yield is also where the page-walk view samples the hart (it is between slices there).
 if (typeof (globalThis as { setImmediate?: unknown }).setImmediate !== 'function') {
   const channel = new MessageChannel();
   const queue: (() => void)[] = [];
   channel.port1.onmessage = () => queue.shift()?.();
   (globalThis as unknown as { setImmediate: (fn: () => void) => void }).setImmediate = (fn) => {
-    sampleWalk();
     if (statsView) writeShared(counters());
     queue.push(fn);
     channel.port2.postMessage(0);
@@ -73,37 +91,46 @@ function setState(s: VmState, extra: { exitCode?: number; message?: string } = {
   post({ type: 'state', state: s, ...extra });
 }
 
-/** Remember the translation of the current pc when the guest runs translated (S/U with satp on). */
-function sampleWalk(): void {
-  if (!machine) return;
-  const h = machine.hart;
-  const satp = h.satp;
-  if (h.priv === 3 || satp >> 60n === 0n) return;
-  const mem = machine.memory;
-  lastWalk = walkPageTables(satp, h.pc, h.priv, (pa) => {
-    if (pa < RAM_BASE || pa + 8n > RAM_BASE + BigInt(memSize)) return undefined;
-    const b = mem.read(pa, 8);
-    return new DataView(b.buffer, b.byteOffset, 8).getBigUint64(0, true);
-  });
+/** The hart's last page walk (its walk log) with the translation registers, if it changed. */
+function sampleWalk(): WalkSample | undefined {
+  if (!guest) return undefined;
+  const h = guest.hart;
+  const w = h.lastWalk();
+  if (!w) return undefined;
+  const key = `${w.va}:${w.access}:${w.pa}:${w.faultCause}:${w.steps.map((s) => `${s.kind}${s.pteAddress}`).join()}`;
+  if (key === walkKey) return undefined;
+  walkKey = key;
+  const vm = guest instanceof Vm ? guest : undefined;
+  return {
+    ...w,
+    machine: mode,
+    satp: h.satp,
+    vsatp: vm ? vm.vmcs.vsatp : h.vsatp,
+    hgatp: vm ? vm.vmcs.hgatp : h.hgatp,
+  };
 }
 
 function counters(): VmCounters | undefined {
-  if (!machine) return undefined;
-  const s = machine.stats();
-  const h = machine.hart;
+  if (!guest) return undefined;
+  const s = guest.stats();
+  const h = guest.hart;
   const flushes = Number(s.btFlushes);
   if (flushes !== lastFlushes) {
     // The cache was emptied since the last sample: count blocks decoded from here on.
     lastFlushes = flushes;
     missesAtFlush = Number(s.blockMisses);
   }
+  const vm = guest instanceof Vm ? guest : undefined;
   return {
     instructions: Number(s.instructions),
     wallMs: runMs + (state === 'running' ? performance.now() - runStart : 0),
     tlbAccesses: Number(s.tlbAccesses),
     tlbMisses: Number(s.tlbMisses),
-    pageWalks: Number(s.pageWalks),
-    pageWalkRefs: Number(s.pageWalkRefs),
+    pageWalks: Number(h.statWalks),
+    pageWalkRefs: Number(h.statWalkRefs),
+    walks2d: Number(h.statWalks2d),
+    walkRefs2d: Number(h.statWalkRefs2d),
+    pwcHits: Number(h.statPwcHits),
     blockHits: Number(s.blockHits),
     blockMisses: Number(s.blockMisses),
     blockChains: Number(s.blockChains),
@@ -113,9 +140,11 @@ function counters(): VmCounters | undefined {
     interrupts: Number(s.interrupts),
     mmioExits: Number(s.mmioExits),
     haltExits: Number(s.haltExits),
-    pc: Number(h.pc),
-    priv: h.priv,
+    vmExits: vm ? vm.exits.exits : 0,
+    pc: Number(vm ? vm.vmcs.pc : h.pc),
+    priv: vm ? Number(vm.vmcs.priv) : h.priv,
     btBlocks: Number(s.blockMisses) - missesAtFlush,
+    vm: vm ? 1 : 0,
   };
 }
 
@@ -128,38 +157,46 @@ function writeShared(c: VmCounters | undefined): void {
   v[STAT_SEQ]++;
 }
 
-/** Publish one sample: into the shared block (seqlock), or as a message. */
+/** The VMM's exit rows, when they changed since the last sample. */
+function exitRows(): ExitRow[] | undefined {
+  const e = guest?.exits;
+  if (!e || e.exits === exitsSent) return undefined;
+  exitsSent = e.exits;
+  return e.rows();
+}
+
+/** Publish one sample: counters into the shared block (seqlock) or as a message, the rest as a message. */
 function publishStats(): void {
   const c = counters();
   if (!c) return;
-  const walk = lastWalk !== walkSent ? lastWalk : undefined;
-  walkSent = lastWalk;
+  const walk = sampleWalk();
+  const exits = exitRows();
   if (statsView) {
     writeShared(c);
-    if (walk) post({ type: 'stats', walk });
+    if (walk || exits) post({ type: 'stats', walk, exits });
   } else {
-    post({ type: 'stats', counters: c, walk });
+    post({ type: 'stats', counters: c, walk, exits });
   }
 }
 
-/** Run the machine until it exits or is stopped (pause, reset, new image). */
+/** Run the guest until it exits or is stopped (pause, reset, new image). */
 function startRun(): void {
-  if (!machine || running) return;
-  const m = machine;
+  if (!guest || running) return;
+  const g = guest;
   runStart = performance.now();
   setState('running');
   running = (async () => {
     try {
-      const r = await m.run();
+      const r: VmRunResult = await g.run();
       runMs += performance.now() - runStart;
       running = undefined;
       flushOutput();
-      if (m !== machine) return;
+      if (g !== guest) return;
       // The final counters go out before the state, so a page that sees 'paused' or
       // 'exited' already has the numbers that go with it.
       state = r.reason === 'exit' ? 'exited' : 'paused';
       publishStats();
-      if (r.reason === 'exit') setState('exited', { exitCode: r.exitCode });
+      if (r.reason === 'exit') setState('exited', { exitCode: r.exitCode, message: r.failure });
       else setState('paused');
     } catch (e) {
       running = undefined;
@@ -172,24 +209,28 @@ function startRun(): void {
 
 async function stopRun(): Promise<void> {
   if (!running) return;
-  machine?.stop();
+  guest?.stop();
   await running;
 }
 
-/** Build a fresh machine for the current image (first load, reset). */
+/** Build a fresh guest for the current image (first load, reset). */
 async function boot(autostart: boolean): Promise<void> {
   await stopRun();
-  machine = undefined;
+  guest = undefined;
   if (!image) return;
   runMs = 0;
-  lastWalk = walkSent = undefined;
+  walkKey = '';
+  exitsSent = -1;
   missesAtFlush = lastFlushes = 0;
   try {
-    machine = await Machine.create({ memSize, kernel: image, deterministic, onConsoleOutput: consoleOutput });
+    const cfg = { memSize, kernel: image, deterministic, onConsoleOutput: consoleOutput };
+    guest = mode === 'vm' ? await Vm.create(cfg) : await Machine.create(cfg);
   } catch (e) {
     setState('error', { message: e instanceof Error ? e.message : String(e) });
     return;
   }
+  // The core records the steps of every page walk; the page draws the last one.
+  guest.hart.walkLogOn = true;
   publishStats();
   if (autostart) startRun();
   else setState('paused');
@@ -216,11 +257,13 @@ async function handle(msg: ToWorker): Promise<void> {
     case 'load':
       await stopRun();
       setState('loading');
+      mode = msg.mode;
       try {
-        image = parseImage(new Uint8Array(msg.bytes), msg.name, RAM_BASE);
+        // A raw kernel goes where an SBI firmware would leave it (VM), or at the RAM base (bare).
+        image = parseImage(new Uint8Array(msg.bytes), msg.name, mode === 'vm' ? KERNEL_RAW_BASE : RAM_BASE);
       } catch (e) {
         image = undefined;
-        machine = undefined;
+        guest = undefined;
         const message = e instanceof Error ? e.message : String(e);
         setState('error', { message });
         post({ type: 'loaded', id: msg.id, error: message });
@@ -230,7 +273,7 @@ async function handle(msg: ToWorker): Promise<void> {
       post({ type: 'loaded', id: msg.id, error: state === 'error' ? lastError : undefined });
       return;
     case 'input':
-      machine?.consoleInput(msg.bytes);
+      guest?.consoleInput(msg.bytes);
       return;
     case 'pause':
       await stopRun();
@@ -249,7 +292,7 @@ let chain: Promise<void> = Promise.resolve();
 scope.onmessage = (ev) => {
   const msg = ev.data;
   // Input goes straight in: it must not wait behind a pause or a reset.
-  if (msg.type === 'input') { machine?.consoleInput(msg.bytes); return; }
+  if (msg.type === 'input') { guest?.consoleInput(msg.bytes); return; }
   chain = chain.then(() => handle(msg)).catch((e) => {
     setState('error', { message: e instanceof Error ? e.message : String(e) });
   });

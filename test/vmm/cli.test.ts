@@ -31,7 +31,7 @@ describe('wasmvisor run IMAGE (VM mode)', () => {
   it('prints through SBI and exits with SRST shutdown status 0', () => {
     const r = wasmvisor(['run', file('hello.bin', sbiHelloPayload('Hello from VS-mode\n'))]);
     expect(r.stderr).toBe('');
-    expect(r.stdout).toBe('Hello from VS-mode\n');
+    expect(r.stdout).toBe('Hello from VS-mode\r\n'); // the SBI console writes LF as CR LF, as OpenSBI
     expect(r.status).toBe(0);
   });
 

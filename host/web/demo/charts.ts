@@ -3,6 +3,8 @@
  * and horizontal bars of exit counts by reason in SVG.
  */
 
+import { formatNs } from '../../vmm/stats';
+
 const SVG_NS = 'http://www.w3.org/2000/svg';
 
 /** Create an SVG element with attributes (and text content for <text>). */
@@ -65,35 +67,57 @@ export class Sparkline {
   }
 }
 
-/** One bar of the exits chart. */
+/** One bar of the exits chart: an exit reason with its numbers. */
 export interface Bar {
   label: string;
   total: number;
   /** Per second since the previous sample. */
   rate: number;
+  /** Share of all exits in percent (NaN: not shown). */
+  share: number;
+  /** Mean host time per exit in ns (NaN: not measured, as on the bare machine). */
+  meanNs: number;
   color: string;
 }
 
+/** The colours of the exit reasons, by the kind of exit. */
+export function exitColor(reason: string): string {
+  if (reason.startsWith('SBI')) return '#a3be8c';
+  if (reason.startsWith('MMIO')) return '#88c0d0';
+  if (reason.startsWith('guest-page fault')) return '#ebcb8b';
+  if (reason.startsWith('WFI')) return '#b48ead';
+  if (reason.startsWith('fatal')) return '#bf616a';
+  return '#d08770';
+}
+
+const ROW_H = 30;
+
 /**
- * Horizontal bars, one per reason, lengths on a log scale (exit counts differ by orders of
- * magnitude: an MMIO-heavy console guest makes thousands where a timer makes a few).
+ * Horizontal bars, one row per reason (the reason, then a bar with count, share, mean host time
+ * and rate). Lengths are on a log scale: counts differ by orders of magnitude (a guest makes
+ * thousands of first-touch faults and a handful of shutdown calls).
  */
 export function drawBars(svg: SVGSVGElement, bars: Bar[]): void {
   const width = Number(svg.getAttribute('width'));
-  const labelW = 78;
-  const numW = 110;
-  const barMax = width - labelW - numW;
-  const rowH = 22;
+  const numW = 230;
+  const barMax = width - numW - 6;
   const max = Math.max(10, ...bars.map((b) => b.total));
   svg.replaceChildren();
   bars.forEach((b, i) => {
-    const y = i * rowH + 4;
+    const y = i * ROW_H;
     const len = b.total > 0 ? Math.max(2, (Math.log10(b.total + 1) / Math.log10(max + 1)) * barMax) : 0;
-    svg.append(
-      svgEl('text', { x: 0, y: y + 13 }, b.label),
-      svgEl('rect', { x: labelW, y: y + 3, width: barMax, height: 12, fill: '#232a33', rx: 2 }),
-      svgEl('rect', { x: labelW, y: y + 3, width: len, height: 12, fill: b.color, rx: 2 }),
-      svgEl('text', { x: labelW + barMax + 6, y: y + 13 }, `${si(b.total)}  ${si(b.rate)}/s`),
+    const nums = [b.total.toLocaleString('en')];
+    if (Number.isFinite(b.share)) nums.push(`${b.share.toFixed(1)} %`);
+    if (Number.isFinite(b.meanNs)) nums.push(formatNs(b.meanNs));
+    nums.push(`${si(b.rate)}/s`);
+    const row = svgEl('g', { class: 'exit-row', 'data-reason': b.label });
+    row.append(
+      svgEl('text', { x: 0, y: y + 11 }, b.label.length > 62 ? b.label.slice(0, 61) + '…' : b.label),
+      svgEl('rect', { x: 0, y: y + 15, width: barMax, height: 10, fill: '#232a33', rx: 2 }),
+      svgEl('rect', { x: 0, y: y + 15, width: len, height: 10, fill: b.color, rx: 2 }),
+      svgEl('text', { x: barMax + 6, y: y + 24, class: 'dim' }, nums.join('  ')),
     );
+    svg.append(row);
   });
+  svg.setAttribute('height', String(Math.max(ROW_H, bars.length * ROW_H)));
 }

@@ -21,7 +21,7 @@
 //   TLB_FETCH   | TLB for fetches   TLB_ENTRIES x 16 B |
 //   CTX_TABLE   +--------------------------------------+
 //               | translation-context table (tags)     |
-//   PWC         | G-stage page-walk cache              |
+//   PWC         | G-stage translation cache            |
 //   PAGE_INFO   +--------------------------------------+
 //               | per RAM page: code generation (u32)  |
 //   BT_HASH     +--------------------------------------+
@@ -51,7 +51,7 @@ export const TLB_WRITE: usize = TLB_READ + TLB_ENTRIES * TLB_ENTRY_SIZE;
 export const TLB_FETCH: usize = TLB_WRITE + TLB_ENTRIES * TLB_ENTRY_SIZE;
 export const CTX_ENTRIES: u32 = 4096; // context ids 1..4095 live in a TLB tag's low 12 bits
 export const CTX_TABLE: usize = TLB_FETCH + TLB_ENTRIES * TLB_ENTRY_SIZE; // u64 key per id
-export const PWC_ENTRIES: u32 = 256; // G-stage page-walk cache (2D walks): GPA page -> host page
+export const PWC_ENTRIES: u32 = 8192; // G-stage translation cache (2D walks): GPA page -> host page
 export const PWC: usize = CTX_TABLE + CTX_ENTRIES * 8; // per entry: u64 key (vmid, GPA page) + 1, u64 host page
 export const PAGE_INFO: usize = PWC + PWC_ENTRIES * 16;
 export const PAGE_INFO_SIZE: usize = 0x200000; // (RAM_SIZE_MAX / PAGE_SIZE) * 4

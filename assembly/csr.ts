@@ -25,7 +25,7 @@ import {
   HSTATUS_VTSR, MIP_SSIP, MIP_STIP, MIP_SEIP, MIP_MSIP, MIP_MTIP, MIP_MEIP, MIP_VSSIP,
   VS_INTERRUPTS, CAUSE_ILLEGAL_INSTRUCTION, CAUSE_VIRTUAL_INSTRUCTION,
 } from './state';
-import { updateContexts, flushTlbAll } from './mmu';
+import { updateContexts, flushGStage } from './mmu';
 import { mipValue, mieValue } from './trap';
 import { mtime } from './timer';
 
@@ -319,7 +319,7 @@ function csrWrite(csr: u32, v: u64): void {
       // hgatp: the root of an x4 table is 16 KiB aligned (PPN bits 1:0 read as zero); VMID 14 bits.
       if (!atpModeOk(v)) return;
       wr64(S_HGATP, v & 0xf3fffffffffffffc);
-      flushTlbAll();
+      flushGStage();
       updateContexts();
       return;
     }

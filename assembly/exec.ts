@@ -20,7 +20,7 @@ import {
   CAUSE_VS_ECALL, CAUSE_MISALIGNED_LOAD, CAUSE_MISALIGNED_STORE,
 } from './state';
 import {
-  ctxData, loadSlow, storeSlow, translateAtomic, flushTlbAll, flushTlbPage, flushTlbAsid,
+  ctxData, loadSlow, storeSlow, translateAtomic, flushTlbAll, flushGStage, flushTlbPage, flushTlbAsid,
   hyperLoad, hyperStore, ACC_READ, ACC_WRITE,
 } from './mmu';
 import { raiseException, doMret, doSret, mipValue, mieValue } from './trap';
@@ -458,8 +458,8 @@ export function execBlock(blk: usize): void {
         const f = hfenceFault(op == O.OP_HFENCE_GVMA);
         if (f != 0) { insnFault(r, end, f); return; }
         // Guest translations are tagged by VMID and V in the TLB contexts; flushing all of them
-        // (and the G-stage page-walk cache) is what both fences need at most.
-        flushTlbAll();
+        // is what hfence.vvma needs at most; hfence.gvma also drops the G-stage cache.
+        if (op == O.OP_HFENCE_GVMA) flushGStage(); else flushTlbAll();
         break;
       }
       default: {

@@ -18,12 +18,13 @@ import {
   pc, icount, irqCheck, exitReason, loadHot, saveHot, clearExit, setStop, setIrqCheck, setExit,
   setPc, setCurRec, addIcount, setX, rd64, wr64, bumpEpoch, CAUSE_LOAD_ACCESS, CAUSE_STORE_ACCESS,
 } from './state';
-import { updateContexts, flushTlbAll, invalidateCodePage } from './mmu';
+import { updateContexts, flushTlbAll, flushGStage, invalidateCodePage } from './mmu';
 import { flushBlocks, findBlock, chained, flushBlockStats, decodeInto as decodeRecord, setSingleStep } from './bt';
 export { setSingleStep };
 import { execBlock, flushExecStats } from './exec';
 import { checkInterrupts, raiseException } from './trap';
 import { nextTimerIcount, mtime } from './timer';
+import { flushWalkStats } from './walk';
 import './host';
 
 const NEVER: u64 = 0xffffffffffffffff;
@@ -35,7 +36,7 @@ export function init(ramSize: u64): void {
   memory.fill(STATE, 0, STATE_SIZE);
   wr64(S_RAM_SIZE, ramSize);
   memory.fill(PAGE_INFO, 0, <usize>(ramSize / <u64>PAGE_SIZE) * 4);
-  flushTlbAll();
+  flushGStage();
   flushBlocks();
   mmioOutstanding = false;
 }
@@ -129,6 +130,7 @@ export function run(budget: u64): u32 {
   if (exitReason == EXIT_MMIO) mmioOutstanding = true;
   flushExecStats();
   flushBlockStats();
+  flushWalkStats();
   saveHot();
   return exitReason;
 }
@@ -148,12 +150,12 @@ export function invalidateRam(paddr: u64, len: u64): void {
  * needs nothing, since no failed translation is ever cached.
  */
 export function flushTlb(): void {
-  flushTlbAll();
+  flushGStage();
 }
 
 /** Drop every TLB entry and decoded block (snapshot restore, debugging). */
 export function flushAll(): void {
-  flushTlbAll();
+  flushGStage();
   flushBlocks();
 }
 

@@ -115,13 +115,21 @@ export function updateContexts(): void {
   ctxFetch = ctxId(contextKey(priv, virt));
 }
 
-/** Invalidate every TLB entry, context id and cached G-stage translation. */
+/**
+ * Invalidate every TLB entry and context id (sfence.vma x0, x0; a full context table). The
+ * G-stage translation cache stays: only hfence.gvma and hgatp changes touch it (flushGStage).
+ */
 export function flushTlbAll(): void {
   memory.fill(TLB_READ, 0xff, <usize>TLB_ENTRIES * 16 * 3);
   memory.fill(CTX_TABLE, 0, <usize>CTX_ENTRIES * 8);
-  flushPwc();
   ctxUsed = 0;
   bumpEpoch();
+}
+
+/** hfence.gvma / hgatp writes / the host changed G-stage tables: drop all cached translations. */
+export function flushGStage(): void {
+  flushTlbAll();
+  flushPwc();
 }
 
 /** sfence.vma / hfence.vvma with rs1 = va: drop that page from all three arrays. */

@@ -106,9 +106,29 @@ function logStart(va: u64, acc: u32): void {
 function logEnd(pa: u64): void {
   if (logOn) store<u64>(STATE + S_WALK_LOG + 16, walkCause != 0 ? (<u64>1 << 63) | walkCause : pa);
 }
+// The counters live in globals while run() executes; flushWalkStats() adds them to STATE.
+let statWalks1d: u64 = 0;
+let statRefs1d: u64 = 0;
+let statWalks2d: u64 = 0;
+let statRefs2d: u64 = 0;
+let statGCacheHits: u64 = 0;
 @inline function countRef(): void {
-  if (twoD) wr64(S_STAT_WALK_REFS_2D, rd64(S_STAT_WALK_REFS_2D) + 1);
-  else wr64(S_STAT_WALK_REFS, rd64(S_STAT_WALK_REFS) + 1);
+  if (twoD) statRefs2d++;
+  else statRefs1d++;
+}
+
+/** Add the walk counters gathered in globals to the STATE statistics. */
+export function flushWalkStats(): void {
+  wr64(S_STAT_WALKS, rd64(S_STAT_WALKS) + statWalks1d);
+  wr64(S_STAT_WALK_REFS, rd64(S_STAT_WALK_REFS) + statRefs1d);
+  wr64(S_STAT_WALKS_2D, rd64(S_STAT_WALKS_2D) + statWalks2d);
+  wr64(S_STAT_WALK_REFS_2D, rd64(S_STAT_WALK_REFS_2D) + statRefs2d);
+  wr64(S_STAT_PWC_HITS, rd64(S_STAT_PWC_HITS) + statGCacheHits);
+  statWalks1d = 0;
+  statRefs1d = 0;
+  statWalks2d = 0;
+  statRefs2d = 0;
+  statGCacheHits = 0;
 }
 
 /**
@@ -196,7 +216,7 @@ export function walk1d(va: u64, acc: u32, p: u32): u64 {
   const levels: i32 = (sa >> 60) == 9 ? 4 : 3;
   const top = <i64>va >> <i64>(12 + 9 * levels - 1);
   if (top != 0 && top != -1) return fail(pageFault(acc), 0, 0);
-  wr64(S_STAT_WALKS, rd64(S_STAT_WALKS) + 1);
+  statWalks1d++;
   const st = rd64(S_MSTATUS);
   logStart(va, acc);
   logKind = KIND_SATP;
@@ -268,7 +288,7 @@ function gCached(gpa: u64, acc: u32, hlvx: bool, mxr: bool): u64 {
   if (load<u64>(slot) == key) {
     const v = load<u64>(slot, 8);
     if (cachedAllows(v & 0xff, acc, hlvx, mxr)) {
-      wr64(S_STAT_PWC_HITS, rd64(S_STAT_PWC_HITS) + 1);
+      statGCacheHits++;
       walkCause = 0;
       return (v & ~(<u64>0xfff)) | (gpa & 0xfff);
     }
@@ -314,7 +334,7 @@ export function walk2d(va: u64, acc: u32, p: u32, hlvx: bool): u64 {
   walkExplicitGuestFault = false;
   twoD = true;
   vsAcc = acc;
-  wr64(S_STAT_WALKS_2D, rd64(S_STAT_WALKS_2D) + 1);
+  statWalks2d++;
   logStart(va, acc);
   logKind = KIND_VS;
   const vs = rd64(S_VSATP);

@@ -3,7 +3,7 @@
  * (in-process), on qemu-system-riscv64 (TCG) and natively (host gcc -O2),
  * prints a table of times and ratios, and writes bench/results/latest.json.
  *
- *   node dist/bench.mjs [--runs N] [--only crc32,qsort] [--no-wasmvisor]
+ *   node dist/bench.mjs [--runs N] [--only crc32,qsort,vm] [--no-wasmvisor]
  *                       [--no-qemu] [--no-native] [--no-make] [--out FILE]
  *                       [--timeout SECONDS]
  *
@@ -61,9 +61,9 @@ function parseArgs(argv: string[]): Options {
       }
       case '--only': {
         o.only = value().split(',').filter((s) => s !== '');
-        const unknown = o.only.filter((n) => !WORKLOADS.some((w) => w.name === n));
+        const unknown = o.only.filter((n) => n !== 'vm' && !WORKLOADS.some((w) => w.name === n));
         if (unknown.length > 0) {
-          throw new UsageError(`bench: unknown workload '${unknown[0]}' (have ${WORKLOADS.map((w) => w.name).join(', ')})`);
+          throw new UsageError(`bench: unknown workload '${unknown[0]}' (have ${WORKLOADS.map((w) => w.name).join(', ')}, vm)`);
         }
         break;
       }
@@ -240,7 +240,7 @@ async function main(): Promise<number> {
     }
 
     let vmBench: VmBench | null = null;
-    if (opt.wasmvisor && opt.only === null) {
+    if (opt.wasmvisor && (opt.only === null || opt.only.includes('vm'))) {
       try {
         vmBench = await vmBenchmarks(root, opt.runs, opt.timeoutMs, log);
       } catch (e) {

@@ -116,6 +116,16 @@ const LEGACY: Record<string, string> = { '0': 'set_timer', '1': 'console_putchar
 
 /** The readable name of an SBI call (a7 = eid, a6 = fid). */
 export function sbiCallName(eid: bigint, fid: bigint): string {
+  // Names are made once per (extension, function): exits are the hot path of the VMM.
+  let byFid = NAME_CACHE.get(eid);
+  if (!byFid) NAME_CACHE.set(eid, (byFid = new Map()));
+  let name = byFid.get(fid);
+  if (name === undefined) byFid.set(fid, (name = makeCallName(eid, fid)));
+  return name;
+}
+const NAME_CACHE = new Map<bigint, Map<bigint, string>>();
+
+function makeCallName(eid: bigint, fid: bigint): string {
   if (eid <= 0x0fn) return LEGACY[eid.toString()] !== undefined ? `legacy ${LEGACY[eid.toString()]}` : `legacy EID 0x${eid.toString(16)}`;
   const ext = FUNCTIONS[eid.toString()];
   if (!ext) return `EID 0x${eid.toString(16)} fid ${fid}`;

@@ -92,8 +92,12 @@ export class Vcpu {
   private suspended: { retentive: boolean; resumeAddr: bigint; opaque: bigint } | undefined;
   private readonly disasm: Disassembler;
 
+  /** The SBI handlers' view of this vCPU (made once: SBI calls are the hottest exits). */
+  private readonly port: SbiVcpu;
+
   constructor(private readonly vm: Vm) {
     this.disasm = new Disassembler(vm.core, vm.memory);
+    this.port = this.sbiPort();
   }
 
   /** Entry state: pc = entry, a0 = hartid 0, a1 = DTB, VS-mode, the controls a KVM vCPU gets. */
@@ -139,9 +143,9 @@ export class Vcpu {
   }
 
   /** Move mtime forward to the wall clock (never backwards), unless deterministic. */
-  private syncTime(): void {
+  private syncTime(nowMs: number): void {
     if (this.vm.cfg.deterministic) return;
-    const wall = BigInt(Math.floor((performance.now() - this.wallStart) * (TIMEBASE_HZ / 1000)));
+    const wall = BigInt(Math.floor((nowMs - this.wallStart) * (TIMEBASE_HZ / 1000)));
     const now = this.vm.core.mtimeNow();
     if (wall > now) this.vm.hart.timeOffset += wall - now;
   }
@@ -154,6 +158,8 @@ export class Vcpu {
     const deadline = limits.timeoutMs !== undefined ? t0 + limits.timeoutMs : Infinity;
     this.stopRequested = false;
     let lastYield = t0;
+    // One clock read per exit: it times the handler, and serves the deadline, the yield and mtime.
+    let now = t0;
     const result = (reason: VmRunResult['reason'], exitCode: number): VmRunResult => {
       const wallMs = performance.now() - t0;
       this.wallMs += wallMs;
@@ -166,10 +172,11 @@ export class Vcpu {
       if (vm.exitCode !== undefined) return result('exit', vm.exitCode);
       if (this.stopRequested) return result('stopped', 0);
       if (vm.rebootRequested) vm.reboot();
-      if (performance.now() >= deadline) return result('timeout', 0);
+      if (now >= deadline) return result('timeout', 0);
       if (this.suspended) {
         if (!this.interruptPending()) {
           await this.waitForInterrupt(deadline);
+          now = performance.now();
           continue;
         }
         this.resumeFromSuspend();
@@ -180,21 +187,21 @@ export class Vcpu {
         if (left <= 0n) return result('max-instructions', 0);
         if (left < budget) budget = left;
       }
-      this.syncTime();
+      this.syncTime(now);
       vm.vmcs.budget = budget;
       const exit = vm.core.vmRun();
       const tExit = performance.now();
       this.instructions += vm.vmcs.exitInstructions;
-      const pcAtExit = vm.vmcs.pc;
+      const pcAtExit = vm.cfg.onTraceExit ? vm.vmcs.pc : 0n;
       const h = this.handleExit(exit);
-      const ns = (performance.now() - tExit) * 1e6;
-      vm.exits.record(h.reason, ns);
+      now = performance.now();
+      vm.exits.record(h.reason, (now - tExit) * 1e6);
       if (vm.cfg.onTraceExit) this.trace(exit, h, pcAtExit);
       if (h.halt) {
         this.haltExits++;
         if (!this.suspended) await this.waitForInterrupt(deadline);
+        now = performance.now();
       }
-      const now = performance.now();
       if (now - lastYield > 20) {
         await new Promise<void>((r) => setImmediate(r));
         lastYield = performance.now();
@@ -240,8 +247,8 @@ export class Vcpu {
   /** SBI call: handle, step over the ecall, act on the outcome. */
   private sbi(): Handled {
     const v = this.vm.vmcs;
-    const r = handleSbi(this.sbiPort());
-    const reason = `SBI ecall (${r.name})`;
+    const r = handleSbi(this.port);
+    const reason = sbiReason(r.name);
     v.pc = v.pc + (v.exitInsnLen !== 0n ? v.exitInsnLen : 4n);
     const o: SbiOutcome = r.outcome;
     switch (o.kind) {
@@ -400,7 +407,7 @@ export class Vcpu {
   /** Sleep until the guest's timer is due, input arrives, stop(), or 20 ms pass (never busy). */
   private async waitForInterrupt(deadline: number): Promise<void> {
     const v = this.vm.vmcs;
-    this.syncTime();
+    this.syncTime(performance.now());
     if (this.interruptPending()) return;
     const now = this.guestTime();
     let due = NEVER;
@@ -490,3 +497,11 @@ export class Vcpu {
     }
   }
 }
+
+/** "SBI ecall (NAME)", made once per call name. */
+function sbiReason(name: string): string {
+  let r = SBI_REASONS.get(name);
+  if (r === undefined) SBI_REASONS.set(name, (r = `SBI ecall (${name})`));
+  return r;
+}
+const SBI_REASONS = new Map<string, string>();

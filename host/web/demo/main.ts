@@ -4,8 +4,8 @@
  * Served by `npm run demo` (scripts/demo.mjs), which also lists the guests at guests/index.json.
  */
 import { Terminal } from '@xterm/xterm';
-import { createVm, type Vm, type VmStats } from '../api';
-import { drawBars, si, Sparkline } from './charts';
+import { createVm, type Vm, type VmMode, type VmStats } from '../api';
+import { drawBars, exitColor, si, Sparkline } from './charts';
 import { drawWalk } from './walk-view';
 
 /** What the page exposes on window for tests and for poking at from the devtools console. */
@@ -18,8 +18,8 @@ export interface DemoHandle {
   samples: number;
   /** The latest statistics sample. */
   last?: VmStats;
-  /** Load another guest (a path under guests/). */
-  select(path: string): Promise<void>;
+  /** Load another guest (a path under guests/), in the given mode or the one guestMode picks. */
+  select(path: string, mode?: VmMode): Promise<void>;
 }
 
 const $ = <T extends Element = HTMLElement>(id: string): T => {
@@ -28,7 +28,15 @@ const $ = <T extends Element = HTMLElement>(id: string): T => {
   return el as unknown as T;
 };
 const pct = (r: number): string => (Number.isFinite(r) ? (r * 100).toFixed(2) + ' %' : '–');
-const DEFAULT_GUEST = 'demo/hello.elf';
+const DEFAULT_GUEST = 'minikernel/minikernel.elf';
+
+/**
+ * How a bundled guest runs: the S-mode kernels (minikernel, vmbench) as virtual machines, the
+ * M-mode programs (demo, isa, priv, bench) on the bare board.
+ */
+export function guestMode(path: string): VmMode {
+  return /^(minikernel|vmbench)\//.test(path) ? 'vm' : 'bare';
+}
 
 async function main(): Promise<void> {
   const term = new Terminal({ convertEol: true, rows: 32, cols: 80, fontSize: 13, scrollback: 5000, cursorBlink: true });
@@ -45,7 +53,7 @@ async function main(): Promise<void> {
 
   const ipsChart = new Sparkline($<HTMLCanvasElement>('ips-chart'));
   const picker = $<HTMLSelectElement>('guest');
-  let prevExits: { mmio: number; halt: number; traps: number; interrupts: number; t: number } | undefined;
+  let prevExits: { counts: Map<string, number>; t: number } | undefined;
   const handle: DemoHandle = {
     vm,
     term,
@@ -56,17 +64,19 @@ async function main(): Promise<void> {
       for (let i = 0; i < buf.length; i++) lines.push(buf.getLine(i)?.translateToString(true) ?? '');
       return lines.join('\n');
     },
-    async select(path) {
+    async select(path, mode = guestMode(path)) {
       term.reset();
       ipsChart.clear();
       prevExits = undefined;
       drawWalk($<SVGSVGElement>('walk'), undefined);
       const q = new URLSearchParams(location.search);
       q.set('guest', path);
+      if (mode !== guestMode(path)) q.set('mode', mode); else q.delete('mode');
       history.replaceState(null, '', `?${q}`);
       picker.value = path;
       try {
-        await vm.load(`guests/${path}`, { name: path });
+        $('vm-mode').textContent = mode === 'vm' ? 'VM: VS-mode under the VMM' : 'bare board: M-mode';
+        await vm.load(`guests/${path}`, { name: path, mode });
       } catch (e) {
         term.write(`\r\n\x1b[31m${e instanceof Error ? e.message : String(e)}\x1b[0m\r\n`);
       }
@@ -89,22 +99,27 @@ async function main(): Promise<void> {
     $('instructions').textContent = `${c.instructions.toLocaleString('en')} instructions retired in ${(c.wallMs / 1000).toFixed(2)} s`;
     $('tlb-hit').textContent = pct(s.tlbHitRate);
     $('tlb-access').textContent = si(c.tlbAccesses);
-    $('walks').textContent = si(c.pageWalks);
-    $('walk-refs').textContent = c.pageWalks > 0 ? (c.pageWalkRefs / c.pageWalks).toFixed(2) : '–';
+    $('walks1d').textContent = c.pageWalks > 0 ? `${si(c.pageWalks)} × ${s.refsPerWalk1d.toFixed(2)}` : '0';
+    $('walks2d').textContent = c.walks2d > 0 ? `${si(c.walks2d)} × ${s.refsPerWalk2d.toFixed(2)}` : '0';
+    $('pwc-hits').textContent = si(c.pwcHits);
     $('bt-hit').textContent = pct(s.blockHitRate);
     $('bt-blocks').textContent = si(c.btBlocks);
     $('bt-chains').textContent = si(c.blockChains);
     $('bt-flushes').textContent = String(c.btFlushes);
+    // Exits by reason, with their rate since the previous sample.
     const now = performance.now();
-    const rate = (k: 'mmio' | 'halt' | 'traps' | 'interrupts', v: number): number =>
-      prevExits && now > prevExits.t ? Math.max(0, ((v - prevExits[k]) * 1000) / (now - prevExits.t)) : 0;
-    drawBars($<SVGSVGElement>('exits-chart'), [
-      { label: 'MMIO', total: c.mmioExits, rate: rate('mmio', c.mmioExits), color: '#88c0d0' },
-      { label: 'WFI/halt', total: c.haltExits, rate: rate('halt', c.haltExits), color: '#a3be8c' },
-      { label: 'traps*', total: c.traps, rate: rate('traps', c.traps), color: '#ebcb8b' },
-      { label: 'interrupts*', total: c.interrupts, rate: rate('interrupts', c.interrupts), color: '#d08770' },
-    ]);
-    prevExits = { mmio: c.mmioExits, halt: c.haltExits, traps: c.traps, interrupts: c.interrupts, t: now };
+    const rate = (reason: string, count: number): number => {
+      const before = prevExits?.counts.get(reason);
+      return prevExits && before !== undefined && now > prevExits.t ? Math.max(0, ((count - before) * 1000) / (now - prevExits.t)) : 0;
+    };
+    drawBars($<SVGSVGElement>('exits-chart'), s.exits.slice(0, 12).map((r) => ({
+      label: r.reason, total: r.count, rate: rate(r.reason, r.count), share: r.share, meanNs: r.meanNs, color: exitColor(r.reason),
+    })));
+    prevExits = { counts: new Map(s.exits.map((r) => [r.reason, r.count])), t: now };
+    const total = s.mode === 'vm' ? c.vmExits : c.mmioExits + c.haltExits;
+    $('exits-note').textContent = s.mode === 'vm'
+      ? `${total.toLocaleString('en')} VM exits; ${total > 0 ? (c.instructions / total).toFixed(0) : '–'} guest instructions per exit; count, share, mean host time, rate`
+      : `${total.toLocaleString('en')} exits to the host (bare board: traps are taken inside the guest)`;
     drawWalk($<SVGSVGElement>('walk'), s.walk);
   });
 
@@ -120,18 +135,20 @@ async function main(): Promise<void> {
     const note = (text: string): void => term.write('', () => {
       term.write(`${term.buffer.active.cursorX > 0 ? '\r\n' : ''}${text}\r\n`);
     });
+    // (the VMM's report when it stopped the guest comes with 'exited', a load error with 'error')
+    if (message) note(`\x1b[31m${message}\x1b[0m`);
     if (state === 'exited') note(`\x1b[2m[guest exited with code ${exitCode}]\x1b[0m`);
-    if (state === 'error' && message) note(`\x1b[31m${message}\x1b[0m`);
   });
   pauseBtn.onclick = () => (vm.state === 'paused' ? vm.resume() : vm.pause());
-  $('reset').onclick = () => { term.reset(); ipsChart.clear(); vm.reset(); term.focus(); };
+  $('reset').onclick = () => { term.reset(); ipsChart.clear(); prevExits = undefined; vm.reset(); term.focus(); };
 
   // The guest picker: every image the server lists.
   const guests: string[] = await fetch('guests/index.json').then((r) => (r.ok ? r.json() : []), () => []);
   const wanted = params.get('guest') ?? DEFAULT_GUEST;
-  for (const g of guests) picker.append(new Option(g, g, false, g === wanted));
+  for (const g of guests) picker.append(new Option(`${g}  [${guestMode(g) === 'vm' ? 'VM' : 'bare'}]`, g, false, g === wanted));
   picker.onchange = () => void handle.select(picker.value);
-  await handle.select(wanted);
+  const m = params.get('mode');
+  await handle.select(wanted, m === 'vm' || m === 'bare' ? m : undefined);
 }
 
 main().catch((e) => {

@@ -191,6 +191,12 @@ export interface VirtBoardOptions {
   hartIsa: string;
   /** Kernel command line (/chosen bootargs), when given. */
   bootargs?: string;
+  /**
+   * The tree a virtual machine's guest gets, as QEMU builds it for a KVM guest: no CLINT (the
+   * guest has no M-mode; its timer and IPIs go through SBI and Sstc), and the PLIC lists only
+   * the hart's S-mode external interrupt, so PLIC context 0 is the guest's S context.
+   */
+  virtualMachine?: boolean;
 }
 
 /** Where the devices of the `virt` board live (QEMU's hw/riscv/virt.c memmap). */
@@ -254,7 +260,8 @@ export function virtBoardFdt(opts: VirtBoardOptions): Uint8Array {
   const plicPh = fdt.phandle(plic);
   plic.u32('#interrupt-cells', 1).u32('#address-cells', 0);
   plic.strs('compatible', 'sifive,plic-1.0.0', 'riscv,plic0').flag('interrupt-controller');
-  plic.u32('interrupts-extended', intcPh, IRQ_M_EXT, intcPh, IRQ_S_EXT);
+  if (opts.virtualMachine) plic.u32('interrupts-extended', intcPh, IRQ_S_EXT);
+  else plic.u32('interrupts-extended', intcPh, IRQ_M_EXT, intcPh, IRQ_S_EXT);
   plic.u64('reg', BigInt(VIRT_PLIC_BASE), BigInt(VIRT_PLIC_SIZE));
   plic.u32('riscv,ndev', 95);
 
@@ -263,11 +270,13 @@ export function virtBoardFdt(opts: VirtBoardOptions): Uint8Array {
   test.strs('compatible', 'sifive,test1', 'sifive,test0', 'syscon');
   test.u64('reg', BigInt(VIRT_TEST_BASE), 0x1000n);
 
-  soc
-    .child(`clint@${hex(VIRT_CLINT_BASE)}`)
-    .strs('compatible', 'sifive,clint0', 'riscv,clint0')
-    .u64('reg', BigInt(VIRT_CLINT_BASE), 0x10000n)
-    .u32('interrupts-extended', intcPh, IRQ_M_SOFT, intcPh, IRQ_M_TIMER);
+  if (!opts.virtualMachine) {
+    soc
+      .child(`clint@${hex(VIRT_CLINT_BASE)}`)
+      .strs('compatible', 'sifive,clint0', 'riscv,clint0')
+      .u64('reg', BigInt(VIRT_CLINT_BASE), 0x10000n)
+      .u32('interrupts-extended', intcPh, IRQ_M_SOFT, intcPh, IRQ_M_TIMER);
+  }
 
   soc
     .child(`serial@${hex(VIRT_UART0_BASE)}`)

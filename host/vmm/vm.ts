@@ -24,13 +24,12 @@ import { Uart16550 } from '../devices/uart16550';
 import { VirtioMmioEmpty } from '../devices/virtio-mmio-empty';
 import { Bus } from '../machine/bus';
 import { createMemory, instantiateCore, type CoreExports } from '../machine/core';
-import { fdtLoadAddress, VIRT_PLIC_BASE, VIRT_TEST_BASE, VIRT_UART0_BASE, VIRT_UART0_IRQ, VIRT_VIRTIO_BASE, VIRT_VIRTIO_COUNT } from '../machine/fdt';
+import { fdtLoadAddress, virtBoardFdt, VIRT_PLIC_BASE, VIRT_TEST_BASE, VIRT_UART0_BASE, VIRT_UART0_IRQ, VIRT_VIRTIO_BASE, VIRT_VIRTIO_COUNT } from '../machine/fdt';
 import { HartState } from '../machine/hart';
 import { HART_ISA, Ram } from '../machine/machine';
 import type { LoadedImage, MachineStats, RunLimits, RunResult } from '../machine/types';
 import { FrameAllocator, FRAME_SIZE } from './frames';
 import { GStage, HGATP_MODE_SV39X4 } from './gstage';
-import { guestFdt } from './guest-fdt';
 import { ExitStats, type WalkCounters } from './stats';
 import { Vcpu } from './vcpu';
 import { Vmcs } from './vmcs';
@@ -140,7 +139,7 @@ export class Vm {
       this.bus.map(BigInt(base), 0x1000n, new VirtioMmioEmpty(`virtio-mmio@${base.toString(16)}`));
     }
 
-    this.dtb = guestFdt({ memSize: cfg.memSize, hartIsa: HART_ISA });
+    this.dtb = virtBoardFdt({ memSize: cfg.memSize, hartIsa: HART_ISA, virtualMachine: true });
     this.dtbAddress = fdtLoadAddress(GUEST_RAM_BASE, cfg.memSize, this.dtb.length);
     this.hart.timeShift = cfg.deterministic ? 3 : 6;
     this.vcpu = new Vcpu(this);

@@ -11,9 +11,11 @@
  */
 import type { PageWalk } from '../machine/hart';
 import type { ExitRow } from '../vmm/stats';
+import type { ViewStep } from './walk-fill';
 
 export type { ExitRow } from '../vmm/stats';
 export type { PageWalk, WalkStep, WalkStepKind } from '../machine/hart';
+export type { ViewStep } from './walk-fill';
 
 /**
  * How a guest runs. 'vm': an S-mode kernel in VS-mode under the TypeScript VMM (SBI answered by
@@ -89,6 +91,8 @@ export interface WalkSample extends PageWalk {
   satp: bigint;
   vsatp: bigint;
   hgatp: bigint;
+  /** The logged steps; in a VM also the G-stage translations the cache served, marked cached (walk-fill.ts). */
+  steps: ViewStep[];
 }
 
 /** Page -> worker. */

@@ -14,6 +14,7 @@ import type { HartState } from '../machine/hart';
 import type { LoadedImage, MachineStats, RunResult } from '../machine/types';
 import type { ExitStats } from '../vmm/stats';
 import { KERNEL_RAW_BASE, Vm, type VmRunResult } from '../vmm/vm';
+import { fillCachedGStage } from './walk-fill';
 import {
   STAT_FIELDS, STAT_SEQ, type ExitRow, type FromWorker, type ToWorker, type VmCounters, type VmMode,
   type VmState, type WalkSample,
@@ -100,14 +101,16 @@ function sampleWalk(): WalkSample | undefined {
   const key = `${w.va}:${w.access}:${w.pa}:${w.faultCause}:${w.steps.map((s) => `${s.kind}${s.pteAddress}`).join()}`;
   if (key === walkKey) return undefined;
   walkKey = key;
-  const vm = guest instanceof Vm ? guest : undefined;
-  return {
-    ...w,
-    machine: mode,
-    satp: h.satp,
-    vsatp: vm ? vm.vmcs.vsatp : h.vsatp,
-    hgatp: vm ? vm.vmcs.hgatp : h.hgatp,
+  if (!(guest instanceof Vm)) return { ...w, machine: 'bare', satp: h.satp, vsatp: h.vsatp, hgatp: h.hgatp };
+  const { vsatp, hgatp } = guest.vmcs;
+  const ram = guest.hostRam;
+  const read = (hpa: bigint): bigint | undefined => {
+    if (hpa < ram.base || hpa + 8n > ram.base + BigInt(ram.size)) return undefined;
+    const b = ram.read(hpa, 8);
+    return new DataView(b.buffer, b.byteOffset, 8).getBigUint64(0, true);
   };
+  const steps = fillCachedGStage(w.steps, w.va, w.pa, vsatp, hgatp, read);
+  return { ...w, steps, machine: 'vm', satp: h.satp, vsatp, hgatp };
 }
 
 function counters(): VmCounters | undefined {

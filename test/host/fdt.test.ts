@@ -274,3 +274,13 @@ describe('fdtLoadAddress', () => {
     expect(fdtLoadAddress(0x8000_0000n, 2048 * MiB, 0x1000)).toBe(0xbfe0_0000n);
   });
 });
+
+describe.skipIf(!HAVE_DTC)('the tree of a virtual machine guest (virtualMachine: true)', () => {
+  test('has no CLINT, and the PLIC is wired to the S-mode external interrupt only', () => {
+    const { dts, stderr } = decompile(virtBoardFdt({ memSize: 128 * MiB, hartIsa: ISA, virtualMachine: true }), 'vm.dtb');
+    expect(stderr).toBe('');
+    expect(dts).not.toContain('clint@');
+    expect(nodeBody(dts, 'plic@c000000')).toContain('interrupts-extended = <0x02 0x09>;');
+    expect(dts).toContain('serial@10000000');
+  });
+});

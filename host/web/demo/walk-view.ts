@@ -8,11 +8,12 @@
  * Virtual machine (two dimensions, privileged spec §8.5): the guest virtual address goes
  * through the VS-stage levels; the address of each VS-stage PTE is a guest-physical address,
  * so before it is read it goes through its own G-stage walk (the 'g-for-vs' steps logged just
- * before each 'vs' step, or a page-walk cache hit when there are none); the guest-physical
- * address the VS-stage leaf gives goes through a last G-stage walk ('g-final') to the host
- * physical address. Each row: the VS level, its G-stage boxes, then the VS PTE read.
+ * before each 'vs' step); the guest-physical address the VS-stage leaf gives goes through a
+ * last G-stage walk ('g-final') to the host physical address. Each row: the VS level, its
+ * G-stage boxes, then the VS PTE read. G-stage translations the core's cache served made no
+ * reads: the worker fills in the levels they stand for (walk-fill.ts), drawn dashed.
  */
-import type { WalkSample, WalkStep } from '../protocol';
+import type { ViewStep, WalkSample } from '../protocol';
 import { CAUSE_NAMES } from '../../vmm/stats';
 import { svgEl } from './charts';
 
@@ -43,17 +44,17 @@ function index(addr: bigint, level: number, top: boolean, g: boolean): number {
 
 /** One VS level of a two-dimensional walk: the G-stage steps for its PTE address, then the PTE. */
 interface VsRow {
-  g: WalkStep[];
-  vs?: WalkStep;
+  g: ViewStep[];
+  vs?: ViewStep;
   /** Guest-physical address of the VS PTE (computed from vsatp and the PTEs above it). */
   gpa?: bigint;
 }
 
 /** Split a 2D walk's steps into VS rows and the final G-stage walk. */
-function splitSteps(steps: WalkStep[]): { rows: VsRow[]; final: WalkStep[] } {
+function splitSteps(steps: ViewStep[]): { rows: VsRow[]; final: ViewStep[] } {
   const rows: VsRow[] = [];
-  const final: WalkStep[] = [];
-  let pending: WalkStep[] = [];
+  const final: ViewStep[] = [];
+  let pending: ViewStep[] = [];
   for (const s of steps) {
     if (s.kind === 'g-for-vs') pending.push(s);
     else if (s.kind === 'vs') { rows.push({ g: pending, vs: s }); pending = []; }
@@ -76,7 +77,7 @@ class Canvas {
 
   /** A box of up to three lines at (x, this.y), tagged with the walk-step kind for tests and styles. */
   box(x: number, w: number, color: string, lines: string[], kind: string, dashed = false): void {
-    const g = svgEl('g', { 'data-kind': kind, class: `step ${kind}` });
+    const g = svgEl('g', { 'data-kind': kind, class: `step ${kind}`, ...(dashed ? { 'data-cached': 'true' } : {}) });
     g.append(svgEl('rect', {
       x, y: this.y, width: w, height: 46, rx: 3, fill: color, 'fill-opacity': 0.22, stroke: color,
       'stroke-opacity': 0.7, ...(dashed ? { 'stroke-dasharray': '4 3' } : {}),
@@ -120,11 +121,12 @@ const G_W = 150;
 const GAP = 16;
 
 /** One G-stage walk as a row of boxes from x; returns the x after the last box. */
-function drawGSteps(c: Canvas, x: number, steps: WalkStep[], gpa: bigint | undefined, kind: 'g-for-vs' | 'g-final'): number {
+function drawGSteps(c: Canvas, x: number, steps: ViewStep[], gpa: bigint | undefined, kind: 'g-for-vs' | 'g-final'): number {
   steps.forEach((s, k) => {
     const top = k === 0;
     const idx = gpa !== undefined ? `[${index(gpa, s.level, top, true)}]` : '';
-    c.box(x, G_W, G_COLOR, [`G L${s.level}${idx}${top ? ' root' : ''}`, `@${hex(s.pteAddress)}`, `${flags(s.pte)}${isLeaf(s.pte) ? ' leaf' : ''}`], kind);
+    const what = `${flags(s.pte)}${isLeaf(s.pte) ? ' leaf' : ''}${s.cached ? ' cached' : ''}`;
+    c.box(x, G_W, G_COLOR, [`G L${s.level}${idx}${top ? ' root' : ''}`, `@${hex(s.pteAddress)}`, what], kind, s.cached === true);
     x += G_W;
     c.arrow(x, x + GAP);
     x += GAP;
@@ -156,7 +158,7 @@ function drawWalk1d(c: Canvas, walk: WalkSample, result: string): void {
   c.text(0, c.y + 12, `1D walk (satp Sv${12 + 9 * levels})  ${ACCESS[walk.access]}  VA ${hex(walk.va)} -> ${result}`, 'title');
   c.y += 22;
   drawFields(c, walk.va, levels, 'virtual address');
-  let last: WalkStep | undefined;
+  let last: ViewStep | undefined;
   for (const s of walk.steps) {
     const vpn = index(walk.va, s.level, false, false);
     c.box(0, LABEL_W, VPN_COLORS[s.level], [`L${s.level}  VPN[${s.level}] = ${vpn}`, `table ${hex(s.pteAddress - BigInt(vpn * 8))}`], 'level');
@@ -196,8 +198,8 @@ function drawWalk2d(c: Canvas, walk: WalkSample, result: string): void {
     let x = gx0;
     if (r.g.length > 0) x = drawGSteps(c, x, r.g, r.gpa, 'g-for-vs');
     else if (r.vs) {
-      // No G-stage reads: the translation of this table's page came from the page-walk cache.
-      c.box(x, G_W, G_COLOR, ['G-stage: PWC hit', 'page-walk cache', 'no memory reference'], 'pwc', true);
+      // No G-stage steps at all (hgatp Bare, or tables unreadable): the PTE's GPA is used as is.
+      c.box(x, G_W, G_COLOR, ['G-stage', 'no levels', '(hgatp Bare?)'], 'g-none', true);
       x += G_W;
       c.arrow(x, x + GAP);
       x += GAP;
@@ -215,14 +217,17 @@ function drawWalk2d(c: Canvas, walk: WalkSample, result: string): void {
   if (final.length > 0) {
     c.box(0, LABEL_W, G_COLOR, ['final G-stage', gpaFinal !== undefined ? `GPA ${hex(gpaFinal)}` : 'GPA ?'], 'g-final-level');
     c.arrow(LABEL_W, gx0);
-    drawGSteps(c, gx0, final, gpaFinal, 'g-final');
+    const x = drawGSteps(c, gx0, final, gpaFinal, 'g-final');
+    if (walk.pa !== undefined) c.box(x, 300, G_COLOR, [`HPA ${hex(walk.pa)}`, 'host physical address', '(an offset in the Wasm memory)'], 'hpa');
     c.y += 54;
   }
-  drawResult(c, walk, result, final.at(-1) ?? rows.at(-1)?.vs);
+  // The mapping is as large as the smaller of the VS-stage and G-stage leaves.
+  const leaves = [final.at(-1), rows.at(-1)?.vs].filter((s): s is ViewStep => s !== undefined && isLeaf(s.pte));
+  drawResult(c, walk, result, leaves.sort((a, b) => a.level - b.level)[0]);
 }
 
 /** The result bar: the (host) physical address and the page size, or the fault. */
-function drawResult(c: Canvas, walk: WalkSample, result: string, leaf: WalkStep | undefined): void {
+function drawResult(c: Canvas, walk: WalkSample, result: string, leaf: ViewStep | undefined): void {
   const ok = walk.pa !== undefined;
   const size = ok && leaf && isLeaf(leaf.pte) ? `  (${sizeText(12 + 9 * leaf.level)} page)` : '';
   const g = svgEl('g', { 'data-kind': ok ? 'result' : 'fault' });

@@ -1,8 +1,9 @@
 /**
  * The demo page in a real browser: Debian's chromium, headless, driven by playwright-core.
- * Serves dist/web with scripts/demo.mjs, boots the default guest and the echo guest, types
- * into the xterm.js terminal, waits for the guest's answer, checks that the panels update and
- * that the page stays responsive, and saves screenshots to test/browser/screenshots/.
+ * Serves dist/web with scripts/demo.mjs, boots the default guest (minikernel as a VM: exits by
+ * reason, the two-dimensional walk view), bare-board guests (hello, echo: types into the
+ * xterm.js terminal and waits for the guest's answer), checks that the panels update and that
+ * the page stays responsive, and saves screenshots to test/browser/screenshots/.
  *
  * Needs /usr/bin/chromium (`apt-get install -y chromium`; .ci/run installs it) and a build
  * (`npm run build`, which `npm test` and `npm run test:browser` run first).
@@ -24,10 +25,17 @@ if (!haveChromium) {
 /** The page's test handle (host/web/demo/main.ts, DemoHandle), as seen from page.evaluate. */
 interface Handle {
   samples: number;
-  last?: { instructionsPerSecond: number; tlbHitRate: number; counters: Record<string, number>; walk?: { mode: string; pa?: bigint; levels: unknown[] } };
+  last?: {
+    instructionsPerSecond: number;
+    tlbHitRate: number;
+    mode: string;
+    counters: Record<string, number>;
+    exits: { reason: string; count: number; share: number; meanNs: number }[];
+    walk?: { machine: string; va: bigint; pa?: bigint; steps: { kind: string; level: number; pte: bigint; cached?: boolean }[] };
+  };
   terminalText(): string;
-  select(path: string): Promise<void>;
-  vm: { state: string; exitCode?: number; shared: boolean };
+  select(path: string, mode?: string): Promise<void>;
+  vm: { state: string; exitCode?: number; shared: boolean; mode: string; error?: string };
 }
 declare const window: { wasmvisorDemo: Handle };
 
@@ -61,29 +69,130 @@ describe.skipIf(!haveChromium)('demo page in chromium', () => {
     await server?.close();
   });
 
-  it('boots the default guest: its console in the terminal, exit code 0, panels filled', async () => {
+  it('boots the default guest, minikernel, as a VM: its console, VM exits by reason, a 2D walk', async () => {
     await page.goto(server.url);
     await page.waitForFunction(() => window.wasmvisorDemo?.vm.state === 'exited', null, { timeout: 30_000 });
+    await page.waitForFunction(() => window.wasmvisorDemo.terminalText().includes('[guest exited with code 0]'));
     const r = await page.evaluate(() => ({
       text: window.wasmvisorDemo.terminalText(),
       exitCode: window.wasmvisorDemo.vm.exitCode,
+      error: window.wasmvisorDemo.vm.error,
+      mode: window.wasmvisorDemo.vm.mode,
       shared: window.wasmvisorDemo.vm.shared,
-      picker: [...document.querySelectorAll('#guest option')].map((o) => (o as HTMLOptionElement).value),
+      picker: [...document.querySelectorAll('#guest option')].map((o) => [(o as HTMLOptionElement).value, o.textContent]),
       selected: (document.querySelector('#guest') as HTMLSelectElement).value,
       state: document.querySelector('#state')?.textContent,
+      vmMode: document.querySelector('#vm-mode')?.textContent,
+    }));
+    const lines = r.text.split('\n').map((l) => l.trimEnd());
+    expect(lines[0]).toBe('minikernel: RAM 128 MiB at 0x80000000, timebase 10000000 Hz');
+    expect(lines).toContain('minikernel: Sv39 on, 4096 KiB page pool');
+    expect(lines).toContain('minikernel: free pages 1021 at start, 1021 at end: no leak');
+    expect(lines.slice(lines.indexOf('minikernel: shutdown'))).toEqual(['minikernel: shutdown', '[guest exited with code 0]', '']);
+    expect(r.exitCode).toBe(0);
+    expect(r.error).toBeUndefined();
+    expect(r.mode).toBe('vm');
+    expect(r.state).toBe('exited (0)');
+    expect(r.vmMode).toBe('VM: VS-mode under the VMM');
+    // The server sends COOP/COEP, so the page is cross-origin isolated and shares memory.
+    expect(r.shared).toBe(true);
+    // The picker offers both kinds of guest, each with the mode it runs in.
+    expect(r.selected).toBe('minikernel/minikernel.elf');
+    expect(r.picker).toContainEqual(['minikernel/minikernel.elf', 'minikernel/minikernel.elf  [VM]']);
+    expect(r.picker).toContainEqual(['vmbench/tlbstress.elf', 'vmbench/tlbstress.elf  [VM]']);
+    expect(r.picker).toContainEqual(['demo/hello.elf', 'demo/hello.elf  [bare]']);
+    expect(r.picker).toContainEqual(['priv/paging_sv39.elf', 'priv/paging_sv39.elf  [bare]']);
+
+    // VM exits by reason, as the VMM counted them: SBI calls (console, timer, the final
+    // SRST), first touches of guest RAM; the chart has one row per reason, in the same order.
+    await page.waitForFunction(() => (window.wasmvisorDemo.last?.exits.length ?? 0) > 0);
+    const ex = await page.evaluate(() => ({
+      rows: window.wasmvisorDemo.last!.exits,
+      total: window.wasmvisorDemo.last!.counters.vmExits,
+      chart: [...document.querySelectorAll('#exits-chart .exit-row')].map((g) => g.getAttribute('data-reason')),
+      texts: [...document.querySelectorAll('#exits-chart text')].map((t) => t.textContent ?? ''),
+      note: document.querySelector('#exits-note')?.textContent ?? '',
+    }));
+    const reasons = ex.rows.map((x) => x.reason);
+    expect(ex.chart).toEqual(reasons);
+    expect(reasons).toContain('SBI ecall (SRST system_reset)');
+    expect(reasons).toContain('SBI ecall (DBCN console_write)');
+    expect(reasons).toContain('SBI ecall (TIME set_timer)');
+    expect(reasons).toContain('guest-page fault: first touch of RAM');
+    expect(ex.rows.find((x) => x.reason === 'SBI ecall (SRST system_reset)')!.count).toBe(1);
+    expect(ex.rows.reduce((n, x) => n + x.count, 0)).toBe(ex.total);
+    const srst = ex.texts[ex.texts.indexOf('SBI ecall (SRST system_reset)') + 1];
+    expect(srst).toMatch(/^1 {2}\d+\.\d % {2}\d+(\.\d)? (ns|µs|ms) {2}\d+(\.\d+)?( [kM])?\/s$/);
+    expect(ex.note).toMatch(/^[\d,]+ VM exits; \d+ guest instructions per exit; /);
+
+    // TLB: every miss in a VM is a two-dimensional walk; the BT cache has served blocks.
+    const tlb = await page.evaluate(() => ({
+      walks1d: document.querySelector('#walks1d')?.textContent,
+      walks2d: document.querySelector('#walks2d')?.textContent ?? '',
+      bt: document.querySelector('#bt-hit')?.textContent ?? '',
+      c: window.wasmvisorDemo.last!.counters,
+    }));
+    expect(tlb.walks1d).toBe('0');
+    expect(tlb.walks2d).toMatch(/^\d+(\.\d+)?( k)? × \d\.\d\d$/);
+    expect(tlb.c.walks2d).toBeGreaterThan(1000);
+    expect(tlb.c.pageWalks).toBe(0);
+    expect(tlb.bt).toMatch(/^\d+\.\d\d %$/);
+
+    // The last page walk: a GVA through the three Sv39 VS-stage levels, each VS PTE address
+    // through its Sv39x4 G-stage levels, the final G-stage walk, the host physical address.
+    const w = await page.evaluate(() => {
+      const walk = window.wasmvisorDemo.last!.walk!;
+      return {
+        machine: walk.machine,
+        ok: walk.pa !== undefined,
+        logged: walk.steps.filter((s) => !s.cached).map((s) => s.kind),
+        kinds: walk.steps.map((s) => `${s.kind}${s.level}`),
+        drawn: [...document.querySelectorAll('#walk [data-kind]')].map((g) => g.getAttribute('data-kind')),
+        title: document.querySelector('#walk text')?.textContent ?? '',
+        texts: [...document.querySelectorAll('#walk text')].map((t) => t.textContent ?? ''),
+      };
+    });
+    expect(w.machine).toBe('vm');
+    expect(w.ok).toBe(true);
+    // What the hart logged includes the three VS-stage reads; G-stage translations it took
+    // from its cache are filled in (cached), so every VS level shows its G-stage levels.
+    expect(w.logged.filter((k) => k === 'vs')).toHaveLength(3);
+    expect(w.kinds).toEqual([
+      'g-for-vs2', 'g-for-vs1', 'g-for-vs0', 'vs2',
+      'g-for-vs2', 'g-for-vs1', 'g-for-vs0', 'vs1',
+      'g-for-vs2', 'g-for-vs1', 'g-for-vs0', 'vs0',
+      'g-final2', 'g-final1', 'g-final0',
+    ]);
+    expect(w.drawn.filter((k) => k === 'vs')).toHaveLength(3);
+    expect(w.drawn.filter((k) => k === 'g-for-vs')).toHaveLength(9);
+    expect(w.drawn.filter((k) => k === 'g-final')).toHaveLength(3);
+    expect(w.drawn.at(-1)).toBe('result');
+    expect(w.title).toMatch(/^2D walk \(vsatp Sv39, hgatp Sv39x4\) {2}(load|store|fetch) {2}GVA 0x[0-9a-f]+ -> HPA 0x[0-9a-f]+$/);
+    expect(w.texts.filter((t) => /^VS L[210] {2}VPN\[[210]\] = \d+$/.test(t))).toHaveLength(3);
+    expect(w.texts.filter((t) => /^G L2\[\d+\] root$/.test(t))).toHaveLength(4);
+    expect(w.texts).toContain('host offset in the Wasm memory');
+    await page.screenshot({ path: join(shots, 'minikernel-vm.png'), fullPage: true });
+    expect(pageErrors).toEqual([]);
+  }, 60_000);
+
+  it('boots hello on the bare board: its console, exit code 0, panels filled', async () => {
+    await page.evaluate(() => window.wasmvisorDemo.select('demo/hello.elf'));
+    await page.waitForFunction(() => window.wasmvisorDemo.vm.state === 'exited', null, { timeout: 30_000 });
+    const r = await page.evaluate(() => ({
+      text: window.wasmvisorDemo.terminalText(),
+      exitCode: window.wasmvisorDemo.vm.exitCode,
+      mode: window.wasmvisorDemo.vm.mode,
+      state: document.querySelector('#state')?.textContent,
+      url: location.search,
     }));
     // Every line the guest printed, as QEMU prints it (guests/expected), in the terminal.
     const lines = r.text.split('\n').map((l) => l.trimEnd());
     for (const want of expected('hello.txt').trimEnd().split('\n')) expect(lines).toContain(want.trimEnd());
     expect(lines).toContain('[guest exited with code 0]');
     expect(r.exitCode).toBe(0);
+    expect(r.mode).toBe('bare');
     expect(r.state).toBe('exited (0)');
-    // The server sends COOP/COEP, so the page is cross-origin isolated and shares memory.
-    expect(r.shared).toBe(true);
-    expect(r.picker).toContain('demo/hello.elf');
-    expect(r.picker).toContain('demo/echo.elf');
-    expect(r.picker).toContain('priv/paging_sv39.elf');
-    expect(r.selected).toBe('demo/hello.elf');
+    expect(r.url).toBe('?guest=demo%2Fhello.elf');
     // The panels show the final counters: hello retires ~235k instructions and makes an MMIO
     // exit per UART access.
     await page.waitForFunction(() => (window.wasmvisorDemo.last?.counters.instructions ?? 0) > 100_000);
@@ -91,14 +200,19 @@ describe.skipIf(!haveChromium)('demo page in chromium', () => {
       instructions: document.querySelector('#instructions')?.textContent ?? '',
       tlb: document.querySelector('#tlb-hit')?.textContent ?? '',
       bt: document.querySelector('#bt-hit')?.textContent ?? '',
-      bars: [...document.querySelectorAll('#exits-chart text')].map((t) => t.textContent),
+      bars: [...document.querySelectorAll('#exits-chart .exit-row')].map((g) => g.getAttribute('data-reason')),
       mmio: window.wasmvisorDemo.last!.counters.mmioExits,
+      vm: window.wasmvisorDemo.last!.counters.vm,
+      walk: document.querySelector('#walk text')?.textContent,
     }));
     expect(panels.instructions).toMatch(/^[\d,]+ instructions retired in \d+\.\d\d s$/);
     expect(panels.tlb).toMatch(/^\d+\.\d\d %$/);
     expect(panels.bt).toMatch(/^\d+\.\d\d %$/);
-    expect(panels.bars[0]).toBe('MMIO');
+    expect(panels.bars).toEqual(['MMIO', 'WFI (halt)']);
     expect(panels.mmio).toBeGreaterThan(1000);
+    expect(panels.vm).toBe(0);
+    // hello runs in M-mode without paging: no walk to draw.
+    expect(panels.walk).toBe('no page walk yet');
     helloInstructions = await page.evaluate(() => window.wasmvisorDemo.last!.counters.instructions);
     await page.screenshot({ path: join(shots, 'hello.png'), fullPage: true });
     expect(pageErrors).toEqual([]);

@@ -14,6 +14,7 @@
  * reads: the worker fills in the levels they stand for (walk-fill.ts), drawn dashed.
  */
 import type { ViewStep, WalkSample } from '../protocol';
+import { RAM_BASE, RAM_OFFSET } from '../../../assembly/abi';
 import { CAUSE_NAMES } from '../../vmm/stats';
 import { svgEl } from './charts';
 
@@ -218,7 +219,11 @@ function drawWalk2d(c: Canvas, walk: WalkSample, result: string): void {
     c.box(0, LABEL_W, G_COLOR, ['final G-stage', gpaFinal !== undefined ? `GPA ${hex(gpaFinal)}` : 'GPA ?'], 'g-final-level');
     c.arrow(LABEL_W, gx0);
     const x = drawGSteps(c, gx0, final, gpaFinal, 'g-final');
-    if (walk.pa !== undefined) c.box(x, 300, G_COLOR, [`HPA ${hex(walk.pa)}`, 'host physical address', '(an offset in the Wasm memory)'], 'hpa');
+    if (walk.pa !== undefined) {
+      // Host RAM is a window of the core's WebAssembly.Memory: HPA 0x80000000 is RAM_OFFSET.
+      const offset = walk.pa - BigInt(RAM_BASE) + BigInt(RAM_OFFSET);
+      c.box(x, 300, G_COLOR, [`HPA ${hex(walk.pa)}`, 'host offset in the Wasm memory', hex(offset)], 'hpa');
+    }
     c.y += 54;
   }
   // The mapping is as large as the smaller of the VS-stage and G-stage leaves.

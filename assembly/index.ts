@@ -93,6 +93,7 @@ function completeMmio(): void {
 export function run(budget: u64): u32 {
   loadHot();
   clearExit();
+  setCurRec(0);
   updateContexts();
   if (mmioOutstanding) completeMmio();
   setIrqCheck(true);
@@ -101,8 +102,8 @@ export function run(budget: u64): u32 {
   let eventAt: u64 = 0;
   let prev: usize = 0;
   while (true) {
-    setCurRec(0);
     if (icount >= eventAt || irqCheck) {
+      setCurRec(0); // an interrupt is taken between instructions
       if (icount >= stopAt) { setExit(EXIT_BUDGET); break; }
       // Re-derive the timer deadline: a timer that is due now is handled as a pending
       // interrupt, and the deadline moves on when mtimecmp/stimecmp are rewritten.
@@ -115,6 +116,7 @@ export function run(budget: u64): u32 {
     setStop(false);
     let blk: usize = prev != 0 ? chained(prev) : 0;
     if (blk == 0) {
+      setCurRec(0); // a fetch fault belongs to no decoded instruction
       blk = findBlock(prev);
       if (blk == 0) {
         // The fetch trapped: to the guest's handler, or out to the host (a VM exit).

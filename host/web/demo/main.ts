@@ -75,7 +75,7 @@ async function main(): Promise<void> {
       history.replaceState(null, '', `?${q}`);
       picker.value = path;
       try {
-        $('vm-mode').textContent = mode === 'vm' ? 'VM: VS-mode under the VMM' : 'bare board: M-mode';
+        $('vm-mode').textContent = mode === 'vm' ? 'VM: VS-mode under the VMM' : 'bare board: entered in M-mode';
         await vm.load(`guests/${path}`, { name: path, mode });
       } catch (e) {
         term.write(`\r\n\x1b[31m${e instanceof Error ? e.message : String(e)}\x1b[0m\r\n`);

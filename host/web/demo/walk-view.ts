@@ -229,6 +229,10 @@ function drawWalk2d(c: Canvas, walk: WalkSample, result: string): void {
   // The mapping is as large as the smaller of the VS-stage and G-stage leaves.
   const leaves = [final.at(-1), rows.at(-1)?.vs].filter((s): s is ViewStep => s !== undefined && isLeaf(s.pte));
   drawResult(c, walk, result, leaves.sort((a, b) => a.level - b.level)[0]);
+  if (walk.steps.some((s) => s.cached)) {
+    c.text(0, c.y + 12, 'dashed: a G-stage translation the core took from its G-stage translation cache (no memory reads); its levels are read from the tables for this view', 'dim');
+    c.y += 18;
+  }
 }
 
 /** The result bar: the (host) physical address and the page size, or the fault. */

@@ -79,8 +79,10 @@ const hx = (v: bigint) => '0x' + v.toString(16);
 
 /** The one vCPU of a VM. */
 export class Vcpu {
-  /** Guest instructions retired since creation. */
-  instructions = 0n;
+  /** Guest instructions retired since creation (the hart's count: the VM owns the hart). */
+  get instructions(): bigint {
+    return this.vm.hart.instret;
+  }
   wallMs = 0;
   mmioExits = 0n;
   haltExits = 0n;
@@ -160,6 +162,7 @@ export class Vcpu {
     let lastYield = t0;
     // One clock read per exit: it times the handler, and serves the deadline, the yield and mtime.
     let now = t0;
+    let lastBudget = -1n;
     const result = (reason: VmRunResult['reason'], exitCode: number): VmRunResult => {
       const wallMs = performance.now() - t0;
       this.wallMs += wallMs;
@@ -188,10 +191,9 @@ export class Vcpu {
         if (left < budget) budget = left;
       }
       this.syncTime(now);
-      vm.vmcs.budget = budget;
+      if (budget !== lastBudget) vm.vmcs.budget = lastBudget = budget;
       const exit = vm.core.vmRun();
       const tExit = performance.now();
-      this.instructions += vm.vmcs.exitInstructions;
       const pcAtExit = vm.cfg.onTraceExit ? vm.vmcs.pc : 0n;
       const h = this.handleExit(exit);
       now = performance.now();
@@ -225,23 +227,23 @@ export class Vcpu {
 
   private handleTrap(): Handled {
     const v = this.vm.vmcs;
-    const cause = v.exitCause;
-    if ((cause >> 63n) !== 0n) return this.fail(`unexpected interrupt ${causeText(cause)} taken to HS`);
-    switch (Number(cause)) {
+    if (v.exitIsInterrupt) return this.fail(`unexpected interrupt ${causeText(v.exitCause)} taken to HS`);
+    const code = v.exitCauseCode;
+    switch (code) {
       case C.ECALL_VS:
         return this.sbi();
       case C.FETCH_GUEST_PAGE:
       case C.LOAD_GUEST_PAGE:
       case C.STORE_GUEST_PAGE:
-        return this.guestPageFault(Number(cause));
+        return this.guestPageFault(code);
       case C.ILLEGAL:
       case C.LOAD_MISALIGNED:
       case C.STORE_MISALIGNED:
         // KVM hands these back to the guest (kvm_riscv_vcpu_trap_redirect).
-        this.redirect(cause, v.exitTval);
-        return { reason: `${CAUSE_NAMES[Number(cause)]} (redirected to the guest)` };
+        this.redirect(BigInt(code), v.exitTval);
+        return { reason: `${CAUSE_NAMES[code]} (redirected to the guest)` };
     }
-    return this.fail(`${CAUSE_NAMES[Number(cause)] ?? 'unknown cause'} taken to HS`);
+    return this.fail(`${CAUSE_NAMES[code] ?? 'unknown cause'} taken to HS`);
   }
 
   /** SBI call: handle, step over the ecall, act on the outcome. */
@@ -249,7 +251,7 @@ export class Vcpu {
     const v = this.vm.vmcs;
     const r = handleSbi(this.port);
     const reason = sbiReason(r.name);
-    v.pc = v.pc + (v.exitInsnLen !== 0n ? v.exitInsnLen : 4n);
+    v.advancePc(v.exitInsnLength !== 0 ? v.exitInsnLength : 4);
     const o: SbiOutcome = r.outcome;
     switch (o.kind) {
       case 'continue':

@@ -57,8 +57,26 @@ export class Vmcs {
   private readonly u64: BigUint64Array;
 
   /** @param base byte offset of the VMCS in `memory` (the core's own VMCS is abi.ts VMCS). */
+  /** The same words as 32-bit halves: the exit path reads small fields without making bigints. */
+  private readonly u32: Uint32Array;
+
   constructor(memory: WebAssembly.Memory, readonly base: number = A.VMCS) {
     this.u64 = new BigUint64Array(memory.buffer, base, A.VMCS_SIZE / 8);
+    this.u32 = new Uint32Array(memory.buffer, base, A.VMCS_SIZE / 4);
+  }
+
+  // ---- the exit path's number views (no bigint allocation) ----
+  /** The exit cause's code (bits 62..0 truncated to 32 bits) and whether it is an interrupt. */
+  get exitCauseCode(): number { return this.u32[A.VM_EXIT_CAUSE >> 2]; }
+  get exitIsInterrupt(): boolean { return (this.u32[(A.VM_EXIT_CAUSE >> 2) + 1] >>> 31) === 1; }
+  /** Length of the trapping instruction (2 or 4; 0 when none). */
+  get exitInsnLength(): number { return this.u32[A.VM_EXIT_INSN_LEN >> 2]; }
+  /** pc += n (n < 2^32), with the carry into the high word. */
+  advancePc(n: number): void {
+    const i = A.VM_PC >> 2;
+    const lo = this.u32[i] + n;
+    this.u32[i] = lo >>> 0;
+    if (lo > 0xffff_ffff) this.u32[i + 1] = (this.u32[i + 1] + 1) >>> 0;
   }
 
   private get(off: number): bigint {

@@ -299,6 +299,18 @@ describe.skipIf(!haveChromium)('demo page in chromium', () => {
     expect(helloInstructions).toBeGreaterThan(100_000);
     expect(r.instructions).toBe(helloInstructions);
     expect(r.text).toContain('first 20 primes: 2 3 5 7 11 13 17 19 23 29 31 37 41 43 47 53 59 61 67 71');
+
+    // A VM through messages: the exit rows and the walk come the same way.
+    await page.goto(`${server.url}?stats=messages`);
+    await page.waitForFunction(() => window.wasmvisorDemo?.vm.state === 'exited', null, { timeout: 30_000 });
+    await page.waitForFunction(() => window.wasmvisorDemo.last?.exits.some((x) => x.reason === 'SBI ecall (SRST system_reset)'));
+    const v = await page.evaluate(() => ({
+      shared: window.wasmvisorDemo.vm.shared,
+      exitCode: window.wasmvisorDemo.vm.exitCode,
+      walk: window.wasmvisorDemo.last!.walk?.machine,
+      vs: window.wasmvisorDemo.last!.walk?.steps.filter((s) => s.kind === 'vs').length,
+    }));
+    expect(v).toEqual({ shared: false, exitCode: 0, walk: 'vm', vs: 3 });
     expect(pageErrors).toEqual([]);
   }, 60_000);
 

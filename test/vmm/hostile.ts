@@ -300,11 +300,17 @@ export function buildHostile(seed: bigint): HostileGuest {
   };
   write(TABLES, 2, ((RAM_BASE >> 12n) << 10n) | PTE_V | PTE_R | PTE_W | PTE_X | PTE_A | PTE_D); // own image, identity
   const ptr = (page: bigint) => ((page >> 12n) << 10n) | PTE_V;
-  for (const t of L1) write(TABLES, freeIdx(TABLES), ptr(t));
+  const l1Slot = L1.map(() => freeIdx(TABLES));
+  L1.forEach((t, k) => write(TABLES, l1Slot[k], ptr(t)));
   for (let i = 0; i < 2; i++) write(TABLES, freeIdx(TABLES), ptr(zeroPage()));
   for (let i = 0; i < 4; i++) write(TABLES, freeIdx(TABLES), leafPte(2));
   for (let i = 0; i < 2; i++) write(TABLES, freeIdx(TABLES), junkPte());
-  L0.forEach((t, k) => write(L1[k % L1.length], freeIdx(L1[k % L1.length]), ptr(t)));
+  const l0Slot = L0.map((t, k) => freeIdx(L1[k % L1.length]));
+  L0.forEach((t, k) => write(L1[k % L1.length], l0Slot[k], ptr(t)));
+  // One executable page in the never-written window, so some wild fetches reach RAM.
+  const fetchIdx = freeIdx(L0[0]);
+  write(L0[0], fetchIdx, ((FETCH_WIN[0] >> 12n) << 10n) | PTE_V | PTE_R | PTE_X | PTE_A | PTE_D);
+  const fetchVa = BigInt.asUintN(64, BigInt.asIntN(39, (BigInt(l1Slot[0]) << 30n) | (BigInt(l0Slot[0]) << 21n) | (BigInt(fetchIdx) << 12n)));
   for (const t of L1) {
     for (let i = 0; i < 20; i++) {
       const r = rng.below(10);
@@ -351,7 +357,7 @@ export function buildHostile(seed: bigint): HostileGuest {
   for (let n = 0; n < 700; n++) {
     const kind = n % 7 === 6 ? 'fetch' : rng.chance(0.5) ? 'read' : 'write';
     const size = kind === 'fetch' ? 4 : 1 << rng.below(4);
-    const va = wildVa(size);
+    const va = kind === 'fetch' && rng.chance(0.2) ? fetchVa + (rng.bits(12) & ~3n) : wildVa(size);
     const ev = walk(va, kind);
     ev.size = size;
     if (ev.gpa !== undefined) {

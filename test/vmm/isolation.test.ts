@@ -99,7 +99,7 @@ describe('isolation: a hostile guest', () => {
   it('a hostile VM and a benign VM in one process: the benign one computes and prints exactly what it does alone', async () => {
     const benign = async () => {
       const out: number[] = [];
-      const vm = await Vm.create({ memSize: 4 << 20, kernel: parseImage(benignGuest(), 'benign.bin', 0x80200000n), deterministic: true, onConsoleOutput: (b) => out.push(...b) });
+      const vm = await Vm.create({ memSize: 16 << 20, kernel: parseImage(benignGuest(), 'benign.bin', 0x80200000n), deterministic: true, onConsoleOutput: (b) => out.push(...b) });
       return { vm, out };
     };
     const alone = await benign();

@@ -174,7 +174,7 @@ export class HartState {
   get statWalks2d(): bigint { return this.get(A.S_STAT_WALKS_2D); }
   /** PTE references of the two-dimensional walks (both stages). */
   get statWalkRefs2d(): bigint { return this.get(A.S_STAT_WALK_REFS_2D); }
-  /** G-stage translations of VS-stage PTE addresses served by the page-walk cache. */
+  /** G-stage translations (of VS-stage PTE addresses and of final guest physical addresses) served by the G-stage cache. */
   get statPwcHits(): bigint { return this.get(A.S_STAT_PWC_HITS); }
 
   // ---- the last page walk (abi.ts S_WALK_LOG) ----

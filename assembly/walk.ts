@@ -167,7 +167,7 @@ function walkTree(
     let pteAddr = pteGpa;
     if (viaGStage) {
       logKind = KIND_G_FOR_VS;
-      pteAddr = gTranslatePte(pteGpa, ACC_READ);
+      pteAddr = gTranslatePte(pteGpa, ACC_READ, i);
       logKind = KIND_VS;
       if (walkCause != 0) return 0;
     }
@@ -193,7 +193,7 @@ function walkTree(
     if ((pte & want) != want) {
       if (viaGStage) {
         // Updating a VS-stage PTE is an implicit write through the G-stage.
-        gTranslatePte(pteGpa, ACC_WRITE);
+        gTranslatePte(pteGpa, ACC_WRITE, i);
         if (walkCause != 0) return 0;
       }
       pte |= want;
@@ -266,7 +266,11 @@ function gStage(gpa: u64, acc: u32, hlvx: bool, mxr: bool): u64 {
 /** Drop every cached G-stage translation (hfence.gvma, hgatp writes, flushAll from the host). */
 export function flushPwc(): void {
   memory.fill(PWC, 0, <usize>PWC_ENTRIES * 16);
+  memory.fill(MRU, 0, 4 * 16);
 }
+
+/** Per VS-stage level, the last G-stage translation of a page-table page (key + 1, host page). */
+const MRU: usize = memory.data(4 * 16, 16);
 
 @inline function cachedAllows(f: u64, acc: u32, hlvx: bool, mxr: bool): bool {
   if (acc == ACC_FETCH) return (f & PTE_X) != 0;
@@ -305,8 +309,21 @@ function gCached(gpa: u64, acc: u32, hlvx: bool, mxr: bool): u64 {
  * the cache; a fault becomes a guest-page fault of the original access type with htinst = the
  * PTE pseudo-instruction.
  */
-function gTranslatePte(gpa: u64, acc: u32): u64 {
+function gTranslatePte(gpa: u64, acc: u32, level: i32): u64 {
+  // Most walks read the same root and upper-level table pages as the walk before: one
+  // most-recently-used translation per level answers them with a compare.
+  const key = ((gpa >> 12) << 14) | ((rd64(S_HGATP) >> 44) & 0x3fff);
+  const mru = MRU + (<usize>level << 4);
+  if (acc == ACC_READ && load<u64>(mru) == key + 1) {
+    statGCacheHits++;
+    walkCause = 0;
+    return load<u64>(mru, 8) | (gpa & 0xfff);
+  }
   const hpa = gCached(gpa, acc, false, false);
+  if (walkCause == 0 && acc == ACC_READ) {
+    store<u64>(mru, key + 1);
+    store<u64>(mru, hpa & ~(<u64>0xfff), 8);
+  }
   if (walkCause != 0) {
     // Report as a guest-page fault of the original access (the caller's type is in vsAcc).
     if (walkCause >= CAUSE_FETCH_GUEST_PAGE_FAULT) {

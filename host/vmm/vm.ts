@@ -154,6 +154,12 @@ export class Vm {
       if (!this.isGuestRam(seg.paddr, size)) {
         throw new UserError(`${kernel.name}: segment at 0x${seg.paddr.toString(16)} (size 0x${size.toString(16)}) is outside guest RAM 0x80000000-0x${(GUEST_RAM_BASE + BigInt(this.cfg.memSize) - 1n).toString(16)}`);
       }
+      // The device tree goes where QEMU puts it (2 MiB-aligned near the top of RAM); in a very
+      // small VM that can fall on the kernel: refuse rather than run a corrupted kernel.
+      const dtbEnd = this.dtbAddress + BigInt(this.dtb.length);
+      if (seg.paddr < dtbEnd && this.dtbAddress < seg.paddr + BigInt(size)) {
+        throw new UserError(`${kernel.name}: segment at 0x${seg.paddr.toString(16)} (size 0x${size.toString(16)}) overlaps the device tree at 0x${this.dtbAddress.toString(16)} in a ${this.cfg.memSize >> 20} MiB VM; give the VM more memory (--mem)`);
+      }
       this.writeGuest(seg.paddr, seg.data);
     }
     this.writeGuest(this.dtbAddress, this.dtb);

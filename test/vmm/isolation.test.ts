@@ -9,6 +9,7 @@
 import { describe, expect, it } from 'vitest';
 import { parseImage } from '../../host/machine/loader';
 import { FRAME_SIZE } from '../../host/vmm/frames';
+import { HGATP_MODE_SV48X4 } from '../../host/vmm/gstage';
 import { KVM_HEDELEG, KVM_HIDELEG } from '../../host/vmm/vcpu';
 import { Vm } from '../../host/vmm/vm';
 import * as E from '../diff/encode';
@@ -24,7 +25,7 @@ function populatedPages(vm: Vm): Set<bigint> {
   return s;
 }
 
-async function hostileVm(seed: bigint) {
+async function hostileVm(seed: bigint, gstageMode?: bigint) {
   const guest = buildHostile(seed);
   const out: number[] = [];
   const vm = await Vm.create({
@@ -32,6 +33,7 @@ async function hostileVm(seed: bigint) {
     kernel: parseImage(guest.image, `hostile-${seed}.bin`, 0x80200000n),
     deterministic: true,
     onConsoleOutput: (b) => out.push(...b),
+    ...(gstageMode !== undefined ? { gstageMode } : {}),
   });
   const expected = expectHostile(guest.events, populatedPages(vm));
   const canary = plantCanary(vm);
@@ -75,9 +77,10 @@ function auditHostile(h: Awaited<ReturnType<typeof hostileVm>>) {
 }
 
 describe('isolation: a hostile guest', () => {
-  for (const seed of [1n, 0x5eedn, 0xdecafbadn]) {
-    it(`seed ${seed}: probes, wild hypercalls and wild page tables get exactly the predicted exits; host RAM and G-stage intact`, async () => {
-      const h = await hostileVm(seed);
+  for (const [seed, mode] of [[1n, undefined], [0x5eedn, undefined], [0xdecafbadn, undefined], [0x5eedn, HGATP_MODE_SV48X4]] as const) {
+    it(`seed ${seed}${mode !== undefined ? ' (G-stage Sv48x4)' : ''}: probes, wild hypercalls and wild page tables get exactly the predicted exits; host RAM and G-stage intact`, async () => {
+      const h = await hostileVm(seed, mode);
+      if (mode !== undefined) expect(h.vm.gstage.levels).toBe(4);
       // Sanity of the model: it expects all the kinds it is meant to exercise.
       const kinds = Object.keys(h.expected.exits);
       for (const k of ['guest-page fault: first touch of RAM', 'guest-page fault: first touch of RAM (guest page table)', 'MMIO load (uart0)', 'MMIO store (uart0)',
@@ -141,3 +144,69 @@ function benignGuest(): Uint8Array {
   a.emit(E.aluR('or', A0, A0, T2)).li64(T0, 0x100000n).emit(E.store('sw', A0, T0, 0), E.jal(0, 0));
   return a.finish(4096);
 }
+
+describe('isolation: guests the VMM must stop', () => {
+  // A VS-stage table whose L1 pointer leads outside RAM: the walk of a load reads a "PTE" at that
+  // GPA. The VMM must stop the guest with a report (as KVM does) -- never emulate a device read
+  // for it (the finisher!), never throw -- and host RAM stays untouched.
+  for (const gpa of [0x10000000n, 0x2000000n, 0x100000n, 0xc000000n, 1n << 41n, ((1n << 44n) - 1n) << 12n]) {
+    it(`a page-table pointer to guest-physical 0x${gpa.toString(16)} stops the VM with one report line`, async () => {
+      const T0 = 5, T1 = 6;
+      const a = new Asm(0x80200000n);
+      const ROOT = 0x80201000n;
+      const root = new Uint8Array(4096);
+      const dv = new DataView(root.buffer);
+      dv.setBigUint64(2 * 8, ((0x80000000n >> 12n) << 10n) | 0xcfn, true); // own code: 1 GiB identity, V R W X A D
+      dv.setBigUint64(0, ((gpa >> 12n) << 10n) | 1n, true); // [0] -> "L1" at gpa
+      a.li64(T0, (8n << 60n) | (ROOT >> 12n)).emit(((0x180 << 20) | (T0 << 15) | (1 << 12) | 0x73) >>> 0, 0x12000073);
+      a.li64(T0, 0x1000n).label('load').emit(E.load('ld', T1, T0, 0), E.jal(0, 0));
+      a.place(ROOT, root);
+      const image = a.finish(0x2000);
+      const vm = await Vm.create({ memSize: 16 << 20, kernel: parseImage(image, 'guest.bin', 0x80200000n), deterministic: true });
+      const canary = plantCanary(vm);
+      const r = await vm.run({ maxInstructions: 100_000n, timeoutMs: 10_000 });
+      const what = `guest page table at guest-physical 0x${gpa.toString(16)}, which is not RAM`;
+      expect(r).toMatchObject({ reason: 'exit', exitCode: 1 });
+      expect(r.failure).toBe(`guest.bin: VM stopped: ${what}; pc 0x${a.addr('load').toString(16)}, cause 21, tval 0x1000, htval 0x${(gpa >> 2n).toString(16)} (GPA 0x${gpa.toString(16)}): ld t1, 0(t0)`);
+      expect(reasons(vm)).toEqual({ [`fatal: ${what}`]: 1 });
+      expect(vm.exitCode).toBeUndefined(); // the finisher was not "read"
+      expect(damagedCanary(vm, canary)).toEqual([]);
+      expect(walkGStage(vm).oddities).toEqual([]);
+    });
+  }
+});
+
+describe('isolation: the VM image', () => {
+  it('a 4 MiB VM whose device tree would fall on a raw kernel at 0x80200000 is refused with one line', async () => {
+    const code = benignGuest();
+    await expect(Vm.create({ memSize: 4 << 20, kernel: parseImage(code, 'small.bin', 0x80200000n), deterministic: true }))
+      .rejects.toThrow(/^small\.bin: segment at 0x80200000 \(size 0x[0-9a-f]+\) overlaps the device tree at 0x80200000 in a 4 MiB VM; give the VM more memory \(--mem\)$/);
+  });
+});
+
+describe('isolation: resources', () => {
+  it('a guest that touches every page of its RAM gets every page, from its own frames, and the host has room for it', async () => {
+    const T0 = 5, T1 = 6;
+    const a = new Asm(0x80200000n);
+    a.li64(T0, RAM_BASE).li64(T1, RAM_END);
+    a.label('loop').emit(E.store('sd', T1, T0, 8), E.aluI('addi', T0, T0, 2047), E.aluI('addi', T0, T0, 2047), E.aluI('addi', T0, T0, 2)).branch('bltu', T0, T1, 'loop');
+    a.li64(T0, 0x100000n).li64(T1, 0x5555n).emit(E.store('sw', T1, T0, 0), E.jal(0, 0));
+    const vm = await Vm.create({ memSize: HOSTILE_MEM, kernel: parseImage(a.finish(4096), 'toucher.bin', 0x80200000n), deterministic: true });
+    const canary = plantCanary(vm);
+    const r = await vm.run({ maxInstructions: 1_000_000n, timeoutMs: 30_000 });
+    expect(r).toMatchObject({ reason: 'exit', exitCode: 0 });
+    expect(vm.populatedPages).toBe(HOSTILE_MEM / 4096);
+    const g = walkGStage(vm);
+    expect(g.oddities).toEqual([]);
+    expect(g.leaves.size).toBe(HOSTILE_MEM / 4096);
+    expect(vm.frames.counters().inUse).toBe(g.leaves.size + g.tables.size);
+    for (const f of g.leaves.values()) expect(g.tables.has(f)).toBe(false);
+    expect(damagedCanary(vm, canary)).toEqual([]);
+    // Every page holds what the guest stored there (its own RAM end address at +8), in its own frame.
+    for (const [gpa, hpa] of g.leaves) {
+      if (gpa >= 0x80200000n && gpa < 0x80201000n) continue; // the code page
+      expect(new DataView(vm.hostRam.read(hpa + 8n, 8).buffer).getBigUint64(0, true)).toBe(RAM_END);
+    }
+  }, 60_000);
+});
+

@@ -3,14 +3,17 @@
 // hypervisor loads/stores). The walkers themselves are in walk.ts.
 //
 // TLB: three direct-mapped arrays (read, write, fetch) of TLB_ENTRIES entries:
-//     +0  u64 tag    = virtual page (va & ~0xfff) | context id (12 bits)
+//     +0  u64 tag    = virtual page (va & ~0xfff) | context id << 3 (bits 11..3; bits 2..0 zero)
 //     +8  i64 addend = host address of the page - virtual page
-// A hit is `((va & ~0xfff) | ctx) == tag`, and the host address is va + addend, so a hit costs
-// the same with V = 1 (two-dimensional translation) as on the bare machine.
+// A hit is `((va & (~0xfff | (size - 1))) | ctx) == tag`: the low address bits of a misaligned
+// access make the compare fail (as QEMU folds alignment into its TLB compare), so a hit is
+// aligned and within the page, and the host address is va + addend. A hit costs the same with
+// V = 1 (two-dimensional translation) as on the bare machine; misaligned accesses take the
+// slow path, which performs them.
 // The context id names everything the cached translation and permission check depended on:
 // V, translation modes, ASID, VMID, effective privilege, SUM and MXR (see contextKey). Ids are
-// allocated from CTX_TABLE; when it fills, every TLB is flushed and numbering starts again. An
-// id is never 0xfff, so the all-ones tag of an empty entry never matches.
+// allocated from CTX_TABLE; when it fills, every TLB is flushed and numbering starts again. A
+// tag's bits 2..0 are zero, so the all-ones tag of an empty entry never matches.
 //
 // Pages that hold decoded code, and the page of HTIF tohost, never get write entries: stores
 // to them take the slow path, which invalidates the code or exits to the host.
@@ -74,7 +77,7 @@ function ctxId(key: u64): u64 {
   for (let probes: u32 = 0; probes < CTX_ENTRIES; probes++) {
     const slot = CTX_TABLE + (<usize>i << 3);
     const k = load<u64>(slot);
-    if (k == key) return <u64>i;
+    if (k == key) return <u64>i << 3;
     if (k == 0) {
       if (ctxUsed >= (CTX_ENTRIES * 3) / 4) {
         flushTlbAll();
@@ -82,7 +85,7 @@ function ctxId(key: u64): u64 {
       }
       store<u64>(slot, key);
       ctxUsed++;
-      return <u64>i;
+      return <u64>i << 3;
     }
     i = (i + 1) % (CTX_ENTRIES - 1);
   }

@@ -85,7 +85,10 @@ describe.skipIf(!qemuAvailable())('guest consoles match qemu-system-riscv64 -M v
     it(c.name, async () => {
       const [ours, qemu] = await Promise.all([boot(c), runQemu(c.image, { timeoutMs: 30_000 })]);
       expect(qemu.timedOut).toBe(false);
-      expect(ours.text).toBe(qemu.stdout);
+      // QEMU can exit on the finisher write before its UART's last bytes reach stdout (seen on
+      // a loaded machine: a missing final CR LF), so trailing whitespace is not compared here;
+      // the expected files (compared exactly above) hold QEMU's complete output.
+      expect(ours.text.trimEnd()).toBe(qemu.stdout.trimEnd());
       expect(ours.exitCode).toBe(qemu.exitCode);
     }, 90_000);
   }

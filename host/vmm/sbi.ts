@@ -13,45 +13,62 @@
  * SBI spec's table 4 assigns (0..11 at the time of writing) so that it cannot collide.
  */
 
-/** Errors (§3, table 1). */
-export const SBI_SUCCESS = 0n;
-export const SBI_ERR_FAILED = -1n;
-export const SBI_ERR_NOT_SUPPORTED = -2n;
-export const SBI_ERR_INVALID_PARAM = -3n;
-export const SBI_ERR_DENIED = -4n;
-export const SBI_ERR_INVALID_ADDRESS = -5n;
-export const SBI_ERR_ALREADY_AVAILABLE = -6n;
-export const SBI_ERR_ALREADY_STARTED = -7n;
-export const SBI_ERR_ALREADY_STOPPED = -8n;
+/**
+ * Errors (§3, table 1). Error codes, extension and function ids and return values are numbers:
+ * they all fit in 32 bits, and SBI calls are the hottest VM exits, so the dispatch below makes
+ * no bigint unless a call's arguments really are 64-bit (timer values, addresses, hart masks).
+ */
+export const SBI_SUCCESS = 0;
+export const SBI_ERR_FAILED = -1;
+export const SBI_ERR_NOT_SUPPORTED = -2;
+export const SBI_ERR_INVALID_PARAM = -3;
+export const SBI_ERR_DENIED = -4;
+export const SBI_ERR_INVALID_ADDRESS = -5;
+export const SBI_ERR_ALREADY_AVAILABLE = -6;
+export const SBI_ERR_ALREADY_STARTED = -7;
+export const SBI_ERR_ALREADY_STOPPED = -8;
 
-/** Extension ids. */
+// Extension ids, as numbers for the dispatch switch.
+const LEGACY_SET_TIMER = 0x00;
+const LEGACY_PUTCHAR = 0x01;
+const LEGACY_GETCHAR = 0x02;
+const LEGACY_SHUTDOWN = 0x08;
+const BASE = 0x10;
+const TIME = 0x54494d45; // "TIME"
+const IPI = 0x735049; // "sPI"
+const RFENCE = 0x52464e43; // "RFNC"
+const HSM = 0x48534d; // "HSM"
+const SRST = 0x53525354; // "SRST"
+const DBCN = 0x4442434e; // "DBCN"
+
+/** Extension ids (as a guest writes them to a7). */
 export const EID = {
-  LEGACY_SET_TIMER: 0x00n,
-  LEGACY_PUTCHAR: 0x01n,
-  LEGACY_GETCHAR: 0x02n,
-  LEGACY_SHUTDOWN: 0x08n,
-  BASE: 0x10n,
-  TIME: 0x54494d45n, // "TIME"
-  IPI: 0x735049n, // "sPI"
-  RFENCE: 0x52464e43n, // "RFNC"
-  HSM: 0x48534dn, // "HSM"
-  SRST: 0x53525354n, // "SRST"
-  DBCN: 0x4442434en, // "DBCN"
+  LEGACY_SET_TIMER: BigInt(LEGACY_SET_TIMER),
+  LEGACY_PUTCHAR: BigInt(LEGACY_PUTCHAR),
+  LEGACY_GETCHAR: BigInt(LEGACY_GETCHAR),
+  LEGACY_SHUTDOWN: BigInt(LEGACY_SHUTDOWN),
+  BASE: BigInt(BASE),
+  TIME: BigInt(TIME),
+  IPI: BigInt(IPI),
+  RFENCE: BigInt(RFENCE),
+  HSM: BigInt(HSM),
+  SRST: BigInt(SRST),
+  DBCN: BigInt(DBCN),
 } as const;
 
 /** SBI specification version this implements: 2.0 (major in bits 30:24, minor in 23:0). */
-export const SBI_SPEC_VERSION = (2n << 24n) | 0n;
+export const SBI_SPEC_VERSION = (2 << 24) | 0;
 /** Our implementation id ("wasm"); see the file comment. */
-export const WASMVISOR_SBI_IMPL_ID = 0x7761736dn;
+export const WASMVISOR_SBI_IMPL_ID = 0x7761736d;
 /** Implementation version: wasmvisor 0.1 as major << 16 | minor. */
-export const WASMVISOR_SBI_IMPL_VERSION = (0n << 16n) | 1n;
+export const WASMVISOR_SBI_IMPL_VERSION = (0 << 16) | 1;
 
 /** HSM hart states (§9, table 28). */
-export const HSM_STARTED = 0n;
-/** HSM suspend types (§9.4). */
+export const HSM_STARTED = 0;
+/** HSM suspend types (§9.4); bigints: compared with the low half of a 64-bit argument. */
 export const HSM_SUSPEND_RETENTIVE = 0x00000000n;
 export const HSM_SUSPEND_NON_RETENTIVE = 0x80000000n;
-/** SRST reset types and reasons (§10.1). */
+/** SRST reset types and reasons (§10.1); bigints, as above. */
 export const SRST_SHUTDOWN = 0n;
 export const SRST_COLD_REBOOT = 1n;
 export const SRST_WARM_REBOOT = 2n;
@@ -69,6 +86,16 @@ export interface SbiVcpu {
   /** Guest register x[i]. */
   x(i: number): bigint;
   setX(i: number, v: bigint): void;
+  /**
+   * Guest register x[i] as a number, made without a bigint: exact below 2^53, and at least
+   * 2^32 whenever the value does not fit in 32 bits, so that comparing it with a 32-bit
+   * constant (an EID, a FID, a hartid) is exact.
+   */
+  xNumber(i: number): number;
+  /** The low 32 bits of x[i] (for byte and word arguments). */
+  xLow32(i: number): number;
+  /** x[i] = n sign-extended to 64 bits, for an integer n in [-2^31, 2^32) (error codes, values). */
+  setXNumber(i: number, n: number): void;
   /** Program the guest's timer (vstimecmp); a deadline in the future clears a pending one. */
   setTimer(stime: bigint): void;
   /** Make the supervisor software interrupt pending (hvip.VSSIP). */
@@ -97,171 +124,247 @@ export type SbiOutcome =
 export interface SbiResult {
   /** e.g. "TIME set_timer", "legacy console_putchar", "EID 0x12345 fid 3". */
   name: string;
+  /** A small integer that stands for `name` (the same for every call of that name), for tables indexed by call. */
+  call: number;
   outcome: SbiOutcome;
 }
 
 const CONTINUE: SbiOutcome = { kind: 'continue' };
+const REBOOT: SbiOutcome = { kind: 'reboot' };
+const HART_STOP: SbiOutcome = { kind: 'hart-stop' };
 
 /** Function names per extension, for stats and traces. */
-const FUNCTIONS: Record<string, [string, readonly string[]]> = {
-  [EID.BASE.toString()]: ['BASE', ['get_spec_version', 'get_impl_id', 'get_impl_version', 'probe_extension', 'get_mvendorid', 'get_marchid', 'get_mimpid']],
-  [EID.TIME.toString()]: ['TIME', ['set_timer']],
-  [EID.IPI.toString()]: ['IPI', ['send_ipi']],
-  [EID.RFENCE.toString()]: ['RFENCE', ['remote_fence_i', 'remote_sfence_vma', 'remote_sfence_vma_asid', 'remote_hfence_gvma_vmid', 'remote_hfence_gvma', 'remote_hfence_vvma_asid', 'remote_hfence_vvma']],
-  [EID.HSM.toString()]: ['HSM', ['hart_start', 'hart_stop', 'hart_get_status', 'hart_suspend']],
-  [EID.SRST.toString()]: ['SRST', ['system_reset']],
-  [EID.DBCN.toString()]: ['DBCN', ['console_write', 'console_read', 'console_write_byte']],
-};
-const LEGACY: Record<string, string> = { '0': 'set_timer', '1': 'console_putchar', '2': 'console_getchar', '8': 'shutdown' };
+const FUNCTIONS = new Map<number, [string, readonly string[]]>([
+  [BASE, ['BASE', ['get_spec_version', 'get_impl_id', 'get_impl_version', 'probe_extension', 'get_mvendorid', 'get_marchid', 'get_mimpid']]],
+  [TIME, ['TIME', ['set_timer']]],
+  [IPI, ['IPI', ['send_ipi']]],
+  [RFENCE, ['RFENCE', ['remote_fence_i', 'remote_sfence_vma', 'remote_sfence_vma_asid', 'remote_hfence_gvma_vmid', 'remote_hfence_gvma', 'remote_hfence_vvma_asid', 'remote_hfence_vvma']]],
+  [HSM, ['HSM', ['hart_start', 'hart_stop', 'hart_get_status', 'hart_suspend']]],
+  [SRST, ['SRST', ['system_reset']]],
+  [DBCN, ['DBCN', ['console_write', 'console_read', 'console_write_byte']]],
+]);
+const LEGACY = new Map<number, string>([[0, 'set_timer'], [1, 'console_putchar'], [2, 'console_getchar'], [8, 'shutdown']]);
 
 /** The readable name of an SBI call (a7 = eid, a6 = fid). */
 export function sbiCallName(eid: bigint, fid: bigint): string {
-  // Names are made once per (extension, function): exits are the hot path of the VMM.
-  let byFid = NAME_CACHE.get(eid);
-  if (!byFid) NAME_CACHE.set(eid, (byFid = new Map()));
-  let name = byFid.get(fid);
-  if (name === undefined) byFid.set(fid, (name = makeCallName(eid, fid)));
-  return name;
+  return CALL_NAMES[eid <= MAX_SAFE && fid < BigInt(FIDS_BY_INDEX) ? callId(Number(eid), Number(fid)) : rareCallId(eid, fid)];
 }
-const NAME_CACHE = new Map<bigint, Map<bigint, string>>();
+const MAX_SAFE = BigInt(Number.MAX_SAFE_INTEGER);
+/** Function ids below this are looked up through an array per extension id. */
+const FIDS_BY_INDEX = 64;
+
+/** Call names, by call id (SbiResult.call); an id is given out once per distinct name. */
+const CALL_NAMES: string[] = [];
+/** The name of the calls with call id `call` (SbiResult.call, SbiCall.id). */
+export function sbiCallIdName(call: number): string {
+  return CALL_NAMES[call];
+}
+const CALL_IDS = new Map<string, number>();
+function internCall(name: string): number {
+  let id = CALL_IDS.get(name);
+  if (id === undefined) {
+    CALL_IDS.set(name, (id = CALL_NAMES.length));
+    CALL_NAMES.push(name);
+  }
+  return id;
+}
+
+/**
+ * The call id of (eid, fid), looked up by number (exits are the hot path of the VMM); eid must
+ * be a safe integer and fid < FIDS_BY_INDEX.
+ */
+function callId(eid: number, fid: number): number {
+  let byFid = IDS.get(eid);
+  if (byFid === undefined) IDS.set(eid, (byFid = []));
+  return (byFid[fid] ??= internCall(makeCallName(BigInt(eid), BigInt(fid))));
+}
+const IDS = new Map<number, number[]>();
+
+/** The call id of any other call (a large fid, or an eid a number cannot key exactly). */
+function rareCallId(eid: bigint, fid: bigint): number {
+  return internCall(makeCallName(eid, fid));
+}
 
 function makeCallName(eid: bigint, fid: bigint): string {
-  if (eid <= 0x0fn) return LEGACY[eid.toString()] !== undefined ? `legacy ${LEGACY[eid.toString()]}` : `legacy EID 0x${eid.toString(16)}`;
-  const ext = FUNCTIONS[eid.toString()];
+  if (eid <= 0x0fn) {
+    const legacy = LEGACY.get(Number(eid));
+    return legacy !== undefined ? `legacy ${legacy}` : `legacy EID 0x${eid.toString(16)}`;
+  }
+  const ext = eid <= 0xffff_ffffn ? FUNCTIONS.get(Number(eid)) : undefined;
   if (!ext) return `EID 0x${eid.toString(16)} fid ${fid}`;
-  return `${ext[0]} ${ext[1][Number(fid)] ?? `fid ${fid}`}`;
+  return `${ext[0]} ${(fid < BigInt(ext[1].length) ? ext[1][Number(fid)] : undefined) ?? `fid ${fid}`}`;
+}
+
+/** Whether an extension is implemented (BASE probe_extension); `eid` as SbiVcpu.xNumber gives it. */
+function probe(eid: number): boolean {
+  return eid <= 0x0f ? LEGACY.has(eid) : FUNCTIONS.has(eid);
 }
 
 /** Whether an extension is implemented (BASE probe_extension). */
 export function sbiProbe(eid: bigint): boolean {
-  if (eid <= 0x0fn) return LEGACY[eid.toString()] !== undefined;
-  return FUNCTIONS[eid.toString()] !== undefined;
+  return eid <= 0xffff_ffffn && probe(Number(eid));
 }
 
-/** Handle the SBI call the guest made (registers of `v`); writes a0/a1 as the spec says. */
-export function handleSbi(v: SbiVcpu): SbiResult {
-  const eid = v.x(A7);
-  const fid = v.x(A6);
-  const name = sbiCallName(eid, fid);
-  const ret = (error: bigint, value?: bigint): SbiResult => {
-    v.setX(A0, error);
-    if (value !== undefined) v.setX(A1, value);
-    return { name, outcome: CONTINUE };
-  };
-  const arg = (i: number) => v.x(A0 + i);
+/**
+ * The one result object handleSbi returns (a call allocates nothing on its common paths): it
+ * is valid until the next call.
+ */
+const RESULT: SbiResult = { name: '', call: 0, outcome: CONTINUE };
+
+/** Finish a call: a0 = error, a1 = value if given (§3), then resume the guest. */
+function ret(v: SbiVcpu, error: number, value?: number): SbiResult {
+  v.setXNumber(A0, error);
+  if (value !== undefined) v.setXNumber(A1, value);
+  return done(CONTINUE);
+}
+
+/** Finish a call with `outcome` (registers already written, or none to write). */
+function done(outcome: SbiOutcome): SbiResult {
+  RESULT.outcome = outcome;
+  return RESULT;
+}
+
+/** An SBI call as decoded from a7 and a6 (numbers as SbiVcpu.xNumber gives them), and its call id. */
+export interface SbiCall {
+  eid: number;
+  fid: number;
+  /** The call id (SbiResult.call). */
+  id: number;
+}
+/** The one SbiCall decodeSbiCall fills. */
+const DECODED: SbiCall = { eid: 0, fid: 0, id: 0 };
+
+/**
+ * Decode the SBI call the guest is making, without handling it (the caller learns which call
+ * it is first). The result is one shared object, valid until the next decode.
+ */
+export function decodeSbiCall(v: SbiVcpu): SbiCall {
+  const eid = v.xNumber(A7);
+  const fid = v.xNumber(A6);
+  DECODED.eid = eid;
+  DECODED.fid = fid;
+  DECODED.id = Number.isSafeInteger(eid) && fid < FIDS_BY_INDEX ? callId(eid, fid) : rareCallId(v.x(A7), v.x(A6));
+  return DECODED;
+}
+
+/**
+ * Handle the SBI call the guest made (registers of `v`; `call` is its decodeSbiCall, if already
+ * decoded); writes a0/a1 as the spec says. The result is one shared object, overwritten by the
+ * next call.
+ */
+export function handleSbi(v: SbiVcpu, call: SbiCall = decodeSbiCall(v)): SbiResult {
+  const { eid, fid } = call;
+  RESULT.call = call.id;
+  RESULT.name = CALL_NAMES[call.id];
 
   switch (eid) {
     // ---- legacy extensions (§5): one return value in a0 ----
-    case EID.LEGACY_SET_TIMER:
-      v.setTimer(arg(0));
-      v.setX(A0, 0n);
-      return { name, outcome: CONTINUE };
-    case EID.LEGACY_PUTCHAR:
-      v.consoleWrite(crlf(Uint8Array.of(Number(arg(0) & 0xffn))));
-      v.setX(A0, 0n);
-      return { name, outcome: CONTINUE };
-    case EID.LEGACY_GETCHAR: {
+    case LEGACY_SET_TIMER:
+      v.setTimer(v.x(A0));
+      v.setXNumber(A0, 0);
+      return done(CONTINUE);
+    case LEGACY_PUTCHAR:
+      v.consoleWrite(crlf(Uint8Array.of(v.xLow32(A0) & 0xff)));
+      v.setXNumber(A0, 0);
+      return done(CONTINUE);
+    case LEGACY_GETCHAR: {
       const b = v.consoleRead(1);
-      v.setX(A0, b.length > 0 ? BigInt(b[0]) : ALL_ONES);
-      return { name, outcome: CONTINUE };
+      v.setXNumber(A0, b.length > 0 ? b[0] : -1);
+      return done(CONTINUE);
     }
-    case EID.LEGACY_SHUTDOWN:
-      return { name, outcome: { kind: 'shutdown', code: 0 } };
+    case LEGACY_SHUTDOWN:
+      return done({ kind: 'shutdown', code: 0 });
 
-    case EID.BASE:
+    case BASE:
       switch (fid) {
-        case 0n: return ret(SBI_SUCCESS, SBI_SPEC_VERSION);
-        case 1n: return ret(SBI_SUCCESS, WASMVISOR_SBI_IMPL_ID);
-        case 2n: return ret(SBI_SUCCESS, WASMVISOR_SBI_IMPL_VERSION);
-        case 3n: return ret(SBI_SUCCESS, sbiProbe(arg(0)) ? 1n : 0n);
-        case 4n: case 5n: case 6n: return ret(SBI_SUCCESS, 0n); // mvendorid, marchid, mimpid
+        case 0: return ret(v, SBI_SUCCESS, SBI_SPEC_VERSION);
+        case 1: return ret(v, SBI_SUCCESS, WASMVISOR_SBI_IMPL_ID);
+        case 2: return ret(v, SBI_SUCCESS, WASMVISOR_SBI_IMPL_VERSION);
+        case 3: return ret(v, SBI_SUCCESS, probe(v.xNumber(A0)) ? 1 : 0);
+        case 4: case 5: case 6: return ret(v, SBI_SUCCESS, 0); // mvendorid, marchid, mimpid
       }
-      return ret(SBI_ERR_NOT_SUPPORTED);
+      return ret(v, SBI_ERR_NOT_SUPPORTED);
 
-    case EID.TIME:
-      if (fid !== 0n) return ret(SBI_ERR_NOT_SUPPORTED);
-      v.setTimer(arg(0));
-      return ret(SBI_SUCCESS, 0n);
+    case TIME:
+      if (fid !== 0) return ret(v, SBI_ERR_NOT_SUPPORTED);
+      v.setTimer(v.x(A0));
+      return ret(v, SBI_SUCCESS, 0);
 
-    case EID.IPI: {
-      if (fid !== 0n) return ret(SBI_ERR_NOT_SUPPORTED);
-      const h = hartSet(arg(0), arg(1));
-      if (h === 'invalid') return ret(SBI_ERR_INVALID_PARAM, 0n);
+    case IPI: {
+      if (fid !== 0) return ret(v, SBI_ERR_NOT_SUPPORTED);
+      const h = hartSet(v.x(A0), v.x(A1));
+      if (h === 'invalid') return ret(v, SBI_ERR_INVALID_PARAM, 0);
       if (h === 'hart0') v.raiseSoftwareInterrupt();
-      return ret(SBI_SUCCESS, 0n);
+      return ret(v, SBI_SUCCESS, 0);
     }
 
-    case EID.RFENCE: {
-      if (fid > 6n) return ret(SBI_ERR_NOT_SUPPORTED);
+    case RFENCE: {
+      if (fid > 6) return ret(v, SBI_ERR_NOT_SUPPORTED);
       // The hfence variants (3..6) exist for guests that are hypervisors; ours have no H.
-      if (fid >= 3n) return ret(SBI_ERR_NOT_SUPPORTED);
-      const h = hartSet(arg(0), arg(1));
-      if (h === 'invalid') return ret(SBI_ERR_INVALID_PARAM, 0n);
+      if (fid >= 3) return ret(v, SBI_ERR_NOT_SUPPORTED);
+      const h = hartSet(v.x(A0), v.x(A1));
+      if (h === 'invalid') return ret(v, SBI_ERR_INVALID_PARAM, 0);
       if (h === 'hart0') v.flushTranslations();
-      return ret(SBI_SUCCESS, 0n);
+      return ret(v, SBI_SUCCESS, 0);
     }
 
-    case EID.HSM:
+    case HSM:
       switch (fid) {
-        case 0n: // hart_start(hartid, start_addr, opaque)
-          return ret(arg(0) === 0n ? SBI_ERR_ALREADY_AVAILABLE : SBI_ERR_INVALID_PARAM, 0n);
-        case 1n: // hart_stop(): does not return on success
-          return { name, outcome: { kind: 'hart-stop' } };
-        case 2n: // hart_get_status(hartid)
-          return arg(0) === 0n ? ret(SBI_SUCCESS, HSM_STARTED) : ret(SBI_ERR_INVALID_PARAM, 0n);
-        case 3n: { // hart_suspend(suspend_type, resume_addr, opaque)
-          const type = arg(0) & 0xffff_ffffn;
-          if (type !== HSM_SUSPEND_RETENTIVE && type !== HSM_SUSPEND_NON_RETENTIVE) return ret(SBI_ERR_INVALID_PARAM, 0n);
+        case 0: // hart_start(hartid, start_addr, opaque)
+          return ret(v, v.xNumber(A0) === 0 ? SBI_ERR_ALREADY_AVAILABLE : SBI_ERR_INVALID_PARAM, 0);
+        case 1: // hart_stop(): does not return on success
+          return done(HART_STOP);
+        case 2: // hart_get_status(hartid)
+          return v.xNumber(A0) === 0 ? ret(v, SBI_SUCCESS, HSM_STARTED) : ret(v, SBI_ERR_INVALID_PARAM, 0);
+        case 3: { // hart_suspend(suspend_type, resume_addr, opaque)
+          const type = v.x(A0) & 0xffff_ffffn;
+          if (type !== HSM_SUSPEND_RETENTIVE && type !== HSM_SUSPEND_NON_RETENTIVE) return ret(v, SBI_ERR_INVALID_PARAM, 0);
           const retentive = type === HSM_SUSPEND_RETENTIVE;
-          const resumeAddr = arg(1);
-          const opaque = arg(2);
-          if (!retentive && v.readGuest(resumeAddr, 2) === undefined) return ret(SBI_ERR_INVALID_ADDRESS, 0n);
-          v.setX(A0, SBI_SUCCESS);
-          v.setX(A1, 0n);
-          return { name, outcome: { kind: 'suspend', retentive, resumeAddr, opaque } };
+          const resumeAddr = v.x(A1);
+          const opaque = v.x(A2);
+          if (!retentive && v.readGuest(resumeAddr, 2) === undefined) return ret(v, SBI_ERR_INVALID_ADDRESS, 0);
+          v.setXNumber(A0, SBI_SUCCESS);
+          v.setXNumber(A1, 0);
+          return done({ kind: 'suspend', retentive, resumeAddr, opaque });
         }
       }
-      return ret(SBI_ERR_NOT_SUPPORTED);
+      return ret(v, SBI_ERR_NOT_SUPPORTED);
 
-    case EID.SRST: {
-      if (fid !== 0n) return ret(SBI_ERR_NOT_SUPPORTED);
-      const type = arg(0) & 0xffff_ffffn;
-      const reason = arg(1) & 0xffff_ffffn;
+    case SRST: {
+      if (fid !== 0) return ret(v, SBI_ERR_NOT_SUPPORTED);
+      const type = v.x(A0) & 0xffff_ffffn;
+      const reason = v.x(A1) & 0xffff_ffffn;
       // Reserved and platform-specific types and reasons are INVALID_PARAM (§10.1).
-      if (type > SRST_WARM_REBOOT || reason > SRST_REASON_SYSTEM_FAILURE) return ret(SBI_ERR_INVALID_PARAM, 0n);
-      if (type === SRST_SHUTDOWN) return { name, outcome: { kind: 'shutdown', code: reason === SRST_REASON_NONE ? 0 : 1 } };
-      return { name, outcome: { kind: 'reboot' } };
+      if (type > SRST_WARM_REBOOT || reason > SRST_REASON_SYSTEM_FAILURE) return ret(v, SBI_ERR_INVALID_PARAM, 0);
+      if (type === SRST_SHUTDOWN) return done({ kind: 'shutdown', code: reason === SRST_REASON_NONE ? 0 : 1 });
+      return done(REBOOT);
     }
 
-    case EID.DBCN: {
-      if (fid === 2n) {
-        v.consoleWrite(crlf(Uint8Array.of(Number(arg(0) & 0xffn))));
-        return ret(SBI_SUCCESS, 0n);
+    case DBCN: {
+      if (fid === 2) {
+        v.consoleWrite(crlf(Uint8Array.of(v.xLow32(A0) & 0xff)));
+        return ret(v, SBI_SUCCESS, 0);
       }
-      if (fid !== 0n && fid !== 1n) return ret(SBI_ERR_NOT_SUPPORTED);
+      if (fid !== 0 && fid !== 1) return ret(v, SBI_ERR_NOT_SUPPORTED);
       // (num_bytes, base_addr_lo, base_addr_hi): on RV64 the address is lo; a nonzero hi is
       // beyond any guest-physical address.
-      if (arg(2) !== 0n) return ret(SBI_ERR_INVALID_PARAM, 0n);
-      const n = arg(0) > BigInt(DBCN_MAX_CHUNK) ? DBCN_MAX_CHUNK : Number(arg(0));
-      const base = arg(1);
-      if (fid === 0n) {
+      if (v.xNumber(A2) !== 0) return ret(v, SBI_ERR_INVALID_PARAM, 0);
+      const n = Math.min(v.xNumber(A0), DBCN_MAX_CHUNK);
+      const base = v.x(A1);
+      if (fid === 0) {
         const bytes = v.readGuest(base, n);
-        if (bytes === undefined) return ret(SBI_ERR_INVALID_PARAM, 0n);
+        if (bytes === undefined) return ret(v, SBI_ERR_INVALID_PARAM, 0);
         v.consoleWrite(crlf(bytes));
-        return ret(SBI_SUCCESS, BigInt(n));
+        return ret(v, SBI_SUCCESS, n);
       }
-      if (v.readGuest(base, n) === undefined) return ret(SBI_ERR_INVALID_PARAM, 0n);
+      if (v.readGuest(base, n) === undefined) return ret(v, SBI_ERR_INVALID_PARAM, 0);
       const got = v.consoleRead(n);
-      if (got.length > 0 && !v.writeGuest(base, got)) return ret(SBI_ERR_INVALID_PARAM, 0n);
-      return ret(SBI_SUCCESS, BigInt(got.length));
+      if (got.length > 0 && !v.writeGuest(base, got)) return ret(v, SBI_ERR_INVALID_PARAM, 0);
+      return ret(v, SBI_SUCCESS, got.length);
     }
   }
-  // Unknown extension, or a legacy one we do not implement.
-  if (eid <= 0x0fn) {
-    v.setX(A0, SBI_ERR_NOT_SUPPORTED);
-    return { name, outcome: CONTINUE };
-  }
-  return ret(SBI_ERR_NOT_SUPPORTED);
+  // Unknown extension, or a legacy one we do not implement (which leaves a1 alone either way).
+  return ret(v, SBI_ERR_NOT_SUPPORTED);
 }
 
 /**

@@ -14,7 +14,8 @@ import * as A from '../../assembly/abi';
 import { Disassembler } from '../isa/disasm';
 import type { RunLimits } from '../machine/types';
 import { decodeHtinst, decodeRaw, extendLoad, type MmioAccess } from './mmio';
-import { handleSbi, type SbiOutcome, type SbiVcpu } from './sbi';
+import { decodeSbiCall, handleSbi, sbiCallIdName, type SbiCall, type SbiOutcome, type SbiVcpu } from './sbi';
+import type { ExitStats } from './stats';
 import { CAUSE_NAMES, causeText, formatExitTrace } from './stats';
 import type { Vm, VmRunResult } from './vm';
 import { walk2d } from './walk';
@@ -24,6 +25,10 @@ const TIMEBASE_HZ = 10_000_000;
 /** Most guest instructions per entry: keeps the clock and the event loop responsive. */
 const SLICE = 1_000_000n;
 const NEVER = (1n << 64n) - 1n;
+/** The clock, looked up once (in Node, the global `performance` is a getter). */
+const clock = globalThis.performance;
+/** Most SBI-call exits in a row that do without reading the clock (see runExits). */
+const CLOCK_EVERY = 16;
 
 // hip/hie/hvip bits of the virtual supervisor interrupts (priv spec §8.2.4).
 const VSSIP = 1n << 2n;
@@ -65,15 +70,12 @@ const VM_MEDELEG = KVM_HEDELEG | (1n << BigInt(C.ILLEGAL)) | (1n << BigInt(C.LOA
   (1n << BigInt(C.STORE_MISALIGNED)) | (1n << BigInt(C.ECALL_VS)) | (1n << BigInt(C.FETCH_GUEST_PAGE)) |
   (1n << BigInt(C.LOAD_GUEST_PAGE)) | (1n << BigInt(C.VIRTUAL_INSN)) | (1n << BigInt(C.STORE_GUEST_PAGE));
 
-/** What handling one exit produced. */
-interface Handled {
-  /** The readable reason for stats and traces. */
-  reason: string;
-  /** Wait for an interrupt before the next entry (WFI, SBI HSM suspend). */
-  halt?: boolean;
-  /** The instruction to show in the trace (already disassembled), if known. */
-  insn?: string;
-}
+/**
+ * The exit handlers return the reason of the exit as an id of the VM's ExitStats (ExitStats.id),
+ * so that nothing is allocated to describe an exit; what else they found is left in the
+ * vCPU's `halting` and `exitInsnText` fields for the run loop.
+ */
+type ReasonId = number;
 
 const hx = (v: bigint) => '0x' + v.toString(16);
 
@@ -89,17 +91,38 @@ export class Vcpu {
   private stopRequested = false;
   private wakeHook: (() => void) | undefined;
   private failure: string | undefined;
-  private wallStart = performance.now();
+  private wallStart = clock.now();
+  /** The clock reading mtime was last synced to (syncTime). */
+  private syncedAt = NaN;
   private traceSeq = 0;
   private suspended: { retentive: boolean; resumeAddr: bigint; opaque: bigint } | undefined;
   private readonly disasm: Disassembler;
 
   /** The SBI handlers' view of this vCPU (made once: SBI calls are the hottest exits). */
   private readonly port: SbiVcpu;
+  private readonly stats: ExitStats;
+  /** Ids of the reasons that need no details. */
+  private readonly reasons: { budget: ReasonId; halt: ReasonId; firstTouch: ReasonId; firstTouchPt: ReasonId };
+  /** Reason ids of SBI calls by call id (SbiResult.call), and of MMIO loads and stores by device. */
+  private readonly sbiIds: ReasonId[] = [];
+  private readonly mmioIds = new Map<object, { load: ReasonId; store: ReasonId }>();
+  /** The budget last written to the VMCS (-1: write it before the next entry). */
+  private lastBudget = -1n;
+  /** Set by an exit handler: wait for an interrupt before the next entry (WFI, SBI HSM suspend). */
+  private halting = false;
+  /** Set by an exit handler: the instruction to show in the trace (disassembled), if known. */
+  private exitInsnText: string | undefined;
 
   constructor(private readonly vm: Vm) {
     this.disasm = new Disassembler(vm.core, vm.memory);
     this.port = this.sbiPort();
+    this.stats = vm.exits;
+    this.reasons = {
+      budget: this.stats.id('time slice ends (budget)'),
+      halt: this.stats.id('WFI (vCPU halts)'),
+      firstTouch: this.stats.id('guest-page fault: first touch of RAM'),
+      firstTouchPt: this.stats.id('guest-page fault: first touch of RAM (guest page table)'),
+    };
   }
 
   /** Entry state: pc = entry, a0 = hartid 0, a1 = DTB, VS-mode, the controls a KVM vCPU gets. */
@@ -125,6 +148,7 @@ export class Vcpu {
     h.mcounteren = 0xffff_ffffn;
     h.menvcfg = h.menvcfg | STCE;
     this.suspended = undefined;
+    this.lastBudget = -1n; // the VMCS was cleared
     this.vm.core.flushTlb();
   }
 
@@ -146,25 +170,30 @@ export class Vcpu {
 
   /** Move mtime forward to the wall clock (never backwards), unless deterministic. */
   private syncTime(nowMs: number): void {
-    if (this.vm.cfg.deterministic) return;
+    // The same reading again changes nothing: mtime has only moved on since (runExits reads the
+    // clock on some exits only).
+    if (this.vm.cfg.deterministic || nowMs === this.syncedAt) return;
+    this.syncedAt = nowMs;
     const wall = BigInt(Math.floor((nowMs - this.wallStart) * (TIMEBASE_HZ / 1000)));
     const now = this.vm.core.mtimeNow();
     if (wall > now) this.vm.hart.timeOffset += wall - now;
   }
 
-  /** The run loop. */
+  /**
+   * The run loop: the checks that can end the run, and the waits (a halted vCPU, the yield to
+   * the event loop); the entries and exits themselves are in runExits.
+   */
   async run(limits: RunLimits): Promise<VmRunResult> {
     const vm = this.vm;
-    const t0 = performance.now();
+    const t0 = clock.now();
     const i0 = this.instructions;
     const deadline = limits.timeoutMs !== undefined ? t0 + limits.timeoutMs : Infinity;
     this.stopRequested = false;
+    this.lastBudget = -1n;
     let lastYield = t0;
-    // One clock read per exit: it times the handler, and serves the deadline, the yield and mtime.
     let now = t0;
-    let lastBudget = -1n;
     const result = (reason: VmRunResult['reason'], exitCode: number): VmRunResult => {
-      const wallMs = performance.now() - t0;
+      const wallMs = clock.now() - t0;
       this.wallMs += wallMs;
       const r: VmRunResult = { reason, exitCode, instructions: this.instructions - i0, wallMs };
       if (this.failure !== undefined) r.failure = this.failure;
@@ -179,59 +208,120 @@ export class Vcpu {
       if (this.suspended) {
         if (!this.interruptPending()) {
           await this.waitForInterrupt(deadline);
-          now = performance.now();
+          now = clock.now();
           continue;
         }
         this.resumeFromSuspend();
       }
-      let budget = SLICE;
-      if (limits.maxInstructions !== undefined) {
-        const left = i0 + limits.maxInstructions - this.instructions;
-        if (left <= 0n) return result('max-instructions', 0);
-        if (left < budget) budget = left;
-      }
-      this.syncTime(now);
-      if (budget !== lastBudget) vm.vmcs.budget = lastBudget = budget;
-      const exit = vm.core.vmRun();
-      const tExit = performance.now();
-      const pcAtExit = vm.cfg.onTraceExit ? vm.vmcs.pc : 0n;
-      const h = this.handleExit(exit);
-      now = performance.now();
-      vm.exits.record(h.reason, (now - tExit) * 1e6);
-      if (vm.cfg.onTraceExit) this.trace(exit, h, pcAtExit);
-      if (h.halt) {
+      if (this.budget(limits, i0) === 0n) return result('max-instructions', 0);
+      now = this.runExits(limits, i0, now, deadline, lastYield + 20);
+      if (this.halting) {
         this.haltExits++;
         if (!this.suspended) await this.waitForInterrupt(deadline);
-        now = performance.now();
+        now = clock.now();
       }
       if (now - lastYield > 20) {
         await new Promise<void>((r) => setImmediate(r));
-        lastYield = performance.now();
+        lastYield = clock.now();
       }
     }
   }
 
+  /**
+   * The exit path, the hot loop of the VMM: enter the guest, handle its exit, enter again, until
+   * an exit needs the run loop (the VM ended or reboots, a halt, stop(), the instruction limit)
+   * or the clock passes `deadline` or `yieldAfter`. It is synchronous so that its locals live in
+   * registers (an async function keeps them in a heap context, and each new time would be an
+   * allocation). The clock read after an exit serves the deadline, the yield and mtime; a second
+   * one, after handling, times the exits ExitStats samples (see stats.ts). `now` is the time of
+   * the last clock read, and the result is the time of its own last one.
+   *
+   * The fast path is for the hottest exit, an SBI call: reading the clock costs about 40 ns, as
+   * much as the rest of such an exit, and its reason (the call) is known before it is handled,
+   * so it reads the clock only when the stats time it or when CLOCK_EVERY exits have gone by
+   * without a reading (which bounds how late the deadline, the yield and mtime can be).
+   */
+  private runExits(limits: RunLimits, i0: bigint, now: number, deadline: number, yieldAfter: number): number {
+    const vm = this.vm;
+    const stats = this.stats;
+    const tracing = vm.cfg.onTraceExit !== undefined;
+    let untimed = 0; // SBI-call exits since the last clock read
+    for (;;) {
+      const budget = this.budget(limits, i0);
+      if (budget === 0n) return now;
+      this.syncTime(now);
+      if (budget !== this.lastBudget) vm.vmcs.budget = this.lastBudget = budget;
+      const exit = vm.core.vmRun();
+      const pcAtExit = tracing ? vm.vmcs.pc : 0n;
+      this.halting = false;
+      this.exitInsnText = undefined;
+      let reason: ReasonId;
+      let read: boolean; // whether this exit read the clock (into `now`)
+      if (exit === A.EXIT_VM_TRAP && this.isSbiCall()) {
+        // The fast path (see above): the reason first, then the clock only if needed.
+        const call = decodeSbiCall(this.port);
+        reason = this.sbiReason(call.id);
+        read = stats.sampled(reason) || untimed >= CLOCK_EVERY;
+        if (read) now = clock.now();
+        this.sbi(call);
+      } else {
+        now = clock.now();
+        read = true;
+        reason = this.handleExit(exit);
+      }
+      if (!read) {
+        untimed++;
+        stats.count(reason);
+      } else {
+        untimed = 0;
+        if (stats.sampled(reason)) {
+          const t = clock.now();
+          stats.count(reason, (t - now) * 1e6);
+          now = t;
+        } else {
+          stats.count(reason);
+        }
+      }
+      if (tracing) this.trace(exit, reason, pcAtExit);
+      if (this.halting || this.failure !== undefined || vm.exitCode !== undefined || this.stopRequested || vm.rebootRequested) return now;
+      if (now >= deadline || now > yieldAfter) return now;
+    }
+  }
+
+  /** Guest instructions the next entry may run: a time slice, or less to stop at limits.maxInstructions (0: none left). */
+  private budget(limits: RunLimits, i0: bigint): bigint {
+    if (limits.maxInstructions === undefined) return SLICE;
+    const left = i0 + limits.maxInstructions - this.instructions;
+    if (left <= 0n) return 0n;
+    return left < SLICE ? left : SLICE;
+  }
+
   // ---- exits ----
 
-  private handleExit(exit: number): Handled {
+  private handleExit(exit: number): ReasonId {
     switch (exit) {
       case A.EXIT_BUDGET:
-        return { reason: 'time slice ends (budget)' };
+        return this.reasons.budget;
       case A.EXIT_HALT:
-        return { reason: 'WFI (vCPU halts)', halt: true };
+        this.halting = true;
+        return this.reasons.halt;
       case A.EXIT_VM_TRAP:
         return this.handleTrap();
     }
     return this.fail(`unexpected exit reason ${exit} from vmRun`);
   }
 
-  private handleTrap(): Handled {
+  private handleTrap(): ReasonId {
     const v = this.vm.vmcs;
     if (v.exitIsInterrupt) return this.fail(`unexpected interrupt ${causeText(v.exitCause)} taken to HS`);
     const code = v.exitCauseCode;
     switch (code) {
-      case C.ECALL_VS:
-        return this.sbi();
+      case C.ECALL_VS: { // (runExits takes these on its fast path, to the same handling)
+        const call = decodeSbiCall(this.port);
+        const reason = this.sbiReason(call.id);
+        this.sbi(call);
+        return reason;
+      }
       case C.FETCH_GUEST_PAGE:
       case C.LOAD_GUEST_PAGE:
       case C.STORE_GUEST_PAGE:
@@ -241,34 +331,45 @@ export class Vcpu {
       case C.STORE_MISALIGNED:
         // KVM hands these back to the guest (kvm_riscv_vcpu_trap_redirect).
         this.redirect(BigInt(code), v.exitTval);
-        return { reason: `${CAUSE_NAMES[code]} (redirected to the guest)` };
+        return this.stats.id(`${CAUSE_NAMES[code]} (redirected to the guest)`);
     }
     return this.fail(`${CAUSE_NAMES[code] ?? 'unknown cause'} taken to HS`);
   }
 
-  /** SBI call: handle, step over the ecall, act on the outcome. */
-  private sbi(): Handled {
+  /** Whether the exit is an SBI call: an ecall from VS-mode. */
+  private isSbiCall(): boolean {
     const v = this.vm.vmcs;
-    const r = handleSbi(this.port);
-    const reason = sbiReason(r.name);
+    return v.exitCauseCode === C.ECALL_VS && !v.exitIsInterrupt;
+  }
+
+  /** The reason id of the SBI calls with call id `call` (SbiCall.id). */
+  private sbiReason(call: number): ReasonId {
+    return (this.sbiIds[call] ??= this.stats.id(`SBI ecall (${sbiCallIdName(call)})`));
+  }
+
+  /** SBI call `call` (decoded): handle, step over the ecall, act on the outcome. */
+  private sbi(call: SbiCall): void {
+    const v = this.vm.vmcs;
+    const r = handleSbi(this.port, call);
     v.advancePc(v.exitInsnLength !== 0 ? v.exitInsnLength : 4);
     const o: SbiOutcome = r.outcome;
     switch (o.kind) {
       case 'continue':
-        return { reason };
+        break;
       case 'shutdown':
         this.vm.exitCode = o.code;
-        return { reason };
+        break;
       case 'reboot':
         this.vm.rebootRequested = true;
-        return { reason };
+        break;
       case 'hart-stop':
         // With one hart, nothing can ever start it again: the VM is over.
         this.vm.exitCode = 0;
-        return { reason };
+        break;
       case 'suspend':
         this.suspended = { retentive: o.retentive, resumeAddr: o.resumeAddr, opaque: o.opaque };
-        return { reason, halt: true };
+        this.halting = true;
+        break;
     }
   }
 
@@ -295,6 +396,9 @@ export class Vcpu {
     return {
       x: (i) => v.x(i),
       setX: (i, val) => v.setX(i, val),
+      xNumber: (i) => v.xNumber(i),
+      xLow32: (i) => v.xLow32(i),
+      setXNumber: (i, n) => v.setXNumber(i, n),
       setTimer: (t) => { v.vstimecmp = t; },
       raiseSoftwareInterrupt: () => { v.hvip = v.hvip | VSSIP; },
       flushTranslations: () => vm.core.flushTlb(),
@@ -319,7 +423,7 @@ export class Vcpu {
   }
 
   /** A guest-page fault: first touch of RAM, an MMIO access, or something the VMM cannot resolve. */
-  private guestPageFault(cause: number): Handled {
+  private guestPageFault(cause: number): ReasonId {
     const vm = this.vm;
     const v = vm.vmcs;
     const gpa = v.exitGpa;
@@ -329,10 +433,12 @@ export class Vcpu {
       if (vm.isPopulated(gpa)) return this.fail(`${CAUSE_NAMES[cause]} on guest RAM that is mapped (GPA ${hx(gpa)})`);
       // No flush: the hart never caches a failed translation, so a new mapping is seen at once.
       vm.populate(gpa);
-      return { reason: implicit ? 'guest-page fault: first touch of RAM (guest page table)' : 'guest-page fault: first touch of RAM' };
+      return implicit ? this.reasons.firstTouchPt : this.reasons.firstTouch;
     }
-    if (cause === C.FETCH_GUEST_PAGE) return this.fail(`instruction fetch from guest-physical ${hx(gpa)}, which is not RAM`);
+    // An implicit VS-stage PTE access keeps the cause of the access that walked (20 for a fetch;
+    // priv spec §8.6.3), so it is told apart by htinst before the cause is looked at.
     if (implicit) return this.fail(`guest page table at guest-physical ${hx(gpa)}, which is not RAM`);
+    if (cause === C.FETCH_GUEST_PAGE) return this.fail(`instruction fetch from guest-physical ${hx(gpa)}, which is not RAM`);
     // MMIO: decode from htinst, or read the instruction when the hart gave none.
     let acc: MmioAccess | undefined = decodeHtinst(htinst);
     if (acc === undefined && htinst === 0) {
@@ -346,7 +452,7 @@ export class Vcpu {
   }
 
   /** Emulate one load or store on the device at `gpa`. */
-  private mmio(gpa: bigint, acc: MmioAccess): Handled {
+  private mmio(gpa: bigint, acc: MmioAccess): ReasonId {
     const vm = this.vm;
     const v = vm.vmcs;
     this.mmioExits++;
@@ -354,7 +460,7 @@ export class Vcpu {
     if (!w) {
       // No device there: the guest gets an access fault, as on the bare board.
       this.redirect(BigInt(acc.write ? C.STORE_ACCESS : C.LOAD_ACCESS), v.exitTval);
-      return { reason: `MMIO ${acc.write ? 'store' : 'load'} to no device (access fault to the guest)` };
+      return this.stats.id(`MMIO ${acc.write ? 'store' : 'load'} to no device (access fault to the guest)`);
     }
     const off = Number(gpa - w.base);
     if (acc.write) {
@@ -363,8 +469,13 @@ export class Vcpu {
     } else {
       v.setX(acc.reg, extendLoad(w.device.read(off, acc.size), acc.size, acc.signed));
     }
-    v.pc = v.pc + (v.exitInsnLen !== 0n ? v.exitInsnLen : BigInt(acc.len));
-    return { reason: `MMIO ${acc.write ? 'store' : 'load'} (${w.device.name})` };
+    v.advancePc(v.exitInsnLength !== 0 ? v.exitInsnLength : acc.len);
+    let ids = this.mmioIds.get(w.device);
+    if (ids === undefined) {
+      const name = w.device.name;
+      this.mmioIds.set(w.device, (ids = { load: this.stats.id(`MMIO load (${name})`), store: this.stats.id(`MMIO store (${name})`) }));
+    }
+    return acc.write ? ids.store : ids.load;
   }
 
   /**
@@ -385,7 +496,7 @@ export class Vcpu {
   }
 
   /** Stop the guest with one report line. */
-  private fail(what: string): Handled {
+  private fail(what: string): ReasonId {
     const v = this.vm.vmcs;
     const insn = this.describeInsn();
     const hasHtval = v.exitHtval !== 0n;
@@ -393,7 +504,8 @@ export class Vcpu {
       `${this.vm.cfg.kernel.name}: VM stopped: ${what}; pc ${hx(v.pc)}, cause ${causeText(v.exitCause)}, ` +
       `tval ${hx(v.exitTval)}${hasHtval ? `, htval ${hx(v.exitHtval)} (GPA ${hx(v.exitGpa)})` : ''}` +
       (insn !== undefined ? `: ${insn}` : '');
-    return { reason: `fatal: ${what}`, insn };
+    this.exitInsnText = insn;
+    return this.stats.id(`fatal: ${what}`);
   }
 
   // ---- waiting ----
@@ -409,7 +521,7 @@ export class Vcpu {
   /** Sleep until the guest's timer is due, input arrives, stop(), or 20 ms pass (never busy). */
   private async waitForInterrupt(deadline: number): Promise<void> {
     const v = this.vm.vmcs;
-    this.syncTime(performance.now());
+    this.syncTime(clock.now());
     if (this.interruptPending()) return;
     const now = this.guestTime();
     let due = NEVER;
@@ -420,7 +532,7 @@ export class Vcpu {
     }
     if (this.vm.uart.pendingInput() > 0) return;
     const untilDue = due === NEVER ? Infinity : Number(due - now) / (TIMEBASE_HZ / 1000);
-    const ms = Math.min(untilDue, 20, Math.max(0, deadline - performance.now()));
+    const ms = Math.min(untilDue, 20, Math.max(0, deadline - clock.now()));
     if (ms <= 0) return;
     await new Promise<void>((resolve) => {
       const t = setTimeout(() => { this.wakeHook = undefined; resolve(); }, ms);
@@ -473,17 +585,17 @@ export class Vcpu {
     }
   }
 
-  private trace(exit: number, h: Handled, pc: bigint): void {
+  private trace(exit: number, reason: ReasonId, pc: bigint): void {
     const v = this.vm.vmcs;
     const trap = exit === A.EXIT_VM_TRAP;
     const line = formatExitTrace({
       seq: ++this.traceSeq,
-      reason: h.reason,
+      reason: this.stats.reason(reason),
       pc,
       cause: trap ? v.exitCause : undefined,
       tval: trap ? v.exitTval : undefined,
       htval: trap ? v.exitHtval : undefined,
-      insn: h.insn ?? (trap ? this.describeAt(pc) : undefined),
+      insn: this.exitInsnText ?? (trap ? this.describeAt(pc) : undefined),
     });
     this.vm.cfg.onTraceExit?.(line);
   }
@@ -499,11 +611,3 @@ export class Vcpu {
     }
   }
 }
-
-/** "SBI ecall (NAME)", made once per call name. */
-function sbiReason(name: string): string {
-  let r = SBI_REASONS.get(name);
-  if (r === undefined) SBI_REASONS.set(name, (r = `SBI ecall (${name})`));
-  return r;
-}
-const SBI_REASONS = new Map<string, string>();

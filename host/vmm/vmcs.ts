@@ -78,6 +78,26 @@ export class Vmcs {
     this.u32[i] = lo >>> 0;
     if (lo > 0xffff_ffff) this.u32[i + 1] = (this.u32[i + 1] + 1) >>> 0;
   }
+  /**
+   * Guest register x[i] as a number: exact below 2^53, and at least 2^32 whenever the value
+   * does not fit in 32 bits, so comparisons with 32-bit constants (SBI ids) are exact.
+   */
+  xNumber(i: number): number {
+    if (i <= 0 || i >= 32) return 0;
+    const w = (A.VM_X >> 2) + i * 2;
+    return this.u32[w + 1] * 0x1_0000_0000 + this.u32[w];
+  }
+  /** The low 32 bits of guest register x[i]. */
+  xLow32(i: number): number {
+    return i <= 0 || i >= 32 ? 0 : this.u32[(A.VM_X >> 2) + i * 2];
+  }
+  /** x[i] = n sign-extended to 64 bits, for an integer n in [-2^31, 2^32); writes to x0 are dropped. */
+  setXNumber(i: number, n: number): void {
+    if (i <= 0 || i >= 32) return;
+    const w = (A.VM_X >> 2) + i * 2;
+    this.u32[w] = n >>> 0;
+    this.u32[w + 1] = n < 0 ? 0xffff_ffff : 0;
+  }
 
   private get(off: number): bigint {
     return this.u64[off >> 3];

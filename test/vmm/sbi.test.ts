@@ -15,6 +15,9 @@ class FakeVcpu implements SbiVcpu {
   ram = new Uint8Array(0x10000);
   x(i: number) { return this.regs[i]; }
   setX(i: number, v: bigint) { if (i) this.regs[i] = BigInt.asUintN(64, v); }
+  xNumber(i: number) { return Number(this.regs[i]); }
+  xLow32(i: number) { return Number(this.regs[i] & 0xffff_ffffn); }
+  setXNumber(i: number, n: number) { this.setX(i, BigInt(n)); }
   setTimer(t: bigint) { this.timer = t; }
   raiseSoftwareInterrupt() { this.ssip = true; }
   flushTranslations() { this.flushes++; }
@@ -192,5 +195,18 @@ describe('SBI legacy extensions', () => {
     const v = new FakeVcpu();
     expect(v.call(0x0a000000n, 3n)).toMatchObject({ a0: NEG(-2n), a1: 0xdeadn, name: 'EID 0xa000000 fid 3' });
     expect(sbiCallName(EID.HSM, 7n)).toBe('HSM fid 7');
+  });
+  it('ids and arguments wider than 32 bits are compared and named exactly', () => {
+    const v = new FakeVcpu();
+    expect(v.call(EID.BASE | (1n << 32n), 0n)).toMatchObject({ a0: NEG(-2n), a1: 0xdeadn, name: 'EID 0x100000010 fid 0' });
+    expect(v.call(EID.BASE, 1n << 32n)).toMatchObject({ a0: NEG(-2n), a1: 0xdeadn, name: 'BASE fid 4294967296' });
+    expect(v.call(NEG(-1n), 0n)).toMatchObject({ a0: NEG(-2n), name: 'EID 0xffffffffffffffff fid 0' });
+    expect(v.call(NEG(-2n), 0n)).toMatchObject({ a0: NEG(-2n), name: 'EID 0xfffffffffffffffe fid 0' });
+    expect(v.call(EID.RFENCE, NEG(-1n), 1n, 7n)).toMatchObject(err(-2n, 7n)); // a1 untouched
+    expect(v.call(EID.BASE, 3n, EID.TIME | (1n << 63n))).toMatchObject(ok(0n)); // probe: not TIME
+    expect(v.call(EID.HSM, 2n, 1n << 40n)).toMatchObject(err(-3n));
+    expect(v.call(1n, 0n, 0xffff_ffff_ffff_ff41n)).toMatchObject({ a0: 0n });
+    expect(v.call(EID.DBCN, 2n, -0xbfn)).toMatchObject(ok(0n));
+    expect(v.out).toEqual([0x41, 0x41]);
   });
 });

@@ -165,4 +165,23 @@ describe('VM mode', () => {
     expect(out).toBe('dbcn ok\r\n'); // the SBI console writes LF as CR LF, as OpenSBI does
     expect(r).toMatchObject({ reason: 'exit', exitCode: 0 });
   });
+
+  it('a guest that only makes SBI calls (the fast path): every exit counted, the timeout and stop() honoured', async () => {
+    const loop = [...sbi(0x10, 0), E.jal(0, -4 * sbi(0x10, 0).length)]; // BASE get_spec_version, forever
+    const vm = await Vm.create({ memSize: 16 << 20, kernel: parseImage(assemble(loop), 'spin.bin', 0x80200000n), deterministic: true });
+    const r = await vm.run({ timeoutMs: 150 });
+    expect(r.reason).toBe('timeout');
+    expect(r.wallMs).toBeGreaterThanOrEqual(150);
+    expect(r.wallMs).toBeLessThan(1000);
+    const rows = vm.exits.rows();
+    expect(rows.map((x) => x.reason)).toEqual(['SBI ecall (BASE get_spec_version)']);
+    expect(rows[0].count).toBe(vm.exits.exits);
+    // Each call retires li a7, li a6 and (after the first) the jal back; the trapping ecall retires nothing.
+    expect(BigInt(rows[0].count) * 3n - 1n).toBe(r.instructions);
+    expect(rows[0].meanNs).toBeGreaterThan(0);
+    expect(vm.vmcs.x(A0)).toBe(0n);
+    expect(vm.vmcs.x(A1)).toBe(0x02000000n);
+    setTimeout(() => vm.stop(), 50);
+    expect((await vm.run({ timeoutMs: 5_000 })).reason).toBe('stopped');
+  });
 });

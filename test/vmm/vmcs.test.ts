@@ -54,6 +54,32 @@ describe('Vmcs', () => {
     }
   });
 
+  it('number views of x[i]: exact small values, >= 2^32 for wide ones, low word, sign-extending writes', () => {
+    const { vmcs } = setup();
+    vmcs.setX(17, 0x54494d45n);
+    vmcs.setX(16, 0x1_0000_0000n);
+    vmcs.setX(10, 0xffff_ffff_ffff_fff0n);
+    expect(vmcs.xNumber(17)).toBe(0x54494d45);
+    expect(vmcs.xNumber(16)).toBe(2 ** 32);
+    expect(vmcs.xNumber(10)).toBeGreaterThanOrEqual(2 ** 64 - 16);
+    expect(vmcs.xLow32(10)).toBe(0xffff_fff0);
+    expect(vmcs.xLow32(16)).toBe(0);
+    vmcs.setXNumber(10, -2);
+    expect(vmcs.x(10)).toBe(0xffff_ffff_ffff_fffen);
+    vmcs.setXNumber(11, 0xffff_ffff);
+    expect(vmcs.x(11)).toBe(0xffff_ffffn);
+    vmcs.setXNumber(0, 5);
+    expect(vmcs.x(0)).toBe(0n);
+    expect(vmcs.xNumber(0)).toBe(0);
+  });
+
+  it('advancePc carries into the high word', () => {
+    const { vmcs } = setup();
+    vmcs.pc = 0xffff_fffen;
+    vmcs.advancePc(4);
+    expect(vmcs.pc).toBe(0x1_0000_0002n);
+  });
+
   it('wraps values to 64 bits', () => {
     const { vmcs } = setup();
     vmcs.pc = -4n;

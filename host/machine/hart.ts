@@ -4,6 +4,7 @@
  * reads or writes hart state by raw offset.
  */
 import * as A from '../../assembly/abi';
+import type { MachineStats } from './types';
 
 /** Named accessors for one hart's state. */
 export class HartState {
@@ -176,6 +177,23 @@ export class HartState {
   get statWalkRefs2d(): bigint { return this.get(A.S_STAT_WALK_REFS_2D); }
   /** G-stage translations (of VS-stage PTE addresses and of final guest physical addresses) served by the G-stage cache. */
   get statPwcHits(): bigint { return this.get(A.S_STAT_PWC_HITS); }
+
+  /** The hart's counters as MachineStats reports them (bare machine and VM alike). */
+  counters(): Pick<MachineStats, 'tlbAccesses' | 'tlbMisses' | 'pageWalks' | 'pageWalkRefs' | 'blockHits' | 'blockMisses' | 'blockChains' | 'btFlushes' | 'codeInvalidations' | 'traps' | 'interrupts'> {
+    return {
+      tlbAccesses: this.statTlbAccess,
+      tlbMisses: this.statTlbMiss,
+      pageWalks: this.statWalks,
+      pageWalkRefs: this.statWalkRefs,
+      blockHits: this.statBlockHit,
+      blockMisses: this.statBlockMiss,
+      blockChains: this.statBlockChain,
+      btFlushes: this.statBtFlush,
+      codeInvalidations: this.statCodeInval,
+      traps: this.statTraps,
+      interrupts: this.statInterrupts,
+    };
+  }
 
   // ---- the last page walk (abi.ts S_WALK_LOG) ----
   /** Record the steps of every page walk (the last one is kept), for viewers. */

@@ -44,4 +44,8 @@ export interface GuestMemory {
   write(addr: bigint, bytes: Uint8Array): void;
   /** Copy `length` bytes out of guest RAM at physical address `addr`. */
   read(addr: bigint, length: number): Uint8Array;
+  /** A little-endian u64 at `addr` (optional fast path: no copy; page tables use it). */
+  read64?(addr: bigint): bigint;
+  /** Store a little-endian u64 at `addr` (optional fast path, same rules as write). */
+  write64?(addr: bigint, value: bigint): void;
 }

@@ -37,8 +37,10 @@ const MIP_MTIP = 1n << 7n;
 export class Ram implements GuestMemory {
   readonly base = BigInt(A.RAM_BASE);
   private readonly bytes: Uint8Array;
+  private readonly view: DataView;
   constructor(memory: WebAssembly.Memory, readonly size: number, private readonly core: CoreExports) {
     this.bytes = new Uint8Array(memory.buffer, A.RAM_OFFSET, size);
+    this.view = new DataView(memory.buffer, A.RAM_OFFSET, size);
   }
   private offset(addr: bigint, length: number): number {
     const off = addr - this.base;
@@ -59,6 +61,13 @@ export class Ram implements GuestMemory {
     const off = this.offset(addr, length);
     this.bytes.fill(value, off, off + length);
     this.core.invalidateRam(addr, BigInt(length));
+  }
+  read64(addr: bigint): bigint {
+    return this.view.getBigUint64(this.offset(addr, 8), true);
+  }
+  write64(addr: bigint, value: bigint): void {
+    this.view.setBigUint64(this.offset(addr, 8), BigInt.asUintN(64, value), true);
+    this.core.invalidateRam(addr, 8n);
   }
 }
 

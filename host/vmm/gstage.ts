@@ -38,10 +38,12 @@ const PPN_MASK = (1n << 44n) - 1n;
 
 /** Read and write one u64 of host RAM (little-endian). */
 export function read64(ram: GuestMemory, hpa: bigint): bigint {
+  if (ram.read64) return ram.read64(hpa);
   const b = ram.read(hpa, 8);
   return new DataView(b.buffer, b.byteOffset, 8).getBigUint64(0, true);
 }
 export function write64(ram: GuestMemory, hpa: bigint, v: bigint): void {
+  if (ram.write64) return ram.write64(hpa, v);
   const b = new Uint8Array(8);
   new DataView(b.buffer).setBigUint64(0, BigInt.asUintN(64, v), true);
   ram.write(hpa, b);

@@ -118,6 +118,9 @@ export class Vm {
     core.init(BigInt(hostSize));
     this.hart = new HartState(this.memory);
     this.hostRam = new Ram(this.memory, hostSize, core);
+    // Touch all of host RAM once now, as the bare machine does when it clears RAM at load: the
+    // operating system's first-touch cost of each page is paid at creation, not in the run.
+    this.hostRam.fill(this.hostRam.base, hostSize, 0);
     this.vmcs = new Vmcs(this.memory);
     this.frames = new FrameAllocator(this.hostRam, cfg.kernel.name);
     this.gstage = new GStage(this.hostRam, this.frames, cfg.gstageMode ?? HGATP_MODE_SV39X4, 1n);

@@ -150,7 +150,7 @@ export const S_HTIF_VALUE: usize = 0x600; // value written to tohost on EXIT_HTI
 export const S_MMIO_LEN: usize = 0x608; // length of the instruction that made the MMIO access
 // statistics (u64 counters)
 export const S_STAT_TLB_MISS: usize = 0x640;
-export const S_STAT_TLB_ACCESS: usize = 0x648; // data accesses (counted per block from decoded memory ops)
+export const S_STAT_TLB_ACCESS: usize = 0x648; // data accesses, estimated: the memory ops of each block run (an early exit overcounts)
 export const S_STAT_BLOCK_HIT: usize = 0x650;
 export const S_STAT_BLOCK_MISS: usize = 0x658;
 export const S_STAT_BLOCK_CHAIN: usize = 0x660;

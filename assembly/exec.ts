@@ -207,13 +207,13 @@ export function execBlock(blk: usize): void {
         setPc(t);
         return;
       }
-      // ---- branches: taken ends the block here; not taken falls through to the block end ----
-      case O.OP_BEQ: if (x1(r) == x2(r)) { setPc(here(base, r) + <u64>fImm(r)); return; } break;
-      case O.OP_BNE: if (x1(r) != x2(r)) { setPc(here(base, r) + <u64>fImm(r)); return; } break;
-      case O.OP_BLT: if (<i64>x1(r) < <i64>x2(r)) { setPc(here(base, r) + <u64>fImm(r)); return; } break;
-      case O.OP_BGE: if (<i64>x1(r) >= <i64>x2(r)) { setPc(here(base, r) + <u64>fImm(r)); return; } break;
-      case O.OP_BLTU: if (x1(r) < x2(r)) { setPc(here(base, r) + <u64>fImm(r)); return; } break;
-      case O.OP_BGEU: if (x1(r) >= x2(r)) { setPc(here(base, r) + <u64>fImm(r)); return; } break;
+      // ---- branches: taken leaves the block here; not taken goes on with the next record ----
+      case O.OP_BEQ: if (x1(r) == x2(r)) { taken(base, r, end); return; } break;
+      case O.OP_BNE: if (x1(r) != x2(r)) { taken(base, r, end); return; } break;
+      case O.OP_BLT: if (<i64>x1(r) < <i64>x2(r)) { taken(base, r, end); return; } break;
+      case O.OP_BGE: if (<i64>x1(r) >= <i64>x2(r)) { taken(base, r, end); return; } break;
+      case O.OP_BLTU: if (x1(r) < x2(r)) { taken(base, r, end); return; } break;
+      case O.OP_BGEU: if (x1(r) >= x2(r)) { taken(base, r, end); return; } break;
       // ---- loads ----
       case O.OP_LB: {
         const va = x1(r) + <u64>fImm(r);
@@ -477,6 +477,15 @@ export function execBlock(blk: usize): void {
       return;
     }
   }
+}
+
+/**
+ * A taken branch in the middle of a block (F_BRANCH): pc = the target, and the records after it
+ * were counted at the block's start but do not run.
+ */
+@inline function taken(base: u64, r: usize, end: usize): void {
+  addIcount(-(left(r, end) - 1));
+  setPc(here(base, r) + <u64>fImm(r));
 }
 
 /** Raise illegal instruction for the record at r (tval = the instruction bits, as QEMU). */

@@ -31,7 +31,7 @@ export async function genIsa(root) {
   L.push("import { R_OP, R_LEN, R_RAW } from '../abi';");
   L.push("import * as F from '../decode';");
   L.push('');
-  for (const f of ['F_END', 'F_LOAD', 'F_STORE', 'F_PRIV']) L.push(`export const ${f}: u32 = ${T[f]};`);
+  for (const f of ['F_END', 'F_LOAD', 'F_STORE', 'F_PRIV', 'F_BRANCH']) L.push(`export const ${f}: u32 = ${T[f]};`);
   L.push('export const OP_ILLEGAL: u32 = 0;');
   base.forEach((r, i) => L.push(`export const ${ident(r[0])}: u32 = ${i + 1};`));
   L.push(`export const OP_COUNT: u32 = ${base.length + 1};`);

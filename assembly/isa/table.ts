@@ -25,6 +25,11 @@ export const F_END = 1; // ends a basic block (control transfer, or changes stat
 export const F_LOAD = 2; // reads data memory
 export const F_STORE = 4; // writes data memory
 export const F_PRIV = 8; // privileged / system instruction
+/**
+ * A conditional branch: a block goes on past it when it is not taken (a block may have several
+ * exits, all at its branches, and one at its end), so if/else code decodes into long blocks.
+ */
+export const F_BRANCH = 16;
 
 export type Row = [
   name: string,
@@ -40,6 +45,7 @@ const E = F_END;
 const L = F_LOAD;
 const S = F_STORE;
 const P = F_PRIV;
+const BR = F_BRANCH;
 
 export const ISA: Row[] = [
   // ---- RV64I (unprivileged spec ch. 2 and 5) ----
@@ -47,12 +53,12 @@ export const ISA: Row[] = [
   ['auipc', 'I', 0x00000017, 0x0000007f, 'U', 0],
   ['jal', 'I', 0x0000006f, 0x0000007f, 'J', E],
   ['jalr', 'I', 0x00000067, 0x0000707f, 'I', E],
-  ['beq', 'I', 0x00000063, 0x0000707f, 'B', E],
-  ['bne', 'I', 0x00001063, 0x0000707f, 'B', E],
-  ['blt', 'I', 0x00004063, 0x0000707f, 'B', E],
-  ['bge', 'I', 0x00005063, 0x0000707f, 'B', E],
-  ['bltu', 'I', 0x00006063, 0x0000707f, 'B', E],
-  ['bgeu', 'I', 0x00007063, 0x0000707f, 'B', E],
+  ['beq', 'I', 0x00000063, 0x0000707f, 'B', BR],
+  ['bne', 'I', 0x00001063, 0x0000707f, 'B', BR],
+  ['blt', 'I', 0x00004063, 0x0000707f, 'B', BR],
+  ['bge', 'I', 0x00005063, 0x0000707f, 'B', BR],
+  ['bltu', 'I', 0x00006063, 0x0000707f, 'B', BR],
+  ['bgeu', 'I', 0x00007063, 0x0000707f, 'B', BR],
   ['lb', 'I', 0x00000003, 0x0000707f, 'I', L],
   ['lh', 'I', 0x00001003, 0x0000707f, 'I', L],
   ['lw', 'I', 0x00002003, 0x0000707f, 'I', L],
@@ -189,8 +195,8 @@ export const ISA: Row[] = [
   ['c.subw', 'C', 0x9c01, 0xfc63, 'CA', 0, 'subw'],
   ['c.addw', 'C', 0x9c21, 0xfc63, 'CA', 0, 'addw'],
   ['c.j', 'C', 0xa001, 0xe003, 'CJ', E, 'jal'],
-  ['c.beqz', 'C', 0xc001, 0xe003, 'CB', E, 'beq'],
-  ['c.bnez', 'C', 0xe001, 0xe003, 'CB', E, 'bne'],
+  ['c.beqz', 'C', 0xc001, 0xe003, 'CB', BR, 'beq'],
+  ['c.bnez', 'C', 0xe001, 0xe003, 'CB', BR, 'bne'],
   // quadrant 2
   ['c.slli', 'C', 0x0002, 0xe003, 'CSLLI', 0, 'slli'],
   ['c.lwsp', 'C', 0x4002, 0xe003, 'CLWSP', L, 'lw'], // rd = 0 reserved

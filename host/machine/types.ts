@@ -66,6 +66,10 @@ export interface MachineStats {
   instructions: bigint;
   wallMs: number;
   mips: number;
+  /**
+   * Data accesses, counted per decoded block when it starts (the loads and stores it holds), so
+   * an estimate: a branch taken in the middle of a block or a trap leaves some of them unrun.
+   */
   tlbAccesses: bigint;
   tlbMisses: bigint;
   pageWalks: bigint;

@@ -18,7 +18,7 @@ import {
   pc, icount, irqCheck, exitReason, loadHot, saveHot, clearExit, setStop, setIrqCheck, setExit,
   setPc, setCurRec, addIcount, setX, rd64, wr64, bumpEpoch, CAUSE_LOAD_ACCESS, CAUSE_STORE_ACCESS,
 } from './state';
-import { updateContexts, flushTlbAll, flushGStage, invalidateCodePage } from './mmu';
+import { updateContexts, flushTlbAll, flushGStage, invalidateCodePage, flushMmuStats } from './mmu';
 import { flushBlocks, findBlock, chained, flushBlockStats, decodeInto as decodeRecord, setSingleStep } from './bt';
 export { setSingleStep };
 import { execBlock, flushExecStats } from './exec';
@@ -133,6 +133,7 @@ export function run(budget: u64): u32 {
   flushExecStats();
   flushBlockStats();
   flushWalkStats();
+  flushMmuStats();
   saveHot();
   return exitReason;
 }

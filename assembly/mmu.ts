@@ -256,6 +256,15 @@ function fill(base: usize, va: u64, ctx: u64, host: usize): void {
 
 // ---- the slow paths ----
 
+/** TLB misses, counted in a global while run() executes; flushMmuStats() adds them to STATE. */
+let statTlbMiss: u64 = 0;
+
+/** Add the TLB-miss count gathered in a global to the STATE statistics. */
+export function flushMmuStats(): void {
+  wr64(S_STAT_TLB_MISS, rd64(S_STAT_TLB_MISS) + statTlbMiss);
+  statTlbMiss = 0;
+}
+
 /** The physical address of the last MMIO access found by accessHost. */
 let mmioPa: u64 = 0;
 /** Set by a hypervisor load/store (HLV/HSV): translate as V = 1 at hstatus.SPVP, no TLB fill. */
@@ -270,7 +279,7 @@ const NOT_RAM: usize = 1;
  * address is not RAM (then in mmioPa).
  */
 function accessHost(va: u64, size: u64, acc: u32): usize {
-  wr64(S_STAT_TLB_MISS, rd64(S_STAT_TLB_MISS) + 1);
+  statTlbMiss++;
   let pa: u64;
   if (hyperAccess) {
     pa = translateOrFault(va, acc, (rd64(S_HSTATUS) & HSTATUS_SPVP) != 0 ? 1 : PRV_U, true, hyperX);

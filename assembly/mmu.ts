@@ -439,4 +439,3 @@ export function translateFetch(va: u64): usize {
   return translateFetch(va);
 }
 
-export { hostPage };

@@ -20,7 +20,7 @@ import {
   pc, priv, virt, curRec, setPc, setPriv, setVirt, setStop, setExit, setIrqCheck, bumpEpoch,
   rd64, wr64, PRV_M, PRV_S, PRV_U, MSTATUS_SIE, MSTATUS_MIE, MSTATUS_SPIE, MSTATUS_MPIE,
   MSTATUS_SPP, MSTATUS_MPP, MSTATUS_MPP_SHIFT, MSTATUS_MPRV, MSTATUS_MPV, MSTATUS_GVA,
-  HSTATUS_GVA, HSTATUS_SPV, HSTATUS_SPVP, CAUSE_INTERRUPT, VS_INTERRUPTS, MIP_VSTIP,
+  HSTATUS_GVA, HSTATUS_SPV, HSTATUS_SPVP, CAUSE_INTERRUPT, VS_INTERRUPTS,
   IRQ_MEI, IRQ_MSI, IRQ_MTI, IRQ_SEI, IRQ_SSI, IRQ_STI, IRQ_SGEI, IRQ_VSEI, IRQ_VSSI, IRQ_VSTI,
 } from './state';
 import { updateContexts } from './mmu';
@@ -259,4 +259,3 @@ export function checkInterrupts(): bool {
   return true;
 }
 
-export { MIP_VSTIP };

@@ -69,7 +69,6 @@ export const S_PC: usize = 0x210;
 export const S_PRIV: usize = 0x218; // 0 U, 1 S, 3 M
 export const S_INSTRET: usize = 0x220; // minstret (and mcycle)
 export const S_LR_ADDR: usize = 0x228; // reservation set (physical address), -1 when none
-export const S_EXIT_REASON: usize = 0x230;
 // CSRs, one u64 slot each
 export const S_MSTATUS: usize = 0x240;
 export const S_MISA: usize = 0x248;
@@ -206,7 +205,6 @@ export const EXIT_BUDGET: u32 = 1; // the instruction budget of this call is spe
 export const EXIT_MMIO: u32 = 2; // a load or store to a non-RAM physical address; see S_MMIO_*
 export const EXIT_HALT: u32 = 3; // WFI with no interrupt pending: wait for the next timer or device
 export const EXIT_HTIF: u32 = 4; // a store to tohost; value in S_HTIF_VALUE
-export const EXIT_TIMER: u32 = 5; // mtime passed a deadline the host asked to hear about (reserved)
 export const EXIT_VM_TRAP: u32 = 6; // a trap from V = 1 that would enter HS or M (HS_EXTERNAL); VM_EXIT_*
 
 export const MMIO_PENDING: u32 = 0;

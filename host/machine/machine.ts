@@ -17,13 +17,11 @@ import { createMemory, instantiateCore, type CoreExports } from './core';
 import { fdtLoadAddress, virtBoardFdt, VIRT_CLINT_BASE, VIRT_PLIC_BASE, VIRT_TEST_BASE, VIRT_UART0_BASE, VIRT_UART0_IRQ, VIRT_VIRTIO_BASE, VIRT_VIRTIO_COUNT, VIRT_VIRTIO_IRQ } from './fdt';
 import { buildFwDynamicInfo, fwDynamicInfoAddress } from './fw-dynamic';
 import { HartState } from './hart';
+import { HaltSleeper, NEVER, TIMEBASE_HZ } from './halt';
 import type { LoadedImage, MachineConfig, MachineStats, RunLimits, RunResult } from './types';
 
 /** The hart's ISA as the device tree advertises it. */
 export const HART_ISA = 'rv64imac_zicsr_zifencei_zicntr_sstc';
-/** mtime frequency of the board (as QEMU virt). */
-export const TIMEBASE_HZ = 10_000_000;
-const NEVER = 0xffff_ffff_ffff_ffffn;
 /** Instructions per run() call: small enough to keep the event loop and the clock responsive. */
 const SLICE = 1_000_000n;
 const MIP_MSIP = 1n << 3n;
@@ -95,7 +93,7 @@ export class Machine {
   private exitCode: number | undefined;
   private stopRequested = false;
   private resetRequested = false;
-  private wake: (() => void) | undefined;
+  private readonly sleeper = new HaltSleeper();
   private readonly wallStart = performance.now();
   private counters = { mmioExits: 0n, haltExits: 0n, wallMs: 0 };
 
@@ -182,13 +180,13 @@ export class Machine {
   /** Keys typed by the user: into the UART's receive queue (and wake a sleeping hart). */
   consoleInput(bytes: Uint8Array): void {
     this.uart.receive(bytes);
-    this.wake?.();
+    this.sleeper.wake();
   }
 
   /** Make a running run() return with reason 'stopped'. */
   stop(): void {
     this.stopRequested = true;
-    this.wake?.();
+    this.sleeper.wake();
   }
 
   /** Move mtime forward to the wall clock (never backwards), unless deterministic. */
@@ -290,19 +288,10 @@ export class Machine {
     let due = NEVER;
     if ((h.mie & MIP_MTIP) !== 0n && h.mtimecmp > now) due = h.mtimecmp;
     if ((h.mie & MIP_STIP) !== 0n && (h.menvcfg & STCE) !== 0n && h.stimecmp > now && h.stimecmp < due) due = h.stimecmp;
-    if (this.cfg.deterministic && due !== NEVER) {
-      // Time is virtual: jump straight to the deadline.
-      h.timeOffset += due - now;
-      return;
-    }
-    if (this.uart.pendingInput() > 0) return;
-    // Sleep until the deadline, in slices of at most 20 ms (input and stop() wake us early).
-    const untilDue = due === NEVER ? Infinity : Number(due - now) / (TIMEBASE_HZ / 1000);
-    const ms = Math.min(untilDue, 20, Math.max(0, deadline - performance.now()));
-    if (ms <= 0) return;
-    await new Promise<void>((resolve) => {
-      const t = setTimeout(() => { this.wake = undefined; resolve(); }, ms);
-      this.wake = () => { clearTimeout(t); this.wake = undefined; resolve(); };
+    await this.sleeper.wait({
+      now, due, deterministic: this.cfg.deterministic === true, deadline,
+      advance: (ticks) => { h.timeOffset += ticks; },
+      inputPending: this.uart.pendingInput() > 0,
     });
   }
 

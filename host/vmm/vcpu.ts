@@ -13,6 +13,7 @@
 import * as A from '../../assembly/abi';
 import { Disassembler } from '../isa/disasm';
 import type { RunLimits } from '../machine/types';
+import { HaltSleeper, NEVER, TIMEBASE_HZ } from '../machine/halt';
 import { decodeHtinst, decodeRaw, extendLoad, type MmioAccess } from './mmio';
 import { decodeSbiCall, handleSbi, sbiCallIdName, type SbiCall, type SbiOutcome, type SbiVcpu } from './sbi';
 import type { ExitStats } from './stats';
@@ -21,10 +22,8 @@ import type { Vm, VmRunResult } from './vm';
 import { walk2d } from './walk';
 
 /** mtime frequency (10 MHz). */
-const TIMEBASE_HZ = 10_000_000;
 /** Most guest instructions per entry: keeps the clock and the event loop responsive. */
 const SLICE = 1_000_000n;
-const NEVER = (1n << 64n) - 1n;
 /** The clock, looked up once (in Node, the global `performance` is a getter). */
 const clock = globalThis.performance;
 /** Most SBI-call exits in a row that do without reading the clock (see runExits). */
@@ -89,7 +88,7 @@ export class Vcpu {
   mmioExits = 0n;
   haltExits = 0n;
   private stopRequested = false;
-  private wakeHook: (() => void) | undefined;
+  private readonly sleeper = new HaltSleeper();
   private failure: string | undefined;
   private wallStart = clock.now();
   /** The clock reading mtime was last synced to (syncTime). */
@@ -160,7 +159,7 @@ export class Vcpu {
 
   /** Wake a halted vCPU (input arrived). */
   wake(): void {
-    this.wakeHook?.();
+    this.sleeper.wake();
   }
 
   /** Guest time: mtime + htimedelta. */
@@ -526,17 +525,10 @@ export class Vcpu {
     const now = this.guestTime();
     let due = NEVER;
     if ((v.hie & VSTIP) !== 0n && (v.henvcfg & STCE) !== 0n && v.vstimecmp > now) due = v.vstimecmp;
-    if (this.vm.cfg.deterministic && due !== NEVER) {
-      this.vm.hart.timeOffset += due - now; // virtual time: jump to the deadline
-      return;
-    }
-    if (this.vm.uart.pendingInput() > 0) return;
-    const untilDue = due === NEVER ? Infinity : Number(due - now) / (TIMEBASE_HZ / 1000);
-    const ms = Math.min(untilDue, 20, Math.max(0, deadline - clock.now()));
-    if (ms <= 0) return;
-    await new Promise<void>((resolve) => {
-      const t = setTimeout(() => { this.wakeHook = undefined; resolve(); }, ms);
-      this.wakeHook = () => { clearTimeout(t); this.wakeHook = undefined; resolve(); };
+    await this.sleeper.wait({
+      now, due, deterministic: this.vm.cfg.deterministic === true, deadline,
+      advance: (ticks) => { this.vm.hart.timeOffset += ticks; },
+      inputPending: this.vm.uart.pendingInput() > 0,
     });
   }
 

@@ -28,6 +28,9 @@
 //               | block hash: paddr -> block (2 x u32) |
 //   BT_ARENA    +--------------------------------------+
 //               | decoded blocks (tier 1 of the cache) |
+//   JIT_BUF     +--------------------------------------+
+//               | tier 2: the module being emitted,    |
+//   JIT_SLOTS   | the table slots of compiled regions  |
 //   RAM_OFFSET  +--------------------------------------+ (64 KiB aligned)
 //               | guest RAM (host frames)              |
 //               +--------------------------------------+ RAM_OFFSET + ram size
@@ -60,7 +63,15 @@ export const BT_HASH_ENTRIES: u32 = 65536; // 1 << BT_HASH_BITS
 export const BT_HASH: usize = PAGE_INFO + PAGE_INFO_SIZE; // per entry: u32 paddr - RAM_BASE + 1, u32 block
 export const BT_ARENA: usize = BT_HASH + BT_HASH_ENTRIES * 8;
 export const BT_ARENA_SIZE: usize = 0x1000000; // 16 MiB of decoded blocks
-export const RAM_OFFSET: usize = (BT_ARENA + BT_ARENA_SIZE + 0xffff) & 0x7fff0000; // 64 KiB aligned
+// Tier 2 of the BT cache (assembly/jit/): hot regions compiled to WebAssembly functions that
+// live in the core's function table at JIT_TABLE_BASE + slot.
+export const JIT_BUF: usize = BT_ARENA + BT_ARENA_SIZE; // the Wasm module being emitted
+export const JIT_BUF_SIZE: usize = 0x40000;
+export const JIT_MAX_SLOTS: u32 = 8192; // compiled regions alive at once (table slots)
+export const JIT_SLOTS: usize = JIT_BUF + JIT_BUF_SIZE; // per slot, 16 bytes: u32 owner block (0 = free), u32 code bytes, u32 compile sequence number
+export const JIT_FREE: usize = JIT_SLOTS + JIT_MAX_SLOTS * 16; // free list: u32 slot numbers
+export const JIT_TABLE_BASE: u32 = 16; // table index of slot 0 (the core's own entries stay below)
+export const RAM_OFFSET: usize = (JIT_FREE + JIT_MAX_SLOTS * 4 + 0xffff) & 0x7fff0000; // 64 KiB aligned
 
 // ---- hart state, offsets from STATE (all fields u64 unless noted) ----
 export const S_X: usize = 0x000; // x0..x31, then x32: the sink that decoded writes to x0 go to
@@ -147,6 +158,11 @@ export const S_MMIO_VADDR: usize = 0x5f0; // virtual address (for the access-fau
 export const S_MMIO_STATUS: usize = 0x5f8; // host answer: MMIO_OK or MMIO_FAULT
 export const S_HTIF_VALUE: usize = 0x600; // value written to tohost on EXIT_HTIF
 export const S_MMIO_LEN: usize = 0x608; // length of the instruction that made the MMIO access
+// tier-2 (JIT) configuration, written by the host before run()
+export const S_JIT_MODE: usize = 0x610; // JIT_OFF, JIT_ON, JIT_ALWAYS
+export const S_JIT_THRESHOLD: usize = 0x618; // runs of a block before its region is compiled (JIT_ON)
+export const S_JIT_CODE_LIMIT: usize = 0x620; // bytes of generated Wasm alive at once; over it, all are evicted
+export const S_JIT_MAX_BLOCKS: usize = 0x628; // most blocks in one compiled region
 // statistics (u64 counters)
 export const S_STAT_TLB_MISS: usize = 0x640;
 export const S_STAT_TLB_ACCESS: usize = 0x648; // data accesses, estimated: the memory ops of each block run (an early exit overcounts)
@@ -163,6 +179,15 @@ export const S_STAT_WALKS_2D: usize = 0x698; // walks with V = 1 (VS-stage and G
 export const S_STAT_WALK_REFS_2D: usize = 0x6a0; // memory references of those walks
 export const S_STAT_PWC_HITS: usize = 0x6a8; // G-stage translations of VS PTEs served by the PWC
 export const S_STAT_VM_EXITS: usize = 0x6b0;
+export const S_STAT_JIT_COMPILES: usize = 0x6b8; // regions compiled
+export const S_STAT_JIT_FAILS: usize = 0x6c0; // regions the host could not compile
+export const S_STAT_JIT_EVICTIONS: usize = 0x6c8; // evictions of all compiled code (code limit, BT flush)
+export const S_STAT_JIT_FUNCS: usize = 0x6d0; // compiled regions alive now
+export const S_STAT_JIT_BYTES: usize = 0x6d8; // bytes of their Wasm code
+export const S_STAT_JIT_CALLS: usize = 0x6e0; // entries into compiled code
+export const S_STAT_JIT_INSNS: usize = 0x6e8; // guest instructions retired in compiled code
+export const S_STAT_JIT_BLOCKS: usize = 0x6f0; // blocks compiled (a block may be in several regions)
+export const S_STAT_JIT_IJC_HITS: usize = 0x6f8; // indirect jumps served by the jump cache
 // The last page walk, for viewers (the web page's walk view, traces): written by walk.ts when
 // S_WALK_LOG_ON is 1.
 //   S_WALK_LOG + 0: u64 virtual address, +8: u64 access (0 read, 1 write, 2 fetch),
@@ -207,6 +232,11 @@ export const EXIT_HALT: u32 = 3; // WFI with no interrupt pending: wait for the 
 export const EXIT_HTIF: u32 = 4; // a store to tohost; value in S_HTIF_VALUE
 export const EXIT_VM_TRAP: u32 = 6; // a trap from V = 1 that would enter HS or M (HS_EXTERNAL); VM_EXIT_*
 
+export const JIT_OFF: u32 = 0;
+export const JIT_ON: u32 = 1;
+export const JIT_ALWAYS: u32 = 2; // compile every block on its first run (tests)
+export const JIT_NEVER: u32 = 0xffffffff; // B_JIT of a block that is not compiled (failed, pending)
+
 export const MMIO_PENDING: u32 = 0;
 export const MMIO_OK: u32 = 1;
 export const MMIO_FAULT: u32 = 2;
@@ -229,6 +259,8 @@ export const B_GEN: usize = 12; // u32 code generation of that page when decoded
 export const B_COUNT: usize = 16; // u32 number of records
 export const B_MEMOPS: usize = 20; // u32 loads + stores in the block (TLB statistics)
 export const B_BYTES: usize = 40; // u32 bytes of code in the block (pc after falling off its end)
+export const B_JIT: usize = 44; // u32 tier 2: 0 not compiled, slot + 1 when compiled, JIT_NEVER
+export const B_HOT: usize = 60; // u32 times the block was run by the interpreter
 export const B_CHAIN_PC: usize = 24; // u64 pc of the most recent successor
 export const B_CHAIN_BLK: usize = 32; // u32 that successor's block
 export const B_CHAIN_EPOCH: usize = 36; // u32 epoch both links were made in

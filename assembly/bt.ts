@@ -18,12 +18,15 @@
 import {
   BT_HASH, BT_HASH_ENTRIES, BT_ARENA, BT_ARENA_SIZE, BT_MAX_INSNS, RAM_BASE, RAM_OFFSET,
   R_SIZE, R_OP, R_PCOFF, B_PADDR, B_BYTES, B_PAGE, B_GEN, B_COUNT, B_MEMOPS, B_CHAIN_PC, B_CHAIN_BLK, B_CHAIN2_PC, B_CHAIN2_BLK,
-  B_CHAIN_EPOCH, B_HDR, S_STAT_BLOCK_HIT, S_STAT_BLOCK_MISS, S_STAT_BLOCK_CHAIN, S_STAT_BT_FLUSH,
+  B_CHAIN_EPOCH, B_HDR, B_JIT, B_HOT, JIT_NEVER, S_STAT_BLOCK_HIT, S_STAT_BLOCK_MISS, S_STAT_BLOCK_CHAIN,
+  S_STAT_BT_FLUSH, S_STAT_JIT_IJC_HITS,
 } from './abi';
 import { decode16, decode32, opFlags, OP_ILLEGAL, F_END, F_LOAD, F_STORE } from './gen/isa';
 import { pc, epoch, rd64, wr64, bumpEpoch } from './state';
 import { fetchHost, markCodePage, translateFetch } from './mmu';
 import { pageInfo, hostPage, CODE_BIT } from './phys';
+import { dropCompiled, evictAll } from './jit/jit';
+import { REGION_MAX } from './jit/emit';
 
 const ARENA_END: usize = <usize>BT_ARENA + <usize>BT_ARENA_SIZE;
 const BLOCK_MAX_BYTES: usize = <usize>B_HDR + <usize>BT_MAX_INSNS * <usize>R_SIZE;
@@ -35,12 +38,24 @@ let arenaTop: usize = <usize>BT_ARENA;
 let statChain: u64 = 0;
 let statBlockHit: u64 = 0;
 let statBlockMiss: u64 = 0;
+let statIjcHits: u64 = 0;
+
+// The indirect-jump cache (QEMU's tb_jmp_cache): virtual pc -> block, valid within one epoch.
+// It serves what the two chain links miss: returns and computed jumps with many targets.
+//   entry = u64 pc, u32 epoch, u32 block
+const IJC_ENTRIES: u32 = 4096;
+const IJC: usize = memory.data(<i32>(IJC_ENTRIES * 16), 16);
+@inline function ijcEntry(va: u64): usize {
+  return IJC + (<usize>((<u32>va >> 1) & (IJC_ENTRIES - 1)) << 4);
+}
 
 /** Add the block counters gathered in globals to the STATE statistics. */
 export function flushBlockStats(): void {
   wr64(S_STAT_BLOCK_CHAIN, rd64(S_STAT_BLOCK_CHAIN) + statChain);
   wr64(S_STAT_BLOCK_HIT, rd64(S_STAT_BLOCK_HIT) + statBlockHit);
   wr64(S_STAT_BLOCK_MISS, rd64(S_STAT_BLOCK_MISS) + statBlockMiss);
+  wr64(S_STAT_JIT_IJC_HITS, rd64(S_STAT_JIT_IJC_HITS) + statIjcHits);
+  statIjcHits = 0;
   statChain = 0;
   statBlockHit = 0;
   statBlockMiss = 0;
@@ -57,8 +72,12 @@ export function setSingleStep(on: bool): void {
   flushBlocks();
 }
 
+/** True in single-step mode (tier 2 is then off: a compiled region runs many instructions). */
+export function singleStepping(): bool { return blockLimit == 1; }
+
 /** Drop every decoded block (arena full, or host reset). */
 export function flushBlocks(): void {
+  evictAll(false);
   memory.fill(<usize>BT_HASH, 0, <usize>BT_HASH_ENTRIES * 8);
   arenaTop = <usize>BT_ARENA;
   bumpEpoch();
@@ -112,8 +131,12 @@ function decodeBlock(h: usize, off: u32): usize {
   store<u32>(blk, <u32>(h - start), B_BYTES);
   store<u32>(blk, 0, B_CHAIN_EPOCH);
   store<u64>(blk, 1, B_CHAIN_PC);
+  store<u32>(blk, 0, B_JIT);
+  store<u32>(blk, 0, B_HOT);
   arenaTop = rec;
   const slot = hashSlot(off);
+  // The block this slot held (stale, or another page's) is dropped: so is its compiled code.
+  if (load<u32>(slot) != 0) dropCompiled(<usize>load<u32>(slot, 4));
   store<u32>(slot, off + 1);
   store<u32>(slot, <u32>blk, 4);
   return blk;
@@ -134,6 +157,7 @@ function decodeStraddling(h: usize): usize {
   store<u32>(blk, 4, B_BYTES);
   store<u32>(blk, 0xffffffff, B_PAGE);
   store<u32>(blk, 1, B_COUNT);
+  store<u32>(blk, JIT_NEVER, B_JIT);
   store<u32>(blk, <u32>((opFlags(<u32>load<u16>(blk + <usize>B_HDR, R_OP)) & (F_LOAD | F_STORE)) != 0), B_MEMOPS);
   store<u32>(blk, 0, B_CHAIN_EPOCH);
   return blk;
@@ -163,6 +187,13 @@ function decodeStraddling(h: usize): usize {
  * as a successor of `prev`. Returns 0 when the fetch raised an exception (pc is the handler).
  */
 export function findBlock(prev: usize): usize {
+  const ij = ijcEntry(pc);
+  if (load<u64>(ij) == pc && load<u32>(ij, 8) == epoch) {
+    const b = <usize>load<u32>(ij, 12);
+    statIjcHits++;
+    if (prev != 0 && prev != SCRATCH_BLOCK) link(prev, b);
+    return b;
+  }
   const h = fetchHost(pc);
   if (h == 0) return 0;
   const off = <u32>(h - <usize>RAM_OFFSET);
@@ -176,8 +207,28 @@ export function findBlock(prev: usize): usize {
     blk = decodeBlock(h, off);
     if (blk == 0) return decodeStraddling(h);
   }
+  store<u64>(ij, pc);
+  store<u32>(ij, epoch, 8);
+  store<u32>(ij, <u32>blk, 12);
   if (prev != 0 && prev != SCRATCH_BLOCK) link(prev, blk);
   return blk;
+}
+
+/** True when the arena has room for a whole region's blocks (the JIT never flushes it). */
+export function roomForRegion(): bool {
+  return arenaTop + <usize>REGION_MAX * BLOCK_MAX_BYTES <= SCRATCH_BLOCK;
+}
+
+/**
+ * The valid block at RAM offset `off` (decoded if needed) for the JIT's region former, or 0
+ * when it cannot be decoded without flushing the arena, or its first instruction straddles
+ * the page.
+ */
+export function blockAt(off: u32): usize {
+  const slot = hashSlot(off);
+  if (load<u32>(slot) == off + 1 && blockValid(<usize>load<u32>(slot, 4))) return <usize>load<u32>(slot, 4);
+  if (arenaTop + BLOCK_MAX_BYTES > SCRATCH_BLOCK) return 0;
+  return decodeBlock(<usize>RAM_OFFSET + <usize>off, off);
 }
 
 /** Remember blk as prev's successor at pc; the older of the two links moves to the second slot. */

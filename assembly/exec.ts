@@ -7,6 +7,9 @@
 //
 // Instruction counting: the whole block is counted when it starts; an instruction that traps
 // (or exits for MMIO) is not retired, so the count is corrected by what did not run.
+//
+// Compiled code (jit/) follows the same rules and shares the slow paths below (slowLoad,
+// slowStore, jitStep), so both tiers leave the same architectural state.
 
 import {
   TLB_READ, TLB_WRITE, TLB_ENTRIES, R_OP, R_RD, R_RS1, R_RS2, R_LEN, R_IMM, R_RAW, R_SIZE, R_PCOFF,
@@ -15,7 +18,7 @@ import {
 } from './abi';
 import * as O from './gen/isa';
 import {
-  pc, priv, virt, icount, stop, exitReason, setPc, setCurRec, addIcount, setExit, getX, setX,
+  pc, priv, virt, icount, stop, exitReason, epoch, setPc, setCurRec, addIcount, setExit, getX, setX,
   rd64, wr64, PRV_M, PRV_S, CAUSE_ILLEGAL_INSTRUCTION, CAUSE_BREAKPOINT, CAUSE_USER_ECALL,
   CAUSE_VS_ECALL, CAUSE_MISALIGNED_LOAD, CAUSE_MISALIGNED_STORE,
 } from './state';
@@ -75,52 +78,58 @@ export function flushExecStats(): void {
   return <u64>((end - r) / <usize>R_SIZE);
 }
 
-// ---- M extension helpers (§13.1-13.2) ----
-function mulhu(a: u64, b: u64): u64 {
+// ---- M extension helpers (§13.1-13.2); compiled code calls them too ----
+export function mulhu(a: u64, b: u64): u64 {
   const a0 = a & 0xffffffff, a1 = a >> 32, b0 = b & 0xffffffff, b1 = b >> 32;
   const p00 = a0 * b0, p01 = a0 * b1, p10 = a1 * b0, p11 = a1 * b1;
   const mid = (p00 >> 32) + (p01 & 0xffffffff) + (p10 & 0xffffffff);
   return p11 + (p01 >> 32) + (p10 >> 32) + (mid >> 32);
 }
-function mulh(a: u64, b: u64): u64 {
+export function mulh(a: u64, b: u64): u64 {
   let h = mulhu(a, b);
   if (<i64>a < 0) h -= b;
   if (<i64>b < 0) h -= a;
   return h;
 }
-function mulhsu(a: u64, b: u64): u64 {
+export function mulhsu(a: u64, b: u64): u64 {
   let h = mulhu(a, b);
   if (<i64>a < 0) h -= b;
   return h;
 }
-function div64(a: u64, b: u64): u64 {
+export function div64(a: u64, b: u64): u64 {
   if (b == 0) return 0xffffffffffffffff;
   if (a == 0x8000000000000000 && b == 0xffffffffffffffff) return a;
   return <u64>(<i64>a / <i64>b);
 }
-function rem64(a: u64, b: u64): u64 {
+export function rem64(a: u64, b: u64): u64 {
   if (b == 0) return a;
   if (a == 0x8000000000000000 && b == 0xffffffffffffffff) return 0;
   return <u64>(<i64>a % <i64>b);
 }
-function div32(a: u64, b: u64): u64 {
+export function div32(a: u64, b: u64): u64 {
   const x = <i32>a, y = <i32>b;
   if (y == 0) return 0xffffffffffffffff;
   if (x == i32.MIN_VALUE && y == -1) return sext32(<u64><u32>x);
   return <u64><i64>(x / y);
 }
-function rem32(a: u64, b: u64): u64 {
+export function rem32(a: u64, b: u64): u64 {
   const x = <i32>a, y = <i32>b;
   if (y == 0) return <u64><i64>x;
   if (x == i32.MIN_VALUE && y == -1) return 0;
   return <u64><i64>(x % y);
 }
-function divu32(a: u64, b: u64): u64 {
+export function divu32(a: u64, b: u64): u64 {
   const x = <u32>a, y = <u32>b;
   if (y == 0) return 0xffffffffffffffff;
   return sext32(<u64>(x / y));
 }
-function remu32(a: u64, b: u64): u64 {
+export function divu64(a: u64, b: u64): u64 {
+  return b == 0 ? 0xffffffffffffffff : a / b;
+}
+export function remu64(a: u64, b: u64): u64 {
+  return b == 0 ? a : a % b;
+}
+export function remu32(a: u64, b: u64): u64 {
   const x = <u32>a, y = <u32>b;
   if (y == 0) return sext32(<u64>x);
   return sext32(<u64>(x % y));
@@ -220,7 +229,7 @@ export function execBlock(blk: usize): void {
         const h = readHost(va, 1);
         let v: u64;
         if (h != 0) v = <u64><i64>load<i8>(h);
-        else { at(base, r); v = <u64><i64><i8>loadSlow(va, 1, fRd(r), true); if (stop) { addIcount(-left(r, end)); mmioLen(r); return; } }
+        else { v = slowLoad(va, 1, true, here(base, r), r, <u32>left(r, end)); if (stop) return; }
         setX(fRd(r), v);
         break;
       }
@@ -229,7 +238,7 @@ export function execBlock(blk: usize): void {
         const h = readHost(va, 2);
         let v: u64;
         if (h != 0) v = <u64><i64>load<i16>(h);
-        else { at(base, r); v = <u64><i64><i16>loadSlow(va, 2, fRd(r), true); if (stop) { addIcount(-left(r, end)); mmioLen(r); return; } }
+        else { v = slowLoad(va, 2, true, here(base, r), r, <u32>left(r, end)); if (stop) return; }
         setX(fRd(r), v);
         break;
       }
@@ -238,7 +247,7 @@ export function execBlock(blk: usize): void {
         const h = readHost(va, 4);
         let v: u64;
         if (h != 0) v = <u64><i64>load<i32>(h);
-        else { at(base, r); v = sext32(loadSlow(va, 4, fRd(r), true)); if (stop) { addIcount(-left(r, end)); mmioLen(r); return; } }
+        else { v = slowLoad(va, 4, true, here(base, r), r, <u32>left(r, end)); if (stop) return; }
         setX(fRd(r), v);
         break;
       }
@@ -247,7 +256,7 @@ export function execBlock(blk: usize): void {
         const h = readHost(va, 8);
         let v: u64;
         if (h != 0) v = load<u64>(h);
-        else { at(base, r); v = loadSlow(va, 8, fRd(r), false); if (stop) { addIcount(-left(r, end)); mmioLen(r); return; } }
+        else { v = slowLoad(va, 8, false, here(base, r), r, <u32>left(r, end)); if (stop) return; }
         setX(fRd(r), v);
         break;
       }
@@ -256,7 +265,7 @@ export function execBlock(blk: usize): void {
         const h = readHost(va, 1);
         let v: u64;
         if (h != 0) v = <u64>load<u8>(h);
-        else { at(base, r); v = loadSlow(va, 1, fRd(r), false); if (stop) { addIcount(-left(r, end)); mmioLen(r); return; } }
+        else { v = slowLoad(va, 1, false, here(base, r), r, <u32>left(r, end)); if (stop) return; }
         setX(fRd(r), v);
         break;
       }
@@ -265,7 +274,7 @@ export function execBlock(blk: usize): void {
         const h = readHost(va, 2);
         let v: u64;
         if (h != 0) v = <u64>load<u16>(h);
-        else { at(base, r); v = loadSlow(va, 2, fRd(r), false); if (stop) { addIcount(-left(r, end)); mmioLen(r); return; } }
+        else { v = slowLoad(va, 2, false, here(base, r), r, <u32>left(r, end)); if (stop) return; }
         setX(fRd(r), v);
         break;
       }
@@ -274,7 +283,7 @@ export function execBlock(blk: usize): void {
         const h = readHost(va, 4);
         let v: u64;
         if (h != 0) v = <u64>load<u32>(h);
-        else { at(base, r); v = loadSlow(va, 4, fRd(r), false); if (stop) { addIcount(-left(r, end)); mmioLen(r); return; } }
+        else { v = slowLoad(va, 4, false, here(base, r), r, <u32>left(r, end)); if (stop) return; }
         setX(fRd(r), v);
         break;
       }
@@ -283,28 +292,28 @@ export function execBlock(blk: usize): void {
         const va = x1(r) + <u64>fImm(r);
         const h = writeHost(va, 1);
         if (h != 0) store<u8>(h, <u8>x2(r));
-        else { at(base, r); storeSlow(va, 1, x2(r)); if (stop) { storeStopped(r, end); return; } }
+        else if (slowStore(va, 1, x2(r), here(base, r), r, <u32>left(r, end))) return;
         break;
       }
       case O.OP_SH: {
         const va = x1(r) + <u64>fImm(r);
         const h = writeHost(va, 2);
         if (h != 0) store<u16>(h, <u16>x2(r));
-        else { at(base, r); storeSlow(va, 2, x2(r)); if (stop) { storeStopped(r, end); return; } }
+        else if (slowStore(va, 2, x2(r), here(base, r), r, <u32>left(r, end))) return;
         break;
       }
       case O.OP_SW: {
         const va = x1(r) + <u64>fImm(r);
         const h = writeHost(va, 4);
         if (h != 0) store<u32>(h, <u32>x2(r));
-        else { at(base, r); storeSlow(va, 4, x2(r)); if (stop) { storeStopped(r, end); return; } }
+        else if (slowStore(va, 4, x2(r), here(base, r), r, <u32>left(r, end))) return;
         break;
       }
       case O.OP_SD: {
         const va = x1(r) + <u64>fImm(r);
         const h = writeHost(va, 8);
         if (h != 0) store<u64>(h, x2(r));
-        else { at(base, r); storeSlow(va, 8, x2(r)); if (stop) { storeStopped(r, end); return; } }
+        else if (slowStore(va, 8, x2(r), here(base, r), r, <u32>left(r, end))) return;
         break;
       }
       // ---- integer register-immediate ----
@@ -357,14 +366,18 @@ export function execBlock(blk: usize): void {
       case O.OP_AMOAND_W: case O.OP_AMOOR_W: case O.OP_AMOMIN_W: case O.OP_AMOMAX_W:
       case O.OP_AMOMINU_W: case O.OP_AMOMAXU_W: {
         at(base, r);
+        const ep = epoch;
         if (!amo(op, r, end, false)) { addIcount(-left(r, end)); return; }
+        if (epoch != ep) { codeChanged(base, r, end); return; }
         break;
       }
       case O.OP_LR_D: case O.OP_SC_D: case O.OP_AMOSWAP_D: case O.OP_AMOADD_D: case O.OP_AMOXOR_D:
       case O.OP_AMOAND_D: case O.OP_AMOOR_D: case O.OP_AMOMIN_D: case O.OP_AMOMAX_D:
       case O.OP_AMOMINU_D: case O.OP_AMOMAXU_D: {
         at(base, r);
+        const ep = epoch;
         if (!amo(op, r, end, true)) { addIcount(-left(r, end)); return; }
+        if (epoch != ep) { codeChanged(base, r, end); return; }
         break;
       }
       // ---- fences: one hart, and stores already invalidate decoded code (bt.ts) ----
@@ -488,6 +501,15 @@ export function execBlock(blk: usize): void {
   setPc(here(base, r) + <u64>fImm(r));
 }
 
+/**
+ * A store or AMO at r changed decoded code or translations (the epoch moved): the block ends
+ * after it, and execution goes on at the next instruction with freshly decoded code.
+ */
+function codeChanged(base: u64, r: usize, end: usize): void {
+  addIcount(-(left(r, end) - 1));
+  setPc(here(base, r) + fLen(r));
+}
+
 /** Raise illegal instruction for the record at r (tval = the instruction bits, as QEMU). */
 function illegal(r: usize, end: usize): void {
   insnFault(r, end, CAUSE_ILLEGAL_INSTRUCTION);
@@ -500,18 +522,83 @@ function insnFault(r: usize, end: usize, cause: u64): void {
   raiseException(cause, <u64>(fLen(r) == 2 ? raw & 0xffff : raw));
 }
 
-/** An MMIO exit keeps pc at the instruction; run() completes and retires it on resume. */
-@inline function mmioLen(r: usize): void {
-  if (exitReason == EXIT_MMIO) wr64(S_MMIO_LEN, fLen(r));
+// ---- the memory slow paths, shared with compiled code (jit/emit.ts calls them) ----
+
+/**
+ * A load that missed the TLB fast path, for the record r at pc `pcv` with `left` records to
+ * the end of its block (r included). Returns the loaded value, sign-extended when `signed`.
+ * On an exception or an MMIO exit `stop` is set: the load is not retired, so the records from r
+ * on are uncounted; an MMIO exit keeps pc at the load, and run() completes it on resume.
+ */
+export function slowLoad(va: u64, size: u32, signed: bool, pcv: u64, r: usize, left: u32): u64 {
+  setPc(pcv);
+  setCurRec(r);
+  const v = loadSlow(va, <u64>size, fRd(r), signed);
+  if (stop) {
+    addIcount(-<u64>left);
+    if (exitReason == EXIT_MMIO) wr64(S_MMIO_LEN, fLen(r));
+    return 0;
+  }
+  if (!signed || size == 8) return v;
+  const sh = <u64>(64 - (size << 3));
+  return <u64>(<i64>(v << sh) >> <i64>sh);
 }
 
-/** A store stopped the block: a fault or MMIO (not retired) or tohost (retired, then exit). */
-function storeStopped(r: usize, end: usize): void {
-  if (exitReason == EXIT_HTIF) {
-    addIcount(-(left(r, end) - 1));
-    setPc(pc + fLen(r));
-    return;
+/**
+ * A store that missed the TLB fast path (record r at pc `pcv`, `left` records to its block's
+ * end). Returns true when the block must end here:
+ *   - an exception or an MMIO exit (not retired: pc stays at the store, or is the handler);
+ *   - a store to tohost (retired, then the HTIF exit);
+ *   - a store that invalidated decoded code or changed translations (the epoch moved): the
+ *     store is retired and execution goes on at the next instruction with freshly decoded
+ *     code, so a program that rewrites the rest of its own block runs the new instructions.
+ */
+export function slowStore(va: u64, size: u32, v: u64, pcv: u64, r: usize, left: u32): bool {
+  setPc(pcv);
+  setCurRec(r);
+  const ep = epoch;
+  storeSlow(va, <u64>size, v);
+  if (stop) {
+    if (exitReason == EXIT_HTIF) {
+      addIcount(-(<u64>left - 1));
+      setPc(pcv + fLen(r));
+      return true;
+    }
+    addIcount(-<u64>left);
+    if (exitReason == EXIT_MMIO) wr64(S_MMIO_LEN, fLen(r));
+    return true;
   }
-  addIcount(-left(r, end));
-  mmioLen(r);
+  if (epoch != ep) {
+    addIcount(-(<u64>left - 1));
+    setPc(pcv + fLen(r));
+    return true;
+  }
+  return false;
+}
+
+/** A one-record block that jitStep runs the interpreter on (header, then the record). */
+const STEP_BLOCK: usize = memory.data(<i32>(B_HDR + R_SIZE), 16);
+
+/**
+ * Compiled code's fallback for the instructions it does not translate (CSR, AMO, system, H):
+ * the interpreter runs record r as a block of its own at pc `pcv`. The registers it reads are
+ * already in STATE (the caller stored them) and it writes its result there. `left` is the
+ * number of records from r to the end of the caller's block, which were counted when that
+ * block started. Returns true when the caller must leave its code: the record trapped, ended
+ * the block (a jump, xRET, WFI, a fence), or changed translations or decoded code.
+ */
+export function jitStep(r: usize, pcv: u64, left: u32): bool {
+  memory.copy(STEP_BLOCK + <usize>B_HDR, r, <usize>R_SIZE);
+  store<u16>(STEP_BLOCK + <usize>B_HDR, 0, R_PCOFF);
+  store<u32>(STEP_BLOCK, 1, B_COUNT);
+  store<u32>(STEP_BLOCK, 0, B_MEMOPS);
+  store<u32>(STEP_BLOCK, <u32>load<u8>(r, R_LEN), B_BYTES);
+  const ep = epoch;
+  setPc(pcv);
+  addIcount(-1); // execBlock counts the record again
+  execBlock(STEP_BLOCK);
+  if (stop) { addIcount(-(<u64>left - 1)); return true; }
+  if ((O.opFlags(<u32>load<u16>(r, R_OP)) & O.F_END) != 0) return true;
+  if (epoch != ep) { addIcount(-(<u64>left - 1)); return true; }
+  return false;
 }

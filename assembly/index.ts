@@ -15,13 +15,25 @@ import {
   EXIT_BUDGET, EXIT_MMIO, MMIO_FAULT, MMIO_PENDING, PAGE_SIZE, RAM_SIZE_MAX,
 } from './abi';
 import {
-  pc, icount, irqCheck, exitReason, loadHot, saveHot, clearExit, setStop, setIrqCheck, setExit,
-  setPc, setCurRec, addIcount, setX, rd64, wr64, bumpEpoch, CAUSE_LOAD_ACCESS, CAUSE_STORE_ACCESS,
+  pc, icount, irqCheck, exitReason, eventAt, loadHot, saveHot, clearExit, setStop, setIrqCheck, setExit,
+  setPc, setCurRec, addIcount, setX, rd64, wr64, bumpEpoch, setEventAt, CAUSE_LOAD_ACCESS, CAUSE_STORE_ACCESS,
 } from './state';
 import { updateContexts, flushTlbAll, flushGStage, invalidateCodePage, flushMmuStats } from './mmu';
-import { flushBlocks, findBlock, chained, flushBlockStats, decodeInto as decodeRecord, setSingleStep } from './bt';
+import {
+  flushBlocks, findBlock, chained, flushBlockStats, decodeInto as decodeRecord, setSingleStep, singleStepping,
+} from './bt';
 export { setSingleStep };
 import { execBlock, flushExecStats } from './exec';
+import { jitActive, jitBegin, jitReset, execute, flushJitStats } from './jit/jit';
+
+// ---- what compiled code (jit/emit.ts) imports from the core as module "c" ----
+export { jitReady } from './jit/jit';
+export {
+  slowLoad as jitLoad, slowStore as jitStore, jitStep, mulh, mulhsu, mulhu, div64, divu64, rem64,
+  remu64, div32, divu32, rem32, remu32,
+} from './exec';
+export { pc, icount, stop, irqCheck, eventAt } from './state';
+export { ctxData } from './mmu';
 import { checkInterrupts, raiseException } from './trap';
 import { nextTimerIcount, mtime } from './timer';
 import { flushWalkStats } from './walk';
@@ -36,6 +48,7 @@ export function init(ramSize: u64): void {
   memory.fill(STATE, 0, STATE_SIZE);
   wr64(S_RAM_SIZE, ramSize);
   memory.fill(PAGE_INFO, 0, <usize>(ramSize / <u64>PAGE_SIZE) * 4);
+  jitReset();
   flushGStage();
   flushBlocks();
   mmioOutstanding = false;
@@ -99,7 +112,9 @@ export function run(budget: u64): u32 {
   setIrqCheck(true);
   const stopAt = icount + budget;
   let timerAt = NEVER;
-  let eventAt: u64 = 0;
+  setEventAt(0);
+  jitBegin(singleStepping());
+  const tier2 = jitActive;
   let prev: usize = 0;
   while (true) {
     if (icount >= eventAt || irqCheck) {
@@ -111,7 +126,7 @@ export function run(budget: u64): u32 {
       if (timerAt <= icount) timerAt = NEVER;
       setIrqCheck(false);
       if (checkInterrupts()) prev = 0;
-      eventAt = timerAt < stopAt ? timerAt : stopAt;
+      setEventAt(timerAt < stopAt ? timerAt : stopAt);
     }
     setStop(false);
     let blk: usize = prev != 0 ? chained(prev) : 0;
@@ -125,7 +140,7 @@ export function run(budget: u64): u32 {
         continue;
       }
     }
-    execBlock(blk);
+    if (tier2) execute(blk); else execBlock(blk);
     prev = blk;
     if (exitReason != 0) break;
   }
@@ -134,6 +149,7 @@ export function run(budget: u64): u32 {
   flushBlockStats();
   flushWalkStats();
   flushMmuStats();
+  flushJitStats();
   saveHot();
   return exitReason;
 }

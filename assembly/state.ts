@@ -106,6 +106,8 @@ export let exitReason: u32 = 0;
 export let irqCheck: bool = true;
 /** Bumped whenever the fetch translation may have changed; block links are valid within one epoch. */
 export let epoch: u32 = 1;
+/** icount at which run() must look at events again: the budget's end or the next timer deadline. */
+export let eventAt: u64 = 0;
 
 @inline export function setPc(v: u64): void { pc = v; }
 @inline export function setPriv(p: u32): void { priv = p; }
@@ -118,6 +120,7 @@ export let epoch: u32 = 1;
 @inline export function clearExit(): void { exitReason = 0; stop = false; }
 @inline export function setIrqCheck(v: bool): void { irqCheck = v; }
 @inline export function bumpEpoch(): void { epoch++; }
+@inline export function setEventAt(v: u64): void { eventAt = v; }
 
 // ---- registers and CSR slots in linear memory ----
 /** x[r] (r in 0..32; x32 is the sink written by instructions whose rd is x0). */

@@ -20,6 +20,7 @@ const args = [
   '--textFile', join(root, 'build/core.wat'),
   '--runtime', 'stub',
   '--importMemory',
+  '--importTable',
   '--initialMemory', '64',
   '--maximumMemory', '65536',
   '--noExportMemory',

@@ -4,7 +4,7 @@
  * reads or writes hart state by raw offset.
  */
 import * as A from '../../assembly/abi';
-import type { MachineStats } from './types';
+import type { JitStats, MachineStats } from './types';
 
 /** Named accessors for one hart's state. */
 export class HartState {
@@ -178,9 +178,36 @@ export class HartState {
   /** G-stage translations (of VS-stage PTE addresses and of final guest physical addresses) served by the G-stage cache. */
   get statPwcHits(): bigint { return this.get(A.S_STAT_PWC_HITS); }
 
-  /** The hart's counters as MachineStats reports them (bare machine and VM alike). */
-  counters(): Pick<MachineStats, 'tlbAccesses' | 'tlbMisses' | 'pageWalks' | 'pageWalkRefs' | 'blockHits' | 'blockMisses' | 'blockChains' | 'btFlushes' | 'codeInvalidations' | 'traps' | 'interrupts'> {
+  // ---- tier 2 (JIT) configuration and counters ----
+  /** A abi.ts JIT_* mode (JIT_OFF, JIT_ON, JIT_ALWAYS), read by the core at each run(). */
+  get jitMode(): number { return Number(this.get(A.S_JIT_MODE)); }
+  set jitMode(v: number) { this.set(A.S_JIT_MODE, BigInt(v)); }
+  /** Interpreted runs of a block before its region is compiled (0: the core's default, 64). */
+  set jitThreshold(v: number) { this.set(A.S_JIT_THRESHOLD, BigInt(v)); }
+  /** Bytes of generated Wasm alive at once before everything is evicted (0: default, 64 MiB). */
+  set jitCodeLimit(v: number) { this.set(A.S_JIT_CODE_LIMIT, BigInt(v)); }
+  /** Most blocks in one compiled region (0: default, 64). */
+  set jitMaxBlocks(v: number) { this.set(A.S_JIT_MAX_BLOCKS, BigInt(v)); }
+
+  /** What tier 2 did so far. */
+  jitStats(): JitStats {
     return {
+      compiles: this.get(A.S_STAT_JIT_COMPILES),
+      failures: this.get(A.S_STAT_JIT_FAILS),
+      evictions: this.get(A.S_STAT_JIT_EVICTIONS),
+      liveRegions: this.get(A.S_STAT_JIT_FUNCS),
+      liveBytes: this.get(A.S_STAT_JIT_BYTES),
+      calls: this.get(A.S_STAT_JIT_CALLS),
+      instructions: this.get(A.S_STAT_JIT_INSNS),
+      blocksCompiled: this.get(A.S_STAT_JIT_BLOCKS),
+      jumpCacheHits: this.get(A.S_STAT_JIT_IJC_HITS),
+    };
+  }
+
+  /** The hart's counters as MachineStats reports them (bare machine and VM alike). */
+  counters(): Pick<MachineStats, 'tlbAccesses' | 'tlbMisses' | 'pageWalks' | 'pageWalkRefs' | 'blockHits' | 'blockMisses' | 'blockChains' | 'btFlushes' | 'codeInvalidations' | 'traps' | 'interrupts' | 'jit'> {
+    return {
+      jit: this.jitStats(),
       tlbAccesses: this.statTlbAccess,
       tlbMisses: this.statTlbMiss,
       pageWalks: this.statWalks,

@@ -12,10 +12,13 @@ import { Plic, PLIC_SIZE } from '../devices/plic';
 import { TestFinisher } from '../devices/test-finisher';
 import { Uart16550 } from '../devices/uart16550';
 import { VirtioMmioEmpty } from '../devices/virtio-mmio-empty';
+import { VirtioMmio } from '../devices/virtio/mmio';
+import { VirtioBlk } from '../devices/virtio/blk';
 import { Bus } from './bus';
 import { createMemory, instantiateCore, type CoreExports } from './core';
 import { fdtLoadAddress, virtBoardFdt, VIRT_CLINT_BASE, VIRT_PLIC_BASE, VIRT_TEST_BASE, VIRT_UART0_BASE, VIRT_UART0_IRQ, VIRT_VIRTIO_BASE, VIRT_VIRTIO_COUNT, VIRT_VIRTIO_IRQ } from './fdt';
 import { buildFwDynamicInfo, fwDynamicInfoAddress } from './fw-dynamic';
+import { applyJitConfig } from './jit';
 import { HartState } from './hart';
 import { HaltSleeper, NEVER, TIMEBASE_HZ } from './halt';
 import type { LoadedImage, MachineConfig, MachineStats, RunLimits, RunResult } from './types';
@@ -85,6 +88,8 @@ export class Machine {
   /** Physical address of the device tree handed to the guest in a1. */
   readonly dtbAddress: bigint;
   readonly uart: Uart16550;
+  /** The virtio-blk transport in virtio slot 0, when the config has a disk. */
+  readonly blk: VirtioMmio | undefined;
 
   private readonly core: CoreExports;
   private readonly bus = new Bus();
@@ -108,6 +113,7 @@ export class Machine {
     this.core = instantiateCore(memory);
     this.core.init(BigInt(cfg.memSize));
     this.hart = new HartState(memory);
+    applyJitConfig(this.hart, cfg);
     this.ram = new Ram(memory, cfg.memSize, this.core);
     this.memory = this.ram;
 
@@ -130,9 +136,16 @@ export class Machine {
     this.bus.map(BigInt(VIRT_PLIC_BASE), BigInt(PLIC_SIZE), this.plic);
     this.bus.map(BigInt(VIRT_UART0_BASE), 0x100n, this.uart);
     for (let i = 0; i < VIRT_VIRTIO_COUNT; i++) {
-      this.bus.map(BigInt(VIRT_VIRTIO_BASE + i * 0x1000), 0x1000n, new VirtioMmioEmpty(`virtio-mmio@${(VIRT_VIRTIO_BASE + i * 0x1000).toString(16)}`));
+      const base = VIRT_VIRTIO_BASE + i * 0x1000;
+      // --- virtio-blk (issue 6): a disk goes to slot 0; QEMU's virt fills slots from the top. ---
+      if (i === 0 && cfg.disk) {
+        const blk = new VirtioMmio(new VirtioBlk(cfg.disk), this.ram, this.plic.source(VIRT_VIRTIO_IRQ + i), `virtio-blk@${base.toString(16)}`);
+        this.blk = blk;
+        this.bus.map(BigInt(base), 0x1000n, blk);
+        continue;
+      }
+      this.bus.map(BigInt(base), 0x1000n, new VirtioMmioEmpty(`virtio-mmio@${base.toString(16)}`));
     }
-    void VIRT_VIRTIO_IRQ;
 
     const dtb = virtBoardFdt({ memSize: cfg.memSize, hartIsa: HART_ISA });
     this.dtbAddress = fdtLoadAddress(BigInt(A.RAM_BASE), cfg.memSize, dtb.length);
@@ -145,6 +158,7 @@ export class Machine {
   private load(): void {
     const { kernel, bios } = this.cfg;
     this.ram.fill(this.ram.base, this.ram.size, 0);
+    this.blk?.reset(); // a machine reset resets the device (virtio-blk, issue 6)
     for (const image of bios ? [bios, kernel] : [kernel]) this.loadImage(image);
     this.ram.write(this.dtbAddress, this.dtb);
     let entry = kernel.entry;

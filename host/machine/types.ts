@@ -1,4 +1,5 @@
 /** Types shared by the machine, the CLI, the tests and the benchmarks. */
+import type { BlockBackend } from '../devices/virtio/backend';
 
 /** One loadable piece of a guest image. */
 export interface Segment {
@@ -23,7 +24,39 @@ export interface LoadedImage {
 }
 
 /** How a machine is built. */
-export interface MachineConfig {
+/** Tier 2 of the BT cache (assembly/jit/): hot guest code compiled to WebAssembly. */
+export interface JitConfig {
+  /** off: interpreter only; on: hot regions compiled (default); always: every block on its first run (tests). */
+  jit?: 'off' | 'on' | 'always';
+  /** Interpreted runs of a block before its region is compiled (default 64). */
+  jitThreshold?: number;
+  /** Bytes of generated Wasm kept at once; past it all compiled code is evicted (default 64 MiB). */
+  jitCodeLimit?: number;
+  /** Most blocks in one compiled region (default and maximum 64). */
+  jitMaxBlocks?: number;
+}
+
+/** What tier 2 did (MachineStats.jit). */
+export interface JitStats {
+  /** Regions compiled and installed. */
+  compiles: bigint;
+  /** Regions that could not be compiled (they stay interpreted). */
+  failures: bigint;
+  /** Times all compiled code was evicted (code limit, slots exhausted, BT cache flush). */
+  evictions: bigint;
+  /** Compiled regions alive now, and the bytes of their Wasm modules. */
+  liveRegions: bigint;
+  liveBytes: bigint;
+  /** Entries into compiled code, and the guest instructions retired there. */
+  calls: bigint;
+  instructions: bigint;
+  /** Blocks compiled, summed over regions (a block may be in several). */
+  blocksCompiled: bigint;
+  /** Block lookups served by the indirect-jump cache (virtual pc -> block). */
+  jumpCacheHits: bigint;
+}
+
+export interface MachineConfig extends JitConfig {
   /** RAM size in bytes (multiple of 4 KiB, at most 2 GiB). */
   memSize: number;
   /** The image run by the hart: the kernel, or with `bios` the payload at 0x80200000. */
@@ -34,6 +67,11 @@ export interface MachineConfig {
   deterministic?: boolean;
   /** Bytes the guest writes to its console (UART transmit). */
   onConsoleOutput?: (bytes: Uint8Array) => void;
+  /**
+   * A disk for the virtio-blk device in virtio slot 0 (issue 6). A backend, not a path, so that
+   * the machine stays free of node:fs: the CLI opens files (FileBackend), a page uses memory.
+   */
+  disk?: BlockBackend;
 }
 
 /** Limits of one `Machine.run` call. */
@@ -81,6 +119,8 @@ export interface MachineStats {
   codeInvalidations: bigint;
   traps: bigint;
   interrupts: bigint;
+  /** Tier 2: compiled regions and how much ran in them. */
+  jit: JitStats;
   mmioExits: bigint;
   haltExits: bigint;
 }

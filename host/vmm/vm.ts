@@ -25,9 +25,10 @@ import { VirtioMmioEmpty } from '../devices/virtio-mmio-empty';
 import { Bus } from '../machine/bus';
 import { createMemory, instantiateCore, type CoreExports } from '../machine/core';
 import { fdtLoadAddress, virtBoardFdt, VIRT_PLIC_BASE, VIRT_TEST_BASE, VIRT_UART0_BASE, VIRT_UART0_IRQ, VIRT_VIRTIO_BASE, VIRT_VIRTIO_COUNT } from '../machine/fdt';
+import { applyJitConfig } from '../machine/jit';
 import { HartState } from '../machine/hart';
 import { HART_ISA, Ram } from '../machine/machine';
-import type { LoadedImage, MachineStats, RunLimits, RunResult } from '../machine/types';
+import type { JitConfig, LoadedImage, MachineStats, RunLimits, RunResult } from '../machine/types';
 import { FrameAllocator, FRAME_SIZE } from './frames';
 import { GStage, HGATP_MODE_SV39X4 } from './gstage';
 import { ExitStats, type WalkCounters } from './stats';
@@ -48,7 +49,7 @@ export type VmCore = CoreExports & {
 };
 
 /** How a VM is built. */
-export interface VmConfig {
+export interface VmConfig extends JitConfig {
   /** Guest RAM in bytes (a multiple of 4 KiB, 1 MiB..2 GiB). */
   memSize: number;
   /** The S-mode kernel: ELF, or raw (loaded at 0x80200000). */
@@ -117,6 +118,7 @@ export class Vm {
     this.core = core;
     core.init(BigInt(hostSize));
     this.hart = new HartState(this.memory);
+    applyJitConfig(this.hart, cfg);
     this.hostRam = new Ram(this.memory, hostSize, core);
     // Touch all of host RAM once now, as the bare machine does when it clears RAM at load: the
     // operating system's first-touch cost of each page is paid at creation, not in the run.

@@ -1,0 +1,691 @@
+// The tier-2 emitter: a hot region of decoded blocks (bt.ts) becomes one WebAssembly module
+// with one function, `f: [] -> []`, which the host compiles and installs in the core's table.
+//
+// A region is the hot block (its root) and the blocks reachable from it by direct jumps and
+// branches that stay inside the root's page, so loops and if/else chains in a page run inside
+// one function. Within the function:
+//
+//   locals   the guest registers the region uses (loaded at entry, the written ones stored back
+//            at every exit), the page base `pb` = entry pc - root offset (every pc is pb + a
+//            constant, so the code is right for any virtual alias of the physical page), and
+//            scratch.
+//   shape    block $exit
+//              loop $dispatch
+//                block $b(k-1) ... block $b0
+//                  br_table $b0 .. $b(k-1) (local next)
+//                end  code of b0   (a block whose branch returns to itself is also a `loop`)
+//                ...
+//                end  code of b(k-1)
+//              end
+//            end
+//            store written registers; return
+//   edges    a jump to a region block checks the same events the interpreter checks between
+//            blocks (icount >= eventAt, irqCheck) and leaves with pc = target if one is due;
+//            any other jump leaves with pc = target (the dispatcher chains to what is next).
+//   memory   the TLB hit path is inline (tag compare with alignment folded in, then an add);
+//            misses, MMIO, code pages and faults call the interpreter's slow paths (exec.ts).
+//   the rest CSR, AMO, system and H instructions run through jitStep, the interpreter on one
+//            record, with the registers they read stored first and the one they write reloaded.
+//
+// Instruction counting, pc and exceptions follow exec.ts exactly: a block's instructions are
+// counted when it starts, an early exit subtracts what did not run, and a fault leaves pc,
+// instret and every register as the interpreter would (tests compare the two tiers).
+
+import {
+  STATE, S_X, TLB_READ, TLB_WRITE, RAM_BASE, R_OP, R_RD, R_RS1, R_RS2, R_LEN, R_PCOFF, R_IMM,
+  R_SIZE, B_PADDR, B_COUNT, B_BYTES, B_HDR, PAGE_SIZE,
+} from '../abi';
+import * as O from '../gen/isa';
+import * as W from './wasm';
+import { blockAt } from '../bt';
+
+// ---- the module's imports (the host passes the core's exports as module "c") ----
+const F_LOAD: u32 = 0; // jitLoad(va, size, signed, pc, rec, left) -> value
+const F_STORE: u32 = 1; // jitStore(va, size, value, pc, rec, left) -> leave?
+const F_STEP: u32 = 2; // jitStep(rec, pc, left) -> leave?
+const F_MULH: u32 = 3; // then mulhsu, mulhu, div64, divu64, rem64, remu64, div32, divu32, rem32, remu32
+const F_COUNT: u32 = 14;
+const G_PC: u32 = 0;
+const G_ICOUNT: u32 = 1;
+const G_STOP: u32 = 2;
+const G_IRQ: u32 = 3;
+const G_EVENT: u32 = 4;
+const G_CTX: u32 = 5;
+const TY_REGION: u32 = 0;
+const TY_LOAD: u32 = 1;
+const TY_STORE: u32 = 2;
+const TY_STEP: u32 = 3;
+const TY_BIN: u32 = 4;
+
+const PAGE_MASK: i64 = ~(<i64>0xfff);
+
+// ---- the region being emitted ----
+/** Most blocks in a region (the host may lower it: S_JIT_MAX_BLOCKS). */
+export const REGION_MAX: u32 = 64;
+/** Most instructions in a region: keeps a module well under the buffer. */
+const REGION_MAX_INSNS: u32 = 2048;
+const regionBlk = new StaticArray<usize>(REGION_MAX);
+/** Offset of each block's first instruction from the root page's base (0..4095). */
+const regionOff = new StaticArray<u32>(REGION_MAX);
+const selfLoop = new StaticArray<bool>(REGION_MAX);
+let regionCount: u32 = 0;
+/** Local index of each guest register, -1 when the region does not use it. */
+const regLocal = new StaticArray<i32>(33);
+const regWritten = new StaticArray<bool>(33);
+let L_VA: u32 = 0;
+let L_PB: u32 = 0;
+let L_T: u32 = 0;
+let L_E: u32 = 0;
+let L_NEXT: u32 = 0;
+
+// Label depths while emitting the code of block j: `nest` labels opened inside that code
+// (its self loop and the `if`s around the current instruction), `outer` = blocks between it
+// and $dispatch.
+let nest: u32 = 0;
+let outer: u32 = 0;
+let selfAt: u32 = 0;
+let curBlock: u32 = 0;
+
+@inline function toExit(): u32 { return nest + outer + 1; }
+@inline function toDispatch(): u32 { return nest + outer; }
+
+/** Region index of the block at page offset `off`, or -1. */
+function indexOf(off: u32): i32 {
+  for (let i: u32 = 0; i < regionCount; i++) if (unchecked(regionOff[i]) == off) return <i32>i;
+  return -1;
+}
+
+/** The region's blocks: `root` first, then blocks reachable inside its page, breadth first. */
+export function formRegion(root: usize, maxBlocks: u32): void {
+  regionCount = 1;
+  unchecked(regionBlk[0] = root);
+  const rootOff = <u32>(load<u64>(root, B_PADDR) & 0xfff);
+  unchecked(regionOff[0] = rootOff);
+  const pageOff = <u32>((load<u64>(root, B_PADDR) - RAM_BASE) & ~(<u64>0xfff));
+  let insns = load<u32>(root, B_COUNT);
+  if (maxBlocks > REGION_MAX) maxBlocks = REGION_MAX;
+  for (let q: u32 = 0; q < regionCount; q++) {
+    const blk = unchecked(regionBlk[q]);
+    const off = unchecked(regionOff[q]);
+    const n = load<u32>(blk, B_COUNT);
+    for (let i: u32 = 0; i <= n; i++) {
+      // Successor offsets: branch and jal targets, and falling off the block's end.
+      let t: i64;
+      if (i == n) {
+        const last = blk + <usize>B_HDR + <usize>(n - 1) * <usize>R_SIZE;
+        if ((O.opFlags(<u32>load<u16>(last, R_OP)) & O.F_END) != 0) continue;
+        t = <i64>off + <i64>load<u32>(blk, B_BYTES);
+      } else {
+        const r = blk + <usize>B_HDR + <usize>i * <usize>R_SIZE;
+        const op = <u32>load<u16>(r, R_OP);
+        if (op != O.OP_JAL && (O.opFlags(op) & O.F_BRANCH) == 0) continue;
+        t = <i64>off + <i64>load<u16>(r, R_PCOFF) + <i64>load<i32>(r, R_IMM);
+      }
+      if (t < 0 || t >= <i64>PAGE_SIZE || (t & 1) != 0) continue;
+      if (indexOf(<u32>t) >= 0) continue;
+      if (regionCount >= maxBlocks) continue;
+      const b = blockAt(pageOff + <u32>t);
+      if (b == 0) continue;
+      if (insns + load<u32>(b, B_COUNT) > REGION_MAX_INSNS) continue;
+      insns += load<u32>(b, B_COUNT);
+      unchecked(regionBlk[regionCount] = b);
+      unchecked(regionOff[regionCount] = <u32>t);
+      regionCount++;
+    }
+  }
+}
+
+/** Blocks in the region formed last. */
+export function regionBlocks(): u32 { return regionCount; }
+
+// ---- registers ----
+function getReg(r: u32): void {
+  if (r == 0) W.i64c(0);
+  else W.localGet(<u32>unchecked(regLocal[r]));
+}
+/** Pop the value on the stack into rd (x32, the sink for x0, drops it). */
+function setReg(rd: u32): void {
+  if (rd == 32) W.op(W.DROP);
+  else W.localSet(<u32>unchecked(regLocal[rd]));
+}
+/** Push the pc at page offset `off` (may lie outside the page: a jump's target). */
+function pcAt(off: i64): void {
+  W.localGet(L_PB);
+  if (off != 0) { W.i64c(off); W.op(W.I64_ADD); }
+}
+/** Store a register's local into its STATE slot (before the interpreter reads it). */
+function spill(r: u32): void {
+  if (r == 0 || r == 32) return;
+  W.i32c(0);
+  W.localGet(<u32>unchecked(regLocal[r]));
+  W.mem(W.I64_STORE, 3, <u32>(STATE + S_X) + (r << 3));
+}
+/** Reload a register's local from STATE (after the interpreter wrote it). */
+function reload(r: u32): void {
+  if (r == 0 || r == 32) return;
+  W.i32c(0);
+  W.mem(W.I64_LOAD, 3, <u32>(STATE + S_X) + (r << 3));
+  W.localSet(<u32>unchecked(regLocal[r]));
+}
+
+// ---- control ----
+/** Leave the function with pc = the value on the stack. */
+function leaveDynamic(): void {
+  W.globalSet(G_PC);
+  W.br(toExit());
+}
+/** Leave with pc at page offset `off`. */
+function leaveTo(off: i64): void {
+  pcAt(off);
+  leaveDynamic();
+}
+/** If the stack's i32 is nonzero, leave (the helper that returned it set pc). */
+function leaveIf(): void {
+  W.brIf(toExit());
+}
+
+/** Go to page offset `t`: a region block (after the interpreter's event check) or out. */
+function goto(t: i64): void {
+  const idx = t >= 0 && t < <i64>PAGE_SIZE ? indexOf(<u32>t) : -1;
+  if (idx < 0) { leaveTo(t); return; }
+  // The run loop's check between blocks: the budget, a timer deadline, or an irq to look at.
+  W.globalGet(G_ICOUNT);
+  W.globalGet(G_EVENT);
+  W.op(W.I64_GE_U);
+  W.globalGet(G_IRQ);
+  W.op(W.I32_OR);
+  W.structured(W.IF, W.T_VOID);
+  nest++;
+  leaveTo(t);
+  nest--;
+  W.op(W.END);
+  if (<u32>idx == curBlock && unchecked(selfLoop[curBlock])) {
+    W.br(nest - 1 - selfAt);
+  } else {
+    W.i32c(idx);
+    W.localSet(L_NEXT);
+    W.br(toDispatch());
+  }
+}
+
+/** icount += d (d may be negative). */
+function addIcount(d: i64): void {
+  if (d == 0) return;
+  W.globalGet(G_ICOUNT);
+  W.i64c(d);
+  W.op(W.I64_ADD);
+  W.globalSet(G_ICOUNT);
+}
+
+// ---- memory accesses ----
+/** va = rs1 + imm into L_VA; L_E = the TLB entry of va in `tlb`; pushes the hit condition. */
+function tlbProbe(r: usize, tlb: usize, size: u32): void {
+  getReg(<u32>load<u8>(r, R_RS1));
+  const imm = <i64>load<i32>(r, R_IMM);
+  if (imm != 0) { W.i64c(imm); W.op(W.I64_ADD); }
+  W.localTee(L_VA);
+  // entry = tlb + ((va >> 12) & (TLB_ENTRIES - 1)) * 16 = tlb + ((va >> 8) & 0xfff0)
+  W.i64c(8);
+  W.op(W.I64_SHR_U);
+  W.op(W.I32_WRAP_I64);
+  W.i32c(0xfff0);
+  W.op(W.I32_AND);
+  W.i32c(<i32>tlb);
+  W.op(W.I32_ADD);
+  W.localSet(L_E);
+  // hit = ((va & (PAGE_MASK | (size - 1))) | ctxData) == tag
+  W.localGet(L_VA);
+  W.i64c(PAGE_MASK | <i64>(size - 1));
+  W.op(W.I64_AND);
+  W.globalGet(G_CTX);
+  W.op(W.I64_OR);
+  W.localGet(L_E);
+  W.mem(W.I64_LOAD, 3, 0);
+  W.op(W.I64_EQ);
+}
+/** Push the host address of a TLB hit: (u32)va + the low half of the entry's addend. */
+function hostAddr(): void {
+  W.localGet(L_VA);
+  W.op(W.I32_WRAP_I64);
+  W.localGet(L_E);
+  W.mem(W.I32_LOAD, 2, 8);
+  W.op(W.I32_ADD);
+}
+
+function emitLoad(r: usize, off: u32, left: u32, size: u32, signed: bool, wop: u8, lg: u32): void {
+  tlbProbe(r, <usize>TLB_READ, size);
+  W.structured(W.IF, W.T_I64);
+  nest++;
+  hostAddr();
+  W.mem(wop, lg, 0);
+  W.op(W.ELSE);
+  W.localGet(L_VA);
+  W.i32c(<i32>size);
+  W.i32c(signed ? 1 : 0);
+  pcAt(<i64>off);
+  W.i32c(<i32>r);
+  W.i32c(<i32>left);
+  W.call(F_LOAD);
+  W.globalGet(G_STOP);
+  leaveIf();
+  nest--;
+  W.op(W.END);
+  setReg(<u32>load<u8>(r, R_RD));
+}
+
+function emitStore(r: usize, off: u32, left: u32, size: u32, wop: u8, lg: u32): void {
+  tlbProbe(r, <usize>TLB_WRITE, size);
+  W.structured(W.IF, W.T_VOID);
+  nest++;
+  hostAddr();
+  getReg(<u32>load<u8>(r, R_RS2));
+  W.mem(wop, lg, 0);
+  W.op(W.ELSE);
+  W.localGet(L_VA);
+  W.i32c(<i32>size);
+  getReg(<u32>load<u8>(r, R_RS2));
+  pcAt(<i64>off);
+  W.i32c(<i32>r);
+  W.i32c(<i32>left);
+  W.call(F_STORE);
+  leaveIf();
+  nest--;
+  W.op(W.END);
+}
+
+// ---- ALU ----
+function binReg(r: usize, o: u8): void {
+  const rd = <u32>load<u8>(r, R_RD);
+  if (rd == 32) return;
+  getReg(<u32>load<u8>(r, R_RS1));
+  getReg(<u32>load<u8>(r, R_RS2));
+  W.op(o);
+  setReg(rd);
+}
+function binImm(r: usize, o: u8): void {
+  const rd = <u32>load<u8>(r, R_RD);
+  if (rd == 32) return;
+  getReg(<u32>load<u8>(r, R_RS1));
+  W.i64c(<i64>load<i32>(r, R_IMM));
+  W.op(o);
+  setReg(rd);
+}
+/** A 32-bit operation on the low words, sign-extended (RV64 *W instructions, §5.2). */
+function word(r: usize, o: u8, imm: bool): void {
+  const rd = <u32>load<u8>(r, R_RD);
+  if (rd == 32) return;
+  getReg(<u32>load<u8>(r, R_RS1));
+  W.op(W.I32_WRAP_I64);
+  if (imm) W.i32c(load<i32>(r, R_IMM));
+  else { getReg(<u32>load<u8>(r, R_RS2)); W.op(W.I32_WRAP_I64); }
+  W.op(o);
+  W.op(W.I64_EXTEND_I32_S);
+  setReg(rd);
+}
+function cmpReg(r: usize, o: u8, imm: bool): void {
+  const rd = <u32>load<u8>(r, R_RD);
+  if (rd == 32) return;
+  getReg(<u32>load<u8>(r, R_RS1));
+  if (imm) W.i64c(<i64>load<i32>(r, R_IMM));
+  else getReg(<u32>load<u8>(r, R_RS2));
+  W.op(o);
+  W.op(W.I64_EXTEND_I32_U);
+  setReg(rd);
+}
+function helper2(r: usize, f: u32): void {
+  const rd = <u32>load<u8>(r, R_RD);
+  if (rd == 32) return;
+  getReg(<u32>load<u8>(r, R_RS1));
+  getReg(<u32>load<u8>(r, R_RS2));
+  W.call(f);
+  setReg(rd);
+}
+
+/** A branch: taken leaves the block for its target, with the records after it uncounted. */
+function emitBranch(r: usize, off: u32, i: u32, n: u32, o: u8): void {
+  getReg(<u32>load<u8>(r, R_RS1));
+  getReg(<u32>load<u8>(r, R_RS2));
+  W.op(o);
+  W.structured(W.IF, W.T_VOID);
+  nest++;
+  addIcount(-<i64>(n - 1 - i));
+  goto(<i64>off + <i64>load<i32>(r, R_IMM));
+  nest--;
+  W.op(W.END);
+}
+
+/** Anything else: the interpreter runs the record (exec.ts execBlock on a one-record block). */
+function emitStep(r: usize, off: u32, left: u32, end: bool): void {
+  const rs1 = <u32>load<u8>(r, R_RS1);
+  const rs2 = <u32>load<u8>(r, R_RS2);
+  const rd = <u32>load<u8>(r, R_RD);
+  // rd too: the record may trap before writing it, and the reload below must then find the
+  // value rd has now, not the one it had when the region was entered.
+  spill(rs1);
+  if (rs2 != rs1) spill(rs2);
+  if (rd != rs1 && rd != rs2) spill(rd);
+  W.i32c(<i32>r);
+  pcAt(<i64>off);
+  W.i32c(<i32>left);
+  W.call(F_STEP);
+  reload(rd);
+  if (end) { W.op(W.DROP); W.br(toExit()); return; }
+  leaveIf();
+}
+
+/**
+ * Emit one record. Returns true when it ends the block's control flow (every path left).
+ * `off` is the record's page offset, i its index in a block of n.
+ */
+function emitInsn(r: usize, off: u32, i: u32, n: u32): bool {
+  const op = <u32>load<u16>(r, R_OP);
+  const left = n - i;
+  const len = <i64>load<u8>(r, R_LEN);
+  const rd = <u32>load<u8>(r, R_RD);
+  switch (op) {
+    case O.OP_LUI: if (rd != 32) { W.i64c(<i64>load<i32>(r, R_IMM)); setReg(rd); } return false;
+    case O.OP_AUIPC: if (rd != 32) { pcAt(<i64>off + <i64>load<i32>(r, R_IMM)); setReg(rd); } return false;
+    case O.OP_JAL: {
+      if (rd != 32) { pcAt(<i64>off + len); setReg(rd); }
+      goto(<i64>off + <i64>load<i32>(r, R_IMM));
+      return true;
+    }
+    case O.OP_JALR: {
+      // The target first: rd may be rs1.
+      getReg(<u32>load<u8>(r, R_RS1));
+      W.i64c(<i64>load<i32>(r, R_IMM));
+      W.op(W.I64_ADD);
+      W.i64c(-2);
+      W.op(W.I64_AND);
+      W.localSet(L_T);
+      if (rd != 32) { pcAt(<i64>off + len); setReg(rd); }
+      W.localGet(L_T);
+      leaveDynamic();
+      return true;
+    }
+    case O.OP_BEQ: emitBranch(r, off, i, n, W.I64_EQ); return false;
+    case O.OP_BNE: emitBranch(r, off, i, n, W.I64_NE); return false;
+    case O.OP_BLT: emitBranch(r, off, i, n, W.I64_LT_S); return false;
+    case O.OP_BGE: emitBranch(r, off, i, n, W.I64_GE_S); return false;
+    case O.OP_BLTU: emitBranch(r, off, i, n, W.I64_LT_U); return false;
+    case O.OP_BGEU: emitBranch(r, off, i, n, W.I64_GE_U); return false;
+    case O.OP_LB: emitLoad(r, off, left, 1, true, W.I64_LOAD8_S, 0); return false;
+    case O.OP_LH: emitLoad(r, off, left, 2, true, W.I64_LOAD16_S, 1); return false;
+    case O.OP_LW: emitLoad(r, off, left, 4, true, W.I64_LOAD32_S, 2); return false;
+    case O.OP_LD: emitLoad(r, off, left, 8, false, W.I64_LOAD, 3); return false;
+    case O.OP_LBU: emitLoad(r, off, left, 1, false, W.I64_LOAD8_U, 0); return false;
+    case O.OP_LHU: emitLoad(r, off, left, 2, false, W.I64_LOAD16_U, 1); return false;
+    case O.OP_LWU: emitLoad(r, off, left, 4, false, W.I64_LOAD32_U, 2); return false;
+    case O.OP_SB: emitStore(r, off, left, 1, W.I64_STORE8, 0); return false;
+    case O.OP_SH: emitStore(r, off, left, 2, W.I64_STORE16, 1); return false;
+    case O.OP_SW: emitStore(r, off, left, 4, W.I64_STORE32, 2); return false;
+    case O.OP_SD: emitStore(r, off, left, 8, W.I64_STORE, 3); return false;
+    case O.OP_ADDI: binImm(r, W.I64_ADD); return false;
+    case O.OP_SLTI: cmpReg(r, W.I64_LT_S, true); return false;
+    case O.OP_SLTIU: cmpReg(r, W.I64_LT_U, true); return false;
+    case O.OP_XORI: binImm(r, W.I64_XOR); return false;
+    case O.OP_ORI: binImm(r, W.I64_OR); return false;
+    case O.OP_ANDI: binImm(r, W.I64_AND); return false;
+    case O.OP_SLLI: binImm(r, W.I64_SHL); return false;
+    case O.OP_SRLI: binImm(r, W.I64_SHR_U); return false;
+    case O.OP_SRAI: binImm(r, W.I64_SHR_S); return false;
+    // Wasm shifts take the count modulo 64 (and 32 for i32), as RISC-V does (§2.4.2).
+    case O.OP_ADD: binReg(r, W.I64_ADD); return false;
+    case O.OP_SUB: binReg(r, W.I64_SUB); return false;
+    case O.OP_SLL: binReg(r, W.I64_SHL); return false;
+    case O.OP_SLT: cmpReg(r, W.I64_LT_S, false); return false;
+    case O.OP_SLTU: cmpReg(r, W.I64_LT_U, false); return false;
+    case O.OP_XOR: binReg(r, W.I64_XOR); return false;
+    case O.OP_SRL: binReg(r, W.I64_SHR_U); return false;
+    case O.OP_SRA: binReg(r, W.I64_SHR_S); return false;
+    case O.OP_OR: binReg(r, W.I64_OR); return false;
+    case O.OP_AND: binReg(r, W.I64_AND); return false;
+    case O.OP_ADDIW: {
+      if (rd == 32) return false;
+      getReg(<u32>load<u8>(r, R_RS1));
+      W.i64c(<i64>load<i32>(r, R_IMM));
+      W.op(W.I64_ADD);
+      W.op(W.I64_EXTEND32_S);
+      setReg(rd);
+      return false;
+    }
+    case O.OP_SLLIW: word(r, W.I32_SHL, true); return false;
+    case O.OP_SRLIW: word(r, W.I32_SHR_U, true); return false;
+    case O.OP_SRAIW: word(r, W.I32_SHR_S, true); return false;
+    case O.OP_ADDW: binReg(r, W.I64_ADD); if (rd != 32) extendRd(rd); return false;
+    case O.OP_SUBW: binReg(r, W.I64_SUB); if (rd != 32) extendRd(rd); return false;
+    case O.OP_SLLW: word(r, W.I32_SHL, false); return false;
+    case O.OP_SRLW: word(r, W.I32_SHR_U, false); return false;
+    case O.OP_SRAW: word(r, W.I32_SHR_S, false); return false;
+    case O.OP_MUL: binReg(r, W.I64_MUL); return false;
+    case O.OP_MULW: binReg(r, W.I64_MUL); if (rd != 32) extendRd(rd); return false;
+    case O.OP_MULH: helper2(r, F_MULH); return false;
+    case O.OP_MULHSU: helper2(r, F_MULH + 1); return false;
+    case O.OP_MULHU: helper2(r, F_MULH + 2); return false;
+    case O.OP_DIV: helper2(r, F_MULH + 3); return false;
+    case O.OP_DIVU: helper2(r, F_MULH + 4); return false;
+    case O.OP_REM: helper2(r, F_MULH + 5); return false;
+    case O.OP_REMU: helper2(r, F_MULH + 6); return false;
+    case O.OP_DIVW: helper2(r, F_MULH + 7); return false;
+    case O.OP_DIVUW: helper2(r, F_MULH + 8); return false;
+    case O.OP_REMW: helper2(r, F_MULH + 9); return false;
+    case O.OP_REMUW: helper2(r, F_MULH + 10); return false;
+    case O.OP_FENCE: return false; // one hart (exec.ts)
+    default: {
+      const end = (O.opFlags(op) & O.F_END) != 0 || op == O.OP_ILLEGAL;
+      emitStep(r, off, left, end);
+      return end;
+    }
+  }
+}
+
+/** rd = sext32(rd), after an operation whose low word is the result. */
+function extendRd(rd: u32): void {
+  W.localGet(<u32>unchecked(regLocal[rd]));
+  W.op(W.I64_EXTEND32_S);
+  W.localSet(<u32>unchecked(regLocal[rd]));
+}
+
+// ---- the module ----
+
+function importFunc(n: string, ty: u32): void {
+  W.name('c');
+  W.name(n);
+  W.byte(W.KIND_FUNC);
+  W.u32leb(ty);
+}
+function importGlobal(n: string, t: u8): void {
+  W.name('c');
+  W.name(n);
+  W.byte(W.KIND_GLOBAL);
+  W.byte(t);
+  W.byte(1); // mutable
+}
+function funcType(params: StaticArray<u8>, result: u8): void {
+  W.byte(W.T_FUNC);
+  W.u32leb(<u32>params.length);
+  for (let i = 0; i < params.length; i++) W.byte(unchecked(params[i]));
+  if (result == 0) W.u32leb(0);
+  else { W.u32leb(1); W.byte(result); }
+}
+
+const P_NONE: StaticArray<u8> = [];
+const P_LOAD: StaticArray<u8> = [W.T_I64, W.T_I32, W.T_I32, W.T_I64, W.T_I32, W.T_I32];
+const P_STORE: StaticArray<u8> = [W.T_I64, W.T_I32, W.T_I64, W.T_I64, W.T_I32, W.T_I32];
+const P_STEP: StaticArray<u8> = [W.T_I32, W.T_I64, W.T_I32];
+const P_BIN: StaticArray<u8> = [W.T_I64, W.T_I64];
+
+function header(): void {
+  // magic and version (§5.5.16)
+  W.byte(0); W.byte(0x61); W.byte(0x73); W.byte(0x6d);
+  W.byte(1); W.byte(0); W.byte(0); W.byte(0);
+  let s: usize;
+  W.byte(W.SEC_TYPE);
+  s = W.beginSized();
+  W.u32leb(5);
+  funcType(P_NONE, 0); // TY_REGION
+  funcType(P_LOAD, W.T_I64); // TY_LOAD
+  funcType(P_STORE, W.T_I32); // TY_STORE
+  funcType(P_STEP, W.T_I32); // TY_STEP
+  funcType(P_BIN, W.T_I64); // TY_BIN
+  W.endSized(s);
+  W.byte(W.SEC_IMPORT);
+  s = W.beginSized();
+  W.u32leb(F_COUNT + 1 + 6);
+  importFunc('jitLoad', TY_LOAD);
+  importFunc('jitStore', TY_STORE);
+  importFunc('jitStep', TY_STEP);
+  importFunc('mulh', TY_BIN);
+  importFunc('mulhsu', TY_BIN);
+  importFunc('mulhu', TY_BIN);
+  importFunc('div64', TY_BIN);
+  importFunc('divu64', TY_BIN);
+  importFunc('rem64', TY_BIN);
+  importFunc('remu64', TY_BIN);
+  importFunc('div32', TY_BIN);
+  importFunc('divu32', TY_BIN);
+  importFunc('rem32', TY_BIN);
+  importFunc('remu32', TY_BIN);
+  W.name('env');
+  W.name('memory');
+  W.byte(W.KIND_MEMORY);
+  W.byte(0); // limits: min only
+  W.u32leb(0);
+  importGlobal('pc', W.T_I64);
+  importGlobal('icount', W.T_I64);
+  importGlobal('stop', W.T_I32);
+  importGlobal('irqCheck', W.T_I32);
+  importGlobal('eventAt', W.T_I64);
+  importGlobal('ctxData', W.T_I64);
+  W.endSized(s);
+  W.byte(W.SEC_FUNCTION);
+  s = W.beginSized();
+  W.u32leb(1);
+  W.u32leb(TY_REGION);
+  W.endSized(s);
+  W.byte(W.SEC_EXPORT);
+  s = W.beginSized();
+  W.u32leb(1);
+  W.name('f');
+  W.byte(W.KIND_FUNC);
+  W.u32leb(F_COUNT);
+  W.endSized(s);
+}
+
+function markRegs(): void {
+  for (let i = 0; i < 33; i++) { unchecked(regLocal[i] = -1); unchecked(regWritten[i] = false); }
+  for (let b: u32 = 0; b < regionCount; b++) {
+    const blk = unchecked(regionBlk[b]);
+    const n = load<u32>(blk, B_COUNT);
+    let r = blk + <usize>B_HDR;
+    for (let i: u32 = 0; i < n; i++, r += <usize>R_SIZE) {
+      const rd = <u32>load<u8>(r, R_RD);
+      unchecked(regLocal[<u32>load<u8>(r, R_RS1)] = 0);
+      unchecked(regLocal[<u32>load<u8>(r, R_RS2)] = 0);
+      unchecked(regLocal[rd] = 0);
+      unchecked(regWritten[rd] = true);
+    }
+  }
+  unchecked(regLocal[0] = -1);
+  unchecked(regLocal[32] = -1);
+  let next: i32 = 0;
+  for (let i = 1; i < 32; i++) if (unchecked(regLocal[i]) == 0) unchecked(regLocal[i] = next++);
+  L_VA = <u32>next;
+  L_PB = L_VA + 1;
+  L_T = L_VA + 2;
+  L_E = L_VA + 3;
+  L_NEXT = L_VA + 4;
+}
+
+/** Does block b branch or jump back to its own start (then its code is a Wasm loop)? */
+function branchesToItself(b: u32): bool {
+  const blk = unchecked(regionBlk[b]);
+  const off = unchecked(regionOff[b]);
+  const n = load<u32>(blk, B_COUNT);
+  let r = blk + <usize>B_HDR;
+  for (let i: u32 = 0; i < n; i++, r += <usize>R_SIZE) {
+    const op = <u32>load<u16>(r, R_OP);
+    if (op != O.OP_JAL && (O.opFlags(op) & O.F_BRANCH) == 0) continue;
+    if (<i64>off + <i64>load<u16>(r, R_PCOFF) + <i64>load<i32>(r, R_IMM) == <i64>off) return true;
+  }
+  return false;
+}
+
+/**
+ * Emit the module for the region formed last. Returns its length in bytes at JIT_BUF, or 0
+ * when it would not fit the buffer.
+ */
+export function emitRegion(): u32 {
+  W.resetBuf();
+  header();
+  markRegs();
+  W.byte(W.SEC_CODE);
+  const sec = W.beginSized();
+  W.u32leb(1);
+  const body = W.beginSized();
+  // locals: the registers and L_VA, L_PB, L_T as i64; L_E, L_NEXT as i32
+  W.u32leb(2);
+  W.u32leb(L_E);
+  W.byte(W.T_I64);
+  W.u32leb(2);
+  W.byte(W.T_I32);
+  // prologue: registers in, page base
+  for (let i: u32 = 1; i < 32; i++) {
+    if (unchecked(regLocal[i]) < 0) continue;
+    W.i32c(0);
+    W.mem(W.I64_LOAD, 3, <u32>(STATE + S_X) + (i << 3));
+    W.localSet(<u32>unchecked(regLocal[i]));
+  }
+  W.globalGet(G_PC);
+  W.i64c(<i64>unchecked(regionOff[0]));
+  W.op(W.I64_SUB);
+  W.localSet(L_PB);
+  W.structured(W.BLOCK, W.T_VOID); // $exit
+  W.structured(W.LOOP, W.T_VOID); // $dispatch
+  const k = regionCount;
+  for (let b: u32 = 0; b < k; b++) W.structured(W.BLOCK, W.T_VOID);
+  W.localGet(L_NEXT);
+  W.byte(W.BR_TABLE);
+  W.u32leb(k - 1);
+  for (let b: u32 = 0; b < k; b++) W.u32leb(b);
+  W.op(W.END);
+  for (let b: u32 = 0; b < k; b++) {
+    if (W.nearlyFull()) return 0;
+    curBlock = b;
+    outer = k - 1 - b;
+    nest = 0;
+    const blk = unchecked(regionBlk[b]);
+    const boff = unchecked(regionOff[b]);
+    const n = load<u32>(blk, B_COUNT);
+    unchecked(selfLoop[b] = branchesToItself(b));
+    if (unchecked(selfLoop[b])) {
+      W.structured(W.LOOP, W.T_VOID);
+      selfAt = nest;
+      nest++;
+    }
+    addIcount(<i64>n);
+    let r = blk + <usize>B_HDR;
+    let done = false;
+    for (let i: u32 = 0; i < n; i++, r += <usize>R_SIZE) {
+      done = emitInsn(r, boff + <u32>load<u16>(r, R_PCOFF), i, n);
+    }
+    if (!done) goto(<i64>boff + <i64>load<u32>(blk, B_BYTES));
+    if (unchecked(selfLoop[b])) { nest--; W.op(W.END); }
+    W.byte(0x00); // unreachable: every path above branched
+    if (b + 1 < k) W.op(W.END); // closes $b(b+1)
+  }
+  W.op(W.END); // $dispatch
+  W.op(W.END); // $exit
+  for (let i: u32 = 1; i < 32; i++) {
+    if (unchecked(regLocal[i]) < 0 || !unchecked(regWritten[i])) continue;
+    W.i32c(0);
+    W.localGet(<u32>unchecked(regLocal[i]));
+    W.mem(W.I64_STORE, 3, <u32>(STATE + S_X) + (i << 3));
+  }
+  W.op(W.END);
+  W.endSized(body);
+  W.endSized(sec);
+  if (!W.fits()) return 0;
+  return W.length();
+}
+

@@ -1,0 +1,210 @@
+// Tier 2 of the BT cache: which blocks get compiled, the table slots of compiled regions, and
+// the dispatcher's entry into them.
+//
+//   hotness   each block counts its interpreted runs (B_HOT); at S_JIT_THRESHOLD (1 with
+//             JIT_ALWAYS) the region rooted at it is emitted (emit.ts) and handed to the host,
+//             which compiles the module and installs its function at table index
+//             JIT_TABLE_BASE + slot: synchronously in Node (jitCompile returns COMPILED), or in
+//             the background in browsers (PENDING; the host calls jitReady when it is done).
+//   slots     JIT_SLOTS holds each slot's owner block, code bytes and a compile sequence number
+//             (so a late browser compile never lands in a reused slot); free slots are a stack at
+//             JIT_FREE. A block's B_JIT is slot + 1 once its code is installed.
+//   validity  a compiled region covers blocks of one physical page, so it is valid exactly as
+//             long as its root block: when the root is dropped (its page was written, the hash
+//             slot was taken by another block, the BT arena was flushed) the slot is freed and
+//             the host drops the function. Translation changes (sfence.vma, satp, hfence) do not
+//             touch compiled code: a region is entered through a fresh fetch translation of its
+//             root, and computes every pc from the entry pc.
+//   limits    over S_JIT_CODE_LIMIT bytes of live Wasm, or out of slots, everything compiled is
+//             evicted at once (as QEMU flushes its code buffer) and blocks heat up again.
+
+import {
+  JIT_BUF, JIT_SLOTS, JIT_FREE, JIT_MAX_SLOTS, JIT_TABLE_BASE, JIT_OFF, JIT_ALWAYS, JIT_NEVER,
+  B_JIT, B_HOT, S_JIT_MODE, S_JIT_THRESHOLD, S_JIT_CODE_LIMIT, S_JIT_MAX_BLOCKS,
+  S_STAT_JIT_COMPILES, S_STAT_JIT_FAILS, S_STAT_JIT_EVICTIONS, S_STAT_JIT_FUNCS, S_STAT_JIT_BYTES,
+  S_STAT_JIT_CALLS, S_STAT_JIT_INSNS, S_STAT_JIT_BLOCKS,
+} from '../abi';
+import { icount, rd64, wr64 } from '../state';
+import { execBlock } from '../exec';
+import { roomForRegion, SCRATCH_BLOCK } from '../bt';
+import { formRegion, emitRegion, regionBlocks, REGION_MAX } from './emit';
+import { jitCompile, jitRelease } from '../host';
+
+/** jitCompile's answers. */
+const FAILED: u32 = 0;
+const COMPILED: u32 = 1;
+const PENDING: u32 = 2;
+/** B_JIT of a block whose region is being compiled in the background: PENDING_BIT | slot + 1. */
+const PENDING_BIT: u32 = 0x80000000;
+const DEFAULT_THRESHOLD: u32 = 64;
+const DEFAULT_CODE_LIMIT: u64 = 64 << 20;
+
+/** True while run() may use compiled code (mode on, not single-stepping). */
+export let jitActive: bool = false;
+let threshold: u32 = DEFAULT_THRESHOLD;
+let codeLimit: u64 = DEFAULT_CODE_LIMIT;
+let maxBlocks: u32 = REGION_MAX;
+let freeTop: u32 = 0;
+let seq: u32 = 0;
+let liveBytes: u64 = 0;
+let liveFuncs: u64 = 0;
+let statCalls: u64 = 0;
+let statInsns: u64 = 0;
+
+@inline function slotOwner(s: u32): usize { return <usize>load<u32>(JIT_SLOTS + (<usize>s << 4)); }
+@inline function slotBytes(s: u32): u32 { return load<u32>(JIT_SLOTS + (<usize>s << 4), 4); }
+@inline function slotSeq(s: u32): u32 { return load<u32>(JIT_SLOTS + (<usize>s << 4), 8); }
+
+/** Forget every slot (a new machine: the host's table is empty). */
+export function jitReset(): void {
+  memory.fill(JIT_SLOTS, 0, <usize>JIT_MAX_SLOTS << 4);
+  // Slot 0 on top of the stack, so slots are handed out in order.
+  for (let i: u32 = 0; i < JIT_MAX_SLOTS; i++) store<u32>(JIT_FREE + (<usize>i << 2), JIT_MAX_SLOTS - 1 - i);
+  freeTop = JIT_MAX_SLOTS;
+  liveBytes = 0;
+  liveFuncs = 0;
+}
+
+/** Read the host's configuration at the start of run(). */
+export function jitBegin(singleStep: bool): void {
+  const mode = <u32>rd64(S_JIT_MODE);
+  jitActive = mode != JIT_OFF && !singleStep;
+  const t = <u32>rd64(S_JIT_THRESHOLD);
+  threshold = mode == JIT_ALWAYS ? 1 : t != 0 ? t : DEFAULT_THRESHOLD;
+  const lim = rd64(S_JIT_CODE_LIMIT);
+  codeLimit = lim != 0 ? lim : DEFAULT_CODE_LIMIT;
+  const mb = <u32>rd64(S_JIT_MAX_BLOCKS);
+  maxBlocks = mb != 0 && mb < REGION_MAX ? mb : REGION_MAX;
+}
+
+/** Add the counters gathered in globals to STATE (end of run()). */
+export function flushJitStats(): void {
+  wr64(S_STAT_JIT_CALLS, rd64(S_STAT_JIT_CALLS) + statCalls);
+  wr64(S_STAT_JIT_INSNS, rd64(S_STAT_JIT_INSNS) + statInsns);
+  wr64(S_STAT_JIT_FUNCS, liveFuncs);
+  wr64(S_STAT_JIT_BYTES, liveBytes);
+  statCalls = 0;
+  statInsns = 0;
+}
+
+function releaseSlot(s: u32): void {
+  const e = JIT_SLOTS + (<usize>s << 4);
+  const blk = <usize>load<u32>(e);
+  if (blk == 0) return;
+  if ((load<u32>(blk, B_JIT) & PENDING_BIT) == 0) {
+    liveBytes -= <u64>load<u32>(e, 4);
+    liveFuncs--;
+  }
+  store<u32>(e, 0);
+  store<u32>(JIT_FREE + (<usize>freeTop << 2), s);
+  freeTop++;
+  jitRelease(s);
+}
+
+/** The block `blk` is being dropped from the cache (stale, or its hash slot is reused). */
+export function dropCompiled(blk: usize): void {
+  const j = load<u32>(blk, B_JIT);
+  if (j == 0 || j == JIT_NEVER) return;
+  const s = (j & ~PENDING_BIT) - 1;
+  if (s < JIT_MAX_SLOTS && slotOwner(s) == blk) releaseSlot(s);
+  store<u32>(blk, 0, B_JIT);
+}
+
+/**
+ * Evict every compiled region. `blocksAlive`: the owner blocks are still in the BT arena, so
+ * their B_JIT and hotness are reset (false when the arena itself is being flushed).
+ */
+export function evictAll(blocksAlive: bool): void {
+  let any = false;
+  for (let s: u32 = 0; s < JIT_MAX_SLOTS; s++) {
+    const blk = slotOwner(s);
+    if (blk == 0) continue;
+    any = true;
+    releaseSlot(s);
+    if (blocksAlive) {
+      store<u32>(blk, 0, B_JIT);
+      store<u32>(blk, 0, B_HOT);
+    }
+  }
+  if (any) wr64(S_STAT_JIT_EVICTIONS, rd64(S_STAT_JIT_EVICTIONS) + 1);
+}
+
+/** Compile the region rooted at blk; returns its slot when its code is ready to run, else -1. */
+function compile(blk: usize): i32 {
+  if (blk == SCRATCH_BLOCK || !roomForRegion()) return -1;
+  formRegion(blk, maxBlocks);
+  const len = emitRegion();
+  if (len == 0) {
+    store<u32>(blk, JIT_NEVER, B_JIT);
+    wr64(S_STAT_JIT_FAILS, rd64(S_STAT_JIT_FAILS) + 1);
+    return -1;
+  }
+  if (liveBytes + <u64>len > codeLimit || freeTop == 0) evictAll(true);
+  freeTop--;
+  const s = load<u32>(JIT_FREE + (<usize>freeTop << 2));
+  seq++;
+  const e = JIT_SLOTS + (<usize>s << 4);
+  store<u32>(e, <u32>blk);
+  store<u32>(e, len, 4);
+  store<u32>(e, seq, 8);
+  store<u32>(blk, PENDING_BIT | (s + 1), B_JIT);
+  const res = jitCompile(<usize>JIT_BUF, len, s, seq);
+  wr64(S_STAT_JIT_BLOCKS, rd64(S_STAT_JIT_BLOCKS) + <u64>regionBlocks());
+  if (res == COMPILED) {
+    installed(blk, s, len);
+    return <i32>s;
+  }
+  if (res == PENDING) return -1;
+  releaseSlot(s);
+  store<u32>(blk, JIT_NEVER, B_JIT);
+  wr64(S_STAT_JIT_FAILS, rd64(S_STAT_JIT_FAILS) + 1);
+  return -1;
+}
+
+function installed(blk: usize, s: u32, len: u32): void {
+  store<u32>(blk, s + 1, B_JIT);
+  liveBytes += <u64>len;
+  liveFuncs++;
+  wr64(S_STAT_JIT_COMPILES, rd64(S_STAT_JIT_COMPILES) + 1);
+}
+
+/**
+ * The host finished a background compile of slot s (sequence number sq). Returns true when the
+ * region is still wanted: the host then installs the function in the table; false when the
+ * slot was freed or reused meanwhile (the host drops the function).
+ */
+export function jitReady(s: u32, sq: u32, ok: bool): bool {
+  if (s >= JIT_MAX_SLOTS) return false;
+  const blk = slotOwner(s);
+  if (blk == 0 || slotSeq(s) != sq || load<u32>(blk, B_JIT) != (PENDING_BIT | (s + 1))) return false;
+  if (!ok) {
+    releaseSlot(s);
+    store<u32>(blk, JIT_NEVER, B_JIT);
+    wr64(S_STAT_JIT_FAILS, rd64(S_STAT_JIT_FAILS) + 1);
+    return false;
+  }
+  installed(blk, s, slotBytes(s));
+  return true;
+}
+
+@inline function callCompiled(s: u32): void {
+  const before = icount;
+  statCalls++;
+  call_indirect<void>(JIT_TABLE_BASE + s);
+  statInsns += icount - before;
+}
+
+/** Run the block at pc: its compiled region if there is one, else the interpreter. */
+export function execute(blk: usize): void {
+  const j = load<u32>(blk, B_JIT);
+  if (j - 1 < JIT_MAX_SLOTS) { callCompiled(j - 1); return; }
+  if (j == 0) {
+    const hot = load<u32>(blk, B_HOT) + 1;
+    store<u32>(blk, hot, B_HOT);
+    if (hot >= threshold) {
+      const s = compile(blk);
+      if (s >= 0) { callCompiled(<u32>s); return; }
+    }
+  }
+  execBlock(blk);
+}

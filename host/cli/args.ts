@@ -34,6 +34,16 @@ export interface RunOptions {
   paging?: 'nested';
   /** --trace exits (VM mode): one line per VM exit on stderr. */
   traceExits?: true;
+  /** --jit MODE: tier 2 of the BT cache (off, on, always); default on. */
+  jit?: 'off' | 'on' | 'always';
+  /** --jit-threshold N: interpreted runs of a block before its region is compiled. */
+  jitThreshold?: number;
+  /** --jit-code-limit SIZE: bytes of generated Wasm kept before all is evicted. */
+  jitCodeLimit?: number;
+  /** --jit-max-blocks N: most blocks in one compiled region (1..64). */
+  jitMaxBlocks?: number;
+  /** --disk FILE[,ro] (bare machine): a raw disk image for the virtio-blk device in slot 0. */
+  disk?: { path: string; readOnly: boolean };
 }
 
 /** A parsed command line. */
@@ -59,12 +69,20 @@ options of run:
   --trace exits            VM mode: print one line per VM exit to stderr
   -m, --mem SIZE           RAM size: bytes, or with a K, M or G suffix (default 128M;
                            1M..2G, a multiple of 4K)
+  --disk FILE[,ro]         with --bare: a raw disk image as a virtio-blk device (virtio-mmio
+                           slot 0, 0x10001000); ,ro attaches it read-only
   --bios FILE              firmware (e.g. OpenSBI fw_dynamic.bin) at 0x80000000; IMAGE is its
                            payload at 0x80200000, started in S-mode
   --timeout SECONDS        stop after this much wall time
   --max-instructions N     stop after N retired instructions
   --stats                  print execution counters (in VM mode also the VM exits) to stderr at exit
   --deterministic          derive time from retired instructions (reproducible runs)
+  --jit MODE               tier 2 of the translation cache: on (hot code compiled to
+                           WebAssembly, the default), off (interpreter only), always
+                           (every block compiled on its first run; for tests)
+  --jit-threshold N        runs of a block before its region is compiled (default 64)
+  --jit-code-limit SIZE    generated code kept before all of it is evicted (default 64M)
+  --jit-max-blocks N       most blocks compiled into one region (1..64, default 64)
 
 console: guest output goes to stdout; keys go to the guest's UART. On a terminal,
   Ctrl-A X quits, Ctrl-A H shows help, Ctrl-A Ctrl-A sends Ctrl-A.
@@ -117,6 +135,35 @@ function parsePaging(text: string): 'nested' {
   throw new UserError(`wasmvisor: --paging: unknown mode '${text}' (expected nested or shadow)`);
 }
 
+/** --disk FILE[,ro]: the image path and whether it is read-only. */
+function parseDisk(text: string): { path: string; readOnly: boolean } {
+  const readOnly = text.endsWith(',ro');
+  const path = readOnly ? text.slice(0, -3) : text;
+  if (path === '') throw new UserError(`wasmvisor: --disk: missing FILE in '${text}' (expected FILE or FILE,ro)`);
+  return { path, readOnly };
+}
+
+function parseJit(text: string): 'off' | 'on' | 'always' {
+  if (text === 'off' || text === 'on' || text === 'always') return text;
+  throw new UserError(`wasmvisor: --jit: unknown mode '${text}' (expected off, on or always)`);
+}
+
+/** A positive integer option no larger than `max`. */
+function parseBounded(text: string, name: string, max: number): number {
+  if (!/^[0-9]+$/.test(text) || Number(text) < 1 || Number(text) > max) {
+    throw new UserError(`wasmvisor: ${name}: '${text}' is not a whole number from 1 to ${max}`);
+  }
+  return Number(text);
+}
+
+/** --jit-code-limit: bytes with an optional K, M or G suffix, 64K..1G. */
+function parseCodeLimit(text: string): number {
+  const m = /^([0-9]+)([KMG]?)$/i.exec(text);
+  const n = m ? Number(m[1]) * ({ '': 1, K: 1024, M: 1 << 20, G: 1 << 30 } as Record<string, number>)[m[2].toUpperCase()] : NaN;
+  if (!(n >= 64 * 1024 && n <= 1 << 30)) throw new UserError(`wasmvisor: --jit-code-limit: '${text}' is not a size from 64K to 1G`);
+  return n;
+}
+
 function parseTrace(text: string): true {
   if (text === 'exits') return true;
   throw new UserError(`wasmvisor: --trace: unknown trace '${text}' (expected exits)`);
@@ -131,6 +178,11 @@ const VALUE_OPTIONS: Record<string, string> = {
   '--max-instructions': '--max-instructions',
   '--paging': '--paging',
   '--trace': '--trace',
+  '--disk': '--disk',
+  '--jit': '--jit',
+  '--jit-threshold': '--jit-threshold',
+  '--jit-code-limit': '--jit-code-limit',
+  '--jit-max-blocks': '--jit-max-blocks',
 };
 
 /** Parse `argv` (without node and the script). Throws UserError on any mistake. */
@@ -172,6 +224,14 @@ export function parseArgs(argv: string[]): Command {
       else if (name === '--timeout') o.timeout = parseTimeout(value);
       else if (name === '--paging') o.paging = parsePaging(value);
       else if (name === '--trace') o.traceExits = parseTrace(value);
+      else if (name === '--jit') o.jit = parseJit(value);
+      else if (name === '--jit-threshold') o.jitThreshold = parseBounded(value, name, 1 << 30);
+      else if (name === '--jit-code-limit') o.jitCodeLimit = parseCodeLimit(value);
+      else if (name === '--jit-max-blocks') o.jitMaxBlocks = parseBounded(value, name, 64);
+      else if (name === '--disk') {
+        if (o.disk !== undefined) throw new UserError(`wasmvisor: --disk given twice (one disk only so far)`);
+        o.disk = parseDisk(value);
+      }
       else o.maxInstructions = parseCount(value, name);
       continue;
     }
@@ -188,6 +248,7 @@ export function parseArgs(argv: string[]): Command {
   o.image = image;
   if (o.bare && o.paging !== undefined) throw new UserError(`wasmvisor: --paging applies to VM mode only (drop --bare)`);
   if (o.bare && o.traceExits) throw new UserError(`wasmvisor: --trace exits applies to VM mode only (drop --bare)`);
+  if (!o.bare && o.disk !== undefined) throw new UserError(`wasmvisor: --disk needs --bare for now (VM mode has no virtio devices yet)`);
   if (!o.bare && o.bios !== undefined) throw new UserError(`wasmvisor: --bios needs --bare (in VM mode the VMM itself answers SBI calls)`);
   return { kind: 'run', options: o };
 }

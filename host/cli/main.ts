@@ -16,6 +16,7 @@
 import { UserError } from '../errors';
 import { loadImageFile } from '../machine/loader';
 import { Machine } from '../machine/machine';
+import { FileBackend } from '../devices/virtio/file-backend';
 import type { RunLimits, RunResult } from '../machine/types';
 import { parseArgs, USAGE, type RunOptions } from './args';
 import { checkPlacement, RAM_BASE } from './placement';
@@ -119,17 +120,23 @@ async function runGuest(o: RunOptions, io: CliIo): Promise<number> {
   const kernel = loadImageFile(o.image, bios ? PAYLOAD_BASE : RAM_BASE);
   if (bios) checkPlacement(bios, o.memSize);
   checkPlacement(kernel, o.memSize, bios);
+  const disk = o.disk ? FileBackend.open(o.disk.path, { readOnly: o.disk.readOnly }) : undefined;
 
   const machine = await Machine.create({
     memSize: o.memSize,
     kernel,
     bios,
+    disk,
     deterministic: o.deterministic,
+    jit: o.jit,
+    jitThreshold: o.jitThreshold,
+    jitCodeLimit: o.jitCodeLimit,
+    jitMaxBlocks: o.jitMaxBlocks,
     // copy: the machine may reuse its buffer before an asynchronous stream writes it
     onConsoleOutput: (bytes) => io.stdout(Uint8Array.from(bytes)),
   });
 
-  const { result, quitByUser, brokenPipe } = await drive(machine, o, io);
+  const { result, quitByUser, brokenPipe } = await drive(machine, o, io).finally(() => disk?.close());
   if (o.stats) io.stderr(formatStats(machine.stats()));
   if (brokenPipe) return EXIT_BROKEN_PIPE;
   return outcome(o, result, quitByUser, io);
@@ -146,6 +153,10 @@ async function runVm(o: RunOptions, io: CliIo): Promise<number> {
     memSize: o.memSize,
     kernel,
     deterministic: o.deterministic,
+    jit: o.jit,
+    jitThreshold: o.jitThreshold,
+    jitCodeLimit: o.jitCodeLimit,
+    jitMaxBlocks: o.jitMaxBlocks,
     onConsoleOutput: (bytes) => io.stdout(Uint8Array.from(bytes)),
     onTraceExit: o.traceExits ? (line) => io.stderr(line + '\n') : undefined,
   });

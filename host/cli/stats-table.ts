@@ -23,8 +23,15 @@ export function formatStats(s: MachineStats): string {
     ['MIPS', s.mips.toFixed(2)],
     ['block cache hit rate', `${rate(s.blockHits, blockLookups)} (${groupDigits(s.blockHits)} hits, ${groupDigits(s.blockMisses)} misses)`],
     ['blocks chained', groupDigits(s.blockChains)],
-    ['TLB hit rate', `${rate(tlbHits, s.tlbAccesses)} (${groupDigits(s.tlbAccesses)} accesses, ${groupDigits(s.tlbMisses)} misses)`],
+    s.jit.instructions > 0n
+      // Compiled code does not count its TLB hits (it would cost a counter update per block).
+      ? ['TLB misses', `${groupDigits(s.tlbMisses)} (hit rate not measured in compiled code)`]
+      : ['TLB hit rate', `${rate(tlbHits, s.tlbAccesses)} (${groupDigits(s.tlbAccesses)} accesses, ${groupDigits(s.tlbMisses)} misses)`],
     ['page walks', `${groupDigits(s.pageWalks)} (mean ${meanRefs} refs per walk)`],
+    ['jump cache hits', groupDigits(s.jit.jumpCacheHits)],
+    ['compiled code', `${rate(s.jit.instructions, s.instructions)} of instructions (${groupDigits(s.jit.calls)} entries)`],
+    ['compiled regions', `${groupDigits(s.jit.compiles)} (${groupDigits(s.jit.blocksCompiled)} blocks), ${groupDigits(s.jit.liveRegions)} alive in ${groupDigits((s.jit.liveBytes + 1023n) / 1024n)} KiB`],
+    ['JIT evictions', `${groupDigits(s.jit.evictions)} (${groupDigits(s.jit.failures)} regions not compiled)`],
     ['traps', groupDigits(s.traps)],
     ['interrupts', groupDigits(s.interrupts)],
     ['MMIO exits', groupDigits(s.mmioExits)],

@@ -110,7 +110,7 @@ export class Machine {
   private constructor(private readonly cfg: MachineConfig) {
     checkMemSize(cfg.memSize);
     const memory = createMemory(cfg.memSize);
-    this.core = instantiateCore(memory);
+    this.core = instantiateCore(memory, cfg.jitBackground ?? false);
     this.core.init(BigInt(cfg.memSize));
     this.hart = new HartState(memory);
     applyJitConfig(this.hart, cfg);

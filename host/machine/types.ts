@@ -34,6 +34,11 @@ export interface JitConfig {
   jitCodeLimit?: number;
   /** Most blocks in one compiled region (default and maximum 64). */
   jitMaxBlocks?: number;
+  /**
+   * Compile generated code in the background (WebAssembly.instantiate), as browsers want; the
+   * region stays interpreted until it is ready. Default false: Node compiles synchronously.
+   */
+  jitBackground?: boolean;
 }
 
 /** What tier 2 did (MachineStats.jit). */

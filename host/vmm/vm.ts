@@ -111,7 +111,7 @@ export class Vm {
   private constructor(readonly cfg: VmConfig) {
     const hostSize = hostRamSize(cfg.memSize);
     this.memory = createMemory(hostSize);
-    const core = instantiateCore(this.memory) as VmCore;
+    const core = instantiateCore(this.memory, cfg.jitBackground ?? false) as VmCore;
     if (typeof core.vmRun !== 'function') {
       throw new UserError('wasmvisor: this build of the core has no H extension (no vmRun export); rebuild with `npm run build` or use --bare', 70);
     }

@@ -226,7 +226,8 @@ async function boot(autostart: boolean): Promise<void> {
   exitsSent = -1;
   missesAtFlush = lastFlushes = 0;
   try {
-    const cfg = { memSize, kernel: image, deterministic, onConsoleOutput: consoleOutput };
+    // Generated code is compiled in the background (WebAssembly.instantiate), off this thread's run loop.
+    const cfg = { memSize, kernel: image, deterministic, onConsoleOutput: consoleOutput, jitBackground: true };
     guest = mode === 'vm' ? await Vm.create(cfg) : await Machine.create(cfg);
   } catch (e) {
     setState('error', { message: e instanceof Error ? e.message : String(e) });

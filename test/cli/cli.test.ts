@@ -186,14 +186,37 @@ describe.skipIf(!haveCore)('wasmvisor run: guests', () => {
     expect(r.status).toBe(125);
   });
   it('--stats prints the counters table on stderr', () => {
-    const r = wasmvisor(['run', '--bare', '--stats', HELLO]);
+    const r = wasmvisor(['run', '--bare', '--stats', '--jit', 'off', HELLO]);
     expect(r.status).toBe(0);
     const labels = r.stderr.split('\n').filter(Boolean).map((l) => l.trim().split(/\s{2,}/)[0]);
     expect(labels).toEqual([
       'wasmvisor statistics', 'instructions retired', 'wall time', 'MIPS', 'block cache hit rate',
-      'blocks chained', 'TLB hit rate', 'page walks', 'traps', 'interrupts', 'MMIO exits', 'halt exits',
+      'blocks chained', 'TLB hit rate', 'page walks', 'jump cache hits', 'compiled code', 'compiled regions',
+      'JIT evictions', 'traps', 'interrupts', 'MMIO exits', 'halt exits',
     ]);
     expect(r.stderr).toMatch(/instructions retired {2}[1-9][\d,]*\n/);
+    expect(r.stderr).toContain('compiled code         0.00 % of instructions (0 entries)\n');
+  });
+  it('--jit always: the same output, and --stats shows the compiled code', () => {
+    const off = wasmvisor(['run', '--bare', '--jit', 'off', HELLO]);
+    const r = wasmvisor(['run', '--bare', '--stats', '--jit', 'always', HELLO]);
+    expect(r.status).toBe(0);
+    expect(r.stdout).toBe(off.stdout);
+    const pct = Number(/compiled code +([\d.]+) %/.exec(r.stderr)?.[1]);
+    expect(pct).toBeGreaterThan(50);
+    expect(r.stderr).toMatch(/compiled regions +[1-9][\d,]* \([1-9][\d,]* blocks\), [1-9][\d,]* alive in [1-9][\d,]* KiB\n/);
+    expect(r.stderr).toMatch(/TLB misses +[\d,]+ \(hit rate not measured in compiled code\)\n/);
+  });
+  it('--jit rejects a mode it does not know, and the JIT limits their out-of-range values', () => {
+    for (const [args, msg] of [
+      [['--jit', 'fast'], "wasmvisor: --jit: unknown mode 'fast' (expected off, on or always)\n"],
+      [['--jit-max-blocks', '65'], "wasmvisor: --jit-max-blocks: '65' is not a whole number from 1 to 64\n"],
+      [['--jit-threshold', '0'], "wasmvisor: --jit-threshold: '0' is not a whole number from 1 to 1073741824\n"],
+      [['--jit-code-limit', '1K'], "wasmvisor: --jit-code-limit: '1K' is not a size from 64K to 1G\n"],
+    ] as const) {
+      const r = wasmvisor(['run', '--bare', ...args, HELLO]);
+      expect([r.status, r.stderr, r.stdout]).toEqual([2, msg, '']);
+    }
   });
   it.skipIf(!existsSync(OPENSBI))('--bios: OpenSBI fw_dynamic boots an S-mode payload at 0x80200000', async () => {
     const k = file('sbi-hello.bin', sbiHelloPayload('payload: hello from S-mode\n'));

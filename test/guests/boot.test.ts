@@ -17,6 +17,8 @@ const GUESTS = join(ROOT, 'guests');
 
 /** Suites of S-mode kernels, booted by test/guests/minikernel.test.ts and the VMM tests. */
 const S_MODE_SUITES = ['minikernel', 'vmbench'];
+/** Suites whose images need a disk: booted with one by test/guests/virtio-blk.test.ts. */
+const DISK_SUITES = ['virtio-blk'];
 
 interface GuestCase {
   name: string;
@@ -31,7 +33,7 @@ function cases(): GuestCase[] {
   const out: GuestCase[] = [];
   for (const suite of readdirSync(join(GUESTS, 'expected')).sort()) {
     // S-mode kernels need SBI firmware or the VMM: they have test files of their own.
-    if (S_MODE_SUITES.includes(suite)) continue;
+    if (S_MODE_SUITES.includes(suite) || DISK_SUITES.includes(suite)) continue;
     for (const file of readdirSync(join(GUESTS, 'expected', suite)).sort()) {
       const name = file.replace(/\.txt$/, '');
       const image = join(GUESTS, 'bin', suite, `${name}.elf`);

@@ -1,0 +1,129 @@
+/**
+ * The two tiers of the BT cache side by side: every guest under guests/bin runs with the
+ * interpreter only (--jit off) and with every block compiled on its first run (--jit always),
+ * deterministically, and must leave the same console output and the same final architectural
+ * state: registers, pc, instret, the trap CSRs, and a hash of guest RAM. Bare-machine images
+ * run on Machine; the S-mode kernels run as VMs (V = 1, two-dimensional TLB). The long
+ * benchmarks stop at an instruction budget: both tiers check the budget at the same block
+ * boundaries, so even a stop in the middle of a run must leave identical state.
+ */
+import { createHash } from 'node:crypto';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { loadImageFile } from '../../host/machine/loader';
+import { Machine } from '../../host/machine/machine';
+import type { HartState } from '../../host/machine/hart';
+import { Vm } from '../../host/vmm/vm';
+
+const ROOT = join(__dirname, '../..');
+const BIN = join(ROOT, 'guests/bin');
+/** Suites whose images are S-mode kernels: run as VMs. */
+const VM_SUITES = ['minikernel', 'vmbench'];
+/** Suites that need a device the table does not give (a disk). */
+const SKIP_SUITES = ['virtio-blk'];
+/** Instruction budget of the long benchmarks (bench/): the comparison is at the stop. */
+const BENCH_BUDGET = 40_000_000n;
+const MEM = 64 << 20;
+
+type Jit = 'off' | 'always';
+
+/** Everything architectural a run leaves behind, as comparable strings. */
+function hartState(h: HartState): Record<string, string> {
+  const s: Record<string, string> = {};
+  for (let i = 1; i < 32; i++) s[`x${i}`] = h.x(i).toString(16);
+  for (const k of ['pc', 'instret', 'mstatus', 'mcause', 'mepc', 'mtval', 'scause', 'sepc', 'stval', 'satp', 'mscratch', 'sscratch'] as const) {
+    s[k] = h[k].toString(16);
+  }
+  s.priv = String(h.priv);
+  return s;
+}
+
+function ramHash(read: (addr: bigint, len: number) => Uint8Array | undefined, size: number): string {
+  const h = createHash('sha256');
+  for (let off = 0; off < size; off += 1 << 20) {
+    const chunk = read(0x80000000n + BigInt(off), Math.min(1 << 20, size - off));
+    if (chunk) h.update(chunk);
+  }
+  return h.digest('hex').slice(0, 16);
+}
+
+async function bare(image: string, jit: Jit, budget?: bigint) {
+  const out: Uint8Array[] = [];
+  const m = await Machine.create({
+    memSize: MEM,
+    kernel: loadImageFile(image, 0x80000000n),
+    deterministic: true,
+    jit,
+    onConsoleOutput: (b) => out.push(Uint8Array.from(b)),
+  });
+  // Interactive demos read their keys from guests/<suite>/<name>.in, as the boot table does.
+  const input = image.replace('/bin/', '/').replace(/\.elf$/, '.in');
+  if (existsSync(input)) m.consoleInput(readFileSync(input));
+  const r = await m.run({ timeoutMs: 120_000, maxInstructions: budget });
+  return {
+    console: Buffer.concat(out).toString('latin1'),
+    stop: [r.reason, r.exitCode, r.instructions.toString()],
+    state: hartState(m.hart),
+    ram: ramHash((a, l) => m.memory.read(a, l), MEM),
+    compiled: m.stats().jit.instructions,
+  };
+}
+
+async function vm(image: string, jit: Jit) {
+  const out: Uint8Array[] = [];
+  const v = await Vm.create({
+    memSize: MEM,
+    kernel: loadImageFile(image, 0x80200000n),
+    deterministic: true,
+    jit,
+    onConsoleOutput: (b) => out.push(Uint8Array.from(b)),
+  });
+  const r = await v.run({ timeoutMs: 120_000 });
+  const vcpu: Record<string, string> = {};
+  for (let i = 1; i < 32; i++) vcpu[`x${i}`] = v.vmcs.x(i).toString(16);
+  for (const k of ['pc', 'priv', 'vsstatus', 'vsepc', 'vscause', 'vstval', 'vsatp', 'hstatus', 'hvip'] as const) vcpu[k] = v.vmcs[k].toString(16);
+  return {
+    console: Buffer.concat(out).toString('latin1'),
+    stop: [r.reason, r.exitCode, r.instructions.toString(), r.failure ?? ''],
+    state: vcpu,
+    exits: v.exits.rows().map((row) => `${row.reason} ${row.count}`),
+    ram: ramHash((a, l) => v.readGuest(a, l), MEM),
+    compiled: v.stats().jit.instructions,
+  };
+}
+
+function images(): { suite: string; name: string; path: string }[] {
+  const out: { suite: string; name: string; path: string }[] = [];
+  for (const suite of readdirSync(BIN).sort()) {
+    if (SKIP_SUITES.includes(suite)) continue;
+    for (const f of readdirSync(join(BIN, suite)).sort()) {
+      if (f.endsWith('.elf')) out.push({ suite, name: f.replace(/\.elf$/, ''), path: join(BIN, suite, f) });
+    }
+  }
+  return out;
+}
+
+describe('the interpreter and compiled code leave the same state', () => {
+  const all = images();
+  it('finds the guests', () => {
+    expect(all.length).toBeGreaterThan(20);
+    expect(existsSync(join(BIN, 'minikernel/minikernel.elf'))).toBe(true);
+  });
+  for (const g of all) {
+    const asVm = VM_SUITES.includes(g.suite);
+    it(`${g.suite}/${g.name}${asVm ? ' (VM)' : ''}`, async () => {
+      const budget = g.suite === 'bench' ? BENCH_BUDGET : undefined;
+      const off = asVm ? await vm(g.path, 'off') : await bare(g.path, 'off', budget);
+      const jit = asVm ? await vm(g.path, 'always') : await bare(g.path, 'always', budget);
+      expect(off.compiled).toBe(0n);
+      // Compiled code ran most of the guest, so the comparison says something.
+      expect(Number(jit.compiled)).toBeGreaterThan(Number(off.stop[2]) / 2);
+      expect(jit.console).toBe(off.console);
+      expect(jit.stop).toEqual(off.stop);
+      expect(jit.state).toEqual(off.state);
+      expect(jit.ram).toBe(off.ram);
+      if ('exits' in off && 'exits' in jit) expect(jit.exits).toEqual(off.exits);
+    }, 240_000);
+  }
+});

@@ -17,11 +17,18 @@ export interface WorkloadResult {
   name: string;
   /** Guest instructions retired (from wasmvisor's stats), when wasmvisor ran. */
   instructions: string | null;
+  /** wasmvisor as it runs by default: hot code compiled to WebAssembly (--jit on). */
   wasmvisor: (EngineResult & { mips: number; stats: Record<string, string | number> }) | null;
+  /** wasmvisor with the interpreter only (--jit off). */
+  interpreter: (EngineResult & { mips: number }) | null;
   qemu: EngineResult | null;
   native: EngineResult | null;
   /** Net-time ratios: wasmvisor/qemu, wasmvisor/native, qemu/native (larger = first is slower). */
-  ratios: { wasmvisorOverQemu: number | null; wasmvisorOverNative: number | null; qemuOverNative: number | null };
+  ratios: {
+    wasmvisorOverQemu: number | null; wasmvisorOverNative: number | null; qemuOverNative: number | null;
+    /** The interpreter against QEMU, and the JIT's speedup over the interpreter (interp / jit). */
+    interpreterOverQemu: number | null; jitSpeedup: number | null;
+  };
   /** True when every engine that ran printed the same result line. */
   match: boolean;
   /** One line per engine that failed, e.g. "qemu: ... exited with status 3". */
@@ -54,13 +61,15 @@ export function geomean(values: (number | null)[]): number | null {
 
 /** Fills in `ratios` and `match` from the engine results. */
 export function finishWorkload(w: Omit<WorkloadResult, 'ratios' | 'match'>): WorkloadResult {
-  const results = [w.wasmvisor?.result, w.qemu?.result, w.native?.result].filter((r): r is string => r !== undefined);
+  const results = [w.wasmvisor?.result, w.interpreter?.result, w.qemu?.result, w.native?.result].filter((r): r is string => r !== undefined);
   return {
     ...w,
     ratios: {
       wasmvisorOverQemu: ratio(w.wasmvisor?.netMs, w.qemu?.netMs),
       wasmvisorOverNative: ratio(w.wasmvisor?.netMs, w.native?.netMs),
       qemuOverNative: ratio(w.qemu?.netMs, w.native?.netMs),
+      interpreterOverQemu: ratio(w.interpreter?.netMs, w.qemu?.netMs),
+      jitSpeedup: ratio(w.interpreter?.netMs, w.wasmvisor?.netMs),
     },
     match: results.every((r) => r === results[0]),
   };
@@ -72,6 +81,8 @@ export function geomeanRow(ws: WorkloadResult[]): WorkloadResult['ratios'] {
     wasmvisorOverQemu: geomean(ws.map((w) => w.ratios.wasmvisorOverQemu)),
     wasmvisorOverNative: geomean(ws.map((w) => w.ratios.wasmvisorOverNative)),
     qemuOverNative: geomean(ws.map((w) => w.ratios.qemuOverNative)),
+    interpreterOverQemu: geomean(ws.map((w) => w.ratios.interpreterOverQemu)),
+    jitSpeedup: geomean(ws.map((w) => w.ratios.jitSpeedup)),
   };
 }
 
@@ -81,21 +92,30 @@ const minstr = (v: string | null): string => (v == null ? '-' : `${(Number(v) / 
 
 /** The results as a fixed-width text table, one row per workload plus the geometric-mean row. */
 export function formatTable(report: BenchReport): string {
-  const head = ['workload', 'instr', 'wasmvisor ms', 'MIPS', 'qemu ms', 'native ms', 'wv/qemu', 'wv/native', 'qemu/native', 'check'];
+  const head = ['workload', 'instr', 'interp ms', 'MIPS', 'jit ms', 'MIPS', 'qemu ms', 'native ms', 'jit/qemu', 'jit/native', 'interp/qemu', 'qemu/native', 'jit gain', 'check'];
   const rows: string[][] = report.workloads.map((w) => [
     w.name,
     minstr(w.instructions),
+    ms(w.interpreter?.wallMs),
+    w.interpreter ? w.interpreter.mips.toFixed(0) : '-',
     ms(w.wasmvisor?.wallMs),
-    w.wasmvisor ? w.wasmvisor.mips.toFixed(1) : '-',
+    w.wasmvisor ? w.wasmvisor.mips.toFixed(0) : '-',
     ms(w.qemu?.netMs),
     ms(w.native?.netMs),
     times(w.ratios.wasmvisorOverQemu),
     times(w.ratios.wasmvisorOverNative),
+    times(w.ratios.interpreterOverQemu),
     times(w.ratios.qemuOverNative),
+    times(w.ratios.jitSpeedup),
     !w.match ? 'MISMATCH' : w.errors.length > 0 ? 'ERROR' : 'ok',
   ]);
   const g = report.geomean;
-  rows.push(['geomean', '', '', '', '', '', times(g.wasmvisorOverQemu), times(g.wasmvisorOverNative), times(g.qemuOverNative), '']);
+  const mipsMean = (pick: (w: WorkloadResult) => number | undefined): string => {
+    const m = geomean(report.workloads.map((w) => pick(w) ?? null));
+    return m == null ? '' : m.toFixed(0);
+  };
+  rows.push(['geomean', '', '', mipsMean((w) => w.interpreter?.mips), '', mipsMean((w) => w.wasmvisor?.mips), '', '',
+    times(g.wasmvisorOverQemu), times(g.wasmvisorOverNative), times(g.interpreterOverQemu), times(g.qemuOverNative), times(g.jitSpeedup), '']);
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
   const line = (r: string[]): string =>
     r.map((c, i) => (i === 0 || i === r.length - 1 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ').trimEnd();

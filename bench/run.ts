@@ -27,6 +27,7 @@ import { trivialElf } from './trivial-elf';
 import { runWasmvisor } from './wasmvisor';
 import { WORKLOADS, resultLine, workloadPaths } from './workloads';
 import { vmBenchmarks, formatVmBench, type VmBench } from './vm';
+import { bootBenchmarks, formatBootBench, type BootBench } from './boot';
 
 /** Command-line options. */
 interface Options {
@@ -61,9 +62,9 @@ function parseArgs(argv: string[]): Options {
       }
       case '--only': {
         o.only = value().split(',').filter((s) => s !== '');
-        const unknown = o.only.filter((n) => n !== 'vm' && !WORKLOADS.some((w) => w.name === n));
+        const unknown = o.only.filter((n) => n !== 'vm' && n !== 'boot' && !WORKLOADS.some((w) => w.name === n));
         if (unknown.length > 0) {
-          throw new UsageError(`bench: unknown workload '${unknown[0]}' (have ${WORKLOADS.map((w) => w.name).join(', ')}, vm)`);
+          throw new UsageError(`bench: unknown workload '${unknown[0]}' (have ${WORKLOADS.map((w) => w.name).join(', ')}, vm, boot)`);
         }
         break;
       }
@@ -192,6 +193,7 @@ async function main(): Promise<number> {
       const { source, elf } = workloadPaths(root, w.name);
       const errors: string[] = [];
       let wasmvisor: WorkloadResult['wasmvisor'] = null;
+      let interpreter: WorkloadResult['interpreter'] = null;
       let qemuRes: EngineResult | null = null;
       let nativeRes: EngineResult | null = null;
       let instructions: string | null = null;
@@ -208,6 +210,13 @@ async function main(): Promise<number> {
           instructions = r.instructions.toString();
         } catch (e) {
           errors.push(`wasmvisor: ${errorText(e)}`);
+        }
+        try {
+          const image = new Uint8Array(readFileSync(elf));
+          const r = await measure(w.name, 'wasmvisor --jit off', opt.runs, () => runWasmvisor(image, relative(root, elf), opt.timeoutMs, 'off'));
+          interpreter = { wallMs: r.wallMs, netMs: r.wallMs, result: r.result, mips: r.mips };
+        } catch (e) {
+          errors.push(`wasmvisor --jit off: ${errorText(e)}`);
         }
       }
       if (useQemu) {
@@ -228,10 +237,11 @@ async function main(): Promise<number> {
         }
       }
 
-      const wr = finishWorkload({ name: w.name, instructions, wasmvisor, qemu: qemuRes, native: nativeRes, errors });
+      const wr = finishWorkload({ name: w.name, instructions, wasmvisor, interpreter, qemu: qemuRes, native: nativeRes, errors });
       results.push(wr);
       const parts = [
-        wasmvisor ? `wasmvisor ${wasmvisor.wallMs.toFixed(1)} ms` : null,
+        interpreter ? `interpreter ${interpreter.wallMs.toFixed(1)} ms` : null,
+        wasmvisor ? `jit ${wasmvisor.wallMs.toFixed(1)} ms` : null,
         qemuRes ? `qemu ${qemuRes.wallMs.toFixed(1)} ms` : null,
         nativeRes ? `native ${nativeRes.wallMs.toFixed(1)} ms` : null,
       ].filter((p) => p !== null);
@@ -248,18 +258,33 @@ async function main(): Promise<number> {
       }
     }
 
-    const report: BenchReport & { vm?: VmBench } = { host, runs: opt.runs, startup, workloads: results, geomean: geomeanRow(results) };
+    let bootBench: BootBench | null = null;
+    if (opt.wasmvisor && (opt.only === null || opt.only.includes('boot'))) {
+      try {
+        bootBench = await bootBenchmarks(root, opt.runs, useQemu, log);
+      } catch (e) {
+        log(`bench: boot time: ${errorText(e)}`);
+      }
+    }
+
+    const report: BenchReport & { vm?: VmBench; boot?: BootBench } = { host, runs: opt.runs, startup, workloads: results, geomean: geomeanRow(results) };
     if (vmBench) report.vm = vmBench;
+    if (bootBench) report.boot = bootBench;
 
     console.log('');
     console.log(formatTable(report));
     console.log('');
     console.log('Times in ms, best of ' + opt.runs + '. qemu and native columns have startup subtracted ' +
       `(qemu ${startup.qemuMs?.toFixed(1) ?? '-'} ms, native ${startup.nativeMs?.toFixed(1) ?? '-'} ms); ` +
-      'ratios are slowdowns of the first engine against the second.');
+      'ratios are slowdowns of the first engine against the second; jit gain = interpreter time / jit time. ' +
+      'jit = wasmvisor as it runs by default (hot code compiled to WebAssembly), interp = --jit off.');
     if (vmBench) {
       console.log('');
       console.log(formatVmBench(vmBench));
+    }
+    if (bootBench) {
+      console.log('');
+      console.log(formatBootBench(bootBench));
     }
 
     let bad = 0;
@@ -269,6 +294,7 @@ async function main(): Promise<number> {
         console.log('');
         console.log(`!!!!!!!! CHECKSUM MISMATCH in ${w.name} !!!!!!!!`);
         if (w.wasmvisor) console.log(`  wasmvisor: ${w.wasmvisor.result}`);
+        if (w.interpreter) console.log(`  --jit off: ${w.interpreter.result}`);
         if (w.qemu) console.log(`  qemu:      ${w.qemu.result}`);
         if (w.native) console.log(`  native:    ${w.native.result}`);
       }
@@ -282,7 +308,7 @@ async function main(): Promise<number> {
     mkdirSync(dirname(out), { recursive: true });
     // Times to the microsecond; more digits would only be noise.
     const round = (_k: string, v: unknown): unknown =>
-      typeof v === 'number' && !Number.isInteger(v) ? Math.round(v * 1000) / 1000 : v;
+      typeof v === 'bigint' ? v.toString() : typeof v === 'number' && !Number.isInteger(v) ? Math.round(v * 1000) / 1000 : v;
     writeFileSync(out, `${JSON.stringify(report, round, 2)}\n`);
     log(`bench: wrote ${relative(process.cwd(), out) || out}`);
     return bad === 0 ? 0 : 1;

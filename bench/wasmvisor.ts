@@ -29,13 +29,14 @@ export interface WasmvisorRun {
  * end, and returns the timings and console output. Throws when the guest
  * does not exit by itself within `timeoutMs` or exits non-zero.
  */
-export async function runWasmvisor(image: Uint8Array, name: string, timeoutMs: number): Promise<WasmvisorRun> {
+export async function runWasmvisor(image: Uint8Array, name: string, timeoutMs: number, jit: 'off' | 'on' = 'on'): Promise<WasmvisorRun> {
   const kernel = parseImage(image, name, BigInt(RAM_BASE));
   let output = '';
   const t0 = performance.now();
   const machine = await Machine.create({
     memSize: MEM_SIZE,
     kernel,
+    jit,
     onConsoleOutput: (bytes) => {
       output += Buffer.from(bytes).toString('latin1');
     },

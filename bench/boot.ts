@@ -1,0 +1,118 @@
+/**
+ * Boot time: from nothing to minikernel's first line ("minikernel: S-mode on hart 0"), the
+ * default guest of `npm start`.
+ *
+ * - wasmvisor, VM mode (the default): Vm.create + run, with --jit on and --jit off;
+ * - wasmvisor, bare machine behind OpenSBI (Debian's fw_dynamic.bin), as QEMU boots it;
+ * - QEMU TCG behind its own OpenSBI: process start to the first line on its console.
+ * Each is the best of `runs`; wasmvisor's figures include creating the machine (Wasm
+ * instantiation, RAM, the image) but not Node's own start.
+ */
+import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { loadImageFile } from '../host/machine/loader';
+import { Machine } from '../host/machine/machine';
+import { Vm } from '../host/vmm/vm';
+import { QEMU } from './qemu';
+import { MEM_SIZE } from './wasmvisor';
+
+const FIRST_LINE = 'minikernel: S-mode on hart 0';
+const OPENSBI = '/usr/lib/riscv64-linux-gnu/opensbi/generic/fw_dynamic.bin';
+
+/** Boot times in ms (null when that engine is not available). */
+export interface BootBench {
+  vmJitMs: number;
+  vmInterpMs: number;
+  bareOpenSbiMs: number | null;
+  qemuOpenSbiMs: number | null;
+}
+
+/** ms from `start` until `line` appears in what `feed` is given; stops the guest then. */
+function firstLineWatcher(start: number, stop: () => void): { feed: (b: Uint8Array) => void; at: () => number | undefined } {
+  let text = '';
+  let at: number | undefined;
+  return {
+    feed: (b) => {
+      if (at !== undefined) return;
+      text += Buffer.from(b).toString('latin1');
+      if (text.includes(FIRST_LINE)) { at = performance.now() - start; stop(); }
+    },
+    at: () => at,
+  };
+}
+
+async function bootVm(kernel: string, jit: 'on' | 'off'): Promise<number> {
+  const t0 = performance.now();
+  let vm: Vm | undefined;
+  const w = firstLineWatcher(t0, () => vm?.stop());
+  vm = await Vm.create({ memSize: MEM_SIZE, kernel: loadImageFile(kernel, 0x80200000n), jit, onConsoleOutput: (b) => w.feed(b) });
+  await vm.run({ timeoutMs: 60_000 });
+  const ms = w.at();
+  if (ms === undefined) throw new Error(`boot: minikernel printed no '${FIRST_LINE}' as a VM (--jit ${jit})`);
+  return ms;
+}
+
+async function bootBare(kernel: string): Promise<number> {
+  const t0 = performance.now();
+  let m: Machine | undefined;
+  const w = firstLineWatcher(t0, () => m?.stop());
+  m = await Machine.create({
+    memSize: MEM_SIZE, bios: loadImageFile(OPENSBI, 0x80000000n), kernel: loadImageFile(kernel, 0x80200000n),
+    onConsoleOutput: (b) => w.feed(b),
+  });
+  await m.run({ timeoutMs: 60_000 });
+  const ms = w.at();
+  if (ms === undefined) throw new Error(`boot: minikernel printed no '${FIRST_LINE}' behind OpenSBI`);
+  return ms;
+}
+
+function bootQemu(kernel: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const t0 = performance.now();
+    const p = spawn(QEMU, ['-M', 'virt', '-m', '128M', '-nographic', '-kernel', kernel], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let text = '';
+    const timer = setTimeout(() => { p.kill('SIGKILL'); reject(new Error('boot: QEMU printed no first line within 60 s')); }, 60_000);
+    p.stdout.on('data', (d: Buffer) => {
+      text += d.toString('latin1');
+      if (text.includes(FIRST_LINE)) {
+        const ms = performance.now() - t0;
+        clearTimeout(timer);
+        p.kill('SIGKILL');
+        resolve(ms);
+      }
+    });
+    p.on('error', (e) => { clearTimeout(timer); reject(e); });
+  });
+}
+
+async function best(runs: number, f: () => Promise<number>): Promise<number> {
+  let b = Infinity;
+  for (let i = 0; i < runs; i++) b = Math.min(b, await f());
+  return b;
+}
+
+/** Measure every boot path, best of `runs`. */
+export async function bootBenchmarks(root: string, runs: number, useQemu: boolean, log: (s: string) => void): Promise<BootBench> {
+  const kernel = join(root, 'guests/bin/minikernel/minikernel.elf');
+  const r: BootBench = {
+    vmJitMs: await best(runs, () => bootVm(kernel, 'on')),
+    vmInterpMs: await best(runs, () => bootVm(kernel, 'off')),
+    bareOpenSbiMs: existsSync(OPENSBI) ? await best(runs, () => bootBare(kernel)) : null,
+    qemuOpenSbiMs: useQemu ? await best(runs, () => bootQemu(kernel)) : null,
+  };
+  log(`bench: boot to minikernel's first line: VM ${r.vmJitMs.toFixed(1)} ms (--jit off ${r.vmInterpMs.toFixed(1)} ms)` +
+    `${r.bareOpenSbiMs != null ? `, bare + OpenSBI ${r.bareOpenSbiMs.toFixed(1)} ms` : ''}${r.qemuOpenSbiMs != null ? `, QEMU + OpenSBI ${r.qemuOpenSbiMs.toFixed(1)} ms` : ''}`);
+  return r;
+}
+
+/** The boot section as text. */
+export function formatBootBench(b: BootBench): string {
+  const f = (v: number | null) => (v == null ? '-' : `${v.toFixed(1)} ms`);
+  return [
+    "Boot to minikernel's first line",
+    '-------------------------------',
+    `wasmvisor VM (npm start): ${f(b.vmJitMs)}; with --jit off: ${f(b.vmInterpMs)}`,
+    `wasmvisor bare machine + OpenSBI: ${f(b.bareOpenSbiMs)};  QEMU TCG + OpenSBI (whole process): ${f(b.qemuOpenSbiMs)}`,
+  ].join('\n');
+}

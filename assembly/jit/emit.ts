@@ -75,8 +75,12 @@ const regWritten = new StaticArray<bool>(33);
 let L_VA: u32 = 0;
 let L_PB: u32 = 0;
 let L_T: u32 = 0;
+let L_IC: u32 = 0; // icount, kept in a local; the global is written before helper calls and at exits
+let L_EV: u32 = 0; // eventAt (only run() changes it, never while compiled code runs)
+let L_CTX: u32 = 0; // ctxData (changes only in jitStep: CSR writes, xRET)
 let L_E: u32 = 0;
 let L_NEXT: u32 = 0;
+let L_IRQ: u32 = 0; // irqCheck (set only by helpers: CSR writes, traps)
 
 // Label depths while emitting the code of block j: `nest` labels opened inside that code
 // (its self loop and the `if`s around the current instruction), `outer` = blocks between it
@@ -189,10 +193,10 @@ function goto(t: i64): void {
   const idx = t >= 0 && t < <i64>PAGE_SIZE ? indexOf(<u32>t) : -1;
   if (idx < 0) { leaveTo(t); return; }
   // The run loop's check between blocks: the budget, a timer deadline, or an irq to look at.
-  W.globalGet(G_ICOUNT);
-  W.globalGet(G_EVENT);
+  W.localGet(L_IC);
+  W.localGet(L_EV);
   W.op(W.I64_GE_U);
-  W.globalGet(G_IRQ);
+  W.localGet(L_IRQ);
   W.op(W.I32_OR);
   W.structured(W.IF, W.T_VOID);
   nest++;
@@ -211,10 +215,23 @@ function goto(t: i64): void {
 /** icount += d (d may be negative). */
 function addIcount(d: i64): void {
   if (d == 0) return;
-  W.globalGet(G_ICOUNT);
+  W.localGet(L_IC);
   W.i64c(d);
   W.op(W.I64_ADD);
+  W.localSet(L_IC);
+}
+
+/** Before calling into the core: it reads and adjusts icount. */
+function beforeHelper(): void {
+  W.localGet(L_IC);
   W.globalSet(G_ICOUNT);
+}
+/** After a helper: icount (corrected when it stopped), and irqCheck, which it may have set. */
+function afterHelper(): void {
+  W.globalGet(G_ICOUNT);
+  W.localSet(L_IC);
+  W.globalGet(G_IRQ);
+  W.localSet(L_IRQ);
 }
 
 // ---- memory accesses ----
@@ -237,7 +254,7 @@ function tlbProbe(r: usize, tlb: usize, size: u32): void {
   W.localGet(L_VA);
   W.i64c(PAGE_MASK | <i64>(size - 1));
   W.op(W.I64_AND);
-  W.globalGet(G_CTX);
+  W.localGet(L_CTX);
   W.op(W.I64_OR);
   W.localGet(L_E);
   W.mem(W.I64_LOAD, 3, 0);
@@ -259,6 +276,7 @@ function emitLoad(r: usize, off: u32, left: u32, size: u32, signed: bool, wop: u
   hostAddr();
   W.mem(wop, lg, 0);
   W.op(W.ELSE);
+  beforeHelper();
   W.localGet(L_VA);
   W.i32c(<i32>size);
   W.i32c(signed ? 1 : 0);
@@ -266,6 +284,7 @@ function emitLoad(r: usize, off: u32, left: u32, size: u32, signed: bool, wop: u
   W.i32c(<i32>r);
   W.i32c(<i32>left);
   W.call(F_LOAD);
+  afterHelper();
   W.globalGet(G_STOP);
   leaveIf();
   nest--;
@@ -281,6 +300,7 @@ function emitStore(r: usize, off: u32, left: u32, size: u32, wop: u8, lg: u32): 
   getReg(<u32>load<u8>(r, R_RS2));
   W.mem(wop, lg, 0);
   W.op(W.ELSE);
+  beforeHelper();
   W.localGet(L_VA);
   W.i32c(<i32>size);
   getReg(<u32>load<u8>(r, R_RS2));
@@ -288,6 +308,7 @@ function emitStore(r: usize, off: u32, left: u32, size: u32, wop: u8, lg: u32): 
   W.i32c(<i32>r);
   W.i32c(<i32>left);
   W.call(F_STORE);
+  afterHelper();
   leaveIf();
   nest--;
   W.op(W.END);
@@ -364,10 +385,14 @@ function emitStep(r: usize, off: u32, left: u32, end: bool): void {
   spill(rs1);
   if (rs2 != rs1) spill(rs2);
   if (rd != rs1 && rd != rs2) spill(rd);
+  beforeHelper();
   W.i32c(<i32>r);
   pcAt(<i64>off);
   W.i32c(<i32>left);
   W.call(F_STEP);
+  afterHelper();
+  W.globalGet(G_CTX);
+  W.localSet(L_CTX);
   reload(rd);
   if (end) { W.op(W.DROP); W.br(toExit()); return; }
   leaveIf();
@@ -593,8 +618,12 @@ function markRegs(): void {
   L_VA = <u32>next;
   L_PB = L_VA + 1;
   L_T = L_VA + 2;
-  L_E = L_VA + 3;
-  L_NEXT = L_VA + 4;
+  L_IC = L_VA + 3;
+  L_EV = L_VA + 4;
+  L_CTX = L_VA + 5;
+  L_E = L_VA + 6; // the i32 locals follow the i64 ones
+  L_NEXT = L_VA + 7;
+  L_IRQ = L_VA + 8;
 }
 
 /** Does block b branch or jump back to its own start (then its code is a Wasm loop)? */
@@ -623,11 +652,11 @@ export function emitRegion(): u32 {
   const sec = W.beginSized();
   W.u32leb(1);
   const body = W.beginSized();
-  // locals: the registers and L_VA, L_PB, L_T as i64; L_E, L_NEXT as i32
+  // locals: the registers and L_VA .. L_CTX as i64; L_E, L_NEXT, L_IRQ as i32
   W.u32leb(2);
   W.u32leb(L_E);
   W.byte(W.T_I64);
-  W.u32leb(2);
+  W.u32leb(3);
   W.byte(W.T_I32);
   // prologue: registers in, page base
   for (let i: u32 = 1; i < 32; i++) {
@@ -640,6 +669,14 @@ export function emitRegion(): u32 {
   W.i64c(<i64>unchecked(regionOff[0]));
   W.op(W.I64_SUB);
   W.localSet(L_PB);
+  W.globalGet(G_ICOUNT);
+  W.localSet(L_IC);
+  W.globalGet(G_EVENT);
+  W.localSet(L_EV);
+  W.globalGet(G_CTX);
+  W.localSet(L_CTX);
+  W.globalGet(G_IRQ);
+  W.localSet(L_IRQ);
   W.structured(W.BLOCK, W.T_VOID); // $exit
   W.structured(W.LOOP, W.T_VOID); // $dispatch
   const k = regionCount;
@@ -676,6 +713,8 @@ export function emitRegion(): u32 {
   }
   W.op(W.END); // $dispatch
   W.op(W.END); // $exit
+  W.localGet(L_IC);
+  W.globalSet(G_ICOUNT);
   for (let i: u32 = 1; i < 32; i++) {
     if (unchecked(regLocal[i]) < 0 || !unchecked(regWritten[i])) continue;
     W.i32c(0);

@@ -68,6 +68,10 @@ const regionBlk = new StaticArray<usize>(REGION_MAX);
 /** Offset of each block's first instruction from the root page's base (0..4095). */
 const regionOff = new StaticArray<u32>(REGION_MAX);
 const selfLoop = new StaticArray<bool>(REGION_MAX);
+/** Blocks that follow a call (jal/jalr with a link register): where returns come back to. */
+const returnPoint = new StaticArray<bool>(REGION_MAX);
+/** Most return points a jalr compares its target with before leaving the region. */
+const MAX_RETURN_COMPARES: u32 = 8;
 let regionCount: u32 = 0;
 /** Local index of each guest register, -1 when the region does not use it. */
 const regLocal = new StaticArray<i32>(33);
@@ -105,6 +109,7 @@ export function formRegion(root: usize, maxBlocks: u32): void {
   unchecked(regionBlk[0] = root);
   const rootOff = <u32>(load<u64>(root, B_PADDR) & 0xfff);
   unchecked(regionOff[0] = rootOff);
+  unchecked(returnPoint[0] = false);
   const pageOff = <u32>((load<u64>(root, B_PADDR) - RAM_BASE) & ~(<u64>0xfff));
   let insns = load<u32>(root, B_COUNT);
   if (maxBlocks > REGION_MAX) maxBlocks = REGION_MAX;
@@ -115,9 +120,13 @@ export function formRegion(root: usize, maxBlocks: u32): void {
     for (let i: u32 = 0; i <= n; i++) {
       // Successor offsets: branch and jal targets, and falling off the block's end.
       let t: i64;
+      let ret = false;
       if (i == n) {
+        // Falling off the end; after a call (a jump that links), where its return comes back.
         const last = blk + <usize>B_HDR + <usize>(n - 1) * <usize>R_SIZE;
-        if ((O.opFlags(<u32>load<u16>(last, R_OP)) & O.F_END) != 0) continue;
+        const lop = <u32>load<u16>(last, R_OP);
+        ret = (lop == O.OP_JAL || lop == O.OP_JALR) && load<u8>(last, R_RD) != 32;
+        if ((O.opFlags(lop) & O.F_END) != 0 && !ret) continue;
         t = <i64>off + <i64>load<u32>(blk, B_BYTES);
       } else {
         const r = blk + <usize>B_HDR + <usize>i * <usize>R_SIZE;
@@ -126,7 +135,11 @@ export function formRegion(root: usize, maxBlocks: u32): void {
         t = <i64>off + <i64>load<u16>(r, R_PCOFF) + <i64>load<i32>(r, R_IMM);
       }
       if (t < 0 || t >= <i64>PAGE_SIZE || (t & 1) != 0) continue;
-      if (indexOf(<u32>t) >= 0) continue;
+      const known = indexOf(<u32>t);
+      if (known >= 0) {
+        if (ret) unchecked(returnPoint[known] = true);
+        continue;
+      }
       if (regionCount >= maxBlocks) continue;
       const b = blockAt(pageOff + <u32>t);
       if (b == 0) continue;
@@ -134,6 +147,7 @@ export function formRegion(root: usize, maxBlocks: u32): void {
       insns += load<u32>(b, B_COUNT);
       unchecked(regionBlk[regionCount] = b);
       unchecked(regionOff[regionCount] = <u32>t);
+      unchecked(returnPoint[regionCount] = ret);
       regionCount++;
     }
   }
@@ -424,6 +438,22 @@ function emitInsn(r: usize, off: u32, i: u32, n: u32): bool {
       W.op(W.I64_AND);
       W.localSet(L_T);
       if (rd != 32) { pcAt(<i64>off + len); setReg(rd); }
+      // A return to a call site in this region stays in it (an inline indirect-jump cache of
+      // the region's return points); any other target leaves through the dispatcher.
+      let compares: u32 = 0;
+      for (let k: u32 = 0; k < regionCount && compares < MAX_RETURN_COMPARES; k++) {
+        if (!unchecked(returnPoint[k])) continue;
+        if (compares == 0) { W.localGet(L_T); W.localGet(L_PB); W.op(W.I64_SUB); W.localSet(L_VA); }
+        compares++;
+        W.localGet(L_VA);
+        W.i64c(<i64>unchecked(regionOff[k]));
+        W.op(W.I64_EQ);
+        W.structured(W.IF, W.T_VOID);
+        nest++;
+        goto(<i64>unchecked(regionOff[k]));
+        nest--;
+        W.op(W.END);
+      }
       W.localGet(L_T);
       leaveDynamic();
       return true;

@@ -82,7 +82,7 @@ options of run:
                            (every block compiled on its first run; for tests)
   --jit-threshold N        runs of a block before its region is compiled (default 64)
   --jit-code-limit SIZE    generated code kept before all of it is evicted (default 64M)
-  --jit-max-blocks N       most blocks compiled into one region (1..64, default 64)
+  --jit-max-blocks N       most blocks compiled into one region (1..64, default 8)
 
 console: guest output goes to stdout; keys go to the guest's UART. On a terminal,
   Ctrl-A X quits, Ctrl-A H shows help, Ctrl-A Ctrl-A sends Ctrl-A.

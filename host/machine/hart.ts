@@ -186,7 +186,7 @@ export class HartState {
   set jitThreshold(v: number) { this.set(A.S_JIT_THRESHOLD, BigInt(v)); }
   /** Bytes of generated Wasm alive at once before everything is evicted (0: default, 64 MiB). */
   set jitCodeLimit(v: number) { this.set(A.S_JIT_CODE_LIMIT, BigInt(v)); }
-  /** Most blocks in one compiled region (0: default, 64). */
+  /** Most blocks in one compiled region (0: default, 8; at most 64). */
   set jitMaxBlocks(v: number) { this.set(A.S_JIT_MAX_BLOCKS, BigInt(v)); }
 
   /** What tier 2 did so far. */

@@ -32,7 +32,7 @@ export interface JitConfig {
   jitThreshold?: number;
   /** Bytes of generated Wasm kept at once; past it all compiled code is evicted (default 64 MiB). */
   jitCodeLimit?: number;
-  /** Most blocks in one compiled region (default and maximum 64). */
+  /** Most blocks in one compiled region (default 8, at most 64). */
   jitMaxBlocks?: number;
   /**
    * Compile generated code in the background (WebAssembly.instantiate), as browsers want; the

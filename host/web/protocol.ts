@@ -60,6 +60,9 @@ export interface VmCounters {
   priv: number;
   /** Decoded blocks currently in the BT cache (misses since the last flush). */
   btBlocks: number;
+  /** Instructions retired in compiled code (tier 2), and the regions compiled so far. */
+  jitInstructions: number;
+  jitRegions: number;
   /** 1 when the guest runs as a VM (VS-mode under the VMM), 0 on the bare machine. */
   vm: number;
 }
@@ -69,7 +72,7 @@ export const STAT_FIELDS: readonly (keyof VmCounters)[] = [
   'instructions', 'wallMs', 'tlbAccesses', 'tlbMisses', 'pageWalks', 'pageWalkRefs', 'walks2d',
   'walkRefs2d', 'pwcHits', 'blockHits', 'blockMisses', 'blockChains', 'btFlushes',
   'codeInvalidations', 'traps', 'interrupts', 'mmioExits', 'haltExits', 'vmExits', 'pc', 'priv',
-  'btBlocks', 'vm',
+  'btBlocks', 'vm', 'jitInstructions', 'jitRegions',
 ];
 
 /** Index of the sequence word (odd while the worker writes: a seqlock) in the shared block. */

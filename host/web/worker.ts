@@ -147,6 +147,8 @@ function counters(): VmCounters | undefined {
     pc: Number(vm ? vm.vmcs.pc : h.pc),
     priv: vm ? Number(vm.vmcs.priv) : h.priv,
     btBlocks: Number(s.blockMisses) - missesAtFlush,
+    jitInstructions: Number(s.jit.instructions),
+    jitRegions: Number(s.jit.compiles),
     vm: vm ? 1 : 0,
   };
 }

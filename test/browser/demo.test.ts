@@ -136,6 +136,11 @@ describe.skipIf(!haveChromium)('demo page in chromium', () => {
     expect(tlb.c.walks2d).toBeGreaterThan(1000);
     expect(tlb.c.pageWalks).toBe(0);
     expect(tlb.bt).toMatch(/^\d+\.\d\d %$/);
+    // Tier 2 ran: regions were compiled in the background (WebAssembly.instantiate in the
+    // Worker) and the guest retired instructions in them.
+    expect(tlb.c.jitRegions).toBeGreaterThan(0);
+    expect(tlb.c.jitInstructions).toBeGreaterThan(0);
+    expect(await page.evaluate(() => document.querySelector('#jit-share')?.textContent ?? '')).toMatch(/^\d+\.\d\d %$/);
 
     // The last page walk: a GVA through the three Sv39 VS-stage levels, each VS PTE address
     // through its Sv39x4 G-stage levels, the final G-stage walk, the host physical address.

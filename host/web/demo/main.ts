@@ -106,6 +106,8 @@ async function main(): Promise<void> {
     $('bt-blocks').textContent = si(c.btBlocks);
     $('bt-chains').textContent = si(c.blockChains);
     $('bt-flushes').textContent = String(c.btFlushes);
+    $('jit-share').textContent = c.instructions > 0 ? pct(c.jitInstructions / c.instructions) : '–';
+    $('jit-regions').textContent = si(c.jitRegions);
     // Exits by reason, with their rate since the previous sample.
     const now = performance.now();
     const rate = (reason: string, count: number): number => {

@@ -215,11 +215,19 @@ function transformedInsn(): u64 {
 }
 
 /**
- * Translate va for an access at privilege p (V = v); returns the physical address, or -1
- * after raising the exception (page fault, guest-page fault with htval/htinst, access fault).
+ * Set by translateOrFault when it raised an exception. A flag, not a sentinel address: with no
+ * translation every 64-bit value is a valid physical address, 0xffff_ffff_ffff_ffff included
+ * (an access there is an access fault, from the bus, like any address outside RAM and devices).
+ */
+let translateFailed: bool = false;
+
+/**
+ * Translate va for an access at privilege p (V = v); returns the physical address, or sets
+ * translateFailed after raising the exception (page fault, guest-page fault with htval/htinst).
  */
 function translateOrFault(va: u64, acc: u32, p: u32, v: bool, hlvx: bool): u64 {
   let pa: u64 = va;
+  translateFailed = false;
   if (v) {
     pa = walk2d(va, acc, p, hlvx);
   } else if (p != PRV_M && (rd64(S_SATP) >> 60) != 0) {
@@ -230,7 +238,8 @@ function translateOrFault(va: u64, acc: u32, p: u32, v: bool, hlvx: bool): u64 {
   if (walkCause != 0) {
     const htinst = walkExplicitGuestFault ? transformedInsn() : walkHtinst;
     raiseFault(walkCause, va, v, walkHtval, htinst);
-    return 0xffffffffffffffff;
+    translateFailed = true;
+    return 0;
   }
   return pa;
 }
@@ -286,7 +295,7 @@ function accessHost(va: u64, size: u64, acc: u32): usize {
   } else {
     pa = translate(va, acc);
   }
-  if (pa == 0xffffffffffffffff) return 0;
+  if (translateFailed) return 0;
   const h = ramHost(pa, size);
   if (h == 0) { mmioPa = pa; return NOT_RAM; }
   if (hyperAccess) return h;

@@ -76,6 +76,15 @@ let regionCount: u32 = 0;
 /** Local index of each guest register, -1 when the region does not use it. */
 const regLocal = new StaticArray<i32>(33);
 const regWritten = new StaticArray<bool>(33);
+/**
+ * Registers whose local is newer than their STATE slot on the path being emitted. Guest
+ * registers are cached per block: a block loads the ones it reads (before writing them) when it
+ * starts and stores the ones it wrote whenever it is left, so nothing is live across the
+ * region's dispatch loop and the engine's register allocator sees short live ranges.
+ */
+const dirty = new StaticArray<bool>(33);
+const savedDirty = new StaticArray<bool>(33);
+const needLoad = new StaticArray<bool>(33);
 let L_VA: u32 = 0;
 let L_PB: u32 = 0;
 let L_T: u32 = 0;
@@ -163,8 +172,18 @@ function getReg(r: u32): void {
 }
 /** Pop the value on the stack into rd (x32, the sink for x0, drops it). */
 function setReg(rd: u32): void {
-  if (rd == 32) W.op(W.DROP);
-  else W.localSet(<u32>unchecked(regLocal[rd]));
+  if (rd == 32) { W.op(W.DROP); return; }
+  W.localSet(<u32>unchecked(regLocal[rd]));
+  unchecked(dirty[rd] = true);
+}
+/** Store every dirty register (on a path that leaves the block). */
+function storeDirty(): void {
+  for (let r: u32 = 1; r < 32; r++) {
+    if (!unchecked(dirty[r])) continue;
+    W.i32c(0);
+    W.localGet(<u32>unchecked(regLocal[r]));
+    W.mem(W.I64_STORE, 3, <u32>(STATE + S_X) + (r << 3));
+  }
 }
 /** Push the pc at page offset `off` (may lie outside the page: a jump's target). */
 function pcAt(off: i64): void {
@@ -177,6 +196,7 @@ function spill(r: u32): void {
   W.i32c(0);
   W.localGet(<u32>unchecked(regLocal[r]));
   W.mem(W.I64_STORE, 3, <u32>(STATE + S_X) + (r << 3));
+  unchecked(dirty[r] = false);
 }
 /** Reload a register's local from STATE (after the interpreter wrote it). */
 function reload(r: u32): void {
@@ -184,11 +204,13 @@ function reload(r: u32): void {
   W.i32c(0);
   W.mem(W.I64_LOAD, 3, <u32>(STATE + S_X) + (r << 3));
   W.localSet(<u32>unchecked(regLocal[r]));
+  unchecked(dirty[r] = false);
 }
 
 // ---- control ----
-/** Leave the function with pc = the value on the stack. */
+/** Leave the function with pc = the value on the stack (dirty registers stored first). */
 function leaveDynamic(): void {
+  storeDirty();
   W.globalSet(G_PC);
   W.br(toExit());
 }
@@ -199,13 +221,25 @@ function leaveTo(off: i64): void {
 }
 /** If the stack's i32 is nonzero, leave (the helper that returned it set pc). */
 function leaveIf(): void {
-  W.brIf(toExit());
+  W.structured(W.IF, W.T_VOID);
+  nest++;
+  storeDirty();
+  W.br(toExit());
+  nest--;
+  W.op(W.END);
 }
 
 /** Go to page offset `t`: a region block (after the interpreter's event check) or out. */
 function goto(t: i64): void {
   const idx = t >= 0 && t < <i64>PAGE_SIZE ? indexOf(<u32>t) : -1;
   if (idx < 0) { leaveTo(t); return; }
+  const self = <u32>idx == curBlock && unchecked(selfLoop[curBlock]);
+  // Another block: this one's registers go back to STATE first (the next loads what it reads).
+  // The block's own loop keeps them in locals.
+  if (!self) {
+    storeDirty();
+    for (let r = 0; r < 33; r++) { unchecked(savedDirty[r] = dirty[r]); unchecked(dirty[r] = false); }
+  }
   // The run loop's check between blocks: the budget, a timer deadline, or an irq to look at.
   W.localGet(L_IC);
   W.localGet(L_EV);
@@ -217,12 +251,13 @@ function goto(t: i64): void {
   leaveTo(t);
   nest--;
   W.op(W.END);
-  if (<u32>idx == curBlock && unchecked(selfLoop[curBlock])) {
+  if (self) {
     W.br(nest - 1 - selfAt);
   } else {
     W.i32c(idx);
     W.localSet(L_NEXT);
     W.br(toDispatch());
+    for (let r = 0; r < 33; r++) unchecked(dirty[r] = savedDirty[r]);
   }
 }
 
@@ -394,11 +429,12 @@ function emitStep(r: usize, off: u32, left: u32, end: bool): void {
   const rs1 = <u32>load<u8>(r, R_RS1);
   const rs2 = <u32>load<u8>(r, R_RS2);
   const rd = <u32>load<u8>(r, R_RD);
-  // rd too: the record may trap before writing it, and the reload below must then find the
-  // value rd has now, not the one it had when the region was entered.
-  spill(rs1);
-  if (rs2 != rs1) spill(rs2);
-  if (rd != rs1 && rd != rs2) spill(rd);
+  // The interpreter reads its operands from STATE: store the ones whose local is newer. rd
+  // too: the record may trap before writing it, and the reload below must then find the value
+  // rd has now.
+  if (rs1 < 32 && unchecked(dirty[rs1])) spill(rs1);
+  if (rs2 < 32 && unchecked(dirty[rs2])) spill(rs2);
+  if (rd < 32 && unchecked(dirty[rd])) spill(rd);
   beforeHelper();
   W.i32c(<i32>r);
   pcAt(<i64>off);
@@ -408,7 +444,7 @@ function emitStep(r: usize, off: u32, left: u32, end: bool): void {
   W.globalGet(G_CTX);
   W.localSet(L_CTX);
   reload(rd);
-  if (end) { W.op(W.DROP); W.br(toExit()); return; }
+  if (end) { W.op(W.DROP); storeDirty(); W.br(toExit()); return; }
   leaveIf();
 }
 
@@ -656,6 +692,33 @@ function markRegs(): void {
   L_IRQ = L_VA + 8;
 }
 
+/**
+ * Load the registers block `blk` reads before writing them. A block that loops on
+ * itself also loads what it writes and starts with all of that dirty: a later iteration may
+ * leave before rewriting a register an earlier one changed.
+ */
+function blockRegisters(blk: usize, loops: bool): void {
+  for (let i = 0; i < 33; i++) { unchecked(needLoad[i] = false); unchecked(savedDirty[i] = false); unchecked(dirty[i] = false); }
+  const n = load<u32>(blk, B_COUNT);
+  let r = blk + <usize>B_HDR;
+  // savedDirty serves as "written so far" here.
+  for (let i: u32 = 0; i < n; i++, r += <usize>R_SIZE) {
+    const rs1 = <u32>load<u8>(r, R_RS1);
+    const rs2 = <u32>load<u8>(r, R_RS2);
+    const rd = <u32>load<u8>(r, R_RD);
+    if (!unchecked(savedDirty[rs1])) unchecked(needLoad[rs1] = true);
+    if (!unchecked(savedDirty[rs2])) unchecked(needLoad[rs2] = true);
+    unchecked(savedDirty[rd] = true);
+  }
+  for (let i: u32 = 1; i < 32; i++) {
+    if (loops && unchecked(savedDirty[i])) { unchecked(needLoad[i] = true); unchecked(dirty[i] = true); }
+    if (!unchecked(needLoad[i])) continue;
+    W.i32c(0);
+    W.mem(W.I64_LOAD, 3, <u32>(STATE + S_X) + (i << 3));
+    W.localSet(<u32>unchecked(regLocal[i]));
+  }
+}
+
 /** Does block b branch or jump back to its own start (then its code is a Wasm loop)? */
 function branchesToItself(b: u32): bool {
   const blk = unchecked(regionBlk[b]);
@@ -688,13 +751,7 @@ export function emitRegion(): u32 {
   W.byte(W.T_I64);
   W.u32leb(3);
   W.byte(W.T_I32);
-  // prologue: registers in, page base
-  for (let i: u32 = 1; i < 32; i++) {
-    if (unchecked(regLocal[i]) < 0) continue;
-    W.i32c(0);
-    W.mem(W.I64_LOAD, 3, <u32>(STATE + S_X) + (i << 3));
-    W.localSet(<u32>unchecked(regLocal[i]));
-  }
+  // prologue: page base, the hot globals (registers are loaded by each block)
   W.globalGet(G_PC);
   W.i64c(<i64>unchecked(regionOff[0]));
   W.op(W.I64_SUB);
@@ -725,6 +782,7 @@ export function emitRegion(): u32 {
     const boff = unchecked(regionOff[b]);
     const n = load<u32>(blk, B_COUNT);
     unchecked(selfLoop[b] = branchesToItself(b));
+    blockRegisters(blk, unchecked(selfLoop[b]));
     if (unchecked(selfLoop[b])) {
       W.structured(W.LOOP, W.T_VOID);
       selfAt = nest;
@@ -745,12 +803,6 @@ export function emitRegion(): u32 {
   W.op(W.END); // $exit
   W.localGet(L_IC);
   W.globalSet(G_ICOUNT);
-  for (let i: u32 = 1; i < 32; i++) {
-    if (unchecked(regLocal[i]) < 0 || !unchecked(regWritten[i])) continue;
-    W.i32c(0);
-    W.localGet(<u32>unchecked(regLocal[i]));
-    W.mem(W.I64_STORE, 3, <u32>(STATE + S_X) + (i << 3));
-  }
   W.op(W.END);
   W.endSized(body);
   W.endSized(sec);

@@ -197,6 +197,8 @@ export interface VirtBoardOptions {
    * the hart's S-mode external interrupt, so PLIC context 0 is the guest's S context.
    */
   virtualMachine?: boolean;
+  /** Called with the finished tree before it is encoded, to add nodes (e.g. host/xen's /hypervisor). */
+  extra?: (fdt: Fdt) => void;
 }
 
 /** Where the devices of the `virt` board live (QEMU's hw/riscv/virt.c memmap). */
@@ -304,6 +306,7 @@ export function virtBoardFdt(opts: VirtBoardOptions): Uint8Array {
   chosen.str('stdout-path', `/soc/serial@${hex(VIRT_UART0_BASE)}`);
   if (opts.bootargs !== undefined) chosen.str('bootargs', opts.bootargs);
 
+  opts.extra?.(fdt);
   return fdt.build();
 }
 

@@ -110,7 +110,38 @@ export interface SbiVcpu {
   readGuest(gpa: bigint, len: number): Uint8Array | undefined;
   /** Write guest-physical memory; false unless the range is guest RAM. */
   writeGuest(gpa: bigint, bytes: Uint8Array): boolean;
+  /**
+   * The vendor extension the VM plugs in for `eid` (Vm.sbiExtensions), if any. Optional so that
+   * an SbiVcpu without one (tests, a plain VM) answers vendor EIDs with NOT_SUPPORTED.
+   */
+  extension?(eid: number): SbiExtension | undefined;
 }
+
+// ---- vendor extensions (hook for host/xen; the VMM itself has none) ----
+
+/**
+ * An SBI extension a VM plugs in from outside the VMM, in the vendor/firmware-specific EID
+ * range 0x0900_0000..0x09FF_FFFF (SBI §3, table 2): Xen's hypercalls (host/xen/hypercalls.ts)
+ * are one. It keeps its own register convention: `handle` writes whatever result registers
+ * its ABI defines and returns the outcome; the vCPU steps over the ecall as for any call.
+ */
+export interface SbiExtension {
+  /** Handle function `fid` of the extension for the guest whose registers are `v`. */
+  handle(v: SbiVcpu, fid: number): SbiOutcome;
+}
+
+/** Names of vendor extensions and their functions, for stats and traces (nameSbiExtension). */
+const VENDOR_NAMES = new Map<number, [string, ReadonlyMap<number, string>]>();
+
+/**
+ * Give a vendor extension and its functions readable names ("XEN console_io"), used by
+ * --stats and --trace exits. Call it before the guest makes its first call of that EID.
+ */
+export function nameSbiExtension(eid: number, name: string, functions: ReadonlyMap<number, string>): void {
+  VENDOR_NAMES.set(eid, [name, functions]);
+  IDS.delete(eid); // names given out before (as "EID 0x... fid n") are made again
+}
+// ---- end of vendor extensions ----
 
 /** What the vCPU does after the call. */
 export type SbiOutcome =
@@ -190,6 +221,8 @@ function makeCallName(eid: bigint, fid: bigint): string {
     const legacy = LEGACY.get(Number(eid));
     return legacy !== undefined ? `legacy ${legacy}` : `legacy EID 0x${eid.toString(16)}`;
   }
+  const vendor = eid <= 0xffff_ffffn ? VENDOR_NAMES.get(Number(eid)) : undefined;
+  if (vendor) return `${vendor[0]} ${(fid <= 0xffff_ffffn ? vendor[1].get(Number(fid)) : undefined) ?? `fid ${fid}`}`;
   const ext = eid <= 0xffff_ffffn ? FUNCTIONS.get(Number(eid)) : undefined;
   if (!ext) return `EID 0x${eid.toString(16)} fid ${fid}`;
   return `${ext[0]} ${(fid < BigInt(ext[1].length) ? ext[1][Number(fid)] : undefined) ?? `fid ${fid}`}`;
@@ -280,7 +313,7 @@ export function handleSbi(v: SbiVcpu, call: SbiCall = decodeSbiCall(v)): SbiResu
         case 0: return ret(v, SBI_SUCCESS, SBI_SPEC_VERSION);
         case 1: return ret(v, SBI_SUCCESS, WASMVISOR_SBI_IMPL_ID);
         case 2: return ret(v, SBI_SUCCESS, WASMVISOR_SBI_IMPL_VERSION);
-        case 3: return ret(v, SBI_SUCCESS, probe(v.xNumber(A0)) ? 1 : 0);
+        case 3: return ret(v, SBI_SUCCESS, probe(v.xNumber(A0)) || v.extension?.(v.xNumber(A0)) !== undefined ? 1 : 0);
         case 4: case 5: case 6: return ret(v, SBI_SUCCESS, 0); // mvendorid, marchid, mimpid
       }
       return ret(v, SBI_ERR_NOT_SUPPORTED);
@@ -363,6 +396,9 @@ export function handleSbi(v: SbiVcpu, call: SbiCall = decodeSbiCall(v)): SbiResu
       return ret(v, SBI_SUCCESS, got.length);
     }
   }
+  // A vendor extension the VM plugged in (e.g. Xen's hypercalls).
+  const ext = v.extension?.(eid);
+  if (ext !== undefined) return done(ext.handle(v, fid));
   // Unknown extension, or a legacy one we do not implement (which leaves a1 alone either way).
   return ret(v, SBI_ERR_NOT_SUPPORTED);
 }

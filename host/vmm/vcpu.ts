@@ -405,6 +405,7 @@ export class Vcpu {
       consoleRead: (max) => this.consoleRead(max),
       readGuest: (gpa, len) => vm.readGuest(gpa, len),
       writeGuest: (gpa, b) => vm.writeGuest(gpa, b),
+      extension: (eid) => vm.sbiExtensions.get(eid), // vendor SBI extensions (host/xen)
     };
   }
 

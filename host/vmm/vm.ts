@@ -31,6 +31,8 @@ import { HART_ISA, Ram } from '../machine/machine';
 import type { JitConfig, LoadedImage, MachineStats, RunLimits, RunResult } from '../machine/types';
 import { FrameAllocator, FRAME_SIZE } from './frames';
 import { GStage, HGATP_MODE_SV39X4 } from './gstage';
+import type { Fdt } from '../machine/fdt';
+import type { SbiExtension } from './sbi';
 import { ExitStats, type WalkCounters } from './stats';
 import { Vcpu } from './vcpu';
 import { Vmcs } from './vmcs';
@@ -62,7 +64,14 @@ export interface VmConfig extends JitConfig {
   onTraceExit?: (line: string) => void;
   /** hgatp mode of the G-stage table (Sv39x4 by default). */
   gstageMode?: bigint;
+  /** Adds nodes to the guest's device tree before it is built (host/xen: /hypervisor). */
+  fdtExtra?: (fdt: Fdt) => void;
 }
+
+/** Sources of the guest's virtual external interrupt (hvip.VSEIP is their OR): the PLIC... */
+export const EIP_SOURCE_PLIC = 0;
+/** ... and the hypervisor's event-channel upcall (host/xen). */
+export const EIP_SOURCE_UPCALL = 1;
 
 /** The result of `Vm.run`: a RunResult, plus the report line when the VMM stopped the guest. */
 export interface VmRunResult extends RunResult {
@@ -102,6 +111,14 @@ export class Vm {
   rebootRequested = false;
   private readonly dtb: Uint8Array;
   private readonly guestPages = new Map<bigint, bigint>(); // guest page -> host frame
+  // ---- hooks for host/xen (a VM without Xen never uses them) ----
+  /** Vendor SBI extensions by EID, dispatched by sbi.ts (Xen's hypercalls). */
+  readonly sbiExtensions = new Map<number, SbiExtension>();
+  /** Bit i: external-interrupt source i (EIP_SOURCE_*) is asserted. */
+  private eipSources = 0;
+  /** Guest RAM pages given back to the host (ballooned out): not RAM until given back again. */
+  private readonly holes = new Set<bigint>();
+  // ---- end of hooks for host/xen ----
 
   /** Build a VM and load its kernel. Throws UserError for images that do not fit. */
   static async create(cfg: VmConfig): Promise<Vm> {
@@ -130,7 +147,7 @@ export class Vm {
     const out = cfg.onConsoleOutput ?? (() => {});
     // The guest's DT names only the S context of the PLIC, which makes it context 0.
     this.plic = new Plic((ctx, level) => {
-      if (ctx === 0) this.vmcs.hvip = level ? this.vmcs.hvip | HVIP_VSEIP : this.vmcs.hvip & ~HVIP_VSEIP;
+      if (ctx === 0) this.setExternalInterrupt(EIP_SOURCE_PLIC, level);
     });
     this.uart = new Uart16550((b) => out(Uint8Array.of(b)), this.plic.source(VIRT_UART0_IRQ));
     this.bus.map(BigInt(VIRT_TEST_BASE), 0x1000n, new TestFinisher({
@@ -144,7 +161,7 @@ export class Vm {
       this.bus.map(BigInt(base), 0x1000n, new VirtioMmioEmpty(`virtio-mmio@${base.toString(16)}`));
     }
 
-    this.dtb = virtBoardFdt({ memSize: cfg.memSize, hartIsa: HART_ISA, virtualMachine: true });
+    this.dtb = virtBoardFdt({ memSize: cfg.memSize, hartIsa: HART_ISA, virtualMachine: true, extra: cfg.fdtExtra });
     this.dtbAddress = fdtLoadAddress(GUEST_RAM_BASE, cfg.memSize, this.dtb.length);
     this.hart.timeShift = cfg.deterministic ? 3 : 6;
     this.vcpu = new Vcpu(this);
@@ -179,6 +196,8 @@ export class Vm {
       this.frames.release(hpa);
     }
     this.guestPages.clear();
+    this.holes.clear();
+    this.eipSources = 0;
     this.core.flushAll();
     this.uart.reset();
     this.plic.reset();
@@ -187,10 +206,72 @@ export class Vm {
 
   // ---- guest-physical memory ----
 
-  /** Whether [gpa, gpa + len) lies in guest RAM. */
+  /** Whether [gpa, gpa + len) lies in guest RAM (and no page of it is ballooned out). */
   isGuestRam(gpa: bigint, len = 1): boolean {
-    return gpa >= GUEST_RAM_BASE && gpa + BigInt(len) <= GUEST_RAM_BASE + BigInt(this.cfg.memSize) && len >= 0;
+    const inside = gpa >= GUEST_RAM_BASE && gpa + BigInt(len) <= GUEST_RAM_BASE + BigInt(this.cfg.memSize) && len >= 0;
+    return inside && (this.holes.size === 0 || !this.hitsHole(gpa, len));
   }
+
+  // ---- hooks for host/xen: the virtual external interrupt's sources, ballooning ----
+
+  /**
+   * Assert or deassert one source of the guest's external interrupt (EIP_SOURCE_*):
+   * hvip.VSEIP is set while any source is, so the PLIC and the Xen upcall do not undo each other.
+   */
+  setExternalInterrupt(source: number, level: boolean): void {
+    this.eipSources = level ? this.eipSources | (1 << source) : this.eipSources & ~(1 << source);
+    this.vmcs.hvip = this.eipSources !== 0 ? this.vmcs.hvip | HVIP_VSEIP : this.vmcs.hvip & ~HVIP_VSEIP;
+  }
+
+  /** Whether a page of [gpa, gpa + len) is ballooned out (bounded by len / 4 KiB pages). */
+  private hitsHole(gpa: bigint, len: number): boolean {
+    const last = (gpa + BigInt(Math.max(len, 1)) - 1n) & ~(FRAME_SIZE - 1n);
+    for (let p = gpa & ~(FRAME_SIZE - 1n); p <= last; p += FRAME_SIZE) if (this.holes.has(p)) return true;
+    return false;
+  }
+
+  /** Whether the page holding `gpa` is ballooned out. */
+  isBallooned(gpa: bigint): boolean {
+    return this.holes.has(gpa & ~(FRAME_SIZE - 1n));
+  }
+
+  /** Pages ballooned out. */
+  get balloonedPages(): number {
+    return this.holes.size;
+  }
+
+  /**
+   * Balloon out the RAM page holding `gpa` (XENMEM_decrease_reservation): unmap it from the
+   * G-stage, give its frame back to the allocator, flush the hart's translations. From now on
+   * the page is not RAM: a guest access to it is an access fault, as to a hole in the map.
+   * False if it is not guest RAM (or is already out).
+   */
+  balloonOut(gpa: bigint): boolean {
+    const page = gpa & ~(FRAME_SIZE - 1n);
+    if (!this.isGuestRam(page, Number(FRAME_SIZE))) return false;
+    const hpa = this.guestPages.get(page);
+    if (hpa !== undefined) {
+      this.gstage.unmap(page);
+      this.frames.release(hpa);
+      this.guestPages.delete(page);
+      this.core.flushTlb();
+    }
+    this.holes.add(page);
+    return true;
+  }
+
+  /**
+   * Give a ballooned-out page back (XENMEM_populate_physmap): a fresh zeroed frame, mapped.
+   * False if the page is not ballooned out. Throws UserError when the host has no frame left.
+   */
+  balloonIn(gpa: bigint): boolean {
+    const page = gpa & ~(FRAME_SIZE - 1n);
+    if (!this.holes.has(page)) return false;
+    this.populate(page);
+    this.holes.delete(page);
+    return true;
+  }
+  // ---- end of hooks for host/xen ----
 
   /** Whether the guest page holding `gpa` has a host frame. */
   isPopulated(gpa: bigint): boolean {

@@ -16,7 +16,7 @@ const ROOT = join(__dirname, '../..');
 const GUESTS = join(ROOT, 'guests');
 
 /** Suites of S-mode kernels, booted by test/guests/minikernel.test.ts and the VMM tests. */
-const S_MODE_SUITES = ['minikernel', 'vmbench'];
+const S_MODE_SUITES = ['minikernel', 'vmbench', 'xen'];
 /** Suites whose images need a disk: booted with one by test/guests/virtio-blk.test.ts. */
 const DISK_SUITES = ['virtio-blk'];
 

@@ -19,7 +19,7 @@ import { Vm } from '../../host/vmm/vm';
 const ROOT = join(__dirname, '../..');
 const BIN = join(ROOT, 'guests/bin');
 /** Suites whose images are S-mode kernels: run as VMs. */
-const VM_SUITES = ['minikernel', 'vmbench'];
+const VM_SUITES = ['minikernel', 'vmbench', 'xen'];
 /** Suites that need a device the table does not give (a disk). */
 const SKIP_SUITES = ['virtio-blk'];
 /** Instruction budget of the long benchmarks (bench/): the comparison is at the stop. */

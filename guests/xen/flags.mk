@@ -1,0 +1,16 @@
+# Build flags of the xen suite (included by guests/Makefile).
+#
+# domu.elf is an S-mode kernel that runs as a Xen-style DomU under wasmvisor's
+# hypervisor (host/xen; ABI in docs/xen/hypercalls.md): it is entered at
+# 0x80200000 like minikernel, and links only common/printf.c and string.c
+# (its con_putc is console_io, lib/xen.c).
+# Under QEMU there is no Xen: the image finds no hypercall extension (SBI
+# probe_extension), says so and powers off through SBI, so check-qemu passes
+# on OpenSBI (-bios default). Its real output needs the hypervisor, so
+# `make expected` skips the suite: expected/xen/domu.txt is the DomU's console
+# under wasmvisor's hypervisor (16 MiB, deterministic time), which
+# test/xen/domu.test.ts compares byte for byte.
+xen_LDSCRIPT     := common/link-s.ld
+xen_COMMON_SRCS  := common/printf.c common/string.c
+xen_NO_EXPECTED  := 1
+xen_QEMU_ARGS    := -bios default

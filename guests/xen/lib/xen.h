@@ -1,0 +1,114 @@
+/*
+ * xen.h - a small Xen-style DomU runtime for wasmvisor (docs/xen/hypercalls.md):
+ * hypercalls as SBI ecalls (a7 = XEN_SBI_EID, a6 = __HYPERVISOR_*, a0.. = args,
+ * result in a0), the /hypervisor device-tree node, the shared-info page and
+ * its event upcall, and a XenStore client over the ring (xenstore.c).
+ * Numbers and layouts are those of xen/include/public (64-bit).
+ */
+#ifndef XEN_H
+#define XEN_H
+
+#include <stdint.h>
+#include "guest.h"
+
+#define XEN_SBI_EID 0x0958454eUL   /* "XEN", vendor SBI extension range */
+
+/* xen.h hypercall numbers */
+#define __HYPERVISOR_memory_op        12
+#define __HYPERVISOR_set_timer_op     15
+#define __HYPERVISOR_xen_version      17
+#define __HYPERVISOR_console_io       18
+#define __HYPERVISOR_grant_table_op   20
+#define __HYPERVISOR_sched_op         29
+#define __HYPERVISOR_event_channel_op 32
+
+#define DOMID_SELF 0x7ff0
+#define CONSOLEIO_write 0
+#define SCHEDOP_block 1
+#define SCHEDOP_shutdown 2
+#define SHUTDOWN_poweroff 0
+#define SHUTDOWN_crash 3
+#define XENVER_version 0
+#define XENVER_extraversion 1
+#define XENVER_get_features 6
+#define XENMEM_increase_reservation 0
+#define XENMEM_decrease_reservation 1
+#define XENMEM_current_reservation 3
+#define XENMEM_populate_physmap 6
+#define EVTCHNOP_bind_interdomain 0
+#define EVTCHNOP_bind_virq 1
+#define EVTCHNOP_send 4
+#define EVTCHNOP_alloc_unbound 6
+#define VIRQ_TIMER 0
+#define GNTTABOP_setup_table 2
+#define GNTTABOP_copy 5
+#define GNTTABOP_query_size 6
+#define GTF_permit_access 1
+#define GTF_readonly (1 << 2)
+#define GNTCOPY_source_gref 1
+#define GNTCOPY_dest_gref 2
+
+/* event_channel.h / grant_table.h / memory.h / version.h argument structs (LP64) */
+struct evtchn_alloc_unbound { uint16_t dom, remote_dom; uint32_t port; };
+struct evtchn_bind_interdomain { uint16_t remote_dom; uint32_t remote_port, local_port; };
+struct evtchn_bind_virq { uint32_t virq, vcpu, port; };
+struct evtchn_send { uint32_t port; };
+struct gnttab_setup_table { uint16_t dom; uint32_t nr_frames; int16_t status; uint64_t frame_list; };
+struct gnttab_query_size { uint16_t dom; uint32_t nr_frames, max_nr_frames; int16_t status; };
+struct gnttab_copy_ptr { uint64_t u; uint16_t domid, offset; };
+struct gnttab_copy { struct gnttab_copy_ptr source, dest; uint16_t len, flags; int16_t status; };
+struct grant_entry_v1 { uint16_t flags, domid; uint32_t frame; };
+struct xen_memory_reservation { uint64_t extent_start, nr_extents; uint32_t extent_order, mem_flags; uint16_t domid; };
+struct xen_feature_info { uint32_t submap_idx, submap; };
+
+/* What the /hypervisor node says. */
+struct xen_info {
+    uint32_t domid;
+    uint64_t shared_info_gfn;
+    uint64_t grant_gfn[8];
+    int grant_frames;
+    uint64_t xenstore_gfn, console_gfn;
+    uint32_t xenstore_port, console_port;
+};
+extern struct xen_info xen;
+
+static inline long hypercall(unsigned long nr, unsigned long a0, unsigned long a1, unsigned long a2)
+{
+    register unsigned long r0 __asm__("a0") = a0;
+    register unsigned long r1 __asm__("a1") = a1;
+    register unsigned long r2 __asm__("a2") = a2;
+    register unsigned long r6 __asm__("a6") = nr;
+    register unsigned long r7 __asm__("a7") = XEN_SBI_EID;
+    __asm__ volatile("ecall" : "+r"(r0) : "r"(r1), "r"(r2), "r"(r6), "r"(r7) : "memory");
+    return (long)r0;
+}
+
+/** 1 when the SBI implementation offers the hypercall extension (SBI probe_extension). */
+int xen_present(void);
+/** Reads the /hypervisor node of the DTB into `xen`; 0, or -1 if there is none. */
+int xen_parse_dt(const void *dtb);
+/** Flushes buffered console output (con_putc buffers a line). */
+void xen_console_flush(void);
+/** Enables the event upcall (sie.SEIE, sstatus.SIE). */
+void xen_events_init(void);
+/** Waits (SCHEDOP_block) until the upcall handler has seen an event on `port`, and consumes it. */
+void xen_wait_port(uint32_t port);
+/** Whether the handler saw an event on `port` (consumes it). */
+int xen_test_port(uint32_t port);
+/** Upcalls taken so far. */
+extern volatile unsigned long xen_upcalls;
+/** SCHEDOP_shutdown with `reason`; does not return. */
+void xen_shutdown(unsigned reason) __attribute__((noreturn));
+/** Xen system time in ns (the time CSR at 10 MHz). */
+uint64_t xen_now_ns(void);
+
+/* xenstore.c: one request at a time; watch events are counted as they arrive. */
+/** Sends request `type` with payload `len` bytes; the reply payload (NUL-terminated) goes to `out`. Returns the reply type. */
+int xs_request(uint32_t type, const char *payload, uint32_t len, char *out, uint32_t max);
+/** Watch events received and the path of the last one. */
+extern unsigned xs_watch_events;
+extern char xs_watch_path[128];
+/** Wait until at least `n` watch events arrived. */
+void xs_wait_watch_events(unsigned n);
+
+#endif

@@ -1,0 +1,268 @@
+/**
+ * The block backend (Dom0 side of io/blkif.h; the behaviour of Linux's xen-blkback) over a
+ * BlockBackend, so the disks that serve virtio-blk (MemoryBackend, FileBackend) serve Xen
+ * guests too.
+ *
+ * Each notification serves every request on the ring and answers with at most ONE event back
+ * (serviceRing). A request is copied out of the ring, decoded from that private copy and
+ * checked rule by rule; the first rule broken gives that request a response and touches
+ * nothing else:
+ *   1. operation READ, WRITE or FLUSH_DISKCACHE         else BLKIF_RSP_EOPNOTSUPP
+ *   2. nr_segments 1..11 (0..11 for a flush)            else BLKIF_RSP_ERROR
+ *   3. every segment first_sect <= last_sect <= 7       else BLKIF_RSP_ERROR
+ *   4. data to the disk (write, flush with segments) on a read-only disk  -> BLKIF_RSP_ERROR
+ *   5. sector_number + sectors <= capacity (floor(size / 512))           else BLKIF_RSP_ERROR
+ *   6. every grant maps (read-only when the backend only reads the page: writes to the disk;
+ *      writable for reads from the disk); all are mapped before any byte moves, so a bad or
+ *      revoked grant in any segment fails the request with no page and no sector touched
+ *                                                      else BLKIF_RSP_ERROR
+ *   7. the disk call succeeds                           else BLKIF_RSP_ERROR
+ * Writes are acknowledged only after BlockBackend.write returned (and, for a flush, after
+ * flush() returned). `handle` is not checked (one ring serves one vbd, as in Linux).
+ * A ring whose req_prod runs past the ring size is a broken frontend: the device is stopped
+ * (BackendChannel.stop) and the xenbus layer moves it to Closing.
+ */
+import type { BlockBackend } from '../../devices/virtio/backend';
+import { GNTST_okay } from '../hypercall-abi';
+import type { GrantMapping } from '../grant-table';
+import {
+  BLKIF_MAX_SEGMENTS_PER_REQUEST, BLKIF_OP_FLUSH_DISKCACHE, BLKIF_OP_READ, BLKIF_OP_WRITE, BLKIF_REQ_SIZE,
+  BLKIF_RSP_EOPNOTSUPP, BLKIF_RSP_ERROR, BLKIF_RSP_OKAY, BLKIF_RSP_SIZE, BLKIF_SECTORS_PER_PAGE, BLKIF_SECTOR_SIZE,
+  decodeBlkifRequest, encodeBlkifResponse, VDISK_READONLY, type BlkifRequest,
+} from './blkif';
+import { BackendChannel, type BackendContext, type ChannelSnapshot, type ChannelStats } from './channel';
+import { BackRing, serviceRing, type BackRingSnapshot } from './ring';
+import { readU32Key, type XenbusDriver } from './xenbus-backend';
+
+/** How a block backend is created. */
+export interface BlkbackOptions extends BackendContext {
+  /** The disk. */
+  disk: BlockBackend;
+  /** Requests served per run before yielding (default 4 ring sizes). */
+  maxRequestsPerRun?: number;
+}
+
+/** Counters of a block backend. */
+export interface BlkbackStats extends ChannelStats {
+  requests: number;
+  okay: number;
+  /** Responses BLKIF_RSP_ERROR. */
+  errors: number;
+  /** Responses BLKIF_RSP_EOPNOTSUPP. */
+  unsupported: number;
+  /** Grant maps made for data segments. */
+  grantMaps: number;
+  /** Segment copies between a granted page and the private buffer. */
+  copies: number;
+  bytesRead: number;
+  bytesWritten: number;
+  flushes: number;
+  /** Unexpected host exceptions caught (a bug; the device is stopped). Must stay 0. */
+  internalErrors: number;
+}
+
+/** Plain-data state of a block backend. */
+export interface BlkbackSnapshot {
+  channel: ChannelSnapshot;
+  ring: BackRingSnapshot | null;
+  stats: BlkbackStats;
+}
+
+/** Why a request failed, for `lastError` (tests, traces). */
+type Failure = { status: number; why: string };
+
+/** One vbd: a blkif ring served from a BlockBackend. */
+export class Blkback implements XenbusDriver {
+  readonly channel: BackendChannel;
+  readonly stats: BlkbackStats;
+  /** The ring while connected. */
+  ring: BackRing | null = null;
+  /** Why the last failed request failed. */
+  lastError: string | null = null;
+  private readonly disk: BlockBackend;
+  private readonly limit: number;
+
+  constructor(private readonly opts: BlkbackOptions) {
+    this.disk = opts.disk;
+    this.channel = new BackendChannel(opts, `vbd d${opts.frontendDomid}`);
+    this.limit = opts.maxRequestsPerRun ?? 0;
+    const s = this.channel.stats as BlkbackStats;
+    Object.assign(s, { requests: 0, okay: 0, errors: 0, unsupported: 0, grantMaps: 0, copies: 0, bytesRead: 0, bytesWritten: 0, flushes: 0, internalErrors: 0 });
+    this.stats = s;
+  }
+
+  /** Capacity in 512-byte sectors. */
+  get sectors(): number {
+    return Math.floor(this.disk.size / BLKIF_SECTOR_SIZE);
+  }
+
+  /** Backend keys (blkif.h "Backend XenBus Nodes"). */
+  features(): Record<string, string> {
+    return {
+      'sectors': String(this.sectors),
+      'sector-size': String(BLKIF_SECTOR_SIZE),
+      'physical-sector-size': String(BLKIF_SECTOR_SIZE),
+      'info': String(this.disk.readOnly ? VDISK_READONLY : 0),
+      'mode': this.disk.readOnly ? 'r' : 'w',
+      'feature-flush-cache': '1',
+      'max-ring-page-order': '0',
+    };
+  }
+
+  /** XenbusDriver.connect: "ring-ref" and "event-channel" (single-page ring, native ABI). */
+  connect(frontend: (key: string) => string | undefined): string | null {
+    const ref = readU32Key(frontend('ring-ref'));
+    const port = readU32Key(frontend('event-channel'));
+    if (ref === undefined) return `vbd d${this.opts.frontendDomid}: ring-ref missing or malformed`;
+    if (port === undefined) return `vbd d${this.opts.frontendDomid}: event-channel missing or malformed`;
+    return this.connectRing(ref, port);
+  }
+
+  /** Map ring `ringRef` of the frontend and bind its port `port`. Null or an error message. */
+  connectRing(ringRef: number, port: number): string | null {
+    this.ring = null;
+    const err = this.channel.connect([ringRef], port, () => this.serve());
+    if (err) return err;
+    this.ring = new BackRing(this.channel.pages[0], BLKIF_REQ_SIZE, BLKIF_RSP_SIZE);
+    // Requests may already be waiting (the frontend published before connecting).
+    this.channel.run();
+    return null;
+  }
+
+  /** XenbusDriver.disconnect. */
+  disconnect(): void {
+    this.channel.disconnect();
+    this.ring = null;
+  }
+
+  /** XenbusDriver.setOnFatal. */
+  setOnFatal(handler: (reason: string) => void): void {
+    this.channel.onFatal = handler;
+  }
+
+  /** Serve the ring now (what a notification does). */
+  kick(): void {
+    this.channel.kick();
+  }
+
+  private serve(): void {
+    const ring = this.ring;
+    if (!ring) return;
+    let notify = false;
+    try {
+      notify = serviceRing(ring, this.limit || ring.size * 4, () => this.one(ring));
+    } catch (e) {
+      this.stats.internalErrors++;
+      this.channel.stop(`internal error: ${(e as Error).message}`);
+      this.ring = null;
+      return;
+    }
+    if (ring.broken) {
+      this.channel.stop(`frontend broke the ring: ${ring.broken}`);
+      this.ring = null;
+      return;
+    }
+    if (notify) this.channel.notify();
+  }
+
+  /** Take one request, execute it, queue its response. */
+  private one(ring: BackRing): void {
+    const req = decodeBlkifRequest(ring.takeRequest()); // the private copy: never re-read
+    this.stats.requests++;
+    const f = this.execute(req);
+    const status = f ? f.status : BLKIF_RSP_OKAY;
+    if (f) {
+      this.lastError = `request id ${req.id}: ${f.why}`;
+      if (f.status === BLKIF_RSP_EOPNOTSUPP) this.stats.unsupported++;
+      else this.stats.errors++;
+    } else this.stats.okay++;
+    ring.putResponse(encodeBlkifResponse({ id: req.id, operation: req.operation, status }));
+  }
+
+  /** Rules 1-7 of the header comment; null when the request succeeded. */
+  private execute(req: BlkifRequest): Failure | null {
+    const op = req.operation;
+    if (op !== BLKIF_OP_READ && op !== BLKIF_OP_WRITE && op !== BLKIF_OP_FLUSH_DISKCACHE) {
+      return { status: BLKIF_RSP_EOPNOTSUPP, why: `operation ${op} not supported` };
+    }
+    const nseg = req.nrSegments;
+    if (nseg > BLKIF_MAX_SEGMENTS_PER_REQUEST || (nseg === 0 && op !== BLKIF_OP_FLUSH_DISKCACHE)) {
+      return fail(`nr_segments ${nseg}, expected ${op === BLKIF_OP_FLUSH_DISKCACHE ? 0 : 1}..${BLKIF_MAX_SEGMENTS_PER_REQUEST}`);
+    }
+    let sectors = 0;
+    for (let i = 0; i < nseg; i++) {
+      const s = req.seg[i];
+      if (s.lastSect >= BLKIF_SECTORS_PER_PAGE || s.firstSect > s.lastSect) {
+        return fail(`segment ${i}: first_sect ${s.firstSect} last_sect ${s.lastSect}`);
+      }
+      sectors += s.lastSect - s.firstSect + 1;
+    }
+    const toDisk = op !== BLKIF_OP_READ;
+    if (nseg > 0) {
+      if (toDisk && this.disk.readOnly) return fail('write to a read-only disk');
+      if (req.sector + BigInt(sectors) > BigInt(this.sectors)) {
+        return fail(`sectors ${req.sector}+${sectors} beyond the disk's ${this.sectors}`);
+      }
+    }
+    const maps: GrantMapping[] = [];
+    try {
+      for (let i = 0; i < nseg; i++) {
+        const r = this.opts.grants.map(this.opts.frontendDomid, req.seg[i].gref, toDisk);
+        if (r.status !== GNTST_okay || !r.mapping) return fail(`segment ${i}: grant ref ${req.seg[i].gref} (GNTST ${r.status})`);
+        this.stats.grantMaps++;
+        maps.push(r.mapping);
+      }
+      return this.transfer(op, Number(req.sector) * BLKIF_SECTOR_SIZE, req, maps, sectors);
+    } finally {
+      for (const m of maps) this.opts.grants.unmap(m);
+    }
+  }
+
+  /** Move the data (every grant is mapped) and call the disk. */
+  private transfer(op: number, offset: number, req: BlkifRequest, maps: GrantMapping[], sectors: number): Failure | null {
+    const buf = new Uint8Array(sectors * BLKIF_SECTOR_SIZE);
+    try {
+      if (op === BLKIF_OP_READ) {
+        this.disk.read(offset, buf);
+        let at = 0;
+        maps.forEach((m, i) => {
+          const s = req.seg[i];
+          const n = (s.lastSect - s.firstSect + 1) * BLKIF_SECTOR_SIZE;
+          m.write(s.firstSect * BLKIF_SECTOR_SIZE, buf.subarray(at, at + n));
+          this.stats.copies++;
+          at += n;
+        });
+        this.stats.bytesRead += buf.length;
+        return null;
+      }
+      if (maps.length > 0) {
+        let at = 0;
+        maps.forEach((m, i) => {
+          const s = req.seg[i];
+          const n = (s.lastSect - s.firstSect + 1) * BLKIF_SECTOR_SIZE;
+          buf.set(m.read(s.firstSect * BLKIF_SECTOR_SIZE, n), at);
+          this.stats.copies++;
+          at += n;
+        });
+        this.disk.write(offset, buf);
+        this.stats.bytesWritten += buf.length;
+      }
+      if (op === BLKIF_OP_FLUSH_DISKCACHE) {
+        this.disk.flush();
+        this.stats.flushes++;
+      }
+      return null;
+    } catch (e) {
+      return fail(`disk: ${(e as Error).message}`);
+    }
+  }
+
+  /** Plain-data state. */
+  snapshot(): BlkbackSnapshot {
+    return { channel: this.channel.snapshot(), ring: this.ring?.snapshot() ?? null, stats: { ...this.stats } };
+  }
+}
+
+function fail(why: string): Failure {
+  return { status: BLKIF_RSP_ERROR, why };
+}

@@ -127,3 +127,33 @@ describe('the interpreter and compiled code leave the same state', () => {
     }, 240_000);
   }
 });
+
+describe('compiled code and translation changes', () => {
+  it('minikernel switches address spaces (satp per task, sfence.vma) and keeps its compiled code', async () => {
+    const out: Uint8Array[] = [];
+    const v = await Vm.create({
+      memSize: 128 << 20,
+      kernel: loadImageFile(join(BIN, 'minikernel/minikernel.elf'), 0x80200000n),
+      deterministic: true,
+      jit: 'on',
+      onConsoleOutput: (b) => out.push(Uint8Array.from(b)),
+    });
+    const r = await v.run({ timeoutMs: 60_000 });
+    expect([r.reason, r.exitCode]).toEqual(['exit', 0]);
+    const text = Buffer.concat(out).toString('latin1');
+    expect(text).toContain('minikernel: 6 tasks started');
+    expect(text).toContain('primes: pid 2: 5133 primes below 50000');
+    const s = v.stats();
+    // Nothing was evicted, and no region was compiled twice: a region is recompiled only when
+    // its block is decoded again, which translation changes never cause (only stores to the
+    // code page do), so compiles cannot exceed the blocks ever decoded.
+    expect(s.jit.evictions).toBe(0n);
+    expect(s.jit.failures).toBe(0n);
+    expect(s.jit.compiles).toBeGreaterThan(0n);
+    expect(s.jit.compiles).toBeLessThanOrEqual(s.blockMisses);
+    expect(s.btFlushes).toBe(1n); // the one at creation
+    // The tasks ran mostly as compiled code, across many switches (each a trap into the kernel).
+    expect(Number(s.jit.instructions)).toBeGreaterThan(Number(s.instructions) * 0.5);
+    expect(s.traps).toBeGreaterThan(50n);
+  }, 120_000);
+});

@@ -19,7 +19,9 @@
 //              end
 //            end
 //            store written registers; return
-//   edges    a jump to a region block checks the same events the interpreter checks between
+//   edges    a jump to a later region block is a br to the end of that block's Wasm block (where
+//            its code starts); to an earlier one, through the br_table; to itself, its loop.
+//            A jump to a region block checks the same events the interpreter checks between
 //            blocks (icount >= eventAt, irqCheck) and leaves with pc = target if one is due;
 //            any other jump leaves with pc = target (the dispatcher chains to what is next).
 //   memory   the TLB hit path is inline (tag compare with alignment folded in, then an add);
@@ -253,6 +255,11 @@ function goto(t: i64): void {
   W.op(W.END);
   if (self) {
     W.br(nest - 1 - selfAt);
+  } else if (<u32>idx > curBlock) {
+    // A block emitted later: its code starts right after the end of its Wasm block, which
+    // encloses this one, so a plain br reaches it (no br_table).
+    W.br(nest + (<u32>idx - curBlock - 1));
+    for (let r = 0; r < 33; r++) unchecked(dirty[r] = savedDirty[r]);
   } else {
     W.i32c(idx);
     W.localSet(L_NEXT);

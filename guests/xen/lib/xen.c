@@ -15,10 +15,17 @@ static volatile uint64_t seen[4];
 static char line[256];
 static unsigned line_len;
 
+static void console_io_write(const char *s, unsigned n)
+{
+    hypercall(__HYPERVISOR_console_io, CONSOLEIO_write, n, (unsigned long)s);
+}
+
+void (*xen_console_sink)(const char *s, unsigned n) = console_io_write;
+
 void xen_console_flush(void)
 {
     if (line_len > 0)
-        hypercall(__HYPERVISOR_console_io, CONSOLEIO_write, line_len, (unsigned long)line);
+        xen_console_sink(line, line_len);
     line_len = 0;
 }
 
@@ -183,6 +190,31 @@ void xen_wait_port(uint32_t port)
         if (got)
             return;
     }
+}
+
+uint32_t xen_wait_either(uint32_t a, uint32_t b)
+{
+    for (;;) {
+        __asm__ volatile("csrc sstatus, %0" :: "r"(1UL << 1));
+        uint32_t got = xen_test_port(a) ? a : xen_test_port(b) ? b : 0;
+        if (!got)
+            hypercall(__HYPERVISOR_sched_op, SCHEDOP_block, 0, 0);
+        __asm__ volatile("csrs sstatus, %0" :: "r"(1UL << 1));
+        if (got)
+            return got;
+    }
+}
+
+long xen_notify(uint32_t port)
+{
+    struct evtchn_send s = { port };
+    return hypercall(__HYPERVISOR_event_channel_op, EVTCHNOP_send, (unsigned long)&s, 0);
+}
+
+uint32_t xen_alloc_unbound(uint16_t remote)
+{
+    struct evtchn_alloc_unbound a = { DOMID_SELF, remote, 0 };
+    return hypercall(__HYPERVISOR_event_channel_op, EVTCHNOP_alloc_unbound, (unsigned long)&a, 0) == 0 ? a.port : 0;
 }
 
 void xen_shutdown(unsigned reason)

@@ -24,6 +24,7 @@
 
 #define DOMID_SELF 0x7ff0
 #define CONSOLEIO_write 0
+#define SCHEDOP_yield 0
 #define SCHEDOP_block 1
 #define SCHEDOP_shutdown 2
 #define SHUTDOWN_poweroff 0
@@ -45,6 +46,9 @@
 #define GNTTABOP_query_size 6
 #define GTF_permit_access 1
 #define GTF_readonly (1 << 2)
+#define GTF_reading (1 << 3)
+#define GTF_writing (1 << 4)
+#define EVTCHNOP_close 3
 #define GNTCOPY_source_gref 1
 #define GNTCOPY_dest_gref 2
 
@@ -110,5 +114,53 @@ extern unsigned xs_watch_events;
 extern char xs_watch_path[128];
 /** Wait until at least `n` watch events arrived. */
 void xs_wait_watch_events(unsigned n);
+
+/* ---- console output: where con_putc's line buffer goes ---- */
+/** Writes `n` bytes of console output; the default is CONSOLEIO_write (console_io). */
+extern void (*xen_console_sink)(const char *s, unsigned n);
+/** Waits until the handler saw an event on `a` or on `b` (consumed); returns that port (a first). */
+uint32_t xen_wait_either(uint32_t a, uint32_t b);
+/** Sends an event on `port` (EVTCHNOP_send); 0 or -errno. */
+long xen_notify(uint32_t port);
+/** Allocates a port for `remote` to bind (EVTCHNOP_alloc_unbound); the port, or 0 on failure. */
+uint32_t xen_alloc_unbound(uint16_t remote);
+
+/* ---- gnttab.c: grant references 8..511 of the first grant frame ---- */
+/** Activates one grant frame (GNTTABOP_setup_table); 0 or -1. */
+int gnttab_init(void);
+/** Grants frame `gfn` to `domid` (read-only if `ro`); the ref, or -1 if none is free. */
+int gnttab_grant(uint16_t domid, uint64_t gfn, int ro);
+/** Ends a grant; 0, or -1 while the other side still maps it (the ref stays granted). */
+int gnttab_end(int ref);
+/** Refs in use. */
+unsigned gnttab_in_use(void);
+
+/* ---- xenbus.c: XenStore as the frontends use it (paths relative to the domain's home or absolute) ---- */
+/** Reads `path` into `out` (NUL-terminated); 0, or -1 (ENOENT, EACCES...). */
+int xenbus_read(const char *path, char *out, unsigned max);
+/** Reads `path` as a decimal number; `dflt` if missing or malformed. */
+unsigned long xenbus_read_ul(const char *path, unsigned long dflt);
+/** Writes `value` at `path`; 0 or -1. */
+int xenbus_write(const char *path, const char *value);
+/** Writes decimal `v` at `path`; 0 or -1. */
+int xenbus_write_ul(const char *path, unsigned long v);
+/** The first child of directory `path` into `out`; 0, or -1 if none. */
+int xenbus_first_child(const char *path, char *out, unsigned max);
+/** Writes `<dir>/state`. */
+int xenbus_switch_state(const char *dir, unsigned state);
+/** Reads `<dir>/state` (0, Unknown, when missing). */
+unsigned xenbus_state(const char *dir);
+/** Waits (a watch on `<dir>/state`) until it is `want`; 0, or -1 if it became Closing/Closed or 64 changes went by. */
+int xenbus_wait_state(const char *dir, unsigned want);
+/** `a` + "/" + `b` into `out` (truncated to `max`). */
+void path_join(char *out, unsigned max, const char *a, const char *b);
+
+#define XenbusStateUnknown 0
+#define XenbusStateInitialising 1
+#define XenbusStateInitWait 2
+#define XenbusStateInitialised 3
+#define XenbusStateConnected 4
+#define XenbusStateClosing 5
+#define XenbusStateClosed 6
 
 #endif

@@ -1,0 +1,192 @@
+/*
+ * blkfront.c - the block frontend (io/blkif.h; the behaviour of Linux's
+ * xen-blkfront without persistent grants or indirect segments).
+ *
+ * Handshake (io/xenbus.h), with the toolstack's directories already there:
+ *   read <dir>/backend and backend-id; wait for the backend's InitWait;
+ *   read sectors, info (VDISK_READONLY), feature-flush-cache, sector-size;
+ *   grant the ring page, allocate an unbound port for the backend;
+ *   write ring-ref and event-channel; Initialised; wait for Connected; Connected.
+ *
+ * I/O: each blk_io is cut into ring requests of at most 11 segments, one per
+ * page touched (first_sect..last_sect inside it). Every data page is granted
+ * for the request only (read-only when the backend reads it, for a write) and
+ * the grant is ended when the response arrives. As many requests as the ring
+ * holds are published together and the backend is notified once per batch
+ * (RING_PUSH_REQUESTS_AND_CHECK_NOTIFY); responses are consumed until none is
+ * left, then RING_FINAL_CHECK_FOR_RESPONSES and SCHEDOP_block until the
+ * backend's event.
+ */
+#include "pv.h"
+
+#define BLKIF_REQ_SLOT 112      /* sizeof(struct blkif_request): the ring's slot */
+_Static_assert(sizeof(struct blkif_request) == BLKIF_REQ_SLOT, "blkif_request is 112 bytes");
+_Static_assert(sizeof(struct blkif_response) == 16, "blkif_response is 16 bytes");
+
+static int read_key(const char *dir, const char *key, char *out, unsigned max)
+{
+    char p[160];
+    path_join(p, sizeof p, dir, key);
+    return xenbus_read(p, out, max);
+}
+
+static unsigned long read_ul(const char *dir, const char *key, unsigned long dflt)
+{
+    char p[160];
+    path_join(p, sizeof p, dir, key);
+    return xenbus_read_ul(p, dflt);
+}
+
+static int write_ul(const char *dir, const char *key, unsigned long v)
+{
+    char p[160];
+    path_join(p, sizeof p, dir, key);
+    return xenbus_write_ul(p, v);
+}
+
+int blkfront_init(struct blkfront *b, const char *dir)
+{
+    unsigned i;
+    for (i = 0; dir[i] && i + 1 < sizeof b->dir; i++)
+        b->dir[i] = dir[i];
+    b->dir[i] = 0;
+    if (read_key(b->dir, "backend", b->backend, sizeof b->backend) != 0)
+        return -1;
+    b->backend_id = (uint16_t)read_ul(b->dir, "backend-id", 0);
+    if (xenbus_wait_state(b->backend, XenbusStateInitWait) != 0)
+        return -2;
+    b->sectors = read_ul(b->backend, "sectors", 0);
+    b->info = (unsigned)read_ul(b->backend, "info", 0);
+    b->read_only = (b->info & VDISK_READONLY) != 0;
+    b->flush = read_ul(b->backend, "feature-flush-cache", 0) == 1;
+    if (read_ul(b->backend, "sector-size", 512) != 512 || b->sectors == 0)
+        return -3;
+
+    front_ring_init(&b->ring, b->ring_page, BLKIF_REQ_SLOT);
+    for (i = 0; i < BLK_RING_SLOTS; i++)
+        b->shadow[i].io = 0;
+    b->ring_ref = gnttab_grant(b->backend_id, (uint64_t)b->ring_page >> 12, 0);
+    b->port = xen_alloc_unbound(b->backend_id);
+    if (b->ring_ref < 0 || b->port == 0)
+        return -4;
+    if (write_ul(b->dir, "ring-ref", (unsigned)b->ring_ref) != 0 || write_ul(b->dir, "event-channel", b->port) != 0)
+        return -5;
+    if (xenbus_switch_state(b->dir, XenbusStateInitialised) != 0)
+        return -6;
+    if (xenbus_wait_state(b->backend, XenbusStateConnected) != 0)
+        return -7;
+    return xenbus_switch_state(b->dir, XenbusStateConnected) == 0 ? 0 : -8;
+}
+
+/* Fill one ring request from io at byte offset *off; advances *off. */
+static int fill(struct blkfront *b, struct blk_shadow *sh, uint64_t id, struct blk_io *io, uint32_t *off)
+{
+    struct blkif_request *rq = ring_slot(&b->ring, b->ring.req_prod_pvt);
+    struct blkif_request r;
+    memset(&r, 0, sizeof r);
+    r.operation = io->op;
+    r.id = id;
+    r.sector_number = io->sector + *off / 512;
+    sh->nr_refs = 0;
+    while (io->op != BLKIF_OP_FLUSH_DISKCACHE && r.nr_segments < BLKIF_MAX_SEGMENTS_PER_REQUEST && *off < io->len) {
+        uint64_t addr = (uint64_t)io->buf + *off;
+        uint32_t in_page = addr & 4095, chunk = 4096 - in_page;
+        if (chunk > io->len - *off)
+            chunk = io->len - *off;
+        int ref = gnttab_grant(b->backend_id, addr >> 12, io->op == BLKIF_OP_WRITE);
+        if (ref < 0)
+            return -1;
+        struct blkif_request_segment *s = &r.seg[r.nr_segments++];
+        s->gref = (uint32_t)ref;
+        s->first_sect = (uint8_t)(in_page / 512);
+        s->last_sect = (uint8_t)((in_page + chunk) / 512 - 1);
+        sh->refs[sh->nr_refs++] = ref;
+        *off += chunk;
+    }
+    memcpy(rq, &r, sizeof r);
+    b->segments += r.nr_segments;
+    b->requests++;
+    b->ring.req_prod_pvt++;
+    return 0;
+}
+
+/* Consume every response on the ring; returns how many. */
+static unsigned consume(struct blkfront *b)
+{
+    unsigned got = 0;
+    while (ring_unconsumed_responses(&b->ring)) {
+        struct blkif_response r;
+        memcpy(&r, ring_slot(&b->ring, b->ring.rsp_cons), sizeof r);
+        b->ring.rsp_cons++;
+        got++;
+        if (r.id >= BLK_RING_SLOTS || !b->shadow[r.id].io) {
+            con_printf("FAIL: blkfront: response with unknown id %lu\n", (unsigned long)r.id);
+            xen_shutdown(SHUTDOWN_crash);
+        }
+        struct blk_shadow *sh = &b->shadow[r.id];
+        for (unsigned i = 0; i < sh->nr_refs; i++)
+            if (gnttab_end(sh->refs[i]) != 0)
+                b->grant_errors++;
+        if (r.status != BLKIF_RSP_OKAY && sh->io->status == 0)
+            sh->io->status = r.status;
+        sh->io->parts--;
+        sh->io = 0;
+    }
+    return got;
+}
+
+int blkfront_io(struct blkfront *b, struct blk_io *ios, unsigned n)
+{
+    unsigned next = 0, inflight = 0;
+    uint32_t off = 0;
+    for (unsigned i = 0; i < n; i++) {
+        ios[i].status = 0;
+        ios[i].parts = 0;
+        if ((ios[i].len | (uint64_t)ios[i].buf) & 511)
+            ios[i].status = BLKIF_RSP_ERROR;   /* not sector-aligned: never sent */
+    }
+    for (;;) {
+        unsigned queued = 0;
+        while (next < n) {
+            struct blk_io *io = &ios[next];
+            if (io->status != 0 && io->parts == 0 && off == 0) {
+                next++;
+                continue;
+            }
+            if (ring_free_requests(&b->ring) == 0)
+                break;
+            unsigned id = 0;
+            while (id < BLK_RING_SLOTS && b->shadow[id].io)
+                id++;
+            if (id == BLK_RING_SLOTS)
+                break;
+            b->shadow[id].io = io;
+            if (fill(b, &b->shadow[id], id, io, &off) != 0) {
+                con_printf("FAIL: blkfront: out of grant references\n");
+                xen_shutdown(SHUTDOWN_crash);
+            }
+            io->parts++;
+            inflight++;
+            queued++;
+            if (off >= io->len) {
+                off = 0;
+                next++;
+            }
+        }
+        if (queued && ring_push_requests(&b->ring)) {
+            b->notifies++;
+            xen_notify(b->port);
+        }
+        inflight -= consume(b);
+        if (next == n && inflight == 0)
+            break;
+        if (ring_final_check_responses(&b->ring) == 0) {
+            b->waits++;
+            xen_wait_port(b->port);
+        }
+    }
+    int failed = 0;
+    for (unsigned i = 0; i < n; i++)
+        failed += ios[i].status != 0;
+    return failed;
+}

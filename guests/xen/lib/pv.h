@@ -1,0 +1,138 @@
+/*
+ * pv.h - wasmvisor's PV frontends (docs/xen/frontends.md): the PV console
+ * (pvcons.c), blkfront (blkfront.c), netfront (netfront.c) and a tiny
+ * ARP + ICMP echo stack over netfront (ping.c). Layouts are those of
+ * xen/include/public/io/{console,blkif,netif}.h, 64-bit.
+ */
+#ifndef XEN_PV_H
+#define XEN_PV_H
+
+#include "xen.h"
+#include "ring.h"
+
+/* ---- PV console ---- */
+/** Sends console output (con_printf) to the PV console ring from now on. */
+void pvcons_init(void);
+/** The next byte typed into the console, or -1. */
+int pvcons_getc(void);
+
+/* ---- blkif (io/blkif.h) ---- */
+#define BLKIF_OP_READ 0
+#define BLKIF_OP_WRITE 1
+#define BLKIF_OP_FLUSH_DISKCACHE 3
+#define BLKIF_MAX_SEGMENTS_PER_REQUEST 11
+#define BLKIF_RSP_OKAY 0
+#define BLKIF_RSP_ERROR (-1)
+#define BLKIF_RSP_EOPNOTSUPP (-2)
+#define VDISK_READONLY 4
+
+struct blkif_request_segment {
+    uint32_t gref;              /* grant of the data page */
+    uint8_t first_sect;         /* first 512-byte sector of the page used */
+    uint8_t last_sect;          /* last one (<= 7) */
+    uint16_t pad;
+};
+struct blkif_request {
+    uint8_t operation;          /* BLKIF_OP_* */
+    uint8_t nr_segments;        /* 1..11 (0 for a flush) */
+    uint16_t handle;
+    uint64_t id;                /* echoed in the response */
+    uint64_t sector_number;     /* start on the disk */
+    struct blkif_request_segment seg[BLKIF_MAX_SEGMENTS_PER_REQUEST];
+};
+struct blkif_response {
+    uint64_t id;
+    uint8_t operation;
+    int16_t status;             /* BLKIF_RSP_* */
+};
+
+/** One I/O: `len` bytes (a multiple of 512, buf 512-aligned) at `sector`; a flush has len 0. */
+struct blk_io {
+    uint8_t op;
+    uint64_t sector;
+    void *buf;
+    uint32_t len;
+    int16_t status;             /* set by blkfront_io: 0, or the first failing BLKIF_RSP_* */
+    uint16_t parts;             /* ring requests still outstanding (internal) */
+};
+
+#define BLK_RING_SLOTS 32
+struct blk_shadow {
+    struct blk_io *io;          /* NULL: slot free */
+    uint8_t nr_refs;
+    int refs[BLKIF_MAX_SEGMENTS_PER_REQUEST];
+};
+
+struct blkfront {
+    uint8_t ring_page[4096] __attribute__((aligned(4096)));
+    struct front_ring ring;
+    struct blk_shadow shadow[BLK_RING_SLOTS];
+    char dir[48];               /* device/vbd/<devid> */
+    char backend[96];
+    uint16_t backend_id;
+    uint64_t sectors;
+    unsigned info;              /* VDISK_* */
+    int read_only, flush;
+    uint32_t port;
+    int ring_ref;
+    /* counters */
+    unsigned long requests, segments, notifies, waits, grant_errors;
+};
+
+/** Connect to the vbd at `dir` ("device/vbd/51712"); 0, or a negative step number (printed by the caller). */
+int blkfront_init(struct blkfront *b, const char *dir);
+/** Runs `n` I/Os (split into ring requests of <= 11 segments, many in flight, one notify per batch) and waits for all; the number that failed. */
+int blkfront_io(struct blkfront *b, struct blk_io *ios, unsigned n);
+
+/* ---- netif (io/netif.h) ---- */
+#define NET_RX_BUFS 32
+#define NET_TX_BUFS 16
+struct netif_tx_request { uint32_t gref; uint16_t offset, flags, id, size; };
+struct netif_tx_response { uint16_t id; int16_t status; };
+struct netif_rx_request { uint16_t id, pad; uint32_t gref; };
+struct netif_rx_response { uint16_t id, offset, flags; int16_t status; };
+
+struct netfront {
+    uint8_t tx_page[4096] __attribute__((aligned(4096)));
+    uint8_t rx_page[4096] __attribute__((aligned(4096)));
+    uint8_t rxbuf[NET_RX_BUFS][4096] __attribute__((aligned(4096)));
+    uint8_t txbuf[NET_TX_BUFS][4096] __attribute__((aligned(4096)));
+    int rx_ref[NET_RX_BUFS], tx_ref[NET_TX_BUFS];
+    uint8_t tx_busy[NET_TX_BUFS];
+    struct front_ring tx, rx;
+    char dir[48], backend[96];
+    uint16_t backend_id;
+    uint8_t mac[6];
+    uint32_t port;
+    unsigned long tx_packets, rx_packets, tx_errors, rx_errors, notifies;
+};
+
+/** Connect to the vif at `dir` ("device/vif/0"); 0, or a negative step number. */
+int netfront_init(struct netfront *n, const char *dir);
+/** Sends one frame (<= 4096 bytes); 0, or -1 if no tx buffer is free. */
+int netfront_send(struct netfront *n, const void *frame, unsigned len);
+/** Copies the next received frame into `buf`; its length, or 0 if none is waiting. */
+unsigned netfront_recv(struct netfront *n, void *buf, unsigned max);
+/** Whether a received frame is waiting; if not, asks the backend for an event at the next one. */
+int netfront_rx_ready(struct netfront *n);
+
+/* ---- ping.c ---- */
+/** What ping_run saw. */
+struct ping_result {
+    unsigned arp_sent, echo_sent, echo_replies, arp_answered, echo_answered, timeouts;
+    uint8_t peer_mac[6];
+};
+/**
+ * Pings `peer` from `self` (IPv4, host order) over `n`: ARP, then ICMP echo
+ * requests until one is answered, retransmitting every 10 ms of Xen time;
+ * meanwhile answers ARP requests and echo requests for `self`. Returns 0 once
+ * our echo was answered and we answered one echo from the peer (so the peer is
+ * done with us too), -1 after 6000 timer expiries (60 s of Xen time).
+ */
+int ping_run(struct netfront *n, uint32_t self, uint32_t peer, struct ping_result *r);
+
+/** FNV-1a, 32 bits. */
+uint32_t fnv1a(const void *p, unsigned long n, uint32_t h);
+#define FNV1A_INIT 0x811c9dc5u
+
+#endif

@@ -50,10 +50,15 @@ export interface RunOptions {
 export type Command =
   | { kind: 'help' }
   | { kind: 'version' }
-  | { kind: 'run'; options: RunOptions };
+  | { kind: 'run'; options: RunOptions }
+  // -- xl toolstack (host/cli/xl.ts parses the rest of the line) --
+  | { kind: 'xl'; args: string[] }
+  | { kind: 'up'; args: string[] };
 
 /** The text of `wasmvisor --help`. */
 export const USAGE = `usage: wasmvisor run [--bare] IMAGE [options]
+       wasmvisor xl create DOMU.cfg [--timeout S] [--deterministic] [--stats] [--jit MODE]
+       wasmvisor up HOST.cfg [--timeout S] [--deterministic] [--stats] [--jit MODE]
        wasmvisor --help | --version
 
 Run a RISC-V (RV64IMAC) guest on a QEMU virt-compatible board.
@@ -83,6 +88,12 @@ options of run:
   --jit-threshold N        runs of a block before its region is compiled (default 64)
   --jit-code-limit SIZE    generated code kept before all of it is evicted (default 64M)
   --jit-max-blocks N       most blocks compiled into one region (1..64, default 8)
+
+xl create runs one Xen DomU from an xl.cfg file in the foreground with its console attached;
+up runs Dom0 with the DomUs a HOST.cfg lists, each console line prefixed with its domain's
+name, and exits 0 only if every DomU powered off with exit code 0 (docs/xen/xl.md). Under
+both, Ctrl-A L lists the domains, Ctrl-A 1..9 moves console input, Ctrl-A P pauses or
+unpauses, Ctrl-A D destroys that domain.
 
 console: guest output goes to stdout; keys go to the guest's UART. On a terminal,
   Ctrl-A X quits, Ctrl-A H shows help, Ctrl-A Ctrl-A sends Ctrl-A.
@@ -192,6 +203,10 @@ export function parseArgs(argv: string[]): Command {
   if (cmd === '--help' || cmd === '-h' || cmd === 'help') return { kind: 'help' };
   if (cmd === '--version' || cmd === '-V') return { kind: 'version' };
   if (cmd.startsWith('-')) throw new UserError(`wasmvisor: unknown option '${cmd}' (see wasmvisor --help)`);
+  // -- xl toolstack --
+  if (cmd === 'xl') return { kind: 'xl', args: rest };
+  if (cmd === 'up') return { kind: 'up', args: rest };
+  // -- end xl toolstack --
   if (cmd !== 'run') throw new UserError(`wasmvisor: unknown command '${cmd}' (expected run; see wasmvisor --help)`);
 
   const o: RunOptions = { image: '', bare: false, memSize: MEM_DEFAULT, stats: false, deterministic: false };

@@ -3,6 +3,7 @@
  *
  * `wasmvisor run --bare IMAGE` builds a virt-compatible machine, loads IMAGE (and --bios),
  * wires the guest console to stdout/stdin and runs until the guest exits or a limit hits.
+ * `wasmvisor xl create DOMU.cfg` and `wasmvisor up HOST.cfg` run Xen DomUs (host/cli/xl.ts).
  *
  * Exit status:
  *   guest's code  the guest ended itself (test finisher or HTIF), see `processExitCode`
@@ -24,6 +25,7 @@ import { formatStats } from './stats-table';
 import { formatExitStats } from '../vmm/stats';
 import { KERNEL_RAW_BASE, Vm, type VmRunResult } from '../vmm/vm';
 import { attachStdin } from './stdin';
+import { runUp, runXl } from './xl';
 import pkg from '../../package.json';
 
 /** Raw load address of the kernel when a --bios firmware occupies 0x80000000. */
@@ -89,6 +91,10 @@ export async function runCli(argv: string[], io: CliIo = processIo): Promise<num
       io.stdout(`wasmvisor ${pkg.version}\n`);
       return 0;
     }
+    // -- xl toolstack (host/cli/xl.ts) --
+    if (cmd.kind === 'xl') return await runXl(cmd.args, io);
+    if (cmd.kind === 'up') return await runUp(cmd.args, io);
+    // -- end xl toolstack --
     return await runGuest(cmd.options, io);
   } catch (err) {
     return reportError(err, io);

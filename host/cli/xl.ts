@@ -1,0 +1,311 @@
+/**
+ * `wasmvisor xl create DOMU.cfg` and `wasmvisor up HOST.cfg`: the toolstack (host/xen/toolstack)
+ * on the command line. docs/xen/xl.md is the user's guide.
+ *
+ * There is no daemon: the process is Dom0, and its domains live as long as it does. So
+ * `xl create` runs the domain in the foreground with its console attached (xl create -c), and
+ * the other xl commands (list, pause, unpause, destroy, console) are console escapes of the
+ * running process: Ctrl-A, then
+ *   l  xl list              1..9  console input to that domain (xl console)
+ *   p  pause / unpause the domain the console is on      d  destroy it
+ *   x  quit                 h ?   help                   Ctrl-A  a literal Ctrl-A
+ *
+ * Output: guest consoles on stdout (under `up`, each line prefixed with the domain's name),
+ * lifecycle notices on stderr, and at exit an `xl list` table of every domain on stdout
+ * (--stats adds the scheduler's accounting and the devices' counters on stderr).
+ *
+ * Exit status: 0 when every DomU powered off with exit code 0; otherwise 1 (or under
+ * `xl create` the guest's own exit code) with one line on stderr naming the first domain that
+ * did not; 124 after --timeout; 2 for bad input.
+ */
+import * as devices from '../xen/devices';
+import { UserError } from '../errors';
+import { XenHypervisor } from '../xen/hypervisor';
+import { readDomainCfg, type DomainCfg } from '../xen/toolstack/cfg';
+import { readHostCfg } from '../xen/toolstack/host-cfg';
+import { formatXlList, type XlListRow } from '../xen/toolstack/list-format';
+import { describeEnd, succeeded, Toolstack, type DeviceOps, type DomainRecord } from '../xen/toolstack/xl';
+import { USAGE } from './args';
+import { ESCAPE } from './console-mux';
+
+/** Exit status after --timeout (as `wasmvisor run`). */
+const EXIT_TIMEOUT = 124;
+
+/** Where the command writes (main.ts's CliIo). */
+export interface XlIo {
+  stdout(bytes: Uint8Array | string): void;
+  stderr(text: string): void;
+  stdin: NodeJS.ReadStream;
+}
+
+/** Options of `xl create` and `up`. */
+export interface XlOptions {
+  /** The configuration file (DOMU.cfg or HOST.cfg). */
+  file: string;
+  timeout?: string;
+  deterministic: boolean;
+  stats: boolean;
+  jit?: 'off' | 'on' | 'always';
+}
+
+/** The console escapes of `xl create` and `up` (CR LF: the terminal is raw). */
+export const XL_MUX_HELP =
+  'C-a l    xl list\r\nC-a 1..9 console input to that domain\r\nC-a p    pause / unpause that domain\r\n' +
+  'C-a d    destroy that domain\r\nC-a x    quit\r\nC-a h    this help\r\nC-a C-a  send C-a\r\n';
+
+/** Parse the arguments after `xl` or `up`. `what` is "xl create" or "up". */
+export function parseXlArgs(what: string, args: string[]): XlOptions {
+  const o: XlOptions = { file: '', deterministic: false, stats: false };
+  let file: string | undefined;
+  for (let i = 0; i < args.length; i++) {
+    let a = args[i];
+    let value: string | undefined;
+    const eq = a.indexOf('=');
+    if (a.startsWith('--') && eq > 0) {
+      value = a.slice(eq + 1);
+      a = a.slice(0, eq);
+    }
+    const need = () => {
+      if (value !== undefined) return value;
+      if (i + 1 >= args.length) throw new UserError(`wasmvisor: ${what}: ${a} needs a value`);
+      return args[++i];
+    };
+    if (a === '--timeout') {
+      const v = need();
+      if (!/^(\d+(\.\d*)?|\.\d+)$/.test(v) || !(Number(v) > 0)) throw new UserError(`wasmvisor: --timeout: bad value '${v}' (expected seconds > 0, e.g. 10 or 0.5)`);
+      o.timeout = v;
+    } else if (a === '--jit') {
+      const v = need();
+      if (v !== 'off' && v !== 'on' && v !== 'always') throw new UserError(`wasmvisor: --jit: unknown mode '${v}' (expected off, on or always)`);
+      o.jit = v;
+    } else if (value !== undefined) {
+      throw new UserError(`wasmvisor: option '${a}' takes no value`);
+    } else if (a === '--deterministic') o.deterministic = true;
+    else if (a === '--stats') o.stats = true;
+    else if (a.startsWith('-') && a !== '-') throw new UserError(`wasmvisor: ${what}: unknown option '${a}' (see wasmvisor --help)`);
+    else if (file !== undefined) throw new UserError(`wasmvisor: ${what}: unexpected argument '${a}' (one configuration file only)`);
+    else file = a;
+  }
+  if (file === undefined) throw new UserError(`wasmvisor: ${what}: missing the configuration file (usage: wasmvisor ${what} FILE.cfg)`);
+  o.file = file;
+  return o;
+}
+
+/** `wasmvisor xl SUBCOMMAND ...`: only create runs; the others need the running process. */
+export async function runXl(args: string[], io: XlIo): Promise<number> {
+  if (wantsHelp(args, io)) return 0;
+  const [sub, ...rest] = args;
+  if (sub === undefined) throw new UserError(`wasmvisor: xl: missing subcommand (create; see wasmvisor --help)`);
+  if (['list', 'console', 'pause', 'unpause', 'destroy'].includes(sub)) {
+    throw new UserError(`wasmvisor: xl ${sub}: there is no xl daemon; domains live inside one 'wasmvisor xl create' or 'wasmvisor up', where Ctrl-A l/p/d/1..9 do this`);
+  }
+  if (sub !== 'create') throw new UserError(`wasmvisor: xl: unknown subcommand '${sub}' (expected create)`);
+  const o = parseXlArgs('xl create', rest);
+  const cfg = readDomainCfg(o.file);
+  return session(o, [cfg], undefined, io, false);
+}
+
+/** `wasmvisor up HOST.cfg`. */
+export async function runUp(args: string[], io: XlIo): Promise<number> {
+  if (wantsHelp(args, io)) return 0;
+  const o = parseXlArgs('up', args);
+  const host = readHostCfg(o.file);
+  return session(o, host.domains, host.bridges, io, true);
+}
+
+/** --help or -h anywhere: print the usage. */
+function wantsHelp(args: string[], io: XlIo): boolean {
+  if (!args.includes('--help') && !args.includes('-h')) return false;
+  io.stdout(USAGE);
+  return true;
+}
+
+/** Build the toolstack, create the domains, run them, report. */
+async function session(o: XlOptions, cfgs: DomainCfg[], bridges: string[] | undefined, io: XlIo, prefixed: boolean): Promise<number> {
+  const width = Math.max(...cfgs.map((c) => c.name.length));
+  const lines = new Map<DomainRecord, LinePrefixer>();
+  const hv = new XenHypervisor();
+  const xl = new Toolstack(hv, {
+    devices: devices as DeviceOps,
+    deterministic: o.deterministic,
+    jit: o.jit,
+    bridges,
+    onConsole: (rec, bytes) => {
+      if (!prefixed) return io.stdout(bytes);
+      let p = lines.get(rec);
+      if (!p) lines.set(rec, (p = new LinePrefixer(`${rec.cfg.name.padEnd(width)} | `, (s) => io.stdout(s))));
+      p.write(bytes);
+    },
+    onNotice: (line) => io.stderr(`wasmvisor: ${line}\n`),
+  });
+  try {
+    for (const c of cfgs) await xl.create(c);
+  } catch (e) {
+    for (const r of xl.records()) if (r.state !== 'gone') xl.destroy(r.domid);
+    throw e;
+  }
+
+  const t0 = performance.now();
+  let focus = xl.records()[0].domid;
+  const say = (text: string) => io.stderr(text);
+  const input = attachInput(io.stdin, {
+    guest: (bytes) => {
+      try {
+        xl.console(focus)(bytes);
+      } catch {
+        // the domain is gone: typing goes nowhere
+      }
+    },
+    command: (key) => xl.defer(() => {
+      try {
+        if (key === 'x') xl.quit();
+        else if (key === 'h' || key === '?') say(XL_MUX_HELP);
+        else if (key === 'l') say(formatXlList(xl.list(dom0Seconds(xl, t0))).replace(/\n/g, '\r\n'));
+        else if (key >= '1' && key <= '9') {
+          focus = xl.record(Number(key)).domid;
+          say(`wasmvisor: console input goes to ${xl.record(focus).cfg.name} (d${focus})\r\n`);
+        } else if (key === 'p') {
+          const r = xl.record(focus);
+          if (r.paused) xl.unpause(focus);
+          else xl.pause(focus);
+          say(`wasmvisor: ${r.cfg.name} (d${focus}) ${r.paused ? 'paused' : 'unpaused'}\r\n`);
+        } else if (key === 'd') xl.destroy(focus);
+      } catch (e) {
+        say(`wasmvisor: ${(e as Error).message}\r\n`);
+      }
+    }),
+  });
+  let how: 'done' | 'quit' | 'timeout';
+  try {
+    how = await xl.run({ timeoutMs: o.timeout !== undefined ? Number(o.timeout) * 1000 : undefined });
+  } finally {
+    input.close();
+    for (const p of lines.values()) p.end();
+  }
+  if (how === 'quit') say('\r\nwasmvisor: terminated by Ctrl-A X\n');
+  for (const r of xl.records()) if (r.state !== 'gone') xl.destroy(r.domid);
+
+  const rows: XlListRow[] = [xl.list(dom0Seconds(xl, t0))[0], ...xl.records().map((r) => xl.row(r))];
+  io.stdout(formatXlList(rows));
+  if (o.stats) say(formatToolstackStats(xl));
+  if (how === 'timeout') {
+    const r = xl.records().find((x) => x.end?.reason === 'timeout');
+    say(`wasmvisor: ${o.file}: timeout after ${o.timeout} s${r ? ` (${r.cfg.name} still running)` : ''}\n`);
+    return EXIT_TIMEOUT;
+  }
+  const failed = xl.records().find((r) => !succeeded(r));
+  if (failed === undefined) return 0;
+  say(`wasmvisor: ${failed.cfg.name} (d${failed.domid}) did not power off cleanly: ${failed.end ? describeEnd(failed.end) : 'no end'}\n`);
+  if (!prefixed && failed.end && failed.end.exitCode !== 0) return (failed.end.exitCode & 0xff) || 1;
+  return 1;
+}
+
+/** Dom0's time: the session's wall time neither spent in a DomU's slices nor idle. */
+function dom0Seconds(xl: Toolstack, t0: number): number {
+  const guests = xl.records().reduce((s, r) => s + xl.totals(r).hostMs, 0);
+  return Math.max(0, performance.now() - t0 - guests - xl.scheduler.idleMs) / 1000;
+}
+
+/** --stats: what the scheduler gave each domain. */
+export function formatToolstackStats(xl: Toolstack): string {
+  const out = ['domain                instructions     host ms   slices   blocks  weight  cap  restarts'];
+  for (const r of xl.records()) {
+    const t = xl.totals(r);
+    out.push(`${r.cfg.name.padEnd(20)} ${String(t.instructions).padStart(14)} ${t.hostMs.toFixed(1).padStart(11)} ${String(t.slices).padStart(8)} ${String(t.blocks).padStart(8)} ${String(r.cfg.weight).padStart(7)} ${String(r.cfg.cap).padStart(4)} ${String(r.restarts).padStart(9)}`);
+  }
+  for (const r of xl.records()) {
+    for (const [dev, counters] of Object.entries(r.deviceStats)) {
+      const list = Object.entries(counters).map(([k, v]) => `${k} ${v}`).join(', ');
+      out.push(`${r.cfg.name} ${dev}: ${list || 'no counters'}`);
+    }
+  }
+  out.push(`scheduler: ${xl.scheduler.periods} accounting periods, ${xl.scheduler.idleMs.toFixed(1)} ms idle`);
+  return out.join('\n') + '\n';
+}
+
+/** Splits a console's bytes into lines and prefixes each (CR LF and CR become LF). */
+export class LinePrefixer {
+  private partial = '';
+  constructor(private readonly prefix: string, private readonly out: (text: string) => void) {}
+
+  /** Bytes of the console (Latin-1: one character a byte, so nothing is lost). */
+  write(bytes: Uint8Array): void {
+    let text = this.partial + String.fromCharCode(...bytes);
+    text = text.replace(/\r\n/g, '\n');
+    const lines = text.split('\n');
+    this.partial = lines.pop()!;
+    const done = lines.map((l) => this.prefix + l.replace(/\r/g, '') + '\n').join('');
+    if (done !== '') this.out(done);
+    if (this.partial.length > 4096) this.flush(); // a runaway line is cut, not buffered forever
+  }
+
+  private flush(): void {
+    this.out(this.prefix + this.partial.replace(/\r/g, '') + '\n');
+    this.partial = '';
+  }
+
+  /** End of the console: print what is left of the last line. */
+  end(): void {
+    if (this.partial.replace(/\r/g, '') !== '') this.flush();
+    this.partial = '';
+  }
+}
+
+/** Where the console escape sends things. */
+interface XlInputSinks {
+  guest(bytes: Uint8Array): void;
+  command(key: string): void;
+}
+
+/**
+ * Typed input: on a terminal, raw mode and the Ctrl-A escapes (XlMux); otherwise bytes go to
+ * the console as they come.
+ */
+function attachInput(stdin: NodeJS.ReadStream, sinks: XlInputSinks): { close(): void } {
+  const tty = stdin.isTTY === true && typeof stdin.setRawMode === 'function';
+  const mux = new XlMux(sinks);
+  const onData = (chunk: Buffer) => (tty ? mux.feed(chunk) : sinks.guest(new Uint8Array(chunk)));
+  let closed = false;
+  const close = () => {
+    if (closed) return;
+    closed = true;
+    stdin.off('data', onData);
+    stdin.off('end', close);
+    stdin.off('error', close);
+    if (tty) stdin.setRawMode(false);
+    stdin.pause();
+    (stdin as unknown as { unref?: () => void }).unref?.();
+  };
+  if (tty) stdin.setRawMode(true);
+  stdin.on('data', onData);
+  stdin.on('end', close);
+  stdin.on('error', close);
+  stdin.resume();
+  return { close };
+}
+
+/** Ctrl-A escapes of `xl create` and `up` (see the file comment); state kept across chunks. */
+export class XlMux {
+  private escaped = false;
+  constructor(private readonly sinks: XlInputSinks) {}
+
+  /** Process one chunk of typed bytes. */
+  feed(bytes: Uint8Array): void {
+    let start = 0;
+    for (let i = 0; i < bytes.length; i++) {
+      const b = bytes[i];
+      if (!this.escaped) {
+        if (b === ESCAPE) {
+          if (i > start) this.sinks.guest(bytes.slice(start, i));
+          this.escaped = true;
+        }
+        continue;
+      }
+      this.escaped = false;
+      start = i + 1;
+      if (b === ESCAPE) this.sinks.guest(Uint8Array.of(ESCAPE));
+      else this.sinks.command(String.fromCharCode(b).toLowerCase());
+    }
+    if (!this.escaped && start < bytes.length) this.sinks.guest(bytes.slice(start));
+  }
+}

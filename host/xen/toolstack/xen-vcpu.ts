@@ -1,0 +1,72 @@
+/**
+ * A XenDomain's vCPU as the credit scheduler drives it (SchedVcpu): slices are
+ * `XenHypervisor.run(domid, limits)`, and blocking is seen in two ways:
+ *
+ *   - SCHEDOP_block: the domain's hypercall entry (its vendor SBI extension) is wrapped; when a
+ *     hypercall's outcome is to suspend the vCPU, the slice is ended at once (Vm.stop), so the
+ *     host thread goes to another domain instead of sleeping in this one's run loop.
+ *   - WFI: the run loop sleeps until the slice's limit; a slice that ended on its time limit
+ *     after a halt exit, with no interrupt pending, counts as blocked.
+ *
+ * A blocked vCPU is wakeable when an interrupt it takes is pending: hvip's VSSIP/VSEIP (the
+ * upcall line), or its Sstc timer due, under hie (the same test the run loop makes before
+ * resuming; priv spec §8.2.4), or UART input is waiting. Xen's one-shot timer is polled first
+ * (XenDomain.pollTimer), so a due timer raises VIRQ_TIMER and with it the upcall.
+ */
+import type { RunLimits } from '../../machine/types';
+import { XEN_SBI_EID } from '../ops-abi';
+import type { XenDomain } from '../domain';
+import type { XenHypervisor } from '../hypervisor';
+import type { SchedVcpu, SliceResult } from './scheduler';
+
+const VSSIP = 1n << 2n;
+const VSTIP = 1n << 6n;
+const VSEIP = 1n << 10n;
+/** henvcfg.STCE: vstimecmp is live (Sstc). */
+const STCE = 1n << 63n;
+const NEVER = 0xffff_ffff_ffff_ffffn;
+
+/** Make the SchedVcpu of domain `d` (call once per domain, after createDomain). */
+export function xenSchedVcpu(hv: XenHypervisor, d: XenDomain): SchedVcpu {
+  const vm = d.vm;
+  let blockedInSlice = false;
+  const inner = vm.sbiExtensions.get(XEN_SBI_EID);
+  if (inner === undefined) throw new Error(`toolstack: d${d.domid} has no Xen hypercall entry`);
+  vm.sbiExtensions.set(XEN_SBI_EID, {
+    handle: (v, fid) => {
+      const outcome = inner.handle(v, fid);
+      if (outcome.kind === 'suspend') {
+        blockedInSlice = true;
+        vm.stop(); // the run loop returns 'stopped' right after this exit
+      }
+      return outcome;
+    },
+  });
+
+  const interruptPending = (): boolean => {
+    const v = vm.vmcs;
+    let pending = v.hvip & (VSSIP | VSEIP);
+    if ((v.henvcfg & STCE) !== 0n && vm.vcpu.guestTime() >= v.vstimecmp) pending |= VSTIP;
+    return (pending & v.hie) !== 0n;
+  };
+
+  return {
+    async runSlice(limits: RunLimits): Promise<SliceResult> {
+      blockedInSlice = false;
+      const halts = vm.vcpu.haltExits;
+      const result = await hv.run(d.domid, limits);
+      // After SCHEDOP_block the result is 'stopped' (our own Vm.stop), with blocked set.
+      let blocked = blockedInSlice;
+      if (!blocked && result.reason === 'timeout' && vm.vcpu.haltExits > halts && !interruptPending()) blocked = true;
+      return { result, blocked };
+    },
+    wakeable(): boolean {
+      d.pollTimer();
+      return interruptPending() || vm.uart.pendingInput() > 0;
+    },
+    hasTimer(): boolean {
+      const v = vm.vmcs;
+      return d.timerArmed || ((v.henvcfg & STCE) !== 0n && (v.hie & VSTIP) !== 0n && v.vstimecmp !== NEVER);
+    },
+  };
+}

@@ -1,0 +1,360 @@
+/**
+ * The toolstack: what Xen's xl and libxl do, for domains in this process. `create` builds a
+ * DomU from its xl.cfg (XenHypervisor.createDomain, then its disks, vifs and PV console through
+ * Dom0's backends), `run` shares the host thread among the DomUs with the credit scheduler
+ * until none is left running, and `list`, `pause`, `unpause`, `destroy` and `console` are the
+ * xl commands of the same names.
+ *
+ * Lifecycle (xl.cfg on_poweroff / on_reboot / on_crash): when a domain shuts down (the run of
+ * its vCPU ends with SCHEDOP_shutdown, SBI SRST or the test finisher), the reason picks the
+ * action. A Xen shutdown names its reason; an SBI or finisher exit is a poweroff when its code
+ * is 0 and a crash otherwise; a VM the VMM had to stop (a guest fault) is a crash.
+ *   destroy   the domain and its devices go (the default for poweroff and crash)
+ *   restart   it is destroyed and built again from the same configuration (with the lowest
+ *             free domain id), keeping its disks (the default for reboot; at most MAX_RESTARTS times)
+ *   preserve  it stays, shut down, in `xl list` (state s or c) until destroyed
+ * Every domain keeps a record (`records()`) of how it ended and what it got from the scheduler,
+ * across restarts, for the table `wasmvisor up` prints at exit.
+ *
+ * Devices come from host/xen/devices.ts, passed in as `DeviceOps` so that this file does not
+ * depend on the backends' wiring (the tests pass stubs).
+ */
+import { MemoryBackend, type BlockBackend } from '../../devices/virtio/backend';
+import { FileBackend } from '../../devices/virtio/file-backend';
+import { UserError } from '../../errors';
+import { loadImageFile } from '../../machine/loader';
+import type { JitConfig, LoadedImage } from '../../machine/types';
+import { KERNEL_RAW_BASE, type VmRunResult } from '../../vmm/vm';
+import { Bridge } from '../backends/bridge';
+import type { XenDomain } from '../domain';
+import type { XenHypervisor } from '../hypervisor';
+import type { DiskCfg, DomainCfg, LifecycleAction } from './cfg';
+import type { XlListRow } from './list-format';
+import { CreditScheduler, type SchedAccount, type SchedulerOptions } from './scheduler';
+import { xenSchedVcpu } from './xen-vcpu';
+
+/** A device attached to a domain (host/xen/devices.ts). */
+export interface AttachedDevice {
+  readonly kind: 'vbd' | 'vif' | 'console';
+  readonly devid: number;
+  close(): void;
+  stats(): Record<string, number>;
+}
+
+/** host/xen/devices.ts: how Dom0 gives a domain its disks, vifs and PV console. */
+export interface DeviceOps {
+  attachDisk(hv: XenHypervisor, dom: XenDomain, devid: number, spec: { backend: BlockBackend; vdev: string; readOnly: boolean }): AttachedDevice;
+  attachVif(hv: XenHypervisor, dom: XenDomain, devid: number, spec: { bridge: Bridge; mac?: string; ip?: string; bridgeName?: string }): AttachedDevice;
+  attachConsole(hv: XenHypervisor, dom: XenDomain, sink: (bytes: Uint8Array) => void): AttachedDevice & { input(bytes: Uint8Array): void };
+}
+
+/** How the toolstack is set up. */
+export interface ToolstackOptions extends JitConfig {
+  devices: DeviceOps;
+  deterministic?: boolean;
+  /** Scheduler knobs (slice, period); `deterministic` comes from above. */
+  scheduler?: Omit<SchedulerOptions, 'deterministic'>;
+  /** The bridges that exist; undefined: a bridge is created the first time a vif names it. */
+  bridges?: string[];
+  /** Console output of a domain (UART, SBI console, console_io and the PV console). */
+  onConsole?: (rec: DomainRecord, bytes: Uint8Array) => void;
+  /** One line about a lifecycle event ("domu1 (d1): poweroff, exit code 0: destroyed"). */
+  onNotice?: (line: string) => void;
+  /** Load a kernel (default: the file, raw images at 0x80200000). */
+  loadKernel?: (path: string) => LoadedImage;
+}
+
+/** How a domain ended. */
+export interface DomainEnd {
+  reason: 'poweroff' | 'reboot' | 'crash' | 'watchdog' | 'destroyed' | 'timeout';
+  exitCode: number;
+  /** The VMM's report when it stopped the guest. */
+  failure?: string;
+}
+
+/** One domain (one configuration), over its restarts. */
+export interface DomainRecord {
+  readonly cfg: DomainCfg;
+  /** Its current (or last) domain id. */
+  domid: number;
+  /** running: scheduled (or paused); preserved: shut down but kept; gone: destroyed. */
+  state: 'running' | 'preserved' | 'gone';
+  paused: boolean;
+  end?: DomainEnd;
+  restarts: number;
+  /** Scheduler totals of earlier incarnations (before restarts). */
+  past: { instructions: bigint; hostMs: number; slices: number; blocks: number };
+  /** The live domain's devices. */
+  devices: AttachedDevice[];
+  /** Each device's counters when it was last closed, by "vbd51712", "vif0", "console0". */
+  deviceStats: Record<string, Record<string, number>>;
+  /** Input to its console (PV console, else its UART). */
+  consoleInput?: (bytes: Uint8Array) => void;
+}
+
+/** Restarts (on_reboot=restart, ...) of one domain before the toolstack destroys it instead. */
+export const MAX_RESTARTS = 8;
+
+/** The toolstack over one XenHypervisor. */
+export class Toolstack {
+  readonly scheduler: CreditScheduler;
+  private readonly recs: DomainRecord[] = [];
+  private readonly bridges = new Map<string, Bridge>();
+  private readonly disks = new Map<DomainRecord, BlockBackend[]>();
+  private readonly pending: (() => void | Promise<void>)[] = [];
+  private quitRequested = false;
+
+  constructor(readonly hv: XenHypervisor, readonly opts: ToolstackOptions) {
+    this.scheduler = new CreditScheduler({ deterministic: opts.deterministic ?? false, ...opts.scheduler });
+    for (const b of opts.bridges ?? []) this.bridges.set(b, new Bridge());
+  }
+
+  /** The bridge named `name` (created on demand when the toolstack was given no list). */
+  bridge(name: string): Bridge {
+    let b = this.bridges.get(name);
+    if (b === undefined) {
+      if (this.opts.bridges !== undefined) throw new UserError(`toolstack: no bridge '${name}' (have ${[...this.bridges.keys()].join(', ')})`);
+      b = new Bridge();
+      this.bridges.set(name, b);
+    }
+    return b;
+  }
+
+  /** xl create: build the domain of `cfg`, attach its devices and schedule it. */
+  async create(cfg: DomainCfg): Promise<DomainRecord> {
+    if (this.recs.some((r) => r.cfg.name === cfg.name && r.state !== 'gone')) throw new UserError(`${cfg.file}: a domain named '${cfg.name}' already exists`);
+    const rec: DomainRecord = {
+      cfg, domid: 0, state: 'running', paused: false, restarts: 0,
+      past: { instructions: 0n, hostMs: 0, slices: 0, blocks: 0 }, devices: [], deviceStats: {},
+    };
+    const opened: BlockBackend[] = [];
+    try {
+      for (const disk of cfg.disks) opened.push(openDisk(disk));
+      this.disks.set(rec, opened);
+      await this.build(rec);
+    } catch (e) {
+      for (const d of opened) closeDisk(d);
+      this.disks.delete(rec);
+      throw e;
+    }
+    this.recs.push(rec);
+    return rec;
+  }
+
+  /** Build (or rebuild) the live domain of `rec`. */
+  private async build(rec: DomainRecord): Promise<void> {
+    const { cfg } = rec;
+    const kernel = (this.opts.loadKernel ?? ((p) => loadImageFile(p, KERNEL_RAW_BASE)))(cfg.kernel);
+    const out = (bytes: Uint8Array) => this.opts.onConsole?.(rec, Uint8Array.from(bytes));
+    const d = await this.hv.createDomain({
+      name: cfg.name, memSize: cfg.memoryMiB << 20, kernel, deterministic: this.opts.deterministic,
+      jit: this.opts.jit, jitThreshold: this.opts.jitThreshold, jitCodeLimit: this.opts.jitCodeLimit, jitMaxBlocks: this.opts.jitMaxBlocks,
+      onConsoleOutput: out, onXenConsole: out,
+    });
+    rec.domid = d.domid;
+    rec.devices = [];
+    try {
+      const dev = this.opts.devices;
+      const con = dev.attachConsole(this.hv, d, out);
+      rec.devices.push(con);
+      rec.consoleInput = (bytes) => con.input(bytes);
+      cfg.disks.forEach((disk, i) => {
+        rec.devices.push(dev.attachDisk(this.hv, d, disk.devid, { backend: this.disks.get(rec)![i], vdev: disk.vdev, readOnly: disk.readOnly }));
+      });
+      cfg.vifs.forEach((vif, i) => {
+        rec.devices.push(dev.attachVif(this.hv, d, i, { bridge: this.bridge(vif.bridge), mac: vif.mac, ip: vif.ip, bridgeName: vif.bridge }));
+      });
+    } catch (e) {
+      this.teardown(rec);
+      throw e;
+    }
+    this.scheduler.add(d.domid, xenSchedVcpu(this.hv, d), { weight: cfg.weight, cap: cfg.cap });
+    if (rec.paused) this.scheduler.pause(d.domid);
+  }
+
+  /** Close the live domain's devices and destroy it (its disks stay open for a restart). */
+  private teardown(rec: DomainRecord): void {
+    for (const dev of rec.devices.splice(0).reverse()) {
+      rec.deviceStats[`${dev.kind}${dev.devid}`] = dev.stats();
+      dev.close();
+    }
+    if (this.scheduler.has(rec.domid)) {
+      const a = this.scheduler.account(rec.domid);
+      rec.past.instructions += a.instructions;
+      rec.past.hostMs += a.hostMs;
+      rec.past.slices += a.slices;
+      rec.past.blocks += a.blocks;
+      this.scheduler.remove(rec.domid);
+    }
+    rec.consoleInput = undefined;
+    this.hv.destroyDomain(rec.domid);
+  }
+
+  /** The end of a record: the domain and its disks go. */
+  private finish(rec: DomainRecord): void {
+    this.teardown(rec);
+    rec.state = 'gone';
+    for (const d of this.disks.get(rec) ?? []) closeDisk(d);
+    this.disks.delete(rec);
+  }
+
+  /** Every domain this toolstack created, in creation order, live or not. */
+  records(): readonly DomainRecord[] {
+    return this.recs;
+  }
+
+  /** The live record of domain `domid` (UserError if there is none). */
+  record(domid: number): DomainRecord {
+    const r = this.recs.find((x) => x.domid === domid && x.state !== 'gone');
+    if (r === undefined) throw new UserError(`xl: no domain ${domid}`);
+    return r;
+  }
+
+  /** What the scheduler gave a record, over all its incarnations. */
+  totals(rec: DomainRecord): { instructions: bigint; hostMs: number; slices: number; blocks: number; sched?: SchedAccount } {
+    const t = { ...rec.past };
+    if (rec.state === 'running' && this.scheduler.has(rec.domid)) {
+      const a = this.scheduler.account(rec.domid);
+      return { instructions: t.instructions + a.instructions, hostMs: t.hostMs + a.hostMs, slices: t.slices + a.slices, blocks: t.blocks + a.blocks, sched: a };
+    }
+    return t;
+  }
+
+  /** One `xl list` row of a record (live or not). */
+  row(rec: DomainRecord): XlListRow {
+    const t = this.totals(rec);
+    const end = rec.end;
+    const crashed = end !== undefined && (end.reason === 'crash' || end.reason === 'watchdog' || (end.reason === 'poweroff' && end.exitCode !== 0));
+    const killed = end !== undefined && (end.reason === 'destroyed' || end.reason === 'timeout');
+    return {
+      name: rec.cfg.name, domid: rec.domid, memMiB: rec.cfg.memoryMiB, vcpus: 1, timeS: t.hostMs / 1000,
+      state: rec.state === 'running'
+        ? { running: t.sched?.state === 'runnable' || t.sched?.state === 'parked', blocked: t.sched?.state === 'blocked', paused: rec.paused }
+        : { shutdown: end !== undefined && !crashed && !killed, crashed, dying: killed },
+    };
+  }
+
+  /** xl list: Domain-0, then the live domains (running, paused or preserved) by id. */
+  list(dom0TimeS = 0): XlListRow[] {
+    const live = this.recs.filter((r) => r.state !== 'gone').sort((a, b) => a.domid - b.domid);
+    return [{ name: 'Domain-0', domid: 0, memMiB: 0, vcpus: 1, state: { running: true }, timeS: dom0TimeS }, ...live.map((r) => this.row(r))];
+  }
+
+  /** xl pause. */
+  pause(domid: number): void {
+    const r = this.liveRunning(domid);
+    r.paused = true;
+    this.scheduler.pause(domid);
+  }
+
+  /** xl unpause. */
+  unpause(domid: number): void {
+    const r = this.liveRunning(domid);
+    r.paused = false;
+    this.scheduler.unpause(domid);
+  }
+
+  /** xl destroy: the domain stops at once, whatever its configuration says. */
+  destroy(domid: number): void {
+    const r = this.record(domid);
+    if (r.state === 'running') r.end = { reason: 'destroyed', exitCode: 1 };
+    this.finish(r);
+    this.opts.onNotice?.(`${r.cfg.name} (d${domid}): destroyed`);
+  }
+
+  /** xl console: where typed bytes for domain `domid` go. */
+  console(domid: number): (bytes: Uint8Array) => void {
+    const r = this.record(domid);
+    return (bytes) => {
+      if (r.consoleInput) r.consoleInput(bytes);
+      else if (r.state === 'running') this.hv.domain(r.domid)?.vm.consoleInput(bytes);
+    };
+  }
+
+  /** Run `action` between two slices (console commands arrive while a slice runs). */
+  defer(action: () => void | Promise<void>): void {
+    this.pending.push(action);
+  }
+
+  /** Make `run` return after the current slice. */
+  quit(): void {
+    this.quitRequested = true;
+    for (const r of this.recs) if (r.state === 'running') this.hv.domain(r.domid)?.vm.stop();
+  }
+
+  /**
+   * Run the scheduler until no domain is left running (or paused), `quit()`, or the time limit.
+   * Returns why it stopped. Domains still running at a timeout get end reason 'timeout'.
+   */
+  async run(limits: { timeoutMs?: number } = {}): Promise<'done' | 'quit' | 'timeout'> {
+    const deadline = limits.timeoutMs !== undefined ? performance.now() + limits.timeoutMs : Infinity;
+    for (;;) {
+      for (const action of this.pending.splice(0)) await action();
+      if (this.quitRequested) return 'quit';
+      if (!this.recs.some((r) => r.state === 'running')) return 'done';
+      if (performance.now() >= deadline) {
+        for (const r of this.recs) if (r.state === 'running') r.end = { reason: 'timeout', exitCode: 1 };
+        return 'timeout';
+      }
+      const step = await this.scheduler.step();
+      if (step.kind === 'empty') await new Promise((res) => setTimeout(res, 5)); // all paused: wait for the user
+      else if (step.kind === 'ran') await this.afterSlice(step.domid, step.slice.result);
+    }
+  }
+
+  /** A slice ended: act on a shutdown. */
+  private async afterSlice(domid: number, result: VmRunResult): Promise<void> {
+    if (result.reason !== 'exit' || this.quitRequested) return;
+    const rec = this.recs.find((r) => r.domid === domid && r.state === 'running');
+    const d = this.hv.domain(domid);
+    if (rec === undefined || d === undefined) return;
+    const reason = result.failure !== undefined ? 'crash' : d.shutdownReason ?? (result.exitCode === 0 ? 'poweroff' : 'crash');
+    rec.end = { reason, exitCode: result.exitCode, ...(result.failure !== undefined ? { failure: result.failure } : {}) };
+    let action: LifecycleAction = reason === 'poweroff' ? rec.cfg.onPoweroff : reason === 'reboot' ? rec.cfg.onReboot : rec.cfg.onCrash;
+    if (action === 'restart' && rec.restarts >= MAX_RESTARTS) action = 'destroy';
+    const what = `${rec.cfg.name} (d${domid}): ${describeEnd(rec.end)}`;
+    if (action === 'destroy') {
+      this.finish(rec);
+      this.opts.onNotice?.(`${what}: destroyed`);
+    } else if (action === 'preserve') {
+      this.scheduler.remove(domid);
+      rec.state = 'preserved';
+      this.opts.onNotice?.(`${what}: preserved`);
+    } else {
+      this.teardown(rec);
+      rec.restarts++;
+      await this.build(rec);
+      this.opts.onNotice?.(`${what}: restarted as d${rec.domid} (restart ${rec.restarts} of at most ${MAX_RESTARTS})`);
+    }
+  }
+
+  private liveRunning(domid: number): DomainRecord {
+    const r = this.record(domid);
+    if (r.state !== 'running') throw new UserError(`xl: domain ${domid} (${r.cfg.name}) is shut down`);
+    return r;
+  }
+}
+
+/** "poweroff, exit code 0", "crash: <VMM report>", ... */
+export function describeEnd(end: DomainEnd): string {
+  if (end.reason === 'destroyed') return 'destroyed';
+  if (end.reason === 'timeout') return 'still running at the time limit';
+  if (end.failure !== undefined) return `crash: ${end.failure}`;
+  return `${end.reason}, exit code ${end.exitCode}`;
+}
+
+/** Whether a record ended as `wasmvisor up` wants: powered off with exit code 0. */
+export function succeeded(rec: DomainRecord): boolean {
+  return rec.end?.reason === 'poweroff' && rec.end.exitCode === 0;
+}
+
+/** Open one disk of a configuration. */
+function openDisk(d: DiskCfg): BlockBackend {
+  if ('memoryBytes' in d.target) return new MemoryBackend(d.target.memoryBytes, { readOnly: d.readOnly });
+  return FileBackend.open(d.target.path, { readOnly: d.readOnly });
+}
+
+/** Close a disk that has a file behind it. */
+function closeDisk(d: BlockBackend): void {
+  if (d instanceof FileBackend) d.close();
+}

@@ -418,6 +418,85 @@ function helper2(r: usize, f: u32): void {
   setReg(rd);
 }
 
+/**
+ * Division and remainder inline (M extension §13.2): a zero divisor gives all ones (div) or
+ * the dividend (rem); signed overflow (MIN / -1) gives MIN (div) or 0 (rem), where Wasm's div_s
+ * would trap. `word`: the 32-bit forms on the low words, results sign-extended.
+ */
+function divRem(r: usize, rem: bool, signed: bool, word: bool): void {
+  const rd = <u32>load<u8>(r, R_RD);
+  if (rd == 32) return;
+  getReg(<u32>load<u8>(r, R_RS1));
+  W.localSet(L_VA); // a
+  getReg(<u32>load<u8>(r, R_RS2));
+  W.localSet(L_T); // b
+  if (!word) {
+    W.localGet(L_T);
+    W.op(W.I64_EQZ);
+    W.structured(W.IF, W.T_I64);
+    if (rem) W.localGet(L_VA); else W.i64c(-1);
+    W.op(W.ELSE);
+    if (signed && !rem) {
+      // MIN / -1 = MIN
+      W.localGet(L_VA);
+      W.i64c(i64.MIN_VALUE);
+      W.op(W.I64_EQ);
+      W.localGet(L_T);
+      W.i64c(-1);
+      W.op(W.I64_EQ);
+      W.op(W.I32_AND);
+      W.structured(W.IF, W.T_I64);
+      W.i64c(i64.MIN_VALUE);
+      W.op(W.ELSE);
+      W.localGet(L_VA);
+      W.localGet(L_T);
+      W.op(W.I64_DIV_S);
+      W.op(W.END);
+    } else {
+      // rem_s of MIN by -1 is 0 in Wasm (it does not trap), as RISC-V wants
+      W.localGet(L_VA);
+      W.localGet(L_T);
+      W.op(rem ? (signed ? W.I64_REM_S : W.I64_REM_U) : W.I64_DIV_U);
+    }
+    W.op(W.END);
+  } else {
+    W.localGet(L_VA);
+    W.op(W.I32_WRAP_I64);
+    W.localSet(L_E); // x
+    W.localGet(L_T);
+    W.op(W.I32_WRAP_I64);
+    W.localTee(L_NEXT); // y (L_NEXT is only meaningful right before a br to the dispatcher)
+    W.op(W.I32_EQZ);
+    W.structured(W.IF, W.T_I64);
+    if (rem) { W.localGet(L_E); W.op(W.I64_EXTEND_I32_S); } else W.i64c(-1);
+    W.op(W.ELSE);
+    if (signed && !rem) {
+      W.localGet(L_E);
+      W.i32c(i32.MIN_VALUE);
+      W.op(W.I32_EQ);
+      W.localGet(L_NEXT);
+      W.i32c(-1);
+      W.op(W.I32_EQ);
+      W.op(W.I32_AND);
+      W.structured(W.IF, W.T_I64);
+      W.i64c(<i64>i32.MIN_VALUE);
+      W.op(W.ELSE);
+      W.localGet(L_E);
+      W.localGet(L_NEXT);
+      W.op(W.I32_DIV_S);
+      W.op(W.I64_EXTEND_I32_S);
+      W.op(W.END);
+    } else {
+      W.localGet(L_E);
+      W.localGet(L_NEXT);
+      W.op(rem ? (signed ? W.I32_REM_S : W.I32_REM_U) : W.I32_DIV_U);
+      W.op(W.I64_EXTEND_I32_S);
+    }
+    W.op(W.END);
+  }
+  setReg(rd);
+}
+
 /** A branch: taken leaves the block for its target, with the records after it uncounted. */
 function emitBranch(r: usize, off: u32, i: u32, n: u32, o: u8): void {
   getReg(<u32>load<u8>(r, R_RS1));
@@ -560,14 +639,14 @@ function emitInsn(r: usize, off: u32, i: u32, n: u32): bool {
     case O.OP_MULH: helper2(r, F_MULH); return false;
     case O.OP_MULHSU: helper2(r, F_MULH + 1); return false;
     case O.OP_MULHU: helper2(r, F_MULH + 2); return false;
-    case O.OP_DIV: helper2(r, F_MULH + 3); return false;
-    case O.OP_DIVU: helper2(r, F_MULH + 4); return false;
-    case O.OP_REM: helper2(r, F_MULH + 5); return false;
-    case O.OP_REMU: helper2(r, F_MULH + 6); return false;
-    case O.OP_DIVW: helper2(r, F_MULH + 7); return false;
-    case O.OP_DIVUW: helper2(r, F_MULH + 8); return false;
-    case O.OP_REMW: helper2(r, F_MULH + 9); return false;
-    case O.OP_REMUW: helper2(r, F_MULH + 10); return false;
+    case O.OP_DIV: divRem(r, false, true, false); return false;
+    case O.OP_DIVU: divRem(r, false, false, false); return false;
+    case O.OP_REM: divRem(r, true, true, false); return false;
+    case O.OP_REMU: divRem(r, true, false, false); return false;
+    case O.OP_DIVW: divRem(r, false, true, true); return false;
+    case O.OP_DIVUW: divRem(r, false, false, true); return false;
+    case O.OP_REMW: divRem(r, true, true, true); return false;
+    case O.OP_REMUW: divRem(r, true, false, true); return false;
     case O.OP_FENCE: return false; // one hart (exec.ts)
     default: {
       const end = (O.opFlags(op) & O.F_END) != 0 || op == O.OP_ILLEGAL;

@@ -28,6 +28,7 @@ import { runWasmvisor } from './wasmvisor';
 import { WORKLOADS, resultLine, workloadPaths } from './workloads';
 import { vmBenchmarks, formatVmBench, type VmBench } from './vm';
 import { bootBenchmarks, formatBootBench, type BootBench } from './boot';
+import { xenBenchmarks, formatXenBench, type XenBench } from './xen';
 
 /** Command-line options. */
 interface Options {
@@ -62,9 +63,9 @@ function parseArgs(argv: string[]): Options {
       }
       case '--only': {
         o.only = value().split(',').filter((s) => s !== '');
-        const unknown = o.only.filter((n) => n !== 'vm' && n !== 'boot' && !WORKLOADS.some((w) => w.name === n));
+        const unknown = o.only.filter((n) => n !== 'vm' && n !== 'boot' && n !== 'xen' && !WORKLOADS.some((w) => w.name === n));
         if (unknown.length > 0) {
-          throw new UsageError(`bench: unknown workload '${unknown[0]}' (have ${WORKLOADS.map((w) => w.name).join(', ')}, vm, boot)`);
+          throw new UsageError(`bench: unknown workload '${unknown[0]}' (have ${WORKLOADS.map((w) => w.name).join(', ')}, vm, boot, xen)`);
         }
         break;
       }
@@ -267,9 +268,25 @@ async function main(): Promise<number> {
       }
     }
 
-    const report: BenchReport & { vm?: VmBench; boot?: BootBench } = { host, runs: opt.runs, startup, workloads: results, geomean: geomeanRow(results) };
+    // ---- Xen split drivers (issue 6; bench/xen.ts) ----
+    let xenBench: XenBench | null = null;
+    if (opt.wasmvisor && (opt.only === null || opt.only.includes('xen'))) {
+      try {
+        if (opt.make) {
+          const r = spawnSync('make', ['-C', join(root, 'guests'), 'bin/xen/blkbench.elf', 'bin/xen/virtblkbench.elf'], { encoding: 'utf8' });
+          if (r.status !== 0) throw new Error(`make -C guests failed: ${`${r.stdout}${r.stderr}`.trim().split('\n').slice(-3).join(' | ')}`);
+        }
+        xenBench = await xenBenchmarks(root, opt.runs, opt.timeoutMs, log);
+      } catch (e) {
+        log(`bench: Xen benchmarks: ${errorText(e)}`);
+      }
+    }
+    // ---- end of Xen split drivers ----
+
+    const report: BenchReport & { vm?: VmBench; boot?: BootBench; xen?: XenBench } = { host, runs: opt.runs, startup, workloads: results, geomean: geomeanRow(results) };
     if (vmBench) report.vm = vmBench;
     if (bootBench) report.boot = bootBench;
+    if (xenBench) report.xen = xenBench;
 
     console.log('');
     console.log(formatTable(report));
@@ -285,6 +302,10 @@ async function main(): Promise<number> {
     if (bootBench) {
       console.log('');
       console.log(formatBootBench(bootBench));
+    }
+    if (xenBench) {
+      console.log('');
+      console.log(formatXenBench(xenBench));
     }
 
     let bad = 0;

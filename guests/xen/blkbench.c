@@ -61,20 +61,6 @@ static int stamped(uint32_t off)
     return 1;
 }
 
-static void no_xen(void)
-{
-    for (const char *s = "blkbench: no Xen hypercall interface (SBI extension 0x0958454e); powering off\n"; *s; s++) {
-        register unsigned long a0 __asm__("a0") = (unsigned char)*s;
-        register unsigned long a7 __asm__("a7") = 1;            /* legacy console_putchar */
-        __asm__ volatile("ecall" : "+r"(a0) : "r"(a7) : "memory");
-    }
-    register unsigned long a0 __asm__("a0") = 0, a1 __asm__("a1") = 0;
-    register unsigned long a6 __asm__("a6") = 0, a7 __asm__("a7") = 0x53525354; /* SRST shutdown */
-    __asm__ volatile("ecall" : "+r"(a0), "+r"(a1) : "r"(a6), "r"(a7) : "memory");
-    for (;;)
-        __asm__ volatile("wfi");
-}
-
 static void report(const char *what, uint64_t ns, unsigned long notifies, unsigned long waits)
 {
     uint64_t us = ns / 1000 ? ns / 1000 : 1;
@@ -109,11 +95,12 @@ int main(long hartid, const void *dtb)
     (void)hartid;
     char child[32], dir[48];
     if (!xen_present() || xen_parse_dt(dtb) != 0)
-        no_xen();                               /* under QEMU: nothing to measure */
+        xen_absent("blkbench");                               /* under QEMU: nothing to measure */
     xen_events_init();
     CHECK(gnttab_init() == 0, "grant table setup");
     CHECK(xenbus_first_child("device/vbd", child, sizeof child) == 0, "no disk (device/vbd is empty)");
     path_join(dir, sizeof dir, "device/vbd", child);
+    blk.want_persistent = 1;            /* feature-persistent: grants kept for the connection */
     int rc = blkfront_init(&blk, dir);
     CHECK(rc == 0, "blkfront: handshake step %d failed", -rc);
     CHECK(!blk.read_only && blk.sectors >= TOTAL / 512, "need a writable disk of 4 MiB (%lu sectors)", (unsigned long)blk.sectors);

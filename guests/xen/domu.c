@@ -15,24 +15,6 @@
 static uint8_t pages[6][4096] __attribute__((aligned(4096)));
 static char reply[256];
 
-static void sbi_putc(char c)
-{
-    register unsigned long a0 __asm__("a0") = (unsigned char)c;
-    register unsigned long a7 __asm__("a7") = 1;
-    __asm__ volatile("ecall" : "+r"(a0) : "r"(a7) : "memory");
-}
-
-static void no_xen(void)
-{
-    for (const char *s = "domu: no Xen hypercall interface (SBI extension 0x0958454e); powering off\n"; *s; s++)
-        sbi_putc(*s);
-    register unsigned long a0 __asm__("a0") = 0, a1 __asm__("a1") = 0;
-    register unsigned long a6 __asm__("a6") = 0, a7 __asm__("a7") = 0x53525354; /* SRST shutdown */
-    __asm__ volatile("ecall" : "+r"(a0), "+r"(a1) : "r"(a6), "r"(a7) : "memory");
-    for (;;)
-        __asm__ volatile("wfi");
-}
-
 static long evtchn_op(int cmd, void *arg) { return hypercall(__HYPERVISOR_event_channel_op, cmd, (unsigned long)arg, 0); }
 static long gnttab_op(int cmd, void *arg, unsigned n) { return hypercall(__HYPERVISOR_grant_table_op, cmd, (unsigned long)arg, n); }
 static long memory_op(int cmd, void *arg) { return hypercall(__HYPERVISOR_memory_op, cmd, (unsigned long)arg, 0); }
@@ -155,7 +137,7 @@ int main(long hartid, const void *dtb)
 {
     (void)hartid;
     if (!xen_present())
-        no_xen();
+        xen_absent("domu");
     CHECK(xen_parse_dt(dtb) == 0, "no /hypervisor node");
     xen_events_init();
     test_version();

@@ -30,24 +30,6 @@ static struct netfront net;
 static uint8_t wbuf[PATTERN_BYTES + 4096] __attribute__((aligned(4096)));
 static uint8_t rbuf[PATTERN_BYTES] __attribute__((aligned(4096)));
 
-static void sbi_putc(char c)
-{
-    register unsigned long a0 __asm__("a0") = (unsigned char)c;
-    register unsigned long a7 __asm__("a7") = 1;
-    __asm__ volatile("ecall" : "+r"(a0) : "r"(a7) : "memory");
-}
-
-static void no_xen(void)
-{
-    for (const char *s = "pvtest: no Xen hypercall interface (SBI extension 0x0958454e); powering off\n"; *s; s++)
-        sbi_putc(*s);
-    register unsigned long a0 __asm__("a0") = 0, a1 __asm__("a1") = 0;
-    register unsigned long a6 __asm__("a6") = 0, a7 __asm__("a7") = 0x53525354; /* SRST shutdown */
-    __asm__ volatile("ecall" : "+r"(a0), "+r"(a1) : "r"(a6), "r"(a7) : "memory");
-    for (;;)
-        __asm__ volatile("wfi");
-}
-
 /* The pattern: u32 word i of the region is i * 2654435761 ^ domid << 24 (little endian). */
 static void fill_pattern(uint8_t *p)
 {
@@ -162,7 +144,7 @@ int main(long hartid, const void *dtb)
     (void)hartid;
     char child[32], dir[48];
     if (!xen_present())
-        no_xen();
+        xen_absent("pvtest");
     CHECK(xen_parse_dt(dtb) == 0, "no /hypervisor node");
     xen_events_init();
     pvcons_init();

@@ -8,7 +8,7 @@
  *   0x0010_0000  test finisher / syscon    MMIO, emulated
  *   0x0c00_0000  PLIC (context 0 = the guest's S context -> hvip.VSEIP)
  *   0x1000_0000  UART 16550 (PLIC source 10)
- *   0x1000_1000  virtio-mmio slots 0..7 (empty)
+ *   0x1000_1000  virtio-mmio slots 0..7 (IRQ 1..8; empty, or virtio-blk in slot 0 with `disk`)
  *   0x8000_0000  RAM, memSize bytes: pages populated on first touch; kernel at its ELF
  *                addresses (or 0x8020_0000 raw), DTB near the top (as QEMU places it)
  *
@@ -22,9 +22,13 @@ import { Plic, PLIC_SIZE } from '../devices/plic';
 import { TestFinisher } from '../devices/test-finisher';
 import { Uart16550 } from '../devices/uart16550';
 import { VirtioMmioEmpty } from '../devices/virtio-mmio-empty';
+import type { BlockBackend } from '../devices/virtio/backend';
+import { VirtioBlk } from '../devices/virtio/blk';
+import { VirtioMmio } from '../devices/virtio/mmio';
+import type { GuestMemory } from '../devices/device';
 import { Bus } from '../machine/bus';
 import { createMemory, instantiateCore, type CoreExports } from '../machine/core';
-import { fdtLoadAddress, virtBoardFdt, VIRT_PLIC_BASE, VIRT_TEST_BASE, VIRT_UART0_BASE, VIRT_UART0_IRQ, VIRT_VIRTIO_BASE, VIRT_VIRTIO_COUNT } from '../machine/fdt';
+import { fdtLoadAddress, virtBoardFdt, VIRT_PLIC_BASE, VIRT_TEST_BASE, VIRT_UART0_BASE, VIRT_UART0_IRQ, VIRT_VIRTIO_BASE, VIRT_VIRTIO_COUNT, VIRT_VIRTIO_IRQ } from '../machine/fdt';
 import { applyJitConfig } from '../machine/jit';
 import { HartState } from '../machine/hart';
 import { HART_ISA, Ram } from '../machine/machine';
@@ -66,6 +70,8 @@ export interface VmConfig extends JitConfig {
   gstageMode?: bigint;
   /** Adds nodes to the guest's device tree before it is built (host/xen: /hypervisor). */
   fdtExtra?: (fdt: Fdt) => void;
+  /** A disk: served by a virtio-blk device (modern virtio-mmio) in virtio slot 0, IRQ 1. */
+  disk?: BlockBackend;
 }
 
 /** Sources of the guest's virtual external interrupt (hvip.VSEIP is their OR): the PLIC... */
@@ -100,6 +106,8 @@ export class Vm {
   readonly bus = new Bus();
   readonly uart: Uart16550;
   readonly plic: Plic;
+  /** The virtio-blk transport in virtio slot 0, when the config has a disk. */
+  readonly blk: VirtioMmio | undefined;
   /** Guest-physical address of the DTB (a1 at entry). */
   readonly dtbAddress: bigint;
   readonly vcpu: Vcpu;
@@ -158,6 +166,13 @@ export class Vm {
     this.bus.map(BigInt(VIRT_UART0_BASE), 0x100n, this.uart);
     for (let i = 0; i < VIRT_VIRTIO_COUNT; i++) {
       const base = VIRT_VIRTIO_BASE + i * 0x1000;
+      // --- virtio-blk (issue 6): a disk goes to slot 0, as on the bare machine (machine.ts). ---
+      if (i === 0 && cfg.disk) {
+        const blk = new VirtioMmio(new VirtioBlk(cfg.disk), this.guestMemory(), this.plic.source(VIRT_VIRTIO_IRQ + i), `virtio-blk@${base.toString(16)}`);
+        this.blk = blk;
+        this.bus.map(BigInt(base), 0x1000n, blk);
+        continue;
+      }
       this.bus.map(BigInt(base), 0x1000n, new VirtioMmioEmpty(`virtio-mmio@${base.toString(16)}`));
     }
 
@@ -201,10 +216,30 @@ export class Vm {
     this.core.flushAll();
     this.uart.reset();
     this.plic.reset();
+    this.blk?.reset();
     this.load();
   }
 
   // ---- guest-physical memory ----
+
+  /**
+   * Guest RAM as devices see it (GuestMemory): reads and writes outside RAM throw a RangeError,
+   * which the virtio transport turns into an error for the guest.
+   */
+  guestMemory(): GuestMemory {
+    return {
+      base: GUEST_RAM_BASE,
+      size: this.cfg.memSize,
+      read: (addr, length) => {
+        const b = this.readGuest(addr, length);
+        if (!b) throw new RangeError(`guest read 0x${addr.toString(16)}+${length} outside RAM`);
+        return b;
+      },
+      write: (addr, bytes) => {
+        if (!this.writeGuest(addr, bytes)) throw new RangeError(`guest write 0x${addr.toString(16)}+${bytes.length} outside RAM`);
+      },
+    };
+  }
 
   /** Whether [gpa, gpa + len) lies in guest RAM (and no page of it is ballooned out). */
   isGuestRam(gpa: bigint, len = 1): boolean {

@@ -381,6 +381,26 @@ export class GrantTables {
     return { status: H.GNTST_okay, mapping: new GrantMapping(this, rec) };
   }
 
+  /**
+   * Whether the entry behind a live mapping still grants what the mapping was made for: re-read
+   * from guest RAM now, it must be GTF_permit_access to the mapping's grantee, for the frame
+   * pinned at map time, and not GTF_readonly under a writable mapping. A backend that keeps
+   * mappings across requests (blkback's persistent grants) asks before each use, so a grant the
+   * DomU revoked or pointed elsewhere is never used through an old mapping. False for a dead
+   * mapping or a dying table.
+   */
+  stillGranted(m: GrantMapping): boolean {
+    const rec = this.maps.get(m.handle);
+    if (!rec) return false;
+    const d = this.domains.get(rec.granter);
+    if (!d || d.dying) return false;
+    const e = this.readEntry(d, rec.ref);
+    if (!e) return false;
+    if ((e.flags & H.GTF_type_mask) !== H.GTF_permit_access || e.domid !== rec.grantee) return false;
+    if (BigInt(e.frame) !== rec.gfn) return false;
+    return rec.readonly || (e.flags & H.GTF_readonly) === 0;
+  }
+
   /** Unmap (GNTTABOP_unmap_grant_ref): GNTST_okay, or GNTST_bad_handle for no such mapping. */
   unmap(handle: number | GrantMapping): number {
     const h = typeof handle === 'number' ? handle : handle.handle;

@@ -9,9 +9,19 @@
  *   write ring-ref and event-channel; Initialised; wait for Connected; Connected.
  *
  * I/O: each blk_io is cut into ring requests of at most 11 segments, one per
- * page touched (first_sect..last_sect inside it). Every data page is granted
- * for the request only (read-only when the backend reads it, for a write) and
- * the grant is ended when the response arrives. As many requests as the ring
+ * page touched (first_sect..last_sect inside it). Without persistent grants
+ * every data page is granted for the request only (read-only when the backend
+ * reads it, for a write) and the grant is ended when the response arrives.
+ *
+ * Persistent grants (blkif.h feature-persistent; opt in with want_persistent):
+ * the grants stay for the whole connection and the backend keeps them mapped.
+ * Unlike Linux's blkfront we do not copy through a pool of granted pages: the
+ * grant follows the I/O buffer's frame. Slot gfn % BLK_PGRANTS holds one
+ * writable grant; a page that hashes to a slot pointed elsewhere repoints the
+ * grant (a 32-bit store of the entry's frame) once no request in flight uses
+ * it, and the backend, which re-reads the entry before each use of a kept
+ * mapping, remaps it. A request whose slot is busy with another frame waits
+ * for the responses in flight. The grants are never ended while connected. As many requests as the ring
  * holds are published together and the backend is notified once per batch
  * (RING_PUSH_REQUESTS_AND_CHECK_NOTIFY); responses are consumed until none is
  * left, then RING_FINAL_CHECK_FOR_RESPONSES and SCHEDOP_block until the
@@ -61,6 +71,13 @@ int blkfront_init(struct blkfront *b, const char *dir)
     b->flush = read_ul(b->backend, "feature-flush-cache", 0) == 1;
     if (read_ul(b->backend, "sector-size", 512) != 512 || b->sectors == 0)
         return -3;
+    b->persistent = b->want_persistent && read_ul(b->backend, "feature-persistent", 0) == 1;
+    for (i = 0; i < BLK_PGRANTS; i++) {
+        b->pg[i].ref = 0;
+        b->pg[i].busy = 0;
+    }
+    if (b->persistent && write_ul(b->dir, "feature-persistent", 1) != 0)
+        return -5;
 
     front_ring_init(&b->ring, b->ring_page, BLKIF_REQ_SLOT);
     for (i = 0; i < BLK_RING_SLOTS; i++)
@@ -78,6 +95,45 @@ int blkfront_init(struct blkfront *b, const char *dir)
     return xenbus_switch_state(b->dir, XenbusStateConnected) == 0 ? 0 : -8;
 }
 
+#define GT ((volatile struct grant_entry_v1 *)(xen.grant_gfn[0] << 12))
+
+/* Whether a persistent slot needed by the next request from io at *off is busy with another frame. */
+static int pgrant_busy(struct blkfront *b, struct blk_io *io, uint32_t off)
+{
+    for (unsigned n = 0; n < BLKIF_MAX_SEGMENTS_PER_REQUEST && off < io->len; n++) {
+        uint64_t addr = (uint64_t)io->buf + off;
+        struct blk_pgrant *p = &b->pg[(addr >> 12) % BLK_PGRANTS];
+        if (p->busy && p->gfn != addr >> 12)
+            return 1;
+        off += 4096 - (addr & 4095);
+    }
+    return 0;
+}
+
+/* The persistent grant for frame gfn (granting or repointing its slot); the slot, or -1. */
+static int pgrant_get(struct blkfront *b, uint64_t gfn)
+{
+    unsigned s = gfn % BLK_PGRANTS;
+    struct blk_pgrant *p = &b->pg[s];
+    if (p->ref == 0) {
+        int ref = gnttab_grant(b->backend_id, gfn, 0);
+        if (ref < 0)
+            return -1;
+        p->ref = ref;
+        p->gfn = gfn;
+        b->pgrant_new++;
+    } else if (p->gfn != gfn) {
+        /* Not in flight (pgrant_busy): point the grant at the new frame. The backend sees the
+         * frame change before it uses its mapping again and maps the entry afresh. */
+        GT[p->ref].frame = (uint32_t)gfn;
+        __sync_synchronize();
+        p->gfn = gfn;
+        b->pgrant_repoints++;
+    }
+    p->busy++;
+    return (int)s;
+}
+
 /* Fill one ring request from io at byte offset *off; advances *off. */
 static int fill(struct blkfront *b, struct blk_shadow *sh, uint64_t id, struct blk_io *io, uint32_t *off)
 {
@@ -93,14 +149,19 @@ static int fill(struct blkfront *b, struct blk_shadow *sh, uint64_t id, struct b
         uint32_t in_page = addr & 4095, chunk = 4096 - in_page;
         if (chunk > io->len - *off)
             chunk = io->len - *off;
-        int ref = gnttab_grant(b->backend_id, addr >> 12, io->op == BLKIF_OP_WRITE);
+        int ref, slot = -1;
+        if (b->persistent) {
+            slot = pgrant_get(b, addr >> 12);
+            ref = slot < 0 ? -1 : b->pg[slot].ref;
+        } else
+            ref = gnttab_grant(b->backend_id, addr >> 12, io->op == BLKIF_OP_WRITE);
         if (ref < 0)
             return -1;
         struct blkif_request_segment *s = &r.seg[r.nr_segments++];
         s->gref = (uint32_t)ref;
         s->first_sect = (uint8_t)(in_page / 512);
         s->last_sect = (uint8_t)((in_page + chunk) / 512 - 1);
-        sh->refs[sh->nr_refs++] = ref;
+        sh->refs[sh->nr_refs++] = b->persistent ? slot : ref;
         *off += chunk;
     }
     memcpy(rq, &r, sizeof r);
@@ -124,9 +185,12 @@ static unsigned consume(struct blkfront *b)
             xen_shutdown(SHUTDOWN_crash);
         }
         struct blk_shadow *sh = &b->shadow[r.id];
-        for (unsigned i = 0; i < sh->nr_refs; i++)
-            if (gnttab_end(sh->refs[i]) != 0)
+        for (unsigned i = 0; i < sh->nr_refs; i++) {
+            if (b->persistent)
+                b->pg[sh->refs[i]].busy--;
+            else if (gnttab_end(sh->refs[i]) != 0)
                 b->grant_errors++;
+        }
         if (r.status != BLKIF_RSP_OKAY && sh->io->status == 0)
             sh->io->status = r.status;
         sh->io->parts--;
@@ -160,6 +224,8 @@ int blkfront_io(struct blkfront *b, struct blk_io *ios, unsigned n)
                 id++;
             if (id == BLK_RING_SLOTS)
                 break;
+            if (b->persistent && pgrant_busy(b, io, off))
+                break;                  /* wait for the requests in flight using the slot */
             b->shadow[id].io = io;
             if (fill(b, &b->shadow[id], id, io, &off) != 0) {
                 con_printf("FAIL: blkfront: out of grant references\n");

@@ -60,7 +60,16 @@ struct blk_io {
 struct blk_shadow {
     struct blk_io *io;          /* NULL: slot free */
     uint8_t nr_refs;
-    int refs[BLKIF_MAX_SEGMENTS_PER_REQUEST];
+    int refs[BLKIF_MAX_SEGMENTS_PER_REQUEST];   /* grant refs, or pgrant slots when persistent */
+};
+
+/* Persistent grants (blkif.h feature-persistent): one grant per slot, slot = gfn % BLK_PGRANTS,
+ * kept for the whole connection and pointed at another frame when the slot is reused. */
+#define BLK_PGRANTS 256
+struct blk_pgrant {
+    uint64_t gfn;               /* the frame the grant points at */
+    int ref;                    /* 0: not granted yet */
+    uint16_t busy;              /* segments in flight through it */
 };
 
 struct blkfront {
@@ -75,8 +84,11 @@ struct blkfront {
     int read_only, flush;
     uint32_t port;
     int ring_ref;
+    int want_persistent;        /* set before blkfront_init to offer feature-persistent */
+    int persistent;             /* negotiated: both ends wrote feature-persistent = 1 */
+    struct blk_pgrant pg[BLK_PGRANTS];
     /* counters */
-    unsigned long requests, segments, notifies, waits, grant_errors;
+    unsigned long requests, segments, notifies, waits, grant_errors, pgrant_new, pgrant_repoints;
 };
 
 /** Connect to the vbd at `dir` ("device/vbd/51712"); 0, or a negative step number (printed by the caller). */

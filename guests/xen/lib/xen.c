@@ -233,3 +233,23 @@ uint64_t xen_now_ns(void)
     __asm__ volatile("rdtime %0" : "=r"(t));
     return t * 100;
 }
+
+static void sbi_legacy_putc(char c)
+{
+    register unsigned long a0 __asm__("a0") = (unsigned char)c;
+    register unsigned long a7 __asm__("a7") = 1;            /* legacy console_putchar */
+    __asm__ volatile("ecall" : "+r"(a0) : "r"(a7) : "memory");
+}
+
+void xen_absent(const char *who)
+{
+    for (const char *s = who; *s; s++)
+        sbi_legacy_putc(*s);
+    for (const char *s = ": no Xen hypercall interface (SBI extension 0x0958454e); powering off\n"; *s; s++)
+        sbi_legacy_putc(*s);
+    register unsigned long a0 __asm__("a0") = 0, a1 __asm__("a1") = 0;
+    register unsigned long a6 __asm__("a6") = 0, a7 __asm__("a7") = 0x53525354; /* SRST shutdown */
+    __asm__ volatile("ecall" : "+r"(a0), "+r"(a1) : "r"(a6), "r"(a7) : "memory");
+    for (;;)
+        __asm__ volatile("wfi");
+}

@@ -89,6 +89,9 @@ static inline long hypercall(unsigned long nr, unsigned long a0, unsigned long a
 
 /** 1 when the SBI implementation offers the hypercall extension (SBI probe_extension). */
 int xen_present(void);
+/* No Xen underneath (e.g. QEMU): print `who` and a fixed message through the legacy SBI
+   console, then power off through SBI SRST. */
+void xen_absent(const char *who) __attribute__((noreturn));
 /** Reads the /hypervisor node of the DTB into `xen`; 0, or -1 if there is none. */
 int xen_parse_dt(const void *dtb);
 /** Flushes buffered console output (con_putc buffers a line). */

@@ -19,6 +19,16 @@
  *   7. the disk call succeeds                           else BLKIF_RSP_ERROR
  * Writes are acknowledged only after BlockBackend.write returned (and, for a flush, after
  * flush() returned). `handle` is not checked (one ring serves one vbd, as in Linux).
+ *
+ * Persistent grants (blkif.h "feature-persistent", as Linux's blkback): when the frontend also
+ * writes feature-persistent = 1, a data grant's mapping is kept after its request, keyed by
+ * grant reference, up to maxPersistentGrants (default 352 = 32 requests x 11 segments); beyond
+ * that, grants are mapped for their request only, as without the feature. Rule 6 then reads:
+ * a kept mapping is used only if GrantTables.stillGranted says the entry, re-read now, still
+ * grants the same frame to Dom0 (writable if the mapping is); otherwise the old mapping is
+ * dropped and the grant mapped afresh, which fails the request if the DomU revoked it. A DomU
+ * may thus repoint a persistent grant at another frame between requests (blkfront does) and
+ * the backend follows. Every kept mapping is unmapped on disconnect and when the device stops.
  * A ring whose req_prod runs past the ring size is a broken frontend: the device is stopped
  * (BackendChannel.stop) and the xenbus layer moves it to Closing.
  */
@@ -40,7 +50,12 @@ export interface BlkbackOptions extends BackendContext {
   disk: BlockBackend;
   /** Requests served per run before yielding (default 4 ring sizes). */
   maxRequestsPerRun?: number;
+  /** Most grant mappings kept across requests when persistent grants are negotiated (default 352; 0 turns the feature off). */
+  maxPersistentGrants?: number;
 }
+
+/** Default bound on kept mappings: every segment of a full ring (32 x 11). */
+export const BLKBACK_MAX_PERSISTENT_GRANTS = 352;
 
 /** Counters of a block backend. */
 export interface BlkbackStats extends ChannelStats {
@@ -52,6 +67,10 @@ export interface BlkbackStats extends ChannelStats {
   unsupported: number;
   /** Grant maps made for data segments. */
   grantMaps: number;
+  /** Segments served through a kept (persistent) mapping, without a map. */
+  persistentHits: number;
+  /** Kept mappings dropped because the entry no longer granted the same frame. */
+  persistentStale: number;
   /** Segment copies between a granted page and the private buffer. */
   copies: number;
   bytesRead: number;
@@ -66,6 +85,9 @@ export interface BlkbackSnapshot {
   channel: ChannelSnapshot;
   ring: BackRingSnapshot | null;
   stats: BlkbackStats;
+  /** Whether persistent grants were negotiated, and the kept mappings (grant ref, handle). */
+  persistent: boolean;
+  persistentGrants: { ref: number; handle: number }[];
 }
 
 /** Why a request failed, for `lastError` (tests, traces). */
@@ -81,13 +103,19 @@ export class Blkback implements XenbusDriver {
   lastError: string | null = null;
   private readonly disk: BlockBackend;
   private readonly limit: number;
+  private readonly maxPersistent: number;
+  /** Persistent grants negotiated for this connection. */
+  persistent = false;
+  /** Kept mappings by grant reference (bounded by maxPersistent). */
+  private readonly kept = new Map<number, GrantMapping>();
 
   constructor(private readonly opts: BlkbackOptions) {
     this.disk = opts.disk;
     this.channel = new BackendChannel(opts, `vbd d${opts.frontendDomid}`);
     this.limit = opts.maxRequestsPerRun ?? 0;
+    this.maxPersistent = opts.maxPersistentGrants ?? BLKBACK_MAX_PERSISTENT_GRANTS;
     const s = this.channel.stats as BlkbackStats;
-    Object.assign(s, { requests: 0, okay: 0, errors: 0, unsupported: 0, grantMaps: 0, copies: 0, bytesRead: 0, bytesWritten: 0, flushes: 0, internalErrors: 0 });
+    Object.assign(s, { requests: 0, okay: 0, errors: 0, unsupported: 0, grantMaps: 0, persistentHits: 0, persistentStale: 0, copies: 0, bytesRead: 0, bytesWritten: 0, flushes: 0, internalErrors: 0 });
     this.stats = s;
   }
 
@@ -98,7 +126,9 @@ export class Blkback implements XenbusDriver {
 
   /** Backend keys (blkif.h "Backend XenBus Nodes"). */
   features(): Record<string, string> {
+    const persistent: Record<string, string> = this.maxPersistent > 0 ? { 'feature-persistent': '1' } : {};
     return {
+      ...persistent,
       'sectors': String(this.sectors),
       'sector-size': String(BLKIF_SECTOR_SIZE),
       'physical-sector-size': String(BLKIF_SECTOR_SIZE),
@@ -115,12 +145,18 @@ export class Blkback implements XenbusDriver {
     const port = readU32Key(frontend('event-channel'));
     if (ref === undefined) return `vbd d${this.opts.frontendDomid}: ring-ref missing or malformed`;
     if (port === undefined) return `vbd d${this.opts.frontendDomid}: event-channel missing or malformed`;
-    return this.connectRing(ref, port);
+    // blkif.h: feature-persistent is in force only if both ends say 1 (anything else: off).
+    const p = this.maxPersistent > 0 && frontend('feature-persistent') === '1';
+    const err = this.connectRing(ref, port);
+    this.persistent = err === null && p;
+    return err;
   }
 
   /** Map ring `ringRef` of the frontend and bind its port `port`. Null or an error message. */
   connectRing(ringRef: number, port: number): string | null {
     this.ring = null;
+    this.releasePersistent();
+    this.persistent = false;
     const err = this.channel.connect([ringRef], port, () => this.serve());
     if (err) return err;
     this.ring = new BackRing(this.channel.pages[0], BLKIF_REQ_SIZE, BLKIF_RSP_SIZE);
@@ -131,7 +167,32 @@ export class Blkback implements XenbusDriver {
 
   /** XenbusDriver.disconnect. */
   disconnect(): void {
+    this.releasePersistent();
     this.channel.disconnect();
+    this.ring = null;
+  }
+
+  /** Turn persistent grants on or off for the current connection (tests, connectRing users). */
+  setPersistent(on: boolean): void {
+    if (!on) this.releasePersistent();
+    this.persistent = on && this.maxPersistent > 0;
+  }
+
+  /** Mappings kept across requests now. */
+  get persistentGrants(): number {
+    return this.kept.size;
+  }
+
+  /** Unmap every kept mapping. */
+  private releasePersistent(): void {
+    for (const m of this.kept.values()) this.opts.grants.unmap(m);
+    this.kept.clear();
+  }
+
+  /** Stop the device (a broken frontend or a bug): drop kept mappings, then the channel. */
+  private stopDevice(reason: string): void {
+    this.releasePersistent();
+    this.channel.stop(reason);
     this.ring = null;
   }
 
@@ -153,13 +214,11 @@ export class Blkback implements XenbusDriver {
       notify = serviceRing(ring, this.limit || ring.size * 4, () => this.one(ring));
     } catch (e) {
       this.stats.internalErrors++;
-      this.channel.stop(`internal error: ${(e as Error).message}`);
-      this.ring = null;
+      this.stopDevice(`internal error: ${(e as Error).message}`);
       return;
     }
     if (ring.broken) {
-      this.channel.stop(`frontend broke the ring: ${ring.broken}`);
-      this.ring = null;
+      this.stopDevice(`frontend broke the ring: ${ring.broken}`);
       return;
     }
     if (notify) this.channel.notify();
@@ -205,17 +264,54 @@ export class Blkback implements XenbusDriver {
       }
     }
     const maps: GrantMapping[] = [];
+    const temporary: GrantMapping[] = [];
     try {
       for (let i = 0; i < nseg; i++) {
-        const r = this.opts.grants.map(this.opts.frontendDomid, req.seg[i].gref, toDisk);
-        if (r.status !== GNTST_okay || !r.mapping) return fail(`segment ${i}: grant ref ${req.seg[i].gref} (GNTST ${r.status})`);
-        this.stats.grantMaps++;
-        maps.push(r.mapping);
+        const ref = req.seg[i].gref;
+        const m = this.persistent ? this.persistentMap(ref, toDisk, maps, temporary) : this.mapOnce(ref, toDisk);
+        if (typeof m === 'number') return fail(`segment ${i}: grant ref ${ref} (GNTST ${m})`);
+        if (this.kept.get(ref) !== m) temporary.push(m);
+        maps.push(m);
       }
       return this.transfer(op, Number(req.sector) * BLKIF_SECTOR_SIZE, req, maps, sectors);
     } finally {
-      for (const m of maps) this.opts.grants.unmap(m);
+      for (const m of temporary) this.opts.grants.unmap(m);
     }
+  }
+
+  /** Map `ref` for this request only (read-only when the backend only reads the page). */
+  private mapOnce(ref: number, readonly: boolean): GrantMapping | number {
+    const r = this.opts.grants.map(this.opts.frontendDomid, ref, readonly);
+    if (r.status !== GNTST_okay || !r.mapping) return r.status;
+    this.stats.grantMaps++;
+    return r.mapping;
+  }
+
+  /**
+   * Rule 6 with persistent grants: a kept mapping of `ref` if the entry still grants its frame
+   * (and it is writable when the page is written), else a fresh mapping, kept while there is
+   * room. Persistent grants are mapped writable (Linux's blkfront grants them so); a read-only
+   * grant still serves a write to the disk, mapped for the request only. A dropped mapping
+   * that an earlier segment of this request already uses is unmapped when the request ends.
+   */
+  private persistentMap(ref: number, readonly: boolean, inUse: GrantMapping[], temporary: GrantMapping[]): GrantMapping | number {
+    const grants = this.opts.grants;
+    const old = this.kept.get(ref);
+    if (old) {
+      if ((readonly || !old.readonly) && grants.stillGranted(old)) {
+        this.stats.persistentHits++;
+        return old;
+      }
+      // Revoked, repointed, or now needed writable: never use the old mapping again.
+      this.kept.delete(ref);
+      if (inUse.includes(old)) temporary.push(old);
+      else grants.unmap(old);
+      this.stats.persistentStale++;
+    }
+    const m = this.mapOnce(ref, false);
+    if (typeof m === 'number') return readonly ? this.mapOnce(ref, true) : m; // never kept
+    if (this.kept.size < this.maxPersistent) this.kept.set(ref, m);
+    return m;
   }
 
   /** Move the data (every grant is mapped) and call the disk. */
@@ -259,7 +355,10 @@ export class Blkback implements XenbusDriver {
 
   /** Plain-data state. */
   snapshot(): BlkbackSnapshot {
-    return { channel: this.channel.snapshot(), ring: this.ring?.snapshot() ?? null, stats: { ...this.stats } };
+    return {
+      channel: this.channel.snapshot(), ring: this.ring?.snapshot() ?? null, stats: { ...this.stats },
+      persistent: this.persistent, persistentGrants: [...this.kept].map(([ref, m]) => ({ ref, handle: m.handle })),
+    };
   }
 }
 

@@ -70,7 +70,7 @@ describe('blkback data path', () => {
     expect(BLKIF_RING_SIZE).toBe(32);
     expect(be.features()).toEqual({
       'sectors': '2048', 'sector-size': '512', 'physical-sector-size': '512', 'info': '0', 'mode': 'w',
-      'feature-flush-cache': '1', 'max-ring-page-order': '0',
+      'feature-flush-cache': '1', 'max-ring-page-order': '0', 'feature-persistent': '1',
     });
   });
 
@@ -323,5 +323,92 @@ describe('blkback over an image file', () => {
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+});
+
+describe('blkback persistent grants (feature-persistent)', () => {
+  const seg = (gref: number) => ({ gref, firstSect: 0, lastSect: 7 });
+
+  it('negotiates through XenStore keys: on only when the frontend writes feature-persistent = 1', () => {
+    for (const [key, want] of [['1', true], ['0', false], [undefined, false], ['01', false]] as const) {
+      setup(disk);
+      be.disconnect();
+      const keys: Record<string, string | undefined> = { 'ring-ref': String(fe.grant(RING)), 'event-channel': String(fe.allocPort()), 'feature-persistent': key };
+      expect(be.connect((k) => keys[k])).toBe(null);
+      expect(be.persistent).toBe(want);
+    }
+    const off = new Blkback({ grants: world.grants, events: world.events, frontendDomid: 1, disk, maxPersistentGrants: 0 });
+    expect(off.features()['feature-persistent']).toBeUndefined();
+  });
+
+  it('maps each grant once, reuses the mapping, and unmaps everything on disconnect', () => {
+    be.setPersistent(true);
+    const g2 = fe.grant(2), g3 = fe.grant(3);
+    fe.poke(2, 0, pattern(4096, 5));
+    fe.poke(3, 0, pattern(4096, 6));
+    expect(run(req(BLKIF_OP_WRITE, 1, 0, [seg(g2), seg(g3)]))[0].status).toBe(BLKIF_RSP_OKAY);
+    expect(run(req(BLKIF_OP_READ, 2, 8, [seg(g2)]), req(BLKIF_OP_WRITE, 3, 16, [seg(g3)])).map((r) => r.status)).toEqual([0, 0]);
+    expect(be.stats).toMatchObject({ grantMaps: 2, persistentHits: 2, persistentStale: 0 });
+    expect(be.persistentGrants).toBe(2);
+    // Both kept mappings are writable and pinned: GTF_reading | GTF_writing stay set.
+    expect(getEntry(fe.mem, TABLE, g2)[0]).toBe(H.GTF_permit_access | H.GTF_reading | H.GTF_writing);
+    expect(fe.peek(2, 0, 4096)).toEqual(pattern(4096, 6)); // sector 8 = the old page 3 data
+    expect(disk.bytes.subarray(8192, 12288)).toEqual(pattern(4096, 6));
+    expect(be.snapshot().persistentGrants.map((p) => p.ref)).toEqual([g2, g3]);
+    be.disconnect();
+    expect(be.persistentGrants).toBe(0);
+    expect(world.grants.activeMappings(1)).toBe(0);
+    expect(getEntry(fe.mem, TABLE, g2)[0]).toBe(H.GTF_permit_access);
+  });
+
+  it('a revoked grant is detected before its kept mapping is used: the request fails, nothing is touched', () => {
+    be.setPersistent(true);
+    const g2 = fe.grant(2);
+    expect(run(req(BLKIF_OP_READ, 1, 0, [seg(g2)]))[0].status).toBe(BLKIF_RSP_OKAY);
+    fe.revoke(g2); // a hostile or buggy frontend clears the entry under the backend's mapping
+    fe.poke(2, 0, new Uint8Array(4096));
+    fe.mem.touched.clear();
+    expect(run(req(BLKIF_OP_READ, 2, 0, [seg(g2)]))[0].status).toBe(BLKIF_RSP_ERROR);
+    expect(dataFramesTouched()).toEqual([]);
+    expect(fe.peek(2, 0, 4096).every((x) => x === 0)).toBe(true);
+    expect(be.stats).toMatchObject({ persistentStale: 1, persistentHits: 0, errors: 1 });
+    expect(be.persistentGrants).toBe(0);
+    expect(world.grants.activeMappings(1)).toBe(1); // the ring only
+  });
+
+  it('a grant pointed at another frame (blkfront reusing a slot) is remapped: data goes to the new frame', () => {
+    be.setPersistent(true);
+    const g = fe.grant(2);
+    expect(run(req(BLKIF_OP_READ, 1, 0, [seg(g)]))[0].status).toBe(BLKIF_RSP_OKAY);
+    fe.entry(g, H.GTF_permit_access | H.GTF_reading | H.GTF_writing, 0, Number(fe.gfn(4))); // frame only changes
+    fe.poke(2, 0, new Uint8Array(4096));
+    expect(run(req(BLKIF_OP_READ, 2, 8, [seg(g)]))[0].status).toBe(BLKIF_RSP_OKAY);
+    expect(fe.peek(4, 0, 4096)).toEqual(disk.bytes.subarray(4096, 8192));
+    expect(fe.peek(2, 0, 4096).every((x) => x === 0)).toBe(true);
+    expect(be.stats).toMatchObject({ grantMaps: 2, persistentStale: 1 });
+  });
+
+  it('a read-only grant serves writes for one request only; the cache is bounded', () => {
+    const small = new Blkback({ grants: world.grants, events: world.events, frontendDomid: 1, disk, maxPersistentGrants: 2 });
+    be.disconnect();
+    expect(small.connectRing(fe.grant(RING), fe.allocPort())).toBe(null);
+    small.setPersistent(true);
+    ring = new FrontRing(fe, RING, BLKIF_REQ_SIZE, BLKIF_RSP_SIZE);
+    const ro = fe.grant(2, true);
+    const [a, b, c] = [fe.grant(3), fe.grant(4), fe.grant(5)];
+    const put = (...r: BlkifRequest[]) => {
+      for (const x of r) ring.put(encodeBlkifRequest(x));
+      ring.push();
+      small.kick();
+      return ring.responses().map((x) => decodeBlkifResponse(x).status);
+    };
+    expect(put(req(BLKIF_OP_WRITE, 1, 0, [seg(ro)]))).toEqual([0]);
+    expect(small.persistentGrants).toBe(0);
+    expect(put(req(BLKIF_OP_READ, 2, 0, [seg(ro)]))).toEqual([BLKIF_RSP_ERROR]); // writable map of a read-only grant
+    expect(put(req(BLKIF_OP_READ, 3, 0, [seg(a), seg(b), seg(c)]))).toEqual([0]);
+    expect(small.persistentGrants).toBe(2);
+    expect(world.grants.activeMappings(1)).toBe(3); // ring + 2 kept; c was mapped for its request only
+    small.disconnect();
+    expect(world.grants.activeMappings(1)).toBe(0);
   });
 });

@@ -9,12 +9,12 @@ import { GrantTables } from '../../../host/xen/grant-table';
 import * as H from '../../../host/xen/hypercall-abi';
 import { SharedInfoPage } from '../../../host/xen/shared-info';
 import { ringSize, SRING_REQ_EVENT, SRING_REQ_PROD, SRING_RING, SRING_RSP_EVENT, SRING_RSP_PROD } from '../../../host/xen/backends/ring';
-import { putEntry, RAM_GFN, TestMemory } from '../memory';
+import { RAM_GFN, TestMemory } from '../memory';
 
 /**
  * A TestMemory that can run a hook after each recorded read (to act "during" a backend pass),
  * records writes, and allocates its frames on first use (cheap to create: the hostile suite
- * builds two domains per case).
+ * builds a fresh hostile domain per case).
  */
 export class HookedMemory extends TestMemory {
   /** Called after every read through the DomainMemory interface. */
@@ -26,8 +26,20 @@ export class HookedMemory extends TestMemory {
     super(domid, 0);
   }
 
+  /** Frames of destroyed domains (release()), handed out again zeroed: cheaper than allocating. */
+  private static readonly pool: Uint8Array[] = [];
+
   private ensure(gfn: bigint): void {
-    if (!this.frames.has(gfn) && this.hasFrame(gfn)) this.frames.set(gfn, new Uint8Array(4096));
+    if (this.frames.has(gfn) || !this.hasFrame(gfn)) return;
+    const f = HookedMemory.pool.pop();
+    if (f) f.fill(0);
+    this.frames.set(gfn, f ?? new Uint8Array(4096));
+  }
+
+  /** The domain is gone: give its frames back for reuse (it must not be accessed afterwards). */
+  release(): void {
+    for (const f of this.frames.values()) if (HookedMemory.pool.length < 1024) HookedMemory.pool.push(f);
+    this.frames.clear();
   }
 
   override hasFrame(gfn: bigint): boolean {
@@ -66,6 +78,11 @@ export const TABLE = [RAM_GFN + 44n, RAM_GFN + 45n, RAM_GFN + 46n, RAM_GFN + 47n
 /** Shared-info frame. */
 export const SI = RAM_GFN + 43n;
 
+/** Scratch for Frontend.entry (poke copies it). */
+const ENTRY_BYTES = new Uint8Array(8);
+/** A page of zeros (never written). */
+const ZERO_PAGE = new Uint8Array(4096);
+
 /** The hypervisor side shared by the domains of one test. */
 export class World {
   readonly grants = new GrantTables();
@@ -73,11 +90,27 @@ export class World {
   readonly events = new EventChannels((domid) => this.upcalls.set(domid, (this.upcalls.get(domid) ?? 0) + 1));
   readonly domains = new Map<number, Frontend>();
 
-  /** Add DomU `domid` with NFRAMES frames. */
-  addDomain(domid: number, nframes = NFRAMES): Frontend {
-    const d = new Frontend(this, domid, nframes);
+  /** Add DomU `domid` with NFRAMES frames (and `maxPorts` event channels, default 1024). */
+  addDomain(domid: number, nframes = NFRAMES, maxPorts?: number): Frontend {
+    const d = new Frontend(this, domid, nframes, maxPorts);
     this.domains.set(domid, d);
     return d;
+  }
+
+  /**
+   * Destroy DomU `domid` (its grant table and event channels: peers' interdomain ports become
+   * unbound; its RAM frames go back to the pool), so that the id can be added again. Backends
+   * must have unmapped its grants first: a table with live mappings only becomes dying
+   * (grant-table.ts) and the id stays taken, so that is refused here.
+   */
+  removeDomain(domid: number): void {
+    const live = this.grants.activeMappings(domid);
+    if (live !== 0) throw new Error(`removeDomain d${domid}: ${live} grant mappings still live`);
+    this.grants.removeDomain(domid);
+    this.events.removeDomain(domid);
+    this.domains.get(domid)?.mem.release();
+    this.domains.delete(domid);
+    this.upcalls.delete(domid);
   }
 }
 
@@ -86,12 +119,14 @@ export class Frontend {
   readonly mem: HookedMemory;
   readonly si: SharedInfoPage;
   private nextRef = 8;
+  private refFirst = 8;
+  private refEnd = Infinity;
 
-  constructor(readonly world: World, readonly domid: number, nframes: number) {
+  constructor(readonly world: World, readonly domid: number, nframes: number, maxPorts?: number) {
     this.mem = new HookedMemory(domid, nframes);
     this.si = new SharedInfoPage(this.mem, SI);
     world.grants.addDomain(domid, { memory: this.mem, frames: TABLE, initialFrames: 4, reservedFrames: [SI] });
-    world.events.addDomain({ domid, sharedInfo: this.si });
+    world.events.addDomain({ domid, sharedInfo: this.si, maxPorts });
   }
 
   /** Guest frame number of RAM frame i. */
@@ -99,20 +134,40 @@ export class Frontend {
     return RAM_GFN + BigInt(i);
   }
 
+  /**
+   * From now on hand out refs first..end-1 round robin (refs 0..7 are reserved, as in Xen): for a
+   * long-lived domain whose default-allocated grants are short-lived, so the table never runs out.
+   * Refs still in use must lie outside the range.
+   */
+  cycleRefs(first: number, end: number): void {
+    if (!(first >= 8 && end > first && end <= TABLE.length * 512)) throw new RangeError(`cycleRefs ${first}..${end}`);
+    this.refFirst = this.nextRef = first;
+    this.refEnd = end;
+  }
+
+  private allocRef(): number {
+    const r = this.nextRef++;
+    if (this.nextRef >= this.refEnd) this.nextRef = this.refFirst;
+    return r;
+  }
+
   /** Grant RAM frame `i` to Dom0 (gnttab_grant_foreign_access); returns the ref. */
-  grant(i: number, readonly = false, ref = this.nextRef++): number {
-    putEntry(this.mem, TABLE, ref, H.GTF_permit_access | (readonly ? H.GTF_readonly : 0), 0, Number(this.gfn(i)));
+  grant(i: number, readonly = false, ref = this.allocRef()): number {
+    this.entry(ref, H.GTF_permit_access | (readonly ? H.GTF_readonly : 0), 0, Number(this.gfn(i)));
     return ref;
   }
 
-  /** Write a raw grant entry. */
+  /** Write a raw grant entry (grant_entry_v1: u16 flags, u16 domid, u32 frame, little-endian). */
   entry(ref: number, flags: number, domid: number, frame: number): void {
-    putEntry(this.mem, TABLE, ref, flags, domid, frame);
+    const b = ENTRY_BYTES;
+    b[0] = flags; b[1] = flags >>> 8; b[2] = domid; b[3] = domid >>> 8;
+    b[4] = frame; b[5] = frame >>> 8; b[6] = frame >>> 16; b[7] = frame >>> 24;
+    this.mem.poke(TABLE[Math.floor(ref / 512)], (ref % 512) * 8, b);
   }
 
   /** End access to `ref` (flags = 0). */
   revoke(ref: number): void {
-    putEntry(this.mem, TABLE, ref, 0, 0, 0);
+    this.entry(ref, 0, 0, 0);
   }
 
   /** An unbound port for Dom0 (xenbus_alloc_evtchn). */
@@ -167,7 +222,7 @@ export class FrontRing {
   constructor(readonly fe: Frontend, readonly frame: number, readonly reqBytes: number, readonly rspBytes: number) {
     this.entryBytes = Math.max(reqBytes, rspBytes);
     this.size = ringSize(this.entryBytes);
-    fe.poke(frame, 0, new Uint8Array(4096));
+    fe.poke(frame, 0, ZERO_PAGE);
     fe.poke(frame, SRING_REQ_EVENT, put32(1));
     fe.poke(frame, SRING_RSP_EVENT, put32(1));
   }

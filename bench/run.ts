@@ -273,7 +273,7 @@ async function main(): Promise<number> {
     if (opt.wasmvisor && (opt.only === null || opt.only.includes('xen'))) {
       try {
         if (opt.make) {
-          const r = spawnSync('make', ['-C', join(root, 'guests'), 'bin/xen/blkbench.elf', 'bin/xen/virtblkbench.elf'], { encoding: 'utf8' });
+          const r = spawnSync('make', ['-C', join(root, 'guests'), 'bin/xen/blkbench.elf', 'bin/xen/virtblkbench.elf', 'bin/xen/netbench.elf'], { encoding: 'utf8' });
           if (r.status !== 0) throw new Error(`make -C guests failed: ${`${r.stdout}${r.stderr}`.trim().split('\n').slice(-3).join(' | ')}`);
         }
         xenBench = await xenBenchmarks(root, opt.runs, opt.timeoutMs, log);

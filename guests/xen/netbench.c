@@ -50,6 +50,7 @@
  * bytes per frame, 16..1484, default 1400).
  */
 #include "pv.h"
+#include "inet.h"
 
 #define CHECK(cond, ...) do { if (!(cond)) { con_printf("FAIL: " __VA_ARGS__); con_printf("\n"); xen_shutdown(SHUTDOWN_crash); } } while (0)
 
@@ -73,23 +74,6 @@ static int peer_known;
 static uint8_t peer_mac[6];
 static uint8_t tx[1536], rx[2048];
 
-static uint16_t get16(const uint8_t *p) { return (uint16_t)(p[0] << 8 | p[1]); }
-static uint32_t get32(const uint8_t *p) { return (uint32_t)get16(p) << 16 | get16(p + 2); }
-static void put16(uint8_t *p, uint16_t v) { p[0] = (uint8_t)(v >> 8); p[1] = (uint8_t)v; }
-static void put32(uint8_t *p, uint32_t v) { put16(p, (uint16_t)(v >> 16)); put16(p + 2, (uint16_t)v); }
-
-/* The Internet checksum (RFC 1071). */
-static uint16_t csum(const uint8_t *p, unsigned n)
-{
-    uint32_t s = 0;
-    for (unsigned i = 0; i + 1 < n; i += 2)
-        s += get16(p + i);
-    if (n & 1)
-        s += (uint32_t)p[n - 1] << 8;
-    while (s >> 16)
-        s = (s & 0xffff) + (s >> 16);
-    return (uint16_t)~s;
-}
 
 static void print_ip(const char *label, uint32_t ip)
 {

@@ -16,6 +16,7 @@
  * until a frame or the timer (VIRQ_TIMER) arrives; on the timer, send again.
  */
 #include "pv.h"
+#include "inet.h"
 
 #define ETH_P_IP 0x0800
 #define ETH_P_ARP 0x0806
@@ -38,23 +39,6 @@ uint32_t fnv1a(const void *p, unsigned long n, uint32_t h)
     return h;
 }
 
-static uint16_t get16(const uint8_t *p) { return (uint16_t)(p[0] << 8 | p[1]); }
-static uint32_t get32(const uint8_t *p) { return (uint32_t)get16(p) << 16 | get16(p + 2); }
-static void put16(uint8_t *p, uint16_t v) { p[0] = (uint8_t)(v >> 8); p[1] = (uint8_t)v; }
-static void put32(uint8_t *p, uint32_t v) { put16(p, (uint16_t)(v >> 16)); put16(p + 2, (uint16_t)v); }
-
-/* The Internet checksum (RFC 1071): one's complement of the one's complement sum. */
-static uint16_t csum(const uint8_t *p, unsigned n)
-{
-    uint32_t s = 0;
-    for (unsigned i = 0; i + 1 < n; i += 2)
-        s += get16(p + i);
-    if (n & 1)
-        s += (uint32_t)p[n - 1] << 8;
-    while (s >> 16)
-        s = (s & 0xffff) + (s >> 16);
-    return (uint16_t)~s;
-}
 
 struct ping {
     struct netfront *n;

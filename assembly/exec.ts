@@ -8,8 +8,8 @@
 // Instruction counting: the whole block is counted when it starts; an instruction that traps
 // (or exits for MMIO) is not retired, so the count is corrected by what did not run.
 //
-// Compiled code (jit/) follows the same rules and shares the slow paths below (slowLoad,
-// slowStore, jitStep), so both tiers leave the same architectural state.
+// Compiled code (jit/) follows the same rules, and hands everything but its fast paths back to
+// this interpreter in the middle of a block (jitRest), so both tiers leave the same state.
 
 import {
   TLB_READ, TLB_WRITE, TLB_ENTRIES, R_OP, R_RD, R_RS1, R_RS2, R_LEN, R_IMM, R_RAW, R_SIZE, R_PCOFF,
@@ -195,9 +195,22 @@ export function execBlock(blk: usize): void {
   const n = <u64>load<u32>(blk, B_COUNT);
   addIcount(n);
   statMemops += <u64>load<u32>(blk, B_MEMOPS);
-  const base = pc;
-  let r = blk + <usize>B_HDR;
-  const end = r + <usize>n * <usize>R_SIZE;
+  execRecords(blk, blk + <usize>B_HDR, pc);
+}
+
+/**
+ * Compiled code's way out for whatever it does not do itself (jit/emit.ts): run block `blk`
+ * from record r to its end as execBlock would have, the block having started at pc `base` and
+ * been counted already. The registers are in STATE; pc is set as the block leaves it.
+ */
+export function jitRest(blk: usize, r: usize, base: u64): void {
+  execRecords(blk, r, base);
+}
+
+/** Execute the records of `blk` from `first` on (the block started at pc `base`). */
+@inline function execRecords(blk: usize, first: usize, base: u64): void {
+  let r = first;
+  const end = blk + <usize>B_HDR + <usize>load<u32>(blk, B_COUNT) * <usize>R_SIZE;
   while (true) {
     const op = <u32>load<u16>(r, R_OP);
     switch (op) {
@@ -522,7 +535,7 @@ function insnFault(r: usize, end: usize, cause: u64): void {
   raiseException(cause, <u64>(fLen(r) == 2 ? raw & 0xffff : raw));
 }
 
-// ---- the memory slow paths, shared with compiled code (jit/emit.ts calls them) ----
+// ---- the memory slow paths ----
 
 /**
  * A load that missed the TLB fast path, for the record r at pc `pcv` with `left` records to
@@ -576,29 +589,3 @@ export function slowStore(va: u64, size: u32, v: u64, pcv: u64, r: usize, left: 
   return false;
 }
 
-/** A one-record block that jitStep runs the interpreter on (header, then the record). */
-const STEP_BLOCK: usize = memory.data(<i32>(B_HDR + R_SIZE), 16);
-
-/**
- * Compiled code's fallback for the instructions it does not translate (CSR, AMO, system, H):
- * the interpreter runs record r as a block of its own at pc `pcv`. The registers it reads are
- * already in STATE (the caller stored them) and it writes its result there. `left` is the
- * number of records from r to the end of the caller's block, which were counted when that
- * block started. Returns true when the caller must leave its code: the record trapped, ended
- * the block (a jump, xRET, WFI, a fence), or changed translations or decoded code.
- */
-export function jitStep(r: usize, pcv: u64, left: u32): bool {
-  memory.copy(STEP_BLOCK + <usize>B_HDR, r, <usize>R_SIZE);
-  store<u16>(STEP_BLOCK + <usize>B_HDR, 0, R_PCOFF);
-  store<u32>(STEP_BLOCK, 1, B_COUNT);
-  store<u32>(STEP_BLOCK, 0, B_MEMOPS);
-  store<u32>(STEP_BLOCK, <u32>load<u8>(r, R_LEN), B_BYTES);
-  const ep = epoch;
-  setPc(pcv);
-  addIcount(-1); // execBlock counts the record again
-  execBlock(STEP_BLOCK);
-  if (stop) { addIcount(-(<u64>left - 1)); return true; }
-  if ((O.opFlags(<u32>load<u16>(r, R_OP)) & O.F_END) != 0) return true;
-  if (epoch != ep) { addIcount(-(<u64>left - 1)); return true; }
-  return false;
-}

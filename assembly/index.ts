@@ -28,10 +28,7 @@ import { jitActive, jitBegin, jitReset, execute, flushJitStats } from './jit/jit
 
 // ---- what compiled code (jit/emit.ts) imports from the core as module "c" ----
 export { jitReady } from './jit/jit';
-export {
-  slowLoad as jitLoad, slowStore as jitStore, jitStep, mulh, mulhsu, mulhu, div64, divu64, rem64,
-  remu64, div32, divu32, rem32, remu32,
-} from './exec';
+export { jitRest } from './exec';
 export { pc, icount, stop, irqCheck, eventAt } from './state';
 export { ctxData } from './mmu';
 import { checkInterrupts, raiseException } from './trap';

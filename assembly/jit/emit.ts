@@ -24,10 +24,11 @@
 //            A jump to a region block checks the same events the interpreter checks between
 //            blocks (icount >= eventAt, irqCheck) and leaves with pc = target if one is due;
 //            any other jump leaves with pc = target (the dispatcher chains to what is next).
-//   memory   the TLB hit path is inline (tag compare with alignment folded in, then an add);
-//            misses, MMIO, code pages and faults call the interpreter's slow paths (exec.ts).
-//   the rest CSR, AMO, system and H instructions run through jitStep, the interpreter on one
-//            record, with the registers they read stored first and the one they write reloaded.
+//   memory   the TLB hit path is inline (tag compare with alignment folded in, then an add).
+//   the rest a TLB miss, MMIO, a code page, a misaligned access, and the instructions compiled
+//            code does not translate (CSR, AMO, LR/SC, system, H) leave compiled code for this
+//            pass: the interpreter finishes the block from that record (exec.ts jitRest) and
+//            the function returns. Compiled code makes no other call.
 //
 // Instruction counting, pc and exceptions follow exec.ts exactly: a block's instructions are
 // counted when it starts, an early exit subtracts what did not run, and a fault leaves pc,
@@ -42,11 +43,8 @@ import * as W from './wasm';
 import { blockAt } from '../bt';
 
 // ---- the module's imports (the host passes the core's exports as module "c") ----
-const F_LOAD: u32 = 0; // jitLoad(va, size, signed, pc, rec, left) -> value
-const F_STORE: u32 = 1; // jitStore(va, size, value, pc, rec, left) -> leave?
-const F_STEP: u32 = 2; // jitStep(rec, pc, left) -> leave?
-const F_MULH: u32 = 3; // then mulhsu, mulhu, div64, divu64, rem64, remu64, div32, divu32, rem32, remu32
-const F_COUNT: u32 = 14;
+const F_REST: u32 = 0; // jitRest(block, record, block pc): the interpreter finishes the block
+const F_COUNT: u32 = 1;
 const G_PC: u32 = 0;
 const G_ICOUNT: u32 = 1;
 const G_STOP: u32 = 2;
@@ -54,10 +52,7 @@ const G_IRQ: u32 = 3;
 const G_EVENT: u32 = 4;
 const G_CTX: u32 = 5;
 const TY_REGION: u32 = 0;
-const TY_LOAD: u32 = 1;
-const TY_STORE: u32 = 2;
-const TY_STEP: u32 = 3;
-const TY_BIN: u32 = 4;
+const TY_REST: u32 = 1;
 
 const PAGE_MASK: i64 = ~(<i64>0xfff);
 
@@ -95,7 +90,8 @@ let L_EV: u32 = 0; // eventAt (only run() changes it, never while compiled code 
 let L_CTX: u32 = 0; // ctxData (changes only in jitStep: CSR writes, xRET)
 let L_E: u32 = 0;
 let L_NEXT: u32 = 0;
-let L_IRQ: u32 = 0; // irqCheck (set only by helpers: CSR writes, traps)
+let L_T2: u32 = 0; // scratch (mulh)
+let L_T3: u32 = 0;
 
 // Label depths while emitting the code of block j: `nest` labels opened inside that code
 // (its self loop and the `if`s around the current instruction), `outer` = blocks between it
@@ -104,6 +100,9 @@ let nest: u32 = 0;
 let outer: u32 = 0;
 let selfAt: u32 = 0;
 let curBlock: u32 = 0;
+/** The decoded block being emitted, and its page offset (for jitRest). */
+let curBlk: usize = 0;
+let curBoff: u32 = 0;
 
 @inline function toExit(): u32 { return nest + outer + 1; }
 @inline function toDispatch(): u32 { return nest + outer; }
@@ -192,22 +191,6 @@ function pcAt(off: i64): void {
   W.localGet(L_PB);
   if (off != 0) { W.i64c(off); W.op(W.I64_ADD); }
 }
-/** Store a register's local into its STATE slot (before the interpreter reads it). */
-function spill(r: u32): void {
-  if (r == 0 || r == 32) return;
-  W.i32c(0);
-  W.localGet(<u32>unchecked(regLocal[r]));
-  W.mem(W.I64_STORE, 3, <u32>(STATE + S_X) + (r << 3));
-  unchecked(dirty[r] = false);
-}
-/** Reload a register's local from STATE (after the interpreter wrote it). */
-function reload(r: u32): void {
-  if (r == 0 || r == 32) return;
-  W.i32c(0);
-  W.mem(W.I64_LOAD, 3, <u32>(STATE + S_X) + (r << 3));
-  W.localSet(<u32>unchecked(regLocal[r]));
-  unchecked(dirty[r] = false);
-}
 
 // ---- control ----
 /** Leave the function with pc = the value on the stack (dirty registers stored first). */
@@ -220,15 +203,6 @@ function leaveDynamic(): void {
 function leaveTo(off: i64): void {
   pcAt(off);
   leaveDynamic();
-}
-/** If the stack's i32 is nonzero, leave (the helper that returned it set pc). */
-function leaveIf(): void {
-  W.structured(W.IF, W.T_VOID);
-  nest++;
-  storeDirty();
-  W.br(toExit());
-  nest--;
-  W.op(W.END);
 }
 
 /** Go to page offset `t`: a region block (after the interpreter's event check) or out. */
@@ -246,8 +220,6 @@ function goto(t: i64): void {
   W.localGet(L_IC);
   W.localGet(L_EV);
   W.op(W.I64_GE_U);
-  W.localGet(L_IRQ);
-  W.op(W.I32_OR);
   W.structured(W.IF, W.T_VOID);
   nest++;
   leaveTo(t);
@@ -277,17 +249,25 @@ function addIcount(d: i64): void {
   W.localSet(L_IC);
 }
 
-/** Before calling into the core: it reads and adjusts icount. */
-function beforeHelper(): void {
+/**
+ * Everything the fast path does not do (a TLB miss, MMIO, a store to a code page, a misaligned
+ * access, CSR, AMO, system and H instructions) ends the compiled code for this pass: the dirty
+ * registers go to STATE, and the interpreter runs the block from record r to its end exactly
+ * as it would have (exec.ts jitRest), so block boundaries, and with them every event check,
+ * stay where the interpreter has them. Then the function returns. No guest register is live
+ * across the call, so the engine keeps them in machine registers on the fast paths.
+ */
+function finishInInterpreter(r: usize): void {
+  storeDirty();
   W.localGet(L_IC);
   W.globalSet(G_ICOUNT);
-}
-/** After a helper: icount (corrected when it stopped), and irqCheck, which it may have set. */
-function afterHelper(): void {
+  W.i32c(<i32>curBlk);
+  W.i32c(<i32>r);
+  pcAt(<i64>curBoff);
+  W.call(F_REST);
   W.globalGet(G_ICOUNT);
   W.localSet(L_IC);
-  W.globalGet(G_IRQ);
-  W.localSet(L_IRQ);
+  W.br(toExit());
 }
 
 // ---- memory accesses ----
@@ -332,17 +312,7 @@ function emitLoad(r: usize, off: u32, left: u32, size: u32, signed: bool, wop: u
   hostAddr();
   W.mem(wop, lg, 0);
   W.op(W.ELSE);
-  beforeHelper();
-  W.localGet(L_VA);
-  W.i32c(<i32>size);
-  W.i32c(signed ? 1 : 0);
-  pcAt(<i64>off);
-  W.i32c(<i32>r);
-  W.i32c(<i32>left);
-  W.call(F_LOAD);
-  afterHelper();
-  W.globalGet(G_STOP);
-  leaveIf();
+  finishInInterpreter(r);
   nest--;
   W.op(W.END);
   setReg(<u32>load<u8>(r, R_RD));
@@ -356,16 +326,7 @@ function emitStore(r: usize, off: u32, left: u32, size: u32, wop: u8, lg: u32): 
   getReg(<u32>load<u8>(r, R_RS2));
   W.mem(wop, lg, 0);
   W.op(W.ELSE);
-  beforeHelper();
-  W.localGet(L_VA);
-  W.i32c(<i32>size);
-  getReg(<u32>load<u8>(r, R_RS2));
-  pcAt(<i64>off);
-  W.i32c(<i32>r);
-  W.i32c(<i32>left);
-  W.call(F_STORE);
-  afterHelper();
-  leaveIf();
+  finishInInterpreter(r);
   nest--;
   W.op(W.END);
 }
@@ -409,12 +370,59 @@ function cmpReg(r: usize, o: u8, imm: bool): void {
   W.op(W.I64_EXTEND_I32_U);
   setReg(rd);
 }
-function helper2(r: usize, f: u32): void {
+/**
+ * The high 64 bits of a 128-bit product (MULH, MULHSU, MULHU; §13.1) from four 32 x 32-bit
+ * products: Wasm has no 64 x 64 -> 128 multiply. Signed operands are corrected afterwards:
+ * high(a * b) signed = high unsigned - (a < 0 ? b : 0) - (b < 0 ? a : 0).
+ */
+function mulHigh(r: usize, aSigned: bool, bSigned: bool): void {
   const rd = <u32>load<u8>(r, R_RD);
   if (rd == 32) return;
   getReg(<u32>load<u8>(r, R_RS1));
+  W.localSet(L_VA); // a
   getReg(<u32>load<u8>(r, R_RS2));
-  W.call(f);
+  W.localSet(L_T); // b
+  // p01 = lo(a) * hi(b), p10 = hi(a) * lo(b)
+  W.localGet(L_VA); W.i64c(0xffffffff); W.op(W.I64_AND);
+  W.localGet(L_T); W.i64c(32); W.op(W.I64_SHR_U);
+  W.op(W.I64_MUL);
+  W.localSet(L_T2);
+  W.localGet(L_VA); W.i64c(32); W.op(W.I64_SHR_U);
+  W.localGet(L_T); W.i64c(0xffffffff); W.op(W.I64_AND);
+  W.op(W.I64_MUL);
+  W.localSet(L_T3);
+  // hi(a) * hi(b) + hi(p01) + hi(p10)
+  W.localGet(L_VA); W.i64c(32); W.op(W.I64_SHR_U);
+  W.localGet(L_T); W.i64c(32); W.op(W.I64_SHR_U);
+  W.op(W.I64_MUL);
+  W.localGet(L_T2); W.i64c(32); W.op(W.I64_SHR_U);
+  W.op(W.I64_ADD);
+  W.localGet(L_T3); W.i64c(32); W.op(W.I64_SHR_U);
+  W.op(W.I64_ADD);
+  // + carry of mid = hi(lo(a) * lo(b)) + lo(p01) + lo(p10)
+  W.localGet(L_VA); W.i64c(0xffffffff); W.op(W.I64_AND);
+  W.localGet(L_T); W.i64c(0xffffffff); W.op(W.I64_AND);
+  W.op(W.I64_MUL);
+  W.i64c(32); W.op(W.I64_SHR_U);
+  W.localGet(L_T2); W.i64c(0xffffffff); W.op(W.I64_AND);
+  W.op(W.I64_ADD);
+  W.localGet(L_T3); W.i64c(0xffffffff); W.op(W.I64_AND);
+  W.op(W.I64_ADD);
+  W.i64c(32); W.op(W.I64_SHR_U);
+  W.op(W.I64_ADD);
+  if (aSigned) {
+    // - (a < 0 ? b : 0) = - (b & (a >> 63))
+    W.localGet(L_T);
+    W.localGet(L_VA); W.i64c(63); W.op(W.I64_SHR_S);
+    W.op(W.I64_AND);
+    W.op(W.I64_SUB);
+  }
+  if (bSigned) {
+    W.localGet(L_VA);
+    W.localGet(L_T); W.i64c(63); W.op(W.I64_SHR_S);
+    W.op(W.I64_AND);
+    W.op(W.I64_SUB);
+  }
   setReg(rd);
 }
 
@@ -510,28 +518,9 @@ function emitBranch(r: usize, off: u32, i: u32, n: u32, o: u8): void {
   W.op(W.END);
 }
 
-/** Anything else: the interpreter runs the record (exec.ts execBlock on a one-record block). */
-function emitStep(r: usize, off: u32, left: u32, end: bool): void {
-  const rs1 = <u32>load<u8>(r, R_RS1);
-  const rs2 = <u32>load<u8>(r, R_RS2);
-  const rd = <u32>load<u8>(r, R_RD);
-  // The interpreter reads its operands from STATE: store the ones whose local is newer. rd
-  // too: the record may trap before writing it, and the reload below must then find the value
-  // rd has now.
-  if (rs1 < 32 && unchecked(dirty[rs1])) spill(rs1);
-  if (rs2 < 32 && unchecked(dirty[rs2])) spill(rs2);
-  if (rd < 32 && unchecked(dirty[rd])) spill(rd);
-  beforeHelper();
-  W.i32c(<i32>r);
-  pcAt(<i64>off);
-  W.i32c(<i32>left);
-  W.call(F_STEP);
-  afterHelper();
-  W.globalGet(G_CTX);
-  W.localSet(L_CTX);
-  reload(rd);
-  if (end) { W.op(W.DROP); storeDirty(); W.br(toExit()); return; }
-  leaveIf();
+/** Anything else: the interpreter runs the rest of the block (finishInInterpreter). */
+function emitStep(r: usize): void {
+  finishInInterpreter(r);
 }
 
 /**
@@ -636,9 +625,9 @@ function emitInsn(r: usize, off: u32, i: u32, n: u32): bool {
     case O.OP_SRAW: word(r, W.I32_SHR_S, false); return false;
     case O.OP_MUL: binReg(r, W.I64_MUL); return false;
     case O.OP_MULW: binReg(r, W.I64_MUL); if (rd != 32) extendRd(rd); return false;
-    case O.OP_MULH: helper2(r, F_MULH); return false;
-    case O.OP_MULHSU: helper2(r, F_MULH + 1); return false;
-    case O.OP_MULHU: helper2(r, F_MULH + 2); return false;
+    case O.OP_MULH: mulHigh(r, true, true); return false;
+    case O.OP_MULHSU: mulHigh(r, true, false); return false;
+    case O.OP_MULHU: mulHigh(r, false, false); return false;
     case O.OP_DIV: divRem(r, false, true, false); return false;
     case O.OP_DIVU: divRem(r, false, false, false); return false;
     case O.OP_REM: divRem(r, true, true, false); return false;
@@ -649,9 +638,8 @@ function emitInsn(r: usize, off: u32, i: u32, n: u32): bool {
     case O.OP_REMUW: divRem(r, true, false, true); return false;
     case O.OP_FENCE: return false; // one hart (exec.ts)
     default: {
-      const end = (O.opFlags(op) & O.F_END) != 0 || op == O.OP_ILLEGAL;
-      emitStep(r, off, left, end);
-      return end;
+      emitStep(r);
+      return true;
     }
   }
 }
@@ -687,10 +675,7 @@ function funcType(params: StaticArray<u8>, result: u8): void {
 }
 
 const P_NONE: StaticArray<u8> = [];
-const P_LOAD: StaticArray<u8> = [W.T_I64, W.T_I32, W.T_I32, W.T_I64, W.T_I32, W.T_I32];
-const P_STORE: StaticArray<u8> = [W.T_I64, W.T_I32, W.T_I64, W.T_I64, W.T_I32, W.T_I32];
-const P_STEP: StaticArray<u8> = [W.T_I32, W.T_I64, W.T_I32];
-const P_BIN: StaticArray<u8> = [W.T_I64, W.T_I64];
+const P_REST: StaticArray<u8> = [W.T_I32, W.T_I32, W.T_I64];
 
 function header(): void {
   // magic and version (§5.5.16)
@@ -699,30 +684,14 @@ function header(): void {
   let s: usize;
   W.byte(W.SEC_TYPE);
   s = W.beginSized();
-  W.u32leb(5);
+  W.u32leb(2);
   funcType(P_NONE, 0); // TY_REGION
-  funcType(P_LOAD, W.T_I64); // TY_LOAD
-  funcType(P_STORE, W.T_I32); // TY_STORE
-  funcType(P_STEP, W.T_I32); // TY_STEP
-  funcType(P_BIN, W.T_I64); // TY_BIN
+  funcType(P_REST, 0); // TY_REST
   W.endSized(s);
   W.byte(W.SEC_IMPORT);
   s = W.beginSized();
   W.u32leb(F_COUNT + 1 + 6);
-  importFunc('jitLoad', TY_LOAD);
-  importFunc('jitStore', TY_STORE);
-  importFunc('jitStep', TY_STEP);
-  importFunc('mulh', TY_BIN);
-  importFunc('mulhsu', TY_BIN);
-  importFunc('mulhu', TY_BIN);
-  importFunc('div64', TY_BIN);
-  importFunc('divu64', TY_BIN);
-  importFunc('rem64', TY_BIN);
-  importFunc('remu64', TY_BIN);
-  importFunc('div32', TY_BIN);
-  importFunc('divu32', TY_BIN);
-  importFunc('rem32', TY_BIN);
-  importFunc('remu32', TY_BIN);
+  importFunc('jitRest', TY_REST);
   W.name('env');
   W.name('memory');
   W.byte(W.KIND_MEMORY);
@@ -773,9 +742,10 @@ function markRegs(): void {
   L_IC = L_VA + 3;
   L_EV = L_VA + 4;
   L_CTX = L_VA + 5;
-  L_E = L_VA + 6; // the i32 locals follow the i64 ones
-  L_NEXT = L_VA + 7;
-  L_IRQ = L_VA + 8;
+  L_T2 = L_VA + 6;
+  L_T3 = L_VA + 7;
+  L_E = L_VA + 8; // the i32 locals follow the i64 ones
+  L_NEXT = L_VA + 9;
 }
 
 /**
@@ -831,11 +801,11 @@ export function emitRegion(): u32 {
   const sec = W.beginSized();
   W.u32leb(1);
   const body = W.beginSized();
-  // locals: the registers and L_VA .. L_CTX as i64; L_E, L_NEXT, L_IRQ as i32
+  // locals: the registers and L_VA .. L_T3 as i64; L_E, L_NEXT as i32
   W.u32leb(2);
   W.u32leb(L_E);
   W.byte(W.T_I64);
-  W.u32leb(3);
+  W.u32leb(2);
   W.byte(W.T_I32);
   // prologue: page base, the hot globals (registers are loaded by each block)
   W.globalGet(G_PC);
@@ -844,12 +814,15 @@ export function emitRegion(): u32 {
   W.localSet(L_PB);
   W.globalGet(G_ICOUNT);
   W.localSet(L_IC);
+  // eventAt, or 0 when irqCheck is set: nothing in compiled code changes either (everything
+  // that could runs in the interpreter after the function has been left).
+  W.i64c(0);
   W.globalGet(G_EVENT);
+  W.globalGet(G_IRQ);
+  W.byte(0x1b); // select: irqCheck ? 0 : eventAt
   W.localSet(L_EV);
   W.globalGet(G_CTX);
   W.localSet(L_CTX);
-  W.globalGet(G_IRQ);
-  W.localSet(L_IRQ);
   W.structured(W.BLOCK, W.T_VOID); // $exit
   W.structured(W.LOOP, W.T_VOID); // $dispatch
   const k = regionCount;
@@ -867,6 +840,8 @@ export function emitRegion(): u32 {
     const blk = unchecked(regionBlk[b]);
     const boff = unchecked(regionOff[b]);
     const n = load<u32>(blk, B_COUNT);
+    curBlk = blk;
+    curBoff = boff;
     unchecked(selfLoop[b] = branchesToItself(b));
     blockRegisters(blk, unchecked(selfLoop[b]));
     if (unchecked(selfLoop[b])) {
@@ -877,7 +852,7 @@ export function emitRegion(): u32 {
     addIcount(<i64>n);
     let r = blk + <usize>B_HDR;
     let done = false;
-    for (let i: u32 = 0; i < n; i++, r += <usize>R_SIZE) {
+    for (let i: u32 = 0; i < n && !done; i++, r += <usize>R_SIZE) {
       done = emitInsn(r, boff + <u32>load<u16>(r, R_PCOFF), i, n);
     }
     if (!done) goto(<i64>boff + <i64>load<u32>(blk, B_BYTES));

@@ -163,6 +163,7 @@ export const S_JIT_MODE: usize = 0x610; // JIT_OFF, JIT_ON, JIT_ALWAYS
 export const S_JIT_THRESHOLD: usize = 0x618; // runs of a block before its region is compiled (JIT_ON)
 export const S_JIT_CODE_LIMIT: usize = 0x620; // bytes of generated Wasm alive at once; over it, all are evicted
 export const S_JIT_MAX_BLOCKS: usize = 0x628; // most blocks in one compiled region
+export const S_STAT_JIT_DEMOTED: usize = 0x630; // regions given back to the interpreter (they kept leaving it at once)
 // statistics (u64 counters)
 export const S_STAT_TLB_MISS: usize = 0x640;
 export const S_STAT_TLB_ACCESS: usize = 0x648; // data accesses, estimated: the memory ops of each block run (an early exit overcounts)

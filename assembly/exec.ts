@@ -18,7 +18,7 @@ import {
 } from './abi';
 import * as O from './gen/isa';
 import {
-  pc, priv, virt, icount, stop, exitReason, epoch, setPc, setCurRec, addIcount, setExit, getX, setX,
+  pc, priv, virt, icount, stop, exitReason, epoch, setRestTaken, setPc, setCurRec, addIcount, setExit, getX, setX,
   rd64, wr64, PRV_M, PRV_S, CAUSE_ILLEGAL_INSTRUCTION, CAUSE_BREAKPOINT, CAUSE_USER_ECALL,
   CAUSE_VS_ECALL, CAUSE_MISALIGNED_LOAD, CAUSE_MISALIGNED_STORE,
 } from './state';
@@ -204,6 +204,7 @@ export function execBlock(blk: usize): void {
  * been counted already. The registers are in STATE; pc is set as the block leaves it.
  */
 export function jitRest(blk: usize, r: usize, base: u64): void {
+  setRestTaken(true);
   execRecords(blk, r, base);
 }
 

@@ -106,6 +106,9 @@ export let exitReason: u32 = 0;
 export let irqCheck: bool = true;
 /** Bumped whenever the fetch translation may have changed; block links are valid within one epoch. */
 export let epoch: u32 = 1;
+/** Set by exec.ts jitRest: compiled code handed the rest of a block to the interpreter. */
+export let restTaken: bool = false;
+@inline export function setRestTaken(v: bool): void { restTaken = v; }
 /** icount at which run() must look at events again: the budget's end or the next timer deadline. */
 export let eventAt: u64 = 0;
 

@@ -22,9 +22,9 @@ import {
   JIT_BUF, JIT_SLOTS, JIT_FREE, JIT_MAX_SLOTS, JIT_TABLE_BASE, JIT_OFF, JIT_ALWAYS, JIT_NEVER,
   B_JIT, B_HOT, S_JIT_MODE, S_JIT_THRESHOLD, S_JIT_CODE_LIMIT, S_JIT_MAX_BLOCKS,
   S_STAT_JIT_COMPILES, S_STAT_JIT_FAILS, S_STAT_JIT_EVICTIONS, S_STAT_JIT_FUNCS, S_STAT_JIT_BYTES,
-  S_STAT_JIT_CALLS, S_STAT_JIT_INSNS, S_STAT_JIT_BLOCKS,
+  S_STAT_JIT_CALLS, S_STAT_JIT_INSNS, S_STAT_JIT_BLOCKS, S_STAT_JIT_DEMOTED,
 } from '../abi';
-import { icount, rd64, wr64 } from '../state';
+import { icount, restTaken, setRestTaken, rd64, wr64 } from '../state';
 import { execBlock } from '../exec';
 import { roomForRegion, SCRATCH_BLOCK } from '../bt';
 import { formRegion, emitRegion, regionBlocks, REGION_MAX } from './emit';
@@ -51,6 +51,8 @@ export let jitActive: bool = false;
 let threshold: u32 = DEFAULT_THRESHOLD;
 let codeLimit: u64 = DEFAULT_CODE_LIMIT;
 let maxBlocks: u32 = DEFAULT_MAX_BLOCKS;
+/** Give regions that gain nothing back to the interpreter (JIT_ON; JIT_ALWAYS keeps them, for tests). */
+let demote: bool = true;
 let freeTop: u32 = 0;
 let seq: u32 = 0;
 let liveBytes: u64 = 0;
@@ -76,6 +78,7 @@ export function jitReset(): void {
 export function jitBegin(singleStep: bool): void {
   const mode = <u32>rd64(S_JIT_MODE);
   jitActive = mode != JIT_OFF && !singleStep;
+  demote = mode != JIT_ALWAYS;
   const t = <u32>rd64(S_JIT_THRESHOLD);
   threshold = mode == JIT_ALWAYS ? 1 : t != 0 ? t : DEFAULT_THRESHOLD;
   const lim = rd64(S_JIT_CODE_LIMIT);
@@ -170,6 +173,7 @@ function compile(blk: usize): i32 {
 
 function installed(blk: usize, s: u32, len: u32): void {
   store<u32>(blk, s + 1, B_JIT);
+  store<u32>(blk, 0, B_HOT); // from now on: consecutive short entries (see callCompiled)
   liveBytes += <u64>len;
   liveFuncs++;
   wr64(S_STAT_JIT_COMPILES, rd64(S_STAT_JIT_COMPILES) + 1);
@@ -194,23 +198,46 @@ export function jitReady(s: u32, sq: u32, ok: bool): bool {
   return true;
 }
 
-@inline function callCompiled(s: u32): void {
+/**
+ * An entry into compiled code that retired fewer instructions than this before handing its
+ * block to the interpreter (a TLB miss, MMIO, an untranslated instruction) gained nothing;
+ * after DEMOTE_AFTER such entries in a row the region is given back to the interpreter: a
+ * pointer chase that misses the TLB on every hop runs faster interpreted. (Not with
+ * JIT_ALWAYS, whose point is to run everything compiled.)
+ */
+const SHORT_ENTRY: u64 = 64;
+const DEMOTE_AFTER: u32 = 32;
+
+@inline function callCompiled(s: u32, blk: usize): void {
   const before = icount;
   statCalls++;
+  setRestTaken(false);
   call_indirect<void>(JIT_TABLE_BASE + s);
-  statInsns += icount - before;
+  const ran = icount - before;
+  statInsns += ran;
+  if (restTaken && ran < SHORT_ENTRY && demote) {
+    const short = load<u32>(blk, B_HOT) + 1;
+    store<u32>(blk, short, B_HOT);
+    if (short >= DEMOTE_AFTER) {
+      dropCompiled(blk);
+      store<u32>(blk, JIT_NEVER, B_JIT);
+      wr64(S_STAT_JIT_DEMOTED, rd64(S_STAT_JIT_DEMOTED) + 1);
+    }
+  } else if (load<u32>(blk, B_HOT) != 0) {
+    store<u32>(blk, 0, B_HOT);
+  }
 }
 
 /** Run the block at pc: its compiled region if there is one, else the interpreter. */
 export function execute(blk: usize): void {
   const j = load<u32>(blk, B_JIT);
-  if (j - 1 < JIT_MAX_SLOTS) { callCompiled(j - 1); return; }
+  if (j - 1 < JIT_MAX_SLOTS) { callCompiled(j - 1, blk); return; }
   if (j == 0) {
     const hot = load<u32>(blk, B_HOT) + 1;
     store<u32>(blk, hot, B_HOT);
     if (hot >= threshold) {
       const s = compile(blk);
-      if (s >= 0) { callCompiled(<u32>s); return; }
+      if (s >= 0) { callCompiled(<u32>s, blk); return; }
     }
   }
   execBlock(blk);

@@ -31,7 +31,7 @@ export function formatStats(s: MachineStats): string {
     ['jump cache hits', groupDigits(s.jit.jumpCacheHits)],
     ['compiled code', `${rate(s.jit.instructions, s.instructions)} of instructions (${groupDigits(s.jit.calls)} entries)`],
     ['compiled regions', `${groupDigits(s.jit.compiles)} (${groupDigits(s.jit.blocksCompiled)} blocks), ${groupDigits(s.jit.liveRegions)} alive in ${groupDigits((s.jit.liveBytes + 1023n) / 1024n)} KiB`],
-    ['JIT evictions', `${groupDigits(s.jit.evictions)} (${groupDigits(s.jit.failures)} regions not compiled)`],
+    ['JIT evictions', `${groupDigits(s.jit.evictions)} (${groupDigits(s.jit.failures)} regions not compiled, ${groupDigits(s.jit.demoted)} given back to the interpreter)`],
     ['traps', groupDigits(s.traps)],
     ['interrupts', groupDigits(s.interrupts)],
     ['MMIO exits', groupDigits(s.mmioExits)],

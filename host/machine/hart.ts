@@ -201,6 +201,7 @@ export class HartState {
       instructions: this.get(A.S_STAT_JIT_INSNS),
       blocksCompiled: this.get(A.S_STAT_JIT_BLOCKS),
       jumpCacheHits: this.get(A.S_STAT_JIT_IJC_HITS),
+      demoted: this.get(A.S_STAT_JIT_DEMOTED),
     };
   }
 

@@ -59,6 +59,8 @@ export interface JitStats {
   blocksCompiled: bigint;
   /** Block lookups served by the indirect-jump cache (virtual pc -> block). */
   jumpCacheHits: bigint;
+  /** Regions given back to the interpreter: their entries kept leaving for it at once. */
+  demoted: bigint;
 }
 
 export interface MachineConfig extends JitConfig {

@@ -4,7 +4,7 @@ import type { JitStats } from '../../host/machine/types';
 
 const NO_JIT: JitStats = {
   compiles: 0n, failures: 0n, evictions: 0n, liveRegions: 0n, liveBytes: 0n, calls: 0n,
-  instructions: 0n, blocksCompiled: 0n, jumpCacheHits: 0n,
+  instructions: 0n, blocksCompiled: 0n, jumpCacheHits: 0n, demoted: 0n,
 };
 
 describe('formatStats', () => {
@@ -27,7 +27,7 @@ describe('formatStats', () => {
         '  jump cache hits       42\n' +
         '  compiled code         0.00 % of instructions (0 entries)\n' +
         '  compiled regions      0 (0 blocks), 0 alive in 0 KiB\n' +
-        '  JIT evictions         0 (0 regions not compiled)\n' +
+        '  JIT evictions         0 (0 regions not compiled, 0 given back to the interpreter)\n' +
         '  traps                 7\n' +
         '  interrupts            8\n' +
         '  MMIO exits            1,234\n' +
@@ -50,12 +50,12 @@ describe('formatStats', () => {
       instructions: 1000n, wallMs: 1, mips: 1, tlbAccesses: 100n, tlbMisses: 5n, pageWalks: 0n,
       pageWalkRefs: 0n, blockHits: 0n, blockMisses: 0n, blockChains: 0n, btFlushes: 0n,
       codeInvalidations: 0n, traps: 0n, interrupts: 0n, mmioExits: 0n, haltExits: 0n,
-      jit: { compiles: 3n, failures: 1n, evictions: 2n, liveRegions: 2n, liveBytes: 2049n, calls: 17n, instructions: 750n, blocksCompiled: 9n, jumpCacheHits: 4n },
+      jit: { compiles: 3n, failures: 1n, evictions: 2n, liveRegions: 2n, liveBytes: 2049n, calls: 17n, instructions: 750n, blocksCompiled: 9n, jumpCacheHits: 4n, demoted: 3n },
     });
     expect(text).toContain('  TLB misses            5 (hit rate not measured in compiled code)\n');
     expect(text).toContain('  compiled code         75.00 % of instructions (17 entries)\n');
     expect(text).toContain('  compiled regions      3 (9 blocks), 2 alive in 3 KiB\n');
-    expect(text).toContain('  JIT evictions         2 (1 regions not compiled)\n');
+    expect(text).toContain('  JIT evictions         2 (1 regions not compiled, 3 given back to the interpreter)\n');
   });
   it('groups digits', () => {
     expect(groupDigits(0n)).toBe('0');

@@ -160,3 +160,22 @@ describe('compiled code and translation changes', () => {
     expect(s.traps).toBeGreaterThan(50n);
   }, 120_000);
 });
+
+describe('regions that gain nothing', () => {
+  it('a pointer chase that misses the TLB on every hop is given back to the interpreter (--jit on), same result', async () => {
+    const image = join(BIN, 'bench/tlbstress.elf');
+    const off = await bare(image, 'off');
+    const out: Uint8Array[] = [];
+    const m = await Machine.create({
+      memSize: MEM, kernel: loadImageFile(image, 0x80000000n), deterministic: true, jit: 'on',
+      onConsoleOutput: (b) => out.push(Uint8Array.from(b)),
+    });
+    const r = await m.run({ timeoutMs: 120_000 });
+    expect(Buffer.concat(out).toString('latin1')).toBe(off.console);
+    expect([r.reason, r.exitCode, r.instructions.toString()]).toEqual(off.stop);
+    expect(hartState(m.hart)).toEqual(off.state);
+    const s = m.stats();
+    expect(s.jit.demoted).toBeGreaterThan(0n);
+    expect(s.jit.compiles).toBeGreaterThan(s.jit.demoted);
+  }, 240_000);
+});

@@ -5,10 +5,11 @@
 // branches that stay inside the root's page, so loops and if/else chains in a page run inside
 // one function. Within the function:
 //
-//   locals   the guest registers the region uses (loaded at entry, the written ones stored back
-//            at every exit), the page base `pb` = entry pc - root offset (every pc is pb + a
-//            constant, so the code is right for any virtual alias of the physical page), and
-//            scratch.
+//   locals   the guest registers, cached per block: a block loads the ones it reads when it
+//            starts and stores the ones it wrote whenever it is left, so nothing is live across
+//            the dispatch loop; the page base `pb` = entry pc - root offset (every pc is pb + a
+//            constant, so the code is right for any virtual alias of the physical page); icount,
+//            eventAt and ctxData; scratch.
 //   shape    block $exit
 //              loop $dispatch
 //                block $b(k-1) ... block $b0
@@ -18,11 +19,12 @@
 //                end  code of b(k-1)
 //              end
 //            end
-//            store written registers; return
+//            icount back to its global; return
 //   edges    a jump to a later region block is a br to the end of that block's Wasm block (where
 //            its code starts); to an earlier one, through the br_table; to itself, its loop.
 //            A jump to a region block checks the same events the interpreter checks between
-//            blocks (icount >= eventAt, irqCheck) and leaves with pc = target if one is due;
+//            blocks (icount >= eventAt; eventAt is 0 when irqCheck was set) and leaves with
+//            pc = target if one is due;
 //            any other jump leaves with pc = target (the dispatcher chains to what is next).
 //   memory   the TLB hit path is inline (tag compare with alignment folded in, then an add).
 //   the rest a TLB miss, MMIO, a code page, a misaligned access, and the instructions compiled

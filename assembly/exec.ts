@@ -78,58 +78,52 @@ export function flushExecStats(): void {
   return <u64>((end - r) / <usize>R_SIZE);
 }
 
-// ---- M extension helpers (§13.1-13.2); compiled code calls them too ----
-export function mulhu(a: u64, b: u64): u64 {
+// ---- M extension helpers (§13.1-13.2) ----
+function mulhu(a: u64, b: u64): u64 {
   const a0 = a & 0xffffffff, a1 = a >> 32, b0 = b & 0xffffffff, b1 = b >> 32;
   const p00 = a0 * b0, p01 = a0 * b1, p10 = a1 * b0, p11 = a1 * b1;
   const mid = (p00 >> 32) + (p01 & 0xffffffff) + (p10 & 0xffffffff);
   return p11 + (p01 >> 32) + (p10 >> 32) + (mid >> 32);
 }
-export function mulh(a: u64, b: u64): u64 {
+function mulh(a: u64, b: u64): u64 {
   let h = mulhu(a, b);
   if (<i64>a < 0) h -= b;
   if (<i64>b < 0) h -= a;
   return h;
 }
-export function mulhsu(a: u64, b: u64): u64 {
+function mulhsu(a: u64, b: u64): u64 {
   let h = mulhu(a, b);
   if (<i64>a < 0) h -= b;
   return h;
 }
-export function div64(a: u64, b: u64): u64 {
+function div64(a: u64, b: u64): u64 {
   if (b == 0) return 0xffffffffffffffff;
   if (a == 0x8000000000000000 && b == 0xffffffffffffffff) return a;
   return <u64>(<i64>a / <i64>b);
 }
-export function rem64(a: u64, b: u64): u64 {
+function rem64(a: u64, b: u64): u64 {
   if (b == 0) return a;
   if (a == 0x8000000000000000 && b == 0xffffffffffffffff) return 0;
   return <u64>(<i64>a % <i64>b);
 }
-export function div32(a: u64, b: u64): u64 {
+function div32(a: u64, b: u64): u64 {
   const x = <i32>a, y = <i32>b;
   if (y == 0) return 0xffffffffffffffff;
   if (x == i32.MIN_VALUE && y == -1) return sext32(<u64><u32>x);
   return <u64><i64>(x / y);
 }
-export function rem32(a: u64, b: u64): u64 {
+function rem32(a: u64, b: u64): u64 {
   const x = <i32>a, y = <i32>b;
   if (y == 0) return <u64><i64>x;
   if (x == i32.MIN_VALUE && y == -1) return 0;
   return <u64><i64>(x % y);
 }
-export function divu32(a: u64, b: u64): u64 {
+function divu32(a: u64, b: u64): u64 {
   const x = <u32>a, y = <u32>b;
   if (y == 0) return 0xffffffffffffffff;
   return sext32(<u64>(x / y));
 }
-export function divu64(a: u64, b: u64): u64 {
-  return b == 0 ? 0xffffffffffffffff : a / b;
-}
-export function remu64(a: u64, b: u64): u64 {
-  return b == 0 ? a : a % b;
-}
-export function remu32(a: u64, b: u64): u64 {
+function remu32(a: u64, b: u64): u64 {
   const x = <u32>a, y = <u32>b;
   if (y == 0) return sext32(<u64>x);
   return sext32(<u64>(x % y));

@@ -29,7 +29,7 @@ import { jitActive, jitBegin, jitReset, execute, flushJitStats } from './jit/jit
 // ---- what compiled code (jit/emit.ts) imports from the core as module "c" ----
 export { jitReady } from './jit/jit';
 export { jitRest } from './exec';
-export { pc, icount, stop, irqCheck, eventAt } from './state';
+export { pc, icount, irqCheck, eventAt } from './state';
 export { ctxData } from './mmu';
 import { checkInterrupts, raiseException } from './trap';
 import { nextTimerIcount, mtime } from './timer';

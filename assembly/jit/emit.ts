@@ -49,10 +49,9 @@ const F_REST: u32 = 0; // jitRest(block, record, block pc): the interpreter fini
 const F_COUNT: u32 = 1;
 const G_PC: u32 = 0;
 const G_ICOUNT: u32 = 1;
-const G_STOP: u32 = 2;
-const G_IRQ: u32 = 3;
-const G_EVENT: u32 = 4;
-const G_CTX: u32 = 5;
+const G_IRQ: u32 = 2;
+const G_EVENT: u32 = 3;
+const G_CTX: u32 = 4;
 const TY_REGION: u32 = 0;
 const TY_REST: u32 = 1;
 
@@ -74,6 +73,7 @@ const MAX_RETURN_COMPARES: u32 = 8;
 let regionCount: u32 = 0;
 /** Local index of each guest register, -1 when the region does not use it. */
 const regLocal = new StaticArray<i32>(33);
+/** Registers written so far in the block blockRegisters is looking at. */
 const regWritten = new StaticArray<bool>(33);
 /**
  * Registers whose local is newer than their STATE slot on the path being emitted. Guest
@@ -307,7 +307,7 @@ function hostAddr(): void {
   W.op(W.I32_ADD);
 }
 
-function emitLoad(r: usize, off: u32, left: u32, size: u32, signed: bool, wop: u8, lg: u32): void {
+function emitLoad(r: usize, size: u32, signed: bool, wop: u8, lg: u32): void {
   tlbProbe(r, <usize>TLB_READ, size);
   W.structured(W.IF, W.T_I64);
   nest++;
@@ -320,7 +320,7 @@ function emitLoad(r: usize, off: u32, left: u32, size: u32, signed: bool, wop: u
   setReg(<u32>load<u8>(r, R_RD));
 }
 
-function emitStore(r: usize, off: u32, left: u32, size: u32, wop: u8, lg: u32): void {
+function emitStore(r: usize, size: u32, wop: u8, lg: u32): void {
   tlbProbe(r, <usize>TLB_WRITE, size);
   W.structured(W.IF, W.T_VOID);
   nest++;
@@ -430,81 +430,49 @@ function mulHigh(r: usize, aSigned: bool, bSigned: bool): void {
 
 /**
  * Division and remainder inline (M extension §13.2): a zero divisor gives all ones (div) or
- * the dividend (rem); signed overflow (MIN / -1) gives MIN (div) or 0 (rem), where Wasm's div_s
- * would trap. `word`: the 32-bit forms on the low words, results sign-extended.
+ * the dividend (rem); signed overflow (MIN / -1) gives MIN (div) or 0 (rem; Wasm's rem_s
+ * already gives 0), where Wasm's div_s would trap. The word forms divide the low words
+ * sign- or zero-extended to 64 bits, where no quotient overflows (INT32_MIN / -1 = 2^31), and
+ * sign-extend the result's low word.
  */
 function divRem(r: usize, rem: bool, signed: bool, word: bool): void {
   const rd = <u32>load<u8>(r, R_RD);
   if (rd == 32) return;
-  getReg(<u32>load<u8>(r, R_RS1));
+  extendWord(<u32>load<u8>(r, R_RS1), signed, word);
   W.localSet(L_VA); // a
-  getReg(<u32>load<u8>(r, R_RS2));
-  W.localSet(L_T); // b
-  if (!word) {
-    W.localGet(L_T);
-    W.op(W.I64_EQZ);
-    W.structured(W.IF, W.T_I64);
-    if (rem) W.localGet(L_VA); else W.i64c(-1);
-    W.op(W.ELSE);
-    if (signed && !rem) {
-      // MIN / -1 = MIN
-      W.localGet(L_VA);
-      W.i64c(i64.MIN_VALUE);
-      W.op(W.I64_EQ);
-      W.localGet(L_T);
-      W.i64c(-1);
-      W.op(W.I64_EQ);
-      W.op(W.I32_AND);
-      W.structured(W.IF, W.T_I64);
-      W.i64c(i64.MIN_VALUE);
-      W.op(W.ELSE);
-      W.localGet(L_VA);
-      W.localGet(L_T);
-      W.op(W.I64_DIV_S);
-      W.op(W.END);
-    } else {
-      // rem_s of MIN by -1 is 0 in Wasm (it does not trap), as RISC-V wants
-      W.localGet(L_VA);
-      W.localGet(L_T);
-      W.op(rem ? (signed ? W.I64_REM_S : W.I64_REM_U) : W.I64_DIV_U);
-    }
-    W.op(W.END);
-  } else {
+  extendWord(<u32>load<u8>(r, R_RS2), signed, word);
+  W.localTee(L_T); // b
+  W.op(W.I64_EQZ);
+  W.structured(W.IF, W.T_I64);
+  if (rem) W.localGet(L_VA); else W.i64c(-1);
+  W.op(W.ELSE);
+  if (signed && !rem && !word) {
     W.localGet(L_VA);
-    W.op(W.I32_WRAP_I64);
-    W.localSet(L_E); // x
+    W.i64c(i64.MIN_VALUE);
+    W.op(W.I64_EQ);
     W.localGet(L_T);
-    W.op(W.I32_WRAP_I64);
-    W.localTee(L_NEXT); // y (L_NEXT is only meaningful right before a br to the dispatcher)
-    W.op(W.I32_EQZ);
+    W.i64c(-1);
+    W.op(W.I64_EQ);
+    W.op(W.I32_AND);
     W.structured(W.IF, W.T_I64);
-    if (rem) { W.localGet(L_E); W.op(W.I64_EXTEND_I32_S); } else W.i64c(-1);
+    W.i64c(i64.MIN_VALUE);
     W.op(W.ELSE);
-    if (signed && !rem) {
-      W.localGet(L_E);
-      W.i32c(i32.MIN_VALUE);
-      W.op(W.I32_EQ);
-      W.localGet(L_NEXT);
-      W.i32c(-1);
-      W.op(W.I32_EQ);
-      W.op(W.I32_AND);
-      W.structured(W.IF, W.T_I64);
-      W.i64c(<i64>i32.MIN_VALUE);
-      W.op(W.ELSE);
-      W.localGet(L_E);
-      W.localGet(L_NEXT);
-      W.op(W.I32_DIV_S);
-      W.op(W.I64_EXTEND_I32_S);
-      W.op(W.END);
-    } else {
-      W.localGet(L_E);
-      W.localGet(L_NEXT);
-      W.op(rem ? (signed ? W.I32_REM_S : W.I32_REM_U) : W.I32_DIV_U);
-      W.op(W.I64_EXTEND_I32_S);
-    }
-    W.op(W.END);
   }
+  W.localGet(L_VA);
+  W.localGet(L_T);
+  W.op(rem ? (signed ? W.I64_REM_S : W.I64_REM_U) : (signed ? W.I64_DIV_S : W.I64_DIV_U));
+  if (signed && !rem && !word) W.op(W.END);
+  W.op(W.END);
+  if (word) W.op(W.I64_EXTEND32_S);
   setReg(rd);
+}
+
+/** Push register r, or for a word operation its low word sign- or zero-extended. */
+function extendWord(r: u32, signed: bool, word: bool): void {
+  getReg(r);
+  if (!word) return;
+  if (signed) W.op(W.I64_EXTEND32_S);
+  else { W.i64c(0xffffffff); W.op(W.I64_AND); }
 }
 
 /** A branch: taken leaves the block for its target, with the records after it uncounted. */
@@ -520,18 +488,12 @@ function emitBranch(r: usize, off: u32, i: u32, n: u32, o: u8): void {
   W.op(W.END);
 }
 
-/** Anything else: the interpreter runs the rest of the block (finishInInterpreter). */
-function emitStep(r: usize): void {
-  finishInInterpreter(r);
-}
-
 /**
  * Emit one record. Returns true when it ends the block's control flow (every path left).
  * `off` is the record's page offset, i its index in a block of n.
  */
 function emitInsn(r: usize, off: u32, i: u32, n: u32): bool {
   const op = <u32>load<u16>(r, R_OP);
-  const left = n - i;
   const len = <i64>load<u8>(r, R_LEN);
   const rd = <u32>load<u8>(r, R_RD);
   switch (op) {
@@ -577,17 +539,17 @@ function emitInsn(r: usize, off: u32, i: u32, n: u32): bool {
     case O.OP_BGE: emitBranch(r, off, i, n, W.I64_GE_S); return false;
     case O.OP_BLTU: emitBranch(r, off, i, n, W.I64_LT_U); return false;
     case O.OP_BGEU: emitBranch(r, off, i, n, W.I64_GE_U); return false;
-    case O.OP_LB: emitLoad(r, off, left, 1, true, W.I64_LOAD8_S, 0); return false;
-    case O.OP_LH: emitLoad(r, off, left, 2, true, W.I64_LOAD16_S, 1); return false;
-    case O.OP_LW: emitLoad(r, off, left, 4, true, W.I64_LOAD32_S, 2); return false;
-    case O.OP_LD: emitLoad(r, off, left, 8, false, W.I64_LOAD, 3); return false;
-    case O.OP_LBU: emitLoad(r, off, left, 1, false, W.I64_LOAD8_U, 0); return false;
-    case O.OP_LHU: emitLoad(r, off, left, 2, false, W.I64_LOAD16_U, 1); return false;
-    case O.OP_LWU: emitLoad(r, off, left, 4, false, W.I64_LOAD32_U, 2); return false;
-    case O.OP_SB: emitStore(r, off, left, 1, W.I64_STORE8, 0); return false;
-    case O.OP_SH: emitStore(r, off, left, 2, W.I64_STORE16, 1); return false;
-    case O.OP_SW: emitStore(r, off, left, 4, W.I64_STORE32, 2); return false;
-    case O.OP_SD: emitStore(r, off, left, 8, W.I64_STORE, 3); return false;
+    case O.OP_LB: emitLoad(r, 1, true, W.I64_LOAD8_S, 0); return false;
+    case O.OP_LH: emitLoad(r, 2, true, W.I64_LOAD16_S, 1); return false;
+    case O.OP_LW: emitLoad(r, 4, true, W.I64_LOAD32_S, 2); return false;
+    case O.OP_LD: emitLoad(r, 8, false, W.I64_LOAD, 3); return false;
+    case O.OP_LBU: emitLoad(r, 1, false, W.I64_LOAD8_U, 0); return false;
+    case O.OP_LHU: emitLoad(r, 2, false, W.I64_LOAD16_U, 1); return false;
+    case O.OP_LWU: emitLoad(r, 4, false, W.I64_LOAD32_U, 2); return false;
+    case O.OP_SB: emitStore(r, 1, W.I64_STORE8, 0); return false;
+    case O.OP_SH: emitStore(r, 2, W.I64_STORE16, 1); return false;
+    case O.OP_SW: emitStore(r, 4, W.I64_STORE32, 2); return false;
+    case O.OP_SD: emitStore(r, 8, W.I64_STORE, 3); return false;
     case O.OP_ADDI: binImm(r, W.I64_ADD); return false;
     case O.OP_SLTI: cmpReg(r, W.I64_LT_S, true); return false;
     case O.OP_SLTIU: cmpReg(r, W.I64_LT_U, true); return false;
@@ -640,7 +602,8 @@ function emitInsn(r: usize, off: u32, i: u32, n: u32): bool {
     case O.OP_REMUW: divRem(r, true, false, true); return false;
     case O.OP_FENCE: return false; // one hart (exec.ts)
     default: {
-      emitStep(r);
+      // Anything else: the interpreter runs the rest of the block.
+      finishInInterpreter(r);
       return true;
     }
   }
@@ -692,7 +655,7 @@ function header(): void {
   W.endSized(s);
   W.byte(W.SEC_IMPORT);
   s = W.beginSized();
-  W.u32leb(F_COUNT + 1 + 6);
+  W.u32leb(F_COUNT + 1 + 5);
   importFunc('jitRest', TY_REST);
   W.name('env');
   W.name('memory');
@@ -701,7 +664,6 @@ function header(): void {
   W.u32leb(0);
   importGlobal('pc', W.T_I64);
   importGlobal('icount', W.T_I64);
-  importGlobal('stop', W.T_I32);
   importGlobal('irqCheck', W.T_I32);
   importGlobal('eventAt', W.T_I64);
   importGlobal('ctxData', W.T_I64);
@@ -721,7 +683,7 @@ function header(): void {
 }
 
 function markRegs(): void {
-  for (let i = 0; i < 33; i++) { unchecked(regLocal[i] = -1); unchecked(regWritten[i] = false); }
+  for (let i = 0; i < 33; i++) unchecked(regLocal[i] = -1);
   for (let b: u32 = 0; b < regionCount; b++) {
     const blk = unchecked(regionBlk[b]);
     const n = load<u32>(blk, B_COUNT);
@@ -731,7 +693,6 @@ function markRegs(): void {
       unchecked(regLocal[<u32>load<u8>(r, R_RS1)] = 0);
       unchecked(regLocal[<u32>load<u8>(r, R_RS2)] = 0);
       unchecked(regLocal[rd] = 0);
-      unchecked(regWritten[rd] = true);
     }
   }
   unchecked(regLocal[0] = -1);
@@ -756,20 +717,19 @@ function markRegs(): void {
  * leave before rewriting a register an earlier one changed.
  */
 function blockRegisters(blk: usize, loops: bool): void {
-  for (let i = 0; i < 33; i++) { unchecked(needLoad[i] = false); unchecked(savedDirty[i] = false); unchecked(dirty[i] = false); }
+  for (let i = 0; i < 33; i++) { unchecked(needLoad[i] = false); unchecked(regWritten[i] = false); unchecked(dirty[i] = false); }
   const n = load<u32>(blk, B_COUNT);
   let r = blk + <usize>B_HDR;
-  // savedDirty serves as "written so far" here.
   for (let i: u32 = 0; i < n; i++, r += <usize>R_SIZE) {
     const rs1 = <u32>load<u8>(r, R_RS1);
     const rs2 = <u32>load<u8>(r, R_RS2);
     const rd = <u32>load<u8>(r, R_RD);
-    if (!unchecked(savedDirty[rs1])) unchecked(needLoad[rs1] = true);
-    if (!unchecked(savedDirty[rs2])) unchecked(needLoad[rs2] = true);
-    unchecked(savedDirty[rd] = true);
+    if (!unchecked(regWritten[rs1])) unchecked(needLoad[rs1] = true);
+    if (!unchecked(regWritten[rs2])) unchecked(needLoad[rs2] = true);
+    unchecked(regWritten[rd] = true);
   }
   for (let i: u32 = 1; i < 32; i++) {
-    if (loops && unchecked(savedDirty[i])) { unchecked(needLoad[i] = true); unchecked(dirty[i] = true); }
+    if (loops && unchecked(regWritten[i])) { unchecked(needLoad[i] = true); unchecked(dirty[i] = true); }
     if (!unchecked(needLoad[i])) continue;
     W.i32c(0);
     W.mem(W.I64_LOAD, 3, <u32>(STATE + S_X) + (i << 3));

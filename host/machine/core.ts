@@ -4,7 +4,7 @@
  */
 import { readFileSync, existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { RAM_OFFSET, JIT_TABLE_BASE, JIT_MAX_SLOTS, S_JIT_MODE, JIT_OFF, JIT_ON, JIT_ALWAYS } from '../../assembly/abi';
+import { RAM_OFFSET, JIT_TABLE_BASE, JIT_MAX_SLOTS } from '../../assembly/abi';
 import { JitHost } from './jit';
 
 /** The functions the core exports (assembly/index.ts). */
@@ -29,20 +29,6 @@ export interface CoreExports {
   jitReady(slot: number, seq: number, ok: boolean): boolean;
 }
 
-/** Tier 2 of the BT cache: off, on (hot regions compiled), always (every block on first run). */
-export type JitMode = 'off' | 'on' | 'always';
-
-/** The JIT mode of new machines: WASMVISOR_JIT in the environment (tests run the suite under each), else 'on'. */
-export function defaultJitMode(): JitMode {
-  const env = typeof process !== 'undefined' ? process.env?.WASMVISOR_JIT : undefined;
-  return env === 'off' || env === 'always' || env === 'on' ? env : 'on';
-}
-
-/** The S_JIT_MODE value of a mode. */
-export function jitModeValue(mode: JitMode): number {
-  return mode === 'off' ? JIT_OFF : mode === 'always' ? JIT_ALWAYS : JIT_ON;
-}
-export { S_JIT_MODE };
 
 let compiled: WebAssembly.Module | undefined;
 
@@ -75,23 +61,12 @@ export function createMemory(ramSize: number): WebAssembly.Memory {
   return new WebAssembly.Memory({ initial: pages, maximum: pages });
 }
 
-/** A core instance and the host half of its JIT. */
-export interface CoreInstance {
-  core: CoreExports;
-  jit: JitHost;
-}
-
 /**
  * Instantiate the core over `memory`. `asyncJit`: compile generated code in the background
  * (browsers, where synchronous compiles of large modules are not allowed on the main thread and
  * would stall a Worker); Node compiles synchronously, so a hot region runs compiled at once.
  */
 export function instantiateCore(memory: WebAssembly.Memory, asyncJit = false): CoreExports {
-  return instantiateCoreWithJit(memory, asyncJit).core;
-}
-
-/** instantiateCore, also returning the JIT's host half (its statistics). */
-export function instantiateCoreWithJit(memory: WebAssembly.Memory, asyncJit = false): CoreInstance {
   const table = new WebAssembly.Table({ initial: JIT_TABLE_BASE + JIT_MAX_SLOTS, element: 'anyfunc' });
   const jit = new JitHost(memory, table, asyncJit);
   const instance = new WebAssembly.Instance(coreModule(), {
@@ -106,5 +81,5 @@ export function instantiateCoreWithJit(memory: WebAssembly.Memory, asyncJit = fa
     },
   });
   jit.attach(instance.exports as unknown as CoreExports & WebAssembly.Exports);
-  return { core: instance.exports as unknown as CoreExports, jit };
+  return instance.exports as unknown as CoreExports;
 }

@@ -5,10 +5,24 @@
  * the core's dispatcher calls it. Free slots are managed by the core; release() only drops the
  * function so the module can be collected.
  */
-import { JIT_TABLE_BASE } from '../../assembly/abi';
-import { defaultJitMode, jitModeValue, type CoreExports } from './core';
+import { JIT_ALWAYS, JIT_OFF, JIT_ON, JIT_TABLE_BASE } from '../../assembly/abi';
+import type { CoreExports } from './core';
 import type { HartState } from './hart';
 import type { JitConfig } from './types';
+
+/** Tier 2 of the BT cache: off, on (hot regions compiled), always (every block on first run). */
+export type JitMode = 'off' | 'on' | 'always';
+
+/** The JIT mode of new machines: WASMVISOR_JIT in the environment (tests run the suite under each), else 'on'. */
+export function defaultJitMode(): JitMode {
+  const env = typeof process !== 'undefined' ? process.env?.WASMVISOR_JIT : undefined;
+  return env === 'off' || env === 'always' || env === 'on' ? env : 'on';
+}
+
+/** The S_JIT_MODE value of a mode. */
+function jitModeValue(mode: JitMode): number {
+  return mode === 'off' ? JIT_OFF : mode === 'always' ? JIT_ALWAYS : JIT_ON;
+}
 
 /** Write a machine's or VM's JIT configuration into the hart (read by the core at each run()). */
 export function applyJitConfig(hart: HartState, cfg: JitConfig): void {
@@ -23,20 +37,9 @@ const FAILED = 0;
 const COMPILED = 1;
 const PENDING = 2;
 
-/** Host-side JIT counters (the core keeps the rest in STATE). */
-export interface JitHostStats {
-  /** Host time spent compiling and instantiating generated modules, in ms. */
-  compileMs: number;
-  /** Modules the engine refused (a bug in the emitter: the region then stays interpreted). */
-  refused: number;
-}
-
 export class JitHost {
   private core?: CoreExports & WebAssembly.Exports;
   private imports?: WebAssembly.Imports;
-  readonly stats: JitHostStats = { compileMs: 0, refused: 0 };
-  /** The first refusal's message (emitter bugs show up in tests). */
-  lastError = '';
 
   constructor(
     private readonly memory: WebAssembly.Memory,
@@ -59,33 +62,23 @@ export class JitHost {
         ({ instance }) => {
           if (this.core!.jitReady(slot, seq, true)) this.table.set(JIT_TABLE_BASE + slot, instance.exports.f as Function);
         },
-        (e) => {
-          this.refuse(e);
-          this.core!.jitReady(slot, seq, false);
-        },
+        // A module the engine refuses (an emitter bug) leaves its region interpreted; the
+        // core counts it among the regions not compiled (--stats).
+        () => this.core!.jitReady(slot, seq, false),
       );
       return PENDING;
     }
-    const t0 = performance.now();
     try {
       const instance = new WebAssembly.Instance(new WebAssembly.Module(bytes), this.imports!);
       this.table.set(JIT_TABLE_BASE + slot, instance.exports.f as Function);
       return COMPILED;
-    } catch (e) {
-      this.refuse(e);
+    } catch {
       return FAILED;
-    } finally {
-      this.stats.compileMs += performance.now() - t0;
     }
   }
 
   /** env.jitRelease: the slot is free; drop its function. */
   release(slot: number): void {
     this.table.set(JIT_TABLE_BASE + slot, null);
-  }
-
-  private refuse(e: unknown): void {
-    this.stats.refused++;
-    if (!this.lastError) this.lastError = e instanceof Error ? e.message : String(e);
   }
 }

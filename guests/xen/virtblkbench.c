@@ -1,6 +1,6 @@
 /*
  * virtblkbench.c - the emulated-device half of issue 6's disk benchmark:
- * the workload of blkbench.c (4 MiB written then read back in 64 KiB I/Os,
+ * the workload of blkbench.c (the whole disk, 4 to 256 MiB, written then read back in 64 KiB I/Os,
  * 16 in flight per batch, a stamp in every sector checked) through a virtio-blk device on the
  * virtio-mmio transport (virtio 1.x: §4.2.2 registers, §2.7 split
  * virtqueue, §5.2 block device), in a plain VM (no Xen).
@@ -12,14 +12,14 @@
  *
  * Without a virtio-blk device it says so and shuts down cleanly (check-qemu).
  * Output (SBI console, since there is no hypervisor console):
- *   virtblkbench: write 4194304 bytes, 64 I/Os of 65536: T us, R MB/s, N notifications
+ *   virtblkbench: write B bytes, N I/Os of 65536 (as blkbench.c): T us, R MB/s, N notifications
  * T is the time CSR, only indicative (see blkbench.c): the host harness
  * measures host time and exits. Then an SBI
  * system reset: shutdown with reason "none" on success, "system failure"
  * after printing FAIL.
  *
  * Run it: a Vm (host/vmm/vm.ts) with a VirtioMmio(new VirtioBlk(disk)) in any
- * of the eight virtio-mmio slots and a disk of at least 4 MiB; the VM of
+ * of the eight virtio-mmio slots and a disk of at least 4 MiB (bench/xen.ts uses 64 MiB); the VM of
  * today's host/vmm maps empty slots only, so the bench harness has to plug
  * the device in (see the report of this change).
  */
@@ -55,7 +55,10 @@
 #define D_NEXT 1
 #define D_WRITE 2
 
-#define TOTAL (4u << 20)
+#define MIN_TOTAL (4u << 20)
+#define MAX_TOTAL (256u << 20)
+/* Bytes written and read back: the whole disk, in whole batches, 4..256 MiB. */
+static uint32_t TOTAL;
 #define IO_BYTES (64u << 10)
 #define BATCH 16
 #define BATCH_BYTES (BATCH * IO_BYTES)
@@ -227,7 +230,8 @@ int main(void)
     }
     uint64_t offered = init();
     uint64_t capacity = rd(R_CONFIG) | (uint64_t)rd(R_CONFIG + 4) << 32;
-    CHECK(!(offered & F_BLK_RO) && capacity >= TOTAL / 512, "need a writable disk of 4 MiB (%lu sectors)", (unsigned long)capacity);
+    CHECK(!(offered & F_BLK_RO) && capacity >= MIN_TOTAL / 512, "need a writable disk of 4 MiB (%lu sectors)", (unsigned long)capacity);
+    TOTAL = capacity >= MAX_TOTAL / 512 ? MAX_TOTAL : (uint32_t)(capacity * 512 / BATCH_BYTES * BATCH_BYTES);
     for (uint32_t i = 0; i < BATCH_BYTES; i++)
         buf[i] = (uint8_t)(i * 7 + 1);
     phase(T_OUT);

@@ -48,4 +48,11 @@ export interface GuestMemory {
   read64?(addr: bigint): bigint;
   /** Store a little-endian u64 at `addr` (optional fast path, same rules as write). */
   write64?(addr: bigint, value: bigint): void;
+  /**
+   * Zero-copy access (optional fast path): call `use` with a live view of
+   * [addr, addr + length), which must lie inside one 4 KiB page of RAM (throws otherwise). The
+   * view is valid only while `use` runs. With `write`, what `use` stored is published
+   * afterwards as a write would be (stale decoded code dropped).
+   */
+  access?(addr: bigint, length: number, write: boolean, use: (view: Uint8Array) => void): void;
 }

@@ -63,6 +63,12 @@ export class Ram implements GuestMemory {
     this.bytes.fill(value, off, off + length);
     this.core.invalidateRam(addr, BigInt(length));
   }
+  access(addr: bigint, length: number, write: boolean, use: (view: Uint8Array) => void): void {
+    const off = this.offset(addr, length);
+    if ((off & 0xfff) + length > 0x1000) throw new RangeError(`guest RAM: 0x${addr.toString(16)}+${length} crosses a page`);
+    use(this.bytes.subarray(off, off + length));
+    if (write) this.core.invalidateRam(addr, BigInt(length));
+  }
   read64(addr: bigint): bigint {
     return this.view.getBigUint64(this.offset(addr, 8), true);
   }

@@ -118,7 +118,7 @@ export class Vm {
   /** Set when the guest asked for a reset (SBI SRST reboot, syscon 0x7777). */
   rebootRequested = false;
   private readonly dtb: Uint8Array;
-  private readonly guestPages = new Map<bigint, bigint>(); // guest page -> host frame
+  private readonly guestPages = new Map<number, bigint>(); // guest page number (gpa >> 12) -> host frame (number keys hash faster than bigint)
   // ---- hooks for host/xen (a VM without Xen never uses them) ----
   /** Vendor SBI extensions by EID, dispatched by sbi.ts (Xen's hypercalls). */
   readonly sbiExtensions = new Map<number, SbiExtension>();
@@ -206,8 +206,8 @@ export class Vm {
   /** Reset the VM (guest reboot): fresh RAM, devices and vCPU, the kernel loaded again. */
   reboot(): void {
     this.rebootRequested = false;
-    for (const [gpa, hpa] of this.guestPages) {
-      this.gstage.unmap(gpa);
+    for (const [pfn, hpa] of this.guestPages) {
+      this.gstage.unmap(BigInt(pfn) << 12n);
       this.frames.release(hpa);
     }
     this.guestPages.clear();
@@ -238,7 +238,21 @@ export class Vm {
       write: (addr, bytes) => {
         if (!this.writeGuest(addr, bytes)) throw new RangeError(`guest write 0x${addr.toString(16)}+${bytes.length} outside RAM`);
       },
+      access: (addr, length, write, use) => this.accessGuest(addr, length, write, use),
     };
+  }
+
+  /**
+   * Zero-copy access to guest-physical [gpa, gpa + len) inside one page (GuestMemory.access):
+   * `use` gets a view of the host frame behind it, valid only while it runs; with `write`, stale
+   * decoded code of that range is dropped afterwards. Throws outside RAM or across a page.
+   */
+  accessGuest(gpa: bigint, len: number, write: boolean, use: (view: Uint8Array) => void): void {
+    // One guest page is one host frame (populated on first use), so the view is contiguous.
+    if (!this.isGuestRam(gpa, len) || (gpa & (FRAME_SIZE - 1n)) + BigInt(len) > FRAME_SIZE) {
+      throw new RangeError(`guest access 0x${gpa.toString(16)}+${len} outside RAM or across a page`);
+    }
+    this.hostRam.access(this.gpaToHpa(gpa) as bigint, len, write, use);
   }
 
   /** Whether [gpa, gpa + len) lies in guest RAM (and no page of it is ballooned out). */
@@ -284,11 +298,11 @@ export class Vm {
   balloonOut(gpa: bigint): boolean {
     const page = gpa & ~(FRAME_SIZE - 1n);
     if (!this.isGuestRam(page, Number(FRAME_SIZE))) return false;
-    const hpa = this.guestPages.get(page);
+    const hpa = this.guestPages.get(pfnOf(page));
     if (hpa !== undefined) {
       this.gstage.unmap(page);
       this.frames.release(hpa);
-      this.guestPages.delete(page);
+      this.guestPages.delete(pfnOf(page));
       this.core.flushTlb();
     }
     this.holes.add(page);
@@ -310,7 +324,7 @@ export class Vm {
 
   /** Whether the guest page holding `gpa` has a host frame. */
   isPopulated(gpa: bigint): boolean {
-    return this.guestPages.has(gpa & ~(FRAME_SIZE - 1n));
+    return this.guestPages.has(pfnOf(gpa));
   }
 
   /**
@@ -318,12 +332,12 @@ export class Vm {
    * Returns the frame. The caller flushes the hart's translations.
    */
   populate(gpa: bigint): bigint {
-    const page = gpa & ~(FRAME_SIZE - 1n);
-    const have = this.guestPages.get(page);
+    const pfn = pfnOf(gpa);
+    const have = this.guestPages.get(pfn);
     if (have !== undefined) return have;
     const hpa = this.frames.alloc();
-    this.gstage.map(page, hpa);
-    this.guestPages.set(page, hpa);
+    this.gstage.map(gpa & ~(FRAME_SIZE - 1n), hpa);
+    this.guestPages.set(pfn, hpa);
     return hpa;
   }
 
@@ -400,4 +414,9 @@ export class Vm {
       haltExits: v.haltExits,
     };
   }
+}
+
+/** The guest page number of `gpa` (gpa >> 12, exact: guest RAM ends below 2^53). */
+function pfnOf(gpa: bigint): number {
+  return Number(gpa >> 12n);
 }

@@ -25,6 +25,12 @@ export interface DomainMemory {
   read(gpa: bigint, length: number): Uint8Array;
   /** Copy `bytes` into guest-physical address `gpa`. */
   write(gpa: bigint, bytes: Uint8Array): void;
+  /**
+   * Zero-copy access (optional; GuestMemory.access): `use` gets a live view of
+   * [gpa, gpa + length) inside one frame, valid only while it runs; with `write`, what it
+   * stored is published afterwards. Without it, callers copy (grantAccess below).
+   */
+  access?(gpa: bigint, length: number, write: boolean, use: (view: Uint8Array) => void): void;
 }
 
 /**
@@ -35,12 +41,28 @@ export interface DomainMemory {
 export function domainMemoryOf(domid: number, mem: GuestMemory, excluded?: (gfn: bigint) => boolean): DomainMemory {
   const first = (mem.base + BigInt(FRAME_BYTES) - 1n) >> FRAME_SHIFT;
   const end = (mem.base + BigInt(mem.size)) >> FRAME_SHIFT; // exclusive
+  const access = mem.access;
   return {
     domid,
     hasFrame: (gfn) => gfn >= first && gfn < end && !(excluded?.(gfn) ?? false),
     read: (gpa, length) => mem.read(gpa, length),
     write: (gpa, bytes) => mem.write(gpa, bytes),
+    ...(access ? { access: access.bind(mem) } : {}),
   };
+}
+
+/**
+ * DomainMemory.access where the memory offers it, else the same through a copy: read the
+ * range, let `use` see (and, with `write`, change) the copy, write it back.
+ */
+export function accessFrame(mem: DomainMemory, gpa: bigint, length: number, write: boolean, use: (view: Uint8Array) => void): void {
+  if (mem.access) {
+    mem.access(gpa, length, write, use);
+    return;
+  }
+  const copy = mem.read(gpa, length);
+  use(copy);
+  if (write) mem.write(gpa, copy);
 }
 
 /** The guest-physical address of byte `offset` of frame `gfn`. */

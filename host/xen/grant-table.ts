@@ -24,7 +24,7 @@
  */
 import { XEN_EFAULT, XEN_EINVAL, XEN_ENOSYS, XEN_ESRCH } from './errno';
 import * as H from './hypercall-abi';
-import { gpaOf, rangeInDomain, readGuest, writeGuest, type DomainMemory } from './domain-memory';
+import { accessFrame, gpaOf, rangeInDomain, readGuest, writeGuest, type DomainMemory } from './domain-memory';
 
 const PAGE = H.XEN_PAGE_SIZE;
 const PER_FRAME = H.GRANT_ENTRIES_PER_FRAME;
@@ -174,6 +174,16 @@ export class GrantMapping {
     this.tables.memoryOf(this.rec).write(gpaOf(this.rec.gfn, offset), bytes);
   }
 
+  /**
+   * Zero-copy access to `length` bytes at `offset` of the frame: `use` gets a view that is
+   * valid only while it runs (a backend must not keep it). `write` (a writable mapping only)
+   * means `use` may store into it. The bounds and liveness checks are read()'s and write()'s.
+   */
+  access(offset: number, length: number, write: boolean, use: (view: Uint8Array) => void): void {
+    this.check(offset, length, write);
+    accessFrame(this.tables.memoryOf(this.rec), gpaOf(this.rec.gfn, offset), length, write, use);
+  }
+
   private check(offset: number, length: number, write: boolean): void {
     if (!this.live) throw new RangeError(`grant mapping ${this.rec.handle}: used after unmap`);
     if (write && this.rec.readonly) throw new RangeError(`grant mapping ${this.rec.handle} (d${this.rec.granter} ref ${this.rec.ref}) is read-only`);
@@ -293,12 +303,17 @@ export class GrantTables {
   private readEntry(d: GrantDomain, ref: number): Entry | undefined {
     const gfn = d.frames[Math.floor(ref / PER_FRAME)];
     if (!d.memory.hasFrame(gfn)) return undefined;
-    const b = d.memory.read(gpaOf(gfn, (ref % PER_FRAME) * H.GRANT_ENTRY_V1_SIZE), H.GRANT_ENTRY_V1_SIZE);
-    return {
-      flags: b[0] | (b[1] << 8),
-      domid: b[2] | (b[3] << 8),
-      frame: (b[4] | (b[5] << 8) | (b[6] << 16) | (b[7] << 24)) >>> 0,
-    };
+    let e: Entry | undefined;
+    // One read of the whole entry (no copy where the memory allows): the guest cannot change
+    // it between the fields.
+    accessFrame(d.memory, gpaOf(gfn, (ref % PER_FRAME) * H.GRANT_ENTRY_V1_SIZE), H.GRANT_ENTRY_V1_SIZE, false, (b) => {
+      e = {
+        flags: b[0] | (b[1] << 8),
+        domid: b[2] | (b[3] << 8),
+        frame: (b[4] | (b[5] << 8) | (b[6] << 16) | (b[7] << 24)) >>> 0,
+      };
+    });
+    return e;
   }
 
   /** Set and clear bits of entry `ref`'s flags (re-read now: the guest may have changed them). */

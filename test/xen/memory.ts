@@ -12,7 +12,7 @@ export const RAM_GFN = 0x80000n;
  */
 export class TestMemory implements DomainMemory {
   readonly frames = new Map<bigint, Uint8Array>();
-  /** Frames accessed through read/write, in order of first touch. */
+  /** Frames accessed through read/write/access, in order of first touch. */
   readonly touched = new Set<bigint>();
   /** Every access, for tests that want order: [kind, gfn]. */
   log: ['r' | 'w', bigint][] = [];
@@ -47,6 +47,14 @@ export class TestMemory implements DomainMemory {
     this.touched.add(gfn);
     if (this.logging) this.log.push(['w', gfn]);
     f.set(bytes, off);
+  }
+
+  /** Zero-copy access (DomainMemory.access), recorded like read/write; the view dies after `use`. */
+  access(gpa: bigint, length: number, write: boolean, use: (view: Uint8Array) => void): void {
+    const [f, off, gfn] = this.at(gpa, length);
+    this.touched.add(gfn);
+    if (this.logging) this.log.push([write ? 'w' : 'r', gfn]);
+    use(f.subarray(off, off + length));
   }
 
   /** Unrecorded read of `len` bytes at frame `gfn` + `off`. */

@@ -17,7 +17,7 @@ import { RAM_GFN, TestMemory } from '../memory';
  * builds a fresh hostile domain per case).
  */
 export class HookedMemory extends TestMemory {
-  /** Called after every read through the DomainMemory interface. */
+  /** Called after every read (and read-only access) through the DomainMemory interface. */
   onRead: ((gpa: bigint, length: number) => void) | null = null;
   /** Every write through the interface: [gfn, offset, length]. */
   writes: [bigint, number, number][] = [];
@@ -62,6 +62,14 @@ export class HookedMemory extends TestMemory {
     const hook = this.onRead;
     if (hook) hook(gpa, length);
     return r;
+  }
+
+  override access(gpa: bigint, length: number, write: boolean, use: (view: Uint8Array) => void): void {
+    this.ensure(gpa >> 12n);
+    if (write) this.writes.push([gpa >> 12n, Number(gpa & 0xfffn), length]);
+    super.access(gpa, length, write, use);
+    const hook = this.onRead;
+    if (!write && hook) hook(gpa, length);
   }
 
   override write(gpa: bigint, bytes: Uint8Array): void {

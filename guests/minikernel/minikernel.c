@@ -1,8 +1,10 @@
 /*
  * minikernel - a small S-mode kernel for wasmvisor's test suite.
  *
- * Boot (lib/entry.S): the SBI firmware enters at 0x80200000 in S-mode with
- * a0 = hartid, a1 = DTB. main() then
+ * Boot (common/smode/entry.S): the SBI firmware enters at 0x80200000 in S-mode with
+ * a0 = hartid, a1 = DTB. Under wasmvisor's Xen-style hypervisor the kernel
+ * is a DomU and runs the PV test program instead (lib/domu.c). Otherwise
+ * main()
  *   1. probes the SBI extensions (console, timer, reset),
  *   2. reads the timebase and RAM size from the DTB,
  *   3. gives the pages after the image to the page allocator, builds the
@@ -29,6 +31,7 @@ unsigned long boot_free_pages;
 
 int main(long hartid, void *dtb)
 {
+    domu_run_if_xen(dtb);      /* returns, silently, unless Xen is there */
     sbi_init();
     con_printf("minikernel: S-mode on hart %ld\n", hartid);
 

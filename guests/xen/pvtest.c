@@ -1,166 +1,26 @@
 /*
- * pvtest.c - a DomU that uses every PV frontend (docs/xen/frontends.md):
+ * pvtest.c - a DomU that uses every PV frontend: the PV test program
+ * (lib/pvprog.c, docs/xen/frontends.md) under the name "pvtest". It logs
+ * through the PV console, writes and reads back a pattern on its first disk
+ * with checksums, pings its peer over its first vif, and powers off
+ * (SHUTDOWN_poweroff, exit 0); any failure prints "FAIL: ..." and ends in
+ * SHUTDOWN_crash (exit 1). minikernel runs the same program when it boots as
+ * a DomU.
  *
- *   1. logs through the PV console (pvcons.c) from its first line;
- *   2. disk: the first vbd of device/vbd. A writable disk gets a 128 KiB
- *      pattern at sector 64, written from a buffer that starts 512 bytes
- *      into a page (three writes: four multi-segment ring requests, partial
- *      first and last pages), read back in a different split (two 64 KiB
- *      reads, two ring requests each), compared byte for byte and by
- *      checksum, then a flush. A read-only disk must refuse a write
- *      (BLKIF_RSP_ERROR, reported); its first 128 KiB from sector 64 are read
- *      and their checksum printed;
- *   3. network: the first vif of device/vif, if any. Our address is the
- *      backend's "ip" key (xl's vif ip=), else 10.0.0.<domid>; the peer is
- *      "pvtest/peer" under our home, else our pair in the same /24 (.1 <-> .2,
- *      .3 <-> .4, ...). ping_run (ping.c) pings it and answers its pings.
- *
- * Success: "pvtest: disk ok", "pvtest: ping A.B.C.D ok" and SHUTDOWN_poweroff
- * (exit 0). Any failure prints "FAIL: ..." and SHUTDOWN_crash (exit 1).
+ * Under QEMU (no hypervisor) it says so and powers off.
  */
 #include "pv.h"
 
-#define CHECK(cond, ...) do { if (!(cond)) { con_printf("FAIL: " __VA_ARGS__); con_printf("\n"); xen_shutdown(SHUTDOWN_crash); } } while (0)
-
-#define PATTERN_SECTOR 64
-#define PATTERN_BYTES (128 * 1024)
-
-static struct blkfront blk;
-static struct netfront net;
-static uint8_t wbuf[PATTERN_BYTES + 4096] __attribute__((aligned(4096)));
-static uint8_t rbuf[PATTERN_BYTES] __attribute__((aligned(4096)));
-
-/* The pattern: u32 word i of the region is i * 2654435761 ^ domid << 24 (little endian). */
-static void fill_pattern(uint8_t *p)
-{
-    for (uint32_t i = 0; i < PATTERN_BYTES / 4; i++) {
-        uint32_t w = i * 2654435761u ^ (xen.domid << 24);
-        p[4 * i] = (uint8_t)w;
-        p[4 * i + 1] = (uint8_t)(w >> 8);
-        p[4 * i + 2] = (uint8_t)(w >> 16);
-        p[4 * i + 3] = (uint8_t)(w >> 24);
-    }
-}
-
-static void disk_test(const char *dir)
-{
-    int rc = blkfront_init(&blk, dir);
-    CHECK(rc == 0, "blkfront: %s: handshake step %d failed", dir, -rc);
-    con_printf("pvtest: vbd %s: %lu sectors, %s, flush %s, ring-ref %d, port %u\n", dir + 11,
-               (unsigned long)blk.sectors, blk.read_only ? "read-only" : "read-write", blk.flush ? "yes" : "no",
-               blk.ring_ref, blk.port);
-    CHECK(blk.sectors >= PATTERN_SECTOR + PATTERN_BYTES / 512, "disk too small (%lu sectors)", (unsigned long)blk.sectors);
-
-    if (blk.read_only) {
-        struct blk_io w = { BLKIF_OP_WRITE, PATTERN_SECTOR, wbuf, 4096, 0, 0 };
-        CHECK(blkfront_io(&blk, &w, 1) == 1 && w.status == BLKIF_RSP_ERROR, "write to a read-only disk: status %d", w.status);
-        con_printf("pvtest: write to read-only disk refused (status %d)\n", w.status);
-        struct blk_io r = { BLKIF_OP_READ, PATTERN_SECTOR, rbuf, PATTERN_BYTES, 0, 0 };
-        CHECK(blkfront_io(&blk, &r, 1) == 0, "read: status %d", r.status);
-        con_printf("pvtest: read %u bytes at sector %u, fnv1a 0x%08x\n", PATTERN_BYTES, PATTERN_SECTOR,
-                   fnv1a(rbuf, PATTERN_BYTES, FNV1A_INIT));
-    } else {
-        /* Writes of 43.5 KiB (11 segments, the first partial), 40.5 KiB (11, the
-         * last partial) and 44 KiB (12 pages: two ring requests). */
-        uint8_t *src = wbuf + 512;              /* the pattern starts 512 bytes into a page */
-        fill_pattern(src);
-        uint32_t a = 44 * 1024 - 512, b = 40 * 1024 + 512, c = PATTERN_BYTES - a - b;
-        struct blk_io w[3] = {
-            { BLKIF_OP_WRITE, PATTERN_SECTOR, src, a, 0, 0 },
-            { BLKIF_OP_WRITE, PATTERN_SECTOR + a / 512, src + a, b, 0, 0 },
-            { BLKIF_OP_WRITE, PATTERN_SECTOR + (a + b) / 512, src + a + b, c, 0, 0 },
-        };
-        unsigned long req0 = blk.requests, seg0 = blk.segments;
-        CHECK(blkfront_io(&blk, w, 3) == 0, "write: status %d %d %d", w[0].status, w[1].status, w[2].status);
-        con_printf("pvtest: wrote %u bytes at sector %u in %lu requests (%lu segments)\n", PATTERN_BYTES, PATTERN_SECTOR,
-                   blk.requests - req0, blk.segments - seg0);
-        memset(rbuf, 0, sizeof rbuf);
-        struct blk_io r[2] = {
-            { BLKIF_OP_READ, PATTERN_SECTOR, rbuf, PATTERN_BYTES / 2, 0, 0 },
-            { BLKIF_OP_READ, PATTERN_SECTOR + PATTERN_BYTES / 1024, rbuf + PATTERN_BYTES / 2, PATTERN_BYTES / 2, 0, 0 },
-        };
-        req0 = blk.requests;
-        CHECK(blkfront_io(&blk, r, 2) == 0, "read: status %d %d", r[0].status, r[1].status);
-        uint32_t hw = fnv1a(src, PATTERN_BYTES, FNV1A_INIT), hr = fnv1a(rbuf, PATTERN_BYTES, FNV1A_INIT);
-        con_printf("pvtest: read back in %lu requests, fnv1a 0x%08x (written 0x%08x)\n", blk.requests - req0, hr, hw);
-        CHECK(hr == hw && memcmp(src, rbuf, PATTERN_BYTES) == 0, "read-back differs from what was written");
-        struct blk_io f = { BLKIF_OP_FLUSH_DISKCACHE, 0, 0, 0, 0, 0 };
-        CHECK(blkfront_io(&blk, &f, 1) == 0, "flush: status %d", f.status);
-        con_printf("pvtest: flush ok\n");
-    }
-    CHECK(blk.grant_errors == 0 && gnttab_in_use() == 1, "grants left: %u in use, %lu not ended", gnttab_in_use(), blk.grant_errors);
-    con_printf("pvtest: disk ok (%lu notifications, %lu waits)\n", blk.notifies, blk.waits);
-}
-
-static uint32_t parse_ip(const char *s)
-{
-    uint32_t ip = 0;
-    for (int i = 0; i < 4; i++) {
-        unsigned v = 0, digits = 0;
-        while (*s >= '0' && *s <= '9' && digits < 3)
-            v = v * 10 + (unsigned)(*s++ - '0'), digits++;
-        if (!digits || v > 255 || (i < 3 && *s++ != '.'))
-            return 0;
-        ip = ip << 8 | v;
-    }
-    return *s ? 0 : ip;
-}
-
-static void print_ip(const char *label, uint32_t ip)
-{
-    con_printf("%s%u.%u.%u.%u", label, ip >> 24, (ip >> 16) & 255, (ip >> 8) & 255, ip & 255);
-}
-
-static void net_test(const char *dir)
-{
-    int rc = netfront_init(&net, dir);
-    CHECK(rc == 0, "netfront: %s: handshake step %d failed", dir, -rc);
-    char v[32], p[160];
-    path_join(p, sizeof p, net.backend, "ip");
-    uint32_t self = xenbus_read(p, v, sizeof v) == 0 ? parse_ip(v) : 0;
-    if (!self)
-        self = 10u << 24 | (xen.domid & 255);
-    uint32_t peer = xenbus_read("pvtest/peer", v, sizeof v) == 0 ? parse_ip(v) : 0;
-    if (!peer)                                  /* our pair: .1 <-> .2, .3 <-> .4, ... */
-        peer = (self & ~255u) | (((self & 1) ? self + 1 : self - 1) & 255);
-    con_printf("pvtest: vif %s: mac %02x:%02x:%02x:%02x:%02x:%02x, port %u", dir + 11, net.mac[0], net.mac[1], net.mac[2],
-               net.mac[3], net.mac[4], net.mac[5], net.port);
-    print_ip(", ip ", self);
-    print_ip(", peer ", peer);
-    con_printf("\n");
-    struct ping_result r;
-    rc = ping_run(&net, self, peer, &r);
-    if (rc != 0) {
-        print_ip("FAIL: ping ", peer);
-        con_printf(": %u ARP requests, %u echo requests, %u replies\n", r.arp_sent, r.echo_sent, r.echo_replies);
-        xen_shutdown(SHUTDOWN_crash);
-    }
-    print_ip("pvtest: ping ", peer);
-    con_printf(" ok\n");
-}
+static struct pvprog prog;
 
 int main(long hartid, const void *dtb)
 {
     (void)hartid;
-    char child[32], dir[48];
     if (!xen_present())
         xen_absent("pvtest");
-    CHECK(xen_parse_dt(dtb) == 0, "no /hypervisor node");
-    xen_events_init();
-    pvcons_init();
-    con_printf("pvtest: domain %u, PV console on port %u\n", xen.domid, xen.console_port);
-    CHECK(gnttab_init() == 0, "grant table setup");
-
-    CHECK(xenbus_first_child("device/vbd", child, sizeof child) == 0, "no disk (device/vbd is empty)");
-    path_join(dir, sizeof dir, "device/vbd", child);
-    disk_test(dir);
-
-    if (xenbus_first_child("device/vif", child, sizeof child) == 0) {
-        path_join(dir, sizeof dir, "device/vif", child);
-        net_test(dir);
-    } else {
-        con_printf("pvtest: no vif; no ping\n");
+    if (xen_parse_dt(dtb) != 0) {
+        con_printf("FAIL: no /hypervisor node\n");
+        xen_shutdown(SHUTDOWN_crash);
     }
-    con_printf("pvtest: all tests passed; powering off\n");
-    xen_shutdown(SHUTDOWN_poweroff);
+    pvprog_run(&prog, "pvtest");
 }

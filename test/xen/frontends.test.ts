@@ -2,8 +2,8 @@
  * The C frontends (guests/xen/lib: pvcons, blkfront, netfront, ping) against the Dom0 backends,
  * wired by host/xen/devices.ts as xl would: two pvtest DomUs in one process, each with a
  * MemoryBackend disk, a vif on one Bridge and its PV console, run in alternating slices
- * (a stand-in for the toolstack's scheduler). Also a read-only disk, a DomU without vif, and
- * the XenStore side of attach/close.
+ * (a stand-in for the toolstack's scheduler). Also a read-only disk, a DomU without vif, the
+ * same program run by minikernel booted as a DomU, and the XenStore side of attach/close.
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -22,6 +22,8 @@ import { Vm, type VmRunResult } from '../../host/vmm/vm';
 
 const ROOT = join(__dirname, '../..');
 const IMAGE = join(ROOT, 'guests/bin/xen/pvtest.elf');
+/** minikernel: as a DomU it runs the same program (guests/xen/lib/pvprog.c) as "minikernel". */
+const MINIKERNEL = join(ROOT, 'guests/bin/minikernel/minikernel.elf');
 const EXPECTED = join(ROOT, 'guests/expected/xen/pvtest.txt');
 const XVDA = 51712;
 const PATTERN_SECTOR = 64;
@@ -50,8 +52,8 @@ interface Guest {
   last?: VmRunResult;
 }
 
-async function guest(hv: XenHypervisor, name: string, opts: { bridge?: Bridge; disk?: MemoryBackend; readOnly?: boolean; deterministic?: boolean }): Promise<Guest> {
-  const d = await hv.createDomain({ name, memSize: 16 << 20, kernel: loadImageFile(IMAGE, 0x80200000n), deterministic: opts.deterministic ?? true });
+async function guest(hv: XenHypervisor, name: string, opts: { bridge?: Bridge; disk?: MemoryBackend; readOnly?: boolean; deterministic?: boolean; image?: string }): Promise<Guest> {
+  const d = await hv.createDomain({ name, memSize: 16 << 20, kernel: loadImageFile(opts.image ?? IMAGE, 0x80200000n), deterministic: opts.deterministic ?? true });
   const g: Guest = { d, console: [], disk: opts.disk ?? new MemoryBackend(1 << 20), devices: [] };
   g.devices.push(attachConsole(hv, d, (b) => g.console.push(...b)));
   g.devices.push(attachDisk(hv, d, vdevToDevid('xvda')!, { backend: g.disk, vdev: 'xvda', readOnly: opts.readOnly ?? false }));
@@ -174,6 +176,39 @@ describe('pvtest: two DomUs, disks and a bridge', () => {
     expect(text(a) + text(b)).toBe(readFileSync(EXPECTED, 'latin1'));
     expect([ra.exitCode, rb.exitCode, ra.reason, rb.reason]).toEqual([0, 0, 'exit', 'exit']);
   }, 30_000);
+});
+
+describe('minikernel as a DomU: the same program', () => {
+  it('two minikernel DomUs print pvtest\'s lines under their own name, fill their disks the same way and power off', async () => {
+    const hv = new XenHypervisor();
+    const bridge = new Bridge({ now: () => 0 });
+    const a = await guest(hv, 'a', { bridge, image: MINIKERNEL });
+    const b = await guest(hv, 'b', { bridge, image: MINIKERNEL });
+    await runInTurns(hv, [a, b]);
+    // Every line of pvtest's two-domain run, "pvtest: " -> "minikernel: ", and nothing else:
+    // none of the kernel's own boot lines or task reports (no tasks run under Xen).
+    const want = readFileSync(EXPECTED, 'latin1').replaceAll('pvtest: ', 'minikernel: ');
+    expect(text(a) + text(b)).toBe(want);
+    expect(want.split('\r\n')[0]).toBe('minikernel: domain 1, PV console on port 2');
+    for (const g of [a, b]) {
+      expect(g.last).toMatchObject({ reason: 'exit', exitCode: 0 });
+      expect(g.d.shutdownReason).toBe('poweroff');
+      const at = PATTERN_SECTOR * 512;
+      expect(Buffer.compare(g.disk.bytes.subarray(at, at + PATTERN_BYTES), pattern(g.d.domid))).toBe(0);
+      expect(g.devices[1].stats()).toMatchObject({ requests: 9, okay: 9, errors: 0, grantMaps: 66, flushes: 1 });
+    }
+  }, 30_000);
+
+  it('without a disk it fails as pvtest does: "FAIL: no disk", SHUTDOWN_crash, exit 1', async () => {
+    const hv = new XenHypervisor();
+    const d = await hv.createDomain({ name: 'nodisk', memSize: 16 << 20, kernel: loadImageFile(MINIKERNEL, 0x80200000n), deterministic: true });
+    const out: number[] = [];
+    attachConsole(hv, d, (bytes) => out.push(...bytes));
+    const r = await hv.run(d.domid, { timeoutMs: 20_000 });
+    expect(Buffer.from(out).toString('latin1')).toBe('minikernel: domain 1, PV console on port 2\r\nFAIL: no disk (device/vbd is empty)\r\n');
+    expect(r).toMatchObject({ reason: 'exit', exitCode: 1 });
+    expect(d.shutdownReason).toBe('crash');
+  });
 });
 
 describe('pvtest: a read-only disk and no vif', () => {

@@ -1,10 +1,10 @@
 /*
- * entry.S - minikernel's entry point and its U-mode trap path.
+ * entry.S - minikernel's trap path (U-mode traps, and the report of a trap
+ * in the kernel) and the return to U-mode.
  *
- * _start: the firmware enters in S-mode at 0x80200000 with a0 = hartid and
- * a1 = DTB address (SBI spec, "Boot"; OpenSBI fw_dynamic and KVM do this).
- * Any hart but the first parks; the boot hart takes the 64 KiB boot stack,
- * points stvec at trap_entry, zeroes .bss and calls main(hartid, dtb).
+ * Boot is common/smode/entry.S: it clears sscratch, points stvec at
+ * trap_entry (-DS_ENTRY_TRAP in flags.mk), zeroes .bss, calls
+ * main(hartid, dtb) and, should main return, sbi_shutdown.
  *
  * Traps: while a task runs in U-mode, sscratch holds its trapframe; while
  * the kernel runs, sscratch is 0. trap_entry swaps t6 with sscratch, so a
@@ -17,33 +17,6 @@
 #include "kernel.h"
 
 #define REG(n) (8 * (n))
-
-    .section .text.start, "ax", @progbits
-    .globl _start
-    .type _start, @function
-_start:
-    csrw    sie, zero
-    csrw    sscratch, zero
-    bnez    a0, park
-    la      sp, _stack_top
-    la      t0, trap_entry
-    csrw    stvec, t0
-    mv      s0, a0
-    mv      s1, a1
-    la      t0, __bss_start
-    la      t1, __bss_end
-1:  bgeu    t0, t1, 2f
-    sd      zero, 0(t0)
-    addi    t0, t0, 8
-    j       1b
-2:  mv      a0, s0
-    mv      a1, s1
-    call    main
-    call    sbi_shutdown        /* main does not return; just in case */
-park:
-    wfi
-    j       park
-    .size _start, . - _start
 
     .text
     .balign 4

@@ -54,6 +54,16 @@ void sbi_set_timer(uint64_t stime);
 void sbi_shutdown(void) __attribute__((noreturn));
 /** Sends the console's buffered line to the firmware. */
 void con_flush(void);
+/** When set, con_putc and con_puts hand every byte to it instead of the SBI console (lib/domu.c). */
+extern void (*con_redirect)(char c);
+
+/* ---- as a Xen DomU (lib/domu.c) ---------------------------------------- */
+/**
+ * If the SBI implementation offers the Xen hypercall extension and `dtb` has the
+ * /hypervisor node, runs the PV test program instead of the tasks and ends the
+ * domain (never returns); otherwise returns at once, having printed nothing.
+ */
+void domu_run_if_xen(const void *dtb);
 
 /* ---- device tree (lib/fdt.c) ------------------------------------------- */
 /** What the kernel takes from the DTB. Zero where the DTB says nothing. */

@@ -14,6 +14,8 @@
  * a console device without a puts method such as its uart8250, by DBCN
  * writes too), so the wire carries CR LF like the M-mode guests' UART
  * driver; sending "\r\n" here would give "\r\r\n".
+ * As a Xen DomU (domu.c) the kernel sets con_redirect, and every byte goes
+ * to the Xen console instead.
  */
 #include "kernel.h"
 
@@ -91,8 +93,14 @@ static void con_put_raw(char c)
     line[line_len++] = c;
 }
 
+void (*con_redirect)(char c);
+
 void con_putc(char c)
 {
+    if (con_redirect) {
+        con_redirect(c);
+        return;
+    }
     con_put_raw(c);
     if (c == '\n')
         con_flush();

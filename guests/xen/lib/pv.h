@@ -1,7 +1,8 @@
 /*
  * pv.h - wasmvisor's PV frontends (docs/xen/frontends.md): the PV console
  * (pvcons.c), blkfront (blkfront.c), netfront (netfront.c) and a tiny
- * ARP + ICMP echo stack over netfront (ping.c). Layouts are those of
+ * ARP + ICMP echo stack over netfront (ping.c), and the test program that
+ * uses them all (pvprog.c). Layouts are those of
  * xen/include/public/io/{console,blkif,netif}.h, 64-bit.
  */
 #ifndef XEN_PV_H
@@ -142,6 +143,25 @@ struct ping_result {
  * done with us too), -1 after 6000 timer expiries (60 s of Xen time).
  */
 int ping_run(struct netfront *n, uint32_t self, uint32_t peer, struct ping_result *r);
+
+/* ---- pvprog.c: the PV test program (pvtest.c; minikernel as a DomU) ---- */
+#define PVPROG_PATTERN_SECTOR 64
+#define PVPROG_PATTERN_BYTES (128 * 1024)
+/** The program's state: the frontends and the disk buffers (about 550 KiB: give it static storage). */
+struct pvprog {
+    struct blkfront blk;
+    struct netfront net;
+    uint8_t wbuf[PVPROG_PATTERN_BYTES + 4096] __attribute__((aligned(4096)));
+    uint8_t rbuf[PVPROG_PATTERN_BYTES] __attribute__((aligned(4096)));
+    const char *name;           /* the prefix of its lines ("pvtest") */
+};
+/**
+ * Runs the PV test program (docs/xen/frontends.md) as `name`, once xen_parse_dt found the
+ * /hypervisor node: events and the PV console, grant frame 0, the disk pattern of the first
+ * vbd, a ping of the peer over the first vif. Ends the domain: SHUTDOWN_poweroff after
+ * "<name>: all tests passed; powering off", SHUTDOWN_crash after a "FAIL: ..." line.
+ */
+void pvprog_run(struct pvprog *p, const char *name) __attribute__((noreturn));
 
 /** FNV-1a, 32 bits. */
 uint32_t fnv1a(const void *p, unsigned long n, uint32_t h);

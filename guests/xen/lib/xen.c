@@ -29,18 +29,24 @@ void xen_console_flush(void)
     line_len = 0;
 }
 
-void con_putc(char c)
+void xen_con_putc(char c)
 {
     line[line_len++] = c;
     if (c == '\n' || line_len == sizeof line)
         xen_console_flush();
 }
 
-void con_puts(const char *s)
+void xen_con_puts(const char *s)
 {
     while (*s)
-        con_putc(*s++);
+        xen_con_putc(*s++);
 }
+
+/* The DomU programs' con_putc/con_puts (printf.c's output). Weak, so a kernel
+ * with a console of its own (minikernel: SBI) keeps its con_putc and forwards
+ * to xen_con_putc only while it runs as a DomU. */
+void con_putc(char c) __attribute__((weak, alias("xen_con_putc")));
+void con_puts(const char *s) __attribute__((weak, alias("xen_con_puts")));
 
 /* ---- is there a hypervisor? ---- */
 
@@ -152,7 +158,7 @@ static void xen_upcall(void)
     hypercall(__HYPERVISOR_xen_version, XENVER_version, 0, 0);
 }
 
-void trap_handler(uint64_t scause, uint64_t sepc)
+void xen_trap_handler(uint64_t scause, uint64_t sepc)
 {
     if (scause == ((1UL << 63) | 9)) {
         xen_upcall();
@@ -164,6 +170,7 @@ void trap_handler(uint64_t scause, uint64_t sepc)
 
 void xen_events_init(void)
 {
+    __asm__ volatile("csrw stvec, %0" :: "r"(xen_trap_entry));
     __asm__ volatile("csrs sie, %0" :: "r"(1UL << 9));     /* SEIE */
     __asm__ volatile("csrs sstatus, %0" :: "r"(1UL << 1)); /* SIE */
 }

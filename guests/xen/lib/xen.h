@@ -96,8 +96,18 @@ void xen_absent(const char *who) __attribute__((noreturn));
 int xen_parse_dt(const void *dtb);
 /** Flushes buffered console output (con_putc buffers a line). */
 void xen_console_flush(void);
-/** Enables the event upcall (sie.SEIE, sstatus.SIE). */
+/**
+ * The console: one byte into a line buffer, sent to xen_console_sink at '\n' or when full.
+ * con_putc and con_puts are weak aliases of these (a kernel with its own console overrides them).
+ */
+void xen_con_putc(char c);
+void xen_con_puts(const char *s);
+/** Installs the trap path (stvec = xen_trap_entry) and enables the event upcall (sie.SEIE, sstatus.SIE). */
 void xen_events_init(void);
+/** trap.S: saves the caller-saved registers and calls xen_trap_handler. */
+void xen_trap_entry(void);
+/** The upcall (VS external interrupt) is handled; any other trap prints "FAIL: trap ..." and crashes the domain. */
+void xen_trap_handler(uint64_t scause, uint64_t sepc);
 /** Waits (SCHEDOP_block) until the upcall handler has seen an event on `port`, and consumes it. */
 void xen_wait_port(uint32_t port);
 /** Whether the handler saw an event on `port` (consumes it). */

@@ -166,6 +166,6 @@ describe('HOST.cfg', () => {
       ['domu1', 32, { memoryBytes: 1 << 20 }, { mac: '00:16:3e:00:00:01', bridge: 'xenbr0', ip: '10.0.0.1' }],
       ['domu2', 32, { memoryBytes: 1 << 20 }, { mac: '00:16:3e:00:00:02', bridge: 'xenbr0', ip: '10.0.0.2' }],
     ]);
-    expect(h.domains[0].kernel).toBe(resolve(__dirname, '../../../guests/bin/xen/pvtest.elf'));
+    expect(h.domains.map((d) => d.kernel)).toEqual([1, 2].map(() => resolve(__dirname, '../../../guests/bin/minikernel/minikernel.elf')));
   });
 });

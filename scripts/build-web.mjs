@@ -5,21 +5,26 @@ import { copyFileSync, existsSync, mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
-// The browser embedding (host/web): the API for embedders, the Worker that runs a VM, the
-// demo page, and the files they fetch, all in dist/web/. The machine's Node-only imports
-// (node:fs, node:url: reading build/core.wasm from disk) become stubs there: in a browser the
-// worker compiles the core from a URL and hands it over with setCoreModule().
-const nodeStubs = {
+// The browser embedding (host/web): the API for embedders, the Worker that runs a VM or a Xen
+// host, the demo page, and the files they fetch, all in dist/web/. Node-only imports become
+// stubs there: node:fs and node:url (reading build/core.wasm or an image from disk; in a browser
+// the worker compiles the core from a URL and hands it over with setCoreModule(), and fetches
+// images) throw if called, and a disk backed by an image file (FileBackend, which the Xen
+// toolstack imports) cannot be opened. node:path becomes host/web/node-path.ts: the POSIX path
+// arithmetic the xl.cfg parsers use, over the path parts of URLs.
+const nodeStubs = (root) => ({
   name: 'node-stubs',
   setup(b) {
+    b.onResolve({ filter: /^node:path$/ }, () => ({ path: join(root, 'host/web/node-path.ts') }));
     b.onResolve({ filter: /^node:(fs|url)$/ }, (a) => ({ path: a.path, namespace: 'node-stub' }));
     b.onLoad({ filter: /.*/, namespace: 'node-stub' }, (a) => ({
       contents: `const no = () => { throw new Error(${JSON.stringify(a.path + ' is not available in a browser')}); };
-        export const readFileSync = no, existsSync = () => false, fileURLToPath = no;`,
+        export const readFileSync = no, existsSync = () => false, fileURLToPath = no,
+          openSync = no, closeSync = no, fstatSync = no, readSync = no, writeSync = no, fdatasyncSync = no;`,
       loader: 'js',
     }));
   },
-};
+});
 const webEntries = [
   ['host/web/api.ts', 'dist/web/wasmvisor.js'],
   ['host/web/worker.ts', 'dist/web/worker.js'],
@@ -38,7 +43,7 @@ export async function buildWeb(root) {
       format: 'esm',
       target: 'es2022',
       sourcemap: true,
-      plugins: [nodeStubs],
+      plugins: [nodeStubs(root)],
       logLevel: 'warning',
     });
   }

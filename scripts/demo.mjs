@@ -1,6 +1,9 @@
 // The demo server: serves dist/web/ (the page, the API, the worker, the core) and the bundled
 // guests (guests/bin/**/*.elf, listed at /guests/index.json) on localhost, with the
 // cross-origin isolation headers (COOP/COEP) that let the page share memory with its worker.
+// A /guests/ path that is not under guests/bin is looked up in guests/ itself, for the Xen
+// configurations (.cfg) and the images they name relative to themselves: /guests/xen/demo.cfg,
+// and from there /guests/bin/xen/pvtest.elf ("../bin/xen/pvtest.elf").
 //   node scripts/demo.mjs [--port N]     (npm run demo builds first; port 0 picks a free one)
 import { createServer } from 'node:http';
 import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
@@ -17,6 +20,7 @@ const TYPES = {
   '.json': 'application/json',
   '.wasm': 'application/wasm',
   '.elf': 'application/octet-stream',
+  '.cfg': 'text/plain; charset=utf-8',
 };
 
 /** Every .elf under dir, as paths relative to it with '/' separators, sorted. */
@@ -47,6 +51,7 @@ function fileUnder(base, urlPath) {
 export function serveDemo({ port = 8080, host = '127.0.0.1' } = {}) {
   const web = join(root, 'dist/web');
   const guests = join(root, 'guests/bin');
+  const sources = join(root, 'guests');
   if (!existsSync(join(web, 'index.html'))) {
     throw new Error('demo: dist/web/index.html not found: run `npm run build` first');
   }
@@ -55,7 +60,10 @@ export function serveDemo({ port = 8080, host = '127.0.0.1' } = {}) {
     let file;
     let body;
     if (path === '/guests/index.json') body = JSON.stringify(listElfs(guests));
-    else if (path.startsWith('/guests/')) file = fileUnder(guests, path.slice('/guests/'.length));
+    else if (path.startsWith('/guests/')) {
+      const rel = path.slice('/guests/'.length);
+      file = fileUnder(guests, rel) ?? (/\.(cfg|elf)$/.test(rel) ? fileUnder(sources, rel) : undefined);
+    }
     else file = fileUnder(web, path === '/' ? 'index.html' : path.slice(1));
     const headers = {
       // Cross-origin isolation: SharedArrayBuffer is available to the page and its worker.

@@ -13,11 +13,24 @@
  * Guest code never runs on the page's thread. When the page is cross-origin isolated
  * (COOP: same-origin, COEP: require-corp) the worker writes its counters into a
  * SharedArrayBuffer that `readCounters()` reads directly; otherwise they arrive as messages.
+ *
+ * `createXenHost()` (xen-host.ts, exported from here) starts a Xen host instead: Dom0 in the
+ * worker with the DomUs of a HOST.cfg, as `wasmvisor up`, each with its memory-backed disks,
+ * vifs on the host's bridges and its PV console:
+ *
+ *   const host = await createXenHost({ config: '/guests/xen/demo.cfg' });
+ *   void host.console('domu1').readable.pipeTo(new WritableStream({ write: (b) => term.write(b) }));
+ *   term.onData((s) => host.write('domu1', s));        // into domu1's PV console (xl console)
+ *   host.addEventListener('domains', () => table.textContent = host.xlList());
  */
 import {
   STAT_BLOCK_BYTES, STAT_FIELDS, STAT_SEQ, type ExitRow, type FromWorker, type ToWorker, type VmCounters,
   type VmMode, type VmState, type WalkSample,
 } from './protocol';
+import { bootWorker } from './worker-boot';
+
+export { createXenHost, XenHost, type XenConsole, type XenHostOptions } from './xen-host';
+export type { DomainEnd, XenConsoleRing, XenDomainInfo, XlListRow, XlStateFlags } from './protocol';
 
 export type { ExitRow, PageWalk, VmCounters, VmMode, VmState, WalkSample, WalkStep, WalkStepKind } from './protocol';
 
@@ -288,29 +301,19 @@ function imageName(image: ImageSource): string {
 export async function createVm(options: VmOptions = {}): Promise<Vm> {
   const intervalMs = options.statsIntervalMs ?? 100;
   const shared = options.shared ?? (typeof crossOriginIsolated === 'boolean' && crossOriginIsolated);
-  const workerUrl = options.workerUrl ?? new URL('./worker.js', import.meta.url);
-  let core = options.core ?? new URL('./core.wasm', import.meta.url);
-  if (core instanceof URL) core = core.href;
-  else if (typeof core === 'string') core = new URL(core, location.href).href;
   const statsBuffer = shared ? new SharedArrayBuffer(STAT_BLOCK_BYTES) : undefined;
-  const worker = new Worker(workerUrl, { type: 'module', name: 'wasmvisor' });
-  const vm = new Vm(worker, statsBuffer, intervalMs, options.mode ?? 'vm');
-  await new Promise<void>((resolve, reject) => {
-    worker.onmessage = (ev: MessageEvent<FromWorker>) => {
-      if (ev.data.type === 'ready') resolve();
-      else if (ev.data.type === 'state' && ev.data.state === 'error') reject(new Error(ev.data.message));
-      vm.receive(ev.data);
-    };
-    worker.onerror = (ev) => reject(new Error(`wasmvisor worker: ${ev.message || 'failed to start'}`));
-    vm.send({
-      type: 'init',
-      core: core as string | ArrayBuffer | WebAssembly.Module,
-      memSize: options.memSize ?? 128 << 20,
-      deterministic: options.deterministic ?? false,
-      statsBuffer,
-      statsIntervalMs: intervalMs,
-    });
-  });
+  let vm: Vm | undefined;
+  const early: FromWorker[] = [];
+  const worker = await bootWorker({
+    workerUrl: options.workerUrl,
+    core: options.core,
+    memSize: options.memSize ?? 128 << 20,
+    deterministic: options.deterministic ?? false,
+    statsBuffer,
+    statsIntervalMs: intervalMs,
+  }, (msg) => (vm ? vm.receive(msg) : early.push(msg)));
+  vm = new Vm(worker, statsBuffer, intervalMs, options.mode ?? 'vm');
+  for (const msg of early) vm.receive(msg);
   if (options.image !== undefined) await vm.load(options.image, { name: options.name, autostart: options.autostart, mode: options.mode });
   return vm;
 }

@@ -1,6 +1,6 @@
 /**
- * The messages between a page (host/web/api.ts) and the Worker that runs one VM
- * (host/web/worker.ts), and the layout of the shared statistics block.
+ * The messages between a page (host/web/api.ts, xen-host.ts) and the Worker that runs one VM or
+ * one Xen host (host/web/worker.ts, xen-dom0.ts), and the layout of the shared statistics block.
  *
  * Control always travels as messages. Statistics travel one of two ways:
  *   - cross-origin isolated pages: the worker keeps a SharedArrayBuffer of float64 counters
@@ -11,11 +11,15 @@
  */
 import type { PageWalk } from '../machine/hart';
 import type { ExitRow } from '../vmm/stats';
+import type { XlListRow } from '../xen/toolstack/list-format';
+import type { DomainEnd } from '../xen/toolstack/xl';
 import type { ViewStep } from './walk-fill';
 
 export type { ExitRow } from '../vmm/stats';
 export type { PageWalk, WalkStep, WalkStepKind } from '../machine/hart';
 export type { ViewStep } from './walk-fill';
+export type { XlListRow, XlStateFlags } from '../xen/toolstack/list-format';
+export type { DomainEnd } from '../xen/toolstack/xl';
 
 /**
  * How a guest runs. 'vm': an S-mode kernel in VS-mode under the TypeScript VMM (SBI answered by
@@ -98,6 +102,48 @@ export interface WalkSample extends PageWalk {
   steps: ViewStep[];
 }
 
+/**
+ * One DomU of a Xen host, as the page sees it: its `xl list` row (name, id, memory, vCPUs, the
+ * six state flags, CPU time) and how its life is going. A domain keeps its entry after it is
+ * gone, as the table `wasmvisor up` prints at exit keeps it.
+ */
+export interface XenDomainInfo extends XlListRow {
+  /** running: scheduled (or paused); preserved: shut down and kept; gone: destroyed (xl.ts DomainRecord.state). */
+  life: 'running' | 'preserved' | 'gone';
+  /** Paused by `xl pause`. */
+  paused: boolean;
+  /** How it (last) ended, with the words `wasmvisor up` uses: "poweroff, exit code 0", "destroyed". */
+  end?: DomainEnd & { text: string };
+  /** Powered off with exit code 0: what `wasmvisor up` counts as success. */
+  succeeded: boolean;
+  /** Times on_reboot / on_crash = 'restart' built it again. */
+  restarts: number;
+  /** Its xl.cfg and the kernel that names (paths of URLs, "/guests/xen/domu1.cfg"). */
+  file: string;
+  kernel: string;
+}
+
+/**
+ * A DomU's PV console page as Dom0 sees it (xen/include/public/io/console.h): the four ring
+ * indices and the typed bytes the guest has not read yet.
+ */
+export interface XenConsoleRing {
+  domain: string;
+  domid: number;
+  /** Free-running indices: in (Dom0 -> guest: typed input) and out (guest -> Dom0: its log). */
+  inCons: number;
+  inProd: number;
+  outCons: number;
+  outProd: number;
+  /** in[in_cons .. in_prod): input in the ring that the guest has not consumed. */
+  unread: Uint8Array;
+  /** The console backend's counters (outBytes, inBytes, inputDropped, notifications, kicks, ...). */
+  stats: Record<string, number>;
+}
+
+/** An xl command of the page for one domain (by name, or by id while it lives). */
+export type XenCommand = 'pause' | 'unpause' | 'destroy' | 'ring';
+
 /** Page -> worker. */
 export type ToWorker =
   | {
@@ -115,7 +161,21 @@ export type ToWorker =
   | { type: 'input'; bytes: Uint8Array }
   | { type: 'pause' }
   | { type: 'resume' }
-  | { type: 'reset' };
+  | { type: 'reset' }
+  /**
+   * Build a Xen host from HOST.cfg at `config` (an absolute URL), as `wasmvisor up`: its DomU
+   * files and kernels are fetched relative to it, except those named in `files` (by URL path).
+   * Answered by `xen-ready` with the same id; runs at once when autostart, else on `xen-run`.
+   */
+  | {
+      type: 'xen-up'; id: number; config: string; files: Record<string, string | Uint8Array>; autostart: boolean;
+      timeoutMs?: number; jit?: 'off' | 'on' | 'always'; updateIntervalMs: number;
+    }
+  | { type: 'xen-run' }
+  /** Typed bytes for a domain's console (`xl console`). */
+  | { type: 'xen-input'; domain: string | number; bytes: Uint8Array }
+  /** An xl command; answered by `xen-reply` with the same id. */
+  | { type: 'xen-xl'; id: number; command: XenCommand; domain: string | number };
 
 /** Worker -> page. */
 export type FromWorker =
@@ -125,4 +185,18 @@ export type FromWorker =
   | { type: 'output'; bytes: Uint8Array }
   | { type: 'state'; state: VmState; exitCode?: number; message?: string }
   /** counters: without shared memory; exits: the VMM's rows when they changed; walk: a new walk. */
-  | { type: 'stats'; counters?: VmCounters; exits?: ExitRow[]; walk?: WalkSample };
+  | { type: 'stats'; counters?: VmCounters; exits?: ExitRow[]; walk?: WalkSample }
+  /**
+   * Answer to `xen-up`: the domains are built (or error says why not). A Xen host's run state
+   * travels as `state`: running, paused (built, not started), exited (exitCode as `wasmvisor
+   * up`'s: 0 when every DomU powered off with code 0, 1 otherwise, 124 at the time limit;
+   * message names the first that did not), error.
+   */
+  | { type: 'xen-ready'; id: number; error?: string }
+  /** Console output of a domain (PV console, console_io, UART or SBI console), in order. */
+  | { type: 'xen-output'; domain: string; domid: number; bytes: Uint8Array }
+  /** The domain table: Domain-0's row and every DomU of the host (sent a few times a second while it runs). */
+  | { type: 'xen-domains'; dom0: XlListRow; domains: XenDomainInfo[] }
+  /** A lifecycle event ("domu1 (d1): poweroff, exit code 0: destroyed"). */
+  | { type: 'xen-notice'; domain: string; line: string }
+  | { type: 'xen-reply'; id: number; error?: string; ring?: XenConsoleRing };

@@ -1,11 +1,14 @@
 /**
- * The Worker that runs one VM for a page (host/web/api.ts talks to it; messages in protocol.ts).
+ * The Worker that runs one VM, or one Xen host, for a page (host/web/api.ts and xen-host.ts talk
+ * to it; messages in protocol.ts).
  *
  * Two kinds of guest run here unchanged from the CLI: a VM (host/vmm: an S-mode kernel in
  * VS-mode, its exits handled by the TypeScript VMM) and the bare Machine (the image in M-mode).
  * Both run loops execute slices of guest instructions and yield to the event loop every ~20 ms,
  * which is when this worker takes console input, pause/reset requests and statistics samples.
- * The page's main thread never runs guest code.
+ * The `xen-*` messages make this worker Dom0 of a Xen host instead (xen-dom0.ts: the toolstack
+ * and backends of `wasmvisor up`, several DomUs sharing this thread). The page's main thread
+ * never runs guest code.
  */
 import { Machine } from '../machine/machine';
 import { setCoreModule } from '../machine/core';
@@ -15,6 +18,7 @@ import type { LoadedImage, MachineStats, RunResult } from '../machine/types';
 import type { ExitStats } from '../vmm/stats';
 import { KERNEL_RAW_BASE, Vm, type VmRunResult } from '../vmm/vm';
 import { fillCachedGStage } from './walk-fill';
+import { WebDom0 } from './xen-dom0';
 import {
   STAT_FIELDS, STAT_SEQ, type ExitRow, type FromWorker, type ToWorker, type VmCounters, type VmMode,
   type VmState, type WalkSample,
@@ -47,6 +51,8 @@ let statsTimer: ReturnType<typeof setInterval> | undefined;
 let image: LoadedImage | undefined;
 let mode: VmMode = 'vm';
 let guest: Guest | undefined;
+/** The Xen host, when this worker is Dom0 (xen-up) rather than one VM's. */
+let dom0: WebDom0 | undefined;
 let state: VmState = 'loading';
 /** The run loop in progress (resolves when run() returns). */
 let running: Promise<void> | undefined;
@@ -262,6 +268,8 @@ async function handle(msg: ToWorker): Promise<void> {
       return;
     case 'load':
       await stopRun();
+      dom0?.quit();
+      dom0 = undefined;
       setState('loading');
       mode = msg.mode;
       try {
@@ -290,6 +298,25 @@ async function handle(msg: ToWorker): Promise<void> {
     case 'reset':
       await boot(state === 'running' || state === 'exited' || state === 'error');
       return;
+    case 'xen-up':
+      await stopRun();
+      guest = undefined;
+      image = undefined;
+      dom0?.quit();
+      dom0 = new WebDom0({ post, deterministic });
+      await dom0.up(msg);
+      return;
+    case 'xen-run':
+      dom0?.start();
+      return;
+    case 'xen-xl':
+      try {
+        if (!dom0) throw new Error('xl: no Xen host is running in this worker');
+        post({ type: 'xen-reply', id: msg.id, ring: await dom0.command(msg.command, msg.domain) });
+      } catch (e) {
+        post({ type: 'xen-reply', id: msg.id, error: e instanceof Error ? e.message : String(e) });
+      }
+      return;
   }
 }
 
@@ -299,6 +326,7 @@ scope.onmessage = (ev) => {
   const msg = ev.data;
   // Input goes straight in: it must not wait behind a pause or a reset.
   if (msg.type === 'input') { guest?.consoleInput(msg.bytes); return; }
+  if (msg.type === 'xen-input') { dom0?.input(msg.domain, msg.bytes); return; }
   chain = chain.then(() => handle(msg)).catch((e) => {
     setState('error', { message: e instanceof Error ? e.message : String(e) });
   });

@@ -2,11 +2,18 @@
  * The demo page: an xterm.js terminal on a VM's console, a guest picker, and live panels
  * (instructions per second, exits by reason, TLB, BT cache, the last page walk).
  * Served by `npm run demo` (scripts/demo.mjs), which also lists the guests at guests/index.json.
+ *
+ * The "Xen demo" button (or ?xen=xen/demo.cfg) switches the page to a Xen host instead:
+ * `wasmvisor up guests/xen/demo.cfg` in a worker (createXenHost). The terminal is then one
+ * domain's PV console, output and keystrokes (`xl console`; the console picker or a click on a
+ * row switches domain), and the panels give way to the domain table (`xl list`), xl pause and
+ * xl destroy, and the toolstack's notices.
  */
 import { Terminal } from '@xterm/xterm';
-import { createVm, type Vm, type VmMode, type VmStats } from '../api';
+import { createVm, createXenHost, type Vm, type VmMode, type VmStats, type XenHost } from '../api';
 import { drawBars, exitColor, si, Sparkline } from './charts';
 import { drawWalk } from './walk-view';
+import { drawDomains } from './xen-view';
 
 /** What the page exposes on window for tests and for poking at from the devtools console. */
 export interface DemoHandle {
@@ -20,6 +27,19 @@ export interface DemoHandle {
   last?: VmStats;
   /** Load another guest (a path under guests/), in the given mode or the one guestMode picks. */
   select(path: string, mode?: VmMode): Promise<void>;
+  /** What the page runs: a guest from the picker ('vm') or a Xen host ('xen'). */
+  mode: 'vm' | 'xen';
+  /** The Xen host while mode is 'xen'. */
+  xen?: XenHost;
+  /** The domain whose console the terminal shows (Xen mode). */
+  shown?: string;
+  /**
+   * Start a Xen host from a HOST.cfg under guests/ (default the demo). autostart false: built,
+   * not started (the Start button runs it); deterministic: time from retired instructions.
+   */
+  startXen(path?: string, opts?: { autostart?: boolean; deterministic?: boolean }): Promise<void>;
+  /** Show a domain's console in the terminal: what it printed so far, then live (xl console). */
+  showDomain(name: string): void;
 }
 
 const $ = <T extends Element = HTMLElement>(id: string): T => {
@@ -29,6 +49,11 @@ const $ = <T extends Element = HTMLElement>(id: string): T => {
 };
 const pct = (r: number): string => (Number.isFinite(r) ? (r * 100).toFixed(2) + ' %' : '–');
 const DEFAULT_GUEST = 'minikernel/minikernel.elf';
+/**
+ * The Xen demo: a HOST.cfg under guests/, the one `wasmvisor up guests/xen/demo.cfg` runs. The
+ * DomUs' kernels are whatever its xl.cfg files name (fetched relative to them).
+ */
+const XEN_DEMO = 'xen/demo.cfg';
 
 /**
  * How a bundled guest runs: the S-mode kernels (minikernel, vmbench) as virtual machines, the
@@ -47,16 +72,31 @@ async function main(): Promise<void> {
   const vm = await createVm({ shared: params.get('stats') === 'messages' ? false : undefined });
   $('mode').textContent = vm.shared ? 'stats: SharedArrayBuffer' : 'stats: messages';
 
-  // Console: guest output into the terminal, keys into the guest.
-  void vm.console.readable.pipeTo(new WritableStream({ write: (bytes) => term.write(bytes) }));
-  term.onData((s) => vm.console.write(s));
+  // Console: guest output into the terminal, keys into the guest (in Xen mode: the shown domain).
+  void vm.console.readable.pipeTo(new WritableStream({ write: (bytes) => { if (handle.mode === 'vm') term.write(bytes); } }));
+  term.onData((s) => {
+    if (handle.mode === 'vm') vm.console.write(s);
+    else if (handle.xen && handle.shown !== undefined) handle.xen.write(handle.shown, s);
+  });
+  // A note on a line of its own (the guest's output may or may not end with a newline),
+  // written once the terminal has parsed everything before it (xterm.js writes are queued).
+  const note = (text: string): void => term.write('', () => {
+    term.write(`${term.buffer.active.cursorX > 0 ? '\r\n' : ''}${text}\r\n`);
+  });
 
   const ipsChart = new Sparkline($<HTMLCanvasElement>('ips-chart'));
   const picker = $<HTMLSelectElement>('guest');
   let prevExits: { counts: Map<string, number>; t: number } | undefined;
+  const stateEl = $('state');
+  const pauseBtn = $<HTMLButtonElement>('pause');
+  const showState = (state: string, exitCode?: number): void => {
+    stateEl.textContent = state === 'exited' ? `exited (${exitCode})` : state;
+    stateEl.className = `state ${state}`;
+  };
   const handle: DemoHandle = {
     vm,
     term,
+    mode: 'vm',
     samples: 0,
     terminalText() {
       const buf = term.buffer.active;
@@ -65,12 +105,14 @@ async function main(): Promise<void> {
       return lines.join('\n');
     },
     async select(path, mode = guestMode(path)) {
+      leaveXen();
       term.reset();
       ipsChart.clear();
       prevExits = undefined;
       drawWalk($<SVGSVGElement>('walk'), undefined);
       const q = new URLSearchParams(location.search);
       q.set('guest', path);
+      q.delete('xen');
       if (mode !== guestMode(path)) q.set('mode', mode); else q.delete('mode');
       history.replaceState(null, '', `?${q}`);
       picker.value = path;
@@ -82,8 +124,121 @@ async function main(): Promise<void> {
       }
       term.focus();
     },
+    startXen: (path = XEN_DEMO, opts = {}) => startXen(path, opts),
+    showDomain: (name) => showDomain(name),
   };
   (window as unknown as { wasmvisorDemo: DemoHandle }).wasmvisorDemo = handle;
+
+  // ---- Xen mode ----
+  const consolePicker = $<HTMLSelectElement>('xen-console');
+  const notices = $('xen-notices');
+  const setXenMode = (on: boolean): void => {
+    handle.mode = on ? 'xen' : 'vm';
+    $('xen-panels').hidden = !on;
+    $('xen-console-label').hidden = !on;
+    $('vm-panels').hidden = on;
+    $('walk-panel').hidden = on;
+  };
+  /** Bumped by every start and leave: a host that finishes starting after either is dropped. */
+  let xenGeneration = 0;
+  /** End the Xen host (if any) and give the page back to the VM. */
+  function leaveXen(): void {
+    xenGeneration++;
+    handle.xen?.terminate();
+    handle.xen = undefined;
+    handle.shown = undefined;
+    if (handle.mode === 'xen') {
+      pauseBtn.textContent = vm.state === 'paused' ? 'Resume' : 'Pause';
+      pauseBtn.disabled = false;
+    }
+    setXenMode(false);
+  }
+  const drawTable = (): void => {
+    const x = handle.xen;
+    if (!x) return;
+    drawDomains($<HTMLTableElement>('xen-domains'), x.dom0, x.domains, handle.shown, showDomain);
+    const names = x.domains.map((d) => d.name);
+    if ([...consolePicker.options].map((o) => o.value).join() !== names.join()) {
+      consolePicker.replaceChildren(...names.map((n) => new Option(n, n, false, n === handle.shown)));
+    }
+    const shown = handle.shown !== undefined ? x.domain(handle.shown) : undefined;
+    $<HTMLButtonElement>('xen-pause').textContent = shown?.paused ? 'xl unpause' : 'xl pause';
+    $<HTMLButtonElement>('xen-pause').disabled = $<HTMLButtonElement>('xen-destroy').disabled = shown?.life !== 'running';
+  };
+  /** A toolstack notice about the shown domain, as a note in its console. */
+  const noticeNote = (line: string): void => note(`\x1b[2m[${line}]\x1b[0m`);
+  function showDomain(name: string): void {
+    const x = handle.xen;
+    if (!x) return;
+    handle.shown = name;
+    consolePicker.value = name;
+    term.reset();
+    term.write(x.output(name));
+    for (const line of x.notices) if (line.startsWith(`${name} (d`)) noticeNote(line);
+    drawTable();
+    term.focus();
+  }
+  async function startXen(path: string, opts: { autostart?: boolean; deterministic?: boolean }): Promise<void> {
+    leaveXen();
+    const generation = ++xenGeneration;
+    if (vm.state === 'running') vm.pause();
+    setXenMode(true);
+    term.reset();
+    notices.textContent = '';
+    showState('loading');
+    const q = new URLSearchParams(location.search);
+    q.delete('guest');
+    q.delete('mode');
+    q.set('xen', path);
+    history.replaceState(null, '', `?${q}`);
+    $('vm-mode').textContent = `Xen: Dom0 in a worker (wasmvisor up guests/${path})`;
+    let x: XenHost;
+    try {
+      x = await createXenHost({ config: `guests/${path}`, autostart: opts.autostart, deterministic: opts.deterministic });
+    } catch (e) {
+      if (generation !== xenGeneration) return;
+      showState('error');
+      note(`\x1b[31m${e instanceof Error ? e.message : String(e)}\x1b[0m`);
+      return;
+    }
+    if (generation !== xenGeneration) { x.terminate(); return; } // left (or restarted) meanwhile
+    handle.xen = x;
+    x.addEventListener('output', (ev) => {
+      const { domain, bytes } = (ev as CustomEvent<{ domain: string; bytes: Uint8Array }>).detail;
+      if (handle.xen === x && domain === handle.shown) term.write(bytes);
+    });
+    x.addEventListener('domains', () => { if (handle.xen === x) drawTable(); });
+    x.addEventListener('notice', (ev) => {
+      const { domain, line } = (ev as CustomEvent<{ domain: string; line: string }>).detail;
+      if (handle.xen !== x) return;
+      notices.textContent += `${line}\n`;
+      if (domain === handle.shown) noticeNote(line);
+    });
+    x.addEventListener('state', (ev) => {
+      const { state, exitCode, message } = (ev as CustomEvent<{ state: string; exitCode?: number; message?: string }>).detail;
+      if (handle.xen !== x) return;
+      showState(state, exitCode);
+      pauseBtn.textContent = 'Start';
+      pauseBtn.disabled = state !== 'paused';
+      if (state === 'exited') notices.textContent += `host: exit status ${exitCode}${message ? `: ${message}` : ''}\n`;
+      if (message) note(`\x1b[31m${message}\x1b[0m`);
+    });
+    showState(x.state, x.exitCode);
+    pauseBtn.textContent = 'Start';
+    pauseBtn.disabled = x.state !== 'paused';
+    showDomain(x.domains[0]?.name ?? '');
+  }
+  consolePicker.onchange = () => showDomain(consolePicker.value);
+  $('xen-demo').onclick = () => void startXen(XEN_DEMO, {});
+  const xlCommand = (what: 'pause' | 'destroy'): void => {
+    const x = handle.xen;
+    const d = handle.shown !== undefined ? x?.domain(handle.shown) : undefined;
+    if (!x || !d) return;
+    const op = what === 'destroy' ? x.destroy(d.name) : d.paused ? x.unpause(d.name) : x.pause(d.name);
+    op.catch((e: Error) => { notices.textContent += `${e.message}\n`; });
+  };
+  $('xen-pause').onclick = () => xlCommand('pause');
+  $('xen-destroy').onclick = () => xlCommand('destroy');
 
   vm.addEventListener('stats', (ev) => {
     const s = (ev as CustomEvent<VmStats>).detail;
@@ -125,30 +280,34 @@ async function main(): Promise<void> {
     drawWalk($<SVGSVGElement>('walk'), s.walk);
   });
 
-  const stateEl = $('state');
-  const pauseBtn = $<HTMLButtonElement>('pause');
   vm.addEventListener('state', (ev) => {
     const { state, exitCode, message } = (ev as CustomEvent<{ state: string; exitCode?: number; message?: string }>).detail;
-    stateEl.textContent = state === 'exited' ? `exited (${exitCode})` : state;
-    stateEl.className = `state ${state}`;
+    if (handle.mode !== 'vm') return;
+    showState(state, exitCode);
     pauseBtn.textContent = state === 'paused' ? 'Resume' : 'Pause';
-    // A note on a line of its own (the guest's output may or may not end with a newline),
-    // written once the terminal has parsed everything before it (xterm.js writes are queued).
-    const note = (text: string): void => term.write('', () => {
-      term.write(`${term.buffer.active.cursorX > 0 ? '\r\n' : ''}${text}\r\n`);
-    });
+    pauseBtn.disabled = false;
     // (the VMM's report when it stopped the guest comes with 'exited', a load error with 'error')
     if (message) note(`\x1b[31m${message}\x1b[0m`);
     if (state === 'exited') note(`\x1b[2m[guest exited with code ${exitCode}]\x1b[0m`);
   });
-  pauseBtn.onclick = () => (vm.state === 'paused' ? vm.resume() : vm.pause());
-  $('reset').onclick = () => { term.reset(); ipsChart.clear(); prevExits = undefined; vm.reset(); term.focus(); };
+  pauseBtn.onclick = () => {
+    if (handle.mode === 'xen') handle.xen?.start();
+    else if (vm.state === 'paused') vm.resume();
+    else vm.pause();
+  };
+  $('reset').onclick = () => {
+    const xen = new URLSearchParams(location.search).get('xen');
+    if (handle.mode === 'xen' && xen) return void startXen(xen, {});
+    term.reset(); ipsChart.clear(); prevExits = undefined; vm.reset(); term.focus();
+  };
 
   // The guest picker: every image the server lists.
   const guests: string[] = await fetch('guests/index.json').then((r) => (r.ok ? r.json() : []), () => []);
   const wanted = params.get('guest') ?? DEFAULT_GUEST;
   for (const g of guests) picker.append(new Option(`${g}  [${guestMode(g) === 'vm' ? 'VM' : 'bare'}]`, g, false, g === wanted));
   picker.onchange = () => void handle.select(picker.value);
+  const xen = params.get('xen');
+  if (xen !== null) return startXen(xen || XEN_DEMO, {});
   const m = params.get('mode');
   await handle.select(wanted, m === 'vm' || m === 'bare' ? m : undefined);
 }

@@ -108,6 +108,8 @@ export class WebDom0 {
       devices: ops,
       deterministic: this.opts.deterministic,
       jit,
+      // Hot regions compile in the background (WebAssembly.instantiate) as for a single VM.
+      jitBackground: true,
       bridges: host.bridges,
       loadKernel: (path) => parseImage(kernels.get(path)!, path, KERNEL_RAW_BASE),
       onConsole: (rec, bytes) => this.output(rec, bytes),

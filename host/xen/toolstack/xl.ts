@@ -148,7 +148,7 @@ export class Toolstack {
     const out = (bytes: Uint8Array) => this.opts.onConsole?.(rec, Uint8Array.from(bytes));
     const d = await this.hv.createDomain({
       name: cfg.name, memSize: cfg.memoryMiB << 20, kernel, deterministic: this.opts.deterministic,
-      jit: this.opts.jit, jitThreshold: this.opts.jitThreshold, jitCodeLimit: this.opts.jitCodeLimit, jitMaxBlocks: this.opts.jitMaxBlocks,
+      jit: this.opts.jit, jitThreshold: this.opts.jitThreshold, jitCodeLimit: this.opts.jitCodeLimit, jitMaxBlocks: this.opts.jitMaxBlocks, jitBackground: this.opts.jitBackground,
       onConsoleOutput: out, onXenConsole: out,
     });
     rec.domid = d.domid;
@@ -257,7 +257,8 @@ export class Toolstack {
   /** xl destroy: the domain stops at once, whatever its configuration says. */
   destroy(domid: number): void {
     const r = this.record(domid);
-    if (r.state === 'running') r.end = { reason: 'destroyed', exitCode: 1 };
+    // A domain stopped by the time limit keeps that ending (the CLI names it "still running").
+    if (r.state === 'running' && r.end === undefined) r.end = { reason: 'destroyed', exitCode: 1 };
     this.finish(r);
     this.opts.onNotice?.(`${r.cfg.name} (d${domid}): destroyed`);
   }

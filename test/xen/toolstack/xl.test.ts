@@ -132,6 +132,15 @@ describe('Toolstack', () => {
     expect(await xl.run()).toBe('quit');
   });
 
+  it('a domain stopped by the time limit and then destroyed keeps its ending: timeout', async () => {
+    const { xl, notices } = toolstack();
+    await xl.create(cfg('a', 'spin'));
+    expect(await xl.run({ timeoutMs: 30 })).toBe('timeout');
+    xl.destroy(1);
+    expect(xl.records().map((r) => r.end)).toEqual([{ reason: 'timeout', exitCode: 1 }]);
+    expect(notices).toEqual(['a (d1): destroyed']);
+  });
+
   it('a failed build leaves nothing behind; a name is used once', async () => {
     const { hv, xl, log } = toolstack([], 'vif');
     await expect(xl.create(cfg('a', 'spin', { vifs: [{ bridge: 'xenbr0' }] }))).rejects.toThrow('vif backend failed');

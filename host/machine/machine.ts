@@ -64,10 +64,15 @@ export class Ram implements GuestMemory {
     this.core.invalidateRam(addr, BigInt(length));
   }
   access(addr: bigint, length: number, write: boolean, use: (view: Uint8Array) => void): void {
-    const off = this.offset(addr, length);
-    if ((off & 0xfff) + length > 0x1000) throw new RangeError(`guest RAM: 0x${addr.toString(16)}+${length} crosses a page`);
+    this.accessAt(this.offset(addr, length), length, write, use);
+  }
+  /** access() at byte `off` of RAM (a number: the callers' fast path). */
+  accessAt(off: number, length: number, write: boolean, use: (view: Uint8Array) => void): void {
+    if (!(off >= 0 && length >= 0 && (off & 0xfff) + length <= 0x1000 && off + length <= this.size)) {
+      throw new RangeError(`guest RAM: offset 0x${off.toString(16)}+${length} is outside RAM or crosses a page`);
+    }
     use(this.bytes.subarray(off, off + length));
-    if (write) this.core.invalidateRam(addr, BigInt(length));
+    if (write) this.core.invalidateRam(this.base + BigInt(off), BigInt(length));
   }
   read64(addr: bigint): bigint {
     return this.view.getBigUint64(this.offset(addr, 8), true);

@@ -248,11 +248,18 @@ export class Vm {
    * decoded code of that range is dropped afterwards. Throws outside RAM or across a page.
    */
   accessGuest(gpa: bigint, len: number, write: boolean, use: (view: Uint8Array) => void): void {
-    // One guest page is one host frame (populated on first use), so the view is contiguous.
-    if (!this.isGuestRam(gpa, len) || (gpa & (FRAME_SIZE - 1n)) + BigInt(len) > FRAME_SIZE) {
+    // A backend's data path (a segment per call): page numbers and offsets as numbers, no
+    // bigint arithmetic unless the page must be populated or has holes around.
+    const pfn = pfnOf(gpa);
+    const off = Number(gpa & (FRAME_SIZE - 1n));
+    const ramPfn = pfn - RAM_BASE_PFN;
+    if (!(len >= 0 && off + len <= 4096 && ramPfn >= 0 && ramPfn < this.cfg.memSize / 4096) ||
+        (this.holes.size !== 0 && this.holes.has(gpa - BigInt(off)))) {
       throw new RangeError(`guest access 0x${gpa.toString(16)}+${len} outside RAM or across a page`);
     }
-    this.hostRam.access(this.gpaToHpa(gpa) as bigint, len, write, use);
+    // One guest page is one host frame (populated on first use), so the view is contiguous.
+    const hpa = this.guestPages.get(pfn) ?? this.populate(gpa);
+    this.hostRam.accessAt(Number(hpa - this.hostRam.base) + off, len, write, use);
   }
 
   /** Whether [gpa, gpa + len) lies in guest RAM (and no page of it is ballooned out). */
@@ -415,6 +422,9 @@ export class Vm {
     };
   }
 }
+
+/** The page number of GUEST_RAM_BASE. */
+const RAM_BASE_PFN = Number(GUEST_RAM_BASE >> 12n);
 
 /** The guest page number of `gpa` (gpa >> 12, exact: guest RAM ends below 2^53). */
 function pfnOf(gpa: bigint): number {

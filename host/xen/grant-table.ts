@@ -181,8 +181,12 @@ export class GrantMapping {
    */
   access(offset: number, length: number, write: boolean, use: (view: Uint8Array) => void): void {
     this.check(offset, length, write);
-    accessFrame(this.tables.memoryOf(this.rec), gpaOf(this.rec.gfn, offset), length, write, use);
+    const base = (this.base ??= gpaOf(this.rec.gfn, 0));
+    accessFrame(this.tables.memoryOf(this.rec), offset === 0 ? base : base + BigInt(offset), length, write, use);
   }
+
+  /** The frame's guest-physical address, computed on first access(). */
+  private base: bigint | undefined;
 
   private check(offset: number, length: number, write: boolean): void {
     if (!this.live) throw new RangeError(`grant mapping ${this.rec.handle}: used after unmap`);

@@ -149,7 +149,22 @@ export type SbiOutcome =
   | { kind: 'shutdown'; code: number } // the VM ends with this exit code
   | { kind: 'reboot' } // reset the VM
   | { kind: 'hart-stop' } // the only hart stopped itself
-  | { kind: 'suspend'; retentive: boolean; resumeAddr: bigint; opaque: bigint }; // wait for an interrupt
+  | { kind: 'suspend'; retentive: boolean; resumeAddr: bigint; opaque: bigint; wake?: SuspendWake }; // wait for an interrupt
+
+/**
+ * A vendor extension's own end to a suspend, besides an interrupt (Xen's SCHEDOP_poll waits for
+ * event-channel ports, which need not raise one). The vCPU resumes when an enabled interrupt is
+ * pending or `ready()` is true; a halted vCPU sleeps no later than `due()` (and with
+ * deterministic time jumps there), so a timeout needs no other clock.
+ */
+export interface SuspendWake {
+  /** Whether the wait is over (asked before each sleep and after it). */
+  ready(): boolean;
+  /** Guest time (10 MHz ticks) at which ready() may turn true by itself; NEVER (2^64 - 1): none. */
+  due(): bigint;
+  /** The vCPU resumes, because ready() said so or because of an interrupt. */
+  resume(): void;
+}
 
 /** The result of one call: its readable name (for --stats and --trace) and the outcome. */
 export interface SbiResult {

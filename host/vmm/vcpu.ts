@@ -15,7 +15,7 @@ import { Disassembler } from '../isa/disasm';
 import type { RunLimits } from '../machine/types';
 import { HaltSleeper, NEVER, TIMEBASE_HZ } from '../machine/halt';
 import { decodeHtinst, decodeRaw, extendLoad, type MmioAccess } from './mmio';
-import { decodeSbiCall, handleSbi, sbiCallIdName, type SbiCall, type SbiOutcome, type SbiVcpu } from './sbi';
+import { decodeSbiCall, handleSbi, sbiCallIdName, type SbiCall, type SbiOutcome, type SbiVcpu, type SuspendWake } from './sbi';
 import type { ExitStats } from './stats';
 import { CAUSE_NAMES, causeText, formatExitTrace } from './stats';
 import type { Vm, VmRunResult } from './vm';
@@ -94,7 +94,7 @@ export class Vcpu {
   /** The clock reading mtime was last synced to (syncTime). */
   private syncedAt = NaN;
   private traceSeq = 0;
-  private suspended: { retentive: boolean; resumeAddr: bigint; opaque: bigint } | undefined;
+  private suspended: { retentive: boolean; resumeAddr: bigint; opaque: bigint; wake?: SuspendWake } | undefined;
   private readonly disasm: Disassembler;
 
   /** The SBI handlers' view of this vCPU (made once: SBI calls are the hottest exits). */
@@ -205,7 +205,7 @@ export class Vcpu {
       if (vm.rebootRequested) vm.reboot();
       if (now >= deadline) return result('timeout', 0);
       if (this.suspended) {
-        if (!this.interruptPending()) {
+        if (!this.interruptPending() && !(this.suspended.wake?.ready() ?? false)) {
           await this.waitForInterrupt(deadline);
           now = clock.now();
           continue;
@@ -366,7 +366,7 @@ export class Vcpu {
         this.vm.exitCode = 0;
         break;
       case 'suspend':
-        this.suspended = { retentive: o.retentive, resumeAddr: o.resumeAddr, opaque: o.opaque };
+        this.suspended = { retentive: o.retentive, resumeAddr: o.resumeAddr, opaque: o.opaque, wake: o.wake };
         this.halting = true;
         break;
     }
@@ -376,6 +376,7 @@ export class Vcpu {
   private resumeFromSuspend(): void {
     const s = this.suspended;
     this.suspended = undefined;
+    s?.wake?.resume();
     if (!s || s.retentive) return; // retentive: continue after the ecall with a0 = SUCCESS
     const v = this.vm.vmcs;
     // Non-retentive: resume at resume_addr with a0 = hartid, a1 = opaque, satp = 0, SIE = 0.
@@ -526,6 +527,8 @@ export class Vcpu {
     const now = this.guestTime();
     let due = NEVER;
     if ((v.hie & VSTIP) !== 0n && (v.henvcfg & STCE) !== 0n && v.vstimecmp > now) due = v.vstimecmp;
+    const own = this.suspended?.wake?.due(); // a vendor extension's timeout (SuspendWake)
+    if (own !== undefined && own < due) due = own;
     await this.sleeper.wait({
       now, due, deterministic: this.vm.cfg.deterministic === true, deadline,
       advance: (ticks) => { this.vm.hart.timeOffset += ticks; },

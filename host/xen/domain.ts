@@ -10,9 +10,21 @@
  * an event raises the upcall (EventChannels' onUpcall) and again at every hypercall the domain
  * makes, before it returns; so a guest drops the line by clearing evtchn_upcall_pending and
  * then making any hypercall (docs/xen/hypercalls.md, "Upcalls").
+ *
+ * SCHEDOP_poll (hypercalls.ts checks the arguments, then beginPoll): the vCPU is suspended
+ * until, as in Xen's do_poll / evtchn_check_pollers / vcpu_unblock (common/sched/core.c,
+ * common/event_channel.c),
+ *   - a port of the domain becomes pending (0 -> 1, masked or not) that the poll is interested
+ *     in: the one port of a one-port poll, any port of a poll of several (Xen's poll_evtchn -1);
+ *   - evtchn_upcall_pending goes 0 -> 1 (vcpu_mark_events_pending kicks the vCPU, and a kick
+ *     unblocks it), whatever evtchn_upcall_mask says;
+ *   - the vCPU takes an enabled interrupt (the VMM ends any suspend on one: a vGIC injection
+ *     kicks a Xen/Arm vCPU the same way);
+ *   - guest time reaches the timeout (Xen's poll_timer).
  */
+import { NEVER } from '../machine/halt';
 import { EIP_SOURCE_UPCALL, type Vm } from '../vmm/vm';
-import { crlf } from '../vmm/sbi';
+import { crlf, type SuspendWake } from '../vmm/sbi';
 import type { DomainMemory } from './domain-memory';
 import type { XenLayout } from './layout';
 import type { SharedInfoPage } from './shared-info';
@@ -31,7 +43,19 @@ export interface XenDomainSnapshot {
   consoleEvtchn: number;
   /** Armed timer deadline in guest ticks, or null. */
   timerDeadline: string | null;
+  /** The SCHEDOP_poll the vCPU is blocked in: its port (-1: any) and deadline in guest ticks. */
+  poll: { port: number; deadline: string | null } | null;
   shutdown: ShutdownReason | null;
+}
+
+/** A SCHEDOP_poll in progress: Xen's v->poll_evtchn, the domain's poll_mask bit, v->poll_timer. */
+interface PollWait {
+  /** The port of a one-port poll, or -1: an event on any port ends it. */
+  readonly port: number;
+  /** The timeout in guest ticks (rounded up from ns), or undefined for none. */
+  readonly deadline: bigint | undefined;
+  /** What ended it; undefined while the vCPU waits. */
+  ended: 'event' | 'timeout' | undefined;
 }
 
 /** What a domain is built from (XenHypervisor.createDomain fills it). */
@@ -75,6 +99,8 @@ export class XenDomain {
   private consoleAtLineStart = true;
   private timerDeadline: bigint | undefined;
   private timerHandle: ReturnType<typeof setTimeout> | undefined;
+  private pollWait: PollWait | undefined;
+  private pollHandle: ReturnType<typeof setTimeout> | undefined;
 
   constructor(p: XenDomainParts) {
     this.domid = p.domid;
@@ -126,9 +152,96 @@ export class XenDomain {
     return this.sharedInfo.upcallPending(0) && !this.sharedInfo.upcallMask(0);
   }
 
-  /** An event raised evtchn_upcall_pending (EventChannels' onUpcall): assert and wake the vCPU. */
+  /**
+   * An event raised evtchn_upcall_pending (EventChannels' onUpcall): assert the line and wake
+   * the vCPU. This is Xen's vcpu_mark_events_pending, whose kick also ends a poll.
+   */
   upcall(): void {
     this.updateUpcallLine();
+    if (this.pollWait !== undefined) this.endPoll(this.pollWait, 'event');
+    this.vm.vcpu.wake();
+  }
+
+  // ---- SCHEDOP_poll (see the file comment) ----
+
+  /** Whether the vCPU is blocked in SCHEDOP_poll. */
+  get polling(): boolean {
+    return this.pollWait !== undefined;
+  }
+
+  /**
+   * Block the vCPU in SCHEDOP_poll once its arguments passed (hypercalls.ts): `port` is the one
+   * port of a one-port poll, -1 for several; `timeoutNs` is absolute system time, 0 for none.
+   * Returns what ends the vCPU's suspend. With real time a host timer ends the poll at the
+   * timeout (so a vCPU the scheduler is not running wakes too); with deterministic time the
+   * halted vCPU's time jumps there, as for WFI. Either way the guest sees time >= the timeout
+   * when the poll ends by it.
+   */
+  beginPoll(port: number, timeoutNs: bigint): SuspendWake {
+    this.cancelPoll();
+    const deadline = timeoutNs === 0n ? undefined : (timeoutNs + NS_PER_TICK - 1n) / NS_PER_TICK;
+    const p: PollWait = { port, deadline, ended: undefined };
+    this.pollWait = p;
+    if (deadline !== undefined && !this.vm.cfg.deterministic) {
+      // Host timers take at most 2^31 - 1 ms: a longer wait is armed again until it is over.
+      let left = Number(deadline - this.vm.vcpu.guestTime()) / 10_000;
+      const arm = (): void => {
+        const ms = Math.min(Math.max(left, 0), 2 ** 31 - 1);
+        left -= ms;
+        this.pollHandle = setTimeout(() => {
+          this.pollHandle = undefined;
+          if (left > 0) arm();
+          else this.endPoll(p, 'timeout');
+        }, ms);
+      };
+      arm();
+    }
+    return {
+      ready: () => {
+        if (p.ended === undefined) {
+          this.pollTimer(); // a due set_timer_op raises VIRQ_TIMER, which may end the poll
+          if (p.ended === undefined && p.deadline !== undefined && this.vm.vcpu.guestTime() >= p.deadline) this.endPoll(p, 'timeout');
+        }
+        return p.ended !== undefined;
+      },
+      resume: () => {
+        this.endPoll(p, 'event'); // (an interrupt, if nothing else ended it: a kick)
+        if (p.ended === 'timeout' && p.deadline !== undefined) {
+          // The host timer may fire a little before guest time (which follows the wall clock
+          // only while the vCPU runs) gets there: the woken vCPU's time is at least the timeout.
+          const now = this.vm.vcpu.guestTime();
+          if (now < p.deadline) this.vm.hart.timeOffset += p.deadline - now;
+        }
+      },
+      due: () => {
+        if (p.ended !== undefined) return NEVER;
+        let due = p.deadline ?? NEVER;
+        if (this.timerDeadline !== undefined && this.timerDeadline < due) due = this.timerDeadline;
+        return due;
+      },
+    };
+  }
+
+  /**
+   * Port `port` of this domain became pending (EventChannels' onPortPending; Xen's
+   * evtchn_check_pollers): end a poll interested in it.
+   */
+  checkPollers(port: number): void {
+    const p = this.pollWait;
+    if (p !== undefined && (p.port < 0 || p.port === port)) this.endPoll(p, 'event');
+  }
+
+  /** Forget a poll in progress without ending it (the domain is destroyed). */
+  cancelPoll(): void {
+    this.pollWait = undefined;
+    if (this.pollHandle !== undefined) clearTimeout(this.pollHandle);
+    this.pollHandle = undefined;
+  }
+
+  private endPoll(p: PollWait, why: 'event' | 'timeout'): void {
+    if (p.ended !== undefined) return;
+    p.ended = why;
+    if (this.pollWait === p) this.cancelPoll();
     this.vm.vcpu.wake();
   }
 
@@ -218,6 +331,7 @@ export class XenDomain {
       xenstoreEvtchn: this.xenstoreEvtchn,
       consoleEvtchn: this.consoleEvtchn,
       timerDeadline: this.timerDeadline === undefined ? null : this.timerDeadline.toString(),
+      poll: this.pollWait === undefined ? null : { port: this.pollWait.port, deadline: this.pollWait.deadline?.toString() ?? null },
       shutdown: this.shutdownReason ?? null,
     };
   }

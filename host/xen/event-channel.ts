@@ -5,7 +5,9 @@
  * to a port of another domain) or bound to a VIRQ. Sending on an interdomain port marks the
  * remote port pending in the remote domain's shared-info page and, when that raises
  * evtchn_upcall_pending, calls `onUpcall(domid, vcpu)`: the VMM turns it into a virtual
- * external interrupt (hvip.VSEIP) unless vcpu_info.evtchn_upcall_mask is set.
+ * external interrupt (hvip.VSEIP) unless vcpu_info.evtchn_upcall_mask is set. Whenever a guest
+ * port's pending bit goes from 0 to 1, masked or not, `onPortPending(domid, port)` follows
+ * (Xen's evtchn_check_pollers: it ends a SCHEDOP_poll waiting for that port).
  *
  * Dom0 here is the host itself: its backends (TypeScript) own ports in the host domain's
  * table, which has no shared-info page. A notification to a host port calls the handler the
@@ -139,15 +141,19 @@ export class EventChannels {
   /** The host domain's id (Dom0). */
   readonly hostDomid: number;
 
+  private readonly onPortPending: ((domid: number, port: number) => void) | undefined;
+
   /**
    * @param onUpcall called when a vCPU's evtchn_upcall_pending goes from 0 to 1
-   * @param opts hostDomid (default 0) and the host's port count (default 4096)
+   * @param opts hostDomid (default 0), the host's port count (default 4096), and onPortPending:
+   *   called after a guest port's pending bit went from 0 to 1 (after any onUpcall it caused)
    */
   constructor(
     private readonly onUpcall: (domid: number, vcpu: number) => void,
-    opts: { hostDomid?: number; hostMaxPorts?: number } = {},
+    opts: { hostDomid?: number; hostMaxPorts?: number; onPortPending?: (domid: number, port: number) => void } = {},
   ) {
     this.hostDomid = opts.hostDomid ?? 0;
+    this.onPortPending = opts.onPortPending;
     const max = opts.hostMaxPorts ?? EVTCHN_2L_NR_CHANNELS;
     this.tables.set(this.hostDomid, new PortTable(this.hostDomid, checkMaxPorts(max, this.hostDomid), true, undefined));
   }
@@ -361,6 +367,18 @@ export class EventChannels {
   }
 
   /**
+   * evtchn_port_poll, for SCHEDOP_poll: 1 if `port` of `domid` is pending, 0 if not, -EINVAL if
+   * it is out of the table or not in use (free, or reserved like port 0: Xen's evtchn_usable),
+   * -ESRCH for no such domain.
+   */
+  portPoll(domid: number, port: number): number {
+    const t = this.tables.get(domid);
+    if (!t) return -XEN_ESRCH;
+    if (!t.valid(port) || t.state[port] === ECS_FREE || t.state[port] === ECS_RESERVED) return -XEN_EINVAL;
+    return t.sharedInfo?.isPending(port) ? 1 : 0;
+  }
+
+  /**
    * Raise `virq` in `domid` from the hypervisor (send_guest_vcpu_virq / global virq: global
    * ones are bound on vCPU 0). Returns false when nothing is bound to it (the event is lost).
    */
@@ -379,7 +397,9 @@ export class EventChannels {
   private setPending(t: PortTable, port: number): void {
     if (t.sharedInfo) {
       const vcpu = t.vcpu[port];
+      const was = this.onPortPending !== undefined && t.sharedInfo.isPending(port);
       if (t.sharedInfo.setPending(port, vcpu)) this.onUpcall(t.domid, vcpu);
+      if (this.onPortPending !== undefined && !was && t.sharedInfo.isPending(port)) this.onPortPending(t.domid, port);
     } else {
       t.handlers.get(port)?.(port);
     }

@@ -57,7 +57,7 @@ export function xenHypercall(ctx: HypercallContext, d: XenDomain, v: SbiVcpu, nr
       rc = consoleIo(d, arg32(v, 0), arg32(v, 1), arg(v, 2));
       break;
     case H.HYPERVISOR_sched_op: {
-      const r = schedOp(d, arg32(v, 0), arg(v, 1));
+      const r = schedOp(ctx, d, arg32(v, 0), arg(v, 1));
       rc = r.rc;
       outcome = r.outcome;
       break;
@@ -101,7 +101,7 @@ function consoleIo(d: XenDomain, cmd: number, count: number, buffer: bigint): nu
 
 // ---- sched_op ----
 
-function schedOp(d: XenDomain, cmd: number, argp: bigint): { rc: number; outcome: SbiOutcome } {
+function schedOp(ctx: HypercallContext, d: XenDomain, cmd: number, argp: bigint): { rc: number; outcome: SbiOutcome } {
   const done = (rc: number) => ({ rc, outcome: CONTINUE });
   switch (cmd) {
     case O.SCHEDOP_yield:
@@ -119,7 +119,7 @@ function schedOp(d: XenDomain, cmd: number, argp: bigint): { rc: number; outcome
       return { rc: 0, outcome: { kind: 'shutdown', code: how.code } };
     }
     case O.SCHEDOP_poll:
-      return done(poll(d, argp));
+      return poll(ctx, d, argp);
     case O.SCHEDOP_remote_shutdown:
       return done(-XEN_EPERM);
   }
@@ -154,26 +154,37 @@ function block(d: XenDomain): { rc: number; outcome: SbiOutcome } {
 }
 
 /**
- * SCHEDOP_poll: checks the structure and every port (-EFAULT, -EINVAL), then returns 0. It
- * never blocks: with a port pending Xen returns 0 at once too, and with none it returns 0 as a
- * yield would. Xen's callers re-check their ports after a poll, so the early return costs them
- * a loop, not correctness (docs/xen/hypercalls.md, differences).
+ * SCHEDOP_poll(struct sched_poll *): Xen's do_poll (common/sched/core.c), check by check:
+ *   1. the structure cannot be read: -EFAULT; nr_ports > 128: -EINVAL;
+ *   2. an upcall is deliverable (local_events_need_delivery: the upcall line): 0 at once,
+ *      before any port is looked at;
+ *   3. each port in turn (guest_handle_okay is always true on Arm and RISC-V, so a bad array
+ *      faults at the first port it cannot read): unreadable -EFAULT; out of the table, free or
+ *      reserved -EINVAL (evtchn_port_poll); pending, masked or not: 0 at once;
+ *   4. a timeout already past (or negative as Xen's signed s_time_t) ends the poll at once: 0;
+ *   5. else the vCPU blocks (XenDomain.beginPoll says what ends it) and the call returns 0.
+ * A poll with no ports and no timeout ends only when an event kicks the vCPU.
  */
-function poll(d: XenDomain, argp: bigint): number {
-  if (!rangeInDomain(d.memory, argp, O.SCHED_POLL_SIZE)) return -XEN_EFAULT;
-  const b = readGuest(d.memory, argp, O.SCHED_POLL_SIZE);
-  const dv = new DataView(b.buffer);
+function poll(ctx: HypercallContext, d: XenDomain, argp: bigint): { rc: number; outcome: SbiOutcome } {
+  const done = (rc: number) => ({ rc, outcome: CONTINUE });
+  if (!rangeInDomain(d.memory, argp, O.SCHED_POLL_SIZE)) return done(-XEN_EFAULT);
+  const dv = new DataView(readGuest(d.memory, argp, O.SCHED_POLL_SIZE).buffer);
   const ports = dv.getBigUint64(O.SCHED_POLL_PORTS, true);
   const n = dv.getUint32(O.SCHED_POLL_NR_PORTS, true);
-  if (n > O.SCHED_POLL_MAX_PORTS) return -XEN_EINVAL;
-  if (!rangeInDomain(d.memory, ports, n * 4)) return -XEN_EFAULT;
-  const list = readGuest(d.memory, ports, n * 4);
-  const lv = new DataView(list.buffer);
+  const timeout = dv.getBigUint64(O.SCHED_POLL_TIMEOUT, true);
+  if (n > O.SCHED_POLL_MAX_PORTS) return done(-XEN_EINVAL);
+  if (d.upcallLine) return done(0);
+  let port = 0;
   for (let i = 0; i < n; i++) {
-    const port = lv.getUint32(i * 4, true);
-    if (port >= d.maxPorts) return -XEN_EINVAL;
+    const at = ports + BigInt(i * 4);
+    if (!rangeInDomain(d.memory, at, 4)) return done(-XEN_EFAULT);
+    port = new DataView(readGuest(d.memory, at, 4).buffer).getUint32(0, true);
+    const rc = ctx.evtchn.portPoll(d.domid, port);
+    if (rc !== 0) return done(rc < 0 ? rc : 0);
   }
-  return 0;
+  if (timeout !== 0n && BigInt.asIntN(64, timeout) <= d.systemTimeNs()) return done(0);
+  const wake = d.beginPoll(n === 1 ? port : -1, timeout);
+  return { rc: 0, outcome: { kind: 'suspend', retentive: true, resumeAddr: 0n, opaque: 0n, wake } };
 }
 
 // ---- memory_op ----

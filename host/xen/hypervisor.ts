@@ -75,7 +75,9 @@ export class XenHypervisor implements HypercallContext {
   private readonly domains = new Map<number, XenDomain>();
 
   constructor() {
-    this.evtchn = new EventChannels((domid) => this.domains.get(domid)?.upcall());
+    this.evtchn = new EventChannels((domid) => this.domains.get(domid)?.upcall(), {
+      onPortPending: (domid, port) => this.domains.get(domid)?.checkPollers(port),
+    });
     this.xs = new XsToolstack(this.xenstore);
   }
 
@@ -113,6 +115,10 @@ export class XenHypervisor implements HypercallContext {
       size: cfg.memSize,
       read: (a, n) => vm?.readGuest(a, n) ?? new Uint8Array(n),
       write: (a, b) => void vm?.writeGuest(a, b),
+      access: (a, n, w, use) => {
+        if (!vm) throw new RangeError(`${cfg.name}: no memory yet`);
+        vm.accessGuest(a, n, w, use);
+      },
     };
     const memory: DomainMemory = domainMemoryOf(domid, ram, (gfn) => vm === undefined || vm.isBallooned(gfn << 12n));
     const sharedInfo = new SharedInfoPage(memory, layout.sharedInfoGfn, 1);
@@ -200,13 +206,15 @@ export class XenHypervisor implements HypercallContext {
   }
 
   /**
-   * Destroy a DomU: its timer, XenStore connection and home, event channels (peers go back to
-   * unbound) and grant table (dying while Dom0 still maps its grants).
+   * Destroy a DomU: its timer and any SCHEDOP_poll it waits in, XenStore connection and home,
+   * event channels (peers go back to unbound) and grant table (dying while Dom0 still maps its
+   * grants). A run of it in progress returns 'stopped'.
    */
   destroyDomain(domid: number): void {
     const d = this.domains.get(domid);
     if (!d) return;
     d.cancelTimer();
+    d.cancelPoll();
     d.vm.stop();
     this.xs.releaseDomain(domid);
     this.xs.removeDomainHome(domid);

@@ -74,7 +74,8 @@ describe('xen_version', () => {
 
 describe('sched_op', () => {
   it('yield, poll and the error paths', async () => {
-    const poll = (ports: bigint, n: number) => struct(24, [[0, 8, ports], [8, 4, n], [16, 8, 0]]);
+    // (timeout 1 ns: a poll of ports that are not pending would otherwise block; poll.test.ts)
+    const poll = (ports: bigint, n: number) => struct(24, [[0, 8, ports], [8, 4, n], [16, 8, 1]]);
     const r = await runSteps([
       hc(29, 0), hc(29, 2, 0x1000), hc(29, 2, at(0)), hc(29, 2, at(8)), hc(29, 4, at(0)), hc(29, 5), hc(29, 99),
       hc(29, 3, at(0x40)), hc(29, 3, at(0x60)), hc(29, 3, at(0x80)), hc(29, 3, at(0xa0)), hc(29, 1),

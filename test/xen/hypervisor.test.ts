@@ -55,7 +55,7 @@ describe('XenHypervisor', () => {
     const d = await hv.createDomain(cfg('a'));
     d.setTimer(123_456_700n);
     const s = JSON.parse(JSON.stringify(hv.snapshot()));
-    expect(s.domains).toEqual([{ domid: 1, name: 'a', xenstoreEvtchn: 1, consoleEvtchn: 2, timerDeadline: '1234567', shutdown: null }]);
+    expect(s.domains).toEqual([{ domid: 1, name: 'a', xenstoreEvtchn: 1, consoleEvtchn: 2, timerDeadline: '1234567', poll: null, shutdown: null }]);
     expect(s.evtchn.domains.find((t: { domid: number }) => t.domid === 1).ports.map((p: { port: number; state: number }) => [p.port, p.state])).toEqual([[1, 3], [2, 2]]);
   });
 });

@@ -22,6 +22,12 @@
  *     run loops sleep until their timers, a millisecond at most), or in deterministic mode lets
  *     those with a timer jump to it.
  *
+ * The host thread is shared with everything else in the process (host timers such as Xen's
+ * set_timer_op and SCHEDOP_poll timeouts, backends' I/O, console input): every step lets the
+ * host's event loop in when YIELD_MS of wall-clock time have gone by since it last did, since a
+ * slice is often shorter than the vCPU run loop's own yield interval and a chain of slices
+ * would otherwise never leave the microtask queue.
+ *
  * Slices never cross a period boundary, and a capped domain's slice ends where its cap does, so
  * in deterministic mode shares are exact to the instruction (the tests check 1:2 for weights
  * 256:512 and 25% for cap 25).
@@ -30,6 +36,9 @@
  */
 import type { RunLimits } from '../../machine/types';
 import type { VmRunResult } from '../../vmm/vm';
+
+/** Most wall-clock milliseconds between two yields of the scheduler to the host's event loop. */
+export const YIELD_MS = 20;
 
 /** What one slice of a vCPU did. */
 export interface SliceResult {
@@ -129,6 +138,7 @@ export class CreditScheduler {
   private seq = 0;
   private pollNext = 0; // round robin over blocked vCPUs when idle
   private accountNow = true; // a domain was added: share the credit again
+  private lastYield = performance.now(); // wall clock (not opts.now): only the yield uses it
 
   constructor(readonly opts: SchedulerOptions) {
     this.slice = opts.deterministic ? opts.sliceInstructions ?? 100_000 : (opts.sliceMs ?? 10) * 1000;
@@ -189,6 +199,7 @@ export class CreditScheduler {
 
   /** Pick a vCPU and run one slice (or idle one step when nothing can run). */
   async step(): Promise<StepResult> {
+    await this.letHostIn();
     this.maybeAccount();
     for (const e of this.entries.values()) {
       if (e.blocked && e.vcpu.wakeable()) e.blocked = false;
@@ -209,6 +220,13 @@ export class CreditScheduler {
       return this.idled(t0);
     }
     return this.idlePoll(live.filter((x) => x.blocked));
+  }
+
+  /** Yield to the host's event loop (timers, I/O) if YIELD_MS have passed since the last time. */
+  private async letHostIn(): Promise<void> {
+    if (performance.now() - this.lastYield < YIELD_MS) return;
+    await new Promise<void>((r) => setImmediate(r));
+    this.lastYield = performance.now();
   }
 
   /**

@@ -2,18 +2,22 @@
  * A XenDomain's vCPU as the credit scheduler drives it (SchedVcpu): slices are
  * `XenHypervisor.run(domid, limits)`, and blocking is seen in two ways:
  *
- *   - SCHEDOP_block: the domain's hypercall entry (its vendor SBI extension) is wrapped; when a
- *     hypercall's outcome is to suspend the vCPU, the slice is ended at once (Vm.stop), so the
- *     host thread goes to another domain instead of sleeping in this one's run loop.
+ *   - SCHEDOP_block and SCHEDOP_poll: the domain's hypercall entry (its vendor SBI extension) is
+ *     wrapped; when a hypercall's outcome is to suspend the vCPU, the slice is ended at once
+ *     (Vm.stop), so the host thread goes to another domain instead of sleeping in this one's
+ *     run loop.
  *   - WFI: the run loop sleeps until the slice's limit; a slice that ended on its time limit
  *     after a halt exit, with no interrupt pending, counts as blocked.
  *
  * A blocked vCPU is wakeable when an interrupt it takes is pending: hvip's VSSIP/VSEIP (the
  * upcall line), or its Sstc timer due, under hie (the same test the run loop makes before
- * resuming; priv spec §8.2.4), or UART input is waiting. Xen's one-shot timer is polled first
- * (XenDomain.pollTimer), so a due timer raises VIRQ_TIMER and with it the upcall.
+ * resuming; priv spec §8.2.4), or UART input is waiting, or, blocked in SCHEDOP_poll, when the
+ * poll is over (a port it waits for, a kick, its timeout: XenDomain.beginPoll). Xen's one-shot
+ * timer is polled first (XenDomain.pollTimer), so a due timer raises VIRQ_TIMER and with it the
+ * upcall. A poll's timeout counts as a timer (hasTimer), so deterministic idle time jumps to it.
  */
 import type { RunLimits } from '../../machine/types';
+import type { SuspendWake } from '../../vmm/sbi';
 import { XEN_SBI_EID } from '../ops-abi';
 import type { XenDomain } from '../domain';
 import type { XenHypervisor } from '../hypervisor';
@@ -30,6 +34,8 @@ const NEVER = 0xffff_ffff_ffff_ffffn;
 export function xenSchedVcpu(hv: XenHypervisor, d: XenDomain): SchedVcpu {
   const vm = d.vm;
   let blockedInSlice = false;
+  /** The SCHEDOP_poll the vCPU last blocked in (until it blocks another way). */
+  let pollWake: SuspendWake | undefined;
   const inner = vm.sbiExtensions.get(XEN_SBI_EID);
   if (inner === undefined) throw new Error(`toolstack: d${d.domid} has no Xen hypercall entry`);
   vm.sbiExtensions.set(XEN_SBI_EID, {
@@ -37,6 +43,7 @@ export function xenSchedVcpu(hv: XenHypervisor, d: XenDomain): SchedVcpu {
       const outcome = inner.handle(v, fid);
       if (outcome.kind === 'suspend') {
         blockedInSlice = true;
+        pollWake = outcome.wake; // undefined for SCHEDOP_block
         vm.stop(); // the run loop returns 'stopped' right after this exit
       }
       return outcome;
@@ -57,16 +64,20 @@ export function xenSchedVcpu(hv: XenHypervisor, d: XenDomain): SchedVcpu {
       const result = await hv.run(d.domid, limits);
       // After SCHEDOP_block the result is 'stopped' (our own Vm.stop), with blocked set.
       let blocked = blockedInSlice;
-      if (!blocked && result.reason === 'timeout' && vm.vcpu.haltExits > halts && !interruptPending()) blocked = true;
+      if (!blocked && result.reason === 'timeout' && vm.vcpu.haltExits > halts && !interruptPending()) {
+        blocked = true; // WFI
+        pollWake = undefined;
+      }
       return { result, blocked };
     },
     wakeable(): boolean {
       d.pollTimer();
-      return interruptPending() || vm.uart.pendingInput() > 0;
+      return interruptPending() || vm.uart.pendingInput() > 0 || (pollWake?.ready() ?? false);
     },
     hasTimer(): boolean {
       const v = vm.vmcs;
-      return d.timerArmed || ((v.henvcfg & STCE) !== 0n && (v.hie & VSTIP) !== 0n && v.vstimecmp !== NEVER);
+      return d.timerArmed || ((v.henvcfg & STCE) !== 0n && (v.hie & VSTIP) !== 0n && v.vstimecmp !== NEVER) ||
+        (pollWake !== undefined && pollWake.due() !== NEVER);
     },
   };
 }

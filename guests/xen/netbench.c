@@ -27,7 +27,14 @@
  *      against the pattern, and acknowledges (cumulatively) every ACK_EVERY
  *      frames and the last one. A frame out of order
  *      (a loss) is dropped and answered once with a NAK, and the client goes
- *      back to the first unacknowledged frame (go-back-N). The final ACK
+ *      back to the first unacknowledged frame (go-back-N). A loss that no
+ *      later frame reveals (the end of the stream, or a lost ACK) is found by
+ *      the client's timeout: nothing acknowledged for RTO_NS, and it goes back
+ *      the same way; the server answers a frame it already has with an ACK of
+ *      where it is, and stays LINGER_NS after the last frame for those. A
+ *      lost echo request or reply is sent again after RTO_NS. Waits are
+ *      SCHEDOP_poll on the vif's port with the timeout (xen_wait_port_until).
+ *      The final ACK
  *      carries the server's checksum, which the client compares with its own
  *      (computed before the phase starts).
  *
@@ -65,6 +72,9 @@
 #define MAX_PAYLOAD (1500 - HDR)
 #define WINDOW 24                       /* < NET_RX_BUFS of the server */
 #define ACK_EVERY 8
+#define RTO_NS 200000000ull             /* retransmission timeout: 200 ms of Xen system time (as TCP's minimum) */
+#define MAX_TIMEOUTS 100                /* in a row without progress: the peer is gone */
+#define LINGER_NS (2 * RTO_NS)          /* the server stays this long after the last frame */
 
 static const uint8_t broadcast[6] = { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff };
 
@@ -188,6 +198,7 @@ static int is_pattern(const uint8_t *p, uint32_t off, unsigned n)
 static struct {
     uint32_t next, frames, bytes, fnv, out_of_order, acks;
     int bad, nak_sent;
+    uint32_t dups;
 } srv;
 static unsigned echoes_answered;
 
@@ -234,6 +245,13 @@ static void handle(const uint8_t *f, unsigned len)
         if (a[0] != BULK_DATA)
             return;
         uint32_t seq = get32(a + 4), frames = get32(a + 8), n = get16(a + 12);
+        if (seq < srv.next && n <= len - 14 - HDR) {
+            /* Sent again after a timeout (our ACK, or the frame, was lost): say
+             * again where we are. */
+            srv.dups++;
+            send_ack(0);
+            return;
+        }
         if (seq != srv.next || n > len - 14 - HDR) {
             srv.out_of_order++;
             if (!srv.nak_sent) {
@@ -282,8 +300,11 @@ static void handle(const uint8_t *f, unsigned len)
     }
 }
 
-/* Handle every frame waiting; if there was none, block until the backend's next event. */
-static void poll(void)
+/*
+ * Handle every frame waiting; if there was none, block until the backend's
+ * next event or Xen system time `deadline`. Returns the frames handled.
+ */
+static unsigned poll_until(uint64_t deadline)
 {
     unsigned len, got = 0;
     while ((len = netfront_recv(&net, rx, sizeof rx)) != 0) {
@@ -291,7 +312,13 @@ static void poll(void)
         got++;
     }
     if (!got && !netfront_rx_ready(&net))
-        xen_wait_port(net.port);
+        xen_wait_port_until(net.port, deadline);
+    return got;
+}
+
+static void poll(void)
+{
+    poll_until(~0ull);
 }
 
 /* ---- the two roles ---- */
@@ -314,10 +341,19 @@ static void client(void)
     for (unsigned i = 0; i < PING_DATA; i++)
         data[i] = (uint8_t)(0x10 + i);
     con_printf("netbench: ping: %lu round trips\n", pings);
+    unsigned timeouts = 0;
     for (unsigned long s = 1; s <= pings; s++) {
         send_icmp(peer_mac, peer, 8, ICMP_ID, (uint16_t)s, data, PING_DATA);
-        while (cli.reply_seq != (uint16_t)s)
-            poll();
+        uint64_t deadline = xen_now_ns() + RTO_NS;
+        while (cli.reply_seq != (uint16_t)s) {
+            poll_until(deadline);
+            if (cli.reply_seq != (uint16_t)s && xen_now_ns() >= deadline) {    /* lost: ask again */
+                CHECK(++timeouts < MAX_TIMEOUTS, "ping %lu: no reply after %u tries", s, timeouts);
+                send_icmp(peer_mac, peer, 8, ICMP_ID, (uint16_t)s, data, PING_DATA);
+                deadline = xen_now_ns() + RTO_NS;
+            }
+        }
+        timeouts = 0;
     }
     con_printf("netbench: ping: %lu replies\n", pings);
 
@@ -329,7 +365,8 @@ static void client(void)
         fnv = fnv1a(tx, n, fnv);
     }
     con_printf("netbench: bulk: %lu bytes in %u frames of %lu, fnv1a 0x%08x\n", bytes, frames, psize, fnv);
-    uint32_t next = 0, resent = 0;
+    uint32_t next = 0, resent = 0, progress = 0;
+    uint64_t deadline = xen_now_ns() + RTO_NS;
     while (cli.acked < frames) {
         while (next < frames && next - cli.acked < WINDOW) {
             uint32_t off = next * (uint32_t)psize;
@@ -345,7 +382,18 @@ static void client(void)
             send(14 + HDR + n);
             next++;
         }
-        poll();
+        poll_until(deadline);
+        if (cli.acked != progress) {            /* the server moved on: a new timeout */
+            progress = cli.acked;
+            timeouts = 0;
+            deadline = xen_now_ns() + RTO_NS;
+        } else if (cli.acked < frames && xen_now_ns() >= deadline) {
+            /* Nothing acknowledged for RTO_NS: a frame or an ACK was lost and no
+             * later frame made the server NAK (the end of the stream). */
+            CHECK(++timeouts < MAX_TIMEOUTS, "bulk: no acknowledgement after frame %u for %u timeouts", cli.acked, timeouts);
+            cli.nak = 1;
+            deadline = xen_now_ns() + RTO_NS;
+        }
         if (cli.nak) {                          /* go back to the first frame not acknowledged */
             resent += next - cli.acked;
             next = cli.acked;
@@ -362,6 +410,11 @@ static void server(void)
     /* Serve until the whole stream is in (its last ACK went out in handle()). */
     while (srv.frames == 0 || srv.next < srv.frames)
         poll();
+    /* Linger: if the last ACK is lost, the client sends the end of the stream
+     * again after its timeout, and needs an answer (handle() re-ACKs). */
+    for (uint64_t quiet = xen_now_ns() + LINGER_NS; xen_now_ns() < quiet;)
+        if (poll_until(quiet))
+            quiet = xen_now_ns() + LINGER_NS;
     con_printf("netbench: answered %u echo requests\n", echoes_answered);
     CHECK(!srv.bad, "%d frames differ from the pattern", srv.bad);
     con_printf("netbench: received %u frames, %u bytes, fnv1a 0x%08x, pattern ok (%u out of order, %u acks)\n",

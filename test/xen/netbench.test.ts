@@ -16,7 +16,8 @@ const ROOT = join(__dirname, '../..');
 /**
  * Run both domains in turns of `slice` instructions until both have shut down, through the
  * toolstack's SchedVcpu (xenSchedVcpu): a slice ends at once when its domain blocks
- * (SCHEDOP_block), and a blocked domain is passed over until an event is pending for it.
+ * (SCHEDOP_block, SCHEDOP_poll), and a blocked domain is passed over until an event is pending
+ * for it, or until both are blocked and it is the one waiting with a timeout.
  */
 async function runInTurns(s: NetbenchSetup, slice = 200_000n, maxRounds = 2000): Promise<VmRunResult[]> {
   const vcpus = s.domains.map((d) => xenSchedVcpu(s.hv, d));
@@ -32,7 +33,15 @@ async function runInTurns(s: NetbenchSetup, slice = 200_000n, maxRounds = 2000):
       blocked[i] = r.blocked;
     }
     if (last.every((r) => r?.reason === 'exit')) return last as VmRunResult[];
-    if (ran === 0) throw new Error(`netbench: both domains blocked (output: ${JSON.stringify(s.text)})`);
+    if (ran === 0) {
+      // Both blocked: as the credit scheduler's idle poll, run one that waits with a timeout
+      // (SCHEDOP_poll's), whose clock then jumps to it (deterministic time).
+      const i = vcpus.findIndex((v, k) => last[k]?.reason !== 'exit' && v.hasTimer());
+      if (i < 0) throw new Error(`netbench: both domains blocked (output: ${JSON.stringify(s.text)})`);
+      const r = await vcpus[i].runSlice({ maxInstructions: slice });
+      last[i] = r.result;
+      blocked[i] = r.blocked;
+    }
   }
   throw new Error(`netbench still running after ${maxRounds} rounds`);
 }
@@ -104,6 +113,51 @@ describe('guests/xen/netbench.elf', () => {
     expect(line(s.text[1], /received/)).toBe(`netbench: received ${FRAMES} frames, ${BYTES} bytes, fnv1a 0x${fnv}, pattern ok (13 out of order, 7 acks)`);
     // Every frame sent was one of the 41, or one of the 14 sent again.
     expect(s.vifs[0].driver.stats.txPackets).toBe(1 + 1 + 1 + FRAMES + 14);
+  }, 10_000);
+
+  /** Drop, once each, the frames into vif `to` (0 client, 1 server) that `pick` selects. */
+  function lose(s: NetbenchSetup, to: number, pick: (d: Uint8Array) => boolean): { lost: number } {
+    const port = s.vifs[to].driver;
+    const deliver = port.deliver.bind(port);
+    const state = { lost: 0 };
+    port.deliver = (f) => {
+      if (state.lost === 0 && pick(f.data)) {
+        state.lost++;
+        return;
+      }
+      deliver(f);
+    };
+    return state;
+  }
+  const bench = (d: Uint8Array, type: number) => d.length >= 30 && d[12] === 0x88 && d[13] === 0xb5 && d[14] === type;
+  const u32 = (d: Uint8Array, at: number) => new DataView(d.buffer, d.byteOffset).getUint32(at);
+
+  it('a lost last frame and a lost echo reply are sent again after the timeout (SCHEDOP_poll)', async () => {
+    const s = await netbenchSetup(ROOT, { pings: 2, bytes: BYTES, frame: FRAME, deterministic: true });
+    const data = lose(s, 1, (d) => bench(d, 1) && u32(d, 18) === FRAMES - 1);
+    const reply = lose(s, 0, (d) => d.length >= 42 && d[12] === 0x08 && d[13] === 0 && d[23] === 1 && d[34] === 0); // ICMP echo reply
+    const rs = await runInTurns(s);
+    expect([data.lost, reply.lost]).toEqual([1, 1]);
+    expect(rs.map((r) => [r.reason, r.exitCode])).toEqual([['exit', 0], ['exit', 0]]);
+    const fnv = netbenchFnv(BYTES).toString(16).padStart(8, '0');
+    const line = (t: string, re: RegExp) => t.split('\r\n').find((l) => re.test(l));
+    expect(line(s.text[0], /ping: \d+ replies/)).toBe('netbench: ping: 2 replies');
+    expect(line(s.text[0], /frames acked/)).toBe(`netbench: bulk: ${FRAMES} frames acked (6 acks, 1 resent), receiver fnv1a 0x${fnv} ok`);
+    expect(line(s.text[1], /echo requests/)).toBe('netbench: answered 3 echo requests'); // one asked twice
+    expect(line(s.text[1], /received/)).toBe(`netbench: received ${FRAMES} frames, ${BYTES} bytes, fnv1a 0x${fnv}, pattern ok (0 out of order, 6 acks)`);
+    // ARP request and reply, 3 echo requests, the 41 frames and the one sent again.
+    expect(s.vifs[0].driver.stats.txPackets).toBe(1 + 1 + 3 + FRAMES + 1);
+  }, 10_000);
+
+  it('a lost final ACK: the client sends the end again, the lingering server acknowledges it once more', async () => {
+    const s = await netbenchSetup(ROOT, { pings: 1, bytes: BYTES, frame: FRAME, deterministic: true });
+    const ack = lose(s, 0, (d) => bench(d, 2) && u32(d, 18) === FRAMES);
+    await runInTurns(s);
+    expect(ack.lost).toBe(1);
+    const fnv = netbenchFnv(BYTES).toString(16).padStart(8, '0');
+    const line = (t: string, re: RegExp) => t.split('\r\n').find((l) => re.test(l));
+    expect(line(s.text[0], /frames acked/)).toBe(`netbench: bulk: ${FRAMES} frames acked (6 acks, 1 resent), receiver fnv1a 0x${fnv} ok`);
+    expect(line(s.text[1], /received/)).toBe(`netbench: received ${FRAMES} frames, ${BYTES} bytes, fnv1a 0x${fnv}, pattern ok (0 out of order, 7 acks)`);
   }, 10_000);
 
   it('runNet (the benchmark: real time, both vCPUs at once) reports a matching checksum and sane figures', async () => {

@@ -199,6 +199,31 @@ void xen_wait_port(uint32_t port)
     }
 }
 
+int xen_wait_port_until(uint32_t port, uint64_t deadline)
+{
+    /* public/sched.h struct sched_poll (64-bit): the ports handle, nr_ports, timeout. */
+    struct { uint64_t ports; uint32_t nr_ports, pad; uint64_t timeout; } sp;
+    static uint32_t polled;
+    for (;;) {
+        /* As xen_wait_port: SIE off across the check and the poll. A pending
+         * port or a deliverable upcall ends the poll at once; the upcall is
+         * then taken when SIE is back on, and the loop looks again. */
+        __asm__ volatile("csrc sstatus, %0" :: "r"(1UL << 1));
+        int got = xen_test_port(port), late = !got && xen_now_ns() >= deadline;
+        if (!got && !late) {
+            polled = port;
+            sp.ports = (uint64_t)(uintptr_t)&polled;
+            sp.nr_ports = 1;
+            sp.pad = 0;
+            sp.timeout = deadline == ~0ull ? 0 : deadline;   /* 0: no timeout (Xen's s_time_t is signed) */
+            hypercall(__HYPERVISOR_sched_op, SCHEDOP_poll, (unsigned long)&sp, 0);
+        }
+        __asm__ volatile("csrs sstatus, %0" :: "r"(1UL << 1));
+        if (got || late)
+            return got;
+    }
+}
+
 uint32_t xen_wait_either(uint32_t a, uint32_t b)
 {
     for (;;) {

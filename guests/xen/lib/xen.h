@@ -27,6 +27,7 @@
 #define SCHEDOP_yield 0
 #define SCHEDOP_block 1
 #define SCHEDOP_shutdown 2
+#define SCHEDOP_poll 3
 #define SHUTDOWN_poweroff 0
 #define SHUTDOWN_crash 3
 #define XENVER_version 0
@@ -114,6 +115,13 @@ void xen_wait_port(uint32_t port);
 int xen_test_port(uint32_t port);
 /** Upcalls taken so far. */
 extern volatile unsigned long xen_upcalls;
+/**
+ * As xen_wait_port, but gives up at Xen system time `deadline` (ns, xen_now_ns):
+ * 1 if the event came (and is consumed), 0 at the deadline (~0: none). It
+ * sleeps in SCHEDOP_poll on the port with that timeout.
+ */
+int xen_wait_port_until(uint32_t port, uint64_t deadline);
+
 /** SCHEDOP_shutdown with `reason`; does not return. */
 void xen_shutdown(unsigned reason) __attribute__((noreturn));
 /** Xen system time in ns (the time CSR at 10 MHz). */

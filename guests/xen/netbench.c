@@ -84,31 +84,6 @@ static int peer_known;
 static uint8_t peer_mac[6];
 static uint8_t tx[1536], rx[2048];
 
-
-static void print_ip(const char *label, uint32_t ip)
-{
-    con_printf("%s%u.%u.%u.%u", label, ip >> 24, (ip >> 16) & 255, (ip >> 8) & 255, ip & 255);
-}
-
-static void print_mac(const char *label, const uint8_t *m)
-{
-    con_printf("%s%02x:%02x:%02x:%02x:%02x:%02x", label, m[0], m[1], m[2], m[3], m[4], m[5]);
-}
-
-static uint32_t parse_ip(const char *s)
-{
-    uint32_t ip = 0;
-    for (int i = 0; i < 4; i++) {
-        unsigned v = 0, digits = 0;
-        while (*s >= '0' && *s <= '9' && digits < 3)
-            v = v * 10 + (unsigned)(*s++ - '0'), digits++;
-        if (!digits || v > 255 || (i < 3 && *s++ != '.'))
-            return 0;
-        ip = ip << 8 | v;
-    }
-    return *s ? 0 : ip;
-}
-
 /* Send `len` bytes of `tx` (padded to the 60-byte minimum); a full tx ring is retried after a yield. */
 static void send(unsigned len)
 {
@@ -333,8 +308,8 @@ static void client(void)
 
     while (!peer_known)
         poll();
-    print_ip("netbench: peer ", peer);
-    print_mac(" at ", peer_mac);
+    inet_print_ip("netbench: peer ", peer);
+    inet_print_mac(" at ", peer_mac);
     con_printf("\n");
 
     uint8_t data[PING_DATA];
@@ -437,7 +412,7 @@ int main(long hartid, const void *dtb)
     CHECK(rc == 0, "netfront: %s: handshake step %d failed", dir, -rc);
 
     path_join(p, sizeof p, net.backend, "ip");
-    self = xenbus_read(p, v, sizeof v) == 0 ? parse_ip(v) : 0;
+    self = xenbus_read(p, v, sizeof v) == 0 ? inet_parse_ip(v) : 0;
     if (!self)
         self = 10u << 24 | (xen.domid & 255);
     peer = (self & ~255u) | (((self & 1) ? self + 1 : self - 1) & 255);
@@ -445,9 +420,9 @@ int main(long hartid, const void *dtb)
     if (xenbus_read("netbench/role", v, sizeof v) == 0)
         is_client = strcmp(v, "client") == 0;
     con_printf("netbench: domain %u, %s", xen.domid, is_client ? "client" : "server");
-    print_mac(", mac ", net.mac);
-    print_ip(", ip ", self);
-    print_ip(", peer ", peer);
+    inet_print_mac(", mac ", net.mac);
+    inet_print_ip(", ip ", self);
+    inet_print_ip(", peer ", peer);
     con_printf("\n");
 
     send_arp(1, broadcast, peer);               /* see phase 1 in the file comment */

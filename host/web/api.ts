@@ -27,6 +27,7 @@ import {
   STAT_BLOCK_BYTES, STAT_FIELDS, STAT_SEQ, type ExitRow, type FromWorker, type ToWorker, type VmCounters,
   type VmMode, type VmState, type WalkSample,
 } from './protocol';
+import { untilState } from './until-state';
 import { bootWorker } from './worker-boot';
 
 export { createXenHost, XenHost, type XenConsole, type XenHostOptions } from './xen-host';
@@ -254,15 +255,7 @@ export class Vm extends EventTarget {
 
   /** Resolves when the state satisfies `pred` (immediately if it already does). */
   until(pred: (s: VmState) => boolean): Promise<VmState> {
-    return new Promise((resolve) => {
-      if (pred(this.state)) return resolve(this.state);
-      const on = (): void => {
-        if (!pred(this.state)) return;
-        this.removeEventListener('state', on);
-        resolve(this.state);
-      };
-      this.addEventListener('state', on);
-    });
+    return untilState(this, pred);
   }
 
   /** End the worker and close the streams. The handle is unusable afterwards. */

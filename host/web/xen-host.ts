@@ -17,6 +17,7 @@
  */
 import { formatXlList, type XlListRow } from '../xen/toolstack/list-format';
 import type { FromWorker, ToWorker, VmState, XenCommand, XenConsoleRing, XenDomainInfo } from './protocol';
+import { untilState } from './until-state';
 import { bootWorker } from './worker-boot';
 
 export type { DomainEnd, XenConsoleRing, XenDomainInfo, XlListRow, XlStateFlags } from './protocol';
@@ -248,15 +249,7 @@ export class XenHost extends EventTarget {
 
   /** Resolves when the state satisfies `pred` (immediately if it already does). */
   until(pred: (s: VmState) => boolean): Promise<VmState> {
-    return new Promise((resolve) => {
-      if (pred(this.state)) return resolve(this.state);
-      const on = (): void => {
-        if (!pred(this.state)) return;
-        this.removeEventListener('state', on);
-        resolve(this.state);
-      };
-      this.addEventListener('state', on);
-    });
+    return untilState(this, pred);
   }
 
   /** End the worker (every domain with it) and close the console streams. The handle is unusable afterwards. */

@@ -8,16 +8,12 @@
  * Needs /usr/bin/chromium (`apt-get install -y chromium`; .ci/run installs it) and a build
  * (`npm run build`, which `npm test` and `npm run test:browser` run first).
  */
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Browser, Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
+import { CHROMIUM, haveChromium, openDemo, root, shots, type DemoBrowser } from './chromium';
 
-const root = join(dirname(fileURLToPath(import.meta.url)), '../..');
-const CHROMIUM = '/usr/bin/chromium';
-const shots = join(root, 'test/browser/screenshots');
-const haveChromium = existsSync(CHROMIUM);
 if (!haveChromium) {
   console.warn(`test/browser: skipped: ${CHROMIUM} not found (apt-get install -y chromium)`);
 }
@@ -42,31 +38,19 @@ declare const window: { wasmvisorDemo: Handle };
 const expected = (name: string): string => readFileSync(join(root, 'guests/expected/demo', name), 'utf8');
 
 describe.skipIf(!haveChromium)('demo page in chromium', () => {
-  let browser: Browser;
   let server: { url: string; close(): Promise<void> };
   let page: Page;
-  const pageErrors: string[] = [];
+  let pageErrors: string[] = [];
   let helloInstructions = 0;
+  let demo: DemoBrowser | undefined;
 
   beforeAll(async () => {
-    const { chromium } = await import('playwright-core');
-    // @ts-expect-error: a plain .mjs module without types
-    const { serveDemo } = await import('../../scripts/demo.mjs');
-    server = await serveDemo({ port: 0 });
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking',
-        '--disable-component-update', '--disable-sync', '--no-first-run'],
-    });
-    page = await browser.newPage({ viewport: { width: 1240, height: 760 } });
-    page.on('pageerror', (e) => pageErrors.push(e.message));
-    page.on('console', (m) => { if (m.type() === 'error') pageErrors.push(m.text()); });
-    mkdirSync(shots, { recursive: true });
+    demo = await openDemo();
+    ({ server, page, pageErrors } = demo);
   }, 60_000);
 
   afterAll(async () => {
-    await browser?.close();
-    await server?.close();
+    await demo?.close();
   });
 
   it('boots the default guest, minikernel, as a VM: its console, VM exits by reason, a 2D walk', async () => {

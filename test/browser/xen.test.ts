@@ -14,16 +14,11 @@
  *
  * Needs /usr/bin/chromium and a build (`npm run build`).
  */
-import { existsSync, mkdirSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Browser, Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
+import { haveChromium, openDemo, shots, type DemoBrowser } from './chromium';
 
-const root = join(dirname(fileURLToPath(import.meta.url)), '../..');
-const CHROMIUM = '/usr/bin/chromium';
-const shots = join(root, 'test/browser/screenshots');
-const haveChromium = existsSync(CHROMIUM);
 
 /** The page's test handle (host/web/demo/main.ts, DemoHandle), as seen from page.evaluate. */
 interface Handle {
@@ -97,30 +92,18 @@ async function tableRows(page: Page): Promise<string[][]> {
 }
 
 describe.skipIf(!haveChromium)('Xen host in the demo page (chromium)', () => {
-  let browser: Browser;
   let server: { url: string; close(): Promise<void> };
   let page: Page;
-  const pageErrors: string[] = [];
+  let pageErrors: string[] = [];
+  let demo: DemoBrowser | undefined;
 
   beforeAll(async () => {
-    const { chromium } = await import('playwright-core');
-    // @ts-expect-error: a plain .mjs module without types
-    const { serveDemo } = await import('../../scripts/demo.mjs');
-    server = await serveDemo({ port: 0 });
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking',
-        '--disable-component-update', '--disable-sync', '--no-first-run'],
-    });
-    page = await browser.newPage({ viewport: { width: 1240, height: 760 } });
-    page.on('pageerror', (e) => pageErrors.push(e.message));
-    page.on('console', (m) => { if (m.type() === 'error') pageErrors.push(m.text()); });
-    mkdirSync(shots, { recursive: true });
+    demo = await openDemo();
+    ({ server, page, pageErrors } = demo);
   }, 60_000);
 
   afterAll(async () => {
-    await browser?.close();
-    await server?.close();
+    await demo?.close();
   });
 
   it('the Xen demo button: two DomUs pass their disk and ping tests on their PV consoles, power off, and xl list shows it', async () => {

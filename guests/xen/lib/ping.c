@@ -202,3 +202,27 @@ int ping_run(struct netfront *n, uint32_t self, uint32_t peer, struct ping_resul
     hypercall(__HYPERVISOR_event_channel_op, EVTCHNOP_close, (unsigned long)&c, 0);
     return rc;
 }
+
+uint32_t inet_parse_ip(const char *s)
+{
+    uint32_t ip = 0;
+    for (int i = 0; i < 4; i++) {
+        unsigned v = 0, digits = 0;
+        while (*s >= '0' && *s <= '9' && digits < 3)
+            v = v * 10 + (unsigned)(*s++ - '0'), digits++;
+        if (!digits || v > 255 || (i < 3 && *s++ != '.'))
+            return 0;
+        ip = ip << 8 | v;
+    }
+    return *s ? 0 : ip;
+}
+
+void inet_print_ip(const char *label, uint32_t ip)
+{
+    con_printf("%s%u.%u.%u.%u", label, ip >> 24, (ip >> 16) & 255, (ip >> 8) & 255, ip & 255);
+}
+
+void inet_print_mac(const char *label, const uint8_t *m)
+{
+    con_printf("%s%02x:%02x:%02x:%02x:%02x:%02x", label, m[0], m[1], m[2], m[3], m[4], m[5]);
+}

@@ -143,6 +143,12 @@ struct ping_result {
  * done with us too), -1 after 6000 timer expiries (60 s of Xen time).
  */
 int ping_run(struct netfront *n, uint32_t self, uint32_t peer, struct ping_result *r);
+/** A dotted-quad IPv4 address ("10.0.0.1"), host order; 0 if `s` is not exactly one. */
+uint32_t inet_parse_ip(const char *s);
+/** Prints `label` then `ip` as a dotted quad (con_printf). */
+void inet_print_ip(const char *label, uint32_t ip);
+/** Prints `label` then MAC `m` as xx:xx:xx:xx:xx:xx (con_printf). */
+void inet_print_mac(const char *label, const uint8_t *m);
 
 /* ---- pvprog.c: the PV test program (pvtest.c; minikernel as a DomU) ---- */
 #define PVPROG_PATTERN_SECTOR 64

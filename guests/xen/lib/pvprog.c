@@ -94,25 +94,6 @@ static void disk_test(struct pvprog *p, const char *dir)
     con_printf("%s: disk ok (%lu notifications, %lu waits)\n", name, blk->notifies, blk->waits);
 }
 
-static uint32_t parse_ip(const char *s)
-{
-    uint32_t ip = 0;
-    for (int i = 0; i < 4; i++) {
-        unsigned v = 0, digits = 0;
-        while (*s >= '0' && *s <= '9' && digits < 3)
-            v = v * 10 + (unsigned)(*s++ - '0'), digits++;
-        if (!digits || v > 255 || (i < 3 && *s++ != '.'))
-            return 0;
-        ip = ip << 8 | v;
-    }
-    return *s ? 0 : ip;
-}
-
-static void print_ip(const char *label, uint32_t ip)
-{
-    con_printf("%s%u.%u.%u.%u", label, ip >> 24, (ip >> 16) & 255, (ip >> 8) & 255, ip & 255);
-}
-
 static void net_test(struct pvprog *p, const char *dir)
 {
     struct netfront *net = &p->net;
@@ -120,26 +101,26 @@ static void net_test(struct pvprog *p, const char *dir)
     CHECK(rc == 0, "netfront: %s: handshake step %d failed", dir, -rc);
     char v[32], path[160];
     path_join(path, sizeof path, net->backend, "ip");
-    uint32_t self = xenbus_read(path, v, sizeof v) == 0 ? parse_ip(v) : 0;
+    uint32_t self = xenbus_read(path, v, sizeof v) == 0 ? inet_parse_ip(v) : 0;
     if (!self)
         self = 10u << 24 | (xen.domid & 255);
-    uint32_t peer = xenbus_read("pvtest/peer", v, sizeof v) == 0 ? parse_ip(v) : 0;
+    uint32_t peer = xenbus_read("pvtest/peer", v, sizeof v) == 0 ? inet_parse_ip(v) : 0;
     if (!peer)                                  /* our pair: .1 <-> .2, .3 <-> .4, ... */
         peer = (self & ~255u) | (((self & 1) ? self + 1 : self - 1) & 255);
     con_printf("%s: vif %s: mac %02x:%02x:%02x:%02x:%02x:%02x, port %u", p->name, dir + 11, net->mac[0], net->mac[1],
                net->mac[2], net->mac[3], net->mac[4], net->mac[5], net->port);
-    print_ip(", ip ", self);
-    print_ip(", peer ", peer);
+    inet_print_ip(", ip ", self);
+    inet_print_ip(", peer ", peer);
     con_printf("\n");
     struct ping_result r;
     rc = ping_run(net, self, peer, &r);
     if (rc != 0) {
-        print_ip("FAIL: ping ", peer);
+        inet_print_ip("FAIL: ping ", peer);
         con_printf(": %u ARP requests, %u echo requests, %u replies\n", r.arp_sent, r.echo_sent, r.echo_replies);
         xen_shutdown(SHUTDOWN_crash);
     }
     con_printf("%s: ", p->name);
-    print_ip("ping ", peer);
+    inet_print_ip("ping ", peer);
     con_printf(" ok\n");
 }
 

@@ -59,6 +59,8 @@ export type Command =
 export const USAGE = `usage: wasmvisor run [--bare] IMAGE [options]
        wasmvisor xl create DOMU.cfg [--timeout S] [--deterministic] [--stats] [--jit MODE]
        wasmvisor up HOST.cfg [--timeout S] [--deterministic] [--stats] [--jit MODE]
+       wasmvisor xl list [DOM...] | xl pause DOM | xl unpause DOM | xl destroy DOM
+       wasmvisor xl console DOM
        wasmvisor --help | --version
 
 Run a RISC-V (RV64IMAC) guest on a QEMU virt-compatible board.
@@ -94,6 +96,10 @@ up runs Dom0 with the DomUs a HOST.cfg lists, each console line prefixed with it
 name, and exits 0 only if every DomU powered off with exit code 0 (docs/xen/xl.md). Under
 both, Ctrl-A L lists the domains, Ctrl-A 1..9 moves console input, Ctrl-A P pauses or
 unpauses, Ctrl-A D destroys that domain.
+From another terminal, xl list, pause, unpause, destroy and console act on the running
+Dom0 (DOM: a domain name or id); with several running, WASMVISOR_DOM0=PID picks one.
+xl console shows the domain's recent and new output and sends it your typing; Ctrl-]
+detaches. These exit 1 when there is no such Dom0 or domain.
 
 console: guest output goes to stdout; keys go to the guest's UART. On a terminal,
   Ctrl-A X quits, Ctrl-A H shows help, Ctrl-A Ctrl-A sends Ctrl-A.

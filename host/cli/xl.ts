@@ -2,10 +2,11 @@
  * `wasmvisor xl create DOMU.cfg` and `wasmvisor up HOST.cfg`: the toolstack (host/xen/toolstack)
  * on the command line. docs/xen/xl.md is the user's guide.
  *
- * There is no daemon: the process is Dom0, and its domains live as long as it does. So
- * `xl create` runs the domain in the foreground with its console attached (xl create -c), and
- * the other xl commands (list, pause, unpause, destroy, console) are console escapes of the
- * running process: Ctrl-A, then
+ * The process is Dom0, and its domains live as long as it does: `xl create` runs the domain in
+ * the foreground with its console attached (xl create -c). The other xl commands (list, pause,
+ * unpause, destroy, console) reach the running process from another terminal through its
+ * socket (host/cli/xl-client.ts, host/cli/xl-control.ts), and are also console escapes of the
+ * process itself: Ctrl-A, then
  *   l  xl list              1..9  console input to that domain (xl console)
  *   p  pause / unpause the domain the console is on      d  destroy it
  *   x  quit                 h ?   help                   Ctrl-A  a literal Ctrl-A
@@ -16,7 +17,8 @@
  *
  * Exit status: 0 when every DomU powered off with exit code 0; otherwise 1 (or under
  * `xl create` the guest's own exit code) with one line on stderr naming the first domain that
- * did not; 124 after --timeout; 2 for bad input.
+ * did not; 124 after --timeout; 2 for bad input; 128 + N after signal N (SIGINT, SIGTERM,
+ * SIGHUP: host/cli/xl-control.ts removes the socket and exits).
  */
 import * as devices from '../xen/devices';
 import { UserError } from '../errors';
@@ -26,7 +28,11 @@ import { readHostCfg } from '../xen/toolstack/host-cfg';
 import { formatXlList, type XlListRow } from '../xen/toolstack/list-format';
 import { describeEnd, succeeded, Toolstack, type DeviceOps, type DomainRecord } from '../xen/toolstack/xl';
 import { USAGE } from './args';
+import { ConsoleHub } from './console-hub';
 import { ESCAPE } from './console-mux';
+import { dom0Dir } from './dom0-sockets';
+import { runXlClient, XL_CLIENT_COMMANDS } from './xl-client';
+import { XlControl } from './xl-control';
 
 /** Exit status after --timeout (as `wasmvisor run`). */
 const EXIT_TIMEOUT = 124;
@@ -36,6 +42,8 @@ export interface XlIo {
   stdout(bytes: Uint8Array | string): void;
   stderr(text: string): void;
   stdin: NodeJS.ReadStream;
+  /** What to do when stdout's reader goes away (main.ts's CliIo). */
+  onStdoutClosed?(handler: () => void): void;
 }
 
 /** Options of `xl create` and `up`. */
@@ -91,15 +99,14 @@ export function parseXlArgs(what: string, args: string[]): XlOptions {
   return o;
 }
 
-/** `wasmvisor xl SUBCOMMAND ...`: only create runs; the others need the running process. */
+/** `wasmvisor xl SUBCOMMAND ...`: create runs a Dom0; the others act on a running one. */
 export async function runXl(args: string[], io: XlIo): Promise<number> {
   if (wantsHelp(args, io)) return 0;
   const [sub, ...rest] = args;
-  if (sub === undefined) throw new UserError(`wasmvisor: xl: missing subcommand (create; see wasmvisor --help)`);
-  if (['list', 'console', 'pause', 'unpause', 'destroy'].includes(sub)) {
-    throw new UserError(`wasmvisor: xl ${sub}: there is no xl daemon; domains live inside one 'wasmvisor xl create' or 'wasmvisor up', where Ctrl-A l/p/d/1..9 do this`);
-  }
-  if (sub !== 'create') throw new UserError(`wasmvisor: xl: unknown subcommand '${sub}' (expected create)`);
+  const known = `create, ${XL_CLIENT_COMMANDS.slice(0, -1).join(', ')} or ${XL_CLIENT_COMMANDS.at(-1)}`;
+  if (sub === undefined) throw new UserError(`wasmvisor: xl: missing subcommand (${known}; see wasmvisor --help)`);
+  if (XL_CLIENT_COMMANDS.includes(sub)) return runXlClient(sub, rest, io);
+  if (sub !== 'create') throw new UserError(`wasmvisor: xl: unknown subcommand '${sub}' (expected ${known})`);
   const o = parseXlArgs('xl create', rest);
   const cfg = readDomainCfg(o.file);
   return session(o, [cfg], undefined, io, false);
@@ -124,6 +131,8 @@ function wantsHelp(args: string[], io: XlIo): boolean {
 async function session(o: XlOptions, cfgs: DomainCfg[], bridges: string[] | undefined, io: XlIo, prefixed: boolean): Promise<number> {
   const width = Math.max(...cfgs.map((c) => c.name.length));
   const lines = new Map<DomainRecord, LinePrefixer>();
+  const consoles = new ConsoleHub<DomainRecord>();
+  let control: XlControl | undefined;
   const hv = new XenHypervisor();
   const xl = new Toolstack(hv, {
     devices: devices as DeviceOps,
@@ -131,12 +140,16 @@ async function session(o: XlOptions, cfgs: DomainCfg[], bridges: string[] | unde
     jit: o.jit,
     bridges,
     onConsole: (rec, bytes) => {
+      consoles.write(rec, bytes);
       if (!prefixed) return io.stdout(bytes);
       let p = lines.get(rec);
       if (!p) lines.set(rec, (p = new LinePrefixer(`${rec.cfg.name.padEnd(width)} | `, (s) => io.stdout(s))));
       p.write(bytes);
     },
-    onNotice: (line) => io.stderr(`wasmvisor: ${line}\n`),
+    onNotice: (line) => {
+      io.stderr(`wasmvisor: ${line}\n`);
+      control?.domainsChanged(); // every lifecycle change comes with a notice
+    },
   });
   try {
     for (const c of cfgs) await xl.create(c);
@@ -177,8 +190,15 @@ async function session(o: XlOptions, cfgs: DomainCfg[], bridges: string[] | unde
   });
   let how: 'done' | 'quit' | 'timeout';
   try {
+    // The xl commands of other terminals; the domains run without them if there is no socket.
+    control = await XlControl.start(dom0Dir(), { xl, consoles, dom0Seconds: () => dom0Seconds(xl, t0) })
+      .catch((e: Error) => {
+        say(`wasmvisor: xl commands from other terminals are unavailable: ${e.message}\n`);
+        return undefined;
+      });
     how = await xl.run({ timeoutMs: o.timeout !== undefined ? Number(o.timeout) * 1000 : undefined });
   } finally {
+    control?.close();
     input.close();
     for (const p of lines.values()) p.end();
   }
@@ -266,17 +286,25 @@ function attachInput(stdin: NodeJS.ReadStream, sinks: XlInputSinks): { close(): 
   const mux = new XlMux(sinks);
   const onData = (chunk: Buffer) => (tty ? mux.feed(chunk) : sinks.guest(new Uint8Array(chunk)));
   let closed = false;
+  // An exit on a signal (host/cli/xl-control.ts) leaves the terminal as it found it.
+  const restore = () => {
+    if (tty) stdin.setRawMode(false);
+  };
   const close = () => {
     if (closed) return;
     closed = true;
     stdin.off('data', onData);
     stdin.off('end', close);
     stdin.off('error', close);
-    if (tty) stdin.setRawMode(false);
+    process.off('exit', restore);
+    restore();
     stdin.pause();
     (stdin as unknown as { unref?: () => void }).unref?.();
   };
-  if (tty) stdin.setRawMode(true);
+  if (tty) {
+    stdin.setRawMode(true);
+    process.on('exit', restore);
+  }
   stdin.on('data', onData);
   stdin.on('end', close);
   stdin.on('error', close);

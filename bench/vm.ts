@@ -52,7 +52,7 @@ async function runVm(image: Uint8Array, name: string, timeoutMs: number): Promis
   const wallMs = performance.now() - t0;
   if (r.reason !== 'exit' || r.exitCode !== 0) throw new Error(`${name}: VM ended with ${r.reason} ${r.exitCode} ${r.failure ?? ''}`);
   const w = vm.walkCounters();
-  return { wallMs, exits: vm.exits.exits, instructions: r.instructions, output, walks2d: w.walks2d, refs2d: w.refs2d };
+  return { wallMs, exits: vm.exits.exits, instructions: r.instructions, output, walks2d: w.walks2d ?? 0n, refs2d: w.refs2d ?? 0n };
 }
 
 /** The VM section of the report. */

@@ -22,8 +22,14 @@ export class FakeRam implements GuestMemory {
     const o = this.off(addr, length);
     return this.bytes.slice(o, o + length);
   }
+  /** A u64 (GuestMemory.read64: throws outside RAM). */
+  read64 = (hpa: bigint): bigint => {
+    const v = this.load64(hpa);
+    if (v === undefined) throw new RangeError(`fake RAM: read64 at 0x${hpa.toString(16)} is outside RAM`);
+    return v;
+  };
   /** A u64, or undefined outside RAM (what walk2d's read64 wants). */
-  read64 = (hpa: bigint): bigint | undefined => {
+  load64 = (hpa: bigint): bigint | undefined => {
     if (hpa < this.base || hpa + 8n > this.base + BigInt(this.size)) return undefined;
     return new DataView(this.bytes.buffer).getBigUint64(Number(hpa - this.base), true);
   };

@@ -33,7 +33,7 @@ function setup() {
   const vsatp = (8n << 60n) | (root >> 12n);
   const input = (over: Partial<Walk2dInput> = {}): Walk2dInput => ({
     gva, access: 'read', vsatp, hgatp: g.hgatp, priv: 'VS', sum: false, mxr: false, vmxr: false,
-    read64: ram.read64, write64: ram.write64, ...over,
+    read64: ram.load64, write64: ram.write64, ...over,
   });
   return { ram, frames, g, back, setVs, getVs, root, l1, l0, gva, vsatp, input };
 }

@@ -1,6 +1,7 @@
 /**
  * The terminal escape of `qemu -nographic`: Ctrl-A followed by a command key. Pure logic over
- * bytes, so it can be tested without a terminal; host/cli/stdin.ts feeds it.
+ * bytes, so it can be tested without a terminal; host/cli/stdin.ts feeds it. `xl create` and
+ * `up` use the same splitter with their own keys (host/cli/xl.ts, XlMux).
  *
  *   Ctrl-A x        quit (the CLI exits with code 0)
  *   Ctrl-A h or ?   print the help
@@ -27,49 +28,65 @@ export interface MuxSinks {
   notice(text: string): void;
 }
 
-/** Splits typed bytes into guest input and escape commands; keeps state across chunks. */
-export class ConsoleMux {
+/** Where an EscapeSplitter sends typed bytes. */
+export interface EscapeSinks {
+  /** Bytes for the guest (Ctrl-A Ctrl-A arrives as one Ctrl-A). */
+  guest(bytes: Uint8Array): void;
+  /** The key typed after Ctrl-A; 'stop' ignores all further input. */
+  key(key: number): 'stop' | void;
+}
+
+/**
+ * Splits typed bytes into guest input and the keys typed after Ctrl-A; keeps its state across
+ * chunks (an escape may end one chunk and its key start the next).
+ */
+export class EscapeSplitter {
   private escaped = false;
-  private done = false;
+  private stopped = false;
 
-  constructor(private readonly sinks: MuxSinks) {}
+  constructor(private readonly sinks: EscapeSinks) {}
 
-  /** Process one chunk of typed bytes. After quit, further input is ignored. */
+  /** Process one chunk of typed bytes. */
   feed(bytes: Uint8Array): void {
     let start = 0; // first byte of the pending run of plain guest bytes
-    const flush = (end: number) => {
-      if (end > start) this.sinks.guest(bytes.slice(start, end));
-    };
-    for (let i = 0; i < bytes.length && !this.done; i++) {
+    for (let i = 0; i < bytes.length && !this.stopped; i++) {
       const b = bytes[i];
       if (!this.escaped) {
         if (b === ESCAPE) {
-          flush(i);
+          if (i > start) this.sinks.guest(bytes.slice(start, i));
           this.escaped = true;
-          start = i + 1;
         }
         continue;
       }
       this.escaped = false;
       start = i + 1;
-      switch (b) {
-        case ESCAPE:
-          this.sinks.guest(Uint8Array.of(ESCAPE));
-          break;
-        case 0x78: // x
-        case 0x58: // X
-          this.done = true;
-          this.sinks.quit();
-          return;
-        case 0x68: // h
-        case 0x48: // H
-        case 0x3f: // ?
-          this.sinks.notice(MUX_HELP);
-          break;
-        default:
-          break; // unknown command: dropped
-      }
+      if (b === ESCAPE) this.sinks.guest(Uint8Array.of(ESCAPE));
+      else if (this.sinks.key(b) === 'stop') this.stopped = true;
     }
-    if (!this.done && !this.escaped) flush(bytes.length);
+    if (!this.stopped && !this.escaped && start < bytes.length) this.sinks.guest(bytes.slice(start));
+  }
+}
+
+/** The mux of `wasmvisor run`: Ctrl-A x quits (input is ignored after it), h or ? prints the help. */
+export class ConsoleMux extends EscapeSplitter {
+  constructor(sinks: MuxSinks) {
+    super({
+      guest: (bytes) => sinks.guest(bytes),
+      key: (b) => {
+        switch (b) {
+          case 0x78: // x
+          case 0x58: // X
+            sinks.quit();
+            return 'stop';
+          case 0x68: // h
+          case 0x48: // H
+          case 0x3f: // ?
+            sinks.notice(MUX_HELP);
+            return;
+          default:
+            return; // unknown command: dropped
+        }
+      },
+    });
   }
 }

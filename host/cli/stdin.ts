@@ -1,35 +1,37 @@
 /**
- * Connects the process's stdin to the guest console. On a terminal, stdin goes to raw mode
- * (every key, Ctrl-C included, reaches the guest) and passes through the Ctrl-A mux; otherwise
- * bytes are piped through unchanged as they arrive, and end of input just stops reading.
+ * Typed input for the commands with a console: `wasmvisor run` (attachStdin), `xl create` and
+ * `up` (host/cli/xl.ts) and `xl console` (host/cli/xl-client.ts). On a terminal, stdin goes to
+ * raw mode (every key, Ctrl-C included, is a byte for the guest) and is put back by close(), at
+ * process exit and, where the command asks, on SIGTERM and SIGHUP; otherwise bytes are piped
+ * through unchanged as they arrive, and end of input just stops reading.
  */
 import { ConsoleMux } from './console-mux';
 
-/** What the CLI needs from the console hookup. */
-export interface ConsoleHookup {
+/** Typed input being read. */
+export interface TypedInput {
+  /** Whether stdin is a terminal (in raw mode until close()). */
+  readonly tty: boolean;
   /** Stop reading and restore the terminal. Idempotent. */
   close(): void;
 }
 
+/** What the CLI needs from the console hookup. */
+export type ConsoleHookup = TypedInput;
+
+/** Whether `stdin` is a terminal that raw mode applies to. */
+export function isTerminal(stdin: NodeJS.ReadStream): boolean {
+  return stdin.isTTY === true && typeof stdin.setRawMode === 'function';
+}
+
 /**
- * Start forwarding stdin to `input`. `onQuit` runs after Ctrl-A X (terminal only).
- * The terminal is restored by `close()`, and also on process exit as a safety net.
+ * Read `stdin` into `onBytes` until close() or the end of input. With `signals`, SIGTERM and
+ * SIGHUP restore the terminal and end the process as the signal would (128 + its number); a
+ * command that handles those signals itself (xl-control.ts) passes false.
  */
-export function attachStdin(
-  stdin: NodeJS.ReadStream,
-  input: (bytes: Uint8Array) => void,
-  onQuit: () => void,
-  notice: (text: string) => void,
-): ConsoleHookup {
-  const tty = stdin.isTTY === true && typeof stdin.setRawMode === 'function';
+export function readTyped(stdin: NodeJS.ReadStream, onBytes: (bytes: Uint8Array) => void, opts: { signals: boolean }): TypedInput {
+  const tty = isTerminal(stdin);
   let closed = false;
-  let onData: (chunk: Buffer) => void;
-  if (tty) {
-    const mux = new ConsoleMux({ guest: input, quit: onQuit, notice });
-    onData = (chunk) => mux.feed(chunk);
-  } else {
-    onData = (chunk) => input(new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength));
-  }
+  const onData = (chunk: Buffer) => onBytes(new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength));
   const restore = () => {
     if (tty) stdin.setRawMode(false);
   };
@@ -55,12 +57,28 @@ export function attachStdin(
   if (tty) {
     stdin.setRawMode(true);
     process.on('exit', restore);
-    process.on('SIGTERM', onSignal);
-    process.on('SIGHUP', onSignal);
+    if (opts.signals) {
+      process.on('SIGTERM', onSignal);
+      process.on('SIGHUP', onSignal);
+    }
   }
   stdin.on('data', onData);
   stdin.on('end', close);
   stdin.on('error', close);
   stdin.resume();
-  return { close };
+  return { tty, close };
+}
+
+/**
+ * `wasmvisor run`: forward stdin to `input`, through the Ctrl-A mux on a terminal. `onQuit`
+ * runs after Ctrl-A X.
+ */
+export function attachStdin(
+  stdin: NodeJS.ReadStream,
+  input: (bytes: Uint8Array) => void,
+  onQuit: () => void,
+  notice: (text: string) => void,
+): ConsoleHookup {
+  const mux = isTerminal(stdin) ? new ConsoleMux({ guest: input, quit: onQuit, notice }) : undefined;
+  return readTyped(stdin, (bytes) => (mux ? mux.feed(bytes) : input(bytes)), { signals: true });
 }

@@ -18,6 +18,7 @@ import { UserError } from '../errors';
 import { formatXlList } from '../xen/toolstack/list-format';
 import { dom0Dir, findDom0s, type Dom0Socket } from './dom0-sockets';
 import { FirstLine, MAX_RESPONSE_LINE, type XlRequest, type XlResponse } from './xl-protocol';
+import { readTyped } from './stdin';
 
 /** The subcommands this file runs. */
 export const XL_CLIENT_COMMANDS = ['list', 'pause', 'unpause', 'destroy', 'console'];
@@ -142,23 +143,14 @@ function exchange(s: Socket, req: XlRequest, dom0: Dom0Socket, what: string): Pr
 
 /** `xl console` after the OK: bytes both ways until Ctrl-], the domain's end or the Dom0's. */
 function attach(s: Socket, rest: Buffer, res: XlResponse & { ok: true }, io: XlClientIo): Promise<number> {
-  const { stdin } = io;
-  const tty = stdin.isTTY === true && typeof stdin.setRawMode === 'function';
   return new Promise((resolve) => {
     let ended = false;
-    const restore = () => {
-      if (tty) stdin.setRawMode(false);
-    };
     const output = (chunk: Buffer) => io.stdout(new Uint8Array(chunk));
     /** Stop: restore the terminal, hang up (after what was typed is sent), resolve. */
     const end = (status: number) => {
       if (ended) return;
       ended = true;
-      stdin.off('data', onTyped);
-      process.off('exit', restore);
-      restore();
-      stdin.pause();
-      (stdin as unknown as { unref?: () => void }).unref?.();
+      typed.close();
       s.off('data', output);
       if (s.destroyed) return resolve(status);
       s.resume();
@@ -169,24 +161,18 @@ function attach(s: Socket, rest: Buffer, res: XlResponse & { ok: true }, io: XlC
       });
       s.end();
     };
-    const onTyped = (chunk: Buffer) => {
+    const typed = readTyped(io.stdin, (chunk) => {
       const at = chunk.indexOf(DETACH);
       const bytes = at >= 0 ? chunk.subarray(0, at) : chunk;
       if (bytes.length > 0 && s.writable) s.write(bytes);
       if (at >= 0) end(0);
-    };
+    }, { signals: true });
     io.onStdoutClosed?.(() => end(EXIT_BROKEN_PIPE));
-    if (tty) {
-      stdin.setRawMode(true);
-      process.on('exit', restore);
-      io.stderr(`wasmvisor: console of ${res.name} (d${res.domid}); Ctrl-] detaches\r\n`);
-    }
+    if (typed.tty) io.stderr(`wasmvisor: console of ${res.name} (d${res.domid}); Ctrl-] detaches\r\n`);
     if (rest.length > 0) io.stdout(new Uint8Array(rest));
     s.on('data', output);
     s.on('close', () => end(0));
     s.on('error', () => s.destroy());
     s.resume();
-    stdin.on('data', onTyped);
-    stdin.resume();
   });
 }

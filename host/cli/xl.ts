@@ -29,7 +29,8 @@ import { formatXlList, type XlListRow } from '../xen/toolstack/list-format';
 import { describeEnd, succeeded, Toolstack, type DeviceOps, type DomainRecord } from '../xen/toolstack/xl';
 import { USAGE } from './args';
 import { ConsoleHub } from './console-hub';
-import { ESCAPE } from './console-mux';
+import { EscapeSplitter } from './console-mux';
+import { isTerminal, readTyped, type TypedInput } from './stdin';
 import { dom0Dir } from './dom0-sockets';
 import { runXlClient, XL_CLIENT_COMMANDS } from './xl-client';
 import { XlControl } from './xl-control';
@@ -279,61 +280,17 @@ interface XlInputSinks {
 
 /**
  * Typed input: on a terminal, raw mode and the Ctrl-A escapes (XlMux); otherwise bytes go to
- * the console as they come.
+ * the console as they come. Signals are xl-control.ts's: it removes the socket and exits, and
+ * the terminal is put back at exit.
  */
-function attachInput(stdin: NodeJS.ReadStream, sinks: XlInputSinks): { close(): void } {
-  const tty = stdin.isTTY === true && typeof stdin.setRawMode === 'function';
-  const mux = new XlMux(sinks);
-  const onData = (chunk: Buffer) => (tty ? mux.feed(chunk) : sinks.guest(new Uint8Array(chunk)));
-  let closed = false;
-  // An exit on a signal (host/cli/xl-control.ts) leaves the terminal as it found it.
-  const restore = () => {
-    if (tty) stdin.setRawMode(false);
-  };
-  const close = () => {
-    if (closed) return;
-    closed = true;
-    stdin.off('data', onData);
-    stdin.off('end', close);
-    stdin.off('error', close);
-    process.off('exit', restore);
-    restore();
-    stdin.pause();
-    (stdin as unknown as { unref?: () => void }).unref?.();
-  };
-  if (tty) {
-    stdin.setRawMode(true);
-    process.on('exit', restore);
-  }
-  stdin.on('data', onData);
-  stdin.on('end', close);
-  stdin.on('error', close);
-  stdin.resume();
-  return { close };
+function attachInput(stdin: NodeJS.ReadStream, sinks: XlInputSinks): TypedInput {
+  const mux = isTerminal(stdin) ? new XlMux(sinks) : undefined;
+  return readTyped(stdin, (bytes) => (mux ? mux.feed(bytes) : sinks.guest(bytes)), { signals: false });
 }
 
-/** Ctrl-A escapes of `xl create` and `up` (see the file comment); state kept across chunks. */
-export class XlMux {
-  private escaped = false;
-  constructor(private readonly sinks: XlInputSinks) {}
-
-  /** Process one chunk of typed bytes. */
-  feed(bytes: Uint8Array): void {
-    let start = 0;
-    for (let i = 0; i < bytes.length; i++) {
-      const b = bytes[i];
-      if (!this.escaped) {
-        if (b === ESCAPE) {
-          if (i > start) this.sinks.guest(bytes.slice(start, i));
-          this.escaped = true;
-        }
-        continue;
-      }
-      this.escaped = false;
-      start = i + 1;
-      if (b === ESCAPE) this.sinks.guest(Uint8Array.of(ESCAPE));
-      else this.sinks.command(String.fromCharCode(b).toLowerCase());
-    }
-    if (!this.escaped && start < bytes.length) this.sinks.guest(bytes.slice(start));
+/** Ctrl-A escapes of `xl create` and `up` (see the file comment): every key after Ctrl-A is a command. */
+export class XlMux extends EscapeSplitter {
+  constructor(sinks: XlInputSinks) {
+    super({ guest: (bytes) => sinks.guest(bytes), key: (b) => sinks.command(String.fromCharCode(b).toLowerCase()) });
   }
 }

@@ -29,47 +29,22 @@
  *   const r = await hv.run(d.domid);      // then d.vm.stats() for exits
  */
 #include "pv.h"
+#include "diskbench.h"
 
 #define CHECK(cond, ...) do { if (!(cond)) { con_printf("FAIL: " __VA_ARGS__); con_printf("\n"); xen_shutdown(SHUTDOWN_crash); } } while (0)
 
-#define MIN_TOTAL (4u << 20)
-#define MAX_TOTAL (256u << 20)
-/* Bytes written and read back: the whole disk, in whole batches, 4..256 MiB. */
-static uint32_t TOTAL;
-#define IO_BYTES (64u << 10)
-#define BATCH 16
-#define BATCH_BYTES (BATCH * IO_BYTES)
+/* Bytes written and read back: the whole disk, in whole batches (diskbench_total). */
+static uint32_t total;
 
 static struct blkfront blk;
 static uint8_t buf[BATCH_BYTES] __attribute__((aligned(4096)));
 
-/* Stamp (or, with `clear`, zero) the first 8 bytes of every sector of the batch at disk offset `off`. */
-static void stamp(uint32_t off, int clear)
-{
-    for (uint32_t i = 0; i < BATCH_BYTES; i += 512) {
-        uint64_t v = clear ? 0 : (uint64_t)(off + i) << 8 | 0xa5;
-        memcpy(buf + i, &v, 8);
-    }
-}
-
-/* Whether every sector of the batch at `off` carries its stamp. */
-static int stamped(uint32_t off)
-{
-    for (uint32_t i = 0; i < BATCH_BYTES; i += 512) {
-        uint64_t v;
-        memcpy(&v, buf + i, 8);
-        if (v != ((uint64_t)(off + i) << 8 | 0xa5))
-            return 0;
-    }
-    return 1;
-}
-
 static void report(const char *what, uint64_t ns, unsigned long notifies, unsigned long waits)
 {
     uint64_t us = ns / 1000 ? ns / 1000 : 1;
-    uint64_t tenths = (uint64_t)TOTAL * 10 / us;
-    con_printf("blkbench: %s %u bytes, %u I/Os of %u: %lu us, %lu.%lu MB/s, %lu notifications, %lu waits\n", what, TOTAL,
-               TOTAL / IO_BYTES, IO_BYTES, (unsigned long)us, (unsigned long)(tenths / 10), (unsigned long)(tenths % 10),
+    uint64_t tenths = (uint64_t)total * 10 / us;
+    con_printf("blkbench: %s %u bytes, %u I/Os of %u: %lu us, %lu.%lu MB/s, %lu notifications, %lu waits\n", what, total,
+               total / IO_BYTES, IO_BYTES, (unsigned long)us, (unsigned long)(tenths / 10), (unsigned long)(tenths % 10),
                notifies, waits);
 }
 
@@ -78,8 +53,8 @@ static void phase(int op)
     struct blk_io io[BATCH];
     unsigned long n0 = blk.notifies, w0 = blk.waits;
     uint64_t t0 = xen_now_ns();
-    for (uint32_t off = 0; off < TOTAL; off += BATCH_BYTES) {
-        stamp(off, op == BLKIF_OP_READ);
+    for (uint32_t off = 0; off < total; off += BATCH_BYTES) {
+        diskbench_stamp(buf, off, op == BLKIF_OP_READ);
         for (unsigned i = 0; i < BATCH; i++) {
             io[i].op = (uint8_t)op;
             io[i].sector = (off + i * IO_BYTES) / 512;
@@ -88,7 +63,7 @@ static void phase(int op)
         }
         CHECK(blkfront_io(&blk, io, BATCH) == 0, "%s at %u: status %d", op == BLKIF_OP_WRITE ? "write" : "read", off, io[0].status);
         if (op == BLKIF_OP_READ)
-            CHECK(stamped(off), "read-back differs at %u", off);
+            CHECK(diskbench_stamped(buf, off), "read-back differs at %u", off);
     }
     report(op == BLKIF_OP_WRITE ? "write" : "read", xen_now_ns() - t0, blk.notifies - n0, blk.waits - w0);
 }
@@ -106,10 +81,9 @@ int main(long hartid, const void *dtb)
     blk.want_persistent = 1;            /* feature-persistent: grants kept for the connection */
     int rc = blkfront_init(&blk, dir);
     CHECK(rc == 0, "blkfront: handshake step %d failed", -rc);
-    CHECK(!blk.read_only && blk.sectors >= MIN_TOTAL / 512, "need a writable disk of 4 MiB (%lu sectors)", (unsigned long)blk.sectors);
-    TOTAL = blk.sectors >= MAX_TOTAL / 512 ? MAX_TOTAL : (uint32_t)(blk.sectors * 512 / BATCH_BYTES * BATCH_BYTES);
-    for (uint32_t i = 0; i < BATCH_BYTES; i++)
-        buf[i] = (uint8_t)(i * 7 + 1);
+    total = diskbench_total(blk.sectors);
+    CHECK(!blk.read_only && total != 0, "need a writable disk of 4 MiB (%lu sectors)", (unsigned long)blk.sectors);
+    diskbench_fill(buf);
     phase(BLKIF_OP_WRITE);
     phase(BLKIF_OP_READ);
     con_printf("blkbench: ok; powering off\n");

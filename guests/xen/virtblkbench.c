@@ -24,6 +24,7 @@
  * the device in (see the report of this change).
  */
 #include "xen.h"
+#include "diskbench.h"
 
 #define MMIO_BASE 0x10001000UL
 #define MMIO_STRIDE 0x1000UL
@@ -55,13 +56,8 @@
 #define D_NEXT 1
 #define D_WRITE 2
 
-#define MIN_TOTAL (4u << 20)
-#define MAX_TOTAL (256u << 20)
-/* Bytes written and read back: the whole disk, in whole batches, 4..256 MiB. */
-static uint32_t TOTAL;
-#define IO_BYTES (64u << 10)
-#define BATCH 16
-#define BATCH_BYTES (BATCH * IO_BYTES)
+/* Bytes written and read back: the whole disk, in whole batches (diskbench_total). */
+static uint32_t total;
 #define QSIZE 64                        /* >= 3 descriptors x BATCH */
 
 struct desc { uint64_t addr; uint32_t len; uint16_t flags, next; };
@@ -182,42 +178,22 @@ static void batch(uint32_t type, uint32_t off)
         CHECK(status[i] == 0, "request %u at %u: status %u", i, off, status[i]);
 }
 
-/* Stamp (or, with `clear`, zero) the first 8 bytes of every sector of the batch at disk offset `off` (as blkbench.c). */
-static void stamp(uint32_t off, int clear)
-{
-    for (uint32_t i = 0; i < BATCH_BYTES; i += 512) {
-        uint64_t v = clear ? 0 : (uint64_t)(off + i) << 8 | 0xa5;
-        memcpy(buf + i, &v, 8);
-    }
-}
-
-static int stamped(uint32_t off)
-{
-    for (uint32_t i = 0; i < BATCH_BYTES; i += 512) {
-        uint64_t v;
-        memcpy(&v, buf + i, 8);
-        if (v != ((uint64_t)(off + i) << 8 | 0xa5))
-            return 0;
-    }
-    return 1;
-}
-
 static void phase(uint32_t type)
 {
     unsigned long n0 = notifies;
     uint64_t t0 = xen_now_ns();
-    for (uint32_t off = 0; off < TOTAL; off += BATCH_BYTES) {
-        stamp(off, type == T_IN);
+    for (uint32_t off = 0; off < total; off += BATCH_BYTES) {
+        diskbench_stamp(buf, off, type == T_IN);
         batch(type, off);
         if (type == T_IN)
-            CHECK(stamped(off), "read-back differs at %u", off);
+            CHECK(diskbench_stamped(buf, off), "read-back differs at %u", off);
     }
     uint64_t us = (xen_now_ns() - t0) / 1000;
     if (!us)
         us = 1;
-    uint64_t tenths = (uint64_t)TOTAL * 10 / us;
+    uint64_t tenths = (uint64_t)total * 10 / us;
     con_printf("virtblkbench: %s %u bytes, %u I/Os of %u: %lu us, %lu.%lu MB/s, %lu notifications\n",
-               type == T_OUT ? "write" : "read", TOTAL, TOTAL / IO_BYTES, IO_BYTES, (unsigned long)us,
+               type == T_OUT ? "write" : "read", total, total / IO_BYTES, IO_BYTES, (unsigned long)us,
                (unsigned long)(tenths / 10), (unsigned long)(tenths % 10), notifies - n0);
 }
 
@@ -230,10 +206,9 @@ int main(void)
     }
     uint64_t offered = init();
     uint64_t capacity = rd(R_CONFIG) | (uint64_t)rd(R_CONFIG + 4) << 32;
-    CHECK(!(offered & F_BLK_RO) && capacity >= MIN_TOTAL / 512, "need a writable disk of 4 MiB (%lu sectors)", (unsigned long)capacity);
-    TOTAL = capacity >= MAX_TOTAL / 512 ? MAX_TOTAL : (uint32_t)(capacity * 512 / BATCH_BYTES * BATCH_BYTES);
-    for (uint32_t i = 0; i < BATCH_BYTES; i++)
-        buf[i] = (uint8_t)(i * 7 + 1);
+    total = diskbench_total(capacity);
+    CHECK(!(offered & F_BLK_RO) && total != 0, "need a writable disk of 4 MiB (%lu sectors)", (unsigned long)capacity);
+    diskbench_fill(buf);
     phase(T_OUT);
     phase(T_IN);
     con_printf("virtblkbench: ok; powering off\n");

@@ -106,43 +106,13 @@ static void eth(const uint8_t *dst, uint16_t type)
 
 static void send_arp(uint16_t op, const uint8_t *tmac, uint32_t tip)
 {
-    eth(op == 1 ? broadcast : tmac, ETH_P_ARP);
-    uint8_t *a = tx + 14;
-    memset(a, 0, 28);
-    put16(a, 1);
-    put16(a + 2, ETH_P_IP);
-    a[4] = 6;
-    a[5] = 4;
-    put16(a + 6, op);
-    memcpy(a + 8, net.mac, 6);
-    put32(a + 14, self);
-    if (op == 2)
-        memcpy(a + 18, tmac, 6);
-    put32(a + 24, tip);
-    send(14 + 28);
+    send(inet_arp(tx, net.mac, self, op, tmac, tip));
 }
 
 /* An echo request (type 8) or reply (type 0). */
 static void send_icmp(const uint8_t *dmac, uint32_t dst, uint8_t type, uint16_t id, uint16_t seq, const uint8_t *data, unsigned dlen)
 {
-    eth(dmac, ETH_P_IP);
-    uint8_t *ip = tx + 14, *ic = ip + 20;
-    memset(ip, 0, 28);
-    ip[0] = 0x45;
-    put16(ip + 2, (uint16_t)(28 + dlen));
-    put16(ip + 4, seq);
-    put16(ip + 6, 0x4000);
-    ip[8] = 64;
-    ip[9] = 1;
-    put32(ip + 12, self);
-    put32(ip + 16, dst);
-    put16(ip + 10, csum(ip, 20));
-    ic[0] = type;
-    put16(ic + 4, id);
-    put16(ic + 6, seq);
-    memcpy(ic + 8, data, dlen);
-    put16(ic + 2, csum(ic, 8 + dlen));
-    send(14 + 28 + dlen);
+    send(inet_icmp_echo(tx, net.mac, dmac, self, dst, type, id, seq, data, dlen));
 }
 
 /* ---- the bulk stream ---- */

@@ -49,28 +49,10 @@ struct ping {
     uint8_t frame[128];
 };
 
-static void eth(struct ping *p, const uint8_t *dst, uint16_t type)
-{
-    memset(p->frame, 0, sizeof p->frame);
-    memcpy(p->frame, dst, 6);
-    memcpy(p->frame + 6, p->n->mac, 6);
-    put16(p->frame + 12, type);
-}
-
 static void send_arp(struct ping *p, uint16_t op, const uint8_t *tmac, uint32_t tip)
 {
-    eth(p, op == 1 ? broadcast : tmac, ETH_P_ARP);
-    uint8_t *a = p->frame + 14;
-    put16(a, 1);
-    put16(a + 2, ETH_P_IP);
-    a[4] = 6;
-    a[5] = 4;
-    put16(a + 6, op);
-    memcpy(a + 8, p->n->mac, 6);
-    put32(a + 14, p->self);
-    if (op == 2)
-        memcpy(a + 18, tmac, 6);
-    put32(a + 24, tip);
+    memset(p->frame, 0, sizeof p->frame);
+    inet_arp(p->frame, p->n->mac, p->self, op, tmac, tip);
     netfront_send(p->n, p->frame, 60);
 }
 
@@ -79,23 +61,8 @@ static void send_icmp(struct ping *p, const uint8_t *dmac, uint32_t dst, uint8_t
 {
     if (dlen > 128 - 42)
         dlen = 128 - 42;
-    eth(p, dmac, ETH_P_IP);
-    uint8_t *ip = p->frame + 14, *ic = ip + 20;
-    ip[0] = 0x45;
-    put16(ip + 2, (uint16_t)(20 + 8 + dlen));
-    put16(ip + 4, seq);
-    put16(ip + 6, 0x4000);
-    ip[8] = 64;
-    ip[9] = 1;
-    put32(ip + 12, p->self);
-    put32(ip + 16, dst);
-    put16(ip + 10, csum(ip, 20));
-    ic[0] = type;
-    put16(ic + 4, id);
-    put16(ic + 6, seq);
-    memcpy(ic + 8, data, dlen);
-    put16(ic + 2, csum(ic, 8 + dlen));
-    unsigned len = 14 + 20 + 8 + dlen;
+    memset(p->frame, 0, sizeof p->frame);
+    unsigned len = inet_icmp_echo(p->frame, p->n->mac, dmac, p->self, dst, type, id, seq, data, dlen);
     netfront_send(p->n, p->frame, len < 60 ? 60 : len);
 }
 
@@ -225,4 +192,53 @@ void inet_print_ip(const char *label, uint32_t ip)
 void inet_print_mac(const char *label, const uint8_t *m)
 {
     con_printf("%s%02x:%02x:%02x:%02x:%02x:%02x", label, m[0], m[1], m[2], m[3], m[4], m[5]);
+}
+
+/* The Ethernet II header: destination, source, EtherType. */
+static void inet_eth(uint8_t *f, const uint8_t *dst, const uint8_t *src, uint16_t type)
+{
+    memcpy(f, dst, 6);
+    memcpy(f + 6, src, 6);
+    put16(f + 12, type);
+}
+
+unsigned inet_arp(uint8_t *f, const uint8_t *smac, uint32_t sip, uint16_t op, const uint8_t *tmac, uint32_t tip)
+{
+    inet_eth(f, op == 1 ? broadcast : tmac, smac, ETH_P_ARP);
+    uint8_t *a = f + 14;
+    memset(a, 0, 28);
+    put16(a, 1);
+    put16(a + 2, ETH_P_IP);
+    a[4] = 6;
+    a[5] = 4;
+    put16(a + 6, op);
+    memcpy(a + 8, smac, 6);
+    put32(a + 14, sip);
+    if (op == 2)
+        memcpy(a + 18, tmac, 6);
+    put32(a + 24, tip);
+    return 14 + 28;
+}
+
+unsigned inet_icmp_echo(uint8_t *f, const uint8_t *smac, const uint8_t *dmac, uint32_t src, uint32_t dst, uint8_t type,
+                        uint16_t id, uint16_t seq, const uint8_t *data, unsigned dlen)
+{
+    inet_eth(f, dmac, smac, ETH_P_IP);
+    uint8_t *ip = f + 14, *ic = ip + 20;
+    memset(ip, 0, 28);
+    ip[0] = 0x45;
+    put16(ip + 2, (uint16_t)(28 + dlen));
+    put16(ip + 4, seq);
+    put16(ip + 6, 0x4000);
+    ip[8] = 64;
+    ip[9] = 1;
+    put32(ip + 12, src);
+    put32(ip + 16, dst);
+    put16(ip + 10, csum(ip, 20));
+    ic[0] = type;
+    put16(ic + 4, id);
+    put16(ic + 6, seq);
+    memcpy(ic + 8, data, dlen);
+    put16(ic + 2, csum(ic, 8 + dlen));
+    return 14 + 28 + dlen;
 }

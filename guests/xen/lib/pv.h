@@ -149,6 +149,17 @@ uint32_t inet_parse_ip(const char *s);
 void inet_print_ip(const char *label, uint32_t ip);
 /** Prints `label` then MAC `m` as xx:xx:xx:xx:xx:xx (con_printf). */
 void inet_print_mac(const char *label, const uint8_t *m);
+/**
+ * Builds into `f` an Ethernet frame with an ARP (RFC 826) request (op 1, broadcast) or reply
+ * (op 2, to `tmac`) from `smac`/`sip` for `tip`; returns its length (42, unpadded).
+ */
+unsigned inet_arp(uint8_t *f, const uint8_t *smac, uint32_t sip, uint16_t op, const uint8_t *tmac, uint32_t tip);
+/**
+ * Builds into `f` an Ethernet frame with an IPv4 (no options, DF, TTL 64) ICMP echo request
+ * (type 8) or reply (type 0) carrying `data`; returns its length (42 + dlen, unpadded).
+ */
+unsigned inet_icmp_echo(uint8_t *f, const uint8_t *smac, const uint8_t *dmac, uint32_t src, uint32_t dst, uint8_t type,
+                        uint16_t id, uint16_t seq, const uint8_t *data, unsigned dlen);
 
 /* ---- pvprog.c: the PV test program (pvtest.c; minikernel as a DomU) ---- */
 #define PVPROG_PATTERN_SECTOR 64

@@ -227,31 +227,12 @@ export class VirtioBlk implements VirtioDevice {
 
   /** Copy the readable bytes [skip, skip + dst.length) of the chain into `dst`. */
   private gather(c: DescriptorChain, mem: GuestMemory, skip: number, dst: Uint8Array): void {
-    let pos = 0;
-    for (let i = 0; i < c.readableCount && pos < dst.length; i++) {
-      let len = c.len[i];
-      let addr = c.addr[i];
-      if (skip >= len) {
-        skip -= len;
-        continue;
-      }
-      addr += BigInt(skip);
-      len -= skip;
-      skip = 0;
-      const n = Math.min(len, dst.length - pos);
-      dst.set(mem.read(addr, n), pos);
-      pos += n;
-    }
+    eachRun(c, 0, c.readableCount, skip, dst.length, (addr, n, pos) => dst.set(mem.read(addr, n), pos));
   }
 
   /** Write the first `n` bytes of `src` to the chain's writable part. */
   private scatterFromBuffer(c: DescriptorChain, mem: GuestMemory, src: Uint8Array, n: number): void {
-    let pos = 0;
-    for (let i = c.readableCount; i < c.count && pos < n; i++) {
-      const k = Math.min(c.len[i], n - pos);
-      mem.write(c.addr[i], src.subarray(pos, pos + k));
-      pos += k;
-    }
+    eachRun(c, c.readableCount, c.count, 0, n, (addr, k, pos) => mem.write(addr, src.subarray(pos, pos + k)));
   }
 
   /**
@@ -260,35 +241,21 @@ export class VirtioBlk implements VirtioDevice {
    * At most CHUNK bytes are copied at once.
    */
   private transfer(c: DescriptorChain, mem: GuestMemory, toDisk: boolean, diskOffset: number, length: number): void {
-    let skip = toDisk ? HEADER_SIZE : 0;
     const first = toDisk ? 0 : c.readableCount;
     const end = toDisk ? c.readableCount : c.count;
-    let done = 0;
-    for (let i = first; i < end && done < length; i++) {
-      let len = c.len[i];
-      let addr = c.addr[i];
-      if (skip >= len) {
-        skip -= len;
-        continue;
-      }
-      addr += BigInt(skip);
-      len -= skip;
-      skip = 0;
-      let left = Math.min(len, length - done);
-      while (left > 0) {
-        const n = Math.min(left, CHUNK);
+    eachRun(c, first, end, toDisk ? HEADER_SIZE : 0, length, (addr, len, done) => {
+      for (let at = 0; at < len; at += CHUNK) {
+        const n = Math.min(len - at, CHUNK);
+        const a = addr + BigInt(at);
         if (toDisk) {
-          this.backend.write(diskOffset + done, mem.read(addr, n));
+          this.backend.write(diskOffset + done + at, mem.read(a, n));
         } else {
           const buf = n === CHUNK ? this.chunk : this.chunk.subarray(0, n);
-          this.backend.read(diskOffset + done, buf);
-          mem.write(addr, buf);
+          this.backend.read(diskOffset + done + at, buf);
+          mem.write(a, buf);
         }
-        addr += BigInt(n);
-        done += n;
-        left -= n;
       }
-    }
+    });
   }
 
   snapshot(): VirtioBlkSnapshot {
@@ -308,4 +275,24 @@ function lastWritableByte(c: DescriptorChain): bigint | undefined {
     if (c.len[i] > 0) return c.addr[i] + BigInt(c.len[i] - 1);
   }
   return undefined;
+}
+
+/**
+ * Call `f(addr, n, pos)` for each run of guest memory that holds bytes [skip, skip + limit) of
+ * descriptors first..end-1 of the chain taken as one buffer, in order; `pos` counts the bytes
+ * of the runs before (so it is where the run starts in [0, limit)).
+ */
+function eachRun(c: DescriptorChain, first: number, end: number, skip: number, limit: number, f: (addr: bigint, n: number, pos: number) => void): void {
+  let pos = 0;
+  for (let i = first; i < end && pos < limit; i++) {
+    const len = c.len[i];
+    if (skip >= len) {
+      skip -= len;
+      continue;
+    }
+    const n = Math.min(len - skip, limit - pos);
+    f(skip === 0 ? c.addr[i] : c.addr[i] + BigInt(skip), n, pos);
+    pos += n;
+    skip = 0;
+  }
 }

@@ -256,6 +256,18 @@ describe('pvtest: failures crash the domain', () => {
   }, 30_000);
 });
 
+/**
+ * The disk the benchmark guests leave (guests/xen/lib/diskbench.h): each 1 MiB batch is the same
+ * buffer (byte i = i * 7 + 1) with every sector stamped with its disk offset (u64 LE: offset << 8 | 0xa5).
+ */
+function diskbenchDisk(bytes: number): Uint8Array {
+  const want = new Uint8Array(bytes);
+  const v = new DataView(want.buffer);
+  for (let i = 0; i < want.length; i++) want[i] = ((i % (1 << 20)) * 7 + 1) & 0xff;
+  for (let o = 0; o < want.length; o += 512) v.setBigUint64(o, (BigInt(o) << 8n) | 0xa5n, true);
+  return want;
+}
+
 describe('blkbench (the split-driver half of the disk benchmark)', () => {
   it('writes and reads back 4 MiB in 64 KiB I/Os: 256 ring requests, one kick per batch, one event back in all', async () => {
     const hv = new XenHypervisor();
@@ -286,13 +298,7 @@ describe('blkbench (the split-driver half of the disk benchmark)', () => {
     vbd.close();
     expect(be.persistentGrants).toBe(0);
     expect(hv.grants.activeMappings(d.domid)).toBe(0);
-    // The disk: each 1 MiB batch is the same buffer (byte i = i * 7 + 1) with every sector stamped
-    // with its disk offset (u64 LE: offset << 8 | 0xa5).
-    const want = new Uint8Array(4 << 20);
-    const v = new DataView(want.buffer);
-    for (let i = 0; i < want.length; i++) want[i] = ((i % (1 << 20)) * 7 + 1) & 0xff;
-    for (let o = 0; o < want.length; o += 512) v.setBigUint64(o, (BigInt(o) << 8n) | 0xa5n, true);
-    expect(Buffer.compare(disk.bytes, want)).toBe(0);
+    expect(Buffer.compare(disk.bytes, diskbenchDisk(4 << 20))).toBe(0);
   }, 30_000);
 });
 
@@ -308,11 +314,7 @@ describe('virtblkbench (the emulated half): Vm with a disk option', () => {
     expect(r).toMatchObject({ reason: 'exit', exitCode: 0 });
     expect(out).toMatch(/virtblkbench: ok/);
     expect(vm.blk!.counters.notifies).toBe(8);
-    const want = new Uint8Array(4 << 20);
-    const v = new DataView(want.buffer);
-    for (let i = 0; i < want.length; i++) want[i] = ((i % (1 << 20)) * 7 + 1) & 0xff;
-    for (let o = 0; o < want.length; o += 512) v.setBigUint64(o, (BigInt(o) << 8n) | 0xa5n, true);
-    expect(Buffer.compare(disk.bytes, want)).toBe(0);
+    expect(Buffer.compare(disk.bytes, diskbenchDisk(4 << 20))).toBe(0);
   }, 30_000);
 });
 

@@ -130,16 +130,12 @@ export interface SbiExtension {
   handle(v: SbiVcpu, fid: number): SbiOutcome;
 }
 
-/** Names of vendor extensions and their functions, for stats and traces (nameSbiExtension). */
-const VENDOR_NAMES = new Map<number, [string, ReadonlyMap<number, string>]>();
-
 /**
  * Give a vendor extension and its functions readable names ("XEN console_io"), used by
- * --stats and --trace exits. Call it before the guest makes its first call of that EID.
+ * --stats and --trace exits. Until it is named, its calls count as any unknown extension's.
  */
 export function nameSbiExtension(eid: number, name: string, functions: ReadonlyMap<number, string>): void {
-  VENDOR_NAMES.set(eid, [name, functions]);
-  IDS.delete(eid); // names given out before (as "EID 0x... fid n") are made again
+  registerExtension(eid, name, functions);
 }
 // ---- end of vendor extensions ----
 
@@ -168,7 +164,7 @@ export interface SuspendWake {
 
 /** The result of one call: its readable name (for --stats and --trace) and the outcome. */
 export interface SbiResult {
-  /** e.g. "TIME set_timer", "legacy console_putchar", "EID 0x12345 fid 3". */
+  /** e.g. "TIME set_timer", "legacy console_putchar", "TIME unknown fid", "unknown EID" (see callId). */
   name: string;
   /** A small integer that stands for `name` (the same for every call of that name), for tables indexed by call. */
   call: number;
@@ -191,20 +187,22 @@ const FUNCTIONS = new Map<number, [string, readonly string[]]>([
 ]);
 const LEGACY = new Map<number, string>([[0, 'set_timer'], [1, 'console_putchar'], [2, 'console_getchar'], [8, 'shutdown']]);
 
-/** The readable name of an SBI call (a7 = eid, a6 = fid). */
-export function sbiCallName(eid: bigint, fid: bigint): string {
-  return CALL_NAMES[eid <= MAX_SAFE && fid < BigInt(FIDS_BY_INDEX) ? callId(Number(eid), Number(fid)) : rareCallId(eid, fid)];
-}
-const MAX_SAFE = BigInt(Number.MAX_SAFE_INTEGER);
-/** Function ids below this are looked up through an array per extension id. */
-const FIDS_BY_INDEX = 64;
+// ---- call ids: bounded whatever the guest puts in a7 and a6 ----
+//
+// Every call is counted under a name (--stats, --trace exits, the web stats). The names are a
+// fixed set: each function of each known extension, one "<EXT> unknown fid" per known
+// extension, the legacy EIDs 0x00..0x0F, and one "unknown EID" for every other extension id.
+// A guest that sweeps a7/a6 through 2^64 values therefore gets no new name, id or table slot:
+// ids were interned per distinct (eid, fid) before, and such a guest grew the host by about
+// 20 MB/s (issue 11). The answer to an unknown call is still SBI_ERR_NOT_SUPPORTED (§3).
+
+/** The name every call of an extension this SBI does not know gets. */
+export const SBI_UNKNOWN_EID = 'unknown EID';
+/** The name of the calls of known extension `ext` whose function id it does not define. */
+export const sbiUnknownFid = (ext: string): string => `${ext} unknown fid`;
 
 /** Call names, by call id (SbiResult.call); an id is given out once per distinct name. */
 const CALL_NAMES: string[] = [];
-/** The name of the calls with call id `call` (SbiResult.call, SbiCall.id). */
-export function sbiCallIdName(call: number): string {
-  return CALL_NAMES[call];
-}
 const CALL_IDS = new Map<string, number>();
 function internCall(name: string): number {
   let id = CALL_IDS.get(name);
@@ -215,32 +213,70 @@ function internCall(name: string): number {
   return id;
 }
 
+/** The call ids of one known extension: by function id, and for every other function id. */
+interface ExtensionIds {
+  readonly byFid: readonly number[];
+  readonly other: number;
+}
+/** Known extensions by EID; the only source of call ids besides UNKNOWN_CALL. */
+const IDS = new Map<number, ExtensionIds>();
+/** The call id of every call of an unknown extension. */
+const UNKNOWN_CALL = internCall(SBI_UNKNOWN_EID);
+/** The call ids that stand for many (eid, fid) pairs: UNKNOWN_CALL and each "<EXT> unknown fid". */
+const FOLDED = new Set<number>([UNKNOWN_CALL]);
+
+/** Give the functions of extension `eid` their call ids (each name interned once). */
+function registerExtension(eid: number, name: string, functions: ReadonlyMap<number, string>): void {
+  const other = internCall(sbiUnknownFid(name));
+  FOLDED.add(other);
+  const byFid: number[] = [];
+  for (const [fid, f] of functions) {
+    if (!Number.isInteger(fid) || fid < 0 || fid >= FIDS_BY_INDEX) throw new Error(`SBI extension ${name}: function id ${fid} is not below ${FIDS_BY_INDEX}`);
+    while (byFid.length <= fid) byFid.push(other);
+    byFid[fid] = internCall(`${name} ${f}`);
+  }
+  IDS.set(eid, { byFid, other });
+}
+/** Function ids a known extension may name (they are small; anything above is "unknown fid"). */
+const FIDS_BY_INDEX = 256;
+
+for (const [eid, [name, fns]] of FUNCTIONS) registerExtension(eid, name, new Map(fns.map((f, i) => [i, f])));
+// Legacy extensions (§5) have one function each and ignore a6: every fid is the same call.
+for (let eid = 0; eid <= 0x0f; eid++) {
+  const id = internCall(`legacy ${LEGACY.get(eid) ?? `EID 0x${eid.toString(16)}`}`);
+  IDS.set(eid, { byFid: [], other: id });
+}
+
 /**
- * The call id of (eid, fid), looked up by number (exits are the hot path of the VMM); eid must
- * be a safe integer and fid < FIDS_BY_INDEX.
+ * The call id of (eid, fid) as SbiVcpu.xNumber gives them (exact below 2^53, and at least 2^32
+ * for anything wider, so no wide value is mistaken for a known id). Looked up by number: SBI
+ * calls are the hottest exits of the VMM, and this allocates nothing.
  */
 function callId(eid: number, fid: number): number {
-  let byFid = IDS.get(eid);
-  if (byFid === undefined) IDS.set(eid, (byFid = []));
-  return (byFid[fid] ??= internCall(makeCallName(BigInt(eid), BigInt(fid))));
-}
-const IDS = new Map<number, number[]>();
-
-/** The call id of any other call (a large fid, or an eid a number cannot key exactly). */
-function rareCallId(eid: bigint, fid: bigint): number {
-  return internCall(makeCallName(eid, fid));
+  const ext = IDS.get(eid);
+  if (ext === undefined) return UNKNOWN_CALL;
+  return fid < ext.byFid.length ? ext.byFid[fid] : ext.other;
 }
 
-function makeCallName(eid: bigint, fid: bigint): string {
-  if (eid <= 0x0fn) {
-    const legacy = LEGACY.get(Number(eid));
-    return legacy !== undefined ? `legacy ${legacy}` : `legacy EID 0x${eid.toString(16)}`;
-  }
-  const vendor = eid <= 0xffff_ffffn ? VENDOR_NAMES.get(Number(eid)) : undefined;
-  if (vendor) return `${vendor[0]} ${(fid <= 0xffff_ffffn ? vendor[1].get(Number(fid)) : undefined) ?? `fid ${fid}`}`;
-  const ext = eid <= 0xffff_ffffn ? FUNCTIONS.get(Number(eid)) : undefined;
-  if (!ext) return `EID 0x${eid.toString(16)} fid ${fid}`;
-  return `${ext[0]} ${(fid < BigInt(ext[1].length) ? ext[1][Number(fid)] : undefined) ?? `fid ${fid}`}`;
+/** The readable name of an SBI call (a7 = eid, a6 = fid). */
+export function sbiCallName(eid: bigint, fid: bigint): string {
+  const n = (v: bigint) => (v <= 0xffff_ffffn ? Number(v) : 2 ** 32);
+  return CALL_NAMES[callId(n(eid), n(fid))];
+}
+
+/** The name of the calls with call id `call` (SbiResult.call, SbiCall.id). */
+export function sbiCallIdName(call: number): string {
+  return CALL_NAMES[call];
+}
+
+/** Whether call id `call` stands for many calls (an unknown EID or fid), so a7 and a6 say more than its name. */
+export function sbiCallFolded(call: number): boolean {
+  return FOLDED.has(call);
+}
+
+/** How many call ids there are (a bound for tables indexed by call id). */
+export function sbiCallIds(): number {
+  return CALL_NAMES.length;
 }
 
 /** Whether an extension is implemented (BASE probe_extension); `eid` as SbiVcpu.xNumber gives it. */
@@ -291,7 +327,7 @@ export function decodeSbiCall(v: SbiVcpu): SbiCall {
   const fid = v.xNumber(A6);
   DECODED.eid = eid;
   DECODED.fid = fid;
-  DECODED.id = Number.isSafeInteger(eid) && fid < FIDS_BY_INDEX ? callId(eid, fid) : rareCallId(v.x(A7), v.x(A6));
+  DECODED.id = callId(eid, fid);
   return DECODED;
 }
 

@@ -33,6 +33,16 @@ export interface WalkCounters {
 }
 
 /**
+ * Most distinct reasons one ExitStats keeps; later new reasons all count under OTHER_REASON.
+ * The VMM's reasons are a fixed set (its SBI call names are bounded, see sbi.ts, and MMIO
+ * reasons are per device) of well under a hundred, so this is a backstop: whatever a guest
+ * does, the table, `--stats` and the web stats messages stay this size.
+ */
+export const MAX_EXIT_REASONS = 256;
+/** The reason every exit past MAX_EXIT_REASONS distinct reasons is counted under. */
+export const OTHER_REASON = 'other (reason table full)';
+
+/**
  * Counts exits by reason. A reason is interned once as a small integer id (`id()`), so that
  * counting an exit on the hot path is array arithmetic, not a lookup by string.
  */
@@ -45,10 +55,14 @@ export class ExitStats {
   private readonly samples: number[] = [];
   private total = 0;
 
-  /** The id of `reason` (made on first use; ids stay valid across clear()). */
+  /**
+   * The id of `reason` (made on first use; ids stay valid across clear()). Once
+   * MAX_EXIT_REASONS reasons exist, a new one gets the id of OTHER_REASON.
+   */
   id(reason: string): number {
     let id = this.ids.get(reason);
     if (id === undefined) {
+      if (this.reasons.length >= MAX_EXIT_REASONS - 1 && reason !== OTHER_REASON) return this.id(OTHER_REASON);
       id = this.reasons.length;
       this.ids.set(reason, id);
       this.reasons.push(reason);

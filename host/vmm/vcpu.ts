@@ -15,7 +15,7 @@ import { Disassembler } from '../isa/disasm';
 import type { RunLimits } from '../machine/types';
 import { HaltSleeper, NEVER, TIMEBASE_HZ } from '../machine/halt';
 import { decodeHtinst, decodeRaw, extendLoad, type MmioAccess } from './mmio';
-import { decodeSbiCall, handleSbi, sbiCallIdName, type SbiCall, type SbiOutcome, type SbiVcpu, type SuspendWake } from './sbi';
+import { decodeSbiCall, handleSbi, sbiCallFolded, sbiCallIdName, type SbiCall, type SbiOutcome, type SbiVcpu, type SuspendWake } from './sbi';
 import type { ExitStats } from './stats';
 import { CAUSE_NAMES, causeText, formatExitTrace } from './stats';
 import type { Vm, VmRunResult } from './vm';
@@ -584,7 +584,7 @@ export class Vcpu {
   private trace(exit: number, reason: ReasonId, pc: bigint): void {
     const v = this.vm.vmcs;
     const trap = exit === A.EXIT_VM_TRAP;
-    const line = formatExitTrace({
+    let line = formatExitTrace({
       seq: ++this.traceSeq,
       reason: this.stats.reason(reason),
       pc,
@@ -593,6 +593,11 @@ export class Vcpu {
       htval: trap ? v.exitHtval : undefined,
       insn: this.exitInsnText ?? (trap ? this.describeAt(pc) : undefined),
     });
+    // An unknown SBI call is counted under one folded name (sbi.ts); the trace keeps its ids
+    // (a7/a6 are still the guest's: a NOT_SUPPORTED answer writes only a0).
+    if (trap && this.isSbiCall() && sbiCallFolded(decodeSbiCall(this.port).id)) {
+      line += ` (a7=${hx(this.port.x(17))}, a6=${hx(this.port.x(16))})`;
+    }
     this.vm.cfg.onTraceExit?.(line);
   }
 

@@ -92,7 +92,7 @@ export class XenDomain {
   readonly maxPorts: number;
   /** Set when the domain shut itself down (SCHEDOP_shutdown). */
   shutdownReason: ShutdownReason | undefined;
-  /** Hypercalls made, by number (for --stats and tests). */
+  /** Hypercalls made, by number; unknown numbers all under HYPERCALL_OTHER (ops-abi.ts), so it stays small. */
   readonly hypercalls = new Map<number, number>();
   private readonly onConsole: (bytes: Uint8Array) => void;
   private readonly raiseTimer: () => void;

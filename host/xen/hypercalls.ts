@@ -48,7 +48,8 @@ const arg32 = (v: SbiVcpu, i: number): number => v.xLow32(A0_REG + i);
  * the vCPU does next (continue, shut down, or block until an upcall).
  */
 export function xenHypercall(ctx: HypercallContext, d: XenDomain, v: SbiVcpu, nr: number): SbiOutcome {
-  d.hypercalls.set(nr, (d.hypercalls.get(nr) ?? 0) + 1);
+  const key = O.HYPERCALL_NAMES.has(nr) ? nr : O.HYPERCALL_OTHER;
+  d.hypercalls.set(key, (d.hypercalls.get(key) ?? 0) + 1);
   d.pollTimer();
   let rc: number;
   let outcome = CONTINUE;

@@ -114,3 +114,8 @@ export const HYPERCALL_NAMES: ReadonlyMap<number, string> = new Map([
   [12, 'memory_op'], [15, 'set_timer_op'], [17, 'xen_version'], [18, 'console_io'],
   [20, 'grant_table_op'], [29, 'sched_op'], [32, 'event_channel_op'],
 ]);
+/**
+ * The key under which XenDomain.hypercalls counts every hypercall number not in HYPERCALL_NAMES
+ * (all answered -ENOSYS): a guest sweeping a6 adds no entries (docs/bounds.md).
+ */
+export const HYPERCALL_OTHER = -1;

@@ -91,7 +91,7 @@ describe('VM exits: SBI', () => {
       ['BASE get_mvendorid', EID.BASE, 4n, [], 0n, 0n],
       ['BASE get_marchid', EID.BASE, 5n, [], 0n, 0n],
       ['BASE get_mimpid', EID.BASE, 6n, [], 0n, 0n],
-      ['BASE fid 7', EID.BASE, 7n, [], M64 - 1n],
+      ['BASE unknown fid', EID.BASE, 7n, [], M64 - 1n],
       ['TIME set_timer', EID.TIME, 0n, [M64], 0n, 0n],
       ['IPI send_ipi', EID.IPI, 0n, [0n, 0n], 0n, 0n],
       ['RFENCE remote_fence_i', EID.RFENCE, 0n, [1n, 0n], 0n, 0n],
@@ -105,13 +105,13 @@ describe('VM exits: SBI', () => {
       ['HSM hart_get_status', EID.HSM, 2n, [0n], 0n, 0n],
       ['IPI send_ipi', EID.IPI, 0n, [1n, 0n], 0n, 0n], // VSSIP pending: wakes the suspend below at once
       ['HSM hart_suspend', EID.HSM, 3n, [0n, 0n, 0n], 0n, 0n],
-      ['HSM fid 4', EID.HSM, 4n, [], M64 - 1n],
-      ['SRST fid 1', EID.SRST, 1n, [], M64 - 1n],
+      ['HSM unknown fid', EID.HSM, 4n, [], M64 - 1n],
+      ['SRST unknown fid', EID.SRST, 1n, [], M64 - 1n],
       ['DBCN console_write', EID.DBCN, 0n, [3n, DATA, 0n], 0n, 3n],
       ['DBCN console_read', EID.DBCN, 1n, [4n, DATA + 0x100n, 0n], 0n, 1n],
       ['DBCN console_write_byte', EID.DBCN, 2n, [0x21n], 0n, 0n],
-      ['DBCN fid 3', EID.DBCN, 3n, [], M64 - 1n],
-      ['EID 0x12345 fid 9', 0x12345n, 9n, [], M64 - 1n],
+      ['DBCN unknown fid', EID.DBCN, 3n, [], M64 - 1n],
+      ['unknown EID', 0x12345n, 9n, [], M64 - 1n],
     ];
     const image = guest((a) => {
       a.emit(E.aluI('addi', T0, 0, 2), csrrs(0, CSR.sie, T0)); // sie.SSIE: a pending VSSIP ends hart_suspend

@@ -240,6 +240,10 @@ export function formatToolstackStats(xl: Toolstack): string {
       out.push(`${r.cfg.name} ${dev}: ${list || 'no counters'}`);
     }
   }
+  for (const r of xl.records()) {
+    const exits = xl.exits(r);
+    if (exits.length > 0) out.push(`${r.cfg.name} VM exits: ${exits.map((x) => `${x.reason} ${x.count}`).join('; ')}`);
+  }
   out.push(`scheduler: ${xl.scheduler.periods} accounting periods, ${xl.scheduler.idleMs.toFixed(1)} ms idle`);
   return out.join('\n') + '\n';
 }

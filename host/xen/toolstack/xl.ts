@@ -24,6 +24,7 @@ import { FileBackend } from '../../devices/virtio/file-backend';
 import { UserError } from '../../errors';
 import { loadImageFile } from '../../machine/loader';
 import type { JitConfig, LoadedImage } from '../../machine/types';
+import type { ExitRow } from '../../vmm/stats';
 import { KERNEL_RAW_BASE, type VmRunResult } from '../../vmm/vm';
 import { Bridge } from '../backends/bridge';
 import type { XenDomain } from '../domain';
@@ -88,6 +89,8 @@ export interface DomainRecord {
   devices: AttachedDevice[];
   /** Each device's counters when it was last closed, by "vbd51712", "vif0", "console0". */
   deviceStats: Record<string, Record<string, number>>;
+  /** VM exits of earlier incarnations by reason (ExitStats keeps at most MAX_EXIT_REASONS). */
+  pastExits: Map<string, number>;
   /** Input to its console (PV console, else its UART). */
   consoleInput?: (bytes: Uint8Array) => void;
 }
@@ -125,7 +128,7 @@ export class Toolstack {
     if (this.recs.some((r) => r.cfg.name === cfg.name && r.state !== 'gone')) throw new UserError(`${cfg.file}: a domain named '${cfg.name}' already exists`);
     const rec: DomainRecord = {
       cfg, domid: 0, state: 'running', paused: false, restarts: 0,
-      past: { instructions: 0n, hostMs: 0, slices: 0, blocks: 0 }, devices: [], deviceStats: {},
+      past: { instructions: 0n, hostMs: 0, slices: 0, blocks: 0 }, devices: [], deviceStats: {}, pastExits: new Map(),
     };
     const opened: BlockBackend[] = [];
     try {
@@ -187,6 +190,7 @@ export class Toolstack {
       this.scheduler.remove(rec.domid);
     }
     rec.consoleInput = undefined;
+    for (const x of this.liveExits(rec)) rec.pastExits.set(x.reason, (rec.pastExits.get(x.reason) ?? 0) + x.count);
     this.hv.destroyDomain(rec.domid);
   }
 
@@ -218,6 +222,18 @@ export class Toolstack {
       return { instructions: t.instructions + a.instructions, hostMs: t.hostMs + a.hostMs, slices: t.slices + a.slices, blocks: t.blocks + a.blocks, sched: a };
     }
     return t;
+  }
+
+  /** VM exits of a record by reason (all incarnations), most frequent first. */
+  exits(rec: DomainRecord): { reason: string; count: number }[] {
+    const all = new Map(rec.pastExits);
+    for (const x of this.liveExits(rec)) all.set(x.reason, (all.get(x.reason) ?? 0) + x.count);
+    return [...all].map(([reason, count]) => ({ reason, count })).sort((a, b) => b.count - a.count || a.reason.localeCompare(b.reason));
+  }
+
+  private liveExits(rec: DomainRecord): ExitRow[] {
+    // A gone record's domid may belong to another domain by now.
+    return rec.state !== 'gone' ? this.hv.domain(rec.domid)?.vm.exits.rows() ?? [] : [];
   }
 
   /** One `xl list` row of a record (live or not). */

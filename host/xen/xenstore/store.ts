@@ -22,7 +22,10 @@
 import { accessFor, baseName, formatPerms, isValidAbsPath, parentOf, parsePerms, type Caller, type Perm } from './path';
 import { XsError } from './wire';
 
-/** Quotas for unprivileged domains (xenstored's defaults: -N 1000, -S 2048, -t 10, -A 5, -W 128). */
+/**
+ * Quotas for unprivileged domains (C xenstored's defaults: -N 1000, -S 2048, -t 10, -A 5,
+ * -W 128, and -Q transaction-nodes=1024; docs/bounds.md lists every bound).
+ */
 export interface XsLimits {
   /** Nodes one domain may own. */
   maxNodesPerDomain: number;
@@ -34,6 +37,13 @@ export interface XsLimits {
   maxPermsPerNode: number;
   /** Watches per domain. */
   maxWatchesPerDomain: number;
+  /**
+   * Distinct nodes one transaction may look at or change (C xenstored's quota_trans_nodes,
+   * XSA-326: a transaction keeps every node it accessed until it ends). The access past it
+   * fails with ENOSPC and dooms the transaction: its commit fails with ENOMEM, as
+   * xenstored_transaction.c's access_node and do_transaction_end do.
+   */
+  maxNodesPerTransaction: number;
   /** Bytes of replies and events queued for one connection the guest has not consumed yet. */
   maxPendingOutput: number;
 }
@@ -45,6 +55,7 @@ export const DEFAULT_LIMITS: XsLimits = {
   maxTransactionsPerDomain: 10,
   maxPermsPerNode: 5,
   maxWatchesPerDomain: 128,
+  maxNodesPerTransaction: 1024,
   maxPendingOutput: 64 * 1024,
 };
 
@@ -71,9 +82,12 @@ interface Txn {
   id: number;
   caller: Caller;
   overlay: Map<string, XsNode | null>;
-  /** Generation of each base node looked at, -1 if it did not exist. */
+  /** Generation of each base node looked at, -1 if it did not exist (every node the transaction accessed). */
   seen: Map<string, number>;
+  /** What the commit reports to watches: one change per path (see emit). */
   changes: StoreChange[];
+  /** An access went past maxNodesPerTransaction: the commit fails (ENOMEM). */
+  failed: boolean;
   /** Change in nodes owned per domain, not yet applied. */
   delta: Map<number, number>;
 }
@@ -90,6 +104,7 @@ export interface StoreSnapshot {
     seen: [string, number][];
     changes: { path: string; perms: string[]; removed?: [string, string[]][] }[];
     delta: [number, number][];
+    failed?: boolean;
   }[];
 }
 
@@ -224,7 +239,7 @@ export class XenStore {
     // At most txns.size + 1 probes find a free non-zero id.
     while (id === 0 || this.txns.has(id)) id = (id + 1) >>> 0;
     this.nextTxId = (id + 1) >>> 0;
-    this.txns.set(id, { id, caller: { ...caller }, overlay: new Map(), seen: new Map(), changes: [], delta: new Map() });
+    this.txns.set(id, { id, caller: { ...caller }, overlay: new Map(), seen: new Map(), changes: [], delta: new Map(), failed: false });
     return id;
   }
 
@@ -237,6 +252,7 @@ export class XenStore {
     const tx = this.txn(caller, txId)!;
     this.txns.delete(txId);
     if (!commit) return;
+    if (tx.failed) throw new XsError('ENOMEM', 'transaction accessed too many nodes');
     for (const [p, g] of tx.seen) {
       const cur = this.nodes.get(p);
       if ((cur ? cur.gen : -1) !== g) throw new XsError('EAGAIN');
@@ -291,6 +307,7 @@ export class XenStore {
         ...(c.removed ? { removed: [...c.removed].map(([p, ps]) => [p, formatPerms(ps)] as [string, string[]]) } : {}),
       })),
       delta: [...t.delta],
+      ...(t.failed ? { failed: true } : {}),
     }));
     return { gen: this.gen, nextTxId: this.nextTxId, nodes, txns };
   }
@@ -316,6 +333,7 @@ export class XenStore {
         seen: new Map(t.seen),
         changes: t.changes.map((c) => ({ path: c.path, perms: parsePerms(c.perms), ...(c.removed ? { removed: new Map(c.removed.map(([p, ps]) => [p, parsePerms(ps)])) } : {}) })),
         delta: new Map(t.delta),
+        failed: t.failed ?? false,
       });
     }
     this.gen = s.gen;
@@ -337,7 +355,13 @@ export class XenStore {
     const o = tx.overlay.get(path);
     if (o !== undefined) return o ?? undefined;
     const n = this.nodes.get(path);
-    if (!tx.seen.has(path)) tx.seen.set(path, n ? n.gen : -1);
+    if (!tx.seen.has(path)) {
+      if (!tx.caller.privileged && tx.seen.size >= this.limits.maxNodesPerTransaction) {
+        tx.failed = true;
+        throw new XsError('ENOSPC', 'too many nodes in the transaction');
+      }
+      tx.seen.set(path, n ? n.gen : -1);
+    }
     return n;
   }
 
@@ -363,9 +387,24 @@ export class XenStore {
     }
   }
 
+  /**
+   * Report a change: at once, or at the commit of `tx`. A transaction reports each path once
+   * (as C xenstored fires one watch per accessed node at commit), with the permissions of its
+   * first change and every node any of its removals took, so that rewriting one node a million
+   * times in a transaction keeps one entry, not a million.
+   */
   private emit(tx: Txn | null, change: StoreChange): void {
-    if (tx) tx.changes.push(change);
-    else this.onChange?.([change]);
+    if (!tx) {
+      this.onChange?.([change]);
+      return;
+    }
+    const i = tx.changes.findIndex((c) => c.path === change.path); // at most maxNodesPerTransaction paths
+    if (i < 0) {
+      tx.changes.push(change);
+      return;
+    }
+    const was = tx.changes[i];
+    if (change.removed) tx.changes[i] = { path: was.path, perms: was.perms, removed: new Map([...change.removed, ...(was.removed ?? [])]) };
   }
 
   /** The existing node at `path` the caller may read, or the right error. */

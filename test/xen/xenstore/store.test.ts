@@ -82,7 +82,7 @@ describe('XenStore tree', () => {
     expect(s.read(dom0, tx, '/b/c')).toEqual(bytesOf('2'));
     expect(seen).toEqual([]);
     s.endTransaction(dom0, tx, true);
-    expect(seen).toEqual(['/a', '/a', '/b/c']);
+    expect(seen).toEqual(['/a', '/b/c']); // one change per path, as C xenstored fires one watch per accessed node
     expect(s.exists(dom0, 0, '/a')).toBe(false);
     expect(s.read(dom0, 0, '/b/c')).toEqual(bytesOf('2'));
   });

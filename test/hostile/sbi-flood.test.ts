@@ -82,9 +82,10 @@ function expectFloodCounts(counts: Record<string, number>, dots: number): void {
   expect([n - 1, n]).toContain(counts[BASE_FID]);
   expect([counts[BASE_FID] - 1, counts[BASE_FID]]).toContain(counts[XEN_FID]);
   expect(counts[PUTCHAR]).toBe(dots);
-  // A real flood: far more distinct ids than the host has reasons for (the unfixed host made
-  // about 950,000 calls in these 5 s on an idle machine, the fixed one about 8 million).
-  expect(n).toBeGreaterThan(100_000);
+  // A real flood: far more distinct ids than the host has reasons for. The fixed host makes
+  // 0.1 to 9 million calls in these 5 s depending on the load (two floods under `up` with a
+  // load average of 14 on 2 cores: 117,000 each); the unfixed one 0.2 to 1 million.
+  expect(n).toBeGreaterThan(30_000);
 }
 
 describe('SBI flood through the built CLI (issue 11)', () => {
@@ -120,6 +121,26 @@ describe('SBI flood through the built CLI (issue 11)', () => {
     expect(line).not.toBeNull();
     const counts = Object.fromEntries(line![1].split('; ').map((x) => { const m = /^(.*) (\d+)$/.exec(x)!; return [m[1], Number(m[2])]; }));
     expectFloodCounts(counts, dots);
+    expect(r.peakKiB).toBeGreaterThan(0);
+    expect(r.peakKiB).toBeLessThan(RSS_BOUND_KIB);
+  }, 60_000);
+
+  it('up with two flooding DomUs: exit 124, peak RSS under the bound, each domain with its folded reasons', async () => {
+    for (const name of ['flood1', 'flood2']) writeFileSync(join(dir, `${name}.cfg`), `name = '${name}'\nkernel = 'flood.bin'\nmemory = 16\n`);
+    const host = join(dir, 'floods.cfg');
+    writeFileSync(host, `domains = [ 'flood1.cfg', 'flood2.cfg' ]\n`);
+    const r = await wasmvisor(['up', host, '--stats', '--timeout', '5']);
+    expect(r.status).toBe(124);
+    expect(r.stderr).toMatch(new RegExp(`^wasmvisor: ${host.replace(/[.\\/]/g, '\\$&')}: timeout after 5 s \\(flood\\d still running\\)$`, 'm'));
+    for (const name of ['flood1', 'flood2']) {
+      // The guest's dots come prefixed, one per line ("flood1 | ."), never an "X".
+      const lines = r.stdout.split('\n').filter((l) => l.startsWith(`${name} | `));
+      expect(lines.every((l) => /^\.+$/.test(l.slice(`${name} | `.length)))).toBe(true);
+      const dots = lines.reduce((n, l) => n + l.length - `${name} | `.length, 0);
+      const line = new RegExp(`^${name} VM exits: (.*)$`, 'm').exec(r.stderr);
+      expect(line).not.toBeNull();
+      expectFloodCounts(Object.fromEntries(line![1].split('; ').map((x) => { const m = /^(.*) (\d+)$/.exec(x)!; return [m[1], Number(m[2])]; })), dots);
+    }
     expect(r.peakKiB).toBeGreaterThan(0);
     expect(r.peakKiB).toBeLessThan(RSS_BOUND_KIB);
   }, 60_000);

@@ -60,12 +60,20 @@ export function readU32Key(value: string | undefined): number | undefined {
   return n <= 0xffffffff ? n : undefined;
 }
 
+/**
+ * Most transitions XenbusBackend.history keeps (the latest). A frontend may cycle
+ * Initialising -> Connected -> Closed for as long as it runs, four backend transitions a cycle.
+ */
+export const XENBUS_HISTORY_MAX = 64;
+
 /** One device's handshake, from the backend side. */
 export class XenbusBackend {
   /** The last error written, or null. */
   error: string | null = null;
-  /** Transitions made, for tests and traces: every state this backend wrote, in order. */
+  /** Transitions made, for tests and traces: the last XENBUS_HISTORY_MAX states this backend wrote, in order. */
   readonly history: XenbusState[] = [];
+  /** Transitions made in all (history keeps only the last ones). */
+  transitions = 0;
   private connected = false;
   private watching = false;
   private readonly token: string;
@@ -166,7 +174,9 @@ export class XenbusBackend {
   }
 
   private switchTo(s: XenbusState): void {
+    if (this.history.length >= XENBUS_HISTORY_MAX) this.history.shift();
     this.history.push(s);
+    this.transitions++;
     this.ts.switchState(this.paths.backend, s);
   }
 

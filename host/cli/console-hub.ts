@@ -13,19 +13,25 @@ export class ConsoleHub<K> {
 
   private get(key: K): Console {
     let c = this.consoles.get(key);
-    if (c === undefined) this.consoles.set(key, (c = { chunks: [], size: 0, total: 0, listeners: new Set() }));
+    if (c === undefined) this.consoles.set(key, (c = { ring: new Uint8Array(HISTORY_BYTES), total: 0, listeners: new Set() }));
     return c;
   }
 
-  /** Output of the domain `key` (kept, and passed to its listeners). */
+  /**
+   * Output of the domain `key` (kept, and passed to its listeners). The cost is the length of
+   * `bytes`, whatever is kept: a guest printing one byte at a time must not make each byte
+   * cost the whole history.
+   */
   write(key: K, bytes: Uint8Array): void {
     const c = this.get(key);
+    const tail = bytes.length > HISTORY_BYTES ? bytes.subarray(bytes.length - HISTORY_BYTES) : bytes;
+    const at = (c.total + bytes.length - tail.length) % HISTORY_BYTES;
+    const first = Math.min(tail.length, HISTORY_BYTES - at);
+    c.ring.set(tail.subarray(0, first), at);
+    c.ring.set(tail.subarray(first), 0);
+    c.total += bytes.length;
+    if (c.listeners.size === 0) return;
     const copy = Uint8Array.from(bytes);
-    c.chunks.push(copy);
-    c.size += copy.length;
-    c.total += copy.length;
-    // Chunks go once the rest holds HISTORY_BYTES without them.
-    while (c.chunks.length > 1 && c.size - c.chunks[0].length >= HISTORY_BYTES) c.size -= c.chunks.shift()!.length;
     for (const l of c.listeners) l(copy);
   }
 
@@ -36,9 +42,11 @@ export class ConsoleHub<K> {
   history(key: K): Uint8Array {
     const c = this.consoles.get(key);
     if (c === undefined) return new Uint8Array(0);
-    const all = Buffer.concat(c.chunks);
-    if (c.total <= HISTORY_BYTES) return new Uint8Array(all);
-    const tail = all.subarray(all.length - HISTORY_BYTES);
+    if (c.total <= HISTORY_BYTES) return c.ring.slice(0, c.total);
+    const at = c.total % HISTORY_BYTES; // the oldest byte kept
+    const tail = new Uint8Array(HISTORY_BYTES);
+    tail.set(c.ring.subarray(at));
+    tail.set(c.ring.subarray(0, at), HISTORY_BYTES - at);
     const lf = tail.indexOf(0x0a);
     return new Uint8Array(lf >= 0 ? tail.subarray(lf + 1) : tail);
   }
@@ -53,10 +61,8 @@ export class ConsoleHub<K> {
 
 /** One domain's console. */
 interface Console {
-  /** The kept output (at least the last HISTORY_BYTES of it, when there was that much). */
-  chunks: Uint8Array[];
-  /** Bytes in `chunks`. */
-  size: number;
+  /** The last HISTORY_BYTES of output: byte i of the output (counting from 0) is at i % HISTORY_BYTES. */
+  ring: Uint8Array;
   /** Bytes ever written. */
   total: number;
   listeners: Set<(bytes: Uint8Array) => void>;

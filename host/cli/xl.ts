@@ -253,14 +253,22 @@ export class LinePrefixer {
   private partial = '';
   constructor(private readonly prefix: string, private readonly out: (text: string) => void) {}
 
-  /** Bytes of the console (Latin-1: one character a byte, so nothing is lost). */
+  /**
+   * Bytes of the console (Latin-1: one character a byte, so nothing is lost). Only the new
+   * bytes are scanned, so a guest printing one byte at a time costs one byte's work per byte.
+   * CR is dropped wherever it is (CR LF and a lone CR both end up as nothing but the LF).
+   */
   write(bytes: Uint8Array): void {
-    let text = this.partial + String.fromCharCode(...bytes);
-    text = text.replace(/\r\n/g, '\n');
+    let text = '';
+    for (let i = 0; i < bytes.length; i += 8192) text += String.fromCharCode(...bytes.subarray(i, i + 8192));
     const lines = text.split('\n');
-    this.partial = lines.pop()!;
-    const done = lines.map((l) => this.prefix + l.replace(/\r/g, '') + '\n').join('');
-    if (done !== '') this.out(done);
+    const last = lines.pop()!;
+    if (lines.length > 0) {
+      lines[0] = this.partial + lines[0];
+      this.partial = '';
+      this.out(lines.map((l) => this.prefix + l.replace(/\r/g, '') + '\n').join(''));
+    }
+    this.partial += last;
     if (this.partial.length > 4096) this.flush(); // a runaway line is cut, not buffered forever
   }
 

@@ -158,6 +158,7 @@ async function runVm(o: RunOptions, io: CliIo): Promise<number> {
   const vm = await Vm.create({
     memSize: o.memSize,
     kernel,
+    virt: o.virt,
     deterministic: o.deterministic,
     jit: o.jit,
     jitThreshold: o.jitThreshold,

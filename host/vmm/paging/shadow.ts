@@ -158,6 +158,8 @@ export class ShadowPager {
   private readonly ptUses = new Map<bigint, PtUse[]>();
   /** Emulated writes to each guest page-table page since a walk last read it (write flooding). */
   private readonly floods = new Map<bigint, number>();
+  /** The page-table pages the last walk read. */
+  private walked: bigint[] = [];
   /** Guest pages (gPA >> 12) -> the shadow leaves that map them. */
   private readonly rmap = new Map<bigint, Rmap[]>();
   private readonly freeAsids: number[] = [];
@@ -226,6 +228,8 @@ export class ShadowPager {
     const pt = this.isPageTable(gpa);
     this.install(sh, gva, gpa, leaf.pte, pt);
     if (access === 'write' && pt) return { kind: 'pt-write', gpa };
+    // A walk for anything but the emulated store itself shows the tables it read are in use.
+    for (const p of this.walked) this.floods.delete(p);
     this.counters.fills++;
     return { kind: 'filled' };
   }
@@ -301,6 +305,7 @@ export class ShadowPager {
     const vaBits = BigInt(12 + 9 * levels);
     if (BigInt.asUintN(64, BigInt.asIntN(Number(vaBits), gva)) !== gva) return pf; // not canonical
     const view = sh.view;
+    this.walked.length = 0;
     let table = (sh.gsatp & PPN_MASK) << 12n;
     for (let level = levels - 1; level >= 0; level--) {
       const shift = BigInt(12 + 9 * level);
@@ -333,7 +338,7 @@ export class ShadowPager {
   /** Note that `sh` read the guest table at `table` (level `level`, covering vaBase); write-protect it if new. */
   private usePageTable(sh: Shadow, table: bigint, level: number, vaBase: bigint): void {
     const page = table >> 12n;
-    this.floods.delete(page);
+    this.walked.push(page);
     let uses = this.ptUses.get(page);
     if (uses === undefined) {
       this.ptUses.set(page, (uses = []));

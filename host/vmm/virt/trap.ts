@@ -270,3 +270,16 @@ export class TrapTechnique implements Technique {
     return id;
   }
 }
+
+/** The shadow MMU's counters as the CLI's --stats prints them (after the exit table). */
+export function formatShadowStats(c: ShadowPager['counters']): string {
+  const n = (x: number) => x.toLocaleString('en-US');
+  return 'wasmvisor shadow page tables (--virt trap)\n' +
+    `  shadows built / reused       ${n(c.built)} / ${n(c.reused)} (switches to a cached shadow)\n` +
+    `  shadow fills                 ${n(c.fills)}\n` +
+    `  guest page-table writes      ${n(c.ptWrites)} emulated, ${n(c.zaps)} shadow entries zapped, ${n(c.unprotects)} pages unprotected\n` +
+    `  write protections            ${n(c.writeProtects)}\n` +
+    `  guest sfence.vma             ${n(c.sfences)}\n` +
+    `  TLB flushes by the VMM       ${n(c.tlbFlushes)}\n` +
+    `  shadows evicted              ${n(c.evictions)} (${n(c.frames)} table frames alive)\n`;
+}

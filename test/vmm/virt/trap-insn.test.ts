@@ -170,3 +170,50 @@ describe('--virt trap: counters, the sensitive instructions U-mode may execute (
     expect(s.vm.vmcs.x(A4)).toBeLessThan(300n);
   });
 });
+
+describe('--virt trap: the guest edits its own page tables (shadow paging end to end)', () => {
+  const S0 = 8, S1 = 9, S2 = 18, S3 = 19, S4 = 20, A1 = 11, A5 = 15;
+  const SFENCE_VMA = 0x12000073;
+  /** rd = the PTE for the page at address rs with `flags`. */
+  const pteOf = (rd: number, rs: number, flags: number) => [E.shiftI('srli', rd, rs, 12), E.shiftI('slli', rd, rd, 10), E.aluI('ori', rd, rd, flags)];
+  // Tables at BASE + 0x10000 (root), + 0x11000 (L1), + 0x12000 (L0); data at + 0x13000, + 0x14000.
+  // root[2]: a 1 GiB kernel page, identity over RAM (so the tables are writable through it);
+  // root[0] -> L1, L1[0] -> L0, L0[1]: VA 0x1000 -> data 1. Then paging on, a load from VA 0x1000,
+  // a store of a new L0[1] (-> data 2, D = 0) through the identity mapping, sfence.vma, a load and
+  // a store at VA 0x1000 again.
+  const body = [
+    E.lui(T1, 0x10), E.aluR('add', S0, T0, T1), E.lui(T1, 1), E.aluR('add', S1, S0, T1), E.aluR('add', S2, S1, T1),
+    E.aluR('add', S3, S2, T1), E.aluR('add', S4, S3, T1),
+    E.shiftI('srli', A0, T0, 30), E.shiftI('slli', A0, A0, 28), E.aluI('ori', A0, A0, 0xcf), E.store('sd', A0, S0, 16),
+    ...pteOf(A0, S1, 1), E.store('sd', A0, S0, 0),
+    ...pteOf(A0, S2, 1), E.store('sd', A0, S1, 0),
+    ...pteOf(A0, S3, 0xc7), E.store('sd', A0, S2, 8),
+    E.aluI('addi', A0, 0, 0x11), E.store('sd', A0, S3, 0), E.aluI('addi', A0, 0, 0x22), E.store('sd', A0, S4, 0),
+    E.shiftI('srli', A0, S0, 12), E.aluI('addi', A1, 0, 8), E.shiftI('slli', A1, A1, 60), E.aluR('or', A0, A0, A1), csrrw(0, 0x180, A0), SFENCE_VMA,
+    E.lui(A5, 1), E.load('ld', A2, A5, 0),
+    ...pteOf(A0, S4, 0x47), E.store('sd', A0, S2, 8), SFENCE_VMA,
+    E.load('ld', A3, A5, 0), E.store('sd', A3, A5, 8),
+  ];
+
+  it('the store to the write-protected table is emulated, the stale shadow entry zapped, A and D set in the guest PTE', async () => {
+    const words = program(body);
+    const { vm, reasons, r } = await run(words, 'trap', 20_000n);
+    expect(r.failure).toBeUndefined();
+    const v = vm.vmcs;
+    expect([v.x(A2), v.x(A3), v.pc]).toEqual([0x11n, 0x22n, handlerAt(words) - 4n]); // at the final j ., no trap to the guest
+    expect(reasons['page fault: guest page-table write (emulated)']).toBe(1);
+    const c = (vm.vcpu.technique as TrapTechnique).shadow.counters;
+    expect(c).toMatchObject({ ptWrites: 1, zaps: 1, sfences: 2 });
+    // L0[1] as the guest left it: data 2, with A (the fill) and D (the store) set by the VMM.
+    const l0 = vm.readGuest(BASE + 0x12008n, 8) as Uint8Array;
+    const pte = new DataView(l0.buffer, l0.byteOffset, 8).getBigUint64(0, true);
+    expect(pte).toBe((((BASE + 0x14000n) >> 12n) << 10n) | 0xc7n);
+    const data = vm.readGuest(BASE + 0x14008n, 8) as Uint8Array;
+    expect(data[0]).toBe(0x22);
+    // And under the H extension, the guest sees the same.
+    const hw = await run(words, 'hw', 20_000n);
+    expect([hw.vm.vmcs.x(A2), hw.vm.vmcs.x(A3), hw.vm.vmcs.pc]).toEqual([0x11n, 0x22n, handlerAt(words) - 4n]);
+    const hwPte = hw.vm.readGuest(BASE + 0x12008n, 8) as Uint8Array;
+    expect(new DataView(hwPte.buffer, hwPte.byteOffset, 8).getBigUint64(0, true)).toBe(pte);
+  });
+});

@@ -43,6 +43,7 @@ export class TrapTechnique implements Technique {
   private hartSatp = -1n;
   private lastFill = { pc: -1n, gva: -1n, n: 0 };
   private readonly ids = new Map<string, ReasonId>();
+  private readonly csrIds = new Map<number, ReasonId>();
   private readonly csrHart: CsrHart;
 
   constructor(private readonly cpu: VcpuPort) {
@@ -102,7 +103,7 @@ export class TrapTechnique implements Technique {
     const code = v.exitCauseCode;
     if (v.exitIsInterrupt) {
       // Delivered by the next enter() (deliverInterrupt), which re-checks it.
-      return this.id(`interrupt: virtual ${code === 10 ? 'external' : code === 6 ? 'timer' : 'software'}`);
+      return this.id(code === 10 ? 'interrupt: virtual external' : code === 6 ? 'interrupt: virtual timer' : 'interrupt: virtual software');
     }
     switch (code) {
       case 2:
@@ -151,8 +152,14 @@ export class TrapTechnique implements Technique {
         if (old !== undefined) {
           if (rd !== 0) v.setX(rd, old);
           v.advancePc(4);
-          const name = CSR_NAMES[csr] ?? hx(BigInt(csr));
-          return this.id(`csr ${writes ? (kind === 1 && rd === 0 ? 'write' : 'read/write') : 'read'} ${name} (emulated)`);
+          // The reason by number first: the name is built once per CSR and access kind.
+          const how = writes ? (kind === 1 && rd === 0 ? 1 : 2) : 0;
+          let id = this.csrIds.get(csr * 4 + how);
+          if (id === undefined) {
+            const name = CSR_NAMES[csr] ?? hx(BigInt(csr));
+            this.csrIds.set(csr * 4 + how, (id = this.id(`csr ${['read', 'write', 'read/write'][how]} ${name} (emulated)`)));
+          }
+          return id;
         }
       }
     }
@@ -167,7 +174,7 @@ export class TrapTechnique implements Technique {
     v.priv = (st & SSTATUS.SPP) !== 0n ? 1n : 0n;
     v.vsstatus = (st & ~(SSTATUS.SIE | SSTATUS.SPP)) | ((st & SSTATUS.SPIE) !== 0n ? SSTATUS.SIE : 0n) | SSTATUS.SPIE;
     v.pc = v.vsepc;
-    return this.id(`sret to virtual ${v.priv === 1n ? 'S' : 'U'} (emulated)`);
+    return this.id(v.priv === 1n ? 'sret to virtual S (emulated)' : 'sret to virtual U (emulated)');
   }
 
   /** wfi (§3.3.3): wait until an interrupt is pending in sip & sie, whatever sstatus.SIE says. */
@@ -194,7 +201,7 @@ export class TrapTechnique implements Technique {
         } else {
           f.pc = v.pc; f.gva = gva; f.n = 0;
         }
-        return this.id(`page fault: shadow fill (${access})`);
+        return this.id(access === 'write' ? 'page fault: shadow fill (write)' : access === 'read' ? 'page fault: shadow fill (read)' : 'page fault: shadow fill (fetch)');
       }
       case 'guest-fault':
         this.deliver(BigInt(r.cause), gva);

@@ -17,10 +17,10 @@ const KERNEL = join(ROOT, 'guests/bin/minikernel/minikernel.elf');
 const EXPECTED = readFileSync(join(ROOT, 'guests/expected/minikernel/minikernel.txt'), 'latin1');
 const BIN = join(ROOT, 'bin/wasmvisor.mjs');
 
-async function boot(virt: 'hw' | 'trap') {
+async function boot(virt: 'hw' | 'trap', jit: 'off' | 'on' | 'always' = 'on') {
   const out: Uint8Array[] = [];
   const vm = await Vm.create({
-    memSize: 128 << 20, kernel: loadImageFile(KERNEL, 0x80200000n), deterministic: true, virt,
+    memSize: 128 << 20, kernel: loadImageFile(KERNEL, 0x80200000n), deterministic: true, virt, jit,
     onConsoleOutput: (b) => out.push(Uint8Array.from(b)),
   });
   const r = await vm.run({ timeoutMs: 90_000 });
@@ -71,6 +71,13 @@ describe('minikernel under --virt trap (deprivileged kernel, shadow page tables)
     expect(c.reused).toBeGreaterThan(c.built);
     expect(c.ptWrites).toBeGreaterThan(0);
     expect(c.sfences).toBeGreaterThan(0);
+  }, 200_000);
+
+  it('the same with every block compiled (--jit always) and with the interpreter only (--jit off)', async () => {
+    for (const jit of ['always', 'off'] as const) {
+      const t = await boot('trap', jit);
+      expect([jit, t.text, t.r.reason, t.r.exitCode, t.r.failure]).toEqual([jit, EXPECTED, 'exit', 0, undefined]);
+    }
   }, 200_000);
 
   it('through the built CLI: the same stdout and exit status as --virt hw', async () => {

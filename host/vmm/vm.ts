@@ -317,6 +317,7 @@ export class Vm {
       this.gstage.unmap(page);
       this.frames.release(hpa);
       this.guestPages.delete(pfnOf(page));
+      this.vcpu.technique.guestPageRemoved?.(page);
       this.core.flushTlb();
     }
     this.holes.add(page);

@@ -53,4 +53,6 @@ export interface Technique {
   isSbiCall(): boolean;
   /** Handle an EXIT_VM_TRAP. */
   handleTrap(): ReasonId;
+  /** The VMM took guest RAM page `gpa` away (ballooning): forget every translation to its frame. */
+  guestPageRemoved?(gpa: bigint): void;
 }

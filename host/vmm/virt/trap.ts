@@ -93,6 +93,12 @@ export class TrapTechnique implements Technique {
     return vm.core.trapRun();
   }
 
+  guestPageRemoved(): void {
+    // Its frame goes back to the allocator: no shadow leaf may keep pointing at it. Rare
+    // (ballooning), so every shadow goes and is rebuilt on demand.
+    this.shadow.clear();
+  }
+
   isSbiCall(): boolean {
     const v = this.cpu.vm.vmcs;
     return v.exitCauseCode === 8 && !v.exitIsInterrupt && v.priv === 1n;

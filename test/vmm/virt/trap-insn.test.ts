@@ -217,3 +217,16 @@ describe('--virt trap: the guest edits its own page tables (shadow paging end to
     expect(new DataView(hwPte.buffer, hwPte.byteOffset, 8).getBigUint64(0, true)).toBe(pte);
   });
 });
+
+describe('--virt trap: guest RAM taken away', () => {
+  it('ballooning a page out leaves no shadow leaf pointing at its frame', async () => {
+    const words = program([E.lui(T1, 0x10), E.aluR('add', T1, T0, T1), E.store('sd', T0, T1, 0)]); // a store to BASE + 0x10000
+    const { vm } = await run(words);
+    const shadow = (vm.vcpu.technique as TrapTechnique).shadow;
+    const page = BASE + 0x10000n;
+    const frame = vm.gpaToHpa(page) as bigint;
+    expect([...shadow.leaves()].map((l) => l.hpa)).toContain(frame);
+    expect(vm.balloonOut(page)).toBe(true);
+    expect([...shadow.leaves()].map((l) => l.hpa)).not.toContain(frame);
+  });
+});

@@ -140,6 +140,9 @@ export const S_VSTIMECMP: usize = 0x7b8;
 export const S_VS_BLOCK_END: usize = 0x7c0;
 export const S_V: usize = 0x7c0; // virtualization mode: 1 while in VS or VU
 export const S_HS_EXTERNAL: usize = 0x7c8; // 1: traps that would enter HS or M exit to the host
+// 1 while trapRun() runs a deprivileged guest kernel (trap-and-emulate, host/vmm/virt/trap.ts):
+// every trap taken from U-mode with V = 0 exits to the host (EXIT_VM_TRAP, VM_EXIT_*).
+export const S_U_EXTERNAL: usize = 0x7d0;
 // platform inputs written by the host before run()
 export const S_IRQ_LINES: usize = 0x580; // MIP bits driven by devices: MSIP (3), MEIP (11), SEIP (9)
 export const S_MTIMECMP: usize = 0x588; // CLINT mtimecmp for this hart

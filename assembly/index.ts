@@ -11,7 +11,7 @@ import {
   S_MMIO_DATA, S_MMIO_VADDR, S_MMIO_LEN, S_TIME_SHIFT, S_LR_ADDR, S_MTIMECMP, S_STIMECMP,
   S_X, S_PRIV, S_PC, S_V, S_HS_EXTERNAL, S_VS_BLOCK, S_VS_BLOCK_END, S_H_BLOCK, S_H_BLOCK_END,
   VMCS, VM_X, VM_PC, VM_PRIV, VM_VS, VM_CONTROLS, VM_BUDGET, VM_EXIT_REASON, VM_EXIT_CAUSE,
-  VM_EXIT_INSTRUCTIONS, S_INSTRET, S_MENVCFG,
+  VM_EXIT_INSTRUCTIONS, S_INSTRET, S_MENVCFG, S_U_EXTERNAL, S_HIDELEG, S_HIE, S_VSSTATUS,
   EXIT_BUDGET, EXIT_MMIO, MMIO_FAULT, MMIO_PENDING, PAGE_SIZE, RAM_SIZE_MAX,
 } from './abi';
 import {
@@ -122,7 +122,10 @@ export function run(budget: u64): u32 {
       timerAt = nextTimerIcount();
       if (timerAt <= icount) timerAt = NEVER;
       setIrqCheck(false);
-      if (checkInterrupts()) prev = 0;
+      if (checkInterrupts()) {
+        prev = 0;
+        if (exitReason != 0) break; // the interrupt exited to the host (HS or U external)
+      }
       setEventAt(timerAt < stopAt ? timerAt : stopAt);
     }
     setStop(false);
@@ -218,5 +221,41 @@ export function vmRun(): u32 {
   store<u64>(VMCS + VM_EXIT_INSTRUCTIONS, load<u64>(STATE + S_INSTRET) - before);
   store<u64>(STATE + S_V, 0);
   store<u64>(STATE + S_HS_EXTERNAL, 0);
+  return reason;
+}
+
+/**
+ * Enter a deprivileged guest kernel (trap-and-emulate, host/vmm/virt/trap.ts) and run it until
+ * it traps: the hart runs in U-mode with V = 0 and the satp the host set (a shadow table), and
+ * "U is external", so every trap (illegal instruction for each privileged one, page faults,
+ * ecall, interrupts) is an EXIT_VM_TRAP with cause, tval and instruction bits in the VMCS. The
+ * guest registers and pc come from and go back to the VMCS, as in vmRun. The VMCS VS block and
+ * controls are loaded only for the guest's interrupts: its timer (vstimecmp, htimedelta,
+ * henvcfg.STCE) and hvip raise VS interrupts that, with hideleg = 0, are HS-level and so exit;
+ * hie (the guest's sie) counts only when the guest could take them now (virtual U-mode, or
+ * virtual S-mode with sstatus.SIE: VM_PRIV and vsstatus hold the virtual state).
+ */
+export function trapRun(): u32 {
+  memory.copy(STATE + S_X, VMCS + VM_X, 32 * 8);
+  store<u64>(STATE + S_X, 0);
+  store<u64>(STATE + S_PC, load<u64>(VMCS + VM_PC));
+  store<u64>(STATE + S_PRIV, 0);
+  memory.copy(STATE + S_VS_BLOCK, VMCS + VM_VS, S_VS_BLOCK_END - S_VS_BLOCK);
+  memory.copy(STATE + S_H_BLOCK, VMCS + VM_CONTROLS, S_H_BLOCK_END - S_H_BLOCK);
+  store<u64>(STATE + S_HIDELEG, 0);
+  const virtualS = (load<u64>(VMCS + VM_PRIV) & 1) != 0;
+  if (virtualS && (load<u64>(STATE + S_VSSTATUS) & 2) == 0) store<u64>(STATE + S_HIE, 0);
+  store<u64>(STATE + S_V, 0);
+  store<u64>(STATE + S_U_EXTERNAL, 1);
+  store<u64>(STATE + S_MENVCFG, load<u64>(STATE + S_MENVCFG) | (<u64>1 << 63));
+  store<u64>(VMCS + VM_EXIT_CAUSE, 0);
+  const before = load<u64>(STATE + S_INSTRET);
+  const reason = run(load<u64>(VMCS + VM_BUDGET));
+  memory.copy(VMCS + VM_X, STATE + S_X, 32 * 8);
+  store<u64>(VMCS + VM_X, 0);
+  store<u64>(VMCS + VM_PC, load<u64>(STATE + S_PC));
+  store<u64>(VMCS + VM_EXIT_REASON, <u64>reason);
+  store<u64>(VMCS + VM_EXIT_INSTRUCTIONS, load<u64>(STATE + S_INSTRET) - before);
+  store<u64>(STATE + S_U_EXTERNAL, 0);
   return reason;
 }

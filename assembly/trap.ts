@@ -7,12 +7,15 @@
 // that would enter HS-mode or M-mode does not touch any hart state: the hart stops with
 // EXIT_VM_TRAP and the trap's cause, tval, htval and htinst in the VMCS, pc still at the
 // trapping instruction, exactly as a VM exit.
+//
+// "U is external" (S_U_EXTERNAL, set by trapRun): the same, for every trap from U-mode with
+// V = 0, where the host runs a deprivileged guest kernel and emulates its S-mode.
 
 import {
   VMCS, S_MSTATUS, S_MEDELEG, S_MIDELEG, S_MIE, S_MIP, S_MTVEC, S_MEPC, S_MCAUSE, S_MTVAL,
   S_STVEC, S_SEPC, S_SCAUSE, S_STVAL, S_IRQ_LINES, S_LR_ADDR, S_STAT_TRAPS, S_STAT_INTERRUPTS,
   S_HSTATUS, S_HEDELEG, S_HIDELEG, S_HIE, S_HVIP, S_HTVAL, S_HTINST, S_MTVAL2, S_MTINST,
-  S_VSSTATUS, S_VSTVEC, S_VSEPC, S_VSCAUSE, S_VSTVAL, S_HS_EXTERNAL, S_STAT_VM_EXITS,
+  S_VSSTATUS, S_VSTVEC, S_VSEPC, S_VSCAUSE, S_VSTVAL, S_HS_EXTERNAL, S_U_EXTERNAL, S_STAT_VM_EXITS,
   VM_EXIT_CAUSE, VM_EXIT_TVAL, VM_EXIT_HTVAL, VM_EXIT_HTINST, VM_EXIT_INSN_LEN, VM_EXIT_INSN,
   R_LEN, R_RAW, EXIT_VM_TRAP,
 } from './abi';
@@ -73,6 +76,11 @@ export function takeTrap(cause: u64, tval: u64, gva: bool, htval: u64, htinst: u
   const target = trapTarget(cause);
   if (virt && target != TO_VS && rd64(S_HS_EXTERNAL) != 0) {
     vmExit(cause, tval, htval, htinst);
+    return;
+  }
+  if (!virt && priv == PRV_U && rd64(S_U_EXTERNAL) != 0) {
+    // Trap-and-emulate (trapRun): the "kernel" of this U-mode code is the host's VMM.
+    vmExit(cause, tval, 0, 0);
     return;
   }
   let code = cause & 63;

@@ -30,8 +30,10 @@ export interface RunOptions {
   stats: boolean;
   /** --deterministic: time follows retired instructions, not the wall clock. */
   deterministic: boolean;
-  /** --paging MODE (VM mode): how guest-physical memory is virtualized; only 'nested' so far. */
-  paging?: 'nested';
+  /** --paging MODE (VM mode): how guest-physical memory is virtualized: nested (--virt hw) or shadow (--virt trap). */
+  paging?: 'nested' | 'shadow';
+  /** --virt MODE (VM mode): how the CPU is virtualized: hw (the H extension) or trap (trap-and-emulate). */
+  virt?: 'hw' | 'trap';
   /** --trace exits (VM mode): one line per VM exit on stderr. */
   traceExits?: true;
   /** --jit MODE: tier 2 of the BT cache (off, on, always); default on. */
@@ -71,8 +73,12 @@ IMAGE is an ELF64 RISC-V file or a raw binary (loaded at 0x80000000 with --bare,
 
 options of run:
   --bare                   run IMAGE on the bare machine in M-mode (like qemu -bios none -kernel)
+  --virt MODE              VM mode: how the CPU is virtualized: hw (the H extension, the
+                           default) or trap (trap-and-emulate: the kernel runs deprivileged in
+                           U-mode, the VMM emulates its S-mode; docs/techniques.md)
   --paging MODE            VM mode: how guest memory is virtualized: nested (G-stage tables,
-                           the default); shadow is not implemented yet
+                           the default with --virt hw) or shadow (shadow page tables, the only
+                           paging of --virt trap)
   --trace exits            VM mode: print one line per VM exit to stderr
   -m, --mem SIZE           RAM size: bytes, or with a K, M or G suffix (default 128M;
                            1M..2G, a multiple of 4K)
@@ -146,10 +152,15 @@ function parseCount(text: string, option: string): bigint {
   return BigInt(text);
 }
 
-function parsePaging(text: string): 'nested' {
-  if (text === 'nested') return 'nested';
-  if (text === 'shadow') throw new UserError(`wasmvisor: --paging shadow is not implemented yet (use --paging nested)`);
+function parsePaging(text: string): 'nested' | 'shadow' {
+  if (text === 'nested' || text === 'shadow') return text;
   throw new UserError(`wasmvisor: --paging: unknown mode '${text}' (expected nested or shadow)`);
+}
+
+function parseVirt(text: string): 'hw' | 'trap' {
+  if (text === 'hw' || text === 'trap') return text;
+  if (text === 'bt' || text === 'pv') throw new UserError(`wasmvisor: --virt ${text} is not implemented yet (use --virt hw or --virt trap)`);
+  throw new UserError(`wasmvisor: --virt: unknown mode '${text}' (expected hw, trap, bt or pv)`);
 }
 
 /** --disk FILE[,ro]: the image path and whether it is read-only. */
@@ -194,6 +205,7 @@ const VALUE_OPTIONS: Record<string, string> = {
   '--timeout': '--timeout',
   '--max-instructions': '--max-instructions',
   '--paging': '--paging',
+  '--virt': '--virt',
   '--trace': '--trace',
   '--disk': '--disk',
   '--jit': '--jit',
@@ -244,6 +256,7 @@ export function parseArgs(argv: string[]): Command {
       else if (name === '--bios') o.bios = value;
       else if (name === '--timeout') o.timeout = parseTimeout(value);
       else if (name === '--paging') o.paging = parsePaging(value);
+      else if (name === '--virt') o.virt = parseVirt(value);
       else if (name === '--trace') o.traceExits = parseTrace(value);
       else if (name === '--jit') o.jit = parseJit(value);
       else if (name === '--jit-threshold') o.jitThreshold = parseBounded(value, name, 1 << 30);
@@ -268,6 +281,9 @@ export function parseArgs(argv: string[]): Command {
   if (image === undefined) throw new UserError(`wasmvisor: run: missing IMAGE (usage: wasmvisor run --bare IMAGE [options])`);
   o.image = image;
   if (o.bare && o.paging !== undefined) throw new UserError(`wasmvisor: --paging applies to VM mode only (drop --bare)`);
+  if (o.bare && o.virt !== undefined) throw new UserError(`wasmvisor: --virt applies to VM mode only (drop --bare)`);
+  if (o.virt === 'trap' && o.paging === 'nested') throw new UserError(`wasmvisor: --paging nested needs the H extension (--virt hw); --virt trap uses --paging shadow`);
+  if (o.virt !== 'trap' && o.paging === 'shadow') throw new UserError(`wasmvisor: --paging shadow is not implemented for --virt hw yet (use --paging nested, or --virt trap)`);
   if (o.bare && o.traceExits) throw new UserError(`wasmvisor: --trace exits applies to VM mode only (drop --bare)`);
   if (!o.bare && o.disk !== undefined) throw new UserError(`wasmvisor: --disk needs --bare for now (VM mode has no virtio devices yet)`);
   if (!o.bare && o.bios !== undefined) throw new UserError(`wasmvisor: --bios needs --bare (in VM mode the VMM itself answers SBI calls)`);

@@ -24,6 +24,7 @@ import { checkPlacement, RAM_BASE } from './placement';
 import { formatStats } from './stats-table';
 import { formatExitStats } from '../vmm/stats';
 import { KERNEL_RAW_BASE, Vm, type VmRunResult } from '../vmm/vm';
+import { formatShadowStats, TrapTechnique } from '../vmm/virt/trap';
 import { attachStdin } from './stdin';
 import { runUp, runXl } from './xl';
 import pkg from '../../package.json';
@@ -158,6 +159,7 @@ async function runVm(o: RunOptions, io: CliIo): Promise<number> {
   const vm = await Vm.create({
     memSize: o.memSize,
     kernel,
+    virt: o.virt,
     deterministic: o.deterministic,
     jit: o.jit,
     jitThreshold: o.jitThreshold,
@@ -172,6 +174,8 @@ async function runVm(o: RunOptions, io: CliIo): Promise<number> {
   if (o.stats) {
     io.stderr(formatStats(vm.stats()));
     io.stderr(formatExitStats(vm.exits, vm.vcpu.instructions, vm.walkCounters()));
+    const tech = vm.vcpu.technique;
+    if (tech instanceof TrapTechnique) io.stderr(formatShadowStats(tech.shadow.counters));
   }
   if (brokenPipe) return EXIT_BROKEN_PIPE;
   return outcome(o, result, quitByUser, io);

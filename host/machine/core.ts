@@ -25,6 +25,11 @@ export interface CoreExports {
    * exit; returns the exit reason (EXIT_VM_TRAP, EXIT_HALT, EXIT_BUDGET...). See assembly/index.ts.
    */
   vmRun(): number;
+  /**
+   * Enter a deprivileged guest kernel (trap-and-emulate): U-mode, V = 0, the host's satp, every
+   * trap an EXIT_VM_TRAP; registers and pc through the VMCS. See assembly/index.ts.
+   */
+  trapRun(): number;
   /** A background compile of slot `slot` finished: true if the region is still wanted. */
   jitReady(slot: number, seq: number, ok: boolean): boolean;
 }

@@ -1,12 +1,9 @@
 /**
- * The vCPU run loop: the host half of KVM_RUN. Enter the guest with `vmRun()`, handle the exit
- * the core reports in the VMCS, repeat.
+ * The vCPU run loop: the host half of KVM_RUN. Enter the guest through its technique (virt/:
+ * hw.ts `vmRun()`, trap.ts `trapRun()`), handle the exit the core reports in the VMCS, repeat.
  *
- *   EXIT_VM_TRAP  cause 10 (ecall from VS)      -> SBI (sbi.ts), pc += 4
- *                 cause 20/21/23, GPA in RAM    -> populate the page (first touch), retry
- *                 cause 21/23, GPA not RAM      -> MMIO: decode (mmio.ts), emulate, pc += len
- *                 cause 2/4/6 (not delegated)   -> redirected into the guest, as KVM does
- *                 anything else                 -> the guest is stopped with a one-line report
+ *   EXIT_VM_TRAP  what it means is the technique's business (virt/hw.ts, virt/trap.ts); they
+ *                 share the SBI, MMIO, redirect and failure handling here (VcpuPort)
  *   EXIT_HALT     WFI with nothing pending      -> sleep until the guest timer or an interrupt
  *   EXIT_BUDGET   the time slice is spent       -> sync time, let the event loop in
  */
@@ -14,11 +11,14 @@ import * as A from '../../assembly/abi';
 import { Disassembler } from '../isa/disasm';
 import type { RunLimits } from '../machine/types';
 import { HaltSleeper, NEVER, TIMEBASE_HZ } from '../machine/halt';
-import { decodeHtinst, decodeRaw, extendLoad, type MmioAccess } from './mmio';
+import { extendLoad, type MmioAccess } from './mmio';
 import { decodeSbiCall, handleSbi, sbiCallFolded, sbiCallIdName, type SbiCall, type SbiOutcome, type SbiVcpu, type SuspendWake } from './sbi';
 import type { ExitStats } from './stats';
 import { CAUSE_NAMES, causeText, formatExitTrace } from './stats';
 import type { Vm, VmRunResult } from './vm';
+import { HwTechnique } from './virt/hw';
+import type { Technique, VcpuPort } from './virt/technique';
+import { TrapTechnique } from './virt/trap';
 import { walk2d } from './walk';
 
 /** mtime frequency (10 MHz). */
@@ -101,7 +101,9 @@ export class Vcpu {
   private readonly port: SbiVcpu;
   private readonly stats: ExitStats;
   /** Ids of the reasons that need no details. */
-  private readonly reasons: { budget: ReasonId; halt: ReasonId; firstTouch: ReasonId; firstTouchPt: ReasonId };
+  private readonly reasons: { budget: ReasonId; halt: ReasonId };
+  /** How the CPU is virtualized (--virt): it enters the guest and says what a trap exit means. */
+  readonly technique: Technique;
   /** Reason ids of SBI calls by call id (SbiResult.call), and of MMIO loads and stores by device. */
   private readonly sbiIds: ReasonId[] = [];
   private readonly mmioIds = new Map<object, { load: ReasonId; store: ReasonId }>();
@@ -119,8 +121,26 @@ export class Vcpu {
     this.reasons = {
       budget: this.stats.id('time slice ends (budget)'),
       halt: this.stats.id('WFI (vCPU halts)'),
-      firstTouch: this.stats.id('guest-page fault: first touch of RAM'),
-      firstTouchPt: this.stats.id('guest-page fault: first touch of RAM (guest page table)'),
+    };
+    const port = this.techniquePort();
+    this.technique = vm.cfg.virt === 'trap' ? new TrapTechnique(port) : new HwTechnique(port, (c, t) => this.redirect(c, t));
+  }
+
+  /** What the techniques may use of this vCPU. */
+  private techniquePort(): VcpuPort {
+    return {
+      vm: this.vm,
+      fail: (what) => this.fail(what),
+      decodeSbi: () => decodeSbiCall(this.port),
+      sbi: (call) => {
+        const reason = this.sbiReason(call.id);
+        this.sbi(call);
+        return reason;
+      },
+      mmio: (gpa, acc) => this.mmio(gpa, acc),
+      halt: () => { this.halting = true; },
+      fetchInsn: (pc) => this.fetchInsn(pc),
+      reason: (name) => this.stats.id(name),
     };
   }
 
@@ -149,6 +169,7 @@ export class Vcpu {
     this.suspended = undefined;
     this.lastBudget = -1n; // the VMCS was cleared
     this.vm.core.flushTlb();
+    this.technique.reset();
   }
 
   /** Make run() return 'stopped' soon. */
@@ -250,13 +271,13 @@ export class Vcpu {
       if (budget === 0n) return now;
       this.syncTime(now);
       if (budget !== this.lastBudget) vm.vmcs.budget = this.lastBudget = budget;
-      const exit = vm.core.vmRun();
+      const exit = this.technique.enter();
       const pcAtExit = tracing ? vm.vmcs.pc : 0n;
       this.halting = false;
       this.exitInsnText = undefined;
       let reason: ReasonId;
       let read: boolean; // whether this exit read the clock (into `now`)
-      if (exit === A.EXIT_VM_TRAP && this.isSbiCall()) {
+      if (exit === A.EXIT_VM_TRAP && this.technique.isSbiCall()) {
         // The fast path (see above): the reason first, then the clock only if needed.
         const call = decodeSbiCall(this.port);
         reason = this.sbiReason(call.id);
@@ -305,40 +326,9 @@ export class Vcpu {
         this.halting = true;
         return this.reasons.halt;
       case A.EXIT_VM_TRAP:
-        return this.handleTrap();
+        return this.technique.handleTrap();
     }
     return this.fail(`unexpected exit reason ${exit} from vmRun`);
-  }
-
-  private handleTrap(): ReasonId {
-    const v = this.vm.vmcs;
-    if (v.exitIsInterrupt) return this.fail(`unexpected interrupt ${causeText(v.exitCause)} taken to HS`);
-    const code = v.exitCauseCode;
-    switch (code) {
-      case C.ECALL_VS: { // (runExits takes these on its fast path, to the same handling)
-        const call = decodeSbiCall(this.port);
-        const reason = this.sbiReason(call.id);
-        this.sbi(call);
-        return reason;
-      }
-      case C.FETCH_GUEST_PAGE:
-      case C.LOAD_GUEST_PAGE:
-      case C.STORE_GUEST_PAGE:
-        return this.guestPageFault(code);
-      case C.ILLEGAL:
-      case C.LOAD_MISALIGNED:
-      case C.STORE_MISALIGNED:
-        // KVM hands these back to the guest (kvm_riscv_vcpu_trap_redirect).
-        this.redirect(BigInt(code), v.exitTval);
-        return this.stats.id(`${CAUSE_NAMES[code]} (redirected to the guest)`);
-    }
-    return this.fail(`${CAUSE_NAMES[code] ?? 'unknown cause'} taken to HS`);
-  }
-
-  /** Whether the exit is an SBI call: an ecall from VS-mode. */
-  private isSbiCall(): boolean {
-    const v = this.vm.vmcs;
-    return v.exitCauseCode === C.ECALL_VS && !v.exitIsInterrupt;
   }
 
   /** The reason id of the SBI calls with call id `call` (SbiCall.id). */
@@ -421,35 +411,6 @@ export class Vcpu {
     const out: number[] = [];
     while (out.length < max && (Number(u.read(LSR, 1)) & 1) !== 0) out.push(Number(u.read(RBR, 1)));
     return Uint8Array.from(out);
-  }
-
-  /** A guest-page fault: first touch of RAM, an MMIO access, or something the VMM cannot resolve. */
-  private guestPageFault(cause: number): ReasonId {
-    const vm = this.vm;
-    const v = vm.vmcs;
-    const gpa = v.exitGpa;
-    const htinst = Number(v.exitHtinst & 0xffff_ffffn);
-    const implicit = htinst !== 0 && (htinst & 3) === 0;
-    if (vm.isGuestRam(gpa)) {
-      if (vm.isPopulated(gpa)) return this.fail(`${CAUSE_NAMES[cause]} on guest RAM that is mapped (GPA ${hx(gpa)})`);
-      // No flush: the hart never caches a failed translation, so a new mapping is seen at once.
-      vm.populate(gpa);
-      return implicit ? this.reasons.firstTouchPt : this.reasons.firstTouch;
-    }
-    // An implicit VS-stage PTE access keeps the cause of the access that walked (20 for a fetch;
-    // priv spec §8.6.3), so it is told apart by htinst before the cause is looked at.
-    if (implicit) return this.fail(`guest page table at guest-physical ${hx(gpa)}, which is not RAM`);
-    if (cause === C.FETCH_GUEST_PAGE) return this.fail(`instruction fetch from guest-physical ${hx(gpa)}, which is not RAM`);
-    // MMIO: decode from htinst, or read the instruction when the hart gave none.
-    let acc: MmioAccess | undefined = decodeHtinst(htinst);
-    if (acc === undefined && htinst === 0) {
-      const raw = this.fetchInsn(v.pc);
-      if (raw !== undefined) acc = decodeRaw(raw);
-    }
-    if (acc === undefined || acc.write !== (cause === C.STORE_GUEST_PAGE)) {
-      return this.fail(`MMIO access at guest-physical ${hx(gpa)} by an instruction the VMM cannot emulate (htinst ${hx(BigInt(htinst))})`);
-    }
-    return this.mmio(gpa, acc);
   }
 
   /** Emulate one load or store on the device at `gpa`. */
@@ -595,7 +556,7 @@ export class Vcpu {
     });
     // An unknown SBI call is counted under one folded name (sbi.ts); the trace keeps its ids
     // (a7/a6 are still the guest's: a NOT_SUPPORTED answer writes only a0).
-    if (trap && this.isSbiCall() && sbiCallFolded(decodeSbiCall(this.port).id)) {
+    if (trap && this.technique.isSbiCall() && sbiCallFolded(decodeSbiCall(this.port).id)) {
       line += ` (a7=${hx(this.port.x(17))}, a6=${hx(this.port.x(16))})`;
     }
     this.vm.cfg.onTraceExit?.(line);

@@ -40,6 +40,8 @@ import type { SbiExtension } from './sbi';
 import { ExitStats, type WalkCounters } from './stats';
 import { Vcpu } from './vcpu';
 import { Vmcs } from './vmcs';
+import { MAX_SHADOW_FRAMES } from './paging/shadow';
+import type { VirtMode } from './virt/technique';
 
 /** Guest RAM starts here, as on the virt board. */
 export const GUEST_RAM_BASE = 0x80000000n;
@@ -52,6 +54,8 @@ export const HVIP_VSEIP = 1n << 10n;
 export type VmCore = CoreExports & {
   /** Enter the guest of the VMCS at abi.ts VMCS; returns EXIT_*. */
   vmRun(): number;
+  /** Enter a deprivileged guest kernel (trap-and-emulate); returns EXIT_*. */
+  trapRun(): number;
 };
 
 /** How a VM is built. */
@@ -68,6 +72,8 @@ export interface VmConfig extends JitConfig {
   onTraceExit?: (line: string) => void;
   /** hgatp mode of the G-stage table (Sv39x4 by default). */
   gstageMode?: bigint;
+  /** How the CPU is virtualized (--virt): 'hw' (the H extension, the default) or 'trap' (trap-and-emulate, docs/techniques.md). */
+  virt?: VirtMode;
   /** Adds nodes to the guest's device tree before it is built (host/xen: /hypervisor). */
   fdtExtra?: (fdt: Fdt) => void;
   /** A disk: served by a virtio-blk device (modern virtio-mmio) in virtio slot 0, IRQ 1. */
@@ -85,9 +91,10 @@ export interface VmRunResult extends RunResult {
   failure?: string;
 }
 
-/** Host RAM for a guest of `memSize`: the guest's pages plus room for the G-stage tables. */
-export function hostRamSize(memSize: number): number {
-  const tables = Math.ceil(memSize / (512 * 4096)) * 4096 + 64 * 1024;
+/** Host RAM for a guest of `memSize`: the guest's pages plus room for the G-stage tables (and the shadow tables with --virt trap). */
+export function hostRamSize(memSize: number, virt: VirtMode = 'hw'): number {
+  const shadows = virt === 'trap' ? MAX_SHADOW_FRAMES * 4096 : 0;
+  const tables = Math.ceil(memSize / (512 * 4096)) * 4096 + 64 * 1024 + shadows;
   const size = memSize + tables + (1 << 20);
   return Math.min(Number(A.RAM_SIZE_MAX), Math.ceil(size / 4096) * 4096);
 }
@@ -134,7 +141,7 @@ export class Vm {
   }
 
   private constructor(readonly cfg: VmConfig) {
-    const hostSize = hostRamSize(cfg.memSize);
+    const hostSize = hostRamSize(cfg.memSize, cfg.virt);
     this.memory = createMemory(hostSize);
     const core = instantiateCore(this.memory, cfg.jitBackground ?? false) as VmCore;
     if (typeof core.vmRun !== 'function') {
@@ -310,6 +317,7 @@ export class Vm {
       this.gstage.unmap(page);
       this.frames.release(hpa);
       this.guestPages.delete(pfnOf(page));
+      this.vcpu.technique.guestPageRemoved?.(page);
       this.core.flushTlb();
     }
     this.holes.add(page);

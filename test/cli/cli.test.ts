@@ -96,8 +96,8 @@ describe('wasmvisor command line: bad input is one line and exit code 2', () => 
     expectUsageError(wasmvisor(['run', '--bare', '--frobnicate', 'k.elf']), "wasmvisor: unknown option '--frobnicate' (see wasmvisor --help)");
     expectUsageError(wasmvisor(['run', '--bare']), 'wasmvisor: run: missing IMAGE (usage: wasmvisor run --bare IMAGE [options])');
   });
-  it('VM mode: shadow paging is not implemented yet; VM-only options need VM mode', () => {
-    expectUsageError(wasmvisor(['run', '--paging', 'shadow', HELLO]), 'wasmvisor: --paging shadow is not implemented yet (use --paging nested)');
+  it('VM mode: shadow paging is not implemented for --virt hw yet; VM-only options need VM mode', () => {
+    expectUsageError(wasmvisor(['run', '--paging', 'shadow', HELLO]), 'wasmvisor: --paging shadow is not implemented for --virt hw yet (use --paging nested, or --virt trap)');
     expectUsageError(wasmvisor(['run', '--bare', '--trace', 'exits', HELLO]), 'wasmvisor: --trace exits applies to VM mode only (drop --bare)');
   });
   it('bad --mem values name the value', () => {

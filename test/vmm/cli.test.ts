@@ -72,7 +72,7 @@ describe('wasmvisor run IMAGE (VM mode)', () => {
   it('--paging shadow and unknown values are one-line errors; --bios needs --bare', () => {
     const img = file('x.bin', assemble(shutdown()));
     for (const [args, msg] of [
-      [['run', '--paging', 'shadow', img], 'wasmvisor: --paging shadow is not implemented yet (use --paging nested)'],
+      [['run', '--paging', 'shadow', img], 'wasmvisor: --paging shadow is not implemented for --virt hw yet (use --paging nested, or --virt trap)'],
       [['run', '--paging=flat', img], "wasmvisor: --paging: unknown mode 'flat' (expected nested or shadow)"],
       [['run', '--trace', 'all', img], "wasmvisor: --trace: unknown trace 'all' (expected exits)"],
       [['run', '--bios', img, img], 'wasmvisor: --bios needs --bare (in VM mode the VMM itself answers SBI calls)'],

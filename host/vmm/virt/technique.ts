@@ -1,0 +1,58 @@
+/**
+ * The ways to virtualize a CPU (DESIGN.md, host/vmm/virt/): each is a Technique the vCPU asks
+ * how to enter the guest and what an exit means; the vCPU keeps what they share (the run loop,
+ * SBI, MMIO devices, waiting, reports).
+ *
+ *   hw    the H extension: the guest runs in VS/VU, nested paging (hw.ts)
+ *   trap  trap-and-emulate: the guest kernel runs deprivileged in U-mode, its S-mode state is
+ *         emulated, shadow paging (trap.ts)
+ *
+ * Both keep the guest's virtual supervisor state in the same VMCS fields (pc, x, priv, the VS
+ * block: sstatus, stvec, sscratch, sepc, scause, stval, satp, stimecmp; hie/hvip: sie/sip), so
+ * SBI, interrupt injection, suspend and the wait for interrupts serve both unchanged.
+ */
+import type { MmioAccess } from '../mmio';
+import type { SbiCall } from '../sbi';
+import type { Vm } from '../vm';
+
+/** --virt: how the CPU is virtualized. */
+export type VirtMode = 'hw' | 'trap';
+/** --paging: how guest memory is virtualized. */
+export type PagingMode = 'nested' | 'shadow';
+
+/** An exit reason, as an id of the VM's ExitStats. */
+export type ReasonId = number;
+
+/** What a technique may use of its vCPU (vcpu.ts). */
+export interface VcpuPort {
+  readonly vm: Vm;
+  /** Stop the guest with one report line (names the guest, pc, cause); the reason id. */
+  fail(what: string): ReasonId;
+  /** Decode the SBI call of this exit (a0..a7). */
+  decodeSbi(): SbiCall;
+  /** Handle a decoded SBI call, step over the ecall; its reason id. */
+  sbi(call: SbiCall): ReasonId;
+  /** Emulate one load or store on the device at `gpa` and step over it; its reason id. */
+  mmio(gpa: bigint, acc: MmioAccess): ReasonId;
+  /** Wait for an interrupt before the next entry (WFI). */
+  halt(): void;
+  /** The instruction at guest virtual `pc` (read through the guest's tables), if readable. */
+  fetchInsn(pc: bigint): number | undefined;
+  /** The id of a reason by name (ExitStats.id; ids are stable, so callers keep them). */
+  reason(name: string): ReasonId;
+}
+
+/** One way to virtualize the CPU. */
+export interface Technique {
+  readonly mode: VirtMode;
+  /** After the vCPU's reset (VMCS cleared, pc, a0/a1, virtual S-mode): the technique's own setup. */
+  reset(): void;
+  /** Enter the guest and run until an exit; returns EXIT_*. */
+  enter(): number;
+  /** Whether the EXIT_VM_TRAP just taken is an SBI call (the vCPU's fast path). */
+  isSbiCall(): boolean;
+  /** Handle an EXIT_VM_TRAP. */
+  handleTrap(): ReasonId;
+  /** The VMM took guest RAM page `gpa` away (ballooning): forget every translation to its frame. */
+  guestPageRemoved?(gpa: bigint): void;
+}

@@ -1,0 +1,298 @@
+/**
+ * `--virt trap`: classic trap-and-emulate (Popek and Goldberg, 1974) on a hart without the H
+ * extension. The guest kernel runs deprivileged, in real U-mode with V = 0; the hart's satp
+ * points at a shadow table the VMM owns (paging/shadow.ts); "U is external" (core trapRun) makes
+ * every trap an exit to this module, which emulates the guest's virtual S-mode:
+ *
+ *   illegal instruction  csrr/csrw of S CSRs, time/cycle/instret, sret, wfi, sfence.vma from
+ *                        virtual S: emulated against the virtual CSR file (trap-csr.ts);
+ *                        anything else (or from virtual U): a virtual illegal-instruction trap
+ *   ecall                from virtual S: SBI (sbi.ts); from virtual U: a virtual trap (cause 8)
+ *   page fault           shadow miss: fill; the guest's own fault: a virtual page fault; a store
+ *                        to a guest page table: emulated, shadows zapped; not RAM: MMIO
+ *                        (decoded from the instruction read out of guest memory: no htinst)
+ *   interrupt            the guest's timer or an injected interrupt became deliverable: it is
+ *                        delivered at the next entry
+ *   breakpoint, misaligned: virtual traps to the guest's stvec
+ *
+ * The virtual S-mode state lives where the hw technique keeps it (technique.ts): VMCS priv
+ * (1 virtual S, 0 virtual U), vsstatus, vstvec, vsscratch, vsepc, vscause, vstval, vsatp,
+ * vstimecmp, hie/hvip for sie/sip; scounteren and senvcfg are fields of VirtualCsrs.
+ */
+import { decodeRaw } from '../mmio';
+import { ShadowPager, type ShadowAccess } from '../paging/shadow';
+import { CSR_NAMES, csrAccess, SSTATUS, VirtualCsrs, VS_INTERRUPTS, type CsrHart } from './trap-csr';
+import type { ReasonId, Technique, VcpuPort } from './technique';
+
+const INTERRUPT = 1n << 63n;
+/** sip/sie bits in the VS positions of hvip/hie (priv spec §8.2.4): SSI 2, STI 6, SEI 10. */
+const VSSIP = 1n << 2n, VSTIP = 1n << 6n, VSEIP = 1n << 10n;
+const INSN_SRET = 0x10200073;
+const INSN_WFI = 0x10500073;
+/** Fills of the same address in a row that mean the shadow does not converge (a VMM bug). */
+const MAX_REFILLS = 4;
+
+const hx = (v: bigint) => '0x' + v.toString(16);
+
+/** The trap-and-emulate technique. */
+export class TrapTechnique implements Technique {
+  readonly mode = 'trap' as const;
+  readonly shadow: ShadowPager;
+  readonly csrs = new VirtualCsrs();
+  /** The hart's satp as last set (the current shadow). */
+  private hartSatp = -1n;
+  private lastFill = { pc: -1n, gva: -1n, n: 0 };
+  private readonly ids = new Map<string, ReasonId>();
+  private readonly csrIds = new Map<number, ReasonId>();
+  private readonly csrHart: CsrHart;
+
+  constructor(private readonly cpu: VcpuPort) {
+    const vm = cpu.vm;
+    this.shadow = new ShadowPager({
+      ram: vm.hostRam,
+      frames: vm.frames,
+      isGuestRam: (gpa) => vm.isGuestRam(gpa),
+      gpaToHpa: (gpa) => vm.gpaToHpa(gpa),
+      flushTlb: () => vm.core.flushTlb(),
+    });
+    const v = vm.vmcs;
+    this.csrHart = {
+      vmcs: v,
+      guestTime: () => BigInt.asUintN(64, vm.core.mtimeNow() + v.htimedelta),
+      instret: () => vm.hart.instret,
+    };
+  }
+
+  reset(): void {
+    const h = this.cpu.vm.hart;
+    // Every counter read traps (scounteren = 0): the guest's time base and its own scounteren
+    // are emulated (docs/techniques.md, "sensitive but unprivileged").
+    h.scounteren = 0n;
+    h.satp = 0n;
+    h.mie = 0n;
+    h.mideleg = 0n;
+    // The hart's own M and S timers are not used by a VM; at 0 they would be due forever and
+    // hide the guest timer's deadline from the core's run loop (timer.ts nextTimerIcount), so
+    // the guest's timer interrupt would wait for the end of the time slice.
+    h.mtimecmp = 0xffff_ffff_ffff_ffffn;
+    h.stimecmp = 0xffff_ffff_ffff_ffffn;
+    this.hartSatp = -1n;
+    this.csrs.reset();
+    this.shadow.clear();
+  }
+
+  enter(): number {
+    const vm = this.cpu.vm;
+    const v = vm.vmcs;
+    this.deliverInterrupt();
+    const st = v.vsstatus;
+    const satp = this.shadow.activate(v.vsatp, {
+      user: v.priv === 0n, sum: (st & SSTATUS.SUM) !== 0n, mxr: (st & SSTATUS.MXR) !== 0n,
+    });
+    if (satp !== this.hartSatp) vm.hart.satp = this.hartSatp = satp;
+    return vm.core.trapRun();
+  }
+
+  guestPageRemoved(): void {
+    // Its frame goes back to the allocator: no shadow leaf may keep pointing at it. Rare
+    // (ballooning), so every shadow goes and is rebuilt on demand.
+    this.shadow.clear();
+  }
+
+  isSbiCall(): boolean {
+    const v = this.cpu.vm.vmcs;
+    return v.exitCauseCode === 8 && !v.exitIsInterrupt && v.priv === 1n;
+  }
+
+  handleTrap(): ReasonId {
+    const v = this.cpu.vm.vmcs;
+    const code = v.exitCauseCode;
+    if (v.exitIsInterrupt) {
+      // Delivered by the next enter() (deliverInterrupt), which re-checks it.
+      return this.id(code === 10 ? 'interrupt: virtual external' : code === 6 ? 'interrupt: virtual timer' : 'interrupt: virtual software');
+    }
+    switch (code) {
+      case 2:
+        return this.illegal();
+      case 8:
+        if (v.priv === 1n) return this.cpu.sbi(this.cpu.decodeSbi());
+        this.deliver(8n, 0n);
+        return this.id('ecall from virtual U (to the guest)');
+      case 0: case 3: case 4: case 6:
+        this.deliver(BigInt(code), v.exitTval);
+        return this.id(`exception ${code} (to the guest)`);
+      case 12: case 13: case 15:
+        return this.pageFault(code === 12 ? 'fetch' : code === 13 ? 'read' : 'write');
+    }
+    return this.cpu.fail(`trap cause ${code} from the deprivileged guest`);
+  }
+
+  // ---- privileged instructions ----
+
+  /** An illegal-instruction trap: a privileged instruction to emulate, or the guest's own. */
+  private illegal(): ReasonId {
+    const v = this.cpu.vm.vmcs;
+    let insn = Number(v.exitInsn & 0xffff_ffffn);
+    if (insn === 0) insn = this.cpu.fetchInsn(v.pc) ?? 0;
+    const virtualS = v.priv === 1n;
+    if ((insn & 0x7f) === 0x73) {
+      const f3 = (insn >>> 12) & 7;
+      if (f3 === 0 && virtualS) {
+        if (insn === INSN_SRET) return this.sret();
+        if (insn === INSN_WFI) return this.wfi();
+        if (insn >>> 25 === 0x09 && ((insn >>> 7) & 31) === 0) {
+          // sfence.vma: the shadows follow every guest PTE write (write protection), so
+          // nothing is stale; it is counted (paging/shadow.ts).
+          this.shadow.sfence();
+          v.advancePc(4);
+          return this.id('sfence.vma (emulated)');
+        }
+      } else if (f3 !== 0 && f3 !== 4) {
+        const csr = insn >>> 20;
+        const rs1 = (insn >>> 15) & 31;
+        const rd = (insn >>> 7) & 31;
+        const kind = f3 & 3; // 1 RW, 2 RS, 3 RC
+        const src = f3 >= 5 ? BigInt(rs1) : v.x(rs1);
+        const writes = kind === 1 || rs1 !== 0;
+        const old = csrAccess(this.csrs, this.csrHart, csr, virtualS, kind, src, writes);
+        if (old !== undefined) {
+          if (rd !== 0) v.setX(rd, old);
+          v.advancePc(4);
+          // The reason by number first: the name is built once per CSR and access kind.
+          const how = writes ? (kind === 1 && rd === 0 ? 1 : 2) : 0;
+          let id = this.csrIds.get(csr * 4 + how);
+          if (id === undefined) {
+            const name = CSR_NAMES[csr] ?? hx(BigInt(csr));
+            this.csrIds.set(csr * 4 + how, (id = this.id(`csr ${['read', 'write', 'read/write'][how]} ${name} (emulated)`)));
+          }
+          return id;
+        }
+      }
+    }
+    this.deliver(2n, v.exitTval);
+    return this.id('illegal instruction (to the guest)');
+  }
+
+  /** sret (priv spec §3.3.2, for S): priv <- SPP, SIE <- SPIE, SPIE <- 1, SPP <- U, pc <- sepc. */
+  private sret(): ReasonId {
+    const v = this.cpu.vm.vmcs;
+    const st = v.vsstatus;
+    v.priv = (st & SSTATUS.SPP) !== 0n ? 1n : 0n;
+    v.vsstatus = (st & ~(SSTATUS.SIE | SSTATUS.SPP)) | ((st & SSTATUS.SPIE) !== 0n ? SSTATUS.SIE : 0n) | SSTATUS.SPIE;
+    v.pc = v.vsepc;
+    return this.id(v.priv === 1n ? 'sret to virtual S (emulated)' : 'sret to virtual U (emulated)');
+  }
+
+  /** wfi (§3.3.3): wait until an interrupt is pending in sip & sie, whatever sstatus.SIE says. */
+  private wfi(): ReasonId {
+    const v = this.cpu.vm.vmcs;
+    v.advancePc(4);
+    if ((this.virtualPending() & v.hie) === 0n) this.cpu.halt();
+    return this.id('wfi (emulated)');
+  }
+
+  // ---- memory ----
+
+  private pageFault(access: ShadowAccess): ReasonId {
+    const cpu = this.cpu;
+    const vm = cpu.vm;
+    const v = vm.vmcs;
+    const gva = v.exitTval;
+    const r = this.shadow.fault(gva, access);
+    switch (r.kind) {
+      case 'filled': {
+        const f = this.lastFill;
+        if (f.pc === v.pc && f.gva === gva) {
+          if (++f.n >= MAX_REFILLS) return cpu.fail(`the shadow page table does not converge at ${hx(gva)} (${access})`);
+        } else {
+          f.pc = v.pc; f.gva = gva; f.n = 0;
+        }
+        return this.id(access === 'write' ? 'page fault: shadow fill (write)' : access === 'read' ? 'page fault: shadow fill (read)' : 'page fault: shadow fill (fetch)');
+      }
+      case 'guest-fault':
+        this.deliver(BigInt(r.cause), gva);
+        return this.id('page fault (to the guest)');
+      case 'bad':
+        return cpu.fail(r.what);
+      case 'pt-write':
+      case 'mmio': {
+        // No htinst without the H extension: the instruction is read from guest memory.
+        const raw = cpu.fetchInsn(v.pc);
+        const acc = raw !== undefined ? decodeRaw(raw) : undefined;
+        if (acc === undefined || acc.write !== (access === 'write')) {
+          const what = r.kind === 'mmio' ? `MMIO access at guest-physical ${hx(r.gpa)}` : `store to the guest page table at guest-physical ${hx(r.gpa)}`;
+          return cpu.fail(`${what} by an instruction the VMM cannot emulate`);
+        }
+        if (r.kind === 'mmio') return cpu.mmio(r.gpa, acc);
+        // Emulate the guest's store to its own page table, then zap what it invalidates.
+        const value = v.x(acc.reg);
+        const bytes = new Uint8Array(acc.size);
+        for (let i = 0; i < acc.size; i++) bytes[i] = Number((value >> BigInt(8 * i)) & 0xffn);
+        vm.hostRam.write(vm.gpaToHpa(r.gpa) as bigint, bytes);
+        this.shadow.ptWritten(r.gpa, acc.size);
+        v.advancePc(acc.len);
+        return this.id('page fault: guest page-table write (emulated)');
+      }
+    }
+  }
+
+  // ---- virtual traps and interrupts ----
+
+  /** sip as the guest sees it, in the VS bit positions: injected bits and the guest's timer. */
+  private virtualPending(): bigint {
+    const v = this.cpu.vm.vmcs;
+    let p = v.hvip & (VSSIP | VSEIP);
+    if (v.vstimecmp !== 0xffff_ffff_ffff_ffffn && this.csrHart.guestTime() >= v.vstimecmp) p |= VSTIP;
+    return p;
+  }
+
+  /** Deliver the highest-priority pending, enabled virtual interrupt, if the guest can take one now (§3.1.9, §4.1.3). */
+  private deliverInterrupt(): void {
+    const v = this.cpu.vm.vmcs;
+    const enabled = v.hie & VS_INTERRUPTS;
+    if (enabled === 0n) return;
+    if (v.priv === 1n && (v.vsstatus & SSTATUS.SIE) === 0n) return;
+    const p = this.virtualPending() & enabled;
+    if (p === 0n) return;
+    const code = (p & VSEIP) !== 0n ? 9n : (p & VSSIP) !== 0n ? 1n : 5n; // SEI > SSI > STI
+    this.deliver(INTERRUPT | code, 0n);
+  }
+
+  /**
+   * A trap into the guest's virtual S-mode, as the hart takes one into S (priv spec §4.1.1,
+   * §4.1.2): sepc = pc, scause, stval, SPP = the virtual privilege, SPIE = SIE, SIE = 0,
+   * pc = stvec (plus 4 x cause for an interrupt in vectored mode).
+   */
+  deliver(cause: bigint, tval: bigint): void {
+    const v = this.cpu.vm.vmcs;
+    v.vsepc = v.pc;
+    v.vscause = cause;
+    v.vstval = tval;
+    const st = v.vsstatus;
+    v.vsstatus = (st & ~(SSTATUS.SPP | SSTATUS.SPIE | SSTATUS.SIE)) | (v.priv === 1n ? SSTATUS.SPP : 0n) |
+      ((st & SSTATUS.SIE) !== 0n ? SSTATUS.SPIE : 0n);
+    v.priv = 1n;
+    const tv = v.vstvec;
+    const irq = (cause & INTERRUPT) !== 0n;
+    v.pc = (tv & ~3n) + (irq && (tv & 1n) !== 0n ? (cause & 63n) * 4n : 0n);
+  }
+
+  private id(name: string): ReasonId {
+    let id = this.ids.get(name);
+    if (id === undefined) this.ids.set(name, (id = this.cpu.reason(name)));
+    return id;
+  }
+}
+
+/** The shadow MMU's counters as the CLI's --stats prints them (after the exit table). */
+export function formatShadowStats(c: ShadowPager['counters']): string {
+  const n = (x: number) => x.toLocaleString('en-US');
+  return 'wasmvisor shadow page tables (--virt trap)\n' +
+    `  shadows built / reused       ${n(c.built)} / ${n(c.reused)} (switches to a cached shadow)\n` +
+    `  shadow fills                 ${n(c.fills)}\n` +
+    `  guest page-table writes      ${n(c.ptWrites)} emulated, ${n(c.zaps)} shadow entries zapped, ${n(c.unprotects)} pages unprotected\n` +
+    `  write protections            ${n(c.writeProtects)}\n` +
+    `  guest sfence.vma             ${n(c.sfences)}\n` +
+    `  TLB flushes by the VMM       ${n(c.tlbFlushes)}\n` +
+    `  shadows evicted              ${n(c.evictions)} (${n(c.frames)} table frames alive)\n`;
+}

@@ -90,7 +90,10 @@ function completeMmio(): void {
       const sh = 64 - size * 8;
       v = rd64(S_MMIO_SIGNED) != 0 ? <u64>((<i64>(v << sh)) >> <i64>sh) : (v << sh) >> sh;
     }
-    setX(<u32>rd64(S_MMIO_RD), v);
+    const rd = <u32>rd64(S_MMIO_RD);
+    // flw from a device (rd >= 34 names f[rd - 34], fp/exec.ts): the single is NaN-boxed.
+    if (rd >= 34 && size == 4) v |= 0xffffffff00000000;
+    setX(rd, v);
   }
   setPc(pc + rd64(S_MMIO_LEN));
   addIcount(1);
@@ -205,6 +208,10 @@ export function vmRun(): u32 {
   store<u64>(STATE + S_HS_EXTERNAL, 1);
   // The host plays M-mode too: it lets its guests use Sstc (vstimecmp, with henvcfg.STCE).
   store<u64>(STATE + S_MENVCFG, load<u64>(STATE + S_MENVCFG) | (<u64>1 << 63));
+  // The host's HS-level mstatus.FS must not be Off for the guest to use F/D (priv spec §8.2.11:
+  // with V = 1 both FS fields apply); the guest's own switch is vsstatus.FS. f0..f31 and fcsr
+  // stay in the hart: one vCPU per core instance (fp/exec.ts).
+  if ((load<u64>(STATE + S_MSTATUS) & (<u64>3 << 13)) == 0) store<u64>(STATE + S_MSTATUS, load<u64>(STATE + S_MSTATUS) | (<u64>1 << 13));
   store<u64>(VMCS + VM_EXIT_CAUSE, 0);
   const before = load<u64>(STATE + S_INSTRET);
   const reason = run(load<u64>(VMCS + VM_BUDGET));

@@ -519,7 +519,7 @@ read('hstatus from HS: allowed (H CSRs are supervisor-level, bits 9:8 = 2)', 0x6
 cases.add('csrrs', 'hstatus from U: illegal', (h) => expectHTrap(h.exec(csrr(0x600), mode(U)), 'M', 2n, BigInt(csrr(0x600))));
 
 // ---- the VS CSRs, accessed directly (V = 0) ----
-write('vsstatus: SIE, SPIE, SPP, SUM, MXR writable; reads UXL = 2', 0x200, ALL, VSXL, { vsstatus: 0xc0122n });
+write('vsstatus: SIE, SPIE, SPP, SUM, MXR, FS writable (SD follows FS); reads UXL = 2', 0x200, ALL, VSXL, { vsstatus: 0xc6122n | (1n << 63n) });
 write('vstvec: mode 2 is not written', 0x205, 0x80002002n, VSTVEC, {});
 write('vstvec: vectored accepted', 0x205, 0x80002001n, VSTVEC, { vstvec: 0x80002001n });
 write('vsscratch', 0x240, 0x1234n, 0n, { vsscratch: 0x1234n });

@@ -6,14 +6,15 @@
  *
  * ```
  *   0x80000000  prologue   x8 = IN, x18 = OUT (auipc/addi); mstatus.FS = Initial
- *               per case   fld f1, f2, f3 and ld x10 from IN (the case's a, b, c, x)
- *                          csrrwi frm, <frm>; csrrwi fflags, 0
+ *               per group  the cases of one instruction word (op and rm field), x13 of them:
+ *                 loop:    fld f1, f2, f3, ld x10, ld x14 from IN (the case's a, b, c, x, frm)
+ *                          csrrw frm, x14; csrrwi fflags, 0
  *                          <the instruction>: rd f4 or x11; rs1 f1 or x10; rs2 f2; rs3 f3
  *                          csrrs x12, fflags; fsd f4 / sd x11 -> OUT; sd x12 -> OUT + 8
- *                          x8 += 32, x18 += 16
- *               epilogue   print every OUT dword as 16 hex digits and a newline on the UART,
- *                          then PASS through the test finisher
- *   IN          (4 KiB aligned after the code) 32 bytes per case: a, b, c, x
+ *                          x8 += 40, x18 += 16; loop while --x13
+ *               epilogue   print a line per case, "<result: 16 hex digits> <fflags: 2>", on
+ *                          the UART, then PASS through the test finisher
+ *   IN          (4 KiB aligned after the code) 40 bytes per case: a, b, c, x, frm
  *   OUT         after IN: 16 bytes per case (zero in the image)
  * ```
  *
@@ -172,6 +173,42 @@ function pickOp(r: Rng): string {
   return r.pick(FP_OPS);
 }
 
+/**
+ * A value near a boundary where rounding decides underflow or overflow: 2^emin (tininess after
+ * rounding), half the smallest subnormal, the largest finite number and 2^(emax + 1), off by a
+ * few units in the last place.
+ */
+function boundary(r: Rng, d: boolean): number {
+  const p = d ? 53 : 24;
+  const emin = d ? -1022 : -126, emax = d ? 1023 : 127;
+  const base = r.pick([2 ** emin, 2 ** emin, 2 ** (emin - p), 2 ** emin * (2 - 2 ** (1 - p)), 2 ** emax * (2 - 2 ** (1 - p)), 2 ** emax * 2]);
+  const ulp = 2 ** -p;
+  const t = (Number.isFinite(base) ? base : 2 ** emax * 2) * (1 + ulp * (r.int(-6, 6) + r.u32() / 2 ** 32));
+  return r.chance(0.5) ? -t : t;
+}
+
+/**
+ * Operands whose exact result lands near a boundary() value with bits beyond the format's
+ * precision (so the rounding, not the operands, decides UF or OF), for ops that can get there.
+ */
+function boundaryOperands(r: Rng, op: string, d: boolean): [number, number, number] | undefined {
+  const t = boundary(r, d);
+  const round = (v: number) => (d ? v : Math.fround(v));
+  const a = round((1 + r.u32() / 2 ** 32) * (r.chance(0.5) ? 1 : 2 ** r.int(-20, 20)));
+  const name = op.replace(/\.[sd]$/, '');
+  switch (name) {
+    case 'fmul': return [a, round(t / a), 0];
+    case 'fdiv': return [round(t * a), a, 0];
+    case 'fadd': case 'fsub': {
+      const small = round(t * 2 ** -r.int(1, d ? 60 : 30) * (r.chance(0.5) ? 1 : -1));
+      const big = round(t - small);
+      return name === 'fadd' ? [big, small, 0] : [big, -small, 0];
+    }
+    case 'fmadd': case 'fmsub': case 'fnmsub': case 'fnmadd': return [a, round(t / a), r.chance(0.5) ? 0 : round(t * 2 ** -r.int(1, 40))];
+    default: return undefined;
+  }
+}
+
 /** A random case. */
 export function randomCase(r: Rng): FpCase {
   const op = pickOp(r);
@@ -186,6 +223,9 @@ export function randomCase(r: Rng): FpCase {
     a = operand(r, d);
     b = r.chance(0.35) ? related(r, d, a) : operand(r, d);
     c = addend(r, d, a, b);
+    const near = r.chance(0.25) ? boundaryOperands(r, op, d) : undefined;
+    if (near) [a, b, c] = near.map((v) => (d ? bitsD(v) : bitsS(v))) as [bigint, bigint, bigint];
+    if (op === 'fcvt.s.d' && r.chance(0.3)) a = bitsD(boundary(r, false)); // doubles near the single boundaries
     if (!d) { a = boxS(r, a); b = boxS(r, b); c = boxS(r, c); }
   }
   return { op, rm, frm, a, b, c, x: intOperand(r) };
@@ -215,48 +255,64 @@ const jalr = (rd: number, rs1: number) => ((rs1 << 15) | (rd << 7) | 0x67) >>> 0
 const fldI = (rd: number, rs1: number, imm: number) => fp('fld', { rd, rs1, imm });
 const fsdI = (rs2: number, rs1: number, imm: number) => fp('fsd', { rs1, rs2, imm });
 
-/** Build the program of `n` cases for one seed. Same seed, same bytes. */
+/**
+ * Build the program of `n` cases for one seed. Same seed, same bytes. The cases are grouped by
+ * instruction (a stable sort on the instruction word), and each group is a loop over its
+ * cases' operands, so the code stays small and the JIT compiles each loop once.
+ */
 export function buildFpProgram(seed: number, n: number): FpProgram {
   const r = new Rng(seed);
-  const cases = Array.from({ length: n }, () => randomCase(r));
+  const drawn = Array.from({ length: n }, () => randomCase(r));
+  const cases = drawn.map((k, i) => ({ k, i, w: caseInsn(k) })).sort((x, y) => x.w - y.w || x.i - y.i).map((x) => x.k);
   const code: number[] = [];
-  const fix: [number, 'in' | 'out'][] = []; // auipc/addi pairs to patch
-  fix.push([code.length, 'in']); code.push(0, 0);
-  fix.push([code.length, 'out']); code.push(0, 0);
+  const fix: number[] = []; // auipc/addi pairs to patch: x8 = IN, x18 = OUT, x9 = OUT, x19 = OUT end
+  fix.push(code.length); code.push(0, 0);
+  fix.push(code.length); code.push(0, 0);
   code.push(lui(5, 2)); // 0x2000: mstatus.FS = Initial
   code.push(csr(2, 0, 0x300, 5)); // csrrs zero, mstatus, t0
-  for (const k of cases) {
-    code.push(fldI(1, 8, 0), fldI(2, 8, 8), fldI(3, 8, 16), ld(10, 8, 24));
-    code.push(csr(5, 0, CSR_FRM, k.frm), csr(5, 0, CSR_FFLAGS, 0));
-    code.push(caseInsn(k));
+  for (let g = 0; g < cases.length;) {
+    const w = caseInsn(cases[g]);
+    let e = g;
+    while (e < cases.length && caseInsn(cases[e]) === w) e++;
+    const count = e - g;
+    code.push(lui(13, (count + 0x800) >> 12), addi(13, 13, count - (((count + 0x800) >> 12) << 12))); // x13 = count
+    const loop = code.length;
+    code.push(fldI(1, 8, 0), fldI(2, 8, 8), fldI(3, 8, 16), ld(10, 8, 24), ld(14, 8, 32));
+    code.push(csr(1, 0, CSR_FRM, 14), csr(5, 0, CSR_FFLAGS, 0)); // frm = x14; fflags = 0
+    code.push(w);
     code.push(csr(2, 12, CSR_FFLAGS, 0));
-    code.push(writesX(k.op) ? sd(11, 18, 0) : fsdI(4, 18, 0), sd(12, 18, 8));
-    code.push(addi(8, 8, 32), addi(18, 18, 16));
+    code.push(writesX(cases[g].op) ? sd(11, 18, 0) : fsdI(4, 18, 0), sd(12, 18, 8));
+    code.push(addi(8, 8, 40), addi(18, 18, 16), addi(13, 13, -1));
+    code.push(btype(1, 13, 0, (loop - code.length) * 4)); // bne x13, zero, loop
+    g = e;
   }
-  // epilogue: x9 = OUT, x19 = OUT end; print each dword
-  fix.push([code.length, 'out']); code.push(0, 0);
-  code.push(auipc(19, 0), 0); // patched below: x19 = OUT + 16 n
+  // epilogue: per case "<result: 16 hex digits> <flags: 2 hex digits>\n"
+  fix.push(code.length); code.push(0, 0);
+  fix.push(code.length); code.push(0, 0);
   const loop = code.length;
-  code.push(ld(5, 9, 0));
-  const callHex = code.length; code.push(0);
-  code.push(addi(9, 9, 8));
+  code.push(ld(5, 9, 0), addi(20, 0, 60));
+  const callHex1 = code.length; code.push(0);
+  code.push(addi(7, 0, 32));
+  const callPutc0 = code.length; code.push(0);
+  code.push(ld(5, 9, 8), addi(20, 0, 4));
+  const callHex2 = code.length; code.push(0);
+  code.push(addi(7, 0, 10));
+  const callPutc3 = code.length; code.push(0);
+  code.push(addi(9, 9, 16));
   code.push(btype(6, 9, 19, (loop - code.length) * 4)); // bltu x9, x19, loop
   // drain the transmitter (LSR.TEMT), then PASS through the finisher
   code.push(lui(6, UART >>> 12));
   const drain = code.length;
   code.push(lbu(10, 6, 5), andi(10, 10, 0x40), btype(0, 10, 0, (drain - code.length - 2) * 4));
   code.push(lui(6, FINISHER >>> 12), lui(7, 5), addi(7, 7, 0x555), sw(7, 6), jal(0, 0));
-  // hex: print x5 as 16 hex digits and a newline; uses x7, x20, x21, x6; returns through x1
+  // hex: print x5 from bit x20 + 3 down as hex digits; uses x7, x20, x21, x6; returns through x1
   const hexAt = code.length;
-  code.push(addi(20, 0, 60));
   const digit = code.length;
   code.push(rop(5, 0, 7, 5, 20), andi(7, 7, 15), addi(21, 7, -10));
   code.push(btype(4, 21, 0, 8)); // blt x21, zero, +8
   code.push(addi(7, 7, 39), addi(7, 7, 48));
   const callPutc1 = code.length; code.push(0);
   code.push(addi(20, 20, -4), btype(5, 20, 0, (digit - code.length - 1) * 4));
-  code.push(addi(7, 0, 10));
-  const callPutc2 = code.length; code.push(0);
   code.push(jalr(0, 1));
   // putc: wait for LSR.THRE, write x7; uses x6, x22; returns through x3
   const putcAt = code.length;
@@ -264,37 +320,42 @@ export function buildFpProgram(seed: number, n: number): FpProgram {
   const wait = code.length;
   code.push(lbu(22, 6, 5), andi(22, 22, 0x20), btype(0, 22, 0, (wait - code.length - 2) * 4));
   code.push(sb(7, 6), jalr(0, 3));
-  code[callHex] = jal(1, (hexAt - callHex) * 4);
-  code[callPutc1] = jal(3, (putcAt - callPutc1) * 4);
-  code[callPutc2] = jal(3, (putcAt - callPutc2) * 4);
+  for (const at of [callHex1, callHex2]) code[at] = jal(1, (hexAt - at) * 4);
+  for (const at of [callPutc0, callPutc1, callPutc3]) code[at] = jal(3, (putcAt - at) * 4);
 
   const IN = (code.length * 4 + 4095) & ~4095;
-  const OUT = IN + 32 * n;
+  const OUT = IN + 40 * n;
   const la = (at: number, rd: number, target: number) => {
     const rel = target - at * 4;
     const hi = (rel + 0x800) >> 12;
     code[at] = auipc(rd, hi);
     code[at + 1] = addi(rd, rd, rel - (hi << 12));
   };
-  la(fix[0][0], 8, IN);
-  la(fix[1][0], 18, OUT);
-  la(fix[2][0], 9, OUT);
-  la(fix[2][0] + 2, 19, OUT + 16 * n);
+  la(fix[0], 8, IN);
+  la(fix[1], 18, OUT);
+  la(fix[2], 9, OUT);
+  la(fix[3], 19, OUT + 16 * n);
   const image = new Uint8Array(OUT);
   const view = new DataView(image.buffer);
   code.forEach((w, i) => view.setUint32(i * 4, w, true));
   cases.forEach((k, i) => {
-    view.setBigUint64(IN + 32 * i, k.a, true);
-    view.setBigUint64(IN + 32 * i + 8, k.b, true);
-    view.setBigUint64(IN + 32 * i + 16, k.c, true);
-    view.setBigUint64(IN + 32 * i + 24, k.x, true);
+    view.setBigUint64(IN + 40 * i, k.a, true);
+    view.setBigUint64(IN + 40 * i + 8, k.b, true);
+    view.setBigUint64(IN + 40 * i + 16, k.c, true);
+    view.setBigUint64(IN + 40 * i + 24, k.x, true);
+    view.setBigUint64(IN + 40 * i + 32, BigInt(k.frm), true);
   });
   return { seed, cases, image };
 }
 
-/** The printed dwords: result and flags of each case, in order. */
+/** The printed results: result and flags of each case, in order (two entries per case). */
 export function parseResults(text: string): bigint[] {
-  return text.split(/\r?\n/).filter((l) => /^[0-9a-f]{16}$/.test(l)).map((l) => BigInt('0x' + l));
+  const out: bigint[] = [];
+  for (const l of text.split(/\r?\n/)) {
+    const m = /^([0-9a-f]{16}) ([0-9a-f]{2})$/.exec(l);
+    if (m) out.push(BigInt('0x' + m[1]), BigInt('0x' + m[2]));
+  }
+  return out;
 }
 
 const h = (v: bigint) => '0x' + v.toString(16);

@@ -7,7 +7,8 @@
 import { expect } from 'vitest';
 import { ISA } from '../../../assembly/isa/table';
 import { fp, RM } from '../../diff/fp-encode';
-import { Cases, DATA, expectRetired, sext32 } from '../harness';
+import * as A from '../../../assembly/abi';
+import { Cases, CODE, DATA, expectRetired, sext32, slotValue } from '../harness';
 import { box, fpCase, fpIllegal, fpSetup, fsOffCases, FS_DIRTY, NV, NX, OF, UF, DZ, SD, XL } from './fp';
 
 export const cases = new Cases();
@@ -170,3 +171,22 @@ fpIllegal(cases, 'fmadd.s', fp('fmadd.s', { rd: 5, rs1: 6, rs2: 7, rs3: 8, rm: 7
 fpIllegal(cases, 'fsqrt.s', fp('fsqrt.s', { rd: 5, rs1: 6, rm: 7 }), 'dyn with frm = 7', (h) => fpSetup(h, undefined, 7));
 fpIllegal(cases, 'fsqrt.s', fp('fsqrt.s', { rd: 5, rs1: 6 }) | (1 << 20), 'fsqrt.s with rs2 != 0 is not an instruction', (h) => fpSetup(h));
 C('fsgnj.s', { a: b(ONE), b: b(TWO), frm: 7 }, { f: b(ONE) }, 'no rm field: a reserved frm does not matter');
+
+// ---- FP loads and stores to a device: an MMIO exit like lw/sw (f[i] is x-array slot 34 + i) ----
+const DEVICE = 0x10000000n;
+cases.add('flw', 'flw from a device: MMIO exit (size 4, rd slot 34 + 5), completed NaN-boxed', (h) => {
+  const s = h.exec(fp('flw', { rd: 5, rs1: 6, imm: 4 }), (h) => { fpSetup(h); h.hart.setX(6, DEVICE); });
+  expect(s.exit).toBe(A.EXIT_MMIO);
+  expect([h.hart.mmioAddr, h.hart.mmioSize, h.hart.mmioWrite, slotValue(h.snapshot(), 'mmio_rd'), h.hart.pc]).toEqual([DEVICE + 4n, 4, false, 39n, CODE]);
+  h.hart.mmioData = 0x80000001n;
+  h.hart.mmioStatus = A.MMIO_OK;
+  h.put(fp('fsgnj.s', { rd: 9, rs1: 5, rs2: 5 }), CODE + 4n); // the next instruction reads f5 as a boxed single
+  h.core.run(2n);
+  expect([h.hart.f(5), h.hart.f(9), h.hart.instret]).toEqual([box(0x80000001), box(0x80000001), 2n]);
+  expect(h.hart.mstatus & (FS_DIRTY | SD)).toBe(FS_DIRTY | SD);
+});
+cases.add('fsw', 'fsw to a device: MMIO exit with the low word as data', (h) => {
+  const s = h.exec(fp('fsw', { rs1: 6, rs2: 7, imm: 0 }), (h) => { fpSetup(h); h.hart.setX(6, DEVICE); h.hart.setF(7, b(0xdeadbeef)); });
+  expect(s.exit).toBe(A.EXIT_MMIO);
+  expect([h.hart.mmioAddr, h.hart.mmioSize, h.hart.mmioWrite, h.hart.mmioData]).toEqual([DEVICE, 4, true, 0xdeadbeefn]);
+});

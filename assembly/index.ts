@@ -14,6 +14,7 @@ import {
   VM_EXIT_INSTRUCTIONS, S_INSTRET, S_MENVCFG,
   EXIT_BUDGET, EXIT_MMIO, MMIO_FAULT, MMIO_PENDING, PAGE_SIZE, RAM_SIZE_MAX,
 } from './abi';
+import { S_F, S_FCSR } from './abi';
 import {
   pc, icount, irqCheck, exitReason, eventAt, loadHot, saveHot, clearExit, setStop, setIrqCheck, setExit,
   setPc, setCurRec, addIcount, setX, rd64, wr64, bumpEpoch, setEventAt, CAUSE_LOAD_ACCESS, CAUSE_STORE_ACCESS,
@@ -57,7 +58,9 @@ export function reset(entry: u64, a0: u64, a1: u64, a2: u64): void {
   setX(10, a0);
   setX(11, a1);
   setX(12, a2);
-  wr64(S_MSTATUS, (<u64>2 << 32) | (<u64>2 << 34)); // UXL = SXL = 64
+  wr64(S_MSTATUS, (<u64>2 << 32) | (<u64>2 << 34)); // UXL = SXL = 64, FS = Off
+  memory.fill(STATE + S_F, 0, 32 * 8); // f0..f31 (unspecified at reset) and fcsr: zero, as on a fresh QEMU hart
+  wr64(S_FCSR, 0);
   wr64(S_LR_ADDR, NEVER);
   wr64(S_MTIMECMP, 0); // as QEMU: the timer is pending until software sets mtimecmp
   wr64(S_STIMECMP, NEVER);

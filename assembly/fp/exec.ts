@@ -7,7 +7,7 @@
 //     FS = Dirty (and SD); with V = 1 both mstatus.FS and vsstatus.FS (§8.2.11).
 //   - rm: the instruction's rounding mode, or frm when rm = 7 (dyn); 5, 6, and dyn with frm
 //     5..7 are reserved: illegal instruction (§20.2).
-//   - NaN-boxing (§20.2... "NaN Boxing of Narrower Values", §21.2): a single value lives in
+//   - NaN-boxing (§21.2 "NaN Boxing of Narrower Values"): a single value lives in
 //     the low half of a 64-bit f register whose upper half is all ones. An operand that is not
 //     properly boxed reads as the canonical NaN; every single result is written boxed.
 //     fsw and fmv.x.w move the low 32 bits as they are (no check).

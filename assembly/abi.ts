@@ -75,7 +75,7 @@ export const RAM_OFFSET: usize = (JIT_FREE + JIT_MAX_SLOTS * 4 + 0xffff) & 0x7ff
 
 // ---- hart state, offsets from STATE (all fields u64 unless noted) ----
 export const S_X: usize = 0x000; // x0..x31, then x32: the sink that decoded writes to x0 go to
-export const S_F: usize = 0x110; // f0..f31 (reserved for F/D)
+export const S_F: usize = 0x110; // f0..f31 (F/D; a single is NaN-boxed); f[i] is x-array slot 34 + i
 export const S_PC: usize = 0x210;
 export const S_PRIV: usize = 0x218; // 0 U, 1 S, 3 M
 export const S_INSTRET: usize = 0x220; // minstret (and mcycle)
@@ -107,7 +107,7 @@ export const S_MCOUNTINHIBIT: usize = 0x2f0;
 export const S_MHARTID: usize = 0x2f8;
 export const S_PMPCFG: usize = 0x300; // pmpcfg0, pmpcfg2, ... pmpcfg14: 8 slots
 export const S_PMPADDR: usize = 0x340; // pmpaddr0..pmpaddr63: 64 slots
-export const S_FCSR: usize = 0x540;
+export const S_FCSR: usize = 0x540; // frm (7:5), fflags (4:0)
 export const S_MCYCLE_DELTA: usize = 0x548; // mcycle = instret + MCYCLE_DELTA (after writes to mcycle)
 export const S_MINSTRET_DELTA: usize = 0x550; // minstret = instret + MINSTRET_DELTA
 // H extension (privileged spec ch. 8): the hart's own hypervisor CSRs, one u64 slot each.

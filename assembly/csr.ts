@@ -28,16 +28,20 @@ import {
 import { updateContexts, flushGStage } from './mmu';
 import { mipValue, mieValue } from './trap';
 import { mtime } from './timer';
+import { S_FCSR } from './abi';
+import { MSTATUS_FS, MSTATUS_SD } from './state';
+import { fpEnabled, fpDirty, withSD } from './fp/status';
 
-/** misa: RV64 (MXL = 2) with A, C, H, I, M, S, U. */
-export const MISA_VALUE: u64 = (<u64>2 << 62) | (1 << 0) | (1 << 2) | (1 << 7) | (1 << 8) | (1 << 12) | (1 << 18) | (1 << 20);
+/** misa: RV64 (MXL = 2) with A, C, D, F, H, I, M, S, U. */
+export const MISA_VALUE: u64 = (<u64>2 << 62) | (1 << 0) | (1 << 2) | (1 << 3) | (1 << 5) | (1 << 7) | (1 << 8) | (1 << 12) | (1 << 18) | (1 << 20);
 
 const MSTATUS_WRITABLE: u64 = MSTATUS_SIE | MSTATUS_MIE | MSTATUS_SPIE | MSTATUS_MPIE | MSTATUS_SPP |
   MSTATUS_MPP | MSTATUS_MPRV | MSTATUS_SUM | MSTATUS_MXR | MSTATUS_TVM | MSTATUS_TW | MSTATUS_TSR |
-  MSTATUS_MPV | MSTATUS_GVA;
+  MSTATUS_MPV | MSTATUS_GVA | MSTATUS_FS;
 /** The bits of mstatus visible through sstatus (§4.1.1). */
-const SSTATUS_MASK: u64 = MSTATUS_SIE | MSTATUS_SPIE | MSTATUS_SPP | MSTATUS_SUM | MSTATUS_MXR | MSTATUS_UXL;
-const SSTATUS_WRITABLE: u64 = MSTATUS_SIE | MSTATUS_SPIE | MSTATUS_SPP | MSTATUS_SUM | MSTATUS_MXR;
+const SSTATUS_MASK: u64 = MSTATUS_SIE | MSTATUS_SPIE | MSTATUS_SPP | MSTATUS_SUM | MSTATUS_MXR | MSTATUS_UXL |
+  MSTATUS_FS | MSTATUS_SD;
+const SSTATUS_WRITABLE: u64 = MSTATUS_SIE | MSTATUS_SPIE | MSTATUS_SPP | MSTATUS_SUM | MSTATUS_MXR | MSTATUS_FS;
 /** Exceptions that may be delegated to HS (everything but ecall from M). */
 const MEDELEG_WRITABLE: u64 = 0xf0b7ff;
 /** Exceptions that may be delegated on to VS (§8.2.2: not ecall from VS/HS/M, guest faults, virtual instruction). */
@@ -121,6 +125,10 @@ function csrRead(csr: u32, willWrite: bool): u64 {
     case 0xc02: if (!counterAllowed(2)) return 0; return icount - 1 + rd64(S_MINSTRET_DELTA);
     // ---- supervisor (V = 0) ----
     case 0x100: return rd64(S_MSTATUS) & SSTATUS_MASK;
+    // ---- floating point (unpriv spec §20.2): illegal while FS is Off (fp/status.ts) ----
+    case 0x001: if (!fpEnabled()) return illegal(); return rd64(S_FCSR) & 0x1f;
+    case 0x002: if (!fpEnabled()) return illegal(); return (rd64(S_FCSR) >> 5) & 7;
+    case 0x003: if (!fpEnabled()) return illegal(); return rd64(S_FCSR) & 0xff;
     case 0x104: return mieValue() & rd64(S_MIDELEG) & S_INTERRUPTS;
     case 0x105: return rd64(S_STVEC);
     case 0x106: return rd64(S_SCOUNTEREN);
@@ -221,9 +229,13 @@ function csrRead(csr: u32, willWrite: bool): u64 {
 /** WARL write of a CSR whose read succeeded (csr already redirected for V = 1). */
 function csrWrite(csr: u32, v: u64): void {
   switch (csr) {
+    // fcsr = frm (7:5) | fflags (4:0); a write makes the FP state Dirty
+    case 0x001: wr64(S_FCSR, (rd64(S_FCSR) & ~(<u64>0x1f)) | (v & 0x1f)); fpDirty(); return;
+    case 0x002: wr64(S_FCSR, (rd64(S_FCSR) & ~(<u64>0xe0)) | ((v & 7) << 5)); fpDirty(); return;
+    case 0x003: wr64(S_FCSR, v & 0xff); fpDirty(); return;
     case 0x100: {
       const st = rd64(S_MSTATUS);
-      wr64(S_MSTATUS, (st & ~SSTATUS_WRITABLE) | (v & SSTATUS_WRITABLE));
+      wr64(S_MSTATUS, withSD((st & ~SSTATUS_WRITABLE) | (v & SSTATUS_WRITABLE)));
       updateContexts();
       setIrqCheck(true);
       return;
@@ -258,7 +270,7 @@ function csrWrite(csr: u32, v: u64): void {
     // ---- virtual supervisor ----
     case 0x200: {
       const st = rd64(S_VSSTATUS);
-      wr64(S_VSSTATUS, (st & ~SSTATUS_WRITABLE) | (v & SSTATUS_WRITABLE));
+      wr64(S_VSSTATUS, withSD((st & ~SSTATUS_WRITABLE) | (v & SSTATUS_WRITABLE)));
       updateContexts();
       setIrqCheck(true);
       return;
@@ -327,7 +339,7 @@ function csrWrite(csr: u32, v: u64): void {
       let nv = (rd64(S_MSTATUS) & ~MSTATUS_WRITABLE) | (v & MSTATUS_WRITABLE);
       // MPP is WARL: the reserved value 2 keeps the previous mode.
       if (((nv & MSTATUS_MPP) >> 11) == 2) nv = (nv & ~MSTATUS_MPP) | (rd64(S_MSTATUS) & MSTATUS_MPP);
-      wr64(S_MSTATUS, nv | (<u64>2 << 32) | (<u64>2 << 34)); // UXL = SXL = 64 (read-only)
+      wr64(S_MSTATUS, withSD(nv) | (<u64>2 << 32) | (<u64>2 << 34)); // UXL = SXL = 64 (read-only)
       updateContexts();
       setIrqCheck(true);
       return;

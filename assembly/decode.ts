@@ -252,3 +252,63 @@ export function fmtCSDSP(h: u32, rec: usize): bool {
   setRd(rec, 0); setRs1(rec, 2); setRs2(rec, bits(h, 6, 2)); setImm(rec, <i32>imm);
   return true;
 }
+
+// ---- F and D formats (unpriv spec ch. 20-21). An f register is a register: f0 is not a sink,
+// so a destination f register is recorded as is. rm (bits 14:12) and rs3 (bits 31:27) are read
+// from the record's raw bits by fp/exec.ts. ----
+
+@inline function setFRd(rec: usize, r: u32): void {
+  store<u8>(rec, <u8>r, R_RD);
+}
+/** flw/fld: f rd, imm(x rs1). */
+export function fmtFL(w: u32, rec: usize): bool {
+  setFRd(rec, rd(w)); setRs1(rec, rs1(w)); setRs2(rec, 0); setImm(rec, (<i32>w) >> 20);
+  return true;
+}
+/** fsw/fsd: f rs2, imm(x rs1). */
+export function fmtFS(w: u32, rec: usize): bool {
+  return fmtS(w, rec);
+}
+/** f rd, f rs1, f rs2 (and rm when the row leaves it open). */
+export function fmtFR(w: u32, rec: usize): bool {
+  setFRd(rec, rd(w)); setRs1(rec, rs1(w)); setRs2(rec, rs2(w)); setImm(rec, 0);
+  return true;
+}
+/** fmadd & co: f rd, rs1, rs2, rs3. */
+export function fmtFR4(w: u32, rec: usize): bool {
+  return fmtFR(w, rec);
+}
+/** f rd, f rs1 (fsqrt, fcvt.s.d, fcvt.d.s). */
+export function fmtFR1(w: u32, rec: usize): bool {
+  return fmtFR(w, rec);
+}
+/** f rd, x rs1 (fcvt.s.w..., fmv.w.x, fmv.d.x). */
+export function fmtXF(w: u32, rec: usize): bool {
+  return fmtFR(w, rec);
+}
+/** x rd, f rs1, f rs2 (feq, flt, fle): an x destination, so x0 goes to the sink. */
+export function fmtFCMP(w: u32, rec: usize): bool {
+  return fmtR(w, rec);
+}
+/** x rd, f rs1 (fcvt.w.s..., fclass, fmv.x.w, fmv.x.d). */
+export function fmtFX(w: u32, rec: usize): bool {
+  return fmtR(w, rec);
+}
+/** c.fld f rd', uimm(x rs1'): as c.ld (rd' names f8..f15). */
+export function fmtCFLD(h: u32, rec: usize): bool {
+  return fmtCLD(h, rec);
+}
+/** c.fsd f rs2', uimm(x rs1'): as c.sd. */
+export function fmtCFSD(h: u32, rec: usize): bool {
+  return fmtCSD(h, rec);
+}
+/** c.fldsp f rd, uimm(x2): as c.ldsp, but rd = 0 names f0 and is not reserved. */
+export function fmtCFLDSP(h: u32, rec: usize): bool {
+  const imm = (bits(h, 12, 12) << 5) | (bits(h, 6, 5) << 3) | (bits(h, 4, 2) << 6);
+  setFRd(rec, rd(h)); setRs1(rec, 2); setRs2(rec, 0); setImm(rec, <i32>imm);
+  return true;
+}
+/** c.fsdsp f rs2, uimm(x2): as c.sdsp. */
+export function fmtCFSDSP(h: u32, rec: usize): bool {
+  return fmtCSDSP(h, rec);
+}

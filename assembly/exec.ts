@@ -1,6 +1,6 @@
 // The interpreter: executes one decoded block (bt.ts), dispatching on the op ids generated
 // from the ISA table. Semantics follow the unprivileged spec (RV64I ch. 2 and 5, M ch. 13,
-// A ch. 14, Zicsr ch. 9) and the privileged spec for the system instructions.
+// A ch. 14, Zicsr ch. 9; F and D in fp/exec.ts) and the privileged spec for the system instructions.
 //
 // Fast and slow paths: loads and stores first try the TLB inline (a tag compare and an add);
 // a miss, MMIO, a code page or a page-crossing access goes to mmu.ts.
@@ -31,6 +31,7 @@ import {
   csrAccess, csrFault, CSR_RW, CSR_RS, CSR_RC, wfiFault, sretFault, sfenceFault,
   hyperAccessFault, hfenceFault,
 } from './csr';
+import { fpExec } from './fp/exec';
 
 const PAGE_MASK: u64 = ~(<u64>0xfff);
 /** Loads and stores in the blocks run (the TLB statistics' denominator); see flushExecStats. */
@@ -488,6 +489,12 @@ export function jitRest(blk: usize, r: usize, base: u64): void {
       }
       default: {
         at(base, r);
+        // F and D (the last ops of the table): fp/exec.ts. Out of the switch's way, so the
+        // integer instructions pay nothing for them.
+        if (op >= O.OP_FLW && op <= O.OP_FMV_D_X) {
+          if (fpExec(op, r, left(r, end))) break;
+          return;
+        }
         illegal(r, end);
         return;
       }

@@ -14,6 +14,7 @@ import {
   VM_EXIT_INSTRUCTIONS, S_INSTRET, S_MENVCFG, S_U_EXTERNAL, S_HIDELEG, S_HIE, S_VSSTATUS,
   EXIT_BUDGET, EXIT_MMIO, MMIO_FAULT, MMIO_PENDING, PAGE_SIZE, RAM_SIZE_MAX,
 } from './abi';
+import { S_F, S_FCSR } from './abi';
 import {
   pc, icount, irqCheck, exitReason, eventAt, loadHot, saveHot, clearExit, setStop, setIrqCheck, setExit,
   setPc, setCurRec, addIcount, setX, rd64, wr64, bumpEpoch, setEventAt, CAUSE_LOAD_ACCESS, CAUSE_STORE_ACCESS,
@@ -57,7 +58,9 @@ export function reset(entry: u64, a0: u64, a1: u64, a2: u64): void {
   setX(10, a0);
   setX(11, a1);
   setX(12, a2);
-  wr64(S_MSTATUS, (<u64>2 << 32) | (<u64>2 << 34)); // UXL = SXL = 64
+  wr64(S_MSTATUS, (<u64>2 << 32) | (<u64>2 << 34)); // UXL = SXL = 64, FS = Off
+  memory.fill(STATE + S_F, 0, 32 * 8); // f0..f31 (unspecified at reset) and fcsr: zero, as on a fresh QEMU hart
+  wr64(S_FCSR, 0);
   wr64(S_LR_ADDR, NEVER);
   wr64(S_MTIMECMP, 0); // as QEMU: the timer is pending until software sets mtimecmp
   wr64(S_STIMECMP, NEVER);
@@ -90,7 +93,10 @@ function completeMmio(): void {
       const sh = 64 - size * 8;
       v = rd64(S_MMIO_SIGNED) != 0 ? <u64>((<i64>(v << sh)) >> <i64>sh) : (v << sh) >> sh;
     }
-    setX(<u32>rd64(S_MMIO_RD), v);
+    const rd = <u32>rd64(S_MMIO_RD);
+    // flw from a device (rd >= 34 names f[rd - 34], fp/exec.ts): the single is NaN-boxed.
+    if (rd >= 34 && size == 4) v |= 0xffffffff00000000;
+    setX(rd, v);
   }
   setPc(pc + rd64(S_MMIO_LEN));
   addIcount(1);
@@ -208,6 +214,10 @@ export function vmRun(): u32 {
   store<u64>(STATE + S_HS_EXTERNAL, 1);
   // The host plays M-mode too: it lets its guests use Sstc (vstimecmp, with henvcfg.STCE).
   store<u64>(STATE + S_MENVCFG, load<u64>(STATE + S_MENVCFG) | (<u64>1 << 63));
+  // The host's HS-level mstatus.FS must not be Off for the guest to use F/D (priv spec §8.2.11:
+  // with V = 1 both FS fields apply); the guest's own switch is vsstatus.FS. f0..f31 and fcsr
+  // stay in the hart: one vCPU per core instance (fp/exec.ts).
+  if ((load<u64>(STATE + S_MSTATUS) & (<u64>3 << 13)) == 0) store<u64>(STATE + S_MSTATUS, load<u64>(STATE + S_MSTATUS) | (<u64>1 << 13));
   store<u64>(VMCS + VM_EXIT_CAUSE, 0);
   const before = load<u64>(STATE + S_INSTRET);
   const reason = run(load<u64>(VMCS + VM_BUDGET));

@@ -207,8 +207,8 @@ function transformedInsn(): u64 {
     if (rd == 32) rd = 0;
     w = opMatch(op) | (rd << 7) | (<u32>load<u8>(r, R_RS2) << 20);
   }
-  if ((w & 0x7f) == 0x03) w &= 0x000fffff; // loads: imm[11:0] is the offset
-  else if ((w & 0x7f) == 0x23) w &= 0x01fff07f; // stores: offset fields zeroed
+  if ((w & 0x7b) == 0x03) w &= 0x000fffff; // loads (0x03, FP 0x07): imm[11:0] is the offset
+  else if ((w & 0x7b) == 0x23) w &= 0x01fff07f; // stores (0x23, FP 0x27): offset fields zeroed
   w &= ~(<u32>31 << 15); // rs1: the address offset, 0 for accesses within a page
   if (load<u8>(r, R_LEN) == 2) w &= ~(<u32>2);
   return <u64>w;

@@ -18,7 +18,7 @@
 //   R I S B U J: the base formats.  SH6 / SH5: shift by a 6- or 5-bit shamt.
 //   CSR / CSRI: csr in imm, rs1 or a 5-bit zimm in rs1.  AMO: rd, rs1, rs2 (aq/rl ignored:
 //   one hart, accesses are sequentially consistent).  LR: rd, rs1.  NONE: no operands.
-//   SFENCE: rs1, rs2.  The C* formats are named after what they extract (see assembly/decode.ts).
+//   SFENCE: rs1, rs2.  F/D formats: see their rows.  The C* formats are named after what they extract (see assembly/decode.ts).
 
 /** Flags of a row. */
 export const F_END = 1; // ends a basic block (control transfer, or changes state the block assumed)
@@ -171,13 +171,85 @@ export const ISA: Row[] = [
   ['amominu.d', 'A', 0xc000302f, 0xf800707f, 'AMO', L | S],
   ['amomaxu.d', 'A', 0xe000302f, 0xf800707f, 'AMO', L | S],
 
+  // F and D stand together and last among the base rows: the interpreter hands the op ids
+  // OP_FLW..OP_FMV_D_X to fp/exec.ts. Formats: FL/FS f-register loads/stores; FR rd, rs1, rs2
+  // and FR4 (+ rs3 = bits 31:27) all f; FR1 rd, rs1 f; FCMP x rd, f rs1, rs2; FX x rd, f rs1;
+  // XF f rd, x rs1. A row whose mask leaves bits 14:12 open has a rounding-mode field (rm).
+  // ---- F (unprivileged spec ch. 20) ----
+  ['flw', 'F', 0x00002007, 0x0000707f, 'FL', L],
+  ['fsw', 'F', 0x00002027, 0x0000707f, 'FS', S],
+  ['fmadd.s', 'F', 0x00000043, 0x0600007f, 'FR4', 0],
+  ['fmsub.s', 'F', 0x00000047, 0x0600007f, 'FR4', 0],
+  ['fnmsub.s', 'F', 0x0000004b, 0x0600007f, 'FR4', 0],
+  ['fnmadd.s', 'F', 0x0000004f, 0x0600007f, 'FR4', 0],
+  ['fadd.s', 'F', 0x00000053, 0xfe00007f, 'FR', 0],
+  ['fsub.s', 'F', 0x08000053, 0xfe00007f, 'FR', 0],
+  ['fmul.s', 'F', 0x10000053, 0xfe00007f, 'FR', 0],
+  ['fdiv.s', 'F', 0x18000053, 0xfe00007f, 'FR', 0],
+  ['fsqrt.s', 'F', 0x58000053, 0xfff0007f, 'FR1', 0],
+  ['fsgnj.s', 'F', 0x20000053, 0xfe00707f, 'FR', 0],
+  ['fsgnjn.s', 'F', 0x20001053, 0xfe00707f, 'FR', 0],
+  ['fsgnjx.s', 'F', 0x20002053, 0xfe00707f, 'FR', 0],
+  ['fmin.s', 'F', 0x28000053, 0xfe00707f, 'FR', 0],
+  ['fmax.s', 'F', 0x28001053, 0xfe00707f, 'FR', 0],
+  ['feq.s', 'F', 0xa0002053, 0xfe00707f, 'FCMP', 0],
+  ['flt.s', 'F', 0xa0001053, 0xfe00707f, 'FCMP', 0],
+  ['fle.s', 'F', 0xa0000053, 0xfe00707f, 'FCMP', 0],
+  ['fclass.s', 'F', 0xe0001053, 0xfff0707f, 'FX', 0],
+  ['fcvt.w.s', 'F', 0xc0000053, 0xfff0007f, 'FX', 0],
+  ['fcvt.wu.s', 'F', 0xc0100053, 0xfff0007f, 'FX', 0],
+  ['fcvt.l.s', 'F', 0xc0200053, 0xfff0007f, 'FX', 0],
+  ['fcvt.lu.s', 'F', 0xc0300053, 0xfff0007f, 'FX', 0],
+  ['fcvt.s.w', 'F', 0xd0000053, 0xfff0007f, 'XF', 0],
+  ['fcvt.s.wu', 'F', 0xd0100053, 0xfff0007f, 'XF', 0],
+  ['fcvt.s.l', 'F', 0xd0200053, 0xfff0007f, 'XF', 0],
+  ['fcvt.s.lu', 'F', 0xd0300053, 0xfff0007f, 'XF', 0],
+  ['fmv.x.w', 'F', 0xe0000053, 0xfff0707f, 'FX', 0],
+  ['fmv.w.x', 'F', 0xf0000053, 0xfff0707f, 'XF', 0],
+  // ---- D (unprivileged spec ch. 21) ----
+  ['fld', 'D', 0x00003007, 0x0000707f, 'FL', L],
+  ['fsd', 'D', 0x00003027, 0x0000707f, 'FS', S],
+  ['fmadd.d', 'D', 0x02000043, 0x0600007f, 'FR4', 0],
+  ['fmsub.d', 'D', 0x02000047, 0x0600007f, 'FR4', 0],
+  ['fnmsub.d', 'D', 0x0200004b, 0x0600007f, 'FR4', 0],
+  ['fnmadd.d', 'D', 0x0200004f, 0x0600007f, 'FR4', 0],
+  ['fadd.d', 'D', 0x02000053, 0xfe00007f, 'FR', 0],
+  ['fsub.d', 'D', 0x0a000053, 0xfe00007f, 'FR', 0],
+  ['fmul.d', 'D', 0x12000053, 0xfe00007f, 'FR', 0],
+  ['fdiv.d', 'D', 0x1a000053, 0xfe00007f, 'FR', 0],
+  ['fsqrt.d', 'D', 0x5a000053, 0xfff0007f, 'FR1', 0],
+  ['fsgnj.d', 'D', 0x22000053, 0xfe00707f, 'FR', 0],
+  ['fsgnjn.d', 'D', 0x22001053, 0xfe00707f, 'FR', 0],
+  ['fsgnjx.d', 'D', 0x22002053, 0xfe00707f, 'FR', 0],
+  ['fmin.d', 'D', 0x2a000053, 0xfe00707f, 'FR', 0],
+  ['fmax.d', 'D', 0x2a001053, 0xfe00707f, 'FR', 0],
+  ['fcvt.s.d', 'D', 0x40100053, 0xfff0007f, 'FR1', 0],
+  ['fcvt.d.s', 'D', 0x42000053, 0xfff0007f, 'FR1', 0],
+  ['feq.d', 'D', 0xa2002053, 0xfe00707f, 'FCMP', 0],
+  ['flt.d', 'D', 0xa2001053, 0xfe00707f, 'FCMP', 0],
+  ['fle.d', 'D', 0xa2000053, 0xfe00707f, 'FCMP', 0],
+  ['fclass.d', 'D', 0xe2001053, 0xfff0707f, 'FX', 0],
+  ['fcvt.w.d', 'D', 0xc2000053, 0xfff0007f, 'FX', 0],
+  ['fcvt.wu.d', 'D', 0xc2100053, 0xfff0007f, 'FX', 0],
+  ['fcvt.l.d', 'D', 0xc2200053, 0xfff0007f, 'FX', 0],
+  ['fcvt.lu.d', 'D', 0xc2300053, 0xfff0007f, 'FX', 0],
+  ['fcvt.d.w', 'D', 0xd2000053, 0xfff0007f, 'XF', 0],
+  ['fcvt.d.wu', 'D', 0xd2100053, 0xfff0007f, 'XF', 0],
+  ['fcvt.d.l', 'D', 0xd2200053, 0xfff0007f, 'XF', 0],
+  ['fcvt.d.lu', 'D', 0xd2300053, 0xfff0007f, 'XF', 0],
+  ['fmv.x.d', 'D', 0xe2000053, 0xfff0707f, 'FX', 0],
+  ['fmv.d.x', 'D', 0xf2000053, 0xfff0707f, 'XF', 0],
+
+
   // ---- C (ch. 16), RV64 encodings; quadrant 0 ----
   // c.addi4spn with nzuimm = 0 (this includes the all-zero halfword) is illegal: the
   // format's extractor reports it.
   ['c.addi4spn', 'C', 0x0000, 0xe003, 'CIW', 0, 'addi'],
   ['c.lw', 'C', 0x4000, 0xe003, 'CLW', L, 'lw'],
+  ['c.fld', 'C', 0x2000, 0xe003, 'CFLD', L, 'fld'],
   ['c.ld', 'C', 0x6000, 0xe003, 'CLD', L, 'ld'],
   ['c.sw', 'C', 0xc000, 0xe003, 'CSW', S, 'sw'],
+  ['c.fsd', 'C', 0xa000, 0xe003, 'CFSD', S, 'fsd'],
   ['c.sd', 'C', 0xe000, 0xe003, 'CSD', S, 'sd'],
   // quadrant 1
   ['c.addi', 'C', 0x0001, 0xe003, 'CI', 0, 'addi'],
@@ -200,6 +272,7 @@ export const ISA: Row[] = [
   // quadrant 2
   ['c.slli', 'C', 0x0002, 0xe003, 'CSLLI', 0, 'slli'],
   ['c.lwsp', 'C', 0x4002, 0xe003, 'CLWSP', L, 'lw'], // rd = 0 reserved
+  ['c.fldsp', 'C', 0x2002, 0xe003, 'CFLDSP', L, 'fld'], // any rd: f0 is a register
   ['c.ldsp', 'C', 0x6002, 0xe003, 'CLDSP', L, 'ld'], // rd = 0 reserved
   ['c.jr', 'C', 0x8002, 0xf07f, 'CJR', E, 'jalr'], // rs1 = 0 reserved
   ['c.mv', 'C', 0x8002, 0xf003, 'CMV', 0, 'add'],
@@ -207,6 +280,7 @@ export const ISA: Row[] = [
   ['c.jalr', 'C', 0x9002, 0xf07f, 'CJALR', E, 'jalr'],
   ['c.add', 'C', 0x9002, 0xf003, 'CADD', 0, 'add'],
   ['c.swsp', 'C', 0xc002, 0xe003, 'CSWSP', S, 'sw'],
+  ['c.fsdsp', 'C', 0xa002, 0xe003, 'CFSDSP', S, 'fsd'],
   ['c.sdsp', 'C', 0xe002, 0xe003, 'CSDSP', S, 'sd'],
 ];
 

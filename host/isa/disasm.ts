@@ -20,6 +20,15 @@ export const ABI_NAMES: readonly string[] = [
   's2', 's3', 's4', 's5', 's6', 's7', 's8', 's9', 's10', 's11', 't3', 't4', 't5', 't6',
 ];
 
+/** ABI names of f0..f31 (unprivileged spec ch. 25, table 25.1). */
+export const FP_ABI_NAMES: readonly string[] = [
+  'ft0', 'ft1', 'ft2', 'ft3', 'ft4', 'ft5', 'ft6', 'ft7', 'fs0', 'fs1',
+  'fa0', 'fa1', 'fa2', 'fa3', 'fa4', 'fa5', 'fa6', 'fa7',
+  'fs2', 'fs3', 'fs4', 'fs5', 'fs6', 'fs7', 'fs8', 'fs9', 'fs10', 'fs11', 'ft8', 'ft9', 'ft10', 'ft11',
+];
+/** Rounding-mode field names (unprivileged spec §20.2); 5 and 6 are reserved. */
+const RM_NAMES: readonly string[] = ['rne', 'rtz', 'rdn', 'rup', 'rmm', 'rm5', 'rm6', 'dyn'];
+
 /** The record's rd is 32 (the core's sink) when the instruction writes x0. */
 const X_SINK = 32;
 
@@ -79,6 +88,18 @@ function mnemonic(row: Row, rec: Rec): string {
   return name;
 }
 
+/** f register name. */
+function freg(r: number): string {
+  return FP_ABI_NAMES[r] ?? `f${r}`;
+}
+
+/** ", rm" for a row with a rounding-mode field (its mask leaves bits 14:12 open), unless dyn (objdump). */
+function rmSuffix(row: Row, rec: Rec): string {
+  if ((row[3] & 0x7000) !== 0) return '';
+  const rm = (rec.raw >>> 12) & 7;
+  return rm === 7 ? '' : `, ${RM_NAMES[rm]}`;
+}
+
 /** The operand text of a row's format, from the decoded record. */
 function operands(row: Row, rec: Rec, pc: bigint | undefined): string {
   const [name, , , , fmt, flags] = row;
@@ -105,6 +126,17 @@ function operands(row: Row, rec: Rec, pc: bigint | undefined): string {
         return `${fenceSet((rec.raw >>> 24) & 15)},${fenceSet((rec.raw >>> 20) & 15)}`;
       }
       return '';
+    // ---- F and D: f registers by their ABI names, then the rounding mode ----
+    case 'FL': return `${freg(rd)}, ${mem(rs1)}`;
+    case 'FS': return `${freg(rs2)}, ${mem(rs1)}`;
+    case 'FR': return `${freg(rd)}, ${freg(rs1)}, ${freg(rs2)}${rmSuffix(row, rec)}`;
+    case 'FR4': return `${freg(rd)}, ${freg(rs1)}, ${freg(rs2)}, ${freg(rec.raw >>> 27)}${rmSuffix(row, rec)}`;
+    case 'FR1': return `${freg(rd)}, ${freg(rs1)}${rmSuffix(row, rec)}`;
+    case 'FCMP': return `${reg(rd)}, ${freg(rs1)}, ${freg(rs2)}`;
+    case 'FX': return `${reg(rd)}, ${freg(rs1)}${rmSuffix(row, rec)}`;
+    case 'XF': return `${freg(rd)}, ${reg(rs1)}${rmSuffix(row, rec)}`;
+    case 'CFLD': case 'CFLDSP': return `${freg(rd)}, ${mem(rs1)}`;
+    case 'CFSD': case 'CFSDSP': return `${freg(rs2)}, ${mem(rs1)}`;
     // ---- compressed: operands as the compressed instruction names them (objdump) ----
     case 'CIW': return `${reg(rd)}, sp, ${imm}`;
     case 'CLW': case 'CLD': case 'CLWSP': case 'CLDSP': return `${reg(rd)}, ${mem(rs1)}`;

@@ -28,6 +28,16 @@ export class HartState {
   setX(i: number, v: bigint): void {
     if (i !== 0) this.set(A.S_X + i * 8, v);
   }
+  /** Floating-point register f[i] (0..31), its 64 bits (a single value is NaN-boxed). */
+  f(i: number): bigint {
+    return this.get(A.S_F + i * 8);
+  }
+  setF(i: number, v: bigint): void {
+    this.set(A.S_F + i * 8, v);
+  }
+  /** fcsr: frm (bits 7:5) and fflags (bits 4:0). */
+  get fcsr(): bigint { return this.get(A.S_FCSR); }
+  set fcsr(v: bigint) { this.set(A.S_FCSR, v); }
   get pc(): bigint { return this.get(A.S_PC); }
   set pc(v: bigint) { this.set(A.S_PC, v); }
   /** 0 = U, 1 = S, 3 = M. */

@@ -24,7 +24,7 @@ import { HaltSleeper, NEVER, TIMEBASE_HZ } from './halt';
 import type { LoadedImage, MachineConfig, MachineStats, RunLimits, RunResult } from './types';
 
 /** The hart's ISA as the device tree advertises it. */
-export const HART_ISA = 'rv64imac_zicsr_zifencei_zicntr_sstc';
+export const HART_ISA = 'rv64imafdc_zicsr_zifencei_zicntr_sstc';
 /** Instructions per run() call: small enough to keep the event loop and the clock responsive. */
 const SLICE = 1_000_000n;
 const MIP_MSIP = 1n << 3n;

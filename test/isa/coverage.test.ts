@@ -13,8 +13,10 @@ import { cases as rvc } from './cases/rvc';
 import { cases as zicsr } from './cases/zicsr';
 import { cases as system } from './cases/system';
 import { cases as h } from './cases/h';
+import { cases as rv64f } from './cases/rv64f';
+import { cases as rv64d } from './cases/rv64d';
 
-const LISTS: Record<string, Cases> = { rv64i, rv64m, rv64a, rvc, zicsr, system, h };
+const LISTS: Record<string, Cases> = { rv64i, rv64m, rv64a, rvc, zicsr, system, h, rv64f, rv64d };
 
 describe('ISA test coverage', () => {
   const covered = new Set<string>();

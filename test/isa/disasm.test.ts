@@ -93,6 +93,26 @@ const OBJDUMP: [number, bigint, string][] = [
   [0xdfaa, 0x80000106n, 'c.swsp a0, 252(sp)'],
   [0xffaa, 0x80000108n, 'c.sdsp a0, 504(sp)'],
   [0x0001, 0x8000010an, 'c.addi zero, 0'],
+  // F and D (objdump -M no-aliases, -march=rv64gc): f registers by ABI name, rm unless dyn
+  [0x00812507, 0x80000200n, 'flw fa0, 8(sp)'],
+  [0xfe953827, 0x80000204n, 'fsd fs1, -16(a0)'],
+  [0x00c59553, 0x80000208n, 'fadd.s fa0, fa1, fa2, rtz'],
+  [0x03f0f053, 0x8000020cn, 'fadd.d ft0, ft1, ft11'],
+  [0x6ac58543, 0x80000210n, 'fmadd.d fa0, fa1, fa2, fa3, rne'],
+  [0xd949c94b, 0x80000214n, 'fnmsub.s fs2, fs3, fs4, fs11, rmm'],
+  [0x5a0837d3, 0x80000218n, 'fsqrt.d fa5, fa6, rup'],
+  [0x20b5a553, 0x8000021cn, 'fsgnjx.s fa0, fa1, fa1'],
+  [0xa2b52553, 0x80000220n, 'feq.d a0, fa0, fa1'],
+  [0xe00192d3, 0x80000224n, 'fclass.s t0, ft3'],
+  [0xc0051553, 0x80000228n, 'fcvt.w.s a0, fa0, rtz'],
+  [0xd235a553, 0x8000022cn, 'fcvt.d.lu fa0, a1, rdn'],
+  [0x4015f553, 0x80000230n, 'fcvt.s.d fa0, fa1'],
+  [0xe2050553, 0x80000234n, 'fmv.x.d a0, fa0'],
+  [0xf0000053, 0x80000238n, 'fmv.w.x ft0, zero'],
+  [0x2588, 0x8000023cn, 'c.fld fa0, 8(a1)'],
+  [0xbfa2, 0x8000023en, 'c.fsdsp fs0, 504(sp)'],
+  [0x2002, 0x80000240n, 'c.fldsp ft0, 0(sp)'],
+  [0xbcfc, 0x80000242n, 'c.fsd fa5, 248(s1)'],
 ];
 
 describe('disassembler', () => {

@@ -11,6 +11,7 @@
 import { expect } from 'vitest';
 import * as A from '../../../assembly/abi';
 import { Vmcs } from '../../../host/vmm/vmcs';
+import { fp, cFldFsd } from '../../diff/fp-encode';
 import { Cases, CODE, DATA, MTVEC, STVEC, VSTVEC, M, S, U, expectChanges, expectRetired, slotValue, type Harness, type Step } from '../harness';
 
 export const cases = new Cases();
@@ -519,7 +520,7 @@ read('hstatus from HS: allowed (H CSRs are supervisor-level, bits 9:8 = 2)', 0x6
 cases.add('csrrs', 'hstatus from U: illegal', (h) => expectHTrap(h.exec(csrr(0x600), mode(U)), 'M', 2n, BigInt(csrr(0x600))));
 
 // ---- the VS CSRs, accessed directly (V = 0) ----
-write('vsstatus: SIE, SPIE, SPP, SUM, MXR writable; reads UXL = 2', 0x200, ALL, VSXL, { vsstatus: 0xc0122n });
+write('vsstatus: SIE, SPIE, SPP, SUM, MXR, FS writable (SD follows FS); reads UXL = 2', 0x200, ALL, VSXL, { vsstatus: 0xc6122n | (1n << 63n) });
 write('vstvec: mode 2 is not written', 0x205, 0x80002002n, VSTVEC, {});
 write('vstvec: vectored accepted', 0x205, 0x80002001n, VSTVEC, { vstvec: 0x80002001n });
 write('vsscratch', 0x240, 0x1234n, 0n, { vsscratch: 0x1234n });
@@ -801,4 +802,22 @@ cases.add('addi', 'vmRun: the budget ends the entry (EXIT_BUDGET), pc and regist
   expect(v.exitReason).toBe(BigInt(A.EXIT_BUDGET));
   expect(v.x(5)).toBe(v.exitInstructions);
   expect(v.pc).toBe(CODE + 4n * v.exitInstructions);
+});
+
+// ---- FP loads and stores in V = 1: guest-page faults report the transformed FP access (§8.6.3) ----
+const fsOn = (h: Harness) => {
+  mode(S, 1, 1n << 13n)(h);
+  h.hart.vsstatus = 1n << 13n;
+  new Stages(h).g(CODE, CODE); // the code page, GPA = HPA
+  h.hart.hgatp = HGATP_SV39X4;
+};
+cases.add('fld', 'V = 1, GPA beyond Sv39x4: guest-page fault 21, htinst = fld f5 with its offset and rs1 zeroed', (h) => {
+  const gpa = 1n << 41n;
+  const s = h.exec(fp('fld', { rd: 5, rs1: 6, imm: 8 }), (h) => { fsOn(h); h.hart.setX(6, gpa); });
+  expectHTrap(s, 'M', 21n, gpa + 8n, { gva: true, htval: (gpa + 8n) >> 2n, htinst: BigInt(fp('fld', { rd: 5 })) });
+});
+cases.add('c.fsd', 'V = 1, c.fsd to an unmapped GPA: store guest-page fault 23, htinst = the 32-bit fsd with bit 1 cleared', (h) => {
+  const gpa = 1n << 41n;
+  const s = h.exec(cFldFsd('c.fsd', 9, 10, 16), (h) => { fsOn(h); h.hart.setX(10, gpa); });
+  expectHTrap(s, 'M', 23n, gpa + 16n, { gva: true, htval: (gpa + 16n) >> 2n, htinst: BigInt((fp('fsd', { rs2: 9 }) & ~2) >>> 0), epc: CODE });
 });

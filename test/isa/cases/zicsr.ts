@@ -49,7 +49,7 @@ op('csrrs', 0xf14, 'mhartid', 'x0', undefined, undefined, 'csrrs x0, mhartid, x0
 op('csrrc', 0xf11, 'mvendorid', 'x0', 0n, undefined, 'csrrc rd, mvendorid, x0 reads a read-only CSR', () => {});
 op('csrrsi', 0xf12, 'marchid', 0, 0n, undefined, 'csrrsi rd, marchid, 0 reads a read-only CSR', () => {});
 op('csrrci', 0xf13, 'mimpid', 0, 0n, undefined, 'csrrci rd, mimpid, 0 reads a read-only CSR', () => {});
-op('csrrs', 0x301, 'misa', 'x0', 0x8000000000141185n, undefined, 'misa reads RV64 ACHIMSU', () => {});
+op('csrrs', 0x301, 'misa', 'x0', 0x80000000001411adn, undefined, 'misa reads RV64 ACDFHIMSU', () => {});
 op('csrrs', 0xb02, 'minstret', 'x0', 100n, undefined, 'minstret reads the instructions retired before this one', (h) => { h.hart.instret = 100n; });
 op('csrrs', 0xc02, 'instret', 'x0', 100n, undefined, 'instret (user counter) reads the same in M-mode', (h) => { h.hart.instret = 100n; });
 op('csrrs', 0xc01, 'time', 'x0', 12n, undefined, 'time = mtime = instret >> 3 (deterministic time base)', (h) => { h.hart.instret = 100n; });
@@ -89,10 +89,10 @@ illegal('csrrs', 'S-mode reads satp with mstatus.TVM', csr(2, 5, 0, 0x180), (h) 
 
 // ---- WARL fields ----
 const MSTATUS0 = 0xa00000000n; // UXL = SXL = 2 after reset
-op('csrrw', 0x300, 'mstatus', -1n, MSTATUS0, 0xca007e19aan, 'mstatus: only the implemented fields take all ones (with H: MPV, GVA)', () => {});
+op('csrrw', 0x300, 'mstatus', -1n, MSTATUS0, 0x800000ca007e79aan, 'mstatus: only the implemented fields take all ones (with H: MPV, GVA; FS, and SD = FS Dirty)', () => {});
 op('csrrw', 0x300, 'mstatus', 0x1000n, MSTATUS0, undefined, 'mstatus.MPP = 2 (reserved) keeps the old MPP', () => {});
 op('csrrs', 0x100, 'mstatus', 'x0', 0x2000c0122n, undefined, 'sstatus is a view of mstatus (SIE, SPIE, SPP, SUM, MXR, UXL)', (h) => { h.hart.mstatus = 0xa007e19aan; });
-op('csrrw', 0x100, 'mstatus', -1n, MSTATUS0 & 0x300000000n, MSTATUS0 | 0xc0122n, 'sstatus writes only SIE, SPIE, SPP, SUM, MXR', () => {});
+op('csrrw', 0x100, 'mstatus', -1n, MSTATUS0 & 0x300000000n, MSTATUS0 | 0xc6122n | (1n << 63n), 'sstatus writes only SIE, SPIE, SPP, SUM, MXR, FS (SD follows FS)', () => {});
 op('csrrw', 0x341, 'mepc', 0x80001235n, 0x5a5a5a5a5a5a5a5an, 0x80001234n, 'mepc: bit 0 is always zero (IALIGN = 16)', () => {});
 op('csrrw', 0x305, 'mtvec', 0x80002002n, 0x80000100n, undefined, 'mtvec: reserved mode 2 is not written', () => {});
 op('csrrw', 0x305, 'mtvec', 0x80002001n, 0x80000100n, 0x80002001n, 'mtvec: vectored mode is accepted', () => {});
@@ -104,7 +104,7 @@ cases.add('csrrw', 'mie: SSIE, MSIE, STIE, MTIE, SEIE, MEIE, and the VS bits, wh
   const s = h.exec(csr(F3.csrrw, 5, 6, 0x304), (h) => h.hart.setX(6, -1n));
   expectRetired(s, 4, { x5: 0n, mie: 0xaaan, hie: 0x444n });
 });
-op('csrrw', 0x301, 'misa', 0x1234n, 0x8000000000141185n, undefined, 'misa writes are ignored (WARL, fixed)', () => {});
+op('csrrw', 0x301, 'misa', 0x1234n, 0x80000000001411adn, undefined, 'misa writes are ignored (WARL, fixed)', () => {});
 cases.add('csrrw', 'mip: M-mode writes SSIP, STIP, SEIP and VSSIP (hvip); MTIP reads from the timer', (h) => {
   const s = h.exec(csr(F3.csrrw, 5, 6, 0x344), (h) => h.hart.setX(6, -1n));
   expectRetired(s, 4, { x5: 0x80n, mip: 0x222n, hvip: 0x4n });

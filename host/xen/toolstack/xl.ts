@@ -147,7 +147,7 @@ export class Toolstack {
     const kernel = (this.opts.loadKernel ?? ((p) => loadImageFile(p, KERNEL_RAW_BASE)))(cfg.kernel);
     const out = (bytes: Uint8Array) => this.opts.onConsole?.(rec, Uint8Array.from(bytes));
     const d = await this.hv.createDomain({
-      name: cfg.name, memSize: cfg.memoryMiB << 20, kernel, deterministic: this.opts.deterministic,
+      name: cfg.name, memSize: cfg.memoryMiB * 2 ** 20, kernel, deterministic: this.opts.deterministic,
       jit: this.opts.jit, jitThreshold: this.opts.jitThreshold, jitCodeLimit: this.opts.jitCodeLimit, jitMaxBlocks: this.opts.jitMaxBlocks, jitBackground: this.opts.jitBackground,
       onConsoleOutput: out, onXenConsole: out,
     });

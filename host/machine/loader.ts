@@ -240,6 +240,8 @@ function parseElf(bytes: Uint8Array, name: string): LoadedImage {
     });
   }
 
+  checkNoOverlap(loads, phdrs, name);
+
   // The entry is virtual; move it like its executable segment (as QEMU's load_elf does).
   for (const p of loads) {
     if (p.flags & PF_X && p.vaddr !== p.paddr && entry >= p.vaddr && entry < p.vaddr + p.filesz) {
@@ -257,6 +259,25 @@ function parseElf(bytes: Uint8Array, name: string): LoadedImage {
   if (syms.has('tohost')) image.tohost = toPhys(syms.get('tohost') as bigint);
   if (syms.has('fromhost')) image.fromhost = toPhys(syms.get('fromhost') as bigint);
   return image;
+}
+
+/**
+ * Refuse PT_LOAD segments whose physical ranges [p_paddr, p_paddr + p_memsz) overlap: which one
+ * would win is undefined, and QEMU refuses them too (its ROM blobs may not overlap: "rom:
+ * requested regions overlap"). Empty segments occupy nothing and are skipped, as QEMU does.
+ */
+function checkNoOverlap(loads: Phdr[], phdrs: Phdr[], name: string): void {
+  const sorted = loads.filter((p) => p.memsz > 0n).sort((a, b) => (a.paddr < b.paddr ? -1 : a.paddr > b.paddr ? 1 : 0));
+  // Sorted by start, a segment overlaps some earlier one iff it starts below the furthest end so far.
+  let reach: Phdr | undefined;
+  for (const p of sorted) {
+    if (reach !== undefined && p.paddr < reach.paddr + reach.memsz) {
+      const [a, b] = [reach, p].sort((x, y) => phdrs.indexOf(x) - phdrs.indexOf(y));
+      const range = (q: Phdr) => `segment ${phdrs.indexOf(q)} (${hex(q.paddr)}-${hex(q.paddr + q.memsz - 1n)})`;
+      throw new UserError(`${name}: ${range(a)} and ${range(b)} overlap`);
+    }
+    if (reach === undefined || p.paddr + p.memsz > reach.paddr + reach.memsz) reach = p;
+  }
 }
 
 /** Values of the wanted symbols found in the first SHT_SYMTAB section (none if it is absent). */

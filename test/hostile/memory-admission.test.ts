@@ -52,7 +52,7 @@ function file(name: string, bytes: Uint8Array | string): string {
   return p;
 }
 
-const hex = (v: bigint) => '0x' + v.toString(16);
+const hex = (v: bigint | number) => '0x' + v.toString(16);
 const RAM = 0x8000_0000n;
 
 /** M-mode guest: `sw` of 7 (HTIF exit, code 3) to `tohost`, then spin. */

@@ -299,7 +299,7 @@ describe('the device model alone', () => {
 
 // ---- issue 11: one QueueNotify carrying 1024 whole-disk reads held the host for ~20 s ----
 
-describe('bounded work per QueueNotify', () => {
+describe('bounded work per QueueNotify', { timeout: 30_000 }, () => {
   /** A memory disk that counts the data bytes it moves. */
   class CountingBackend extends MemoryBackend {
     moved = 0;
@@ -309,10 +309,17 @@ describe('bounded work per QueueNotify', () => {
     }
   }
 
+  /** pattern(n, 5), fast enough for megabytes. */
+  function bytes(n: number): Uint8Array {
+    const b = new Uint8Array(n);
+    for (let i = 0; i < n; i++) b[i] = (i * 7 + 5) & 0xff;
+    return b;
+  }
+
   /** A transport whose continuations are queued here, so the test runs them one at a time. */
   function bounded(diskBytes: number, ramBytes: number, qsize: number) {
     const mem = new TestMemory(ramBytes);
-    const backend = new CountingBackend(pattern(diskBytes, 5));
+    const backend = new CountingBackend(bytes(diskBytes));
     const blk = new VirtioBlk(backend);
     const irq = new TestIrq();
     const deferred: (() => void)[] = [];
@@ -347,7 +354,7 @@ describe('bounded work per QueueNotify', () => {
     expect(rounds[rounds.length - 1]).toBe(REQUESTS);
     expect(rounds.length).toBe(Math.ceil((REQUESTS * (DISK + BLK_REQUEST_COST)) / BLK_BATCH_BYTES));
     for (let i = 0; i < REQUESTS; i++) expect(s.drv.used(i)).toEqual({ id: 2 * i, len: DISK + 1 });
-    expect(s.mem.read(buf, DISK)).toEqual(pattern(DISK, 5));
+    expect(s.mem.read(buf, DISK)).toEqual(bytes(DISK));
     expect(s.mem.u8(buf + BigInt(DISK))).toBe(VIRTIO_BLK_S_OK);
     expect(s.blk.counters).toMatchObject({ requests: REQUESTS, reads: REQUESTS, bytesRead: REQUESTS * DISK, errors: 0 });
     expect(s.irq.level).toBe(true);
@@ -355,7 +362,7 @@ describe('bounded work per QueueNotify', () => {
 
   it('one request larger than a batch stays in flight until its last byte has moved', () => {
     const SEG = 64 * 1024;
-    const SEGS = 200; // 12.5 MiB in one chain, every data descriptor on the same guest buffer
+    const SEGS = BLK_BATCH_BYTES / SEG + 16; // a batch and 1 MiB in one chain, every data descriptor on the same guest buffer
     const s = bounded(SEG * SEGS, 1 << 20, 256);
     header({ mem: s.mem } as Setup, VIRTIO_BLK_T_IN, 0n);
     const descs: Desc[] = [{ addr: HDR, len: 16 }];
@@ -368,15 +375,16 @@ describe('bounded work per QueueNotify', () => {
     expect([s.drv.usedIdx(), s.backend.moved, s.irq.level, s.deferred.length]).toEqual([1, SEG * SEGS, true, 0]);
     expect(s.drv.used(0)).toEqual({ id: 0, len: SEG * SEGS + 1 });
     expect(s.mem.u8(STATUS)).toBe(VIRTIO_BLK_S_OK);
-    expect(s.mem.read(BUF, SEG)).toEqual(pattern(SEG * SEGS, 5).subarray(SEG * (SEGS - 1))); // the last segment landed last
+    expect(s.mem.read(BUF, SEG)).toEqual(bytes(SEG * SEGS).subarray(SEG * (SEGS - 1))); // the last segment landed last
   });
 
   it('a device reset drops the request in flight and its continuation', () => {
     const SEG = 64 * 1024;
-    const s = bounded(SEG * 200, 1 << 20, 256);
+    const SEGS = BLK_BATCH_BYTES / SEG + 16;
+    const s = bounded(SEG * SEGS, 1 << 20, 256);
     header({ mem: s.mem } as Setup, VIRTIO_BLK_T_IN, 0n);
     const descs: Desc[] = [{ addr: HDR, len: 16 }];
-    for (let i = 0; i < 200; i++) descs.push({ addr: BUF, len: SEG, write: true });
+    for (let i = 0; i < SEGS; i++) descs.push({ addr: BUF, len: SEG, write: true });
     descs.push({ addr: STATUS, len: 1, write: true });
     s.mem.setU8(STATUS, 0xee);
     s.drv.offer(s.drv.chain(descs));

@@ -15,12 +15,12 @@ import { VirtioMmioEmpty } from '../devices/virtio-mmio-empty';
 import { VirtioMmio } from '../devices/virtio/mmio';
 import { VirtioBlk } from '../devices/virtio/blk';
 import { Bus } from './bus';
-import { createMemory, instantiateCore, type CoreExports } from './core';
+import { instantiateCore, type CoreExports } from './core';
 import { fdtLoadAddress, virtBoardFdt, VIRT_CLINT_BASE, VIRT_PLIC_BASE, VIRT_TEST_BASE, VIRT_UART0_BASE, VIRT_UART0_IRQ, VIRT_VIRTIO_BASE, VIRT_VIRTIO_COUNT, VIRT_VIRTIO_IRQ } from './fdt';
 import { buildFwDynamicInfo, fwDynamicInfoAddress } from './fw-dynamic';
 import { applyJitConfig } from './jit';
 import { checkSegmentsClear, checkTohostFits } from './loader';
-import { memSizeLimit, sizeText } from './mem-size';
+import { allocateMemory, memSizeLimit, sizeText } from './mem-size';
 import { HartState } from './hart';
 import { HaltSleeper, NEVER, TIMEBASE_HZ } from './halt';
 import type { LoadedImage, MachineConfig, MachineStats, RunLimits, RunResult } from './types';
@@ -122,7 +122,7 @@ export class Machine {
 
   private constructor(private readonly cfg: MachineConfig) {
     checkMemSize(cfg.memSize);
-    const memory = createMemory(cfg.memSize);
+    const memory = allocateMemory(cfg.memSize, cfg.kernel.name);
     this.core = instantiateCore(memory, cfg.jitBackground ?? false);
     this.core.init(BigInt(cfg.memSize));
     this.hart = new HartState(memory);

@@ -5,6 +5,8 @@
  * own limits from it.)
  */
 import * as A from '../../assembly/abi';
+import { UserError } from '../errors';
+import { createMemory } from './core';
 
 /** Bytes a 32-bit WebAssembly memory can hold: 65536 pages of 64 KiB. */
 const WASM32_BYTES = 65536 * 65536;
@@ -23,4 +25,18 @@ export function sizeText(bytes: number): string {
     if (bytes >= n && bytes % n === 0) return `${bytes / n}${unit}`;
   }
   return String(bytes);
+}
+
+/**
+ * The Wasm memory for a machine with `ramSize` bytes of (host) RAM, allocated now, so that a
+ * guest that later touches all its RAM cannot fail for want of it. When the host cannot give
+ * that much (address-space limits, ulimit -v), a one-line UserError naming `who` and the size.
+ */
+export function allocateMemory(ramSize: number, who: string): WebAssembly.Memory {
+  try {
+    return createMemory(ramSize);
+  } catch (e) {
+    if (!(e instanceof RangeError)) throw e;
+    throw new UserError(`wasmvisor: ${who}: cannot allocate ${sizeText(ramSize)} of host memory for its RAM (${e.message}); give it less memory (--mem)`);
+  }
 }

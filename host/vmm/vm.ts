@@ -27,13 +27,13 @@ import { VirtioBlk } from '../devices/virtio/blk';
 import { VirtioMmio } from '../devices/virtio/mmio';
 import type { GuestMemory } from '../devices/device';
 import { Bus } from '../machine/bus';
-import { createMemory, instantiateCore, type CoreExports } from '../machine/core';
+import { instantiateCore, type CoreExports } from '../machine/core';
 import { fdtLoadAddress, virtBoardFdt, VIRT_PLIC_BASE, VIRT_TEST_BASE, VIRT_UART0_BASE, VIRT_UART0_IRQ, VIRT_VIRTIO_BASE, VIRT_VIRTIO_COUNT, VIRT_VIRTIO_IRQ } from '../machine/fdt';
 import { applyJitConfig } from '../machine/jit';
 import { HartState } from '../machine/hart';
 import { HART_ISA, Ram } from '../machine/machine';
 import { checkSegmentsClear } from '../machine/loader';
-import { memSizeLimit, sizeText } from '../machine/mem-size';
+import { allocateMemory, memSizeLimit, sizeText } from '../machine/mem-size';
 import type { JitConfig, LoadedImage, MachineStats, RunLimits, RunResult } from '../machine/types';
 import { FrameAllocator, FRAME_SIZE } from './frames';
 import { GStage, HGATP_MODE_SV39X4 } from './gstage';
@@ -159,7 +159,7 @@ export class Vm {
   private constructor(readonly cfg: VmConfig) {
     checkVmMemSize(cfg.memSize, `${cfg.kernel.name}: memory`);
     const hostSize = hostRamSize(cfg.memSize);
-    this.memory = createMemory(hostSize);
+    this.memory = allocateMemory(hostSize, cfg.kernel.name);
     const core = instantiateCore(this.memory, cfg.jitBackground ?? false) as VmCore;
     if (typeof core.vmRun !== 'function') {
       throw new UserError('wasmvisor: this build of the core has no H extension (no vmRun export); rebuild with `npm run build` or use --bare', 70);

@@ -93,6 +93,18 @@ describe('memory sizes are admitted when the command line or the xl.cfg is read'
   });
 });
 
+describe('RAM is allocated when the guest is created', { timeout: 60_000 }, () => {
+  it('a host that cannot give it (ulimit -v 3.5 GB, --mem 2G) gets one line, not "internal error"', () => {
+    const t0 = performance.now();
+    const r = spawnSync('sh', ['-c', `ulimit -v 3500000 && exec "${process.execPath}" bin/wasmvisor.mjs run --bare --mem 2G "${HELLO}"`], {
+      cwd: ROOT, input: '', encoding: 'latin1', timeout: 30_000, killSignal: 'SIGKILL', env: { ...process.env, WASMVISOR_DEBUG: '' },
+    });
+    expect(r.stderr).toMatch(new RegExp(`^wasmvisor: ${HELLO.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: cannot allocate 2G of host memory for its RAM \\([^\n]*\\); give it less memory \\(--mem\\)\n$`));
+    expect([r.stdout, r.status]).toEqual(['', 2]);
+    expect(performance.now() - t0).toBeLessThan(10_000);
+  });
+});
+
 describe('the bare machine refuses an image under its device tree (issue 11, defect 5)', { timeout: 60_000 }, () => {
   it('--mem 1M: the DTB goes to 0x80000000, over the image', () => {
     const seg = loadImageFile(HELLO, RAM).segments[0];

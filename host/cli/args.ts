@@ -77,7 +77,7 @@ options of run:
                            the default); shadow is not implemented yet
   --trace exits            VM mode: print one line per VM exit to stderr
   -m, --mem SIZE           RAM size: bytes, or with a K, M or G suffix (default 128M;
-                           1M..2G, a multiple of 4K)
+                           a multiple of 4K, 1M..${sizeText(MEM_MAX)} with --bare, 1M..${sizeText(vmMemSizeLimit())} for a VM)
   --disk FILE[,ro]         with --bare: a raw disk image as a virtio-blk device (virtio-mmio
                            slot 0, 0x10001000); ,ro attaches it read-only
   --bios FILE              firmware (e.g. OpenSBI fw_dynamic.bin) at 0x80000000; IMAGE is its

@@ -20,7 +20,7 @@ const nodeStubs = (root) => ({
     b.onLoad({ filter: /.*/, namespace: 'node-stub' }, (a) => ({
       contents: `const no = () => { throw new Error(${JSON.stringify(a.path + ' is not available in a browser')}); };
         export const readFileSync = no, existsSync = () => false, fileURLToPath = no,
-          openSync = no, closeSync = no, fstatSync = no, readSync = no, writeSync = no, fdatasyncSync = no;`,
+          openSync = no, closeSync = no, fstatSync = no, readSync = no, writeSync = no, fdatasyncSync = no, constants = {};`,
       loader: 'js',
     }));
   },

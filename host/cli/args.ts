@@ -4,11 +4,13 @@
  * that names the option and the value.
  */
 import { UserError } from '../errors';
+import { memSizeLimit, sizeText } from '../machine/mem-size';
+import { vmMemSizeLimit } from '../vmm/vm';
 
 /** Smallest RAM a guest may have (the DTB and firmware need room). */
 export const MEM_MIN = 1 << 20;
-/** Largest RAM: the board's window at 0x80000000 (assembly/abi.ts RAM_SIZE_MAX). */
-export const MEM_MAX = 2 ** 31;
+/** Largest RAM of a bare machine: what the core's Wasm memory holds (host/machine/mem-size.ts). */
+export const MEM_MAX = memSizeLimit();
 /** Default RAM, as QEMU's virt board. */
 export const MEM_DEFAULT = 128 << 20;
 
@@ -81,7 +83,7 @@ options of run:
                            paging of --virt trap)
   --trace exits            VM mode: print one line per VM exit to stderr
   -m, --mem SIZE           RAM size: bytes, or with a K, M or G suffix (default 128M;
-                           1M..2G, a multiple of 4K)
+                           a multiple of 4K, 1M..${sizeText(MEM_MAX)} with --bare, 1M..${sizeText(vmMemSizeLimit())} for a VM)
   --disk FILE[,ro]         with --bare: a raw disk image as a virtio-blk device (virtio-mmio
                            slot 0, 0x10001000); ,ro attaches it read-only
   --bios FILE              firmware (e.g. OpenSBI fw_dynamic.bin) at 0x80000000; IMAGE is its
@@ -130,7 +132,7 @@ export function parseSize(text: string, option = '--mem'): number {
     throw new UserError(`wasmvisor: ${option}: ${text} is below the minimum of 1M${hint}`);
   }
   if (bytes > BigInt(MEM_MAX)) {
-    throw new UserError(`wasmvisor: ${option}: ${text} is above the maximum of 2G`);
+    throw new UserError(`wasmvisor: ${option}: ${text} is above the maximum of ${sizeText(MEM_MAX)}`);
   }
   if (bytes % 4096n !== 0n) {
     throw new UserError(`wasmvisor: ${option}: ${text} is not a multiple of 4K`);
@@ -229,6 +231,7 @@ export function parseArgs(argv: string[]): Command {
 
   const o: RunOptions = { image: '', bare: false, memSize: MEM_DEFAULT, stats: false, deterministic: false };
   let image: string | undefined;
+  let memText: string | undefined;
   for (let i = 0; i < rest.length; i++) {
     let arg = rest[i];
     if (arg === '--') {
@@ -252,7 +255,10 @@ export function parseArgs(argv: string[]): Command {
         if (i + 1 >= rest.length) throw new UserError(`wasmvisor: ${name} needs a value (see wasmvisor --help)`);
         value = rest[++i];
       }
-      if (name === '--mem') o.memSize = parseSize(value);
+      if (name === '--mem') {
+        o.memSize = parseSize(value);
+        memText = value;
+      }
       else if (name === '--bios') o.bios = value;
       else if (name === '--timeout') o.timeout = parseTimeout(value);
       else if (name === '--paging') o.paging = parsePaging(value);
@@ -287,6 +293,10 @@ export function parseArgs(argv: string[]): Command {
   if (o.bare && o.traceExits) throw new UserError(`wasmvisor: --trace exits applies to VM mode only (drop --bare)`);
   if (!o.bare && o.disk !== undefined) throw new UserError(`wasmvisor: --disk needs --bare for now (VM mode has no virtio devices yet)`);
   if (!o.bare && o.bios !== undefined) throw new UserError(`wasmvisor: --bios needs --bare (in VM mode the VMM itself answers SBI calls)`);
+  if (!o.bare && o.memSize > vmMemSizeLimit()) {
+    // The VMM's host RAM holds the guest's pages and its G-stage tables (vm.ts hostRamSize).
+    throw new UserError(`wasmvisor: --mem: ${memText} is above the maximum of ${sizeText(vmMemSizeLimit())} for a VM (--bare allows ${sizeText(MEM_MAX)})`);
+  }
   return { kind: 'run', options: o };
 }
 

@@ -10,8 +10,9 @@
  * Every error is a UserError of one line that names the image and the offending value.
  */
 
-import { readFileSync } from 'node:fs';
 import { UserError } from '../errors';
+import { readInputFile } from './input-file';
+import { memSizeLimit } from './mem-size';
 import type { LoadedImage, Segment } from './types';
 
 // e_ident (gABI "ELF Identification").
@@ -60,19 +61,13 @@ function hex(v: bigint | number): string {
   return '0x' + v.toString(16);
 }
 
-/** Read an image file; see parseImage. A file that is not ELF is a raw binary at rawBase. */
-export function loadImageFile(path: string, rawBase: bigint): LoadedImage {
-  let bytes: Uint8Array;
-  try {
-    bytes = readFileSync(path);
-  } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT') throw new UserError(`${path}: no such file`);
-    if (code === 'EISDIR') throw new UserError(`${path}: is a directory, expected an image file`);
-    if (code === 'EACCES') throw new UserError(`${path}: permission denied`);
-    throw new UserError(`${path}: cannot read (${code ?? (e as Error).message})`);
-  }
-  return parseImage(new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength), path, rawBase);
+/**
+ * Read an image file; see parseImage. A file that is not ELF is a raw binary at rawBase. Only a
+ * regular file no larger than the largest RAM (`maxBytes`) is read (input-file.ts).
+ */
+export function loadImageFile(path: string, rawBase: bigint, maxBytes = memSizeLimit()): LoadedImage {
+  const bytes = readInputFile(path, { what: 'image file', maxBytes });
+  return parseImage(bytes, path, rawBase);
 }
 
 /**
@@ -104,6 +99,43 @@ export function checkSegmentsFit(image: LoadedImage, ramBase: bigint, memSize: n
           `${hex(ramBase)}-${hex(ramEnd - 1n)}`,
       );
     }
+  }
+}
+
+/**
+ * Check that no segment of `image` overlaps `region`, data the host itself writes into RAM when
+ * it starts the guest (the device tree, placed near the top of RAM as QEMU does, which in a
+ * small guest can fall on the image). `guest` names the kind of guest for the hint ("VM",
+ * "machine"); the same check serves the bare machine and the VMM.
+ */
+export function checkSegmentsClear(
+  image: LoadedImage,
+  region: { start: bigint; end: bigint; what: string },
+  guest: { kind: string; memSize: number },
+): void {
+  for (const s of image.segments) {
+    const size = Math.max(s.memSize, s.data.length);
+    if (size === 0) continue; // an empty segment occupies nothing
+    if (s.paddr < region.end && region.start < s.paddr + BigInt(size)) {
+      const mem = guest.memSize % 2 ** 20 === 0 ? `${guest.memSize / 2 ** 20} MiB` : `${guest.memSize / 1024} KiB`;
+      throw new UserError(
+        `${image.name}: segment at ${hex(s.paddr)} (size ${hex(size)}) overlaps ${region.what} at ${hex(region.start)} ` +
+          `in a ${mem} ${guest.kind}; give the ${guest.kind} more memory (--mem)`,
+      );
+    }
+  }
+}
+
+/**
+ * Check that the HTIF `tohost` doubleword of `image` (when it has one) lies wholly inside RAM
+ * [ramBase, ramBase + memSize): the host reads and clears all 8 bytes of it.
+ */
+export function checkTohostFits(image: LoadedImage, ramBase: bigint, memSize: number): void {
+  const t = image.tohost;
+  if (t === undefined || t === 0n) return;
+  const ramEnd = ramBase + BigInt(memSize);
+  if (t < ramBase || t + 8n > ramEnd) {
+    throw new UserError(`${image.name}: tohost at ${hex(t)} (8 bytes) is outside RAM ${hex(ramBase)}-${hex(ramEnd - 1n)}`);
   }
 }
 
@@ -208,6 +240,8 @@ function parseElf(bytes: Uint8Array, name: string): LoadedImage {
     });
   }
 
+  checkNoOverlap(loads, phdrs, name);
+
   // The entry is virtual; move it like its executable segment (as QEMU's load_elf does).
   for (const p of loads) {
     if (p.flags & PF_X && p.vaddr !== p.paddr && entry >= p.vaddr && entry < p.vaddr + p.filesz) {
@@ -225,6 +259,25 @@ function parseElf(bytes: Uint8Array, name: string): LoadedImage {
   if (syms.has('tohost')) image.tohost = toPhys(syms.get('tohost') as bigint);
   if (syms.has('fromhost')) image.fromhost = toPhys(syms.get('fromhost') as bigint);
   return image;
+}
+
+/**
+ * Refuse PT_LOAD segments whose physical ranges [p_paddr, p_paddr + p_memsz) overlap: which one
+ * would win is undefined, and QEMU refuses them too (its ROM blobs may not overlap: "rom:
+ * requested regions overlap"). Empty segments occupy nothing and are skipped, as QEMU does.
+ */
+function checkNoOverlap(loads: Phdr[], phdrs: Phdr[], name: string): void {
+  const sorted = loads.filter((p) => p.memsz > 0n).sort((a, b) => (a.paddr < b.paddr ? -1 : a.paddr > b.paddr ? 1 : 0));
+  // Sorted by start, a segment overlaps some earlier one iff it starts below the furthest end so far.
+  let reach: Phdr | undefined;
+  for (const p of sorted) {
+    if (reach !== undefined && p.paddr < reach.paddr + reach.memsz) {
+      const [a, b] = [reach, p].sort((x, y) => phdrs.indexOf(x) - phdrs.indexOf(y));
+      const range = (q: Phdr) => `segment ${phdrs.indexOf(q)} (${hex(q.paddr)}-${hex(q.paddr + q.memsz - 1n)})`;
+      throw new UserError(`${name}: ${range(a)} and ${range(b)} overlap`);
+    }
+    if (reach === undefined || p.paddr + p.memsz > reach.paddr + reach.memsz) reach = p;
+  }
 }
 
 /** Values of the wanted symbols found in the first SHT_SYMTAB section (none if it is absent). */

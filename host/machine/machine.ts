@@ -15,10 +15,12 @@ import { VirtioMmioEmpty } from '../devices/virtio-mmio-empty';
 import { VirtioMmio } from '../devices/virtio/mmio';
 import { VirtioBlk } from '../devices/virtio/blk';
 import { Bus } from './bus';
-import { createMemory, instantiateCore, type CoreExports } from './core';
+import { instantiateCore, type CoreExports } from './core';
 import { fdtLoadAddress, virtBoardFdt, VIRT_CLINT_BASE, VIRT_PLIC_BASE, VIRT_TEST_BASE, VIRT_UART0_BASE, VIRT_UART0_IRQ, VIRT_VIRTIO_BASE, VIRT_VIRTIO_COUNT, VIRT_VIRTIO_IRQ } from './fdt';
 import { buildFwDynamicInfo, fwDynamicInfoAddress } from './fw-dynamic';
 import { applyJitConfig } from './jit';
+import { checkSegmentsClear, checkTohostFits } from './loader';
+import { allocateMemory, memSizeLimit, sizeText } from './mem-size';
 import { HartState } from './hart';
 import { HaltSleeper, NEVER, TIMEBASE_HZ } from './halt';
 import type { LoadedImage, MachineConfig, MachineStats, RunLimits, RunResult } from './types';
@@ -83,10 +85,10 @@ export class Ram implements GuestMemory {
   }
 }
 
-/** Check a RAM size: a multiple of 4 KiB, from 1 MiB to 2 GiB. */
+/** Check a RAM size: a multiple of 4 KiB, from 1 MiB to memSizeLimit(). */
 export function checkMemSize(memSize: number, what = '--mem'): void {
-  if (!Number.isInteger(memSize) || memSize < 1 << 20 || memSize > A.RAM_SIZE_MAX || memSize % 4096 !== 0) {
-    throw new UserError(`wasmvisor: ${what}: bad size ${memSize} (need a multiple of 4 KiB from 1M to 2G)`);
+  if (!Number.isInteger(memSize) || memSize < 2 ** 20 || memSize > memSizeLimit() || memSize % 4096 !== 0) {
+    throw new UserError(`wasmvisor: ${what}: bad size ${memSize} (need a multiple of 4 KiB from 1M to ${sizeText(memSizeLimit())})`);
   }
 }
 
@@ -120,7 +122,7 @@ export class Machine {
 
   private constructor(private readonly cfg: MachineConfig) {
     checkMemSize(cfg.memSize);
-    const memory = createMemory(cfg.memSize);
+    const memory = allocateMemory(cfg.memSize, cfg.kernel.name);
     this.core = instantiateCore(memory, cfg.jitBackground ?? false);
     this.core.init(BigInt(cfg.memSize));
     this.hart = new HartState(memory);
@@ -161,9 +163,25 @@ export class Machine {
     const dtb = virtBoardFdt({ memSize: cfg.memSize, hartIsa: HART_ISA });
     this.dtbAddress = fdtLoadAddress(BigInt(A.RAM_BASE), cfg.memSize, dtb.length);
     this.dtb = dtb;
+    this.checkBootData();
     this.load();
   }
   private readonly dtb: Uint8Array;
+
+  /**
+   * Refuse images that the boot data would overwrite (the DTB near the top of RAM, with --bios
+   * also fw_dynamic_info below it; the VMM makes the same check) and a tohost outside RAM.
+   */
+  private checkBootData(): void {
+    const { kernel, bios, memSize } = this.cfg;
+    const start = bios ? fwDynamicInfoAddress(this.dtbAddress) : this.dtbAddress;
+    const region = { start, end: this.dtbAddress + BigInt(this.dtb.length), what: bios ? 'the device tree and fw_dynamic_info' : 'the device tree' };
+    if (start < this.ram.base) {
+      throw new UserError(`${(bios ?? kernel).name}: no room below the device tree for fw_dynamic_info in a ${memSize / 2 ** 20} MiB machine; give the machine more memory (--mem)`);
+    }
+    for (const image of bios ? [bios, kernel] : [kernel]) checkSegmentsClear(image, region, { kind: 'machine', memSize });
+    if (!bios) checkTohostFits(kernel, this.ram.base, memSize);
+  }
 
   /** Copy the images and the DTB into RAM and reset the hart (also on a guest-requested reset). */
   private load(): void {

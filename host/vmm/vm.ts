@@ -27,11 +27,13 @@ import { VirtioBlk } from '../devices/virtio/blk';
 import { VirtioMmio } from '../devices/virtio/mmio';
 import type { GuestMemory } from '../devices/device';
 import { Bus } from '../machine/bus';
-import { createMemory, instantiateCore, type CoreExports } from '../machine/core';
+import { instantiateCore, type CoreExports } from '../machine/core';
 import { fdtLoadAddress, virtBoardFdt, VIRT_PLIC_BASE, VIRT_TEST_BASE, VIRT_UART0_BASE, VIRT_UART0_IRQ, VIRT_VIRTIO_BASE, VIRT_VIRTIO_COUNT, VIRT_VIRTIO_IRQ } from '../machine/fdt';
 import { applyJitConfig } from '../machine/jit';
 import { HartState } from '../machine/hart';
 import { HART_ISA, Ram } from '../machine/machine';
+import { checkSegmentsClear } from '../machine/loader';
+import { allocateMemory, memSizeLimit, sizeText } from '../machine/mem-size';
 import type { JitConfig, LoadedImage, MachineStats, RunLimits, RunResult } from '../machine/types';
 import { FrameAllocator, FRAME_SIZE } from './frames';
 import { GStage, HGATP_MODE_SV39X4 } from './gstage';
@@ -91,12 +93,34 @@ export interface VmRunResult extends RunResult {
   failure?: string;
 }
 
-/** Host RAM for a guest of `memSize`: the guest's pages plus room for the G-stage tables (and the shadow tables with --virt trap). */
+/**
+ * Host RAM for a guest of `memSize`: the guest's pages plus room for the G-stage tables (one
+ * leaf table per 2 MiB, the 16 KiB root and the tables between, with slack), and the shadow
+ * tables with --virt trap. Every frame the VM can ever need fits in it, so a guest that touches
+ * all its RAM never runs out of frames; the sizes where this does not fit the machine are
+ * refused up front (checkVmMemSize).
+ */
 export function hostRamSize(memSize: number, virt: VirtMode = 'hw'): number {
   const shadows = virt === 'trap' ? MAX_SHADOW_FRAMES * 4096 : 0;
   const tables = Math.ceil(memSize / (512 * 4096)) * 4096 + 64 * 1024 + shadows;
-  const size = memSize + tables + (1 << 20);
-  return Math.min(Number(A.RAM_SIZE_MAX), Math.ceil(size / 4096) * 4096);
+  const size = memSize + tables + 2 ** 20;
+  return Math.ceil(size / 4096) * 4096;
+}
+
+/** The most RAM a VM (or DomU) can have, in whole MiB: its host RAM must fit memSizeLimit(). */
+export function vmMemSizeLimit(virt: VirtMode = 'hw'): number {
+  const limit = memSizeLimit();
+  let m = Math.floor(limit / 2 ** 20) * 2 ** 20;
+  while (m > 0 && hostRamSize(m, virt) > limit) m -= 2 ** 20;
+  return m;
+}
+
+/** Check the RAM size of a VM (`what` names where it came from: "--mem"). One-line UserError. */
+export function checkVmMemSize(memSize: number, what = '--mem', virt: VirtMode = 'hw'): void {
+  const max = vmMemSizeLimit(virt);
+  if (!Number.isInteger(memSize) || memSize < 2 ** 20 || memSize > max || memSize % 4096 !== 0) {
+    throw new UserError(`wasmvisor: ${what}: bad size ${memSize} (a VM needs a multiple of 4 KiB from 1M to ${sizeText(max)})`);
+  }
 }
 
 /** One virtual machine with one vCPU. */
@@ -141,8 +165,9 @@ export class Vm {
   }
 
   private constructor(readonly cfg: VmConfig) {
+    checkVmMemSize(cfg.memSize, `${cfg.kernel.name}: memory`, cfg.virt);
     const hostSize = hostRamSize(cfg.memSize, cfg.virt);
-    this.memory = createMemory(hostSize);
+    this.memory = allocateMemory(hostSize, cfg.kernel.name);
     const core = instantiateCore(this.memory, cfg.jitBackground ?? false) as VmCore;
     if (typeof core.vmRun !== 'function') {
       throw new UserError('wasmvisor: this build of the core has no H extension (no vmRun export); rebuild with `npm run build` or use --bare', 70);
@@ -193,16 +218,13 @@ export class Vm {
   /** Load the kernel and the DTB into guest RAM and put the vCPU at the kernel's entry. */
   private load(): void {
     const { kernel } = this.cfg;
+    // The device tree goes where QEMU puts it (2 MiB-aligned near the top of RAM); in a very
+    // small VM that can fall on the kernel: refuse rather than run a corrupted kernel.
+    checkSegmentsClear(kernel, { start: this.dtbAddress, end: this.dtbAddress + BigInt(this.dtb.length), what: 'the device tree' }, { kind: 'VM', memSize: this.cfg.memSize });
     for (const seg of kernel.segments) {
       const size = Math.max(seg.memSize, seg.data.length);
       if (!this.isGuestRam(seg.paddr, size)) {
         throw new UserError(`${kernel.name}: segment at 0x${seg.paddr.toString(16)} (size 0x${size.toString(16)}) is outside guest RAM 0x80000000-0x${(GUEST_RAM_BASE + BigInt(this.cfg.memSize) - 1n).toString(16)}`);
-      }
-      // The device tree goes where QEMU puts it (2 MiB-aligned near the top of RAM); in a very
-      // small VM that can fall on the kernel: refuse rather than run a corrupted kernel.
-      const dtbEnd = this.dtbAddress + BigInt(this.dtb.length);
-      if (seg.paddr < dtbEnd && this.dtbAddress < seg.paddr + BigInt(size)) {
-        throw new UserError(`${kernel.name}: segment at 0x${seg.paddr.toString(16)} (size 0x${size.toString(16)}) overlaps the device tree at 0x${this.dtbAddress.toString(16)} in a ${this.cfg.memSize >> 20} MiB VM; give the VM more memory (--mem)`);
       }
       this.writeGuest(seg.paddr, seg.data);
     }

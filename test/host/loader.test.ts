@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, test } from 'vitest';
 import { UserError } from '../../host/errors';
-import { checkSegmentsFit, loadImageFile, parseImage } from '../../host/machine/loader';
+import { checkSegmentsClear, checkSegmentsFit, checkTohostFits, loadImageFile, parseImage } from '../../host/machine/loader';
 import { buildElf, type TestElf } from './elf-writer';
 
 const RAM = 0x8000_0000n;
@@ -239,5 +239,81 @@ describe('checkSegmentsFit', () => {
     expect(userError(() => checkSegmentsFit(img, RAM, SIZE))).toBe(
       'low.bin: segment at 0x1000 (size 0x4) is outside RAM 0x80000000-0x87ffffff',
     );
+  });
+});
+
+// ---- issue 11 (hardening): overlapping segments, tohost, boot data over the image ----
+
+describe('overlapping PT_LOAD segments (refused, as QEMU refuses overlapping ROM blobs)', () => {
+  test('two segments whose memory ranges overlap: both named, in header order', () => {
+    const elf = buildElf({
+      entry: RAM,
+      segments: [
+        { paddr: RAM + 0x1000n, data, memSize: 0x2000, flags: 6 },
+        { paddr: RAM, data: code, memSize: 0x1800 },
+      ],
+    }).bytes;
+    expect(userError(() => parseImage(elf, 'ov.elf', RAM))).toBe(
+      'ov.elf: segment 0 (0x80001000-0x80002fff) and segment 1 (0x80000000-0x800017ff) overlap',
+    );
+  });
+  test('a segment inside a larger earlier one (not adjacent in address order) is caught', () => {
+    const elf = buildElf({
+      entry: RAM,
+      segments: [
+        { paddr: RAM, data: code, memSize: 0x10000 },
+        { paddr: RAM + 0x2000n, data, memSize: 0x100, flags: 6 },
+        { paddr: RAM + 0x8000n, data, memSize: 0x100, flags: 6 },
+      ],
+    }).bytes;
+    expect(userError(() => parseImage(elf, 'in.elf', RAM))).toBe(
+      'in.elf: segment 0 (0x80000000-0x8000ffff) and segment 1 (0x80002000-0x800020ff) overlap',
+    );
+  });
+  test('touching segments and empty segments are fine', () => {
+    const elf = buildElf({
+      entry: RAM,
+      segments: [
+        { paddr: RAM, data: code, memSize: 0x1000 },
+        { paddr: RAM + 0x1000n, data, memSize: 0x100, flags: 6 },
+        { paddr: RAM + 0x800n, data: new Uint8Array(0), memSize: 0, flags: 6 },
+      ],
+    }).bytes;
+    expect(parseImage(elf, 'ok.elf', RAM).segments.map((s) => s.paddr)).toEqual([RAM, RAM + 0x1000n, RAM + 0x800n]);
+  });
+});
+
+describe('checkTohostFits', () => {
+  const SIZE = 4 << 20;
+  const withTohost = (t: bigint) => parseImage(buildElf(simple({ symbols: [{ name: 'tohost', value: t }] })).bytes, 't.elf', RAM);
+  test('a tohost in the last 8 bytes of RAM fits', () => {
+    expect(() => checkTohostFits(withTohost(RAM + BigInt(SIZE) - 8n), RAM, SIZE)).not.toThrow();
+  });
+  test('a tohost whose 8 bytes cross the end of RAM, or lie outside it, is refused', () => {
+    expect(userError(() => checkTohostFits(withTohost(RAM + BigInt(SIZE) - 4n), RAM, SIZE))).toBe(
+      't.elf: tohost at 0x803ffffc (8 bytes) is outside RAM 0x80000000-0x803fffff',
+    );
+    expect(userError(() => checkTohostFits(withTohost(0x1000n), RAM, SIZE))).toBe(
+      't.elf: tohost at 0x1000 (8 bytes) is outside RAM 0x80000000-0x803fffff',
+    );
+  });
+  test('no tohost: nothing to check', () => {
+    expect(() => checkTohostFits(parseImage(code, 'raw.bin', RAM), RAM, SIZE)).not.toThrow();
+  });
+});
+
+describe('checkSegmentsClear', () => {
+  const img = parseImage(new Uint8Array(0x3000), 'big.bin', RAM);
+  const dtb = { start: RAM + 0x2000n, end: RAM + 0x2800n, what: 'the device tree' };
+  test('a segment under the region is named with the guest and its memory', () => {
+    expect(userError(() => checkSegmentsClear(img, dtb, { kind: 'machine', memSize: 1 << 20 }))).toBe(
+      'big.bin: segment at 0x80000000 (size 0x3000) overlaps the device tree at 0x80002000 in a 1 MiB machine; give the machine more memory (--mem)',
+    );
+    expect(userError(() => checkSegmentsClear(img, dtb, { kind: 'VM', memSize: 2 ** 31 }))).toBe(
+      'big.bin: segment at 0x80000000 (size 0x3000) overlaps the device tree at 0x80002000 in a 2048 MiB VM; give the VM more memory (--mem)',
+    );
+  });
+  test('a segment ending where the region starts does not overlap', () => {
+    expect(() => checkSegmentsClear(img, { ...dtb, start: RAM + 0x3000n, end: RAM + 0x4000n }, { kind: 'VM', memSize: 1 << 20 })).not.toThrow();
   });
 });

@@ -70,6 +70,23 @@ const HEADER_SIZE = 16;
 /** Largest piece copied between the backend and guest RAM at once. */
 const CHUNK = 64 * 1024;
 
+/**
+ * Most data bytes one processQueue call moves (then it returns and the transport calls again
+ * later): at memory speed a few milliseconds of host time.
+ */
+export const BLK_BATCH_BYTES = 8 << 20;
+/** What a request costs against BLK_BATCH_BYTES besides its data (so empty requests are bounded too). */
+export const BLK_REQUEST_COST = 4096;
+
+/** The data movement of an IN or OUT request in flight. */
+interface Transfer {
+  toDisk: boolean;
+  diskOffset: number;
+  length: number;
+  /** Data bytes moved so far. */
+  done: number;
+}
+
 /** Counters of one block device, for statistics and benchmarks. */
 export interface VirtioBlkCounters {
   requests: number;
@@ -108,6 +125,10 @@ export class VirtioBlk implements VirtioDevice {
   private readonly headerView = new DataView(this.header.buffer);
   private readonly chunk = new Uint8Array(CHUNK);
   private readonly statusByte = new Uint8Array(1);
+  /** The request being served (its chain is `chain`), with where its status goes and its used length. */
+  private inflight: Transfer | undefined;
+  private statusAddr = 0n;
+  private written = 0;
 
   /**
    * A block device over `backend`. `serial` (ASCII, at most 20 bytes used) is the GET_ID string;
@@ -146,12 +167,28 @@ export class VirtioBlk implements VirtioDevice {
 
   reset(): void {
     this.flushNegotiated = false;
+    this.inflight = undefined; // a reset drops requests in flight (§2.1: the driver resubmits)
   }
 
+  /**
+   * Serve available requests until the queue is empty or this call has moved BLK_BATCH_BYTES
+   * (a request costs its data bytes plus BLK_REQUEST_COST). A request larger than what is left
+   * of the budget is served in part and stays in flight: its used element is pushed only when
+   * all its data has moved, on a later call (the transport calls again while `pending()`; the
+   * device may use buffers at any time, virtio 1.x §2.7.13, and need not use them in one go).
+   * So one QueueNotify never holds the host for more than one batch, whatever the guest queued.
+   */
   processQueue(_index: number, q: SplitQueue, mem: GuestMemory): boolean {
     let used = false;
-    // Bounded: each pop consumes one of at most `size` pending entries.
-    for (let n = 0; n < q.size && q.pop(mem, this.chain); n++) {
+    let budget = BLK_BATCH_BYTES;
+    if (this.inflight !== undefined) {
+      budget -= this.advance(mem, budget);
+      if (this.inflight !== undefined) return false;
+      this.complete(q, mem);
+      used = true;
+    }
+    // Bounded: each pop consumes one of at most `size` pending entries, and costs budget.
+    for (let n = 0; n < q.size && budget > 0 && q.pop(mem, this.chain); n++) {
       const c = this.chain;
       const statusAddr = lastWritableByte(c);
       if (statusAddr === undefined) {
@@ -159,16 +196,67 @@ export class VirtioBlk implements VirtioDevice {
         break;
       }
       this.counters.requests++;
-      const written = this.serve(c, mem);
-      if (this.statusByte[0] !== VIRTIO_BLK_S_OK) this.counters.errors++;
-      mem.write(statusAddr, this.statusByte);
-      q.pushUsed(mem, c.head, written + 1);
+      this.statusAddr = statusAddr;
+      this.written = this.serve(c, mem);
+      budget -= BLK_REQUEST_COST;
+      if (this.inflight !== undefined) {
+        budget -= this.advance(mem, Math.max(budget, 0));
+        if (this.inflight !== undefined) break; // out of budget in the middle of this request
+      }
+      this.complete(q, mem);
       used = true;
     }
     return used;
   }
 
-  /** Serve one request: sets statusByte and returns the data bytes written to the guest. */
+  /** Whether a request is still in flight (processQueue stopped at its budget). */
+  pending(_index: number): boolean {
+    return this.inflight !== undefined;
+  }
+
+  /** Answer the current request: its status byte, then its used element. */
+  private complete(q: SplitQueue, mem: GuestMemory): void {
+    if (this.statusByte[0] !== VIRTIO_BLK_S_OK) this.counters.errors++;
+    mem.write(this.statusAddr, this.statusByte);
+    q.pushUsed(mem, this.chain.head, this.written + 1);
+  }
+
+  /**
+   * Move up to `budget` more data bytes of the request in flight; when its last byte has moved,
+   * finish it (status OK, or IOERR after a backend error) and clear `inflight`. Returns the bytes
+   * moved.
+   */
+  private advance(mem: GuestMemory, budget: number): number {
+    const t = this.inflight as Transfer;
+    const n = Math.min(t.length - t.done, budget);
+    try {
+      this.transfer(this.chain, mem, t.toDisk, t.diskOffset + t.done, t.done, n);
+      t.done += n;
+      if (t.done < t.length) return n;
+      if (t.toDisk) {
+        if (!this.flushNegotiated) this.backend.flush();
+        this.counters.writes++;
+        this.counters.bytesWritten += t.length;
+        this.written = 0;
+      } else {
+        this.counters.reads++;
+        this.counters.bytesRead += t.length;
+        this.written = t.length;
+      }
+      this.statusByte[0] = VIRTIO_BLK_S_OK;
+    } catch {
+      // A backend I/O error (or a closed image) fails this request only.
+      this.statusByte[0] = VIRTIO_BLK_S_IOERR;
+      this.written = 0;
+    }
+    this.inflight = undefined;
+    return n;
+  }
+
+  /**
+   * Start one request: sets statusByte and returns the data bytes written to the guest, or, for
+   * IN and OUT, checks it and leaves it in `inflight` for advance() to move its data.
+   */
   private serve(c: DescriptorChain, mem: GuestMemory): number {
     const status = this.statusByte;
     status[0] = VIRTIO_BLK_S_IOERR;
@@ -181,20 +269,13 @@ export class VirtioBlk implements VirtioDevice {
         case VIRTIO_BLK_T_IN: {
           const length = c.writableBytes - 1;
           if (c.readableBytes !== HEADER_SIZE || !this.inRange(sector, length)) return 0;
-          this.transfer(c, mem, false, Number(sector) * SECTOR_SIZE, length);
-          this.counters.reads++;
-          this.counters.bytesRead += length;
-          status[0] = VIRTIO_BLK_S_OK;
-          return length;
+          this.inflight = { toDisk: false, diskOffset: Number(sector) * SECTOR_SIZE, length, done: 0 };
+          return 0;
         }
         case VIRTIO_BLK_T_OUT: {
           const length = c.readableBytes - HEADER_SIZE;
           if (c.writableBytes !== 1 || this.backend.readOnly || !this.inRange(sector, length)) return 0;
-          this.transfer(c, mem, true, Number(sector) * SECTOR_SIZE, length);
-          if (!this.flushNegotiated) this.backend.flush();
-          this.counters.writes++;
-          this.counters.bytesWritten += length;
-          status[0] = VIRTIO_BLK_S_OK;
+          this.inflight = { toDisk: true, diskOffset: Number(sector) * SECTOR_SIZE, length, done: 0 };
           return 0;
         }
         case VIRTIO_BLK_T_FLUSH:
@@ -236,14 +317,14 @@ export class VirtioBlk implements VirtioDevice {
   }
 
   /**
-   * Move `length` data bytes between the disk at `diskOffset` and the chain: for OUT
-   * (`toDisk`) the readable bytes after the header, for IN the writable bytes before the status.
-   * At most CHUNK bytes are copied at once.
+   * Move `length` data bytes between the disk at `diskOffset` and the chain, starting `skip`
+   * bytes into the request's data: for OUT (`toDisk`) the readable bytes after the header, for
+   * IN the writable bytes before the status. At most CHUNK bytes are copied at once.
    */
-  private transfer(c: DescriptorChain, mem: GuestMemory, toDisk: boolean, diskOffset: number, length: number): void {
+  private transfer(c: DescriptorChain, mem: GuestMemory, toDisk: boolean, diskOffset: number, skip: number, length: number): void {
     const first = toDisk ? 0 : c.readableCount;
     const end = toDisk ? c.readableCount : c.count;
-    eachRun(c, first, end, toDisk ? HEADER_SIZE : 0, length, (addr, len, done) => {
+    eachRun(c, first, end, (toDisk ? HEADER_SIZE : 0) + skip, length, (addr, len, done) => {
       for (let at = 0; at < len; at += CHUNK) {
         const n = Math.min(len - at, CHUNK);
         const a = addr + BigInt(at);

@@ -3,8 +3,8 @@
  * writes go straight to the file with pread/pwrite semantics, so a write request completes only
  * after the kernel holds its bytes; `flush` (VIRTIO_BLK_T_FLUSH) is fdatasync.
  */
-import { closeSync, fdatasyncSync, fstatSync, openSync, readSync, writeSync } from 'node:fs';
-import { UserError } from '../../errors';
+import { closeSync, fdatasyncSync, readSync, writeSync } from 'node:fs';
+import { openInputFile } from '../../machine/input-file';
 import { checkRange, type BlockBackend } from './backend';
 
 /** A disk image file opened for a block device. */
@@ -23,20 +23,16 @@ export class FileBackend implements BlockBackend {
    */
   static open(path: string, options: { readOnly?: boolean } = {}): FileBackend {
     const readOnly = options.readOnly ?? false;
-    let fd: number;
-    try {
-      fd = openSync(path, readOnly ? 'r' : 'r+');
-    } catch (e) {
-      const code = (e as NodeJS.ErrnoException).code ?? 'error';
-      const hint = code === 'EACCES' || code === 'EROFS' || code === 'EPERM' ? ' (add ,ro to attach it read-only)' : '';
-      throw new UserError(`${path}: cannot open disk image: ${code}${hint}`);
-    }
-    const st = fstatSync(fd);
-    if (!st.isFile() && !st.isBlockDevice()) {
-      closeSync(fd);
-      throw new UserError(`${path}: disk image is not a regular file`);
-    }
-    return new FileBackend(path, fd, st.size, readOnly);
+    const { fd, size } = openInputFile(path, {
+      what: 'disk image',
+      write: !readOnly,
+      blockDevice: true,
+      openError: (code) => {
+        const hint = code === 'EACCES' || code === 'EROFS' || code === 'EPERM' ? ' (add ,ro to attach it read-only)' : '';
+        return `${path}: cannot open disk image: ${code}${hint}`;
+      },
+    });
+    return new FileBackend(path, fd, size, readOnly);
   }
 
   private get handle(): number {

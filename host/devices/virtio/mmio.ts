@@ -100,6 +100,11 @@ export interface VirtioDevice {
    * Returns true when at least one buffer was used. A malformed chain ends in `queue.fail`.
    */
   processQueue(index: number, queue: SplitQueue, mem: GuestMemory): boolean;
+  /**
+   * Whether processQueue stopped at its work bound with work left on queue `index`; the
+   * transport then calls processQueue again after the host's event loop has had a turn.
+   */
+  pending?(index: number): boolean;
   /** Device reset (status 0): forget the negotiated state. */
   reset(): void;
   /** Plain-data state of the device model (not of the transport). */
@@ -141,11 +146,22 @@ export class VirtioMmio implements MmioDevice {
   private queueSel = 0;
   private interruptStatus = 0;
 
+  /** Queues whose left-over work is scheduled (VirtioDevice.pending). */
+  private readonly scheduled = new Set<number>();
+  /** Bumped by reset(): continuations scheduled before it do nothing. */
+  private generation = 0;
+
+  /**
+   * @param defer runs a continuation of a device's bounded work after the host's event loop has
+   *   had a turn (default: setImmediate, a 0 ms timer where there is none), so timers, input,
+   *   --timeout and Ctrl-A X are served between two batches of one QueueNotify.
+   */
   constructor(
     readonly device: VirtioDevice,
     private readonly mem: GuestMemory,
     private readonly irq: IrqLine,
     name?: string,
+    private readonly defer: (f: () => void) => void = deferToHost,
   ) {
     this.name = name ?? device.name;
     this.queues = device.queueMaxSizes.map((max) => new SplitQueue(max));
@@ -302,12 +318,28 @@ export class VirtioMmio implements MmioDevice {
     if (q === undefined || !q.ready || q.error !== undefined) return;
     if ((this.status & STATUS_DRIVER_OK) === 0 || (this.status & STATUS_DEVICE_NEEDS_RESET) !== 0) return;
     this.counters.notifies++;
+    this.serve(index, q);
+  }
+
+  /** Let the device serve queue `index`, signal what it used, and schedule what it left. */
+  private serve(index: number, q: SplitQueue): void {
     const used = this.device.processQueue(index, q, this.mem);
     if (q.error !== undefined) this.needsReset();
     if (used && !q.notificationsSuppressed(this.mem)) {
       this.counters.interrupts++;
       this.interruptStatus |= INT_VRING;
       this.updateIrq();
+    }
+    if (q.error === undefined && this.device.pending?.(index) && !this.scheduled.has(index)) {
+      this.scheduled.add(index);
+      const generation = this.generation;
+      this.defer(() => {
+        if (generation !== this.generation) return; // the device was reset meanwhile
+        this.scheduled.delete(index);
+        if (!q.ready || q.error !== undefined) return;
+        if ((this.status & STATUS_DRIVER_OK) === 0 || (this.status & STATUS_DEVICE_NEEDS_RESET) !== 0) return;
+        this.serve(index, q);
+      });
     }
   }
 
@@ -332,6 +364,8 @@ export class VirtioMmio implements MmioDevice {
 
   /** Device reset (Status 0, or a machine reset): everything back to its initial value. */
   reset(): void {
+    this.generation++;
+    this.scheduled.clear();
     this.status = 0;
     this.deviceFeaturesSel = this.driverFeaturesSel = 0;
     this.driverFeatures = 0n;
@@ -367,6 +401,12 @@ export class VirtioMmio implements MmioDevice {
     s.queues.forEach((qs, i) => this.queues[i]?.restore(qs));
     this.updateIrq();
   }
+}
+
+/** Run `f` after the host's event loop has had a turn: setImmediate, or a 0 ms timer in browsers. */
+function deferToHost(f: () => void): void {
+  if (typeof setImmediate === 'function') setImmediate(f);
+  else setTimeout(f, 0);
 }
 
 /** Replace the low 32 bits of a 64-bit ring address. */

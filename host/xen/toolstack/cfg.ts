@@ -5,7 +5,7 @@
  *
  *   name        = 'domu1'            required; letters, digits, '-', '_', '.' (1..64)
  *   kernel      = 'pvtest.elf'       required; an S-mode ELF (or raw image at 0x80200000)
- *   memory      = 64                 MiB, 4..2048 (default 128, as xl)
+ *   memory      = 64                 MiB, 4..2042 (default 128, as xl; the most a VM can have, vm.ts vmMemSizeLimit)
  *   vcpus       = 1                  only 1 (SMP is not implemented)
  *   type        = 'pv'               accepted for compatibility; only pv
  *   disk        = [ 'format=raw, vdev=xvda, access=rw, target=disk.img' ]   (xl-disk-configuration(5))
@@ -21,10 +21,11 @@
  * Paths (kernel, disk targets) are relative to the configuration file's directory. Every
  * mistake is a one-line UserError "FILE:LINE: key = value: what is wrong".
  */
-import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { UserError } from '../../errors';
-import { parseXlSyntax, type XlSetting } from './cfg-syntax';
+import { readInputFile } from '../../machine/input-file';
+import { vmMemSizeLimit } from '../../vmm/vm';
+import { CFG_MAX_BYTES, parseXlSyntax, type XlSetting } from './cfg-syntax';
 
 /** What to do when a domain shuts down for a reason (xl.cfg on_poweroff / on_reboot / on_crash). */
 export type LifecycleAction = 'destroy' | 'restart' | 'preserve';
@@ -88,16 +89,13 @@ export function readDomainCfg(path: string): DomainCfg {
   return parseDomainCfg(readCfgText(path), path);
 }
 
-/** Read a configuration file as text, with a one-line UserError if it cannot be read. */
+/**
+ * Read a configuration file as text, with a one-line UserError if it cannot be read, is not a
+ * regular file, or is larger than CFG_MAX_BYTES (input-file.ts: checked before reading).
+ */
 export function readCfgText(path: string): string {
-  try {
-    return readFileSync(path, 'utf8');
-  } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT') throw new UserError(`${path}: no such file`);
-    if (code === 'EISDIR') throw new UserError(`${path}: is a directory, expected a configuration file`);
-    throw new UserError(`${path}: cannot read (${code ?? (e as Error).message})`);
-  }
+  const bytes = readInputFile(path, { what: 'configuration file', maxBytes: CFG_MAX_BYTES });
+  return new TextDecoder().decode(bytes);
 }
 
 /** Parse the text of an xl.cfg file named `file` (paths in it are relative to its directory). */
@@ -154,7 +152,7 @@ export function parseDomainCfg(text: string, file: string): DomainCfg {
     if (n !== 1) throw bad(vcpuS, 'only 1 vCPU per domain is supported (SMP is not implemented)');
   }
   const memS = get.get('memory');
-  const memoryMiB = memS ? int(memS, 4, 2048, ' (MiB)') : DEFAULT_MEMORY_MIB;
+  const memoryMiB = memS ? int(memS, 4, vmMemSizeLimit() / 2 ** 20, ' (MiB)') : DEFAULT_MEMORY_MIB;
   const weightS = get.get('cpu_weight');
   const capS = get.get('cap');
 

@@ -31,7 +31,7 @@ import type { XenDomain } from '../domain';
 import type { XenHypervisor } from '../hypervisor';
 import type { DiskCfg, DomainCfg, LifecycleAction } from './cfg';
 import type { XlListRow } from './list-format';
-import { CreditScheduler, type SchedAccount, type SchedulerOptions } from './scheduler';
+import { CreditScheduler, type SchedAccount, type SchedulerOptions, type SchedVcpu } from './scheduler';
 import { xenSchedVcpu } from './xen-vcpu';
 
 /** A device attached to a domain (host/xen/devices.ts). */
@@ -150,7 +150,7 @@ export class Toolstack {
     const kernel = (this.opts.loadKernel ?? ((p) => loadImageFile(p, KERNEL_RAW_BASE)))(cfg.kernel);
     const out = (bytes: Uint8Array) => this.opts.onConsole?.(rec, Uint8Array.from(bytes));
     const d = await this.hv.createDomain({
-      name: cfg.name, memSize: cfg.memoryMiB << 20, kernel, deterministic: this.opts.deterministic,
+      name: cfg.name, memSize: cfg.memoryMiB * 2 ** 20, kernel, deterministic: this.opts.deterministic,
       jit: this.opts.jit, jitThreshold: this.opts.jitThreshold, jitCodeLimit: this.opts.jitCodeLimit, jitMaxBlocks: this.opts.jitMaxBlocks, jitBackground: this.opts.jitBackground,
       onConsoleOutput: out, onXenConsole: out,
     });
@@ -171,7 +171,7 @@ export class Toolstack {
       this.teardown(rec);
       throw e;
     }
-    this.scheduler.add(d.domid, xenSchedVcpu(this.hv, d), { weight: cfg.weight, cap: cfg.cap });
+    this.scheduler.add(d.domid, isolated(xenSchedVcpu(this.hv, d)), { weight: cfg.weight, cap: cfg.cap });
     if (rec.paused) this.scheduler.pause(d.domid);
   }
 
@@ -330,19 +330,40 @@ export class Toolstack {
     let action: LifecycleAction = reason === 'poweroff' ? rec.cfg.onPoweroff : reason === 'reboot' ? rec.cfg.onReboot : rec.cfg.onCrash;
     if (action === 'restart' && rec.restarts >= MAX_RESTARTS) action = 'destroy';
     const what = `${rec.cfg.name} (d${domid}): ${describeEnd(rec.end)}`;
-    if (action === 'destroy') {
-      this.finish(rec);
-      this.opts.onNotice?.(`${what}: destroyed`);
-    } else if (action === 'preserve') {
-      this.scheduler.remove(domid);
-      rec.state = 'preserved';
-      this.opts.onNotice?.(`${what}: preserved`);
-    } else {
-      this.teardown(rec);
-      rec.restarts++;
-      await this.build(rec);
-      this.opts.onNotice?.(`${what}: restarted as d${rec.domid} (restart ${rec.restarts} of at most ${MAX_RESTARTS})`);
+    try {
+      if (action === 'destroy') {
+        this.finish(rec);
+        this.opts.onNotice?.(`${what}: destroyed`);
+      } else if (action === 'preserve') {
+        this.scheduler.remove(domid);
+        rec.state = 'preserved';
+        this.opts.onNotice?.(`${what}: preserved`);
+      } else {
+        this.teardown(rec);
+        rec.restarts++;
+        await this.build(rec);
+        this.opts.onNotice?.(`${what}: restarted as d${rec.domid} (restart ${rec.restarts} of at most ${MAX_RESTARTS})`);
+      }
+    } catch (e) {
+      // Tearing it down or building it again failed (its kernel file went away...): this domain
+      // ends here, the others go on.
+      this.abandon(rec);
+      this.opts.onNotice?.(`${what}: ${action} failed: ${failureText(e)}: destroyed`);
     }
+  }
+
+  /** Forget a record whose domain could not be torn down or rebuilt cleanly (best effort). */
+  private abandon(rec: DomainRecord): void {
+    for (const step of [() => this.teardown(rec), () => this.scheduler.has(rec.domid) && this.scheduler.remove(rec.domid)]) {
+      try {
+        step();
+      } catch {
+        // the domain is already half gone; what is left of it is unreachable once the record is
+      }
+    }
+    rec.state = 'gone';
+    for (const d of this.disks.get(rec) ?? []) closeDisk(d);
+    this.disks.delete(rec);
   }
 
   private liveRunning(domid: number): DomainRecord {
@@ -350,6 +371,46 @@ export class Toolstack {
     if (r.state !== 'running') throw new UserError(`xl: domain ${domid} (${r.cfg.name}) is shut down`);
     return r;
   }
+}
+
+/** The text of an error for a one-line report: a UserError's own line, else "internal error: ...". */
+function failureText(e: unknown): string {
+  if (e instanceof UserError) return e.message;
+  return `internal error: ${e instanceof Error ? e.message : String(e)}`;
+}
+
+/**
+ * A domain's vCPU, fenced: whatever its run throws (the VMM, a device model or a backend that
+ * runs inside its hypercalls failing) ends that slice as a crash of that domain with the error
+ * as the VMM's report, so the toolstack applies on_crash to it alone and Dom0 and the other
+ * domains go on (as in Xen, where a domain's crash is the domain's, not the host's).
+ */
+function isolated(inner: SchedVcpu): SchedVcpu {
+  let failure: string | undefined;
+  const guard = <T>(f: () => T, otherwise: T): T => {
+    if (failure !== undefined) return otherwise;
+    try {
+      return f();
+    } catch (e) {
+      failure = failureText(e);
+      return otherwise;
+    }
+  };
+  return {
+    async runSlice(limits) {
+      if (failure === undefined) {
+        try {
+          return await inner.runSlice(limits);
+        } catch (e) {
+          failure = failureText(e);
+        }
+      }
+      return { result: { reason: 'exit', exitCode: 1, instructions: 0n, wallMs: 0, failure }, blocked: false };
+    },
+    // A failed domain is runnable, so that its next slice reports the failure at once.
+    wakeable: () => guard(() => inner.wakeable(), true),
+    hasTimer: () => guard(() => inner.hasTimer(), true),
+  };
 }
 
 /** "poweroff, exit code 0", "crash: <VMM report>", ... */

@@ -8,11 +8,15 @@ import { UserError } from '../../../host/errors';
 import { vdevToDevid } from '../../../host/xen/devices';
 import { parseXlSyntax } from '../../../host/xen/toolstack/cfg-syntax';
 import { parseDomainCfg, readDomainCfg, vdevDevid } from '../../../host/xen/toolstack/cfg';
+import { memSizeLimit } from '../../../host/machine/mem-size';
+import { hostRamSize, vmMemSizeLimit } from '../../../host/vmm/vm';
 import { parseHostCfg, readHostCfg } from '../../../host/xen/toolstack/host-cfg';
 
 const F = '/cfgs/d.cfg';
 const parse = (text: string) => parseDomainCfg(text, F);
 const MIN = "name = 'd'\nkernel = 'k.elf'\n";
+/** The most memory (MiB) an xl.cfg may give a DomU: what one VM can hold. */
+const MAX_MIB = vmMemSizeLimit() / 2 ** 20;
 
 /** Expect `text` (after MIN when `withMin`) to fail with exactly `message`. */
 function fails(text: string, message: string): void {
@@ -96,8 +100,11 @@ describe('DomU configuration', () => {
     [MIN + 'vcpus = 2', `${L(3)}: vcpus = 2: only 1 vCPU per domain is supported (SMP is not implemented)`],
     [MIN + 'vcpus = 0', `${L(3)}: vcpus = 0: expected 1..128`],
     [MIN + "vcpus = '1'", `${L(3)}: vcpus = '1': expected a number`],
-    [MIN + 'memory = 3', `${L(3)}: memory = 3: expected 4..2048 (MiB)`],
-    [MIN + 'memory = 4096', `${L(3)}: memory = 4096: expected 4..2048 (MiB)`],
+    [MIN + 'memory = 3', `${L(3)}: memory = 3: expected 4..${MAX_MIB} (MiB)`],
+    [MIN + 'memory = 4096', `${L(3)}: memory = 4096: expected 4..${MAX_MIB} (MiB)`],
+    // issue 11: 2048 MiB overflowed `memoryMiB << 20` to -2147483648 bytes; with RAM_SIZE_MAX
+    // 2 GiB, 2043 MiB and up do not fit one VM's Wasm memory with its G-stage tables.
+    [MIN + `memory = ${MAX_MIB + 1}`, `${L(3)}: memory = ${MAX_MIB + 1}: expected 4..${MAX_MIB} (MiB)`],
     [MIN + "memory = '64'", `${L(3)}: memory = '64': expected a number (MiB)`],
     [MIN + 'cpu_weight = 0', `${L(3)}: cpu_weight = 0: expected 1..65535`],
     [MIN + 'cpu_weight = 65536', `${L(3)}: cpu_weight = 65536: expected 1..65535`],
@@ -131,6 +138,15 @@ describe('DomU configuration', () => {
   it('names a file it cannot read', () => {
     expect(() => readDomainCfg('/no/such.cfg')).toThrow(new UserError('/no/such.cfg: no such file'));
     expect(() => readDomainCfg('/tmp')).toThrow(new UserError('/tmp: is a directory, expected a configuration file'));
+    // issue 11: these were read without end
+    expect(() => readDomainCfg('/dev/zero')).toThrow(new UserError('/dev/zero: configuration file is a character device, expected a regular file'));
+  });
+
+  it('accepts the largest memory a VM can have (2042 MiB with RAM_SIZE_MAX 2 GiB), and no more', () => {
+    expect(parse(MIN + `memory = ${MAX_MIB}`).memoryMiB).toBe(MAX_MIB);
+    expect(vmMemSizeLimit() % 2 ** 20).toBe(0);
+    expect(hostRamSize(vmMemSizeLimit())).toBeLessThanOrEqual(memSizeLimit());
+    expect(hostRamSize(vmMemSizeLimit() + 2 ** 20)).toBeGreaterThan(memSizeLimit());
   });
 });
 

@@ -11,6 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LinePrefixer, parseXlArgs, XlMux } from '../../../host/cli/xl';
 import { UserError } from '../../../host/errors';
+import { vmMemSizeLimit } from '../../../host/vmm/vm';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
 const BIN = join(ROOT, 'bin/wasmvisor.mjs');
@@ -85,7 +86,7 @@ describe('wasmvisor up / xl (built CLI)', () => {
     expectUsageError(wasmvisor(['up', file('bad.cfg', "domains = [ 'x.cfg' ]\nfoo = 1\n")]), `${join(dir, 'bad.cfg')}:2: unknown key 'foo' (known: bridges, domains)`);
     expectUsageError(wasmvisor(['up', file('h2.cfg', "domains = [ 'd.cfg' ]\n"), '--timeout', '0']), "wasmvisor: --timeout: bad value '0' (expected seconds > 0, e.g. 10 or 0.5)");
     file('d.cfg', "name = 'd'\nkernel = 'nothere.elf'\nmemory = 3\n");
-    expectUsageError(wasmvisor(['up', join(dir, 'h2.cfg')]), `${join(dir, 'd.cfg')}:3: memory = 3: expected 4..2048 (MiB)`);
+    expectUsageError(wasmvisor(['up', join(dir, 'h2.cfg')]), `${join(dir, 'd.cfg')}:3: memory = 3: expected 4..${vmMemSizeLimit() / 2 ** 20} (MiB)`);
     file('d.cfg', "name = 'd'\nkernel = 'nothere.elf'\n");
     expectUsageError(wasmvisor(['xl', 'create', join(dir, 'd.cfg')]), `${join(dir, 'nothere.elf')}: no such file`);
     expectUsageError(wasmvisor(['xl']), 'wasmvisor: xl: missing subcommand (create, list, pause, unpause, destroy or console; see wasmvisor --help)');

@@ -7,6 +7,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { UserError } from '../../../host/errors';
 import { parseImage } from '../../../host/machine/loader';
 import { HYPERVISOR_console_io, HYPERVISOR_sched_op } from '../../../host/xen/hypercall-abi';
 import { XenHypervisor } from '../../../host/xen/hypervisor';
@@ -170,5 +171,32 @@ describe('Toolstack', () => {
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+
+  // issue 11: an error thrown from a domain's run (its vCPU, the VMM, a backend running inside
+  // its hypercalls) used to reject Toolstack.run and so end Dom0 and every other domain.
+  it('a domain whose run throws crashes alone: on_crash applies, one notice names it, the others go on', async () => {
+    const { hv, xl, out, notices } = toolstack();
+    const bad = await xl.create(cfg('bad', 'spin'));
+    const good = await xl.create(cfg('good', 'poweroff'));
+    const kept = await xl.create(cfg('kept', 'spin', { onCrash: 'preserve' }));
+    hv.domain(bad.domid)!.vm.run = async () => {
+      throw new Error('backend exploded');
+    };
+    hv.domain(kept.domid)!.vm.run = async () => {
+      throw new UserError('kept.elf: out of host memory (522 frames of 4 KiB in use); give the VM less --mem', 1);
+    };
+    expect(await xl.run()).toBe('done');
+    expect([...notices].sort()).toEqual([
+      'bad (d1): crash: internal error: backend exploded: destroyed',
+      'good (d2): poweroff, exit code 0: destroyed',
+      'kept (d3): crash: kept.elf: out of host memory (522 frames of 4 KiB in use); give the VM less --mem: preserved',
+    ]);
+    expect(out).toEqual(['good:(d2) hi\r\n']);
+    expect([succeeded(bad), succeeded(good), bad.state, kept.state]).toEqual([false, true, 'gone', 'preserved']);
+    expect(hv.list().map((d) => d.name)).toEqual(['kept']);
+    const rows = xl.list();
+    expect(rows.map((r) => r.name)).toEqual(['Domain-0', 'kept']);
+    expect(formatXlList(rows.map((r) => ({ ...r, timeS: 0 }))).split('\n')[2]).toBe('kept                                         3    16     1     ----c-       0.0');
   });
 });

@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest';
 import * as M from '../../../../host/devices/virtio/mmio';
 import { MemoryBackend, type BlockBackend } from '../../../../host/devices/virtio/backend';
 import {
-  VirtioBlk, VIRTIO_BLK_F_FLUSH, VIRTIO_BLK_F_SEG_MAX, VIRTIO_BLK_S_IOERR, VIRTIO_BLK_S_OK, VIRTIO_BLK_S_UNSUPP,
+  BLK_BATCH_BYTES, BLK_REQUEST_COST, VirtioBlk, VIRTIO_BLK_F_FLUSH, VIRTIO_BLK_F_SEG_MAX, VIRTIO_BLK_S_IOERR, VIRTIO_BLK_S_OK, VIRTIO_BLK_S_UNSUPP,
   VIRTIO_BLK_T_FLUSH, VIRTIO_BLK_T_GET_ID, VIRTIO_BLK_T_IN, VIRTIO_BLK_T_OUT,
 } from '../../../../host/devices/virtio/blk';
 import { DATA, Driver, TestIrq, TestMemory, type Desc } from './driver';
@@ -296,3 +296,102 @@ describe('the device model alone', () => {
   });
 });
 
+
+// ---- issue 11: one QueueNotify carrying 1024 whole-disk reads held the host for ~20 s ----
+
+describe('bounded work per QueueNotify', { timeout: 30_000 }, () => {
+  /** A memory disk that counts the data bytes it moves. */
+  class CountingBackend extends MemoryBackend {
+    moved = 0;
+    override read(offset: number, dst: Uint8Array): void {
+      this.moved += dst.length;
+      super.read(offset, dst);
+    }
+  }
+
+  /** pattern(n, 5), fast enough for megabytes. */
+  function bytes(n: number): Uint8Array {
+    const b = new Uint8Array(n);
+    for (let i = 0; i < n; i++) b[i] = (i * 7 + 5) & 0xff;
+    return b;
+  }
+
+  /** A transport whose continuations are queued here, so the test runs them one at a time. */
+  function bounded(diskBytes: number, ramBytes: number, qsize: number) {
+    const mem = new TestMemory(ramBytes);
+    const backend = new CountingBackend(bytes(diskBytes));
+    const blk = new VirtioBlk(backend);
+    const irq = new TestIrq();
+    const deferred: (() => void)[] = [];
+    const dev = new M.VirtioMmio(blk, mem, irq, undefined, (f) => deferred.push(f));
+    const drv = new Driver(dev, mem, qsize);
+    drv.init(FEATURES);
+    return { mem, backend, blk, irq, dev, drv, deferred };
+  }
+
+  it('serves at most BLK_BATCH_BYTES per call and finishes the rest in later calls, in order, data intact', () => {
+    const DISK = 256 * 1024;
+    const REQUESTS = 128; // each reads the whole disk: 32 MiB in all
+    const s = bounded(DISK, 1 << 20, 2 * REQUESTS);
+    const buf = DATA + 0x1000n;
+    header({ mem: s.mem } as Setup, VIRTIO_BLK_T_IN, 0n);
+    for (let i = 0; i < REQUESTS; i++) {
+      // any layout (§2.7.4.4): the header, then one writable descriptor for data + status
+      s.drv.offer(s.drv.chain([{ addr: HDR, len: 16 }, { addr: buf, len: DISK + 1, write: true }], 2 * i));
+    }
+    s.drv.notify();
+    const rounds: number[] = [s.drv.usedIdx()];
+    expect(s.backend.moved).toBeLessThanOrEqual(BLK_BATCH_BYTES);
+    expect(rounds[0]).toBeGreaterThan(0);
+    expect(rounds[0]).toBeLessThan(REQUESTS); // the notify returned with work left...
+    expect(s.deferred.length).toBe(1); // ...and scheduled one continuation
+    for (let guard = 0; s.deferred.length > 0 && guard < 100; guard++) {
+      const moved = s.backend.moved;
+      s.deferred.shift()!();
+      expect(s.backend.moved - moved).toBeLessThanOrEqual(BLK_BATCH_BYTES);
+      rounds.push(s.drv.usedIdx());
+    }
+    expect(rounds[rounds.length - 1]).toBe(REQUESTS);
+    expect(rounds.length).toBe(Math.ceil((REQUESTS * (DISK + BLK_REQUEST_COST)) / BLK_BATCH_BYTES));
+    for (let i = 0; i < REQUESTS; i++) expect(s.drv.used(i)).toEqual({ id: 2 * i, len: DISK + 1 });
+    expect(s.mem.read(buf, DISK)).toEqual(bytes(DISK));
+    expect(s.mem.u8(buf + BigInt(DISK))).toBe(VIRTIO_BLK_S_OK);
+    expect(s.blk.counters).toMatchObject({ requests: REQUESTS, reads: REQUESTS, bytesRead: REQUESTS * DISK, errors: 0 });
+    expect(s.irq.level).toBe(true);
+  });
+
+  it('one request larger than a batch stays in flight until its last byte has moved', () => {
+    const SEG = 64 * 1024;
+    const SEGS = BLK_BATCH_BYTES / SEG + 16; // a batch and 1 MiB in one chain, every data descriptor on the same guest buffer
+    const s = bounded(SEG * SEGS, 1 << 20, 256);
+    header({ mem: s.mem } as Setup, VIRTIO_BLK_T_IN, 0n);
+    const descs: Desc[] = [{ addr: HDR, len: 16 }];
+    for (let i = 0; i < SEGS; i++) descs.push({ addr: BUF, len: SEG, write: true });
+    descs.push({ addr: STATUS, len: 1, write: true });
+    s.drv.offer(s.drv.chain(descs));
+    s.drv.notify();
+    expect([s.drv.usedIdx(), s.backend.moved, s.irq.level, s.deferred.length]).toEqual([0, BLK_BATCH_BYTES - BLK_REQUEST_COST, false, 1]);
+    s.deferred.shift()!();
+    expect([s.drv.usedIdx(), s.backend.moved, s.irq.level, s.deferred.length]).toEqual([1, SEG * SEGS, true, 0]);
+    expect(s.drv.used(0)).toEqual({ id: 0, len: SEG * SEGS + 1 });
+    expect(s.mem.u8(STATUS)).toBe(VIRTIO_BLK_S_OK);
+    expect(s.mem.read(BUF, SEG)).toEqual(bytes(SEG * SEGS).subarray(SEG * (SEGS - 1))); // the last segment landed last
+  });
+
+  it('a device reset drops the request in flight and its continuation', () => {
+    const SEG = 64 * 1024;
+    const SEGS = BLK_BATCH_BYTES / SEG + 16;
+    const s = bounded(SEG * SEGS, 1 << 20, 256);
+    header({ mem: s.mem } as Setup, VIRTIO_BLK_T_IN, 0n);
+    const descs: Desc[] = [{ addr: HDR, len: 16 }];
+    for (let i = 0; i < SEGS; i++) descs.push({ addr: BUF, len: SEG, write: true });
+    descs.push({ addr: STATUS, len: 1, write: true });
+    s.mem.setU8(STATUS, 0xee);
+    s.drv.offer(s.drv.chain(descs));
+    s.drv.notify();
+    s.drv.set(M.STATUS, 0); // reset (§4.2.3.1)
+    const moved = s.backend.moved;
+    for (const f of s.deferred.splice(0)) f();
+    expect([s.backend.moved, s.drv.usedIdx(), s.mem.u8(STATUS), s.blk.pending(0)]).toEqual([moved, 0, 0xee, false]);
+  });
+});

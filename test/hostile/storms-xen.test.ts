@@ -1,0 +1,123 @@
+/**
+ * A trap storm in a DomU under `wasmvisor up` (issue 11, defect 1): one stuck DomU used to freeze
+ * Dom0, every other DomU and `xl list` from another terminal, since its slice never gave the
+ * thread back. Now:
+ *
+ *   - a healthy DomU beside it (guests/bin/xen/domu.elf) prints exactly its expected text and
+ *     powers off, in both scheduler modes (host microseconds, and --deterministic instructions,
+ *     where a slice of a vCPU that only traps is charged its traps: charged nothing, it stayed
+ *     UNDER and starved everyone else for good);
+ *   - the stuck one is ended by --timeout: exit 124, one line naming it, within 2 s;
+ *   - `xl list` from another process answers while the storm goes on;
+ *   - and an xl command whose Dom0 does not answer at all (a socket that accepts and stays
+ *     silent) gives up after ANSWER_TIMEOUT_MS with one line and exit 1.
+ *
+ * Every process gets its own XDG_RUNTIME_DIR, so the Dom0s of other tests are never seen.
+ */
+import { mkdtempSync, readFileSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
+import { createServer, type Socket } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ANSWER_TIMEOUT_MS } from '../../host/cli/xl-client';
+import { haveBuild, ROOT, runCli, startCli } from './cli';
+import { stvecEbreak } from './storms-guests';
+
+const DOMU = join(ROOT, 'guests/bin/xen/domu.elf');
+const EXPECTED = join(ROOT, 'guests/expected/xen/domu.txt');
+const SLACK_MS = 2000;
+/** Long enough for the healthy DomU beside a storm (about 3 s here) and an `xl list` after it. */
+const TIMEOUT_S = 8;
+
+const top = mkdtempSync(join(tmpdir(), 'wasmvisor-storms-xen-'));
+afterAll(() => rmSync(top, { recursive: true, force: true }));
+
+/** A private runtime directory (mode 0700, as XDG requires) for one test's processes. */
+function runtimeDir(name: string): Record<string, string> {
+  const rt = join(top, `rt-${name}`);
+  mkdirSync(rt, { mode: 0o700 });
+  return { XDG_RUNTIME_DIR: rt };
+}
+
+/** Write the cfg files and return the HOST.cfg path: the stuck DomU first (it is d1, picked first). */
+function hostCfg(withStuck: boolean): string {
+  writeFileSync(join(top, 'stuck.bin'), stvecEbreak());
+  writeFileSync(join(top, 'stuck.cfg'), `name = 'stuck'\nkernel = 'stuck.bin'\nmemory = 16\n`);
+  writeFileSync(join(top, 'domu.cfg'), `name = 'domu'\nkernel = '${DOMU}'\nmemory = 16\n`);
+  const host = join(top, withStuck ? 'host.cfg' : 'alone.cfg');
+  writeFileSync(host, `domains = [ ${withStuck ? "'stuck.cfg', " : ''}'domu.cfg' ]\n`);
+  return host;
+}
+
+/** domu.elf's expected console text as domain `domid` under `up`, each line prefixed by its name. */
+function expectedDomu(domid: number, width: number): string[] {
+  return readFileSync(EXPECTED, 'latin1').trimEnd().split(/\r?\n/)
+    .map((l) => `${'domu'.padEnd(width)} | ${l.replace('(d1)', `(d${domid})`).replace(/domid 1$/, `domid ${domid}`)}`);
+}
+
+describe.skipIf(!haveBuild)('a stuck DomU under up (built CLI)', () => {
+  /** `up` of the healthy DomU alone: start-up, its whole run, shut-down. */
+  let alone = 0;
+  beforeAll(async () => {
+    const r = await runCli(['up', hostCfg(false)], { env: runtimeDir('alone'), guardMs: 60_000 });
+    expect(r.stdout.split('\n').filter((l) => l.startsWith('domu | '))).toEqual(expectedDomu(1, 4));
+    expect(r.status).toBe(0);
+    alone = r.wallMs;
+  }, 90_000);
+
+  for (const deterministic of [false, true]) {
+    const mode = deterministic ? '--deterministic' : 'wall-clock time';
+    it(`${mode}: the healthy DomU finishes, xl list answers, the stuck one ends at --timeout (124, one line)`, async () => {
+      const env = runtimeDir(deterministic ? 'det' : 'wall');
+      const host = hostCfg(true);
+      const p = startCli(['up', host, '--timeout', String(TIMEOUT_S), ...(deterministic ? ['--deterministic'] : [])], { env, guardMs: 60_000 });
+      // The healthy DomU gets the CPU beside the storm and completes.
+      await p.waitFor('domu: all tests passed', 30_000);
+      // Dom0 answers another terminal while the storm goes on.
+      const list = await runCli(['xl', 'list'], { env, guardMs: 30_000 });
+      expect(list.stderr).toBe('');
+      expect(list.status).toBe(0);
+      // (domu is listed until its poweroff, which follows its last line, has destroyed it)
+      expect(list.stdout).toMatch(/^Name +ID +Mem VCPUs\tState\tTime\(s\)\nDomain-0 +0 +0 +1 +r----- +[\d.]+\nstuck +1 +16 +1 +r----- +[\d.]+\n(domu +2 +16 +1 +\S+ +[\d.]+\n)?$/);
+      expect(list.wallMs).toBeLessThan(ANSWER_TIMEOUT_MS);
+      const r = await p.done;
+      expect(r.guardKilled).toBe(false);
+      const out = r.stdout.split('\n');
+      expect(out.filter((l) => l.startsWith('domu  | '))).toEqual(expectedDomu(2, 5));
+      expect(out.filter((l) => l.startsWith('stuck | '))).toEqual(['stuck | storm']);
+      expect(r.stderr.split('\n')).toEqual([
+        'wasmvisor: domu (d2): poweroff, exit code 0: destroyed',
+        'wasmvisor: stuck (d1): destroyed',
+        `wasmvisor: ${host}: timeout after ${TIMEOUT_S} s (stuck still running)`,
+        '',
+      ]);
+      expect(r.status).toBe(124);
+      // start-up and the healthy DomU's own run are in `alone`; the limit adds TIMEOUT_S
+      expect(r.wallMs).toBeLessThan(alone + TIMEOUT_S * 1000 + SLACK_MS);
+    }, 90_000);
+  }
+
+  it(`an xl command whose Dom0 accepts but never answers gives up after ${ANSWER_TIMEOUT_MS / 1000} s: one line, exit 1`, async () => {
+    const env = runtimeDir('silent');
+    const dir = join(env.XDG_RUNTIME_DIR, 'wasmvisor');
+    mkdirSync(dir, { mode: 0o700 });
+    // A live pid (this process) with a socket that swallows the request.
+    const held: Socket[] = [];
+    const server = createServer((s) => {
+      held.push(s);
+      s.on('error', () => {});
+    });
+    const path = join(dir, `dom0-${process.pid}.sock`);
+    await new Promise<void>((resolve) => server.listen(path, resolve));
+    try {
+      const r = await runCli(['xl', 'list'], { env, guardMs: ANSWER_TIMEOUT_MS + 30_000 });
+      expect(r.guardKilled).toBe(false);
+      expect([r.stdout, r.stderr, r.status]).toEqual(['', `wasmvisor: xl list: Dom0 (pid ${process.pid}) did not answer within ${ANSWER_TIMEOUT_MS / 1000} s\n`, 1]);
+      expect(r.wallMs).toBeGreaterThanOrEqual(ANSWER_TIMEOUT_MS);
+      expect(r.wallMs).toBeLessThan(ANSWER_TIMEOUT_MS + 5000);
+    } finally {
+      for (const s of held) s.destroy();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    }
+  }, ANSWER_TIMEOUT_MS + 60_000);
+});

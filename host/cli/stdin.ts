@@ -2,7 +2,7 @@
  * Typed input for the commands with a console: `wasmvisor run` (attachStdin), `xl create` and
  * `up` (host/cli/xl.ts) and `xl console` (host/cli/xl-client.ts). On a terminal, stdin goes to
  * raw mode (every key, Ctrl-C included, is a byte for the guest) and is put back by close(), at
- * process exit and, where the command asks, on SIGTERM, SIGINT and SIGHUP; otherwise bytes are piped
+ * process exit and, where the command asks, on SIGTERM and SIGHUP; otherwise bytes are piped
  * through unchanged as they arrive, and end of input just stops reading.
  */
 import { ConsoleMux } from './console-mux';
@@ -18,20 +18,15 @@ export interface TypedInput {
 /** What the CLI needs from the console hookup. */
 export type ConsoleHookup = TypedInput;
 
-/** The signals that end a command with a terminal in raw mode, by number (signal(7)). */
-const SIGNAL_NUMBERS: Record<string, number> = { SIGHUP: 1, SIGINT: 2, SIGTERM: 15 };
-const SIGNALS = Object.keys(SIGNAL_NUMBERS) as NodeJS.Signals[];
-
 /** Whether `stdin` is a terminal that raw mode applies to. */
 export function isTerminal(stdin: NodeJS.ReadStream): boolean {
   return stdin.isTTY === true && typeof stdin.setRawMode === 'function';
 }
 
 /**
- * Read `stdin` into `onBytes` until close() or the end of input. With `signals`, SIGTERM, SIGINT
- * (raw mode makes Ctrl-C a byte, so this one comes from kill) and SIGHUP restore the terminal and
- * end the process as the signal would (128 + its number); a command that handles those signals
- * itself (xl-control.ts) passes false.
+ * Read `stdin` into `onBytes` until close() or the end of input. With `signals`, SIGTERM and
+ * SIGHUP restore the terminal and end the process as the signal would (128 + its number); a
+ * command that handles those signals itself (xl-control.ts) passes false.
  */
 export function readTyped(stdin: NodeJS.ReadStream, onBytes: (bytes: Uint8Array) => void, opts: { signals: boolean }): TypedInput {
   const tty = isTerminal(stdin);
@@ -43,7 +38,7 @@ export function readTyped(stdin: NodeJS.ReadStream, onBytes: (bytes: Uint8Array)
   // A signal death skips 'exit' handlers: put the terminal back, then die as the signal would.
   const onSignal = (signal: NodeJS.Signals) => {
     restore();
-    process.exit(128 + SIGNAL_NUMBERS[signal]);
+    process.exit(128 + (signal === 'SIGHUP' ? 1 : 15));
   };
   const close = () => {
     if (closed) return;
@@ -52,7 +47,8 @@ export function readTyped(stdin: NodeJS.ReadStream, onBytes: (bytes: Uint8Array)
     stdin.off('end', close);
     stdin.off('error', close);
     process.off('exit', restore);
-    for (const sig of SIGNALS) process.off(sig, onSignal);
+    process.off('SIGTERM', onSignal);
+    process.off('SIGHUP', onSignal);
     restore();
     stdin.pause();
     // A paused stdin no longer keeps the event loop alive once unref'd.
@@ -62,7 +58,8 @@ export function readTyped(stdin: NodeJS.ReadStream, onBytes: (bytes: Uint8Array)
     stdin.setRawMode(true);
     process.on('exit', restore);
     if (opts.signals) {
-      for (const sig of SIGNALS) process.on(sig, onSignal);
+      process.on('SIGTERM', onSignal);
+      process.on('SIGHUP', onSignal);
     }
   }
   stdin.on('data', onData);

@@ -6,15 +6,17 @@
  *
  * `tty: true` runs the command on a pseudo-terminal (util-linux script(1)), as a user at a
  * terminal runs it: stdin in raw mode, Ctrl-A escapes, the terminal's signal handling. The
- * shell prints the command's pid before it execs node, so pid, RSS and signals still refer to
- * wasmvisor itself.
+ * shell prints its pid first (the wasmvisor process is found as its child, so pid, RSS and
+ * signals still refer to wasmvisor itself) and, after wasmvisor has exited, TTY_MARK with the
+ * terminal's icanon flag ("icanon": cooked again, "-icanon": left in raw mode); its status is
+ * wasmvisor's.
  *
  * Every run has a guard: a child still alive after `guardMs` is killed with SIGKILL and the
  * run reports `guardKilled` (a hang becomes a failed assertion, not a stuck test).
  * Needs dist/cli.mjs (`node scripts/build.mjs`).
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -26,6 +28,8 @@ export const haveBuild = existsSync(join(ROOT, 'dist/cli.mjs'));
 export const haveScript = spawnSync('script', ['--version'], { stdio: 'ignore' }).status === 0;
 
 const POLL_MS = 25;
+/** With tty: what the shell prints after wasmvisor's exit, e.g. "@tty=icanon@". */
+export const TTY_MARK = /@tty=(-?icanon)@/;
 
 /** How one run ended, and what it cost. */
 export interface CliRun {
@@ -57,8 +61,9 @@ export interface CliOptions {
 export class CliProcess {
   stdout = '';
   stderr = '';
-  /** The wasmvisor process id (with tty: once the shell has printed it). */
-  pid: number | undefined;
+  /** With tty: the pid of the shell that runs wasmvisor (once it has printed it). */
+  private shell: number | undefined;
+  private ownPid: number | undefined;
   /** Milliseconds since spawn (performance.now() at spawn). */
   readonly t0 = performance.now();
   /** Resolves when the process has exited. */
@@ -72,17 +77,18 @@ export class CliProcess {
   constructor(args: string[], opts: CliOptions = {}) {
     const env = { ...process.env, WASMVISOR_DEBUG: '', WASMVISOR_DOM0: '', ...opts.env };
     if (opts.tty) {
-      const cmd = `echo "@pid=$$@"; exec ${[process.execPath, BIN, ...args].map(shellQuote).join(' ')}`;
+      const run = [process.execPath, BIN, ...args].map(shellQuote).join(' ');
+      const cmd = `echo "@shell=$$@"; ${run}; s=$?; echo "@tty=$(stty -a | grep -o -- '-\\?icanon')@"; exit $s`;
       this.child = spawn('script', ['-qfec', cmd, '/dev/null'], { cwd: ROOT, env, stdio: ['pipe', 'pipe', 'pipe'] });
     } else {
       this.child = spawn(process.execPath, [BIN, ...args], { cwd: ROOT, env, stdio: ['pipe', 'pipe', 'pipe'] });
-      this.pid = this.child.pid;
+      this.ownPid = this.child.pid;
     }
     this.child.stdout!.on('data', (b: Buffer) => {
       this.stdout += b.toString('latin1');
-      if (this.pid === undefined) {
-        const m = /@pid=(\d+)@/.exec(this.stdout);
-        if (m) this.pid = Number(m[1]);
+      if (this.shell === undefined) {
+        const m = /@shell=(\d+)@/.exec(this.stdout);
+        if (m) this.shell = Number(m[1]);
       }
       this.notify();
     });
@@ -96,7 +102,8 @@ export class CliProcess {
     let guardKilled = false;
     const guard = setTimeout(() => {
       guardKilled = true;
-      if (this.pid !== undefined && this.pid !== this.child.pid) tryKill(this.pid, 'SIGKILL');
+      const pid = this.pid;
+      if (pid !== undefined && pid !== this.child.pid) tryKill(pid, 'SIGKILL');
       this.child.kill('SIGKILL');
     }, opts.guardMs ?? 60_000);
     this.done = new Promise((resolve, reject) => {
@@ -111,6 +118,12 @@ export class CliProcess {
         });
       });
     });
+  }
+
+  /** The wasmvisor process id (with tty: the shell's node child, once it runs). */
+  get pid(): number | undefined {
+    if (this.ownPid === undefined && this.shell !== undefined) this.ownPid = childOf(this.shell);
+    return this.ownPid;
   }
 
   /** Resolve once stdout or stderr contains `text`; reject after `ms`. */
@@ -142,12 +155,13 @@ export class CliProcess {
   }
 
   private pollRss(): void {
-    if (this.pid === undefined) return;
+    const pid = this.pid;
+    if (pid === undefined) return;
     try {
-      const m = /^VmHWM:\s+(\d+) kB$/m.exec(readFileSync(`/proc/${this.pid}/status`, 'latin1'));
+      const m = /^VmHWM:\s+(\d+) kB$/m.exec(readFileSync(`/proc/${pid}/status`, 'latin1'));
       if (m) this.peak = Math.max(this.peak, Number(m[1]));
     } catch {
-      // gone (or not yet node after the shell's exec): the last reading stands
+      // gone: the last reading stands
     }
   }
 }
@@ -171,6 +185,23 @@ export async function startupMs(image: string, args: string[] = ['--bare']): Pro
   const r = await runCli(['run', ...args, image]);
   if (r.status !== 0) throw new Error(`startupMs: ${image} exited ${r.status}: ${r.stderr}`);
   return r.wallMs;
+}
+
+/** The node process whose parent is `ppid` (from /proc/PID/stat), if it runs yet. */
+function childOf(ppid: number): number | undefined {
+  for (const name of readdirSync('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
+    try {
+      // pid (comm) state ppid ...: comm may hold spaces, so split after its closing parenthesis
+      const stat = readFileSync(`/proc/${name}/stat`, 'latin1');
+      const close = stat.lastIndexOf(')');
+      const comm = stat.slice(stat.indexOf('(') + 1, close);
+      if (Number(stat.slice(close + 2).split(' ')[1]) === ppid && comm.startsWith('node')) return Number(name);
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return undefined;
 }
 
 function shellQuote(s: string): string {

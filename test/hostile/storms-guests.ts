@@ -72,6 +72,19 @@ export function stvecUnmapped(): Uint8Array {
   return a.finish(0x2000);
 }
 
+/**
+ * VS-mode, well behaved but busy: `iterations` turns of a two-instruction loop, then "done" on
+ * the UART and SBI SRST shutdown (a Xen DomU beside a storm must still get its share).
+ */
+export function busyThenDone(iterations: bigint): Uint8Array {
+  const A0 = 10, A1 = 11, A6 = 16, A7 = 17;
+  const a = new Asm(VM_BASE);
+  a.li64(T0, iterations).label('loop').emit(E.aluI('addi', T0, T0, -1)).branch('bne', T0, 0, 'loop');
+  print(a, 'done\n');
+  a.li64(A0, 0n).li64(A1, 0n).li64(A7, 0x53525354n).li64(A6, 0n).emit(0x00000073, E.jal(0, 0));
+  return a.finish(4096);
+}
+
 /** `size` bytes from a fixed seed: a raw image of noise. */
 export function randomBytes(seed: bigint, size: number): Uint8Array {
   const rng = new Prng(seed);

@@ -8,26 +8,29 @@
  *     where a slice of a vCPU that only traps is charged its traps: charged nothing, it stayed
  *     UNDER and starved everyone else for good);
  *   - the stuck one is ended by --timeout: exit 124, one line naming it, within 2 s;
- *   - `xl list` from another process answers while the storm goes on;
+ *   - `xl list` from another process answers while the storm goes on, and SIGINT and SIGTERM
+ *     (which Dom0 handles, to remove its socket) end the command within 2 s;
  *   - and an xl command whose Dom0 does not answer at all (a socket that accepts and stays
  *     silent) gives up after ANSWER_TIMEOUT_MS with one line and exit 1.
  *
  * Every process gets its own XDG_RUNTIME_DIR, so the Dom0s of other tests are never seen.
  */
-import { mkdtempSync, readFileSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ANSWER_TIMEOUT_MS } from '../../host/cli/xl-client';
 import { haveBuild, ROOT, runCli, startCli } from './cli';
-import { stvecEbreak } from './storms-guests';
+import { busyThenDone, stvecEbreak } from './storms-guests';
 
 const DOMU = join(ROOT, 'guests/bin/xen/domu.elf');
 const EXPECTED = join(ROOT, 'guests/expected/xen/domu.txt');
 const SLACK_MS = 2000;
 /** Long enough for the healthy DomU beside a storm (about 3 s here) and an `xl list` after it. */
 const TIMEOUT_S = 8;
+/** Loop turns of the busy DomU: 2M instructions, many times its share of one credit period. */
+const BUSY_TURNS = 1_000_000n;
 
 const top = mkdtempSync(join(tmpdir(), 'wasmvisor-storms-xen-'));
 afterAll(() => rmSync(top, { recursive: true, force: true }));
@@ -40,12 +43,14 @@ function runtimeDir(name: string): Record<string, string> {
 }
 
 /** Write the cfg files and return the HOST.cfg path: the stuck DomU first (it is d1, picked first). */
-function hostCfg(withStuck: boolean): string {
+function hostCfg(domains: ('stuck' | 'domu' | 'busy')[]): string {
   writeFileSync(join(top, 'stuck.bin'), stvecEbreak());
   writeFileSync(join(top, 'stuck.cfg'), `name = 'stuck'\nkernel = 'stuck.bin'\nmemory = 16\n`);
+  writeFileSync(join(top, 'busy.bin'), busyThenDone(BUSY_TURNS));
+  writeFileSync(join(top, 'busy.cfg'), `name = 'busy'\nkernel = 'busy.bin'\nmemory = 16\n`);
   writeFileSync(join(top, 'domu.cfg'), `name = 'domu'\nkernel = '${DOMU}'\nmemory = 16\n`);
-  const host = join(top, withStuck ? 'host.cfg' : 'alone.cfg');
-  writeFileSync(host, `domains = [ ${withStuck ? "'stuck.cfg', " : ''}'domu.cfg' ]\n`);
+  const host = join(top, `host-${domains.join('-')}.cfg`);
+  writeFileSync(host, `domains = [ ${domains.map((d) => `'${d}.cfg'`).join(', ')} ]\n`);
   return host;
 }
 
@@ -59,7 +64,7 @@ describe.skipIf(!haveBuild)('a stuck DomU under up (built CLI)', () => {
   /** `up` of the healthy DomU alone: start-up, its whole run, shut-down. */
   let alone = 0;
   beforeAll(async () => {
-    const r = await runCli(['up', hostCfg(false)], { env: runtimeDir('alone'), guardMs: 60_000 });
+    const r = await runCli(['up', hostCfg(['domu'])], { env: runtimeDir('alone'), guardMs: 60_000 });
     expect(r.stdout.split('\n').filter((l) => l.startsWith('domu | '))).toEqual(expectedDomu(1, 4));
     expect(r.status).toBe(0);
     alone = r.wallMs;
@@ -69,7 +74,7 @@ describe.skipIf(!haveBuild)('a stuck DomU under up (built CLI)', () => {
     const mode = deterministic ? '--deterministic' : 'wall-clock time';
     it(`${mode}: the healthy DomU finishes, xl list answers, the stuck one ends at --timeout (124, one line)`, async () => {
       const env = runtimeDir(deterministic ? 'det' : 'wall');
-      const host = hostCfg(true);
+      const host = hostCfg(['stuck', 'domu']);
       const p = startCli(['up', host, '--timeout', String(TIMEOUT_S), ...(deterministic ? ['--deterministic'] : [])], { env, guardMs: 60_000 });
       // The healthy DomU gets the CPU beside the storm and completes.
       await p.waitFor('domu: all tests passed', 30_000);
@@ -94,6 +99,41 @@ describe.skipIf(!haveBuild)('a stuck DomU under up (built CLI)', () => {
       expect(r.status).toBe(124);
       // start-up and the healthy DomU's own run are in `alone`; the limit adds TIMEOUT_S
       expect(r.wallMs).toBeLessThan(alone + TIMEOUT_S * 1000 + SLACK_MS);
+    }, 90_000);
+  }
+
+  it('--deterministic: a busy DomU beside the storm gets its share and finishes (a slice that only trapped is charged its traps)', async () => {
+    const host = hostCfg(['stuck', 'busy']);
+    const p = startCli(['up', host, '--timeout', String(TIMEOUT_S), '--deterministic', '--stats'], { env: runtimeDir('busy'), guardMs: 60_000 });
+    await p.waitFor('busy  | done', (TIMEOUT_S + 10) * 1000);
+    const r = await p.done;
+    expect(r.stderr.split('\n').filter((l) => l.startsWith('wasmvisor:'))).toEqual([
+      'wasmvisor: busy (d2): poweroff, exit code 0: destroyed',
+      'wasmvisor: stuck (d1): destroyed',
+      `wasmvisor: ${host}: timeout after ${TIMEOUT_S} s (stuck still running)`,
+    ]);
+    // --stats: busy retired its 2M instructions (and a few more) in slices of at most 100,000
+    const busy = /^busy +(\d+) +[\d.]+ +(\d+) /m.exec(r.stderr);
+    expect(busy, r.stderr).not.toBeNull();
+    expect(Number(busy![1])).toBeGreaterThanOrEqual(2 * Number(BUSY_TURNS));
+    expect(Number(busy![2])).toBeGreaterThanOrEqual(20);
+    expect(r.status).toBe(124);
+  }, 90_000);
+
+  for (const [signal, status] of [['SIGINT', 130], ['SIGTERM', 143]] as const) {
+    it(`${signal} ends up with a storming DomU within 2 s (status ${status}) and removes its socket`, async () => {
+      const env = runtimeDir(signal);
+      const p = startCli(['up', hostCfg(['stuck'])], { env, guardMs: 60_000 });
+      await p.waitFor('stuck | storm', 30_000);
+      const socket = join(env.XDG_RUNTIME_DIR, 'wasmvisor', `dom0-${p.pid}.sock`);
+      expect(existsSync(socket)).toBe(true);
+      await new Promise((r) => setTimeout(r, 300)); // well into the storm
+      const sent = p.kill(signal);
+      const r = await p.done;
+      expect(r.guardKilled).toBe(false);
+      expect([r.status, r.signal]).toEqual([status, null]);
+      expect(p.exitedAt - sent).toBeLessThan(SLACK_MS);
+      expect(existsSync(socket)).toBe(false);
     }, 90_000);
   }
 

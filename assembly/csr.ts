@@ -201,6 +201,12 @@ function csrRead(csr: u32, willWrite: bool): u64 {
     case 0x34b: return rd64(S_MTVAL2);
     case 0xb00: return icount - 1 + rd64(S_MCYCLE_DELTA);
     case 0xb02: return icount - 1 + rd64(S_MINSTRET_DELTA);
+    // Sdtrig with no triggers (debug spec 1.0 §5.1, §5.7): tselect is WARL with no legal
+    // index but 0, and tdata1 there reads type 0, "there is no trigger at this tselect", which
+    // ends a debugger's enumeration (and makes riscv-tests' rv64mi breakpoint skip). tdata2 and
+    // tdata3 have no trigger to hold data for. All four read 0 and ignore writes (csrWrite);
+    // they are M-mode CSRs (address bits 9:8), so S, U and V = 1 get illegal instruction.
+    case 0x7a0: case 0x7a1: case 0x7a2: case 0x7a3: return 0;
     default:
       // hpmcounter3..31 (read as zero when enabled), mhpmcounter3..31, mhpmevent3..31.
       if (csr >= 0xc03 && csr <= 0xc1f) { if (!counterAllowed(csr - 0xc00)) return 0; return 0; }
@@ -375,6 +381,7 @@ function csrWrite(csr: u32, v: u64): void {
     // the next read returns v plus the instructions retired after this one.
     case 0xb00: wr64(S_MCYCLE_DELTA, v - icount); return;
     case 0xb02: wr64(S_MINSTRET_DELTA, v - icount); return;
+    case 0x7a0: case 0x7a1: case 0x7a2: case 0x7a3: return; // Sdtrig, no triggers (see csrRead)
     default:
       if (csr >= 0x3a0 && csr <= 0x3af) {
         const slot = S_PMPCFG + (<usize>((csr - 0x3a0) >> 1) << 3);

@@ -12,6 +12,7 @@ import {
   S_X, S_PRIV, S_PC, S_V, S_HS_EXTERNAL, S_VS_BLOCK, S_VS_BLOCK_END, S_H_BLOCK, S_H_BLOCK_END,
   VMCS, VM_X, VM_PC, VM_PRIV, VM_VS, VM_CONTROLS, VM_BUDGET, VM_EXIT_REASON, VM_EXIT_CAUSE,
   VM_EXIT_INSTRUCTIONS, S_INSTRET, S_MENVCFG, S_U_EXTERNAL, S_HIDELEG, S_HIE, S_VSSTATUS,
+  S_STAT_TRAPS, S_STAT_INTERRUPTS,
   EXIT_BUDGET, EXIT_MMIO, MMIO_FAULT, MMIO_PENDING, PAGE_SIZE, RAM_SIZE_MAX,
 } from './abi';
 import { S_F, S_FCSR } from './abi';
@@ -38,6 +39,17 @@ import { flushWalkStats } from './walk';
 import './host';
 
 const NEVER: u64 = 0xffffffffffffffff;
+/**
+ * A run(budget) also ends after TRAP_FLOOR + (budget >> TRAP_SHIFT) traps and interrupts: a trap
+ * retires nothing, so a guest whose handler traps again (a trap storm) would otherwise never use
+ * up its budget, and run() would never return. A trap costs the host about as much as a few
+ * dozen instructions, so a storm's run takes about as long as an ordinary one. A guest that
+ * traps less than that never sees a difference (and nothing guest-visible depends on where a
+ * run ends). The floor keeps short runs as they were: run(1) still follows a trap into its
+ * handler (the ISA harness's step relies on that).
+ */
+const TRAP_SHIFT: u64 = 5;
+const TRAP_FLOOR: u64 = 64;
 /** True between an EXIT_MMIO and the run() that completes it. */
 let mmioOutstanding: bool = false;
 
@@ -102,9 +114,16 @@ function completeMmio(): void {
   addIcount(1);
 }
 
+/** Traps and interrupts taken so far (both bump their counter in takeTrap). */
+@inline function trapsTaken(): u64 {
+  return rd64(S_STAT_TRAPS) + rd64(S_STAT_INTERRUPTS);
+}
+
 /**
  * Run until an exit; at most about `budget` instructions (checked between blocks, so a
- * run may retire up to one block more). Returns an EXIT_* reason.
+ * run may retire up to one block more) and at most TRAP_FLOOR + (budget >> TRAP_SHIFT) traps
+ * (see TRAP_SHIFT; a trap always sets irqCheck, so it is counted at the next event check and
+ * costs the hot path nothing). Returns an EXIT_* reason.
  */
 export function run(budget: u64): u32 {
   loadHot();
@@ -114,6 +133,7 @@ export function run(budget: u64): u32 {
   if (mmioOutstanding) completeMmio();
   setIrqCheck(true);
   const stopAt = icount + budget;
+  const trapsAt = trapsTaken() + TRAP_FLOOR + (budget >> TRAP_SHIFT);
   let timerAt = NEVER;
   setEventAt(0);
   jitBegin(singleStepping());
@@ -122,7 +142,7 @@ export function run(budget: u64): u32 {
   while (true) {
     if (icount >= eventAt || irqCheck) {
       setCurRec(0); // an interrupt is taken between instructions
-      if (icount >= stopAt) { setExit(EXIT_BUDGET); break; }
+      if (icount >= stopAt || trapsTaken() >= trapsAt) { setExit(EXIT_BUDGET); break; }
       // Re-derive the timer deadline: a timer that is due now is handled as a pending
       // interrupt, and the deadline moves on when mtimecmp/stimecmp are rewritten.
       timerAt = nextTimerIcount();

@@ -26,7 +26,7 @@ export interface RunOptions {
   bios?: string;
   /** --timeout: wall-clock limit, in seconds, exactly as typed (for the message). */
   timeout?: string;
-  /** --max-instructions: limit on retired instructions. */
+  /** --max-instructions: limit on retired instructions (and on traps taken). */
   maxInstructions?: bigint;
   /** --stats: print counters to stderr at exit. */
   stats: boolean;
@@ -89,7 +89,8 @@ options of run:
   --bios FILE              firmware (e.g. OpenSBI fw_dynamic.bin) at 0x80000000; IMAGE is its
                            payload at 0x80200000, started in S-mode
   --timeout SECONDS        stop after this much wall time
-  --max-instructions N     stop after N retired instructions
+  --max-instructions N     stop after N retired instructions (or N traps: a guest whose
+                           trap handler traps again retires none)
   --stats                  print execution counters (in VM mode also the VM exits) to stderr at exit
   --deterministic          derive time from retired instructions (reproducible runs)
   --jit MODE               tier 2 of the translation cache: on (hot code compiled to

@@ -217,9 +217,12 @@ function outcome(o: RunOptions, r: RunResult, quitByUser: boolean, io: CliIo): n
     case 'timeout':
       io.stderr(`wasmvisor: ${o.image}: timeout after ${o.timeout} s (${r.instructions} instructions)\n`);
       return EXIT_TIMEOUT;
-    case 'max-instructions':
-      io.stderr(`wasmvisor: ${o.image}: stopped after ${r.instructions} instructions (--max-instructions ${o.maxInstructions})\n`);
+    case 'max-instructions': {
+      // A trap storm reaches the limit in traps, having retired (almost) nothing.
+      const traps = o.maxInstructions !== undefined && r.instructions < o.maxInstructions ? ` and ${r.traps} traps` : '';
+      io.stderr(`wasmvisor: ${o.image}: stopped after ${r.instructions} instructions${traps} (--max-instructions ${o.maxInstructions})\n`);
       return EXIT_MAX_INSTRUCTIONS;
+    }
     case 'stopped':
       if (quitByUser) io.stderr('\r\nwasmvisor: terminated by Ctrl-A X\n');
       return 0;

@@ -181,6 +181,8 @@ export class HartState {
   get statWalkRefs(): bigint { return this.get(A.S_STAT_WALK_REFS); }
   get statTraps(): bigint { return this.get(A.S_STAT_TRAPS); }
   get statInterrupts(): bigint { return this.get(A.S_STAT_INTERRUPTS); }
+  /** Traps that left a VM for the host (vmRun's EXIT_VM_TRAP). */
+  get statVmExits(): bigint { return this.get(A.S_STAT_VM_EXITS); }
   /** One-dimensional walks are statWalks; these count the two-dimensional ones (V = 1), kept apart. */
   get statWalks2d(): bigint { return this.get(A.S_STAT_WALKS_2D); }
   /** PTE references of the two-dimensional walks (both stages). */

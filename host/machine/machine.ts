@@ -240,18 +240,24 @@ export class Machine {
     if (wall > now) this.hart.timeOffset += wall - now;
   }
 
+  /** Traps and interrupts the hart has taken (what a trap storm does instead of retiring). */
+  private trapsTaken(): bigint {
+    return this.hart.statTraps + this.hart.statInterrupts;
+  }
+
   /** Run until the guest exits, a limit is reached, or stop() is called. */
   async run(limits: RunLimits = {}): Promise<RunResult> {
     const t0 = performance.now();
     const i0 = this.hart.instret;
     const deadline = limits.timeoutMs !== undefined ? t0 + limits.timeoutMs : Infinity;
     const maxI = limits.maxInstructions;
+    const e0 = this.trapsTaken();
     this.stopRequested = false;
     let lastYield = t0;
     const result = (reason: RunResult['reason'], exitCode: number): RunResult => {
       const wallMs = performance.now() - t0;
       this.counters.wallMs += wallMs;
-      return { reason, exitCode, instructions: this.hart.instret - i0, wallMs };
+      return { reason, exitCode, instructions: this.hart.instret - i0, traps: this.trapsTaken() - e0, wallMs };
     };
     for (;;) {
       if (this.exitCode !== undefined) return result('exit', this.exitCode);
@@ -264,7 +270,8 @@ export class Machine {
       let budget = SLICE;
       if (maxI !== undefined) {
         const left = i0 + maxI - this.hart.instret;
-        if (left <= 0n) return result('max-instructions', 0);
+        // A trap storm retires nothing: as many traps as the limit allows instructions end it too.
+        if (left <= 0n || this.trapsTaken() - e0 >= maxI) return result('max-instructions', 0);
         if (left < budget) budget = left;
       }
       this.syncTime();

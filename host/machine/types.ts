@@ -83,7 +83,10 @@ export interface MachineConfig extends JitConfig {
 
 /** Limits of one `Machine.run` call. */
 export interface RunLimits {
-  /** Stop after this many retired instructions. */
+  /**
+   * Stop after this many retired instructions, or after this many traps (RunResult.traps) for a
+   * guest in a trap storm, which retires none.
+   */
   maxInstructions?: bigint;
   /** Stop after this many milliseconds of wall time. */
   timeoutMs?: number;
@@ -102,6 +105,11 @@ export interface RunResult {
   exitCode: number;
   /** Instructions retired during this run. */
   instructions: bigint;
+  /**
+   * Traps and interrupts taken during this run, and in a VM its exits to the VMM: the work of a
+   * guest caught in a trap storm, which retires nothing (--max-instructions bounds these too).
+   */
+  traps: bigint;
   /** Wall time of this run in milliseconds. */
   wallMs: number;
 }

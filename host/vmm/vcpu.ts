@@ -107,6 +107,8 @@ export class Vcpu {
   /** Reason ids of SBI calls by call id (SbiResult.call), and of MMIO loads and stores by device. */
   private readonly sbiIds: ReasonId[] = [];
   private readonly mmioIds = new Map<object, { load: ReasonId; store: ReasonId }>();
+  /** trapsTaken() when run() began. */
+  private traps0 = 0n;
   /** The budget last written to the VMCS (-1: write it before the next entry). */
   private lastBudget = -1n;
   /** Set by an exit handler: wait for an interrupt before the next entry (WFI, SBI HSM suspend). */
@@ -207,6 +209,7 @@ export class Vcpu {
     const vm = this.vm;
     const t0 = clock.now();
     const i0 = this.instructions;
+    const traps0 = this.traps0 = this.trapsTaken();
     const deadline = limits.timeoutMs !== undefined ? t0 + limits.timeoutMs : Infinity;
     this.stopRequested = false;
     this.lastBudget = -1n;
@@ -215,7 +218,7 @@ export class Vcpu {
     const result = (reason: VmRunResult['reason'], exitCode: number): VmRunResult => {
       const wallMs = clock.now() - t0;
       this.wallMs += wallMs;
-      const r: VmRunResult = { reason, exitCode, instructions: this.instructions - i0, wallMs };
+      const r: VmRunResult = { reason, exitCode, instructions: this.instructions - i0, traps: this.trapsTaken() - traps0, wallMs };
       if (this.failure !== undefined) r.failure = this.failure;
       return r;
     };
@@ -308,12 +311,21 @@ export class Vcpu {
     }
   }
 
-  /** Guest instructions the next entry may run: a time slice, or less to stop at limits.maxInstructions (0: none left). */
+  /**
+   * Guest instructions the next entry may run: a time slice, or less to stop at
+   * limits.maxInstructions (0: none left, or as many traps taken: a trap storm retires nothing).
+   */
   private budget(limits: RunLimits, i0: bigint): bigint {
     if (limits.maxInstructions === undefined) return SLICE;
     const left = i0 + limits.maxInstructions - this.instructions;
-    if (left <= 0n) return 0n;
+    if (left <= 0n || this.trapsTaken() - this.traps0 >= limits.maxInstructions) return 0n;
     return left < SLICE ? left : SLICE;
+  }
+
+  /** Traps and interrupts the hart took in the guest, and its exits to the VMM. */
+  private trapsTaken(): bigint {
+    const h = this.vm.hart;
+    return h.statTraps + h.statInterrupts + h.statVmExits;
   }
 
   // ---- exits ----

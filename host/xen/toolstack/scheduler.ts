@@ -4,7 +4,8 @@
  *
  *   - Time is cut into slices; a slice is one `run()` of one vCPU with a limit. Work is counted
  *     in *units*: retired instructions in deterministic mode (so a test gets the same split every
- *     time), host microseconds otherwise.
+ *     time), host microseconds otherwise. A slice that retired nothing and did not block (a
+ *     vCPU in a trap storm) counts its traps instead (workOf).
  *   - Every accounting period (PERIOD_SLICES slices' worth of units) each active domain earns
  *     credit in proportion to its weight: period * weight / sum of active weights (Xen's
  *     csched_acct). Credit never piles up past one period's share, so a domain that slept does
@@ -258,13 +259,14 @@ export class CreditScheduler {
     const t0 = this.now();
     const slice = await e.vcpu.runSlice(limits);
     const ms = this.now() - t0;
-    const ran = slice.result.instructions > 0n;
+    const work = workOf(slice);
+    const ran = work > 0n;
     e.lastRun = this.seq++;
     e.acct.instructions += slice.result.instructions;
     if (ran) e.acct.hostMs += ms;
     else this.idleMs += ms;
     if (charged || ran) e.acct.slices++;
-    const units = this.opts.deterministic ? Number(slice.result.instructions) : ran ? ms * 1000 : 0;
+    const units = this.opts.deterministic ? Number(work) : ran ? ms * 1000 : 0;
     e.credit -= units;
     e.usedThisPeriod += units;
     e.capLeft -= units;
@@ -343,6 +345,19 @@ export class CreditScheduler {
     if (!e) throw new Error(`scheduler: no domain ${domid}`);
     return e;
   }
+}
+
+/**
+ * What a slice did, in deterministic units: the instructions it retired; or, when it retired
+ * none and did not block, the traps it took. A vCPU in a trap storm (its trap handler traps
+ * again) retires nothing, yet uses its slice up (the run loop counts its traps against the
+ * same limit); charged nothing, it would stay UNDER, be picked first every time, and starve
+ * every other domain.
+ */
+function workOf(slice: SliceResult): bigint {
+  const r = slice.result;
+  if (r.instructions > 0n || slice.blocked) return r.instructions;
+  return r.traps;
 }
 
 function stateOf(e: Entry): VcpuState {

@@ -405,7 +405,7 @@ function isolated(inner: SchedVcpu): SchedVcpu {
           failure = failureText(e);
         }
       }
-      return { result: { reason: 'exit', exitCode: 1, instructions: 0n, wallMs: 0, failure }, blocked: false };
+      return { result: { reason: 'exit', exitCode: 1, instructions: 0n, traps: 0n, wallMs: 0, failure }, blocked: false };
     },
     // A failed domain is runnable, so that its next slice reports the failure at once.
     wakeable: () => guard(() => inner.wakeable(), true),

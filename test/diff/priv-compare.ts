@@ -91,9 +91,11 @@ export const RULES: Rule[] = [
   },
   {
     // §3.1.6.1: "An MRET or SRET instruction that changes the privilege mode to a mode less
-    // privileged than M also sets MPRV = 0." QEMU 7.2 leaves MPRV set after such an MRET.
-    name: 'mstatus', why: 'QEMU 7.2: MRET to a lower mode keeps MPRV',
-    mask: (x) => (x.c?.op === 'mret' && x.c.mode === 'M' ? ALL & ~bit(17) : ALL),
+    // privileged than M also sets MPRV = 0." QEMU 7.2 leaves MPRV set after such an MRET. And a trap
+    // into M writes MPV = V (§8.4.1); QEMU 7.2 leaves MPV alone on a trap from M (so an MRET with
+    // MPP = M, MPV = 1 leaves MPV = 1 behind).
+    name: 'mstatus', why: 'QEMU 7.2: MRET to a lower mode keeps MPRV; a trap from M keeps MPV',
+    mask: (x) => (x.c?.op === 'mret' && x.c.mode === 'M' ? ALL & ~bit(17) & ~bit(39) : ALL),
   },
   {
     // §3.1.6.6: without the V extension, mstatus.VS may optionally be read-only zero (wasmvisor's
@@ -196,6 +198,15 @@ export const RULES: Rule[] = [
     name: 'vsstatus', why: 'QEMU 7.2 keeps WPRI/read-only bits written to vsstatus',
     mask: () => bit(1) | bit(5) | bit(8) | bit(18) | bit(19) | (3n << 32n),
   },
+  {
+    // §4.1.11 (satp), §8.2.10 (hgatp), §8.2.18 (vsatp): with MODE = Bare the other fields should be
+    // zero, and what they read is UNSPECIFIED. wasmvisor zeroes hgatp.PPN[1:0] (read-only zero in
+    // the x4 modes), QEMU keeps them. Where QEMU reads MODE = Bare, only MODE is compared.
+    name: 'hgatp', why: 'UNSPECIFIED fields with MODE = Bare', readback: true,
+    agree: () => (q, w) => (q >> 60n === 0n ? w >> 60n === 0n : q === w),
+  },
+  { name: 'satp', why: 'as hgatp', readback: true, agree: () => (q, w) => (q >> 60n === 0n ? w >> 60n === 0n : q === w) },
+  { name: 'vsatp', why: 'as hgatp', readback: true, agree: () => (q, w) => (q >> 60n === 0n ? w >> 60n === 0n : q === w) },
   {
     // §8.2.1 hstatus: VSBE, GVA, SPV, SPVP, HU, VGEIN, VTVM, VTW, VTSR, VSXL; the rest is WPRI
     // (read-only zero when not furnished) and VGEIN is WARL, read-only zero with GEILEN = 0. QEMU

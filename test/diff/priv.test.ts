@@ -69,7 +69,7 @@ describe('wasmvisor matches QEMU on random privileged programs', () => {
     const p = buildPrivProgram(seed, PER);
     const file = join(dir, `priv-${seed}.bin`);
     writeFileSync(file, p.image);
-    const q = await runQemu(file, { timeoutMs: 40_000, cpu: PRIV_CPU });
+    const q = await runQemu(file, { timeoutMs: 40_000, cpu: PRIV_CPU, smp: 2 }); // smp: see PRIV_CPU
     expect(q.timedOut, `seed ${seed}: QEMU timed out`).toBe(false);
     expect(q.exitCode, `seed ${seed}: QEMU exit status (stderr: ${q.stderr.trim()})`).toBe(0);
     const w = await runWasmvisor(p.image, `priv-${seed}.bin`, { timeoutMs: 40_000 });

@@ -202,11 +202,30 @@ export const RULES: Rule[] = [
     // §4.1.11 (satp), §8.2.10 (hgatp), §8.2.18 (vsatp): with MODE = Bare the other fields should be
     // zero, and what they read is UNSPECIFIED. wasmvisor zeroes hgatp.PPN[1:0] (read-only zero in
     // the x4 modes), QEMU keeps them. Where QEMU reads MODE = Bare, only MODE is compared.
-    name: 'hgatp', why: 'UNSPECIFIED fields with MODE = Bare', readback: true,
-    agree: () => (q, w) => (q >> 60n === 0n ? w >> 60n === 0n : q === w),
+    // An unsupported MODE written to hgatp leaves the fields "WARL in the normal way" (§8.2.10):
+    // wasmvisor keeps the old MODE and writes VMID/PPN; QEMU 7.2 stores the unsupported MODE (an
+    // illegal WARL value) and keeps PPN[1:0], which read as zero in the x4 modes.
+    name: 'hgatp', why: 'UNSPECIFIED with Bare; QEMU 7.2 keeps an unsupported MODE and PPN[1:0]', readback: true,
+    agree: () => (q, w) => {
+      const mode = q >> 60n, fields = 0x03fffffffffffffcn;
+      if (mode === 0n) return w >> 60n === 0n;
+      if (mode === 8n || mode === 9n) return (q & ~3n) === w;
+      return [0n, 8n, 9n].includes(w >> 60n) && (q & fields) === (w & fields);
+    },
   },
-  { name: 'satp', why: 'as hgatp', readback: true, agree: () => (q, w) => (q >> 60n === 0n ? w >> 60n === 0n : q === w) },
-  { name: 'vsatp', why: 'as hgatp', readback: true, agree: () => (q, w) => (q >> 60n === 0n ? w >> 60n === 0n : q === w) },
+  { name: 'satp', why: 'as hgatp (Bare)', readback: true, agree: () => (q, w) => (q >> 60n === 0n ? w >> 60n === 0n : q === w) },
+  {
+    // §8.2.18: a write of an unsupported MODE to vsatp is either ignored (wasmvisor) or WARL in the
+    // normal way; QEMU 7.2 stores the unsupported MODE. Where QEMU reads one, wasmvisor's MODE must
+    // be a supported one.
+    name: 'vsatp', why: 'as hgatp (Bare); QEMU 7.2 keeps an unsupported MODE', readback: true,
+    agree: () => (q, w) => {
+      const mode = q >> 60n;
+      if (mode === 0n) return w >> 60n === 0n;
+      if (mode === 8n || mode === 9n) return q === w;
+      return [0n, 8n, 9n].includes(w >> 60n);
+    },
+  },
   {
     // §8.2.1 hstatus: VSBE, GVA, SPV, SPVP, HU, VGEIN, VTVM, VTW, VTSR, VSXL; the rest is WPRI
     // (read-only zero when not furnished) and VGEIN is WARL, read-only zero with GEILEN = 0. QEMU

@@ -240,9 +240,11 @@ class Generator {
     }
     if (mode === 'VS' && num === 0x180) {
       // §8.2.1: with hstatus.VTVM = 1 a VS-mode satp access is a virtual-instruction trap; QEMU 7.2
-      // ignores VTVM for CSR accesses (test/isa/h.test.ts checks ours), so VTVM is cleared here
+      // ignores VTVM for CSR accesses, and applies mstatus.TVM (HS-mode only, §8.2) in VS-mode
+      // instead (test/isa/cases/h.ts checks ours). Both are cleared here.
       a.li(R.t0, 1n << 20n);
       a.emit(csr('csrrc', 0, 0x600, R.t0));
+      mstatus &= ~(1n << 20n);
     }
     const op = r.pick(Object.keys(CSR_OPS) as CsrOp[]);
     let value = csrValue(r);

@@ -23,9 +23,9 @@ export interface PrivDump {
 
 const KIND_BY_TAG = new Map(Object.entries(RECORDS).map(([k, v]) => [v.tag, k as keyof typeof RECORDS]));
 
-/** Parse the UART text: lines of 16 hex digits (count, log words, page hashes). */
+/** Parse the UART text: lines of 1 to 16 hex digits (count, log words, page hashes). */
 export function parsePrivDump(text: string, pages: number): PrivDump {
-  const words = text.split(/\r?\n/).filter((l) => /^[0-9a-f]{16}$/.test(l)).map((l) => BigInt('0x' + l));
+  const words = text.split(/\r?\n/).filter((l) => /^[0-9a-f]{1,16}$/.test(l)).map((l) => BigInt('0x' + l));
   const dump: PrivDump = { records: [], pageHashes: [] };
   if (words.length === 0) return { ...dump, error: 'no output' };
   const count = Number(words[0]);

@@ -186,6 +186,12 @@ export const RULES: Rule[] = [
     },
   },
   {
+    // §3.1.6.5, §8.6.1: with mstatus.TW = 1, WFI in VU-mode is an illegal instruction (2); QEMU 7.2
+    // raises virtual instruction (22). Both stay with M for such cases; 2 is expected where QEMU says 22.
+    name: 'mcause', why: 'QEMU 7.2: WFI in VU with TW = 1 raises virtual instruction',
+    agree: (x) => (x.c?.wfiTw ? (q, w) => w === (q === 22n ? 2n : q) : undefined),
+  },
+  {
     // An AMO raises store/AMO faults (Volume I, chapter 8; priv. §3.7.1). QEMU 7.2 performs an AMO
     // to a non-RAM address as a load then a store, so an access fault there is a load access fault.
     // The generator keeps causes 5 and 7 with M for AMO cases; 7 is expected where QEMU says 5.
@@ -193,8 +199,8 @@ export const RULES: Rule[] = [
     agree: (x) => (x.c?.amoFault ? (q, w) => w === (q === 5n ? 7n : q) : undefined),
   },
   {
-    // §8.2.? vsstatus: the fields of sstatus only; QEMU 7.2 stores every bit written to vsstatus
-    // (WPRI fields and the read-only SD and FS/XS included).
+    // §8.2.11 vsstatus: the fields of sstatus; with only RV64, UXL is read-only 2. QEMU 7.2 stores
+    // every bit written to vsstatus (WPRI fields, the read-only SD, FS/XS, and any non-zero UXL).
     name: 'vsstatus', why: 'QEMU 7.2 keeps WPRI/read-only bits written to vsstatus',
     mask: () => bit(1) | bit(5) | bit(8) | bit(18) | bit(19) | (3n << 32n),
   },

@@ -37,6 +37,7 @@ const machine = await loadMachine();
 const skipReason = !haveQemu
   ? 'qemu-system-riscv64 not found (install qemu-system-misc): no oracle for the privileged fuzzer'
   : machine instanceof Error ? `wasmvisor machine unavailable: ${machine.message}` : undefined;
+if (skipReason) console.warn(`test/diff/priv.test.ts: comparisons skipped: ${skipReason}`);
 
 const dir = mkdtempSync(join(tmpdir(), 'wasmvisor-privfuzz-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));

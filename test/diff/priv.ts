@@ -64,6 +64,8 @@ export interface Case {
   vuVirtual?: boolean;
   /** QEMU 7.2 reports guest-page faults of the implicit VS-stage walk as load faults (21). */
   implicitGpf?: boolean;
+  /** WFI in VU with mstatus.TW: QEMU 7.2 raises virtual instead of illegal instruction. */
+  wfiTw?: boolean;
   /** QEMU 7.2 reports AMO access faults outside RAM as load access faults (see priv-compare.ts). */
   amoFault?: boolean;
   text: string[];
@@ -250,6 +252,11 @@ class Generator {
     let value = csrValue(r);
     if (num === 0x30a || num === 0x60a) value &= ~(1n << 63n); // ENVCFG_NO_STCE: STIP would follow time
     if (PENDING.has(num)) value = r.chance(0.2) ? 0n : 1n << BigInt(r.int(0, 12));
+    if (num === 0x300 || num === 0x100 || num === 0x200) {
+      // UXL is WARL: QEMU 7.2 implements a 32-bit U/VU-mode (UXL = 1), wasmvisor does not. Only
+      // the value both hold (2) is written, and a set/clear never makes it 1 or 3.
+      value = (value & ~(3n << 32n)) | (op === 'csrrw' ? 2n << 32n : 0n);
+    }
     // vsie/vsip bits 2/6/10 do not exist (§8.2.12); QEMU 7.2 passes them through to hie/hvip unshifted
     const vsie = num === 0x204 || num === 0x244 || ((num === 0x104 || num === 0x144) && (mode === 'VS' || mode === 'VU'));
     if (vsie) value &= ~0x444n;
@@ -286,6 +293,12 @@ class Generator {
       c.text.push('mstatus.TVM=TSR=0');
     }
     if (mode === 'VU' && ['sret', 'sfence', 'hfence.vvma', 'hfence.gvma', 'hlv', 'hsv'].includes(op)) this.vuVirtual(c);
+    if (op === 'wfi' && mode === 'VU' && tw) {
+      // §3.1.6.5 and §8.6.1: with mstatus.TW = 1, WFI below M is an illegal instruction, VU included
+      // (virtual instruction only when TW = 0). QEMU 7.2 raises virtual instruction in VU.
+      c.wfiTw = true;
+      this.keepInM([2, 22]);
+    }
     if (op === 'wfi' && mode === 'VS' && !tw) {
       a.csrWrite(0x600, 1n << 21n); // hstatus.VTW: WFI in VS traps (virtual instruction, §8.6.1)
       c.text.push('hstatus.VTW=1');

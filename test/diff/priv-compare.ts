@@ -210,12 +210,13 @@ export const RULES: Rule[] = [
     // the x4 modes), QEMU keeps them. Where QEMU reads MODE = Bare, only MODE is compared.
     // An unsupported MODE written to hgatp leaves the fields "WARL in the normal way" (§8.2.10):
     // wasmvisor keeps the old MODE and writes VMID/PPN; QEMU 7.2 stores the unsupported MODE (an
-    // illegal WARL value) and keeps PPN[1:0], which read as zero in the x4 modes.
+    // illegal WARL value), keeps PPN[1:0], which read as zero in the x4 modes, and bits 59:58,
+    // which are zero in the RV64 format (VMID is 57:44).
     name: 'hgatp', why: 'UNSPECIFIED with Bare; QEMU 7.2 keeps an unsupported MODE and PPN[1:0]', readback: true,
     agree: () => (q, w) => {
       const mode = q >> 60n, fields = 0x03fffffffffffffcn;
       if (mode === 0n) return w >> 60n === 0n;
-      if (mode === 8n || mode === 9n) return (q & ~3n) === w;
+      if (mode === 8n || mode === 9n) return (q & fields) === (w & fields) && w >> 60n === mode;
       return [0n, 8n, 9n].includes(w >> 60n) && (q & fields) === (w & fields);
     },
   },

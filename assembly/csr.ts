@@ -335,8 +335,10 @@ function csrWrite(csr: u32, v: u64): void {
     case 0x64a: wr64(S_HTINST, v); return;
     case 0x680: {
       // hgatp: the root of an x4 table is 16 KiB aligned (PPN bits 1:0 read as zero); VMID 14 bits.
-      if (!atpModeOk(v)) return;
-      wr64(S_HGATP, v & 0xf3fffffffffffffc);
+      // An unsupported MODE is not ignored as for satp: the fields are WARL in the normal way
+      // (§8.2.10), so MODE keeps its value and VMID and PPN are written.
+      const mode: u64 = atpModeOk(v) ? v & (<u64>0xf << 60) : rd64(S_HGATP) & (<u64>0xf << 60);
+      wr64(S_HGATP, mode | (v & 0x03fffffffffffffc));
       flushGStage();
       updateContexts();
       return;

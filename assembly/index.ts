@@ -17,7 +17,7 @@ import {
 } from './abi';
 import { S_F, S_FCSR } from './abi';
 import {
-  pc, icount, irqCheck, exitReason, eventAt, loadHot, saveHot, clearExit, setStop, setIrqCheck, setExit,
+  pc, virt, icount, irqCheck, exitReason, eventAt, loadHot, saveHot, clearExit, setStop, setIrqCheck, setExit,
   setPc, setCurRec, addIcount, setX, rd64, wr64, bumpEpoch, setEventAt, CAUSE_LOAD_ACCESS, CAUSE_STORE_ACCESS,
 } from './state';
 import { updateContexts, flushTlbAll, flushGStage, invalidateCodePage, flushMmuStats } from './mmu';
@@ -33,7 +33,7 @@ export { jitReady } from './jit/jit';
 export { jitRest } from './exec';
 export { pc, icount, irqCheck, eventAt } from './state';
 export { ctxData } from './mmu';
-import { checkInterrupts, raiseException } from './trap';
+import { checkInterrupts, raiseFault } from './trap';
 import { nextTimerIcount, mtime } from './timer';
 import { flushWalkStats } from './walk';
 import './host';
@@ -94,8 +94,9 @@ function completeMmio(): void {
   mmioOutstanding = false;
   const write = rd64(S_MMIO_WRITE) != 0;
   if (rd64(S_MMIO_STATUS) == MMIO_FAULT) {
-    // No device there: an access fault (privileged spec §3.7, PMA violation), tval = va.
-    raiseException(write ? CAUSE_STORE_ACCESS : CAUSE_LOAD_ACCESS, rd64(S_MMIO_VADDR));
+    // No device there: an access fault (privileged spec §3.7, PMA violation), tval = va; from
+    // V = 1 that is a guest virtual address, so GVA is set (§8.4.1, §8.2.1).
+    raiseFault(write ? CAUSE_STORE_ACCESS : CAUSE_LOAD_ACCESS, rd64(S_MMIO_VADDR), virt, 0, 0);
     return;
   }
   if (!write) {

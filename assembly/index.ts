@@ -12,7 +12,7 @@ import {
   S_X, S_PRIV, S_PC, S_V, S_HS_EXTERNAL, S_VS_BLOCK, S_VS_BLOCK_END, S_H_BLOCK, S_H_BLOCK_END,
   VMCS, VM_X, VM_PC, VM_PRIV, VM_VS, VM_CONTROLS, VM_BUDGET, VM_EXIT_REASON, VM_EXIT_CAUSE,
   VM_EXIT_INSTRUCTIONS, S_INSTRET, S_MENVCFG,
-  EXIT_BUDGET, EXIT_MMIO, MMIO_FAULT, MMIO_PENDING, PAGE_SIZE, RAM_SIZE_MAX,
+  EXIT_BUDGET, EXIT_MMIO, MMIO_FAULT, MMIO_PENDING, PAGE_SIZE, RAM_SIZE_MAX, RAM_OFFSET, RAM_DIRTY,
 } from './abi';
 import {
   pc, icount, irqCheck, exitReason, eventAt, loadHot, saveHot, clearExit, setStop, setIrqCheck, setExit,
@@ -33,6 +33,7 @@ export { pc, icount, irqCheck, eventAt } from './state';
 export { ctxData } from './mmu';
 import { checkInterrupts, raiseException } from './trap';
 import { nextTimerIcount, mtime } from './timer';
+import { markDirty } from './phys';
 import { flushWalkStats } from './walk';
 import './host';
 
@@ -49,6 +50,23 @@ export function init(ramSize: u64): void {
   flushGStage();
   flushBlocks();
   mmioOutstanding = false;
+}
+
+/**
+ * Zero guest RAM for a machine reset: only the pages written since the last one (RAM_DIRTY), so
+ * the host never touches, and never pays for, pages the guest did not use. Creation needs none of
+ * this: a new Memory is zero.
+ */
+export function zeroRam(): void {
+  const pages = <usize>(rd64(S_RAM_SIZE) >> 12);
+  for (let byte: usize = 0; byte < (pages + 7) >> 3; byte++) {
+    const bits = load<u8>(RAM_DIRTY + byte);
+    if (bits == 0) continue;
+    for (let b: usize = 0; b < 8; b++) {
+      if ((<u32>bits & (<u32>1 << <u32>b)) != 0) memory.fill(RAM_OFFSET + ((byte << 3) + b) * PAGE_SIZE, 0, PAGE_SIZE);
+    }
+    store<u8>(RAM_DIRTY + byte, 0);
+  }
 }
 
 /** Reset the hart: M-mode at `entry` with a0..a2 as given (hartid, DTB, firmware info). */
@@ -156,7 +174,10 @@ export function invalidateRam(paddr: u64, len: u64): void {
   if (len == 0) return;
   const first = (paddr - <u64>RAM_BASE) >> 12;
   const last = (paddr + len - 1 - <u64>RAM_BASE) >> 12;
-  for (let p = first; p <= last; p++) invalidateCodePage(<usize>p);
+  for (let p = first; p <= last; p++) {
+    invalidateCodePage(<usize>p);
+    markDirty(<usize>p);
+  }
 }
 
 /**

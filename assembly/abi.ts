@@ -38,7 +38,7 @@
 
 // ---- the guest-physical board (QEMU virt) ----
 export const RAM_BASE: u64 = 0x80000000;
-export const RAM_SIZE_MAX: u64 = 0x80000000; // 2 GiB
+export const RAM_SIZE_MAX: u64 = 0xfc000000; // 4032 MiB: what a 4 GiB (32-bit) Wasm memory holds next to the core's regions (and a VM's G-stage tables)
 export const PAGE_SHIFT: u32 = 12;
 export const PAGE_SIZE: u32 = 4096;
 
@@ -58,13 +58,13 @@ export const CTX_TABLE: usize = TLB_FETCH + TLB_ENTRIES * TLB_ENTRY_SIZE; // u64
 export const PWC_ENTRIES: u32 = 8192; // G-stage translation cache (2D walks): GPA page -> host page
 export const PWC: usize = CTX_TABLE + CTX_ENTRIES * 8; // per entry: u64 key (vmid, GPA page) + 1, u64 host page
 export const PAGE_INFO: usize = PWC + PWC_ENTRIES * 16;
-export const PAGE_INFO_SIZE: usize = 0x200000; // (RAM_SIZE_MAX / PAGE_SIZE) * 4
+export const PAGE_INFO_SIZE: usize = 0x400000; // 4 bytes per page of the largest memory (4 GiB), a VM's host RAM included
 export const BT_HASH_BITS: u32 = 16;
 export const BT_HASH_ENTRIES: u32 = 65536; // 1 << BT_HASH_BITS
 // 1 bit per RAM page: written (by the guest through a write TLB fill or a store's slow path,
 // or by the host) since the last zeroRam(): a machine reset zeroes only those pages.
 export const RAM_DIRTY: usize = PAGE_INFO + PAGE_INFO_SIZE;
-export const RAM_DIRTY_SIZE: usize = 0x10000; // PAGE_INFO_SIZE / 32
+export const RAM_DIRTY_SIZE: usize = 0x20000; // PAGE_INFO_SIZE / 32
 export const BT_HASH: usize = RAM_DIRTY + RAM_DIRTY_SIZE; // per entry: u32 paddr - RAM_BASE + 1, u32 block
 export const BT_ARENA: usize = BT_HASH + BT_HASH_ENTRIES * 8;
 export const BT_ARENA_SIZE: usize = 0x1000000; // 16 MiB of decoded blocks

@@ -3,12 +3,13 @@
  * here touches a file or a machine. Every mistake becomes a one-line UserError (exit code 2)
  * that names the option and the value.
  */
+import { RAM_SIZE_MAX } from '../../assembly/abi';
 import { UserError } from '../errors';
 
 /** Smallest RAM a guest may have (the DTB and firmware need room). */
 export const MEM_MIN = 1 << 20;
-/** Largest RAM: the board's window at 0x80000000 (assembly/abi.ts RAM_SIZE_MAX). */
-export const MEM_MAX = 2 ** 31;
+/** Largest RAM: what a 32-bit Wasm memory holds next to the core (assembly/abi.ts RAM_SIZE_MAX). */
+export const MEM_MAX = Number(RAM_SIZE_MAX);
 /** Default RAM, as QEMU's virt board. */
 export const MEM_DEFAULT = 128 << 20;
 
@@ -75,7 +76,7 @@ options of run:
                            the default); shadow is not implemented yet
   --trace exits            VM mode: print one line per VM exit to stderr
   -m, --mem SIZE           RAM size: bytes, or with a K, M or G suffix (default 128M;
-                           1M..2G, a multiple of 4K)
+                           1M..4032M, a multiple of 4K)
   --disk FILE[,ro]         with --bare: a raw disk image as a virtio-blk device (virtio-mmio
                            slot 0, 0x10001000); ,ro attaches it read-only
   --bios FILE              firmware (e.g. OpenSBI fw_dynamic.bin) at 0x80000000; IMAGE is its
@@ -124,7 +125,7 @@ export function parseSize(text: string, option = '--mem'): number {
     throw new UserError(`wasmvisor: ${option}: ${text} is below the minimum of 1M${hint}`);
   }
   if (bytes > BigInt(MEM_MAX)) {
-    throw new UserError(`wasmvisor: ${option}: ${text} is above the maximum of 2G`);
+    throw new UserError(`wasmvisor: ${option}: ${text} is above the maximum of ${MEM_MAX / 2 ** 20}M`);
   }
   if (bytes % 4096n !== 0n) {
     throw new UserError(`wasmvisor: ${option}: ${text} is not a multiple of 4K`);

@@ -84,10 +84,10 @@ export class Ram implements GuestMemory {
   }
 }
 
-/** Check a RAM size: a multiple of 4 KiB, from 1 MiB to 2 GiB. */
+/** Check a RAM size: a multiple of 4 KiB, from 1 MiB to RAM_SIZE_MAX (4032 MiB). The one place the limit is enforced. */
 export function checkMemSize(memSize: number, what = '--mem'): void {
   if (!Number.isInteger(memSize) || memSize < 1 << 20 || memSize > A.RAM_SIZE_MAX || memSize % 4096 !== 0) {
-    throw new UserError(`wasmvisor: ${what}: bad size ${memSize} (need a multiple of 4 KiB from 1M to 2G)`);
+    throw new UserError(`wasmvisor: ${what}: bad size ${memSize} (need a multiple of 4 KiB from 1M to ${Number(A.RAM_SIZE_MAX) / 2 ** 20}M)`);
   }
 }
 

@@ -56,7 +56,7 @@ export type VmCore = CoreExports & {
 
 /** How a VM is built. */
 export interface VmConfig extends JitConfig {
-  /** Guest RAM in bytes (a multiple of 4 KiB, 1 MiB..2 GiB). */
+  /** Guest RAM in bytes (a multiple of 4 KiB, 1 MiB..RAM_SIZE_MAX, machine.ts checkMemSize). */
   memSize: number;
   /** The S-mode kernel: ELF, or raw (loaded at 0x80200000). */
   kernel: LoadedImage;
@@ -89,7 +89,7 @@ export interface VmRunResult extends RunResult {
 export function hostRamSize(memSize: number): number {
   const tables = Math.ceil(memSize / (512 * 4096)) * 4096 + 64 * 1024;
   const size = memSize + tables + (1 << 20);
-  return Math.min(Number(A.RAM_SIZE_MAX), Math.ceil(size / 4096) * 4096);
+  return Math.ceil(size / 4096) * 4096; // (RAM_SIZE_MAX leaves room for this in a 4 GiB Memory)
 }
 
 /** One virtual machine with one vCPU. */

@@ -7,6 +7,8 @@
  * - a reset still gives the guest zeroed RAM (guests/board/ramzero.c writes a pattern, resets
  *   through the test finisher 0x7777 or SBI SRST, and checks), and costs no more than what the
  *   guest touched: under 100 MB at --mem 1G.
+ * - the largest RAM, 4032M (assembly/abi.ts RAM_SIZE_MAX: what a 4 GiB Wasm memory holds next to
+ *   the core's regions), works up to its last doubleword, still for the price of what is used.
  * Peak RSS is the child's VmHWM from /proc/<pid>/status, polled until it exits.
  */
 import { spawn } from 'node:child_process';
@@ -141,4 +143,33 @@ describe('a reset gives the guest zeroed RAM and pays only for what it touched',
       expect(r.peakMiB).toBeLessThan(RSS_LIMIT_MIB);
     }, 90_000);
   }
+});
+
+describe('the largest RAM: --mem 4032M', () => {
+  it('bare: a store and a load at its last doubleword (0x17bfffff8) agree; under 100 MB', async () => {
+    // li t0, 0x17bfffff8; li t1, 0x1122334455667788; sd t1, 0(t0); ld t2, 0(t0);
+    // the test finisher gets 0x5555 when t1 == t2, else 0x13333 (exit 1); j .
+    const top = raw('top.bin', [
+      0x05f0029b, 0x12e102ea, 0x00449337, 0x8cd3031b, 0x0313033a, 0x03324553, 0x66730313, 0x03130332,
+      0xb0237883, 0xb3830062, 0x0e370002, 0x6e950010, 0x555e8e9b, 0x00730563, 0x8e9b6ecd, 0x2023333e, 0xa00101de,
+    ]);
+    const r = await run(['run', '--bare', '--mem', '4032M', top]);
+    expect(r.stderr).toBe('');
+    expect(r.status).toBe(0);
+    expect(r.peakMiB).toBeLessThan(RSS_LIMIT_MIB);
+  }, 60_000);
+
+  it('VM: minikernel boots with 4032 MiB of RAM (from its device tree) and shuts down', async () => {
+    const r = await run(['run', '--mem', '4032M', join(ROOT, 'guests/bin/minikernel/minikernel.elf')]);
+    expect(r.status).toBe(0);
+    expect(r.stdout).toContain('minikernel: RAM 4032 MiB at 0x80000000, timebase 10000000 Hz\n');
+    expect(r.stdout.endsWith('minikernel: shutdown\n')).toBe(true);
+    expect(r.peakMiB).toBeLessThan(RSS_LIMIT_MIB);
+  }, 60_000);
+
+  it('one more page is refused in one line, exit 2', async () => {
+    const r = await run(['run', '--bare', '--mem', '4036M', IDLE]);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toBe('wasmvisor: --mem: 4036M is above the maximum of 4032M\n');
+  }, 60_000);
 });

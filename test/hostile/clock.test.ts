@@ -19,8 +19,13 @@ const BIN = join(ROOT, 'bin/wasmvisor.mjs');
 const BARE = join(ROOT, 'guests/bin/board/wallclock.elf');
 const VM = join(ROOT, 'guests/bin/vmboard/wallclock.elf');
 const TIMEBASE_HZ = 10_000_000;
-/** Allowed disagreement: the host's view of the two lines includes pipe and event-loop latency. */
-const TOLERANCE = 0.05;
+/**
+ * Allowed disagreement. On an idle host the two agree within 1 %; the host's view of the two
+ * lines includes pipe and event-loop latency, and guest time can lag by one run slice, which a
+ * stalled host process (a loaded 2-core machine, other test files in parallel) stretches to a
+ * few hundred ms. Before the fix the error was 40-50 %.
+ */
+const TOLERANCE = 0.15;
 
 beforeAll(() => {
   if (!existsSync(join(ROOT, 'dist/cli.mjs'))) throw new Error('dist/cli.mjs is missing: run `npm run build` first');
@@ -63,7 +68,7 @@ async function measure(args: string[]): Promise<{ guestS: number; hostS: number;
 }
 
 describe('guest time follows the host wall clock (JIT on)', () => {
-  it('bare machine: time CSR and CLINT mtime agree with the host within 5 % over a 2 s loop', async () => {
+  it('bare machine: time CSR and CLINT mtime agree with the host within 15 % over a 2 s loop', async () => {
     const { guestS, hostS, mtimeTicks } = await measure(['run', '--bare', BARE]);
     expect(guestS).toBeGreaterThanOrEqual(2);
     expect(Math.abs(guestS - hostS) / hostS, `guest ${guestS} s, host ${hostS} s`).toBeLessThan(TOLERANCE);
@@ -71,7 +76,7 @@ describe('guest time follows the host wall clock (JIT on)', () => {
     expect(Math.abs(mtimeTicks / TIMEBASE_HZ - guestS)).toBeLessThan(0.01);
   }, 60_000);
 
-  it('VM mode: the guest time CSR (mtime + htimedelta) agrees with the host within 5 % over a 2 s loop', async () => {
+  it('VM mode: the guest time CSR (mtime + htimedelta) agrees with the host within 15 % over a 2 s loop', async () => {
     const { guestS, hostS } = await measure(['run', VM]);
     expect(guestS).toBeGreaterThanOrEqual(2);
     expect(Math.abs(guestS - hostS) / hostS, `guest ${guestS} s, host ${hostS} s`).toBeLessThan(TOLERANCE);

@@ -24,6 +24,7 @@
 //   PWC         | G-stage translation cache            |
 //   PAGE_INFO   +--------------------------------------+
 //               | per RAM page: code generation (u32)  |
+//   RAM_DIRTY   | per RAM page: written since reset (1 bit)
 //   BT_HASH     +--------------------------------------+
 //               | block hash: paddr -> block (2 x u32) |
 //   BT_ARENA    +--------------------------------------+
@@ -37,7 +38,7 @@
 
 // ---- the guest-physical board (QEMU virt) ----
 export const RAM_BASE: u64 = 0x80000000;
-export const RAM_SIZE_MAX: u64 = 0x80000000; // 2 GiB
+export const RAM_SIZE_MAX: u64 = 0xfc000000; // 4032 MiB: what a 4 GiB (32-bit) Wasm memory holds next to the core's regions (and a VM's G-stage tables)
 export const PAGE_SHIFT: u32 = 12;
 export const PAGE_SIZE: u32 = 4096;
 
@@ -57,10 +58,14 @@ export const CTX_TABLE: usize = TLB_FETCH + TLB_ENTRIES * TLB_ENTRY_SIZE; // u64
 export const PWC_ENTRIES: u32 = 8192; // G-stage translation cache (2D walks): GPA page -> host page
 export const PWC: usize = CTX_TABLE + CTX_ENTRIES * 8; // per entry: u64 key (vmid, GPA page) + 1, u64 host page
 export const PAGE_INFO: usize = PWC + PWC_ENTRIES * 16;
-export const PAGE_INFO_SIZE: usize = 0x200000; // (RAM_SIZE_MAX / PAGE_SIZE) * 4
+export const PAGE_INFO_SIZE: usize = 0x400000; // 4 bytes per page of the largest memory (4 GiB), a VM's host RAM included
 export const BT_HASH_BITS: u32 = 16;
 export const BT_HASH_ENTRIES: u32 = 65536; // 1 << BT_HASH_BITS
-export const BT_HASH: usize = PAGE_INFO + PAGE_INFO_SIZE; // per entry: u32 paddr - RAM_BASE + 1, u32 block
+// 1 bit per RAM page: written (by the guest through a write TLB fill or a store's slow path,
+// or by the host) since the last zeroRam(): a machine reset zeroes only those pages.
+export const RAM_DIRTY: usize = PAGE_INFO + PAGE_INFO_SIZE;
+export const RAM_DIRTY_SIZE: usize = 0x20000; // PAGE_INFO_SIZE / 32
+export const BT_HASH: usize = RAM_DIRTY + RAM_DIRTY_SIZE; // per entry: u32 paddr - RAM_BASE + 1, u32 block
 export const BT_ARENA: usize = BT_HASH + BT_HASH_ENTRIES * 8;
 export const BT_ARENA_SIZE: usize = 0x1000000; // 16 MiB of decoded blocks
 // Tier 2 of the BT cache (assembly/jit/): hot regions compiled to WebAssembly functions that
@@ -146,8 +151,16 @@ export const S_U_EXTERNAL: usize = 0x7d0;
 // platform inputs written by the host before run()
 export const S_IRQ_LINES: usize = 0x580; // MIP bits driven by devices: MSIP (3), MEIP (11), SEIP (9)
 export const S_MTIMECMP: usize = 0x588; // CLINT mtimecmp for this hart
-export const S_TIME_OFFSET: usize = 0x590; // mtime = TIME_OFFSET + (instret >> TIME_SHIFT)
-export const S_TIME_SHIFT: usize = 0x598; // log2(instructions per 10 MHz tick)
+// mtime (docs/time.md). Instruction time (TIME_MUL = 0, --deterministic):
+//   mtime = TIME_OFFSET + (instret >> TIME_SHIFT).
+// Wall time (TIME_MUL != 0): the host publishes its clock at each entry (TIME_OFFSET at
+// instret = TIME_BASE) and the core extrapolates, never past TIME_LIMIT:
+//   mtime = min(TIME_OFFSET + ((instret - TIME_BASE) * TIME_MUL >> 32), TIME_LIMIT).
+export const S_TIME_OFFSET: usize = 0x590;
+export const S_TIME_SHIFT: usize = 0x598; // log2(instructions per 10 MHz tick), instruction time
+export const S_TIME_BASE: usize = 0x5b0; // wall time: instret when TIME_OFFSET was published
+export const S_TIME_MUL: usize = 0x5b8; // wall time: ticks per instruction, 32.32 fixed point (1..2^32)
+export const S_TIME_LIMIT: usize = 0x7e8; // wall time: mtime stops here until the host publishes again
 export const S_RAM_SIZE: usize = 0x5a0;
 export const S_TOHOST: usize = 0x5a8; // physical address of HTIF tohost, 0 when the image has none
 // MMIO exit information (written by the core on EXIT_MMIO, completed by the host)

@@ -13,7 +13,7 @@ import {
   VMCS, VM_X, VM_PC, VM_PRIV, VM_VS, VM_CONTROLS, VM_BUDGET, VM_EXIT_REASON, VM_EXIT_CAUSE,
   VM_EXIT_INSTRUCTIONS, S_INSTRET, S_MENVCFG, S_U_EXTERNAL, S_HIDELEG, S_HIE, S_VSSTATUS,
   S_STAT_TRAPS, S_STAT_INTERRUPTS,
-  EXIT_BUDGET, EXIT_MMIO, MMIO_FAULT, MMIO_PENDING, PAGE_SIZE, RAM_SIZE_MAX,
+  EXIT_BUDGET, EXIT_MMIO, MMIO_FAULT, MMIO_PENDING, PAGE_SIZE, RAM_SIZE_MAX, RAM_OFFSET, RAM_DIRTY,
 } from './abi';
 import { S_F, S_FCSR } from './abi';
 import {
@@ -35,6 +35,7 @@ export { pc, icount, irqCheck, eventAt } from './state';
 export { ctxData } from './mmu';
 import { checkInterrupts, raiseFault } from './trap';
 import { nextTimerIcount, mtime } from './timer';
+import { markDirty } from './phys';
 import { flushWalkStats } from './walk';
 import './host';
 
@@ -62,6 +63,23 @@ export function init(ramSize: u64): void {
   flushGStage();
   flushBlocks();
   mmioOutstanding = false;
+}
+
+/**
+ * Zero guest RAM for a machine reset: only the pages written since the last one (RAM_DIRTY), so
+ * the host never touches, and never pays for, pages the guest did not use. Creation needs none of
+ * this: a new Memory is zero.
+ */
+export function zeroRam(): void {
+  const pages = <usize>(rd64(S_RAM_SIZE) >> 12);
+  for (let byte: usize = 0; byte < (pages + 7) >> 3; byte++) {
+    const bits = load<u8>(RAM_DIRTY + byte);
+    if (bits == 0) continue;
+    for (let b: usize = 0; b < 8; b++) {
+      if ((<u32>bits & (<u32>1 << <u32>b)) != 0) memory.fill(RAM_OFFSET + ((byte << 3) + b) * PAGE_SIZE, 0, PAGE_SIZE);
+    }
+    store<u8>(RAM_DIRTY + byte, 0);
+  }
 }
 
 /** Reset the hart: M-mode at `entry` with a0..a2 as given (hartid, DTB, firmware info). */
@@ -186,7 +204,10 @@ export function invalidateRam(paddr: u64, len: u64): void {
   if (len == 0) return;
   const first = (paddr - <u64>RAM_BASE) >> 12;
   const last = (paddr + len - 1 - <u64>RAM_BASE) >> 12;
-  for (let p = first; p <= last; p++) invalidateCodePage(<usize>p);
+  for (let p = first; p <= last; p++) {
+    invalidateCodePage(<usize>p);
+    markDirty(<usize>p);
+  }
 }
 
 /**

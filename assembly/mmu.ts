@@ -31,7 +31,7 @@ import {
   CAUSE_FETCH_ACCESS, CAUSE_LOAD_ACCESS, CAUSE_STORE_ACCESS,
 } from './state';
 import { raiseFault } from './trap';
-import { ramHost, hostPage, pageInfo, setPageInfo, CODE_BIT } from './phys';
+import { ramHost, hostPage, pageInfo, setPageInfo, markDirty, CODE_BIT } from './phys';
 import {
   ACC_READ, ACC_WRITE, ACC_FETCH, walk1d, walk2d, walkCause, walkHtval, walkHtinst,
   walkExplicitGuestFault, flushPwc,
@@ -298,6 +298,8 @@ function accessHost(va: u64, size: u64, acc: u32): usize {
   if (translateFailed) return 0;
   const h = ramHost(pa, size);
   if (h == 0) { mmioPa = pa; return NOT_RAM; }
+  // Every store to RAM comes here first (its TLB fill, or its slow path): a reset zeroes the page.
+  if (acc == ACC_WRITE) markDirty(hostPage(h));
   if (hyperAccess) return h;
   if (acc == ACC_READ) {
     fill(TLB_READ, va, ctxData, h);

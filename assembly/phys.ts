@@ -2,7 +2,7 @@
 // RAM_OFFSET ("host frames"), and each RAM page has a PAGE_INFO word: bit 31 = the page holds
 // decoded code, bits 30..0 = its code generation (bt.ts).
 
-import { PAGE_INFO, RAM_BASE, RAM_OFFSET, S_RAM_SIZE } from './abi';
+import { PAGE_INFO, RAM_BASE, RAM_DIRTY, RAM_OFFSET, S_RAM_SIZE } from './abi';
 import { rd64 } from './state';
 
 export const CODE_BIT: u32 = 0x80000000;
@@ -34,4 +34,10 @@ export const CODE_BIT: u32 = 0x80000000;
 }
 @inline export function setPageInfo(page: usize, v: u32): void {
   store<u32>(PAGE_INFO + (page << 2), v);
+}
+
+/** Note that RAM page `page` has been written (a machine reset must zero it: index.ts zeroRam). */
+@inline export function markDirty(page: usize): void {
+  const a = RAM_DIRTY + (page >> 3);
+  store<u8>(a, load<u8>(a) | <u8>(<u32>1 << <u32>(page & 7)));
 }

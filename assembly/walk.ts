@@ -23,7 +23,7 @@ import {
   CAUSE_LOAD_PAGE_FAULT, CAUSE_STORE_PAGE_FAULT, CAUSE_FETCH_GUEST_PAGE_FAULT,
   CAUSE_LOAD_GUEST_PAGE_FAULT, CAUSE_STORE_GUEST_PAGE_FAULT,
 } from './state';
-import { ramHost } from './phys';
+import { ramHost, hostPage, markDirty } from './phys';
 
 
 export const ACC_READ: u32 = 0;
@@ -198,6 +198,7 @@ function walkTree(
       }
       pte |= want;
       store<u64>(h, pte);
+      markDirty(hostPage(h));
     }
     leafFlags = pte & 0xff;
     return ((ppn & ~lowMask) << 12) | (va & ((lowMask << 12) | 0xfff));

@@ -29,6 +29,7 @@ import { WORKLOADS, resultLine, workloadPaths } from './workloads';
 import { vmBenchmarks, formatVmBench, type VmBench } from './vm';
 import { bootBenchmarks, formatBootBench, type BootBench } from './boot';
 import { xenBenchmarks, formatXenBench, type XenBench } from './xen';
+import { memBenchmarks, formatMemBench, type MemBench } from './memory';
 
 /** Command-line options. */
 interface Options {
@@ -63,9 +64,9 @@ function parseArgs(argv: string[]): Options {
       }
       case '--only': {
         o.only = value().split(',').filter((s) => s !== '');
-        const unknown = o.only.filter((n) => n !== 'vm' && n !== 'boot' && n !== 'xen' && !WORKLOADS.some((w) => w.name === n));
+        const unknown = o.only.filter((n) => n !== 'vm' && n !== 'boot' && n !== 'xen' && n !== 'mem' && !WORKLOADS.some((w) => w.name === n));
         if (unknown.length > 0) {
-          throw new UsageError(`bench: unknown workload '${unknown[0]}' (have ${WORKLOADS.map((w) => w.name).join(', ')}, vm, boot, xen)`);
+          throw new UsageError(`bench: unknown workload '${unknown[0]}' (have ${WORKLOADS.map((w) => w.name).join(', ')}, vm, boot, xen, mem)`);
         }
         break;
       }
@@ -283,10 +284,20 @@ async function main(): Promise<number> {
     }
     // ---- end of Xen split drivers ----
 
-    const report: BenchReport & { vm?: VmBench; boot?: BootBench; xen?: XenBench } = { host, runs: opt.runs, startup, workloads: results, geomean: geomeanRow(results) };
+    let memBench: MemBench | null = null;
+    if (opt.wasmvisor && (opt.only === null || opt.only.includes('mem'))) {
+      try {
+        memBench = await memBenchmarks(root, tmp, opt.runs, log);
+      } catch (e) {
+        log(`bench: memory: ${errorText(e)}`);
+      }
+    }
+
+    const report: BenchReport & { vm?: VmBench; boot?: BootBench; xen?: XenBench; mem?: MemBench } = { host, runs: opt.runs, startup, workloads: results, geomean: geomeanRow(results) };
     if (vmBench) report.vm = vmBench;
     if (bootBench) report.boot = bootBench;
     if (xenBench) report.xen = xenBench;
+    if (memBench) report.mem = memBench;
 
     console.log('');
     console.log(formatTable(report));
@@ -306,6 +317,10 @@ async function main(): Promise<number> {
     if (xenBench) {
       console.log('');
       console.log(formatXenBench(xenBench));
+    }
+    if (memBench) {
+      console.log('');
+      console.log(formatMemBench(memBench));
     }
 
     let bad = 0;

@@ -3,6 +3,7 @@
  * here touches a file or a machine. Every mistake becomes a one-line UserError (exit code 2)
  * that names the option and the value.
  */
+import { RAM_SIZE_MAX } from '../../assembly/abi';
 import { UserError } from '../errors';
 import { memSizeLimit, sizeText } from '../machine/mem-size';
 import { vmMemSizeLimit } from '../vmm/vm';

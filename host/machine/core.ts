@@ -10,6 +10,8 @@ import { JitHost } from './jit';
 /** The functions the core exports (assembly/index.ts). */
 export interface CoreExports {
   init(ramSize: bigint): void;
+  /** Zero guest RAM for a reset, writing only pages that are not zero (untouched pages stay unallocated). */
+  zeroRam(): void;
   reset(entry: bigint, a0: bigint, a1: bigint, a2: bigint): void;
   run(budget: bigint): number;
   invalidateRam(paddr: bigint, len: bigint): void;

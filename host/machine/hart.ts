@@ -156,6 +156,13 @@ export class HartState {
   /** log2 of instructions per mtime tick. */
   get timeShift(): number { return Number(this.get(A.S_TIME_SHIFT)); }
   set timeShift(v: number) { this.set(A.S_TIME_SHIFT, BigInt(v)); }
+  /** Wall time (guest-clock.ts): instret at the last publication, ticks per instruction (32.32), the cap. */
+  get timeBase(): bigint { return this.get(A.S_TIME_BASE); }
+  set timeBase(v: bigint) { this.set(A.S_TIME_BASE, v); }
+  get timeMul(): bigint { return this.get(A.S_TIME_MUL); }
+  set timeMul(v: bigint) { this.set(A.S_TIME_MUL, v); }
+  get timeLimit(): bigint { return this.get(A.S_TIME_LIMIT); }
+  set timeLimit(v: bigint) { this.set(A.S_TIME_LIMIT, v); }
   get tohost(): bigint { return this.get(A.S_TOHOST); }
   set tohost(v: bigint) { this.set(A.S_TOHOST, v); }
 

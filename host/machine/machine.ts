@@ -22,7 +22,8 @@ import { applyJitConfig } from './jit';
 import { checkSegmentsClear, checkTohostFits } from './loader';
 import { allocateMemory, memSizeLimit, sizeText } from './mem-size';
 import { HartState } from './hart';
-import { HaltSleeper, NEVER, TIMEBASE_HZ } from './halt';
+import { HaltSleeper, NEVER } from './halt';
+import { GuestClock } from './guest-clock';
 import type { LoadedImage, MachineConfig, MachineStats, RunLimits, RunResult } from './types';
 
 /** The hart's ISA as the device tree advertises it. */
@@ -112,7 +113,8 @@ export class Machine {
   private stopRequested = false;
   private resetRequested = false;
   private readonly sleeper = new HaltSleeper();
-  private readonly wallStart = performance.now();
+  /** mtime (guest-clock.ts): wall time, or instruction time with --deterministic. */
+  private readonly clock: GuestClock;
   private counters = { mmioExits: 0n, haltExits: 0n, wallMs: 0 };
 
   /** Build a machine and load its images. Throws UserError for images that do not fit. */
@@ -126,6 +128,7 @@ export class Machine {
     this.core = instantiateCore(memory, cfg.jitBackground ?? false);
     this.core.init(BigInt(cfg.memSize));
     this.hart = new HartState(memory);
+    this.clock = new GuestClock(this.hart, this.core, cfg.deterministic === true);
     applyJitConfig(this.hart, cfg);
     this.ram = new Ram(memory, cfg.memSize, this.core);
     this.memory = this.ram;
@@ -134,12 +137,12 @@ export class Machine {
     this.plic = new Plic((ctx, level) => this.setLine(ctx === 0 ? MIP_MEIP : MIP_SEIP, level));
     this.uart = new Uart16550((b) => out(Uint8Array.of(b)), this.plic.source(VIRT_UART0_IRQ));
     const timer: HartTimer = {
-      mtime: () => this.core.mtimeNow(),
+      mtime: () => this.clock.mtime(),
       getMtimecmp: () => this.hart.mtimecmp,
       setMtimecmp: (v) => { this.hart.mtimecmp = v; },
       getMsip: () => (this.hart.irqLines & MIP_MSIP) !== 0n,
       setMsip: (level) => this.setLine(MIP_MSIP, level),
-      setMtime: (v) => { this.hart.timeOffset += v - this.core.mtimeNow(); },
+      setMtime: (v) => this.clock.set(v),
     };
     this.bus.map(BigInt(VIRT_TEST_BASE), 0x1000n, new TestFinisher({
       onExit: (code) => { this.exitCode = code; },
@@ -183,10 +186,12 @@ export class Machine {
     if (!bios) checkTohostFits(kernel, this.ram.base, memSize);
   }
 
-  /** Copy the images and the DTB into RAM and reset the hart (also on a guest-requested reset). */
+  /**
+   * Copy the images and the DTB into RAM and reset the hart (also on a guest-requested reset,
+   * after the core zeroed the pages written since creation: a new machine's RAM is zero).
+   */
   private load(): void {
     const { kernel, bios } = this.cfg;
-    this.ram.fill(this.ram.base, this.ram.size, 0);
     this.blk?.reset(); // a machine reset resets the device (virtio-blk, issue 6)
     for (const image of bios ? [bios, kernel] : [kernel]) this.loadImage(image);
     this.ram.write(this.dtbAddress, this.dtb);
@@ -199,10 +204,9 @@ export class Machine {
       entry = bios.entry;
     }
     this.hart.tohost = bios ? 0n : (kernel.tohost ?? 0n);
-    this.hart.timeShift = this.cfg.deterministic ? 3 : 6;
-    this.hart.timeOffset = 0n;
     this.hart.irqLines = 0n;
     this.core.reset(entry, 0n, this.dtbAddress, a2);
+    this.clock.reset();
   }
 
   private loadImage(image: LoadedImage): void {
@@ -232,14 +236,6 @@ export class Machine {
     this.sleeper.wake();
   }
 
-  /** Move mtime forward to the wall clock (never backwards), unless deterministic. */
-  private syncTime(): void {
-    if (this.cfg.deterministic) return;
-    const wall = BigInt(Math.floor((performance.now() - this.wallStart) * (TIMEBASE_HZ / 1000)));
-    const now = this.core.mtimeNow();
-    if (wall > now) this.hart.timeOffset += wall - now;
-  }
-
   /** Traps and interrupts the hart has taken (what a trap storm does instead of retiring). */
   private trapsTaken(): bigint {
     return this.hart.statTraps + this.hart.statInterrupts;
@@ -264,7 +260,9 @@ export class Machine {
       if (this.stopRequested) return result('stopped', 0);
       if (this.resetRequested) {
         this.resetRequested = false;
+        this.core.zeroRam();
         this.core.init(BigInt(this.cfg.memSize));
+        applyJitConfig(this.hart, this.cfg); // (init cleared the state, the JIT settings with it)
         this.load();
       }
       let budget = SLICE;
@@ -274,7 +272,7 @@ export class Machine {
         if (left <= 0n || this.trapsTaken() - e0 >= maxI) return result('max-instructions', 0);
         if (left < budget) budget = left;
       }
-      this.syncTime();
+      this.clock.sync();
       const reason = this.core.run(budget);
       if (reason === A.EXIT_MMIO) this.mmio();
       else if (reason === A.EXIT_HTIF) this.htif();
@@ -333,16 +331,17 @@ export class Machine {
   /** WFI with nothing pending: sleep until the next timer deadline, input, or stop(). */
   private async halt(deadline: number): Promise<void> {
     const h = this.hart;
-    const now = this.core.mtimeNow();
+    const now = this.clock.mtime();
     // Only a timer whose interrupt is enabled in mie can end this WFI.
     let due = NEVER;
     if ((h.mie & MIP_MTIP) !== 0n && h.mtimecmp > now) due = h.mtimecmp;
     if ((h.mie & MIP_STIP) !== 0n && (h.menvcfg & STCE) !== 0n && h.stimecmp > now && h.stimecmp < due) due = h.stimecmp;
     await this.sleeper.wait({
       now, due, deterministic: this.cfg.deterministic === true, deadline,
-      advance: (ticks) => { h.timeOffset += ticks; },
+      advance: (ticks) => this.clock.advance(ticks),
       inputPending: this.uart.pendingInput() > 0,
     });
+    this.clock.idle();
   }
 
   /** Counters for --stats. */

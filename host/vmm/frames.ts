@@ -5,7 +5,11 @@
  * Deliberately not the identity: frames come from the top of RAM downward, so guest page
  * 0x80000000 lands near the end of host RAM and the two-dimensional walk is always exercised
  * with GPA != HPA (DESIGN.md, Memory). Freed frames are reused (last freed, first reused).
- * Every frame is zeroed when it is handed out, so no guest ever sees another's data.
+ * Every frame is zero when it is handed out, so no guest ever sees another's data: a frame that
+ * was used before is zeroed then. With `zeroed` (the VMM: RAM is a new Memory, which nothing but
+ * this allocator's users writes, and only in frames handed out), a frame the bump pointer
+ * reaches for the first time is zero already and is not written, so the host pays for a frame
+ * only when the guest touches it.
  */
 import { UserError } from '../errors';
 import type { GuestMemory } from '../devices/device';
@@ -38,15 +42,16 @@ export class FrameAllocator {
    * @param ram the machine's physical RAM (written to zero frames)
    * @param name the guest name, for the out-of-memory error
    * @param floor lowest host physical address that may be handed out (default: RAM base)
+   * @param zeroed RAM below the bump pointer is zero and untouched (see the file comment)
    */
-  constructor(private readonly ram: GuestMemory, private readonly name = 'guest', private readonly floor = ram.base) {
+  constructor(private readonly ram: GuestMemory, private readonly name = 'guest', private readonly floor = ram.base, private readonly zeroed = false) {
     this.next = ram.base + (BigInt(ram.size) & ~(FRAME_SIZE - 1n));
   }
 
   /** One zeroed frame; its host physical address. Throws UserError when RAM is exhausted. */
   alloc(): bigint {
-    const hpa = this.free.pop() ?? this.bump(1n, 1n);
-    return this.handOut(hpa);
+    const reused = this.free.pop();
+    return reused !== undefined ? this.handOut(reused) : this.handOut(this.bump(1n, 1n), !this.zeroed);
   }
 
   /**
@@ -55,7 +60,7 @@ export class FrameAllocator {
    */
   allocContiguous(count: number, align: number): bigint {
     const base = this.bump(BigInt(count), BigInt(align));
-    for (let i = 0n; i < BigInt(count); i++) this.handOut(base + i * FRAME_SIZE);
+    for (let i = 0n; i < BigInt(count); i++) this.handOut(base + i * FRAME_SIZE, !this.zeroed);
     return base;
   }
 
@@ -97,8 +102,9 @@ export class FrameAllocator {
     return base;
   }
 
-  private handOut(hpa: bigint): bigint {
-    this.ram.write(hpa, ZERO);
+  /** `dirty`: the frame was handed out before and must be zeroed. */
+  private handOut(hpa: bigint, dirty = true): bigint {
+    if (dirty) this.ram.write(hpa, ZERO);
     this.owned.add(hpa);
     this.counts.allocated++;
     return hpa;

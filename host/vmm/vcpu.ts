@@ -10,7 +10,8 @@
 import * as A from '../../assembly/abi';
 import { Disassembler } from '../isa/disasm';
 import type { RunLimits } from '../machine/types';
-import { HaltSleeper, NEVER, TIMEBASE_HZ } from '../machine/halt';
+import { HaltSleeper, NEVER } from '../machine/halt';
+import { GuestClock } from '../machine/guest-clock';
 import { extendLoad, type MmioAccess } from './mmio';
 import { decodeSbiCall, handleSbi, sbiCallFolded, sbiCallIdName, type SbiCall, type SbiOutcome, type SbiVcpu, type SuspendWake } from './sbi';
 import type { ExitStats } from './stats';
@@ -90,9 +91,8 @@ export class Vcpu {
   private stopRequested = false;
   private readonly sleeper = new HaltSleeper();
   private failure: string | undefined;
-  private wallStart = clock.now();
-  /** The clock reading mtime was last synced to (syncTime). */
-  private syncedAt = NaN;
+  /** mtime (machine/guest-clock.ts): wall time, or instruction time with --deterministic. */
+  readonly clock: GuestClock;
   private traceSeq = 0;
   private suspended: { retentive: boolean; resumeAddr: bigint; opaque: bigint; wake?: SuspendWake } | undefined;
   private readonly disasm: Disassembler;
@@ -117,6 +117,8 @@ export class Vcpu {
   private exitInsnText: string | undefined;
 
   constructor(private readonly vm: Vm) {
+    this.clock = new GuestClock(vm.hart, vm.core, vm.cfg.deterministic === true, () => clock.now());
+    this.clock.reset();
     this.disasm = new Disassembler(vm.core, vm.memory);
     this.port = this.sbiPort();
     this.stats = vm.exits;
@@ -163,7 +165,7 @@ export class Vcpu {
     v.hgatp = this.vm.gstage.hgatp;
     v.vstimecmp = NEVER;
     // Guest time starts at 0, as KVM does by setting htimedelta = -(host time).
-    v.htimedelta = BigInt.asUintN(64, -this.vm.core.mtimeNow());
+    v.htimedelta = BigInt.asUintN(64, -this.clock.mtime());
     // The hart's M-level setup that the VM relies on (what firmware does under a real KVM).
     h.medeleg = VM_MEDELEG;
     h.mcounteren = 0xffff_ffffn;
@@ -190,15 +192,9 @@ export class Vcpu {
     return BigInt.asUintN(64, this.vm.core.mtimeNow() + this.vm.vmcs.htimedelta);
   }
 
-  /** Move mtime forward to the wall clock (never backwards), unless deterministic. */
+  /** Publish the host's clock reading `nowMs` as mtime (guest-clock.ts; nothing when deterministic). */
   private syncTime(nowMs: number): void {
-    // The same reading again changes nothing: mtime has only moved on since (runExits reads the
-    // clock on some exits only).
-    if (this.vm.cfg.deterministic || nowMs === this.syncedAt) return;
-    this.syncedAt = nowMs;
-    const wall = BigInt(Math.floor((nowMs - this.wallStart) * (TIMEBASE_HZ / 1000)));
-    const now = this.vm.core.mtimeNow();
-    if (wall > now) this.vm.hart.timeOffset += wall - now;
+    this.clock.sync(nowMs);
   }
 
   /**
@@ -504,9 +500,10 @@ export class Vcpu {
     if (own !== undefined && own < due) due = own;
     await this.sleeper.wait({
       now, due, deterministic: this.vm.cfg.deterministic === true, deadline,
-      advance: (ticks) => { this.vm.hart.timeOffset += ticks; },
+      advance: (ticks) => this.clock.advance(ticks),
       inputPending: this.vm.uart.pendingInput() > 0,
     });
+    this.clock.idle();
   }
 
   // ---- instructions for traces and reports ----

@@ -62,7 +62,7 @@ export type VmCore = CoreExports & {
 
 /** How a VM is built. */
 export interface VmConfig extends JitConfig {
-  /** Guest RAM in bytes (a multiple of 4 KiB, 1 MiB..2 GiB). */
+  /** Guest RAM in bytes (a multiple of 4 KiB, 1 MiB..RAM_SIZE_MAX, machine.ts checkMemSize). */
   memSize: number;
   /** The S-mode kernel: ELF, or raw (loaded at 0x80200000). */
   kernel: LoadedImage;
@@ -177,11 +177,10 @@ export class Vm {
     this.hart = new HartState(this.memory);
     applyJitConfig(this.hart, cfg);
     this.hostRam = new Ram(this.memory, hostSize, core);
-    // Touch all of host RAM once now, as the bare machine does when it clears RAM at load: the
-    // operating system's first-touch cost of each page is paid at creation, not in the run.
-    this.hostRam.fill(this.hostRam.base, hostSize, 0);
+    // Host RAM is a new Memory, zero: the operating system gives it pages as frames are first
+    // used (frames.ts), so a VM costs what its guest touches, and creation does not grow with it.
     this.vmcs = new Vmcs(this.memory);
-    this.frames = new FrameAllocator(this.hostRam, cfg.kernel.name);
+    this.frames = new FrameAllocator(this.hostRam, cfg.kernel.name, undefined, true);
     this.gstage = new GStage(this.hostRam, this.frames, cfg.gstageMode ?? HGATP_MODE_SV39X4, 1n);
 
     const out = cfg.onConsoleOutput ?? (() => {});
@@ -210,7 +209,6 @@ export class Vm {
 
     this.dtb = virtBoardFdt({ memSize: cfg.memSize, hartIsa: HART_ISA, virtualMachine: true, extra: cfg.fdtExtra });
     this.dtbAddress = fdtLoadAddress(GUEST_RAM_BASE, cfg.memSize, this.dtb.length);
-    this.hart.timeShift = cfg.deterministic ? 3 : 6;
     this.vcpu = new Vcpu(this);
     this.load();
   }

@@ -209,8 +209,7 @@ export class XenDomain {
         if (p.ended === 'timeout' && p.deadline !== undefined) {
           // The host timer may fire a little before guest time (which follows the wall clock
           // only while the vCPU runs) gets there: the woken vCPU's time is at least the timeout.
-          const now = this.vm.vcpu.guestTime();
-          if (now < p.deadline) this.vm.hart.timeOffset += p.deadline - now;
+          this.vm.vcpu.clock.atLeast(BigInt.asUintN(64, p.deadline - this.vm.vmcs.htimedelta));
         }
       },
       due: () => {
@@ -291,8 +290,7 @@ export class XenDomain {
    */
   skipToTimer(): boolean {
     if (this.timerDeadline === undefined) return false;
-    const now = this.vm.vcpu.guestTime();
-    if (this.timerDeadline > now) this.vm.hart.timeOffset += this.timerDeadline - now;
+    this.vm.vcpu.clock.atLeast(BigInt.asUintN(64, this.timerDeadline - this.vm.vmcs.htimedelta));
     this.fireTimer();
     return true;
   }

@@ -43,9 +43,9 @@ describe('parseSize', () => {
     expect(fails(() => parseSize('128'))).toBe(
       'wasmvisor: --mem: 128 is below the minimum of 1M; plain numbers are bytes, write 128M for MiB',
     );
-    expect(fails(() => parseSize('2049M'))).toBe('wasmvisor: --mem: 2049M is above the maximum of 2G');
+    expect(fails(() => parseSize('4033M'))).toBe('wasmvisor: --mem: 4033M is above the maximum of 4032M');
     expect(fails(() => parseSize('99999999999999999999G'))).toBe(
-      'wasmvisor: --mem: 99999999999999999999G is above the maximum of 2G',
+      'wasmvisor: --mem: 99999999999999999999G is above the maximum of 4032M',
     );
   });
 });

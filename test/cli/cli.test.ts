@@ -102,7 +102,7 @@ describe('wasmvisor command line: bad input is one line and exit code 2', () => 
   });
   it('bad --mem values name the value', () => {
     expectUsageError(wasmvisor(['run', '--bare', '--mem', 'abc', 'k.elf']), "wasmvisor: --mem: bad size 'abc' (expected e.g. 128M, 1G)");
-    expectUsageError(wasmvisor(['run', '--bare', '-m', '3G', 'k.elf']), 'wasmvisor: --mem: 3G is above the maximum of 2G');
+    expectUsageError(wasmvisor(['run', '--bare', '-m', '4G', 'k.elf']), 'wasmvisor: --mem: 4G is above the maximum of 4032M');
     expectUsageError(wasmvisor(['run', '--bare', '--mem=512K', 'k.elf']), 'wasmvisor: --mem: 512K is below the minimum of 1M');
     expectUsageError(wasmvisor(['run', '--bare', '--mem', '1049600', 'k.elf']), 'wasmvisor: --mem: 1049600 is not a multiple of 4K');
   });

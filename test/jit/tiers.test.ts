@@ -19,12 +19,14 @@ import { Vm } from '../../host/vmm/vm';
 const ROOT = join(__dirname, '../..');
 const BIN = join(ROOT, 'guests/bin');
 /** Suites whose images are S-mode kernels: run as VMs. */
-const VM_SUITES = ['minikernel', 'vmbench'];
+const VM_SUITES = ['minikernel', 'vmbench', 'vmboard'];
 /**
  * Suites that need what this table does not give: a disk (virtio-blk), the Xen hypervisor and
  * its backends (xen: test/xen/ runs those, under whatever WASMVISOR_JIT says).
  */
 const SKIP_SUITES = ['virtio-blk', 'xen'];
+/** Guests driven by console input as they run (test/hostile/memory-rss.test.ts types to them). */
+const SKIP_IMAGES = ['board/ramzero', 'vmboard/ramzero'];
 /** Instruction budget of the long benchmarks (bench/): the comparison is at the stop. */
 const BENCH_BUDGET = 40_000_000n;
 const MEM = 64 << 20;
@@ -101,7 +103,7 @@ function images(): { suite: string; name: string; path: string }[] {
   for (const suite of readdirSync(BIN).sort()) {
     if (SKIP_SUITES.includes(suite)) continue;
     for (const f of readdirSync(join(BIN, suite)).sort()) {
-      if (f.endsWith('.elf')) out.push({ suite, name: f.replace(/\.elf$/, ''), path: join(BIN, suite, f) });
+      if (f.endsWith('.elf') && !SKIP_IMAGES.includes(`${suite}/${f.replace(/\.elf$/, '')}`)) out.push({ suite, name: f.replace(/\.elf$/, ''), path: join(BIN, suite, f) });
     }
   }
   return out;

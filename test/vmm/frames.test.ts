@@ -126,3 +126,22 @@ describe('admission: the host RAM of the largest VM holds every frame it can nee
     expect(() => checkVmMemSize(vmMemSizeLimit())).not.toThrow();
   });
 });
+
+describe('FrameAllocator over zeroed RAM (the VMM: a new Memory)', () => {
+  it('does not write frames the bump pointer reaches for the first time, and zeroes reused ones', () => {
+    const ram = new FakeRam(8 * 4096);
+    const writes: bigint[] = [];
+    const write = ram.write.bind(ram);
+    ram.write = (addr: bigint, bytes: Uint8Array) => { writes.push(addr); write(addr, bytes); };
+    const f = new FrameAllocator(ram, 'guest', ram.base, true);
+    const a = f.alloc();
+    const root = f.allocContiguous(4, 4);
+    expect(writes).toEqual([]); // first use: the host pays for these pages when the guest touches them
+    write(a, Uint8Array.of(7));
+    f.release(a);
+    expect(f.alloc()).toBe(a);
+    expect(writes).toEqual([a]);
+    expect(ram.read(a, 1)).toEqual(Uint8Array.of(0));
+    expect(root).toBe(0x80000000n);
+  });
+});

@@ -1,0 +1,2 @@
+/* ramzero.c as an S-mode kernel for VM mode (see board/ramzero.c). */
+#include "../board/ramzero.c"

@@ -13,8 +13,12 @@
  * Sources are level-triggered. Each has a gateway (spec §"Interrupt Gateways"): the first
  * assertion of its level sets the pending bit, and no further request is forwarded until the
  * handler completes the claimed interrupt. A pending bit stays set if the device drops its
- * level before the claim (spec: the handler then finds nothing to do); after completion the
- * source is pended again at once if its level is still high.
+ * level before the claim (spec: the handler then finds nothing to do). Completion re-pends a
+ * source only if the device re-asserted it (called `set(true)`) while it was in service and
+ * its level is still high: as QEMU's sifive_plic, which pends on each request the device makes
+ * and never on complete. A device that keeps its line high without a new request (a 16550
+ * whose THRE interrupt the guest never acknowledges through IIR) is not taken again and again
+ * (docs/board.md, "PLIC: completion does not re-pend a level by itself").
  *
  * Registers are 32 bits wide. An 8-byte access is served as two 32-bit ones (low word first);
  * narrower accesses see their bytes of the word.
@@ -50,6 +54,8 @@ export interface PlicState {
   inService: number[];
   /** Sources whose input level is high. */
   level: number[];
+  /** Sources re-asserted while in service (pended on completion); absent in older snapshots. */
+  requested?: number[];
   /** enable[ctx]: the sources enabled for context ctx. */
   enable: number[][];
   /** threshold[ctx]. */
@@ -63,6 +69,8 @@ export class Plic implements MmioDevice {
   private readonly pending = new Uint8Array(PLIC_NUM_SOURCES);
   private readonly inService = new Uint8Array(PLIC_NUM_SOURCES);
   private readonly level = new Uint8Array(PLIC_NUM_SOURCES);
+  /** requested[n]: source n was asserted again while in service. */
+  private readonly requested = new Uint8Array(PLIC_NUM_SOURCES);
   /** enable[ctx * WORDS + w]: bit i = source 32w + i. */
   private readonly enable = new Uint32Array(PLIC_NUM_CONTEXTS * WORDS);
   private readonly threshold = new Uint32Array(PLIC_NUM_CONTEXTS);
@@ -121,6 +129,7 @@ export class Plic implements MmioDevice {
     this.priority.fill(0);
     this.pending.fill(0);
     this.inService.fill(0);
+    this.requested.fill(0);
     this.enable.fill(0);
     this.threshold.fill(0);
     for (let n = 1; n < PLIC_NUM_SOURCES; n++) if (this.level[n]) this.pending[n] = 1;
@@ -139,6 +148,7 @@ export class Plic implements MmioDevice {
       pending: ids(this.pending),
       inService: ids(this.inService),
       level: ids(this.level),
+      requested: ids(this.requested),
       enable,
       threshold: [...this.threshold],
     };
@@ -155,6 +165,7 @@ export class Plic implements MmioDevice {
       [this.pending, s.pending],
       [this.inService, s.inService],
       [this.level, s.level],
+      [this.requested, s.requested ?? []],
     ] as const) {
       arr.fill(0);
       for (const n of list) if (valid(n)) arr[n] = 1;
@@ -176,7 +187,11 @@ export class Plic implements MmioDevice {
 
   private setLevel(n: number, level: boolean): void {
     this.level[n] = level ? 1 : 0;
-    if (level && !this.pending[n] && !this.inService[n]) {
+    if (!level) {
+      this.requested[n] = 0;
+    } else if (this.inService[n]) {
+      this.requested[n] = 1; // forwarded when the handler completes
+    } else if (!this.pending[n]) {
       this.pending[n] = 1;
       this.update();
     }
@@ -227,7 +242,8 @@ export class Plic implements MmioDevice {
     // Spec §"Interrupt Completion": an id not enabled for the context is silently ignored.
     if (id <= 0 || id >= PLIC_NUM_SOURCES || !this.isEnabled(ctx, id)) return;
     this.inService[id] = 0;
-    if (this.level[id]) this.pending[id] = 1;
+    if (this.level[id] && this.requested[id]) this.pending[id] = 1;
+    this.requested[id] = 0;
     this.update();
   }
 

@@ -242,8 +242,10 @@ export class Uart16550 implements MmioDevice {
       case REG_MSR: {
         // Reading MSR clears the delta bits (and with them the modem-status interrupt).
         const v = this.msr;
-        this.msr &= ~MSR_DELTAS;
-        this.updateIrq();
+        if (v & MSR_DELTAS) {
+          this.msr &= ~MSR_DELTAS;
+          this.updateIrq();
+        }
         return v;
       }
       case REG_SCR:
@@ -264,12 +266,14 @@ export class Uart16550 implements MmioDevice {
         if (dlab) {
           this.dlm = v;
         } else {
-          const rising = v & ~this.ier;
+          const changed = (v ^ this.ier) & 0x0f;
           this.ier = v & 0x0f;
           // Enabling ETBEI while THR is empty (always, here) raises the THRE interrupt: the
-          // usual way a driver kicks off transmission (Linux's 8250 relies on it).
-          if (rising & IER_ETBEI) this.thrIpending = true;
-          this.updateIrq();
+          // usual way a driver kicks off transmission (Linux's 8250 relies on it). As QEMU,
+          // disabling it drops a THRE interrupt not yet acknowledged, and an IER write that
+          // changes nothing makes no new request.
+          if (changed & IER_ETBEI) this.thrIpending = (this.ier & IER_ETBEI) !== 0;
+          if (changed) this.updateIrq();
         }
         break;
       case REG_IIR_FCR:
@@ -361,9 +365,12 @@ export class Uart16550 implements MmioDevice {
     let v = LSR_THRE | LSR_TEMT;
     if (this.rx.length > 0) v |= LSR_DR;
     if (this.overrun) v |= LSR_OE;
-    // Reading LSR clears the error bits (OE) and with them the line-status interrupt.
-    this.overrun = false;
-    this.updateIrq();
+    // Reading LSR clears the error bits (OE) and with them the line-status interrupt. A read
+    // that clears nothing makes no new interrupt request (as QEMU; see updateIrq).
+    if (this.overrun) {
+      this.overrun = false;
+      this.updateIrq();
+    }
     return v;
   }
 
@@ -402,9 +409,17 @@ export class Uart16550 implements MmioDevice {
     return IIR_NONE;
   }
 
+  /**
+   * Drive the line after an event (received data, a THR or IER write, an RBR/IIR read...).
+   * While an interrupt is pending every event is a new request to the PLIC, as QEMU's
+   * serial_update_irq raises its IRQ each time: the PLIC forwards a request made while the
+   * source is in service when the handler completes, and none otherwise, so a THRE interrupt
+   * the guest never acknowledges through IIR is taken again only after the guest touches the
+   * UART (docs/board.md, "UART: interrupts are requested per event").
+   */
   private updateIrq(): void {
     const level = this.interruptId() !== IIR_NONE;
-    if (level !== this.irqLevel) {
+    if (level || level !== this.irqLevel) {
       this.irqLevel = level;
       this.irq.set(level);
     }

@@ -276,8 +276,9 @@ export class VirtioMmio implements MmioDevice {
   /**
    * The Status register (§2.1, §3.1.1). 0 resets the device. Otherwise the driver may only add
    * bits in the order of §3.1.1 (ACKNOWLEDGE, DRIVER, FEATURES_OK, DRIVER_OK) or add FAILED;
-   * other writes are ignored. FEATURES_OK is kept only for a valid feature subset that includes
-   * VIRTIO_F_VERSION_1 (a modern-only device, §6.1). DEVICE_NEEDS_RESET is the device's to set.
+   * other writes are ignored. FEATURES_OK is kept only for a subset of the offered features;
+   * as QEMU's virtio-mmio, a subset without VIRTIO_F_VERSION_1 is accepted too (drivers that
+   * write only feature word 0 exist: docs/board.md). DEVICE_NEEDS_RESET is the device's to set.
    */
   private setStatus(v: number): void {
     if (v === 0) {
@@ -306,10 +307,14 @@ export class VirtioMmio implements MmioDevice {
     }
   }
 
-  /** §2.2.1, §6.1: the driver accepted only offered features, and VIRTIO_F_VERSION_1. */
+  /**
+   * §2.2.1: the driver accepted only offered features. §6.1 lets a modern-only device refuse a
+   * driver that did not accept VIRTIO_F_VERSION_1; QEMU's virtio-mmio (version 2) does not
+   * (virtio_set_status validates features only when VERSION_1 was negotiated), and guests rely
+   * on it, so neither do we (docs/board.md, "Virtio feature negotiation").
+   */
   private featuresAcceptable(): boolean {
-    const f = this.driverFeatures;
-    return (f & ~this.device.deviceFeatures) === 0n && (f & VIRTIO_F_VERSION_1) !== 0n;
+    return (this.driverFeatures & ~this.device.deviceFeatures) === 0n;
   }
 
   /** QueueNotify: serve the queue, then signal used buffers or a broken queue. */

@@ -100,6 +100,27 @@ describe('claim and complete', () => {
     expect(rd(PENDING(0))).toBe(1 << 10); // level still high: pending again
     expect(rd(CLAIM(1))).toBe(10);
   });
+  // docs/board.md "PLIC: completion does not re-pend a level by itself" (as QEMU's sifive_plic).
+  test('a level held high with no new request is not pended again on completion', () => {
+    const src = plic.source(10);
+    src.set(true);
+    expect(rd(CLAIM(1))).toBe(10);
+    wr(CLAIM(1), 10);
+    expect(rd(PENDING(0))).toBe(0);
+    expect(lines[1]).toBe(false);
+    src.set(true); // the device's next request
+    expect(rd(PENDING(0))).toBe(1 << 10);
+    expect(rd(CLAIM(1))).toBe(10);
+  });
+  test('a request made in service and then withdrawn is not forwarded on completion', () => {
+    const src = plic.source(10);
+    src.set(true);
+    rd(CLAIM(1));
+    src.set(true);
+    src.set(false);
+    wr(CLAIM(1), 10);
+    expect(rd(PENDING(0))).toBe(0);
+  });
   test('after completion with the level low, nothing is pending', () => {
     const src = plic.source(10);
     src.set(true);
@@ -188,10 +209,12 @@ describe('snapshot', () => {
     plic.source(3).set(true);
     plic.source(9).set(true);
     expect(rd(CLAIM(1))).toBe(9);
+    plic.source(9).set(true); // a new request while in service
     const snap = plic.snapshot();
     expect(snap.pending).toEqual([3]);
     expect(snap.inService).toEqual([9]);
     expect(snap.level).toEqual([3, 9]);
+    expect(snap.requested).toEqual([9]);
     expect(snap.enable).toEqual([[3], [9]]);
     expect(snap.threshold).toEqual([0, 1]);
     expect(JSON.parse(JSON.stringify(snap))).toEqual(snap);
@@ -205,6 +228,6 @@ describe('snapshot', () => {
     ]);
     expect(copy.snapshot()).toEqual(snap);
     copy.write(CLAIM(1), 4, 9n);
-    expect(copy.read(CLAIM(1), 4)).toBe(9n); // level still high: pending again after completion
+    expect(copy.read(CLAIM(1), 4)).toBe(9n); // the request made in service is forwarded on completion
   });
 });

@@ -171,6 +171,29 @@ describe('interrupts', () => {
     expect(rd(IIR)).toBe(0x01);
     expect(irqEvents).toEqual([true, false, true, false]);
   });
+  // docs/board.md "UART: interrupts are requested per event" (as QEMU's serial_update_irq).
+  test('with THRE pending, LSR and IER rewrites make no new request; THR writes and received data do', () => {
+    wr(IER, 0x03);
+    expect(irqEvents).toEqual([true]);
+    expect(rd(LSR)).toBe(0x60);
+    wr(IER, 0x03);
+    expect(irqEvents).toEqual([true]);
+    wr(THR, 0x41);
+    expect(irqEvents).toEqual([true, true]);
+    recv(0x42);
+    expect(irqEvents).toEqual([true, true, true]);
+    expect(rd(RBR)).toBe(0x42); // THRE still pending: the read is a new request
+    expect(irqEvents).toEqual([true, true, true, true]);
+    expect(rd(IIR)).toBe(0x02);
+    expect(irqEvents).toEqual([true, true, true, true, false]);
+  });
+  test('clearing ETBEI drops a pending THRE interrupt (as QEMU)', () => {
+    wr(IER, 0x02);
+    wr(IER, 0x00);
+    expect(irqLevel).toBe(false);
+    wr(IER, 0x02);
+    expect(rd(IIR)).toBe(0x02);
+  });
   test('THRE is not raised again by rewriting IER with ETBEI already set', () => {
     wr(IER, 0x02);
     rd(IIR);

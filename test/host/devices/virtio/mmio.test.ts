@@ -65,9 +65,26 @@ describe('features', () => {
     drv.negotiate(M.VIRTIO_F_VERSION_1);
     expect(drv.reg(M.STATUS)).toBe(A | D | F);
   });
-  it('FEATURES_OK is refused without VERSION_1 (modern-only device)', () => {
+  // docs/board.md "Virtio feature negotiation": as QEMU, VERSION_1 is not required.
+  it('FEATURES_OK sticks without VERSION_1 for a driver that writes only feature word 0 (as QEMU)', () => {
+    const { drv, dev } = setup();
+    drv.set(M.STATUS, A);
+    drv.set(M.STATUS, A | D);
+    drv.set(M.DEVICE_FEATURES_SEL, 0);
+    const word0 = drv.reg(M.DEVICE_FEATURES);
+    drv.set(M.DRIVER_FEATURES_SEL, 0);
+    drv.set(M.DRIVER_FEATURES, word0 & ~(1 << 9)); // SEG_MAX only, as xv6 (it clears FLUSH)
+    drv.set(M.STATUS, A | D | F);
+    expect(drv.reg(M.STATUS)).toBe(A | D | F);
+    expect(dev.snapshot().driverFeatures).toBe(String(VIRTIO_BLK_F_SEG_MAX));
+  });
+  it('a word-0-only driver that accepts an unoffered bit is still refused', () => {
     const { drv } = setup();
-    drv.negotiate(VIRTIO_BLK_F_FLUSH);
+    drv.set(M.STATUS, A);
+    drv.set(M.STATUS, A | D);
+    drv.set(M.DRIVER_FEATURES_SEL, 0);
+    drv.set(M.DRIVER_FEATURES, (1 << 2) | (1 << 5)); // SEG_MAX and RO (RO not offered: disk is writable)
+    drv.set(M.STATUS, A | D | F);
     expect(drv.reg(M.STATUS)).toBe(A | D);
   });
   it('FEATURES_OK is refused for a feature the device did not offer', () => {

@@ -177,10 +177,11 @@ export class Vm {
     this.hart = new HartState(this.memory);
     applyJitConfig(this.hart, cfg);
     this.hostRam = new Ram(this.memory, hostSize, core);
-    // Host RAM is a new Memory, zero: the operating system gives it pages as frames are first
-    // used (frames.ts), so a VM costs what its guest touches, and creation does not grow with it.
+    // Host RAM is a new Memory and is never filled: the operating system gives it pages as frames
+    // are handed out (each zeroed then, frames.ts), so a VM costs what its guest touches, and
+    // creation does not grow with --mem.
     this.vmcs = new Vmcs(this.memory);
-    this.frames = new FrameAllocator(this.hostRam, cfg.kernel.name, undefined, true);
+    this.frames = new FrameAllocator(this.hostRam, cfg.kernel.name);
     this.gstage = new GStage(this.hostRam, this.frames, cfg.gstageMode ?? HGATP_MODE_SV39X4, 1n);
 
     const out = cfg.onConsoleOutput ?? (() => {});

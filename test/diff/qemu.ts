@@ -32,10 +32,11 @@ export function qemuAvailable(): boolean {
 /**
  * Run `image` (a file path: ELF or raw binary) on QEMU virt. Without `bios` it starts in M-mode
  * at 0x80000000 with no firmware; with `bios` (e.g. OpenSBI fw_dynamic.bin) the image is the
- * payload at 0x80200000.
+ * payload at 0x80200000. `cpu` selects the model and extensions (e.g. 'rv64,h=true').
  */
-export function runQemu(image: string, opts: { timeoutMs?: number; memory?: string; bios?: string } = {}): Promise<QemuResult> {
+export function runQemu(image: string, opts: { timeoutMs?: number; memory?: string; bios?: string; cpu?: string } = {}): Promise<QemuResult> {
   const args = ['-M', 'virt', '-bios', opts.bios ?? 'none', '-m', opts.memory ?? '128M', '-nographic', '-kernel', image];
+  if (opts.cpu !== undefined) args.push('-cpu', opts.cpu);
   return new Promise((resolve, reject) => {
     const child = spawn(QEMU, args, { stdio: ['ignore', 'pipe', 'pipe'] });
     const out: Buffer[] = [];

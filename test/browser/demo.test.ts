@@ -12,11 +12,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Page } from 'playwright-core';
-import { CHROMIUM, haveChromium, openDemo, root, shots, type DemoBrowser } from './chromium';
-
-if (!haveChromium) {
-  console.warn(`test/browser: skipped: ${CHROMIUM} not found (apt-get install -y chromium)`);
-}
+import { haveChromium, openDemo, root, shots, type DemoBrowser } from './chromium';
 
 /** The page's test handle (host/web/demo/main.ts, DemoHandle), as seen from page.evaluate. */
 interface Handle {

@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { loadImageFile } from '../../host/machine/loader';
 import { XenHypervisor } from '../../host/xen/hypervisor';
+import { oracle } from '../oracles';
 
 const ROOT = join(__dirname, '../..');
 const IMAGE = join(ROOT, 'guests/bin/xen/domu.elf');
@@ -44,7 +45,7 @@ describe('guests/xen/domu.elf', () => {
     expect(r.exitCode).toBe(0);
   });
 
-  const dtc = spawnSync('dtc', ['--version']).status === 0;
+  const dtc = oracle('dtc', 'test/xen/domu.test.ts');
   it.skipIf(!dtc)('the device tree has /hypervisor and the reserved range (dtc -I dtb)', async () => {
     const hv = new XenHypervisor();
     const d = await hv.createDomain({ name: 'dt', memSize: 16 << 20, kernel: loadImageFile(IMAGE, 0x80200000n), deterministic: true });

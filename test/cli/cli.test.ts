@@ -198,7 +198,7 @@ describe.skipIf(!haveCore)('wasmvisor run: guests', () => {
     ]);
     expect(r.stderr).toMatch(/instructions retired {2}[1-9][\d,]*\n/);
     expect(r.stderr).toContain('compiled code         0.00 % of instructions (0 entries)\n');
-  });
+  }, 60_000);
   it('--jit always: the same output, and --stats shows the compiled code', () => {
     const off = wasmvisor(['run', '--bare', '--jit', 'off', HELLO]);
     const r = wasmvisor(['run', '--bare', '--stats', '--jit', 'always', HELLO]);
@@ -208,7 +208,7 @@ describe.skipIf(!haveCore)('wasmvisor run: guests', () => {
     expect(pct).toBeGreaterThan(50);
     expect(r.stderr).toMatch(/compiled regions +[1-9][\d,]* \([1-9][\d,]* blocks\), [1-9][\d,]* alive in [1-9][\d,]* KiB\n/);
     expect(r.stderr).toMatch(/TLB misses +[\d,]+ \(hit rate not measured in compiled code\)\n/);
-  });
+  }, 60_000);
   it('--jit rejects a mode it does not know, and the JIT limits their out-of-range values', () => {
     for (const [args, msg] of [
       [['--jit', 'fast'], "wasmvisor: --jit: unknown mode 'fast' (expected off, on or always)\n"],

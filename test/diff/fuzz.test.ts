@@ -33,7 +33,7 @@ const env = (name: string, dflt: number) => {
   return n;
 };
 const ONE = process.env.FUZZ_CASE !== undefined && process.env.FUZZ_CASE !== '' ? env('FUZZ_CASE', 0) : undefined;
-const CASES = ONE !== undefined ? 1 : env('FUZZ_CASES', 600);
+const CASES = ONE !== undefined ? 1 : env('FUZZ_CASES', 1000);
 const SEED = env('FUZZ_SEED', 1);
 const LENGTH = env('FUZZ_LENGTH', 40);
 const BATCH = Math.max(1, env('FUZZ_BATCH', 100));

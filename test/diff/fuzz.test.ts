@@ -9,11 +9,12 @@
  *   FUZZ_LENGTH=n   top-level items per case (default 40; loops hold more)
  *   FUZZ_BATCH=n    cases per image, i.e. per QEMU start (default 100)
  *   FUZZ_CASE=i     run case i alone and print its full dump on both machines
+ *   FUZZ_PROGRESS=f append a line per batch to file f (cases done, rate): for long runs
  *
  * A failure names the seed and case, the first differing register and how to rerun it.
  * scripts/fuzz.mjs sets these from --cases/--seed/--length/--batch.
  */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -163,6 +164,10 @@ describe.skipIf(!haveQemu)(`wasmvisor matches QEMU on ${CASES} random cases (see
     }
     totals.cases += count;
     totals.ms += performance.now() - t0;
+    if (process.env.FUZZ_PROGRESS) {
+      appendFileSync(process.env.FUZZ_PROGRESS, `${new Date().toISOString()} seed ${SEED}: ${totals.cases} of ${CASES} cases agree ` +
+        `(through case ${first + count - 1}), ${(totals.cases / (totals.ms / 1000)).toFixed(1)} cases/s\n`);
+    }
   }, 600_000);
 
   it('the JIT ran: hot loops compiled under jit on (not only the interpreter)', () => {

@@ -111,6 +111,7 @@ async function qemu(b: FuzzBatch, tag: string): Promise<string> {
   const file = join(dir, `${tag}-${SEED}-${b.first}.bin`);
   writeFileSync(file, b.image);
   const q = await runQemu(file, { timeoutMs: 60_000, cpu: CPU });
+  rmSync(file); // a long run writes thousands of images
   expect([q.timedOut, q.exitCode], `QEMU on cases ${b.first}.. (stderr: ${q.stderr.trim()})`).toEqual([false, 0]);
   return q.stdout;
 }

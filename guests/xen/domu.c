@@ -7,6 +7,10 @@
  * event upcall), balloons pages out and back, and powers off with
  * SCHEDOP_shutdown. Any failed check prints "FAIL" and crashes the domain
  * (exit code 1). Under QEMU, with no hypervisor, it says so and powers off.
+ *
+ * The guest checks what it can know by itself (Xen's public headers, its device
+ * tree, what it wrote): its printed values are not taken on trust from a
+ * recording (test/xen/domu.test.ts checks the rest from Dom0's side).
  */
 #include "xen.h"
 
@@ -19,6 +23,17 @@ static long evtchn_op(int cmd, void *arg) { return hypercall(__HYPERVISOR_event_
 static long gnttab_op(int cmd, void *arg, unsigned n) { return hypercall(__HYPERVISOR_grant_table_op, cmd, (unsigned long)arg, n); }
 static long memory_op(int cmd, void *arg) { return hypercall(__HYPERVISOR_memory_op, cmd, (unsigned long)arg, 0); }
 
+#define XENFEAT_auto_translated_physmap 2  /* xen/include/public/features.h */
+#define XENFEAT_hvm_callback_vector     8
+
+static unsigned long to_ul(const char *s)
+{
+    unsigned long v = 0;
+    for (; *s >= '0' && *s <= '9'; s++)
+        v = v * 10 + (unsigned long)(*s - '0');
+    return *s ? ~0ul : v;
+}
+
 static void test_version(void)
 {
     char extra[16];
@@ -26,6 +41,10 @@ static void test_version(void)
     CHECK(hypercall(__HYPERVISOR_xen_version, XENVER_extraversion, (unsigned long)extra, 0) == 0, "extraversion");
     struct xen_feature_info fi = { 0, 0 };
     CHECK(hypercall(__HYPERVISOR_xen_version, XENVER_get_features, (unsigned long)&fi, 0) == 0, "get_features");
+    /* this guest hands the hypervisor guest frame numbers and takes its upcalls through a vector */
+    CHECK(v >> 16 == 4 && extra[0] == '.', "version %ld.%ld%s", v >> 16, v & 0xffff, extra);
+    CHECK((fi.submap >> XENFEAT_auto_translated_physmap & 1) && (fi.submap >> XENFEAT_hvm_callback_vector & 1), "features 0x%x", fi.submap);
+    CHECK(xen.domid != 0 && xen.domid < 0x7ff0, "domid %u is not a DomU's", xen.domid); /* DOMID_FIRST_RESERVED */
     con_printf("domu: Xen %ld.%ld%s, features 0x%x, domid %u\n", v >> 16, v & 0xffff, extra, fi.submap, xen.domid);
 }
 
@@ -33,6 +52,7 @@ static void test_grants(void)
 {
     struct gnttab_query_size q = { DOMID_SELF, 0, 0, 0 };
     CHECK(gnttab_op(GNTTABOP_query_size, &q, 1) == 0 && q.status == 0, "query_size");
+    CHECK(q.nr_frames >= 1 && q.max_nr_frames >= 2 && q.nr_frames <= q.max_nr_frames, "query_size: %u of %u frames", q.nr_frames, q.max_nr_frames);
     static uint64_t frames[2];
     struct gnttab_setup_table st = { DOMID_SELF, 2, 0, (uint64_t)frames };
     CHECK(gnttab_op(GNTTABOP_setup_table, &st, 1) == 0 && st.status == 0, "setup_table %d", st.status);
@@ -68,12 +88,18 @@ static void test_events(void)
     struct evtchn_send s = { b.local_port };
     CHECK(evtchn_op(EVTCHNOP_send, &s) == 0, "send");
     xen_wait_port(a.port);
+    CHECK(a.port != b.local_port && a.port != xen.xenstore_port && a.port != xen.console_port &&
+          b.local_port != xen.xenstore_port && b.local_port != xen.console_port, "ports %u %u", a.port, b.local_port);
     con_printf("evtchn: loopback %u <-> %u, event received on %u\n", a.port, b.local_port, a.port);
 
     struct evtchn_bind_virq v = { VIRQ_TIMER, 0, 0 };
     CHECK(evtchn_op(EVTCHNOP_bind_virq, &v) == 0, "bind_virq");
-    CHECK(hypercall(__HYPERVISOR_set_timer_op, xen_now_ns() + 2000000, 0, 0) == 0, "set_timer_op");
+    uint64_t deadline = xen_now_ns() + 2000000;
+    CHECK(hypercall(__HYPERVISOR_set_timer_op, deadline, 0, 0) == 0, "set_timer_op");
     xen_wait_port(v.port);
+    /* VIRQ_TIMER fires when system time passes the deadline, not before */
+    uint64_t now = xen_now_ns();
+    CHECK(now >= deadline, "timer fired %lu ns early", (unsigned long)(deadline - now));
     con_printf("timer: VIRQ_TIMER on port %u after set_timer_op(+2 ms)\n", v.port);
 }
 
@@ -100,16 +126,20 @@ static void test_xenstore(void)
     CHECK(xs(XS_READ, "name", 0) == XS_READ, "read name: %s", reply);
     con_printf("xenstore: name = %s\n", reply);
     CHECK(xs(XS_READ, "console/port", 0) == XS_READ, "read console/port");
+    CHECK(to_ul(reply) == xen.console_port, "console/port %s, DT says %u", reply, xen.console_port);
     con_printf("xenstore: console/port = %s (DT says %u)\n", reply, xen.console_port);
     CHECK(xs(XS_WRITE, "data/greeting", "hello from DomU") == XS_WRITE, "write: %s", reply);
-    CHECK(xs(XS_READ, "data/greeting", 0) == XS_READ, "read back");
+    CHECK(xs(XS_READ, "data/greeting", 0) == XS_READ && strcmp(reply, "hello from DomU") == 0, "read back: %s", reply);
     con_printf("xenstore: data/greeting = %s\n", reply);
-    CHECK(xs(XS_WRITE, "name", "evil") == XS_ERROR, "write to name allowed");
+    /* a domain may not write its own name (docs/misc/xenstore-paths: read-only to the guest) */
+    CHECK(xs(XS_WRITE, "name", "evil") == XS_ERROR && strcmp(reply, "EACCES") == 0, "write to name: %s", reply);
     con_printf("xenstore: write to name refused: %s\n", reply);
     CHECK(xs(XS_WATCH, "data/greeting", "tok") == XS_WATCH, "watch: %s", reply);
     xs_wait_watch_events(1);                      /* the initial event */
     CHECK(xs(XS_WRITE, "data/greeting", "changed") == XS_WRITE, "write 2");
     xs_wait_watch_events(2);
+    /* one event when the watch is set (the protocol fires it at once), one for the write */
+    CHECK(xs_watch_events == 2 && strcmp(xs_watch_path, "data/greeting") == 0, "watch events %u for %s", xs_watch_events, xs_watch_path);
     con_printf("xenstore: watch event %u for %s\n", xs_watch_events, xs_watch_path);
 }
 

@@ -8,10 +8,12 @@ import { fileURLToPath } from 'node:url';
 import type { Browser, Page } from 'playwright-core';
 
 export const root = join(dirname(fileURLToPath(import.meta.url)), '../..');
-export const CHROMIUM = '/usr/bin/chromium';
+import { CHROMIUM, oracle } from '../oracles';
+
+export { CHROMIUM };
 /** Where the tests save screenshots. */
 export const shots = join(root, 'test/browser/screenshots');
-export const haveChromium = existsSync(CHROMIUM);
+export const haveChromium = oracle('chromium', 'test/browser');
 
 /** A browser with one page on the demo server. */
 export interface DemoBrowser {

@@ -10,12 +10,14 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildElf } from '../host/elf-writer';
-import { qemuAvailable, runQemu } from '../diff/qemu';
+import { runQemu } from '../diff/qemu';
+import { OPENSBI, oracle } from '../oracles';
 import { finisherFail, finisherGuest, sbiHelloPayload, spinGuest } from './guests';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const BIN = join(ROOT, 'bin/wasmvisor.mjs');
-const OPENSBI = '/usr/lib/riscv64-linux-gnu/opensbi/generic/fw_dynamic.bin';
+const haveOpensbi = oracle('opensbi', 'test/cli/cli.test.ts');
+const haveQemu = oracle('qemu', 'test/cli/cli.test.ts');
 const HELLO = join(ROOT, 'guests/bin/demo/hello.elf');
 const ECHO = join(ROOT, 'guests/bin/demo/echo.elf');
 const haveCore = existsSync(join(ROOT, 'host/machine/machine.ts'));
@@ -196,7 +198,7 @@ describe.skipIf(!haveCore)('wasmvisor run: guests', () => {
     ]);
     expect(r.stderr).toMatch(/instructions retired {2}[1-9][\d,]*\n/);
     expect(r.stderr).toContain('compiled code         0.00 % of instructions (0 entries)\n');
-  });
+  }, 60_000);
   it('--jit always: the same output, and --stats shows the compiled code', () => {
     const off = wasmvisor(['run', '--bare', '--jit', 'off', HELLO]);
     const r = wasmvisor(['run', '--bare', '--stats', '--jit', 'always', HELLO]);
@@ -206,7 +208,7 @@ describe.skipIf(!haveCore)('wasmvisor run: guests', () => {
     expect(pct).toBeGreaterThan(50);
     expect(r.stderr).toMatch(/compiled regions +[1-9][\d,]* \([1-9][\d,]* blocks\), [1-9][\d,]* alive in [1-9][\d,]* KiB\n/);
     expect(r.stderr).toMatch(/TLB misses +[\d,]+ \(hit rate not measured in compiled code\)\n/);
-  });
+  }, 60_000);
   it('--jit rejects a mode it does not know, and the JIT limits their out-of-range values', () => {
     for (const [args, msg] of [
       [['--jit', 'fast'], "wasmvisor: --jit: unknown mode 'fast' (expected off, on or always)\n"],
@@ -218,7 +220,7 @@ describe.skipIf(!haveCore)('wasmvisor run: guests', () => {
       expect([r.status, r.stderr, r.stdout]).toEqual([2, msg, '']);
     }
   });
-  it.skipIf(!existsSync(OPENSBI))('--bios: OpenSBI fw_dynamic boots an S-mode payload at 0x80200000', async () => {
+  it.skipIf(!haveOpensbi)('--bios: OpenSBI fw_dynamic boots an S-mode payload at 0x80200000', () => {
     const k = file('sbi-hello.bin', sbiHelloPayload('payload: hello from S-mode\n'));
     const r = wasmvisor(['run', '--bare', '--bios', OPENSBI, '--timeout', '20', k]);
     expect(r.stdout).toContain('OpenSBI v');
@@ -227,16 +229,18 @@ describe.skipIf(!haveCore)('wasmvisor run: guests', () => {
     // OpenSBI's console turns LF into CR LF
     expect(r.stdout.endsWith('payload: hello from S-mode\r\n')).toBe(true);
     expect([r.stderr, r.status]).toEqual(['', 0]);
-    if (qemuAvailable()) {
-      // QEMU with the same firmware and payload is the reference for what OpenSBI was told
-      // (the rest of the banner reports hart details such as PMP bits, which may differ)
-      const q = await runQemu(k, { bios: OPENSBI, timeoutMs: 20_000 });
-      const pick = (out: string) => out.split('\r\n').filter((l) => /^Domain0 Next|^payload:/.test(l));
-      expect(pick(r.stdout)).toEqual(pick(q.stdout));
-      expect(pick(r.stdout)).toHaveLength(4); // Next Address, Next Arg1 (the DTB), Next Mode, the payload line
-      expect(q.exitCode).toBe(0);
-    }
-  });
+  }, 60_000);
+  it.skipIf(!haveOpensbi || !haveQemu)('--bios: OpenSBI tells the payload what it tells it on QEMU with the same firmware', async () => {
+    // QEMU with the same firmware and payload is the reference for what OpenSBI was told
+    // (the rest of the banner reports hart details such as PMP bits, which may differ)
+    const k = file('sbi-hello-q.bin', sbiHelloPayload('payload: hello from S-mode\n'));
+    const r = wasmvisor(['run', '--bare', '--bios', OPENSBI, '--timeout', '20', k]);
+    const q = await runQemu(k, { bios: OPENSBI, timeoutMs: 20_000 });
+    const pick = (out: string) => out.split('\r\n').filter((l) => /^Domain0 Next|^payload:/.test(l));
+    expect(pick(r.stdout)).toEqual(pick(q.stdout));
+    expect(pick(r.stdout)).toHaveLength(4); // Next Address, Next Arg1 (the DTB), Next Mode, the payload line
+    expect(q.exitCode).toBe(0);
+  }, 60_000);
   it.skipIf(!haveScript)('on a terminal: raw keys reach the guest, Ctrl-A H helps, Ctrl-A X quits with 0 and restores the TTY', async () => {
     // util-linux script(1) gives the CLI a pseudo-terminal; we type into it step by step
     const cmd = `node bin/wasmvisor.mjs run --bare ${ECHO}; echo "EXIT=$?"; stty -a | grep -o -- '-\\?icanon'`;

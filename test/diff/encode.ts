@@ -243,3 +243,62 @@ export function cBranch(name: 'c.beqz' | 'c.bnez', rs1: number, offset: number):
   return ((name === 'c.beqz' ? 6 : 7) << 13) | (bits(offset, 8, 8) << 12) | (bits(offset, 4, 3) << 10) | (r << 7) |
     (bits(offset, 7, 6) << 5) | (bits(offset, 2, 1) << 3) | (bits(offset, 5, 5) << 2) | 1;
 }
+
+// ---- system, CSR, H-extension and the stack-pointer compressed forms ----
+
+const SYSTEM_OPC = 0x73;
+
+/** csrrw/csrrs/csrrc (funct3 1..3) rd, csr, rs1 and csrrwi/csrrsi/csrrci (funct3 5..7) rd, csr, uimm (Zicsr, chapter 9). */
+export function csr(funct3: number, rd: number, rs1OrUimm: number, csrNum: number): number {
+  check('funct3', funct3, 1, 7); if (funct3 === 4) throw new Error('encode: csr funct3 4');
+  reg('rd', rd); reg('rs1/uimm', rs1OrUimm); check('csr', csrNum, 0, 0xfff);
+  return ((csrNum << 20) | (rs1OrUimm << 15) | (funct3 << 12) | (rd << 7) | SYSTEM_OPC) >>> 0;
+}
+/** Instructions without operands (ecall, ebreak, fence.i; fence with pred = succ = iorw). */
+export const SYSTEM = { ecall: 0x00000073, ebreak: 0x00100073, 'fence.i': 0x0000100f, fence: 0x0ff0000f } as const;
+/** sfence.vma rs1, rs2 (privileged spec 4.2.1), hfence.vvma / hfence.gvma rs1, rs2 (8.3.2). */
+export function fenceVma(name: 'sfence.vma' | 'hfence.vvma' | 'hfence.gvma', rs1: number, rs2: number): number {
+  reg('rs1', rs1); reg('rs2', rs2);
+  const funct7 = { 'sfence.vma': 0x09, 'hfence.vvma': 0x11, 'hfence.gvma': 0x31 }[name];
+  return rType(SYSTEM_OPC, 0, funct7, 0, rs1, rs2);
+}
+/** Hypervisor virtual-machine loads (privileged spec 8.3.1): funct7 and rs2 of each. */
+export const HLV = {
+  'hlv.b': [0x30, 0], 'hlv.bu': [0x30, 1], 'hlv.h': [0x32, 0], 'hlv.hu': [0x32, 1], 'hlvx.hu': [0x32, 3],
+  'hlv.w': [0x34, 0], 'hlv.wu': [0x34, 1], 'hlvx.wu': [0x34, 3], 'hlv.d': [0x36, 0],
+} as const;
+/** Hypervisor virtual-machine stores: funct7 (rd = 0, rs2 = the value). */
+export const HSV = { 'hsv.b': 0x31, 'hsv.h': 0x33, 'hsv.w': 0x35, 'hsv.d': 0x37 } as const;
+export function hlv(name: keyof typeof HLV, rd: number, rs1: number): number {
+  const [f7, sel] = HLV[name];
+  return rType(SYSTEM_OPC, 4, f7, rd, rs1, sel);
+}
+export function hsv(name: keyof typeof HSV, rs2: number, rs1: number): number {
+  return rType(SYSTEM_OPC, 4, HSV[name], 0, rs1, rs2);
+}
+/** c.lwsp / c.ldsp rd, offset(sp) (rd != 0; offset scaled unsigned: 0..252 by 4, 0..504 by 8). */
+export function cLoadSp(name: 'c.lwsp' | 'c.ldsp', rd: number, offset: number): number {
+  check('rd', rd, 1, 31);
+  if (name === 'c.lwsp') {
+    check('offset', offset, 0, 252, 4);
+    return (2 << 13) | (bits(offset, 5, 5) << 12) | (rd << 7) | (bits(offset, 4, 2) << 4) | (bits(offset, 7, 6) << 2) | 2;
+  }
+  check('offset', offset, 0, 504, 8);
+  return (3 << 13) | (bits(offset, 5, 5) << 12) | (rd << 7) | (bits(offset, 4, 3) << 5) | (bits(offset, 8, 6) << 2) | 2;
+}
+/** c.swsp / c.sdsp rs2, offset(sp). */
+export function cStoreSp(name: 'c.swsp' | 'c.sdsp', rs2: number, offset: number): number {
+  reg('rs2', rs2);
+  if (name === 'c.swsp') {
+    check('offset', offset, 0, 252, 4);
+    return (6 << 13) | (bits(offset, 5, 2) << 9) | (bits(offset, 7, 6) << 7) | (rs2 << 2) | 2;
+  }
+  check('offset', offset, 0, 504, 8);
+  return (7 << 13) | (bits(offset, 5, 3) << 10) | (bits(offset, 8, 6) << 7) | (rs2 << 2) | 2;
+}
+/** c.jr rs1 / c.jalr rs1 (rs1 != 0); c.ebreak. */
+export function cJr(name: 'c.jr' | 'c.jalr', rs1: number): number {
+  check('rs1', rs1, 1, 31);
+  return (4 << 13) | ((name === 'c.jalr' ? 1 : 0) << 12) | (rs1 << 7) | 2;
+}
+export const C_EBREAK = 0x9002;

@@ -16,14 +16,15 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { parseImage } from '../../host/machine/loader';
 import { Machine } from '../../host/machine/machine';
 import { buildFpProgram, caseInsn, describeCase, firstMismatch, FP_OPS, parseResults, type FpProgram } from './fp-fuzz';
-import { qemuAvailable, runQemu } from './qemu';
+import { runQemu } from './qemu';
+import { oracle } from '../oracles';
 
 const PROGRAMS = Number(process.env.FP_FUZZ_PROGRAMS ?? 4);
 const CASES = Number(process.env.FP_FUZZ_CASES ?? 1500);
 const BASE = Number(process.env.FP_FUZZ_SEED_BASE ?? 1);
 const seeds = Array.from({ length: PROGRAMS }, (_, i) => BASE + i);
 
-const haveQemu = qemuAvailable();
+const haveQemu = oracle('qemu', 'test/diff/fp.test.ts');
 if (!haveQemu) console.warn('test/diff/fp.test.ts: skipped: qemu-system-riscv64 not found (install qemu-system-misc)');
 
 const dir = mkdtempSync(join(tmpdir(), 'wasmvisor-fpfuzz-'));

@@ -16,7 +16,8 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it, type TestContext } from 'vitest';
 import { buildPrivProgram, RECORDS } from './priv';
 import { comparePriv, describe as describeDiffs, parsePrivDump } from './priv-compare';
-import { qemuAvailable, runQemu } from './qemu';
+import { runQemu } from './qemu';
+import { oracle } from '../oracles';
 import { loadMachine, runWasmvisor } from './wasmvisor';
 
 /**
@@ -38,7 +39,7 @@ const BASE = Number(process.env.PRIV_SEED ?? 1);
 const REGRESSION_SEEDS = process.env.PRIV_SEED === undefined ? [30, 92] : [];
 const seeds = [...Array.from({ length: Math.ceil(CASES / PER) }, (_, i) => BASE + i), ...REGRESSION_SEEDS];
 
-const haveQemu = qemuAvailable();
+const haveQemu = oracle('qemu', 'test/diff/priv.test.ts');
 const machine = await loadMachine();
 const skipReason = !haveQemu
   ? 'qemu-system-riscv64 not found (install qemu-system-misc): no oracle for the privileged fuzzer'

@@ -4,7 +4,7 @@
  */
 import { parseImage } from '../../host/machine/loader';
 import type { Machine as MachineClass } from '../../host/machine/machine';
-import type { StopReason } from '../../host/machine/types';
+import type { JitStats, StopReason } from '../../host/machine/types';
 
 /** What one wasmvisor run produced. */
 export interface WasmvisorResult {
@@ -15,6 +15,8 @@ export interface WasmvisorResult {
   /** The guest's exit code (meaningful when reason is 'exit'). */
   exitCode: number;
   instructions: bigint;
+  /** What tier 2 did in this run. */
+  jit: JitStats;
 }
 
 let machineModule: Promise<{ Machine: typeof MachineClass } | Error> | undefined;
@@ -40,7 +42,7 @@ export function loadMachine(): Promise<{ Machine: typeof MachineClass } | Error>
 export async function runWasmvisor(
   bytes: Uint8Array,
   name: string,
-  opts: { timeoutMs?: number; maxInstructions?: bigint; memSize?: number } = {},
+  opts: { timeoutMs?: number; maxInstructions?: bigint; memSize?: number; jit?: 'off' | 'on' | 'always' } = {},
 ): Promise<WasmvisorResult> {
   const mod = await loadMachine();
   if (mod instanceof Error) throw mod;
@@ -49,6 +51,7 @@ export async function runWasmvisor(
     memSize: opts.memSize ?? 128 << 20,
     kernel: parseImage(bytes, name, 0x80000000n),
     deterministic: true,
+    jit: opts.jit,
     onConsoleOutput: (b) => chunks.push(Uint8Array.from(b)),
   });
   const r = await machine.run({ timeoutMs: opts.timeoutMs ?? 10_000, maxInstructions: opts.maxInstructions });
@@ -57,5 +60,6 @@ export async function runWasmvisor(
     reason: r.reason,
     exitCode: r.exitCode,
     instructions: r.instructions,
+    jit: machine.hart.jitStats(),
   };
 }

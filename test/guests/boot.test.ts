@@ -10,7 +10,8 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { Machine } from '../../host/machine/machine';
 import { loadImageFile } from '../../host/machine/loader';
-import { qemuAvailable, runQemu } from '../diff/qemu';
+import { runQemu } from '../diff/qemu';
+import { oracle } from '../oracles';
 
 const ROOT = join(__dirname, '../..');
 const GUESTS = join(ROOT, 'guests');
@@ -82,7 +83,7 @@ describe('guest boots on wasmvisor', () => {
   }
 });
 
-describe.skipIf(!qemuAvailable())('guest consoles match qemu-system-riscv64 -M virt live', () => {
+describe.skipIf(!oracle('qemu', 'test/guests/boot.test.ts'))('guest consoles match qemu-system-riscv64 -M virt live', () => {
   for (const c of table.filter((t) => !t.input)) {
     it(c.name, async () => {
       const [ours, qemu] = await Promise.all([boot(c), runQemu(c.image, { timeoutMs: 30_000 })]);

@@ -11,13 +11,15 @@ import { spawn } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
 import { Machine } from '../../host/machine/machine';
 import { loadImageFile } from '../../host/machine/loader';
-import { qemuAvailable, QEMU } from '../diff/qemu';
+import { QEMU } from '../diff/qemu';
+import { OPENSBI, oracle } from '../oracles';
 import { Vm } from '../../host/vmm/vm';
 
 const ROOT = join(__dirname, '../..');
 const KERNEL = join(ROOT, 'guests/bin/minikernel/minikernel.elf');
 const EXPECTED = readFileSync(join(ROOT, 'guests/expected/minikernel/minikernel.txt'), 'latin1');
-const OPENSBI = '/usr/lib/riscv64-linux-gnu/opensbi/generic/fw_dynamic.bin';
+const haveOpensbi = oracle('opensbi', 'test/guests/minikernel.test.ts');
+const haveQemu = oracle('qemu', 'test/guests/minikernel.test.ts');
 const FIRST_LINE = 'minikernel: S-mode on hart 0';
 
 /** The kernel's own output: everything from its first line on. */
@@ -26,7 +28,7 @@ function kernelPart(console: string): string {
   return at < 0 ? `(kernel never started) ${console.slice(-300)}` : console.slice(at);
 }
 
-describe.skipIf(!existsSync(OPENSBI))('minikernel behind OpenSBI on the bare machine', () => {
+describe.skipIf(!haveOpensbi)('minikernel behind OpenSBI on the bare machine', () => {
   it('prints the expected report and shuts down with SBI SRST (exit 0)', async () => {
     const out: Uint8Array[] = [];
     const m = await Machine.create({
@@ -68,7 +70,7 @@ describe('minikernel as a virtual machine (VS-mode, SBI from the VMM, no firmwar
   }, 70_000);
 });
 
-describe.skipIf(!existsSync(OPENSBI) || !qemuAvailable())('minikernel on QEMU with the same OpenSBI', () => {
+describe.skipIf(!haveOpensbi || !haveQemu)('minikernel on QEMU with the same OpenSBI', () => {
   it('prints the same report', async () => {
     const args = ['-M', 'virt', '-m', '128M', '-nographic', '-bios', OPENSBI, '-kernel', KERNEL];
     const text = await new Promise<string>((resolve, reject) => {

@@ -17,7 +17,8 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { Machine } from '../../host/machine/machine';
 import { loadImageFile } from '../../host/machine/loader';
-import { qemuAvailable, runQemu } from '../diff/qemu';
+import { runQemu } from '../diff/qemu';
+import { oracle } from '../oracles';
 import * as E from '../diff/encode';
 import { buildElf } from '../host/elf-writer';
 import { Asm } from '../vmm/asm';
@@ -120,7 +121,7 @@ describe('a guest that claims the UART, reads LSR but never IIR, and completes (
     expect(r.text).toBe(EXPECTED);
     expect(r.exitCode).toBe(0);
   }, 60_000);
-  it.skipIf(!qemuAvailable())('prints the same console text as qemu-system-riscv64 -M virt -bios none', async () => {
+  it.skipIf(!oracle('qemu', 'test/guests/uart-irq.test.ts'))('prints the same console text as qemu-system-riscv64 -M virt -bios none', async () => {
     const [ours, qemu] = await Promise.all([runOurs(image), runQemu(image, { timeoutMs: 30_000 })]);
     expect(qemu.timedOut).toBe(false);
     expect(qemu.exitCode).toBe(0);

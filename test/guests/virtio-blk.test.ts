@@ -14,7 +14,8 @@ import { runCli } from '../../host/cli/main';
 import { MemoryBackend } from '../../host/devices/virtio/backend';
 import { loadImageFile } from '../../host/machine/loader';
 import { Machine } from '../../host/machine/machine';
-import { QEMU, qemuAvailable } from '../diff/qemu';
+import { QEMU } from '../diff/qemu';
+import { oracle } from '../oracles';
 
 const ROOT = join(__dirname, '../..');
 const ELF = join(ROOT, 'guests/bin/virtio-blk/blk.elf');
@@ -145,7 +146,7 @@ describe('virtio-blk guest on wasmvisor run --bare --disk', () => {
   });
 });
 
-describe.skipIf(!qemuAvailable())('the same ELF on qemu-system-riscv64 -M virt -device virtio-blk-device', () => {
+describe.skipIf(!oracle('qemu', 'test/guests/virtio-blk.test.ts'))('the same ELF on qemu-system-riscv64 -M virt -device virtio-blk-device', () => {
   it.each([false, true])('read-only %s: the same console output', async (readOnly) => {
     const [ours, theirs] = await Promise.all([
       wasmvisor(['run', '--bare', '--deterministic', '--disk', diskFile(`ours-${readOnly}.img`) + (readOnly ? ',ro' : ''), ELF]),

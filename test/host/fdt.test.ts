@@ -4,15 +4,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, test } from 'vitest';
 import { Fdt, fdtLoadAddress, virtBoardFdt } from '../../host/machine/fdt';
+import { oracle } from '../oracles';
 
 const ISA = 'rv64imac_zicsr_zifencei_zicntr';
 const MiB = 1 << 20;
 
-const hasTool = (cmd: string, arg: string) => spawnSync(cmd, [arg], { stdio: 'ignore' }).status === 0;
-const HAVE_DTC = hasTool('dtc', '--version');
-const HAVE_QEMU = hasTool('qemu-system-riscv64', '--version');
-if (!HAVE_DTC) console.warn('fdt.test: dtc not found, skipping the decompile tests (apt-get install device-tree-compiler)');
-if (!HAVE_QEMU) console.warn('fdt.test: qemu-system-riscv64 not found, skipping the comparison with QEMU virt');
+const HAVE_DTC = oracle('dtc', 'test/host/fdt.test.ts');
+const HAVE_QEMU = oracle('qemu', 'test/host/fdt.test.ts');
 
 const dir = mkdtempSync(join(tmpdir(), 'wasmvisor-fdt-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));

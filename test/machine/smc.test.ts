@@ -10,7 +10,8 @@ import { Machine } from '../../host/machine/machine';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { qemuAvailable, runQemu } from '../diff/qemu';
+import { runQemu } from '../diff/qemu';
+import { oracle } from '../oracles';
 
 const A0 = 10;
 const T0 = 5;
@@ -76,7 +77,7 @@ describe('self-modifying code', () => {
   });
 });
 
-describe.skipIf(!qemuAvailable())('self-modifying code on QEMU', () => {
+describe.skipIf(!oracle('qemu', 'test/machine/smc.test.ts'))('self-modifying code on QEMU', () => {
   it('QEMU runs the same program to the same exit code', async () => {
     const file = join(mkdtempSync(join(tmpdir(), 'wasmvisor-smc-')), 'smc.bin');
     writeFileSync(file, smcProgram());

@@ -83,7 +83,7 @@ describe('wasmvisor run IMAGE (VM mode)', () => {
       expect(r.status).toBe(2);
     }
     expect(wasmvisor(['run', '--paging', 'nested', img]).status).toBe(0);
-  });
+  }, 60_000);
 
   it('parses the VM options', () => {
     expect(parseArgs(['run', '--paging', 'nested', '--trace=exits', 'k'])).toMatchObject({

@@ -157,7 +157,7 @@ describe('VM exits: SBI', () => {
         if (how === 'srst') a.li64(A0, 1n).li64(A1, 0n).li64(A6, 0n).li64(A7, EID.SRST).emit(ECALL);
         else a.li64(T0, 0x100000n).li64(T1, 0x7777n).emit(E.store('sw', T1, T0, 0));
       });
-      const { r, out, reasons } = await run(image, { timeoutMs: 3_000, onOutput: (vm, o) => { if (o.length === 2) vm.stop(); } });
+      const { r, out, reasons } = await run(image, { timeoutMs: 30_000, onOutput: (vm, o) => { if (o.length === 2) vm.stop(); } });
       expect(r).toMatchObject({ reason: 'stopped' });
       expect(out).toBe('BB');
       expect(reasons).toEqual({ 'SBI ecall (legacy console_putchar)': 2, [how === 'srst' ? 'SBI ecall (SRST system_reset)' : 'MMIO store (test)']: 1 });

@@ -171,8 +171,10 @@ describe('VM mode', () => {
     const vm = await Vm.create({ memSize: 16 << 20, kernel: parseImage(assemble(loop), 'spin.bin', 0x80200000n), deterministic: true });
     const r = await vm.run({ timeoutMs: 150 });
     expect(r.reason).toBe('timeout');
+    // not before the timeout, and not seconds after it (a generous bound for a loaded machine;
+    // a timeout the fast path ignored would never end)
     expect(r.wallMs).toBeGreaterThanOrEqual(150);
-    expect(r.wallMs).toBeLessThan(1000);
+    expect(r.wallMs).toBeLessThan(10_000);
     const rows = vm.exits.rows();
     expect(rows.map((x) => x.reason)).toEqual(['SBI ecall (BASE get_spec_version)']);
     expect(rows[0].count).toBe(vm.exits.exits);

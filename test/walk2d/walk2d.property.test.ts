@@ -22,6 +22,7 @@ import fc from 'fast-check';
 import * as A from '../../assembly/abi';
 import { walk2d, type Walk2dResult } from '../../host/vmm/walk';
 import { CODE, Harness, MTVEC, poison } from '../isa/harness';
+import { fcSeed } from '../fc-seed';
 
 const RAM_SIZE = 2 << 20; // 2 MiB: one whole 2 MiB superpage at RAM_BASE
 const RAM_BASE = BigInt(A.RAM_BASE);
@@ -318,7 +319,7 @@ describe('two-dimensional walker: core vs reference (host/vmm/walk.ts)', () => {
   it(`agrees on ${runs} random VS-stage/G-stage tables (translation, fault, tval, htval, htinst, A/D)`, () => {
     const h = new Harness(RAM_SIZE);
     const tally: Tally = { ok: 0, causes: new Map(), implicit: 0 };
-    fc.assert(fc.property(scenarioArb, (sc) => runOne(h, sc, tally)), { numRuns: runs });
+    fc.assert(fc.property(scenarioArb, (sc) => runOne(h, sc, tally)), { numRuns: runs, seed: fcSeed(0x2d) });
     // The generator must reach every outcome, or the agreement above says little.
     expect(tally.ok).toBeGreaterThan(runs / 10);
     for (const c of [5, 13, 15, 21, 23]) expect(tally.causes.get(c) ?? 0, `runs with cause ${c}`).toBeGreaterThan(0);

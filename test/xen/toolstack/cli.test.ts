@@ -92,7 +92,7 @@ describe('wasmvisor up / xl (built CLI)', () => {
     expectUsageError(wasmvisor(['xl']), 'wasmvisor: xl: missing subcommand (create, list, pause, unpause, destroy or console; see wasmvisor --help)');
     expectUsageError(wasmvisor(['xl', 'start']), "wasmvisor: xl: unknown subcommand 'start' (expected create, list, pause, unpause, destroy or console)");
     // The other xl commands: test/xen/toolstack/xl-remote.test.ts.
-  });
+  }, 60_000);
 });
 
 describe('host/cli/xl.ts pieces', () => {

@@ -272,6 +272,10 @@ export class XenDomain {
       const ms = Number(deadline - this.vm.vcpu.guestTime()) / 10_000;
       this.timerHandle = setTimeout(() => {
         this.timerHandle = undefined;
+        // The host's clock reached the deadline; guest time, which the core extrapolates between
+        // publications (machine/guest-clock.ts), may trail it by a little: bring it there, so a
+        // guest never sees its timer fire before its deadline.
+        this.vm.vcpu.clock.atLeast(BigInt.asUintN(64, deadline - this.vm.vmcs.htimedelta));
         this.fireTimer();
       }, Math.min(Math.max(ms, 0), 2 ** 31 - 1));
     }

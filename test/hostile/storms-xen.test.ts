@@ -25,7 +25,6 @@ import { haveBuild, ROOT, runCli, startCli } from './cli';
 import { busyThenDone, stvecEbreak } from './storms-guests';
 
 const DOMU = join(ROOT, 'guests/bin/xen/domu.elf');
-const EXPECTED = join(ROOT, 'guests/expected/xen/domu.txt');
 const SLACK_MS = 2000;
 /** Long enough for the healthy DomU beside a storm (about 3 s here) and an `xl list` after it. */
 const TIMEOUT_S = 8;
@@ -54,18 +53,26 @@ function hostCfg(domains: ('stuck' | 'domu' | 'busy')[]): string {
   return host;
 }
 
-/** domu.elf's expected console text as domain `domid` under `up`, each line prefixed by its name. */
+/**
+ * domu.elf's console text when it runs alone (the guest checks its own results and crashes on a
+ * FAIL line, test/xen/domu.test.ts checks each line against the host's values): the oracle for
+ * the same guest beside a stuck one.
+ */
+let alone: string[] = [];
+
+/** domu.elf's console text as domain `domid` under `up`, each line prefixed by its name. */
 function expectedDomu(domid: number, width: number): string[] {
-  return readFileSync(EXPECTED, 'latin1').trimEnd().split(/\r?\n/)
-    .map((l) => `${'domu'.padEnd(width)} | ${l.replace('(d1)', `(d${domid})`).replace(/domid 1$/, `domid ${domid}`)}`);
+  return alone.map((l) => `${'domu'.padEnd(width)} | ${l.replace('(d1)', `(d${domid})`).replace(/domid 1$/, `domid ${domid}`)}`);
 }
 
 describe.skipIf(!haveBuild)('a stuck DomU under up (built CLI)', () => {
   beforeAll(async () => {
     // The healthy DomU alone, as a check of the expected text.
     const r = await runCli(['up', hostCfg(['domu'])], { env: runtimeDir('alone'), guardMs: 60_000 });
-    expect(r.stdout.split('\n').filter((l) => l.startsWith('domu | '))).toEqual(expectedDomu(1, 4));
     expect(r.status).toBe(0);
+    alone = r.stdout.split('\n').filter((l) => l.startsWith('domu | ')).map((l) => l.slice('domu | '.length));
+    expect(alone.length).toBeGreaterThan(5);
+    expect(alone.filter((l) => l.includes('FAIL'))).toEqual([]);
   }, 90_000);
 
   for (const deterministic of [false, true]) {

@@ -48,6 +48,12 @@ export interface RunOptions {
   jitMaxBlocks?: number;
   /** --disk FILE[,ro] (bare machine): a raw disk image for the virtio-blk device in slot 0. */
   disk?: { path: string; readOnly: boolean };
+  /** --append CMDLINE: the kernel command line (/chosen bootargs). */
+  append?: string;
+  /** --initrd FILE: initial ramdisk, loaded where QEMU's virt puts it. */
+  initrd?: string;
+  /** --dtb FILE: a device tree blob used instead of the generated one. */
+  dtb?: string;
 }
 
 /** A parsed command line. */
@@ -88,6 +94,11 @@ options of run:
                            slot 0, 0x10001000); ,ro attaches it read-only
   --bios FILE              firmware (e.g. OpenSBI fw_dynamic.bin) at 0x80000000; IMAGE is its
                            payload at 0x80200000, started in S-mode
+  --append CMDLINE         kernel command line (the device tree's /chosen bootargs)
+  --initrd FILE            initial ramdisk, loaded at the kernel's entry + min(RAM/2, 128M) as
+                           QEMU does (/chosen linux,initrd-start and linux,initrd-end)
+  --dtb FILE               use this device tree blob instead of the generated one (not with
+                           --append or --initrd)
   --timeout SECONDS        stop after this much wall time
   --max-instructions N     stop after N retired instructions (or N traps: a guest whose
                            trap handler traps again retires none)
@@ -211,6 +222,9 @@ const VALUE_OPTIONS: Record<string, string> = {
   '--virt': '--virt',
   '--trace': '--trace',
   '--disk': '--disk',
+  '--append': '--append',
+  '--initrd': '--initrd',
+  '--dtb': '--dtb',
   '--jit': '--jit',
   '--jit-threshold': '--jit-threshold',
   '--jit-code-limit': '--jit-code-limit',
@@ -261,6 +275,9 @@ export function parseArgs(argv: string[]): Command {
         memText = value;
       }
       else if (name === '--bios') o.bios = value;
+      else if (name === '--append') o.append = value;
+      else if (name === '--initrd') o.initrd = value;
+      else if (name === '--dtb') o.dtb = value;
       else if (name === '--timeout') o.timeout = parseTimeout(value);
       else if (name === '--paging') o.paging = parsePaging(value);
       else if (name === '--virt') o.virt = parseVirt(value);
@@ -293,6 +310,9 @@ export function parseArgs(argv: string[]): Command {
   if (o.virt !== 'trap' && o.paging === 'shadow') throw new UserError(`wasmvisor: --paging shadow is not implemented for --virt hw yet (use --paging nested, or --virt trap)`);
   if (o.bare && o.traceExits) throw new UserError(`wasmvisor: --trace exits applies to VM mode only (drop --bare)`);
   if (!o.bare && o.disk !== undefined) throw new UserError(`wasmvisor: --disk needs --bare for now (VM mode has no virtio devices yet)`);
+  if (o.dtb !== undefined && (o.append !== undefined || o.initrd !== undefined)) {
+    throw new UserError(`wasmvisor: --dtb cannot be combined with --${o.append !== undefined ? 'append' : 'initrd'} (wasmvisor does not patch /chosen into a given DTB yet)`);
+  }
   if (!o.bare && o.bios !== undefined) throw new UserError(`wasmvisor: --bios needs --bare (in VM mode the VMM itself answers SBI calls)`);
   if (!o.bare && o.memSize > vmMemSizeLimit()) {
     // The VMM's host RAM holds the guest's pages and its G-stage tables (vm.ts hostRamSize).

@@ -97,8 +97,8 @@ options of run:
   --append CMDLINE         kernel command line (the device tree's /chosen bootargs)
   --initrd FILE            initial ramdisk, loaded at the kernel's entry + min(RAM/2, 128M) as
                            QEMU does (/chosen linux,initrd-start and linux,initrd-end)
-  --dtb FILE               use this device tree blob instead of the generated one (not with
-                           --append or --initrd)
+  --dtb FILE               use this device tree blob instead of the generated one (--append
+                           and --initrd set its /chosen, as QEMU does)
   --timeout SECONDS        stop after this much wall time
   --max-instructions N     stop after N retired instructions (or N traps: a guest whose
                            trap handler traps again retires none)
@@ -310,9 +310,6 @@ export function parseArgs(argv: string[]): Command {
   if (o.virt !== 'trap' && o.paging === 'shadow') throw new UserError(`wasmvisor: --paging shadow is not implemented for --virt hw yet (use --paging nested, or --virt trap)`);
   if (o.bare && o.traceExits) throw new UserError(`wasmvisor: --trace exits applies to VM mode only (drop --bare)`);
   if (!o.bare && o.disk !== undefined) throw new UserError(`wasmvisor: --disk needs --bare for now (VM mode has no virtio devices yet)`);
-  if (o.dtb !== undefined && (o.append !== undefined || o.initrd !== undefined)) {
-    throw new UserError(`wasmvisor: --dtb cannot be combined with --${o.append !== undefined ? 'append' : 'initrd'} (wasmvisor does not patch /chosen into a given DTB yet)`);
-  }
   if (!o.bare && o.bios !== undefined) throw new UserError(`wasmvisor: --bios needs --bare (in VM mode the VMM itself answers SBI calls)`);
   if (!o.bare && o.memSize > vmMemSizeLimit()) {
     // The VMM's host RAM holds the guest's pages and its G-stage tables (vm.ts hostRamSize).

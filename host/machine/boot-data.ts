@@ -9,11 +9,12 @@
  * `qemu-system-riscv64 -M virt,dumpdtb=`: 128M gives initrd-start 0x84200000 for a kernel at
  * 0x80200000, 512M gives 0x88200000; QEMU writes both properties as one 32-bit cell.
  *
- * A user DTB is used as given. QEMU patches /chosen bootargs and the initrd properties into it;
- * we have no FDT editor yet, so --dtb together with --append or --initrd is refused.
+ * A user DTB is used as given, except that, as QEMU does, --append and --initrd set /chosen
+ * bootargs and linux,initrd-start/end in it (fdt-patch.ts).
  */
 import { UserError } from '../errors';
 import type { Fdt } from './fdt';
+import { patchChosen, type FdtProp } from './fdt-patch';
 import type { LoadedImage } from './types';
 
 /** A file handed to the boot: its name (for messages) and its bytes. */
@@ -54,11 +55,27 @@ export function checkDtb(file: BootFile): Uint8Array {
   return data.subarray(0, total);
 }
 
-/** Refuse combinations we cannot honour: --dtb with --append or --initrd (see the file comment). */
-export function checkBootOptions(boot: BootOptions | undefined): void {
-  if (!boot?.dtb) return;
-  const other = boot.append !== undefined ? 'append' : boot.initrd ? 'initrd' : undefined;
-  if (other) throw new UserError(`${boot.dtb.name}: a user device tree cannot be combined with ${other} (wasmvisor does not patch /chosen into a given DTB yet)`);
+/**
+ * The user's DTB (checked), with /chosen bootargs and the initrd properties set from --append
+ * and --initrd as QEMU sets them in a `-dtb`.
+ */
+export function userDtb(dtb: BootFile, boot: BootOptions, initrd: InitrdPlacement | undefined): Uint8Array {
+  const blob = checkDtb(dtb);
+  const props: FdtProp[] = [];
+  if (boot.append !== undefined) props.push({ name: 'bootargs', value: new TextEncoder().encode(boot.append + '\0') });
+  if (initrd) {
+    props.push({ name: 'linux,initrd-start', value: cellBytes(initrd.start) });
+    props.push({ name: 'linux,initrd-end', value: cellBytes(initrd.end) });
+  }
+  return props.length > 0 ? patchChosen(dtb.name, blob, props) : blob;
+}
+
+function cellBytes(value: bigint): Uint8Array {
+  const out = new Uint8Array(value <= 0xffffffffn ? 4 : 8);
+  const v = new DataView(out.buffer);
+  if (out.length === 4) v.setUint32(0, Number(value));
+  else v.setBigUint64(0, value);
+  return out;
 }
 
 /** Where QEMU 7.2 loads the initrd: kernel entry + min(RAM size / 2, 128 MiB). */

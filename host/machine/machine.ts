@@ -4,7 +4,7 @@
  * The run loop is the host half of the KVM_RUN model: call core.run(), handle the exit it
  * returns (MMIO to a device, HTIF, WFI, budget), repeat. The core never calls the host.
  */
-import { checkBootOptions, checkDtb, checkInitrdClear, chosenExtra, placeInitrd, type InitrdPlacement } from './boot-data';
+import { checkInitrdClear, chosenExtra, placeInitrd, userDtb, type InitrdPlacement } from './boot-data';
 import * as A from '../../assembly/abi';
 import { UserError } from '../errors';
 import type { GuestMemory, HartTimer } from '../devices/device';
@@ -162,9 +162,8 @@ export class Machine {
     }
 
     // Boot data (issue 12): --initrd at QEMU's place, /chosen from --append/--initrd, or --dtb.
-    checkBootOptions(cfg.boot);
     this.initrd = placeInitrd(cfg.boot, cfg.kernel, BigInt(A.RAM_BASE), cfg.memSize);
-    const dtb = cfg.boot?.dtb ? checkDtb(cfg.boot.dtb) : virtBoardFdt({ memSize: cfg.memSize, hartIsa: HART_ISA, extra: chosenExtra(cfg.boot, this.initrd) });
+    const dtb = cfg.boot?.dtb ? userDtb(cfg.boot.dtb, cfg.boot, this.initrd) : virtBoardFdt({ memSize: cfg.memSize, hartIsa: HART_ISA, extra: chosenExtra(cfg.boot, this.initrd) });
     this.dtbAddress = fdtLoadAddress(BigInt(A.RAM_BASE), cfg.memSize, dtb.length);
     this.dtb = dtb;
     this.checkBootData();

@@ -16,7 +16,7 @@
  * fault and is decoded and emulated (mmio.ts). Host RAM (the bare machine's physical memory)
  * only holds the frames the frame allocator hands out: G-stage tables and populated pages.
  */
-import { checkBootOptions, checkDtb, checkInitrdClear, chosenExtra, placeInitrd, type BootOptions, type InitrdPlacement } from '../machine/boot-data';
+import { checkInitrdClear, chosenExtra, placeInitrd, userDtb, type BootOptions, type InitrdPlacement } from '../machine/boot-data';
 import * as A from '../../assembly/abi';
 import { UserError } from '../errors';
 import { Plic, PLIC_SIZE } from '../devices/plic';
@@ -214,10 +214,9 @@ export class Vm {
     }
 
     // Boot data (issue 12): --initrd at QEMU's place, /chosen from --append/--initrd, or --dtb.
-    checkBootOptions(cfg.boot);
     this.initrd = placeInitrd(cfg.boot, cfg.kernel, GUEST_RAM_BASE, cfg.memSize);
     this.dtb = cfg.boot?.dtb
-      ? checkDtb(cfg.boot.dtb)
+      ? userDtb(cfg.boot.dtb, cfg.boot, this.initrd)
       : virtBoardFdt({ memSize: cfg.memSize, hartIsa: HART_ISA, virtualMachine: true, extra: chosenExtra(cfg.boot, this.initrd, cfg.fdtExtra) });
     this.dtbAddress = fdtLoadAddress(GUEST_RAM_BASE, cfg.memSize, this.dtb.length);
     this.hart.timeShift = cfg.deterministic ? 3 : 6;

@@ -57,16 +57,11 @@ describe.each([['--bare'], []])('boot options %s', (...mode: string[]) => {
     expectUsageError(wasmvisor(['run', ...mode, '--dtb', cut, HELLO]), `${cut}: truncated device tree blob (totalsize ${dtb.length} bytes, file has 100)`);
   }, 60_000);
 
-  it('--dtb with --append is refused', () => {
-    const good = file('good.dtb', dtb);
-    expectUsageError(wasmvisor(['run', ...mode, '--dtb', good, '--append', 'x', HELLO]), 'wasmvisor: --dtb cannot be combined with --append (wasmvisor does not patch /chosen into a given DTB yet)');
-    expectUsageError(wasmvisor(['run', ...mode, '--dtb', good, '--initrd', good, HELLO]), 'wasmvisor: --dtb cannot be combined with --initrd (wasmvisor does not patch /chosen into a given DTB yet)');
-  }, 60_000);
 });
 
-it('the bare hello demo runs with --append, --initrd and with --dtb', () => {
+it('the bare hello demo runs with --append, --initrd, with --dtb, and with all three', () => {
   const initrd = file('i.img', new Uint8Array(4096).fill(0xa5));
-  for (const extra of [['--append', 'console=ttyS0', '--initrd', initrd], ['--dtb', file('u.dtb', dtb)]]) {
+  for (const extra of [['--append', 'console=ttyS0', '--initrd', initrd], ['--dtb', file('u.dtb', dtb)], ['--dtb', file('u2.dtb', dtb), '--append', 'x', '--initrd', initrd]]) {
     const r = wasmvisor(['run', '--bare', ...extra, HELLO]);
     expect(r.stderr).toBe('');
     expect(r.stdout).toContain('hello from RV64 M-mode');

@@ -7,7 +7,8 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, test } from 'vitest';
-import { checkBootOptions, checkDtb, chosenExtra, initrdAddress, placeInitrd, type BootOptions } from '../../host/machine/boot-data';
+import { checkDtb, chosenExtra, initrdAddress, placeInitrd, userDtb, type BootOptions } from '../../host/machine/boot-data';
+import { Fdt } from '../../host/machine/fdt';
 import { virtBoardFdt } from '../../host/machine/fdt';
 import { parseImage } from '../../host/machine/loader';
 import { Machine } from '../../host/machine/machine';
@@ -97,9 +98,38 @@ describe('bad input', () => {
       .toThrow(/^r: initrd at 0x80800000-0x8080000f overlaps wide's segment at 0x80000000 \(size 0xc00000\)$/);
   });
 
-  test('--dtb with --append or --initrd is refused', () => {
-    expect(() => checkBootOptions({ dtb: { name: 'u.dtb', data: good }, append: 'x' })).toThrow(/^u\.dtb: a user device tree cannot be combined with append/);
-    expect(() => checkBootOptions({ dtb: { name: 'u.dtb', data: good }, initrd: { name: 'i', data: initrdBytes } })).toThrow(/^u\.dtb: a user device tree cannot be combined with initrd/);
+});
+
+/** dtc's text of a DTB with its lines sorted (property order inside a node aside). */
+function sortedDts(dtb: Uint8Array, file: string): string[] {
+  const path = join(dir, file);
+  writeFileSync(path, dtb);
+  const r = spawnSync('dtc', ['-I', 'dtb', '-O', 'dts', path], { encoding: 'utf8' });
+  expect(r.stderr).toBe('');
+  return r.stdout.split('\n').sort();
+}
+
+describe.skipIf(!HAVE_DTC)('--dtb with --append and --initrd: /chosen is set in the user tree, as QEMU does', () => {
+  const boot: BootOptions = { append: 'console=hvc0', initrd: { name: 'i', data: initrdBytes } };
+  const initrd = placeInitrd(boot, kernelAt(0x80200000n), 0x80000000n, 128 * MiB);
+  test('the patched tree equals the generated tree with the same options', () => {
+    const plain = virtBoardFdt({ memSize: 128 * MiB, hartIsa: ISA });
+    const patched = userDtb({ name: 'u.dtb', data: plain }, boot, initrd);
+    expect(sortedDts(patched, 'p.dtb')).toEqual(sortedDts(virtBoardFdt({ memSize: 128 * MiB, hartIsa: ISA, extra: chosenExtra(boot, initrd) }), 'g.dtb'));
+  });
+  test('an old bootargs is replaced; a tree without /chosen gets one', () => {
+    const old = virtBoardFdt({ memSize: 128 * MiB, hartIsa: ISA, bootargs: 'old words' });
+    expect(chosenOf(userDtb({ name: 'u.dtb', data: old }, { append: 'new' }, undefined), 'r.dtb')).toEqual(['bootargs = "new";', 'stdout-path = "/soc/serial@10000000";']);
+    const bare = new Fdt();
+    bare.root.u32('#address-cells', 2).u32('#size-cells', 2).str('model', 'm');
+    bare.node('/cpus').u32('#address-cells', 1);
+    const patched = userDtb({ name: 'n.dtb', data: bare.build() }, boot, initrd);
+    expect(chosenOf(patched, 'n.dtb')).toEqual(['bootargs = "console=hvc0";', 'linux,initrd-end = <0x842003e8>;', 'linux,initrd-start = <0x84200000>;']);
+    expect(sortedDts(patched, 'n2.dtb')).toContain('\tmodel = "m";');
+  });
+  test('without --append and --initrd the user DTB is untouched', () => {
+    const plain = virtBoardFdt({ memSize: 128 * MiB, hartIsa: ISA });
+    expect(userDtb({ name: 'u.dtb', data: plain }, {}, undefined)).toEqual(plain);
   });
 });
 
@@ -166,5 +196,21 @@ describe.each(['bare', 'vm'] as const)('a guest booted with --append and --initr
     expect(exit).toBe(0);
     const a1 = new DataView(g.read(entry + 0x108n, 8).slice().buffer).getBigUint64(0, true);
     expect(g.read(a1, user.length)).toEqual(user);
+  }, 60_000);
+
+  test.skipIf(!HAVE_DTC)('a user DTB with --append and --initrd carries them at a1', async () => {
+    const user = virtBoardFdt({ memSize: 64 * MiB, hartIsa: ISA, bootargs: 'from the user' });
+    const { g, entry, exit } = await boot(mode, { dtb: { name: 'u.dtb', data: user }, append: 'patched in', initrd: { name: 'i', data: initrdBytes } });
+    expect(exit).toBe(0);
+    const a1 = new DataView(g.read(entry + 0x108n, 8).slice().buffer).getBigUint64(0, true);
+    const size = new DataView(g.read(a1, 8).slice().buffer).getUint32(4);
+    const start = entry + 32n * BigInt(MiB);
+    expect(chosenOf(g.read(a1, size).slice(), `u-${mode}.dtb`)).toEqual([
+      'bootargs = "patched in";',
+      `linux,initrd-end = <0x${(start + 1000n).toString(16)}>;`,
+      `linux,initrd-start = <0x${start.toString(16)}>;`,
+      'stdout-path = "/soc/serial@10000000";',
+    ]);
+    expect(g.read(start, initrdBytes.length)).toEqual(initrdBytes);
   }, 60_000);
 });

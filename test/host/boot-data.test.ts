@@ -127,6 +127,16 @@ describe.skipIf(!HAVE_DTC)('--dtb with --append and --initrd: /chosen is set in 
     expect(chosenOf(patched, 'n.dtb')).toEqual(['bootargs = "console=hvc0";', 'linux,initrd-end = <0x842003e8>;', 'linux,initrd-start = <0x84200000>;']);
     expect(sortedDts(patched, 'n2.dtb')).toContain('\tmodel = "m";');
   });
+  test('a user DTB whose structure block is broken gets one line', () => {
+    const plain = virtBoardFdt({ memSize: 128 * MiB, hartIsa: ISA });
+    const v = new DataView(plain.buffer, plain.byteOffset);
+    const bad = Uint8Array.from(plain);
+    new DataView(bad.buffer).setUint32(v.getUint32(8), 7); // the root's FDT_BEGIN_NODE becomes token 7
+    expect(() => userDtb({ name: 'b.dtb', data: bad }, { append: 'x' }, undefined)).toThrow(new RegExp(`^b\\.dtb: bad device tree blob \\(unknown token 0x7 at offset ${v.getUint32(8)}\\)$`));
+    const short = Uint8Array.from(plain);
+    new DataView(short.buffer).setUint32(36, 64); // size_dt_struct cut to 64 bytes
+    expect(() => userDtb({ name: 's.dtb', data: short }, { append: 'x' }, undefined)).toThrow(/^s\.dtb: bad device tree blob \(a property runs past the structure block\)$/);
+  });
   test('without --append and --initrd the user DTB is untouched', () => {
     const plain = virtBoardFdt({ memSize: 128 * MiB, hartIsa: ISA });
     expect(userDtb({ name: 'u.dtb', data: plain }, {}, undefined)).toEqual(plain);

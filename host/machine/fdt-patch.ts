@@ -26,6 +26,7 @@ export function patchChosen(name: string, dtb: Uint8Array, props: FdtProp[]): Ui
   const sizeStrings = v.getUint32(32), sizeStruct = v.getUint32(36);
   const bad = (what: string) => new UserError(`${name}: bad device tree blob (${what})`);
   if (offStruct + sizeStruct > dtb.length || offStrings + sizeStrings > dtb.length || offRsv > dtb.length) throw bad('a block lies outside the blob');
+  if (offStruct % 4 !== 0 || sizeStruct % 4 !== 0 || offRsv % 8 !== 0) throw bad('a misaligned block');
   const strings = dtb.subarray(offStrings, offStrings + sizeStrings);
   const dec = new TextDecoder();
   const stringAt = (off: number) => {
@@ -121,6 +122,7 @@ export function patchChosen(name: string, dtb: Uint8Array, props: FdtProp[]): Ui
   // The memory reservation block: 16-byte entries up to the (0, 0) one.
   let r = offRsv;
   while (r + 16 <= dtb.length && (v.getBigUint64(r) !== 0n || v.getBigUint64(r + 8) !== 0n)) r += 16;
+  if (r + 16 > dtb.length) throw bad('the memory reservation block has no end');
   const rsv = dtb.subarray(offRsv, r + 16);
   const HEADER = 40;
   const rsvOff = (HEADER + 7) & ~7;

@@ -49,6 +49,12 @@ export interface RunOptions {
   jitMaxBlocks?: number;
   /** --disk FILE[,ro] (bare machine): a raw disk image for the virtio-blk device in slot 0. */
   disk?: { path: string; readOnly: boolean };
+  /** --append CMDLINE: the kernel command line (/chosen bootargs). */
+  append?: string;
+  /** --initrd FILE: initial ramdisk, loaded where QEMU's virt puts it. */
+  initrd?: string;
+  /** --dtb FILE: a device tree blob used instead of the generated one. */
+  dtb?: string;
 }
 
 /** A parsed command line. */
@@ -89,6 +95,11 @@ options of run:
                            slot 0, 0x10001000); ,ro attaches it read-only
   --bios FILE              firmware (e.g. OpenSBI fw_dynamic.bin) at 0x80000000; IMAGE is its
                            payload at 0x80200000, started in S-mode
+  --append CMDLINE         kernel command line (the device tree's /chosen bootargs)
+  --initrd FILE            initial ramdisk, loaded at the kernel's entry + min(RAM/2, 128M) as
+                           QEMU does (/chosen linux,initrd-start and linux,initrd-end)
+  --dtb FILE               use this device tree blob instead of the generated one (--append
+                           and --initrd set its /chosen, as QEMU does)
   --timeout SECONDS        stop after this much wall time
   --max-instructions N     stop after N retired instructions (or N traps: a guest whose
                            trap handler traps again retires none)
@@ -212,6 +223,9 @@ const VALUE_OPTIONS: Record<string, string> = {
   '--virt': '--virt',
   '--trace': '--trace',
   '--disk': '--disk',
+  '--append': '--append',
+  '--initrd': '--initrd',
+  '--dtb': '--dtb',
   '--jit': '--jit',
   '--jit-threshold': '--jit-threshold',
   '--jit-code-limit': '--jit-code-limit',
@@ -262,6 +276,9 @@ export function parseArgs(argv: string[]): Command {
         memText = value;
       }
       else if (name === '--bios') o.bios = value;
+      else if (name === '--append') o.append = value;
+      else if (name === '--initrd') o.initrd = value;
+      else if (name === '--dtb') o.dtb = value;
       else if (name === '--timeout') o.timeout = parseTimeout(value);
       else if (name === '--paging') o.paging = parsePaging(value);
       else if (name === '--virt') o.virt = parseVirt(value);

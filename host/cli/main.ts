@@ -14,6 +14,8 @@
  *   2             bad input: usage, files, images (UserError)
  *   70            internal error (EX_SOFTWARE from sysexits.h)
  */
+import { type BootOptions } from '../machine/boot-data';
+import { readInputFile } from '../machine/input-file';
 import { UserError } from '../errors';
 import { loadImageFile } from '../machine/loader';
 import { Machine } from '../machine/machine';
@@ -134,6 +136,7 @@ async function runGuest(o: RunOptions, io: CliIo): Promise<number> {
     kernel,
     bios,
     disk,
+    boot: readBootOptions(o),
     deterministic: o.deterministic,
     jit: o.jit,
     jitThreshold: o.jitThreshold,
@@ -159,6 +162,7 @@ async function runVm(o: RunOptions, io: CliIo): Promise<number> {
   const vm = await Vm.create({
     memSize: o.memSize,
     kernel,
+    boot: readBootOptions(o),
     virt: o.virt,
     deterministic: o.deterministic,
     jit: o.jit,
@@ -179,6 +183,20 @@ async function runVm(o: RunOptions, io: CliIo): Promise<number> {
   }
   if (brokenPipe) return EXIT_BROKEN_PIPE;
   return outcome(o, result, quitByUser, io);
+}
+
+/** Largest --dtb accepted (a generated tree is a few KiB; QEMU's own limit is 2 MiB too). */
+const DTB_MAX_BYTES = 2 << 20;
+
+/** --append, --initrd and --dtb, their files read through the input-file checks (issue 12). */
+function readBootOptions(o: RunOptions): BootOptions | undefined {
+  if (o.append === undefined && o.initrd === undefined && o.dtb === undefined) return undefined;
+  const file = (path: string, what: string, maxBytes: number) => ({ name: path, data: readInputFile(path, { what, maxBytes }) });
+  return {
+    append: o.append,
+    initrd: o.initrd !== undefined ? file(o.initrd, 'initrd', o.memSize) : undefined,
+    dtb: o.dtb !== undefined ? file(o.dtb, 'device tree blob', DTB_MAX_BYTES) : undefined,
+  };
 }
 
 /** Wire the console and the limits to a machine or VM and run it. */

@@ -4,6 +4,7 @@
  * The run loop is the host half of the KVM_RUN model: call core.run(), handle the exit it
  * returns (MMIO to a device, HTIF, WFI, budget), repeat. The core never calls the host.
  */
+import { checkInitrdClear, chosenExtra, placeInitrd, userDtb, type InitrdPlacement } from './boot-data';
 import * as A from '../../assembly/abi';
 import { UserError } from '../errors';
 import type { GuestMemory, HartTimer } from '../devices/device';
@@ -163,13 +164,17 @@ export class Machine {
       this.bus.map(BigInt(base), 0x1000n, new VirtioMmioEmpty(`virtio-mmio@${base.toString(16)}`));
     }
 
-    const dtb = virtBoardFdt({ memSize: cfg.memSize, hartIsa: HART_ISA });
+    // Boot data (issue 12): --initrd at QEMU's place, /chosen from --append/--initrd, or --dtb.
+    this.initrd = placeInitrd(cfg.boot, cfg.kernel, BigInt(A.RAM_BASE), cfg.memSize);
+    const dtb = cfg.boot?.dtb ? userDtb(cfg.boot.dtb, cfg.boot, this.initrd) : virtBoardFdt({ memSize: cfg.memSize, hartIsa: HART_ISA, extra: chosenExtra(cfg.boot, this.initrd) });
     this.dtbAddress = fdtLoadAddress(BigInt(A.RAM_BASE), cfg.memSize, dtb.length);
     this.dtb = dtb;
     this.checkBootData();
     this.load();
   }
   private readonly dtb: Uint8Array;
+  /** Where --initrd goes in RAM (undefined without one). */
+  readonly initrd: InitrdPlacement | undefined;
 
   /**
    * Refuse images that the boot data would overwrite (the DTB near the top of RAM, with --bios
@@ -183,6 +188,7 @@ export class Machine {
       throw new UserError(`${(bios ?? kernel).name}: no room below the device tree for fw_dynamic_info in a ${memSize / 2 ** 20} MiB machine; give the machine more memory (--mem)`);
     }
     for (const image of bios ? [bios, kernel] : [kernel]) checkSegmentsClear(image, region, { kind: 'machine', memSize });
+    checkInitrdClear(this.cfg.boot, this.initrd, region);
     if (!bios) checkTohostFits(kernel, this.ram.base, memSize);
   }
 
@@ -194,6 +200,7 @@ export class Machine {
     const { kernel, bios } = this.cfg;
     this.blk?.reset(); // a machine reset resets the device (virtio-blk, issue 6)
     for (const image of bios ? [bios, kernel] : [kernel]) this.loadImage(image);
+    if (this.initrd) this.ram.write(this.initrd.start, this.initrd.data);
     this.ram.write(this.dtbAddress, this.dtb);
     let entry = kernel.entry;
     let a2 = 0n;

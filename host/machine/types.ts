@@ -1,3 +1,4 @@
+import type { BootOptions } from './boot-data';
 /** Types shared by the machine, the CLI, the tests and the benchmarks. */
 import type { BlockBackend } from '../devices/virtio/backend';
 
@@ -79,6 +80,8 @@ export interface MachineConfig extends JitConfig {
    * the machine stays free of node:fs: the CLI opens files (FileBackend), a page uses memory.
    */
   disk?: BlockBackend;
+  /** --append, --initrd, --dtb (issue 12): the kernel command line, initial ramdisk and a user device tree. */
+  boot?: BootOptions;
 }
 
 /** Limits of one `Machine.run` call. */

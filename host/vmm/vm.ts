@@ -16,6 +16,7 @@
  * fault and is decoded and emulated (mmio.ts). Host RAM (the bare machine's physical memory)
  * only holds the frames the frame allocator hands out: G-stage tables and populated pages.
  */
+import { checkInitrdClear, chosenExtra, placeInitrd, userDtb, type BootOptions, type InitrdPlacement } from '../machine/boot-data';
 import * as A from '../../assembly/abi';
 import { UserError } from '../errors';
 import { Plic, PLIC_SIZE } from '../devices/plic';
@@ -78,6 +79,8 @@ export interface VmConfig extends JitConfig {
   virt?: VirtMode;
   /** Adds nodes to the guest's device tree before it is built (host/xen: /hypervisor). */
   fdtExtra?: (fdt: Fdt) => void;
+  /** --append, --initrd, --dtb (issue 12); a user DTB replaces the generated tree and fdtExtra. */
+  boot?: BootOptions;
   /** A disk: served by a virtio-blk device (modern virtio-mmio) in virtio slot 0, IRQ 1. */
   disk?: BlockBackend;
 }
@@ -149,6 +152,8 @@ export class Vm {
   /** Set when the guest asked for a reset (SBI SRST reboot, syscon 0x7777). */
   rebootRequested = false;
   private readonly dtb: Uint8Array;
+  /** Where --initrd goes in guest RAM (undefined without one). */
+  readonly initrd: InitrdPlacement | undefined;
   private readonly guestPages = new Map<number, bigint>(); // guest page number (gpa >> 12) -> host frame (number keys hash faster than bigint)
   // ---- hooks for host/xen (a VM without Xen never uses them) ----
   /** Vendor SBI extensions by EID, dispatched by sbi.ts (Xen's hypercalls). */
@@ -208,7 +213,11 @@ export class Vm {
       this.bus.map(BigInt(base), 0x1000n, new VirtioMmioEmpty(`virtio-mmio@${base.toString(16)}`));
     }
 
-    this.dtb = virtBoardFdt({ memSize: cfg.memSize, hartIsa: HART_ISA, virtualMachine: true, extra: cfg.fdtExtra });
+    // Boot data (issue 12): --initrd at QEMU's place, /chosen from --append/--initrd, or --dtb.
+    this.initrd = placeInitrd(cfg.boot, cfg.kernel, GUEST_RAM_BASE, cfg.memSize);
+    this.dtb = cfg.boot?.dtb
+      ? userDtb(cfg.boot.dtb, cfg.boot, this.initrd)
+      : virtBoardFdt({ memSize: cfg.memSize, hartIsa: HART_ISA, virtualMachine: true, extra: chosenExtra(cfg.boot, this.initrd, cfg.fdtExtra) });
     this.dtbAddress = fdtLoadAddress(GUEST_RAM_BASE, cfg.memSize, this.dtb.length);
     this.vcpu = new Vcpu(this);
     this.load();
@@ -219,7 +228,9 @@ export class Vm {
     const { kernel } = this.cfg;
     // The device tree goes where QEMU puts it (2 MiB-aligned near the top of RAM); in a very
     // small VM that can fall on the kernel: refuse rather than run a corrupted kernel.
-    checkSegmentsClear(kernel, { start: this.dtbAddress, end: this.dtbAddress + BigInt(this.dtb.length), what: 'the device tree' }, { kind: 'VM', memSize: this.cfg.memSize });
+    const dtbRegion = { start: this.dtbAddress, end: this.dtbAddress + BigInt(this.dtb.length), what: 'the device tree' };
+    checkSegmentsClear(kernel, dtbRegion, { kind: 'VM', memSize: this.cfg.memSize });
+    checkInitrdClear(this.cfg.boot, this.initrd, dtbRegion);
     for (const seg of kernel.segments) {
       const size = Math.max(seg.memSize, seg.data.length);
       if (!this.isGuestRam(seg.paddr, size)) {
@@ -227,6 +238,7 @@ export class Vm {
       }
       this.writeGuest(seg.paddr, seg.data);
     }
+    if (this.initrd) this.writeGuest(this.initrd.start, this.initrd.data);
     this.writeGuest(this.dtbAddress, this.dtb);
     this.vcpu.reset(kernel.entry, this.dtbAddress);
   }

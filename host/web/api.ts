@@ -24,7 +24,7 @@
  *   host.addEventListener('domains', () => table.textContent = host.xlList());
  */
 import {
-  STAT_BLOCK_BYTES, STAT_FIELDS, STAT_SEQ, type ExitRow, type FromWorker, type ToWorker, type VmCounters,
+  STAT_BLOCK_BYTES, STAT_FIELDS, STAT_SEQ, type BootMessage, type ExitRow, type FromWorker, type ToWorker, type VmCounters,
   type VmMode, type VmState, type WalkSample,
 } from './protocol';
 import { untilState } from './until-state';
@@ -53,6 +53,12 @@ export interface VmOptions {
   autostart?: boolean;
   /** Guest RAM in bytes (default 128 MiB, as the CLI). */
   memSize?: number;
+  /** Kernel command line: the device tree's /chosen bootargs (the CLI's --append). */
+  append?: string;
+  /** Initial ramdisk (URL or bytes), loaded where QEMU's virt puts it (the CLI's --initrd). */
+  initrd?: ImageSource;
+  /** A device tree blob (URL or bytes) used instead of the generated one (the CLI's --dtb; not with append or initrd). */
+  dtb?: ImageSource;
   /** Time derived from retired instructions only (reproducible runs). Default false. */
   deterministic?: boolean;
   /** The worker script (default: worker.js next to this module). */
@@ -227,14 +233,24 @@ export class Vm extends EventTarget {
    * Load a guest image (replacing the current one) and start it unless autostart is false.
    * `mode` defaults to the mode of the previous load (createVm's option at first).
    */
-  async load(image: ImageSource, opts: { name?: string; autostart?: boolean; mode?: VmMode } = {}): Promise<void> {
+  async load(image: ImageSource, opts: { name?: string; autostart?: boolean; mode?: VmMode } & BootSources = {}): Promise<void> {
     const bytes = await imageBytes(image);
     const name = opts.name ?? imageName(image);
+    const transfer: ArrayBuffer[] = [bytes];
+    const file = async (src: ImageSource | undefined, what: string) => {
+      if (src === undefined) return undefined;
+      const b = await imageBytes(src);
+      transfer.push(b);
+      return { name: imageName(src, what), bytes: b };
+    };
+    const boot: BootMessage | undefined = opts.append !== undefined || opts.initrd !== undefined || opts.dtb !== undefined
+      ? { append: opts.append, initrd: await file(opts.initrd, 'initrd'), dtb: await file(opts.dtb, 'dtb') }
+      : undefined;
     this.mode = opts.mode ?? this.mode;
     this.forget();
     const id = ++this.loads;
     const done = new Promise<string | undefined>((resolve) => this.pendingLoads.set(id, resolve));
-    this.send({ type: 'load', id, name, bytes, autostart: opts.autostart ?? true, mode: this.mode }, [bytes]);
+    this.send({ type: 'load', id, name, bytes, autostart: opts.autostart ?? true, mode: this.mode, boot }, transfer);
     const error = await done;
     if (error !== undefined) throw new Error(error);
   }
@@ -282,12 +298,19 @@ async function imageBytes(image: ImageSource): Promise<ArrayBuffer> {
   return res.arrayBuffer();
 }
 
-function imageName(image: ImageSource): string {
+function imageName(image: ImageSource, dflt = 'image'): string {
   if (typeof image === 'string' || image instanceof URL) {
     const path = String(image).split(/[?#]/)[0];
-    return path.slice(path.lastIndexOf('/') + 1) || 'image';
+    return path.slice(path.lastIndexOf('/') + 1) || dflt;
   }
-  return 'image';
+  return dflt;
+}
+
+/** Boot options of a load (VmOptions' append, initrd and dtb). */
+export interface BootSources {
+  append?: string;
+  initrd?: ImageSource;
+  dtb?: ImageSource;
 }
 
 /** Start a VM in a new Worker; with options.image, load it (and run it unless autostart is false). */
@@ -307,6 +330,6 @@ export async function createVm(options: VmOptions = {}): Promise<Vm> {
   }, (msg) => (vm ? vm.receive(msg) : early.push(msg)));
   vm = new Vm(worker, statsBuffer, intervalMs, options.mode ?? 'vm');
   for (const msg of early) vm.receive(msg);
-  if (options.image !== undefined) await vm.load(options.image, { name: options.name, autostart: options.autostart, mode: options.mode });
+  if (options.image !== undefined) await vm.load(options.image, { name: options.name, autostart: options.autostart, mode: options.mode, append: options.append, initrd: options.initrd, dtb: options.dtb });
   return vm;
 }

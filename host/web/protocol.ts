@@ -144,6 +144,13 @@ export interface XenConsoleRing {
 /** An xl command of the page for one domain (by name, or by id while it lives). */
 export type XenCommand = 'pause' | 'unpause' | 'destroy' | 'ring';
 
+/** Boot options of a `load` (issue 12): kernel command line, initial ramdisk, a user DTB. */
+export interface BootMessage {
+  append?: string;
+  initrd?: { name: string; bytes: ArrayBuffer };
+  dtb?: { name: string; bytes: ArrayBuffer };
+}
+
 /** Page -> worker. */
 export type ToWorker =
   | {
@@ -157,7 +164,7 @@ export type ToWorker =
       /** Milliseconds between statistics samples. */
       statsIntervalMs: number;
     }
-  | { type: 'load'; id: number; name: string; bytes: ArrayBuffer; autostart: boolean; mode: VmMode }
+  | { type: 'load'; id: number; name: string; bytes: ArrayBuffer; autostart: boolean; mode: VmMode; boot?: BootMessage }
   | { type: 'input'; bytes: Uint8Array }
   | { type: 'pause' }
   | { type: 'resume' }

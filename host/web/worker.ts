@@ -10,6 +10,7 @@
  * and backends of `wasmvisor up`, several DomUs sharing this thread). The page's main thread
  * never runs guest code.
  */
+import type { BootOptions } from '../machine/boot-data';
 import { Machine } from '../machine/machine';
 import { setCoreModule } from '../machine/core';
 import { parseImage } from '../machine/loader';
@@ -20,7 +21,7 @@ import { KERNEL_RAW_BASE, Vm, type VmRunResult } from '../vmm/vm';
 import { fillCachedGStage } from './walk-fill';
 import { WebDom0 } from './xen-dom0';
 import {
-  STAT_FIELDS, STAT_SEQ, type ExitRow, type FromWorker, type ToWorker, type VmCounters, type VmMode,
+  STAT_FIELDS, STAT_SEQ, type BootMessage, type ExitRow, type FromWorker, type ToWorker, type VmCounters, type VmMode,
   type VmState, type WalkSample,
 } from './protocol';
 
@@ -224,6 +225,15 @@ async function stopRun(): Promise<void> {
   await running;
 }
 
+/** The boot options of the current image (--append, --initrd, --dtb of the CLI). */
+let bootOptions: BootOptions | undefined;
+
+function bootOptionsOf(m: BootMessage | undefined): BootOptions | undefined {
+  if (!m) return undefined;
+  const file = (f: { name: string; bytes: ArrayBuffer } | undefined) => (f ? { name: f.name, data: new Uint8Array(f.bytes) } : undefined);
+  return { append: m.append, initrd: file(m.initrd), dtb: file(m.dtb) };
+}
+
 /** Build a fresh guest for the current image (first load, reset). */
 async function boot(autostart: boolean): Promise<void> {
   await stopRun();
@@ -235,7 +245,7 @@ async function boot(autostart: boolean): Promise<void> {
   missesAtFlush = lastFlushes = 0;
   try {
     // Generated code is compiled in the background (WebAssembly.instantiate), off this thread's run loop.
-    const cfg = { memSize, kernel: image, deterministic, onConsoleOutput: consoleOutput, jitBackground: true };
+    const cfg = { memSize, kernel: image, boot: bootOptions, deterministic, onConsoleOutput: consoleOutput, jitBackground: true };
     guest = mode === 'vm' ? await Vm.create(cfg) : await Machine.create(cfg);
   } catch (e) {
     setState('error', { message: e instanceof Error ? e.message : String(e) });
@@ -272,6 +282,7 @@ async function handle(msg: ToWorker): Promise<void> {
       dom0 = undefined;
       setState('loading');
       mode = msg.mode;
+      bootOptions = bootOptionsOf(msg.boot);
       try {
         // A raw kernel goes where an SBI firmware would leave it (VM), or at the RAM base (bare).
         image = parseImage(new Uint8Array(msg.bytes), msg.name, mode === 'vm' ? KERNEL_RAW_BASE : RAM_BASE);

@@ -15,6 +15,7 @@
  *      xenstored binds the XenStore port and serves the ring (INTRODUCE).
  * The console port stays unbound until Dom0's console backend (host/xen/backends) binds it.
  */
+import { type BootOptions } from '../machine/boot-data';
 import { UserError } from '../errors';
 import type { GuestMemory } from '../devices/device';
 import type { JitConfig, LoadedImage, RunLimits } from '../machine/types';
@@ -45,6 +46,8 @@ export interface XenDomainConfig extends JitConfig {
   /** RAM in bytes (a multiple of 4 KiB). */
   memSize: number;
   kernel: LoadedImage;
+  /** The kernel command line and initial ramdisk (xl.cfg cmdline=/extra=/ramdisk=, issue 12). */
+  boot?: BootOptions;
   /** Grant-table frames (1..64, default 4): the table's maximum size. */
   grantFrames?: number;
   /** Event-channel ports (default 1024). */
@@ -129,6 +132,7 @@ export class XenHypervisor implements HypercallContext {
       vm = await Vm.create({
         memSize: cfg.memSize,
         kernel: cfg.kernel,
+        boot: cfg.boot,
         deterministic: cfg.deterministic,
         onConsoleOutput: cfg.onConsoleOutput,
         onTraceExit: cfg.onTraceExit,
@@ -141,6 +145,9 @@ export class XenHypervisor implements HypercallContext {
         if (end > gpaOf(layout.firstGfn, 0)) {
           throw new UserError(`${cfg.kernel.name}: segment at 0x${seg.paddr.toString(16)} reaches the hypervisor pages at 0x${gpaOf(layout.firstGfn, 0).toString(16)}; give the domain more memory`);
         }
+      }
+      if (vm.initrd && vm.initrd.end > gpaOf(layout.firstGfn, 0)) {
+        throw new UserError(`${cfg.boot!.initrd!.name}: ramdisk at 0x${vm.initrd.start.toString(16)}-0x${(vm.initrd.end - 1n).toString(16)} reaches the hypervisor pages at 0x${gpaOf(layout.firstGfn, 0).toString(16)}; give the domain more memory`);
       }
     } catch (e) {
       this.evtchn.removeDomain(domid);

@@ -17,8 +17,12 @@
  *   on_crash    = 'destroy'          (default destroy)
  *   cpu_weight  = 256                credit scheduler weight, 1..65535 (xl sched-credit -w)
  *   cap         = 0                  credit scheduler cap in percent of a CPU, 0 (none)..100
+ *   cmdline     = 'console=hvc0'     the kernel command line (/chosen bootargs); root= and extra= are then ignored
+ *   root        = '/dev/xvda'        with extra: "root=ROOT EXTRA" when there is no cmdline (as libxl's xl_parse.c)
+ *   extra       = 'quiet'
+ *   ramdisk     = 'initrd.img'       initial ramdisk (/chosen linux,initrd-start/end), placed as QEMU's virt does
  *
- * Paths (kernel, disk targets) are relative to the configuration file's directory. Every
+ * Paths (kernel, ramdisk, disk targets) are relative to the configuration file's directory. Every
  * mistake is a one-line UserError "FILE:LINE: key = value: what is wrong".
  */
 import { dirname, resolve } from 'node:path';
@@ -70,6 +74,10 @@ export interface DomainCfg {
   weight: number;
   /** Credit scheduler cap, percent of one CPU; 0 means no cap. */
   cap: number;
+  /** The kernel command line from cmdline=, or root= and extra= (undefined when none is set). */
+  cmdline?: string;
+  /** ramdisk=: the initial ramdisk, resolved against the file's directory. */
+  ramdisk?: string;
 }
 
 /** xl's default memory (MiB). */
@@ -170,9 +178,23 @@ export function parseDomainCfg(text: string, file: string): DomainCfg {
   const vifS = get.get('vif');
   if (vifS) for (const spec of list(vifS)) vifs.push(parseVif(spec, (what) => bad(vifS, what)));
 
+  // xl.cfg(5): cmdline= is the whole command line and overrides root= and extra=; otherwise
+  // libxl joins them as "root=ROOT EXTRA" (tools/xl/xl_parse.c).
+  const optStr = (key: string) => (get.has(key) ? str(get.get(key)!) : undefined);
+  const root = optStr('root');
+  const extra = optStr('extra');
+  let cmdline = optStr('cmdline');
+  if (cmdline === undefined && root !== undefined) cmdline = extra !== undefined ? `root=${root} ${extra}` : `root=${root}`;
+  else if (cmdline === undefined) cmdline = extra;
+  const ramdiskS = get.get('ramdisk');
+  const ramdiskRel = ramdiskS ? str(ramdiskS) : undefined;
+  if (ramdiskS && ramdiskRel === '') throw bad(ramdiskS, 'empty path');
+
   return {
     file,
     name,
+    cmdline,
+    ramdisk: ramdiskRel !== undefined ? resolve(dir, ramdiskRel) : undefined,
     kernel: resolve(dir, kernelRel),
     memoryMiB,
     vcpus: 1,
@@ -188,6 +210,7 @@ export function parseDomainCfg(text: string, file: string): DomainCfg {
 
 const KNOWN_KEYS: ReadonlySet<string> = new Set([
   'name', 'kernel', 'memory', 'vcpus', 'type', 'disk', 'vif', 'on_poweroff', 'on_reboot', 'on_crash', 'cpu_weight', 'cap',
+  'cmdline', 'root', 'extra', 'ramdisk',
 ]);
 
 /**

@@ -19,6 +19,8 @@
  * Devices come from host/xen/devices.ts, passed in as `DeviceOps` so that this file does not
  * depend on the backends' wiring (the tests pass stubs).
  */
+import { type BootOptions } from '../../machine/boot-data';
+import { readInputFile } from '../../machine/input-file';
 import { MemoryBackend, type BlockBackend } from '../../devices/virtio/backend';
 import { FileBackend } from '../../devices/virtio/file-backend';
 import { UserError } from '../../errors';
@@ -149,8 +151,13 @@ export class Toolstack {
     const { cfg } = rec;
     const kernel = (this.opts.loadKernel ?? ((p) => loadImageFile(p, KERNEL_RAW_BASE)))(cfg.kernel);
     const out = (bytes: Uint8Array) => this.opts.onConsole?.(rec, Uint8Array.from(bytes));
+    // cmdline= / root= / extra= and ramdisk= (issue 12): /chosen in the DomU's tree.
+    const memSize = cfg.memoryMiB * 2 ** 20;
+    const boot: BootOptions | undefined = cfg.cmdline !== undefined || cfg.ramdisk !== undefined
+      ? { append: cfg.cmdline, initrd: cfg.ramdisk !== undefined ? { name: cfg.ramdisk, data: readInputFile(cfg.ramdisk, { what: 'ramdisk', maxBytes: memSize }) } : undefined }
+      : undefined;
     const d = await this.hv.createDomain({
-      name: cfg.name, memSize: cfg.memoryMiB * 2 ** 20, kernel, deterministic: this.opts.deterministic,
+      name: cfg.name, memSize, kernel, boot, deterministic: this.opts.deterministic,
       jit: this.opts.jit, jitThreshold: this.opts.jitThreshold, jitCodeLimit: this.opts.jitCodeLimit, jitMaxBlocks: this.opts.jitMaxBlocks, jitBackground: this.opts.jitBackground,
       onConsoleOutput: out, onXenConsole: out,
     });

@@ -90,7 +90,7 @@ describe('DomU configuration', () => {
   it.each([
     ['', `${F}: missing 'name'`],
     ["name = 'd'", `${F}: missing 'kernel'`],
-    [MIN + 'colour = 1', `${L(3)}: unknown key 'colour' (known: name, kernel, memory, vcpus, type, disk, vif, on_poweroff, on_reboot, on_crash, cpu_weight, cap)`],
+    [MIN + 'colour = 1', `${L(3)}: unknown key 'colour' (known: name, kernel, memory, vcpus, type, disk, vif, on_poweroff, on_reboot, on_crash, cpu_weight, cap, cmdline, root, extra, ramdisk)`],
     ["name = 3\nkernel = 'k'", `${L(1)}: name = 3: expected a quoted string`],
     ["name = '-x'\nkernel = 'k'", `${L(1)}: name = '-x': a domain name is 1..64 letters, digits, '-', '_' or '.', starting with a letter or digit`],
     ["name = 'a b'\nkernel = 'k'", `${L(1)}: name = 'a b': a domain name is 1..64 letters, digits, '-', '_' or '.', starting with a letter or digit`],

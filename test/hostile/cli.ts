@@ -19,6 +19,7 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { expect } from 'vitest';
 
 export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 export const BIN = join(ROOT, 'bin/wasmvisor.mjs');
@@ -214,4 +215,25 @@ function tryKill(pid: number, signal: NodeJS.Signals): void {
   } catch {
     // already gone
   }
+}
+
+/** Run the built CLI with stdin closed; SIGKILLed after 30 s (a hang). */
+export function runCliSync(args: string[]) {
+  if (!existsSync(join(ROOT, 'dist/cli.mjs'))) throw new Error('dist/cli.mjs is missing: run `node scripts/build.mjs` first');
+  const t0 = performance.now();
+  const r = spawnSync(process.execPath, [join(ROOT, 'bin/wasmvisor.mjs'), ...args], {
+    cwd: ROOT, input: '', encoding: 'latin1', timeout: 30_000, killSignal: 'SIGKILL', env: { ...process.env, WASMVISOR_DEBUG: '' },
+  });
+  return { ...r, ms: performance.now() - t0 };
+}
+
+/** Refused: exactly `message` on stderr, nothing on stdout, exit 2, no stack trace, in under 10 s. */
+export function expectRefused(args: string[], message: string): void {
+  const r = runCliSync(args);
+  expect(r.signal).toBeNull(); // not killed: it did not hang
+  expect(r.stderr).toBe(message + '\n');
+  expect(r.stderr).not.toMatch(/^\s+at /m);
+  expect(r.stdout).toBe('');
+  expect(r.status).toBe(2);
+  expect(r.ms).toBeLessThan(10_000);
 }

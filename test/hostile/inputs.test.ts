@@ -10,32 +10,13 @@ import { existsSync, mkdtempSync, rmSync, truncateSync, writeFileSync } from 'no
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { expectRefused } from './cli';
 import { afterAll, describe, expect, it } from 'vitest';
 import { memSizeLimit } from '../../host/machine/mem-size';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const HELLO = join(ROOT, 'guests/bin/demo/hello.elf');
 
-/** Run the built CLI with stdin closed; SIGKILLed after 30 s (a hang). */
-function wasmvisor(args: string[]) {
-  if (!existsSync(join(ROOT, 'dist/cli.mjs'))) throw new Error('dist/cli.mjs is missing: run `node scripts/build.mjs` first');
-  const t0 = performance.now();
-  const r = spawnSync(process.execPath, [join(ROOT, 'bin/wasmvisor.mjs'), ...args], {
-    cwd: ROOT, input: '', encoding: 'latin1', timeout: 30_000, killSignal: 'SIGKILL', env: { ...process.env, WASMVISOR_DEBUG: '' },
-  });
-  return { ...r, ms: performance.now() - t0 };
-}
-
-/** Refused: exactly `message` on stderr, nothing on stdout, exit 2, no stack trace, in under 10 s. */
-function expectRefused(args: string[], message: string): void {
-  const r = wasmvisor(args);
-  expect(r.signal).toBeNull(); // not killed: it did not hang
-  expect(r.stderr).toBe(message + '\n');
-  expect(r.stderr).not.toMatch(/^\s+at /m);
-  expect(r.stdout).toBe('');
-  expect(r.status).toBe(2);
-  expect(r.ms).toBeLessThan(10_000);
-}
 
 const dir = mkdtempSync(join(tmpdir(), 'wasmvisor-inputs-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));

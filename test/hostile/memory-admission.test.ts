@@ -12,6 +12,7 @@ import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { runCliSync, expectRefused } from './cli';
 import { afterAll, describe, expect, it } from 'vitest';
 import { loadImageFile } from '../../host/machine/loader';
 import { memSizeLimit, sizeText } from '../../host/machine/mem-size';
@@ -22,26 +23,6 @@ import { buildElf } from '../host/elf-writer';
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const HELLO = join(ROOT, 'guests/bin/demo/hello.elf');
 
-/** Run the built CLI with stdin closed; SIGKILLed after 30 s (a hang). */
-function wasmvisor(args: string[]) {
-  if (!existsSync(join(ROOT, 'dist/cli.mjs'))) throw new Error('dist/cli.mjs is missing: run `node scripts/build.mjs` first');
-  const t0 = performance.now();
-  const r = spawnSync(process.execPath, [join(ROOT, 'bin/wasmvisor.mjs'), ...args], {
-    cwd: ROOT, input: '', encoding: 'latin1', timeout: 30_000, killSignal: 'SIGKILL', env: { ...process.env, WASMVISOR_DEBUG: '' },
-  });
-  return { ...r, ms: performance.now() - t0 };
-}
-
-/** Refused: exactly `message` on stderr, nothing on stdout, exit 2, no stack trace, in under 10 s. */
-function expectRefused(args: string[], message: string): void {
-  const r = wasmvisor(args);
-  expect(r.signal).toBeNull(); // not killed: it did not hang
-  expect(r.stderr).toBe(message + '\n');
-  expect(r.stderr).not.toMatch(/^\s+at /m);
-  expect(r.stdout).toBe('');
-  expect(r.status).toBe(2);
-  expect(r.ms).toBeLessThan(10_000);
-}
 
 const dir = mkdtempSync(join(tmpdir(), 'wasmvisor-admission-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -124,7 +105,7 @@ describe('HTIF tohost at the end of RAM (issue 11, defect 6)', { timeout: 60_000
   const END = RAM + (4n << 20n);
 
   it('in the last 8 bytes of RAM: works (the guest exits with code 3 through it)', () => {
-    const r = wasmvisor(['run', '--bare', '--mem', '4M', file('end.elf', tohostElf(END - 8n))]);
+    const r = runCliSync(['run', '--bare', '--mem', '4M', file('end.elf', tohostElf(END - 8n))]);
     expect([r.signal, r.stderr, r.stdout, r.status]).toEqual([null, '', '', 3]);
   });
 

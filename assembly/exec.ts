@@ -62,13 +62,13 @@ export function flushExecStats(): void {
  * Host address for an aligned load of `size` bytes at va, or 0 on a TLB miss or a misaligned
  * address (the low bits of va join the tag compare; see mmu.ts).
  */
-@inline function readHost(va: u64, size: u64): usize {
+@inline export function readHost(va: u64, size: u64): usize {
   const e = TLB_READ + (<usize>((va >> 12) & (TLB_ENTRIES - 1)) << 4);
   if (((va & (PAGE_MASK | (size - 1))) | ctxData) == load<u64>(e)) return <usize>(va + load<u64>(e, 8));
   return 0;
 }
 /** Host address for an aligned store of `size` bytes at va, or 0 (miss, misaligned). */
-@inline function writeHost(va: u64, size: u64): usize {
+@inline export function writeHost(va: u64, size: u64): usize {
   const e = TLB_WRITE + (<usize>((va >> 12) & (TLB_ENTRIES - 1)) << 4);
   if (((va & (PAGE_MASK | (size - 1))) | ctxData) == load<u64>(e)) return <usize>(va + load<u64>(e, 8));
   return 0;

@@ -30,14 +30,13 @@ import {
 } from '../state';
 import { ctxData, loadSlow } from '../mmu';
 import { raiseException } from '../trap';
-import { slowStore } from '../exec';
+import { slowStore, readHost, writeHost } from '../exec'; // the TLB fast path, shared with integer loads and stores
 import { fpEnabled, fpDirty } from './status';
 import * as SF from './softfloat';
 
 const BOX: u64 = 0xffffffff00000000;
 /** f[i] is slot 34 + i of the x array (S_F = 34 * 8): an MMIO load completes into it (index.ts). */
 export const F_AS_X: u32 = 34;
-const PAGE_MASK: u64 = ~(<u64>0xfff);
 
 // ---- f registers ----
 @inline function getF(i: u32): u64 { return load<u64>(STATE + S_F + (<usize>i << 3)); }
@@ -48,17 +47,6 @@ const PAGE_MASK: u64 = ~(<u64>0xfff);
   return (v >> 32) == 0xffffffff ? v & 0xffffffff : 0x7fc00000;
 }
 
-// ---- the TLB fast path (as exec.ts readHost/writeHost) ----
-@inline function readHost(va: u64, size: u64): usize {
-  const e = TLB_READ + (<usize>((va >> 12) & (TLB_ENTRIES - 1)) << 4);
-  if (((va & (PAGE_MASK | (size - 1))) | ctxData) == load<u64>(e)) return <usize>(va + load<u64>(e, 8));
-  return 0;
-}
-@inline function writeHost(va: u64, size: u64): usize {
-  const e = TLB_WRITE + (<usize>((va >> 12) & (TLB_ENTRIES - 1)) << 4);
-  if (((va & (PAGE_MASK | (size - 1))) | ctxData) == load<u64>(e)) return <usize>(va + load<u64>(e, 8));
-  return 0;
-}
 
 /** Illegal instruction for record r, `left` records uncounted (r included). */
 function illegalInsn(r: usize, left: u64): bool {

@@ -15,8 +15,8 @@ import type { MmioAccess } from '../mmio';
 import type { SbiCall } from '../sbi';
 import type { Vm } from '../vm';
 
-/** --virt: how the CPU is virtualized. */
-export type VirtMode = 'hw' | 'trap';
+/** --virt: how the CPU is virtualized (bt and pv: issue 13, see docs/techniques.md). */
+export type VirtMode = 'hw' | 'trap' | 'bt' | 'pv';
 /** --paging: how guest memory is virtualized. */
 export type PagingMode = 'nested' | 'shadow';
 
@@ -55,4 +55,50 @@ export interface Technique {
   handleTrap(): ReasonId;
   /** The VMM took guest RAM page `gpa` away (ballooning): forget every translation to its frame. */
   guestPageRemoved?(gpa: bigint): void;
+  /** What this technique counted so far, for `wasmvisor lab` and --stats (zero where a field does not apply). */
+  counters?(): TechniqueCounters;
+}
+
+/** Instruction counts by binary-translation class (VMware's ident / inline / call-out). */
+export interface BtClassCounts {
+  ident: number;
+  inline: number;
+  callout: number;
+}
+
+/**
+ * The figures the lab compares across techniques (wasmvisor lab). Exits by kind, guest
+ * instructions and 1D/2D walks come from the VM (ExitStats, the core's counters); these are
+ * the technique's own.
+ */
+export interface TechniqueCounters {
+  /** Privileged instructions emulated after a trap (trap-and-emulate, and BT's call-outs). */
+  emulated: number;
+  /** BT (--virt bt): guest-kernel instructions classed when their block was translated (static, summed over blocks). */
+  btStatic: BtClassCounts;
+  /** BT: the same, counted per execution (dynamic). */
+  btDynamic: BtClassCounts;
+  /** PV (--virt pv): hypercalls taken, and page-table updates they carried (batched as Xen's mmu_update). */
+  hypercalls: number;
+  mmuUpdates: number;
+  /** Shadow paging: guest page-table writes that faulted, shadows built and reused, hart TLB flushes. */
+  ptWriteFaults: number;
+  shadowsBuilt: number;
+  shadowsReused: number;
+  tlbFlushes: number;
+}
+
+/** A TechniqueCounters of zeros. */
+export function zeroCounters(): TechniqueCounters {
+  return {
+    emulated: 0,
+    btStatic: { ident: 0, inline: 0, callout: 0 },
+    btDynamic: { ident: 0, inline: 0, callout: 0 },
+    hypercalls: 0,
+    mmuUpdates: 0,
+    ptWriteFaults: 0,
+    shadowsBuilt: 0,
+    shadowsReused: 0,
+    tlbFlushes: 0,
+  };
 }

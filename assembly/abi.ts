@@ -215,6 +215,14 @@ export const S_STAT_JIT_IJC_HITS: usize = 0x6f8; // indirect jumps served by the
 export const S_WALK_LOG_ON: usize = 0x7f8;
 export const S_WALK_LOG: usize = 0x800;
 export const WALK_LOG_MAX_STEPS: u32 = 32;
+// Binary translation (--virt bt, assembly/btvirt.ts, host/vmm/virt/bt.ts). BT_ON is written by
+// the host; the counts by the core: instructions classed when their block was decoded (static,
+// summed over every decode) and inline sites executed (dynamic; the VMM counts the rest).
+export const S_BT_ON: usize = 0xe00; // 1: trapRun translates the guest kernel's blocks
+export const S_STAT_BT_IDENT: usize = 0xe08;
+export const S_STAT_BT_INLINE: usize = 0xe10;
+export const S_STAT_BT_CALLOUT: usize = 0xe18;
+export const S_STAT_BT_INLINE_RUN: usize = 0xe20; // inline sites executed
 // a scratch decoded record for the host's disassembler (decodeInto)
 export const S_SCRATCH_REC: usize = 0xf00;
 
@@ -239,7 +247,15 @@ export const VM_EXIT_HTINST: usize = 0x320; // transformed instruction (priv spe
 export const VM_EXIT_INSN_LEN: usize = 0x328; // length of the trapping instruction (2 or 4), 0 if none
 export const VM_EXIT_INSN: usize = 0x330; // the trapping instruction's bits (virtual instruction, ecall), 0 if none
 export const VM_EXIT_INSTRUCTIONS: usize = 0x338; // guest instructions retired in this entry
-export const VMCS_SIZE_USED: usize = 0x340;
+// The virtual CSRs of a deprivileged guest kernel that have no VS CSR (--virt trap and bt: the
+// VMM and the core's inline sites share them here).
+export const VM_SCOUNTEREN: usize = 0x380;
+export const VM_SENVCFG: usize = 0x388;
+export const VMCS_SIZE_USED: usize = 0x390;
+/** VM_EXIT_CAUSE of a BT call-out (a cause for custom use, priv spec table 3.6): VM_EXIT_INSN holds the instruction. */
+export const CAUSE_BT_CALLOUT: u64 = 24;
+/** VM_EXIT_CAUSE after a BT inline sstatus write changed SUM or MXR (it retired): re-enter on the shadow of the new view. */
+export const CAUSE_BT_RESYNC: u64 = 25;
 
 // ---- exit reasons returned by run() ----
 export const EXIT_NONE: u32 = 0;

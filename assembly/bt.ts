@@ -27,6 +27,7 @@ import { fetchHost, markCodePage, translateFetch } from './mmu';
 import { pageInfo, hostPage, CODE_BIT } from './phys';
 import { dropCompiled, evictAll } from './jit/jit';
 import { REGION_MAX } from './jit/emit';
+import { btKey, btTranslate } from './btvirt';
 
 const ARENA_END: usize = <usize>BT_ARENA + <usize>BT_ARENA_SIZE;
 const BLOCK_MAX_BYTES: usize = <usize>B_HDR + <usize>BT_MAX_INSNS * <usize>R_SIZE;
@@ -88,8 +89,9 @@ export function flushBlocks(): void {
   return <usize>BT_HASH + (<usize>((off >> 1) & (BT_HASH_ENTRIES - 1)) << 3);
 }
 
+/** Valid: its page's code is unchanged, and it was decoded for this translation (btvirt.ts btKey). */
 @inline function blockValid(blk: usize): bool {
-  return load<u32>(blk, B_GEN) == (pageInfo(<usize>load<u32>(blk, B_PAGE)) & ~CODE_BIT);
+  return load<u32>(blk, B_GEN) == ((pageInfo(<usize>load<u32>(blk, B_PAGE)) & ~CODE_BIT) ^ btKey);
 }
 
 /** Decode a block starting at host address h (physical offset off into RAM). */
@@ -121,11 +123,13 @@ function decodeBlock(h: usize, off: u32): usize {
     if ((fl & F_END) != 0 || op == OP_ILLEGAL) break;
   }
   if (n == 0) return 0;
+  // A guest kernel under --virt bt: class its instructions (ident, inline, call-out).
+  if (btKey != 0) btTranslate(blk, n);
   const page = hostPage(h - 1);
   markCodePage(page);
   store<u64>(blk, <u64>off + <u64>RAM_BASE, B_PADDR);
   store<u32>(blk, <u32>page, B_PAGE);
-  store<u32>(blk, pageInfo(page) & ~CODE_BIT, B_GEN);
+  store<u32>(blk, (pageInfo(page) & ~CODE_BIT) ^ btKey, B_GEN);
   store<u32>(blk, n, B_COUNT);
   store<u32>(blk, memops, B_MEMOPS);
   store<u32>(blk, <u32>(h - start), B_BYTES);
@@ -153,6 +157,7 @@ function decodeStraddling(h: usize): usize {
   if (h2 == 0) return 0;
   const w = lo | (<u32>load<u16>(h2) << 16);
   decode32(w, blk + <usize>B_HDR);
+  if (btKey != 0) btTranslate(blk, 1);
   store<u16>(blk + <usize>B_HDR, 0, R_PCOFF);
   store<u32>(blk, 4, B_BYTES);
   store<u32>(blk, 0xffffffff, B_PAGE);

@@ -32,6 +32,7 @@ import {
   hyperAccessFault, hfenceFault,
 } from './csr';
 import { fpExec } from './fp/exec';
+import { btCsr, btCallout, btInlineImm } from './btvirt';
 
 const PAGE_MASK: u64 = ~(<u64>0xfff);
 /** Loads and stores in the blocks run (the TLB statistics' denominator); see flushExecStats. */
@@ -452,6 +453,18 @@ export function jitRest(blk: usize, r: usize, base: u64): void {
         else if (fRs2(r) != 0 && !virt) flushTlbAsid(x2(r) & 0xffff);
         else flushTlbAll();
         break;
+      }
+      // ---- binary translation of a guest kernel (--virt bt, btvirt.ts): only in its blocks ----
+      case O.OP_BT_INLINE: {
+        // A CSR access of the virtual CSR file: the last record of its block (CSR ops end blocks).
+        setX(fRd(r), btCsr(r, btInlineImm(r) ? <u64>fRs1(r) : x1(r)));
+        break;
+      }
+      case O.OP_BT_CALLOUT: {
+        at(base, r);
+        addIcount(-left(r, end));
+        btCallout(r);
+        return;
       }
       // ---- H: hypervisor loads and stores (§8.2.8) and fences (§8.2.9) ----
       case O.OP_HLV_B: case O.OP_HLV_BU: case O.OP_HLV_H: case O.OP_HLV_HU: case O.OP_HLVX_HU:

@@ -33,6 +33,8 @@ export { jitReady } from './jit/jit';
 export { jitRest } from './exec';
 export { pc, icount, irqCheck, eventAt } from './state';
 export { ctxData } from './mmu';
+export { btCsr } from './btvirt';
+import { btEnter } from './btvirt';
 import { checkInterrupts, raiseFault } from './trap';
 import { nextTimerIcount, mtime } from './timer';
 import { markDirty } from './phys';
@@ -286,6 +288,8 @@ export function vmRun(): u32 {
  * henvcfg.STCE) and hvip raise VS interrupts that, with hideleg = 0, are HS-level and so exit;
  * hie (the guest's sie) counts only when the guest could take them now (virtual U-mode, or
  * virtual S-mode with sstatus.SIE: VM_PRIV and vsstatus hold the virtual state).
+ * Under --virt bt the guest kernel's inline CSR sites write the VMCS fields directly (btvirt.ts),
+ * which the VMM reads after the exit as it reads what it emulated itself.
  */
 export function trapRun(): u32 {
   memory.copy(STATE + S_X, VMCS + VM_X, 32 * 8);
@@ -297,6 +301,8 @@ export function trapRun(): u32 {
   store<u64>(STATE + S_HIDELEG, 0);
   const virtualS = (load<u64>(VMCS + VM_PRIV) & 1) != 0;
   if (virtualS && (load<u64>(STATE + S_VSSTATUS) & 2) == 0) store<u64>(STATE + S_HIE, 0);
+  // --virt bt (S_BT_ON): the guest kernel's blocks are translated (btvirt.ts); its user code is not.
+  btEnter(virtualS);
   store<u64>(STATE + S_V, 0);
   store<u64>(STATE + S_U_EXTERNAL, 1);
   store<u64>(STATE + S_MENVCFG, load<u64>(STATE + S_MENVCFG) | (<u64>1 << 63));

@@ -35,11 +35,14 @@ export async function genIsa(root) {
   L.push('export const OP_ILLEGAL: u32 = 0;');
   base.forEach((r, i) => L.push(`export const ${ident(r[0])}: u32 = ${i + 1};`));
   L.push(`export const OP_COUNT: u32 = ${base.length + 1};`);
+  // Pseudo ops (table.ts PSEUDO_OPS): ids after OP_COUNT, flags in the same table; never decoded.
+  const pseudo = T.PSEUDO_OPS ?? [];
+  pseudo.forEach((p, i) => L.push(`export const ${ident(p[0])}: u32 = ${base.length + 1 + i};`));
   L.push('');
   L.push('/** Flags per op id (F_END, F_LOAD, F_STORE, F_PRIV of the table). */');
-  L.push(`const OP_FLAGS = memory.data<u8>([0, ${base.map((r) => r[5]).join(', ')}]);`);
+  L.push(`const OP_FLAGS = memory.data<u8>([0, ${[...base.map((r) => r[5]), ...pseudo.map((p) => p[1])].join(', ')}]);`);
   L.push('/** The match bits of each op (its opcode, funct3, funct7...): transformed instructions (htinst) start from them. */');
-  L.push(`const OP_MATCH = memory.data<u32>([0, ${base.map((r) => hex(r[2])).join(', ')}]);`);
+  L.push(`const OP_MATCH = memory.data<u32>([0, ${[...base.map((r) => hex(r[2])), ...pseudo.map(() => hex(0))].join(', ')}]);`);
   L.push('@inline export function opMatch(op: u32): u32 { return load<u32>(OP_MATCH + (<usize>op << 2)); }');
   L.push('/** The table flags of an op. */');
   L.push('@inline export function opFlags(op: u32): u32 { return <u32>load<u8>(OP_FLAGS + <usize>op); }');

@@ -284,6 +284,18 @@ export const ISA: Row[] = [
   ['c.sdsp', 'C', 0xe002, 0xe003, 'CSDSP', S, 'sd'],
 ];
 
+/**
+ * Ops no encoding decodes to: binary translation (--virt bt, assembly/btvirt.ts) rewrites the
+ * records of a guest kernel's sensitive instructions into them when it decodes a block. They
+ * get op ids after the table's (gen/isa.ts) and these flags; R_RAW keeps the instruction bits.
+ *   bt.inline   a CSR access emulated inline against the virtual CSR file (the VMCS)
+ *   bt.callout  an instruction the VMM emulates: the core exits to it (no trap is taken)
+ */
+export const PSEUDO_OPS: [name: string, flags: number][] = [
+  ['bt.inline', E | P],
+  ['bt.callout', E | P],
+];
+
 /** CSR names for the disassembler and error messages (privileged spec ch. 2.2, table 2.2-2.5). */
 export const CSR_NAMES: Record<number, string> = {
   0x001: 'fflags', 0x002: 'frm', 0x003: 'fcsr',

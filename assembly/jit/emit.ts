@@ -43,10 +43,13 @@ import {
 import * as O from '../gen/isa';
 import * as W from './wasm';
 import { blockAt } from '../bt';
+import { btInlineImm, btInlineIrq } from '../btvirt';
 
 // ---- the module's imports (the host passes the core's exports as module "c") ----
 const F_REST: u32 = 0; // jitRest(block, record, block pc): the interpreter finishes the block
-const F_COUNT: u32 = 1;
+const F_BTCSR: u32 = 1; // btCsr(record, source) -> old value: a BT inline site (only when the region has one)
+/** Imported functions: jitRest, and btCsr in a region with BT inline sites (the region's function comes next). */
+let funcImports: u32 = 1;
 const G_PC: u32 = 0;
 const G_ICOUNT: u32 = 1;
 const G_IRQ: u32 = 2;
@@ -54,6 +57,7 @@ const G_EVENT: u32 = 3;
 const G_CTX: u32 = 4;
 const TY_REGION: u32 = 0;
 const TY_REST: u32 = 1;
+const TY_BTCSR: u32 = 2;
 
 const PAGE_MASK: i64 = ~(<i64>0xfff);
 
@@ -601,11 +605,33 @@ function emitInsn(r: usize, off: u32, i: u32, n: u32): bool {
     case O.OP_REMW: divRem(r, true, true, true); return false;
     case O.OP_REMUW: divRem(r, true, false, true); return false;
     case O.OP_FENCE: return false; // one hart (exec.ts)
+    case O.OP_BT_INLINE: emitBtInline(r); return false;
     default: {
       // Anything else: the interpreter runs the rest of the block.
       finishInInterpreter(r);
       return true;
     }
+  }
+}
+
+/**
+ * A BT inline site (--virt bt, btvirt.ts): rd = btCsr(record, rs1 or zimm), a call into the core
+ * with no exit; icount goes to its global first (counters and time read it). The site is its
+ * block's last record: after a write that may enable a pending interrupt, eventAt's local
+ * becomes 0, so the jump that follows leaves the function and the run loop looks at interrupts
+ * (as the interpreter does: btCsr sets irqCheck).
+ */
+function emitBtInline(r: usize): void {
+  W.localGet(L_IC);
+  W.globalSet(G_ICOUNT);
+  W.i32c(<i32>r);
+  if (btInlineImm(r)) W.i64c(<i64>load<u8>(r, R_RS1));
+  else getReg(<u32>load<u8>(r, R_RS1));
+  W.call(F_BTCSR);
+  setReg(<u32>load<u8>(r, R_RD));
+  if (btInlineIrq(r)) {
+    W.i64c(0);
+    W.localSet(L_EV);
   }
 }
 
@@ -641,6 +667,7 @@ function funcType(params: StaticArray<u8>, result: u8): void {
 
 const P_NONE: StaticArray<u8> = [];
 const P_REST: StaticArray<u8> = [W.T_I32, W.T_I32, W.T_I64];
+const P_BTCSR: StaticArray<u8> = [W.T_I32, W.T_I64];
 
 function header(): void {
   // magic and version (§5.5.16)
@@ -649,14 +676,16 @@ function header(): void {
   let s: usize;
   W.byte(W.SEC_TYPE);
   s = W.beginSized();
-  W.u32leb(2);
+  W.u32leb(funcImports == 2 ? 3 : 2);
   funcType(P_NONE, 0); // TY_REGION
   funcType(P_REST, 0); // TY_REST
+  if (funcImports == 2) funcType(P_BTCSR, W.T_I64); // TY_BTCSR
   W.endSized(s);
   W.byte(W.SEC_IMPORT);
   s = W.beginSized();
-  W.u32leb(F_COUNT + 1 + 5);
+  W.u32leb(funcImports + 1 + 5);
   importFunc('jitRest', TY_REST);
+  if (funcImports == 2) importFunc('btCsr', TY_BTCSR);
   W.name('env');
   W.name('memory');
   W.byte(W.KIND_MEMORY);
@@ -678,7 +707,7 @@ function header(): void {
   W.u32leb(1);
   W.name('f');
   W.byte(W.KIND_FUNC);
-  W.u32leb(F_COUNT);
+  W.u32leb(funcImports);
   W.endSized(s);
 }
 
@@ -737,6 +766,17 @@ function blockRegisters(blk: usize, loops: bool): void {
   }
 }
 
+/** Does the region hold a BT inline site (then its module imports btCsr)? */
+function regionHasBtInline(): bool {
+  for (let b: u32 = 0; b < regionCount; b++) {
+    const blk = unchecked(regionBlk[b]);
+    const n = load<u32>(blk, B_COUNT);
+    // CSR ops end blocks: an inline site can only be a block's last record.
+    if (<u32>load<u16>(blk + <usize>B_HDR + <usize>(n - 1) * <usize>R_SIZE, R_OP) == O.OP_BT_INLINE) return true;
+  }
+  return false;
+}
+
 /** Does block b branch or jump back to its own start (then its code is a Wasm loop)? */
 function branchesToItself(b: u32): bool {
   const blk = unchecked(regionBlk[b]);
@@ -757,6 +797,7 @@ function branchesToItself(b: u32): bool {
  */
 export function emitRegion(): u32 {
   W.resetBuf();
+  funcImports = regionHasBtInline() ? 2 : 1;
   header();
   markRegs();
   W.byte(W.SEC_CODE);

@@ -27,6 +27,7 @@ import { formatStats } from './stats-table';
 import { formatExitStats } from '../vmm/stats';
 import { KERNEL_RAW_BASE, Vm, type VmRunResult } from '../vmm/vm';
 import { formatShadowStats, TrapTechnique } from '../vmm/virt/trap';
+import { BtTechnique, formatBtStats } from '../vmm/virt/bt';
 import { attachStdin } from './stdin';
 import { runUp, runXl } from './xl';
 import pkg from '../../package.json';
@@ -180,6 +181,7 @@ async function runVm(o: RunOptions, io: CliIo): Promise<number> {
     io.stderr(formatExitStats(vm.exits, vm.vcpu.instructions, vm.walkCounters()));
     const tech = vm.vcpu.technique;
     if (tech instanceof TrapTechnique) io.stderr(formatShadowStats(tech.shadow.counters));
+    if (tech instanceof BtTechnique) io.stderr(formatBtStats(tech.counters()));
   }
   if (brokenPipe) return EXIT_BROKEN_PIPE;
   return outcome(o, result, quitByUser, io);

@@ -196,6 +196,15 @@ export class HartState {
   get statWalkRefs2d(): bigint { return this.get(A.S_STAT_WALK_REFS_2D); }
   /** G-stage translations (of VS-stage PTE addresses and of final guest physical addresses) served by the G-stage cache. */
   get statPwcHits(): bigint { return this.get(A.S_STAT_PWC_HITS); }
+  /** --virt bt: 1 makes trapRun translate the guest kernel's blocks (assembly/btvirt.ts). */
+  get btOn(): bigint { return this.get(A.S_BT_ON); }
+  set btOn(v: bigint) { this.set(A.S_BT_ON, v); }
+  /** BT: instructions classed ident / inline / call-out when their block was decoded (static, summed). */
+  get statBtIdent(): bigint { return this.get(A.S_STAT_BT_IDENT); }
+  get statBtInline(): bigint { return this.get(A.S_STAT_BT_INLINE); }
+  get statBtCallout(): bigint { return this.get(A.S_STAT_BT_CALLOUT); }
+  /** BT: inline sites executed (dynamic). */
+  get statBtInlineRun(): bigint { return this.get(A.S_STAT_BT_INLINE_RUN); }
 
   // ---- tier 2 (JIT) configuration and counters ----
   /** A abi.ts JIT_* mode (JIT_OFF, JIT_ON, JIT_ALWAYS), read by the core at each run(). */

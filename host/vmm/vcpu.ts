@@ -20,6 +20,7 @@ import type { Vm, VmRunResult } from './vm';
 import { HwTechnique } from './virt/hw';
 import type { Technique, VcpuPort } from './virt/technique';
 import { TrapTechnique } from './virt/trap';
+import { BtTechnique } from './virt/bt';
 import { walk2d } from './walk';
 
 /** mtime frequency (10 MHz). */
@@ -127,7 +128,8 @@ export class Vcpu {
       halt: this.stats.id('WFI (vCPU halts)'),
     };
     const port = this.techniquePort();
-    this.technique = vm.cfg.virt === 'trap' ? new TrapTechnique(port) : new HwTechnique(port, (c, t) => this.redirect(c, t));
+    const virt = vm.cfg.virt;
+    this.technique = virt === 'trap' ? new TrapTechnique(port) : virt === 'bt' ? new BtTechnique(port) : new HwTechnique(port, (c, t) => this.redirect(c, t));
   }
 
   /** What the techniques may use of this vCPU. */

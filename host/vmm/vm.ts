@@ -104,7 +104,7 @@ export interface VmRunResult extends RunResult {
  * refused up front (checkVmMemSize).
  */
 export function hostRamSize(memSize: number, virt: VirtMode = 'hw'): number {
-  const shadows = virt === 'trap' ? MAX_SHADOW_FRAMES * 4096 : 0;
+  const shadows = virt === 'trap' || virt === 'bt' ? MAX_SHADOW_FRAMES * 4096 : 0;
   const tables = Math.ceil(memSize / (512 * 4096)) * 4096 + 64 * 1024 + shadows;
   const size = memSize + tables + 2 ** 20;
   return Math.ceil(size / 4096) * 4096;

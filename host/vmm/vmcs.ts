@@ -10,6 +10,7 @@
  *   VM_PRIV     1 VS, 0 VU
  *   VM_VS       vsstatus vstvec vsscratch vsepc vscause vstval vsatp vstimecmp
  *   VM_CONTROLS hstatus hedeleg hideleg hie hvip hcounteren htimedelta hgatp henvcfg
+ *   VM_SCOUNTEREN, VM_SENVCFG  a deprivileged guest kernel's (--virt trap, bt) virtual CSRs
  *   VM_BUDGET   guest instructions allowed in the next entry
  *   VM_EXIT_*   reason cause tval htval htinst insn_len insn instructions (written by the core)
  */
@@ -45,6 +46,7 @@ export const VMCS_FIELDS = [
   'pc', 'priv',
   'vsstatus', 'vstvec', 'vsscratch', 'vsepc', 'vscause', 'vstval', 'vsatp', 'vstimecmp',
   'hstatus', 'hedeleg', 'hideleg', 'hie', 'hvip', 'hcounteren', 'htimedelta', 'hgatp', 'henvcfg',
+  'scounteren', 'senvcfg',
   'budget',
   'exitReason', 'exitCause', 'exitTval', 'exitHtval', 'exitHtinst', 'exitInsnLen', 'exitInsn', 'exitInstructions',
 ] as const;
@@ -175,6 +177,11 @@ export class Vmcs {
   set hgatp(v: bigint) { this.set(A.VM_CONTROLS + CT.hgatp, v); }
   get henvcfg(): bigint { return this.get(A.VM_CONTROLS + CT.henvcfg); }
   set henvcfg(v: bigint) { this.set(A.VM_CONTROLS + CT.henvcfg, v); }
+  /** A deprivileged guest kernel's virtual scounteren and senvcfg (--virt trap and bt: trap-csr.ts, assembly/btvirt.ts). */
+  get scounteren(): bigint { return this.get(A.VM_SCOUNTEREN); }
+  set scounteren(v: bigint) { this.set(A.VM_SCOUNTEREN, v); }
+  get senvcfg(): bigint { return this.get(A.VM_SENVCFG); }
+  set senvcfg(v: bigint) { this.set(A.VM_SENVCFG, v); }
   /** Most guest instructions the next `vmRun()` may retire. */
   get budget(): bigint { return this.get(A.VM_BUDGET); }
   set budget(v: bigint) { this.set(A.VM_BUDGET, v); }

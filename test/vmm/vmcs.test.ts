@@ -10,6 +10,7 @@ const OFFSETS: Record<VmcsField, number> = {
   hstatus: A.VM_CONTROLS + 0x00, hedeleg: A.VM_CONTROLS + 0x08, hideleg: A.VM_CONTROLS + 0x10, hie: A.VM_CONTROLS + 0x18,
   hvip: A.VM_CONTROLS + 0x20, hcounteren: A.VM_CONTROLS + 0x28, htimedelta: A.VM_CONTROLS + 0x30,
   hgatp: A.VM_CONTROLS + 0x38, henvcfg: A.VM_CONTROLS + 0x40,
+  scounteren: A.VM_SCOUNTEREN, senvcfg: A.VM_SENVCFG,
   budget: A.VM_BUDGET,
   exitReason: A.VM_EXIT_REASON, exitCause: A.VM_EXIT_CAUSE, exitTval: A.VM_EXIT_TVAL, exitHtval: A.VM_EXIT_HTVAL,
   exitHtinst: A.VM_EXIT_HTINST, exitInsnLen: A.VM_EXIT_INSN_LEN, exitInsn: A.VM_EXIT_INSN,

@@ -15,7 +15,8 @@
  *              allows (§3.1.11, §4.1.5); time is the guest's time base
  *
  * Storage: the VMCS fields the hw technique uses for the same state (technique.ts), plus
- * scounteren and senvcfg here.
+ * VM_SCOUNTEREN and VM_SENVCFG for scounteren and senvcfg. --virt bt's inline sites
+ * (assembly/btvirt.ts btCsr) do the same against the same fields; keep the two in step.
  */
 import type { Vmcs } from '../vmcs';
 
@@ -36,10 +37,16 @@ export const CSR_NAMES: Record<number, string> = {
   0xc00: 'cycle', 0xc01: 'time', 0xc02: 'instret',
 };
 
-/** The virtual CSRs that have no VMCS field. */
+/**
+ * The virtual CSRs that have no VS CSR: VMCS fields of their own (VM_SCOUNTEREN, VM_SENVCFG), so
+ * BT's inline sites in the core (assembly/btvirt.ts) read and write the same copy.
+ */
 export class VirtualCsrs {
-  scounteren = 0n;
-  senvcfg = 0n;
+  constructor(private readonly vmcs: Vmcs) {}
+  get scounteren(): bigint { return this.vmcs.scounteren; }
+  set scounteren(v: bigint) { this.vmcs.scounteren = v; }
+  get senvcfg(): bigint { return this.vmcs.senvcfg; }
+  set senvcfg(v: bigint) { this.vmcs.senvcfg = v; }
   reset(): void {
     this.scounteren = 0n;
     this.senvcfg = 0n;

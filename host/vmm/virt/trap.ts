@@ -22,7 +22,7 @@
 import { decodeRaw } from '../mmio';
 import { ShadowPager, type ShadowAccess } from '../paging/shadow';
 import { CSR_NAMES, csrAccess, SSTATUS, VirtualCsrs, VS_INTERRUPTS, type CsrHart } from './trap-csr';
-import type { ReasonId, Technique, VcpuPort } from './technique';
+import { zeroCounters, type ReasonId, type Technique, type TechniqueCounters, type VcpuPort, type VirtMode } from './technique';
 
 const INTERRUPT = 1n << 63n;
 /** sip/sie bits in the VS positions of hvip/hie (priv spec §8.2.4): SSI 2, STI 6, SEI 10. */
@@ -36,9 +36,11 @@ const hx = (v: bigint) => '0x' + v.toString(16);
 
 /** The trap-and-emulate technique. */
 export class TrapTechnique implements Technique {
-  readonly mode = 'trap' as const;
+  readonly mode: VirtMode = 'trap';
   readonly shadow: ShadowPager;
-  readonly csrs = new VirtualCsrs();
+  readonly csrs: VirtualCsrs;
+  /** Privileged instructions emulated (after a trap; under bt, the call-outs). */
+  protected emulated = 0;
   /** The hart's satp as last set (the current shadow). */
   private hartSatp = -1n;
   private lastFill = { pc: -1n, gva: -1n, n: 0 };
@@ -46,8 +48,9 @@ export class TrapTechnique implements Technique {
   private readonly csrIds = new Map<number, ReasonId>();
   private readonly csrHart: CsrHart;
 
-  constructor(private readonly cpu: VcpuPort) {
+  constructor(protected readonly cpu: VcpuPort) {
     const vm = cpu.vm;
+    this.csrs = new VirtualCsrs(vm.vmcs);
     this.shadow = new ShadowPager({
       ram: vm.hostRam,
       frames: vm.frames,
@@ -134,61 +137,78 @@ export class TrapTechnique implements Technique {
     const v = this.cpu.vm.vmcs;
     let insn = Number(v.exitInsn & 0xffff_ffffn);
     if (insn === 0) insn = this.cpu.fetchInsn(v.pc) ?? 0;
-    const virtualS = v.priv === 1n;
-    if ((insn & 0x7f) === 0x73) {
-      const f3 = (insn >>> 12) & 7;
-      if (f3 === 0 && virtualS) {
-        if (insn === INSN_SRET) return this.sret();
-        if (insn === INSN_WFI) return this.wfi();
-        if (insn >>> 25 === 0x09 && ((insn >>> 7) & 31) === 0) {
-          // sfence.vma: the shadows follow every guest PTE write (write protection), so
-          // nothing is stale; it is counted (paging/shadow.ts).
-          this.shadow.sfence();
-          v.advancePc(4);
-          return this.id('sfence.vma (emulated)');
-        }
-      } else if (f3 !== 0 && f3 !== 4) {
-        const csr = insn >>> 20;
-        const rs1 = (insn >>> 15) & 31;
-        const rd = (insn >>> 7) & 31;
-        const kind = f3 & 3; // 1 RW, 2 RS, 3 RC
-        const src = f3 >= 5 ? BigInt(rs1) : v.x(rs1);
-        const writes = kind === 1 || rs1 !== 0;
-        const old = csrAccess(this.csrs, this.csrHart, csr, virtualS, kind, src, writes);
-        if (old !== undefined) {
-          if (rd !== 0) v.setX(rd, old);
-          v.advancePc(4);
-          // The reason by number first: the name is built once per CSR and access kind.
-          const how = writes ? (kind === 1 && rd === 0 ? 1 : 2) : 0;
-          let id = this.csrIds.get(csr * 4 + how);
-          if (id === undefined) {
-            const name = CSR_NAMES[csr] ?? hx(BigInt(csr));
-            this.csrIds.set(csr * 4 + how, (id = this.id(`csr ${['read', 'write', 'read/write'][how]} ${name} (emulated)`)));
-          }
-          return id;
-        }
-      }
-    }
+    const r = this.emulate(insn, v.priv === 1n, false);
+    if (r !== undefined) return r;
     this.deliver(2n, v.exitTval);
     return this.id('illegal instruction (to the guest)');
   }
 
-  /** sret (priv spec §3.3.2, for S): priv <- SPP, SIE <- SPIE, SPIE <- 1, SPP <- U, pc <- sepc. */
-  private sret(): ReasonId {
+  /**
+   * Emulate the guest's privileged instruction `insn` at pc (from virtual S when `virtualS`):
+   * csrr/csrw of the virtual CSR file, sret, wfi, sfence.vma. Returns its reason, or undefined
+   * when it is the guest's own illegal instruction. `callout`: it came as a BT call-out
+   * (bt.ts), not a trap; only the reason's name differs.
+   */
+  protected emulate(insn: number, virtualS: boolean, callout: boolean): ReasonId | undefined {
     const v = this.cpu.vm.vmcs;
+    if ((insn & 0x7f) !== 0x73) return undefined;
+    const f3 = (insn >>> 12) & 7;
+    if (f3 === 0 && virtualS) {
+      if (insn === INSN_SRET) return this.sret(callout);
+      if (insn === INSN_WFI) return this.wfi(callout);
+      if (insn >>> 25 === 0x09 && ((insn >>> 7) & 31) === 0) {
+        // sfence.vma: the shadows follow every guest PTE write (write protection), so
+        // nothing is stale; it is counted (paging/shadow.ts).
+        this.shadow.sfence();
+        v.advancePc(4);
+        this.emulated++;
+        return this.id(callout ? 'BT call-out: sfence.vma' : 'sfence.vma (emulated)');
+      }
+    } else if (f3 !== 0 && f3 !== 4) {
+      const csr = insn >>> 20;
+      const rs1 = (insn >>> 15) & 31;
+      const rd = (insn >>> 7) & 31;
+      const kind = f3 & 3; // 1 RW, 2 RS, 3 RC
+      const src = f3 >= 5 ? BigInt(rs1) : v.x(rs1);
+      const writes = kind === 1 || rs1 !== 0;
+      const old = csrAccess(this.csrs, this.csrHart, csr, virtualS, kind, src, writes);
+      if (old !== undefined) {
+        if (rd !== 0) v.setX(rd, old);
+        v.advancePc(4);
+        this.emulated++;
+        // The reason by number first: the name is built once per CSR, access kind and path.
+        const how = writes ? (kind === 1 && rd === 0 ? 1 : 2) : 0;
+        const key = csr * 8 + how + (callout ? 4 : 0);
+        let id = this.csrIds.get(key);
+        if (id === undefined) {
+          const name = `csr ${['read', 'write', 'read/write'][how]} ${CSR_NAMES[csr] ?? hx(BigInt(csr))}`;
+          this.csrIds.set(key, (id = this.id(callout ? `BT call-out: ${name}` : `${name} (emulated)`)));
+        }
+        return id;
+      }
+    }
+    return undefined;
+  }
+
+  /** sret (priv spec §3.3.2, for S): priv <- SPP, SIE <- SPIE, SPIE <- 1, SPP <- U, pc <- sepc. */
+  private sret(callout: boolean): ReasonId {
+    const v = this.cpu.vm.vmcs;
+    this.emulated++;
     const st = v.vsstatus;
     v.priv = (st & SSTATUS.SPP) !== 0n ? 1n : 0n;
     v.vsstatus = (st & ~(SSTATUS.SIE | SSTATUS.SPP)) | ((st & SSTATUS.SPIE) !== 0n ? SSTATUS.SIE : 0n) | SSTATUS.SPIE;
     v.pc = v.vsepc;
-    return this.id(v.priv === 1n ? 'sret to virtual S (emulated)' : 'sret to virtual U (emulated)');
+    const to = v.priv === 1n ? 'sret to virtual S' : 'sret to virtual U';
+    return this.id(callout ? `BT call-out: ${to}` : `${to} (emulated)`);
   }
 
   /** wfi (§3.3.3): wait until an interrupt is pending in sip & sie, whatever sstatus.SIE says. */
-  private wfi(): ReasonId {
+  private wfi(callout: boolean): ReasonId {
     const v = this.cpu.vm.vmcs;
     v.advancePc(4);
+    this.emulated++;
     if ((this.virtualPending() & v.hie) === 0n) this.cpu.halt();
-    return this.id('wfi (emulated)');
+    return this.id(callout ? 'BT call-out: wfi' : 'wfi (emulated)');
   }
 
   // ---- memory ----
@@ -277,7 +297,19 @@ export class TrapTechnique implements Technique {
     v.pc = (tv & ~3n) + (irq && (tv & 1n) !== 0n ? (cause & 63n) * 4n : 0n);
   }
 
-  private id(name: string): ReasonId {
+  /** What this technique counted (technique.ts): emulated instructions and the shadow MMU's figures. */
+  counters(): TechniqueCounters {
+    const c = zeroCounters();
+    const s = this.shadow.counters;
+    c.emulated = this.emulated;
+    c.ptWriteFaults = s.ptWrites;
+    c.shadowsBuilt = s.built;
+    c.shadowsReused = s.reused;
+    c.tlbFlushes = s.tlbFlushes;
+    return c;
+  }
+
+  protected id(name: string): ReasonId {
     let id = this.ids.get(name);
     if (id === undefined) this.ids.set(name, (id = this.cpu.reason(name)));
     return id;

@@ -180,7 +180,7 @@ async function runVm(o: RunOptions, io: CliIo): Promise<number> {
     io.stderr(formatStats(vm.stats()));
     io.stderr(formatExitStats(vm.exits, vm.vcpu.instructions, vm.walkCounters()));
     const tech = vm.vcpu.technique;
-    if (tech instanceof TrapTechnique) io.stderr(formatShadowStats(tech.shadow.counters));
+    if (tech instanceof TrapTechnique) io.stderr(formatShadowStats(tech.shadow.counters, tech.mode));
     if (tech instanceof BtTechnique) io.stderr(formatBtStats(tech.counters()));
   }
   if (brokenPipe) return EXIT_BROKEN_PIPE;

@@ -317,9 +317,9 @@ export class TrapTechnique implements Technique {
 }
 
 /** The shadow MMU's counters as the CLI's --stats prints them (after the exit table). */
-export function formatShadowStats(c: ShadowPager['counters']): string {
+export function formatShadowStats(c: ShadowPager['counters'], mode: VirtMode = 'trap'): string {
   const n = (x: number) => x.toLocaleString('en-US');
-  return 'wasmvisor shadow page tables (--virt trap)\n' +
+  return `wasmvisor shadow page tables (--virt ${mode})\n` +
     `  shadows built / reused       ${n(c.built)} / ${n(c.reused)} (switches to a cached shadow)\n` +
     `  shadow fills                 ${n(c.fills)}\n` +
     `  guest page-table writes      ${n(c.ptWrites)} emulated, ${n(c.zaps)} shadow entries zapped, ${n(c.unprotects)} pages unprotected\n` +

@@ -142,7 +142,8 @@ export function formRegion(root: usize, maxBlocks: u32): void {
         const last = blk + <usize>B_HDR + <usize>(n - 1) * <usize>R_SIZE;
         const lop = <u32>load<u16>(last, R_OP);
         ret = (lop == O.OP_JAL || lop == O.OP_JALR) && load<u8>(last, R_RD) != 32;
-        if ((O.opFlags(lop) & O.F_END) != 0 && !ret) continue;
+        // (A BT inline site ends its block but not the code path: its successor may join the region.)
+        if ((O.opFlags(lop) & O.F_END) != 0 && !ret && lop != O.OP_BT_INLINE) continue;
         t = <i64>off + <i64>load<u32>(blk, B_BYTES);
       } else {
         const r = blk + <usize>B_HDR + <usize>i * <usize>R_SIZE;

@@ -75,7 +75,7 @@ export interface VmConfig extends JitConfig {
   onTraceExit?: (line: string) => void;
   /** hgatp mode of the G-stage table (Sv39x4 by default). */
   gstageMode?: bigint;
-  /** How the CPU is virtualized (--virt): 'hw' (the H extension, the default) or 'trap' (trap-and-emulate, docs/techniques.md). */
+  /** How the CPU is virtualized (--virt): 'hw' (the H extension, the default), 'trap' (trap-and-emulate) or 'bt' (trap-and-emulate with the kernel's sensitive instructions translated; docs/techniques.md). */
   virt?: VirtMode;
   /** Adds nodes to the guest's device tree before it is built (host/xen: /hypervisor). */
   fdtExtra?: (fdt: Fdt) => void;

@@ -6,8 +6,10 @@
  *   hw    the H extension: the guest runs in VS/VU, nested paging (hw.ts)
  *   trap  trap-and-emulate: the guest kernel runs deprivileged in U-mode, its S-mode state is
  *         emulated, shadow paging (trap.ts)
+ *   bt    trap plus binary translation: the guest kernel's CSR accesses run inline against the
+ *         VMCS in the core, its sret/wfi/sfence.vma/satp writes are call-outs (bt.ts)
  *
- * Both keep the guest's virtual supervisor state in the same VMCS fields (pc, x, priv, the VS
+ * All keep the guest's virtual supervisor state in the same VMCS fields (pc, x, priv, the VS
  * block: sstatus, stvec, sscratch, sepc, scause, stval, satp, stimecmp; hie/hvip: sie/sip), so
  * SBI, interrupt injection, suspend and the wait for interrupts serve both unchanged.
  */

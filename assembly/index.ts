@@ -33,7 +33,7 @@ export { jitReady } from './jit/jit';
 export { jitRest } from './exec';
 export { pc, icount, irqCheck, eventAt } from './state';
 export { ctxData } from './mmu';
-export { btCsr } from './btvirt';
+export { btCsr, btCallout } from './btvirt';
 import { btEnter } from './btvirt';
 import { checkInterrupts, raiseFault } from './trap';
 import { nextTimerIcount, mtime } from './timer';

@@ -47,8 +47,12 @@ import { btInlineImm, btInlineIrq } from '../btvirt';
 
 // ---- the module's imports (the host passes the core's exports as module "c") ----
 const F_REST: u32 = 0; // jitRest(block, record, block pc): the interpreter finishes the block
-const F_BTCSR: u32 = 1; // btCsr(record, source) -> old value: a BT inline site (only when the region has one)
-/** Imported functions: jitRest, and btCsr in a region with BT inline sites (the region's function comes next). */
+// --virt bt (btvirt.ts), imported only by a region that has such sites (other modules are as before):
+/** btCsr(record, source) -> old value: a BT inline site. */
+let F_BTCSR: u32 = 0;
+/** btCallout(record): a BT call-out's exit to the VMM. */
+let F_BTCALLOUT: u32 = 0;
+/** Imported functions (jitRest, then btCsr and btCallout when used); the region's function comes next. */
 let funcImports: u32 = 1;
 const G_PC: u32 = 0;
 const G_ICOUNT: u32 = 1;
@@ -57,7 +61,8 @@ const G_EVENT: u32 = 3;
 const G_CTX: u32 = 4;
 const TY_REGION: u32 = 0;
 const TY_REST: u32 = 1;
-const TY_BTCSR: u32 = 2;
+let TY_BTCSR: u32 = 0;
+let TY_BTCALLOUT: u32 = 0;
 
 const PAGE_MASK: i64 = ~(<i64>0xfff);
 
@@ -607,6 +612,7 @@ function emitInsn(r: usize, off: u32, i: u32, n: u32): bool {
     case O.OP_REMUW: divRem(r, true, false, true); return false;
     case O.OP_FENCE: return false; // one hart (exec.ts)
     case O.OP_BT_INLINE: emitBtInline(r); return false;
+    case O.OP_BT_CALLOUT: emitBtCallout(r, off); return true;
     default: {
       // Anything else: the interpreter runs the rest of the block.
       finishInInterpreter(r);
@@ -634,6 +640,21 @@ function emitBtInline(r: usize): void {
     W.i64c(0);
     W.localSet(L_EV);
   }
+}
+
+/**
+ * A BT call-out (its block's last record, counted at the block's start but not retired): pc =
+ * its address, the registers to STATE, and btCallout writes the exit for the VMM; then leave.
+ * (Not through jitRest: a region whose entries end in a call-out is not short of work.)
+ */
+function emitBtCallout(r: usize, off: u32): void {
+  storeDirty();
+  addIcount(-1);
+  pcAt(<i64>off);
+  W.globalSet(G_PC);
+  W.i32c(<i32>r);
+  W.call(F_BTCALLOUT);
+  W.br(toExit());
 }
 
 /** rd = sext32(rd), after an operation whose low word is the result. */
@@ -669,6 +690,7 @@ function funcType(params: StaticArray<u8>, result: u8): void {
 const P_NONE: StaticArray<u8> = [];
 const P_REST: StaticArray<u8> = [W.T_I32, W.T_I32, W.T_I64];
 const P_BTCSR: StaticArray<u8> = [W.T_I32, W.T_I64];
+const P_BTCALLOUT: StaticArray<u8> = [W.T_I32];
 
 function header(): void {
   // magic and version (§5.5.16)
@@ -677,16 +699,18 @@ function header(): void {
   let s: usize;
   W.byte(W.SEC_TYPE);
   s = W.beginSized();
-  W.u32leb(funcImports == 2 ? 3 : 2);
+  W.u32leb(1 + funcImports);
   funcType(P_NONE, 0); // TY_REGION
   funcType(P_REST, 0); // TY_REST
-  if (funcImports == 2) funcType(P_BTCSR, W.T_I64); // TY_BTCSR
+  if (F_BTCSR != 0) funcType(P_BTCSR, W.T_I64); // TY_BTCSR
+  if (F_BTCALLOUT != 0) funcType(P_BTCALLOUT, 0); // TY_BTCALLOUT
   W.endSized(s);
   W.byte(W.SEC_IMPORT);
   s = W.beginSized();
   W.u32leb(funcImports + 1 + 5);
   importFunc('jitRest', TY_REST);
-  if (funcImports == 2) importFunc('btCsr', TY_BTCSR);
+  if (F_BTCSR != 0) importFunc('btCsr', TY_BTCSR);
+  if (F_BTCALLOUT != 0) importFunc('btCallout', TY_BTCALLOUT);
   W.name('env');
   W.name('memory');
   W.byte(W.KIND_MEMORY);
@@ -767,15 +791,23 @@ function blockRegisters(blk: usize, loops: bool): void {
   }
 }
 
-/** Does the region hold a BT inline site (then its module imports btCsr)? */
-function regionHasBtInline(): bool {
+/**
+ * The imports of the region's module: btCsr if it holds a BT inline site, btCallout if it holds a
+ * call-out (each is its block's last record: both kinds end blocks), with a type each.
+ */
+function regionImports(): void {
+  let inline = false, callout = false;
   for (let b: u32 = 0; b < regionCount; b++) {
     const blk = unchecked(regionBlk[b]);
     const n = load<u32>(blk, B_COUNT);
-    // CSR ops end blocks: an inline site can only be a block's last record.
-    if (<u32>load<u16>(blk + <usize>B_HDR + <usize>(n - 1) * <usize>R_SIZE, R_OP) == O.OP_BT_INLINE) return true;
+    const op = <u32>load<u16>(blk + <usize>B_HDR + <usize>(n - 1) * <usize>R_SIZE, R_OP);
+    if (op == O.OP_BT_INLINE) inline = true;
+    else if (op == O.OP_BT_CALLOUT) callout = true;
   }
-  return false;
+  funcImports = 1;
+  F_BTCSR = F_BTCALLOUT = 0;
+  if (inline) { F_BTCSR = funcImports; TY_BTCSR = 1 + funcImports; funcImports++; }
+  if (callout) { F_BTCALLOUT = funcImports; TY_BTCALLOUT = 1 + funcImports; funcImports++; }
 }
 
 /** Does block b branch or jump back to its own start (then its code is a Wasm loop)? */
@@ -798,7 +830,7 @@ function branchesToItself(b: u32): bool {
  */
 export function emitRegion(): u32 {
   W.resetBuf();
-  funcImports = regionHasBtInline() ? 2 : 1;
+  regionImports();
   header();
   markRegs();
   W.byte(W.SEC_CODE);

@@ -224,6 +224,18 @@ describe('--virt bt: call-outs and interrupts', () => {
     }
   });
 
+  it('compiled code exits for a call-out itself: a hot loop of call-outs stays compiled (JIT on)', async () => {
+    // t2 = 200; loop: sfence.vma (a call-out, its own block); addi t2, -1; bne t2, x0, loop
+    const words = [E.aluI('addi', T2, 0, 200), SFENCE_VMA, E.aluI('addi', T2, T2, -1), E.branch('bne', T2, 0, -8), ...shutdown(0)];
+    const { vm, r, reasons } = await run(words, 'bt', 'on', 20_000n);
+    expect([r.failure, r.exitCode, reasons['BT call-out: sfence.vma']]).toEqual([undefined, 0, 200]);
+    const j = vm.hart.jitStats();
+    // Each compiled entry retires two instructions and leaves at the call-out: had it left
+    // through the interpreter (jitRest), the region would be given back after 32 such entries.
+    expect([j.failures, j.demoted]).toEqual([0n, 0n]);
+    expect(j.calls).toBeGreaterThan(100n);
+  });
+
   it('wfi with nothing pending is a call-out that halts the vCPU', async () => {
     const { vm, reasons } = await run([0x10500073, E.jal(0, 0)], 'bt', 'off', 2_000n);
     expect(reasons['BT call-out: wfi']).toBe(1);

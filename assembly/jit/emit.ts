@@ -30,7 +30,9 @@
 //   the rest a TLB miss, MMIO, a code page, a misaligned access, and the instructions compiled
 //            code does not translate (CSR, AMO, LR/SC, system, H) leave compiled code for this
 //            pass: the interpreter finishes the block from that record (exec.ts jitRest) and
-//            the function returns. Compiled code makes no other call.
+//            the function returns. Compiled code makes no other call, but for --virt bt's
+//            sites (btvirt.ts): an inline CSR site calls btCsr and goes on, a call-out calls
+//            btCallout and leaves.
 //
 // Instruction counting, pc and exceptions follow exec.ts exactly: a block's instructions are
 // counted when it starts, an early exit subtracts what did not run, and a fault leaves pc,

@@ -29,6 +29,7 @@ import { KERNEL_RAW_BASE, Vm, type VmRunResult } from '../vmm/vm';
 import { formatShadowStats, TrapTechnique } from '../vmm/virt/trap';
 import { attachStdin } from './stdin';
 import { runUp, runXl } from './xl';
+import { runLab } from '../lab/run';
 import pkg from '../../package.json';
 
 /** Raw load address of the kernel when a --bios firmware occupies 0x80000000. */
@@ -97,6 +98,7 @@ export async function runCli(argv: string[], io: CliIo = processIo): Promise<num
     // -- xl toolstack (host/cli/xl.ts) --
     if (cmd.kind === 'xl') return await runXl(cmd.args, io);
     if (cmd.kind === 'up') return await runUp(cmd.args, io);
+    if (cmd.kind === 'lab') return await runLab(cmd.args, io);
     // -- end xl toolstack --
     return await runGuest(cmd.options, io);
   } catch (err) {

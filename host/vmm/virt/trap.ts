@@ -20,9 +20,9 @@
  * vstimecmp, hie/hvip for sie/sip; scounteren and senvcfg are fields of VirtualCsrs.
  */
 import { decodeRaw } from '../mmio';
-import { ShadowPager, type ShadowAccess } from '../paging/shadow';
+import { ShadowPager, type ShadowAccess, type ShadowCounters } from '../paging/shadow';
 import { CSR_NAMES, csrAccess, SSTATUS, VirtualCsrs, VS_INTERRUPTS, type CsrHart } from './trap-csr';
-import type { ReasonId, Technique, VcpuPort } from './technique';
+import { zeroCounters, type ReasonId, type Technique, type TechniqueCounters, type VcpuPort } from './technique';
 
 const INTERRUPT = 1n << 63n;
 /** sip/sie bits in the VS positions of hvip/hie (priv spec §8.2.4): SSI 2, STI 6, SEI 10. */
@@ -42,6 +42,8 @@ export class TrapTechnique implements Technique {
   /** The hart's satp as last set (the current shadow). */
   private hartSatp = -1n;
   private lastFill = { pc: -1n, gva: -1n, n: 0 };
+  /** Privileged instructions emulated (CSR accesses, sret, wfi, sfence.vma from virtual S). */
+  private emulated = 0;
   private readonly ids = new Map<string, ReasonId>();
   private readonly csrIds = new Map<number, ReasonId>();
   private readonly csrHart: CsrHart;
@@ -99,6 +101,10 @@ export class TrapTechnique implements Technique {
     this.shadow.clear();
   }
 
+  counters(): TechniqueCounters {
+    return { ...zeroCounters(), emulated: this.emulated, ...shadowFigures(this.shadow.counters) };
+  }
+
   isSbiCall(): boolean {
     const v = this.cpu.vm.vmcs;
     return v.exitCauseCode === 8 && !v.exitIsInterrupt && v.priv === 1n;
@@ -144,6 +150,7 @@ export class TrapTechnique implements Technique {
           // sfence.vma: the shadows follow every guest PTE write (write protection), so
           // nothing is stale; it is counted (paging/shadow.ts).
           this.shadow.sfence();
+          this.emulated++;
           v.advancePc(4);
           return this.id('sfence.vma (emulated)');
         }
@@ -157,6 +164,7 @@ export class TrapTechnique implements Technique {
         const old = csrAccess(this.csrs, this.csrHart, csr, virtualS, kind, src, writes);
         if (old !== undefined) {
           if (rd !== 0) v.setX(rd, old);
+          this.emulated++;
           v.advancePc(4);
           // The reason by number first: the name is built once per CSR and access kind.
           const how = writes ? (kind === 1 && rd === 0 ? 1 : 2) : 0;
@@ -177,6 +185,7 @@ export class TrapTechnique implements Technique {
   private sret(): ReasonId {
     const v = this.cpu.vm.vmcs;
     const st = v.vsstatus;
+    this.emulated++;
     v.priv = (st & SSTATUS.SPP) !== 0n ? 1n : 0n;
     v.vsstatus = (st & ~(SSTATUS.SIE | SSTATUS.SPP)) | ((st & SSTATUS.SPIE) !== 0n ? SSTATUS.SIE : 0n) | SSTATUS.SPIE;
     v.pc = v.vsepc;
@@ -186,6 +195,7 @@ export class TrapTechnique implements Technique {
   /** wfi (§3.3.3): wait until an interrupt is pending in sip & sie, whatever sstatus.SIE says. */
   private wfi(): ReasonId {
     const v = this.cpu.vm.vmcs;
+    this.emulated++;
     v.advancePc(4);
     if ((this.virtualPending() & v.hie) === 0n) this.cpu.halt();
     return this.id('wfi (emulated)');
@@ -282,6 +292,11 @@ export class TrapTechnique implements Technique {
     if (id === undefined) this.ids.set(name, (id = this.cpu.reason(name)));
     return id;
   }
+}
+
+/** The lab's shadow-paging figures (technique.ts TechniqueCounters) from a shadow MMU's counters. */
+export function shadowFigures(c: ShadowCounters): Pick<TechniqueCounters, 'ptWriteFaults' | 'shadowsBuilt' | 'shadowsReused' | 'tlbFlushes'> {
+  return { ptWriteFaults: c.ptWrites, shadowsBuilt: c.built, shadowsReused: c.reused, tlbFlushes: c.tlbFlushes };
 }
 
 /** The shadow MMU's counters as the CLI's --stats prints them (after the exit table). */

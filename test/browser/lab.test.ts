@@ -71,6 +71,7 @@ describe.skipIf(!haveChromium)('demo page: the techniques lab', () => {
     expect(await page.evaluate(() => window.wasmvisorDemo.terminalText())).toBe(before);
     await page.waitForFunction(() => document.querySelectorAll('#lab-table tbody tr').length === 2);
     expect(Object.keys(await labTable(page))).toEqual(['hw+nested', 'trap+shadow']);
+    expect(await page.evaluate(() => document.getElementById('vm-mode')?.textContent)).toBe('VM: trap-and-emulate, shadow page tables');
   }, 90_000);
 
   it('Run all techniques: one row per supported combination, each with the figures of its technique, the last one equal to the last stats sample', async () => {

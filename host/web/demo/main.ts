@@ -136,7 +136,8 @@ async function main(): Promise<void> {
       if (mode === 'vm') techniquePicker.value = combo;
       try {
         $('vm-mode').textContent = mode === 'vm' ? 'VM: VS-mode under the VMM' : 'bare board: entered in M-mode';
-        if (mode === 'vm') $('vm-mode').textContent = `VM under ${combo}`;
+        // (under the default, hw+nested, the guest runs in VS-mode; the others say what they are)
+        if (mode === 'vm' && combo !== 'hw+nested') $('vm-mode').textContent = `VM: ${vm.combos.find((c) => c.id === combo)?.title ?? combo}`;
         await vm.load(`guests/${path}`, { name: path, mode, ...(mode === 'vm' ? { combo } : {}) });
       } catch (e) {
         term.write(`\r\n\x1b[31m${e instanceof Error ? e.message : String(e)}\x1b[0m\r\n`);

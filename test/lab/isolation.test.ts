@@ -7,7 +7,7 @@
  * What is asserted is what must not depend on the technique (exits differ by design: a shadow
  * fill is not a first touch of the G-stage):
  *   - the hostile guest (wild page tables, probes of the whole guest-physical space, wild SBI
- *     calls; test/vmm/hostile.ts, fixed seeds) ends with exit 0 and its message; its own trap
+ *     calls; test/vmm/hostile.ts; fixed seeds, and a fast-check property over its seeds) ends with exit 0 and its message; its own trap
  *     handler counted exactly the traps the model predicts per scause; every SBI call returned
  *     what the spec gives; every device access was emulated exactly as the model says (the MMIO
  *     and SBI exits); no byte of host RAM outside the VM's frames changed; every translation the
@@ -17,7 +17,9 @@
  *     clock and instruction limits, with nothing on the console after the mark.
  * The full, hw-specific audit (exact exit table, G-stage shape, hedeleg) stays in test/vmm/.
  */
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { fcSeed } from '../fc-seed';
 import { supportedCombos, type Combo } from '../../host/lab/combos';
 import { parseImage } from '../../host/machine/loader';
 import { FRAME_SIZE } from '../../host/vmm/frames';
@@ -30,6 +32,9 @@ import { buildHostile, COUNTS, expectHostile, HOSTILE_MEM, HOSTILE_MSG, RAM_BASE
 
 /** Fixed seeds (fewer than test/vmm's: each runs under every technique). */
 const SEEDS = [1n, 0x5eedn] as const;
+/** The property over the hostile generator's seeds: its own fixed seed, few runs per technique. */
+const FC_SEED = 0x1ab_13;
+const FC_RUNS = 3;
 
 const reasons = (vm: Vm) => Object.fromEntries(vm.exits.rows().map((r) => [r.reason, r.count]));
 /** The exits every technique takes alike: device emulation and SBI calls. */
@@ -72,33 +77,40 @@ function auditTranslations(vm: Vm): number {
   return n;
 }
 
+/** The hostile guest of `seed` under `combo`, and every technique-independent check of its run. */
+async function hostileRun(combo: Combo, seed: bigint): Promise<void> {
+  const guest = buildHostile(seed);
+  const out: number[] = [];
+  const vm = await vmFor(combo, guest.image, `hostile-${seed}.bin`, HOSTILE_MEM, out);
+  const expected = expectHostile(guest.events, new Set());
+  const canary = plantCanary(vm);
+  const r = await vm.run({ maxInstructions: 5_000_000n, timeoutMs: 30_000 });
+  expect(r.failure).toBeUndefined();
+  expect(r).toMatchObject({ reason: 'exit', exitCode: 0 });
+  const text = Buffer.from(out).toString('latin1');
+  expect(text.endsWith(HOSTILE_MSG)).toBe(true);
+  expect(text).toContain(guest.sbiOutput);
+  const dv = new DataView(vm.readGuest(COUNTS, 32 * 8)!.buffer);
+  expect(Array.from({ length: 32 }, (_, i) => Number(dv.getBigUint64(i * 8, true)))).toEqual(expected.traps);
+  const calls = guest.events.filter((e): e is SbiEvent => e.kind === 'sbi' && e.slot !== undefined);
+  const rv = new DataView(vm.readGuest(RESULTS, calls.length * 16)!.buffer);
+  expect(calls.map((c) => ({ a7: c.a7, a0: BigInt.asIntN(64, rv.getBigUint64(c.slot! * 16, true)), ...(c.a1 !== undefined ? { a1: rv.getBigUint64(c.slot! * 16 + 8, true) } : {}) })))
+    .toEqual(calls.map((c) => ({ a7: c.a7, a0: BigInt.asIntN(64, c.a0), ...(c.a1 !== undefined ? { a1: c.a1 } : {}) })));
+  expect(deviceAndSbi(reasons(vm))).toEqual(deviceAndSbi(expected.exits));
+  expect(Object.keys(reasons(vm)).filter((k) => k.startsWith('fatal'))).toEqual([]);
+  expect(damagedCanary(vm, canary)).toEqual([]);
+  expect(auditTranslations(vm)).toBeGreaterThan(0);
+}
+
 for (const combo of supportedCombos()) {
   describe(`isolation under ${combo.id}`, () => {
     for (const seed of SEEDS) {
-      it(`hostile guest, seed ${seed}: its traps, SBI results and device exits are the model's; host RAM intact; every translation to its own frames`, async () => {
-        const guest = buildHostile(seed);
-        const out: number[] = [];
-        const vm = await vmFor(combo, guest.image, `hostile-${seed}.bin`, HOSTILE_MEM, out);
-        const expected = expectHostile(guest.events, new Set());
-        const canary = plantCanary(vm);
-        const r = await vm.run({ maxInstructions: 5_000_000n, timeoutMs: 30_000 });
-        expect(r.failure).toBeUndefined();
-        expect(r).toMatchObject({ reason: 'exit', exitCode: 0 });
-        const text = Buffer.from(out).toString('latin1');
-        expect(text.endsWith(HOSTILE_MSG)).toBe(true);
-        expect(text).toContain(guest.sbiOutput);
-        const dv = new DataView(vm.readGuest(COUNTS, 32 * 8)!.buffer);
-        expect(Array.from({ length: 32 }, (_, i) => Number(dv.getBigUint64(i * 8, true)))).toEqual(expected.traps);
-        const calls = guest.events.filter((e): e is SbiEvent => e.kind === 'sbi' && e.slot !== undefined);
-        const rv = new DataView(vm.readGuest(RESULTS, calls.length * 16)!.buffer);
-        expect(calls.map((c) => ({ a7: c.a7, a0: BigInt.asIntN(64, rv.getBigUint64(c.slot! * 16, true)), ...(c.a1 !== undefined ? { a1: rv.getBigUint64(c.slot! * 16 + 8, true) } : {}) })))
-          .toEqual(calls.map((c) => ({ a7: c.a7, a0: BigInt.asIntN(64, c.a0), ...(c.a1 !== undefined ? { a1: c.a1 } : {}) })));
-        expect(deviceAndSbi(reasons(vm))).toEqual(deviceAndSbi(expected.exits));
-        expect(Object.keys(reasons(vm)).filter((k) => k.startsWith('fatal'))).toEqual([]);
-        expect(damagedCanary(vm, canary)).toEqual([]);
-        expect(auditTranslations(vm)).toBeGreaterThan(0);
-      }, 60_000);
+      it(`hostile guest, seed ${seed}: its traps, SBI results and device exits are the model's; host RAM intact; every translation to its own frames`, () => hostileRun(combo, seed), 60_000);
     }
+
+    it(`property (fast-check, seed ${FC_SEED}, ${FC_RUNS} runs): for any seed of the hostile generator, the same holds`, async () => {
+      await fc.assert(fc.asyncProperty(fc.bigInt({ min: 2n, max: (1n << 48n) - 1n }), (seed) => hostileRun(combo, seed)), { seed: fcSeed(FC_SEED), numRuns: FC_RUNS });
+    }, 120_000);
 
     it('a page-table pointer to guest-physical 0x10000000 (a device) or 2^41 (nothing) stops the VM with one report line; host RAM intact', async () => {
       const T0 = 5, T1 = 6;

@@ -6,7 +6,7 @@
  * The "identical behaviour" test iterates the registry: a technique whose branch teaches the
  * run parser its mode (bt, pv, hw with shadow paging) joins it with no edit here.
  */
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -18,6 +18,7 @@ import { compareRuns, parseLabArgs, runCombo, type LabRun } from '../../host/lab
 import { COLUMNS, type LabReport } from '../../host/lab/table';
 import { loadImageFile } from '../../host/machine/loader';
 import { zeroCounters } from '../../host/vmm/virt/technique';
+import { sbiHelloPayload } from '../cli/guests';
 import { parseXml } from './xml';
 
 const ROOT = join(__dirname, '../..');
@@ -183,6 +184,26 @@ describe('wasmvisor lab: a difference between techniques', () => {
       .toBe('wasmvisor: lab: k.elf: bt+shadow differs from hw+nested: console output differs at byte 5 (line 2): the end of output instead of "task 1\\ndone\\n"');
     expect(compareRuns('k.elf', a, run('trap+shadow', 'boot\ntask 1\ndone\n', 'exit 0', 7)))
       .toBe('wasmvisor: lab: k.elf: trap+shadow differs from hw+nested: console output of 24 bytes, not 17');
+  });
+});
+
+describe('wasmvisor lab --json -', () => {
+  it('writes the JSON to stdout and the table to stderr; a raw kernel that prints and shuts down ends the same under every combination', async () => {
+    const image = join(dir, 'hello.bin');
+    writeFileSync(image, sbiHelloPayload('hello, lab\n'));
+    const x = await lab([image, '--json', '-', '--mem', '16M', '--runs', '2']);
+    expect(x.status).toBe(0);
+    const rep = JSON.parse(x.stdout) as LabReport;
+    const ids = supportedCombos().map((c) => c.id);
+    expect(rep.rows.map((r) => r.combo)).toEqual(ids);
+    expect(rep.options.runs).toBe(2);
+    expect(rep.outcomes).toEqual(Object.fromEntries(ids.map((id) => [id, 'exit 0'])));
+    // One SBI call per byte (DBCN legacy putchar) and the shutdown, whatever the technique.
+    for (const r of rep.rows) expect(r.figures.exitsByKind.sbi, r.combo).toBe('hello, lab\n'.length + 1);
+    const lines = x.stderr.split('\n');
+    expect(lines[0]).toMatch(/^technique\s+wall ms\s+guest insns/);
+    expect(lines.slice(1, 1 + ids.length).map((l) => l.split(/\s+/)[0])).toEqual(ids);
+    expect(lines[1 + ids.length]).toMatch(/^\(deterministic guest time, --jit on, best of 2 runs; \d techniques, identical console output, ended: exit 0/);
   });
 });
 

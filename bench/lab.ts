@@ -9,7 +9,7 @@
  */
 import { join } from 'node:path';
 import { COMBOS, supportedCombos } from '../host/lab/combos';
-import { compareRuns, parseLabArgs, runCombo, type LabRun } from '../host/lab/run';
+import { labRuns, parseLabArgs } from '../host/lab/run';
 import { formatLabTable, type LabRow } from '../host/lab/table';
 import { loadImageFile } from '../host/machine/loader';
 import { KERNEL_RAW_BASE } from '../host/vmm/vm';
@@ -32,19 +32,10 @@ export async function labBenchmarks(root: string, runs: number, timeoutMs: numbe
   const out: LabBench = { supported: combos.map((c) => c.id), unsupported: COMBOS.filter((c) => !combos.includes(c)).map((c) => c.id), guests: [] };
   for (const g of LAB_GUESTS) {
     const path = join(root, g.image);
-    const o = parseLabArgs([path, '--timeout', String(Math.ceil(timeoutMs / 1000))])!;
+    const o = parseLabArgs([path, '--runs', String(runs), '--timeout', String(Math.ceil(timeoutMs / 1000))])!;
     const kernel = loadImageFile(path, KERNEL_RAW_BASE);
-    const best: LabRun[] = [];
-    for (const c of combos) {
-      let keep: LabRun | undefined;
-      for (let k = 0; k < runs; k++) {
-        const r = await runCombo(kernel, c, o);
-        if (keep === undefined || r.figures.wallMs < keep.figures.wallMs) keep = r;
-      }
-      best.push(keep!);
-      log(`bench: lab: ${g.name} under ${c.id}: ${keep!.figures.wallMs.toFixed(1)} ms, ${keep!.figures.exits} exits, ${keep!.outcome}`);
-    }
-    const mismatches = best.slice(1).map((r) => compareRuns(g.image, best[0], r)).filter((m): m is string => m !== undefined);
+    const { runs: best, mismatches } = await labRuns(kernel, combos, o, (r) =>
+      log(`bench: lab: ${g.name} under ${r.combo.id}: ${r.figures.wallMs.toFixed(1)} ms, ${r.figures.exits} exits, ${r.outcome}`));
     for (const m of mismatches) log(`bench: ${m}`);
     out.guests.push({
       name: g.name,

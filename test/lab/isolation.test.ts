@@ -20,7 +20,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { fcSeed } from '../fc-seed';
-import { supportedCombos, type Combo } from '../../host/lab/combos';
+import { comboOptions, supportedCombos, type Combo } from '../../host/lab/combos';
 import { parseImage } from '../../host/machine/loader';
 import { FRAME_SIZE } from '../../host/vmm/frames';
 import { Vm } from '../../host/vmm/vm';
@@ -41,10 +41,10 @@ const reasons = (vm: Vm) => Object.fromEntries(vm.exits.rows().map((r) => [r.rea
 const deviceAndSbi = (exits: Record<string, number>) => Object.fromEntries(Object.entries(exits).filter(([r]) => r.startsWith('MMIO ') || r.startsWith('SBI ')));
 
 async function vmFor(combo: Combo, image: Uint8Array, name: string, memSize = HOSTILE_MEM, out?: number[]): Promise<Vm> {
-  // paging: the technique's own unless the combination names one (hw with shadow paging).
+  // The run options the CLI makes of the combination (as the lab and the web page use them).
+  const o = comboOptions(combo, [name]);
   return Vm.create({
-    memSize, kernel: parseImage(image, name, 0x80200000n), deterministic: true, virt: combo.virt,
-    ...(combo.paging === 'nested' || combo.paging === 'shadow' ? { paging: combo.paging } : {}),
+    memSize, kernel: parseImage(image, name, 0x80200000n), deterministic: true, virt: o.virt, paging: o.paging,
     onConsoleOutput: (b) => out?.push(...b),
   });
 }

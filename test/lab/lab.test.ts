@@ -182,6 +182,10 @@ describe('wasmvisor lab: a difference between techniques', () => {
       .toBe('wasmvisor: lab: k.elf: trap+shadow differs from hw+nested: console output differs at byte 10 (line 2): "2\\ndone\\n" instead of "1\\ndone\\n"');
     expect(compareRuns('k.elf', a, run('bt+shadow', 'boot\n')))
       .toBe('wasmvisor: lab: k.elf: bt+shadow differs from hw+nested: console output differs at byte 5 (line 2): the end of output instead of "task 1\\ndone\\n"');
+    // A guest the VMM stopped: the reports may differ (they name the technique's cause), the end may not.
+    expect(compareRuns('k.elf', run('hw+nested', 'x', 'failed: k.elf: VM stopped: a'), run('trap+shadow', 'x', 'failed: k.elf: VM stopped: b'))).toBeUndefined();
+    expect(compareRuns('k.elf', run('hw+nested', 'x', 'failed: k.elf: VM stopped: a'), run('trap+shadow', 'x', 'exit 1')))
+      .toBe('wasmvisor: lab: k.elf: trap+shadow differs from hw+nested: it ended with exit 1, not failed: k.elf: VM stopped: a');
     expect(compareRuns('k.elf', a, run('trap+shadow', 'boot\ntask 1\ndone\n', 'exit 0', 7)))
       .toBe('wasmvisor: lab: k.elf: trap+shadow differs from hw+nested: console output of 24 bytes, not 17');
   });
@@ -209,7 +213,18 @@ describe('wasmvisor lab --json -', () => {
 
 describe('wasmvisor lab: refusals and help', () => {
   it('a missing IMAGE, a bad image, a wrong option: one line, exit 2, no table', async () => {
+    // An ELF64 header for x86-64 (e_machine 62), no segments.
+    const x86 = Buffer.alloc(128);
+    x86.set([0x7f, 0x45, 0x4c, 0x46, 2, 1, 1], 0);
+    x86.writeUInt16LE(2, 16);
+    x86.writeUInt16LE(62, 18);
+    x86.writeUInt32LE(1, 20);
+    x86.writeUInt16LE(64, 52);
+    x86.writeUInt16LE(56, 54);
+    writeFileSync(join(dir, 'x86.elf'), x86);
     const cases: [string[], string][] = [
+      [[join(dir, 'x86.elf')], `${join(dir, 'x86.elf')}: ELF machine is x86-64 (62), expected RISC-V (243)`],
+      [[dir], `${dir}: is a directory, expected an image file`],
       [[join(dir, 'nope.elf')], `${join(dir, 'nope.elf')}: no such file`],
       [[], 'wasmvisor: lab: missing IMAGE (usage: wasmvisor lab IMAGE [options]; see wasmvisor lab --help)'],
       [[KERNEL, '--virt', 'trap'], 'wasmvisor: lab: --virt is not an option of lab (it runs every --virt/--paging combination itself; see wasmvisor lab --help)'],

@@ -191,7 +191,7 @@ async function runVm(o: RunOptions, io: CliIo): Promise<number> {
 const DTB_MAX_BYTES = 2 << 20;
 
 /** --append, --initrd and --dtb, their files read through the input-file checks (issue 12). */
-function readBootOptions(o: RunOptions): BootOptions | undefined {
+export function readBootOptions(o: RunOptions): BootOptions | undefined {
   if (o.append === undefined && o.initrd === undefined && o.dtb === undefined) return undefined;
   const file = (path: string, what: string, maxBytes: number) => ({ name: path, data: readInputFile(path, { what, maxBytes }) });
   return {

@@ -11,7 +11,7 @@ import { writeFileSync } from 'node:fs';
 import { UserError } from '../errors';
 import { loadImageFile } from '../machine/loader';
 import type { LoadedImage } from '../machine/types';
-import type { CliIo } from '../cli/main';
+import { readBootOptions, type CliIo } from '../cli/main';
 import { parseArgs, type RunOptions } from '../cli/args';
 import { checkPlacement } from '../cli/placement';
 import { KERNEL_RAW_BASE, Vm } from '../vmm/vm';
@@ -123,6 +123,7 @@ export async function runCombo(kernel: LoadedImage, combo: Combo, o: LabOptions)
   const vm = await Vm.create({
     memSize: r.memSize,
     kernel,
+    boot: readBootOptions(r),
     virt: r.virt,
     paging: r.paging,
     deterministic: r.deterministic,

@@ -225,6 +225,7 @@ describe('wasmvisor lab: refusals and help', () => {
     const cases: [string[], string][] = [
       [[join(dir, 'x86.elf')], `${join(dir, 'x86.elf')}: ELF machine is x86-64 (62), expected RISC-V (243)`],
       [[dir], `${dir}: is a directory, expected an image file`],
+      [[KERNEL, '--initrd', join(dir, 'none.cpio')], `${join(dir, 'none.cpio')}: no such file`],
       [[join(dir, 'nope.elf')], `${join(dir, 'nope.elf')}: no such file`],
       [[], 'wasmvisor: lab: missing IMAGE (usage: wasmvisor lab IMAGE [options]; see wasmvisor lab --help)'],
       [[KERNEL, '--virt', 'trap'], 'wasmvisor: lab: --virt is not an option of lab (it runs every --virt/--paging combination itself; see wasmvisor lab --help)'],

@@ -87,7 +87,8 @@ export function parseLabArgs(argv: readonly string[]): LabOptions | undefined {
       throw new UserError(`wasmvisor: lab: ${a} is not an option of lab (it runs every --virt/--paging combination itself; see wasmvisor lab --help)`);
     } else vmArgs.push(argv[i]);
   }
-  if (!realtime) vmArgs.push('--deterministic');
+  // (in front: after a '--' everything is positional)
+  if (!realtime) vmArgs.unshift('--deterministic');
   // The run parser checks the VM options and finds IMAGE (one positional argument).
   const cmd = (() => {
     try {
@@ -100,7 +101,7 @@ export function parseLabArgs(argv: readonly string[]): LabOptions | undefined {
     }
   })();
   if (cmd.timeout === undefined) cmd.timeout = String(LAB_DEFAULT_TIMEOUT_S);
-  if (!vmArgs.some((a) => a === '--timeout' || a.startsWith('--timeout='))) vmArgs.push('--timeout', cmd.timeout);
+  if (!vmArgs.some((a) => a === '--timeout' || a.startsWith('--timeout='))) vmArgs.unshift('--timeout', cmd.timeout);
   return { image: cmd.image, json, svg, runs, vmArgs, base: cmd };
 }
 

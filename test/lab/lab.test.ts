@@ -191,6 +191,17 @@ describe('wasmvisor lab: a difference between techniques', () => {
   });
 });
 
+describe('lab options', () => {
+  it('deterministic unless --realtime; --timeout per run, 300 s by default; VM options and IMAGE (also after --) go to the run parser', () => {
+    const d = parseLabArgs([KERNEL])!;
+    expect({ image: d.image, det: d.base.deterministic, timeout: d.base.timeout, runs: d.runs }).toEqual({ image: KERNEL, det: true, timeout: '300', runs: 1 });
+    const r = parseLabArgs(['--realtime', '--timeout=5', '-m', '64M', '--jit', 'off', '--runs', '3', '--', KERNEL])!;
+    expect({ image: r.image, det: r.base.deterministic, timeout: r.base.timeout, mem: r.base.memSize, jit: r.base.jit, runs: r.runs })
+      .toEqual({ image: KERNEL, det: false, timeout: '5', mem: 64 << 20, jit: 'off', runs: 3 });
+    expect(parseLabArgs(['-h'])).toBeUndefined();
+  });
+});
+
 describe('wasmvisor lab --json -', () => {
   it('writes the JSON to stdout and the table to stderr; a raw kernel that prints and shuts down ends the same under every combination', async () => {
     const image = join(dir, 'hello.bin');

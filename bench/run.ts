@@ -3,7 +3,7 @@
  * (in-process), on qemu-system-riscv64 (TCG) and natively (host gcc -O2),
  * prints a table of times and ratios, and writes bench/results/latest.json.
  *
- *   node dist/bench.mjs [--runs N] [--only crc32,qsort,vm] [--no-wasmvisor]
+ *   node dist/bench.mjs [--runs N] [--only crc32,qsort,vm,lab] [--no-wasmvisor]
  *                       [--no-qemu] [--no-native] [--no-make] [--out FILE]
  *                       [--timeout SECONDS]
  *
@@ -30,6 +30,7 @@ import { vmBenchmarks, formatVmBench, type VmBench } from './vm';
 import { bootBenchmarks, formatBootBench, type BootBench } from './boot';
 import { xenBenchmarks, formatXenBench, type XenBench } from './xen';
 import { memBenchmarks, formatMemBench, type MemBench } from './memory';
+import { labBenchmarks, formatLabBench, type LabBench } from './lab';
 
 /** Command-line options. */
 interface Options {
@@ -64,9 +65,9 @@ function parseArgs(argv: string[]): Options {
       }
       case '--only': {
         o.only = value().split(',').filter((s) => s !== '');
-        const unknown = o.only.filter((n) => n !== 'vm' && n !== 'boot' && n !== 'xen' && n !== 'mem' && !WORKLOADS.some((w) => w.name === n));
+        const unknown = o.only.filter((n) => n !== 'vm' && n !== 'boot' && n !== 'xen' && n !== 'mem' && n !== 'lab' && !WORKLOADS.some((w) => w.name === n));
         if (unknown.length > 0) {
-          throw new UsageError(`bench: unknown workload '${unknown[0]}' (have ${WORKLOADS.map((w) => w.name).join(', ')}, vm, boot, xen, mem)`);
+          throw new UsageError(`bench: unknown workload '${unknown[0]}' (have ${WORKLOADS.map((w) => w.name).join(', ')}, vm, boot, xen, mem, lab)`);
         }
         break;
       }
@@ -293,7 +294,19 @@ async function main(): Promise<number> {
       }
     }
 
-    const report: BenchReport & { vm?: VmBench; boot?: BootBench; xen?: XenBench; mem?: MemBench } = { host, runs: opt.runs, startup, workloads: results, geomean: geomeanRow(results) };
+    // ---- the techniques lab (issue 13; bench/lab.ts) ----
+    let labBench: LabBench | null = null;
+    if (opt.wasmvisor && (opt.only === null || opt.only.includes('lab'))) {
+      try {
+        labBench = await labBenchmarks(root, opt.runs, opt.timeoutMs, log);
+      } catch (e) {
+        log(`bench: lab: ${errorText(e)}`);
+      }
+    }
+    // ---- end of the techniques lab ----
+
+    const report: BenchReport & { vm?: VmBench; boot?: BootBench; xen?: XenBench; mem?: MemBench; lab?: LabBench } = { host, runs: opt.runs, startup, workloads: results, geomean: geomeanRow(results) };
+    if (labBench) report.lab = labBench;
     if (vmBench) report.vm = vmBench;
     if (bootBench) report.boot = bootBench;
     if (xenBench) report.xen = xenBench;
@@ -322,6 +335,10 @@ async function main(): Promise<number> {
       console.log('');
       console.log(formatMemBench(memBench));
     }
+    if (labBench) {
+      console.log('');
+      console.log(formatLabBench(labBench));
+    }
 
     let bad = 0;
     for (const w of results) {
@@ -338,6 +355,10 @@ async function main(): Promise<number> {
         bad++;
         console.log(`ERROR ${e}`);
       }
+    }
+    for (const m of labBench?.guests.flatMap((g) => g.mismatches) ?? []) {
+      bad++;
+      console.log(`ERROR ${m}`);
     }
 
     const out = opt.out ?? join(root, 'bench', 'results', 'latest.json');

@@ -64,7 +64,9 @@ export type Command =
   | { kind: 'run'; options: RunOptions }
   // -- xl toolstack (host/cli/xl.ts parses the rest of the line) --
   | { kind: 'xl'; args: string[] }
-  | { kind: 'up'; args: string[] };
+  | { kind: 'up'; args: string[] }
+  // -- the techniques lab (host/lab/run.ts parses the rest of the line) --
+  | { kind: 'lab'; args: string[] };
 
 /** The text of `wasmvisor --help`. */
 export const USAGE = `usage: wasmvisor run [--bare] IMAGE [options]
@@ -72,6 +74,7 @@ export const USAGE = `usage: wasmvisor run [--bare] IMAGE [options]
        wasmvisor up HOST.cfg [--timeout S] [--deterministic] [--stats] [--jit MODE]
        wasmvisor xl list [DOM...] | xl pause DOM | xl unpause DOM | xl destroy DOM
        wasmvisor xl console DOM
+       wasmvisor lab IMAGE [--json FILE|-] [--svg FILE] [--runs N] [VM options]
        wasmvisor --help | --version
 
 Run a RISC-V (RV64IMAC) guest on a QEMU virt-compatible board.
@@ -112,6 +115,10 @@ options of run:
   --jit-threshold N        runs of a block before its region is compiled (default 64)
   --jit-code-limit SIZE    generated code kept before all of it is evicted (default 64M)
   --jit-max-blocks N       most blocks compiled into one region (1..64, default 8)
+
+lab runs IMAGE as a VM under every virtualization technique this build has (--virt and
+--paging combinations), checks that their console outputs are identical and prints a table
+of what each cost (docs/techniques.md, "The lab"; wasmvisor lab --help).
 
 xl create runs one Xen DomU from an xl.cfg file in the foreground with its console attached;
 up runs Dom0 with the DomUs a HOST.cfg lists, each console line prefixed with its domain's
@@ -237,12 +244,13 @@ const VALUE_OPTIONS: Record<string, string> = {
 export function parseArgs(argv: string[]): Command {
   if (argv.length === 0) throw new UserError(`wasmvisor: missing command (usage: wasmvisor run --bare IMAGE; see wasmvisor --help)`);
   const [cmd, ...rest] = argv;
-  if (cmd === '--help' || cmd === '-h' || cmd === 'help') return { kind: 'help' };
+  if (cmd === '--help' || cmd === '-h' || cmd === 'help') return rest[0] === 'lab' ? { kind: 'lab', args: ['--help'] } : { kind: 'help' };
   if (cmd === '--version' || cmd === '-V') return { kind: 'version' };
   if (cmd.startsWith('-')) throw new UserError(`wasmvisor: unknown option '${cmd}' (see wasmvisor --help)`);
   // -- xl toolstack --
   if (cmd === 'xl') return { kind: 'xl', args: rest };
   if (cmd === 'up') return { kind: 'up', args: rest };
+  if (cmd === 'lab') return { kind: 'lab', args: rest };
   // -- end xl toolstack --
   if (cmd !== 'run') throw new UserError(`wasmvisor: unknown command '${cmd}' (expected run; see wasmvisor --help)`);
 

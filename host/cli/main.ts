@@ -30,6 +30,7 @@ import { formatShadowStats, TrapTechnique } from '../vmm/virt/trap';
 import { BtTechnique, formatBtStats } from '../vmm/virt/bt';
 import { attachStdin } from './stdin';
 import { runUp, runXl } from './xl';
+import { runLab } from '../lab/run';
 import pkg from '../../package.json';
 
 /** Raw load address of the kernel when a --bios firmware occupies 0x80000000. */
@@ -98,6 +99,7 @@ export async function runCli(argv: string[], io: CliIo = processIo): Promise<num
     // -- xl toolstack (host/cli/xl.ts) --
     if (cmd.kind === 'xl') return await runXl(cmd.args, io);
     if (cmd.kind === 'up') return await runUp(cmd.args, io);
+    if (cmd.kind === 'lab') return await runLab(cmd.args, io);
     // -- end xl toolstack --
     return await runGuest(cmd.options, io);
   } catch (err) {
@@ -191,7 +193,7 @@ async function runVm(o: RunOptions, io: CliIo): Promise<number> {
 const DTB_MAX_BYTES = 2 << 20;
 
 /** --append, --initrd and --dtb, their files read through the input-file checks (issue 12). */
-function readBootOptions(o: RunOptions): BootOptions | undefined {
+export function readBootOptions(o: RunOptions): BootOptions | undefined {
   if (o.append === undefined && o.initrd === undefined && o.dtb === undefined) return undefined;
   const file = (path: string, what: string, maxBytes: number) => ({ name: path, data: readInputFile(path, { what, maxBytes }) });
   return {

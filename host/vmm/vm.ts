@@ -44,7 +44,7 @@ import { ExitStats, type WalkCounters } from './stats';
 import { Vcpu } from './vcpu';
 import { Vmcs } from './vmcs';
 import { MAX_SHADOW_FRAMES } from './paging/shadow';
-import type { VirtMode } from './virt/technique';
+import type { PagingMode, VirtMode } from './virt/technique';
 
 /** Guest RAM starts here, as on the virt board. */
 export const GUEST_RAM_BASE = 0x80000000n;
@@ -77,6 +77,8 @@ export interface VmConfig extends JitConfig {
   gstageMode?: bigint;
   /** How the CPU is virtualized (--virt): 'hw' (the H extension, the default), 'trap' (trap-and-emulate) or 'bt' (trap-and-emulate with the kernel's sensitive instructions translated; docs/techniques.md). */
   virt?: VirtMode;
+  /** How guest memory is virtualized (--paging); unset: the technique's own (nested for hw, shadow for trap). */
+  paging?: PagingMode;
   /** Adds nodes to the guest's device tree before it is built (host/xen: /hypervisor). */
   fdtExtra?: (fdt: Fdt) => void;
   /** --append, --initrd, --dtb (issue 12); a user DTB replaces the generated tree and fdtExtra. */

@@ -24,8 +24,8 @@
  *   host.addEventListener('domains', () => table.textContent = host.xlList());
  */
 import {
-  STAT_BLOCK_BYTES, STAT_FIELDS, STAT_SEQ, type BootMessage, type ExitRow, type FromWorker, type ToWorker, type VmCounters,
-  type VmMode, type VmState, type WalkSample,
+  STAT_BLOCK_BYTES, STAT_FIELDS, STAT_SEQ, type BootMessage, type ComboInfo, type ExitRow, type FromWorker, type TechniqueCounters,
+  type ToWorker, type VmCounters, type VmMode, type VmState, type WalkSample,
 } from './protocol';
 import { untilState } from './until-state';
 import { bootWorker } from './worker-boot';
@@ -33,7 +33,7 @@ import { bootWorker } from './worker-boot';
 export { createXenHost, XenHost, type XenConsole, type XenHostOptions } from './xen-host';
 export type { DomainEnd, XenConsoleRing, XenDomainInfo, XlListRow, XlStateFlags } from './protocol';
 
-export type { ExitRow, PageWalk, VmCounters, VmMode, VmState, WalkSample, WalkStep, WalkStepKind } from './protocol';
+export type { ComboInfo, ExitRow, PageWalk, TechniqueCounters, VmCounters, VmMode, VmState, WalkSample, WalkStep, WalkStepKind } from './protocol';
 
 /** A guest image: a URL to fetch, or the bytes of an ELF64 RISC-V file (or a raw binary: see VmOptions.mode). */
 export type ImageSource = string | URL | Uint8Array | ArrayBuffer;
@@ -47,6 +47,8 @@ export interface VmOptions {
    * by the VMM. 'bare': the bare board, the image (ELF, or raw at 0x80000000) entered in M-mode.
    */
   mode?: VmMode;
+  /** VM mode: the technique combination to run under (one of Vm.combos' ids; default hw+nested). */
+  combo?: string;
   /** Name used in error messages about the image (default: the URL's file name, or "image"). */
   name?: string;
   /** Start running as soon as the image is loaded (default true). */
@@ -92,6 +94,9 @@ export interface VmStats {
   exits: ExitRow[];
   /** The hart's last page walk (its walk log) when the sample was taken, if any yet. */
   walk?: WalkSample;
+  /** VM mode: the technique combination the guest runs under (ComboInfo.id) and its technique's counters. */
+  combo?: string;
+  technique?: TechniqueCounters;
 }
 
 /** The guest console: output as a byte stream, input as writes. */
@@ -112,6 +117,10 @@ export class Vm extends EventTarget {
   readonly shared: boolean;
   /** How the current guest runs (the mode of the last load). */
   mode: VmMode;
+  /** The techniques lab's combinations (--virt and --paging) and which of them this build runs. */
+  combos: ComboInfo[] = [];
+  /** The combination of the last VM-mode load (ComboInfo.id). */
+  combo = 'hw+nested';
   /** Run state: loading, running, paused, exited or error. */
   state: VmState = 'loading';
   /** The guest's exit code once state is 'exited'. */
@@ -124,6 +133,7 @@ export class Vm extends EventTarget {
   private latest: VmCounters | undefined;
   private walk: WalkSample | undefined;
   private exitRows: ExitRow[] = [];
+  private technique: { combo: string; counters: TechniqueCounters } | undefined;
   private prev: { instructions: number; wallMs: number; ips: number } | undefined;
   private outCtl!: ReadableStreamDefaultController<Uint8Array>;
   private statsCtl!: ReadableStreamDefaultController<VmStats>;
@@ -173,6 +183,7 @@ export class Vm extends EventTarget {
       case 'stats':
         if (msg.walk) this.walk = msg.walk;
         if (msg.exits) this.exitRows = msg.exits;
+        if (msg.technique) this.technique = msg.technique;
         if (msg.counters) this.emitStats(msg.counters);
         else if (this.shared && (msg.walk || msg.exits)) this.emitStats(this.readCounters());
         break;
@@ -181,6 +192,7 @@ export class Vm extends EventTarget {
         this.pendingLoads.delete(msg.id);
         break;
       case 'ready':
+        this.combos = msg.combos ?? [];
         break;
     }
   }
@@ -223,6 +235,7 @@ export class Vm extends EventTarget {
       mode: c.vm ? 'vm' : 'bare',
       exits: c.vm ? this.exitRows : bareExits(c),
       walk: this.walk,
+      ...(c.vm && this.technique ? { combo: this.technique.combo, technique: this.technique.counters } : {}),
     };
     // Drop samples nobody reads rather than queue them without bound.
     if ((this.statsCtl.desiredSize ?? 0) > 0) this.statsCtl.enqueue(s);
@@ -231,9 +244,10 @@ export class Vm extends EventTarget {
 
   /**
    * Load a guest image (replacing the current one) and start it unless autostart is false.
-   * `mode` defaults to the mode of the previous load (createVm's option at first).
+   * `mode` defaults to the mode of the previous load (createVm's option at first); `combo`, the
+   * technique combination of a VM (one of `combos`), to the previous load's (hw+nested at first).
    */
-  async load(image: ImageSource, opts: { name?: string; autostart?: boolean; mode?: VmMode } & BootSources = {}): Promise<void> {
+  async load(image: ImageSource, opts: { name?: string; autostart?: boolean; mode?: VmMode; combo?: string } & BootSources = {}): Promise<void> {
     const bytes = await imageBytes(image);
     const name = opts.name ?? imageName(image);
     const transfer: ArrayBuffer[] = [bytes];
@@ -247,10 +261,11 @@ export class Vm extends EventTarget {
       ? { append: opts.append, initrd: await file(opts.initrd, 'initrd'), dtb: await file(opts.dtb, 'dtb') }
       : undefined;
     this.mode = opts.mode ?? this.mode;
+    this.combo = opts.combo ?? this.combo;
     this.forget();
     const id = ++this.loads;
     const done = new Promise<string | undefined>((resolve) => this.pendingLoads.set(id, resolve));
-    this.send({ type: 'load', id, name, bytes, autostart: opts.autostart ?? true, mode: this.mode, boot }, transfer);
+    this.send({ type: 'load', id, name, bytes, autostart: opts.autostart ?? true, mode: this.mode, boot, combo: this.combo }, transfer);
     const error = await done;
     if (error !== undefined) throw new Error(error);
   }
@@ -267,6 +282,7 @@ export class Vm extends EventTarget {
     this.prev = undefined;
     this.walk = undefined;
     this.exitRows = [];
+    this.technique = undefined;
   }
 
   /** Resolves when the state satisfies `pred` (immediately if it already does). */
@@ -330,6 +346,6 @@ export async function createVm(options: VmOptions = {}): Promise<Vm> {
   }, (msg) => (vm ? vm.receive(msg) : early.push(msg)));
   vm = new Vm(worker, statsBuffer, intervalMs, options.mode ?? 'vm');
   for (const msg of early) vm.receive(msg);
-  if (options.image !== undefined) await vm.load(options.image, { name: options.name, autostart: options.autostart, mode: options.mode, append: options.append, initrd: options.initrd, dtb: options.dtb });
+  if (options.image !== undefined) await vm.load(options.image, { name: options.name, autostart: options.autostart, mode: options.mode, combo: options.combo, append: options.append, initrd: options.initrd, dtb: options.dtb });
   return vm;
 }

@@ -11,11 +11,13 @@
  */
 import type { PageWalk } from '../machine/hart';
 import type { ExitRow } from '../vmm/stats';
+import type { TechniqueCounters } from '../vmm/virt/technique';
 import type { XlListRow } from '../xen/toolstack/list-format';
 import type { DomainEnd } from '../xen/toolstack/xl';
 import type { ViewStep } from './walk-fill';
 
 export type { ExitRow } from '../vmm/stats';
+export type { TechniqueCounters } from '../vmm/virt/technique';
 export type { PageWalk, WalkStep, WalkStepKind } from '../machine/hart';
 export type { ViewStep } from './walk-fill';
 export type { XlListRow, XlStateFlags } from '../xen/toolstack/list-format';
@@ -69,6 +71,15 @@ export interface VmCounters {
   jitRegions: number;
   /** 1 when the guest runs as a VM (VS-mode under the VMM), 0 on the bare machine. */
   vm: number;
+}
+
+/** A combination of the techniques lab (host/lab/combos.ts) as the worker reports it. */
+export interface ComboInfo {
+  /** "hw+nested", "trap+shadow", ... */
+  id: string;
+  title: string;
+  /** Whether this build runs it (its run options pass the CLI's parser). */
+  supported: boolean;
 }
 
 /** Field order of the shared statistics block (one float64 each). */
@@ -164,7 +175,8 @@ export type ToWorker =
       /** Milliseconds between statistics samples. */
       statsIntervalMs: number;
     }
-  | { type: 'load'; id: number; name: string; bytes: ArrayBuffer; autostart: boolean; mode: VmMode; boot?: BootMessage }
+  /** combo (VM mode): the technique combination (ComboInfo.id) to run it under; default hw+nested. */
+  | { type: 'load'; id: number; name: string; bytes: ArrayBuffer; autostart: boolean; mode: VmMode; boot?: BootMessage; combo?: string }
   | { type: 'input'; bytes: Uint8Array }
   | { type: 'pause' }
   | { type: 'resume' }
@@ -186,13 +198,17 @@ export type ToWorker =
 
 /** Worker -> page. */
 export type FromWorker =
-  | { type: 'ready' }
+  /** The worker is up; combos: the lab's combinations and which of them this build runs. */
+  | { type: 'ready'; combos?: ComboInfo[] }
   /** Answer to `load` with the same id: the machine is built (or error says why not). */
   | { type: 'loaded'; id: number; error?: string }
   | { type: 'output'; bytes: Uint8Array }
   | { type: 'state'; state: VmState; exitCode?: number; message?: string }
-  /** counters: without shared memory; exits: the VMM's rows when they changed; walk: a new walk. */
-  | { type: 'stats'; counters?: VmCounters; exits?: ExitRow[]; walk?: WalkSample }
+  /**
+   * counters: without shared memory; exits: the VMM's rows when they changed; walk: a new walk;
+   * technique: the VM's combination and its technique's counters (sent with exits).
+   */
+  | { type: 'stats'; counters?: VmCounters; exits?: ExitRow[]; walk?: WalkSample; technique?: { combo: string; counters: TechniqueCounters } }
   /**
    * Answer to `xen-up`: the domains are built (or error says why not). A Xen host's run state
    * travels as `state`: running, paused (built, not started), exited (exitCode as `wasmvisor

@@ -18,6 +18,8 @@ import type { HartState } from '../machine/hart';
 import type { LoadedImage, MachineStats, RunResult } from '../machine/types';
 import type { ExitStats } from '../vmm/stats';
 import { KERNEL_RAW_BASE, Vm, type VmRunResult } from '../vmm/vm';
+import type { PagingMode, VirtMode } from '../vmm/virt/technique';
+import { COMBOS, comboOptions, isSupported } from '../lab/combos';
 import { fillCachedGStage } from './walk-fill';
 import { WebDom0 } from './xen-dom0';
 import {
@@ -177,17 +179,30 @@ function exitRows(): ExitRow[] | undefined {
   return e.rows();
 }
 
+/** The technique combination of the next VM (the lab's, host/lab/combos.ts) and the run options it stands for. */
+let combo: { id: string; virt?: VirtMode; paging?: PagingMode } = { id: 'hw+nested' };
+
+/** The combination named by a load (default hw+nested), checked by the CLI's own parser; throws if this build lacks it. */
+function techniqueOf(id: string | undefined): typeof combo {
+  const c = COMBOS.find((x) => x.id === (id ?? 'hw+nested'));
+  if (c === undefined) throw new Error(`wasmvisor: unknown technique combination '${id}' (have ${COMBOS.map((x) => x.id).join(', ')})`);
+  const o = comboOptions(c, ['image']);
+  return { id: c.id, virt: o.virt, paging: o.paging };
+}
+
 /** Publish one sample: counters into the shared block (seqlock) or as a message, the rest as a message. */
 function publishStats(): void {
   const c = counters();
   if (!c) return;
   const walk = sampleWalk();
   const exits = exitRows();
+  const tc = exits && guest instanceof Vm ? guest.vcpu.technique.counters?.() : undefined;
+  const technique = tc ? { combo: combo.id, counters: tc } : undefined;
   if (statsView) {
     writeShared(c);
-    if (walk || exits) post({ type: 'stats', walk, exits });
+    if (walk || exits) post({ type: 'stats', walk, exits, technique });
   } else {
-    post({ type: 'stats', counters: c, walk, exits });
+    post({ type: 'stats', counters: c, walk, exits, technique });
   }
 }
 
@@ -246,7 +261,7 @@ async function boot(autostart: boolean): Promise<void> {
   try {
     // Generated code is compiled in the background (WebAssembly.instantiate), off this thread's run loop.
     const cfg = { memSize, kernel: image, boot: bootOptions, deterministic, onConsoleOutput: consoleOutput, jitBackground: true };
-    guest = mode === 'vm' ? await Vm.create(cfg) : await Machine.create(cfg);
+    guest = mode === 'vm' ? await Vm.create({ ...cfg, virt: combo.virt, paging: combo.paging }) : await Machine.create(cfg);
   } catch (e) {
     setState('error', { message: e instanceof Error ? e.message : String(e) });
     return;
@@ -274,7 +289,7 @@ async function handle(msg: ToWorker): Promise<void> {
       if (msg.statsBuffer) statsView = new Float64Array(msg.statsBuffer);
       setCoreModule(await compileCore(msg.core));
       statsTimer ??= setInterval(publishStats, msg.statsIntervalMs);
-      post({ type: 'ready' });
+      post({ type: 'ready', combos: COMBOS.map((c) => ({ id: c.id, title: c.title, supported: isSupported(c) })) });
       return;
     case 'load':
       await stopRun();
@@ -284,6 +299,7 @@ async function handle(msg: ToWorker): Promise<void> {
       mode = msg.mode;
       bootOptions = bootOptionsOf(msg.boot);
       try {
+        combo = techniqueOf(msg.combo);
         // A raw kernel goes where an SBI firmware would leave it (VM), or at the RAM base (bare).
         image = parseImage(new Uint8Array(msg.bytes), msg.name, mode === 'vm' ? KERNEL_RAW_BASE : RAM_BASE);
       } catch (e) {

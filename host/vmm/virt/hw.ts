@@ -12,7 +12,7 @@
  */
 import { decodeHtinst, decodeRaw, type MmioAccess } from '../mmio';
 import { CAUSE_NAMES, causeText } from '../stats';
-import type { ReasonId, Technique, VcpuPort } from './technique';
+import { zeroCounters, type ReasonId, type Technique, type TechniqueCounters, type VcpuPort } from './technique';
 
 const C = { ILLEGAL: 2, LOAD_MISALIGNED: 4, STORE_MISALIGNED: 6, ECALL_VS: 10, FETCH_GUEST_PAGE: 20, LOAD_GUEST_PAGE: 21, STORE_GUEST_PAGE: 23 } as const;
 
@@ -30,6 +30,11 @@ export class HwTechnique implements Technique {
   }
 
   reset(): void {}
+
+  /** Nested paging: the VMM emulates no instruction and keeps no shadow (walks and exits are the VM's). */
+  counters(): TechniqueCounters {
+    return zeroCounters();
+  }
 
   enter(): number {
     return this.cpu.vm.core.vmRun();

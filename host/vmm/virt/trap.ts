@@ -20,7 +20,7 @@
  * vstimecmp, hie/hvip for sie/sip; scounteren and senvcfg are fields of VirtualCsrs.
  */
 import { decodeRaw } from '../mmio';
-import { ShadowPager, type ShadowAccess } from '../paging/shadow';
+import { ShadowPager, type ShadowAccess, type ShadowCounters } from '../paging/shadow';
 import { CSR_NAMES, csrAccess, SSTATUS, VirtualCsrs, VS_INTERRUPTS, type CsrHart } from './trap-csr';
 import { zeroCounters, type ReasonId, type Technique, type TechniqueCounters, type VcpuPort, type VirtMode } from './technique';
 
@@ -100,6 +100,10 @@ export class TrapTechnique implements Technique {
     // Its frame goes back to the allocator: no shadow leaf may keep pointing at it. Rare
     // (ballooning), so every shadow goes and is rebuilt on demand.
     this.shadow.clear();
+  }
+
+  counters(): TechniqueCounters {
+    return { ...zeroCounters(), emulated: this.emulated, ...shadowFigures(this.shadow.counters) };
   }
 
   isSbiCall(): boolean {
@@ -205,8 +209,8 @@ export class TrapTechnique implements Technique {
   /** wfi (§3.3.3): wait until an interrupt is pending in sip & sie, whatever sstatus.SIE says. */
   private wfi(callout: boolean): ReasonId {
     const v = this.cpu.vm.vmcs;
-    v.advancePc(4);
     this.emulated++;
+    v.advancePc(4);
     if ((this.virtualPending() & v.hie) === 0n) this.cpu.halt();
     return this.id(callout ? 'BT call-out: wfi' : 'wfi (emulated)');
   }
@@ -297,23 +301,16 @@ export class TrapTechnique implements Technique {
     v.pc = (tv & ~3n) + (irq && (tv & 1n) !== 0n ? (cause & 63n) * 4n : 0n);
   }
 
-  /** What this technique counted (technique.ts): emulated instructions and the shadow MMU's figures. */
-  counters(): TechniqueCounters {
-    const c = zeroCounters();
-    const s = this.shadow.counters;
-    c.emulated = this.emulated;
-    c.ptWriteFaults = s.ptWrites;
-    c.shadowsBuilt = s.built;
-    c.shadowsReused = s.reused;
-    c.tlbFlushes = s.tlbFlushes;
-    return c;
-  }
-
   protected id(name: string): ReasonId {
     let id = this.ids.get(name);
     if (id === undefined) this.ids.set(name, (id = this.cpu.reason(name)));
     return id;
   }
+}
+
+/** The lab's shadow-paging figures (technique.ts TechniqueCounters) from a shadow MMU's counters. */
+export function shadowFigures(c: ShadowCounters): Pick<TechniqueCounters, 'ptWriteFaults' | 'shadowsBuilt' | 'shadowsReused' | 'tlbFlushes'> {
+  return { ptWriteFaults: c.ptWrites, shadowsBuilt: c.built, shadowsReused: c.reused, tlbFlushes: c.tlbFlushes };
 }
 
 /** The shadow MMU's counters as the CLI's --stats prints them (after the exit table). */

@@ -12,6 +12,7 @@
 import { Terminal } from '@xterm/xterm';
 import { createVm, createXenHost, type Vm, type VmMode, type VmStats, type XenHost } from '../api';
 import { drawBars, exitColor, si, Sparkline } from './charts';
+import { LabView } from './lab-view';
 import { drawWalk } from './walk-view';
 import { drawDomains } from './xen-view';
 
@@ -25,8 +26,15 @@ export interface DemoHandle {
   samples: number;
   /** The latest statistics sample. */
   last?: VmStats;
-  /** Load another guest (a path under guests/), in the given mode or the one guestMode picks. */
-  select(path: string, mode?: VmMode): Promise<void>;
+  /**
+   * Load another guest (a path under guests/), in the given mode or the one guestMode picks; a VM
+   * under the technique combination `combo` (the technique picker's, by default).
+   */
+  select(path: string, mode?: VmMode, combo?: string): Promise<void>;
+  /** The techniques lab's table (rows by combination) and picker. */
+  lab: LabView;
+  /** Run the current VM guest under every supported combination in turn, each to its end (or 120 s). */
+  runLab(): Promise<void>;
   /** What the page runs: a guest from the picker ('vm') or a Xen host ('xen'). */
   mode: 'vm' | 'xen';
   /** The Xen host while mode is 'xen'. */
@@ -93,8 +101,13 @@ async function main(): Promise<void> {
     stateEl.textContent = state === 'exited' ? `exited (${exitCode})` : state;
     stateEl.className = `state ${state}`;
   };
+  const techniquePicker = $<HTMLSelectElement>('technique');
+  const lab = new LabView($<HTMLTableElement>('lab-table'), techniquePicker);
+  lab.setCombos(vm.combos, vm.combo);
+  let labPath: string | undefined;
   const handle: DemoHandle = {
     vm,
+    lab,
     term,
     mode: 'vm',
     samples: 0,
@@ -104,7 +117,7 @@ async function main(): Promise<void> {
       for (let i = 0; i < buf.length; i++) lines.push(buf.getLine(i)?.translateToString(true) ?? '');
       return lines.join('\n');
     },
-    async select(path, mode = guestMode(path)) {
+    async select(path, mode = guestMode(path), combo = techniquePicker.value || vm.combo) {
       leaveXen();
       term.reset();
       ipsChart.clear();
@@ -116,13 +129,39 @@ async function main(): Promise<void> {
       if (mode !== guestMode(path)) q.set('mode', mode); else q.delete('mode');
       history.replaceState(null, '', `?${q}`);
       picker.value = path;
+      // The lab compares one guest under several techniques: a new guest starts a new table.
+      if (path !== labPath) lab.clear();
+      labPath = path;
+      techniquePicker.disabled = mode !== 'vm';
+      if (mode === 'vm') techniquePicker.value = combo;
       try {
         $('vm-mode').textContent = mode === 'vm' ? 'VM: VS-mode under the VMM' : 'bare board: entered in M-mode';
-        await vm.load(`guests/${path}`, { name: path, mode });
+        // (under the default, hw+nested, the guest runs in VS-mode; the others say what they are)
+        if (mode === 'vm' && combo !== 'hw+nested') $('vm-mode').textContent = `VM: ${vm.combos.find((c) => c.id === combo)?.title ?? combo}`;
+        await vm.load(`guests/${path}`, { name: path, mode, ...(mode === 'vm' ? { combo } : {}) });
       } catch (e) {
         term.write(`\r\n\x1b[31m${e instanceof Error ? e.message : String(e)}\x1b[0m\r\n`);
       }
       term.focus();
+    },
+    async runLab() {
+      const path = labPath;
+      if (path === undefined || guestMode(path) !== 'vm') return;
+      const runBtn = $<HTMLButtonElement>('lab-run');
+      runBtn.disabled = true;
+      try {
+        for (const c of vm.combos.filter((x) => x.supported)) {
+          $('lab-note').textContent = `running ${path} under ${c.id}…`;
+          await handle.select(path, 'vm', c.id);
+          let timer: ReturnType<typeof setTimeout> | undefined;
+          const limit = new Promise<void>((resolve) => { timer = setTimeout(() => { vm.pause(); resolve(); }, 120_000); });
+          await Promise.race([vm.until((st) => st === 'exited' || st === 'error'), limit]);
+          clearTimeout(timer);
+        }
+        $('lab-note').textContent = `${path} under every technique of this build`;
+      } finally {
+        runBtn.disabled = false;
+      }
     },
     startXen: (path = XEN_DEMO, opts = {}) => startXen(path, opts),
     showDomain: (name) => showDomain(name),
@@ -278,6 +317,7 @@ async function main(): Promise<void> {
       ? `${total.toLocaleString('en')} VM exits; ${total > 0 ? (c.instructions / total).toFixed(0) : '–'} guest instructions per exit; count, share, mean host time, rate`
       : `${total.toLocaleString('en')} exits to the host (bare board: traps are taken inside the guest)`;
     drawWalk($<SVGSVGElement>('walk'), s.walk);
+    lab.update(s);
   });
 
   vm.addEventListener('state', (ev) => {
@@ -306,6 +346,8 @@ async function main(): Promise<void> {
   const wanted = params.get('guest') ?? DEFAULT_GUEST;
   for (const g of guests) picker.append(new Option(`${g}  [${guestMode(g) === 'vm' ? 'VM' : 'bare'}]`, g, false, g === wanted));
   picker.onchange = () => void handle.select(picker.value);
+  techniquePicker.onchange = () => void handle.select(picker.value, 'vm', techniquePicker.value);
+  $('lab-run').onclick = () => void handle.runLab();
   const xen = params.get('xen');
   if (xen !== null) return startXen(xen || XEN_DEMO, {});
   const m = params.get('mode');

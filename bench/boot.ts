@@ -25,6 +25,8 @@ export interface BootBench {
   vmJitMs: number;
   vmInterpMs: number;
   bareOpenSbiMs: number | null;
+  /** The same with --jit off: OpenSBI's and the kernel's code runs a few times each, the case a JIT must not slow down. */
+  bareOpenSbiInterpMs: number | null;
   qemuOpenSbiMs: number | null;
 }
 
@@ -53,12 +55,12 @@ async function bootVm(kernel: string, jit: 'on' | 'off'): Promise<number> {
   return ms;
 }
 
-async function bootBare(kernel: string): Promise<number> {
+async function bootBare(kernel: string, jit: 'on' | 'off' = 'on'): Promise<number> {
   const t0 = performance.now();
   let m: Machine | undefined;
   const w = firstLineWatcher(t0, () => m?.stop());
   m = await Machine.create({
-    memSize: MEM_SIZE, bios: loadImageFile(OPENSBI, 0x80000000n), kernel: loadImageFile(kernel, 0x80200000n),
+    memSize: MEM_SIZE, bios: loadImageFile(OPENSBI, 0x80000000n), kernel: loadImageFile(kernel, 0x80200000n), jit,
     onConsoleOutput: (b) => w.feed(b),
   });
   await m.run({ timeoutMs: 60_000 });
@@ -99,10 +101,11 @@ export async function bootBenchmarks(root: string, runs: number, useQemu: boolea
     vmJitMs: await best(runs, () => bootVm(kernel, 'on')),
     vmInterpMs: await best(runs, () => bootVm(kernel, 'off')),
     bareOpenSbiMs: existsSync(OPENSBI) ? await best(runs, () => bootBare(kernel)) : null,
+    bareOpenSbiInterpMs: existsSync(OPENSBI) ? await best(runs, () => bootBare(kernel, 'off')) : null,
     qemuOpenSbiMs: useQemu ? await best(runs, () => bootQemu(kernel)) : null,
   };
   log(`bench: boot to minikernel's first line: VM ${r.vmJitMs.toFixed(1)} ms (--jit off ${r.vmInterpMs.toFixed(1)} ms)` +
-    `${r.bareOpenSbiMs != null ? `, bare + OpenSBI ${r.bareOpenSbiMs.toFixed(1)} ms` : ''}${r.qemuOpenSbiMs != null ? `, QEMU + OpenSBI ${r.qemuOpenSbiMs.toFixed(1)} ms` : ''}`);
+    `${r.bareOpenSbiMs != null ? `, bare + OpenSBI ${r.bareOpenSbiMs.toFixed(1)} ms (--jit off ${r.bareOpenSbiInterpMs?.toFixed(1)} ms)` : ''}${r.qemuOpenSbiMs != null ? `, QEMU + OpenSBI ${r.qemuOpenSbiMs.toFixed(1)} ms` : ''}`);
   return r;
 }
 
@@ -113,6 +116,6 @@ export function formatBootBench(b: BootBench): string {
     "Boot to minikernel's first line",
     '-------------------------------',
     `wasmvisor VM (npm start): ${f(b.vmJitMs)}; with --jit off: ${f(b.vmInterpMs)}`,
-    `wasmvisor bare machine + OpenSBI: ${f(b.bareOpenSbiMs)};  QEMU TCG + OpenSBI (whole process): ${f(b.qemuOpenSbiMs)}`,
+    `wasmvisor bare machine + OpenSBI: ${f(b.bareOpenSbiMs)}; with --jit off: ${f(b.bareOpenSbiInterpMs)};  QEMU TCG + OpenSBI (whole process): ${f(b.qemuOpenSbiMs)}`,
   ].join('\n');
 }

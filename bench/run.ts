@@ -28,6 +28,7 @@ import { runWasmvisor } from './wasmvisor';
 import { WORKLOADS, resultLine, workloadPaths } from './workloads';
 import { vmBenchmarks, formatVmBench, type VmBench } from './vm';
 import { bootBenchmarks, formatBootBench, type BootBench } from './boot';
+import { formatJitCheck, jitSlowerThanInterpreter, type JitPair } from './jit-check';
 import { xenBenchmarks, formatXenBench, type XenBench } from './xen';
 import { memBenchmarks, formatMemBench, type MemBench } from './memory';
 
@@ -322,6 +323,22 @@ async function main(): Promise<number> {
       console.log('');
       console.log(formatMemBench(memBench));
     }
+
+    // ---- the JIT is never slower than --jit off (issue 16; bench/jit-check.ts) ----
+    const jitPairs: JitPair[] = results.flatMap((w) =>
+      w.wasmvisor && w.interpreter ? [{ name: w.name, jitMs: w.wasmvisor.wallMs, interpMs: w.interpreter.wallMs }] : []);
+    if (bootBench) {
+      jitPairs.push({ name: 'boot: minikernel as a VM', jitMs: bootBench.vmJitMs, interpMs: bootBench.vmInterpMs });
+      if (bootBench.bareOpenSbiMs != null && bootBench.bareOpenSbiInterpMs != null) {
+        jitPairs.push({ name: 'boot: OpenSBI + minikernel, bare', jitMs: bootBench.bareOpenSbiMs, interpMs: bootBench.bareOpenSbiInterpMs });
+      }
+    }
+    if (jitPairs.length > 0) {
+      console.log('');
+      console.log(formatJitCheck(jitPairs));
+      (report as { jitSlower?: string[] }).jitSlower = jitSlowerThanInterpreter(jitPairs);
+    }
+    // ---- end of the JIT check ----
 
     let bad = 0;
     for (const w of results) {

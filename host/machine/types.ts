@@ -37,7 +37,8 @@ export interface JitConfig {
   jitMaxBlocks?: number;
   /**
    * Compile generated code in the background (WebAssembly.instantiate), as browsers want; the
-   * region stays interpreted until it is ready. Default false: Node compiles synchronously.
+   * region stays interpreted until it is ready. Default (jit.ts jitInBackground): true with
+   * `--jit on`, false with `--jit always` or a deterministic machine.
    */
   jitBackground?: boolean;
 }

@@ -84,5 +84,21 @@ for (const [src, out] of entries) {
     logLevel: 'warning',
   });
 }
+// The CLI again as CommonJS, for bin/wasmvisor.mjs, which compiles it with V8's code cache
+// (vm.Script; Node 20 has none for ES modules). import.meta.url becomes the file's URL.
+if (existsSync(join(root, 'host/cli/main.ts'))) {
+  await bundle({
+    entryPoints: [join(root, 'host/cli/main.ts')],
+    outfile: join(root, 'dist/cli.cjs'),
+    bundle: true,
+    platform: 'node',
+    format: 'cjs',
+    target: 'node20',
+    sourcemap: true,
+    define: { 'import.meta.url': '__wasmvisorUrl' },
+    banner: { js: "const __wasmvisorUrl = require('node:url').pathToFileURL(__filename).href;" },
+    logLevel: 'warning',
+  });
+}
 
 await buildWeb(root, bundle);

@@ -76,10 +76,11 @@ export function writeStamp(root, step, key, inputs) {
   writeFileSync(stampPath(root, step), JSON.stringify({ digest: digest(root, key, all), inputs: all }) + '\n');
 }
 
-/** The input files of an esbuild metafile, relative to root, without node_modules' own files
- *  (those are covered by the package versions in the key). */
+/** The input files of an esbuild metafile, relative to root, packages' files included (a
+ *  dependency updated in node_modules rebuilds the bundles that use it); plugin namespaces
+ *  (`node-stub:...`) are not files and are left out. */
 export function metafileInputs(root, metafile, cwd = root) {
   return Object.keys(metafile.inputs)
-    .filter((p) => !p.includes('node_modules/') && !p.includes(':'))
+    .filter((p) => !p.includes(':'))
     .map((p) => relative(root, join(cwd, p)));
 }

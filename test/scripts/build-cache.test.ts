@@ -83,8 +83,8 @@ describe('inputs', () => {
     expect(filesUnder(root, 'absent', ['.ts'])).toEqual([]);
   });
 
-  it('metafileInputs keeps project files and drops node_modules and plugin namespaces', () => {
-    const meta = { inputs: { 'host/cli/main.ts': {}, 'node_modules/esbuild/x.js': {}, 'node-stub:node:fs': {} } };
-    expect(metafileInputs(root, meta)).toEqual(['host/cli/main.ts']);
+  it('metafileInputs keeps project and package files and drops plugin namespaces', () => {
+    const meta = { inputs: { 'host/cli/main.ts': {}, 'node_modules/@xterm/xterm/lib/xterm.mjs': {}, 'node-stub:node:fs': {} } };
+    expect(metafileInputs(root, meta)).toEqual(['host/cli/main.ts', 'node_modules/@xterm/xterm/lib/xterm.mjs']);
   });
 });

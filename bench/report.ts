@@ -41,7 +41,11 @@ export interface BenchReport {
   /** Runs per measurement; the best (shortest) is kept. */
   runs: number;
   /** Startup costs in ms, measured on a trivial image / an empty program. */
-  startup: { qemuMs: number | null; nativeMs: number | null; wasmvisorCreateMs: number | null };
+  startup: {
+    qemuMs: number | null; nativeMs: number | null; wasmvisorCreateMs: number | null;
+    /** `node bin/wasmvisor.mjs run` on the trivial image: process start to exit, as qemuMs is for QEMU. */
+    wasmvisorProcessMs?: number | null;
+  };
   workloads: WorkloadResult[];
   geomean: WorkloadResult['ratios'];
 }

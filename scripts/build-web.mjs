@@ -30,12 +30,15 @@ const webEntries = [
   ['host/web/worker.ts', 'dist/web/worker.js'],
   ['host/web/demo/main.ts', 'dist/web/demo.js'],
 ];
-/** Bundle host/web into dist/web/ (skipped when host/web is absent). Needs build/core.wasm. */
-export async function buildWeb(root) {
+/**
+ * Bundle host/web into dist/web/ (skipped when host/web is absent). Needs build/core.wasm.
+ * `bundle`: esbuild's build, or build.mjs's wrapper that skips an up-to-date bundle.
+ */
+export async function buildWeb(root, bundle = build) {
   if (!existsSync(join(root, 'host/web/api.ts'))) return;
   mkdirSync(join(root, 'dist/web'), { recursive: true });
   for (const [src, out] of webEntries) {
-    await build({
+    await bundle({
       entryPoints: [join(root, src)],
       outfile: join(root, out),
       bundle: true,

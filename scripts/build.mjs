@@ -1,18 +1,45 @@
 // Builds everything: the ISA decoder (generated from the table), the Wasm core, the host bundles.
 //   node scripts/build.mjs            release build
 //   node scripts/build.mjs --debug    core with assertions and debug info
-import { main as asc } from 'assemblyscript/asc';
+//   node scripts/build.mjs --force    rebuild every step, even those whose inputs did not change
+// Each step (the core, each bundle) is skipped when nothing it read changed since its last run
+// (scripts/build-cache.mjs: content digests in build/stamps/).
 import { build } from 'esbuild';
 import { existsSync, mkdirSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { genIsa } from './gen-isa.mjs';
 import { buildWeb } from './build-web.mjs';
+import { filesUnder, isStale, metafileInputs, packageVersion, writeStamp } from './build-cache.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const debug = process.argv.includes('--debug');
+const force = process.argv.includes('--force');
 
-await genIsa(root);
+/** Run `run` unless step `name` is up to date; `run` may return more inputs (found while running). */
+async function step(name, key, inputs, outputs, run) {
+  if (!force && !isStale(root, name, key, inputs, outputs)) return;
+  const found = (await run()) ?? [];
+  writeStamp(root, name, key, [...inputs, ...found]);
+}
+
+// The bundles' key: esbuild's version, the options, and the names of the source files (a new
+// file can change how an import resolves without any recorded input changing).
+const sourceNames = ['host', 'bench', 'assembly'].flatMap((d) => filesUnder(root, d, ['.ts', '.mjs', '.js', '.json']));
+const esbuildVersion = packageVersion(root, 'esbuild');
+/** esbuild with a stamp per output file: its inputs are the metafile's. */
+async function bundle(opts) {
+  const out = relative(root, opts.outfile);
+  const { plugins, ...rest } = opts;
+  const key = { esbuildVersion, opts: rest, plugins: (plugins ?? []).map((p) => p.name), sourceNames };
+  await step('bundle-' + out.replace(/[/\\]/g, '_'), key, [], [out], async () => {
+    const r = await build({ ...opts, absWorkingDir: root, metafile: true });
+    return metafileInputs(root, r.metafile);
+  });
+}
+
+// The decoder generated from the ISA table (genIsa writes it only when its text changes).
+await step('isa', {}, [...filesUnder(root, 'assembly/isa', ['.ts']), 'scripts/gen-isa.mjs'], ['assembly/gen/isa.ts'], async () => { await genIsa(root); });
 mkdirSync(join(root, 'build'), { recursive: true });
 const args = [
   join(root, 'assembly/index.ts'),
@@ -28,11 +55,17 @@ const args = [
 ];
 if (debug) args.push('--debug', '--sourceMap');
 else args.push('-O3', '--noAssert', '--converge');
-const { error, stderr } = await asc(args, { stdout: process.stdout, stderr: process.stderr });
-if (error) {
-  console.error(`build: AssemblyScript compile failed: ${error.message}`);
-  process.exit(1);
-}
+// The core's inputs: every source under assembly/ (with the generated decoder), the options,
+// AssemblyScript's version (its standard library is part of the output) and this script.
+const coreKey = { args: args.map((a) => relative(root, a) || a), asc: packageVersion(root, 'assemblyscript') };
+await step('core', coreKey, [...filesUnder(root, 'assembly', ['.ts']), 'scripts/build.mjs'], ['build/core.wasm', 'build/core.wat'], async () => {
+  const { main: asc } = await import('assemblyscript/asc'); // (1.5 s to load: only when needed)
+  const { error } = await asc(args, { stdout: process.stdout, stderr: process.stderr });
+  if (error) {
+    console.error(`build: AssemblyScript compile failed: ${error.message}`);
+    process.exit(1);
+  }
+});
 
 const entries = [
   ['host/cli/main.ts', 'dist/cli.mjs'],
@@ -40,7 +73,7 @@ const entries = [
 ];
 for (const [src, out] of entries) {
   if (!existsSync(join(root, src))) continue;
-  await build({
+  await bundle({
     entryPoints: [join(root, src)],
     outfile: join(root, out),
     bundle: true,
@@ -51,5 +84,21 @@ for (const [src, out] of entries) {
     logLevel: 'warning',
   });
 }
+// The CLI again as CommonJS, for bin/wasmvisor.mjs, which compiles it with V8's code cache
+// (vm.Script; Node 20 has none for ES modules). import.meta.url becomes the file's URL.
+if (existsSync(join(root, 'host/cli/main.ts'))) {
+  await bundle({
+    entryPoints: [join(root, 'host/cli/main.ts')],
+    outfile: join(root, 'dist/cli.cjs'),
+    bundle: true,
+    platform: 'node',
+    format: 'cjs',
+    target: 'node20',
+    sourcemap: true,
+    define: { 'import.meta.url': '__wasmvisorUrl' },
+    banner: { js: "const __wasmvisorUrl = require('node:url').pathToFileURL(__filename).href;" },
+    logLevel: 'warning',
+  });
+}
 
-await buildWeb(root);
+await buildWeb(root, bundle);

@@ -33,6 +33,9 @@ import { runUp, runXl } from './xl';
 import { runLab } from '../lab/run';
 import pkg from '../../package.json';
 
+/** bin/wasmvisor.mjs hands over the core it compiled while the bundle loaded. */
+export { setCoreModule } from '../machine/core';
+
 /** Raw load address of the kernel when a --bios firmware occupies 0x80000000. */
 export const PAYLOAD_BASE = 0x80200000n;
 /** Exit status after --timeout. */

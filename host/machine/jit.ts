@@ -32,6 +32,22 @@ export function applyJitConfig(hart: HartState, cfg: JitConfig): void {
   hart.jitMaxBlocks = cfg.jitMaxBlocks ?? 0;
 }
 
+/**
+ * Whether a machine compiles its hot regions in the background: cfg.jitBackground when given,
+ * else yes with `--jit on` unless the machine is deterministic. A background compile
+ * (WebAssembly.instantiate, on the engine's compiler threads) keeps compiles off the run loop:
+ * the region stays interpreted until its module is installed, at the run loop's next yield.
+ * Synchronous compiles stalled a Linux boot for seconds (docs/jit.md, "Compile off the critical
+ * path"). Deterministic machines compile synchronously, so which blocks run compiled, and so
+ * the host time of each slice, depend only on the instruction stream (guest-visible state never
+ * depends on the tier). `--jit always` compiles synchronously: its point is to run every block
+ * compiled from its first run.
+ */
+export function jitInBackground(cfg: JitConfig & { deterministic?: boolean }): boolean {
+  if (cfg.jitBackground !== undefined) return cfg.jitBackground;
+  return (cfg.jit ?? defaultJitMode()) === 'on' && cfg.deterministic !== true;
+}
+
 /** jitCompile's answers (assembly/host.ts). */
 const FAILED = 0;
 const COMPILED = 1;

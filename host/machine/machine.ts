@@ -19,7 +19,7 @@ import { Bus } from './bus';
 import { instantiateCore, type CoreExports } from './core';
 import { fdtLoadAddress, virtBoardFdt, VIRT_CLINT_BASE, VIRT_PLIC_BASE, VIRT_TEST_BASE, VIRT_UART0_BASE, VIRT_UART0_IRQ, VIRT_VIRTIO_BASE, VIRT_VIRTIO_COUNT, VIRT_VIRTIO_IRQ } from './fdt';
 import { buildFwDynamicInfo, fwDynamicInfoAddress } from './fw-dynamic';
-import { applyJitConfig } from './jit';
+import { applyJitConfig, jitInBackground } from './jit';
 import { checkSegmentsClear, checkTohostFits } from './loader';
 import { allocateMemory, memSizeLimit, sizeText } from './mem-size';
 import { HartState } from './hart';
@@ -126,7 +126,7 @@ export class Machine {
   private constructor(private readonly cfg: MachineConfig) {
     checkMemSize(cfg.memSize);
     const memory = allocateMemory(cfg.memSize, cfg.kernel.name);
-    this.core = instantiateCore(memory, cfg.jitBackground ?? false);
+    this.core = instantiateCore(memory, jitInBackground(cfg));
     this.core.init(BigInt(cfg.memSize));
     this.hart = new HartState(memory);
     this.clock = new GuestClock(this.hart, this.core, cfg.deterministic === true);

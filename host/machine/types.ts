@@ -29,7 +29,7 @@ export interface LoadedImage {
 export interface JitConfig {
   /** off: interpreter only; on: hot regions compiled (default); always: every block on its first run (tests). */
   jit?: 'off' | 'on' | 'always';
-  /** Interpreted runs of a block before its region is compiled (default 64). */
+  /** Interpreted runs of a block before its region is compiled (default 16000). */
   jitThreshold?: number;
   /** Bytes of generated Wasm kept at once; past it all compiled code is evicted (default 64 MiB). */
   jitCodeLimit?: number;
@@ -37,7 +37,8 @@ export interface JitConfig {
   jitMaxBlocks?: number;
   /**
    * Compile generated code in the background (WebAssembly.instantiate), as browsers want; the
-   * region stays interpreted until it is ready. Default false: Node compiles synchronously.
+   * region stays interpreted until it is ready. Default (jit.ts jitInBackground): true with
+   * `--jit on`, false with `--jit always` or a deterministic machine.
    */
   jitBackground?: boolean;
 }

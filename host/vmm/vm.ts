@@ -30,7 +30,7 @@ import type { GuestMemory } from '../devices/device';
 import { Bus } from '../machine/bus';
 import { instantiateCore, type CoreExports } from '../machine/core';
 import { fdtLoadAddress, virtBoardFdt, VIRT_PLIC_BASE, VIRT_TEST_BASE, VIRT_UART0_BASE, VIRT_UART0_IRQ, VIRT_VIRTIO_BASE, VIRT_VIRTIO_COUNT, VIRT_VIRTIO_IRQ } from '../machine/fdt';
-import { applyJitConfig } from '../machine/jit';
+import { applyJitConfig, jitInBackground } from '../machine/jit';
 import { HartState } from '../machine/hart';
 import { HART_ISA, Ram } from '../machine/machine';
 import { checkSegmentsClear } from '../machine/loader';
@@ -175,7 +175,7 @@ export class Vm {
     checkVmMemSize(cfg.memSize, `${cfg.kernel.name}: memory`, cfg.virt);
     const hostSize = hostRamSize(cfg.memSize, cfg.virt);
     this.memory = allocateMemory(hostSize, cfg.kernel.name);
-    const core = instantiateCore(this.memory, cfg.jitBackground ?? false) as VmCore;
+    const core = instantiateCore(this.memory, jitInBackground(cfg)) as VmCore;
     if (typeof core.vmRun !== 'function') {
       throw new UserError('wasmvisor: this build of the core has no H extension (no vmRun export); rebuild with `npm run build` or use --bare', 70);
     }

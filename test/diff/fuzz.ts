@@ -367,8 +367,8 @@ class StreamGen {
   }
   /**
    * A counted loop: mem[LOOP_OFF + 8 depth] = N; body; then decrement it and branch back while
-   * non-zero (bne, blt or c.bnez). Outer loops run up to 100 times, past the JIT's default
-   * threshold of 64 interpreted runs (assembly/jit/jit.ts), so their blocks get compiled.
+   * non-zero (bne, blt or c.bnez). Outer loops run up to 100 times, past the JIT threshold of
+   * 64 interpreted runs that wasmvisor.ts sets for 'on', so their blocks get compiled.
    */
   loop(depth: number, gen: (depth: number, n: number) => Item[]): Item {
     const r = this.r, slot = LOOP_OFF + 8 * depth;

@@ -52,6 +52,9 @@ export async function runWasmvisor(
     kernel: parseImage(bytes, name, 0x80000000n),
     deterministic: true,
     jit: opts.jit,
+    // The fuzz's outer loops run up to 100 times (fuzz.ts loop()): the threshold they were sized
+    // for, so 'on' keeps mixing interpreted and compiled blocks (the default is 16000).
+    jitThreshold: opts.jit === 'on' ? 64 : undefined,
     onConsoleOutput: (b) => chunks.push(Uint8Array.from(b)),
   });
   const r = await machine.run({ timeoutMs: opts.timeoutMs ?? 10_000, maxInstructions: opts.maxInstructions });

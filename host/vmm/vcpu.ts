@@ -18,6 +18,8 @@ import type { ExitStats } from './stats';
 import { CAUSE_NAMES, causeText, formatExitTrace } from './stats';
 import type { Vm, VmRunResult } from './vm';
 import { HwTechnique } from './virt/hw';
+import { HwShadowTechnique } from './virt/hw-shadow';
+import { PvTechnique } from './virt/pv';
 import type { Technique, VcpuPort } from './virt/technique';
 import { TrapTechnique } from './virt/trap';
 import { walk2d } from './walk';
@@ -127,7 +129,10 @@ export class Vcpu {
       halt: this.stats.id('WFI (vCPU halts)'),
     };
     const port = this.techniquePort();
-    this.technique = vm.cfg.virt === 'trap' ? new TrapTechnique(port) : new HwTechnique(port, (c, t) => this.redirect(c, t));
+    this.technique = vm.cfg.virt === 'trap' ? new TrapTechnique(port)
+      : vm.cfg.virt === 'pv' ? new PvTechnique(port)
+      : vm.cfg.paging === 'shadow' ? new HwShadowTechnique(port, (c, t) => this.redirect(c, t))
+      : new HwTechnique(port, (c, t) => this.redirect(c, t));
   }
 
   /** What the techniques may use of this vCPU. */

@@ -44,7 +44,7 @@ import { ExitStats, type WalkCounters } from './stats';
 import { Vcpu } from './vcpu';
 import { Vmcs } from './vmcs';
 import { MAX_SHADOW_FRAMES } from './paging/shadow';
-import type { VirtMode } from './virt/technique';
+import type { PagingMode, VirtMode } from './virt/technique';
 
 /** Guest RAM starts here, as on the virt board. */
 export const GUEST_RAM_BASE = 0x80000000n;
@@ -77,6 +77,8 @@ export interface VmConfig extends JitConfig {
   gstageMode?: bigint;
   /** How the CPU is virtualized (--virt): 'hw' (the H extension, the default) or 'trap' (trap-and-emulate, docs/techniques.md). */
   virt?: VirtMode;
+  /** How guest memory is virtualized (--paging): nested by default with --virt hw; shadow otherwise. */
+  paging?: PagingMode;
   /** Adds nodes to the guest's device tree before it is built (host/xen: /hypervisor). */
   fdtExtra?: (fdt: Fdt) => void;
   /** --append, --initrd, --dtb (issue 12); a user DTB replaces the generated tree and fdtExtra. */
@@ -103,8 +105,8 @@ export interface VmRunResult extends RunResult {
  * all its RAM never runs out of frames; the sizes where this does not fit the machine are
  * refused up front (checkVmMemSize).
  */
-export function hostRamSize(memSize: number, virt: VirtMode = 'hw'): number {
-  const shadows = virt === 'trap' ? MAX_SHADOW_FRAMES * 4096 : 0;
+export function hostRamSize(memSize: number, virt: VirtMode = 'hw', paging?: PagingMode): number {
+  const shadows = virt !== 'hw' || paging === 'shadow' ? MAX_SHADOW_FRAMES * 4096 : 0;
   const tables = Math.ceil(memSize / (512 * 4096)) * 4096 + 64 * 1024 + shadows;
   const size = memSize + tables + 2 ** 20;
   return Math.ceil(size / 4096) * 4096;
@@ -171,7 +173,7 @@ export class Vm {
 
   private constructor(readonly cfg: VmConfig) {
     checkVmMemSize(cfg.memSize, `${cfg.kernel.name}: memory`, cfg.virt);
-    const hostSize = hostRamSize(cfg.memSize, cfg.virt);
+    const hostSize = hostRamSize(cfg.memSize, cfg.virt, cfg.paging);
     this.memory = allocateMemory(hostSize, cfg.kernel.name);
     const core = instantiateCore(this.memory, cfg.jitBackground ?? false) as VmCore;
     if (typeof core.vmRun !== 'function') {

@@ -6,6 +6,10 @@
  *   hw    the H extension: the guest runs in VS/VU, nested paging (hw.ts)
  *   trap  trap-and-emulate: the guest kernel runs deprivileged in U-mode, its S-mode state is
  *         emulated, shadow paging (trap.ts)
+ *   pv    as trap, and the kernel asks the VMM by hypercall for CSR access, satp switches and
+ *         batched page-table updates (pv.ts, pv-abi.ts)
+ *   hw with --paging shadow: the H extension with hstatus.VTVM and the VMM's shadow in vsatp
+ *         (hw-shadow.ts)
  *
  * Both keep the guest's virtual supervisor state in the same VMCS fields (pc, x, priv, the VS
  * block: sstatus, stvec, sscratch, sepc, scause, stval, satp, stimecmp; hie/hvip: sie/sip), so
@@ -101,4 +105,15 @@ export function zeroCounters(): TechniqueCounters {
     shadowsReused: 0,
     tlbFlushes: 0,
   };
+}
+
+/** The technique's counters as --stats prints them (after the exit table). */
+export function formatTechniqueCounters(mode: VirtMode, c: TechniqueCounters): string {
+  const n = (x: number) => x.toLocaleString('en-US');
+  return `wasmvisor technique counters (--virt ${mode})\n` +
+    `  emulated instructions        ${n(c.emulated)}\n` +
+    `  hypercalls / mmu updates     ${n(c.hypercalls)} / ${n(c.mmuUpdates)}\n` +
+    `  page-table write faults      ${n(c.ptWriteFaults)}\n` +
+    `  shadows built / reused       ${n(c.shadowsBuilt)} / ${n(c.shadowsReused)}\n` +
+    `  TLB flushes                  ${n(c.tlbFlushes)}\n`;
 }

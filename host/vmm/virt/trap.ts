@@ -22,7 +22,7 @@
 import { decodeRaw } from '../mmio';
 import { ShadowPager, type ShadowAccess } from '../paging/shadow';
 import { CSR_NAMES, csrAccess, SSTATUS, VirtualCsrs, VS_INTERRUPTS, type CsrHart } from './trap-csr';
-import type { ReasonId, Technique, VcpuPort } from './technique';
+import { zeroCounters, type ReasonId, type Technique, type TechniqueCounters, type VcpuPort } from './technique';
 
 const INTERRUPT = 1n << 63n;
 /** sip/sie bits in the VS positions of hvip/hie (priv spec §8.2.4): SSI 2, STI 6, SEI 10. */
@@ -41,6 +41,8 @@ export class TrapTechnique implements Technique {
   readonly csrs = new VirtualCsrs();
   /** The hart's satp as last set (the current shadow). */
   private hartSatp = -1n;
+  /** Privileged instructions emulated (csr, sret, wfi, sfence.vma from virtual S). */
+  emulated = 0;
   private lastFill = { pc: -1n, gva: -1n, n: 0 };
   private readonly ids = new Map<string, ReasonId>();
   private readonly csrIds = new Map<number, ReasonId>();
@@ -99,6 +101,11 @@ export class TrapTechnique implements Technique {
     this.shadow.clear();
   }
 
+  counters(): TechniqueCounters {
+    const c = this.shadow.counters;
+    return { ...zeroCounters(), emulated: this.emulated, ptWriteFaults: c.ptWrites, shadowsBuilt: c.built, shadowsReused: c.reused, tlbFlushes: c.tlbFlushes };
+  }
+
   isSbiCall(): boolean {
     const v = this.cpu.vm.vmcs;
     return v.exitCauseCode === 8 && !v.exitIsInterrupt && v.priv === 1n;
@@ -138,6 +145,7 @@ export class TrapTechnique implements Technique {
     if ((insn & 0x7f) === 0x73) {
       const f3 = (insn >>> 12) & 7;
       if (f3 === 0 && virtualS) {
+        this.emulated++; // (undone below for the guest's own illegal instructions)
         if (insn === INSN_SRET) return this.sret();
         if (insn === INSN_WFI) return this.wfi();
         if (insn >>> 25 === 0x09 && ((insn >>> 7) & 31) === 0) {
@@ -147,6 +155,7 @@ export class TrapTechnique implements Technique {
           v.advancePc(4);
           return this.id('sfence.vma (emulated)');
         }
+        this.emulated--;
       } else if (f3 !== 0 && f3 !== 4) {
         const csr = insn >>> 20;
         const rs1 = (insn >>> 15) & 31;
@@ -156,6 +165,7 @@ export class TrapTechnique implements Technique {
         const writes = kind === 1 || rs1 !== 0;
         const old = csrAccess(this.csrs, this.csrHart, csr, virtualS, kind, src, writes);
         if (old !== undefined) {
+          this.emulated++;
           if (rd !== 0) v.setX(rd, old);
           v.advancePc(4);
           // The reason by number first: the name is built once per CSR and access kind.
@@ -287,7 +297,7 @@ export class TrapTechnique implements Technique {
 /** The shadow MMU's counters as the CLI's --stats prints them (after the exit table). */
 export function formatShadowStats(c: ShadowPager['counters']): string {
   const n = (x: number) => x.toLocaleString('en-US');
-  return 'wasmvisor shadow page tables (--virt trap)\n' +
+  return 'wasmvisor shadow page tables\n' +
     `  shadows built / reused       ${n(c.built)} / ${n(c.reused)} (switches to a cached shadow)\n` +
     `  shadow fills                 ${n(c.fills)}\n` +
     `  guest page-table writes      ${n(c.ptWrites)} emulated, ${n(c.zaps)} shadow entries zapped, ${n(c.unprotects)} pages unprotected\n` +

@@ -50,6 +50,7 @@ export class PvTechnique implements Technique {
   private hypercalls = 0;
   private updates = 0;
   private readonly csrHart: CsrHart;
+  private readonly isGuestRam: (gpa: bigint) => boolean;
 
   constructor(private readonly cpu: VcpuPort) {
     this.trap = new TrapTechnique(cpu);
@@ -60,6 +61,7 @@ export class PvTechnique implements Technique {
       guestTime: () => BigInt.asUintN(64, vm.core.mtimeNow() + v.htimedelta),
       instret: () => vm.hart.instret,
     };
+    this.isGuestRam = (gpa) => vm.isGuestRam(gpa);
     vm.sbiExtensions.set(PV_SBI_EID, { handle: (s, fid) => this.hypercall(s, fid) });
   }
 
@@ -143,16 +145,10 @@ export class PvTechnique implements Technique {
 
   /** One mmu_update request { ptr, val }: validated, then written by the pager. */
   private mmuUpdate(b: DataView, off: number): number {
-    const vm = this.cpu.vm;
     const ptr = b.getBigUint64(off, true);
     const val = b.getBigUint64(off + 8, true);
-    if (Number(ptr & 7n) !== MMU_NORMAL_PT_UPDATE) return XEN_ENOSYS;
-    if (!vm.isGuestRam(ptr) || !vm.isGuestRam(ptr + 7n)) return XEN_EPERM;
-    if ((val & PTE_V) !== 0n) {
-      if ((val & PTE_RESERVED) !== 0n || (val & (PTE_R | PTE_W)) === PTE_W) return XEN_EINVAL;
-      const target = ((val >> 10n) & PPN_MASK) << 12n;
-      if (!vm.isGuestRam(target)) return XEN_EPERM;
-    }
+    const err = checkMmuUpdate(ptr, val, this.isGuestRam);
+    if (err !== 0) return err;
     this.trap.shadow.update(ptr, val);
     this.updates++;
     return 0;
@@ -184,4 +180,21 @@ export class PvTechnique implements Technique {
     }
     return XEN_ENOSYS;
   }
+}
+
+/**
+ * Whether mmu_update may write PTE `val` at guest-physical `ptr`: 0, or the Xen errno that
+ * refuses it. ENOSYS: a command other than MMU_NORMAL_PT_UPDATE (ptr & 7); EPERM: ptr, or the
+ * page a valid PTE names, is not guest RAM; EINVAL: a valid PTE with reserved bits 63:54 set or
+ * W without R (priv spec §4.3.1, §4.4.1). A PTE with V = 0 is accepted whatever else it holds:
+ * no walk uses it.
+ */
+export function checkMmuUpdate(ptr: bigint, val: bigint, isGuestRam: (gpa: bigint) => boolean): number {
+  if (Number(ptr & 7n) !== MMU_NORMAL_PT_UPDATE) return XEN_ENOSYS;
+  if (!isGuestRam(ptr) || !isGuestRam(ptr + 7n)) return XEN_EPERM;
+  if ((val & PTE_V) !== 0n) {
+    if ((val & PTE_RESERVED) !== 0n || (val & (PTE_R | PTE_W)) === PTE_W) return XEN_EINVAL;
+    if (!isGuestRam(((val >> 10n) & PPN_MASK) << 12n)) return XEN_EPERM;
+  }
+  return 0;
 }

@@ -10,13 +10,14 @@
  *   D + 0x3fc0  one mmuext_op NEW_BASEPTR (arg1 = SATP)
  *   D + 0x4000  P0: 0x1111 at offset 0;  D + 0x5000  P1: 0x2222 at offset 0
  *
- * The program switches to the tables (PV: mmuext_op NEW_BASEPTR; native: csrw satp), loads
+ * The program switches to the tables (PV: mmuext_op NEW_BASEPTR; native: csrw satp, and reads
+ * it back into a3), loads
  * TEST_VA into s1 (P0's word), updates the L0 entries (PV: one mmu_update of n requests;
  * native: n stores and sfence.vma), loads TEST_VA again into s2 (P1's word if the update reached the shadow)
  * and shuts down.
  */
 import * as E from '../../diff/encode';
-import { A0, A1, A2, assemble, csrrw, li, S1, sbi, shutdown } from '../guests';
+import { A0, A1, A2, assemble, csrrs, csrrw, li, S1, sbi, shutdown } from '../guests';
 
 export const BASE = 0x8020_0000n;
 export const D = BASE + 0x1000n;
@@ -26,7 +27,7 @@ export const TEST_VA = 0x8040_0000n;
 export const SATP = (8n << 60n) | (ROOT >> 12n);
 export const PV_EID = 0x09575056;
 const SFENCE_VMA = 0x12000073;
-export const S2 = 18, S3 = 19, S4 = 20;
+export const A3 = 13, S2 = 18, S3 = 19, S4 = 20;
 const V = 1n, R = 2n, W = 4n, X = 8n, A = 64n, Dd = 128n;
 export const leaf = (pa: bigint, flags: bigint) => ((pa >> 12n) << 10n) | flags | V;
 export const P0_LEAF = leaf(P0, R | W | A | Dd);
@@ -46,7 +47,7 @@ export function updates(n: number): { ptr: bigint; val: bigint }[] {
 export function tableGuest(pv: boolean, n: number, reqs = updates(n)): Uint8Array {
   const code: number[] = [];
   if (pv) code.push(...liU(A0, OP), ...li(A1, 1), ...li(A2, 0), ...sbi(PV_EID, 2));
-  else code.push(...liU(S3, ROOT >> 12n), ...li(S4, 8), E.shiftI('slli', S4, S4, 60), E.aluR('or', S3, S3, S4), csrrw(0, 0x180, S3));
+  else code.push(...liU(S3, ROOT >> 12n), ...li(S4, 8), E.shiftI('slli', S4, S4, 60), E.aluR('or', S3, S3, S4), csrrw(0, 0x180, S3), csrrs(A3, 0x180, 0));
   code.push(...liU(S3, TEST_VA), E.load('ld', S1, S3, 0));
   if (pv) {
     code.push(...liU(A0, REQS), ...li(A1, n), ...liU(A2, DONE), ...sbi(PV_EID, 1));

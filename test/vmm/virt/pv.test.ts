@@ -50,7 +50,7 @@ describe('--virt pv: a batch of mmu_updates, counted exactly', () => {
   it('the same updates as stores under --virt trap: FLOOD_WRITES write faults, then the page is unprotected; the guest sees the same', async () => {
     const { vm, r, c } = await runImage(tableGuest(false, 50), 'trap');
     expect([r.reason, r.exitCode, r.failure]).toEqual(['exit', 0, undefined]);
-    expect(c).toMatchObject({ hypercalls: 0, mmuUpdates: 0, ptWriteFaults: FLOOD_WRITES, emulated: 2 /* csrw satp, sfence.vma */ });
+    expect(c).toMatchObject({ hypercalls: 0, mmuUpdates: 0, ptWriteFaults: FLOOD_WRITES, emulated: 3 /* csrw satp, csrr satp, sfence.vma */ });
     expect([vm.vmcs.x(S1), vm.vmcs.x(S2)]).toEqual([0x1111n, 0x2222n]);
     expect(read64(vm, L0)).toBe(P1_LEAF);
   });

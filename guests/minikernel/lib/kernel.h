@@ -39,6 +39,13 @@ extern int pv_active;
 void pv_init(void);
 /** A CSR access by hypercall: op 0 read, 1 write, 2 set, 3 clear; returns the old value. */
 uint64_t pv_csr(unsigned num, unsigned op, uint64_t value);
+/** What the VMM writes for each trap of a task under --virt pv (set_callback). */
+struct pv_trap_info {
+    uint64_t sepc, scause, stval;
+};
+extern struct pv_trap_info pv_trap_info;
+/** entry.S: where the VMM enters on a trap of a task under --virt pv (a0 = the saved frame). */
+void pv_trap_entry(void);
 
 /* ---- CSR access -------------------------------------------------------- */
 /* Under --virt pv they are hypercalls (pv_csr); otherwise the instructions.

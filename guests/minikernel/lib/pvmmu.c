@@ -14,7 +14,11 @@
  *     PV_BATCH entries each (the VMM takes up to 512);
  *   - freed tables: mmuext_op MMUEXT_UNPIN_TABLE, so reusing the page as
  *     data does not fault;
- *   - sfence.vma: none (the VMM keeps its shadows exact).
+ *   - sfence.vma: none (the VMM keeps its shadows exact);
+ *   - the trap path: set_callback makes the VMM save a task's registers
+ *     into its trapframe and enter pv_trap_entry with the trap's sepc,
+ *     scause and stval in pv_trap_info (entry.S, task.c trap_handler);
+ *     user_return leaves by the iret hypercall.
  * The kernel's image and RAM are identity mapped, so the addresses it
  * passes (guest-physical, as the extension wants) are its pointers.
  * Nothing here prints: the console output stays that of the native kernel.
@@ -25,12 +29,14 @@
 #define PV_FID_CSR          0
 #define PV_FID_MMU_UPDATE   1
 #define PV_FID_MMUEXT_OP    2
+#define PV_FID_SET_CALLBACK 3
 #define MMUEXT_UNPIN_TABLE  4
 #define MMUEXT_NEW_BASEPTR  5
 #define PV_BATCH            64
 #define CSR_SATP            0x180
 
 int pv_active;
+struct pv_trap_info pv_trap_info;
 
 struct mmu_update {
     uint64_t ptr; /* guest-physical address of the PTE; low 3 bits: command 0 */
@@ -47,12 +53,6 @@ static unsigned batch_len, batch_depth;
 static struct mmuext_op unpins[PV_BATCH];
 static unsigned unpin_len;
 
-void pv_init(void)
-{
-    struct sbiret r = sbi_call(0x10, 3, PV_EID, 0, 0);
-    pv_active = r.error == 0 && r.value != 0;
-}
-
 /* A refused request is a kernel bug: say so and stop (never under QEMU). */
 static void pv_check(struct sbiret r, const char *what)
 {
@@ -60,6 +60,17 @@ static void pv_check(struct sbiret r, const char *what)
         con_printf("minikernel: PV %s refused (%ld)\n", what, r.error);
         sbi_shutdown();
     }
+}
+
+void pv_init(void)
+{
+    struct sbiret r = sbi_call(0x10, 3, PV_EID, 0, 0);
+    pv_active = r.error == 0 && r.value != 0;
+    /* Traps of tasks: the VMM saves their registers into the frame at
+     * sscratch and enters pv_trap_entry (entry.S); user_return irets. */
+    if (pv_active)
+        pv_check(sbi_call(PV_EID, PV_FID_SET_CALLBACK, (long)pv_trap_entry, (long)&pv_trap_info, 0),
+                 "set_callback");
 }
 
 static void mmuext(uint64_t cmd, uint64_t arg1)

@@ -17,6 +17,18 @@
  *                                        no longer a page table; MMUEXT_NEW_BASEPTR (arg1 = the
  *                                        new satp, mode/ASID/PPN: RISC-V's base pointer);
  *                                        MMUEXT_TLB_FLUSH_LOCAL, MMUEXT_INVLPG_LOCAL (arg1 = VA)
+ *   FID 3 set_callback(entry, info)      Xen's set_callbacks / a trap table: from now on a trap
+ *                                        of virtual U-mode is delivered by the VMM itself, as
+ *                                        Xen's PV trap bounce: it saves x1..x31 and pc into the
+ *                                        frame at the guest's sscratch (PV_FRAME_*), writes
+ *                                        { sepc, scause, stval } at `info`, sets sepc/scause/
+ *                                        stval/sstatus as a trap would, sscratch = 0, a0 = the
+ *                                        frame, and enters virtual S at `entry` (not stvec).
+ *                                        entry 0: off. Traps of virtual S still go to stvec.
+ *   FID 4 iret(frame)                    Xen's iret: x1..x31 and pc from the frame, sscratch =
+ *                                        frame, to virtual U with interrupts on (sstatus.SIE =
+ *                                        SPIE = 1, SPP = U), as minikernel's csrw sepc; csrc/
+ *                                        csrs sstatus; csrw sscratch; sret. Does not return.
  *
  * The two batched calls return as Xen's do: a0 = 0, or -errno (below) for the first request
  * refused, with the requests before it done; a1 = the requests done, also stored as a u64 at
@@ -28,7 +40,16 @@
 export const PV_SBI_EID = 0x09575056;
 
 /** Function ids. */
-export const PV_FID = { CSR: 0, MMU_UPDATE: 1, MMUEXT_OP: 2 } as const;
+export const PV_FID = { CSR: 0, MMU_UPDATE: 1, MMUEXT_OP: 2, SET_CALLBACK: 3, IRET: 4 } as const;
+
+/**
+ * The trap frame the VMM saves for the PV trap callback and loads for iret: x1..x31 at 8 * i
+ * (slot 0 unused), the pc at 256 (minikernel's struct trapframe). The trap information block
+ * the callback registration names: { u64 sepc; u64 scause; u64 stval }.
+ */
+export const PV_FRAME_SIZE = 33 * 8;
+export const PV_FRAME_PC = 256;
+export const PV_TRAP_INFO_SIZE = 24;
 
 /** FID 0 operations. */
 export const PV_CSR_OP = { READ: 0, WRITE: 1, SET: 2, CLEAR: 3 } as const;
@@ -61,4 +82,6 @@ export const PV_FUNCTION_NAMES: ReadonlyMap<number, string> = new Map([
   [PV_FID.CSR, 'csr'],
   [PV_FID.MMU_UPDATE, 'mmu_update'],
   [PV_FID.MMUEXT_OP, 'mmuext_op'],
+  [PV_FID.SET_CALLBACK, 'set_callback'],
+  [PV_FID.IRET, 'iret'],
 ]);

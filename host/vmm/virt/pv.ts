@@ -14,6 +14,10 @@
  *                   it as data costs no faults either
  *   TLB flushes     the shadows are exact after every call, so the guest needs none (a flush
  *                   op is accepted and counted, as a no-op)
+ *   trap entry      set_callback: the VMM saves the user registers into the guest's trap frame
+ *                   and enters its PV entry point (Xen's trap bounce), so the entry path runs
+ *                   no sscratch swap and reads sepc/scause/stval from memory
+ *   trap return     iret: one hypercall for csrw sepc, two sstatus writes, csrw sscratch and sret
  *
  * Validation of a mmu_update request (Xen's rule: a domain maps only frames it owns; xen/arch/
  * x86/mm.c get_page_from_l1e): ptr 8-aligned in guest RAM, command MMU_NORMAL_PT_UPDATE; a
@@ -22,15 +26,15 @@
  * maps only guest RAM frames whatever the guest tables hold (a guest may still store to its
  * tables directly: those stores fault and are emulated as under trap).
  *
- * What still traps: the trap entry and exit path of the guest (sscratch, sepc, scause, stval,
- * sret in its assembly), which a PV kernel would replace by callbacks and an iret hypercall.
+ * What still traps: what the guest does not ask for (wfi, its first stvec and sie writes); a
+ * guest that never registers a callback keeps the trap-and-emulate entry and exit path.
  */
 import { nameSbiExtension, SBI_ERR_INVALID_PARAM, SBI_ERR_NOT_SUPPORTED, SBI_SUCCESS, type SbiOutcome, type SbiVcpu } from '../sbi';
 import {
-  MMU_NORMAL_PT_UPDATE, MMU_UPDATE_SIZE, MMUEXT, MMUEXT_OP_SIZE, PV_BATCH_MAX, PV_FID, PV_FUNCTION_NAMES, PV_SBI_EID,
+  MMU_NORMAL_PT_UPDATE, PV_FRAME_PC, PV_FRAME_SIZE, PV_TRAP_INFO_SIZE, MMU_UPDATE_SIZE, MMUEXT, MMUEXT_OP_SIZE, PV_BATCH_MAX, PV_FID, PV_FUNCTION_NAMES, PV_SBI_EID,
   XEN_EFAULT, XEN_EINVAL, XEN_ENOSYS, XEN_EPERM,
 } from './pv-abi';
-import { csrAccess, type CsrHart } from './trap-csr';
+import { csrAccess, SSTATUS, type CsrHart } from './trap-csr';
 import { TrapTechnique } from './trap';
 import type { ReasonId, Technique, TechniqueCounters, VcpuPort } from './technique';
 
@@ -49,6 +53,10 @@ export class PvTechnique implements Technique {
   readonly trap: TrapTechnique;
   private hypercalls = 0;
   private updates = 0;
+  /** set_callback: the PV trap entry (guest virtual; 0: none) and the trap information block (guest-physical). */
+  private callback = 0n;
+  private trapInfo = 0n;
+  private readonly iretId: ReasonId;
   private readonly csrHart: CsrHart;
   private readonly isGuestRam: (gpa: bigint) => boolean;
 
@@ -62,6 +70,8 @@ export class PvTechnique implements Technique {
       instret: () => vm.hart.instret,
     };
     this.isGuestRam = (gpa) => vm.isGuestRam(gpa);
+    this.trap.deliverHook = (cause, tval) => this.bounce(cause, tval);
+    this.iretId = cpu.reason('SBI ecall (PV iret)');
     vm.sbiExtensions.set(PV_SBI_EID, { handle: (s, fid) => this.hypercall(s, fid) });
   }
 
@@ -70,10 +80,83 @@ export class PvTechnique implements Technique {
     return this.trap.shadow;
   }
 
-  reset(): void { this.trap.reset(); }
+  reset(): void {
+    this.callback = this.trapInfo = 0n;
+    this.trap.reset();
+  }
   enter(): number { return this.trap.enter(); }
-  isSbiCall(): boolean { return this.trap.isSbiCall(); }
-  handleTrap(): ReasonId { return this.trap.handleTrap(); }
+  /** SBI calls take the vCPU's fast path, but iret: it sets the pc, which the fast path would step. */
+  isSbiCall(): boolean { return this.trap.isSbiCall() && !this.isIret(); }
+  handleTrap(): ReasonId { return this.trap.isSbiCall() && this.isIret() ? this.iret() : this.trap.handleTrap(); }
+
+  private isIret(): boolean {
+    const v = this.cpu.vm.vmcs;
+    return v.x(16) === BigInt(PV_FID.IRET) && v.x(17) === BigInt(PV_SBI_EID);
+  }
+
+  /**
+   * FID iret(frame): restore x1..x31 and the pc from the frame, sscratch = frame, and return to
+   * virtual U-mode with interrupts enabled (sret with SPP = U, SPIE = 1: priv spec §3.3.2).
+   * A frame outside guest RAM: a0 = -EFAULT, the guest continues after its ecall.
+   */
+  private iret(): ReasonId {
+    const vm = this.cpu.vm;
+    const v = vm.vmcs;
+    this.hypercalls++;
+    const frame = v.x(10);
+    const bytes = vm.readGuest(frame, PV_FRAME_SIZE);
+    if (bytes === undefined) {
+      v.setX(10, BigInt.asUintN(64, BigInt(-XEN_EFAULT)));
+      v.advancePc(4);
+      return this.iretId;
+    }
+    const b = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    for (let i = 1; i < 32; i++) v.setX(i, b.getBigUint64(i * 8, true));
+    v.pc = v.vsepc = b.getBigUint64(PV_FRAME_PC, true) & ~1n;
+    v.vsscratch = frame;
+    v.vsstatus = (v.vsstatus & ~SSTATUS.SPP) | SSTATUS.SIE | SSTATUS.SPIE;
+    v.priv = 0n;
+    return this.iretId;
+  }
+
+  /**
+   * Deliver a virtual trap of virtual U-mode to the PV entry (set_callback), as Xen bounces a
+   * PV guest's trap: the registers go to the frame at sscratch, the trap's sepc/scause/stval to
+   * the information block; false (deliver it through stvec) when there is no callback, the trap
+   * is from virtual S, or the frame or block is not guest RAM or lies in a guest page table (the
+   * VMM's own stores do not go through the write protection).
+   */
+  private bounce(cause: bigint, tval: bigint): boolean {
+    const vm = this.cpu.vm;
+    const v = vm.vmcs;
+    if (this.callback === 0n || v.priv !== 0n) return false;
+    const frame = v.vsscratch;
+    const shadow = this.trap.shadow;
+    if (!vm.isGuestRam(frame) || !vm.isGuestRam(frame + BigInt(PV_FRAME_SIZE - 1)) || shadow.isPageTable(frame) ||
+      shadow.isPageTable(frame + BigInt(PV_FRAME_SIZE - 1)) || shadow.isPageTable(this.trapInfo)) return false;
+    const regs = new Uint8Array(PV_FRAME_SIZE);
+    const r = new DataView(regs.buffer);
+    for (let i = 1; i < 32; i++) r.setBigUint64(i * 8, v.x(i), true);
+    r.setBigUint64(PV_FRAME_PC, v.pc, true);
+    const info = new Uint8Array(PV_TRAP_INFO_SIZE);
+    const f = new DataView(info.buffer);
+    f.setBigUint64(0, v.pc, true);
+    f.setBigUint64(8, cause, true);
+    f.setBigUint64(16, tval, true);
+    vm.writeGuest(frame, regs);
+    vm.writeGuest(this.trapInfo, info);
+    // The CSRs as a trap into S from U leaves them (§4.1.1, §4.1.2), then the entry path's work.
+    v.vsepc = v.pc;
+    v.vscause = cause;
+    v.vstval = tval;
+    const st = v.vsstatus;
+    v.vsstatus = (st & ~(SSTATUS.SPP | SSTATUS.SPIE | SSTATUS.SIE)) | ((st & SSTATUS.SIE) !== 0n ? SSTATUS.SPIE : 0n);
+    v.priv = 1n;
+    v.vsscratch = 0n;
+    v.setX(10, frame);
+    v.pc = this.callback;
+    return true;
+  }
   guestPageRemoved(gpa: bigint): void { this.trap.guestPageRemoved(); void gpa; }
 
   counters(): TechniqueCounters {
@@ -87,9 +170,24 @@ export class PvTechnique implements Technique {
       case PV_FID.CSR: this.csr(s); break;
       case PV_FID.MMU_UPDATE: this.batch(s, MMU_UPDATE_SIZE, (b, o) => this.mmuUpdate(b, o)); break;
       case PV_FID.MMUEXT_OP: this.batch(s, MMUEXT_OP_SIZE, (b, o) => this.mmuextOp(b, o)); break;
+      case PV_FID.SET_CALLBACK: this.setCallback(s); break;
       default: s.setXNumber(A0, SBI_ERR_NOT_SUPPORTED);
     }
     return CONTINUE;
+  }
+
+  /** FID set_callback: a0 = PV trap entry (0: off), a1 = guest-physical trap information block. */
+  private setCallback(s: SbiVcpu): void {
+    const entry = s.x(A0);
+    const info = s.x(A1);
+    const vm = this.cpu.vm;
+    if (entry !== 0n && ((entry & 1n) !== 0n || !vm.isGuestRam(info) || !vm.isGuestRam(info + BigInt(PV_TRAP_INFO_SIZE - 1)))) {
+      s.setXNumber(A0, SBI_ERR_INVALID_PARAM);
+      return;
+    }
+    this.callback = entry;
+    this.trapInfo = entry === 0n ? 0n : info;
+    s.setXNumber(A0, SBI_SUCCESS);
   }
 
   /** FID csr: a0 = CSR number, a1 = op (0 read, 1 write, 2 set, 3 clear), a2 = value; a1 <- old value. */

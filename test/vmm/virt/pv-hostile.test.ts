@@ -2,7 +2,7 @@
  * Hostile PV hypercalls (host/vmm/virt/pv.ts): each malformed request is refused with Xen's
  * error (-EPERM, -EINVAL, -EFAULT, -ENOSYS) or SBI's, with the count done in a1, and changes
  * nothing it should not; a count above PV_BATCH_MAX (docs/bounds.md) is refused before any
- * work; random hypercalls with random arguments (fast-check, fixed seed) never throw, never
+ * work; set_callback and iret refuse what is not guest RAM; random hypercalls with random arguments (fast-check, fixed seed) never throw, never
  * write outside guest RAM's tables, and leave no shadow entry outside guest memory.
  */
 import fc from 'fast-check';
@@ -12,7 +12,9 @@ import type { SbiExtension, SbiVcpu } from '../../../host/vmm/sbi';
 import { MMUEXT, PV_BATCH_MAX, PV_FID, PV_SBI_EID } from '../../../host/vmm/virt/pv-abi';
 import type { PvTechnique } from '../../../host/vmm/virt/pv';
 import { Vm } from '../../../host/vmm/vm';
-import { assemble, shutdown } from '../guests';
+import * as E from '../../diff/encode';
+import { A0, assemble, S1, sbi, shutdown } from '../guests';
+import { liU } from './pv-guest';
 
 const RAM = 0x8000_0000n;
 const MEM = 16 << 20;
@@ -121,6 +123,20 @@ describe('--virt pv: malformed hypercalls are refused with Xen errors', () => {
     expect(call(PV_FID.CSR, 0x140n, 0n, 0n)).toEqual([0n, 0x1234n]);
     expect(vm.vmcs.vsscratch).toBe(0x1234n);
     expect(call(7, 0n, 0n, 0n)[0]).toBe(SBI_ERR_NOT_SUPPORTED);
+    // set_callback: the information block must be guest RAM, the entry 2-byte aligned; entry 0 turns it off.
+    expect(call(PV_FID.SET_CALLBACK, 0x8020_0000n, RAM_END - 8n, 0n)[0]).toBe(SBI_ERR_INVALID_PARAM);
+    expect(call(PV_FID.SET_CALLBACK, 0x8020_0001n, REQS, 0n)[0]).toBe(SBI_ERR_INVALID_PARAM);
+    expect(call(PV_FID.SET_CALLBACK, 0n, 0x1000_0000n, 0n)[0]).toBe(0n);
+  });
+
+  it('iret with a frame outside guest RAM: a0 = -EFAULT and the guest goes on after its ecall', async () => {
+    const words = [...liU(A0, 0x1000_0000n), ...sbi(PV_SBI_EID, PV_FID.IRET), E.aluI('addi', S1, A0, 0), ...shutdown()];
+    const vm = await Vm.create({ memSize: MEM, kernel: parseImage(assemble(words), 'guest.bin', 0x8020_0000n), deterministic: true, virt: 'pv' });
+    const r = await vm.run({ maxInstructions: 10_000n, timeoutMs: 20_000 });
+    expect([r.reason, r.exitCode, r.failure]).toEqual(['exit', 0, undefined]);
+    expect(BigInt.asIntN(64, vm.vmcs.x(S1))).toBe(EFAULT);
+    expect(vm.exits.rows().find((row) => row.reason === 'SBI ecall (PV iret)')?.count).toBe(1);
+    expect((vm.vcpu.technique as PvTechnique).counters().hypercalls).toBe(1);
   });
 
   it('random hypercalls (fast-check, fixed seed) never throw and leave every shadow leaf on a guest RAM frame', async () => {

@@ -12,7 +12,7 @@
  */
 import { decodeHtinst, decodeRaw, type MmioAccess } from '../mmio';
 import { CAUSE_NAMES, causeText } from '../stats';
-import type { ReasonId, Technique, VcpuPort } from './technique';
+import { zeroCounters, type ReasonId, type Technique, type TechniqueCounters, type VcpuPort } from './technique';
 
 const C = { ILLEGAL: 2, LOAD_MISALIGNED: 4, STORE_MISALIGNED: 6, ECALL_VS: 10, FETCH_GUEST_PAGE: 20, LOAD_GUEST_PAGE: 21, STORE_GUEST_PAGE: 23 } as const;
 
@@ -33,6 +33,11 @@ export class HwTechnique implements Technique {
 
   enter(): number {
     return this.cpu.vm.core.vmRun();
+  }
+
+  /** Nested paging emulates nothing and has no shadows: the lab's zeros (its exits are in ExitStats). */
+  counters(): TechniqueCounters {
+    return zeroCounters();
   }
 
   isSbiCall(): boolean {

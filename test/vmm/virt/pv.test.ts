@@ -77,10 +77,10 @@ describe('--virt pv: a batch of mmu_updates, counted exactly', () => {
 });
 
 describe('minikernel under every technique', () => {
-  async function boot(virt: VirtMode, paging?: PagingMode) {
+  async function boot(virt: VirtMode, paging?: PagingMode, jit: 'on' | 'off' | 'always' = 'on') {
     const out: Uint8Array[] = [];
     const vm = await Vm.create({
-      memSize: 128 << 20, kernel: loadImageFile(KERNEL, 0x80200000n), deterministic: true, virt, paging,
+      memSize: 128 << 20, kernel: loadImageFile(KERNEL, 0x80200000n), deterministic: true, virt, paging, jit,
       onConsoleOutput: (b) => out.push(Uint8Array.from(b)),
     });
     const r = await vm.run({ timeoutMs: 120_000 });
@@ -112,5 +112,14 @@ describe('minikernel under every technique', () => {
       expect(trap.reasons, want).toContain(want);
     }
     expect(trap.vm.vcpu.technique.counters?.().ptWriteFaults).toBeGreaterThan(0);
+  }, 400_000);
+
+  it('pv and hw + shadow print the same with every block compiled (--jit always) and with the interpreter only (--jit off)', async () => {
+    for (const jit of ['always', 'off'] as const) {
+      for (const [virt, paging] of [['pv', undefined], ['hw', 'shadow']] as const) {
+        const k = await boot(virt, paging, jit);
+        expect([jit, virt, k.text, k.r.reason, k.r.exitCode, k.r.failure]).toEqual([jit, virt, EXPECTED, 'exit', 0, undefined]);
+      }
+    }
   }, 400_000);
 });

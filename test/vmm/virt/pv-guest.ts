@@ -56,6 +56,11 @@ export function tableGuest(pv: boolean, n: number, reqs = updates(n)): Uint8Arra
     code.push(SFENCE_VMA); // (priv spec §4.2.1: the hart may use the old translation until then)
   }
   code.push(...liU(S3, TEST_VA), E.load('ld', S2, S3, 0), ...shutdown());
+  return withTables(code, reqs);
+}
+
+/** `code` (at most a page) followed by the tables and pages above; `extra` PTEs are added to them. */
+export function withTables(code: number[], reqs: { ptr: bigint; val: bigint }[] = [], extra: { ptr: bigint; val: bigint }[] = []): Uint8Array {
   const codeBytes = code.length * 4;
   if (codeBytes > 0x1000) throw new Error('tableGuest: code does not fit its page');
   const data = new Uint8Array(0x6000);
@@ -68,6 +73,7 @@ export function tableGuest(pv: boolean, n: number, reqs = updates(n)): Uint8Arra
   reqs.forEach((r, i) => { put(REQS + BigInt(i) * 16n, r.ptr); put(REQS + BigInt(i) * 16n + 8n, r.val); });
   put(OP, 5n); put(OP + 8n, SATP);
   put(P0, 0x1111n); put(P1, 0x2222n);
+  for (const e of extra) put(e.ptr, e.val);
   const pad = new Uint8Array(0x1000 - codeBytes);
   return assemble(code, Uint8Array.from([...pad, ...data]));
 }

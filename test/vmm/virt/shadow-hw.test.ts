@@ -14,7 +14,9 @@ import { loadImageFile, parseImage } from '../../../host/machine/loader';
 import { FLOOD_WRITES } from '../../../host/vmm/paging/shadow';
 import type { HwShadowTechnique } from '../../../host/vmm/virt/hw-shadow';
 import { Vm } from '../../../host/vmm/vm';
-import { A3, BASE, L0, P1_LEAF, S2, SATP, tableGuest } from './pv-guest';
+import * as E from '../../diff/encode';
+import { csrrs, csrrw, li, shutdown } from '../guests';
+import { A3, BASE, L0, leaf, liU, P0, P1_LEAF, ROOT, S2, S3, SATP, tableGuest, TEST_VA, withTables } from './pv-guest';
 
 const ROOT_DIR = join(__dirname, '../../..');
 const KERNEL = join(ROOT_DIR, 'guests/bin/minikernel/minikernel.elf');
@@ -22,6 +24,7 @@ const EXPECTED = readFileSync(join(ROOT_DIR, 'guests/expected/minikernel/miniker
 const BIN = join(ROOT_DIR, 'bin/wasmvisor.mjs');
 const S1 = 9;
 const VTVM = 1n << 20n;
+const SRET = 0x10200073;
 
 describe('--virt hw --paging shadow: VTVM, vsatp = the shadow, hgatp Bare', () => {
   it('the guest satp is virtual (read back as written), the hart runs on a shadow; satp, sfence.vma and table stores are emulated', async () => {
@@ -45,6 +48,35 @@ describe('--virt hw --paging shadow: VTVM, vsatp = the shadow, hgatp Bare', () =
     // No G-stage: no first-touch guest-page faults, and every walk is a 2D walk of a Bare G-stage.
     expect(Object.keys(reasons).filter((k) => k.startsWith('guest-page fault'))).toEqual([]);
     expect(vm.walkCounters().walks1d).toBe(0n);
+  });
+
+  it('native leaves keep the guest U bit: a VS load of a U page faults into the guest until it sets SUM, as under nested paging and trap', async () => {
+    // satp = the tables; stvec = handler; ld s1, U_VA (faults with SUM = 0); clear SUM, ld s7,
+    // U_VA again: it must fault again although its shadow leaf exists now (the hart checks the
+    // leaf's U bit against SUM). Handler: s6 += 1, s4 = scause, s5 = stval, set SUM, sret (retry).
+    const U_VA = TEST_VA + 0x1000n;
+    const SSTATUS = 0x100, STVEC = 0x105, SCAUSE = 0x142, STVAL = 0x143, SATP_CSR = 0x180;
+    const S4 = 20, S5 = 21, S6 = 22, S7 = 23, T0 = 5, T1 = 6;
+    const head = [...liU(S3, ROOT >> 12n), ...li(S4, 8), E.shiftI('slli', S4, S4, 60), E.aluR('or', S3, S3, S4), csrrw(0, SATP_CSR, S3), E.auipc(T0, 0)];
+    const csrrc = (rd: number, csr: number, rs1: number) => ((csr << 20) | (rs1 << 15) | (3 << 12) | (rd << 7) | 0x73) >>> 0;
+    const body = [E.aluI('addi', T1, T0, 0), csrrw(0, STVEC, T1), ...liU(S3, U_VA), E.load('ld', S1, S3, 0),
+      E.lui(T1, 0x40), csrrc(0, SSTATUS, T1), E.load('ld', S7, S3, 0), ...shutdown()];
+    const handler = [E.aluI('addi', S6, S6, 1), csrrs(S4, SCAUSE, 0), csrrs(S5, STVAL, 0), E.lui(T1, 0x40), csrrs(0, SSTATUS, T1), SRET];
+    // auipc t0 gives the address of itself: the handler is (body + 1) words after it.
+    body[0] = E.aluI('addi', T1, T0, (body.length + 1) * 4);
+    const image = withTables([...head, ...body, ...handler], [], [{ ptr: L0 + 8n, val: leaf(P0, 0xd3n) /* V R U A D */ }]);
+    const results = [];
+    for (const [virt, paging] of [['hw', 'nested'], ['hw', 'shadow'], ['trap', 'shadow']] as const) {
+      const vm = await Vm.create({ memSize: 16 << 20, kernel: parseImage(image, 'guest.bin', BASE), deterministic: true, virt, paging });
+      const r = await vm.run({ maxInstructions: 100_000n, timeoutMs: 30_000 });
+      const v = vm.vmcs;
+      results.push([virt, paging, r.reason, r.exitCode, r.failure, v.x(S6), v.x(S4), v.x(S5), v.x(S1), v.x(S7)]);
+    }
+    expect(results).toEqual([
+      ['hw', 'nested', 'exit', 0, undefined, 2n, 13n, U_VA, 0x1111n, 0x1111n],
+      ['hw', 'shadow', 'exit', 0, undefined, 2n, 13n, U_VA, 0x1111n, 0x1111n],
+      ['trap', 'shadow', 'exit', 0, undefined, 2n, 13n, U_VA, 0x1111n, 0x1111n],
+    ]);
   });
 
   it('minikernel prints what it prints under nested paging and on QEMU; shadows are cached per guest satp', async () => {

@@ -35,8 +35,8 @@ export interface RunOptions {
   deterministic: boolean;
   /** --paging MODE (VM mode): how guest-physical memory is virtualized: nested (--virt hw) or shadow (--virt trap). */
   paging?: 'nested' | 'shadow';
-  /** --virt MODE (VM mode): how the CPU is virtualized: hw (the H extension), trap (trap-and-emulate) or bt (binary translation). */
-  virt?: 'hw' | 'trap' | 'bt';
+  /** --virt MODE (VM mode): how the CPU is virtualized: hw (the H extension), trap (trap-and-emulate), bt (binary translation) or pv (paravirtual MMU and CPU). */
+  virt?: 'hw' | 'trap' | 'bt' | 'pv';
   /** --trace exits (VM mode): one line per VM exit on stderr. */
   traceExits?: true;
   /** --jit MODE: tier 2 of the BT cache (off, on, always); default on. */
@@ -86,12 +86,13 @@ IMAGE is an ELF64 RISC-V file or a raw binary (loaded at 0x80000000 with --bare,
 options of run:
   --bare                   run IMAGE on the bare machine in M-mode (like qemu -bios none -kernel)
   --virt MODE              VM mode: how the CPU is virtualized: hw (the H extension, the
-                           default) or trap (trap-and-emulate: the kernel runs deprivileged in
-                           U-mode, the VMM emulates its S-mode) or bt (as trap, with the
-                           kernel's sensitive instructions translated; docs/techniques.md)
+                           default), trap (trap-and-emulate: the kernel runs deprivileged in
+                           U-mode, the VMM emulates its S-mode), bt (as trap, with the kernel's
+                           sensitive instructions translated) or pv (as trap, and the kernel
+                           asks by hypercall: CSRs, satp, batched PTE updates); docs/techniques.md
   --paging MODE            VM mode: how guest memory is virtualized: nested (G-stage tables,
-                           the default with --virt hw) or shadow (shadow page tables, the only
-                           paging of --virt trap and bt)
+                           the default with --virt hw) or shadow (shadow page tables: the only
+                           paging of --virt trap, bt and pv; with --virt hw through hstatus.VTVM)
   --trace exits            VM mode: print one line per VM exit to stderr
   -m, --mem SIZE           RAM size: bytes, or with a K, M or G suffix (default 128M;
                            a multiple of 4K, 1M..${sizeText(MEM_MAX)} with --bare, 1M..${sizeText(vmMemSizeLimit())} for a VM)
@@ -180,9 +181,8 @@ function parsePaging(text: string): 'nested' | 'shadow' {
   throw new UserError(`wasmvisor: --paging: unknown mode '${text}' (expected nested or shadow)`);
 }
 
-function parseVirt(text: string): 'hw' | 'trap' | 'bt' {
-  if (text === 'hw' || text === 'trap' || text === 'bt') return text;
-  if (text === 'pv') throw new UserError(`wasmvisor: --virt ${text} is not implemented yet (use --virt hw, trap or bt)`);
+function parseVirt(text: string): 'hw' | 'trap' | 'bt' | 'pv' {
+  if (text === 'hw' || text === 'trap' || text === 'bt' || text === 'pv') return text;
   throw new UserError(`wasmvisor: --virt: unknown mode '${text}' (expected hw, trap, bt or pv)`);
 }
 
@@ -316,8 +316,7 @@ export function parseArgs(argv: string[]): Command {
   o.image = image;
   if (o.bare && o.paging !== undefined) throw new UserError(`wasmvisor: --paging applies to VM mode only (drop --bare)`);
   if (o.bare && o.virt !== undefined) throw new UserError(`wasmvisor: --virt applies to VM mode only (drop --bare)`);
-  if ((o.virt === 'trap' || o.virt === 'bt') && o.paging === 'nested') throw new UserError(`wasmvisor: --paging nested needs the H extension (--virt hw); --virt ${o.virt} uses --paging shadow`);
-  if (o.virt !== 'trap' && o.virt !== 'bt' && o.paging === 'shadow') throw new UserError(`wasmvisor: --paging shadow is not implemented for --virt hw yet (use --paging nested, or --virt trap)`);
+  if (o.virt !== undefined && o.virt !== 'hw' && o.paging === 'nested') throw new UserError(`wasmvisor: --paging nested needs the H extension (--virt hw); --virt ${o.virt} uses --paging shadow`);
   if (o.bare && o.traceExits) throw new UserError(`wasmvisor: --trace exits applies to VM mode only (drop --bare)`);
   if (!o.bare && o.disk !== undefined) throw new UserError(`wasmvisor: --disk needs --bare for now (VM mode has no virtio devices yet)`);
   if (!o.bare && o.bios !== undefined) throw new UserError(`wasmvisor: --bios needs --bare (in VM mode the VMM itself answers SBI calls)`);

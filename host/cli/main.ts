@@ -28,6 +28,8 @@ import { formatExitStats } from '../vmm/stats';
 import { KERNEL_RAW_BASE, Vm, type VmRunResult } from '../vmm/vm';
 import { formatShadowStats, TrapTechnique } from '../vmm/virt/trap';
 import { BtTechnique, formatBtStats } from '../vmm/virt/bt';
+import { HwShadowTechnique } from '../vmm/virt/hw-shadow';
+import { formatTechniqueCounters } from '../vmm/virt/technique';
 import { attachStdin } from './stdin';
 import { runUp, runXl } from './xl';
 import { runLab } from '../lab/run';
@@ -170,6 +172,7 @@ async function runVm(o: RunOptions, io: CliIo): Promise<number> {
     kernel,
     boot: readBootOptions(o),
     virt: o.virt,
+    paging: o.paging,
     deterministic: o.deterministic,
     jit: o.jit,
     jitThreshold: o.jitThreshold,
@@ -185,8 +188,12 @@ async function runVm(o: RunOptions, io: CliIo): Promise<number> {
     io.stderr(formatStats(vm.stats()));
     io.stderr(formatExitStats(vm.exits, vm.vcpu.instructions, vm.walkCounters()));
     const tech = vm.vcpu.technique;
-    if (tech instanceof TrapTechnique) io.stderr(formatShadowStats(tech.shadow.counters, tech.mode));
+    if (tech instanceof TrapTechnique || tech instanceof HwShadowTechnique) io.stderr(formatShadowStats(tech.shadow.counters, tech.mode));
     if (tech instanceof BtTechnique) io.stderr(formatBtStats(tech.counters()));
+    else {
+      const c = tech.counters?.();
+      if (c !== undefined) io.stderr(formatTechniqueCounters(tech.mode, c));
+    }
   }
   if (brokenPipe) return EXIT_BROKEN_PIPE;
   return outcome(o, result, quitByUser, io);

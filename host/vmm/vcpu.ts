@@ -18,6 +18,8 @@ import type { ExitStats } from './stats';
 import { CAUSE_NAMES, causeText, formatExitTrace } from './stats';
 import type { Vm, VmRunResult } from './vm';
 import { HwTechnique } from './virt/hw';
+import { HwShadowTechnique } from './virt/hw-shadow';
+import { PvTechnique } from './virt/pv';
 import type { Technique, VcpuPort } from './virt/technique';
 import { TrapTechnique } from './virt/trap';
 import { BtTechnique } from './virt/bt';
@@ -128,8 +130,11 @@ export class Vcpu {
       halt: this.stats.id('WFI (vCPU halts)'),
     };
     const port = this.techniquePort();
-    const virt = vm.cfg.virt;
-    this.technique = virt === 'trap' ? new TrapTechnique(port) : virt === 'bt' ? new BtTechnique(port) : new HwTechnique(port, (c, t) => this.redirect(c, t));
+    this.technique = vm.cfg.virt === 'trap' ? new TrapTechnique(port)
+      : vm.cfg.virt === 'bt' ? new BtTechnique(port)
+      : vm.cfg.virt === 'pv' ? new PvTechnique(port)
+      : vm.cfg.paging === 'shadow' ? new HwShadowTechnique(port, (c, t) => this.redirect(c, t))
+      : new HwTechnique(port, (c, t) => this.redirect(c, t));
   }
 
   /** What the techniques may use of this vCPU. */

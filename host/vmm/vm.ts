@@ -77,7 +77,7 @@ export interface VmConfig extends JitConfig {
   gstageMode?: bigint;
   /** How the CPU is virtualized (--virt): 'hw' (the H extension, the default), 'trap' (trap-and-emulate) or 'bt' (trap-and-emulate with the kernel's sensitive instructions translated; docs/techniques.md). */
   virt?: VirtMode;
-  /** How guest memory is virtualized (--paging); unset: the technique's own (nested for hw, shadow for trap). */
+  /** How guest memory is virtualized (--paging): nested by default with --virt hw; shadow otherwise. */
   paging?: PagingMode;
   /** Adds nodes to the guest's device tree before it is built (host/xen: /hypervisor). */
   fdtExtra?: (fdt: Fdt) => void;
@@ -105,8 +105,8 @@ export interface VmRunResult extends RunResult {
  * all its RAM never runs out of frames; the sizes where this does not fit the machine are
  * refused up front (checkVmMemSize).
  */
-export function hostRamSize(memSize: number, virt: VirtMode = 'hw'): number {
-  const shadows = virt === 'trap' || virt === 'bt' ? MAX_SHADOW_FRAMES * 4096 : 0;
+export function hostRamSize(memSize: number, virt: VirtMode = 'hw', paging?: PagingMode): number {
+  const shadows = virt !== 'hw' || paging === 'shadow' ? MAX_SHADOW_FRAMES * 4096 : 0;
   const tables = Math.ceil(memSize / (512 * 4096)) * 4096 + 64 * 1024 + shadows;
   const size = memSize + tables + 2 ** 20;
   return Math.ceil(size / 4096) * 4096;
@@ -173,7 +173,7 @@ export class Vm {
 
   private constructor(readonly cfg: VmConfig) {
     checkVmMemSize(cfg.memSize, `${cfg.kernel.name}: memory`, cfg.virt);
-    const hostSize = hostRamSize(cfg.memSize, cfg.virt);
+    const hostSize = hostRamSize(cfg.memSize, cfg.virt, cfg.paging);
     this.memory = allocateMemory(hostSize, cfg.kernel.name);
     const core = instantiateCore(this.memory, jitInBackground(cfg)) as VmCore;
     if (typeof core.vmRun !== 'function') {

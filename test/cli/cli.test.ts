@@ -98,8 +98,8 @@ describe('wasmvisor command line: bad input is one line and exit code 2', () => 
     expectUsageError(wasmvisor(['run', '--bare', '--frobnicate', 'k.elf']), "wasmvisor: unknown option '--frobnicate' (see wasmvisor --help)");
     expectUsageError(wasmvisor(['run', '--bare']), 'wasmvisor: run: missing IMAGE (usage: wasmvisor run --bare IMAGE [options])');
   });
-  it('VM mode: shadow paging is not implemented for --virt hw yet; VM-only options need VM mode', () => {
-    expectUsageError(wasmvisor(['run', '--paging', 'shadow', HELLO]), 'wasmvisor: --paging shadow is not implemented for --virt hw yet (use --paging nested, or --virt trap)');
+  it('VM mode: nested paging needs --virt hw; VM-only options need VM mode', () => {
+    expectUsageError(wasmvisor(['run', '--virt', 'pv', '--paging', 'nested', HELLO]), 'wasmvisor: --paging nested needs the H extension (--virt hw); --virt pv uses --paging shadow');
     expectUsageError(wasmvisor(['run', '--bare', '--trace', 'exits', HELLO]), 'wasmvisor: --trace exits applies to VM mode only (drop --bare)');
   });
   it('bad --mem values name the value', () => {

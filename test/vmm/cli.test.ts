@@ -69,10 +69,10 @@ describe('wasmvisor run IMAGE (VM mode)', () => {
     expect(r.status).toBe(1);
   });
 
-  it('--paging shadow and unknown values are one-line errors; --bios needs --bare', () => {
+  it('--paging nested without --virt hw and unknown values are one-line errors; --bios needs --bare', () => {
     const img = file('x.bin', assemble(shutdown()));
     for (const [args, msg] of [
-      [['run', '--paging', 'shadow', img], 'wasmvisor: --paging shadow is not implemented for --virt hw yet (use --paging nested, or --virt trap)'],
+      [['run', '--virt', 'pv', '--paging', 'nested', img], 'wasmvisor: --paging nested needs the H extension (--virt hw); --virt pv uses --paging shadow'],
       [['run', '--paging=flat', img], "wasmvisor: --paging: unknown mode 'flat' (expected nested or shadow)"],
       [['run', '--trace', 'all', img], "wasmvisor: --trace: unknown trace 'all' (expected exits)"],
       [['run', '--bios', img, img], 'wasmvisor: --bios needs --bare (in VM mode the VMM itself answers SBI calls)'],

@@ -67,6 +67,9 @@ trap_entry:
     .globl user_return
     .type user_return, @function
 user_return:
+    la      t0, pv_active
+    lw      t0, 0(t0)
+    bnez    t0, pv_iret
     ld      t0, TF_PC(a0)
     csrw    sepc, t0
     li      t0, SSTATUS_SPP
@@ -108,6 +111,20 @@ user_return:
     ld      x31, REG(31)(t6)
     sret
     .size user_return, . - user_return
+
+    .globl pv_trap_entry
+    .type pv_trap_entry, @function
+pv_trap_entry:                  /* --virt pv: the VMM saved the task's registers in a0's frame */
+    la      sp, _stack_top
+    call    trap_handler
+    j       user_return
+    .size pv_trap_entry, . - pv_trap_entry
+
+pv_iret:                        /* --virt pv: iret(a0 = frame), never returns */
+    li      a7, 0x09575056
+    li      a6, 4
+    ecall
+1:  j       1b
 
 from_kernel:
     csrrw   t6, sscratch, t6    /* t6 back, sscratch = 0 again */

@@ -32,11 +32,38 @@
 #ifndef __ASSEMBLER__
 #include "guest.h"
 
+/* ---- paravirtual MMU and CPU (lib/pvmmu.c) ----------------------------- */
+/** Set by sbi_init when the VMM offers wasmvisor's PV extension (--virt pv); else 0. */
+extern int pv_active;
+/** Probes the PV extension (sbi_init calls it). */
+void pv_init(void);
+/** A CSR access by hypercall: op 0 read, 1 write, 2 set, 3 clear; returns the old value. */
+uint64_t pv_csr(unsigned num, unsigned op, uint64_t value);
+/** What the VMM writes for each trap of a task under --virt pv (set_callback). */
+struct pv_trap_info {
+    uint64_t sepc, scause, stval;
+};
+extern struct pv_trap_info pv_trap_info;
+/** entry.S: where the VMM enters on a trap of a task under --virt pv (a0 = the saved frame). */
+void pv_trap_entry(void);
+
 /* ---- CSR access -------------------------------------------------------- */
-#define csr_read(csr) ({ uint64_t v_; __asm__ volatile("csrr %0, " #csr : "=r"(v_)); v_; })
-#define csr_write(csr, v) __asm__ volatile("csrw " #csr ", %0" : : "r"((uint64_t)(v)) : "memory")
-#define csr_set(csr, v) __asm__ volatile("csrs " #csr ", %0" : : "r"((uint64_t)(v)) : "memory")
-#define csr_clear(csr, v) __asm__ volatile("csrc " #csr ", %0" : : "r"((uint64_t)(v)) : "memory")
+/* Under --virt pv they are hypercalls (pv_csr); otherwise the instructions.
+ * CSR_NUM_x: the numbers of the CSRs the kernel's C code uses. */
+#define CSR_NUM_sstatus 0x100
+#define CSR_NUM_sie     0x104
+#define CSR_NUM_sepc    0x141
+#define CSR_NUM_scause  0x142
+#define CSR_NUM_stval   0x143
+#define CSR_NUM_sip     0x144
+#define CSR_NUM_satp    0x180
+#define CSR_NUM_time    0xc01
+#define csr_insn_read(csr) ({ uint64_t v_; __asm__ volatile("csrr %0, " #csr : "=r"(v_)); v_; })
+#define csr_insn(op, csr, v) __asm__ volatile(op " " #csr ", %0" : : "r"((uint64_t)(v)) : "memory")
+#define csr_read(csr) (pv_active ? pv_csr(CSR_NUM_##csr, 0, 0) : csr_insn_read(csr))
+#define csr_write(csr, v) do { uint64_t w_ = (v); if (pv_active) pv_csr(CSR_NUM_##csr, 1, w_); else csr_insn("csrw", csr, w_); } while (0)
+#define csr_set(csr, v) do { uint64_t w_ = (v); if (pv_active) pv_csr(CSR_NUM_##csr, 2, w_); else csr_insn("csrs", csr, w_); } while (0)
+#define csr_clear(csr, v) do { uint64_t w_ = (v); if (pv_active) pv_csr(CSR_NUM_##csr, 3, w_); else csr_insn("csrc", csr, w_); } while (0)
 
 /* ---- SBI (lib/sbi.c) --------------------------------------------------- */
 /** The two values every SBI call returns (SBI spec, "Binary Encoding"). */
@@ -121,15 +148,36 @@ int vm_copy_user(pte_t *dst, pte_t *src);
 /** satp value (mode Sv39) for `root` with `asid`. */
 uint64_t vm_satp(pte_t *root, unsigned long asid);
 
-static inline void sfence_vma_all(void) { __asm__ volatile("sfence.vma zero, zero" ::: "memory"); }
+/* Under --virt pv the VMM keeps translations exact after every hypercall,
+ * so the fences are not needed (pvmmu.c). */
+static inline void sfence_vma_all(void)
+{
+    if (!pv_active)
+        __asm__ volatile("sfence.vma zero, zero" ::: "memory");
+}
 static inline void sfence_vma_asid(unsigned long asid)
 {
-    __asm__ volatile("sfence.vma zero, %0" : : "r"(asid) : "memory");
+    if (!pv_active)
+        __asm__ volatile("sfence.vma zero, %0" : : "r"(asid) : "memory");
 }
 static inline void sfence_vma_page(uintptr_t va, unsigned long asid)
 {
-    __asm__ volatile("sfence.vma %0, %1" : : "r"(va), "r"(asid) : "memory");
+    if (!pv_active)
+        __asm__ volatile("sfence.vma %0, %1" : : "r"(va), "r"(asid) : "memory");
 }
+
+/**
+ * Page-table writes: *e = v, or under --virt pv a request queued for a
+ * batched mmu_update hypercall. Between pt_batch_begin and pt_batch_end,
+ * leaf updates wait in the batch (sent when it is full and at the end);
+ * outside, and for a pointer to a next-level table (walks read it back at
+ * once), the batch is sent at once. Nothing may read a queued PTE.
+ */
+void pte_set(pte_t *e, pte_t v);
+void pt_batch_begin(void);
+void pt_batch_end(void);
+/** The page at pa is no longer a page table (PV: unpinned, batched the same way). */
+void pt_release(void *table);
 
 /* ---- tasks (lib/task.c) ------------------------------------------------ */
 /** The U-mode registers of a task, saved and restored by lib/entry.S. */

@@ -59,6 +59,7 @@ void sbi_init(void)
     has_dbcn = probe(SBI_EXT_DBCN);
     has_time = probe(SBI_EXT_TIME);
     has_srst = probe(SBI_EXT_SRST);
+    pv_init();
 }
 
 void sbi_set_timer(uint64_t stime)

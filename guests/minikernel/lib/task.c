@@ -421,8 +421,16 @@ struct trapframe *trap_handler(struct trapframe *tf)
 {
     struct task *t = current;
     (void)tf; /* == &t->tf */
-    t->tf.pc = csr_read(sepc);
-    uint64_t cause = csr_read(scause), tval = csr_read(stval);
+    uint64_t cause, tval;
+    if (pv_active) { /* the VMM saved the frame and wrote what the trap was */
+        t->tf.pc = pv_trap_info.sepc;
+        cause = pv_trap_info.scause;
+        tval = pv_trap_info.stval;
+    } else {
+        t->tf.pc = csr_read(sepc);
+        cause = csr_read(scause);
+        tval = csr_read(stval);
+    }
     int rotate = 0;
     if (cause & SCAUSE_INTERRUPT) {
         if ((cause & ~SCAUSE_INTERRUPT) != IRQ_S_TIMER) {

@@ -112,7 +112,7 @@ static pte_t *walk(pte_t *root, uintptr_t va, int alloc)
             pte_t *t = page_alloc();
             if (!t)
                 return NULL;
-            *e = PA_TO_PTE(t) | PTE_V;
+            pte_set(e, PA_TO_PTE(t) | PTE_V);
             table = t;
         }
     }
@@ -124,7 +124,7 @@ int vm_map(pte_t *root, uintptr_t va, uintptr_t pa, uint64_t perm)
     pte_t *e = walk(root, va, 1);
     if (!e)
         return -1;
-    *e = PA_TO_PTE(pa) | perm | PTE_V | PTE_A | PTE_D;
+    pte_set(e, PA_TO_PTE(pa) | perm | PTE_V | PTE_A | PTE_D);
     return 0;
 }
 
@@ -147,16 +147,18 @@ void vm_init(uintptr_t ram_end)
     kernel_root = page_alloc();
     kernel_l1 = page_alloc();
     pte_t *l0 = page_alloc();
-    kernel_root[vpn(KERNEL_BASE, 2)] = PA_TO_PTE(kernel_l1) | PTE_V;
-    kernel_l1[vpn(KERNEL_BASE, 1)] = PA_TO_PTE(l0) | PTE_V;
+    pt_batch_begin();
+    pte_set(&kernel_root[vpn(KERNEL_BASE, 2)], PA_TO_PTE(kernel_l1) | PTE_V);
+    pte_set(&kernel_l1[vpn(KERNEL_BASE, 1)], PA_TO_PTE(l0) | PTE_V);
     for (uintptr_t pa = KERNEL_BASE; pa < KERNEL_BASE + MEGA; pa += PAGE_SIZE)
-        l0[vpn(pa, 0)] = PA_TO_PTE(pa) | kernel_perm(pa) | PTE_V | PTE_A | PTE_D;
+        pte_set(&l0[vpn(pa, 0)], PA_TO_PTE(pa) | kernel_perm(pa) | PTE_V | PTE_A | PTE_D);
     /* The rest of RAM, as far as this one level-1 table reaches. */
     uintptr_t top = 0x80000000UL + GIGA;
     if (ram_end > top)
         ram_end = top;
     for (uintptr_t pa = KERNEL_BASE + MEGA; pa + MEGA <= ram_end; pa += MEGA)
-        kernel_l1[vpn(pa, 1)] = PA_TO_PTE(pa) | PTE_R | PTE_W | PTE_G | PTE_V | PTE_A | PTE_D;
+        pte_set(&kernel_l1[vpn(pa, 1)], PA_TO_PTE(pa) | PTE_R | PTE_W | PTE_G | PTE_V | PTE_A | PTE_D);
+    pt_batch_end();
 
     /* WARL: the ASID bits that stick are the implemented ones (privileged
      * spec, "satp": ASIDLEN found by writing ones and reading back). */
@@ -179,19 +181,21 @@ pte_t *vm_create(void)
 {
     pte_t *root = page_alloc();
     if (root)
-        root[vpn(KERNEL_BASE, 2)] = PA_TO_PTE(kernel_l1) | PTE_V;
+        pte_set(&root[vpn(KERNEL_BASE, 2)], PA_TO_PTE(kernel_l1) | PTE_V);
     return root;
 }
 
 void vm_unmap_range(pte_t *root, uintptr_t lo, uintptr_t hi)
 {
+    pt_batch_begin();
     for (uintptr_t va = lo; va < hi; va += PAGE_SIZE) {
         pte_t *e = walk(root, va, 0);
         if (e && (*e & PTE_V) && (*e & PTE_U)) {
             page_free((void *)PTE_TO_PA(*e));
-            *e = 0;
+            pte_set(e, 0);
         }
     }
+    pt_batch_end();
 }
 
 /* Calls fn on every valid user leaf below root entry 2 (the task's part). */
@@ -231,9 +235,18 @@ static int copy_leaf(uintptr_t va, pte_t *e, void *arg)
     return 0;
 }
 
-int vm_copy_user(pte_t *dst, pte_t *src) { return for_each_user_leaf(src, copy_leaf, dst); }
+int vm_copy_user(pte_t *dst, pte_t *src)
+{
+    pt_batch_begin();
+    int r = for_each_user_leaf(src, copy_leaf, dst);
+    pt_batch_end();
+    return r;
+}
 
-void vm_destroy(pte_t *root)
+/* Pass 1 (free_tables 0) frees the user pages and gives up the tables (PV
+ * unpin); pass 2 frees the tables, whose pages page_free writes to: under
+ * --virt pv only once the VMM no longer treats them as page tables. */
+static void destroy_pass(pte_t *root, int free_tables)
 {
     for (unsigned i2 = 0; i2 < vpn(KERNEL_BASE, 2); i2++) {
         if (!(root[i2] & PTE_V))
@@ -243,12 +256,28 @@ void vm_destroy(pte_t *root)
             if (!(l1[i1] & PTE_V))
                 continue;
             pte_t *l0 = (pte_t *)PTE_TO_PA(l1[i1]);
+            if (free_tables) {
+                page_free(l0);
+                continue;
+            }
             for (unsigned i0 = 0; i0 < 512; i0++)
                 if ((l0[i0] & PTE_V) && (l0[i0] & PTE_U))
                     page_free((void *)PTE_TO_PA(l0[i0]));
-            page_free(l0);
+            pt_release(l0);
         }
-        page_free(l1);
+        if (free_tables)
+            page_free(l1);
+        else
+            pt_release(l1);
     }
+}
+
+void vm_destroy(pte_t *root)
+{
+    pt_batch_begin();
+    destroy_pass(root, 0);
+    pt_release(root);
+    pt_batch_end();
+    destroy_pass(root, 1);
     page_free(root);
 }

@@ -20,6 +20,13 @@
  *     own U bit, SUM and MXR (§4.1.1.4, §4.3.1) are applied when the shadow is built: a shadow
  *     exists per (guest satp, view), view = virtual S or U, SUM, MXR. Guest user code therefore
  *     never sees a kernel (U = 0) page.
+ *     A native pager (`native`, for --virt hw --paging shadow: the guest runs in real VS/VU mode
+ *     and its shadow is the hart's vsatp) keeps the guest's own U, R, W, X in the shadow leaves
+ *     and lets the hart apply SUM and MXR (vsstatus): one shadow per guest satp; the view of the
+ *     faulting access is passed to fault() to tell the guest's own faults from shadow misses.
+ *   - Paravirtual updates (--virt pv): `update` writes a guest PTE on the guest's behalf (Xen's
+ *     mmu_update, validated by the caller) and zaps what it invalidates, with no write fault;
+ *     `release` is Xen's MMUEXT_UNPIN_TABLE: the page is no longer a page table.
  *   - Cache: shadows are kept per guest satp (its PPN and ASID) and view, in a bounded LRU, so a
  *     context switch back to a known address space reuses its shadow; each cached shadow has its
  *     own hardware ASID, so switching needs no TLB flush either.
@@ -84,6 +91,10 @@ export interface ShadowCounters {
   sfences: number;
   /** Shadows dropped to stay within the cache bounds. */
   evictions: number;
+  /** Guest PTEs written by the VMM for the guest (paravirtual mmu_update). */
+  pvUpdates: number;
+  /** Page-table pages the guest gave back (paravirtual unpin). */
+  released: number;
   /** Shadow tables (host frames) alive now. */
   frames: number;
 }
@@ -150,6 +161,7 @@ interface GuestLeaf {
 export class ShadowPager {
   readonly counters: ShadowCounters = {
     built: 0, reused: 0, fills: 0, ptWrites: 0, unprotects: 0, zaps: 0, writeProtects: 0, tlbFlushes: 0, sfences: 0, evictions: 0, frames: 0,
+    pvUpdates: 0, released: 0,
   };
   /** Cached shadows, least recently used first (Map keeps insertion order). */
   private readonly cache = new Map<bigint, Shadow>();
@@ -164,7 +176,12 @@ export class ShadowPager {
   private readonly rmap = new Map<bigint, Rmap[]>();
   private readonly freeAsids: number[] = [];
 
-  constructor(private readonly host: ShadowHost) {
+  /**
+   * `native`: shadow leaves keep the guest's U/R/W/X and the hart checks privilege, SUM and MXR
+   * (the guest runs in VS/VU, the shadow is in vsatp); otherwise leaves are U = 1 with a view's
+   * permissions (the guest runs in real U-mode).
+   */
+  constructor(private readonly host: ShadowHost, private readonly native = false) {
     for (let a = MAX_SHADOWS; a >= 1; a--) this.freeAsids.push(a);
   }
 
@@ -175,7 +192,9 @@ export class ShadowPager {
    */
   activate(gsatp: bigint, view: ShadowView): bigint {
     const bare = satpMode(gsatp) === 0;
-    const key = bare ? 0n : (gsatp << 3n) | (view.user ? 1n : 0n) | (view.sum ? 2n : 0n) | (view.mxr ? 4n : 0n);
+    // Native Bare shadows differ by privilege only (U = 1 leaves for VU code, U = 0 for VS).
+    const key = this.native ? (bare ? (view.user ? 1n : 0n) : gsatp << 3n)
+      : bare ? 0n : (gsatp << 3n) | (view.user ? 1n : 0n) | (view.sum ? 2n : 0n) | (view.mxr ? 4n : 0n);
     const cur = this.current;
     if (cur !== undefined && cur.alive && cur.key === key) return cur.hartSatp;
     let sh = this.cache.get(key);
@@ -206,16 +225,17 @@ export class ShadowPager {
 
   /**
    * A page fault of the current shadow at `gva`: fill the shadow from the guest's tables, or say
-   * what else it is. The caller has activated the shadow for the guest's current satp and view.
+   * what else it is. The caller has activated the shadow for the guest's current satp and view;
+   * a native pager takes the view of the faulting access (privilege, SUM, MXR) in `view`.
    */
-  fault(gva: bigint, access: ShadowAccess): ShadowFault {
+  fault(gva: bigint, access: ShadowAccess, view?: ShadowView): ShadowFault {
     const sh = this.current;
     if (sh === undefined) return { kind: 'bad', what: 'page fault with no shadow active' };
     let leaf: GuestLeaf;
     if (satpMode(sh.gsatp) === 0) {
-      leaf = { gpa: gva, pte: PTE_R | PTE_W | PTE_X | PTE_U | PTE_A | PTE_D };
+      leaf = { gpa: gva, pte: PTE_R | PTE_W | PTE_X | (sh.view.user ? PTE_U : 0n) | PTE_A | PTE_D };
     } else {
-      const w = this.walk(sh, gva, access);
+      const w = this.walk(sh, gva, access, view ?? sh.view);
       if (typeof w === 'number') return { kind: 'guest-fault', cause: w };
       if ('kind' in w) return w;
       leaf = w;
@@ -249,6 +269,31 @@ export class ShadowPager {
       this.unprotect(page, uses);
       return;
     }
+    this.zapWritten(uses, gpa, len);
+  }
+
+  /**
+   * Write guest PTE `val` at guest-physical `gpa` (8-aligned, guest RAM: the caller validated
+   * both, and the PTE) for the guest, and zap the shadow entries derived from the old one: a
+   * paravirtual mmu_update, which needs no write fault and counts no flooding.
+   */
+  update(gpa: bigint, val: bigint): void {
+    this.counters.pvUpdates++;
+    this.host.ram.write64(this.host.gpaToHpa(gpa) as bigint, val);
+    const uses = this.ptUses.get(gpa >> 12n);
+    if (uses !== undefined) this.zapWritten(uses, gpa, 8);
+  }
+
+  /** The guest no longer uses the page at `gpa` as a page table (Xen's MMUEXT_UNPIN_TABLE): stop protecting it. */
+  release(gpa: bigint): void {
+    const page = gpa >> 12n;
+    const uses = this.ptUses.get(page);
+    this.counters.released++;
+    if (uses !== undefined) this.unprotect(page, uses);
+  }
+
+  /** Zap, in every shadow that read the page, the entries derived from the PTEs of [gpa, gpa + len). */
+  private zapWritten(uses: PtUse[], gpa: bigint, len: number): void {
     const first = Number((gpa & 0xfffn) >> 3n);
     const last = Number(((gpa + BigInt(len) - 1n) & 0xfffn) >> 3n);
     let zapped = false;
@@ -299,12 +344,11 @@ export class ShadowPager {
    * D are set, not faulted on; bits 63:54 must be 0; non-leaf PTEs must have A = D = U = 0),
    * recording every page-table page it reads. Returns the leaf, a page-fault cause, or 'bad'.
    */
-  private walk(sh: Shadow, gva: bigint, access: ShadowAccess): GuestLeaf | number | ShadowFault {
+  private walk(sh: Shadow, gva: bigint, access: ShadowAccess, view: ShadowView): GuestLeaf | number | ShadowFault {
     const pf = access === 'fetch' ? 12 : access === 'read' ? 13 : 15;
     const levels = sh.levels;
     const vaBits = BigInt(12 + 9 * levels);
     if (BigInt.asUintN(64, BigInt.asIntN(Number(vaBits), gva)) !== gva) return pf; // not canonical
-    const view = sh.view;
     this.walked.length = 0;
     let table = (sh.gsatp & PPN_MASK) << 12n;
     for (let level = levels - 1; level >= 0; level--) {
@@ -392,9 +436,17 @@ export class ShadowPager {
     const v = sh.view;
     const bare = satpMode(sh.gsatp) === 0;
     let perm = 0n;
-    if (bare || allowed(pte, v, 'read')) perm |= PTE_R;
-    if ((bare || (allowed(pte, v, 'write') && (pte & PTE_D) !== 0n)) && !pageTable) perm |= PTE_W;
-    if (bare || allowed(pte, v, 'fetch')) perm |= PTE_X;
+    let u = PTE_U;
+    if (this.native) {
+      // The guest's own bits: the hart checks VS/VU against U, and SUM and MXR (§8.5, §4.3.1).
+      perm = pte & (PTE_R | PTE_X);
+      if ((pte & (PTE_W | PTE_D)) === (PTE_W | PTE_D) && !pageTable) perm |= PTE_W;
+      u = pte & PTE_U;
+    } else {
+      if (bare || allowed(pte, v, 'read')) perm |= PTE_R;
+      if ((bare || (allowed(pte, v, 'write') && (pte & PTE_D) !== 0n)) && !pageTable) perm |= PTE_W;
+      if (bare || allowed(pte, v, 'fetch')) perm |= PTE_X;
+    }
     let table = sh.root;
     for (let level = sh.levels - 1; level > 0; level--) {
       const slot = table + ((gva >> BigInt(12 + 9 * level)) & 511n) * 8n;
@@ -417,7 +469,7 @@ export class ShadowPager {
     }
     const slot = table + ((gva >> 12n) & 511n) * 8n;
     const old = this.host.ram.read64(slot);
-    const leaf = ((hpa >> 12n) << 10n) | perm | PTE_V | PTE_U | PTE_A | PTE_D;
+    const leaf = ((hpa >> 12n) << 10n) | perm | PTE_V | u | PTE_A | PTE_D;
     this.host.ram.write64(slot, leaf);
     // A leaf that gets weaker (or moves) may be cached by the hart: flush. A new or stronger one needs nothing.
     if ((old & PTE_V) !== 0n && (((old >> 10n) & PPN_MASK) << 12n !== hpa || (old & ~leaf & (PTE_R | PTE_W | PTE_X)) !== 0n)) this.flush();

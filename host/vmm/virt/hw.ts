@@ -40,6 +40,11 @@ export class HwTechnique implements Technique {
     return this.cpu.vm.core.vmRun();
   }
 
+  /** Nested paging emulates nothing and has no shadows: the lab's zeros (its exits are in ExitStats). */
+  counters(): TechniqueCounters {
+    return zeroCounters();
+  }
+
   isSbiCall(): boolean {
     const v = this.cpu.vm.vmcs;
     return v.exitCauseCode === C.ECALL_VS && !v.exitIsInterrupt;

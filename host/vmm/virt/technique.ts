@@ -8,6 +8,10 @@
  *         emulated, shadow paging (trap.ts)
  *   bt    trap plus binary translation: the guest kernel's CSR accesses run inline against the
  *         VMCS in the core, its sret/wfi/sfence.vma/satp writes are call-outs (bt.ts)
+ *   pv    as trap, and the kernel asks the VMM by hypercall for CSR access, satp switches and
+ *         batched page-table updates (pv.ts, pv-abi.ts)
+ *   hw with --paging shadow: the H extension with hstatus.VTVM and the VMM's shadow in vsatp
+ *         (hw-shadow.ts)
  *
  * All keep the guest's virtual supervisor state in the same VMCS fields (pc, x, priv, the VS
  * block: sstatus, stvec, sscratch, sepc, scause, stval, satp, stimecmp; hie/hvip: sie/sip), so
@@ -103,4 +107,15 @@ export function zeroCounters(): TechniqueCounters {
     shadowsReused: 0,
     tlbFlushes: 0,
   };
+}
+
+/** The technique's counters as --stats prints them (after the exit table). */
+export function formatTechniqueCounters(mode: VirtMode, c: TechniqueCounters): string {
+  const n = (x: number) => x.toLocaleString('en-US');
+  return `wasmvisor technique counters (--virt ${mode})\n` +
+    `  emulated instructions        ${n(c.emulated)}\n` +
+    `  hypercalls / mmu updates     ${n(c.hypercalls)} / ${n(c.mmuUpdates)}\n` +
+    `  page-table write faults      ${n(c.ptWriteFaults)}\n` +
+    `  shadows built / reused       ${n(c.shadowsBuilt)} / ${n(c.shadowsReused)}\n` +
+    `  TLB flushes                  ${n(c.tlbFlushes)}\n`;
 }

@@ -39,10 +39,12 @@ export class TrapTechnique implements Technique {
   readonly mode: VirtMode = 'trap';
   readonly shadow: ShadowPager;
   readonly csrs: VirtualCsrs;
-  /** Privileged instructions emulated (after a trap; under bt, the call-outs). */
-  protected emulated = 0;
   /** The hart's satp as last set (the current shadow). */
   private hartSatp = -1n;
+  /** Privileged instructions emulated (after a trap; under bt, the call-outs). */
+  emulated = 0;
+  /** A paravirtual delivery of a virtual trap (pv.ts): true when it took the trap. */
+  deliverHook: ((cause: bigint, tval: bigint) => boolean) | undefined;
   private lastFill = { pc: -1n, gva: -1n, n: 0 };
   private readonly ids = new Map<string, ReasonId>();
   private readonly csrIds = new Map<number, ReasonId>();
@@ -288,6 +290,7 @@ export class TrapTechnique implements Technique {
    * pc = stvec (plus 4 x cause for an interrupt in vectored mode).
    */
   deliver(cause: bigint, tval: bigint): void {
+    if (this.deliverHook?.(cause, tval) === true) return;
     const v = this.cpu.vm.vmcs;
     v.vsepc = v.pc;
     v.vscause = cause;

@@ -92,11 +92,11 @@ describe('minikernel under --virt trap (deprivileged kernel, shadow page tables)
 
   it('--virt and --paging: the combinations that do not exist yet are one-line errors, exit 2', async () => {
     for (const [args, msg] of [
-      [['--virt', 'pv', KERNEL], 'wasmvisor: --virt pv is not implemented yet (use --virt hw, trap or bt)'],
+      [['--virt', 'pv', '--paging', 'nested', KERNEL], 'wasmvisor: --paging nested needs the H extension (--virt hw); --virt pv uses --paging shadow'],
       [['--virt', 'bt', '--paging', 'nested', KERNEL], 'wasmvisor: --paging nested needs the H extension (--virt hw); --virt bt uses --paging shadow'],
       [['--virt', 'vmx', KERNEL], "wasmvisor: --virt: unknown mode 'vmx' (expected hw, trap, bt or pv)"],
       [['--virt', 'trap', '--paging', 'nested', KERNEL], 'wasmvisor: --paging nested needs the H extension (--virt hw); --virt trap uses --paging shadow'],
-      [['--paging', 'shadow', KERNEL], 'wasmvisor: --paging shadow is not implemented for --virt hw yet (use --paging nested, or --virt trap)'],
+      [['--virt', 'pv', '--paging', 'nested', KERNEL], 'wasmvisor: --paging nested needs the H extension (--virt hw); --virt pv uses --paging shadow'],
       [['--bare', '--virt', 'trap', KERNEL], 'wasmvisor: --virt applies to VM mode only (drop --bare)'],
     ] as const) {
       const r = await cli([...args]);

@@ -448,6 +448,12 @@ export class Vm {
   /** The hart's walk counters: one-dimensional and two-dimensional walks are counted apart. */
   walkCounters(): WalkCounters {
     const h = this.hart;
+    // Shadow paging under the H extension runs with hgatp Bare: the core's V=1 walker counts its
+    // walks as two-dimensional, but the G-stage adds no step, so they are one-dimensional walks
+    // (of the shadow in vsatp), as under --virt trap.
+    if (this.cfg.virt !== 'trap' && this.cfg.virt !== 'bt' && this.cfg.virt !== 'pv' && this.cfg.paging === 'shadow') {
+      return { walks1d: h.statWalks + h.statWalks2d, refs1d: h.statWalkRefs + h.statWalkRefs2d, walks2d: 0n, refs2d: 0n };
+    }
     return { walks1d: h.statWalks, refs1d: h.statWalkRefs, walks2d: h.statWalks2d, refs2d: h.statWalkRefs2d };
   }
 

@@ -31,11 +31,6 @@ export class HwTechnique implements Technique {
 
   reset(): void {}
 
-  /** Nested paging: the VMM emulates no instruction and keeps no shadow (walks and exits are the VM's). */
-  counters(): TechniqueCounters {
-    return zeroCounters();
-  }
-
   enter(): number {
     return this.cpu.vm.core.vmRun();
   }

@@ -176,6 +176,20 @@ export class Vcpu {
     this.technique.reset();
   }
 
+  /**
+   * An SBI HSM suspend in progress, for snapshots (null if none). A suspend that waits on a
+   * vendor extension's wake condition (host/xen) cannot be saved: throws.
+   */
+  suspendState(): { retentive: boolean; resumeAddr: string; opaque: string } | null {
+    const s = this.suspended;
+    if (!s) return null;
+    if (s.wake) throw new Error('a vCPU suspended on a vendor SBI extension cannot be saved');
+    return { retentive: s.retentive, resumeAddr: s.resumeAddr.toString(), opaque: s.opaque.toString() };
+  }
+  loadSuspendState(s: { retentive: boolean; resumeAddr: string; opaque: string } | null): void {
+    this.suspended = s ? { retentive: s.retentive, resumeAddr: BigInt(s.resumeAddr), opaque: BigInt(s.opaque) } : undefined;
+  }
+
   /** Make run() return 'stopped' soon. */
   stop(): void {
     this.stopRequested = true;

@@ -69,7 +69,10 @@ function imageDigest(image: LoadedImage): string {
 }
 
 function busKeys(list: readonly { base: bigint; device: MmioDevice }[]): { key: string; device: MmioDevice }[] {
-  return list.map((w) => ({ key: `${w.device.name}@${w.base.toString(16)}`, device: w.device }));
+  return list.map((w) => {
+    const at = `@${w.base.toString(16)}`;
+    return { key: w.device.name.endsWith(at) ? w.device.name : `${w.device.name}${at}`, device: w.device };
+  });
 }
 
 function bareParts(m: MachineInternals): Parts {

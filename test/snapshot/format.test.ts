@@ -137,6 +137,34 @@ describe('round trip', () => {
   }, 60_000);
 });
 
+describe('guest time', () => {
+  it('continues from the saved mtime: exactly (deterministic), from the saved value at the host rate (wall time), and across modes', async () => {
+    const det = await vm();
+    restoreSnapshot(det, snap);
+    const saved = (() => { const s = decodeSnapshot('s', snap).get('CLCK')!.payload; return new DataView(s.buffer, s.byteOffset).getBigUint64(0, true); })();
+    expect(saved).toBeGreaterThan(0n);
+    expect(det.vcpu.clock.mtime()).toBe(saved);
+    // A wall-time VM created long after (its own clock near 0): guest time jumps to the saved
+    // value, not back, and goes on at the host's rate from there.
+    const wall = await Vm.create({ memSize: 128 << 20, kernel: loadImageFile(KERNEL, 0x80200000n), deterministic: false });
+    restoreSnapshot(wall, snap);
+    const t0 = wall.vcpu.clock.mtime();
+    expect(t0).toBeGreaterThanOrEqual(saved);
+    expect(t0 - saved).toBeLessThan(10_000_000n); // < 1 s of 10 MHz ticks
+    await new Promise((r) => setTimeout(r, 50));
+    const r = await wall.run({ maxInstructions: 100_000n });
+    expect(r.reason).toBe('max-instructions');
+    const t1 = wall.vcpu.clock.mtime();
+    expect(t1 - t0).toBeGreaterThanOrEqual(400_000n); // the 50 ms passed (10 MHz ticks)
+    // and a wall-time snapshot restores deterministically from its own mtime
+    const back = await vm();
+    const wsnap = saveSnapshot(wall);
+    restoreSnapshot(back, wsnap);
+    const ws = (() => { const s = decodeSnapshot('s', wsnap).get('CLCK')!.payload; return new DataView(s.buffer, s.byteOffset).getBigUint64(0, true); })();
+    expect(back.vcpu.clock.mtime()).toBe(ws);
+  }, 60_000);
+});
+
 describe('refusals (one line, exit 2, the target untouched)', () => {
   it('a flipped byte anywhere: in the header, in every section header, payload and CRC', async () => {
     const target = await vm();

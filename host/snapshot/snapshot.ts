@@ -19,7 +19,7 @@ import type { JitConfig, LoadedImage } from '../machine/types';
 import { Vm, type VmmState } from '../vmm/vm';
 import { crc32, decodeSnapshot, encodeSnapshot, sectionKey, SectionReader, SectionWriter, SnapshotError, type Section } from './format';
 import { HART_VERSION, loadHart, saveHart } from './hart';
-import { isSnapshotable, whyNotSnapshotable } from './snapshotable';
+import { isSnapshotable, whyNotSnapshotable, type Snapshotable } from './snapshotable';
 import { bareRamPages, loadRam, RAM_VERSION, saveRam, type RamPages } from './ram';
 
 /** What a restore checks against its own command line (the CONF section). */
@@ -159,7 +159,7 @@ export function saveSnapshot(target: Machine | Vm): Uint8Array {
   });
   add(p.own.tag, '', 1, (w) => w.json(p.own.save()));
   for (const d of p.devices) {
-    const dev = d.device as MmioDevice & import('./snapshotable').Snapshotable;
+    const dev = d.device as MmioDevice & Snapshotable;
     add('DEVC', d.key, dev.stateVersion ?? 1, (w) => dev.saveState(w));
   }
   add('RAM ', '', RAM_VERSION, (w) => saveRam(w, p.ram));
@@ -205,7 +205,7 @@ export function restoreSnapshot(target: Machine | Vm, bytes: Uint8Array, file = 
   for (const d of p.devices) {
     const s = need('DEVC', d.key);
     const r = reader(s);
-    (d.device as MmioDevice & import('./snapshotable').Snapshotable).loadState(r, s.version);
+    (d.device as MmioDevice & Snapshotable).loadState(r, s.version);
     r.end();
   }
   p.core.flushAll(); // TLBs, page-walk cache, BT cache and JIT regions: rebuilt on demand

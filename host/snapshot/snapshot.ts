@@ -17,6 +17,7 @@ import type { GuestClock } from '../machine/guest-clock';
 import type { CoreExports } from '../machine/core';
 import type { JitConfig, LoadedImage } from '../machine/types';
 import { Vm, type VmmState } from '../vmm/vm';
+import { TrapTechnique } from '../vmm/virt/trap';
 import { crc32, decodeSnapshot, encodeSnapshot, sectionKey, SectionReader, SectionWriter, SnapshotError, type Section } from './format';
 import { HART_VERSION, loadHart, saveHart } from './hart';
 import { isSnapshotable, whyNotSnapshotable, type Snapshotable } from './snapshotable';
@@ -56,6 +57,8 @@ interface Parts {
   own: { tag: string; save(): unknown; load(v: unknown): void };
   /** Why this target cannot be saved at all, or undefined. */
   blocker: string | undefined;
+  /** Before RAM is replaced (VM, --virt trap: drop the shadows, which point at its frames). */
+  beforeRam(): void;
   /** After the hart regions are loaded (VM: hgatp names this VM's G-stage root). */
   afterHart(): void;
 }
@@ -88,6 +91,7 @@ function bareParts(m: MachineInternals): Parts {
     quiesce: () => m.quiesce(),
     own: { tag: 'MACH', save: () => m.flags(), load: (v) => m.setFlags(v as ReturnType<MachineInternals['flags']>) },
     blocker: undefined,
+    beforeRam: () => {},
     afterHart: () => {},
   };
 }
@@ -96,6 +100,7 @@ function vmParts(vm: Vm): Parts {
   const cfg = vm.cfg;
   const devices = busKeys(vm.bus.list());
   const virt = cfg.virt ?? 'hw';
+  const trap = vm.vcpu.technique instanceof TrapTechnique ? vm.vcpu.technique : undefined;
   return {
     config: {
       mode: 'vm', virt, memSize: cfg.memSize, kernel: imageDigest(cfg.kernel), bios: null,
@@ -104,9 +109,23 @@ function vmParts(vm: Vm): Parts {
     memory: vm.memory, core: vm.core, hart: vm.hart, clock: vm.vcpu.clock, jit: cfg, devices,
     ram: vmRamPages(vm),
     quiesce: () => {},
-    own: { tag: 'VMM ', save: () => vm.vmmState(), load: (v) => vm.loadVmmState(v as VmmState) },
-    blocker: virt !== 'hw' ? `snapshots of --virt ${virt} are not supported yet (only --virt hw)`
+    own: {
+      tag: 'VMM ',
+      // --virt trap: the emulated S-mode CSRs the VMCS does not hold (the rest of its state,
+      // the shadow tables, is derived: dropped on restore and rebuilt on demand).
+      save: () => ({ ...vm.vmmState(), trapCsrs: trap ? { scounteren: trap.csrs.scounteren.toString(), senvcfg: trap.csrs.senvcfg.toString() } : null }),
+      load: (v) => {
+        const s = v as VmmState & { trapCsrs: { scounteren: string; senvcfg: string } | null };
+        vm.loadVmmState(s);
+        if (trap && s.trapCsrs) {
+          trap.csrs.scounteren = BigInt(s.trapCsrs.scounteren);
+          trap.csrs.senvcfg = BigInt(s.trapCsrs.senvcfg);
+        }
+      },
+    },
+    blocker: virt !== 'hw' && virt !== 'trap' ? `snapshots of --virt ${virt} are not supported yet (only --virt hw and trap)`
       : vm.sbiExtensions.size !== 0 ? 'snapshots of Xen domains are not supported yet' : undefined,
+    beforeRam: () => trap?.shadow.clear(),
     afterHart: () => { vm.vmcs.hgatp = vm.gstage.hgatp; },
   };
 }
@@ -195,6 +214,7 @@ export function restoreSnapshot(target: Machine | Vm, bytes: Uint8Array, file = 
   const ram = need('RAM ');
   if (ram.version !== RAM_VERSION) throw new SnapshotError(file, `RAM section version ${ram.version}, this wasmvisor reads ${RAM_VERSION}`);
   // Checked: now change the target.
+  p.beforeRam();
   loadRam(reader(ram), p.ram);
   loadHart(reader(hart), p.memory, p.hart, p.jit);
   p.afterHart();

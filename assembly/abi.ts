@@ -25,6 +25,7 @@
 //   PAGE_INFO   +--------------------------------------+
 //               | per RAM page: code generation (u32)  |
 //   RAM_DIRTY   | per RAM page: written since reset (1 bit)
+//   DIRTY_LOG   | per RAM page: written since the log was cleared (1 bit)
 //   BT_HASH     +--------------------------------------+
 //               | block hash: paddr -> block (2 x u32) |
 //   BT_ARENA    +--------------------------------------+
@@ -65,7 +66,13 @@ export const BT_HASH_ENTRIES: u32 = 65536; // 1 << BT_HASH_BITS
 // or by the host) since the last zeroRam(): a machine reset zeroes only those pages.
 export const RAM_DIRTY: usize = PAGE_INFO + PAGE_INFO_SIZE;
 export const RAM_DIRTY_SIZE: usize = 0x20000; // PAGE_INFO_SIZE / 32
-export const BT_HASH: usize = RAM_DIRTY + RAM_DIRTY_SIZE; // per entry: u32 paddr - RAM_BASE + 1, u32 block
+// Dirty-page logging (migration, host/migrate/dirty-log.ts): 1 bit per RAM page, set where
+// RAM_DIRTY is (store TLB fills and slow paths, page-walker A/D updates, host writes and device
+// DMA) while logging is on. Clearing it also empties the TLBs, so the first store to each page
+// after a clear takes the slow path again and is seen: nothing is added to the store fast path.
+export const DIRTY_LOG: usize = RAM_DIRTY + RAM_DIRTY_SIZE;
+export const DIRTY_LOG_SIZE: usize = RAM_DIRTY_SIZE;
+export const BT_HASH: usize = DIRTY_LOG + DIRTY_LOG_SIZE; // per entry: u32 paddr - RAM_BASE + 1, u32 block
 export const BT_ARENA: usize = BT_HASH + BT_HASH_ENTRIES * 8;
 export const BT_ARENA_SIZE: usize = 0x1000000; // 16 MiB of decoded blocks
 // Tier 2 of the BT cache (assembly/jit/): hot regions compiled to WebAssembly functions that

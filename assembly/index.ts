@@ -13,7 +13,7 @@ import {
   VMCS, VM_X, VM_PC, VM_PRIV, VM_VS, VM_CONTROLS, VM_BUDGET, VM_EXIT_REASON, VM_EXIT_CAUSE,
   VM_EXIT_INSTRUCTIONS, S_INSTRET, S_MENVCFG, S_U_EXTERNAL, S_HIDELEG, S_HIE, S_VSSTATUS,
   S_STAT_TRAPS, S_STAT_INTERRUPTS,
-  EXIT_BUDGET, EXIT_MMIO, MMIO_FAULT, MMIO_PENDING, PAGE_SIZE, RAM_SIZE_MAX, RAM_OFFSET, RAM_DIRTY,
+  EXIT_BUDGET, EXIT_MMIO, MMIO_FAULT, MMIO_PENDING, PAGE_SIZE, RAM_SIZE_MAX, RAM_OFFSET, RAM_DIRTY, DIRTY_LOG,
 } from './abi';
 import { S_F, S_FCSR } from './abi';
 import {
@@ -37,7 +37,8 @@ export { btCsr, btCallout } from './btvirt';
 import { btEnter } from './btvirt';
 import { checkInterrupts, raiseFault } from './trap';
 import { nextTimerIcount, mtime } from './timer';
-import { markDirty } from './phys';
+import { markDirty, dirtyLogOn } from './phys';
+export { dirtyLogEnable, dirtyLogClear } from './dirty';
 import { flushWalkStats } from './walk';
 import './host';
 
@@ -77,6 +78,7 @@ export function zeroRam(): void {
   for (let byte: usize = 0; byte < (pages + 7) >> 3; byte++) {
     const bits = load<u8>(RAM_DIRTY + byte);
     if (bits == 0) continue;
+    if (dirtyLogOn) store<u8>(DIRTY_LOG + byte, load<u8>(DIRTY_LOG + byte) | bits); // zeroed pages changed too
     for (let b: usize = 0; b < 8; b++) {
       if ((<u32>bits & (<u32>1 << <u32>b)) != 0) memory.fill(RAM_OFFSET + ((byte << 3) + b) * PAGE_SIZE, 0, PAGE_SIZE);
     }

@@ -2,7 +2,7 @@
 // RAM_OFFSET ("host frames"), and each RAM page has a PAGE_INFO word: bit 31 = the page holds
 // decoded code, bits 30..0 = its code generation (bt.ts).
 
-import { PAGE_INFO, RAM_BASE, RAM_DIRTY, RAM_OFFSET, S_RAM_SIZE } from './abi';
+import { DIRTY_LOG, PAGE_INFO, RAM_BASE, RAM_DIRTY, RAM_OFFSET, S_RAM_SIZE } from './abi';
 import { rd64 } from './state';
 
 export const CODE_BIT: u32 = 0x80000000;
@@ -36,8 +36,22 @@ export const CODE_BIT: u32 = 0x80000000;
   store<u32>(PAGE_INFO + (page << 2), v);
 }
 
-/** Note that RAM page `page` has been written (a machine reset must zero it: index.ts zeroRam). */
+/** Dirty-page logging is on (dirty.ts): markDirty also sets the page's DIRTY_LOG bit. */
+export let dirtyLogOn: bool = false;
+export function setDirtyLogOn(on: bool): void {
+  dirtyLogOn = on;
+}
+
+/**
+ * Note that RAM page `page` has been written (a machine reset must zero it: index.ts zeroRam;
+ * and, while logging, migration must send it again: dirty.ts). Called on slow paths only.
+ */
 @inline export function markDirty(page: usize): void {
+  const bit = <u8>(<u32>1 << <u32>(page & 7));
   const a = RAM_DIRTY + (page >> 3);
-  store<u8>(a, load<u8>(a) | <u8>(<u32>1 << <u32>(page & 7)));
+  store<u8>(a, load<u8>(a) | bit);
+  if (dirtyLogOn) {
+    const l = DIRTY_LOG + (page >> 3);
+    store<u8>(l, load<u8>(l) | bit);
+  }
 }

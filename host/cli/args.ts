@@ -55,6 +55,12 @@ export interface RunOptions {
   initrd?: string;
   /** --dtb FILE: a device tree blob used instead of the generated one. */
   dtb?: string;
+  /** --save-on-exit FILE: save a snapshot when the run ends (not when the guest ended itself). docs/snapshot.md */
+  saveOnExit?: string;
+  /** --restore FILE: start from this snapshot instead of the image's entry (same image and options). */
+  restore?: string;
+  /** --snapshot-file FILE: where Ctrl-A S saves (default wasmvisor-snapshot.wvsnap). */
+  snapshotFile?: string;
 }
 
 /** A parsed command line. */
@@ -116,6 +122,11 @@ options of run:
   --jit-threshold N        runs of a block before its region is compiled (default 16000)
   --jit-code-limit SIZE    generated code kept before all of it is evicted (default 64M)
   --jit-max-blocks N       most blocks compiled into one region (1..64, default 8)
+  --save-on-exit FILE      save a snapshot to FILE when the run ends (--timeout,
+                           --max-instructions, Ctrl-A X; not when the guest exits itself)
+  --restore FILE           continue from snapshot FILE (taken with the same IMAGE and
+                           options; docs/snapshot.md)
+  --snapshot-file FILE     where Ctrl-A S saves a snapshot (default wasmvisor-snapshot.wvsnap)
 
 lab runs IMAGE as a VM under every virtualization technique this build has (--virt and
 --paging combinations), checks that their console outputs are identical and prints a table
@@ -132,7 +143,7 @@ xl console shows the domain's recent and new output and sends it your typing; Ct
 detaches. These exit 1 when there is no such Dom0 or domain.
 
 console: guest output goes to stdout; keys go to the guest's UART. On a terminal,
-  Ctrl-A X quits, Ctrl-A H shows help, Ctrl-A Ctrl-A sends Ctrl-A.
+  Ctrl-A X quits, Ctrl-A S saves a snapshot, Ctrl-A H shows help, Ctrl-A Ctrl-A sends Ctrl-A.
 
 exit status: the guest's exit code (test finisher or HTIF); 0 after Ctrl-A X;
   124 after --timeout; 125 after --max-instructions; 141 when stdout's reader goes away;
@@ -238,6 +249,9 @@ const VALUE_OPTIONS: Record<string, string> = {
   '--jit-threshold': '--jit-threshold',
   '--jit-code-limit': '--jit-code-limit',
   '--jit-max-blocks': '--jit-max-blocks',
+  '--save-on-exit': '--save-on-exit',
+  '--restore': '--restore',
+  '--snapshot-file': '--snapshot-file',
 };
 
 /** Parse `argv` (without node and the script). Throws UserError on any mistake. */
@@ -288,6 +302,9 @@ export function parseArgs(argv: string[]): Command {
       else if (name === '--append') o.append = value;
       else if (name === '--initrd') o.initrd = value;
       else if (name === '--dtb') o.dtb = value;
+      else if (name === '--save-on-exit') o.saveOnExit = value;
+      else if (name === '--restore') o.restore = value;
+      else if (name === '--snapshot-file') o.snapshotFile = value;
       else if (name === '--timeout') o.timeout = parseTimeout(value);
       else if (name === '--paging') o.paging = parsePaging(value);
       else if (name === '--virt') o.virt = parseVirt(value);

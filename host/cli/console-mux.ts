@@ -4,6 +4,7 @@
  * `up` use the same splitter with their own keys (host/cli/xl.ts, XlMux).
  *
  *   Ctrl-A x        quit (the CLI exits with code 0)
+ *   Ctrl-A s        save a snapshot (when the command offers it: `run`, docs/snapshot.md)
  *   Ctrl-A h or ?   print the help
  *   Ctrl-A Ctrl-A   send one Ctrl-A to the guest
  *   Ctrl-A other    ignored, as QEMU's mux does (the key is dropped)
@@ -18,6 +19,9 @@ export const MUX_HELP =
   'C-a x    exit wasmvisor\r\n' +
   'C-a C-a  send C-a to the guest\r\n';
 
+/** The help line of Ctrl-A S, when saving is offered. */
+export const MUX_HELP_SAVE = 'C-a s    save a snapshot (--snapshot-file)\r\n';
+
 /** Where the mux sends its results. */
 export interface MuxSinks {
   /** Bytes for the guest's UART. */
@@ -26,6 +30,8 @@ export interface MuxSinks {
   quit(): void;
   /** Text for the user (the help). */
   notice(text: string): void;
+  /** The user asked for a snapshot (Ctrl-A S); without it the key is dropped like any other. */
+  save?(): void;
 }
 
 /** Where an EscapeSplitter sends typed bytes. */
@@ -81,7 +87,11 @@ export class ConsoleMux extends EscapeSplitter {
           case 0x68: // h
           case 0x48: // H
           case 0x3f: // ?
-            sinks.notice(MUX_HELP);
+            sinks.notice(sinks.save ? MUX_HELP + MUX_HELP_SAVE : MUX_HELP);
+            return;
+          case 0x73: // s
+          case 0x53: // S
+            sinks.save?.();
             return;
           default:
             return; // unknown command: dropped

@@ -33,6 +33,7 @@ import { formatTechniqueCounters } from '../vmm/virt/technique';
 import { attachStdin } from './stdin';
 import { runUp, runXl } from './xl';
 import { runLab } from '../lab/run';
+import { DEFAULT_SNAPSHOT_FILE, restoreSnapshotFile, saveSnapshotFile } from '../snapshot/file';
 import pkg from '../../package.json';
 
 /** bin/wasmvisor.mjs hands over the core it compiled while the bundle loaded. */
@@ -154,10 +155,12 @@ async function runGuest(o: RunOptions, io: CliIo): Promise<number> {
     onConsoleOutput: (bytes) => io.stdout(Uint8Array.from(bytes)),
   });
 
-  const { result, quitByUser, brokenPipe } = await drive(machine, o, io).finally(() => disk?.close());
+  if (o.restore !== undefined) restoreSnapshotFile(machine, o.restore, o.memSize);
+  const { result, quitByUser, brokenPipe } = await drive(machine, o, io, machine).finally(() => disk?.close());
   if (o.stats) io.stderr(formatStats(machine.stats()));
   if (brokenPipe) return EXIT_BROKEN_PIPE;
-  return outcome(o, result, quitByUser, io);
+  const saved = saveOnExit(machine, o, result, io);
+  return saved ?? outcome(o, result, quitByUser, io);
 }
 
 /**
@@ -181,7 +184,8 @@ async function runVm(o: RunOptions, io: CliIo): Promise<number> {
     onConsoleOutput: (bytes) => io.stdout(Uint8Array.from(bytes)),
     onTraceExit: o.traceExits ? (line) => io.stderr(line + '\n') : undefined,
   });
-  const { result, quitByUser, brokenPipe } = await drive(vm, o, io);
+  if (o.restore !== undefined) restoreSnapshotFile(vm, o.restore, o.memSize);
+  const { result, quitByUser, brokenPipe } = await drive(vm, o, io, vm);
   const failure = (result as VmRunResult).failure;
   if (failure !== undefined) io.stderr(`wasmvisor: ${failure}\n`);
   if (o.stats) {
@@ -196,7 +200,30 @@ async function runVm(o: RunOptions, io: CliIo): Promise<number> {
     }
   }
   if (brokenPipe) return EXIT_BROKEN_PIPE;
-  return outcome(o, result, quitByUser, io);
+  const saved = failure === undefined ? saveOnExit(vm, o, result, io) : undefined;
+  return saved ?? outcome(o, result, quitByUser, io);
+}
+
+/**
+ * --save-on-exit (docs/snapshot.md): save when the run ended for the host's reasons (--timeout,
+ * --max-instructions, Ctrl-A X), not when the guest ended itself (there is nothing left to run).
+ * Returns an exit status only when the save failed (2, its one line printed).
+ */
+function saveOnExit(target: Machine | Vm, o: RunOptions, r: RunResult, io: CliIo): number | undefined {
+  if (o.saveOnExit === undefined) return undefined;
+  if (r.reason === 'exit') {
+    io.stderr(`wasmvisor: ${o.saveOnExit}: not saved: the guest exited (code ${r.exitCode})\n`);
+    return undefined;
+  }
+  try {
+    const n = saveSnapshotFile(target, o.saveOnExit);
+    io.stderr(`wasmvisor: saved snapshot ${o.saveOnExit} (${n} bytes)\n`);
+    return undefined;
+  } catch (e) {
+    if (!(e instanceof UserError)) throw e;
+    io.stderr(`${e.message}\n`);
+    return e.exitCode;
+  }
 }
 
 /** Largest --dtb accepted (a generated tree is a few KiB; QEMU's own limit is 2 MiB too). */
@@ -213,10 +240,15 @@ export function readBootOptions(o: RunOptions): BootOptions | undefined {
   };
 }
 
-/** Wire the console and the limits to a machine or VM and run it. */
-async function drive(machine: Runnable, o: RunOptions, io: CliIo): Promise<{ result: RunResult; quitByUser: boolean; brokenPipe: boolean }> {
+/**
+ * Wire the console and the limits to a machine or VM and run it. Ctrl-A S stops the run, saves
+ * a snapshot of `target` (to --snapshot-file), prints one line and runs on with what is left of
+ * the limits.
+ */
+async function drive(machine: Runnable, o: RunOptions, io: CliIo, target?: Machine | Vm): Promise<{ result: RunResult; quitByUser: boolean; brokenPipe: boolean }> {
   let quitByUser = false;
   let brokenPipe = false;
+  let saveRequested = false;
   io.onStdoutClosed(() => {
     brokenPipe = true;
     machine.stop();
@@ -229,16 +261,39 @@ async function drive(machine: Runnable, o: RunOptions, io: CliIo): Promise<{ res
       machine.stop();
     },
     (text) => io.stderr(text),
+    target ? () => {
+      saveRequested = true;
+      machine.stop();
+    } : undefined,
   );
   const limits: RunLimits = {};
   if (o.timeout !== undefined) limits.timeoutMs = Number(o.timeout) * 1000;
   if (o.maxInstructions !== undefined) limits.maxInstructions = o.maxInstructions;
   let result: RunResult;
+  const done = { instructions: 0n, traps: 0n, wallMs: 0 };
   try {
-    result = await machine.run(limits);
+    for (;;) {
+      result = await machine.run(limits);
+      if (!(result.reason === 'stopped' && saveRequested && !quitByUser && !brokenPipe && target)) break;
+      saveRequested = false;
+      const path = o.snapshotFile ?? DEFAULT_SNAPSHOT_FILE;
+      try {
+        io.stderr(`\r\nwasmvisor: saved snapshot ${path} (${saveSnapshotFile(target, path)} bytes)\r\n`);
+      } catch (e) {
+        if (!(e instanceof UserError)) throw e;
+        io.stderr(`\r\n${e.message}\r\n`);
+      }
+      // Run on with what is left of the limits.
+      done.instructions += result.instructions;
+      done.traps += result.traps;
+      done.wallMs += result.wallMs;
+      if (limits.maxInstructions !== undefined) limits.maxInstructions -= result.instructions;
+      if (limits.timeoutMs !== undefined) limits.timeoutMs -= result.wallMs;
+    }
   } finally {
     hookup.close();
   }
+  result = { ...result, instructions: result.instructions + done.instructions, traps: result.traps + done.traps, wallMs: result.wallMs + done.wallMs };
   return { result, quitByUser, brokenPipe };
 }
 

@@ -71,14 +71,15 @@ export function readTyped(stdin: NodeJS.ReadStream, onBytes: (bytes: Uint8Array)
 
 /**
  * `wasmvisor run`: forward stdin to `input`, through the Ctrl-A mux on a terminal. `onQuit`
- * runs after Ctrl-A X.
+ * runs after Ctrl-A X, `onSave` (if given) after Ctrl-A S.
  */
 export function attachStdin(
   stdin: NodeJS.ReadStream,
   input: (bytes: Uint8Array) => void,
   onQuit: () => void,
   notice: (text: string) => void,
+  onSave?: () => void,
 ): ConsoleHookup {
-  const mux = isTerminal(stdin) ? new ConsoleMux({ guest: input, quit: onQuit, notice }) : undefined;
+  const mux = isTerminal(stdin) ? new ConsoleMux({ guest: input, quit: onQuit, notice, save: onSave }) : undefined;
   return readTyped(stdin, (bytes) => (mux ? mux.feed(bytes) : input(bytes)), { signals: true });
 }

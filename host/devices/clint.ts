@@ -13,6 +13,7 @@
  */
 
 import type { HartTimer, MmioDevice } from './device';
+import type { SectionReader, SectionWriter } from '../snapshot/format';
 
 /** Offset of hart 0's msip register. */
 export const CLINT_MSIP = 0x0;
@@ -40,6 +41,10 @@ export class Clint implements MmioDevice {
   ) {
     this.name = name;
   }
+
+  /** Snapshots (host/snapshot): nothing of its own (msip, mtimecmp and mtime are the hart's). */
+  saveState(_w: SectionWriter): void {}
+  loadState(_r: SectionReader): void {}
 
   read(offset: number, size: number): bigint {
     const reg = this.locate(offset, size);

@@ -25,6 +25,7 @@
  */
 
 import type { IrqLine, MmioDevice } from './device';
+import type { SectionReader, SectionWriter } from '../snapshot/format';
 
 /** Interrupt ids including the reserved 0: sources are 1..PLIC_NUM_SOURCES-1. */
 export const PLIC_NUM_SOURCES = 96;
@@ -152,6 +153,14 @@ export class Plic implements MmioDevice {
       enable,
       threshold: [...this.threshold],
     };
+  }
+
+  /** Snapshots (host/snapshot): the plain-data state as JSON. */
+  saveState(w: SectionWriter): void {
+    w.json(this.snapshot());
+  }
+  loadState(r: SectionReader): void {
+    this.restore(r.json<PlicState>());
   }
 
   /** Load a state from `snapshot()`; calls the output callback for every context. */

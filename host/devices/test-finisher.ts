@@ -12,6 +12,7 @@
  */
 
 import type { MmioDevice } from './device';
+import type { SectionReader, SectionWriter } from '../snapshot/format';
 
 /** Status values of the finisher register (bits 15:0). */
 export const FINISHER_FAIL = 0x3333;
@@ -26,7 +27,7 @@ export interface TestFinisherHandlers {
   onReset(): void;
 }
 
-/** The sifive,test0 finisher; stateless, so it has no snapshot. */
+/** The sifive,test0 finisher; stateless, so its snapshot section is empty. */
 export class TestFinisher implements MmioDevice {
   readonly name: string;
 
@@ -40,6 +41,10 @@ export class TestFinisher implements MmioDevice {
   read(_offset: number, _size: number): bigint {
     return 0n;
   }
+
+  /** Snapshots (host/snapshot): nothing to save. */
+  saveState(_w: SectionWriter): void {}
+  loadState(_r: SectionReader): void {}
 
   write(offset: number, size: number, value: bigint): void {
     if (offset !== 0) return;

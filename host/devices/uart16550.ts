@@ -24,6 +24,7 @@
  */
 
 import type { IrqLine, MmioDevice } from './device';
+import type { SectionReader, SectionWriter } from '../snapshot/format';
 
 // Register offsets.
 const REG_RBR_THR_DLL = 0;
@@ -201,6 +202,14 @@ export class Uart16550 implements MmioDevice {
       rx: [...this.rx],
       hostQueue: this.hostQueue.slice(this.hostHead),
     };
+  }
+
+  /** Snapshots (host/snapshot): the plain-data state as JSON. */
+  saveState(w: SectionWriter): void {
+    w.json(this.snapshot());
+  }
+  loadState(r: SectionReader): void {
+    this.restore(r.json<Uart16550State>());
   }
 
   /** Load a state from `snapshot()`; drives the IRQ line to the restored level. */

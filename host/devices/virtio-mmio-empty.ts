@@ -7,6 +7,7 @@
  */
 
 import type { MmioDevice } from './device';
+import type { SectionReader, SectionWriter } from '../snapshot/format';
 
 /** Register offsets of the virtio-mmio header (§4.2.2). */
 export const VIRTIO_MMIO_MAGIC_VALUE = 0x000;
@@ -28,6 +29,10 @@ export class VirtioMmioEmpty implements MmioDevice {
   constructor(name = 'virtio-mmio') {
     this.name = name;
   }
+
+  /** Snapshots (host/snapshot): an empty slot has no state. */
+  saveState(_w: SectionWriter): void {}
+  loadState(_r: SectionReader): void {}
 
   read(offset: number, size: number): bigint {
     // The registers are 32-bit; a narrower read sees its bytes of the word.

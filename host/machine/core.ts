@@ -32,6 +32,10 @@ export interface CoreExports {
    * trap an EXIT_VM_TRAP; registers and pc through the VMCS. See assembly/index.ts.
    */
   trapRun(): number;
+  /** Dirty-page logging (assembly/dirty.ts): start on a clear log, or stop. */
+  dirtyLogEnable(on: boolean): void;
+  /** Clear the dirty log (and the TLBs, so the next store to each page is logged). */
+  dirtyLogClear(): void;
   /** A background compile of slot `slot` finished: true if the region is still wanted. */
   jitReady(slot: number, seq: number, ok: boolean): boolean;
 }

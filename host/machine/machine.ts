@@ -43,7 +43,7 @@ export class Ram implements GuestMemory {
   readonly base = BigInt(A.RAM_BASE);
   private readonly bytes: Uint8Array;
   private readonly view: DataView;
-  constructor(memory: WebAssembly.Memory, readonly size: number, private readonly core: CoreExports) {
+  constructor(readonly memory: WebAssembly.Memory, readonly size: number, private readonly core: CoreExports) {
     this.bytes = new Uint8Array(memory.buffer, A.RAM_OFFSET, size);
     this.view = new DataView(memory.buffer, A.RAM_OFFSET, size);
   }
@@ -85,6 +85,20 @@ export class Ram implements GuestMemory {
     this.view.setBigUint64(this.offset(addr, 8), BigInt.asUintN(64, value), true);
     this.core.invalidateRam(addr, 8n);
   }
+}
+
+/** The machine's parts as host/snapshot sees them (Machine.snapshotInternals). */
+export interface MachineInternals {
+  cfg: MachineConfig;
+  core: CoreExports;
+  hart: HartState;
+  clock: GuestClock;
+  bus: Bus;
+  ram: Ram;
+  dtbAddress: bigint;
+  quiesce(): void;
+  flags(): { exitCode: number | null; resetRequested: boolean };
+  setFlags(f: { exitCode: number | null; resetRequested: boolean }): void;
 }
 
 /** Check a RAM size: a multiple of 4 KiB, from 1 MiB to memSizeLimit(). */
@@ -349,6 +363,24 @@ export class Machine {
       inputPending: this.uart.pendingInput() > 0,
     });
     this.clock.idle();
+  }
+
+  /**
+   * What host/snapshot saves and restores of this machine (docs/snapshot.md). `quiesce`
+   * finishes an MMIO access the core exited for (run(0) completes it and retires nothing more),
+   * so no exit is outstanding in the core's globals when its state is copied.
+   */
+  snapshotInternals(): MachineInternals {
+    return {
+      cfg: this.cfg, core: this.core, hart: this.hart, clock: this.clock, bus: this.bus, ram: this.ram,
+      dtbAddress: this.dtbAddress,
+      quiesce: () => void this.core.run(0n),
+      flags: () => ({ exitCode: this.exitCode ?? null, resetRequested: this.resetRequested }),
+      setFlags: (f) => {
+        this.exitCode = f.exitCode ?? undefined;
+        this.resetRequested = f.resetRequested;
+      },
+    };
   }
 
   /** Counters for --stats. */

@@ -177,10 +177,31 @@ export class Vcpu {
     h.medeleg = VM_MEDELEG;
     h.mcounteren = 0xffff_ffffn;
     h.menvcfg = h.menvcfg | STCE;
+    // The hart's own M and S timers are not the guest's. Left at reset (mtimecmp 0: due forever)
+    // they hide the guest timer's deadline from the core's run loop (timer.ts nextTimerIcount
+    // treats "due now" as no deadline), so VSTIP would be seen only at the next exit or the end
+    // of a time slice, and a --deterministic run would depend on where slices end (a restored
+    // snapshot, which starts a new slice, would retire a different number of instructions).
+    h.mtimecmp = NEVER;
+    h.stimecmp = NEVER;
     this.suspended = undefined;
     this.lastBudget = -1n; // the VMCS was cleared
     this.vm.core.flushTlb();
     this.technique.reset();
+  }
+
+  /**
+   * An SBI HSM suspend in progress, for snapshots (null if none). A suspend that waits on a
+   * vendor extension's wake condition (host/xen) cannot be saved: throws.
+   */
+  suspendState(): { retentive: boolean; resumeAddr: string; opaque: string } | null {
+    const s = this.suspended;
+    if (!s) return null;
+    if (s.wake) throw new Error('a vCPU suspended on a vendor SBI extension cannot be saved');
+    return { retentive: s.retentive, resumeAddr: s.resumeAddr.toString(), opaque: s.opaque.toString() };
+  }
+  loadSuspendState(s: { retentive: boolean; resumeAddr: string; opaque: string } | null): void {
+    this.suspended = s ? { retentive: s.retentive, resumeAddr: BigInt(s.resumeAddr), opaque: BigInt(s.opaque) } : undefined;
   }
 
   /** Make run() return 'stopped' soon. */

@@ -128,6 +128,18 @@ export function checkVmMemSize(memSize: number, what = '--mem', virt: VirtMode =
   }
 }
 
+/** The VMM's plain-data state in a snapshot (Vm.vmmState). */
+export interface VmmState {
+  /** Bit i: external-interrupt source i (EIP_SOURCE_*) asserted. */
+  eipSources: number;
+  /** Ballooned-out guest pages (decimal gpa strings). */
+  holes: string[];
+  exitCode: number | null;
+  rebootRequested: boolean;
+  /** An SBI HSM suspend in progress (bigints as decimal strings), or null. */
+  suspended: { retentive: boolean; resumeAddr: string; opaque: string } | null;
+}
+
 /** One virtual machine with one vCPU. */
 export class Vm {
   readonly core: VmCore;
@@ -426,6 +438,44 @@ export class Vm {
       off += n;
     }
   }
+
+  // ---- hooks for host/snapshot (docs/snapshot.md) ----
+
+  /** Guest page numbers (gpa >> 12) backed by host frames, ascending. */
+  populatedPfns(): number[] {
+    return [...this.guestPages.keys()].sort((a, b) => a - b);
+  }
+
+  /** Unmap every populated guest page and give its frame back (a restore refills RAM). */
+  releaseGuestRam(): void {
+    for (const [pfn, hpa] of this.guestPages) {
+      this.gstage.unmap(BigInt(pfn) << 12n);
+      this.frames.release(hpa);
+    }
+    this.guestPages.clear();
+    this.core.flushTlb();
+  }
+
+  /** The VMM's own state besides RAM, the vCPU registers and the devices (plain data). */
+  vmmState(): VmmState {
+    return {
+      eipSources: this.eipSources,
+      holes: [...this.holes].map((h) => h.toString()),
+      exitCode: this.exitCode ?? null,
+      rebootRequested: this.rebootRequested,
+      suspended: this.vcpu.suspendState(),
+    };
+  }
+
+  loadVmmState(s: VmmState): void {
+    this.eipSources = s.eipSources;
+    this.holes.clear();
+    for (const h of s.holes) this.holes.add(BigInt(h));
+    this.exitCode = s.exitCode ?? undefined;
+    this.rebootRequested = s.rebootRequested;
+    this.vcpu.loadSuspendState(s.suspended);
+  }
+  // ---- end of hooks for host/snapshot ----
 
   // ---- running ----
 

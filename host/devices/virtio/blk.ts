@@ -27,6 +27,7 @@ import type { GuestMemory } from '../device';
 import { VIRTIO_F_VERSION_1, type VirtioDevice } from './mmio';
 import type { BlockBackend } from './backend';
 import { DescriptorChain, type SplitQueue } from './queue';
+import type { SectionReader, SectionWriter } from '../../snapshot/format';
 
 /** Device ID of a block device (§5). */
 export const VIRTIO_ID_BLOCK = 2;
@@ -341,6 +342,19 @@ export class VirtioBlk implements VirtioDevice {
 
   snapshot(): VirtioBlkSnapshot {
     return { flushNegotiated: this.flushNegotiated, counters: { ...this.counters } };
+  }
+
+  /**
+   * Snapshots (host/snapshot): the negotiated state and counters. The transport quiesces first
+   * (VirtioMmio.quiesceState), so no request is in flight; the disk's contents are the backend's
+   * (the same image file must be given to the restore, as with QEMU's shared storage).
+   */
+  saveState(w: SectionWriter): void {
+    if (this.inflight !== undefined) throw new Error(`${this.name}: saveState with a request in flight`);
+    w.json(this.snapshot());
+  }
+  loadState(r: SectionReader): void {
+    this.restore(r.json<VirtioBlkSnapshot>());
   }
 
   /** Restore what snapshot() returned. */

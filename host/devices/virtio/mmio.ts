@@ -26,6 +26,8 @@
  */
 import type { GuestMemory, IrqLine, MmioDevice } from '../device';
 import { SplitQueue, type SplitQueueSnapshot } from './queue';
+import type { SectionReader, SectionWriter } from '../../snapshot/format';
+import { isSnapshotable, type Snapshotable } from '../../snapshot/snapshotable';
 
 /** Register offsets (§4.2.2, table "MMIO Device Register Layout"). */
 export const MAGIC_VALUE = 0x000;
@@ -393,6 +395,40 @@ export class VirtioMmio implements MmioDevice {
       queues: this.queues.map((q) => q.snapshot()),
       device: this.device.snapshot(),
     };
+  }
+
+  // ---- snapshots (host/snapshot, docs/snapshot.md) ----
+
+  /** A transport can be saved when its device model can (virtio-blk can; a model without saveState cannot). */
+  snapshotBlocker(): string | undefined {
+    return isSnapshotable(this.device) ? undefined : `its device model ${this.device.name} does not support snapshots`;
+  }
+
+  /**
+   * Serve the work a device left for a later turn (a virtio-blk request cut at its byte budget)
+   * now, so no request is in flight when the state is saved (as QEMU drains block I/O first).
+   */
+  quiesceState(): void {
+    for (let guard = 0; this.scheduled.size > 0 && guard < 1 << 20; guard++) {
+      const index = this.scheduled.values().next().value as number;
+      this.scheduled.delete(index);
+      const q = this.queues[index];
+      if (!q.ready || q.error !== undefined) continue;
+      if ((this.status & STATUS_DRIVER_OK) === 0 || (this.status & STATUS_DEVICE_NEEDS_RESET) !== 0) continue;
+      this.serve(index, q); // may schedule it again (and defer a continuation that will find nothing to do)
+    }
+  }
+
+  /** The transport (registers, queues) as JSON, then the device model's own state. */
+  saveState(w: SectionWriter): void {
+    const { device: _device, ...transport } = this.snapshot();
+    w.json(transport);
+    (this.device as unknown as Snapshotable).saveState(w);
+  }
+
+  loadState(r: SectionReader, version: number): void {
+    this.restore({ ...r.json<Omit<VirtioMmioSnapshot, 'device'>>(), device: undefined });
+    (this.device as unknown as Snapshotable).loadState(r, version);
   }
 
   /** Restore the transport's state (the device model restores its own `device` part). */

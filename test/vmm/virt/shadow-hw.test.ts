@@ -45,9 +45,11 @@ describe('--virt hw --paging shadow: VTVM, vsatp = the shadow, hgatp Bare', () =
     expect(reasons['sfence.vma (emulated, VTVM)']).toBe(1);
     expect(reasons['page fault: guest page-table write (emulated)']).toBe(FLOOD_WRITES);
     expect(tech.counters()).toMatchObject({ emulated: 3, ptWriteFaults: FLOOD_WRITES, hypercalls: 0, mmuUpdates: 0, shadowsBuilt: 2 });
-    // No G-stage: no first-touch guest-page faults, and every walk is a 2D walk of a Bare G-stage.
+    // No G-stage: no first-touch guest-page faults, and every walk is a walk of the shadow alone
+    // (the core's V=1 walker with hgatp Bare, reported as one-dimensional: Vm.walkCounters).
     expect(Object.keys(reasons).filter((k) => k.startsWith('guest-page fault'))).toEqual([]);
-    expect(vm.walkCounters().walks1d).toBe(0n);
+    const w = vm.walkCounters();
+    expect([w.walks1d > 0n, w.walks2d]).toEqual([true, 0n]);
   });
 
   it('native leaves keep the guest U bit: a VS load of a U page faults into the guest until it sets SUM, as under nested paging and trap', async () => {

@@ -13,7 +13,7 @@ import {
   VMCS, VM_X, VM_PC, VM_PRIV, VM_VS, VM_CONTROLS, VM_BUDGET, VM_EXIT_REASON, VM_EXIT_CAUSE,
   VM_EXIT_INSTRUCTIONS, S_INSTRET, S_MENVCFG, S_U_EXTERNAL, S_HIDELEG, S_HIE, S_VSSTATUS,
   S_STAT_TRAPS, S_STAT_INTERRUPTS,
-  EXIT_BUDGET, EXIT_MMIO, MMIO_FAULT, MMIO_PENDING, PAGE_SIZE, RAM_SIZE_MAX, RAM_OFFSET, RAM_DIRTY,
+  EXIT_BUDGET, EXIT_MMIO, EXIT_DEBUG, MMIO_FAULT, MMIO_PENDING, PAGE_SIZE, RAM_SIZE_MAX, RAM_OFFSET, RAM_DIRTY,
 } from './abi';
 import { S_F, S_FCSR } from './abi';
 import {
@@ -172,6 +172,12 @@ export function run(budget: u64): u32 {
         if (exitReason != 0) break; // the interrupt exited to the host (HS or U external)
       }
       setEventAt(timerAt < stopAt ? timerAt : stopAt);
+      if (bpCount != 0) {
+        // A debugger's breakpoints (host/debug/): single-step mode makes every block one
+        // instruction, and an event check before each one compares pc (cold: only then).
+        if (atBreakpoint(pc)) { setExit(EXIT_DEBUG); break; }
+        setEventAt(icount + 1);
+      }
     }
     setStop(false);
     let blk: usize = prev != 0 ? chained(prev) : 0;
@@ -197,6 +203,30 @@ export function run(budget: u64): u32 {
   flushJitStats();
   saveHot();
   return exitReason;
+}
+
+// ---- debugger breakpoints (host/debug/gdb-stub.ts) ----
+const BP_MAX: u32 = 64;
+/** Breakpoint addresses (the current privilege's virtual pcs); bpCount of them are live. */
+const bpAddrs = new StaticArray<u64>(BP_MAX);
+let bpCount: u32 = 0;
+
+/**
+ * The debugger's breakpoints: setBreakpoint(i, pc) for i < n, then setBreakpointCount(n) (at
+ * most 64). While any exist the host keeps the core in single-step mode (setSingleStep), so
+ * the JIT and multi-instruction blocks are off and run() stops with EXIT_DEBUG before executing
+ * an instruction at one of them. With none, run() pays nothing: the check is in the event path.
+ */
+export function setBreakpoint(i: u32, addr: u64): void {
+  if (i < BP_MAX) unchecked(bpAddrs[i] = addr); // i < BP_MAX
+}
+export function setBreakpointCount(n: u32): void {
+  bpCount = n < BP_MAX ? n : BP_MAX;
+}
+
+function atBreakpoint(addr: u64): bool {
+  for (let i: u32 = 0; i < bpCount; i++) if (unchecked(bpAddrs[i]) == addr) return true; // i < bpCount <= BP_MAX
+  return false;
 }
 
 /** The host wrote guest RAM (loader, DMA): drop decoded code of the pages it touched. */

@@ -55,6 +55,13 @@ export interface RunOptions {
   initrd?: string;
   /** --dtb FILE: a device tree blob used instead of the generated one. */
   dtb?: string;
+  // -- debugging (host/debug/, docs/debug.md) --
+  /** --gdb tcp:HOST:PORT (-s: tcp::1234): a GDB stub listens there. */
+  gdb?: string;
+  /** -S: the hart starts stopped, until GDB (or the monitor's cont) lets it run. */
+  startStopped?: boolean;
+  /** --monitor stdio | tcp:HOST:PORT: the HMP-style monitor (also on Ctrl-A C). */
+  monitor?: string;
 }
 
 /** A parsed command line. */
@@ -100,6 +107,11 @@ options of run:
                            QEMU does (/chosen linux,initrd-start and linux,initrd-end)
   --dtb FILE               use this device tree blob instead of the generated one (--append
                            and --initrd set its /chosen, as QEMU does)
+  --gdb tcp:HOST:PORT      a GDB stub (remote protocol) listens there (docs/debug.md)
+  -s                       the same as --gdb tcp::1234 (as QEMU)
+  -S                       start with the hart stopped until GDB or the monitor continues it
+  --monitor DEV            the monitor (QEMU HMP style: info registers, x/FMT, stop, cont...)
+                           on stdio or tcp:HOST:PORT; on a terminal it is also on Ctrl-A C
   --timeout SECONDS        stop after this much wall time
   --max-instructions N     stop after N retired instructions (or N traps: a guest whose
                            trap handler traps again retires none)
@@ -230,6 +242,8 @@ const VALUE_OPTIONS: Record<string, string> = {
   '--jit-threshold': '--jit-threshold',
   '--jit-code-limit': '--jit-code-limit',
   '--jit-max-blocks': '--jit-max-blocks',
+  '--gdb': '--gdb',
+  '--monitor': '--monitor',
 };
 
 /** Parse `argv` (without node and the script). Throws UserError on any mistake. */
@@ -287,6 +301,8 @@ export function parseArgs(argv: string[]): Command {
       else if (name === '--jit-threshold') o.jitThreshold = parseBounded(value, name, 1 << 30);
       else if (name === '--jit-code-limit') o.jitCodeLimit = parseCodeLimit(value);
       else if (name === '--jit-max-blocks') o.jitMaxBlocks = parseBounded(value, name, 64);
+      else if (name === '--gdb') o.gdb = parseChardev(value, name, false);
+      else if (name === '--monitor') o.monitor = parseChardev(value, name, true);
       else if (name === '--disk') {
         if (o.disk !== undefined) throw new UserError(`wasmvisor: --disk given twice (one disk only so far)`);
         o.disk = parseDisk(value);
@@ -299,6 +315,8 @@ export function parseArgs(argv: string[]): Command {
       case '--bare': o.bare = true; break;
       case '--stats': o.stats = true; break;
       case '--deterministic': o.deterministic = true; break;
+      case '-s': o.gdb = 'tcp::1234'; break;
+      case '-S': o.startStopped = true; break;
       case '--help': case '-h': return { kind: 'help' };
       default: throw new UserError(`wasmvisor: unknown option '${arg}' (see wasmvisor --help)`);
     }
@@ -317,6 +335,14 @@ export function parseArgs(argv: string[]): Command {
     throw new UserError(`wasmvisor: --mem: ${memText} is above the maximum of ${sizeText(vmMemSizeLimit())} for a VM (--bare allows ${sizeText(MEM_MAX)})`);
   }
   return { kind: 'run', options: o };
+}
+
+/** --gdb / --monitor: tcp:HOST:PORT or tcp::PORT (and stdio for the monitor), as QEMU's chardevs. */
+function parseChardev(text: string, name: string, stdio: boolean): string {
+  if (stdio && text === 'stdio') return text;
+  const m = /^tcp:[^:]*:(\d+)$/.exec(text);
+  if (!m || Number(m[1]) > 65535) throw new UserError(`wasmvisor: ${name}: bad value '${text}' (expected ${stdio ? 'stdio, ' : ''}tcp:HOST:PORT or tcp::PORT)`);
+  return text;
 }
 
 function positional(image: string | undefined, arg: string): string {

@@ -29,6 +29,8 @@ import { KERNEL_RAW_BASE, Vm, type VmRunResult } from '../vmm/vm';
 import { formatShadowStats, TrapTechnique } from '../vmm/virt/trap';
 import { attachStdin } from './stdin';
 import { runUp, runXl } from './xl';
+import { startDebug, type DebugSession } from '../debug/attach';
+import { machineTarget, vmTarget } from '../debug/target';
 import pkg from '../../package.json';
 
 /** Raw load address of the kernel when a --bios firmware occupies 0x80000000. */
@@ -146,7 +148,9 @@ async function runGuest(o: RunOptions, io: CliIo): Promise<number> {
     onConsoleOutput: (bytes) => io.stdout(Uint8Array.from(bytes)),
   });
 
-  const { result, quitByUser, brokenPipe } = await drive(machine, o, io).finally(() => disk?.close());
+  const debug = await startDebug(o, machineTarget(machine), () => machine.stop(), io.stderr);
+  machine.gate = debug?.gate;
+  const { result, quitByUser, brokenPipe } = await drive(machine, o, io, debug).finally(() => disk?.close());
   if (o.stats) io.stderr(formatStats(machine.stats()));
   if (brokenPipe) return EXIT_BROKEN_PIPE;
   return outcome(o, result, quitByUser, io);
@@ -172,7 +176,9 @@ async function runVm(o: RunOptions, io: CliIo): Promise<number> {
     onConsoleOutput: (bytes) => io.stdout(Uint8Array.from(bytes)),
     onTraceExit: o.traceExits ? (line) => io.stderr(line + '\n') : undefined,
   });
-  const { result, quitByUser, brokenPipe } = await drive(vm, o, io);
+  const debug = await startDebug(o, vmTarget(vm), () => vm.stop(), io.stderr);
+  vm.vcpu.gate = debug?.gate;
+  const { result, quitByUser, brokenPipe } = await drive(vm, o, io, debug);
   const failure = (result as VmRunResult).failure;
   if (failure !== undefined) io.stderr(`wasmvisor: ${failure}\n`);
   if (o.stats) {
@@ -200,7 +206,7 @@ function readBootOptions(o: RunOptions): BootOptions | undefined {
 }
 
 /** Wire the console and the limits to a machine or VM and run it. */
-async function drive(machine: Runnable, o: RunOptions, io: CliIo): Promise<{ result: RunResult; quitByUser: boolean; brokenPipe: boolean }> {
+async function drive(machine: Runnable, o: RunOptions, io: CliIo, debug?: DebugSession): Promise<{ result: RunResult; quitByUser: boolean; brokenPipe: boolean }> {
   let quitByUser = false;
   let brokenPipe = false;
   io.onStdoutClosed(() => {
@@ -222,6 +228,7 @@ async function drive(machine: Runnable, o: RunOptions, io: CliIo): Promise<{ res
   let result: RunResult;
   try {
     result = await machine.run(limits);
+    debug?.finish(result);
   } finally {
     hookup.close();
   }

@@ -22,6 +22,10 @@ export interface CoreExports {
   decodeInto(word: number, rec: number): void;
   /** Blocks of one instruction, so run(1n) executes exactly one. */
   setSingleStep(on: boolean): void;
+  /** A debugger breakpoint i (host/debug/gate.ts); live after setBreakpointCount(n > i). */
+  setBreakpoint(i: number, pc: bigint): void;
+  /** How many breakpoints are live (run() exits with EXIT_DEBUG at one; needs single-step mode). */
+  setBreakpointCount(n: number): void;
   /**
    * Enter the guest described by the VMCS (H extension, HS external) and run it until a VM
    * exit; returns the exit reason (EXIT_VM_TRAP, EXIT_HALT, EXIT_BUDGET...). See assembly/index.ts.

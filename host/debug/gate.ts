@@ -8,7 +8,8 @@
  *                                    JIT off) with the breakpoint list in the core: run() stops
  *                                    with EXIT_DEBUG before an instruction at one (assembly/index.ts)
  *   watchpoints (Z2/Z3/Z4), or a step one instruction per entry: before each, the access the
- *                                    instruction will make is decoded (mem-access.ts) and compared
+ *                                    instruction will make is decoded (mem-access.ts) and compared;
+ *                                    a hit stops the hart before the access
  *
  * So a software breakpoint works over code the JIT compiled or the BT cache decoded: that code
  * is not run while breakpoints exist (switching modes drops the decoded blocks). The cost is
@@ -41,9 +42,8 @@ export class DebugGate implements RunGate {
   private haltRequested = false;
   /** An MMIO exit in a step: the next entry (budget 0) completes the instruction. */
   private completing = false;
-  /** A watchpoint the instruction being stepped over will hit (reported once it ran). */
-  private pendingWatch: StopEvent | undefined;
-  private pcBefore = 0n;
+  /** The pc of the last watchpoint stop: its instruction is not checked again on resuming. */
+  private watchStopPc: bigint | undefined;
   private release: (() => void) | undefined;
   private coreMode = { singleStep: false, breaks: 0 };
   /** Called when the hart stops (a breakpoint, a step, an interrupt request). */
@@ -113,30 +113,38 @@ export class DebugGate implements RunGate {
   // ---- the run loop's side (RunGate) ----
 
   async enter(budget: bigint): Promise<bigint> {
-    if (this.haltRequested && !this.held) {
+    for (;;) {
+      if (this.haltRequested && !this.held) {
+        this.haltRequested = false;
+        this.stop({ kind: 'signal', signal: SIGINT });
+      }
+      while (this.held) await new Promise<void>((r) => { this.release = r; });
       this.haltRequested = false;
-      this.stop({ kind: 'signal', signal: SIGINT });
+      if (this.completing) return 0n;
+      if (!this.stepping && this.watches.length === 0) return budget;
+      // A watchpoint stops the hart before the access, as a RISC-V trigger with timing = before
+      // does (debug spec §5.2.9 mcontrol.timing); GDB's riscv target expects that (it marks
+      // watchpoints non-steppable, removes them and steps over the access itself). The first
+      // instruction after such a stop is not checked again, so the hart always makes progress.
+      const pc = this.target.pc;
+      const w = this.watches.length > 0 && pc !== this.watchStopPc ? this.watchHit() : undefined;
+      this.watchStopPc = undefined;
+      if (w) {
+        this.watchStopPc = pc;
+        this.stop(w);
+        continue;
+      }
+      return 1n;
     }
-    while (this.held) await new Promise<void>((r) => { this.release = r; });
-    this.haltRequested = false;
-    if (this.completing) return 0n;
-    if (!this.stepping && this.watches.length === 0) return budget;
-    this.pcBefore = this.target.pc;
-    this.pendingWatch = this.watches.length > 0 ? this.watchHit() : undefined;
-    return 1n;
   }
 
   exited(reason: number): boolean {
     if (reason === EXIT_DEBUG) return this.stop({ kind: 'signal', signal: SIGTRAP });
     if (this.completing) this.completing = false;
-    else if ((this.stepping || this.pendingWatch) && reason === EXIT_MMIO) {
+    else if (this.stepping && reason === EXIT_MMIO) {
       this.completing = true; // (bare machine: the device answers, then run(0) retires it)
       return false;
     }
-    const w = this.pendingWatch;
-    this.pendingWatch = undefined;
-    // A load or store never jumps: if pc moved elsewhere it trapped and made no access.
-    if (w && this.target.pc !== this.pcBefore) return this.stop(w);
     if (this.stepping) return this.stop({ kind: 'signal', signal: SIGTRAP });
     if (this.haltRequested) {
       this.haltRequested = false;

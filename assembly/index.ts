@@ -25,6 +25,7 @@ import {
   flushBlocks, findBlock, chained, flushBlockStats, decodeInto as decodeRecord, setSingleStep, singleStepping,
 } from './bt';
 export { setSingleStep };
+export { setWatchpoint, setWatchpointCount, takeWatchHit } from './mmu';
 import { execBlock, flushExecStats } from './exec';
 import { jitActive, jitBegin, jitReset, execute, flushJitStats } from './jit/jit';
 

@@ -7,9 +7,11 @@
  *   breakpoints (Z0/Z1)              single-step mode in the core (blocks of one instruction,
  *                                    JIT off) with the breakpoint list in the core: run() stops
  *                                    with EXIT_DEBUG before an instruction at one (assembly/index.ts)
- *   watchpoints (Z2/Z3/Z4), or a step one instruction per entry: before each, the access the
- *                                    instruction will make is decoded (mem-access.ts) and compared;
- *                                    a hit stops the hart before the access
+ *   watchpoints (Z2/Z3/Z4)           the core keeps the pages that hold one out of its TLB, so
+ *                                    their accesses take the slow path, which compares them and
+ *                                    stops before the access (assembly/mmu.ts); other pages, the
+ *                                    JIT and the BT cache run as usual
+ *   a step (s, vCont;s)              one instruction per entry (budget 1, single-step mode)
  *
  * So a software breakpoint works over code the JIT compiled or the BT cache decoded: that code
  * is not run while breakpoints exist (switching modes drops the decoded blocks). The cost is
@@ -17,8 +19,7 @@
  */
 import { EXIT_DEBUG, EXIT_MMIO } from '../../assembly/abi';
 import type { RunGate } from '../machine/types';
-import { memAccess } from './mem-access';
-import { readMemory, type DebugTarget } from './target';
+import type { DebugTarget } from './target';
 
 /** Why the hart stopped, as the stub reports it. */
 export type StopEvent =
@@ -37,15 +38,18 @@ export class DebugGate implements RunGate {
   /** Software (Z0) and hardware (Z1) breakpoints: both compare the pc (virtual, current privilege). */
   private readonly swBreaks = new Set<bigint>();
   private readonly hwBreaks = new Set<bigint>();
+  /** Watchpoints, in the order the core numbers them. */
   private readonly watches: Watchpoint[] = [];
   private stepping = false;
   private haltRequested = false;
   /** An MMIO exit in a step: the next entry (budget 0) completes the instruction. */
   private completing = false;
-  /** The pc of the last watchpoint stop: its instruction is not checked again on resuming. */
+  /** Resuming at the access a watchpoint stopped: one step with the watchpoints off first. */
+  private overWatch = false;
+  /** pc of the last watchpoint stop. */
   private watchStopPc: bigint | undefined;
   private release: (() => void) | undefined;
-  private coreMode = { singleStep: false, breaks: 0 };
+  private mode = { singleStep: false, watches: -1 };
   /** Called when the hart stops (a breakpoint, a step, an interrupt request). */
   onStop: (e: StopEvent) => void = () => {};
 
@@ -55,9 +59,11 @@ export class DebugGate implements RunGate {
 
   // ---- the debugger's side ----
 
-  /** Let the hart run until a breakpoint, a watchpoint or halt(). */
+  /** Let the hart run until a breakpoint, a watchpoint or halt(); one instruction if `step`. */
   resume(step: boolean): void {
     this.stepping = step;
+    this.overWatch = this.watches.length > 0 && this.watchStopPc !== undefined && this.watchStopPc === this.target.pc;
+    this.watchStopPc = undefined;
     this.held = false;
     this.syncCore();
     const r = this.release;
@@ -76,7 +82,7 @@ export class DebugGate implements RunGate {
   insert(type: number, addr: bigint, len: number): boolean {
     if (type === 0) this.swBreaks.add(addr);
     else if (type === 1) this.hwBreaks.add(addr);
-    else if (type >= 2 && type <= 4) this.watches.push({ addr, len, kind: (['write', 'read', 'access'] as const)[type - 2] });
+    else if (type >= 2 && type <= 4 && this.watches.length < WATCH_MAX) this.watches.push({ addr, len, kind: KINDS[type - 2] });
     else return false;
     return true;
   }
@@ -84,8 +90,7 @@ export class DebugGate implements RunGate {
   remove(type: number, addr: bigint, len: number): boolean {
     if (type === 0) return this.swBreaks.delete(addr);
     if (type === 1) return this.hwBreaks.delete(addr);
-    const kind = (['write', 'read', 'access'] as const)[type - 2];
-    const i = this.watches.findIndex((w) => w.addr === addr && w.len === len && w.kind === kind);
+    const i = this.watches.findIndex((w) => w.addr === addr && w.len === len && w.kind === KINDS[type - 2]);
     if (i < 0) return false;
     this.watches.splice(i, 1);
     return true;
@@ -99,51 +104,51 @@ export class DebugGate implements RunGate {
     this.resume(false);
   }
 
-  /** Put the core in the mode the current breakpoints need (only while the hart is held or resuming). */
+  /** Put the core in the mode the breakpoints, watchpoints and step need. */
   private syncCore(): void {
     const breaks = [...new Set([...this.swBreaks, ...this.hwBreaks])];
-    const singleStep = breaks.length > 0 || this.watches.length > 0 || this.stepping;
+    const singleStep = breaks.length > 0 || this.stepping || this.overWatch;
     const core = this.target.core;
-    if (singleStep !== this.coreMode.singleStep) core.setSingleStep(singleStep);
+    if (singleStep !== this.mode.singleStep) core.setSingleStep(singleStep);
     breaks.forEach((pc, i) => core.setBreakpoint(i, pc));
     core.setBreakpointCount(breaks.length);
-    this.coreMode = { singleStep, breaks: breaks.length };
+    const watches = this.overWatch ? 0 : this.watches.length;
+    this.watches.forEach((w, i) => core.setWatchpoint(i, w.addr, BigInt(w.len), KINDS.indexOf(w.kind) + 1));
+    core.setWatchpointCount(watches);
+    if (watches > 0) core.flushTlb(); // (their pages must leave the TLB; removing needs nothing)
+    this.mode = { singleStep, watches };
   }
 
   // ---- the run loop's side (RunGate) ----
 
   async enter(budget: bigint): Promise<bigint> {
-    for (;;) {
-      if (this.haltRequested && !this.held) {
-        this.haltRequested = false;
-        this.stop({ kind: 'signal', signal: SIGINT });
-      }
-      while (this.held) await new Promise<void>((r) => { this.release = r; });
+    if (this.haltRequested && !this.held) {
       this.haltRequested = false;
-      if (this.completing) return 0n;
-      if (!this.stepping && this.watches.length === 0) return budget;
-      // A watchpoint stops the hart before the access, as a RISC-V trigger with timing = before
-      // does (debug spec §5.2.9 mcontrol.timing); GDB's riscv target expects that (it marks
-      // watchpoints non-steppable, removes them and steps over the access itself). The first
-      // instruction after such a stop is not checked again, so the hart always makes progress.
-      const pc = this.target.pc;
-      const w = this.watches.length > 0 && pc !== this.watchStopPc ? this.watchHit() : undefined;
-      this.watchStopPc = undefined;
-      if (w) {
-        this.watchStopPc = pc;
-        this.stop(w);
-        continue;
-      }
-      return 1n;
+      this.stop({ kind: 'signal', signal: SIGINT });
     }
+    while (this.held) await new Promise<void>((r) => { this.release = r; });
+    this.haltRequested = false;
+    if (this.completing) return 0n;
+    return this.stepping || this.overWatch ? 1n : budget;
   }
 
   exited(reason: number): boolean {
-    if (reason === EXIT_DEBUG) return this.stop({ kind: 'signal', signal: SIGTRAP });
+    if (reason === EXIT_DEBUG) {
+      const w = this.target.core.takeWatchHit();
+      if (w < 0 || w >= this.watches.length) return this.stop({ kind: 'signal', signal: SIGTRAP });
+      const hit = this.watches[w];
+      this.watchStopPc = this.target.pc;
+      return this.stop({ kind: 'watch', type: hit.kind === 'write' ? 'watch' : hit.kind === 'read' ? 'rwatch' : 'awatch', addr: hit.addr });
+    }
     if (this.completing) this.completing = false;
-    else if (this.stepping && reason === EXIT_MMIO) {
+    else if ((this.stepping || this.overWatch) && reason === EXIT_MMIO) {
       this.completing = true; // (bare machine: the device answers, then run(0) retires it)
       return false;
+    }
+    if (this.overWatch) {
+      // Past the access: the watchpoints are back.
+      this.overWatch = false;
+      this.syncCore();
     }
     if (this.stepping) return this.stop({ kind: 'signal', signal: SIGTRAP });
     if (this.haltRequested) {
@@ -159,28 +164,8 @@ export class DebugGate implements RunGate {
     this.onStop(e);
     return true;
   }
-
-  /** The watchpoint the instruction at pc will hit, if any. */
-  private watchHit(): StopEvent | undefined {
-    const t = this.target;
-    const pc = t.pc;
-    // (The fetch goes through the same translation as data here: fine for S/U, and M-mode is bare.)
-    const lo = readMemory(t, pc, 2, false);
-    if (!lo) return undefined;
-    let insn = lo[0] | (lo[1] << 8);
-    if ((insn & 3) === 3) {
-      const hi = readMemory(t, pc + 2n, 2, false);
-      if (!hi) return undefined;
-      insn = (insn | (hi[0] << 16) | (hi[1] << 24)) >>> 0;
-    }
-    const acc = memAccess(insn, (i) => t.x(i));
-    if (!acc) return undefined;
-    for (const w of this.watches) {
-      if (acc.addr + BigInt(acc.size) <= w.addr || w.addr + BigInt(w.len) <= acc.addr) continue;
-      if (w.kind === 'write' && acc.write) return { kind: 'watch', type: 'watch', addr: w.addr };
-      if (w.kind === 'read' && acc.read) return { kind: 'watch', type: 'rwatch', addr: w.addr };
-      if (w.kind === 'access') return { kind: 'watch', type: 'awatch', addr: w.addr };
-    }
-    return undefined;
-  }
 }
+
+const KINDS = ['write', 'read', 'access'] as const;
+/** Watchpoints the core holds (assembly/mmu.ts WP_MAX). */
+const WATCH_MAX = 16;

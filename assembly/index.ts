@@ -23,8 +23,10 @@ import {
 import { updateContexts, flushTlbAll, flushGStage, invalidateCodePage, flushMmuStats } from './mmu';
 import {
   flushBlocks, findBlock, chained, flushBlockStats, decodeInto as decodeRecord, setSingleStep, singleStepping,
+  bpCount, atBreakpoint,
 } from './bt';
 export { setSingleStep };
+export { setBreakpoint, setBreakpointCount } from './bt';
 export { setWatchpoint, setWatchpointCount, takeWatchHit } from './mmu';
 import { execBlock, flushExecStats } from './exec';
 import { jitActive, jitBegin, jitReset, execute, flushJitStats } from './jit/jit';
@@ -156,7 +158,7 @@ export function run(budget: u64): u32 {
   const trapsAt = trapsTaken() + TRAP_FLOOR + (budget >> TRAP_SHIFT);
   let timerAt = NEVER;
   setEventAt(0);
-  jitBegin(singleStepping());
+  jitBegin(singleStepping() || bpCount != 0); // (a compiled region would run past a breakpoint)
   const tier2 = jitActive;
   let prev: usize = 0;
   while (true) {
@@ -174,10 +176,10 @@ export function run(budget: u64): u32 {
       }
       setEventAt(timerAt < stopAt ? timerAt : stopAt);
       if (bpCount != 0) {
-        // A debugger's breakpoints (host/debug/): single-step mode makes every block one
-        // instruction, and an event check before each one compares pc (cold: only then).
+        // A debugger's breakpoints (bt.ts): each starts a block, and with any set the event
+        // check runs before every block (eventAt = icount), where pc is compared.
         if (atBreakpoint(pc)) { setExit(EXIT_DEBUG); break; }
-        setEventAt(icount + 1);
+        setEventAt(icount);
       }
     }
     setStop(false);
@@ -204,30 +206,6 @@ export function run(budget: u64): u32 {
   flushJitStats();
   saveHot();
   return exitReason;
-}
-
-// ---- debugger breakpoints (host/debug/gdb-stub.ts) ----
-const BP_MAX: u32 = 64;
-/** Breakpoint addresses (the current privilege's virtual pcs); bpCount of them are live. */
-const bpAddrs = new StaticArray<u64>(BP_MAX);
-let bpCount: u32 = 0;
-
-/**
- * The debugger's breakpoints: setBreakpoint(i, pc) for i < n, then setBreakpointCount(n) (at
- * most 64). While any exist the host keeps the core in single-step mode (setSingleStep), so
- * the JIT and multi-instruction blocks are off and run() stops with EXIT_DEBUG before executing
- * an instruction at one of them. With none, run() pays nothing: the check is in the event path.
- */
-export function setBreakpoint(i: u32, addr: u64): void {
-  if (i < BP_MAX) unchecked(bpAddrs[i] = addr); // i < BP_MAX
-}
-export function setBreakpointCount(n: u32): void {
-  bpCount = n < BP_MAX ? n : BP_MAX;
-}
-
-function atBreakpoint(addr: u64): bool {
-  for (let i: u32 = 0; i < bpCount; i++) if (unchecked(bpAddrs[i]) == addr) return true; // i < bpCount <= BP_MAX
-  return false;
 }
 
 /** The host wrote guest RAM (loader, DMA): drop decoded code of the pages it touched. */

@@ -4,17 +4,17 @@
  * debugger has it, and decides how the next entry runs:
  *
  *   no breakpoints, no watchpoints   full speed (JIT, BT cache): the budget is untouched
- *   breakpoints (Z0/Z1)              single-step mode in the core (blocks of one instruction,
- *                                    JIT off) with the breakpoint list in the core: run() stops
- *                                    with EXIT_DEBUG before an instruction at one (assembly/index.ts)
+ *   breakpoints (Z0/Z1)              the list is in the core (assembly/bt.ts): blocks end before
+ *                                    a breakpoint, tier 2 is off, and run() compares pc at each
+ *                                    block start, stopping with EXIT_DEBUG before executing it
  *   watchpoints (Z2/Z3/Z4)           the core keeps the pages that hold one out of its TLB, so
  *                                    their accesses take the slow path, which compares them and
  *                                    stops before the access (assembly/mmu.ts); other pages, the
  *                                    JIT and the BT cache run as usual
  *   a step (s, vCont;s)              one instruction per entry (budget 1, single-step mode)
  *
- * So a software breakpoint works over code the JIT compiled or the BT cache decoded: that code
- * is not run while breakpoints exist (switching modes drops the decoded blocks). The cost is
+ * So a software breakpoint works over code the JIT compiled or the BT cache decoded: compiled
+ * code is not run while breakpoints exist, and setting them drops the decoded blocks. The cost is
  * paid only while they exist; see docs/debug.md for the numbers.
  */
 import { EXIT_DEBUG, EXIT_MMIO } from '../../assembly/abi';
@@ -107,7 +107,7 @@ export class DebugGate implements RunGate {
   /** Put the core in the mode the breakpoints, watchpoints and step need. */
   private syncCore(): void {
     const breaks = [...new Set([...this.swBreaks, ...this.hwBreaks])];
-    const singleStep = breaks.length > 0 || this.stepping || this.overWatch;
+    const singleStep = this.stepping || this.overWatch;
     const core = this.target.core;
     if (singleStep !== this.mode.singleStep) core.setSingleStep(singleStep);
     breaks.forEach((pc, i) => core.setBreakpoint(i, pc));

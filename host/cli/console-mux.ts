@@ -5,6 +5,7 @@
  *
  *   Ctrl-A x        quit (the CLI exits with code 0)
  *   Ctrl-A h or ?   print the help
+ *   Ctrl-A c        switch between the guest's console and the monitor (host/debug/monitor.ts)
  *   Ctrl-A Ctrl-A   send one Ctrl-A to the guest
  *   Ctrl-A other    ignored, as QEMU's mux does (the key is dropped)
  */
@@ -16,6 +17,7 @@ export const ESCAPE = 0x01;
 export const MUX_HELP =
   'C-a h    print this help\r\n' +
   'C-a x    exit wasmvisor\r\n' +
+  'C-a c    switch between console and monitor\r\n' +
   'C-a C-a  send C-a to the guest\r\n';
 
 /** Where the mux sends its results. */
@@ -26,6 +28,8 @@ export interface MuxSinks {
   quit(): void;
   /** Text for the user (the help). */
   notice(text: string): void;
+  /** Ctrl-A c: switch between the console and the monitor (absent: the key is dropped). */
+  monitor?(): void;
 }
 
 /** Where an EscapeSplitter sends typed bytes. */
@@ -82,6 +86,10 @@ export class ConsoleMux extends EscapeSplitter {
           case 0x48: // H
           case 0x3f: // ?
             sinks.notice(MUX_HELP);
+            return;
+          case 0x63: // c
+          case 0x43: // C
+            sinks.monitor?.();
             return;
           default:
             return; // unknown command: dropped

@@ -30,7 +30,8 @@ import { formatShadowStats, TrapTechnique } from '../vmm/virt/trap';
 import { attachStdin } from './stdin';
 import { runUp, runXl } from './xl';
 import { startDebug, type DebugSession } from '../debug/attach';
-import { machineTarget, vmTarget } from '../debug/target';
+import { machineTarget, vmTarget, vmcsHState } from '../debug/target';
+import { LineEditor, PROMPT, crlf } from '../debug/monitor-io';
 import pkg from '../../package.json';
 
 /** Raw load address of the kernel when a --bios firmware occupies 0x80000000. */
@@ -148,7 +149,11 @@ async function runGuest(o: RunOptions, io: CliIo): Promise<number> {
     onConsoleOutput: (bytes) => io.stdout(Uint8Array.from(bytes)),
   });
 
-  const debug = await startDebug(o, machineTarget(machine), () => machine.stop(), io.stderr);
+  const debug = await startDebug(o, machineTarget(machine), {
+    quit: () => machine.stop(),
+    reset: () => machine.requestReset(),
+    exits: () => formatStats(machine.stats()),
+  }, io.stderr);
   machine.gate = debug?.gate;
   const { result, quitByUser, brokenPipe } = await drive(machine, o, io, debug).finally(() => disk?.close());
   if (o.stats) io.stderr(formatStats(machine.stats()));
@@ -176,7 +181,12 @@ async function runVm(o: RunOptions, io: CliIo): Promise<number> {
     onConsoleOutput: (bytes) => io.stdout(Uint8Array.from(bytes)),
     onTraceExit: o.traceExits ? (line) => io.stderr(line + '\n') : undefined,
   });
-  const debug = await startDebug(o, vmTarget(vm), () => vm.stop(), io.stderr);
+  const debug = await startDebug(o, vmTarget(vm), {
+    quit: () => vm.stop(),
+    reset: () => { vm.rebootRequested = true; vm.vcpu.wake(); },
+    exits: () => formatExitStats(vm.exits, vm.vcpu.instructions, vm.walkCounters()),
+    hState: () => vmcsHState(vm),
+  }, io.stderr);
   vm.vcpu.gate = debug?.gate;
   const { result, quitByUser, brokenPipe } = await drive(vm, o, io, debug);
   const failure = (result as VmRunResult).failure;
@@ -213,14 +223,24 @@ async function drive(machine: Runnable, o: RunOptions, io: CliIo, debug?: DebugS
     brokenPipe = true;
     machine.stop();
   });
+  // The monitor (host/debug/): --monitor stdio reads its lines from stdin; on a terminal,
+  // Ctrl-A C switches typed input between the guest's console and the monitor.
+  const monitor = debug?.monitor;
+  let inMonitor = o.monitor === 'stdio';
+  const editor = monitor && new LineEditor((line) => io.stderr(crlf(monitor.execute(line)) + PROMPT), io.stdin.isTTY === true, io.stderr);
+  if (inMonitor) io.stderr(PROMPT);
   const hookup = attachStdin(
     io.stdin,
-    (bytes) => machine.consoleInput(bytes),
+    (bytes) => (inMonitor && editor ? editor.feed(bytes) : machine.consoleInput(bytes)),
     () => {
       quitByUser = true;
       machine.stop();
     },
     (text) => io.stderr(text),
+    editor && (() => {
+      inMonitor = !inMonitor;
+      io.stderr(inMonitor ? `\r\n${PROMPT}` : '\r\n');
+    }),
   );
   const limits: RunLimits = {};
   if (o.timeout !== undefined) limits.timeoutMs = Number(o.timeout) * 1000;

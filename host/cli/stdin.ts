@@ -78,7 +78,8 @@ export function attachStdin(
   input: (bytes: Uint8Array) => void,
   onQuit: () => void,
   notice: (text: string) => void,
+  monitor?: () => void,
 ): ConsoleHookup {
-  const mux = isTerminal(stdin) ? new ConsoleMux({ guest: input, quit: onQuit, notice }) : undefined;
+  const mux = isTerminal(stdin) ? new ConsoleMux({ guest: input, quit: onQuit, notice, monitor }) : undefined;
   return readTyped(stdin, (bytes) => (mux ? mux.feed(bytes) : input(bytes)), { signals: true });
 }

@@ -210,3 +210,16 @@ export function vmTarget(vm: Vm): DebugTarget {
     kick: () => vm.vcpu.wake(),
   };
 }
+
+/** A VM's H state (its VMCS execution controls), for the monitor's `info registers`. */
+export function vmcsHState(vm: Vm): string {
+  const v = vm.vmcs;
+  const rows: [string, bigint][] = [
+    ['hstatus', v.hstatus], ['hedeleg', v.hedeleg], ['hideleg', v.hideleg], ['hie', v.hie],
+    ['hvip', v.hvip], ['hcounteren', v.hcounteren], ['htimedelta', v.htimedelta], ['henvcfg', v.henvcfg],
+    ['hgatp', v.hgatp], ['vstimecmp', v.vstimecmp],
+  ];
+  let s = 'H state (VMCS controls; the VMM is the guest\'s HS-mode):\n';
+  rows.forEach(([n, val], i) => { s += `${n.padEnd(10)} ${val.toString(16).padStart(16, '0')}${i % 3 === 2 ? '\n' : '  '}`; });
+  return s.endsWith('\n') ? s : s + '\n';
+}

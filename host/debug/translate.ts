@@ -54,8 +54,11 @@ export function translateVa(va: bigint, satp: bigint, read64: (pa: bigint) => bi
   return undefined;
 }
 
-/** The mappings of a satp root, merged into runs: [va, pa, size, pte flags]. For `info mem`. */
-export function listMappings(satp: bigint, read64: (pa: bigint) => bigint | undefined, max = 256): { va: bigint; pa: bigint; size: bigint; flags: bigint }[] {
+/**
+ * The mappings of a satp root: [va, pa, size, pte flags], one per leaf, or (with `merge`)
+ * contiguous leaves with the same flags merged into runs. For `info tlb` and `info mem`.
+ */
+export function listMappings(satp: bigint, read64: (pa: bigint) => bigint | undefined, max = 256, merge = true): { va: bigint; pa: bigint; size: bigint; flags: bigint }[] {
   const mode = satp >> 60n;
   const levels = LEVELS[mode.toString()];
   const out: { va: bigint; pa: bigint; size: bigint; flags: bigint }[] = [];
@@ -76,7 +79,7 @@ export function listMappings(satp: bigint, read64: (pa: bigint) => bigint | unde
       const pa = ppn << 12n;
       const flags = pte & 0xffn;
       const last = out[out.length - 1];
-      if (last && last.va + last.size === va && last.pa + last.size === pa && last.flags === flags) last.size += size;
+      if (merge && last && last.va + last.size === va && last.pa + last.size === pa && last.flags === flags) last.size += size;
       else out.push({ va, pa, size, flags });
     }
   };

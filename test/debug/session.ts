@@ -7,6 +7,7 @@ import { existsSync } from 'node:fs';
 import { connect, type Socket } from 'node:net';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { afterAll } from 'vitest';
 
 export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 export const BIN = join(ROOT, 'bin/wasmvisor.mjs');
@@ -26,8 +27,13 @@ export interface Running {
   exit: Promise<number | null>;
 }
 
+/** Every child started, killed after each test file (a failed test must not leave one running). */
+const children: ChildProcess[] = [];
+afterAll(() => { for (const c of children) if (c.exitCode === null) c.kill(); });
+
 export function startWasmvisor(args: string[]): Running {
   const child = spawn(process.execPath, [BIN, 'run', ...args], { cwd: ROOT, stdio: ['pipe', 'pipe', 'pipe'], env: { ...process.env, WASMVISOR_DEBUG: '1' } });
+  children.push(child);
   let out = '';
   let err = '';
   const waiters: (() => void)[] = [];

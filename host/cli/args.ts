@@ -7,6 +7,7 @@ import { RAM_SIZE_MAX } from '../../assembly/abi';
 import { UserError } from '../errors';
 import { memSizeLimit, sizeText } from '../machine/mem-size';
 import { vmMemSizeLimit } from '../vmm/vm';
+import { parseTraceKinds, parseTraceRange, type TraceKind } from '../debug/trace';
 
 /** Smallest RAM a guest may have (the DTB and firmware need room). */
 export const MEM_MIN = 1 << 20;
@@ -39,6 +40,12 @@ export interface RunOptions {
   virt?: 'hw' | 'trap';
   /** --trace exits (VM mode): one line per VM exit on stderr. */
   traceExits?: true;
+  /** --trace LIST: every kind asked for (insn, int, mmu, exits, sbi, io; host/debug/trace.ts). */
+  trace?: Set<TraceKind>;
+  /** --trace-file FILE: trace lines go there instead of stderr. */
+  traceFile?: string;
+  /** --trace-range LO-HI: only events whose pc (mmu: virtual address) is inside. */
+  traceRange?: { lo: bigint; hi: bigint };
   /** --jit MODE: tier 2 of the BT cache (off, on, always); default on. */
   jit?: 'off' | 'on' | 'always';
   /** --jit-threshold N: interpreted runs of a block before its region is compiled. */
@@ -95,7 +102,12 @@ options of run:
   --paging MODE            VM mode: how guest memory is virtualized: nested (G-stage tables,
                            the default with --virt hw) or shadow (shadow page tables, the only
                            paging of --virt trap)
-  --trace exits            VM mode: print one line per VM exit to stderr
+  --trace LIST             trace events to stderr (docs/debug.md), a comma-separated list of
+                           insn (each instruction, with the registers it changed; JIT off),
+                           int (traps and interrupts), mmu (page walks), exits (VM exits),
+                           sbi (SBI calls, VM mode), io (MMIO accesses)
+  --trace-file FILE        write the trace there instead of stderr
+  --trace-range LO-HI      trace only pcs (mmu: virtual addresses) in LO..HI (hex)
   -m, --mem SIZE           RAM size: bytes, or with a K, M or G suffix (default 128M;
                            a multiple of 4K, 1M..${sizeText(MEM_MAX)} with --bare, 1M..${sizeText(vmMemSizeLimit())} for a VM)
   --disk FILE[,ro]         with --bare: a raw disk image as a virtio-blk device (virtio-mmio
@@ -219,9 +231,10 @@ function parseCodeLimit(text: string): number {
   return n;
 }
 
-function parseTrace(text: string): true {
-  if (text === 'exits') return true;
-  throw new UserError(`wasmvisor: --trace: unknown trace '${text}' (expected exits)`);
+function parseTrace(text: string): Set<TraceKind> {
+  const kinds = parseTraceKinds(text);
+  if (typeof kinds === 'string') throw new UserError(`wasmvisor: --trace: ${kinds}`);
+  return kinds;
 }
 
 /** Options of `run` that take a value, with their canonical names. */
@@ -243,6 +256,8 @@ const VALUE_OPTIONS: Record<string, string> = {
   '--jit-code-limit': '--jit-code-limit',
   '--jit-max-blocks': '--jit-max-blocks',
   '--gdb': '--gdb',
+  '--trace-file': '--trace-file',
+  '--trace-range': '--trace-range',
   '--monitor': '--monitor',
 };
 
@@ -296,7 +311,15 @@ export function parseArgs(argv: string[]): Command {
       else if (name === '--timeout') o.timeout = parseTimeout(value);
       else if (name === '--paging') o.paging = parsePaging(value);
       else if (name === '--virt') o.virt = parseVirt(value);
-      else if (name === '--trace') o.traceExits = parseTrace(value);
+      else if (name === '--trace') {
+        o.trace = parseTrace(value);
+        if (o.trace.has('exits')) o.traceExits = true;
+      }
+      else if (name === '--trace-file') o.traceFile = value;
+      else if (name === '--trace-range') {
+        o.traceRange = parseTraceRange(value);
+        if (!o.traceRange) throw new UserError(`wasmvisor: --trace-range: bad value '${value}' (expected LO-HI in hex, e.g. 80000000-80000fff)`);
+      }
       else if (name === '--jit') o.jit = parseJit(value);
       else if (name === '--jit-threshold') o.jitThreshold = parseBounded(value, name, 1 << 30);
       else if (name === '--jit-code-limit') o.jitCodeLimit = parseCodeLimit(value);
@@ -328,6 +351,7 @@ export function parseArgs(argv: string[]): Command {
   if (o.virt === 'trap' && o.paging === 'nested') throw new UserError(`wasmvisor: --paging nested needs the H extension (--virt hw); --virt trap uses --paging shadow`);
   if (o.virt !== 'trap' && o.paging === 'shadow') throw new UserError(`wasmvisor: --paging shadow is not implemented for --virt hw yet (use --paging nested, or --virt trap)`);
   if (o.bare && o.traceExits) throw new UserError(`wasmvisor: --trace exits applies to VM mode only (drop --bare)`);
+  if (o.bare && o.trace?.has('sbi')) throw new UserError(`wasmvisor: --trace sbi applies to VM mode only (on the bare machine, --trace int shows the ecalls)`);
   if (!o.bare && o.disk !== undefined) throw new UserError(`wasmvisor: --disk needs --bare for now (VM mode has no virtio devices yet)`);
   if (!o.bare && o.bios !== undefined) throw new UserError(`wasmvisor: --bios needs --bare (in VM mode the VMM itself answers SBI calls)`);
   if (!o.bare && o.memSize > vmMemSizeLimit()) {

@@ -32,6 +32,9 @@ import { runUp, runXl } from './xl';
 import { startDebug, type DebugSession } from '../debug/attach';
 import { machineTarget, vmTarget, vmcsHState } from '../debug/target';
 import { LineEditor, PROMPT, crlf } from '../debug/monitor-io';
+import { InsnTracer, TraceSink, exitLineWanted, formatIo } from '../debug/trace';
+import type { RunGate } from '../machine/types';
+import type { DebugTarget } from '../debug/target';
 import pkg from '../../package.json';
 
 /** Raw load address of the kernel when a --bios firmware occupies 0x80000000. */
@@ -154,8 +157,13 @@ async function runGuest(o: RunOptions, io: CliIo): Promise<number> {
     reset: () => machine.requestReset(),
     exits: () => formatStats(machine.stats()),
   }, io.stderr);
-  machine.gate = debug?.gate;
-  const { result, quitByUser, brokenPipe } = await drive(machine, o, io, debug).finally(() => disk?.close());
+  const trace = o.trace && new TraceSink(o.traceFile, io.stderr);
+  machine.gate = traceGate(o, machineTarget(machine), trace, debug?.gate);
+  if (trace && o.trace?.has('io')) {
+    const r = o.traceRange;
+    machine.traceIo = (a, n, wr, v) => { if (!r || (a >= r.lo && a <= r.hi)) trace.line(formatIo(a, n, wr, v)); };
+  }
+  const { result, quitByUser, brokenPipe } = await drive(machine, o, io, debug).finally(() => { disk?.close(); trace?.close(); });
   if (o.stats) io.stderr(formatStats(machine.stats()));
   if (brokenPipe) return EXIT_BROKEN_PIPE;
   return outcome(o, result, quitByUser, io);
@@ -167,6 +175,7 @@ async function runGuest(o: RunOptions, io: CliIo): Promise<number> {
  */
 async function runVm(o: RunOptions, io: CliIo): Promise<number> {
   const kernel = loadImageFile(o.image, KERNEL_RAW_BASE);
+  const trace = o.trace && new TraceSink(o.traceFile, io.stderr);
   checkPlacement(kernel, o.memSize);
   const vm = await Vm.create({
     memSize: o.memSize,
@@ -179,7 +188,7 @@ async function runVm(o: RunOptions, io: CliIo): Promise<number> {
     jitCodeLimit: o.jitCodeLimit,
     jitMaxBlocks: o.jitMaxBlocks,
     onConsoleOutput: (bytes) => io.stdout(Uint8Array.from(bytes)),
-    onTraceExit: o.traceExits ? (line) => io.stderr(line + '\n') : undefined,
+    onTraceExit: trace && o.trace && ['exits', 'sbi', 'io'].some((k) => o.trace?.has(k as 'exits')) ? (line) => { if (exitLineWanted(o.trace as Set<never>, line)) trace.line(line); } : undefined,
   });
   const debug = await startDebug(o, vmTarget(vm), {
     quit: () => vm.stop(),
@@ -187,8 +196,8 @@ async function runVm(o: RunOptions, io: CliIo): Promise<number> {
     exits: () => formatExitStats(vm.exits, vm.vcpu.instructions, vm.walkCounters()),
     hState: () => vmcsHState(vm),
   }, io.stderr);
-  vm.vcpu.gate = debug?.gate;
-  const { result, quitByUser, brokenPipe } = await drive(vm, o, io, debug);
+  vm.vcpu.gate = traceGate(o, vmTarget(vm), trace, debug?.gate);
+  const { result, quitByUser, brokenPipe } = await drive(vm, o, io, debug).finally(() => trace?.close());
   const failure = (result as VmRunResult).failure;
   if (failure !== undefined) io.stderr(`wasmvisor: ${failure}\n`);
   if (o.stats) {
@@ -199,6 +208,12 @@ async function runVm(o: RunOptions, io: CliIo): Promise<number> {
   }
   if (brokenPipe) return EXIT_BROKEN_PIPE;
   return outcome(o, result, quitByUser, io);
+}
+
+/** --trace insn/int/mmu: the instruction tracer steps the hart (around a debugger's gate, if any). */
+function traceGate(o: RunOptions, target: DebugTarget, sink: TraceSink | undefined, inner: RunGate | undefined): RunGate | undefined {
+  if (!sink || !o.trace || !['insn', 'int', 'mmu'].some((k) => o.trace?.has(k as 'insn'))) return inner;
+  return new InsnTracer(target, { kinds: o.trace, range: o.traceRange }, sink, inner);
 }
 
 /** Largest --dtb accepted (a generated tree is a few KiB; QEMU's own limit is 2 MiB too). */

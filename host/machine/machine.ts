@@ -246,6 +246,8 @@ export class Machine {
 
   /** A debugger's hold on the run loop (host/debug/), undefined when none is attached. */
   gate: RunGate | undefined;
+  /** --trace io (host/debug/trace.ts): called after each MMIO access with what it moved. */
+  traceIo: ((addr: bigint, size: number, write: boolean, value: bigint) => void) | undefined;
   /** End a WFI sleep early (a debugger's interrupt request). */
   wake(): void {
     this.sleeper.wake();
@@ -332,6 +334,7 @@ export class Machine {
     if (h.mmioWrite) w.device.write(off, size, h.mmioData & ((1n << BigInt(size * 8)) - 1n));
     else h.mmioData = w.device.read(off, size);
     h.mmioStatus = A.MMIO_OK;
+    this.traceIo?.(addr, size, h.mmioWrite, h.mmioData & ((1n << BigInt(size * 8)) - 1n));
   }
 
   /**

@@ -243,7 +243,10 @@ async function drive(machine: Runnable, o: RunOptions, io: CliIo, debug?: DebugS
   const monitor = debug?.monitor;
   let inMonitor = o.monitor === 'stdio';
   const editor = monitor && new LineEditor((line) => io.stderr(crlf(monitor.execute(line)) + PROMPT), io.stdin.isTTY === true, io.stderr);
-  if (inMonitor) io.stderr(PROMPT);
+  if (inMonitor) {
+    io.stderr(PROMPT);
+    io.stdin.once('end', () => debug?.quit()); // the end of a stdio monitor's input ends the run, as quit
+  }
   const hookup = attachStdin(
     io.stdin,
     (bytes) => (inMonitor && editor ? editor.feed(bytes) : machine.consoleInput(bytes)),

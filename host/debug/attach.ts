@@ -34,6 +34,8 @@ export interface DebugSession {
   readonly gate: RunGate;
   /** The monitor, when --monitor was given (the CLI feeds it stdin lines or Ctrl-A C). */
   readonly monitor: Monitor | undefined;
+  /** End the run (and release a held hart): the monitor's quit, the end of a stdio monitor's input. */
+  quit(): void;
   /** The run ended: GDB gets W (the exit code) or the connection closes; servers stop. */
   finish(result: RunResult): void;
 }
@@ -45,7 +47,9 @@ export async function startDebug(o: DebugOptions, target: DebugTarget, ctl: Debu
     return undefined;
   }
   const gate = new DebugGate(target, o.startStopped === true);
-  const monitor = o.monitor !== undefined ? new Monitor({ target, gate, exits: ctl.exits, hState: ctl.hState, reset: ctl.reset, quit: ctl.quit }) : undefined;
+  // Ending the run must also release a held hart, or the run loop would wait forever.
+  const quit = () => { ctl.quit(); gate.detach(); };
+  const monitor = o.monitor !== undefined ? new Monitor({ target, gate, exits: ctl.exits, hState: ctl.hState, reset: ctl.reset, quit }) : undefined;
   let stub: GdbStub | undefined;
   let server: Server | undefined;
   if (o.gdb !== undefined) {
@@ -63,6 +67,7 @@ export async function startDebug(o: DebugOptions, target: DebugTarget, ctl: Debu
   return {
     gate,
     monitor,
+    quit,
     finish(result) {
       server?.close();
       if (!stub) return;

@@ -2,9 +2,10 @@
  * The monitor over TCP (--monitor tcp::0), as a user's telnet would drive it: minikernel held
  * at its entry (-S), then let run, stopped, inspected, reset and quit.
  */
+import { spawnSync } from 'node:child_process';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { MONITOR_HELP } from '../../host/debug/monitor';
-import { MINIKERNEL, requireBuild, startWasmvisor, TcpClient } from './session';
+import { BIN, MINIKERNEL, ROOT, requireBuild, startWasmvisor, TcpClient } from './session';
 
 beforeAll(requireBuild);
 
@@ -61,5 +62,20 @@ describe('monitor (HMP style) over TCP', () => {
     expect(w.stdout().split(banner).length).toBe(3);
     c.send('quit\r\n');
     expect(await w.exit).toBe(0);
+  }, 60_000);
+});
+
+describe('monitor on stdio (--monitor stdio)', () => {
+  it('reads command lines from stdin on the bare machine: M-mode registers, then quit', () => {
+    const r = spawnSync(process.execPath, [BIN, 'run', '--bare', 'guests/bin/demo/hello.elf', '-S', '--monitor', 'stdio'], {
+      cwd: ROOT, input: 'info registers\nxp/1xw 0x80000000\nquit\n', encoding: 'latin1', timeout: 60_000,
+    });
+    expect(r.status).toBe(0);
+    expect(r.stdout).toBe(''); // held at the entry (-S) until quit: the guest printed nothing
+    const out = r.stderr.replace(/\r\n/g, '\n');
+    expect(out.startsWith('(wasmvisor) pc       0000000080000000  priv M\n')).toBe(true);
+    expect(out).toMatch(/mstatus    0000000a00000000/); // UXL = SXL = 64 at reset
+    expect(out).toMatch(/misa       80000000001411ad\n/); // RV64 A C D F H I M S U
+    expect(out).toContain('(wasmvisor) 0000000080000000: 0x00002197\n(wasmvisor) ');
   }, 60_000);
 });

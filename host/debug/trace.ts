@@ -30,17 +30,30 @@ export interface TraceOptions {
   range?: { lo: bigint; hi: bigint };
 }
 
-/** Where trace lines go: a file (opened once, written synchronously so lines keep their order) or a callback. */
+/**
+ * Where trace lines go: a file (opened once, written synchronously in 64 KiB batches so lines
+ * keep their order and a crash loses at most one batch) or a callback (stderr), line by line.
+ */
 export class TraceSink {
   private fd: number | undefined;
+  private buf = '';
   constructor(file: string | undefined, private readonly fallback: (line: string) => void) {
     if (file !== undefined) this.fd = openSync(file, 'w');
   }
   line(s: string): void {
-    if (this.fd !== undefined) writeSync(this.fd, s + '\n');
-    else this.fallback(s + '\n');
+    if (this.fd === undefined) {
+      this.fallback(s + '\n');
+      return;
+    }
+    this.buf += s + '\n';
+    if (this.buf.length >= 65536) this.flush();
+  }
+  private flush(): void {
+    if (this.fd !== undefined && this.buf !== '') writeSync(this.fd, this.buf);
+    this.buf = '';
   }
   close(): void {
+    this.flush();
     if (this.fd !== undefined) closeSync(this.fd);
     this.fd = undefined;
   }
@@ -68,8 +81,10 @@ export function causeWords(cause: bigint): string {
 export class InsnTracer implements RunGate {
   private pc = 0n;
   private priv = 0;
-  private x: bigint[] = [];
-  private f: bigint[] = [];
+  private readonly x: bigint[] = new Array<bigint>(32).fill(0n);
+  private readonly f: bigint[] = new Array<bigint>(32).fill(0n);
+  /** Disassembly by instruction bits (a guest runs the same few thousand words over and over). */
+  private readonly text = new Map<number, string>();
   private traps = 0n;
   private walks = 0n;
   private completing = false;
@@ -89,8 +104,10 @@ export class InsnTracer implements RunGate {
     const t = this.t;
     this.pc = t.pc;
     this.priv = t.priv;
-    this.x = Array.from({ length: 32 }, (_, i) => t.x(i));
-    this.f = Array.from({ length: 32 }, (_, i) => t.f(i));
+    if (this.opts.kinds.has('insn')) {
+      for (let i = 1; i < 32; i++) this.x[i] = t.x(i);
+      for (let i = 0; i < 32; i++) this.f[i] = t.f(i);
+    }
     this.traps = t.hart.statTraps + t.hart.statInterrupts;
     this.walks = t.hart.statWalks + t.hart.statWalks2d;
     return 1n;
@@ -124,7 +141,13 @@ export class InsnTracer implements RunGate {
         let w = bytes[0] | (bytes[1] << 8);
         if ((w & 3) === 3 && bytes.length === 4) w = (w | (bytes[2] << 16) | (bytes[3] << 24)) >>> 0;
         const hexw = (w & 3) === 3 ? w.toString(16).padStart(8, '0') : w.toString(16).padStart(4, '0');
-        text = `${hexw}  ${disassemble(w, this.pc)}`;
+        // (a branch's target is absolute: words whose text depends on the pc are not cached)
+        let d = this.text.get(w);
+        if (d === undefined) {
+          d = disassemble(w, this.pc);
+          if (d === disassemble(w)) this.text.set(w, d);
+        }
+        text = `${hexw}  ${d}`;
       }
       let changed = '';
       for (let i = 1; i < 32; i++) if (t.x(i) !== this.x[i]) changed += ` ${XREG_NAMES[i]}=${hex16(t.x(i))}`;

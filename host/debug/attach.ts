@@ -49,16 +49,17 @@ export async function startDebug(o: DebugOptions, target: DebugTarget, ctl: Debu
   const gate = new DebugGate(target, o.startStopped === true);
   // Ending the run must also release a held hart, or the run loop would wait forever.
   const quit = () => { ctl.quit(); gate.detach(); };
-  const monitor = o.monitor !== undefined ? new Monitor({ target, gate, exits: ctl.exits, hState: ctl.hState, reset: ctl.reset, quit }) : undefined;
+  // (GDB's `monitor CMD` reaches the monitor even without --monitor, as with QEMU)
+  const monitor = new Monitor({ target, gate, exits: ctl.exits, hState: ctl.hState, reset: ctl.reset, quit });
   let stub: GdbStub | undefined;
   let server: Server | undefined;
   if (o.gdb !== undefined) {
     const spec = parseTcpSpec(o.gdb, '--gdb');
-    stub = new GdbStub(target, gate, { onKill: ctl.quit, monitor: monitor ? async (cmd) => monitor.execute(cmd) : undefined });
+    stub = new GdbStub(target, gate, { onKill: ctl.quit, monitor: async (cmd) => monitor.execute(cmd) });
     const port = await stub.listen(spec);
     stderr(`wasmvisor: gdb stub listening on ${spec.host}:${port}\n`);
   }
-  if (monitor && o.monitor !== 'stdio') {
+  if (o.monitor !== undefined && o.monitor !== 'stdio') {
     const spec = parseTcpSpec(o.monitor as string, '--monitor');
     const m = await listenMonitor(spec, monitor);
     server = m.server;
@@ -66,7 +67,7 @@ export async function startDebug(o: DebugOptions, target: DebugTarget, ctl: Debu
   }
   return {
     gate,
-    monitor,
+    monitor: o.monitor !== undefined ? monitor : undefined,
     quit,
     finish(result) {
       server?.close();

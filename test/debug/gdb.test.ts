@@ -50,6 +50,7 @@ describe.skipIf(!haveGdb)('gdb-multiarch drives minikernel through the stub', ()
         'x/gx 0x10', // unmapped under Sv39: the stub answers E14
         'stepi', 'print/x $pc',
         'maintenance packet Qqemu.PhyMemMode:1', 'x/2wx 0x80200000', 'maintenance packet Qqemu.PhyMemMode:0',
+        'monitor xp/1xw 0x80200000', // GDB's monitor command reaches the monitor (qRcmd)
         'continue',
       ]);
       const exit = await w.exit;
@@ -71,6 +72,7 @@ describe.skipIf(!haveGdb)('gdb-multiarch drives minikernel through the stub', ()
       // the store (sd at 0x80200146) ran; GDB stepped over it; stepi runs the auipc at 0x8020014a
       expect(lines).toContain('$5 = 0x8020014e');
       expect(lines).toContain('0x80200000 <_start>:\t0x10401073\t0x14001073');
+      expect(lines).toContain('0000000080200000: 0x10401073');
       expect(lines).toContain('[Inferior 1 (Remote target) exited normally]');
       expect(code).toBe(0);
       expect(exit).toBe(0);

@@ -36,6 +36,8 @@ export interface GdbStubOptions {
 }
 
 const E_FAULT = 'E14';
+/** Most bytes one m packet reads: what fits in PacketSize (0x4000 hex digits). */
+const MAX_MEM = 0x2000;
 const E_INVAL = 'E22';
 
 export class GdbStub {
@@ -186,7 +188,9 @@ export class GdbStub {
       }
       case 'm': {
         const [a, l] = p.slice(1).split(',');
-        const b = readMemory(t, BigInt('0x' + a), parseInt(l, 16), this.physical);
+        const len = parseInt(l, 16);
+        if (!(len >= 0 && len <= MAX_MEM)) return E_INVAL; // (GDB keeps within PacketSize)
+        const b = readMemory(t, BigInt('0x' + a), len, this.physical);
         return b ? bytesToHex(b) : E_FAULT;
       }
       case 'M': {

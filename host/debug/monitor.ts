@@ -46,6 +46,8 @@ quit                      end the run
 `;
 
 const hex16 = (v: bigint) => v.toString(16).padStart(16, '0');
+/** Most units one x/xp shows (QEMU has no limit; a typo should not print megabytes). */
+const MAX_COUNT = 4096;
 
 export class Monitor {
   constructor(private readonly host: MonitorHost) {}
@@ -74,8 +76,10 @@ export class Monitor {
     const m = /^(xp?)(?:\/(\d*)([xduci]?)([bhwg]?))?$/.exec(word);
     if (m) {
       const addr = parseHex(args.join(''));
-      if (addr === undefined) return `${word}: expected an address, e.g. ${m[1]}/4xw 0x80000000\n`;
-      return this.examine(addr, m[1] === 'xp', Number(m[2] || '1'), m[3] || 'x', m[4] || 'w');
+      if (addr === undefined) return `${m[1]}: expected an address, e.g. ${m[1]}/4xw 0x80000000\n`;
+      const count = Number(m[2] || '1');
+      if (count > MAX_COUNT) return `${m[1]}: at most ${MAX_COUNT} units at a time\n`;
+      return this.examine(addr, m[1] === 'xp', count, m[3] || 'x', m[4] || 'w');
     }
     return `unknown command: '${word}' (help lists them)\n`;
   }

@@ -53,6 +53,8 @@ describe('monitor (HMP style) over TCP', () => {
     expect(exits).toMatch(/^wasmvisor VM exits\n  reason +count +share/);
     expect(exits).toMatch(/SBI ecall \(DBCN console_write\) +[1-9]/);
     expect(await command(c, 'info nonsense')).toBe("info: expected registers, mem, tlb or exits, got 'nonsense'\n");
+    expect(await command(c, 'x/5000xw 0x80200000')).toBe('x: at most 4096 units at a time\n');
+    expect(await command(c, 'x/4xw')).toBe('x: expected an address, e.g. x/4xw 0x80000000\n');
     expect(await command(c, 'frobnicate')).toBe("unknown command: 'frobnicate' (help lists them)\n");
     // A reset reboots the guest: its banner comes again.
     expect(await command(c, 'system_reset')).toBe('');

@@ -33,6 +33,8 @@ describe('GDB stub packets (raw client)', () => {
     expect(csr).toContain('<reg name="satp" bitsize="64" type="int" regnum="449" group="csr"/>'); // 65 + 0x180
     expect(await ask(c, 'p20')).toBe('0000208000000000'); // pc = the kernel's entry
     expect(await ask(c, 'm10,8')).toBe('E14'); // no RAM at guest-physical 0x10
+    expect(await ask(c, 'm80200000,100000')).toBe('E22'); // more than a packet holds
+    expect(await ask(c, 'mzz,4')).toBe('E22'); // not hex
     // A hardware breakpoint on main.
     expect(await ask(c, 'Z1,80200060,2')).toBe('OK');
     expect(await ask(c, 'c')).toBe('T05thread:01;');

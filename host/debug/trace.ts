@@ -87,6 +87,7 @@ export class InsnTracer implements RunGate {
   private readonly text = new Map<number, string>();
   private traps = 0n;
   private walks = 0n;
+  private instret = 0n;
   private completing = false;
 
   constructor(private readonly t: DebugTarget, private readonly opts: TraceOptions, private readonly sink: TraceSink, private readonly inner?: RunGate) {
@@ -109,6 +110,7 @@ export class InsnTracer implements RunGate {
       for (let i = 0; i < 32; i++) this.f[i] = t.f(i);
     }
     this.traps = t.hart.statTraps + t.hart.statInterrupts;
+    this.instret = t.hart.instret;
     this.walks = t.hart.statWalks + t.hart.statWalks2d;
     return 1n;
   }
@@ -134,32 +136,49 @@ export class InsnTracer implements RunGate {
     const h = t.hart;
     const trapped = h.statTraps + h.statInterrupts !== this.traps;
     if (k.has('mmu') && h.statWalks + h.statWalks2d !== this.walks) this.logWalk();
-    if (k.has('insn') && this.inRange(this.pc)) {
-      const bytes = readMemory(t, this.pc, 4, false) ?? readMemory(t, this.pc, 2, false);
-      let text = '(unreadable)';
-      if (bytes) {
-        let w = bytes[0] | (bytes[1] << 8);
-        if ((w & 3) === 3 && bytes.length === 4) w = (w | (bytes[2] << 16) | (bytes[3] << 24)) >>> 0;
-        const hexw = (w & 3) === 3 ? w.toString(16).padStart(8, '0') : w.toString(16).padStart(4, '0');
-        // (a branch's target is absolute: words whose text depends on the pc are not cached)
-        let d = this.text.get(w);
-        if (d === undefined) {
-          d = disassemble(w, this.pc);
-          if (d === disassemble(w)) this.text.set(w, d);
-        }
-        text = `${hexw}  ${d}`;
+    if (!trapped) {
+      // Nothing retired and pc unchanged: an exit the VMM resolved without emulating the
+      // instruction (a first touch of guest RAM), which the next entry runs again.
+      if (t.pc === this.pc && h.instret === this.instret) return;
+      if (k.has('insn') && this.inRange(this.pc)) this.logInsn(this.priv, this.pc);
+      return;
+    }
+    // A trap: the instruction at pc did not retire (an exception), or never ran (an interrupt,
+    // taken before it). The core's run(1) follows a trap into its handler and runs the
+    // handler's first instruction in the same step: that is the instruction to log.
+    const to = t.priv;
+    const csr = (m: number, s: number) => t.csrs.get(to === 3 ? m : s)?.get() ?? 0n;
+    const cause = csr(0x342, 0x142);
+    const tvec = csr(0x305, 0x105);
+    // Vectored mode (tvec.MODE = 1) sends interrupts to BASE + 4 * cause (priv spec §3.1.7).
+    const entry = (tvec & ~3n) + ((tvec & 3n) === 1n && (cause >> 63n) === 1n ? 4n * (cause & 0xffn) : 0n);
+    if (k.has('int') && this.inRange(this.pc)) {
+      this.sink.line(`int  ${PRIV[this.priv]}->${PRIV[to]} cause ${causeWords(cause)} tval=${hex16(csr(0x343, 0x143))} epc=${hex16(csr(0x341, 0x141))} pc=${hex16(entry)}`);
+    }
+    if (k.has('insn') && this.inRange(entry) && t.pc !== entry) this.logInsn(to, entry);
+  }
+
+  /** One insn line: the instruction at `pc` ran at `priv`; the registers that differ now changed. */
+  private logInsn(priv: number, pc: bigint): void {
+    const t = this.t;
+    const bytes = readMemory(t, pc, 4, false) ?? readMemory(t, pc, 2, false);
+    let text = '(unreadable)';
+    if (bytes) {
+      let w = bytes[0] | (bytes[1] << 8);
+      if ((w & 3) === 3 && bytes.length === 4) w = (w | (bytes[2] << 16) | (bytes[3] << 24)) >>> 0;
+      const hexw = (w & 3) === 3 ? w.toString(16).padStart(8, '0') : w.toString(16).padStart(4, '0');
+      // (a branch's target is absolute: words whose text depends on the pc are not cached)
+      let d = this.text.get(w);
+      if (d === undefined) {
+        d = disassemble(w, pc);
+        if (d === disassemble(w)) this.text.set(w, d);
       }
-      let changed = '';
-      for (let i = 1; i < 32; i++) if (t.x(i) !== this.x[i]) changed += ` ${XREG_NAMES[i]}=${hex16(t.x(i))}`;
-      for (let i = 0; i < 32; i++) if (t.f(i) !== this.f[i]) changed += ` ${FREG_NAMES[i]}=${hex16(t.f(i))}`;
-      this.sink.line(`insn ${PRIV[this.priv]} ${hex16(this.pc)}: ${text}${changed ? ' |' + changed : ''}`);
+      text = `${hexw}  ${d}`;
     }
-    if (k.has('int') && trapped && this.inRange(this.pc)) {
-      // The trap's CSRs are those of the privilege it entered (for a VM's guest: its S CSRs).
-      const to = t.priv;
-      const csr = (m: number, s: number) => t.csrs.get(to === 3 ? m : s)?.get() ?? 0n;
-      this.sink.line(`int  ${PRIV[this.priv]}->${PRIV[to]} cause ${causeWords(csr(0x342, 0x142))} tval=${hex16(csr(0x343, 0x143))} epc=${hex16(csr(0x341, 0x141))} pc=${hex16(t.pc)}`);
-    }
+    let changed = '';
+    for (let i = 1; i < 32; i++) if (t.x(i) !== this.x[i]) changed += ` ${XREG_NAMES[i]}=${hex16(t.x(i))}`;
+    for (let i = 0; i < 32; i++) if (t.f(i) !== this.f[i]) changed += ` ${FREG_NAMES[i]}=${hex16(t.f(i))}`;
+    this.sink.line(`insn ${PRIV[priv]} ${hex16(pc)}: ${text}${changed ? ' |' + changed : ''}`);
   }
 
   private logWalk(): void {

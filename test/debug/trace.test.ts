@@ -53,9 +53,33 @@ describe('--trace', () => {
     expect(r.status).toBe(0);
     const lines = r.stderr.split('\n');
     expect(lines[0]).toBe('mmu  read va=0000000040000008 pa=0000000080004008 | satp L2 @0000000080014008=0000000020005801; satp L1 @0000000080016000=0000000020005c01; satp L0 @0000000080017000=00000000200010c7');
-    expect(lines[1]).toBe('int  S->M cause 9 (ecall from HS) tval=0000000000000000 epc=0000000080001bf8 pc=0000000080001908');
+    expect(lines[1]).toBe('int  S->M cause 9 (ecall from HS) tval=0000000000000000 epc=0000000080001bf8 pc=0000000080001904');
     // every mmu line: a walk from satp, 3 levels (Sv39) or fewer (a superpage or a fault)
     for (const l of lines.filter((x) => x.startsWith('mmu '))) expect(l).toMatch(/^mmu  (read|write|fetch) va=[0-9a-f]{16} (pa=[0-9a-f]{16}|fault \d+ \([a-z -]+\)) \| satp L2 @/);
+  }, 120_000);
+
+  it('insn with traps: the ecall has no insn line, the handler\'s first instruction has one; one line per retired instruction', () => {
+    const file = join(dir, 'sv39.txt');
+    const r = run(['--bare', 'guests/bin/priv/paging_sv39.elf', '--trace', 'insn,int', '--trace-file', file, '--stats']);
+    expect(r.status).toBe(0);
+    const lines = readFileSync(file, 'latin1').split('\n');
+    const i = lines.indexOf('int  S->M cause 9 (ecall from HS) tval=0000000000000000 epc=0000000080001bf8 pc=0000000080001904');
+    expect(i).toBeGreaterThan(0);
+    expect(lines[i - 1]).toBe('insn S 0000000080001bf4: 5e700893  addi a7, zero, 1511 | a7=00000000000005e7');
+    expect(lines[i + 1]).toBe('insn M 0000000080001904: 34011173  csrrw sp, mscratch, sp | sp=0000000080025140');
+    const retired = /instructions retired +([\d,]+)/.exec(r.stderr)?.[1].replace(/,/g, '');
+    expect(lines.filter((l) => l.startsWith('insn ')).length).toBe(Number(retired));
+  }, 120_000);
+
+  it('a VM: sbi keeps the SBI exits, int shows the guest\'s own traps (its stvec, its scause)', () => {
+    const r = run(['guests/bin/minikernel/minikernel.elf', '--trace', 'sbi,int', '--max-instructions', '3000000']);
+    expect(r.status).toBe(125);
+    const lines = r.stderr.split('\n').filter((l) => l.startsWith('exit ') || l.startsWith('int '));
+    expect(lines[0]).toMatch(/^exit \d+: SBI ecall \(BASE probe_extension\) pc=0x80203126 cause=10 tval=0x0 htval=0x0 insn: ecall$/);
+    for (const l of lines.filter((x) => x.startsWith('exit '))) expect(l).toMatch(/^exit \d+: SBI ecall /);
+    // tasks' system calls and timer ticks, from U to the guest kernel's trap_entry (0x8020462c)
+    expect(lines).toContainEqual(expect.stringMatching(/^int  U->S cause 8 \(ecall from U\/VU\) tval=0{16} epc=[0-9a-f]{16} pc=000000008020462c$/));
+    expect(lines).toContainEqual(expect.stringMatching(/^int  U->S cause irq 5 \(supervisor timer\) tval=0{16} epc=[0-9a-f]{16} pc=000000008020462c$/));
   }, 120_000);
 
   it('--trace-range keeps only pcs inside', () => {

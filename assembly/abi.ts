@@ -271,6 +271,7 @@ export const EXIT_MMIO: u32 = 2; // a load or store to a non-RAM physical addres
 export const EXIT_HALT: u32 = 3; // WFI with no interrupt pending: wait for the next timer or device
 export const EXIT_HTIF: u32 = 4; // a store to tohost; value in S_HTIF_VALUE
 export const EXIT_VM_TRAP: u32 = 6; // a trap from V = 1 that would enter HS or M (HS_EXTERNAL); VM_EXIT_*
+export const EXIT_DEBUG: u32 = 12; // pc reached a debugger breakpoint (setBreakpoints), before executing it
 
 export const JIT_OFF: u32 = 0;
 export const JIT_ON: u32 = 1;

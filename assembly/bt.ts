@@ -61,6 +61,31 @@ export function flushBlockStats(): void {
   statBlockHit = 0;
   statBlockMiss = 0;
 }
+// ---- debugger breakpoints (host/debug/gate.ts) ----
+const BP_MAX: u32 = 64;
+/** Breakpoint addresses (virtual pcs of the current privilege); bpCount of them are live. */
+const bpAddrs = new StaticArray<u64>(BP_MAX);
+export let bpCount: u32 = 0;
+
+/**
+ * The debugger's breakpoints: setBreakpoint(i, pc) for i < n, then setBreakpointCount(n) (at
+ * most 64). While any exist, blocks end before a breakpoint (so each starts one), tier 2 is off,
+ * and run() checks pc at every block start, stopping with EXIT_DEBUG before executing an
+ * instruction at one (assembly/index.ts). Setting them drops the decoded blocks. With none,
+ * nothing is checked: the test sits in the decoder and in run()'s event path.
+ */
+export function setBreakpoint(i: u32, addr: u64): void {
+  if (i < BP_MAX) unchecked(bpAddrs[i] = addr); // i < BP_MAX
+}
+export function setBreakpointCount(n: u32): void {
+  bpCount = n < BP_MAX ? n : BP_MAX;
+  flushBlocks();
+}
+export function atBreakpoint(addr: u64): bool {
+  for (let i: u32 = 0; i < bpCount; i++) if (unchecked(bpAddrs[i]) == addr) return true; // i < bpCount <= BP_MAX
+  return false;
+}
+
 /** Most instructions per block: BT_MAX_INSNS, or 1 when single-stepping. */
 let blockLimit: u32 = BT_MAX_INSNS;
 
@@ -105,6 +130,8 @@ function decodeBlock(h: usize, off: u32): usize {
   const start = h;
   while (n < blockLimit) {
     if (h + 2 > pageEnd) break;
+    // A debugger's breakpoint starts a block, where run() checks it (cold: only with some set).
+    if (bpCount != 0 && n != 0 && atBreakpoint(pc + <u64>(h - start))) break;
     const lo = <u32>load<u16>(h);
     store<u16>(rec, <u16>(h - start), R_PCOFF);
     if ((lo & 3) == 3) {

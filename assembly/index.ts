@@ -13,7 +13,7 @@ import {
   VMCS, VM_X, VM_PC, VM_PRIV, VM_VS, VM_CONTROLS, VM_BUDGET, VM_EXIT_REASON, VM_EXIT_CAUSE,
   VM_EXIT_INSTRUCTIONS, S_INSTRET, S_MENVCFG, S_U_EXTERNAL, S_HIDELEG, S_HIE, S_VSSTATUS,
   S_STAT_TRAPS, S_STAT_INTERRUPTS,
-  EXIT_BUDGET, EXIT_MMIO, MMIO_FAULT, MMIO_PENDING, PAGE_SIZE, RAM_SIZE_MAX, RAM_OFFSET, RAM_DIRTY, DIRTY_LOG,
+  EXIT_BUDGET, EXIT_MMIO, EXIT_DEBUG, MMIO_FAULT, MMIO_PENDING, PAGE_SIZE, RAM_SIZE_MAX, RAM_OFFSET, RAM_DIRTY, DIRTY_LOG,
 } from './abi';
 import { S_F, S_FCSR } from './abi';
 import {
@@ -23,8 +23,11 @@ import {
 import { updateContexts, flushTlbAll, flushGStage, invalidateCodePage, flushMmuStats } from './mmu';
 import {
   flushBlocks, findBlock, chained, flushBlockStats, decodeInto as decodeRecord, setSingleStep, singleStepping,
+  bpCount, atBreakpoint,
 } from './bt';
 export { setSingleStep };
+export { setBreakpoint, setBreakpointCount } from './bt';
+export { setWatchpoint, setWatchpointCount, takeWatchHit } from './mmu';
 import { execBlock, flushExecStats } from './exec';
 import { jitActive, jitBegin, jitReset, execute, flushJitStats } from './jit/jit';
 
@@ -159,7 +162,7 @@ export function run(budget: u64): u32 {
   const trapsAt = trapsTaken() + TRAP_FLOOR + (budget >> TRAP_SHIFT);
   let timerAt = NEVER;
   setEventAt(0);
-  jitBegin(singleStepping());
+  jitBegin(singleStepping() || bpCount != 0); // (a compiled region would run past a breakpoint)
   const tier2 = jitActive;
   let prev: usize = 0;
   while (true) {
@@ -176,6 +179,12 @@ export function run(budget: u64): u32 {
         if (exitReason != 0) break; // the interrupt exited to the host (HS or U external)
       }
       setEventAt(timerAt < stopAt ? timerAt : stopAt);
+      if (bpCount != 0) {
+        // A debugger's breakpoints (bt.ts): each starts a block, and with any set the event
+        // check runs before every block (eventAt = icount), where pc is compared.
+        if (atBreakpoint(pc)) { setExit(EXIT_DEBUG); break; }
+        setEventAt(icount);
+      }
     }
     setStop(false);
     let blk: usize = prev != 0 ? chained(prev) : 0;

@@ -22,7 +22,7 @@ import {
   TLB_READ, TLB_WRITE, TLB_FETCH, TLB_ENTRIES, CTX_TABLE, CTX_ENTRIES, RAM_BASE, RAM_OFFSET,
   S_TOHOST, S_MMIO_ADDR, S_MMIO_DATA, S_MMIO_SIZE, S_MMIO_WRITE, S_MMIO_RD, S_MMIO_SIGNED,
   S_MMIO_VADDR, S_MMIO_STATUS, S_HTIF_VALUE, S_STAT_TLB_MISS, S_STAT_CODE_INVAL, S_MSTATUS,
-  S_SATP, S_VSATP, S_VSSTATUS, S_HGATP, S_HSTATUS, EXIT_MMIO, EXIT_HTIF, MMIO_PENDING,
+  S_SATP, S_VSATP, S_VSSTATUS, S_HGATP, S_HSTATUS, EXIT_MMIO, EXIT_HTIF, EXIT_DEBUG, MMIO_PENDING,
   R_OP, R_RD, R_RS2, R_LEN, R_RAW,
 } from './abi';
 import {
@@ -296,11 +296,12 @@ function accessHost(va: u64, size: u64, acc: u32): usize {
     pa = translate(va, acc);
   }
   if (translateFailed) return 0;
+  if (wpCount != 0 && watchCheck(va, size, acc)) return 0; // EXIT_DEBUG, before the access
   const h = ramHost(pa, size);
   if (h == 0) { mmioPa = pa; return NOT_RAM; }
   // Every store to RAM comes here first (its TLB fill, or its slow path): a reset zeroes the page.
   if (acc == ACC_WRITE) markDirty(hostPage(h));
-  if (hyperAccess) return h;
+  if (hyperAccess || (wpCount != 0 && watchedPage(va))) return h; // (a watched page stays on the slow path)
   if (acc == ACC_READ) {
     fill(TLB_READ, va, ctxData, h);
   } else if (acc == ACC_WRITE) {
@@ -309,6 +310,61 @@ function accessHost(va: u64, size: u64, acc: u32): usize {
     if ((pageInfo(hostPage(h)) & CODE_BIT) == 0 && !onTohostPage) fill(TLB_WRITE, va, ctxData, h);
   }
   return h;
+}
+
+// ---- debugger watchpoints (host/debug/gate.ts) ----
+// While any exist, no TLB entry is made for a page that holds one, so every access to such a
+// page (from the interpreter or from compiled code, which share the TLB) takes this slow path,
+// where it is compared. Other pages keep their fast path; with none, this costs one branch on a
+// TLB miss. A hit stops before the access, as a trigger with timing = before (debug spec 0.13
+// §5.2.9): the load or store is not retired and pc stays at it (exec.ts slowLoad/slowStore).
+const WP_MAX: u32 = 16;
+const wpLo = new StaticArray<u64>(WP_MAX);
+const wpHi = new StaticArray<u64>(WP_MAX);
+/** Bit 0: reads hit, bit 1: writes hit. */
+const wpKind = new StaticArray<u32>(WP_MAX);
+let wpCount: u32 = 0;
+/** The watchpoint the last EXIT_DEBUG hit (-1: it was a breakpoint). */
+let wpHit: i32 = -1;
+
+/** Watchpoint i: [addr, addr + len) (virtual), kind 1 write, 2 read, 3 access. */
+export function setWatchpoint(i: u32, addr: u64, len: u64, kind: u32): void {
+  if (i >= WP_MAX) return;
+  unchecked(wpLo[i] = addr); // i < WP_MAX
+  unchecked(wpHi[i] = addr + len);
+  unchecked(wpKind[i] = kind == 1 ? 2 : kind == 2 ? 1 : 3);
+}
+/** How many watchpoints are live; the host flushes the TLB after adding some (flushTlb). */
+export function setWatchpointCount(n: u32): void {
+  wpCount = n < WP_MAX ? n : WP_MAX;
+}
+/** Which watchpoint the last EXIT_DEBUG hit (-1 for a breakpoint); reading clears it. */
+export function takeWatchHit(): i32 {
+  const w = wpHit;
+  wpHit = -1;
+  return w;
+}
+
+function watchCheck(va: u64, size: u64, acc: u32): bool {
+  if (acc == ACC_FETCH) return false;
+  const bit: u32 = acc == ACC_WRITE ? 2 : 1;
+  for (let i: u32 = 0; i < wpCount; i++) {
+    // i < wpCount <= WP_MAX
+    if ((unchecked(wpKind[i]) & bit) != 0 && va < unchecked(wpHi[i]) && unchecked(wpLo[i]) < va + size) {
+      wpHit = <i32>i;
+      setExit(EXIT_DEBUG);
+      return true;
+    }
+  }
+  return false;
+}
+
+function watchedPage(va: u64): bool {
+  const page = va & PAGE_MASK;
+  for (let i: u32 = 0; i < wpCount; i++) {
+    if (page <= ((unchecked(wpHi[i]) - 1) & PAGE_MASK) && (unchecked(wpLo[i]) & PAGE_MASK) <= page) return true; // i < wpCount
+  }
+  return false;
 }
 
 @inline function accessFaultCause(acc: u32): u64 {

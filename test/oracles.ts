@@ -1,5 +1,5 @@
 /**
- * The external oracles the suite compares against (QEMU, OpenSBI, dtc, Chromium), found once,
+ * The external oracles the suite compares against (QEMU, OpenSBI, dtc, Chromium, gdb-multiarch), found once,
  * and the one way a test goes without one.
  *
  * Without the tool, `oracle(name, who)` returns false and the caller skips visibly
@@ -10,12 +10,14 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 
-export type OracleName = 'qemu' | 'opensbi' | 'dtc' | 'chromium';
+export type OracleName = 'qemu' | 'opensbi' | 'dtc' | 'chromium' | 'gdb';
 
 /** Debian's OpenSBI generic firmware (package opensbi). */
 export const OPENSBI = '/usr/lib/riscv64-linux-gnu/opensbi/generic/fw_dynamic.bin';
 /** Debian's chromium (package chromium). */
 export const CHROMIUM = '/usr/bin/chromium';
+/** Debian's multi-architecture GDB (package gdb-multiarch), the GDB stub's client. */
+export const GDB = 'gdb-multiarch';
 /** The QEMU binary (override with env QEMU_RISCV64). */
 export const QEMU = process.env.QEMU_RISCV64 ?? 'qemu-system-riscv64';
 
@@ -26,6 +28,7 @@ const PROBES: Record<OracleName, { present: () => boolean; install: string }> = 
   opensbi: { present: () => existsSync(OPENSBI), install: `${OPENSBI}: install opensbi` },
   dtc: { present: () => runs('dtc', '--version'), install: 'dtc: install device-tree-compiler' },
   chromium: { present: () => existsSync(CHROMIUM), install: `${CHROMIUM}: install chromium` },
+  gdb: { present: () => runs(GDB, '--version'), install: 'gdb-multiarch: install gdb-multiarch' },
 };
 
 const found = new Map<OracleName, boolean>();

@@ -7,6 +7,8 @@
 # links only the parts that never touch M-mode CSRs or MMIO: the printf
 # formatter (its con_putc/con_puts come from lib/sbi.c) and the string
 # functions.
+# -g: debug info, for the GDB stub's test (test/debug/gdb.test.ts reads a local);
+# it changes no code.
 # -mno-relax: no gp-relative accesses, so the U-mode code (lib/*_user.c, mapped
 # into every task) does not depend on gp, which tasks never set.
 #
@@ -18,7 +20,7 @@
 minikernel_LDSCRIPT     := common/link-s.ld
 minikernel_XEN_SRCS     := $(sort $(wildcard xen/lib/*.c xen/lib/*.S))
 minikernel_COMMON_SRCS  := common/smode/entry.S common/printf.c common/string.c $(minikernel_XEN_SRCS)
-minikernel_CFLAGS       := -mno-relax -Ixen/lib -DS_ENTRY_TRAP=trap_entry -DS_ENTRY_EXIT=sbi_shutdown
+minikernel_CFLAGS       := -g -mno-relax -Ixen/lib -DS_ENTRY_TRAP=trap_entry -DS_ENTRY_EXIT=sbi_shutdown
 # The Makefile's rules only watch common/ and minikernel/ headers: the xen
 # library's objects (and lib/domu.o) must also be rebuilt when xen/lib/*.h change.
 $(foreach f,$(minikernel_XEN_SRCS) minikernel/lib/domu.c,build/minikernel/$(basename $(f)).o): $(wildcard xen/lib/*.h)

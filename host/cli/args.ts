@@ -7,6 +7,7 @@ import { RAM_SIZE_MAX } from '../../assembly/abi';
 import { UserError } from '../errors';
 import { memSizeLimit, sizeText } from '../machine/mem-size';
 import { vmMemSizeLimit } from '../vmm/vm';
+import { parseTraceKinds, parseTraceRange, type TraceKind } from '../debug/trace';
 
 /** Smallest RAM a guest may have (the DTB and firmware need room). */
 export const MEM_MIN = 1 << 20;
@@ -39,6 +40,12 @@ export interface RunOptions {
   virt?: 'hw' | 'trap' | 'bt' | 'pv';
   /** --trace exits (VM mode): one line per VM exit on stderr. */
   traceExits?: true;
+  /** --trace LIST: every kind asked for (insn, int, mmu, exits, sbi, io; host/debug/trace.ts). */
+  trace?: Set<TraceKind>;
+  /** --trace-file FILE: trace lines go there instead of stderr. */
+  traceFile?: string;
+  /** --trace-range LO-HI: only events whose pc (mmu: virtual address) is inside. */
+  traceRange?: { lo: bigint; hi: bigint };
   /** --jit MODE: tier 2 of the BT cache (off, on, always); default on. */
   jit?: 'off' | 'on' | 'always';
   /** --jit-threshold N: interpreted runs of a block before its region is compiled. */
@@ -61,6 +68,13 @@ export interface RunOptions {
   restore?: string;
   /** --snapshot-file FILE: where Ctrl-A S saves (default wasmvisor-snapshot.wvsnap). */
   snapshotFile?: string;
+  // -- debugging (host/debug/, docs/debug.md) --
+  /** --gdb tcp:HOST:PORT (-s: tcp::1234): a GDB stub listens there. */
+  gdb?: string;
+  /** -S: the hart starts stopped, until GDB (or the monitor's cont) lets it run. */
+  startStopped?: boolean;
+  /** --monitor stdio | tcp:HOST:PORT: the HMP-style monitor (also on Ctrl-A C). */
+  monitor?: string;
 }
 
 /** A parsed command line. */
@@ -99,7 +113,12 @@ options of run:
   --paging MODE            VM mode: how guest memory is virtualized: nested (G-stage tables,
                            the default with --virt hw) or shadow (shadow page tables: the only
                            paging of --virt trap, bt and pv; with --virt hw through hstatus.VTVM)
-  --trace exits            VM mode: print one line per VM exit to stderr
+  --trace LIST             trace events to stderr (docs/debug.md), a comma-separated list of
+                           insn (each instruction, with the registers it changed; JIT off),
+                           int (traps and interrupts), mmu (page walks), exits (VM exits),
+                           sbi (SBI calls, VM mode), io (MMIO accesses)
+  --trace-file FILE        write the trace there instead of stderr
+  --trace-range LO-HI      trace only pcs (mmu: virtual addresses) in LO..HI (hex)
   -m, --mem SIZE           RAM size: bytes, or with a K, M or G suffix (default 128M;
                            a multiple of 4K, 1M..${sizeText(MEM_MAX)} with --bare, 1M..${sizeText(vmMemSizeLimit())} for a VM)
   --disk FILE[,ro]         with --bare: a raw disk image as a virtio-blk device (virtio-mmio
@@ -111,6 +130,11 @@ options of run:
                            QEMU does (/chosen linux,initrd-start and linux,initrd-end)
   --dtb FILE               use this device tree blob instead of the generated one (--append
                            and --initrd set its /chosen, as QEMU does)
+  --gdb tcp:HOST:PORT      a GDB stub (remote protocol) listens there (docs/debug.md)
+  -s                       the same as --gdb tcp::1234 (as QEMU)
+  -S                       start with the hart stopped until GDB or the monitor continues it
+  --monitor DEV            the monitor (QEMU HMP style: info registers, x/FMT, stop, cont...)
+                           on stdio or tcp:HOST:PORT; on a terminal it is also on Ctrl-A C
   --timeout SECONDS        stop after this much wall time
   --max-instructions N     stop after N retired instructions (or N traps: a guest whose
                            trap handler traps again retires none)
@@ -226,9 +250,10 @@ function parseCodeLimit(text: string): number {
   return n;
 }
 
-function parseTrace(text: string): true {
-  if (text === 'exits') return true;
-  throw new UserError(`wasmvisor: --trace: unknown trace '${text}' (expected exits)`);
+function parseTrace(text: string): Set<TraceKind> {
+  const kinds = parseTraceKinds(text);
+  if (typeof kinds === 'string') throw new UserError(`wasmvisor: --trace: ${kinds}`);
+  return kinds;
 }
 
 /** Options of `run` that take a value, with their canonical names. */
@@ -252,6 +277,10 @@ const VALUE_OPTIONS: Record<string, string> = {
   '--save-on-exit': '--save-on-exit',
   '--restore': '--restore',
   '--snapshot-file': '--snapshot-file',
+  '--gdb': '--gdb',
+  '--trace-file': '--trace-file',
+  '--trace-range': '--trace-range',
+  '--monitor': '--monitor',
 };
 
 /** Parse `argv` (without node and the script). Throws UserError on any mistake. */
@@ -308,11 +337,21 @@ export function parseArgs(argv: string[]): Command {
       else if (name === '--timeout') o.timeout = parseTimeout(value);
       else if (name === '--paging') o.paging = parsePaging(value);
       else if (name === '--virt') o.virt = parseVirt(value);
-      else if (name === '--trace') o.traceExits = parseTrace(value);
+      else if (name === '--trace') {
+        o.trace = parseTrace(value);
+        if (o.trace.has('exits')) o.traceExits = true;
+      }
+      else if (name === '--trace-file') o.traceFile = value;
+      else if (name === '--trace-range') {
+        o.traceRange = parseTraceRange(value);
+        if (!o.traceRange) throw new UserError(`wasmvisor: --trace-range: bad value '${value}' (expected LO-HI in hex, e.g. 80000000-80000fff)`);
+      }
       else if (name === '--jit') o.jit = parseJit(value);
       else if (name === '--jit-threshold') o.jitThreshold = parseBounded(value, name, 1 << 30);
       else if (name === '--jit-code-limit') o.jitCodeLimit = parseCodeLimit(value);
       else if (name === '--jit-max-blocks') o.jitMaxBlocks = parseBounded(value, name, 64);
+      else if (name === '--gdb') o.gdb = parseChardev(value, name, false);
+      else if (name === '--monitor') o.monitor = parseChardev(value, name, true);
       else if (name === '--disk') {
         if (o.disk !== undefined) throw new UserError(`wasmvisor: --disk given twice (one disk only so far)`);
         o.disk = parseDisk(value);
@@ -325,6 +364,8 @@ export function parseArgs(argv: string[]): Command {
       case '--bare': o.bare = true; break;
       case '--stats': o.stats = true; break;
       case '--deterministic': o.deterministic = true; break;
+      case '-s': o.gdb = 'tcp::1234'; break;
+      case '-S': o.startStopped = true; break;
       case '--help': case '-h': return { kind: 'help' };
       default: throw new UserError(`wasmvisor: unknown option '${arg}' (see wasmvisor --help)`);
     }
@@ -335,6 +376,7 @@ export function parseArgs(argv: string[]): Command {
   if (o.bare && o.virt !== undefined) throw new UserError(`wasmvisor: --virt applies to VM mode only (drop --bare)`);
   if (o.virt !== undefined && o.virt !== 'hw' && o.paging === 'nested') throw new UserError(`wasmvisor: --paging nested needs the H extension (--virt hw); --virt ${o.virt} uses --paging shadow`);
   if (o.bare && o.traceExits) throw new UserError(`wasmvisor: --trace exits applies to VM mode only (drop --bare)`);
+  if (o.bare && o.trace?.has('sbi')) throw new UserError(`wasmvisor: --trace sbi applies to VM mode only (on the bare machine, --trace int shows the ecalls)`);
   if (!o.bare && o.disk !== undefined) throw new UserError(`wasmvisor: --disk needs --bare for now (VM mode has no virtio devices yet)`);
   if (!o.bare && o.bios !== undefined) throw new UserError(`wasmvisor: --bios needs --bare (in VM mode the VMM itself answers SBI calls)`);
   if (!o.bare && o.memSize > vmMemSizeLimit()) {
@@ -342,6 +384,14 @@ export function parseArgs(argv: string[]): Command {
     throw new UserError(`wasmvisor: --mem: ${memText} is above the maximum of ${sizeText(vmMemSizeLimit())} for a VM (--bare allows ${sizeText(MEM_MAX)})`);
   }
   return { kind: 'run', options: o };
+}
+
+/** --gdb / --monitor: tcp:HOST:PORT or tcp::PORT (and stdio for the monitor), as QEMU's chardevs. */
+function parseChardev(text: string, name: string, stdio: boolean): string {
+  if (stdio && text === 'stdio') return text;
+  const m = /^tcp:[^:]*:(\d+)$/.exec(text);
+  if (!m || Number(m[1]) > 65535) throw new UserError(`wasmvisor: ${name}: bad value '${text}' (expected ${stdio ? 'stdio, ' : ''}tcp:HOST:PORT or tcp::PORT)`);
+  return text;
 }
 
 function positional(image: string | undefined, arg: string): string {

@@ -6,6 +6,7 @@
  *   Ctrl-A x        quit (the CLI exits with code 0)
  *   Ctrl-A s        save a snapshot (when the command offers it: `run`, docs/snapshot.md)
  *   Ctrl-A h or ?   print the help
+ *   Ctrl-A c        switch between the guest's console and the monitor (host/debug/monitor.ts)
  *   Ctrl-A Ctrl-A   send one Ctrl-A to the guest
  *   Ctrl-A other    ignored, as QEMU's mux does (the key is dropped)
  */
@@ -17,6 +18,7 @@ export const ESCAPE = 0x01;
 export const MUX_HELP =
   'C-a h    print this help\r\n' +
   'C-a x    exit wasmvisor\r\n' +
+  'C-a c    switch between console and monitor\r\n' +
   'C-a C-a  send C-a to the guest\r\n';
 
 /** The help line of Ctrl-A S, when saving is offered. */
@@ -32,6 +34,8 @@ export interface MuxSinks {
   notice(text: string): void;
   /** The user asked for a snapshot (Ctrl-A S); without it the key is dropped like any other. */
   save?(): void;
+  /** Ctrl-A c: switch between the console and the monitor (absent: the key is dropped). */
+  monitor?(): void;
 }
 
 /** Where an EscapeSplitter sends typed bytes. */
@@ -92,6 +96,10 @@ export class ConsoleMux extends EscapeSplitter {
           case 0x73: // s
           case 0x53: // S
             sinks.save?.();
+            return;
+          case 0x63: // c
+          case 0x43: // C
+            sinks.monitor?.();
             return;
           default:
             return; // unknown command: dropped

@@ -34,6 +34,12 @@ import { attachStdin } from './stdin';
 import { runUp, runXl } from './xl';
 import { runLab } from '../lab/run';
 import { DEFAULT_SNAPSHOT_FILE, restoreSnapshotFile, saveSnapshotFile } from '../snapshot/file';
+import { startDebug, type DebugSession } from '../debug/attach';
+import { machineTarget, vmTarget, vmcsHState } from '../debug/target';
+import { LineEditor, PROMPT, crlf } from '../debug/monitor-io';
+import { InsnTracer, TraceSink, exitLineWanted, formatIo } from '../debug/trace';
+import type { RunGate } from '../machine/types';
+import type { DebugTarget } from '../debug/target';
 import pkg from '../../package.json';
 
 /** bin/wasmvisor.mjs hands over the core it compiled while the bundle loaded. */
@@ -155,8 +161,19 @@ async function runGuest(o: RunOptions, io: CliIo): Promise<number> {
     onConsoleOutput: (bytes) => io.stdout(Uint8Array.from(bytes)),
   });
 
+  const debug = await startDebug(o, machineTarget(machine), {
+    quit: () => machine.stop(),
+    reset: () => machine.requestReset(),
+    exits: () => formatStats(machine.stats()),
+  }, io.stderr);
   if (o.restore !== undefined) restoreSnapshotFile(machine, o.restore, o.memSize);
-  const { result, quitByUser, brokenPipe } = await drive(machine, o, io, machine).finally(() => disk?.close());
+  const trace = o.trace && new TraceSink(o.traceFile, io.stderr);
+  machine.gate = traceGate(o, machineTarget(machine), trace, debug?.gate);
+  if (trace && o.trace?.has('io')) {
+    const r = o.traceRange;
+    machine.traceIo = (a, n, wr, v) => { if (!r || (a >= r.lo && a <= r.hi)) trace.line(formatIo(a, n, wr, v)); };
+  }
+  const { result, quitByUser, brokenPipe } = await drive(machine, o, io, machine, debug).finally(() => { disk?.close(); trace?.close(); });
   if (o.stats) io.stderr(formatStats(machine.stats()));
   if (brokenPipe) return EXIT_BROKEN_PIPE;
   const saved = saveOnExit(machine, o, result, io);
@@ -169,6 +186,7 @@ async function runGuest(o: RunOptions, io: CliIo): Promise<number> {
  */
 async function runVm(o: RunOptions, io: CliIo): Promise<number> {
   const kernel = loadImageFile(o.image, KERNEL_RAW_BASE);
+  const trace = o.trace && new TraceSink(o.traceFile, io.stderr);
   checkPlacement(kernel, o.memSize);
   const vm = await Vm.create({
     memSize: o.memSize,
@@ -182,10 +200,17 @@ async function runVm(o: RunOptions, io: CliIo): Promise<number> {
     jitCodeLimit: o.jitCodeLimit,
     jitMaxBlocks: o.jitMaxBlocks,
     onConsoleOutput: (bytes) => io.stdout(Uint8Array.from(bytes)),
-    onTraceExit: o.traceExits ? (line) => io.stderr(line + '\n') : undefined,
+    onTraceExit: trace && o.trace && ['exits', 'sbi', 'io'].some((k) => o.trace?.has(k as 'exits')) ? (line) => { if (exitLineWanted(o.trace as Set<never>, line)) trace.line(line); } : undefined,
   });
+  const debug = await startDebug(o, vmTarget(vm), {
+    quit: () => vm.stop(),
+    reset: () => { vm.rebootRequested = true; vm.vcpu.wake(); },
+    exits: () => formatExitStats(vm.exits, vm.vcpu.instructions, vm.walkCounters()),
+    hState: () => vmcsHState(vm),
+  }, io.stderr);
+  vm.vcpu.gate = traceGate(o, vmTarget(vm), trace, debug?.gate);
   if (o.restore !== undefined) restoreSnapshotFile(vm, o.restore, o.memSize);
-  const { result, quitByUser, brokenPipe } = await drive(vm, o, io, vm);
+  const { result, quitByUser, brokenPipe } = await drive(vm, o, io, vm, debug).finally(() => trace?.close());
   const failure = (result as VmRunResult).failure;
   if (failure !== undefined) io.stderr(`wasmvisor: ${failure}\n`);
   if (o.stats) {
@@ -226,6 +251,12 @@ function saveOnExit(target: Machine | Vm, o: RunOptions, r: RunResult, io: CliIo
   }
 }
 
+/** --trace insn/int/mmu: the instruction tracer steps the hart (around a debugger's gate, if any). */
+function traceGate(o: RunOptions, target: DebugTarget, sink: TraceSink | undefined, inner: RunGate | undefined): RunGate | undefined {
+  if (!sink || !o.trace || !['insn', 'int', 'mmu'].some((k) => o.trace?.has(k as 'insn'))) return inner;
+  return new InsnTracer(target, { kinds: o.trace, range: o.traceRange }, sink, inner);
+}
+
 /** Largest --dtb accepted (a generated tree is a few KiB; QEMU's own limit is 2 MiB too). */
 const DTB_MAX_BYTES = 2 << 20;
 
@@ -245,7 +276,7 @@ export function readBootOptions(o: RunOptions): BootOptions | undefined {
  * a snapshot of `target` (to --snapshot-file), prints one line and runs on with what is left of
  * the limits.
  */
-async function drive(machine: Runnable, o: RunOptions, io: CliIo, target?: Machine | Vm): Promise<{ result: RunResult; quitByUser: boolean; brokenPipe: boolean }> {
+async function drive(machine: Runnable, o: RunOptions, io: CliIo, target?: Machine | Vm, debug?: DebugSession): Promise<{ result: RunResult; quitByUser: boolean; brokenPipe: boolean }> {
   let quitByUser = false;
   let brokenPipe = false;
   let saveRequested = false;
@@ -253,9 +284,18 @@ async function drive(machine: Runnable, o: RunOptions, io: CliIo, target?: Machi
     brokenPipe = true;
     machine.stop();
   });
+  // The monitor (host/debug/): --monitor stdio reads its lines from stdin; on a terminal,
+  // Ctrl-A C switches typed input between the guest's console and the monitor.
+  const monitor = debug?.monitor;
+  let inMonitor = o.monitor === 'stdio';
+  const editor = monitor && new LineEditor((line) => io.stderr(crlf(monitor.execute(line)) + PROMPT), io.stdin.isTTY === true, io.stderr);
+  if (inMonitor) {
+    io.stderr(PROMPT);
+    io.stdin.once('end', () => debug?.quit()); // the end of a stdio monitor's input ends the run, as quit
+  }
   const hookup = attachStdin(
     io.stdin,
-    (bytes) => machine.consoleInput(bytes),
+    (bytes) => (inMonitor && editor ? editor.feed(bytes) : machine.consoleInput(bytes)),
     () => {
       quitByUser = true;
       machine.stop();
@@ -265,6 +305,10 @@ async function drive(machine: Runnable, o: RunOptions, io: CliIo, target?: Machi
       saveRequested = true;
       machine.stop();
     } : undefined,
+    editor && (() => {
+      inMonitor = !inMonitor;
+      io.stderr(inMonitor ? `\r\n${PROMPT}` : '\r\n');
+    }),
   );
   const limits: RunLimits = {};
   if (o.timeout !== undefined) limits.timeoutMs = Number(o.timeout) * 1000;
@@ -274,6 +318,7 @@ async function drive(machine: Runnable, o: RunOptions, io: CliIo, target?: Machi
   try {
     for (;;) {
       result = await machine.run(limits);
+      debug?.finish(result);
       if (!(result.reason === 'stopped' && saveRequested && !quitByUser && !brokenPipe && target)) break;
       saveRequested = false;
       const path = o.snapshotFile ?? DEFAULT_SNAPSHOT_FILE;

@@ -79,7 +79,8 @@ export function attachStdin(
   onQuit: () => void,
   notice: (text: string) => void,
   onSave?: () => void,
+  monitor?: () => void,
 ): ConsoleHookup {
-  const mux = isTerminal(stdin) ? new ConsoleMux({ guest: input, quit: onQuit, notice, save: onSave }) : undefined;
+  const mux = isTerminal(stdin) ? new ConsoleMux({ guest: input, quit: onQuit, notice, save: onSave, monitor }) : undefined;
   return readTyped(stdin, (bytes) => (mux ? mux.feed(bytes) : input(bytes)), { signals: true });
 }

@@ -22,6 +22,16 @@ export interface CoreExports {
   decodeInto(word: number, rec: number): void;
   /** Blocks of one instruction, so run(1n) executes exactly one. */
   setSingleStep(on: boolean): void;
+  /** A debugger breakpoint i (host/debug/gate.ts); live after setBreakpointCount(n > i). */
+  setBreakpoint(i: number, pc: bigint): void;
+  /** How many breakpoints are live (run() exits with EXIT_DEBUG at one; needs single-step mode). */
+  setBreakpointCount(n: number): void;
+  /** Debugger watchpoint i: [addr, addr + len), kind 1 write, 2 read, 3 access (assembly/mmu.ts). */
+  setWatchpoint(i: number, addr: bigint, len: bigint, kind: number): void;
+  /** How many watchpoints are live; flushTlb() after adding, so their pages leave the TLB. */
+  setWatchpointCount(n: number): void;
+  /** After EXIT_DEBUG: the watchpoint hit, or -1 for a breakpoint (reading clears it). */
+  takeWatchHit(): number;
   /**
    * Enter the guest described by the VMCS (H extension, HS external) and run it until a VM
    * exit; returns the exit reason (EXIT_VM_TRAP, EXIT_HALT, EXIT_BUDGET...). See assembly/index.ts.

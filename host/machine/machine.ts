@@ -25,7 +25,7 @@ import { allocateMemory, memSizeLimit, sizeText } from './mem-size';
 import { HartState } from './hart';
 import { HaltSleeper, NEVER } from './halt';
 import { GuestClock } from './guest-clock';
-import type { LoadedImage, MachineConfig, MachineStats, RunLimits, RunResult } from './types';
+import type { LoadedImage, MachineConfig, MachineStats, RunGate, RunLimits, RunResult } from './types';
 
 /** The hart's ISA as the device tree advertises it. */
 export const HART_ISA = 'rv64imafdc_zicsr_zifencei_zicntr_sstc';
@@ -120,7 +120,8 @@ export class Machine {
   /** The virtio-blk transport in virtio slot 0, when the config has a disk. */
   readonly blk: VirtioMmio | undefined;
 
-  private readonly core: CoreExports;
+  /** The core instance (the debugger sets breakpoints and single-step mode through it). */
+  readonly core: CoreExports;
   private readonly bus = new Bus();
   private readonly ram: Ram;
   private readonly plic: Plic;
@@ -257,6 +258,20 @@ export class Machine {
     this.sleeper.wake();
   }
 
+  /** A debugger's hold on the run loop (host/debug/), undefined when none is attached. */
+  gate: RunGate | undefined;
+  /** --trace io (host/debug/trace.ts): called after each MMIO access with what it moved. */
+  traceIo: ((addr: bigint, size: number, write: boolean, value: bigint) => void) | undefined;
+  /** End a WFI sleep early (a debugger's interrupt request). */
+  wake(): void {
+    this.sleeper.wake();
+  }
+  /** Reset the machine as the guest's syscon reset does, at the next entry (monitor system_reset). */
+  requestReset(): void {
+    this.resetRequested = true;
+    this.sleeper.wake();
+  }
+
   /** Traps and interrupts the hart has taken (what a trap storm does instead of retiring). */
   private trapsTaken(): bigint {
     return this.hart.statTraps + this.hart.statInterrupts;
@@ -293,11 +308,18 @@ export class Machine {
         if (left <= 0n || this.trapsTaken() - e0 >= maxI) return result('max-instructions', 0);
         if (left < budget) budget = left;
       }
+      const gate = this.gate;
+      if (gate !== undefined) {
+        budget = await gate.enter(budget);
+        if (this.exitCode !== undefined || this.stopRequested || this.resetRequested) continue;
+      }
       this.clock.sync();
       const reason = this.core.run(budget);
       if (reason === A.EXIT_MMIO) this.mmio();
       else if (reason === A.EXIT_HTIF) this.htif();
-      else if (reason === A.EXIT_HALT) {
+      // (a debugger that now holds the hart takes over a WFI's wait)
+      if (gate !== undefined && gate.exited(reason)) continue;
+      if (reason === A.EXIT_HALT) {
         this.counters.haltExits++;
         await this.halt(deadline);
       }
@@ -326,6 +348,7 @@ export class Machine {
     if (h.mmioWrite) w.device.write(off, size, h.mmioData & ((1n << BigInt(size * 8)) - 1n));
     else h.mmioData = w.device.read(off, size);
     h.mmioStatus = A.MMIO_OK;
+    this.traceIo?.(addr, size, h.mmioWrite, h.mmioData & ((1n << BigInt(size * 8)) - 1n));
   }
 
   /**

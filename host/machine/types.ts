@@ -86,6 +86,19 @@ export interface MachineConfig extends JitConfig {
 }
 
 /** Limits of one `Machine.run` call. */
+/**
+ * A debugger's hold on a run loop (host/debug/gate.ts): the Machine and the vCPU call enter()
+ * before each core entry and exited() after it, only while one is attached (zero cost without).
+ */
+export interface RunGate {
+  /** Waits while the debugger holds the hart; returns the budget for this entry (1 when stepping). */
+  enter(budget: bigint): Promise<bigint>;
+  /** The core returned `reason` (an EXIT_*); true if the debugger now holds the hart. */
+  exited(reason: number): boolean;
+  /** True while the debugger holds the hart. */
+  readonly held: boolean;
+}
+
 export interface RunLimits {
   /**
    * Stop after this many retired instructions, or after this many traps (RunResult.traps) for a

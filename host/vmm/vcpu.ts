@@ -9,7 +9,7 @@
  */
 import * as A from '../../assembly/abi';
 import { Disassembler } from '../isa/disasm';
-import type { RunLimits } from '../machine/types';
+import type { RunGate, RunLimits } from '../machine/types';
 import { HaltSleeper, NEVER } from '../machine/halt';
 import { GuestClock } from '../machine/guest-clock';
 import { extendLoad, type MmioAccess } from './mmio';
@@ -203,6 +203,8 @@ export class Vcpu {
   loadSuspendState(s: { retentive: boolean; resumeAddr: string; opaque: string } | null): void {
     this.suspended = s ? { retentive: s.retentive, resumeAddr: BigInt(s.resumeAddr), opaque: BigInt(s.opaque) } : undefined;
   }
+  /** A debugger's hold on the run loop (host/debug/), undefined when none is attached. */
+  gate: RunGate | undefined;
 
   /** Make run() return 'stopped' soon. */
   stop(): void {
@@ -261,7 +263,15 @@ export class Vcpu {
         this.resumeFromSuspend();
       }
       if (this.budget(limits, i0) === 0n) return result('max-instructions', 0);
-      now = this.runExits(limits, i0, now, deadline, lastYield + 20);
+      let step = 0n;
+      if (this.gate !== undefined) {
+        // A debugger (host/debug/): wait while it holds the vCPU; budget 1 while it steps.
+        step = await this.gate.enter(SLICE);
+        if (step === SLICE) step = 0n;
+        now = clock.now();
+        if (vm.exitCode !== undefined || this.stopRequested || vm.rebootRequested) continue;
+      }
+      now = this.runExits(limits, i0, now, deadline, lastYield + 20, step);
       if (this.halting) {
         this.haltExits++;
         if (!this.suspended) await this.waitForInterrupt(deadline);
@@ -288,13 +298,14 @@ export class Vcpu {
    * so it reads the clock only when the stats time it or when CLOCK_EVERY exits have gone by
    * without a reading (which bounds how late the deadline, the yield and mtime can be).
    */
-  private runExits(limits: RunLimits, i0: bigint, now: number, deadline: number, yieldAfter: number): number {
+  private runExits(limits: RunLimits, i0: bigint, now: number, deadline: number, yieldAfter: number, step = 0n): number {
     const vm = this.vm;
     const stats = this.stats;
     const tracing = vm.cfg.onTraceExit !== undefined;
+    const gate = this.gate;
     let untimed = 0; // SBI-call exits since the last clock read
     for (;;) {
-      const budget = this.budget(limits, i0);
+      const budget = step !== 0n ? step : this.budget(limits, i0);
       if (budget === 0n) return now;
       this.syncTime(now);
       if (budget !== this.lastBudget) vm.vmcs.budget = this.lastBudget = budget;
@@ -330,6 +341,12 @@ export class Vcpu {
         }
       }
       if (tracing) this.trace(exit, reason, pcAtExit);
+      if (gate !== undefined && (gate.exited(exit) || step !== 0n)) {
+        // The debugger holds the vCPU (a WFI is waited for after it lets go), or it steps: one
+        // entry at a time, each through its gate.
+        if (gate.held) this.halting = false;
+        return now;
+      }
       if (this.halting || this.failure !== undefined || vm.exitCode !== undefined || this.stopRequested || vm.rebootRequested) return now;
       if (now >= deadline || now > yieldAfter) return now;
     }
@@ -357,6 +374,7 @@ export class Vcpu {
   private handleExit(exit: number): ReasonId {
     switch (exit) {
       case A.EXIT_BUDGET:
+      case A.EXIT_DEBUG: // a debugger's breakpoint (host/debug/): counted with the slices
         return this.reasons.budget;
       case A.EXIT_HALT:
         this.halting = true;

@@ -49,3 +49,18 @@ describe('ConsoleMux (Ctrl-A escape as qemu -nographic)', () => {
     expect(MUX_HELP).toContain('C-a x    exit wasmvisor\r\n');
   });
 });
+
+describe('ConsoleMux: Ctrl-A c (the monitor)', () => {
+  it('calls the monitor sink, and is dropped when there is none', () => {
+    let switches = 0;
+    const guest: number[] = [];
+    const mux = new ConsoleMux({ guest: (b) => guest.push(...b), quit: () => {}, notice: () => {}, monitor: () => switches++ });
+    mux.feed(Uint8Array.from([0x61, 0x01, 0x63, 0x62, 0x01, 0x43]));
+    expect(switches).toBe(2);
+    expect(guest).toEqual([0x61, 0x62]);
+    const h = harness();
+    h.feed([0x01, 0x63, 0x7a]);
+    expect(h.guest).toEqual([0x7a]);
+    expect(MUX_HELP).toContain('C-a c    switch between console and monitor\r\n');
+  });
+});

@@ -74,7 +74,7 @@ describe('wasmvisor run IMAGE (VM mode)', () => {
     for (const [args, msg] of [
       [['run', '--virt', 'pv', '--paging', 'nested', img], 'wasmvisor: --paging nested needs the H extension (--virt hw); --virt pv uses --paging shadow'],
       [['run', '--paging=flat', img], "wasmvisor: --paging: unknown mode 'flat' (expected nested or shadow)"],
-      [['run', '--trace', 'all', img], "wasmvisor: --trace: unknown trace 'all' (expected exits)"],
+      [['run', '--trace', 'all', img], "wasmvisor: --trace: unknown trace 'all' (expected a list of insn, int, mmu, exits, sbi, io)"],
       [['run', '--bios', img, img], 'wasmvisor: --bios needs --bare (in VM mode the VMM itself answers SBI calls)'],
       [['run', '--bare', '--paging', 'nested', img], 'wasmvisor: --paging applies to VM mode only (drop --bare)'],
     ] as const) {

@@ -1,0 +1,171 @@
+/**
+ * Run control for a debugger: the RunGate the Machine or vCPU run loop calls around each core
+ * entry while a debugger is attached (host/machine/types.ts). It holds the hart while the
+ * debugger has it, and decides how the next entry runs:
+ *
+ *   no breakpoints, no watchpoints   full speed (JIT, BT cache): the budget is untouched
+ *   breakpoints (Z0/Z1)              the list is in the core (assembly/bt.ts): blocks end before
+ *                                    a breakpoint, tier 2 is off, and run() compares pc at each
+ *                                    block start, stopping with EXIT_DEBUG before executing it
+ *   watchpoints (Z2/Z3/Z4)           the core keeps the pages that hold one out of its TLB, so
+ *                                    their accesses take the slow path, which compares them and
+ *                                    stops before the access (assembly/mmu.ts); other pages, the
+ *                                    JIT and the BT cache run as usual
+ *   a step (s, vCont;s)              one instruction per entry (budget 1, single-step mode)
+ *
+ * So a software breakpoint works over code the JIT compiled or the BT cache decoded: compiled
+ * code is not run while breakpoints exist, and setting them drops the decoded blocks. The cost is
+ * paid only while they exist; see docs/debug.md for the numbers.
+ */
+import { EXIT_DEBUG, EXIT_MMIO } from '../../assembly/abi';
+import type { RunGate } from '../machine/types';
+import type { DebugTarget } from './target';
+
+/** Why the hart stopped, as the stub reports it. */
+export type StopEvent =
+  | { kind: 'signal'; signal: number }
+  | { kind: 'watch'; type: 'watch' | 'rwatch' | 'awatch'; addr: bigint };
+
+export type WatchKind = 'write' | 'read' | 'access';
+interface Watchpoint { addr: bigint; len: number; kind: WatchKind }
+
+const SIGINT = 2;
+const SIGTRAP = 5;
+
+export class DebugGate implements RunGate {
+  /** True while the debugger holds the hart. */
+  held: boolean;
+  /** Software (Z0) and hardware (Z1) breakpoints: both compare the pc (virtual, current privilege). */
+  private readonly swBreaks = new Set<bigint>();
+  private readonly hwBreaks = new Set<bigint>();
+  /** Watchpoints, in the order the core numbers them. */
+  private readonly watches: Watchpoint[] = [];
+  private stepping = false;
+  private haltRequested = false;
+  /** An MMIO exit in a step: the next entry (budget 0) completes the instruction. */
+  private completing = false;
+  /** Resuming at the access a watchpoint stopped: one step with the watchpoints off first. */
+  private overWatch = false;
+  /** pc of the last watchpoint stop. */
+  private watchStopPc: bigint | undefined;
+  private release: (() => void) | undefined;
+  private mode = { singleStep: false, watches: -1 };
+  /** Called when the hart stops (a breakpoint, a step, an interrupt request). */
+  onStop: (e: StopEvent) => void = () => {};
+
+  constructor(private readonly target: DebugTarget, startHeld: boolean) {
+    this.held = startHeld;
+  }
+
+  // ---- the debugger's side ----
+
+  /** Let the hart run until a breakpoint, a watchpoint or halt(); one instruction if `step`. */
+  resume(step: boolean): void {
+    this.stepping = step;
+    this.overWatch = this.watches.length > 0 && this.watchStopPc !== undefined && this.watchStopPc === this.target.pc;
+    this.watchStopPc = undefined;
+    this.held = false;
+    this.syncCore();
+    const r = this.release;
+    this.release = undefined;
+    r?.();
+  }
+
+  /** Ask a running hart to stop (GDB's Ctrl-C, the monitor's stop): onStop follows with SIGINT. */
+  halt(): void {
+    if (this.held) return;
+    this.haltRequested = true;
+    this.target.kick();
+  }
+
+  /** Insert a breakpoint (type 0 software, 1 hardware) or a watchpoint (2 write, 3 read, 4 access). */
+  insert(type: number, addr: bigint, len: number): boolean {
+    if (type === 0) this.swBreaks.add(addr);
+    else if (type === 1) this.hwBreaks.add(addr);
+    else if (type >= 2 && type <= 4 && this.watches.length < WATCH_MAX) this.watches.push({ addr, len, kind: KINDS[type - 2] });
+    else return false;
+    return true;
+  }
+
+  remove(type: number, addr: bigint, len: number): boolean {
+    if (type === 0) return this.swBreaks.delete(addr);
+    if (type === 1) return this.hwBreaks.delete(addr);
+    const i = this.watches.findIndex((w) => w.addr === addr && w.len === len && w.kind === KINDS[type - 2]);
+    if (i < 0) return false;
+    this.watches.splice(i, 1);
+    return true;
+  }
+
+  /** Drop every breakpoint and watchpoint and let the hart run (GDB's detach). */
+  detach(): void {
+    this.swBreaks.clear();
+    this.hwBreaks.clear();
+    this.watches.length = 0;
+    this.resume(false);
+  }
+
+  /** Put the core in the mode the breakpoints, watchpoints and step need. */
+  private syncCore(): void {
+    const breaks = [...new Set([...this.swBreaks, ...this.hwBreaks])];
+    const singleStep = this.stepping || this.overWatch;
+    const core = this.target.core;
+    if (singleStep !== this.mode.singleStep) core.setSingleStep(singleStep);
+    breaks.forEach((pc, i) => core.setBreakpoint(i, pc));
+    core.setBreakpointCount(breaks.length);
+    const watches = this.overWatch ? 0 : this.watches.length;
+    this.watches.forEach((w, i) => core.setWatchpoint(i, w.addr, BigInt(w.len), KINDS.indexOf(w.kind) + 1));
+    core.setWatchpointCount(watches);
+    if (watches > 0) core.flushTlb(); // (their pages must leave the TLB; removing needs nothing)
+    this.mode = { singleStep, watches };
+  }
+
+  // ---- the run loop's side (RunGate) ----
+
+  async enter(budget: bigint): Promise<bigint> {
+    if (this.haltRequested && !this.held) {
+      this.haltRequested = false;
+      this.stop({ kind: 'signal', signal: SIGINT });
+    }
+    while (this.held) await new Promise<void>((r) => { this.release = r; });
+    this.haltRequested = false;
+    if (this.completing) return 0n;
+    return this.stepping || this.overWatch ? 1n : budget;
+  }
+
+  exited(reason: number): boolean {
+    if (reason === EXIT_DEBUG) {
+      const w = this.target.core.takeWatchHit();
+      if (w < 0 || w >= this.watches.length) return this.stop({ kind: 'signal', signal: SIGTRAP });
+      const hit = this.watches[w];
+      this.watchStopPc = this.target.pc;
+      return this.stop({ kind: 'watch', type: hit.kind === 'write' ? 'watch' : hit.kind === 'read' ? 'rwatch' : 'awatch', addr: hit.addr });
+    }
+    if (this.completing) this.completing = false;
+    else if ((this.stepping || this.overWatch) && reason === EXIT_MMIO) {
+      this.completing = true; // (bare machine: the device answers, then run(0) retires it)
+      return false;
+    }
+    if (this.overWatch) {
+      // Past the access: the watchpoints are back.
+      this.overWatch = false;
+      this.syncCore();
+    }
+    if (this.stepping) return this.stop({ kind: 'signal', signal: SIGTRAP });
+    if (this.haltRequested) {
+      this.haltRequested = false;
+      return this.stop({ kind: 'signal', signal: SIGINT });
+    }
+    return false;
+  }
+
+  private stop(e: StopEvent): boolean {
+    this.held = true;
+    this.stepping = false;
+    this.onStop(e);
+    return true;
+  }
+}
+
+const KINDS = ['write', 'read', 'access'] as const;
+/** Watchpoints the core holds (assembly/mmu.ts WP_MAX). */
+const WATCH_MAX = 16;

@@ -1,0 +1,177 @@
+/**
+ * The monitor: QEMU's HMP commands that make sense here, one line in, text out (transports in
+ * monitor-io.ts: a TCP server, stdin, Ctrl-A C on the terminal; GDB's `monitor CMD`).
+ *
+ *   help                      the command list
+ *   info registers            pc, x1..x31, privilege, the CSRs (with the H state)
+ *   info mem                  the guest's mappings (current satp, or the guest's vsatp), merged
+ *   info tlb                  the same, one line per leaf (page or superpage)
+ *   info exits                VM exits by reason (a VM), or the machine's exit counters
+ *   x/FMT ADDR, xp/FMT ADDR   memory, virtual (through the current translation) or physical;
+ *                             FMT = [count][x|d|u|c|i][b|h|w|g] as QEMU's (default 1, x, w)
+ *   stop, cont                hold / release the hart (the GDB stub's gate)
+ *   system_reset              reset the machine (the VM: a reboot), as the guest's reset
+ *   quit                      end the run (exit code 0)
+ *
+ * Addresses and values in hex (0x optional), as QEMU reads them; a failed translation says so.
+ */
+import { disassemble, ABI_NAMES } from '../isa/disasm';
+import type { DebugGate } from './gate';
+import { listMappings, pteFlags } from './translate';
+import { read64, readMemory, translate, type DebugTarget } from './target';
+
+/** What the monitor acts on besides the hart. */
+export interface MonitorHost {
+  target: DebugTarget;
+  gate: DebugGate;
+  /** The exit table (VM mode: formatExitStats; bare: the machine's counters). */
+  exits(): string;
+  /** Extra register lines (a VM's H state from its VMCS). */
+  hState?(): string;
+  reset(): void;
+  quit(): void;
+}
+
+export const MONITOR_HELP = `help                      show this list
+info registers            pc, general registers, privilege, CSRs and the H state
+info mem                  the guest's mappings (virtual range, physical, size, flags)
+info tlb                  the guest's mappings, one line per page or superpage
+info exits                exits by reason
+x/FMT ADDR                memory at a virtual address (FMT: [count][x|d|u|c|i][b|h|w|g])
+xp/FMT ADDR               memory at a physical address
+stop                      stop the hart
+cont                      let the hart run
+system_reset              reset the machine
+quit                      end the run
+`;
+
+const hex16 = (v: bigint) => v.toString(16).padStart(16, '0');
+/** Most units one x/xp shows (QEMU has no limit; a typo should not print megabytes). */
+const MAX_COUNT = 4096;
+
+export class Monitor {
+  constructor(private readonly host: MonitorHost) {}
+
+  /** Execute one command line; returns its output (lines end in \n). */
+  execute(line: string): string {
+    const cmd = line.trim();
+    if (cmd === '') return '';
+    const [word, ...args] = cmd.split(/\s+/);
+    switch (word) {
+      case 'help': case '?': return MONITOR_HELP;
+      case 'info': return this.info(args[0] ?? '');
+      case 'stop':
+        this.host.gate.halt();
+        return '';
+      case 'c': case 'cont':
+        this.host.gate.resume(false);
+        return '';
+      case 'system_reset':
+        this.host.reset();
+        return '';
+      case 'q': case 'quit':
+        this.host.quit();
+        return '';
+    }
+    const m = /^(xp?)(?:\/(\d*)([xduci]?)([bhwg]?))?$/.exec(word);
+    if (m) {
+      const addr = parseHex(args.join(''));
+      if (addr === undefined) return `${m[1]}: expected an address, e.g. ${m[1]}/4xw 0x80000000\n`;
+      const count = Number(m[2] || '1');
+      if (count > MAX_COUNT) return `${m[1]}: at most ${MAX_COUNT} units at a time\n`;
+      return this.examine(addr, m[1] === 'xp', count, m[3] || 'x', m[4] || 'w');
+    }
+    return `unknown command: '${word}' (help lists them)\n`;
+  }
+
+  private info(what: string): string {
+    switch (what) {
+      case 'registers': return this.registers();
+      case 'mem': return this.mappings(true);
+      case 'tlb': return this.mappings(false);
+      case 'exits': return this.host.exits();
+    }
+    return `info: expected registers, mem, tlb or exits, got '${what}'\n`;
+  }
+
+  private registers(): string {
+    const t = this.host.target;
+    const priv = ['U', 'S', '?', 'M'][t.priv];
+    let s = `pc       ${hex16(t.pc)}  priv ${t.kind === 'vm' ? `V${priv} (the guest's ${priv})` : priv}\n`;
+    for (let i = 1; i < 32; i++) {
+      s += `x${String(i).padEnd(2)}/${ABI_NAMES[i].padEnd(4)} ${hex16(t.x(i))}${i % 4 === 3 ? '\n' : '  '}`;
+    }
+    s += '\n';
+    const csrs = [...t.csrs.values()].sort((a, b) => a.num - b.num);
+    csrs.forEach((c, i) => { s += `${c.name.padEnd(10)} ${hex16(c.get())}${i % 3 === 2 ? '\n' : '  '}`; });
+    if (csrs.length % 3 !== 0) s += '\n';
+    if (this.host.hState) s += this.host.hState();
+    return s;
+  }
+
+  private mappings(merged: boolean): string {
+    const t = this.host.target;
+    const satp = t.dataSatp();
+    if (satp >> 60n === 0n) return `paging off (${t.kind === 'vm' ? 'vsatp' : 'satp'} = ${hex16(t.kind === 'vm' ? satp : t.csrs.get(0x180)?.get() ?? 0n)}${t.priv === 3 ? ', M-mode' : ''}): virtual = physical\n`;
+    const maps = listMappings(satp, (pa) => read64(t, pa), merged ? 256 : 512, merged);
+    let s = merged ? 'virtual address  physical address  size             attr\n' : 'virtual address  physical address  page size  attr\n';
+    for (const m of maps) {
+      s += merged
+        ? `${hex16(m.va)} ${hex16(m.pa)}  ${hex16(m.size)} ${pteFlags(m.flags)}\n`
+        : `${hex16(m.va)} ${hex16(m.pa)}  ${(m.size >> 10n).toString().padStart(7)}K  ${pteFlags(m.flags)}\n`;
+    }
+    return s;
+  }
+
+  private examine(addr: bigint, physical: boolean, count: number, fmt: string, sizeCh: string): string {
+    const t = this.host.target;
+    if (fmt === 'i') {
+      let s = '';
+      let a = addr;
+      for (let i = 0; i < count; i++) {
+        const lo = readMemory(t, a, 2, physical);
+        if (!lo) return s + `${hex16(a)}: cannot access memory\n`;
+        let w = lo[0] | (lo[1] << 8);
+        let len = 2;
+        if ((w & 3) === 3) {
+          const hi = readMemory(t, a + 2n, 2, physical);
+          if (!hi) return s + `${hex16(a)}: cannot access memory\n`;
+          w = (w | (hi[0] << 16) | (hi[1] << 24)) >>> 0;
+          len = 4;
+        }
+        s += `${hex16(a)}:  ${disassemble(w, a)}\n`;
+        a += BigInt(len);
+      }
+      return s;
+    }
+    const size = { b: 1, h: 2, w: 4, g: 8 }[sizeCh] ?? 4;
+    const bytes = readMemory(t, addr, count * size, physical);
+    if (!bytes) {
+      const pa = physical ? addr : translate(t, addr);
+      return pa === undefined ? `${hex16(addr)}: no translation (page fault)\n` : `${hex16(addr)}: not RAM (physical ${hex16(pa)})\n`;
+    }
+    const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    const perLine = Math.max(1, 16 / size);
+    let s = '';
+    for (let i = 0; i < count; i++) {
+      if (i % perLine === 0) s += `${i ? '\n' : ''}${hex16(addr + BigInt(i * size))}:`;
+      const v = size === 8 ? dv.getBigUint64(i * 8, true) : BigInt(size === 4 ? dv.getUint32(i * 4, true) : size === 2 ? dv.getUint16(i * 2, true) : dv.getUint8(i));
+      s += ' ' + formatValue(v, size, fmt);
+    }
+    return s + '\n';
+  }
+}
+
+function formatValue(v: bigint, size: number, fmt: string): string {
+  switch (fmt) {
+    case 'd': return BigInt.asIntN(size * 8, v).toString();
+    case 'u': return v.toString();
+    case 'c': return JSON.stringify(String.fromCharCode(Number(v & 0xffn)));
+    default: return '0x' + v.toString(16).padStart(size * 2, '0');
+  }
+}
+
+function parseHex(text: string): bigint | undefined {
+  const m = /^(?:0x)?([0-9a-f]+)$/i.exec(text);
+  return m ? BigInt('0x' + m[1]) : undefined;
+}

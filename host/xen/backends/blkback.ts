@@ -385,14 +385,18 @@ export class Blkback implements XenbusDriver {
     const pages = Math.ceil(nseg / BLKIF_SEGS_PER_INDIRECT_FRAME);
     for (let p = 0; p < pages; p++) {
       const ref = req.indirectGrefs![p];
-      const r = this.opts.grants.map(this.opts.frontendDomid, ref, true);
-      if (r.status !== GNTST_okay || !r.mapping) return fail(`indirect page ${p}: grant ref ${ref} (GNTST ${r.status})`);
+      // With persistent grants the indirect page is a kept mapping like a data page (Linux's
+      // blkfront grants it writable then); else it is mapped read-only for this read only.
+      const temporary: GrantMapping[] = [];
+      const m = this.persistent ? this.persistentMap(ref, true, [], temporary) : this.mapOnce(ref, true);
+      if (typeof m === 'number') return fail(`indirect page ${p}: grant ref ${ref} (GNTST ${m})`);
+      if (this.kept.get(ref) !== m) temporary.push(m);
       const n = Math.min(nseg - p * BLKIF_SEGS_PER_INDIRECT_FRAME, BLKIF_SEGS_PER_INDIRECT_FRAME);
       let copy: Uint8Array;
       try {
-        copy = r.mapping.read(0, n * BLKIF_SEG_SIZE);
+        copy = m.read(0, n * BLKIF_SEG_SIZE);
       } finally {
-        this.opts.grants.unmap(r.mapping);
+        for (const t of temporary) this.opts.grants.unmap(t);
       }
       for (let i = 0; i < n; i++) {
         const o = i * BLKIF_SEG_SIZE;

@@ -3,7 +3,7 @@
  * (in-process), on qemu-system-riscv64 (TCG) and natively (host gcc -O2),
  * prints a table of times and ratios, and writes bench/results/latest.json.
  *
- *   node dist/bench.mjs [--runs N] [--only crc32,qsort,vm,lab] [--no-wasmvisor]
+ *   node dist/bench.mjs [--runs N] [--only crc32,qsort,vm,lab,browser] [--no-wasmvisor]
  *                       [--no-qemu] [--no-native] [--no-make] [--out FILE]
  *                       [--timeout SECONDS]
  *
@@ -32,6 +32,7 @@ import { formatJitCheck, jitSlowerThanInterpreter, type JitPair } from './jit-ch
 import { xenBenchmarks, formatXenBench, type XenBench } from './xen';
 import { memBenchmarks, formatMemBench, type MemBench } from './memory';
 import { labBenchmarks, formatLabBench, type LabBench } from './lab';
+import { browserBenchmarks, formatBrowserBench, type BrowserBench } from './browser';
 
 /** Command-line options. */
 interface Options {
@@ -66,9 +67,9 @@ function parseArgs(argv: string[]): Options {
       }
       case '--only': {
         o.only = value().split(',').filter((s) => s !== '');
-        const unknown = o.only.filter((n) => n !== 'vm' && n !== 'boot' && n !== 'xen' && n !== 'mem' && n !== 'lab' && !WORKLOADS.some((w) => w.name === n));
+        const unknown = o.only.filter((n) => n !== 'vm' && n !== 'boot' && n !== 'xen' && n !== 'mem' && n !== 'lab' && n !== 'browser' && !WORKLOADS.some((w) => w.name === n));
         if (unknown.length > 0) {
-          throw new UsageError(`bench: unknown workload '${unknown[0]}' (have ${WORKLOADS.map((w) => w.name).join(', ')}, vm, boot, xen, mem, lab)`);
+          throw new UsageError(`bench: unknown workload '${unknown[0]}' (have ${WORKLOADS.map((w) => w.name).join(', ')}, vm, boot, xen, mem, lab, browser)`);
         }
         break;
       }
@@ -324,8 +325,20 @@ async function main(): Promise<number> {
     }
     // ---- end of the techniques lab ----
 
-    const report: BenchReport & { vm?: VmBench; boot?: BootBench; xen?: XenBench; mem?: MemBench; lab?: LabBench } = { host, runs: opt.runs, startup, workloads: results, geomean: geomeanRow(results) };
+    // ---- the browser column (issue 16; bench/browser.ts) ----
+    let browserBench: BrowserBench | null = null;
+    if (opt.wasmvisor && (opt.only === null || opt.only.includes('browser'))) {
+      try {
+        browserBench = await browserBenchmarks(root, opt.runs, opt.timeoutMs, log);
+      } catch (e) {
+        log(`bench: browser: ${errorText(e)}`);
+      }
+    }
+    // ---- end of the browser column ----
+
+    const report: BenchReport & { vm?: VmBench; boot?: BootBench; xen?: XenBench; mem?: MemBench; lab?: LabBench; browser?: BrowserBench } = { host, runs: opt.runs, startup, workloads: results, geomean: geomeanRow(results) };
     if (labBench) report.lab = labBench;
+    if (browserBench) report.browser = browserBench;
     if (vmBench) report.vm = vmBench;
     if (bootBench) report.boot = bootBench;
     if (xenBench) report.xen = xenBench;
@@ -362,6 +375,10 @@ async function main(): Promise<number> {
     if (labBench) {
       console.log('');
       console.log(formatLabBench(labBench));
+    }
+    if (browserBench) {
+      console.log('');
+      console.log(formatBrowserBench(browserBench));
     }
 
     // ---- the JIT is never slower than --jit off (issue 16; bench/jit-check.ts) ----

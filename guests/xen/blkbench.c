@@ -2,8 +2,9 @@
  * blkbench.c - the split-driver half of issue 6's disk benchmark: a DomU
  * that writes its whole first vbd (4 to 256 MiB; bench/xen.ts uses 64 MiB) in 64 KiB I/Os, reads it back the same
  * way, and checks it (a stamp in every sector), through blkfront (lib/blkfront.c). Sixteen
- * I/Os (1 MiB, 32 ring requests of 11 + 5 segments) are in flight per batch:
- * one notification each. virtblkbench.c runs the same workload through an
+ * I/Os (1 MiB) are in flight per batch, one notification each: 16 indirect requests of 16
+ * segments when the backend offers feature-max-indirect-segments, else 32 requests of 11 + 5
+ * segments; on a two-page ring when it offers max-ring-page-order >= 1. virtblkbench.c runs the same workload through an
  * emulated virtio-blk device.
  *
  * The guest's own work is kept small so that the I/O path dominates: the
@@ -79,6 +80,8 @@ int main(long hartid, const void *dtb)
     CHECK(xenbus_first_child("device/vbd", child, sizeof child) == 0, "no disk (device/vbd is empty)");
     path_join(dir, sizeof dir, "device/vbd", child);
     blk.want_persistent = 1;            /* feature-persistent: grants kept for the connection */
+    blk.want_indirect = 1;              /* feature-max-indirect-segments: 16 segments a request */
+    blk.want_ring_order = 1;            /* ring-page-order 1: a two-page ring (64 slots) */
     int rc = blkfront_init(&blk, dir);
     CHECK(rc == 0, "blkfront: handshake step %d failed", -rc);
     total = diskbench_total(blk.sectors);

@@ -67,6 +67,8 @@ export interface VmOptions {
   workerUrl?: string | URL;
   /** The core: build/core.wasm as a URL, bytes or compiled module (default: core.wasm next to this module). */
   core?: string | URL | ArrayBuffer | WebAssembly.Module;
+  /** A Worker on worker.js started earlier and not yet messaged (default: a new one). */
+  worker?: Worker;
   /** Share counters through a SharedArrayBuffer (default: when the page is cross-origin isolated). */
   shared?: boolean;
   /** Milliseconds between statistics samples (default 100: ten a second). */
@@ -127,6 +129,8 @@ export class Vm extends EventTarget {
   exitCode: number | undefined;
   /** The error message once state is 'error', or why the VMM stopped the guest ('exited'). */
   error: string | undefined;
+  /** When the page first saw each state (performance.now(), ms after navigation start): bench/browser.ts's breakdown. */
+  readonly stateTimes: Partial<Record<VmState, number>> = {};
 
   private readonly worker: Worker;
   private readonly statsView: Float64Array | undefined;
@@ -176,6 +180,7 @@ export class Vm extends EventTarget {
         // Shared counters: take the sample that goes with this state (the worker wrote it first).
         if (this.shared && msg.state !== 'running') this.emitStats(this.readCounters());
         this.state = msg.state;
+        this.stateTimes[msg.state] ??= performance.now();
         this.exitCode = msg.exitCode;
         this.error = msg.message;
         this.dispatchEvent(new CustomEvent('state', { detail: { state: msg.state, exitCode: msg.exitCode, message: msg.message } }));
@@ -337,6 +342,7 @@ export async function createVm(options: VmOptions = {}): Promise<Vm> {
   let vm: Vm | undefined;
   const early: FromWorker[] = [];
   const worker = await bootWorker({
+    worker: options.worker,
     workerUrl: options.workerUrl,
     core: options.core,
     memSize: options.memSize ?? 128 << 20,

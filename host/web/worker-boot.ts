@@ -9,6 +9,8 @@ import type { FromWorker, ToWorker } from './protocol';
 export interface WorkerBootOptions {
   /** The worker script (default: worker.js next to this module). */
   workerUrl?: string | URL;
+  /** A Worker on worker.js already started (the demo page starts one before its bundle loads), that has had no message yet. */
+  worker?: Worker;
   /** The core: build/core.wasm as a URL, bytes or compiled module (default: core.wasm next to this module). */
   core?: string | URL | ArrayBuffer | WebAssembly.Module;
   memSize: number;
@@ -26,7 +28,7 @@ export async function bootWorker(o: WorkerBootOptions, receive: (msg: FromWorker
   let core = o.core ?? new URL('./core.wasm', import.meta.url);
   if (core instanceof URL) core = core.href;
   else if (typeof core === 'string') core = new URL(core, location.href).href;
-  const worker = new Worker(workerUrl, { type: 'module', name: 'wasmvisor' });
+  const worker = o.worker ?? new Worker(workerUrl, { type: 'module', name: 'wasmvisor' });
   try {
     await new Promise<void>((resolve, reject) => {
       worker.onmessage = (ev: MessageEvent<FromWorker>) => {

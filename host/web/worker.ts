@@ -273,11 +273,30 @@ async function boot(autostart: boolean): Promise<void> {
   else setState('paused');
 }
 
+/**
+ * The core next to this module (what bootWorker sends by default), fetched and compiled as soon
+ * as the worker starts, before `init` arrives: the page's own start-up overlaps it. Browsers
+ * only (a worker with a location); init with another core does not use it.
+ */
+const ownCore = typeof location !== 'undefined' && typeof fetch === 'function' ? new URL('./core.wasm', import.meta.url).href : undefined;
+const ownCoreModule: Promise<WebAssembly.Module> | undefined = ownCore ? fetchCore(ownCore) : undefined;
+ownCoreModule?.catch(() => undefined); // a failure is reported when init asks for it
+
 async function compileCore(core: WebAssembly.Module | ArrayBuffer | string): Promise<WebAssembly.Module> {
   if (core instanceof WebAssembly.Module) return core;
   if (typeof core !== 'string') return WebAssembly.compile(core);
+  if (core === ownCore && ownCoreModule) return ownCoreModule;
+  return fetchCore(core);
+}
+
+async function fetchCore(core: string): Promise<WebAssembly.Module> {
   const res = await fetch(core);
   if (!res.ok) throw new Error(`wasmvisor core: ${core}: HTTP ${res.status}`);
+  // Compile while the bytes arrive when the server says application/wasm (compileStreaming
+  // refuses anything else); otherwise from the whole buffer.
+  if (typeof WebAssembly.compileStreaming === 'function' && res.headers.get('Content-Type') === 'application/wasm') {
+    return WebAssembly.compileStreaming(res);
+  }
   return WebAssembly.compile(await res.arrayBuffer());
 }
 

@@ -91,6 +91,8 @@ export interface AttachedConsole extends AttachedDevice {
 export interface AttachOptions {
   /** Defer backend work to a scheduler (BackendContext.schedule); default: run at once. */
   schedule?: (run: () => void) => void;
+  /** blkback's transport offers (default: indirect segments and multi-page rings on; bench/xen.ts turns them off to time the old path). */
+  blkback?: { maxIndirectSegments?: number; maxRingPageOrder?: number };
 }
 
 /** Dom0 is every backend's domain here. */
@@ -179,7 +181,7 @@ export function attachDisk(hv: XenHypervisor, dom: XenDomain, devid: number, spe
   if (!/^[a-z][a-z0-9]{0,15}$/.test(spec.vdev)) throw new UserError(`${dom.name}: disk name "${spec.vdev}" is not a device name like xvda`);
   const readOnly = spec.readOnly || spec.backend.readOnly;
   const disk = readOnly && !spec.backend.readOnly ? readOnlyView(spec.backend) : spec.backend;
-  const blk = new Blkback({ grants: hv.grants, events: hv.evtchn, frontendDomid: dom.domid, disk, schedule: opts.schedule });
+  const blk = new Blkback({ grants: hv.grants, events: hv.evtchn, frontendDomid: dom.domid, disk, schedule: opts.schedule, ...opts.blkback });
   return plug(hv, dom, 'vbd', devid, blk, {
     frontend: { 'virtual-device': String(devid), 'device-type': 'disk' },
     backend: {

@@ -306,7 +306,8 @@ function diskbenchDisk(bytes: number): Uint8Array {
 }
 
 describe('blkbench (the split-driver half of the disk benchmark)', () => {
-  it('writes and reads back 4 MiB in 64 KiB I/Os: 256 ring requests, one kick per batch, one event back in all', async () => {
+  /** blkbench on a 4 MiB disk, against a backend with its default offers or with `blkback` options. */
+  async function blkbench(blkback?: { maxIndirectSegments?: number; maxRingPageOrder?: number }) {
     const hv = new XenHypervisor();
     const out: number[] = [];
     const d = await hv.createDomain({
@@ -314,28 +315,50 @@ describe('blkbench (the split-driver half of the disk benchmark)', () => {
       deterministic: true, onConsoleOutput: (b) => out.push(...b),
     });
     const disk = new MemoryBackend(4 << 20);
-    const vbd = attachDisk(hv, d, XVDA, { backend: disk, vdev: 'xvda', readOnly: false });
+    const vbd = attachDisk(hv, d, XVDA, { backend: disk, vdev: 'xvda', readOnly: false }, blkback ? { blkback } : {});
     const r = await hv.run(d.domid, { timeoutMs: 20_000 });
     const lines = Buffer.from(out).toString('latin1').split('\r\n');
     expect(lines[0]).toMatch(/^\(d1\) blkbench: write 4194304 bytes, 64 I\/Os of 65536: \d+ us, \d+\.\d MB\/s, 4 notifications, 0 waits$/);
     expect(lines[1]).toMatch(/^\(d1\) blkbench: read 4194304 bytes, 64 I\/Os of 65536: \d+ us, \d+\.\d MB\/s, 4 notifications, 0 waits$/);
     expect(lines.slice(2)).toEqual(['(d1) blkbench: ok; powering off', '']);
     expect(r).toMatchObject({ reason: 'exit', exitCode: 0 });
+    expect(Buffer.compare(disk.bytes, diskbenchDisk(4 << 20))).toBe(0);
+    return { hv, d, vbd, be: vbd.driver as Blkback };
+  }
+
+  it('writes and reads back 4 MiB in 64 KiB I/Os: 128 indirect requests on a two-page ring, one kick per batch, one event back in all', async () => {
+    const { hv, d, vbd, be } = await blkbench();
+    // 64 I/Os per phase, one BLKIF_OP_INDIRECT request of 16 segments each; 1 kick per batch of
+    // 16 I/Os (+1 at connect). Persistent grants: the 256 pages of the 1 MiB buffer and the 16
+    // indirect pages in use (shadow slots 0..15) are mapped once; every other use hits.
+    expect(vbd.stats()).toMatchObject({
+      requests: 128, indirect: 128, okay: 128, grantMaps: 256 + 16, persistentHits: (2048 - 256) + (128 - 16), persistentStale: 0,
+      kicks: 9, notifications: 1, bytesWritten: 4 << 20, bytesRead: 4 << 20, yields: 0,
+    });
+    expect(be.ringPages).toBe(2);
+    expect(be.ring!.size).toBe(64);
+    expect(be.persistent).toBe(true);
+    expect(be.persistentGrants).toBe(272);
+    expect(hv.grants.activeMappings(d.domid)).toBe(274); // + the two ring pages
+    vbd.close();
+    expect(be.persistentGrants).toBe(0);
+    expect(hv.grants.activeMappings(d.domid)).toBe(0);
+  }, 30_000);
+
+  it('against a backend that offers neither: the single-page ring of 11 + 5 segment requests, same disk', async () => {
+    const { hv, d, vbd, be } = await blkbench({ maxIndirectSegments: 0, maxRingPageOrder: 0 });
     // 64 I/Os x 2 ring requests (11 + 5 segments) per phase; 1 kick per batch of 16 I/Os (+1 at connect).
     // Persistent grants (blkbench opts in): the 256 pages of the 1 MiB buffer are granted and
     // mapped once; the other 1792 segments reuse the kept mappings; none is repointed.
     expect(vbd.stats()).toMatchObject({
-      requests: 256, okay: 256, grantMaps: 256, persistentHits: 2048 - 256, persistentStale: 0,
+      requests: 256, indirect: 0, okay: 256, grantMaps: 256, persistentHits: 2048 - 256, persistentStale: 0,
       kicks: 9, notifications: 1, bytesWritten: 4 << 20, bytesRead: 4 << 20,
     });
-    const be = vbd.driver as Blkback;
-    expect(be.persistent).toBe(true);
+    expect(be.ringPages).toBe(1);
     expect(be.persistentGrants).toBe(256);
     expect(hv.grants.activeMappings(d.domid)).toBe(257); // + the ring
     vbd.close();
-    expect(be.persistentGrants).toBe(0);
     expect(hv.grants.activeMappings(d.domid)).toBe(0);
-    expect(Buffer.compare(disk.bytes, diskbenchDisk(4 << 20))).toBe(0);
   }, 30_000);
 });
 

@@ -1,12 +1,24 @@
 /*
  * blkfront.c - the block frontend (io/blkif.h; the behaviour of Linux's
- * xen-blkfront without persistent grants or indirect segments).
+ * xen-blkfront).
  *
  * Handshake (io/xenbus.h), with the toolstack's directories already there:
  *   read <dir>/backend and backend-id; wait for the backend's InitWait;
  *   read sectors, info (VDISK_READONLY), feature-flush-cache, sector-size;
  *   grant the ring page, allocate an unbound port for the backend;
  *   write ring-ref and event-channel; Initialised; wait for Connected; Connected.
+ *
+ * Multi-page ring (want_ring_order, blkif.h "max-ring-page-order"): when the
+ * backend offers at least that order, the ring spans 2^order pages, each granted,
+ * and we write ring-page-order and ring-ref0..ring-ref{2^order - 1} instead of
+ * ring-ref (Linux's xen-blkfront does the same).
+ *
+ * Indirect segments (want_indirect, blkif.h "feature-max-indirect-segments"):
+ * when the backend offers more than 11, each request carries up to
+ * min(offer, BLK_IND_SEGS) segments in an indirect page (BLKIF_OP_INDIRECT):
+ * one page of descriptors per shadow slot, granted once at connect (writable
+ * with persistent grants, so the backend keeps it mapped; else read-only) and
+ * rewritten for each request that slot carries.
  *
  * I/O: each blk_io is cut into ring requests of at most 11 segments, one per
  * page touched (first_sect..last_sect inside it). Without persistent grants
@@ -30,6 +42,8 @@
 #include "pv.h"
 
 #define BLKIF_REQ_SLOT 112      /* sizeof(struct blkif_request): the ring's slot */
+_Static_assert(sizeof(struct blkif_request_indirect) <= BLKIF_REQ_SLOT, "blkif_request_indirect fits a slot");
+_Static_assert(__builtin_offsetof(struct blkif_request_indirect, indirect_grefs) == 28, "indirect_grefs at 28");
 _Static_assert(sizeof(struct blkif_request) == BLKIF_REQ_SLOT, "blkif_request is 112 bytes");
 _Static_assert(sizeof(struct blkif_response) == 16, "blkif_response is 16 bytes");
 
@@ -79,14 +93,49 @@ int blkfront_init(struct blkfront *b, const char *dir)
     if (b->persistent && write_ul(b->dir, "feature-persistent", 1) != 0)
         return -5;
 
-    front_ring_init(&b->ring, b->ring_page, BLKIF_REQ_SLOT);
+    b->max_segs = BLKIF_MAX_SEGMENTS_PER_REQUEST;
+    if (b->want_indirect) {
+        unsigned long m = read_ul(b->backend, "feature-max-indirect-segments", 0);
+        if (m > BLKIF_MAX_SEGMENTS_PER_REQUEST)
+            b->max_segs = m < BLK_IND_SEGS ? (unsigned)m : BLK_IND_SEGS;
+    }
+    b->ring_pages = 1;
+    if (b->want_ring_order > 0 && (1u << b->want_ring_order) <= BLK_RING_PAGES &&
+        read_ul(b->backend, "max-ring-page-order", 0) >= (unsigned long)b->want_ring_order)
+        b->ring_pages = 1u << b->want_ring_order;
+
+    front_ring_init_pages(&b->ring, b->ring_page, BLKIF_REQ_SLOT, b->ring_pages);
     for (i = 0; i < BLK_RING_SLOTS; i++)
         b->shadow[i].io = 0;
-    b->ring_ref = gnttab_grant(b->backend_id, (uint64_t)b->ring_page >> 12, 0);
     b->port = xen_alloc_unbound(b->backend_id);
-    if (b->ring_ref < 0 || b->port == 0)
+    if (b->port == 0)
         return -4;
-    if (write_ul(b->dir, "ring-ref", (unsigned)b->ring_ref) != 0 || write_ul(b->dir, "event-channel", b->port) != 0)
+    for (i = 0; i < b->ring_pages; i++) {
+        int ref = gnttab_grant(b->backend_id, ((uint64_t)b->ring_page >> 12) + i, 0);
+        char key[16] = "ring-ref";
+        if (ref < 0)
+            return -4;
+        if (i == 0)
+            b->ring_ref = ref;
+        if (b->ring_pages > 1) {
+            key[8] = (char)('0' + i);   /* ring-ref%u, i < 10 */
+            key[9] = 0;
+        }
+        if (write_ul(b->dir, key, (unsigned)ref) != 0)
+            return -5;
+    }
+    if (b->ring_pages > 1 && write_ul(b->dir, "ring-page-order", (unsigned long)b->want_ring_order) != 0)
+        return -5;
+    if (b->max_segs > BLKIF_MAX_SEGMENTS_PER_REQUEST) {
+        for (i = 0; i < b->ring.size; i++) {
+            /* Writable with persistent grants, as Linux's blkfront grants them: the backend keeps
+             * the mapping (it only reads it); read-only otherwise. */
+            b->ind_ref[i] = gnttab_grant(b->backend_id, (uint64_t)b->ind[i] >> 12, !b->persistent);
+            if (b->ind_ref[i] < 0)
+                return -4;
+        }
+    }
+    if (write_ul(b->dir, "event-channel", b->port) != 0)
         return -5;
     if (xenbus_switch_state(b->dir, XenbusStateInitialised) != 0)
         return -6;
@@ -100,7 +149,7 @@ int blkfront_init(struct blkfront *b, const char *dir)
 /* Whether a persistent slot needed by the next request from io at *off is busy with another frame. */
 static int pgrant_busy(struct blkfront *b, struct blk_io *io, uint32_t off)
 {
-    for (unsigned n = 0; n < BLKIF_MAX_SEGMENTS_PER_REQUEST && off < io->len; n++) {
+    for (unsigned n = 0; n < b->max_segs && off < io->len; n++) {
         uint64_t addr = (uint64_t)io->buf + off;
         struct blk_pgrant *p = &b->pg[(addr >> 12) % BLK_PGRANTS];
         if (p->busy && p->gfn != addr >> 12)
@@ -134,17 +183,13 @@ static int pgrant_get(struct blkfront *b, uint64_t gfn)
     return (int)s;
 }
 
-/* Fill one ring request from io at byte offset *off; advances *off. */
-static int fill(struct blkfront *b, struct blk_shadow *sh, uint64_t id, struct blk_io *io, uint32_t *off)
+/* Fill up to `max` segments `seg` from io at byte offset *off (advanced); how many, or -1. */
+static int fill_segs(struct blkfront *b, struct blk_shadow *sh, struct blk_io *io, uint32_t *off,
+                     volatile struct blkif_request_segment *seg, unsigned max)
 {
-    struct blkif_request *rq = ring_slot(&b->ring, b->ring.req_prod_pvt);
-    struct blkif_request r;
-    memset(&r, 0, sizeof r);
-    r.operation = io->op;
-    r.id = id;
-    r.sector_number = io->sector + *off / 512;
+    unsigned nr = 0;
     sh->nr_refs = 0;
-    while (io->op != BLKIF_OP_FLUSH_DISKCACHE && r.nr_segments < BLKIF_MAX_SEGMENTS_PER_REQUEST && *off < io->len) {
+    while (io->op != BLKIF_OP_FLUSH_DISKCACHE && nr < max && *off < io->len) {
         uint64_t addr = (uint64_t)io->buf + *off;
         uint32_t in_page = addr & 4095, chunk = 4096 - in_page;
         if (chunk > io->len - *off)
@@ -157,15 +202,48 @@ static int fill(struct blkfront *b, struct blk_shadow *sh, uint64_t id, struct b
             ref = gnttab_grant(b->backend_id, addr >> 12, io->op == BLKIF_OP_WRITE);
         if (ref < 0)
             return -1;
-        struct blkif_request_segment *s = &r.seg[r.nr_segments++];
+        volatile struct blkif_request_segment *s = &seg[nr++];
         s->gref = (uint32_t)ref;
         s->first_sect = (uint8_t)(in_page / 512);
         s->last_sect = (uint8_t)((in_page + chunk) / 512 - 1);
         sh->refs[sh->nr_refs++] = b->persistent ? slot : ref;
         *off += chunk;
     }
-    memcpy(rq, &r, sizeof r);
-    b->segments += r.nr_segments;
+    b->segments += nr;
+    return (int)nr;
+}
+
+/* Fill one ring request (indirect when negotiated) from io at byte offset *off; advances *off. */
+static int fill(struct blkfront *b, struct blk_shadow *sh, uint64_t id, struct blk_io *io, uint32_t *off)
+{
+    void *rq = ring_slot(&b->ring, b->ring.req_prod_pvt);
+    int nr;
+    if (b->max_segs > BLKIF_MAX_SEGMENTS_PER_REQUEST && io->op != BLKIF_OP_FLUSH_DISKCACHE) {
+        struct blkif_request_indirect r;
+        memset(&r, 0, sizeof r);
+        r.operation = BLKIF_OP_INDIRECT;
+        r.indirect_op = io->op;
+        r.id = id;
+        r.sector_number = io->sector + *off / 512;
+        r.indirect_grefs[0] = (uint32_t)b->ind_ref[id];
+        nr = fill_segs(b, sh, io, off, b->ind[id], b->max_segs);
+        if (nr < 0)
+            return -1;
+        r.nr_segments = (uint16_t)nr;
+        __sync_synchronize();           /* the descriptors before the request */
+        memcpy(rq, &r, sizeof r);
+    } else {
+        struct blkif_request r;
+        memset(&r, 0, sizeof r);
+        r.operation = io->op;
+        r.id = id;
+        r.sector_number = io->sector + *off / 512;
+        nr = fill_segs(b, sh, io, off, r.seg, BLKIF_MAX_SEGMENTS_PER_REQUEST);
+        if (nr < 0)
+            return -1;
+        r.nr_segments = (uint8_t)nr;
+        memcpy(rq, &r, sizeof r);
+    }
     b->requests++;
     b->ring.req_prod_pvt++;
     return 0;

@@ -21,7 +21,9 @@ int pvcons_getc(void);
 #define BLKIF_OP_READ 0
 #define BLKIF_OP_WRITE 1
 #define BLKIF_OP_FLUSH_DISKCACHE 3
+#define BLKIF_OP_INDIRECT 6
 #define BLKIF_MAX_SEGMENTS_PER_REQUEST 11
+#define BLKIF_MAX_INDIRECT_PAGES_PER_REQUEST 8
 #define BLKIF_RSP_OKAY 0
 #define BLKIF_RSP_ERROR (-1)
 #define BLKIF_RSP_EOPNOTSUPP (-2)
@@ -41,6 +43,16 @@ struct blkif_request {
     uint64_t sector_number;     /* start on the disk */
     struct blkif_request_segment seg[BLKIF_MAX_SEGMENTS_PER_REQUEST];
 };
+/* BLKIF_OP_INDIRECT: the segments are in the pages indirect_grefs name (512 per page). */
+struct blkif_request_indirect {
+    uint8_t operation;          /* BLKIF_OP_INDIRECT */
+    uint8_t indirect_op;        /* BLKIF_OP_READ or BLKIF_OP_WRITE */
+    uint16_t nr_segments;       /* up to the backend's feature-max-indirect-segments */
+    uint64_t id;
+    uint64_t sector_number;
+    uint16_t handle;
+    uint32_t indirect_grefs[BLKIF_MAX_INDIRECT_PAGES_PER_REQUEST];
+};
 struct blkif_response {
     uint64_t id;
     uint8_t operation;
@@ -57,11 +69,15 @@ struct blk_io {
     uint16_t parts;             /* ring requests still outstanding (internal) */
 };
 
-#define BLK_RING_SLOTS 32
+/* Ring pages we may negotiate (ring-page-order <= 1) and the slots that gives (64 x 112 bytes). */
+#define BLK_RING_PAGES 2
+#define BLK_RING_SLOTS 64
+/* Segments we put in one indirect request (one indirect page; the backend may offer more). */
+#define BLK_IND_SEGS 32
 struct blk_shadow {
     struct blk_io *io;          /* NULL: slot free */
     uint8_t nr_refs;
-    int refs[BLKIF_MAX_SEGMENTS_PER_REQUEST];   /* grant refs, or pgrant slots when persistent */
+    int refs[BLK_IND_SEGS];     /* grant refs, or pgrant slots when persistent */
 };
 
 /* Persistent grants (blkif.h feature-persistent): one grant per slot, slot = gfn % BLK_PGRANTS,
@@ -74,7 +90,10 @@ struct blk_pgrant {
 };
 
 struct blkfront {
-    uint8_t ring_page[4096] __attribute__((aligned(4096)));
+    uint8_t ring_page[4096 * BLK_RING_PAGES] __attribute__((aligned(4096)));
+    /* One page of segment descriptors per shadow slot (indirect requests), granted read-only once. */
+    struct blkif_request_segment ind[BLK_RING_SLOTS][512] __attribute__((aligned(4096)));
+    int ind_ref[BLK_RING_SLOTS];
     struct front_ring ring;
     struct blk_shadow shadow[BLK_RING_SLOTS];
     char dir[48];               /* device/vbd/<devid> */
@@ -84,8 +103,12 @@ struct blkfront {
     unsigned info;              /* VDISK_* */
     int read_only, flush;
     uint32_t port;
-    int ring_ref;
+    int ring_ref;               /* the first ring page's grant */
+    unsigned ring_pages;        /* 1, or 2^ring-page-order negotiated */
+    unsigned max_segs;          /* segments per request: 11, or up to BLK_IND_SEGS with indirect */
     int want_persistent;        /* set before blkfront_init to offer feature-persistent */
+    int want_indirect;          /* set before blkfront_init to use feature-max-indirect-segments */
+    int want_ring_order;        /* set before blkfront_init: ring-page-order wanted (0 or 1) */
     int persistent;             /* negotiated: both ends wrote feature-persistent = 1 */
     struct blk_pgrant pg[BLK_PGRANTS];
     /* counters */

@@ -33,20 +33,26 @@ struct front_ring {
     uint32_t slot;              /* bytes per slot */
 };
 
-/* Slots of a one-page ring whose slots are `slot` bytes (__RING_SIZE). */
-static inline uint32_t ring_size_for(uint32_t slot)
+/* Slots of a ring of `pages` pages whose slots are `slot` bytes (__CONST_RING_SIZE). */
+static inline uint32_t ring_size_pages(uint32_t slot, uint32_t pages)
 {
-    uint32_t n = (4096 - sizeof(struct sring_hdr)) / slot, p = 1;
+    uint32_t n = (4096 * pages - sizeof(struct sring_hdr)) / slot, p = 1;
     while (p * 2 <= n)
         p *= 2;
     return p;
 }
 
-/* SHARED_RING_INIT + FRONT_RING_INIT: a zeroed page with both events at 1. */
-static inline void front_ring_init(struct front_ring *r, void *page, uint32_t slot)
+/* Slots of a one-page ring whose slots are `slot` bytes (__RING_SIZE). */
+static inline uint32_t ring_size_for(uint32_t slot)
+{
+    return ring_size_pages(slot, 1);
+}
+
+/* SHARED_RING_INIT + FRONT_RING_INIT over `pages` consecutive pages (a multi-page ring when > 1). */
+static inline void front_ring_init_pages(struct front_ring *r, void *page, uint32_t slot, uint32_t pages)
 {
     uint8_t *p = page;
-    for (int i = 0; i < 4096; i++)
+    for (uint32_t i = 0; i < 4096 * pages; i++)
         p[i] = 0;
     r->sring = page;
     r->sring->req_event = 1;
@@ -54,7 +60,13 @@ static inline void front_ring_init(struct front_ring *r, void *page, uint32_t sl
     r->req_prod_pvt = 0;
     r->rsp_cons = 0;
     r->slot = slot;
-    r->size = ring_size_for(slot);
+    r->size = ring_size_pages(slot, pages);
+}
+
+/* SHARED_RING_INIT + FRONT_RING_INIT: a zeroed page with both events at 1. */
+static inline void front_ring_init(struct front_ring *r, void *page, uint32_t slot)
+{
+    front_ring_init_pages(r, page, slot, 1);
 }
 
 /* The slot of free-running index i. */

@@ -29,6 +29,28 @@
  * dropped and the grant mapped afresh, which fails the request if the DomU revoked it. A DomU
  * may thus repoint a persistent grant at another frame between requests (blkfront does) and
  * the backend follows. Every kept mapping is unmapped on disconnect and when the device stops.
+ * Indirect segments (blkif.h BLKIF_OP_INDIRECT, "feature-max-indirect-segments", as Linux's
+ * blkback): a request names up to maxIndirectSegments (default 256, 1 MiB) segments held in
+ * ceil(nr / 512) indirect pages the frontend granted. Before rule 3 the request must pass:
+ *   1a. indirect_op READ or WRITE                       else BLKIF_RSP_ERROR (Linux's rule)
+ *   2a. nr_segments 1..maxIndirectSegments              else BLKIF_RSP_ERROR
+ *   2b. every indirect page maps read-only; its descriptors are copied out once (the private
+ *       copy: no double fetch) and the page unmapped before any data moves
+ *                                                      else BLKIF_RSP_ERROR
+ * then rules 3-7 apply to its segments as to a direct request's. The response echoes
+ * operation BLKIF_OP_INDIRECT. Without the feature (maxIndirectSegments 0) operation 6 gets
+ * EOPNOTSUPP (rule 1).
+ *
+ * Multi-page rings (blkif.h "max-ring-page-order" / "ring-page-order", "ring-ref%u"): the
+ * backend offers order <= maxRingPageOrder (default 4: 16 pages, 512 slots, Linux's default);
+ * a frontend that writes ring-page-order n (0..max) gives ring-ref0..ring-ref{2^n - 1}; one
+ * that does not write it gives ring-ref (the single-page ring). A malformed or larger order,
+ * or a missing ref, fails the connection.
+ *
+ * Work per kick is bounded (docs/bounds.md): at most maxRequestsPerRun requests (default 4
+ * ring sizes) and maxSegmentsPerRun segments (default 4096: 16 MiB of data) per run; a run that
+ * stops at a bound with requests left schedules another run (the channel's kick), so the VM
+ * gets the CPU in between and a legitimate frontend still sees every request answered.
  * A ring whose req_prod runs past the ring size is a broken frontend: the device is stopped
  * (BackendChannel.stop) and the xenbus layer moves it to Closing.
  */
@@ -36,12 +58,13 @@ import type { BlockBackend } from '../../devices/virtio/backend';
 import { GNTST_okay } from '../hypercall-abi';
 import type { GrantMapping } from '../grant-table';
 import {
+  BLKIF_MAX_INDIRECT_PAGES_PER_REQUEST, BLKIF_OP_INDIRECT, BLKIF_SEG_SIZE, BLKIF_SEGS_PER_INDIRECT_FRAME,
   BLKIF_MAX_SEGMENTS_PER_REQUEST, BLKIF_OP_FLUSH_DISKCACHE, BLKIF_OP_READ, BLKIF_OP_WRITE, BLKIF_REQ_SIZE,
   BLKIF_RSP_EOPNOTSUPP, BLKIF_RSP_ERROR, BLKIF_RSP_OKAY, BLKIF_RSP_SIZE, BLKIF_SECTORS_PER_PAGE, BLKIF_SECTOR_SIZE,
   decodeBlkifRequest, encodeBlkifResponse, VDISK_READONLY, type BlkifRequest,
 } from './blkif';
 import { BackendChannel, type BackendContext, type ChannelSnapshot, type ChannelStats } from './channel';
-import { BackRing, serviceRing, type BackRingSnapshot } from './ring';
+import { BackRing, le32, MultiPage, serviceRing, type BackRingSnapshot } from './ring';
 import { readU32Key, type XenbusDriver } from './xenbus-backend';
 
 /** How a block backend is created. */
@@ -52,7 +75,20 @@ export interface BlkbackOptions extends BackendContext {
   maxRequestsPerRun?: number;
   /** Most grant mappings kept across requests when persistent grants are negotiated (default 352; 0 turns the feature off). */
   maxPersistentGrants?: number;
+  /** feature-max-indirect-segments (default 256; 0 turns BLKIF_OP_INDIRECT off; at most 8 x 512). */
+  maxIndirectSegments?: number;
+  /** max-ring-page-order offered (default 4: up to 16 ring pages; 0 = single-page rings only). */
+  maxRingPageOrder?: number;
+  /** Segments served per run before yielding (default 4096). */
+  maxSegmentsPerRun?: number;
 }
+
+/** Default feature-max-indirect-segments (Linux blkback's MAX_INDIRECT_SEGMENTS): 1 MiB per request. */
+export const BLKBACK_MAX_INDIRECT_SEGMENTS = 256;
+/** Default max-ring-page-order (Linux blkback's xen_blkif_max_ring_order). */
+export const BLKBACK_MAX_RING_PAGE_ORDER = 4;
+/** Default bound on segments served per run (16 MiB of data). */
+export const BLKBACK_MAX_SEGMENTS_PER_RUN = 4096;
 
 /** Default bound on kept mappings: every segment of a full ring (32 x 11). */
 export const BLKBACK_MAX_PERSISTENT_GRANTS = 352;
@@ -73,6 +109,10 @@ export interface BlkbackStats extends ChannelStats {
   persistentStale: number;
   /** Segments moved between the disk and a granted page (one disk call each). */
   copies: number;
+  /** BLKIF_OP_INDIRECT requests taken (also counted in requests). */
+  indirect: number;
+  /** Runs that stopped at the per-run bound with requests left (and scheduled another). */
+  yields: number;
   bytesRead: number;
   bytesWritten: number;
   flushes: number;
@@ -88,6 +128,8 @@ export interface BlkbackSnapshot {
   /** Whether persistent grants were negotiated, and the kept mappings (grant ref, handle). */
   persistent: boolean;
   persistentGrants: { ref: number; handle: number }[];
+  /** Pages of the connected ring (2^ring-page-order; 1 for the single-page ring). */
+  ringPages: number;
 }
 
 /** Why a request failed, for `lastError` (tests, traces). */
@@ -104,6 +146,13 @@ export class Blkback implements XenbusDriver {
   private readonly disk: BlockBackend;
   private readonly limit: number;
   private readonly maxPersistent: number;
+  private readonly maxIndirect: number;
+  private readonly maxOrder: number;
+  private readonly segBudget: number;
+  /** Segments served in the current run. */
+  private runSegments = 0;
+  /** Pages of the connected ring. */
+  ringPages = 1;
   /** Persistent grants negotiated for this connection. */
   persistent = false;
   /** Kept mappings by grant reference (bounded by maxPersistent). */
@@ -114,8 +163,11 @@ export class Blkback implements XenbusDriver {
     this.channel = new BackendChannel(opts, `vbd d${opts.frontendDomid}`);
     this.limit = opts.maxRequestsPerRun ?? 0;
     this.maxPersistent = opts.maxPersistentGrants ?? BLKBACK_MAX_PERSISTENT_GRANTS;
+    this.maxIndirect = Math.min(opts.maxIndirectSegments ?? BLKBACK_MAX_INDIRECT_SEGMENTS, BLKIF_MAX_INDIRECT_PAGES_PER_REQUEST * BLKIF_SEGS_PER_INDIRECT_FRAME);
+    this.maxOrder = Math.max(0, Math.min(opts.maxRingPageOrder ?? BLKBACK_MAX_RING_PAGE_ORDER, BLKBACK_MAX_RING_PAGE_ORDER));
+    this.segBudget = opts.maxSegmentsPerRun ?? BLKBACK_MAX_SEGMENTS_PER_RUN;
     const s = this.channel.stats as BlkbackStats;
-    Object.assign(s, { requests: 0, okay: 0, errors: 0, unsupported: 0, grantMaps: 0, persistentHits: 0, persistentStale: 0, copies: 0, bytesRead: 0, bytesWritten: 0, flushes: 0, internalErrors: 0 });
+    Object.assign(s, { requests: 0, okay: 0, errors: 0, unsupported: 0, grantMaps: 0, persistentHits: 0, persistentStale: 0, copies: 0, indirect: 0, yields: 0, bytesRead: 0, bytesWritten: 0, flushes: 0, internalErrors: 0 });
     this.stats = s;
   }
 
@@ -127,39 +179,65 @@ export class Blkback implements XenbusDriver {
   /** Backend keys (blkif.h "Backend XenBus Nodes"). */
   features(): Record<string, string> {
     const persistent: Record<string, string> = this.maxPersistent > 0 ? { 'feature-persistent': '1' } : {};
+    const indirect: Record<string, string> = this.maxIndirect > 0 ? { 'feature-max-indirect-segments': String(this.maxIndirect) } : {};
     return {
       ...persistent,
+      ...indirect,
       'sectors': String(this.sectors),
       'sector-size': String(BLKIF_SECTOR_SIZE),
       'physical-sector-size': String(BLKIF_SECTOR_SIZE),
       'info': String(this.disk.readOnly ? VDISK_READONLY : 0),
       'mode': this.disk.readOnly ? 'r' : 'w',
       'feature-flush-cache': '1',
-      'max-ring-page-order': '0',
+      'max-ring-page-order': String(this.maxOrder),
     };
   }
 
-  /** XenbusDriver.connect: "ring-ref" and "event-channel" (single-page ring, native ABI). */
+  /**
+   * XenbusDriver.connect: "event-channel" and either "ring-ref" (single-page ring) or
+   * "ring-page-order" n plus "ring-ref0".."ring-ref{2^n - 1}" (native ABI).
+   */
   connect(frontend: (key: string) => string | undefined): string | null {
-    const ref = readU32Key(frontend('ring-ref'));
+    const name = `vbd d${this.opts.frontendDomid}`;
     const port = readU32Key(frontend('event-channel'));
-    if (ref === undefined) return `vbd d${this.opts.frontendDomid}: ring-ref missing or malformed`;
-    if (port === undefined) return `vbd d${this.opts.frontendDomid}: event-channel missing or malformed`;
+    if (port === undefined) return `${name}: event-channel missing or malformed`;
+    const refs: number[] = [];
+    const orderKey = frontend('ring-page-order');
+    if (orderKey === undefined) {
+      const ref = readU32Key(frontend('ring-ref'));
+      if (ref === undefined) return `${name}: ring-ref missing or malformed`;
+      refs.push(ref);
+    } else {
+      const order = readU32Key(orderKey);
+      if (order === undefined || order > this.maxOrder) return `${name}: ring-page-order '${orderKey}' is not 0..${this.maxOrder}`;
+      for (let i = 0; i < 1 << order; i++) {
+        const ref = readU32Key(frontend(`ring-ref${i}`));
+        if (ref === undefined) return `${name}: ring-ref${i} missing or malformed`;
+        refs.push(ref);
+      }
+    }
     // blkif.h: feature-persistent is in force only if both ends say 1 (anything else: off).
     const p = this.maxPersistent > 0 && frontend('feature-persistent') === '1';
-    const err = this.connectRing(ref, port);
+    const err = this.connectRings(refs, port);
     this.persistent = err === null && p;
     return err;
   }
 
   /** Map ring `ringRef` of the frontend and bind its port `port`. Null or an error message. */
   connectRing(ringRef: number, port: number): string | null {
+    return this.connectRings([ringRef], port);
+  }
+
+  /** Map the ring pages `refs` (1, 2, 4, ... of them, in ring-ref%u order) and bind `port`. */
+  connectRings(refs: number[], port: number): string | null {
     this.ring = null;
     this.releasePersistent();
     this.persistent = false;
-    const err = this.channel.connect([ringRef], port, () => this.serve());
+    const err = this.channel.connect(refs, port, () => this.serve());
     if (err) return err;
-    this.ring = new BackRing(this.channel.pages[0], BLKIF_REQ_SIZE, BLKIF_RSP_SIZE);
+    const pages = this.channel.pages;
+    this.ringPages = pages.length;
+    this.ring = new BackRing(pages.length === 1 ? pages[0] : new MultiPage(pages), BLKIF_REQ_SIZE, BLKIF_RSP_SIZE, undefined, pages.length);
     // Requests may already be waiting (the frontend published before connecting).
     this.channel.run();
     return null;
@@ -210,8 +288,14 @@ export class Blkback implements XenbusDriver {
     const ring = this.ring;
     if (!ring) return;
     let notify = false;
+    const limit = this.limit || ring.size * 4;
+    let served = 0;
+    this.runSegments = 0;
     try {
-      notify = serviceRing(ring, this.limit || ring.size * 4, () => this.one(ring));
+      notify = serviceRing(ring, limit, () => {
+        served++;
+        this.one(ring);
+      }, () => this.runSegments < this.segBudget);
     } catch (e) {
       this.stats.internalErrors++;
       this.stopDevice(`internal error: ${(e as Error).message}`);
@@ -222,6 +306,12 @@ export class Blkback implements XenbusDriver {
       return;
     }
     if (notify) this.channel.notify();
+    // Stopped at a bound with requests waiting: run again later (after the VM ran, when the
+    // channel has a scheduler), so a legitimate frontend is still served in full.
+    if ((served >= limit || this.runSegments >= this.segBudget) && ring.unconsumed() > 0) {
+      this.stats.yields++;
+      this.channel.kick();
+    }
   }
 
   /** Take one request, execute it, queue its response. */
@@ -229,6 +319,7 @@ export class Blkback implements XenbusDriver {
     const req = decodeBlkifRequest(ring.takeRequest()); // the private copy: never re-read
     this.stats.requests++;
     const f = this.execute(req);
+    this.runSegments += 1 + req.seg.length; // the segments it moved or looked at (at most nr_segments)
     const status = f ? f.status : BLKIF_RSP_OKAY;
     if (f) {
       this.lastError = `request id ${req.id}: ${f.why}`;
@@ -240,12 +331,18 @@ export class Blkback implements XenbusDriver {
 
   /** Rules 1-7 of the header comment; null when the request succeeded. */
   private execute(req: BlkifRequest): Failure | null {
-    const op = req.operation;
-    if (op !== BLKIF_OP_READ && op !== BLKIF_OP_WRITE && op !== BLKIF_OP_FLUSH_DISKCACHE) {
-      return { status: BLKIF_RSP_EOPNOTSUPP, why: `operation ${op} not supported` };
-    }
+    let op = req.operation;
     const nseg = req.nrSegments;
-    if (nseg > BLKIF_MAX_SEGMENTS_PER_REQUEST || (nseg === 0 && op !== BLKIF_OP_FLUSH_DISKCACHE)) {
+    if (op === BLKIF_OP_INDIRECT && this.maxIndirect > 0) {
+      this.stats.indirect++;
+      op = req.indirectOp!;
+      if (op !== BLKIF_OP_READ && op !== BLKIF_OP_WRITE) return fail(`indirect_op ${op}, expected READ or WRITE`);
+      if (nseg < 1 || nseg > this.maxIndirect) return fail(`indirect nr_segments ${nseg}, expected 1..${this.maxIndirect}`);
+      const bad = this.readIndirect(req);
+      if (bad) return bad;
+    } else if (op !== BLKIF_OP_READ && op !== BLKIF_OP_WRITE && op !== BLKIF_OP_FLUSH_DISKCACHE) {
+      return { status: BLKIF_RSP_EOPNOTSUPP, why: `operation ${op} not supported` };
+    } else if (nseg > BLKIF_MAX_SEGMENTS_PER_REQUEST || (nseg === 0 && op !== BLKIF_OP_FLUSH_DISKCACHE)) {
       return fail(`nr_segments ${nseg}, expected ${op === BLKIF_OP_FLUSH_DISKCACHE ? 0 : 1}..${BLKIF_MAX_SEGMENTS_PER_REQUEST}`);
     }
     let sectors = 0;
@@ -277,6 +374,36 @@ export class Blkback implements XenbusDriver {
     } finally {
       for (const m of temporary) this.opts.grants.unmap(m);
     }
+  }
+
+  /**
+   * Rule 2b: map each of the request's ceil(nr / 512) indirect pages read-only, copy its
+   * descriptors out (once), unmap it, and decode the private copy into req.seg.
+   */
+  private readIndirect(req: BlkifRequest): Failure | null {
+    const nseg = req.nrSegments;
+    const pages = Math.ceil(nseg / BLKIF_SEGS_PER_INDIRECT_FRAME);
+    for (let p = 0; p < pages; p++) {
+      const ref = req.indirectGrefs![p];
+      // With persistent grants the indirect page is a kept mapping like a data page (Linux's
+      // blkfront grants it writable then); else it is mapped read-only for this read only.
+      const temporary: GrantMapping[] = [];
+      const m = this.persistent ? this.persistentMap(ref, true, [], temporary) : this.mapOnce(ref, true);
+      if (typeof m === 'number') return fail(`indirect page ${p}: grant ref ${ref} (GNTST ${m})`);
+      if (this.kept.get(ref) !== m) temporary.push(m);
+      const n = Math.min(nseg - p * BLKIF_SEGS_PER_INDIRECT_FRAME, BLKIF_SEGS_PER_INDIRECT_FRAME);
+      let copy: Uint8Array;
+      try {
+        copy = m.read(0, n * BLKIF_SEG_SIZE);
+      } finally {
+        for (const t of temporary) this.opts.grants.unmap(t);
+      }
+      for (let i = 0; i < n; i++) {
+        const o = i * BLKIF_SEG_SIZE;
+        req.seg.push({ gref: le32(copy, o), firstSect: copy[o + 4], lastSect: copy[o + 5] });
+      }
+    }
+    return null;
   }
 
   /** Map `ref` for this request only (read-only when the backend only reads the page). */
@@ -350,6 +477,7 @@ export class Blkback implements XenbusDriver {
     return {
       channel: this.channel.snapshot(), ring: this.ring?.snapshot() ?? null, stats: { ...this.stats },
       persistent: this.persistent, persistentGrants: [...this.kept].map(([ref, m]) => ({ ref, handle: m.handle })),
+      ringPages: this.ringPages,
     };
   }
 }

@@ -29,8 +29,25 @@ export const BLKIF_OP_WRITE_BARRIER = 2;
 export const BLKIF_OP_FLUSH_DISKCACHE = 3;
 /** Discard (not offered). */
 export const BLKIF_OP_DISCARD = 5;
-/** Indirect segments (not offered). */
+/** Indirect segments (offered with feature-max-indirect-segments): struct blkif_request_indirect. */
 export const BLKIF_OP_INDIRECT = 6;
+
+/**
+ * struct blkif_request_indirect (blkif.h), 64-bit layout; `id` is at 8 as in every variant:
+ * ```
+ *   0 u8  operation (6)   1 u8 indirect_op (READ/WRITE)   2 u16 nr_segments
+ *   8 u64 id             16 u64 sector_number             24 u16 handle
+ *  28 u32 indirect_grefs[8]: pages holding nr_segments blkif_request_segment, 512 per page
+ * ```
+ */
+export const BLKIF_IND_OP = 1;
+export const BLKIF_IND_NR_SEGMENTS = 2;
+export const BLKIF_IND_HANDLE = 24;
+export const BLKIF_IND_GREFS = 28;
+/** Most indirect pages in one request (BLKIF_MAX_INDIRECT_PAGES_PER_REQUEST). */
+export const BLKIF_MAX_INDIRECT_PAGES_PER_REQUEST = 8;
+/** Segment descriptors in one indirect page (4096 / sizeof(struct blkif_request_segment)). */
+export const BLKIF_SEGS_PER_INDIRECT_FRAME = 512;
 
 /** Most segments in one request. */
 export const BLKIF_MAX_SEGMENTS_PER_REQUEST = 11;
@@ -89,8 +106,12 @@ export interface BlkifRequest {
   handle: number;
   id: bigint;
   sector: bigint;
-  /** min(nrSegments, 11) segments: never more than the struct holds. */
+  /** min(nrSegments, 11) segments: never more than the struct holds (none for an indirect request: they are in its pages). */
   seg: BlkifSegment[];
+  /** BLKIF_OP_INDIRECT only: the operation its segments carry out. */
+  indirectOp?: number;
+  /** BLKIF_OP_INDIRECT only: the 8 indirect_grefs as found (the backend uses ceil(nr / 512)). */
+  indirectGrefs?: number[];
 }
 
 /** A response. */
@@ -103,6 +124,15 @@ export interface BlkifResponse {
 /** Decode a request from its private copy (BLKIF_REQ_SIZE bytes). */
 export function decodeBlkifRequest(b: Uint8Array): BlkifRequest {
   const v = new DataView(b.buffer, b.byteOffset, b.length);
+  if (b[BLKIF_REQ_OPERATION] === BLKIF_OP_INDIRECT) {
+    const indirectGrefs: number[] = [];
+    for (let i = 0; i < BLKIF_MAX_INDIRECT_PAGES_PER_REQUEST; i++) indirectGrefs.push(le32(b, BLKIF_IND_GREFS + 4 * i));
+    return {
+      operation: BLKIF_OP_INDIRECT, nrSegments: le16(b, BLKIF_IND_NR_SEGMENTS), handle: le16(b, BLKIF_IND_HANDLE),
+      id: v.getBigUint64(BLKIF_REQ_ID, true), sector: v.getBigUint64(BLKIF_REQ_SECTOR, true), seg: [],
+      indirectOp: b[BLKIF_IND_OP], indirectGrefs,
+    };
+  }
   const nr = b[BLKIF_REQ_NR_SEGMENTS];
   const seg: BlkifSegment[] = [];
   for (let i = 0; i < Math.min(nr, BLKIF_MAX_SEGMENTS_PER_REQUEST); i++) {
@@ -133,6 +163,32 @@ export function encodeBlkifRequest(r: BlkifRequest): Uint8Array {
     v.setUint32(o, s.gref >>> 0, true);
     b[o + 4] = s.firstSect;
     b[o + 5] = s.lastSect;
+  });
+  return b;
+}
+
+/** Encode an indirect request (frontends and tests): `grefs` go to indirect_grefs (at most 8). */
+export function encodeBlkifIndirectRequest(op: number, nrSegments: number, id: bigint, sector: bigint, grefs: number[], handle = 0): Uint8Array {
+  const b = new Uint8Array(BLKIF_REQ_SIZE);
+  const v = new DataView(b.buffer);
+  b[BLKIF_REQ_OPERATION] = BLKIF_OP_INDIRECT;
+  b[BLKIF_IND_OP] = op;
+  v.setUint16(BLKIF_IND_NR_SEGMENTS, nrSegments, true);
+  v.setBigUint64(BLKIF_REQ_ID, id, true);
+  v.setBigUint64(BLKIF_REQ_SECTOR, sector, true);
+  v.setUint16(BLKIF_IND_HANDLE, handle, true);
+  grefs.slice(0, BLKIF_MAX_INDIRECT_PAGES_PER_REQUEST).forEach((g, i) => v.setUint32(BLKIF_IND_GREFS + 4 * i, g >>> 0, true));
+  return b;
+}
+
+/** Encode segment descriptors as an indirect page holds them (8 bytes each). */
+export function encodeBlkifSegments(seg: BlkifSegment[]): Uint8Array {
+  const b = new Uint8Array(seg.length * BLKIF_SEG_SIZE);
+  const v = new DataView(b.buffer);
+  seg.forEach((s, i) => {
+    v.setUint32(i * BLKIF_SEG_SIZE, s.gref >>> 0, true);
+    b[i * BLKIF_SEG_SIZE + 4] = s.firstSect;
+    b[i * BLKIF_SEG_SIZE + 5] = s.lastSect;
   });
   return b;
 }

@@ -46,9 +46,12 @@ export const SRING_RSP_EVENT = 0x0c;
 /** Offset of ring[0] (the 16 bytes of indices plus 48 bytes of padding). */
 export const SRING_RING = 0x40;
 
-/** __RING_SIZE for entries of `entryBytes` (the larger of request and response) in one page. */
-export function ringSize(entryBytes: number): number {
-  const n = Math.floor((RING_PAGE_SIZE - SRING_RING) / entryBytes);
+/**
+ * __CONST_RING_SIZE for entries of `entryBytes` (the larger of request and response) in a ring of
+ * `pages` pages (1 unless a multi-page ring was negotiated: blkif.h "ring-page-order").
+ */
+export function ringSize(entryBytes: number, pages = 1): number {
+  const n = Math.floor((RING_PAGE_SIZE * pages - SRING_RING) / entryBytes);
   let p = 1;
   while (p * 2 <= n) p *= 2; // __RD32: round down to a power of two
   return p;
@@ -77,6 +80,33 @@ export function u32Bytes(v: number): Uint8Array {
   return Uint8Array.of(v & 0xff, (v >>> 8) & 0xff, (v >>> 16) & 0xff, (v >>> 24) & 0xff);
 }
 
+/**
+ * Several mapped pages seen as one ring area (a multi-page ring: blkif.h "ring-ref%u", the pages
+ * in the order of their refs). Offsets run across the pages; a slot may straddle two.
+ */
+export class MultiPage implements SharedPage {
+  constructor(private readonly pages: SharedPage[]) {}
+
+  read(offset: number, length: number): Uint8Array {
+    const i = Math.floor(offset / RING_PAGE_SIZE);
+    const at = offset - i * RING_PAGE_SIZE;
+    if (at + length <= RING_PAGE_SIZE) return this.pages[i].read(at, length);
+    const out = new Uint8Array(length);
+    const first = RING_PAGE_SIZE - at;
+    out.set(this.pages[i].read(at, first), 0);
+    out.set(this.pages[i + 1].read(0, length - first), first);
+    return out;
+  }
+
+  write(offset: number, bytes: Uint8Array): void {
+    const i = Math.floor(offset / RING_PAGE_SIZE);
+    const at = offset - i * RING_PAGE_SIZE;
+    const first = Math.min(bytes.length, RING_PAGE_SIZE - at);
+    this.pages[i].write(at, first === bytes.length ? bytes : bytes.subarray(0, first));
+    if (first < bytes.length) this.pages[i + 1].write(0, bytes.subarray(first));
+  }
+}
+
 /** A back ring (BACK_RING_ATTACH): requests in, responses out. */
 export class BackRing {
   /** Slots in the ring (a power of two). */
@@ -95,9 +125,9 @@ export class BackRing {
    * page's rsp_prod (0 for a ring the frontend just initialised with SHARED_RING_INIT), read
    * once; a snapshot restores them instead.
    */
-  constructor(private readonly page: SharedPage, readonly reqBytes: number, readonly rspBytes: number, state?: BackRingSnapshot) {
+  constructor(private readonly page: SharedPage, readonly reqBytes: number, readonly rspBytes: number, state?: BackRingSnapshot, pages = 1) {
     this.entryBytes = Math.max(reqBytes, rspBytes);
-    this.size = ringSize(this.entryBytes);
+    this.size = ringSize(this.entryBytes, pages);
     const start = state ? state.reqCons : le32(page.read(SRING_RSP_PROD, 4), 0);
     this.reqCons = start;
     this.rspProdPvt = state ? state.rspProdPvt : start;
@@ -192,20 +222,21 @@ export class BackRing {
  * Serve a ring the way every Xen backend's interrupt handler does: take requests while there
  * are any (one() takes at least one and answers what it took), publish the responses, do the
  * final check, and loop while it finds more. At most `limit` calls of one() (a frontend that
- * keeps publishing cannot hold the host). Returns whether the frontend must be notified: once
+ * keeps publishing cannot hold the host), and none once more() says false (a budget the
+ * caller counts, such as blkback's segments per run). Returns whether the frontend must be notified: once
  * per call, however many requests were served.
  */
-export function serviceRing(ring: BackRing, limit: number, one: () => void): boolean {
+export function serviceRing(ring: BackRing, limit: number, one: () => void, more: () => boolean = () => true): boolean {
   let notify = false;
   let served = 0;
   for (let pass = 0; pass <= limit; pass++) {
-    while (served < limit && ring.unconsumed() > 0) {
+    while (served < limit && more() && ring.unconsumed() > 0) {
       one();
       served++;
     }
     if (ring.broken) return notify;
     notify = ring.pushResponses() || notify;
-    if (served >= limit || !ring.finalCheck()) break;
+    if (served >= limit || !more() || !ring.finalCheck()) break;
   }
   return notify;
 }

@@ -70,7 +70,7 @@ describe('blkback data path', () => {
     expect(BLKIF_RING_SIZE).toBe(32);
     expect(be.features()).toEqual({
       'sectors': '2048', 'sector-size': '512', 'physical-sector-size': '512', 'info': '0', 'mode': 'w',
-      'feature-flush-cache': '1', 'max-ring-page-order': '0', 'feature-persistent': '1',
+      'feature-flush-cache': '1', 'max-ring-page-order': '4', 'feature-persistent': '1', 'feature-max-indirect-segments': '256',
     });
   });
 

@@ -227,10 +227,11 @@ export class FrontRing {
   reqProdPvt = 0;
   rspCons = 0;
 
-  constructor(readonly fe: Frontend, readonly frame: number, readonly reqBytes: number, readonly rspBytes: number) {
+  /** A ring over frames frame..frame + pages - 1 (a multi-page ring when pages > 1). */
+  constructor(readonly fe: Frontend, readonly frame: number, readonly reqBytes: number, readonly rspBytes: number, readonly pages = 1) {
     this.entryBytes = Math.max(reqBytes, rspBytes);
-    this.size = ringSize(this.entryBytes);
-    fe.poke(frame, 0, ZERO_PAGE);
+    this.size = ringSize(this.entryBytes, pages);
+    for (let p = 0; p < pages; p++) fe.poke(frame + p, 0, ZERO_PAGE);
     fe.poke(frame, SRING_REQ_EVENT, put32(1));
     fe.poke(frame, SRING_RSP_EVENT, put32(1));
   }
@@ -242,7 +243,7 @@ export class FrontRing {
 
   /** Write a request at req_prod_pvt (not yet published). */
   put(req: Uint8Array): void {
-    this.fe.poke(this.frame, this.slot(this.reqProdPvt), req);
+    this.pokeAt(this.slot(this.reqProdPvt), req);
     this.reqProdPvt = (this.reqProdPvt + 1) >>> 0;
   }
 
@@ -265,8 +266,32 @@ export class FrontRing {
         if (this.field(SRING_RSP_PROD) === this.rspCons) break;
         continue;
       }
-      out.push(this.fe.peek(this.frame, this.slot(this.rspCons), this.rspBytes));
+      out.push(this.peekAt(this.slot(this.rspCons), this.rspBytes));
       this.rspCons = (this.rspCons + 1) >>> 0;
+    }
+    return out;
+  }
+
+  /** Write bytes at a ring offset (across the ring's frames). */
+  pokeAt(off: number, b: Uint8Array): void {
+    for (let i = 0; i < b.length;) {
+      const f = Math.floor((off + i) / 4096);
+      const at = (off + i) % 4096;
+      const n = Math.min(b.length - i, 4096 - at);
+      this.fe.poke(this.frame + f, at, b.subarray(i, i + n));
+      i += n;
+    }
+  }
+
+  /** Read bytes at a ring offset (across the ring's frames). */
+  peekAt(off: number, length: number): Uint8Array {
+    const out = new Uint8Array(length);
+    for (let i = 0; i < length;) {
+      const f = Math.floor((off + i) / 4096);
+      const at = (off + i) % 4096;
+      const n = Math.min(length - i, 4096 - at);
+      out.set(this.fe.peek(this.frame + f, at, n), i);
+      i += n;
     }
     return out;
   }

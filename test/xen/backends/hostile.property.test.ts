@@ -30,7 +30,8 @@ import { describe, expect, it } from 'vitest';
 import { MemoryBackend } from '../../../host/devices/virtio/backend';
 import { Blkback } from '../../../host/xen/backends/blkback';
 import {
-  BLKIF_OP_READ, BLKIF_OP_WRITE, BLKIF_REQ_SIZE, BLKIF_RSP_OKAY, BLKIF_RSP_SIZE, decodeBlkifResponse, encodeBlkifRequest,
+  BLKIF_OP_READ, BLKIF_OP_WRITE, BLKIF_REQ_SIZE, BLKIF_RSP_OKAY, BLKIF_RSP_SIZE, decodeBlkifResponse, encodeBlkifIndirectRequest,
+  encodeBlkifRequest, encodeBlkifSegments,
 } from '../../../host/xen/backends/blkif';
 import { Bridge, type BridgePort, type EthFrame } from '../../../host/xen/backends/bridge';
 import { encodeRxRequest, NETIF_RSP_OKAY } from '../../../host/xen/backends/netif';
@@ -230,9 +231,25 @@ class BlkEnv implements Env {
   }
 }
 
+/**
+ * An indirect request (BLKIF_OP_INDIRECT): wild indirect_op, nr_segments (0, within the
+ * backend's 256, past it, past 8 pages of 512), indirect grefs, and descriptors written into
+ * frame `frame` (which some of the grefs may grant, or not).
+ */
+const blkIndirect = fc.record({
+  k: fc.constant('ind' as const),
+  op: fc.oneof({ weight: 4, arbitrary: fc.constantFrom(BLKIF_OP_READ, BLKIF_OP_WRITE) }, { weight: 1, arbitrary: fc.integer({ min: 0, max: 255 }) }),
+  nr: fc.oneof({ weight: 4, arbitrary: fc.integer({ min: 0, max: 20 }) }, { weight: 1, arbitrary: fc.constantFrom(255, 256, 257, 512, 4097, 65535) }),
+  sector: fc.oneof({ weight: 5, arbitrary: fc.bigInt({ min: 0n, max: BigInt(SECTORS) }) }, { weight: 1, arbitrary: fc.bigInt({ min: 0n, max: 2n ** 64n - 1n }) }),
+  grefs: fc.array(ref, { minLength: 1, maxLength: 8 }),
+  frame: frameIdx,
+  seg: fc.array(seg, { minLength: 0, maxLength: 24 }),
+});
+
 type BlkOp = typeof blkOp extends fc.Arbitrary<infer T> ? T : never;
 const blkOp = fc.oneof(
   { weight: 4, arbitrary: fc.record({ k: fc.constant('reqs' as const), reqs: fc.array(blkReq, { minLength: 1, maxLength: 4 }) }) },
+  { weight: 2, arbitrary: blkIndirect },
   ...commonOps.map((arbitrary) => ({ weight: 1, arbitrary })),
 );
 
@@ -249,6 +266,12 @@ function blkCase(env: BlkEnv, ops: BlkOp[]): void {
     switch (op.k) {
       case 'reqs':
         for (const q of op.reqs) B.ring.put(encodeBlkifRequest(q));
+        B.ring.push();
+        bad.notify(B.port);
+        break;
+      case 'ind':
+        bad.poke(op.frame, 0, encodeBlkifSegments(op.seg));
+        B.ring.put(encodeBlkifIndirectRequest(op.op, op.nr, 7n, op.sector, op.grefs));
         B.ring.push();
         bad.notify(B.port);
         break;

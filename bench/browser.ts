@@ -1,0 +1,147 @@
+/**
+ * The browser column (issue 16, item 7): the demo page (dist/web, served by scripts/demo.mjs)
+ * in Debian's chromium, headless through playwright-core, runs a bench guest
+ * (`?guest=bench/NAME.elf`, the bare board, the JIT on with its background compiles in the
+ * Worker); the figure is the time from the page's navigation start (performance.timeOrigin)
+ * to the moment the page saw the guest exit (the worker's state message). The same ELF run as
+ * a whole Node process (`node bin/wasmvisor.mjs run --bare ELF`, code cache warm) is the reference:
+ * both include loading the code, compiling the core, starting the machine and the JIT's
+ * compiles, so the ratio is page over process.
+ *
+ * Each measurement is one fresh page (a new browser context: nothing cached between runs,
+ * as a first visit), best of `runs`. The page's own breakdown comes from its Performance
+ * entries: the fetches (resource timing: demo.js, worker.js, core.wasm, the ELF) and the
+ * instants the page marks.
+ */
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { timedSpawn } from './timing';
+
+/** Debian's chromium (test/oracles.ts names the same). */
+export const CHROMIUM = '/usr/bin/chromium';
+/** The guests the column covers (issue 16 names these three). */
+export const BROWSER_GUESTS = ['crc32', 'sha256', 'dhry'];
+
+/** One guest, best run of each side. */
+export interface BrowserRun {
+  name: string;
+  /** Page navigation start to the exit seen by the page, ms. */
+  pageMs: number;
+  /** `node bin/wasmvisor.mjs run --bare ELF`, process start to exit, ms. */
+  nodeMs: number;
+  ratio: number;
+  /** The best page run's fetches: resource name -> [start, end] ms after navigation start. */
+  fetches: Record<string, [number, number]>;
+  /** The best page run: when the worker reported 'running' (everything before the guest's first instruction), ms after navigation start. */
+  runningMs: number;
+  /** The best page run: DOMContentLoaded and load events, ms after navigation start. */
+  domContentLoadedMs: number;
+  loadMs: number;
+}
+
+/** The section. */
+export interface BrowserBench {
+  runs: BrowserRun[];
+  /** Page / process, geometric mean. */
+  geomean: number;
+  goal: number;
+}
+
+interface PageTiming {
+  exitMs: number;
+  /** When the page saw the worker report 'running' (core compiled, machine built, ELF loaded). */
+  runningMs: number;
+  exitCode: number | undefined;
+  fetches: Record<string, [number, number]>;
+  domContentLoadedMs: number;
+  loadMs: number;
+}
+
+/** Time the demo page on each guest (and the Node process on the same ELF), best of `runs`. */
+export async function browserBenchmarks(root: string, runs: number, timeoutMs: number, log: (s: string) => void): Promise<BrowserBench> {
+  if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM}: not installed (apt-get install chromium)`);
+  if (!existsSync(join(root, 'dist/web/index.html'))) throw new Error('dist/web/index.html: not built (node scripts/build.mjs)');
+  // Loaded at run time, not bundled into dist/bench.mjs (playwright-core requires Node built-ins
+  // dynamically, which an ESM bundle cannot): module names the bundler does not follow.
+  const pw = 'playwright-core';
+  const { chromium } = (await import(pw)) as typeof import('playwright-core');
+  const { serveDemo } = (await import(pathToFileURL(join(root, 'scripts/demo.mjs')).href)) as {
+    serveDemo(o: { port: number }): Promise<{ url: string; close(): Promise<void> }>;
+  };
+  const server: { url: string; close(): Promise<void> } = await serveDemo({ port: 0 });
+  const browser = await chromium.launch({
+    executablePath: CHROMIUM,
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking',
+      '--disable-component-update', '--disable-sync', '--no-first-run'],
+  });
+  const out: BrowserRun[] = [];
+  try {
+    const cli = join(root, 'bin/wasmvisor.mjs');
+    for (const name of BROWSER_GUESTS) {
+      const elf = join(root, `guests/bin/bench/${name}.elf`);
+      timedSpawn(process.execPath, [cli, 'run', '--bare', elf], timeoutMs); // warms the CLI's code cache
+      let nodeMs = Infinity;
+      let best: PageTiming | undefined;
+      // Alternate the two sides so that the machine's noise falls on both.
+      for (let i = 0; i < runs; i++) {
+        const r = timedSpawn(process.execPath, [cli, 'run', '--bare', elf], timeoutMs);
+        if (r.status !== 0) throw new Error(`${name}: node exited with status ${r.status}`);
+        nodeMs = Math.min(nodeMs, r.wallMs);
+        const ctx = await browser.newContext({ viewport: { width: 1240, height: 760 } });
+        try {
+          const page = await ctx.newPage();
+          await page.goto(`${server.url}?guest=bench/${name}.elf`);
+          await page.waitForFunction(() => (window as unknown as DemoWindow).wasmvisorDemo?.vm.state === 'exited', null, { timeout: timeoutMs, polling: 20 });
+          const t = await page.evaluate(pageTiming);
+          if (t.exitCode !== 0) throw new Error(`${name}: the page's guest exited with code ${t.exitCode}`);
+          if (!best || t.exitMs < best.exitMs) best = t;
+        } finally {
+          await ctx.close();
+        }
+      }
+      const run: BrowserRun = {
+        name, pageMs: best!.exitMs, runningMs: best!.runningMs, nodeMs, ratio: best!.exitMs / nodeMs, fetches: best!.fetches,
+        domContentLoadedMs: best!.domContentLoadedMs, loadMs: best!.loadMs,
+      };
+      out.push(run);
+      log(`bench: browser: ${name}: page ${run.pageMs.toFixed(0)} ms, node process ${nodeMs.toFixed(0)} ms (${run.ratio.toFixed(2)}x)`);
+    }
+  } finally {
+    await browser.close();
+    await server.close();
+  }
+  const geomean = Math.exp(out.reduce((s, r) => s + Math.log(r.ratio), 0) / out.length);
+  return { runs: out, geomean, goal: 1.3 };
+}
+
+interface DemoWindow {
+  wasmvisorDemo?: { vm: { state: string; exitCode?: number; stateTimes: Record<string, number> } };
+}
+
+/** Runs in the page: when it saw the exit, and where its load time went. */
+function pageTiming(): PageTiming {
+  const w = window as unknown as DemoWindow;
+  const vm = w.wasmvisorDemo!.vm;
+  const nav = performance.getEntriesByType('navigation')[0] as PerformanceNavigationTiming | undefined;
+  const fetches: Record<string, [number, number]> = {};
+  for (const e of performance.getEntriesByType('resource') as PerformanceResourceTiming[]) {
+    fetches[e.name.replace(/^https?:\/\/[^/]+\//, '').replace(/\?.*$/, '')] = [Math.round(e.startTime), Math.round(e.responseEnd)];
+  }
+  return {
+    exitMs: vm.stateTimes.exited ?? performance.now(), runningMs: vm.stateTimes.running ?? NaN, exitCode: vm.exitCode, fetches,
+    domContentLoadedMs: nav ? nav.domContentLoadedEventEnd : NaN, loadMs: nav ? nav.loadEventEnd : NaN,
+  };
+}
+
+/** The section as text. */
+export function formatBrowserBench(b: BrowserBench): string {
+  const lines = ['Browser (chromium headless, the demo page, a fresh page per run: navigation start to the guest\'s exit)', '-------'];
+  lines.push(`  ${'guest'.padEnd(8)} ${'page ms'.padStart(8)} ${'node ms'.padStart(8)} ${'page/node'.padStart(9)}   page: running at, DOMContentLoaded, load, fetches (start-end ms)`);
+  for (const r of b.runs) {
+    const f = Object.entries(r.fetches).filter(([k]) => /(\.js|\.wasm|\.elf)$/.test(k)).map(([k, [s, e]]) => `${k.split('/').pop()} ${s}-${e}`).join(', ');
+    lines.push(`  ${r.name.padEnd(8)} ${r.pageMs.toFixed(0).padStart(8)} ${r.nodeMs.toFixed(0).padStart(8)} ${r.ratio.toFixed(2).padStart(8)}x   ${r.runningMs.toFixed(0)}, ${r.domContentLoadedMs.toFixed(0)}, ${r.loadMs.toFixed(0)}; ${f}`);
+  }
+  lines.push(`  geomean page/node ${b.geomean.toFixed(2)}x (goal <= ${b.goal}x: ${b.geomean <= b.goal && b.runs.every((r) => r.ratio <= b.goal) ? 'met' : 'NOT met'})`);
+  return lines.join('\n');
+}

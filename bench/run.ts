@@ -30,6 +30,7 @@ import { vmBenchmarks, formatVmBench, type VmBench } from './vm';
 import { bootBenchmarks, formatBootBench, type BootBench } from './boot';
 import { xenBenchmarks, formatXenBench, type XenBench } from './xen';
 import { memBenchmarks, formatMemBench, type MemBench } from './memory';
+import { rssBenchmarks, rssProbe, formatRssBench, type RssRow } from './rss';
 import { labBenchmarks, formatLabBench, type LabBench } from './lab';
 
 /** Command-line options. */
@@ -65,7 +66,7 @@ function parseArgs(argv: string[]): Options {
       }
       case '--only': {
         o.only = value().split(',').filter((s) => s !== '');
-        const unknown = o.only.filter((n) => n !== 'vm' && n !== 'boot' && n !== 'xen' && n !== 'mem' && n !== 'lab' && !WORKLOADS.some((w) => w.name === n));
+        const unknown = o.only.filter((n) => n !== 'vm' && n !== 'boot' && n !== 'xen' && n !== 'mem' && n !== 'rss' && n !== 'lab' && !WORKLOADS.some((w) => w.name === n));
         if (unknown.length > 0) {
           throw new UsageError(`bench: unknown workload '${unknown[0]}' (have ${WORKLOADS.map((w) => w.name).join(', ')}, vm, boot, xen, mem, lab)`);
         }
@@ -146,6 +147,11 @@ function errorText(e: unknown): string {
 }
 
 async function main(): Promise<number> {
+  // The child of the RSS section (bench/rss.ts): one guest in a fresh process.
+  if (process.argv[2] === '--rss-probe') {
+    await rssProbe(repoRoot(), process.argv[3] ?? '');
+    return 0;
+  }
   const opt = parseArgs(process.argv.slice(2));
   const root = repoRoot();
   const workloads = WORKLOADS.filter((w) => opt.only === null || opt.only.includes(w.name));
@@ -293,6 +299,15 @@ async function main(): Promise<number> {
         log(`bench: memory: ${errorText(e)}`);
       }
     }
+    // ---- host RSS against guest RAM touched (issue 16 goal 8; bench/rss.ts) ----
+    let rssBench: RssRow[] | null = null;
+    if (opt.wasmvisor && (opt.only === null || opt.only.includes('rss'))) {
+      try {
+        rssBench = await rssBenchmarks(process.argv[1], opt.runs, log);
+      } catch (e) {
+        log(`bench: rss: ${errorText(e)}`);
+      }
+    }
 
     // ---- the techniques lab (issue 13; bench/lab.ts) ----
     let labBench: LabBench | null = null;
@@ -305,12 +320,13 @@ async function main(): Promise<number> {
     }
     // ---- end of the techniques lab ----
 
-    const report: BenchReport & { vm?: VmBench; boot?: BootBench; xen?: XenBench; mem?: MemBench; lab?: LabBench } = { host, runs: opt.runs, startup, workloads: results, geomean: geomeanRow(results) };
+    const report: BenchReport & { vm?: VmBench; boot?: BootBench; xen?: XenBench; mem?: MemBench; rss?: RssRow[]; lab?: LabBench } = { host, runs: opt.runs, startup, workloads: results, geomean: geomeanRow(results) };
     if (labBench) report.lab = labBench;
     if (vmBench) report.vm = vmBench;
     if (bootBench) report.boot = bootBench;
     if (xenBench) report.xen = xenBench;
     if (memBench) report.mem = memBench;
+    if (rssBench) report.rss = rssBench;
 
     console.log('');
     console.log(formatTable(report));
@@ -322,6 +338,10 @@ async function main(): Promise<number> {
     if (vmBench) {
       console.log('');
       console.log(formatVmBench(vmBench));
+    }
+    if (rssBench) {
+      console.log('');
+      console.log(formatRssBench(rssBench));
     }
     if (bootBench) {
       console.log('');

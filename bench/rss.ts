@@ -80,8 +80,23 @@ export function touchGuest(bytes: number): Uint8Array {
   ]);
 }
 
+/**
+ * Resident KiB of the Wasm linear memory (/proc/self/smaps): the one readable-writable mapping
+ * of exactly `bytes` (V8 maps the accessible part apart from its guard region).
+ */
+function linearMemoryRssKiB(bytes: number): number {
+  let size = -1;
+  for (const line of readFileSync('/proc/self/smaps', 'latin1').split('\n')) {
+    const m = /^(Size|Rss):\s+(\d+) kB/.exec(line);
+    if (m?.[1] === 'Size') size = Number(m[2]) * 1024;
+    else if (m?.[1] === 'Rss' && size === bytes) return Number(m[2]);
+  }
+  return -1;
+}
+
 /** The child's side: run one case and print its JSON line. */
-export async function rssProbe(root: string, name: string): Promise<void> {
+export async function rssProbe(root: string, name: string, jit?: string): Promise<void> {
+  const jitCfg = jit === 'off' ? { jit: 'off' as const } : {};
   let vmOf: () => Vm;
   let memSize: number;
   let run: () => Promise<{ reason: string; exitCode: number }>;
@@ -90,14 +105,14 @@ export async function rssProbe(root: string, name: string): Promise<void> {
     const image = name === 'minikernel-vm'
       ? parseImage(new Uint8Array(readFileSync(join(root, 'guests/bin/minikernel/minikernel.elf'))), 'minikernel.elf', KERNEL_RAW_BASE)
       : parseImage(touchGuest(64 * MIB), 'touch64.bin', KERNEL_RAW_BASE);
-    const vm = await Vm.create({ memSize, kernel: image, deterministic: true, onConsoleOutput: () => {} });
+    const vm = await Vm.create({ memSize, kernel: image, deterministic: true, onConsoleOutput: () => {}, ...jitCfg });
     vmOf = () => vm;
     run = () => vm.run({ timeoutMs: 120_000 });
   } else if (name === 'domu') {
     memSize = 64 * MIB;
     const hv = new XenHypervisor();
     const d = await hv.createDomain({
-      name: 'domu', memSize, deterministic: true, onConsoleOutput: () => {},
+      name: 'domu', memSize, deterministic: true, onConsoleOutput: () => {}, ...jitCfg,
       kernel: parseImage(new Uint8Array(readFileSync(join(root, 'guests/bin/xen/domu.elf'))), 'domu.elf', KERNEL_RAW_BASE),
     });
     vmOf = () => d.vm;
@@ -105,11 +120,14 @@ export async function rssProbe(root: string, name: string): Promise<void> {
   } else {
     throw new Error(`--rss-probe: unknown case ${name} (known: ${RSS_CASES.join(', ')})`);
   }
+  const created = process.memoryUsage().rss;
   const r = await run();
-  const rss = process.memoryUsage().rss;
+  const mu = process.memoryUsage();
+  const rss = mu.rss;
   const hwm = vmHwmKiB(process.pid) * 1024;
   const touched = vmOf().populatedPages * 4096;
-  process.stdout.write(JSON.stringify({ name, memSize, touched, rss, hwm, reason: r.reason, exitCode: r.exitCode }) + '\n');
+  const linear = linearMemoryRssKiB(vmOf().memory.buffer.byteLength) * 1024;
+  process.stdout.write(JSON.stringify({ name, memSize, touched, rss, hwm, created, linear, heapUsed: mu.heapUsed, heapTotal: mu.heapTotal, external: mu.external, reason: r.reason, exitCode: r.exitCode }) + '\n');
 }
 
 /** Runs every case in its own process (best = lowest peak of `runs`). */

@@ -3,7 +3,7 @@
  * (in-process), on qemu-system-riscv64 (TCG) and natively (host gcc -O2),
  * prints a table of times and ratios, and writes bench/results/latest.json.
  *
- *   node dist/bench.mjs [--runs N] [--only crc32,qsort,vm,lab] [--no-wasmvisor]
+ *   node dist/bench.mjs [--runs N] [--only crc32,qsort,vm,rss,lab] [--no-wasmvisor]
  *                       [--no-qemu] [--no-native] [--no-make] [--out FILE]
  *                       [--timeout SECONDS]
  *
@@ -149,7 +149,7 @@ function errorText(e: unknown): string {
 async function main(): Promise<number> {
   // The child of the RSS section (bench/rss.ts): one guest in a fresh process.
   if (process.argv[2] === '--rss-probe') {
-    await rssProbe(repoRoot(), process.argv[3] ?? '');
+    await rssProbe(repoRoot(), process.argv[3] ?? '', process.argv[4]); // [4]: 'off' runs with --jit off
     return 0;
   }
   const opt = parseArgs(process.argv.slice(2));

@@ -114,9 +114,27 @@ function ctxId(key: u64): u64 {
  * satp, vsatp, vsstatus or hgatp. Cheap when nothing changed: the table returns the same id.
  */
 export function updateContexts(): void {
-  ctxData = ctxId(contextKey(dataPriv(), dataVirt()));
-  ctxFetch = ctxId(contextKey(priv, virt));
+  // Every trap and every VM entry/exit lands here, mostly with the keys unchanged: the last
+  // keys are remembered so the hash probe runs only on a change (the exit path, issue 16).
+  const kd = contextKey(dataPriv(), dataVirt());
+  if (kd != lastKeyData) {
+    ctxData = ctxId(kd);
+    lastKeyData = kd;
+  }
+  const kf = contextKey(priv, virt);
+  if (kf != lastKeyFetch) {
+    ctxFetch = ctxId(kf);
+    lastKeyFetch = kf;
+    // That probe found the table full and flushed it: ctxData's id is free again; take it anew.
+    if (lastKeyData == 0) {
+      ctxData = ctxId(kd);
+      lastKeyData = kd;
+    }
+  }
 }
+/** The keys ctxData and ctxFetch were made for (0, never a key: none yet or ids renumbered). */
+let lastKeyData: u64 = 0;
+let lastKeyFetch: u64 = 0;
 
 /**
  * Invalidate every TLB entry and context id (sfence.vma x0, x0; a full context table). The
@@ -126,6 +144,7 @@ export function flushTlbAll(): void {
   memory.fill(TLB_READ, 0xff, <usize>TLB_ENTRIES * 16 * 3);
   memory.fill(CTX_TABLE, 0, <usize>CTX_ENTRIES * 8);
   ctxUsed = 0;
+  lastKeyData = lastKeyFetch = 0;
   bumpEpoch();
 }
 
@@ -155,6 +174,7 @@ export function flushTlbAsid(asid: u64): void {
     const k = load<u64>(slot);
     if (k != 0 && (k & 8) == 0 && (k & 0xf0) != 0 && ((k >> 8) & 0xffff) == asid) store<u64>(slot, 0xfffffffffffffff0);
   }
+  lastKeyData = lastKeyFetch = 0; // a retired id must not be reused through the memo
   bumpEpoch();
 }
 

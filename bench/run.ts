@@ -3,7 +3,7 @@
  * (in-process), on qemu-system-riscv64 (TCG) and natively (host gcc -O2),
  * prints a table of times and ratios, and writes bench/results/latest.json.
  *
- *   node dist/bench.mjs [--runs N] [--only crc32,qsort,vm,lab,browser] [--no-wasmvisor]
+ *   node dist/bench.mjs [--runs N] [--only crc32,qsort,vm,rss,lab,browser] [--no-wasmvisor]
  *                       [--no-qemu] [--no-native] [--no-make] [--out FILE]
  *                       [--timeout SECONDS]
  *
@@ -31,6 +31,7 @@ import { bootBenchmarks, formatBootBench, type BootBench } from './boot';
 import { formatJitCheck, jitSlowerThanInterpreter, type JitPair } from './jit-check';
 import { xenBenchmarks, formatXenBench, type XenBench } from './xen';
 import { memBenchmarks, formatMemBench, type MemBench } from './memory';
+import { rssBenchmarks, rssProbe, formatRssBench, type RssRow } from './rss';
 import { labBenchmarks, formatLabBench, type LabBench } from './lab';
 import { browserBenchmarks, formatBrowserBench, type BrowserBench } from './browser';
 
@@ -67,7 +68,7 @@ function parseArgs(argv: string[]): Options {
       }
       case '--only': {
         o.only = value().split(',').filter((s) => s !== '');
-        const unknown = o.only.filter((n) => n !== 'vm' && n !== 'boot' && n !== 'xen' && n !== 'mem' && n !== 'lab' && n !== 'browser' && !WORKLOADS.some((w) => w.name === n));
+        const unknown = o.only.filter((n) => n !== 'vm' && n !== 'boot' && n !== 'xen' && n !== 'mem' && n !== 'rss' && n !== 'lab' && n !== 'browser' && !WORKLOADS.some((w) => w.name === n));
         if (unknown.length > 0) {
           throw new UsageError(`bench: unknown workload '${unknown[0]}' (have ${WORKLOADS.map((w) => w.name).join(', ')}, vm, boot, xen, mem, lab, browser)`);
         }
@@ -148,6 +149,11 @@ function errorText(e: unknown): string {
 }
 
 async function main(): Promise<number> {
+  // The child of the RSS section (bench/rss.ts): one guest in a fresh process.
+  if (process.argv[2] === '--rss-probe') {
+    await rssProbe(repoRoot(), process.argv[3] ?? '', process.argv[4]); // [4]: 'off' runs with --jit off
+    return 0;
+  }
   const opt = parseArgs(process.argv.slice(2));
   const root = repoRoot();
   const workloads = WORKLOADS.filter((w) => opt.only === null || opt.only.includes(w.name));
@@ -313,6 +319,15 @@ async function main(): Promise<number> {
         log(`bench: memory: ${errorText(e)}`);
       }
     }
+    // ---- host RSS against guest RAM touched (issue 16 goal 8; bench/rss.ts) ----
+    let rssBench: RssRow[] | null = null;
+    if (opt.wasmvisor && (opt.only === null || opt.only.includes('rss'))) {
+      try {
+        rssBench = await rssBenchmarks(process.argv[1], opt.runs, log);
+      } catch (e) {
+        log(`bench: rss: ${errorText(e)}`);
+      }
+    }
 
     // ---- the techniques lab (issue 13; bench/lab.ts) ----
     let labBench: LabBench | null = null;
@@ -336,13 +351,14 @@ async function main(): Promise<number> {
     }
     // ---- end of the browser column ----
 
-    const report: BenchReport & { vm?: VmBench; boot?: BootBench; xen?: XenBench; mem?: MemBench; lab?: LabBench; browser?: BrowserBench } = { host, runs: opt.runs, startup, workloads: results, geomean: geomeanRow(results) };
+    const report: BenchReport & { vm?: VmBench; boot?: BootBench; xen?: XenBench; mem?: MemBench; rss?: RssRow[]; lab?: LabBench; browser?: BrowserBench } = { host, runs: opt.runs, startup, workloads: results, geomean: geomeanRow(results) };
     if (labBench) report.lab = labBench;
     if (browserBench) report.browser = browserBench;
     if (vmBench) report.vm = vmBench;
     if (bootBench) report.boot = bootBench;
     if (xenBench) report.xen = xenBench;
     if (memBench) report.mem = memBench;
+    if (rssBench) report.rss = rssBench;
 
     console.log('');
     console.log(formatTable(report));
@@ -359,6 +375,10 @@ async function main(): Promise<number> {
     if (vmBench) {
       console.log('');
       console.log(formatVmBench(vmBench));
+    }
+    if (rssBench) {
+      console.log('');
+      console.log(formatRssBench(rssBench));
     }
     if (bootBench) {
       console.log('');

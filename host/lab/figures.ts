@@ -37,7 +37,7 @@ export function exitKind(reason: string): ExitKind {
   if (reason.startsWith('MMIO ')) return 'mmio';
   if (/page fault|guest-page fault|shadow/i.test(reason)) return 'pageFault';
   if (/^interrupt|\birq\b/i.test(reason)) return 'interrupt';
-  if (/\(emulated\)|illegal instruction|virtual instruction|call-out|callout/i.test(reason)) return 'privInsn';
+  if (/\(emulated[,)]|illegal instruction|virtual instruction|call-out|callout/i.test(reason)) return 'privInsn';
   return 'other';
 }
 

@@ -280,6 +280,12 @@ function checkNoOverlap(loads: Phdr[], phdrs: Phdr[], name: string): void {
   }
 }
 
+/** Values of the wanted symbols of an ELF64 file (tests and tools: where a function landed). */
+export function elfSymbols(bytes: Uint8Array, wanted: string[], name = 'ELF'): Map<string, bigint> {
+  const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  return readSymbols(bytes, dv, name, dv.getBigUint64(40, true), dv.getUint16(58, true), dv.getUint16(60, true), wanted);
+}
+
 /** Values of the wanted symbols found in the first SHT_SYMTAB section (none if it is absent). */
 function readSymbols(
   bytes: Uint8Array,

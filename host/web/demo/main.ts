@@ -49,6 +49,10 @@ const $ = <T extends Element = HTMLElement>(id: string): T => {
 };
 const pct = (r: number): string => (Number.isFinite(r) ? (r * 100).toFixed(2) + ' %' : '–');
 const DEFAULT_GUEST = 'minikernel/minikernel.elf';
+/** The Linux guest (guests/bin/linux): booted as a VM with its initramfs, console on ttyS0. */
+const LINUX_GUEST = 'linux/Image';
+const LINUX_BOOT = { initrd: 'guests/linux/initramfs.cpio.gz', append: 'console=ttyS0' };
+const guestLabel = (path: string): string => (path === LINUX_GUEST ? 'Linux (busybox)' : path);
 /**
  * The Xen demo: a HOST.cfg under guests/, the one `wasmvisor up guests/xen/demo.cfg` runs. The
  * DomUs' kernels are whatever its xl.cfg files name (fetched relative to them).
@@ -57,10 +61,11 @@ const XEN_DEMO = 'xen/demo.cfg';
 
 /**
  * How a bundled guest runs: the S-mode kernels (minikernel, vmbench) as virtual machines, the
- * M-mode programs (demo, isa, priv, bench) on the bare board.
+ * M-mode programs (demo, isa, priv, bench) on the bare board. Linux runs as a VM too (on the bare
+ * board it would need OpenSBI, which the page does not bundle).
  */
 export function guestMode(path: string): VmMode {
-  return /^(minikernel|vmbench)\//.test(path) ? 'vm' : 'bare';
+  return /^(minikernel|vmbench|linux)\//.test(path) ? 'vm' : 'bare';
 }
 
 async function main(): Promise<void> {
@@ -118,7 +123,7 @@ async function main(): Promise<void> {
       picker.value = path;
       try {
         $('vm-mode').textContent = mode === 'vm' ? 'VM: VS-mode under the VMM' : 'bare board: entered in M-mode';
-        await vm.load(`guests/${path}`, { name: path, mode });
+        await vm.load(`guests/${path}`, { name: path, mode, ...(path === LINUX_GUEST ? LINUX_BOOT : {}) });
       } catch (e) {
         term.write(`\r\n\x1b[31m${e instanceof Error ? e.message : String(e)}\x1b[0m\r\n`);
       }
@@ -304,7 +309,7 @@ async function main(): Promise<void> {
   // The guest picker: every image the server lists.
   const guests: string[] = await fetch('guests/index.json').then((r) => (r.ok ? r.json() : []), () => []);
   const wanted = params.get('guest') ?? DEFAULT_GUEST;
-  for (const g of guests) picker.append(new Option(`${g}  [${guestMode(g) === 'vm' ? 'VM' : 'bare'}]`, g, false, g === wanted));
+  for (const g of guests) picker.append(new Option(`${guestLabel(g)}  [${guestMode(g) === 'vm' ? 'VM' : 'bare'}]`, g, false, g === wanted));
   picker.onchange = () => void handle.select(picker.value);
   const xen = params.get('xen');
   if (xen !== null) return startXen(xen || XEN_DEMO, {});

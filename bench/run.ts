@@ -28,6 +28,7 @@ import { runWasmvisor } from './wasmvisor';
 import { WORKLOADS, resultLine, workloadPaths } from './workloads';
 import { vmBenchmarks, formatVmBench, type VmBench } from './vm';
 import { bootBenchmarks, formatBootBench, type BootBench } from './boot';
+import { formatLinuxBench, linuxBenchmarks, type LinuxBench } from './linux';
 import { xenBenchmarks, formatXenBench, type XenBench } from './xen';
 import { memBenchmarks, formatMemBench, type MemBench } from './memory';
 
@@ -64,9 +65,9 @@ function parseArgs(argv: string[]): Options {
       }
       case '--only': {
         o.only = value().split(',').filter((s) => s !== '');
-        const unknown = o.only.filter((n) => n !== 'vm' && n !== 'boot' && n !== 'xen' && n !== 'mem' && !WORKLOADS.some((w) => w.name === n));
+        const unknown = o.only.filter((n) => n !== 'vm' && n !== 'boot' && n !== 'linux' && n !== 'xen' && n !== 'mem' && !WORKLOADS.some((w) => w.name === n));
         if (unknown.length > 0) {
-          throw new UsageError(`bench: unknown workload '${unknown[0]}' (have ${WORKLOADS.map((w) => w.name).join(', ')}, vm, boot, xen, mem)`);
+          throw new UsageError(`bench: unknown workload '${unknown[0]}' (have ${WORKLOADS.map((w) => w.name).join(', ')}, vm, boot, linux, xen, mem)`);
         }
         break;
       }
@@ -269,6 +270,15 @@ async function main(): Promise<number> {
       }
     }
 
+    let linuxBench: LinuxBench | null = null;
+    if (opt.wasmvisor && (opt.only === null || opt.only.includes('linux'))) {
+      try {
+        linuxBench = await linuxBenchmarks(root, useQemu, log);
+      } catch (e) {
+        log(`bench: Linux boot: ${errorText(e)}`);
+      }
+    }
+
     // ---- Xen split drivers (issue 6; bench/xen.ts) ----
     let xenBench: XenBench | null = null;
     if (opt.wasmvisor && (opt.only === null || opt.only.includes('xen'))) {
@@ -293,9 +303,10 @@ async function main(): Promise<number> {
       }
     }
 
-    const report: BenchReport & { vm?: VmBench; boot?: BootBench; xen?: XenBench; mem?: MemBench } = { host, runs: opt.runs, startup, workloads: results, geomean: geomeanRow(results) };
+    const report: BenchReport & { vm?: VmBench; boot?: BootBench; linux?: LinuxBench; xen?: XenBench; mem?: MemBench } = { host, runs: opt.runs, startup, workloads: results, geomean: geomeanRow(results) };
     if (vmBench) report.vm = vmBench;
     if (bootBench) report.boot = bootBench;
+    if (linuxBench) report.linux = linuxBench;
     if (xenBench) report.xen = xenBench;
     if (memBench) report.mem = memBench;
 
@@ -313,6 +324,10 @@ async function main(): Promise<number> {
     if (bootBench) {
       console.log('');
       console.log(formatBootBench(bootBench));
+    }
+    if (linuxBench) {
+      console.log('');
+      console.log(formatLinuxBench(linuxBench));
     }
     if (xenBench) {
       console.log('');

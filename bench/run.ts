@@ -29,6 +29,7 @@ import { WORKLOADS, resultLine, workloadPaths } from './workloads';
 import { vmBenchmarks, formatVmBench, type VmBench } from './vm';
 import { bootBenchmarks, formatBootBench, type BootBench } from './boot';
 import { formatJitCheck, jitSlowerThanInterpreter, type JitPair } from './jit-check';
+import { formatLinuxBench, linuxBenchmarks, type LinuxBench } from './linux';
 import { xenBenchmarks, formatXenBench, type XenBench } from './xen';
 import { memBenchmarks, formatMemBench, type MemBench } from './memory';
 import { rssBenchmarks, rssProbe, formatRssBench, type RssRow } from './rss';
@@ -68,9 +69,9 @@ function parseArgs(argv: string[]): Options {
       }
       case '--only': {
         o.only = value().split(',').filter((s) => s !== '');
-        const unknown = o.only.filter((n) => n !== 'vm' && n !== 'boot' && n !== 'xen' && n !== 'mem' && n !== 'rss' && n !== 'lab' && n !== 'browser' && !WORKLOADS.some((w) => w.name === n));
+        const unknown = o.only.filter((n) => n !== 'vm' && n !== 'boot' && n !== 'xen' && n !== 'mem' && n !== 'rss' && n !== 'lab' && n !== 'browser' && n !== 'linux' && !WORKLOADS.some((w) => w.name === n));
         if (unknown.length > 0) {
-          throw new UsageError(`bench: unknown workload '${unknown[0]}' (have ${WORKLOADS.map((w) => w.name).join(', ')}, vm, boot, xen, mem, lab, browser)`);
+          throw new UsageError(`bench: unknown workload '${unknown[0]}' (have ${WORKLOADS.map((w) => w.name).join(', ')}, vm, boot, linux, xen, mem, rss, lab, browser)`);
         }
         break;
       }
@@ -296,6 +297,15 @@ async function main(): Promise<number> {
       }
     }
 
+    let linuxBench: LinuxBench | null = null;
+    if (opt.wasmvisor && (opt.only === null || opt.only.includes('linux'))) {
+      try {
+        linuxBench = await linuxBenchmarks(root, useQemu, log);
+      } catch (e) {
+        log(`bench: Linux boot: ${errorText(e)}`);
+      }
+    }
+
     // ---- Xen split drivers (issue 6; bench/xen.ts) ----
     let xenBench: XenBench | null = null;
     if (opt.wasmvisor && (opt.only === null || opt.only.includes('xen'))) {
@@ -351,11 +361,12 @@ async function main(): Promise<number> {
     }
     // ---- end of the browser column ----
 
-    const report: BenchReport & { vm?: VmBench; boot?: BootBench; xen?: XenBench; mem?: MemBench; rss?: RssRow[]; lab?: LabBench; browser?: BrowserBench } = { host, runs: opt.runs, startup, workloads: results, geomean: geomeanRow(results) };
+    const report: BenchReport & { vm?: VmBench; boot?: BootBench; xen?: XenBench; linux?: LinuxBench; mem?: MemBench; rss?: RssRow[]; lab?: LabBench; browser?: BrowserBench } = { host, runs: opt.runs, startup, workloads: results, geomean: geomeanRow(results) };
     if (labBench) report.lab = labBench;
     if (browserBench) report.browser = browserBench;
     if (vmBench) report.vm = vmBench;
     if (bootBench) report.boot = bootBench;
+    if (linuxBench) report.linux = linuxBench;
     if (xenBench) report.xen = xenBench;
     if (memBench) report.mem = memBench;
     if (rssBench) report.rss = rssBench;
@@ -383,6 +394,10 @@ async function main(): Promise<number> {
     if (bootBench) {
       console.log('');
       console.log(formatBootBench(bootBench));
+    }
+    if (linuxBench) {
+      console.log('');
+      console.log(formatLinuxBench(linuxBench));
     }
     if (xenBench) {
       console.log('');

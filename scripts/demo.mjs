@@ -1,5 +1,6 @@
 // The demo server: serves dist/web/ (the page, the API, the worker, the core) and the bundled
-// guests (guests/bin/**/*.elf, listed at /guests/index.json) on localhost, with the
+// guests (guests/bin/**/*.elf and the Linux guest's linux/Image, listed at /guests/index.json)
+// on localhost, with the
 // cross-origin isolation headers (COOP/COEP) that let the page share memory with its worker.
 // A /guests/ path that is not under guests/bin is looked up in guests/ itself, for the Xen
 // configurations (.cfg) and the images they name relative to themselves: /guests/xen/demo.cfg,
@@ -23,7 +24,10 @@ const TYPES = {
   '.cfg': 'text/plain; charset=utf-8',
 };
 
-/** Every .elf under dir, as paths relative to it with '/' separators, sorted. */
+/**
+ * Every .elf under dir, as paths relative to it with '/' separators, sorted; then linux/Image
+ * when it is there (the page boots it with linux/initramfs.cpio.gz).
+ */
 function listElfs(dir) {
   const out = [];
   const walk = (d) => {
@@ -34,7 +38,9 @@ function listElfs(dir) {
     }
   };
   if (existsSync(dir)) walk(dir);
-  return out.sort();
+  out.sort();
+  if (existsSync(join(dir, 'linux/Image')) && existsSync(join(dir, 'linux/initramfs.cpio.gz'))) out.push('linux/Image');
+  return out;
 }
 
 /** Resolve a URL path inside base, or undefined when it escapes base or names no file. */

@@ -57,6 +57,10 @@ const $ = <T extends Element = HTMLElement>(id: string): T => {
 };
 const pct = (r: number): string => (Number.isFinite(r) ? (r * 100).toFixed(2) + ' %' : '–');
 const DEFAULT_GUEST = 'minikernel/minikernel.elf';
+/** The Linux guest (guests/bin/linux): booted as a VM with its initramfs, console on ttyS0. */
+const LINUX_GUEST = 'linux/Image';
+const LINUX_BOOT = { initrd: 'guests/linux/initramfs.cpio.gz', append: 'console=ttyS0' };
+const guestLabel = (path: string): string => (path === LINUX_GUEST ? 'Linux (busybox)' : path);
 /**
  * The Xen demo: a HOST.cfg under guests/, the one `wasmvisor up guests/xen/demo.cfg` runs. The
  * DomUs' kernels are whatever its xl.cfg files name (fetched relative to them).
@@ -65,10 +69,11 @@ const XEN_DEMO = 'xen/demo.cfg';
 
 /**
  * How a bundled guest runs: the S-mode kernels (minikernel, vmbench) as virtual machines, the
- * M-mode programs (demo, isa, priv, bench) on the bare board.
+ * M-mode programs (demo, isa, priv, bench) on the bare board. Linux runs as a VM too (on the bare
+ * board it would need OpenSBI, which the page does not bundle).
  */
 export function guestMode(path: string): VmMode {
-  return /^(minikernel|vmbench)\//.test(path) ? 'vm' : 'bare';
+  return /^(minikernel|vmbench|linux)\//.test(path) ? 'vm' : 'bare';
 }
 
 async function main(): Promise<void> {
@@ -152,7 +157,7 @@ async function main(): Promise<void> {
         if (mode === 'vm' && combo !== 'hw+nested') $('vm-mode').textContent = `VM: ${vm.combos.find((c) => c.id === combo)?.title ?? combo}`;
         const early = await prefetched.get(path);
         prefetched.delete(path); // only the first load uses it (a reload fetches afresh)
-        await vm.load(early ?? `guests/${path}`, { name: path, mode, ...(mode === 'vm' ? { combo } : {}) });
+        await vm.load(early ?? `guests/${path}`, { name: path, mode, ...(mode === 'vm' ? { combo } : {}), ...(path === LINUX_GUEST ? LINUX_BOOT : {}) });
       } catch (e) {
         term.write(`\r\n\x1b[31m${e instanceof Error ? e.message : String(e)}\x1b[0m\r\n`);
       }
@@ -358,7 +363,7 @@ async function main(): Promise<void> {
   // The guest picker: every image the server lists.
   const guests: string[] = await guestList;
   const wanted = params.get('guest') ?? DEFAULT_GUEST;
-  for (const g of guests) picker.append(new Option(`${g}  [${guestMode(g) === 'vm' ? 'VM' : 'bare'}]`, g, false, g === wanted));
+  for (const g of guests) picker.append(new Option(`${guestLabel(g)}  [${guestMode(g) === 'vm' ? 'VM' : 'bare'}]`, g, false, g === wanted));
   picker.onchange = () => void handle.select(picker.value);
   techniquePicker.onchange = () => void handle.select(picker.value, 'vm', techniquePicker.value);
   $('lab-run').onclick = () => void handle.runLab();

@@ -5,6 +5,8 @@
  *
  *   Ctrl-A x        quit (the CLI exits with code 0)
  *   Ctrl-A h or ?   print the help
+ *   Ctrl-A c        typed input to the other console (UART <-> virtio console), as QEMU's
+ *                   mux chardev cycles its frontends; a notice says which (run only)
  *   Ctrl-A Ctrl-A   send one Ctrl-A to the guest
  *   Ctrl-A other    ignored, as QEMU's mux does (the key is dropped)
  */
@@ -16,6 +18,7 @@ export const ESCAPE = 0x01;
 export const MUX_HELP =
   'C-a h    print this help\r\n' +
   'C-a x    exit wasmvisor\r\n' +
+  'C-a c    switch typed input between the UART and the virtio console\r\n' +
   'C-a C-a  send C-a to the guest\r\n';
 
 /** Where the mux sends its results. */
@@ -26,6 +29,8 @@ export interface MuxSinks {
   quit(): void;
   /** Text for the user (the help). */
   notice(text: string): void;
+  /** Ctrl-A c: move typed input to the other console; returns where it goes now. */
+  switchConsole?(): 'uart' | 'virtio';
 }
 
 /** Where an EscapeSplitter sends typed bytes. */
@@ -82,6 +87,13 @@ export class ConsoleMux extends EscapeSplitter {
           case 0x48: // H
           case 0x3f: // ?
             sinks.notice(MUX_HELP);
+            return;
+          case 0x63: // c
+          case 0x43: // C
+            if (sinks.switchConsole) {
+              const to = sinks.switchConsole();
+              sinks.notice(`\r\nwasmvisor: console input to the ${to === 'virtio' ? 'virtio console (hvc0)' : 'UART (ttyS0)'}\r\n`);
+            }
             return;
           default:
             return; // unknown command: dropped

@@ -20,6 +20,8 @@ import { UserError } from '../errors';
 import { loadImageFile } from '../machine/loader';
 import { Machine } from '../machine/machine';
 import { FileBackend } from '../devices/virtio/file-backend';
+import { SocketNetBackend } from '../devices/virtio/net-socket';
+import { consoleInputTarget, type VirtioDevicesConfig, type VirtioSlots } from '../devices/virtio/slots';
 import type { RunLimits, RunResult } from '../machine/types';
 import { parseArgs, USAGE, type RunOptions } from './args';
 import { checkPlacement, RAM_BASE } from './placement';
@@ -119,6 +121,8 @@ function reportError(err: unknown, io: CliIo): number {
 /** What the CLI drives: the bare Machine or a Vm. */
 interface Runnable {
   consoleInput(bytes: Uint8Array): void;
+  /** Ctrl-A C: typed input to the other console (UART <-> virtio console). */
+  switchConsoleInput(): 'uart' | 'virtio';
   stop(): void;
   run(limits: RunLimits): Promise<RunResult>;
 }
@@ -129,13 +133,13 @@ async function runGuest(o: RunOptions, io: CliIo): Promise<number> {
   const kernel = loadImageFile(o.image, bios ? PAYLOAD_BASE : RAM_BASE);
   if (bios) checkPlacement(bios, o.memSize);
   checkPlacement(kernel, o.memSize, bios);
-  const disk = o.disk ? FileBackend.open(o.disk.path, { readOnly: o.disk.readOnly }) : undefined;
+  const devices = await openVirtioDevices(o, io);
 
   const machine = await Machine.create({
     memSize: o.memSize,
     kernel,
     bios,
-    disk,
+    ...devices.config,
     boot: readBootOptions(o),
     deterministic: o.deterministic,
     jit: o.jit,
@@ -146,8 +150,8 @@ async function runGuest(o: RunOptions, io: CliIo): Promise<number> {
     onConsoleOutput: (bytes) => io.stdout(Uint8Array.from(bytes)),
   });
 
-  const { result, quitByUser, brokenPipe } = await drive(machine, o, io).finally(() => disk?.close());
-  if (o.stats) io.stderr(formatStats(machine.stats()));
+  const { result, quitByUser, brokenPipe } = await drive(machine, o, io).finally(() => devices.close());
+  if (o.stats) io.stderr(formatStats(machine.stats()) + formatVirtioStats(machine.virtio));
   if (brokenPipe) return EXIT_BROKEN_PIPE;
   return outcome(o, result, quitByUser, io);
 }
@@ -159,9 +163,11 @@ async function runGuest(o: RunOptions, io: CliIo): Promise<number> {
 async function runVm(o: RunOptions, io: CliIo): Promise<number> {
   const kernel = loadImageFile(o.image, KERNEL_RAW_BASE);
   checkPlacement(kernel, o.memSize);
+  const devices = await openVirtioDevices(o, io);
   const vm = await Vm.create({
     memSize: o.memSize,
     kernel,
+    ...devices.config,
     boot: readBootOptions(o),
     virt: o.virt,
     deterministic: o.deterministic,
@@ -172,17 +178,62 @@ async function runVm(o: RunOptions, io: CliIo): Promise<number> {
     onConsoleOutput: (bytes) => io.stdout(Uint8Array.from(bytes)),
     onTraceExit: o.traceExits ? (line) => io.stderr(line + '\n') : undefined,
   });
-  const { result, quitByUser, brokenPipe } = await drive(vm, o, io);
+  const { result, quitByUser, brokenPipe } = await drive(vm, o, io).finally(() => devices.close());
   const failure = (result as VmRunResult).failure;
   if (failure !== undefined) io.stderr(`wasmvisor: ${failure}\n`);
   if (o.stats) {
     io.stderr(formatStats(vm.stats()));
     io.stderr(formatExitStats(vm.exits, vm.vcpu.instructions, vm.walkCounters()));
+    io.stderr(formatVirtioStats(vm.virtio));
     const tech = vm.vcpu.technique;
     if (tech instanceof TrapTechnique) io.stderr(formatShadowStats(tech.shadow.counters));
   }
   if (brokenPipe) return EXIT_BROKEN_PIPE;
   return outcome(o, result, quitByUser, io);
+}
+
+/**
+ * The virtio devices of --disk, --net, --virtio-console and --virtio-rng (issue 12), the same
+ * for both modes: the disk file opened, the socket listening or dialling. `close` lets go of
+ * both once the guest has stopped.
+ */
+async function openVirtioDevices(o: RunOptions, io: CliIo): Promise<{ config: VirtioDevicesConfig; close(): void }> {
+  const disk = o.disk ? FileBackend.open(o.disk.path, { readOnly: o.disk.readOnly }) : undefined;
+  let net: SocketNetBackend | undefined;
+  try {
+    if (o.net) net = await SocketNetBackend.open(o.net.endpoint, (line) => io.stderr(line + '\n'));
+  } catch (e) {
+    disk?.close();
+    throw e;
+  }
+  return {
+    config: {
+      disk,
+      net: net ? { backend: net, mac: o.net?.mac } : undefined,
+      virtioConsole: o.virtioConsole,
+      virtioRng: o.virtioRng,
+      consoleInput: consoleInputTarget(o.append, o.virtioConsole === true),
+    },
+    close: () => {
+      disk?.close();
+      net?.close();
+    },
+  };
+}
+
+/** --stats lines of the virtio devices that exist (none: empty). */
+function formatVirtioStats(v: VirtioSlots): string {
+  const lines: string[] = [];
+  for (const t of v.attached) {
+    const c = (t.device as unknown as { counters?: Record<string, number> }).counters ?? {};
+    const fields = Object.entries(c).map(([k, n]) => `${k} ${n}`);
+    if (t === v.net) {
+      const b = v.netDevice!.backend.counters;
+      fields.push(`link sent ${b.sent}`, `link received ${b.received}`, `link dropped ${b.dropped}`);
+    }
+    lines.push(`${t.name}: notifies ${t.counters.notifies}, interrupts ${t.counters.interrupts}${fields.length ? ', ' + fields.join(', ') : ''}\n`);
+  }
+  return lines.join('');
 }
 
 /** Largest --dtb accepted (a generated tree is a few KiB; QEMU's own limit is 2 MiB too). */
@@ -215,6 +266,7 @@ async function drive(machine: Runnable, o: RunOptions, io: CliIo): Promise<{ res
       machine.stop();
     },
     (text) => io.stderr(text),
+    () => machine.switchConsoleInput(),
   );
   const limits: RunLimits = {};
   if (o.timeout !== undefined) limits.timeoutMs = Number(o.timeout) * 1000;

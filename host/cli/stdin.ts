@@ -78,7 +78,8 @@ export function attachStdin(
   input: (bytes: Uint8Array) => void,
   onQuit: () => void,
   notice: (text: string) => void,
+  switchConsole?: () => 'uart' | 'virtio',
 ): ConsoleHookup {
-  const mux = isTerminal(stdin) ? new ConsoleMux({ guest: input, quit: onQuit, notice }) : undefined;
+  const mux = isTerminal(stdin) ? new ConsoleMux({ guest: input, quit: onQuit, notice, switchConsole }) : undefined;
   return readTyped(stdin, (bytes) => (mux ? mux.feed(bytes) : input(bytes)), { signals: true });
 }

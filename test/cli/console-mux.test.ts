@@ -49,3 +49,19 @@ describe('ConsoleMux (Ctrl-A escape as qemu -nographic)', () => {
     expect(MUX_HELP).toContain('C-a x    exit wasmvisor\r\n');
   });
 });
+
+describe('Ctrl-A c: typed input to the other console (issue 12, virtio console)', () => {
+  it('calls switchConsole and says where input goes now; without the sink the key is dropped', () => {
+    const to: ('uart' | 'virtio')[] = ['virtio', 'uart'];
+    const notices: string[] = [];
+    const guest: number[] = [];
+    const mux = new ConsoleMux({ guest: (b) => guest.push(...b), quit: () => {}, notice: (t) => notices.push(t), switchConsole: () => to.shift()! });
+    mux.feed(Uint8Array.of(0x01, 0x63, 0x61, 0x01, 0x43));
+    expect(notices).toEqual(['\r\nwasmvisor: console input to the virtio console (hvc0)\r\n', '\r\nwasmvisor: console input to the UART (ttyS0)\r\n']);
+    expect(guest).toEqual([0x61]);
+    const h = harness();
+    h.feed([0x01, 0x63, 0x62]);
+    expect([h.notices, h.guest]).toEqual([[], [0x62]]);
+    expect(MUX_HELP).toContain('C-a c    switch typed input between the UART and the virtio console\r\n');
+  });
+});

@@ -174,6 +174,7 @@ export class SocketNetBackend implements NetBackend {
   /** Take `s` as the peer until it closes. */
   private adopt(s: Socket): void {
     this.peer = s;
+    const who = s.remoteAddress !== undefined ? `${s.remoteAddress}:${s.remotePort}` : this.where;
     s.setNoDelay(true);
     s.unref();
     const decoder = new FrameDecoder((frame) => {
@@ -183,7 +184,7 @@ export class SocketNetBackend implements NetBackend {
     s.on('data', (chunk: Buffer) => {
       const bad = decoder.feed(new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength));
       if (bad !== undefined) {
-        this.log(`wasmvisor: --net: ${this.where}: ${bad}; connection closed`);
+        this.log(`wasmvisor: --net: peer ${who}: ${bad}; connection closed`);
         s.destroy();
       }
     });
@@ -194,7 +195,7 @@ export class SocketNetBackend implements NetBackend {
       if (this.peer !== s) return;
       this.peer = undefined;
       if (this.closed) return;
-      this.log(`wasmvisor: --net: peer ${this.where} disconnected; frames are dropped until one connects`);
+      this.log(`wasmvisor: --net: peer ${who} disconnected; frames are dropped until one connects`);
       if (this.endpoint.mode === 'connect') this.retry = setTimeout(() => this.dial(), CONNECT_RETRY_MS).unref();
     });
   }

@@ -59,6 +59,14 @@ export interface VmOptions {
   initrd?: ImageSource;
   /** A device tree blob (URL or bytes) used instead of the generated one (the CLI's --dtb; not with append or initrd). */
   dtb?: ImageSource;
+  /**
+   * A virtio console (slot 2, Linux's hvc0) whose output joins the UART's on `console`; typed
+   * input goes to it when the last console= of `append` is hvc0, else to the UART (the CLI's
+   * --virtio-console). Default false.
+   */
+  virtioConsole?: boolean;
+  /** A virtio entropy device (slot 3) fed by the browser's crypto.getRandomValues (the CLI's --virtio-rng). Default false. */
+  virtioRng?: boolean;
   /** Time derived from retired instructions only (reproducible runs). Default false. */
   deterministic?: boolean;
   /** The worker script (default: worker.js next to this module). */
@@ -246,11 +254,12 @@ export class Vm extends EventTarget {
     const boot: BootMessage | undefined = opts.append !== undefined || opts.initrd !== undefined || opts.dtb !== undefined
       ? { append: opts.append, initrd: await file(opts.initrd, 'initrd'), dtb: await file(opts.dtb, 'dtb') }
       : undefined;
+    const devices = { virtioConsole: opts.virtioConsole ?? false, virtioRng: opts.virtioRng ?? false };
     this.mode = opts.mode ?? this.mode;
     this.forget();
     const id = ++this.loads;
     const done = new Promise<string | undefined>((resolve) => this.pendingLoads.set(id, resolve));
-    this.send({ type: 'load', id, name, bytes, autostart: opts.autostart ?? true, mode: this.mode, boot }, transfer);
+    this.send({ type: 'load', id, name, bytes, autostart: opts.autostart ?? true, mode: this.mode, boot, devices }, transfer);
     const error = await done;
     if (error !== undefined) throw new Error(error);
   }
@@ -311,6 +320,9 @@ export interface BootSources {
   append?: string;
   initrd?: ImageSource;
   dtb?: ImageSource;
+  /** As VmOptions.virtioConsole and virtioRng (issue 12). */
+  virtioConsole?: boolean;
+  virtioRng?: boolean;
 }
 
 /** Start a VM in a new Worker; with options.image, load it (and run it unless autostart is false). */
@@ -330,6 +342,6 @@ export async function createVm(options: VmOptions = {}): Promise<Vm> {
   }, (msg) => (vm ? vm.receive(msg) : early.push(msg)));
   vm = new Vm(worker, statsBuffer, intervalMs, options.mode ?? 'vm');
   for (const msg of early) vm.receive(msg);
-  if (options.image !== undefined) await vm.load(options.image, { name: options.name, autostart: options.autostart, mode: options.mode, append: options.append, initrd: options.initrd, dtb: options.dtb });
+  if (options.image !== undefined) await vm.load(options.image, { name: options.name, autostart: options.autostart, mode: options.mode, append: options.append, initrd: options.initrd, dtb: options.dtb, virtioConsole: options.virtioConsole, virtioRng: options.virtioRng });
   return vm;
 }

@@ -151,6 +151,12 @@ export interface BootMessage {
   dtb?: { name: string; bytes: ArrayBuffer };
 }
 
+/** Virtio devices of a `load` (issue 12): the CLI's --virtio-console and --virtio-rng. */
+export interface DeviceMessage {
+  virtioConsole: boolean;
+  virtioRng: boolean;
+}
+
 /** Page -> worker. */
 export type ToWorker =
   | {
@@ -164,7 +170,7 @@ export type ToWorker =
       /** Milliseconds between statistics samples. */
       statsIntervalMs: number;
     }
-  | { type: 'load'; id: number; name: string; bytes: ArrayBuffer; autostart: boolean; mode: VmMode; boot?: BootMessage }
+  | { type: 'load'; id: number; name: string; bytes: ArrayBuffer; autostart: boolean; mode: VmMode; boot?: BootMessage; devices?: DeviceMessage }
   | { type: 'input'; bytes: Uint8Array }
   | { type: 'pause' }
   | { type: 'resume' }

@@ -11,6 +11,7 @@
  * never runs guest code.
  */
 import type { BootOptions } from '../machine/boot-data';
+import { consoleInputTarget } from '../devices/virtio/slots';
 import { Machine } from '../machine/machine';
 import { setCoreModule } from '../machine/core';
 import { parseImage } from '../machine/loader';
@@ -21,7 +22,7 @@ import { KERNEL_RAW_BASE, Vm, type VmRunResult } from '../vmm/vm';
 import { fillCachedGStage } from './walk-fill';
 import { WebDom0 } from './xen-dom0';
 import {
-  STAT_FIELDS, STAT_SEQ, type BootMessage, type ExitRow, type FromWorker, type ToWorker, type VmCounters, type VmMode,
+  STAT_FIELDS, STAT_SEQ, type BootMessage, type DeviceMessage, type ExitRow, type FromWorker, type ToWorker, type VmCounters, type VmMode,
   type VmState, type WalkSample,
 } from './protocol';
 
@@ -227,6 +228,8 @@ async function stopRun(): Promise<void> {
 
 /** The boot options of the current image (--append, --initrd, --dtb of the CLI). */
 let bootOptions: BootOptions | undefined;
+/** The virtio devices of the current image (--virtio-console, --virtio-rng of the CLI). */
+let devices: DeviceMessage = { virtioConsole: false, virtioRng: false };
 
 function bootOptionsOf(m: BootMessage | undefined): BootOptions | undefined {
   if (!m) return undefined;
@@ -245,7 +248,11 @@ async function boot(autostart: boolean): Promise<void> {
   missesAtFlush = lastFlushes = 0;
   try {
     // Generated code is compiled in the background (WebAssembly.instantiate), off this thread's run loop.
-    const cfg = { memSize, kernel: image, boot: bootOptions, deterministic, onConsoleOutput: consoleOutput, jitBackground: true };
+    const cfg = {
+      memSize, kernel: image, boot: bootOptions, deterministic, onConsoleOutput: consoleOutput, jitBackground: true,
+      virtioConsole: devices.virtioConsole, virtioRng: devices.virtioRng,
+      consoleInput: consoleInputTarget(bootOptions?.append, devices.virtioConsole),
+    };
     guest = mode === 'vm' ? await Vm.create(cfg) : await Machine.create(cfg);
   } catch (e) {
     setState('error', { message: e instanceof Error ? e.message : String(e) });
@@ -283,6 +290,7 @@ async function handle(msg: ToWorker): Promise<void> {
       setState('loading');
       mode = msg.mode;
       bootOptions = bootOptionsOf(msg.boot);
+      devices = msg.devices ?? { virtioConsole: false, virtioRng: false };
       try {
         // A raw kernel goes where an SBI firmware would leave it (VM), or at the RAM base (bare).
         image = parseImage(new Uint8Array(msg.bytes), msg.name, mode === 'vm' ? KERNEL_RAW_BASE : RAM_BASE);

@@ -56,6 +56,8 @@ export interface RunOptions {
   virtioConsole?: true;
   /** --virtio-rng: a virtio entropy device (slot 3) fed by the host's crypto. */
   virtioRng?: true;
+  /** --console-input uart|virtio: which console typed input goes to at start (default uart). */
+  consoleInput?: 'uart' | 'virtio';
   /** --append CMDLINE: the kernel command line (/chosen bootargs). */
   append?: string;
   /** --initrd FILE: initial ramdisk, loaded where QEMU's virt puts it. */
@@ -103,9 +105,10 @@ options of run:
   --net socket,listen=HOST:PORT | socket,connect=HOST:PORT [,mac=52:54:00:12:34:56]
                            a virtio-net device (slot 1) linked over TCP to another wasmvisor
                            or a QEMU -netdev socket (4-byte big-endian length per frame)
-  --virtio-console         a virtio console (slot 2, Linux's hvc0) on the terminal; typed
-                           input goes to it when --append's last console= is hvc0, else to
-                           the UART (Ctrl-A C switches on a terminal)
+  --virtio-console         a virtio console (slot 2) on the terminal next to the UART (Linux
+                           numbers it hvc1 when its SBI console is hvc0)
+  --console-input WHERE    where typed input goes at start: uart (the default) or virtio
+                           (the virtio console); Ctrl-A C switches on a terminal
   --virtio-rng             a virtio entropy device (slot 3) fed by the host's crypto
   --bios FILE              firmware (e.g. OpenSBI fw_dynamic.bin) at 0x80000000; IMAGE is its
                            payload at 0x80200000, started in S-mode
@@ -239,6 +242,7 @@ const VALUE_OPTIONS: Record<string, string> = {
   '--trace': '--trace',
   '--disk': '--disk',
   '--net': '--net',
+  '--console-input': '--console-input',
   '--append': '--append',
   '--initrd': '--initrd',
   '--dtb': '--dtb',
@@ -307,6 +311,10 @@ export function parseArgs(argv: string[]): Command {
         if (o.disk !== undefined) throw new UserError(`wasmvisor: --disk given twice (one disk only so far)`);
         o.disk = parseDisk(value);
       }
+      else if (name === '--console-input') {
+        if (value !== 'uart' && value !== 'virtio') throw new UserError(`wasmvisor: --console-input: unknown console '${value}' (expected uart or virtio)`);
+        o.consoleInput = value;
+      }
       else if (name === '--net') {
         if (o.net !== undefined) throw new UserError(`wasmvisor: --net given twice (one network device only so far)`);
         o.net = parseNetOption(value);
@@ -332,6 +340,7 @@ export function parseArgs(argv: string[]): Command {
   if (o.virt === 'trap' && o.paging === 'nested') throw new UserError(`wasmvisor: --paging nested needs the H extension (--virt hw); --virt trap uses --paging shadow`);
   if (o.virt !== 'trap' && o.paging === 'shadow') throw new UserError(`wasmvisor: --paging shadow is not implemented for --virt hw yet (use --paging nested, or --virt trap)`);
   if (o.bare && o.traceExits) throw new UserError(`wasmvisor: --trace exits applies to VM mode only (drop --bare)`);
+  if (o.consoleInput === 'virtio' && !o.virtioConsole) throw new UserError(`wasmvisor: --console-input virtio needs --virtio-console`);
   if (!o.bare && o.bios !== undefined) throw new UserError(`wasmvisor: --bios needs --bare (in VM mode the VMM itself answers SBI calls)`);
   if (!o.bare && o.memSize > vmMemSizeLimit()) {
     // The VMM's host RAM holds the guest's pages and its G-stage tables (vm.ts hostRamSize).

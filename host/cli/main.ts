@@ -21,7 +21,7 @@ import { loadImageFile } from '../machine/loader';
 import { Machine } from '../machine/machine';
 import { FileBackend } from '../devices/virtio/file-backend';
 import { SocketNetBackend } from '../devices/virtio/net-socket';
-import { consoleInputTarget, type VirtioDevicesConfig, type VirtioSlots } from '../devices/virtio/slots';
+import type { VirtioDevicesConfig, VirtioSlots } from '../devices/virtio/slots';
 import type { RunLimits, RunResult } from '../machine/types';
 import { parseArgs, USAGE, type RunOptions } from './args';
 import { checkPlacement, RAM_BASE } from './placement';
@@ -212,7 +212,7 @@ async function openVirtioDevices(o: RunOptions, io: CliIo): Promise<{ config: Vi
       net: net ? { backend: net, mac: o.net?.mac } : undefined,
       virtioConsole: o.virtioConsole,
       virtioRng: o.virtioRng,
-      consoleInput: consoleInputTarget(o.append, o.virtioConsole === true),
+      consoleInput: o.consoleInput,
     },
     close: () => {
       disk?.close();

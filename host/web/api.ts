@@ -60,11 +60,12 @@ export interface VmOptions {
   /** A device tree blob (URL or bytes) used instead of the generated one (the CLI's --dtb; not with append or initrd). */
   dtb?: ImageSource;
   /**
-   * A virtio console (slot 2, Linux's hvc0) whose output joins the UART's on `console`; typed
-   * input goes to it when the last console= of `append` is hvc0, else to the UART (the CLI's
+   * A virtio console (slot 2) whose output joins the UART's on `console` (the CLI's
    * --virtio-console). Default false.
    */
   virtioConsole?: boolean;
+  /** Where `console.write` sends typed input: 'uart' (default) or 'virtio' (the virtio console; the CLI's --console-input). */
+  consoleInput?: 'uart' | 'virtio';
   /** A virtio entropy device (slot 3) fed by the browser's crypto.getRandomValues (the CLI's --virtio-rng). Default false. */
   virtioRng?: boolean;
   /** Time derived from retired instructions only (reproducible runs). Default false. */
@@ -254,7 +255,7 @@ export class Vm extends EventTarget {
     const boot: BootMessage | undefined = opts.append !== undefined || opts.initrd !== undefined || opts.dtb !== undefined
       ? { append: opts.append, initrd: await file(opts.initrd, 'initrd'), dtb: await file(opts.dtb, 'dtb') }
       : undefined;
-    const devices = { virtioConsole: opts.virtioConsole ?? false, virtioRng: opts.virtioRng ?? false };
+    const devices = { virtioConsole: opts.virtioConsole ?? false, virtioRng: opts.virtioRng ?? false, consoleInput: opts.consoleInput ?? 'uart' };
     this.mode = opts.mode ?? this.mode;
     this.forget();
     const id = ++this.loads;
@@ -320,9 +321,10 @@ export interface BootSources {
   append?: string;
   initrd?: ImageSource;
   dtb?: ImageSource;
-  /** As VmOptions.virtioConsole and virtioRng (issue 12). */
+  /** As VmOptions.virtioConsole, virtioRng and consoleInput (issue 12). */
   virtioConsole?: boolean;
   virtioRng?: boolean;
+  consoleInput?: 'uart' | 'virtio';
 }
 
 /** Start a VM in a new Worker; with options.image, load it (and run it unless autostart is false). */
@@ -342,6 +344,6 @@ export async function createVm(options: VmOptions = {}): Promise<Vm> {
   }, (msg) => (vm ? vm.receive(msg) : early.push(msg)));
   vm = new Vm(worker, statsBuffer, intervalMs, options.mode ?? 'vm');
   for (const msg of early) vm.receive(msg);
-  if (options.image !== undefined) await vm.load(options.image, { name: options.name, autostart: options.autostart, mode: options.mode, append: options.append, initrd: options.initrd, dtb: options.dtb, virtioConsole: options.virtioConsole, virtioRng: options.virtioRng });
+  if (options.image !== undefined) await vm.load(options.image, { name: options.name, autostart: options.autostart, mode: options.mode, append: options.append, initrd: options.initrd, dtb: options.dtb, virtioConsole: options.virtioConsole, virtioRng: options.virtioRng, consoleInput: options.consoleInput });
   return vm;
 }

@@ -155,6 +155,8 @@ export interface BootMessage {
 export interface DeviceMessage {
   virtioConsole: boolean;
   virtioRng: boolean;
+  /** Where `input` goes: the UART or the virtio console. */
+  consoleInput: 'uart' | 'virtio';
 }
 
 /** Page -> worker. */

@@ -11,7 +11,6 @@
  * never runs guest code.
  */
 import type { BootOptions } from '../machine/boot-data';
-import { consoleInputTarget } from '../devices/virtio/slots';
 import { Machine } from '../machine/machine';
 import { setCoreModule } from '../machine/core';
 import { parseImage } from '../machine/loader';
@@ -229,7 +228,7 @@ async function stopRun(): Promise<void> {
 /** The boot options of the current image (--append, --initrd, --dtb of the CLI). */
 let bootOptions: BootOptions | undefined;
 /** The virtio devices of the current image (--virtio-console, --virtio-rng of the CLI). */
-let devices: DeviceMessage = { virtioConsole: false, virtioRng: false };
+let devices: DeviceMessage = { virtioConsole: false, virtioRng: false, consoleInput: 'uart' };
 
 function bootOptionsOf(m: BootMessage | undefined): BootOptions | undefined {
   if (!m) return undefined;
@@ -251,7 +250,7 @@ async function boot(autostart: boolean): Promise<void> {
     const cfg = {
       memSize, kernel: image, boot: bootOptions, deterministic, onConsoleOutput: consoleOutput, jitBackground: true,
       virtioConsole: devices.virtioConsole, virtioRng: devices.virtioRng,
-      consoleInput: consoleInputTarget(bootOptions?.append, devices.virtioConsole),
+      consoleInput: devices.consoleInput,
     };
     guest = mode === 'vm' ? await Vm.create(cfg) : await Machine.create(cfg);
   } catch (e) {
@@ -290,7 +289,7 @@ async function handle(msg: ToWorker): Promise<void> {
       setState('loading');
       mode = msg.mode;
       bootOptions = bootOptionsOf(msg.boot);
-      devices = msg.devices ?? { virtioConsole: false, virtioRng: false };
+      devices = msg.devices ?? { virtioConsole: false, virtioRng: false, consoleInput: 'uart' };
       try {
         // A raw kernel goes where an SBI firmware would leave it (VM), or at the RAM base (bare).
         image = parseImage(new Uint8Array(msg.bytes), msg.name, mode === 'vm' ? KERNEL_RAW_BASE : RAM_BASE);

@@ -42,8 +42,8 @@ export interface VirtioDevicesConfig {
   /** A virtio entropy device (slot 3); a function replaces the host's crypto as the source. */
   virtioRng?: boolean | EntropySource;
   /**
-   * Where typed input goes: the UART (default) or the virtio console (with virtioConsole).
-   * consoleInputTarget() picks it from the kernel command line.
+   * Where typed input goes at start: the UART (default) or the virtio console (with
+   * virtioConsole). The machine has one keyboard for two consoles (docs/board.md).
    */
   consoleInput?: 'uart' | 'virtio';
 }
@@ -99,16 +99,4 @@ export class VirtioSlots {
   get netDevice(): VirtioNet | undefined {
     return this.net?.device as VirtioNet | undefined;
   }
-}
-
-/**
- * Where typed input should go for a kernel command line: to the virtio console when the last
- * `console=` names an hvc device (Linux's /dev/console, where its shell reads, is the last
- * console= given), otherwise to the UART. Without a virtio console, always the UART.
- */
-export function consoleInputTarget(append: string | undefined, virtioConsole: boolean): 'uart' | 'virtio' {
-  if (!virtioConsole || append === undefined) return 'uart';
-  const consoles = [...append.matchAll(/(?:^|\s)console=([^\s,]*)/g)].map((m) => m[1]);
-  const last = consoles[consoles.length - 1];
-  return last !== undefined && /^hvc\d*$/.test(last) ? 'virtio' : 'uart';
 }

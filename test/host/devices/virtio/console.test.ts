@@ -1,13 +1,12 @@
 /**
  * The virtio console (§5.3, one port) and the virtio entropy device (§5.4) driven through their
  * transports: features, config space, the exact used-ring entries and bytes, interrupts, the
- * bounded input buffer, and where the board sends typed input (consoleInputTarget).
+ * bounded input buffer.
  */
 import { describe, expect, it } from 'vitest';
 import * as M from '../../../../host/devices/virtio/mmio';
 import { CONSOLE_RX_QUEUE, CONSOLE_TX_QUEUE, VirtioConsole, VIRTIO_CONSOLE_INPUT_LIMIT } from '../../../../host/devices/virtio/console';
 import { RNG_CHAIN_LIMIT, VirtioRng } from '../../../../host/devices/virtio/rng';
-import { consoleInputTarget } from '../../../../host/devices/virtio/slots';
 import { Driver, TestIrq, TestMemory, RAM } from './driver';
 
 const BUF = RAM + 0x20000n;
@@ -135,19 +134,5 @@ describe('virtio-rng', () => {
     const b = mem.read(BUF + 0x100n, 64);
     expect(a.some((x) => x !== 0)).toBe(true);
     expect(Buffer.compare(a, b)).not.toBe(0);
-  });
-});
-
-describe('consoleInputTarget: typed input follows the last console= of the command line', () => {
-  it.each([
-    ['console=hvc0', true, 'virtio'],
-    ['earlycon=sbi console=ttyS0 console=hvc0', true, 'virtio'],
-    ['console=hvc0 console=ttyS0', true, 'uart'],
-    ['console=ttyS0', true, 'uart'],
-    ['root=/dev/vda', true, 'uart'],
-    [undefined, true, 'uart'],
-    ['console=hvc0', false, 'uart'],
-  ] as const)('%s (virtio console %s): %s', (append, virtio, want) => {
-    expect(consoleInputTarget(append, virtio)).toBe(want);
   });
 });

@@ -4,8 +4,10 @@
  * peer speaking the wire format, disconnects (one line, frames dropped and counted, the dialler
  * dials again), an oversized length, a port already in use, and the --net parser.
  */
+import { spawn } from 'node:child_process';
 import { createConnection, createServer, type Socket } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
+import { oracle, QEMU } from '../../../oracles';
 import { encodeFrame, FrameDecoder, NET_SOCKET_MAX_FRAME, parseNetOption, SocketNetBackend } from '../../../../host/devices/virtio/net-socket';
 
 const frame = (n: number, seed: number) => Uint8Array.from({ length: n }, (_, i) => (i * 31 + seed) & 0xff);
@@ -160,6 +162,36 @@ describe('SocketNetBackend', () => {
       message: `wasmvisor: --net: cannot listen on 127.0.0.1:${a.boundPort}: EADDRINUSE`, exitCode: 2,
     });
   });
+});
+
+// The wire format against QEMU itself: its -netdev socket on a hub with its user-mode network
+// (slirp, the gateway 10.0.2.2). An ARP request we send must come back as slirp's ARP reply.
+describe.skipIf(!oracle('qemu', 'test/host/devices/virtio/net-socket.test.ts'))('interoperates with QEMU -netdev socket', () => {
+  it('a frame to QEMU\'s slirp through its socket netdev gets the ARP reply back', async () => {
+    const a = await backend('listen', 0);
+    const q = spawn(QEMU, [
+      '-M', 'none', '-nographic',
+      '-netdev', 'user,id=u,net=10.0.2.0/24', '-netdev', 'hubport,id=h0,hubid=0,netdev=u',
+      '-netdev', `socket,id=s,connect=127.0.0.1:${a.boundPort}`, '-netdev', 'hubport,id=h1,hubid=0,netdev=s',
+    ], { stdio: 'ignore' });
+    try {
+      const got: Uint8Array[] = [];
+      a.onReceive = (f) => got.push(f);
+      await until(() => a.connected);
+      const mac = [0x52, 0x54, 0, 0x12, 0x34, 0x56];
+      // Ethernet broadcast, ARP request (htype 1, ptype IPv4, op 1): who has 10.0.2.2, tell 10.0.2.15.
+      a.send(Uint8Array.of(255, 255, 255, 255, 255, 255, ...mac, 8, 6, 0, 1, 8, 0, 6, 4, 0, 1, ...mac, 10, 0, 2, 15, 0, 0, 0, 0, 0, 0, 10, 0, 2, 2, ...new Array(18).fill(0)));
+      await until(() => got.length > 0);
+      const r = got[0];
+      expect([...r.subarray(0, 6)]).toEqual(mac); // to us
+      expect([...r.subarray(12, 14)]).toEqual([8, 6]); // ARP
+      expect([...r.subarray(20, 22)]).toEqual([0, 2]); // reply
+      expect([...r.subarray(28, 32)]).toEqual([10, 0, 2, 2]); // sender: the gateway
+      expect([...r.subarray(38, 42)]).toEqual([10, 0, 2, 15]); // target: us
+    } finally {
+      q.kill('SIGKILL');
+    }
+  }, 30_000);
 });
 
 describe('parseNetOption', () => {

@@ -1,0 +1,183 @@
+/**
+ * Linux's own drivers on wasmvisor's virtio devices (issue 12, item 3), in both modes at once:
+ * guest A is a VM (`wasmvisor run Image`), guest B the bare machine behind Debian's OpenSBI
+ * (`--bare --bios fw_dynamic.bin`). Each has a disk image, a virtio-rng, a virtio console and a
+ * virtio-net linked to the other over TCP (A listens, B connects). A shell on ttyS0 is driven
+ * through stdin, each command framed by markers that only its output contains:
+ *  - virtio-blk: /dev/vda reads back the host file's checksum; random bytes written from
+ *    /dev/hwrng read back the same and, after poweroff, are in the host file;
+ *  - virtio-rng: /dev/hwrng is bound to virtio_rng and two 64-byte reads differ;
+ *  - virtio-console: a line written to its hvc device reaches stdout, and --stats counts it;
+ *  - virtio-net: the MACs from config space, then ping -c 3 both ways;
+ *  - dmesg: the drivers' probe lines, and no error line from our devices;
+ *  - poweroff exits 0.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createHash, randomBytes } from 'node:crypto';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+const ROOT = join(__dirname, '../..');
+const IMAGE = join(ROOT, 'guests/bin/linux/Image');
+const INITRD = join(ROOT, 'guests/bin/linux/initramfs.cpio.gz');
+const FW = '/usr/lib/riscv64-linux-gnu/opensbi/generic/fw_dynamic.bin';
+const CLI = join(ROOT, 'bin/wasmvisor.mjs');
+const DISK_SIZE = 1 << 20;
+const have = existsSync(IMAGE) && existsSync(INITRD) && existsSync(FW);
+
+const md5 = (b: Uint8Array) => createHash('md5').update(b).digest('hex');
+
+/** A free TCP port on 127.0.0.1 (bound, then let go). */
+async function freePort(): Promise<number> {
+  const s = createServer();
+  await new Promise<void>((r) => s.listen(0, '127.0.0.1', () => r()));
+  const port = (s.address() as { port: number }).port;
+  await new Promise<void>((r) => s.close(() => r()));
+  return port;
+}
+
+/** One wasmvisor process running Linux, with its console as text. */
+class Guest {
+  readonly child: ChildProcess;
+  out = '';
+  err = '';
+  readonly exited: Promise<number | null>;
+  private seq = 0;
+
+  constructor(readonly name: string, readonly disk: string, args: string[]) {
+    this.child = spawn(process.execPath, [CLI, 'run', ...args], { cwd: ROOT, stdio: ['pipe', 'pipe', 'pipe'] });
+    this.child.stdout!.on('data', (b: Buffer) => (this.out += b.toString('latin1').replace(/\r/g, '')));
+    this.child.stderr!.on('data', (b: Buffer) => (this.err += b.toString('latin1')));
+    this.exited = new Promise((r) => this.child.on('close', (code) => r(code)));
+  }
+
+  /** Wait until the console output from `from` on matches `re`. */
+  async waitFor(re: RegExp, timeoutMs: number, from = 0): Promise<RegExpExecArray> {
+    const t0 = Date.now();
+    for (;;) {
+      const m = re.exec(this.out.slice(from));
+      if (m) return m;
+      if (this.child.exitCode !== null || Date.now() - t0 > timeoutMs) {
+        throw new Error(`${this.name}: no ${re} after ${Date.now() - t0} ms; console tail:\n${this.out.slice(-1500)}\nstderr: ${this.err}`);
+      }
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  }
+
+  /**
+   * Run `cmd` in the guest's shell and return its output. The markers are printed by echo with
+   * an arithmetic expansion, so the echoed command line never contains them.
+   */
+  async sh(cmd: string, timeoutMs = 30_000): Promise<string> {
+    const n = ++this.seq;
+    const from = this.out.length;
+    this.child.stdin!.write(`echo @@B$((${n}*1))@@; ${cmd}; echo @@E$((${n}*1))@@\n`);
+    const m = await this.waitFor(new RegExp(`@@B${n}@@\\n([\\s\\S]*?)@@E${n}@@\\n`), timeoutMs, from);
+    return m[1];
+  }
+}
+
+describe.skipIf(!have)('Linux drives the virtio devices: A in VM mode, B bare behind OpenSBI, linked by --net', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'wasmvisor-linux-dev-'));
+  const original = new Map<string, Uint8Array>();
+  let A: Guest;
+  let B: Guest;
+  const both = () => [A, B];
+
+  beforeAll(async () => {
+    const port = await freePort();
+    const disk = (name: string) => {
+      const p = join(dir, `${name}.img`);
+      const bytes = new Uint8Array(randomBytes(DISK_SIZE));
+      writeFileSync(p, bytes);
+      original.set(p, bytes);
+      return p;
+    };
+    const common = (d: string) => ['--initrd', INITRD, '--append', 'console=ttyS0 quiet', '--disk', d, '--virtio-rng', '--virtio-console', '--stats'];
+    const dA = disk('a');
+    const dB = disk('b');
+    A = new Guest('A (VM)', dA, [IMAGE, ...common(dA), '--net', `socket,listen=127.0.0.1:${port}`]);
+    B = new Guest('B (bare)', dB, ['--bare', '--bios', FW, IMAGE, ...common(dB), '--net', `socket,connect=127.0.0.1:${port},mac=52:54:00:12:34:57`]);
+    await Promise.all(both().map((g) => g.waitFor(/wasmvisor Linux \(busybox\)[\s\S]*\/ # $/, 80_000)));
+  }, 90_000);
+
+  afterAll(() => {
+    for (const g of both()) if (g?.child.exitCode === null) g.child.kill('SIGKILL');
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('virtio-blk: /dev/vda reads the host file; bytes written from /dev/hwrng read back', async () => {
+    await Promise.all(both().map(async (g) => {
+      const host = original.get(g.disk)!;
+      expect(await g.sh('dd if=/dev/vda bs=4096 count=256 2>/dev/null | md5sum')).toBe(`${md5(host)}  -\n`);
+      const out = await g.sh('dd if=/dev/hwrng of=/dev/vda bs=512 count=64 seek=128 2>/dev/null; sync; echo 3 > /proc/sys/vm/drop_caches 2>/dev/null; dd if=/dev/vda bs=512 count=64 skip=128 2>/dev/null | md5sum');
+      expect(out).toMatch(/^[0-9a-f]{32} {2}-\n$/);
+      expect(out.slice(0, 32)).not.toBe(md5(host.subarray(128 * 512, 192 * 512)));
+      (g as Guest & { written?: string }).written = out.slice(0, 32);
+    }));
+  }, 60_000);
+
+  it('virtio-rng: hwrng is virtio_rng; two 64-byte reads are full and differ', async () => {
+    await Promise.all(both().map(async (g) => {
+      expect(await g.sh('cat /sys/class/misc/hw_random/rng_current')).toMatch(/^virtio_rng\.\d+\n$/);
+      const a = await g.sh('cat /dev/hwrng | head -c 64 | wc -c; cat /dev/hwrng | head -c 64 | md5sum');
+      const b = await g.sh('cat /dev/hwrng | head -c 64 | md5sum');
+      expect(a).toMatch(/^\s*64\n[0-9a-f]{32} {2}-\n$/);
+      expect(b).toMatch(/^[0-9a-f]{32} {2}-\n$/);
+      expect(a.split('\n')[1].slice(0, 32)).not.toBe(b.slice(0, 32));
+    }));
+  }, 60_000);
+
+  it('virtio-console: a line written to its hvc device reaches stdout', async () => {
+    await Promise.all(both().map(async (g) => {
+      // The SBI console is hvc0 in this kernel (CONFIG_HVC_RISCV_SBI), so the virtio port is hvc1.
+      expect(await g.sh('cat /sys/class/tty/hvc1/dev >/dev/null && echo yes')).toBe('yes\n');
+      const from = g.out.length;
+      await g.sh(`echo hvc-$((6*7))-${g.name[0]} > /dev/hvc1`);
+      await g.waitFor(new RegExp(`hvc-42-${g.name[0]}\\n`), 10_000, from);
+    }));
+  }, 60_000);
+
+  it('virtio-net: MACs from config space; ping -c 3 both ways', async () => {
+    expect(await A.sh('cat /sys/class/net/eth0/address')).toBe('52:54:00:12:34:56\n');
+    expect(await B.sh('cat /sys/class/net/eth0/address')).toBe('52:54:00:12:34:57\n');
+    await A.sh('ifconfig eth0 10.0.2.15 netmask 255.255.255.0 up');
+    await B.sh('ifconfig eth0 10.0.2.16 netmask 255.255.255.0 up');
+    const ab = await A.sh('ping -c 3 10.0.2.16', 40_000);
+    expect(ab).toContain('3 packets transmitted, 3 packets received, 0% packet loss');
+    const ba = await B.sh('ping -c 3 10.0.2.15', 40_000);
+    expect(ba).toContain('3 packets transmitted, 3 packets received, 0% packet loss');
+  }, 90_000);
+
+  it('dmesg: the drivers probed our devices, and no error line names them', async () => {
+    await Promise.all(both().map(async (g) => {
+      const lines = (await g.sh('dmesg | grep -i -e error -e virtio -e vda -e eth0 -e hvc')).split('\n').filter((l) => l !== '');
+      expect(lines.some((l) => /virtio_blk virtio\d+: \[vda\] 2048 512-byte logical blocks \(1\.05 MB\/1\.00 MiB\)/.test(l))).toBe(true);
+      const errors = lines.filter((l) => /error|fail/i.test(l) && /virtio|vd[a-z]|eth\d|hvc|rng/i.test(l));
+      expect(errors).toEqual([]);
+    }));
+  }, 30_000);
+
+  it('poweroff exits 0; the disk files hold what the guests wrote, nothing else changed; --stats counts the devices', async () => {
+    for (const g of both()) g.child.stdin!.write('poweroff\n');
+    const codes = await Promise.all(both().map((g) => g.exited));
+    expect(codes).toEqual([0, 0]);
+    for (const g of both()) {
+      const now = new Uint8Array(readFileSync(g.disk));
+      const was = original.get(g.disk)!;
+      expect(md5(now.subarray(128 * 512, 192 * 512))).toBe((g as Guest & { written?: string }).written);
+      expect(md5(now.subarray(0, 128 * 512))).toBe(md5(was.subarray(0, 128 * 512)));
+      expect(md5(now.subarray(192 * 512))).toBe(md5(was.subarray(192 * 512)));
+      // The hvc line went through the virtio console (not the SBI one): its transmit counter has it.
+      const con = /virtio-console@10003000: notifies (\d+), interrupts \d+, outBytes (\d+)/.exec(g.err);
+      expect(con).not.toBeNull();
+      expect(Number(con![2])).toBeGreaterThanOrEqual('hvc-42-A\r\n'.length);
+      const net = /virtio-net@10002000: .*txFrames (\d+).*rxFrames (\d+)/.exec(g.err);
+      expect(Number(net![1])).toBeGreaterThanOrEqual(6);
+      expect(Number(net![2])).toBeGreaterThanOrEqual(6);
+    }
+  }, 60_000);
+});

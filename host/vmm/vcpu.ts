@@ -169,6 +169,10 @@ export class Vcpu {
     // The hart's M-level setup that the VM relies on (what firmware does under a real KVM).
     h.medeleg = VM_MEDELEG;
     h.mcounteren = 0xffff_ffffn;
+    // KVM's vCPU reset makes CY, TM and IR readable in VU-mode (scounteren = 7), as OpenSBI does
+    // for an S-mode kernel: Linux sets scounteren only in its PMU driver, and its vDSO reads time
+    // from U-mode (a virtual-instruction exception otherwise, issue 12).
+    h.scounteren = 7n;
     h.menvcfg = h.menvcfg | STCE;
     this.suspended = undefined;
     this.lastBudget = -1n; // the VMCS was cleared

@@ -12,73 +12,17 @@
  *  - dmesg: the drivers' probe lines, and no error line from our devices;
  *  - poweroff exits 0.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { freePort, Guest, IMAGE, INITRD, FW, wasmvisorArgs } from './virtio-guest';
 
-const ROOT = join(__dirname, '../..');
-const IMAGE = join(ROOT, 'guests/bin/linux/Image');
-const INITRD = join(ROOT, 'guests/bin/linux/initramfs.cpio.gz');
-const FW = '/usr/lib/riscv64-linux-gnu/opensbi/generic/fw_dynamic.bin';
-const CLI = join(ROOT, 'bin/wasmvisor.mjs');
 const DISK_SIZE = 1 << 20;
 const have = existsSync(IMAGE) && existsSync(INITRD) && existsSync(FW);
 
 const md5 = (b: Uint8Array) => createHash('md5').update(b).digest('hex');
-
-/** A free TCP port on 127.0.0.1 (bound, then let go). */
-async function freePort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', () => r()));
-  const port = (s.address() as { port: number }).port;
-  await new Promise<void>((r) => s.close(() => r()));
-  return port;
-}
-
-/** One wasmvisor process running Linux, with its console as text. */
-class Guest {
-  readonly child: ChildProcess;
-  out = '';
-  err = '';
-  readonly exited: Promise<number | null>;
-  private seq = 0;
-
-  constructor(readonly name: string, readonly disk: string, args: string[]) {
-    this.child = spawn(process.execPath, [CLI, 'run', ...args], { cwd: ROOT, stdio: ['pipe', 'pipe', 'pipe'] });
-    this.child.stdout!.on('data', (b: Buffer) => (this.out += b.toString('latin1').replace(/\r/g, '')));
-    this.child.stderr!.on('data', (b: Buffer) => (this.err += b.toString('latin1')));
-    this.exited = new Promise((r) => this.child.on('close', (code) => r(code)));
-  }
-
-  /** Wait until the console output from `from` on matches `re`. */
-  async waitFor(re: RegExp, timeoutMs: number, from = 0): Promise<RegExpExecArray> {
-    const t0 = Date.now();
-    for (;;) {
-      const m = re.exec(this.out.slice(from));
-      if (m) return m;
-      if (this.child.exitCode !== null || Date.now() - t0 > timeoutMs) {
-        throw new Error(`${this.name}: no ${re} after ${Date.now() - t0} ms; console tail:\n${this.out.slice(-1500)}\nstderr: ${this.err}`);
-      }
-      await new Promise((r) => setTimeout(r, 50));
-    }
-  }
-
-  /**
-   * Run `cmd` in the guest's shell and return its output. The markers are printed by echo with
-   * an arithmetic expansion, so the echoed command line never contains them.
-   */
-  async sh(cmd: string, timeoutMs = 30_000): Promise<string> {
-    const n = ++this.seq;
-    const from = this.out.length;
-    this.child.stdin!.write(`echo @@B$((${n}*1))@@; ${cmd}; echo @@E$((${n}*1))@@\n`);
-    const m = await this.waitFor(new RegExp(`@@B${n}@@\\n([\\s\\S]*?)@@E${n}@@\\n`), timeoutMs, from);
-    return m[1];
-  }
-}
 
 describe.skipIf(!have)('Linux drives the virtio devices: A in VM mode, B bare behind OpenSBI, linked by --net', () => {
   const dir = mkdtempSync(join(tmpdir(), 'wasmvisor-linux-dev-'));
@@ -99,8 +43,8 @@ describe.skipIf(!have)('Linux drives the virtio devices: A in VM mode, B bare be
     const common = (d: string) => ['--initrd', INITRD, '--append', 'console=ttyS0 quiet', '--disk', d, '--virtio-rng', '--virtio-console', '--stats'];
     const dA = disk('a');
     const dB = disk('b');
-    A = new Guest('A (VM)', dA, [IMAGE, ...common(dA), '--net', `socket,listen=127.0.0.1:${port}`]);
-    B = new Guest('B (bare)', dB, ['--bare', '--bios', FW, IMAGE, ...common(dB), '--net', `socket,connect=127.0.0.1:${port},mac=52:54:00:12:34:57`]);
+    A = new Guest('A (VM)', dA, wasmvisorArgs([IMAGE, ...common(dA), '--net', `socket,listen=127.0.0.1:${port}`]));
+    B = new Guest('B (bare)', dB, wasmvisorArgs(['--bare', '--bios', FW, IMAGE, ...common(dB), '--net', `socket,connect=127.0.0.1:${port},mac=52:54:00:12:34:57`]));
     await Promise.all(both().map((g) => g.waitFor(/wasmvisor Linux \(busybox\)[\s\S]*\/ # $/, 170_000)));
   }, 180_000);
 

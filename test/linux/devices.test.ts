@@ -2,12 +2,15 @@
  * Linux's own drivers on wasmvisor's virtio devices (issue 12, item 3), in both modes at once:
  * guest A is a VM (`wasmvisor run Image`), guest B the bare machine behind Debian's OpenSBI
  * (`--bare --bios fw_dynamic.bin`). Each has a disk image, a virtio-rng, a virtio console and a
- * virtio-net linked to the other over TCP (A listens, B connects). A shell on ttyS0 is driven
- * through stdin, each command framed by markers that only its output contains:
+ * virtio-net linked to the other over TCP (A listens, B connects). A's shell is on ttyS0 (the
+ * UART); B's is on the virtio console itself (`console=hvc1 --console-input virtio`), so every
+ * byte typed to B and every byte B's shell prints crosses virtio-console's queues. The shells
+ * are driven through stdin, each command framed by markers that only its output contains:
  *  - virtio-blk: /dev/vda reads back the host file's checksum; random bytes written from
  *    /dev/hwrng read back the same and, after poweroff, are in the host file;
  *  - virtio-rng: /dev/hwrng is bound to virtio_rng, a read gives 64 bytes, two reads differ;
- *  - virtio-console: a line written to its hvc device reaches stdout, and --stats counts it;
+ *  - virtio-console: a line written to its hvc device reaches stdout, and --stats counts it
+ *    (for B: exactly the bytes typed went in through it);
  *  - virtio-net: the MACs from config space, then ping -c 3 both ways;
  *  - dmesg: the drivers' probe lines, and no error line from our devices;
  *  - poweroff exits 0.
@@ -40,11 +43,11 @@ describe.skipIf(!have)('Linux drives the virtio devices: A in VM mode, B bare be
       original.set(p, bytes);
       return p;
     };
-    const common = (d: string) => ['--initrd', INITRD, '--append', 'console=ttyS0 quiet', '--disk', d, '--virtio-rng', '--virtio-console', '--stats'];
+    const common = (d: string) => ['--initrd', INITRD, '--disk', d, '--virtio-rng', '--virtio-console', '--stats'];
     const dA = disk('a');
     const dB = disk('b');
-    A = new Guest('A (VM)', dA, wasmvisorArgs([IMAGE, ...common(dA), '--net', `socket,listen=127.0.0.1:${port}`]));
-    B = new Guest('B (bare)', dB, wasmvisorArgs(['--bare', '--bios', FW, IMAGE, ...common(dB), '--net', `socket,connect=127.0.0.1:${port},mac=52:54:00:12:34:57`]));
+    A = new Guest('A (VM)', dA, wasmvisorArgs([IMAGE, ...common(dA), '--append', 'console=ttyS0 quiet', '--net', `socket,listen=127.0.0.1:${port}`]));
+    B = new Guest('B (bare)', dB, wasmvisorArgs(['--bare', '--bios', FW, IMAGE, ...common(dB), '--append', 'console=hvc1 quiet', '--console-input', 'virtio', '--net', `socket,connect=127.0.0.1:${port},mac=52:54:00:12:34:57`]));
     await Promise.all(both().map((g) => g.waitFor(/wasmvisor Linux \(busybox\)[\s\S]*\/ # $/, 170_000)));
   }, 180_000);
 
@@ -80,6 +83,7 @@ describe.skipIf(!have)('Linux drives the virtio devices: A in VM mode, B bare be
     await Promise.all(both().map(async (g) => {
       // The SBI console is hvc0 in this kernel (CONFIG_HVC_RISCV_SBI), so the virtio port is
       // hvc1 (the SBI one would reach stdout too: --stats tells them apart, below).
+      expect(await g.sh('cat /proc/consoles')).toMatch(g === A ? /^ttyS0 / : /^hvc1 /);
       const from = g.out.length;
       await g.sh(`echo hvc-$((6*7))-${g.name[0]} > /dev/hvc1`);
       await g.waitFor(new RegExp(`hvc-42-${g.name[0]}\\n`), 10_000, from);
@@ -107,7 +111,7 @@ describe.skipIf(!have)('Linux drives the virtio devices: A in VM mode, B bare be
   }, 30_000);
 
   it('poweroff exits 0; the disk files hold what the guests wrote, nothing else changed; --stats counts the devices', async () => {
-    for (const g of both()) g.child.stdin!.write('poweroff\n');
+    for (const g of both()) g.type('poweroff\n');
     const codes = await Promise.all(both().map((g) => g.exited));
     expect(codes).toEqual([0, 0]);
     for (const g of both()) {
@@ -116,9 +120,15 @@ describe.skipIf(!have)('Linux drives the virtio devices: A in VM mode, B bare be
       expect(md5(now.subarray(128 * 512, 136 * 512))).toBe((g as Guest & { written?: string }).written);
       expect(md5(now.subarray(0, 128 * 512))).toBe(md5(was.subarray(0, 128 * 512)));
       expect(md5(now.subarray(136 * 512))).toBe(md5(was.subarray(136 * 512)));
-      // The hvc line went through the virtio console (not the SBI one): its transmit counter has it.
       const con = /virtio-console@10003000: notifies \d+, interrupts \d+, outBytes (\d+), inBytes (\d+)/.exec(g.err);
-      expect([con?.[1], con?.[2]]).toEqual([String('hvc-42-A\r\n'.length), '0']);
+      if (g === A) {
+        // The hvc line went through the virtio console (not the SBI one): its transmit counter has it.
+        expect([con?.[1], con?.[2]]).toEqual([String('hvc-42-A\r\n'.length), '0']);
+      } else {
+        // B's shell read every typed byte from the virtio console and wrote its session there.
+        expect(Number(con?.[2])).toBe(B.typed);
+        expect(Number(con?.[1])).toBeGreaterThan(B.typed);
+      }
       const net = /virtio-net@10002000: .*txFrames (\d+).*rxFrames (\d+)/.exec(g.err);
       expect(Number(net![1])).toBeGreaterThanOrEqual(6);
       expect(Number(net![2])).toBeGreaterThanOrEqual(6);

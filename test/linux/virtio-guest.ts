@@ -57,6 +57,15 @@ export class Guest {
     this.exited = new Promise((r) => this.child.on('close', (code) => r(code)));
   }
 
+  /** Bytes typed so far (written to the guest's stdin). */
+  typed = 0;
+
+  /** Type `text` (ASCII) into the guest's console. */
+  type(text: string): void {
+    this.typed += text.length;
+    this.child.stdin!.write(text);
+  }
+
   /** Wait until the console output from `from` on matches `re`. */
   async waitFor(re: RegExp, timeoutMs: number, from = 0): Promise<RegExpExecArray> {
     const t0 = Date.now();
@@ -77,7 +86,7 @@ export class Guest {
   async sh(cmd: string, timeoutMs = 30_000): Promise<string> {
     const n = ++this.seq;
     const from = this.out.length;
-    this.child.stdin!.write(`echo @@B$((${n}*1))@@; ${cmd}; echo @@E$((${n}*1))@@\n`);
+    this.type(`echo @@B$((${n}*1))@@; ${cmd}; echo @@E$((${n}*1))@@\n`);
     const m = await this.waitFor(new RegExp(`@@B${n}@@\\n([\\s\\S]*?)@@E${n}@@\\n`), timeoutMs, from);
     return m[1];
   }

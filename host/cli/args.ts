@@ -8,6 +8,7 @@ import { UserError } from '../errors';
 import { memSizeLimit, sizeText } from '../machine/mem-size';
 import { vmMemSizeLimit } from '../vmm/vm';
 import { parseTraceKinds, parseTraceRange, type TraceKind } from '../debug/trace';
+import { parseNetOption, type SocketEndpoint } from '../devices/virtio/net-socket';
 
 /** Smallest RAM a guest may have (the DTB and firmware need room). */
 export const MEM_MIN = 1 << 20;
@@ -54,8 +55,16 @@ export interface RunOptions {
   jitCodeLimit?: number;
   /** --jit-max-blocks N: most blocks in one compiled region (1..64). */
   jitMaxBlocks?: number;
-  /** --disk FILE[,ro] (bare machine): a raw disk image for the virtio-blk device in slot 0. */
+  /** --disk FILE[,ro]: a raw disk image for the virtio-blk device in slot 0. */
   disk?: { path: string; readOnly: boolean };
+  /** --net socket,listen=|connect=HOST:PORT[,mac=]: a virtio-net device (slot 1) on a TCP link. */
+  net?: { endpoint: SocketEndpoint; mac?: Uint8Array };
+  /** --virtio-console: a virtio console (slot 2) on the terminal, next to the UART. */
+  virtioConsole?: true;
+  /** --virtio-rng: a virtio entropy device (slot 3) fed by the host's crypto. */
+  virtioRng?: true;
+  /** --console-input uart|virtio: which console typed input goes to at start (default uart). */
+  consoleInput?: 'uart' | 'virtio';
   /** --append CMDLINE: the kernel command line (/chosen bootargs). */
   append?: string;
   /** --initrd FILE: initial ramdisk, loaded where QEMU's virt puts it. */
@@ -121,8 +130,16 @@ options of run:
   --trace-range LO-HI      trace only pcs (mmu: virtual addresses) in LO..HI (hex)
   -m, --mem SIZE           RAM size: bytes, or with a K, M or G suffix (default 128M;
                            a multiple of 4K, 1M..${sizeText(MEM_MAX)} with --bare, 1M..${sizeText(vmMemSizeLimit())} for a VM)
-  --disk FILE[,ro]         with --bare: a raw disk image as a virtio-blk device (virtio-mmio
-                           slot 0, 0x10001000); ,ro attaches it read-only
+  --disk FILE[,ro]         a raw disk image as a virtio-blk device (virtio-mmio slot 0,
+                           0x10001000); ,ro attaches it read-only
+  --net socket,listen=HOST:PORT | socket,connect=HOST:PORT [,mac=52:54:00:12:34:56]
+                           a virtio-net device (slot 1) linked over TCP to another wasmvisor
+                           or a QEMU -netdev socket (4-byte big-endian length per frame)
+  --virtio-console         a virtio console (slot 2) on the terminal next to the UART (Linux
+                           numbers it hvc1 when its SBI console is hvc0)
+  --console-input WHERE    where typed input goes at start: uart (the default) or virtio
+                           (the virtio console); Ctrl-A V switches on a terminal
+  --virtio-rng             a virtio entropy device (slot 3) fed by the host's crypto
   --bios FILE              firmware (e.g. OpenSBI fw_dynamic.bin) at 0x80000000; IMAGE is its
                            payload at 0x80200000, started in S-mode
   --append CMDLINE         kernel command line (the device tree's /chosen bootargs)
@@ -167,7 +184,8 @@ xl console shows the domain's recent and new output and sends it your typing; Ct
 detaches. These exit 1 when there is no such Dom0 or domain.
 
 console: guest output goes to stdout; keys go to the guest's UART. On a terminal,
-  Ctrl-A X quits, Ctrl-A S saves a snapshot, Ctrl-A H shows help, Ctrl-A Ctrl-A sends Ctrl-A.
+  Ctrl-A X quits, Ctrl-A S saves a snapshot, Ctrl-A C switches to the monitor, Ctrl-A V switches
+  input between the UART and the virtio console, Ctrl-A H shows help, Ctrl-A Ctrl-A sends Ctrl-A.
 
 exit status: the guest's exit code (test finisher or HTIF); 0 after Ctrl-A X;
   124 after --timeout; 125 after --max-instructions; 141 when stdout's reader goes away;
@@ -267,6 +285,8 @@ const VALUE_OPTIONS: Record<string, string> = {
   '--virt': '--virt',
   '--trace': '--trace',
   '--disk': '--disk',
+  '--net': '--net',
+  '--console-input': '--console-input',
   '--append': '--append',
   '--initrd': '--initrd',
   '--dtb': '--dtb',
@@ -356,6 +376,14 @@ export function parseArgs(argv: string[]): Command {
         if (o.disk !== undefined) throw new UserError(`wasmvisor: --disk given twice (one disk only so far)`);
         o.disk = parseDisk(value);
       }
+      else if (name === '--console-input') {
+        if (value !== 'uart' && value !== 'virtio') throw new UserError(`wasmvisor: --console-input: unknown console '${value}' (expected uart or virtio)`);
+        o.consoleInput = value;
+      }
+      else if (name === '--net') {
+        if (o.net !== undefined) throw new UserError(`wasmvisor: --net given twice (one network device only so far)`);
+        o.net = parseNetOption(value);
+      }
       else o.maxInstructions = parseCount(value, name);
       continue;
     }
@@ -366,6 +394,8 @@ export function parseArgs(argv: string[]): Command {
       case '--deterministic': o.deterministic = true; break;
       case '-s': o.gdb = 'tcp::1234'; break;
       case '-S': o.startStopped = true; break;
+      case '--virtio-console': o.virtioConsole = true; break;
+      case '--virtio-rng': o.virtioRng = true; break;
       case '--help': case '-h': return { kind: 'help' };
       default: throw new UserError(`wasmvisor: unknown option '${arg}' (see wasmvisor --help)`);
     }
@@ -377,7 +407,7 @@ export function parseArgs(argv: string[]): Command {
   if (o.virt !== undefined && o.virt !== 'hw' && o.paging === 'nested') throw new UserError(`wasmvisor: --paging nested needs the H extension (--virt hw); --virt ${o.virt} uses --paging shadow`);
   if (o.bare && o.traceExits) throw new UserError(`wasmvisor: --trace exits applies to VM mode only (drop --bare)`);
   if (o.bare && o.trace?.has('sbi')) throw new UserError(`wasmvisor: --trace sbi applies to VM mode only (on the bare machine, --trace int shows the ecalls)`);
-  if (!o.bare && o.disk !== undefined) throw new UserError(`wasmvisor: --disk needs --bare for now (VM mode has no virtio devices yet)`);
+  if (o.consoleInput === 'virtio' && !o.virtioConsole) throw new UserError(`wasmvisor: --console-input virtio needs --virtio-console`);
   if (!o.bare && o.bios !== undefined) throw new UserError(`wasmvisor: --bios needs --bare (in VM mode the VMM itself answers SBI calls)`);
   if (!o.bare && o.memSize > vmMemSizeLimit()) {
     // The VMM's host RAM holds the guest's pages and its G-stage tables (vm.ts hostRamSize).

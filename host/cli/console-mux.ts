@@ -7,6 +7,9 @@
  *   Ctrl-A s        save a snapshot (when the command offers it: `run`, docs/snapshot.md)
  *   Ctrl-A h or ?   print the help
  *   Ctrl-A c        switch between the guest's console and the monitor (host/debug/monitor.ts)
+ *   Ctrl-A v        typed input to the other console (UART <-> virtio console), as QEMU's
+ *                   mux chardev cycles its frontends; a notice says which (run only; QEMU's
+ *                   Ctrl-A c is the monitor's here, as issue 15 asks)
  *   Ctrl-A Ctrl-A   send one Ctrl-A to the guest
  *   Ctrl-A other    ignored, as QEMU's mux does (the key is dropped)
  */
@@ -19,6 +22,7 @@ export const MUX_HELP =
   'C-a h    print this help\r\n' +
   'C-a x    exit wasmvisor\r\n' +
   'C-a c    switch between console and monitor\r\n' +
+  'C-a v    switch typed input between the UART and the virtio console\r\n' +
   'C-a C-a  send C-a to the guest\r\n';
 
 /** The help line of Ctrl-A S, when saving is offered. */
@@ -36,6 +40,8 @@ export interface MuxSinks {
   save?(): void;
   /** Ctrl-A c: switch between the console and the monitor (absent: the key is dropped). */
   monitor?(): void;
+  /** Ctrl-A v: move typed input to the other console; returns where it goes now. */
+  switchConsole?(): 'uart' | 'virtio';
 }
 
 /** Where an EscapeSplitter sends typed bytes. */
@@ -100,6 +106,13 @@ export class ConsoleMux extends EscapeSplitter {
           case 0x63: // c
           case 0x43: // C
             sinks.monitor?.();
+            return;
+          case 0x76: // v
+          case 0x56: // V
+            if (sinks.switchConsole) {
+              const to = sinks.switchConsole();
+              sinks.notice(`\r\nwasmvisor: console input to the ${to === 'virtio' ? 'virtio console' : 'UART'}\r\n`);
+            }
             return;
           default:
             return; // unknown command: dropped

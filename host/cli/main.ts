@@ -20,6 +20,8 @@ import { UserError } from '../errors';
 import { loadImageFile } from '../machine/loader';
 import { Machine } from '../machine/machine';
 import { FileBackend } from '../devices/virtio/file-backend';
+import { SocketNetBackend } from '../devices/virtio/net-socket';
+import type { VirtioDevicesConfig, VirtioSlots } from '../devices/virtio/slots';
 import type { RunLimits, RunResult } from '../machine/types';
 import { parseArgs, USAGE, type RunOptions } from './args';
 import { checkPlacement, RAM_BASE } from './placement';
@@ -134,6 +136,8 @@ function reportError(err: unknown, io: CliIo): number {
 /** What the CLI drives: the bare Machine or a Vm. */
 interface Runnable {
   consoleInput(bytes: Uint8Array): void;
+  /** Ctrl-A C: typed input to the other console (UART <-> virtio console). */
+  switchConsoleInput(): 'uart' | 'virtio';
   stop(): void;
   run(limits: RunLimits): Promise<RunResult>;
 }
@@ -144,13 +148,13 @@ async function runGuest(o: RunOptions, io: CliIo): Promise<number> {
   const kernel = loadImageFile(o.image, bios ? PAYLOAD_BASE : RAM_BASE);
   if (bios) checkPlacement(bios, o.memSize);
   checkPlacement(kernel, o.memSize, bios);
-  const disk = o.disk ? FileBackend.open(o.disk.path, { readOnly: o.disk.readOnly }) : undefined;
+  const devices = await openVirtioDevices(o, io);
 
   const machine = await Machine.create({
     memSize: o.memSize,
     kernel,
     bios,
-    disk,
+    ...devices.config,
     boot: readBootOptions(o),
     deterministic: o.deterministic,
     jit: o.jit,
@@ -173,8 +177,8 @@ async function runGuest(o: RunOptions, io: CliIo): Promise<number> {
     const r = o.traceRange;
     machine.traceIo = (a, n, wr, v) => { if (!r || (a >= r.lo && a <= r.hi)) trace.line(formatIo(a, n, wr, v)); };
   }
-  const { result, quitByUser, brokenPipe } = await drive(machine, o, io, machine, debug).finally(() => { disk?.close(); trace?.close(); });
-  if (o.stats) io.stderr(formatStats(machine.stats()));
+  const { result, quitByUser, brokenPipe } = await drive(machine, o, io, machine, debug).finally(() => { devices.close(); trace?.close(); });
+  if (o.stats) io.stderr(formatStats(machine.stats()) + formatVirtioStats(machine.virtio));
   if (brokenPipe) return EXIT_BROKEN_PIPE;
   const saved = saveOnExit(machine, o, result, io);
   return saved ?? outcome(o, result, quitByUser, io);
@@ -188,9 +192,11 @@ async function runVm(o: RunOptions, io: CliIo): Promise<number> {
   const kernel = loadImageFile(o.image, KERNEL_RAW_BASE);
   const trace = o.trace && new TraceSink(o.traceFile, io.stderr);
   checkPlacement(kernel, o.memSize);
+  const devices = await openVirtioDevices(o, io);
   const vm = await Vm.create({
     memSize: o.memSize,
     kernel,
+    ...devices.config,
     boot: readBootOptions(o),
     virt: o.virt,
     paging: o.paging,
@@ -210,12 +216,13 @@ async function runVm(o: RunOptions, io: CliIo): Promise<number> {
   }, io.stderr);
   vm.vcpu.gate = traceGate(o, vmTarget(vm), trace, debug?.gate);
   if (o.restore !== undefined) restoreSnapshotFile(vm, o.restore, o.memSize);
-  const { result, quitByUser, brokenPipe } = await drive(vm, o, io, vm, debug).finally(() => trace?.close());
+  const { result, quitByUser, brokenPipe } = await drive(vm, o, io, vm, debug).finally(() => { devices.close(); trace?.close(); });
   const failure = (result as VmRunResult).failure;
   if (failure !== undefined) io.stderr(`wasmvisor: ${failure}\n`);
   if (o.stats) {
     io.stderr(formatStats(vm.stats()));
     io.stderr(formatExitStats(vm.exits, vm.vcpu.instructions, vm.walkCounters()));
+    io.stderr(formatVirtioStats(vm.virtio));
     const tech = vm.vcpu.technique;
     if (tech instanceof TrapTechnique || tech instanceof HwShadowTechnique) io.stderr(formatShadowStats(tech.shadow.counters, tech.mode));
     if (tech instanceof BtTechnique) io.stderr(formatBtStats(tech.counters()));
@@ -255,6 +262,50 @@ function saveOnExit(target: Machine | Vm, o: RunOptions, r: RunResult, io: CliIo
 function traceGate(o: RunOptions, target: DebugTarget, sink: TraceSink | undefined, inner: RunGate | undefined): RunGate | undefined {
   if (!sink || !o.trace || !['insn', 'int', 'mmu'].some((k) => o.trace?.has(k as 'insn'))) return inner;
   return new InsnTracer(target, { kinds: o.trace, range: o.traceRange }, sink, inner);
+}
+
+/**
+ * The virtio devices of --disk, --net, --virtio-console and --virtio-rng (issue 12), the same
+ * for both modes: the disk file opened, the socket listening or dialling. `close` lets go of
+ * both once the guest has stopped.
+ */
+async function openVirtioDevices(o: RunOptions, io: CliIo): Promise<{ config: VirtioDevicesConfig; close(): void }> {
+  const disk = o.disk ? FileBackend.open(o.disk.path, { readOnly: o.disk.readOnly }) : undefined;
+  let net: SocketNetBackend | undefined;
+  try {
+    if (o.net) net = await SocketNetBackend.open(o.net.endpoint, (line) => io.stderr(line + '\n'));
+  } catch (e) {
+    disk?.close();
+    throw e;
+  }
+  return {
+    config: {
+      disk,
+      net: net ? { backend: net, mac: o.net?.mac } : undefined,
+      virtioConsole: o.virtioConsole,
+      virtioRng: o.virtioRng,
+      consoleInput: o.consoleInput,
+    },
+    close: () => {
+      disk?.close();
+      net?.close();
+    },
+  };
+}
+
+/** --stats lines of the virtio devices that exist (none: empty). */
+function formatVirtioStats(v: VirtioSlots): string {
+  const lines: string[] = [];
+  for (const t of v.attached) {
+    const c = (t.device as unknown as { counters?: Record<string, number> }).counters ?? {};
+    const fields = Object.entries(c).map(([k, n]) => `${k} ${n}`);
+    if (t === v.net) {
+      const b = v.netDevice!.backend.counters;
+      fields.push(`link sent ${b.sent}`, `link received ${b.received}`, `link dropped ${b.dropped}`);
+    }
+    lines.push(`${t.name}: notifies ${t.counters.notifies}, interrupts ${t.counters.interrupts}${fields.length ? ', ' + fields.join(', ') : ''}\n`);
+  }
+  return lines.join('');
 }
 
 /** Largest --dtb accepted (a generated tree is a few KiB; QEMU's own limit is 2 MiB too). */
@@ -309,6 +360,7 @@ async function drive(machine: Runnable, o: RunOptions, io: CliIo, target?: Machi
       inMonitor = !inMonitor;
       io.stderr(inMonitor ? `\r\n${PROMPT}` : '\r\n');
     }),
+    () => machine.switchConsoleInput(),
   );
   const limits: RunLimits = {};
   if (o.timeout !== undefined) limits.timeoutMs = Number(o.timeout) * 1000;

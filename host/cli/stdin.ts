@@ -80,7 +80,8 @@ export function attachStdin(
   notice: (text: string) => void,
   onSave?: () => void,
   monitor?: () => void,
+  switchConsole?: () => 'uart' | 'virtio',
 ): ConsoleHookup {
-  const mux = isTerminal(stdin) ? new ConsoleMux({ guest: input, quit: onQuit, notice, save: onSave, monitor }) : undefined;
+  const mux = isTerminal(stdin) ? new ConsoleMux({ guest: input, quit: onQuit, notice, save: onSave, monitor, switchConsole }) : undefined;
   return readTyped(stdin, (bytes) => (mux ? mux.feed(bytes) : input(bytes)), { signals: true });
 }

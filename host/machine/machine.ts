@@ -12,9 +12,8 @@ import { Clint, CLINT_SIZE } from '../devices/clint';
 import { Plic, PLIC_SIZE } from '../devices/plic';
 import { TestFinisher } from '../devices/test-finisher';
 import { Uart16550 } from '../devices/uart16550';
-import { VirtioMmioEmpty } from '../devices/virtio-mmio-empty';
-import { VirtioMmio } from '../devices/virtio/mmio';
-import { VirtioBlk } from '../devices/virtio/blk';
+import type { VirtioMmio } from '../devices/virtio/mmio';
+import { VirtioSlots } from '../devices/virtio/slots';
 import { Bus } from './bus';
 import { instantiateCore, type CoreExports } from './core';
 import { fdtLoadAddress, virtBoardFdt, VIRT_CLINT_BASE, VIRT_PLIC_BASE, VIRT_TEST_BASE, VIRT_UART0_BASE, VIRT_UART0_IRQ, VIRT_VIRTIO_BASE, VIRT_VIRTIO_COUNT, VIRT_VIRTIO_IRQ } from './fdt';
@@ -117,8 +116,12 @@ export class Machine {
   /** Physical address of the device tree handed to the guest in a1. */
   readonly dtbAddress: bigint;
   readonly uart: Uart16550;
+  /** The virtio devices (devices/virtio/slots.ts: blk, net, console, rng in fixed slots). */
+  readonly virtio: VirtioSlots;
   /** The virtio-blk transport in virtio slot 0, when the config has a disk. */
-  readonly blk: VirtioMmio | undefined;
+  get blk(): VirtioMmio | undefined {
+    return this.virtio.blk;
+  }
 
   /** The core instance (the debugger sets breakpoints and single-step mode through it). */
   readonly core: CoreExports;
@@ -167,17 +170,10 @@ export class Machine {
     this.bus.map(BigInt(VIRT_CLINT_BASE), BigInt(CLINT_SIZE), new Clint(timer));
     this.bus.map(BigInt(VIRT_PLIC_BASE), BigInt(PLIC_SIZE), this.plic);
     this.bus.map(BigInt(VIRT_UART0_BASE), 0x100n, this.uart);
-    for (let i = 0; i < VIRT_VIRTIO_COUNT; i++) {
-      const base = VIRT_VIRTIO_BASE + i * 0x1000;
-      // --- virtio-blk (issue 6): a disk goes to slot 0; QEMU's virt fills slots from the top. ---
-      if (i === 0 && cfg.disk) {
-        const blk = new VirtioMmio(new VirtioBlk(cfg.disk), this.ram, this.plic.source(VIRT_VIRTIO_IRQ + i), `virtio-blk@${base.toString(16)}`);
-        this.blk = blk;
-        this.bus.map(BigInt(base), 0x1000n, blk);
-        continue;
-      }
-      this.bus.map(BigInt(base), 0x1000n, new VirtioMmioEmpty(`virtio-mmio@${base.toString(16)}`));
-    }
+    // --- virtio devices (issue 6, issue 12): the same slots as a VM's (devices/virtio/slots.ts). ---
+    this.virtio = new VirtioSlots(cfg, this.ram, VIRT_VIRTIO_BASE, VIRT_VIRTIO_COUNT, (slot) => this.plic.source(VIRT_VIRTIO_IRQ + slot), out, () => this.sleeper.wake());
+    this.virtio.slots.forEach((dev, i) => this.bus.map(BigInt(VIRT_VIRTIO_BASE + i * 0x1000), 0x1000n, dev));
+    this.inputToVirtio = cfg.consoleInput === 'virtio' && this.virtio.console !== undefined;
 
     // Boot data (issue 12): --initrd at QEMU's place, /chosen from --append/--initrd, or --dtb.
     this.initrd = placeInitrd(cfg.boot, cfg.kernel, BigInt(A.RAM_BASE), cfg.memSize);
@@ -213,7 +209,7 @@ export class Machine {
    */
   private load(): void {
     const { kernel, bios } = this.cfg;
-    this.blk?.reset(); // a machine reset resets the device (virtio-blk, issue 6)
+    this.virtio.reset(); // a machine reset resets the devices (issue 6)
     for (const image of bios ? [bios, kernel] : [kernel]) this.loadImage(image);
     if (this.initrd) this.ram.write(this.initrd.start, this.initrd.data);
     this.ram.write(this.dtbAddress, this.dtb);
@@ -246,10 +242,21 @@ export class Machine {
     this.hart.irqLines = level ? this.hart.irqLines | bit : this.hart.irqLines & ~bit;
   }
 
-  /** Keys typed by the user: into the UART's receive queue (and wake a sleeping hart). */
+  /** Typed input goes to the virtio console rather than the UART (cfg.consoleInput, switchConsoleInput). */
+  private inputToVirtio: boolean;
+
+  /** Keys typed by the user: into the UART's receive queue or the virtio console (and wake a sleeping hart). */
   consoleInput(bytes: Uint8Array): void {
-    this.uart.receive(bytes);
+    const hvc = this.inputToVirtio ? this.virtio.consoleDevice : undefined;
+    if (hvc) hvc.receive(bytes);
+    else this.uart.receive(bytes);
     this.sleeper.wake();
+  }
+
+  /** Move typed input to the other console (UART <-> virtio console); returns where it goes now. */
+  switchConsoleInput(): 'uart' | 'virtio' {
+    this.inputToVirtio = !this.inputToVirtio && this.virtio.console !== undefined;
+    return this.inputToVirtio ? 'virtio' : 'uart';
   }
 
   /** Make a running run() return with reason 'stopped'. */

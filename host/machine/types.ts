@@ -1,6 +1,6 @@
 import type { BootOptions } from './boot-data';
 /** Types shared by the machine, the CLI, the tests and the benchmarks. */
-import type { BlockBackend } from '../devices/virtio/backend';
+import type { VirtioDevicesConfig } from '../devices/virtio/slots';
 
 /** One loadable piece of a guest image. */
 export interface Segment {
@@ -65,7 +65,7 @@ export interface JitStats {
   demoted: bigint;
 }
 
-export interface MachineConfig extends JitConfig {
+export interface MachineConfig extends JitConfig, VirtioDevicesConfig {
   /** RAM size in bytes (multiple of 4 KiB, at most 2 GiB). */
   memSize: number;
   /** The image run by the hart: the kernel, or with `bios` the payload at 0x80200000. */
@@ -76,11 +76,6 @@ export interface MachineConfig extends JitConfig {
   deterministic?: boolean;
   /** Bytes the guest writes to its console (UART transmit). */
   onConsoleOutput?: (bytes: Uint8Array) => void;
-  /**
-   * A disk for the virtio-blk device in virtio slot 0 (issue 6). A backend, not a path, so that
-   * the machine stays free of node:fs: the CLI opens files (FileBackend), a page uses memory.
-   */
-  disk?: BlockBackend;
   /** --append, --initrd, --dtb (issue 12): the kernel command line, initial ramdisk and a user device tree. */
   boot?: BootOptions;
 }

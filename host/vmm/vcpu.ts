@@ -176,6 +176,10 @@ export class Vcpu {
     // The hart's M-level setup that the VM relies on (what firmware does under a real KVM).
     h.medeleg = VM_MEDELEG;
     h.mcounteren = 0xffff_ffffn;
+    // KVM's vCPU reset makes CY, TM and IR readable in VU-mode (scounteren = 7), as OpenSBI does
+    // for an S-mode kernel: Linux sets scounteren only in its PMU driver, and its vDSO reads time
+    // from U-mode (a virtual-instruction exception otherwise, issue 12).
+    h.scounteren = 7n;
     h.menvcfg = h.menvcfg | STCE;
     // The hart's own M and S timers are not the guest's. Left at reset (mtimecmp 0: due forever)
     // they hide the guest timer's deadline from the core's run loop (timer.ts nextTimerIcount

@@ -8,7 +8,8 @@
  *   0x0010_0000  test finisher / syscon    MMIO, emulated
  *   0x0c00_0000  PLIC (context 0 = the guest's S context -> hvip.VSEIP)
  *   0x1000_0000  UART 16550 (PLIC source 10)
- *   0x1000_1000  virtio-mmio slots 0..7 (IRQ 1..8; empty, or virtio-blk in slot 0 with `disk`)
+ *   0x1000_1000  virtio-mmio slots 0..7 (IRQ 1..8): blk, net, console, rng in slots 0..3 when
+ *                configured, the rest empty (devices/virtio/slots.ts, as on the bare machine)
  *   0x8000_0000  RAM, memSize bytes: pages populated on first touch; kernel at its ELF
  *                addresses (or 0x8020_0000 raw), DTB near the top (as QEMU places it)
  *
@@ -22,10 +23,8 @@ import { UserError } from '../errors';
 import { Plic, PLIC_SIZE } from '../devices/plic';
 import { TestFinisher } from '../devices/test-finisher';
 import { Uart16550 } from '../devices/uart16550';
-import { VirtioMmioEmpty } from '../devices/virtio-mmio-empty';
-import type { BlockBackend } from '../devices/virtio/backend';
-import { VirtioBlk } from '../devices/virtio/blk';
-import { VirtioMmio } from '../devices/virtio/mmio';
+import type { VirtioMmio } from '../devices/virtio/mmio';
+import { VirtioSlots, type VirtioDevicesConfig } from '../devices/virtio/slots';
 import type { GuestMemory } from '../devices/device';
 import { Bus } from '../machine/bus';
 import { instantiateCore, type CoreExports } from '../machine/core';
@@ -62,7 +61,7 @@ export type VmCore = CoreExports & {
 };
 
 /** How a VM is built. */
-export interface VmConfig extends JitConfig {
+export interface VmConfig extends JitConfig, VirtioDevicesConfig {
   /** Guest RAM in bytes (a multiple of 4 KiB, 1 MiB..RAM_SIZE_MAX, machine.ts checkMemSize). */
   memSize: number;
   /** The S-mode kernel: ELF, or raw (loaded at 0x80200000). */
@@ -83,8 +82,6 @@ export interface VmConfig extends JitConfig {
   fdtExtra?: (fdt: Fdt) => void;
   /** --append, --initrd, --dtb (issue 12); a user DTB replaces the generated tree and fdtExtra. */
   boot?: BootOptions;
-  /** A disk: served by a virtio-blk device (modern virtio-mmio) in virtio slot 0, IRQ 1. */
-  disk?: BlockBackend;
 }
 
 /** Sources of the guest's virtual external interrupt (hvip.VSEIP is their OR): the PLIC... */
@@ -154,8 +151,14 @@ export class Vm {
   readonly bus = new Bus();
   readonly uart: Uart16550;
   readonly plic: Plic;
+  /** The virtio devices (devices/virtio/slots.ts), reached through MMIO exits. */
+  readonly virtio: VirtioSlots;
   /** The virtio-blk transport in virtio slot 0, when the config has a disk. */
-  readonly blk: VirtioMmio | undefined;
+  get blk(): VirtioMmio | undefined {
+    return this.virtio.blk;
+  }
+  /** Typed input goes to the virtio console rather than the UART. */
+  private inputToVirtio: boolean;
   /** Guest-physical address of the DTB (a1 at entry). */
   readonly dtbAddress: bigint;
   readonly vcpu: Vcpu;
@@ -215,17 +218,10 @@ export class Vm {
     }));
     this.bus.map(BigInt(VIRT_PLIC_BASE), BigInt(PLIC_SIZE), this.plic);
     this.bus.map(BigInt(VIRT_UART0_BASE), 0x100n, this.uart);
-    for (let i = 0; i < VIRT_VIRTIO_COUNT; i++) {
-      const base = VIRT_VIRTIO_BASE + i * 0x1000;
-      // --- virtio-blk (issue 6): a disk goes to slot 0, as on the bare machine (machine.ts). ---
-      if (i === 0 && cfg.disk) {
-        const blk = new VirtioMmio(new VirtioBlk(cfg.disk), this.guestMemory(), this.plic.source(VIRT_VIRTIO_IRQ + i), `virtio-blk@${base.toString(16)}`);
-        this.blk = blk;
-        this.bus.map(BigInt(base), 0x1000n, blk);
-        continue;
-      }
-      this.bus.map(BigInt(base), 0x1000n, new VirtioMmioEmpty(`virtio-mmio@${base.toString(16)}`));
-    }
+    // --- virtio devices (issue 6, issue 12): the same slots as the bare machine's (devices/virtio/slots.ts). ---
+    this.virtio = new VirtioSlots(cfg, this.guestMemory(), VIRT_VIRTIO_BASE, VIRT_VIRTIO_COUNT, (slot) => this.plic.source(VIRT_VIRTIO_IRQ + slot), out, () => this.vcpu.wake());
+    this.virtio.slots.forEach((dev, i) => this.bus.map(BigInt(VIRT_VIRTIO_BASE + i * 0x1000), 0x1000n, dev));
+    this.inputToVirtio = cfg.consoleInput === 'virtio' && this.virtio.console !== undefined;
 
     // Boot data (issue 12): --initrd at QEMU's place, /chosen from --append/--initrd, or --dtb.
     this.initrd = placeInitrd(cfg.boot, cfg.kernel, GUEST_RAM_BASE, cfg.memSize);
@@ -270,7 +266,7 @@ export class Vm {
     this.core.flushAll();
     this.uart.reset();
     this.plic.reset();
-    this.blk?.reset();
+    this.virtio.reset();
     this.load();
   }
 
@@ -479,10 +475,18 @@ export class Vm {
 
   // ---- running ----
 
-  /** Keys typed by the user: into the UART (and wake a halted vCPU). */
+  /** Keys typed by the user: into the UART or the virtio console (and wake a halted vCPU). */
   consoleInput(bytes: Uint8Array): void {
-    this.uart.receive(bytes);
+    const hvc = this.inputToVirtio ? this.virtio.consoleDevice : undefined;
+    if (hvc) hvc.receive(bytes);
+    else this.uart.receive(bytes);
     this.vcpu.wake();
+  }
+
+  /** Move typed input to the other console (UART <-> virtio console); returns where it goes now. */
+  switchConsoleInput(): 'uart' | 'virtio' {
+    this.inputToVirtio = !this.inputToVirtio && this.virtio.console !== undefined;
+    return this.inputToVirtio ? 'virtio' : 'uart';
   }
 
   /** Make a running run() return with reason 'stopped'. */

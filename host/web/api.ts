@@ -61,6 +61,15 @@ export interface VmOptions {
   initrd?: ImageSource;
   /** A device tree blob (URL or bytes) used instead of the generated one (the CLI's --dtb; not with append or initrd). */
   dtb?: ImageSource;
+  /**
+   * A virtio console (slot 2) whose output joins the UART's on `console` (the CLI's
+   * --virtio-console). Default false.
+   */
+  virtioConsole?: boolean;
+  /** Where `console.write` sends typed input: 'uart' (default) or 'virtio' (the virtio console; the CLI's --console-input). */
+  consoleInput?: 'uart' | 'virtio';
+  /** A virtio entropy device (slot 3) fed by the browser's crypto.getRandomValues (the CLI's --virtio-rng). Default false. */
+  virtioRng?: boolean;
   /** Time derived from retired instructions only (reproducible runs). Default false. */
   deterministic?: boolean;
   /** The worker script (default: worker.js next to this module). */
@@ -265,12 +274,13 @@ export class Vm extends EventTarget {
     const boot: BootMessage | undefined = opts.append !== undefined || opts.initrd !== undefined || opts.dtb !== undefined
       ? { append: opts.append, initrd: await file(opts.initrd, 'initrd'), dtb: await file(opts.dtb, 'dtb') }
       : undefined;
+    const devices = { virtioConsole: opts.virtioConsole ?? false, virtioRng: opts.virtioRng ?? false, consoleInput: opts.consoleInput ?? 'uart' };
     this.mode = opts.mode ?? this.mode;
     this.combo = opts.combo ?? this.combo;
     this.forget();
     const id = ++this.loads;
     const done = new Promise<string | undefined>((resolve) => this.pendingLoads.set(id, resolve));
-    this.send({ type: 'load', id, name, bytes, autostart: opts.autostart ?? true, mode: this.mode, boot, combo: this.combo }, transfer);
+    this.send({ type: 'load', id, name, bytes, autostart: opts.autostart ?? true, mode: this.mode, boot, combo: this.combo, devices }, transfer);
     const error = await done;
     if (error !== undefined) throw new Error(error);
   }
@@ -332,6 +342,10 @@ export interface BootSources {
   append?: string;
   initrd?: ImageSource;
   dtb?: ImageSource;
+  /** As VmOptions.virtioConsole, virtioRng and consoleInput (issue 12). */
+  virtioConsole?: boolean;
+  virtioRng?: boolean;
+  consoleInput?: 'uart' | 'virtio';
 }
 
 /** Start a VM in a new Worker; with options.image, load it (and run it unless autostart is false). */
@@ -352,6 +366,6 @@ export async function createVm(options: VmOptions = {}): Promise<Vm> {
   }, (msg) => (vm ? vm.receive(msg) : early.push(msg)));
   vm = new Vm(worker, statsBuffer, intervalMs, options.mode ?? 'vm');
   for (const msg of early) vm.receive(msg);
-  if (options.image !== undefined) await vm.load(options.image, { name: options.name, autostart: options.autostart, mode: options.mode, combo: options.combo, append: options.append, initrd: options.initrd, dtb: options.dtb });
+  if (options.image !== undefined) await vm.load(options.image, { name: options.name, autostart: options.autostart, mode: options.mode, combo: options.combo, virtioConsole: options.virtioConsole, virtioRng: options.virtioRng, consoleInput: options.consoleInput, append: options.append, initrd: options.initrd, dtb: options.dtb });
   return vm;
 }

@@ -162,6 +162,14 @@ export interface BootMessage {
   dtb?: { name: string; bytes: ArrayBuffer };
 }
 
+/** Virtio devices of a `load` (issue 12): the CLI's --virtio-console and --virtio-rng. */
+export interface DeviceMessage {
+  virtioConsole: boolean;
+  virtioRng: boolean;
+  /** Where `input` goes: the UART or the virtio console. */
+  consoleInput: 'uart' | 'virtio';
+}
+
 /** Page -> worker. */
 export type ToWorker =
   | {
@@ -176,7 +184,7 @@ export type ToWorker =
       statsIntervalMs: number;
     }
   /** combo (VM mode): the technique combination (ComboInfo.id) to run it under; default hw+nested. */
-  | { type: 'load'; id: number; name: string; bytes: ArrayBuffer; autostart: boolean; mode: VmMode; boot?: BootMessage; combo?: string }
+  | { type: 'load'; id: number; name: string; bytes: ArrayBuffer; autostart: boolean; mode: VmMode; boot?: BootMessage; combo?: string; devices?: DeviceMessage }
   | { type: 'input'; bytes: Uint8Array }
   | { type: 'pause' }
   | { type: 'resume' }

@@ -23,7 +23,7 @@ import { COMBOS, comboOptions, isSupported } from '../lab/combos';
 import { fillCachedGStage } from './walk-fill';
 import { WebDom0 } from './xen-dom0';
 import {
-  STAT_FIELDS, STAT_SEQ, type BootMessage, type ExitRow, type FromWorker, type ToWorker, type VmCounters, type VmMode,
+  STAT_FIELDS, STAT_SEQ, type BootMessage, type DeviceMessage, type ExitRow, type FromWorker, type ToWorker, type VmCounters, type VmMode,
   type VmState, type WalkSample,
 } from './protocol';
 
@@ -242,6 +242,8 @@ async function stopRun(): Promise<void> {
 
 /** The boot options of the current image (--append, --initrd, --dtb of the CLI). */
 let bootOptions: BootOptions | undefined;
+/** The virtio devices of the current image (--virtio-console, --virtio-rng of the CLI). */
+let devices: DeviceMessage = { virtioConsole: false, virtioRng: false, consoleInput: 'uart' };
 
 function bootOptionsOf(m: BootMessage | undefined): BootOptions | undefined {
   if (!m) return undefined;
@@ -260,7 +262,11 @@ async function boot(autostart: boolean): Promise<void> {
   missesAtFlush = lastFlushes = 0;
   try {
     // Generated code is compiled in the background (WebAssembly.instantiate), off this thread's run loop.
-    const cfg = { memSize, kernel: image, boot: bootOptions, deterministic, onConsoleOutput: consoleOutput, jitBackground: true };
+    const cfg = {
+      memSize, kernel: image, boot: bootOptions, deterministic, onConsoleOutput: consoleOutput, jitBackground: true,
+      virtioConsole: devices.virtioConsole, virtioRng: devices.virtioRng,
+      consoleInput: devices.consoleInput,
+    };
     guest = mode === 'vm' ? await Vm.create({ ...cfg, virt: combo.virt, paging: combo.paging }) : await Machine.create(cfg);
   } catch (e) {
     setState('error', { message: e instanceof Error ? e.message : String(e) });
@@ -317,6 +323,7 @@ async function handle(msg: ToWorker): Promise<void> {
       setState('loading');
       mode = msg.mode;
       bootOptions = bootOptionsOf(msg.boot);
+      devices = msg.devices ?? { virtioConsole: false, virtioRng: false, consoleInput: 'uart' };
       try {
         combo = techniqueOf(msg.combo);
         // A raw kernel goes where an SBI firmware would leave it (VM), or at the RAM base (bare).

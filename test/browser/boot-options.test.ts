@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Page } from 'playwright-core';
 import { haveChromium, openDemo, type DemoBrowser } from './chromium';
 
-interface LoadOpts { name?: string; mode?: string; append?: string; initrd?: Uint8Array | string; dtb?: Uint8Array | string }
+interface LoadOpts { name?: string; mode?: string; append?: string; initrd?: Uint8Array | string; dtb?: Uint8Array | string; virtioConsole?: boolean; virtioRng?: boolean }
 declare const window: { wasmvisorDemo: { vm: { state: string; load(image: string, o: LoadOpts): Promise<void>; until(p: (s: string) => boolean): Promise<string>; exitCode?: number }; terminalText(): string } };
 
 describe.skipIf(!haveChromium)('web API boot options', () => {
@@ -49,5 +49,20 @@ describe.skipIf(!haveChromium)('web API boot options', () => {
     });
     expect(r.text).toContain('dtb magic: 0xd00dfeed (ok)');
     expect(r.exitCode).toBe(0);
+  }, 120_000);
+
+  // issue 12: the web API's virtio devices (the CLI's --virtio-console and --virtio-rng).
+  it.each(['vm', 'bare'])('%s: virtioConsole and virtioRng are the two devices the virtio guest finds in the slots', async (mode) => {
+    const r = await page.evaluate(async (mode) => {
+      const vm = window.wasmvisorDemo.vm;
+      const image = mode === 'vm' ? 'guests/vmvirtio/blk.elf' : 'guests/virtio-blk/blk.elf';
+      await vm.load(image, { mode, virtioConsole: true, virtioRng: true });
+      const state = await vm.until((s) => s === 'exited' || s === 'error');
+      // The terminal writes what arrived asynchronously: give it a moment to show the last line.
+      for (let i = 0; i < 50 && !window.wasmvisorDemo.terminalText().includes('no block device'); i++) await new Promise((r) => setTimeout(r, 100));
+      return { state, exitCode: vm.exitCode, text: window.wasmvisorDemo.terminalText() };
+    }, mode);
+    expect(r.text.slice(-400)).toContain('virtio-blk: 8 slots probed: 0 block device(s), 2 other device(s)');
+    expect([r.state, r.exitCode]).toEqual(['exited', 2]); // no block device
   }, 120_000);
 });

@@ -110,3 +110,26 @@ describe('parseArgs', () => {
     );
   });
 });
+
+describe('virtio device options (issue 12)', () => {
+  it('--disk in VM mode, --net, --virtio-console and --virtio-rng in both modes', () => {
+    const o = run(['run', '--disk', 'd.img,ro', '--net', 'socket,connect=127.0.0.1:5555,mac=52:54:00:12:34:57', '--virtio-console', '--virtio-rng', 'k']);
+    expect(o.bare).toBe(false);
+    expect(o.disk).toEqual({ path: 'd.img', readOnly: true });
+    expect(o.net).toEqual({ endpoint: { mode: 'connect', host: '127.0.0.1', port: 5555 }, mac: Uint8Array.of(0x52, 0x54, 0, 0x12, 0x34, 0x57) });
+    expect([o.virtioConsole, o.virtioRng, o.consoleInput]).toEqual([true, true, undefined]);
+    expect(run(['run', '--virtio-console', '--console-input', 'virtio', 'k']).consoleInput).toBe('virtio');
+    const b = run(['run', '--bare', '--net=socket,listen=:5556', 'k']);
+    expect(b.net).toEqual({ endpoint: { mode: 'listen', host: '0.0.0.0', port: 5556 }, mac: undefined });
+    expect([b.virtioConsole, b.virtioRng]).toEqual([undefined, undefined]);
+  });
+  it('mistakes are one line, exit 2', () => {
+    expect(fails(() => run(['run', '--net', 'socket,listen=:1', '--net', 'socket,listen=:2', 'k']))).toBe('wasmvisor: --net given twice (one network device only so far)');
+    expect(fails(() => run(['run', '--net', 'tap', 'k']))).toBe(
+      "wasmvisor: --net: unknown backend 'tap' in 'tap' (expected socket,listen=HOST:PORT or socket,connect=HOST:PORT[,mac=52:54:00:12:34:56])");
+    expect(fails(() => run(['run', 'k', '--net']))).toBe('wasmvisor: --net needs a value (see wasmvisor --help)');
+    expect(fails(() => run(['run', '--virtio-rng=yes', 'k']))).toBe("wasmvisor: option '--virtio-rng' takes no value");
+    expect(fails(() => run(['run', '--console-input', 'hvc0', 'k']))).toBe("wasmvisor: --console-input: unknown console 'hvc0' (expected uart or virtio)");
+    expect(fails(() => run(['run', '--console-input', 'virtio', 'k']))).toBe('wasmvisor: --console-input virtio needs --virtio-console');
+  });
+});

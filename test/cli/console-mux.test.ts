@@ -64,3 +64,19 @@ describe('ConsoleMux: Ctrl-A c (the monitor)', () => {
     expect(MUX_HELP).toContain('C-a c    switch between console and monitor\r\n');
   });
 });
+
+describe('Ctrl-A v: typed input to the other console (issue 12, virtio console)', () => {
+  it('calls switchConsole and says where input goes now; without the sink the key is dropped', () => {
+    const to: ('uart' | 'virtio')[] = ['virtio', 'uart'];
+    const notices: string[] = [];
+    const guest: number[] = [];
+    const mux = new ConsoleMux({ guest: (b) => guest.push(...b), quit: () => {}, notice: (t) => notices.push(t), switchConsole: () => to.shift()! });
+    mux.feed(Uint8Array.of(0x01, 0x76, 0x61, 0x01, 0x56));
+    expect(notices).toEqual(['\r\nwasmvisor: console input to the virtio console\r\n', '\r\nwasmvisor: console input to the UART\r\n']);
+    expect(guest).toEqual([0x61]);
+    const h = harness();
+    h.feed([0x01, 0x76, 0x62]);
+    expect([h.notices, h.guest]).toEqual([[], [0x62]]);
+    expect(MUX_HELP).toContain('C-a v    switch typed input between the UART and the virtio console\r\n');
+  });
+});

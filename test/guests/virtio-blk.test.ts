@@ -19,6 +19,8 @@ import { oracle } from '../oracles';
 
 const ROOT = join(__dirname, '../..');
 const ELF = join(ROOT, 'guests/bin/virtio-blk/blk.elf');
+/** The same program as an S-mode kernel for VM mode (guests/vmvirtio/blk.c). */
+const VM_ELF = join(ROOT, 'guests/bin/vmvirtio/blk.elf');
 const EXPECTED = readFileSync(join(ROOT, 'guests/expected/virtio-blk/blk.txt'), 'latin1');
 const DISK_SIZE = 1 << 20;
 const SECTORS = DISK_SIZE / 512;
@@ -139,11 +141,49 @@ describe('virtio-blk guest on wasmvisor run --bare --disk', () => {
     expect(r.err).toMatch(new RegExp(`^${dir.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: (disk image is not a regular file|cannot open disk image: EISDIR)\n$`));
   });
 
-  it('--disk needs --bare, a FILE, and is given once', async () => {
-    expect((await wasmvisor(['run', '--disk', 'x.img', ELF])).err).toBe('wasmvisor: --disk needs --bare for now (VM mode has no virtio devices yet)\n');
+  it('--disk needs a FILE, and is given once', async () => {
+    const missing = join(dir, 'vm-nope.img');
+    expect(await wasmvisor(['run', '--disk', missing, VM_ELF])).toEqual({ out: '', err: `${missing}: cannot open disk image: ENOENT\n`, code: 2 });
     expect((await wasmvisor(['run', '--bare', '--disk', ',ro', ELF])).err).toBe("wasmvisor: --disk: missing FILE in ',ro' (expected FILE or FILE,ro)\n");
     expect((await wasmvisor(['run', '--bare', '--disk', 'a', '--disk', 'b', ELF])).err).toBe('wasmvisor: --disk given twice (one disk only so far)\n');
   });
+});
+
+// issue 12: the same device model in a VM, every register access an MMIO exit to the VMM.
+describe('virtio-blk guest in VM mode: wasmvisor run --disk', () => {
+  it('prints the same report as on the bare machine and stores the pattern in the image file', async () => {
+    const disk = diskFile('vm-rw.img');
+    const r = await wasmvisor(['run', '--deterministic', '--disk', disk, VM_ELF]);
+    expect(r.err).toBe('');
+    expect(r.out).toBe(EXPECTED);
+    expect(r.code).toBe(0);
+    const bytes = readFileSync(disk);
+    for (const start of [0, SECTORS / 2, SECTORS - 8]) {
+      const want = Uint8Array.from({ length: 8 * 512 }, (_, i) => pattern(start + (i >> 9), i & 511));
+      expect(Buffer.compare(bytes.subarray(start * 512, (start + 8) * 512), want)).toBe(0);
+    }
+    expect(bytes.subarray(8 * 512, 16 * 512).every((b) => b === 0)).toBe(true);
+  }, 30_000);
+
+  it('a read-only disk refuses the write with IOERR and the file stays zero', async () => {
+    const disk = diskFile('vm-ro.img');
+    const r = await wasmvisor(['run', '--deterministic', '--disk', `${disk},ro`, VM_ELF]);
+    expect([r.out, r.err, r.code]).toEqual([expectedReadOnly(), '', 0]);
+    expect(readFileSync(disk).every((b) => b === 0)).toBe(true);
+  }, 30_000);
+
+  it('without --disk the guest finds no block device in slot 0 (exit 2)', async () => {
+    const r = await wasmvisor(['run', '--deterministic', VM_ELF]);
+    expect([r.out, r.code]).toEqual(['virtio-blk: 8 slots probed: 0 block device(s), 0 other device(s)\r\nvirtio-blk: no block device (attach a disk)\r\n', 2]);
+  }, 30_000);
+
+  it('--virtio-console and --virtio-rng are two other devices in the slots the guest probes, in both modes', async () => {
+    const want = 'virtio-blk: 8 slots probed: 0 block device(s), 2 other device(s)\r\nvirtio-blk: no block device (attach a disk)\r\n';
+    const vm = await wasmvisor(['run', '--deterministic', '--virtio-console', '--virtio-rng', VM_ELF]);
+    const bare = await wasmvisor(['run', '--bare', '--deterministic', '--virtio-console', '--virtio-rng', ELF]);
+    expect([vm.out, vm.code]).toEqual([want, 2]);
+    expect([bare.out, bare.code]).toEqual([want, 2]);
+  }, 30_000);
 });
 
 describe.skipIf(!oracle('qemu', 'test/guests/virtio-blk.test.ts'))('the same ELF on qemu-system-riscv64 -M virt -device virtio-blk-device', () => {

@@ -27,6 +27,10 @@ async function runGuest(code: Uint8Array, cfg: Partial<VmConfig> = {}, maxInstru
 const reasons = (vm: Vm) => Object.fromEntries(vm.exits.rows().map((r) => [r.reason, r.count]));
 
 describe('VM mode', () => {
+  it('the vCPU starts with scounteren = 7 (CY, TM, IR for VU-mode), as a KVM vCPU', async () => {
+    const { vm } = await runGuest(sbiHelloPayload('x'));
+    expect(vm.hart.scounteren).toBe(7n);
+  });
   it('SBI legacy putchar and SRST shutdown: output, exit code 0, exits by reason', async () => {
     const { vm, r, out, trace } = await runGuest(sbiHelloPayload('hi!'));
     expect(out).toBe('hi!');

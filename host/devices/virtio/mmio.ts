@@ -107,6 +107,13 @@ export interface VirtioDevice {
    * transport then calls processQueue again after the host's event loop has had a turn.
    */
   pending?(index: number): boolean;
+  /**
+   * Called once by the transport with `kick`: a device with input of its own (a frame from the
+   * network, typed console input) calls it to have queue `index` served outside a QueueNotify;
+   * the transport does so only while the queue is live (§2.7.13: the device may use buffers at
+   * any time), and signals what was used as for a notify.
+   */
+  attach?(kick: (index: number) => void): void;
   /** Device reset (status 0): forget the negotiated state. */
   reset(): void;
   /** Plain-data state of the device model (not of the transport). */
@@ -167,6 +174,22 @@ export class VirtioMmio implements MmioDevice {
   ) {
     this.name = name ?? device.name;
     this.queues = device.queueMaxSizes.map((max) => new SplitQueue(max));
+    device.attach?.((index) => this.kick(index));
+  }
+
+  /**
+   * Called after the device served a queue on its own (VirtioDevice.attach), e.g. to wake a
+   * halted hart that the interrupt is for. Set by the board.
+   */
+  onDeviceEvent: (() => void) | undefined;
+
+  /** The device has input for queue `index`: serve it now if the queue is live (no notify counted). */
+  kick(index: number): void {
+    const q = this.queues[index];
+    if (q === undefined || !q.ready || q.error !== undefined) return;
+    if ((this.status & STATUS_DRIVER_OK) === 0 || (this.status & STATUS_DEVICE_NEEDS_RESET) !== 0) return;
+    this.serve(index, q);
+    this.onDeviceEvent?.();
   }
 
   /** The queue QueueSel names, or undefined past the last one. */

@@ -214,6 +214,14 @@ export class SplitQueue {
   }
 
   /**
+   * Give back the chain the last pop() took without using it: it is taken again by the next
+   * pop(). Sound because the driver may not change an available entry before it is used (§2.7.13).
+   */
+  unpop(): void {
+    this.nextAvail = (this.nextAvail - 1) & 0xffff;
+  }
+
+  /**
    * Return chain `head` to the driver with `written` bytes written into its device-writable
    * buffers (§2.7.8): fill the used element, then publish it by advancing used.idx.
    */

@@ -67,10 +67,29 @@ export const USED = RAM + 0x3000n;
 /** A free area for request buffers. */
 export const DATA = RAM + 0x8000n;
 
-/** A virtio driver over a transport, with queue 0 of `qsize` entries at DESC/AVAIL/USED. */
+/** Where one queue's rings are. */
+export interface QueueLayout {
+  desc: bigint;
+  avail: bigint;
+  used: bigint;
+}
+
+/** The rings of queue `index` for a device with several queues: 0 at DESC/AVAIL/USED, then 0x10000 apart. */
+export function queueLayout(index: number): QueueLayout {
+  const off = BigInt(index) * 0x10000n;
+  return { desc: DESC + off, avail: AVAIL + off, used: USED + off };
+}
+
+/**
+ * A virtio driver over a transport, with queue `queue` (default 0) of `qsize` entries at
+ * `rings` (default DESC/AVAIL/USED). A device with several queues gets one Driver per queue.
+ */
 export class Driver {
   availIdx = 0;
-  constructor(readonly dev: M.VirtioMmio, readonly mem: TestMemory, readonly qsize = 8) {}
+  readonly rings: QueueLayout;
+  constructor(readonly dev: M.VirtioMmio, readonly mem: TestMemory, readonly qsize = 8, readonly queue = 0) {
+    this.rings = queueLayout(queue);
+  }
 
   reg(off: number): number {
     return Number(this.dev.read(off, 4));
@@ -104,17 +123,17 @@ export class Driver {
     this.set(M.STATUS, M.STATUS_ACKNOWLEDGE | M.STATUS_DRIVER | M.STATUS_FEATURES_OK);
   }
 
-  /** Queue 0 at the test layout (§4.2.3.2). */
+  /** This driver's queue at its layout (§4.2.3.2). */
   setupQueue(layout: { desc?: bigint; avail?: bigint; used?: bigint; num?: number } = {}): void {
-    this.set(M.QUEUE_SEL, 0);
+    this.set(M.QUEUE_SEL, this.queue);
     this.set(M.QUEUE_NUM, layout.num ?? this.qsize);
     const put = (lo: number, a: bigint) => {
       this.set(lo, Number(a & 0xffff_ffffn));
       this.set(lo + 4, Number(a >> 32n));
     };
-    put(M.QUEUE_DESC_LOW, layout.desc ?? DESC);
-    put(M.QUEUE_DRIVER_LOW, layout.avail ?? AVAIL);
-    put(M.QUEUE_DEVICE_LOW, layout.used ?? USED);
+    put(M.QUEUE_DESC_LOW, layout.desc ?? this.rings.desc);
+    put(M.QUEUE_DRIVER_LOW, layout.avail ?? this.rings.avail);
+    put(M.QUEUE_DEVICE_LOW, layout.used ?? this.rings.used);
     this.set(M.QUEUE_READY, 1);
   }
 
@@ -127,7 +146,7 @@ export class Driver {
 
   /** Write descriptor `i`. */
   writeDesc(i: number, addr: bigint, len: number, flags: number, next: number): void {
-    const d = DESC + BigInt(16 * i);
+    const d = this.rings.desc + BigInt(16 * i);
     this.mem.setU64(d, addr);
     this.mem.setU32(d + 8n, len);
     this.mem.setU16(d + 12n, flags);
@@ -146,22 +165,22 @@ export class Driver {
 
   /** Put `head` in the available ring and publish it (avail.idx++). */
   offer(head: number): void {
-    this.mem.setU16(AVAIL + BigInt(4 + 2 * (this.availIdx % this.qsize)), head);
+    this.mem.setU16(this.rings.avail + BigInt(4 + 2 * (this.availIdx % this.qsize)), head);
     this.availIdx = (this.availIdx + 1) & 0xffff;
-    this.mem.setU16(AVAIL + 2n, this.availIdx);
+    this.mem.setU16(this.rings.avail + 2n, this.availIdx);
   }
 
-  notify(queue = 0): void {
+  notify(queue = this.queue): void {
     this.set(M.QUEUE_NOTIFY, queue);
   }
 
   usedIdx(): number {
-    return this.mem.u16(USED + 2n);
+    return this.mem.u16(this.rings.used + 2n);
   }
 
   /** Used element `slot`: the chain head and the bytes written. */
   used(slot: number): { id: number; len: number } {
-    const e = USED + BigInt(4 + 8 * (slot % this.qsize));
+    const e = this.rings.used + BigInt(4 + 8 * (slot % this.qsize));
     return { id: this.mem.u32(e), len: this.mem.u32(e + 4n) };
   }
 }

@@ -59,7 +59,8 @@ export interface RunOptions {
 
 /** A parsed command line. */
 export type Command =
-  | { kind: 'help' }
+  /** --help, or `help COMMAND` / `COMMAND --help` (host/cli/help.ts) */
+  | { kind: 'help'; command?: string }
   | { kind: 'version' }
   | { kind: 'run'; options: RunOptions }
   // -- xl toolstack (host/cli/xl.ts parses the rest of the line) --
@@ -75,6 +76,7 @@ export const USAGE = `usage: wasmvisor run [--bare] IMAGE [options]
        wasmvisor xl list [DOM...] | xl pause DOM | xl unpause DOM | xl destroy DOM
        wasmvisor xl console DOM
        wasmvisor lab IMAGE [--json FILE|-] [--svg FILE] [--runs N] [VM options]
+       wasmvisor help COMMAND | COMMAND --help
        wasmvisor --help | --version
 
 Run a RISC-V (RV64IMAC) guest on a QEMU virt-compatible board.
@@ -115,6 +117,8 @@ options of run:
   --jit-threshold N        runs of a block before its region is compiled (default 64)
   --jit-code-limit SIZE    generated code kept before all of it is evicted (default 64M)
   --jit-max-blocks N       most blocks compiled into one region (1..64, default 8)
+  QEMU's spellings work too: -kernel IMAGE, -m SIZE, -append, -initrd, -dtb; -nographic is
+  accepted and changes nothing (the console is always stdin/stdout)
 
 lab runs IMAGE as a VM under every virtualization technique this build has (--virt and
 --paging combinations), checks that their console outputs are identical and prints a table
@@ -238,13 +242,18 @@ const VALUE_OPTIONS: Record<string, string> = {
   '--jit-threshold': '--jit-threshold',
   '--jit-code-limit': '--jit-code-limit',
   '--jit-max-blocks': '--jit-max-blocks',
+  // QEMU's spellings of the same options (qemu-system-riscv64 -m 256M -kernel K -append ... -initrd I).
+  '-kernel': '-kernel',
+  '-append': '--append',
+  '-initrd': '--initrd',
+  '-dtb': '--dtb',
 };
 
 /** Parse `argv` (without node and the script). Throws UserError on any mistake. */
 export function parseArgs(argv: string[]): Command {
   if (argv.length === 0) throw new UserError(`wasmvisor: missing command (usage: wasmvisor run --bare IMAGE; see wasmvisor --help)`);
   const [cmd, ...rest] = argv;
-  if (cmd === '--help' || cmd === '-h' || cmd === 'help') return rest[0] === 'lab' ? { kind: 'lab', args: ['--help'] } : { kind: 'help' };
+  if (cmd === '--help' || cmd === '-h' || cmd === 'help') return rest[0] !== undefined ? { kind: 'help', command: rest[0] } : { kind: 'help' };
   if (cmd === '--version' || cmd === '-V') return { kind: 'version' };
   if (cmd.startsWith('-')) throw new UserError(`wasmvisor: unknown option '${cmd}' (see wasmvisor --help)`);
   // -- xl toolstack --
@@ -280,7 +289,8 @@ export function parseArgs(argv: string[]): Command {
         if (i + 1 >= rest.length) throw new UserError(`wasmvisor: ${name} needs a value (see wasmvisor --help)`);
         value = rest[++i];
       }
-      if (name === '--mem') {
+      if (name === '-kernel') image = positional(image, value);
+      else if (name === '--mem') {
         o.memSize = parseSize(value);
         memText = value;
       }
@@ -308,7 +318,8 @@ export function parseArgs(argv: string[]): Command {
       case '--bare': o.bare = true; break;
       case '--stats': o.stats = true; break;
       case '--deterministic': o.deterministic = true; break;
-      case '--help': case '-h': return { kind: 'help' };
+      case '--help': case '-h': return { kind: 'help', command: 'run' };
+      case '-nographic': break; // QEMU's: wasmvisor has no display, the console is always stdio
       default: throw new UserError(`wasmvisor: unknown option '${arg}' (see wasmvisor --help)`);
     }
   }

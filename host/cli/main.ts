@@ -29,6 +29,8 @@ import { KERNEL_RAW_BASE, Vm, type VmRunResult } from '../vmm/vm';
 import { formatShadowStats, TrapTechnique } from '../vmm/virt/trap';
 import { BtTechnique, formatBtStats } from '../vmm/virt/bt';
 import { attachStdin } from './stdin';
+import { commandHelp } from './help';
+import { mModeEvidence } from './m-mode';
 import { runUp, runXl } from './xl';
 import { runLab } from '../lab/run';
 import pkg from '../../package.json';
@@ -89,7 +91,7 @@ export async function runCli(argv: string[], io: CliIo = processIo): Promise<num
   try {
     const cmd = parseArgs(argv);
     if (cmd.kind === 'help') {
-      io.stdout(USAGE);
+      io.stdout(cmd.command !== undefined ? commandHelp(cmd.command) : USAGE);
       return 0;
     }
     if (cmd.kind === 'version') {
@@ -161,6 +163,8 @@ async function runGuest(o: RunOptions, io: CliIo): Promise<number> {
  */
 async function runVm(o: RunOptions, io: CliIo): Promise<number> {
   const kernel = loadImageFile(o.image, KERNEL_RAW_BASE);
+  const mMode = mModeEvidence(kernel);
+  if (mMode !== undefined) throw new UserError(`wasmvisor: ${o.image}: an M-mode program (${mMode}), not an S-mode kernel: run it on the bare machine with --bare`);
   checkPlacement(kernel, o.memSize);
   const vm = await Vm.create({
     memSize: o.memSize,

@@ -64,6 +64,14 @@ describe('wasmvisor as an npm package, from Node', () => {
     expect(xen.domains).toEqual([['domu1', 'poweroff', 0], ['domu2', 'poweroff', 0]]);
   }, 180_000);
 
+  it("the README's Node snippet runs as written", () => {
+    const readme = readFileSync(join(root, 'README.md'), 'utf8');
+    const snippet = /```js\n(import \{ createVm \} from 'wasmvisor';[\s\S]*?)```/.exec(readme)?.[1];
+    expect(snippet).toBeDefined();
+    const dir = consumerProject(tgz, { 'snippet.mjs': snippet! });
+    expect(sh(process.execPath, ['snippet.mjs'], dir)).toEqual({ status: 0, stdout: minikernelText, stderr: '' });
+  }, 60_000);
+
   it('a missing core is an error naming the path it tried', () => {
     const dir = consumerProject(tgz, {
       'configured.mjs': `import { configureCore } from 'wasmvisor';\ntry { configureCore('/nowhere/core.wasm'); } catch (e) { console.log(e.message); }`,

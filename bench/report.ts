@@ -1,6 +1,7 @@
 /** The results table, its ratios and geometric means, and the JSON written to bench/results/. */
 
 import type { HostInfo } from './machine-info';
+import type { Spread } from './timing';
 
 /** One engine's best run of one workload. */
 export interface EngineResult {
@@ -10,6 +11,8 @@ export interface EngineResult {
   netMs: number;
   /** The workload's result line, e.g. "crc32: 0x1234abcd". */
   result: string;
+  /** Min, median and max wall time of the runs (ms). */
+  spread?: Spread;
 }
 
 /** Everything measured for one workload. Missing engines are null, with the reason in `errors`. */

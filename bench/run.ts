@@ -22,7 +22,8 @@ import { hostInfo } from './machine-info';
 import { HOST_CC, compileEmptyNative, compileNative, hostCcVersion, runNative } from './native';
 import { QEMU, qemuVersion, runQemu, writeTrivialImage } from './qemu';
 import { BenchReport, EngineResult, WorkloadResult, finishWorkload, formatTable, geomeanRow } from './report';
-import { bestOf, timedSpawn } from './timing';
+import { bestOf, timedSpawn, type Spread } from './timing';
+import { benchSvg, type ChartRow } from './chart';
 import { trivialElf } from './trivial-elf';
 import { runWasmvisor } from './wasmvisor';
 import { WORKLOADS, resultLine, workloadPaths } from './workloads';
@@ -107,6 +108,33 @@ const log = (s: string): void => {
   process.stderr.write(`${s}\n`);
 };
 
+/** Progress of the workload measurements: "[3/12] sha256 qemu" before each, on stderr. */
+const progress = { done: 0, total: 0 };
+function step(name: string, engine: string): void {
+  progress.done++;
+  log(`[${progress.done}/${progress.total}] ${name} ${engine}`);
+}
+
+/** Each workload's engines with the min/median/max of their runs (the SVG and the spread table). */
+const spreads: ChartRow[] = [];
+function spreadRow(name: string, engine: string, spread: Spread): void {
+  let row = spreads.find((r) => r.name === name);
+  if (!row) spreads.push((row = { name, engines: [] }));
+  row.engines.push({ engine, spread });
+}
+
+/** min / median / max of every measured engine, one line each. */
+function formatSpreads(rows: ChartRow[], runs: number): string {
+  const lines = [`Spread of the ${runs} runs (ms): min / median / max`];
+  for (const r of rows) {
+    for (const e of r.engines) {
+      const s = e.spread;
+      lines.push(`  ${r.name.padEnd(10)} ${e.engine.padEnd(7)} ${s.minMs.toFixed(1).padStart(9)} / ${s.medianMs.toFixed(1).padStart(9)} / ${s.maxMs.toFixed(1).padStart(9)}`);
+    }
+  }
+  return lines.join('\n');
+}
+
 /**
  * Measures one engine on one workload, best of `runs`. Every run must print
  * the same result line; the first run's line is the one compared across
@@ -117,7 +145,7 @@ async function measure<T extends { wallMs: number; output: string }>(
   engine: string,
   runs: number,
   once: () => T | Promise<T>,
-): Promise<T & { result: string }> {
+): Promise<T & { result: string; spread: Spread }> {
   let first: string | undefined;
   const best = await bestOf(runs, async () => {
     const r = await once();
@@ -170,7 +198,12 @@ async function main(): Promise<number> {
   if (opt.native && !useNative) log(`bench: ${HOST_CC} not found (set CC=): native columns stay empty`);
 
   const host = hostInfo(root, qemu, cc);
-  log(`bench: ${host.cpuModel}, ${host.cores} cores, node ${host.node}${qemu ? `, ${qemu}` : ''}; best of ${opt.runs}`);
+  console.log(`machine: ${host.cpuModel}, ${host.cores} cores, ${host.memoryGiB} GiB, ${host.platform}`);
+  console.log(`node:    ${host.node}`);
+  console.log(`qemu:    ${qemu ?? 'not found'}`);
+  console.log(`commit:  ${host.commit ?? 'not a git checkout'}`);
+  console.log(`runs:    ${opt.runs} per measurement (tables: the minimum)`);
+  progress.total = workloads.length * ((opt.wasmvisor ? 2 : 0) + (useQemu ? 1 : 0) + (useNative ? 1 : 0));
 
   const tmp = mkdtempSync(join(tmpdir(), 'wasmvisor-bench-'));
   try {
@@ -231,37 +264,45 @@ async function main(): Promise<number> {
       if (opt.wasmvisor) {
         try {
           const image = new Uint8Array(readFileSync(elf));
+          step(w.name, 'jit');
           const r = await measure(w.name, 'wasmvisor', opt.runs, () => runWasmvisor(image, relative(root, elf), opt.timeoutMs));
           // bigint counters become decimal strings so the JSON stays plain.
           const stats = Object.fromEntries(
             Object.entries(r.stats).map(([k, v]) => [k, typeof v === 'bigint' ? v.toString() : (v as number)]),
           );
-          wasmvisor = { wallMs: r.wallMs, netMs: r.wallMs, result: r.result, mips: r.mips, stats };
+          wasmvisor = { wallMs: r.wallMs, netMs: r.wallMs, result: r.result, mips: r.mips, stats, spread: r.spread };
+          spreadRow(w.name, 'jit', r.spread);
           instructions = r.instructions.toString();
         } catch (e) {
           errors.push(`wasmvisor: ${errorText(e)}`);
         }
         try {
           const image = new Uint8Array(readFileSync(elf));
+          step(w.name, 'interp');
           const r = await measure(w.name, 'wasmvisor --jit off', opt.runs, () => runWasmvisor(image, relative(root, elf), opt.timeoutMs, 'off'));
-          interpreter = { wallMs: r.wallMs, netMs: r.wallMs, result: r.result, mips: r.mips };
+          interpreter = { wallMs: r.wallMs, netMs: r.wallMs, result: r.result, mips: r.mips, spread: r.spread };
+          spreadRow(w.name, 'interp', r.spread);
         } catch (e) {
           errors.push(`wasmvisor --jit off: ${errorText(e)}`);
         }
       }
       if (useQemu) {
         try {
+          step(w.name, 'qemu');
           const r = await measure(w.name, 'qemu', opt.runs, () => runQemu(elf, opt.timeoutMs));
-          qemuRes = { wallMs: r.wallMs, netMs: r.wallMs - (startup.qemuMs ?? 0), result: r.result };
+          qemuRes = { wallMs: r.wallMs, netMs: r.wallMs - (startup.qemuMs ?? 0), result: r.result, spread: r.spread };
+          spreadRow(w.name, 'qemu', r.spread);
         } catch (e) {
           errors.push(`qemu: ${errorText(e)}`);
         }
       }
       if (useNative) {
         try {
+          step(w.name, 'native');
           const exe = compileNative(root, source, w.name, tmp);
           const r = await measure(w.name, 'native', opt.runs, () => runNative(exe, opt.timeoutMs));
-          nativeRes = { wallMs: r.wallMs, netMs: r.wallMs - (startup.nativeMs ?? 0), result: r.result };
+          nativeRes = { wallMs: r.wallMs, netMs: r.wallMs - (startup.nativeMs ?? 0), result: r.result, spread: r.spread };
+          spreadRow(w.name, 'native', r.spread);
         } catch (e) {
           errors.push(`native: ${errorText(e)}`);
         }
@@ -374,6 +415,10 @@ async function main(): Promise<number> {
     console.log('');
     console.log(formatTable(report));
     console.log('');
+    if (spreads.length > 0) {
+      console.log(formatSpreads(spreads, opt.runs));
+      console.log('');
+    }
     console.log('Times in ms, best of ' + opt.runs + '. qemu and native columns have startup subtracted ' +
       `(qemu ${startup.qemuMs?.toFixed(1) ?? '-'} ms, native ${startup.nativeMs?.toFixed(1) ?? '-'} ms); ` +
       'ratios are slowdowns of the first engine against the second; jit gain = interpreter time / jit time. ' +
@@ -460,6 +505,11 @@ async function main(): Promise<number> {
       typeof v === 'bigint' ? v.toString() : typeof v === 'number' && !Number.isInteger(v) ? Math.round(v * 1000) / 1000 : v;
     writeFileSync(out, `${JSON.stringify(report, round, 2)}\n`);
     log(`bench: wrote ${relative(process.cwd(), out) || out}`);
+    if (spreads.length > 0) {
+      const svg = out.replace(/(\.json)?$/, '.svg');
+      writeFileSync(svg, benchSvg(`wasmvisor bench, ${host.commit?.slice(0, 12) ?? ''} ${host.date}`, spreads));
+      log(`bench: wrote ${relative(process.cwd(), svg) || svg}`);
+    }
     return bad === 0 ? 0 : 1;
   } finally {
     rmSync(tmp, { recursive: true, force: true });

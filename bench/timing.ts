@@ -39,12 +39,28 @@ export function timedSpawn(cmd: string, args: string[], timeoutMs: number): Time
   };
 }
 
-/** Calls `once` n times and keeps the run with the smallest `wallMs`. */
-export async function bestOf<T extends { wallMs: number }>(n: number, once: () => T | Promise<T>): Promise<T> {
+/** Minimum, median and maximum of a measurement's runs, in ms. */
+export interface Spread {
+  minMs: number;
+  medianMs: number;
+  maxMs: number;
+}
+
+/** The spread of `samples` (the median of an even count is the mean of the middle two). */
+export function spreadOf(samples: number[]): Spread {
+  const s = [...samples].sort((a, b) => a - b);
+  const mid = s.length >> 1;
+  return { minMs: s[0], medianMs: s.length % 2 ? s[mid] : (s[mid - 1] + s[mid]) / 2, maxMs: s[s.length - 1] };
+}
+
+/** Calls `once` n times and keeps the run with the smallest `wallMs`, with the spread of all n. */
+export async function bestOf<T extends { wallMs: number }>(n: number, once: () => T | Promise<T>): Promise<T & { spread: Spread }> {
   let best: T | undefined;
+  const samples: number[] = [];
   for (let i = 0; i < n; i++) {
     const r = await once();
+    samples.push(r.wallMs);
     if (best === undefined || r.wallMs < best.wallMs) best = r;
   }
-  return best as T;
+  return { ...(best as T), spread: spreadOf(samples) };
 }

@@ -5,7 +5,8 @@
 // Each step (the core, each bundle) is skipped when nothing it read changed since its last run
 // (scripts/build-cache.mjs: content digests in build/stamps/).
 import { build } from 'esbuild';
-import { existsSync, mkdirSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { genIsa } from './gen-isa.mjs';
@@ -70,6 +71,7 @@ await step('core', coreKey, [...filesUnder(root, 'assembly', ['.ts']), 'scripts/
 const entries = [
   ['host/cli/main.ts', 'dist/cli.mjs'],
   ['bench/run.ts', 'dist/bench.mjs'],
+  ['host/lib/index.ts', 'dist/lib/wasmvisor.mjs'],
 ];
 for (const [src, out] of entries) {
   if (!existsSync(join(root, src))) continue;
@@ -102,3 +104,32 @@ if (existsSync(join(root, 'host/cli/main.ts'))) {
 }
 
 await buildWeb(root, bundle);
+// The declarations: tsc is slow to start (seconds), so it runs only when a source, the
+// tsconfig or TypeScript itself changed (the same stamps as the other steps).
+await step('types', { tsc: packageVersion(root, 'typescript') },
+  [...filesUnder(root, 'host', ['.ts']), ...filesUnder(root, 'assembly', ['.ts']), 'tsconfig.types.json', 'scripts/build.mjs'],
+  ['dist/types/host/lib/index.d.ts'], async () => { await buildTypes(root); });
+
+/**
+ * The published declarations (package.json "types" of "." and "./web"): tsc over
+ * tsconfig.types.json into dist/types/ (incremental: a rebuild without changes takes seconds).
+ * assembly/abi.ts is typed with AssemblyScript's number names; its .d.ts gets them from a copy
+ * of host/abi-types.d.ts.
+ */
+async function buildTypes(root) {
+  if (!existsSync(join(root, 'host/lib/index.ts'))) return;
+  const tsc = join(root, 'node_modules/typescript/bin/tsc');
+  // tsc's build info says what it emitted; without dist/types it would not emit again.
+  const info = join(root, 'build/types.tsbuildinfo');
+  if (!existsSync(join(root, 'dist/types/host/lib/index.d.ts')) && existsSync(info)) rmSync(info);
+  const r = spawnSync(process.execPath, [tsc, '-p', join(root, 'tsconfig.types.json')], { stdio: 'inherit' });
+  if (r.status !== 0) {
+    console.error('build: tsc (declarations, tsconfig.types.json) failed');
+    process.exit(1);
+  }
+  const abi = join(root, 'dist/types/assembly/abi.d.ts');
+  copyFileSync(join(root, 'host/abi-types.d.ts'), join(root, 'dist/types/assembly/abi-types.d.ts'));
+  const text = readFileSync(abi, 'utf8');
+  const ref = '/// <reference path="./abi-types.d.ts" />\n';
+  if (!text.startsWith(ref)) writeFileSync(abi, ref + text);
+}

@@ -88,7 +88,8 @@ export interface RunOptions {
 
 /** A parsed command line. */
 export type Command =
-  | { kind: 'help' }
+  /** --help, or `help COMMAND` / `COMMAND --help` (host/cli/help.ts) */
+  | { kind: 'help'; command?: string }
   | { kind: 'version' }
   | { kind: 'run'; options: RunOptions }
   // -- xl toolstack (host/cli/xl.ts parses the rest of the line) --
@@ -104,6 +105,7 @@ export const USAGE = `usage: wasmvisor run [--bare] IMAGE [options]
        wasmvisor xl list [DOM...] | xl pause DOM | xl unpause DOM | xl destroy DOM
        wasmvisor xl console DOM
        wasmvisor lab IMAGE [--json FILE|-] [--svg FILE] [--runs N] [VM options]
+       wasmvisor help COMMAND | COMMAND --help
        wasmvisor --help | --version
 
 Run a RISC-V (RV64IMAC) guest on a QEMU virt-compatible board.
@@ -168,6 +170,8 @@ options of run:
   --restore FILE           continue from snapshot FILE (taken with the same IMAGE and
                            options; docs/snapshot.md)
   --snapshot-file FILE     where Ctrl-A S saves a snapshot (default wasmvisor-snapshot.wvsnap)
+  QEMU's spellings work too: -kernel IMAGE, -m SIZE, -append, -initrd, -dtb; -nographic is
+  accepted and changes nothing (the console is always stdin/stdout)
 
 lab runs IMAGE as a VM under every virtualization technique this build has (--virt and
 --paging combinations), checks that their console outputs are identical and prints a table
@@ -301,13 +305,18 @@ const VALUE_OPTIONS: Record<string, string> = {
   '--trace-file': '--trace-file',
   '--trace-range': '--trace-range',
   '--monitor': '--monitor',
+  // QEMU's spellings of the same options (qemu-system-riscv64 -m 256M -kernel K -append ... -initrd I).
+  '-kernel': '-kernel',
+  '-append': '--append',
+  '-initrd': '--initrd',
+  '-dtb': '--dtb',
 };
 
 /** Parse `argv` (without node and the script). Throws UserError on any mistake. */
 export function parseArgs(argv: string[]): Command {
   if (argv.length === 0) throw new UserError(`wasmvisor: missing command (usage: wasmvisor run --bare IMAGE; see wasmvisor --help)`);
   const [cmd, ...rest] = argv;
-  if (cmd === '--help' || cmd === '-h' || cmd === 'help') return rest[0] === 'lab' ? { kind: 'lab', args: ['--help'] } : { kind: 'help' };
+  if (cmd === '--help' || cmd === '-h' || cmd === 'help') return rest[0] !== undefined ? { kind: 'help', command: rest[0] } : { kind: 'help' };
   if (cmd === '--version' || cmd === '-V') return { kind: 'version' };
   if (cmd.startsWith('-')) throw new UserError(`wasmvisor: unknown option '${cmd}' (see wasmvisor --help)`);
   // -- xl toolstack --
@@ -343,7 +352,8 @@ export function parseArgs(argv: string[]): Command {
         if (i + 1 >= rest.length) throw new UserError(`wasmvisor: ${name} needs a value (see wasmvisor --help)`);
         value = rest[++i];
       }
-      if (name === '--mem') {
+      if (name === '-kernel') image = positional(image, value);
+      else if (name === '--mem') {
         o.memSize = parseSize(value);
         memText = value;
       }
@@ -396,7 +406,8 @@ export function parseArgs(argv: string[]): Command {
       case '-S': o.startStopped = true; break;
       case '--virtio-console': o.virtioConsole = true; break;
       case '--virtio-rng': o.virtioRng = true; break;
-      case '--help': case '-h': return { kind: 'help' };
+      case '--help': case '-h': return { kind: 'help', command: 'run' };
+      case '-nographic': break; // QEMU's: wasmvisor has no display, the console is always stdio
       default: throw new UserError(`wasmvisor: unknown option '${arg}' (see wasmvisor --help)`);
     }
   }

@@ -33,6 +33,8 @@ import { BtTechnique, formatBtStats } from '../vmm/virt/bt';
 import { HwShadowTechnique } from '../vmm/virt/hw-shadow';
 import { formatTechniqueCounters } from '../vmm/virt/technique';
 import { attachStdin } from './stdin';
+import { commandHelp } from './help';
+import { mModeEvidence } from './m-mode';
 import { runUp, runXl } from './xl';
 import { runLab } from '../lab/run';
 import { DEFAULT_SNAPSHOT_FILE, restoreSnapshotFile, saveSnapshotFile } from '../snapshot/file';
@@ -103,7 +105,7 @@ export async function runCli(argv: string[], io: CliIo = processIo): Promise<num
   try {
     const cmd = parseArgs(argv);
     if (cmd.kind === 'help') {
-      io.stdout(USAGE);
+      io.stdout(cmd.command !== undefined ? commandHelp(cmd.command) : USAGE);
       return 0;
     }
     if (cmd.kind === 'version') {
@@ -190,6 +192,8 @@ async function runGuest(o: RunOptions, io: CliIo): Promise<number> {
  */
 async function runVm(o: RunOptions, io: CliIo): Promise<number> {
   const kernel = loadImageFile(o.image, KERNEL_RAW_BASE);
+  const mMode = mModeEvidence(kernel);
+  if (mMode !== undefined) throw new UserError(`wasmvisor: ${o.image}: an M-mode program (${mMode}), not an S-mode kernel: run it on the bare machine with --bare`);
   const trace = o.trace && new TraceSink(o.traceFile, io.stderr);
   checkPlacement(kernel, o.memSize);
   const devices = await openVirtioDevices(o, io);

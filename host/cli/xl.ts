@@ -27,7 +27,7 @@ import { readDomainCfg, type DomainCfg } from '../xen/toolstack/cfg';
 import { readHostCfg } from '../xen/toolstack/host-cfg';
 import { formatXlList, type XlListRow } from '../xen/toolstack/list-format';
 import { describeEnd, succeeded, Toolstack, type DeviceOps, type DomainRecord } from '../xen/toolstack/xl';
-import { USAGE } from './args';
+import { commandHelp } from './help';
 import { ConsoleHub } from './console-hub';
 import { EscapeSplitter } from './console-mux';
 import { isTerminal, readTyped, type TypedInput } from './stdin';
@@ -102,7 +102,7 @@ export function parseXlArgs(what: string, args: string[]): XlOptions {
 
 /** `wasmvisor xl SUBCOMMAND ...`: create runs a Dom0; the others act on a running one. */
 export async function runXl(args: string[], io: XlIo): Promise<number> {
-  if (wantsHelp(args, io)) return 0;
+  if (wantsHelp(args, io, 'xl')) return 0;
   const [sub, ...rest] = args;
   const known = `create, ${XL_CLIENT_COMMANDS.slice(0, -1).join(', ')} or ${XL_CLIENT_COMMANDS.at(-1)}`;
   if (sub === undefined) throw new UserError(`wasmvisor: xl: missing subcommand (${known}; see wasmvisor --help)`);
@@ -115,16 +115,16 @@ export async function runXl(args: string[], io: XlIo): Promise<number> {
 
 /** `wasmvisor up HOST.cfg`. */
 export async function runUp(args: string[], io: XlIo): Promise<number> {
-  if (wantsHelp(args, io)) return 0;
+  if (wantsHelp(args, io, 'up')) return 0;
   const o = parseXlArgs('up', args);
   const host = readHostCfg(o.file);
   return session(o, host.domains, host.bridges, io, true);
 }
 
-/** --help or -h anywhere: print the usage. */
-function wantsHelp(args: string[], io: XlIo): boolean {
+/** --help or -h anywhere: print the command's usage (help.ts). */
+function wantsHelp(args: string[], io: XlIo, what: 'xl' | 'up'): boolean {
   if (!args.includes('--help') && !args.includes('-h')) return false;
-  io.stdout(USAGE);
+  io.stdout(commandHelp(what));
   return true;
 }
 

@@ -55,11 +55,13 @@ let compiled: WebAssembly.Module | undefined;
 
 function corePath(): string {
   // From the sources (host/machine/) or from the bundle (dist/).
+  const tried: string[] = [];
   for (const rel of ['../../build/core.wasm', '../build/core.wasm']) {
     const p = fileURLToPath(new URL(rel, import.meta.url));
     if (existsSync(p)) return p;
+    tried.push(p);
   }
-  throw new Error('build/core.wasm not found: run `npm run build`');
+  throw new Error(`build/core.wasm not found (tried ${tried.join(', ')}): run \`npm run build\`, or give the library a core (configureCore)`);
 }
 
 /**

@@ -36,7 +36,8 @@ export async function bootWorker(o: WorkerBootOptions, receive: (msg: FromWorker
         else if (ev.data.type === 'state' && ev.data.state === 'error') reject(new Error(ev.data.message));
         receive(ev.data);
       };
-      worker.onerror = (ev) => reject(new Error(`wasmvisor worker: ${ev.message || 'failed to start'}`));
+      // A worker script that cannot be fetched fires a bare error event: name the URL tried.
+      worker.onerror = (ev) => reject(new Error(`wasmvisor worker: ${new URL(workerUrl, location.href).href}: ${ev.message || 'failed to load (missing file or not JavaScript?)'}`));
       const init: ToWorker = {
         type: 'init',
         core: core as string | ArrayBuffer | WebAssembly.Module,

@@ -72,7 +72,7 @@ describe('parseArgs', () => {
   it('knows --help and --version', () => {
     expect(parseArgs(['--help'])).toEqual({ kind: 'help' });
     expect(parseArgs(['-h'])).toEqual({ kind: 'help' });
-    expect(parseArgs(['run', '--bare', '--help'])).toEqual({ kind: 'help' });
+    expect(parseArgs(['run', '--bare', '--help'])).toEqual({ kind: 'help', command: 'run' });
     expect(parseArgs(['--version'])).toEqual({ kind: 'version' });
   });
   it('rejects mistakes with one line naming the option or value', () => {

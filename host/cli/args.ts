@@ -8,7 +8,7 @@ import { UserError } from '../errors';
 import { memSizeLimit, sizeText } from '../machine/mem-size';
 import { vmMemSizeLimit } from '../vmm/vm';
 import { parseTraceKinds, parseTraceRange, type TraceKind } from '../debug/trace';
-import { parseNetOption, type SocketEndpoint } from '../devices/virtio/net-socket';
+import { parseNetOption, type SocketEndpoint } from '../devices/virtio/net-option';
 
 /** Smallest RAM a guest may have (the DTB and firmware need room). */
 export const MEM_MIN = 1 << 20;

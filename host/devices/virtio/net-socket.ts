@@ -16,7 +16,10 @@
  */
 import { createConnection, createServer, type Server, type Socket } from 'node:net';
 import { UserError } from '../../errors';
-import { parseMac, type NetBackend, type NetBackendCounters } from './net-backend';
+import type { NetBackend, NetBackendCounters } from './net-backend';
+import type { SocketEndpoint } from './net-option';
+
+export { parseNetOption, type SocketEndpoint } from './net-option';
 
 /** Largest frame accepted from the socket: QEMU's NET_BUFSIZE (4096 + 65536). */
 export const NET_SOCKET_MAX_FRAME = 4096 + 65536;
@@ -72,12 +75,6 @@ export function encodeFrame(frame: Uint8Array): Uint8Array {
   return out;
 }
 
-/** Where a socket backend listens or connects. */
-export interface SocketEndpoint {
-  mode: 'listen' | 'connect';
-  host: string;
-  port: number;
-}
 
 /** A NetBackend over one TCP connection at a time. */
 export class SocketNetBackend implements NetBackend {
@@ -199,37 +196,4 @@ export class SocketNetBackend implements NetBackend {
       if (this.endpoint.mode === 'connect') this.retry = setTimeout(() => this.dial(), CONNECT_RETRY_MS).unref();
     });
   }
-}
-
-/**
- * Parse a --net value: `socket,listen=HOST:PORT` or `socket,connect=HOST:PORT`, each with an
- * optional `mac=XX:XX:XX:XX:XX:XX`. Throws a one-line UserError naming the value.
- */
-export function parseNetOption(text: string): { endpoint: SocketEndpoint; mac?: Uint8Array } {
-  const bad = (why: string) => new UserError(`wasmvisor: --net: ${why} in '${text}' (expected socket,listen=HOST:PORT or socket,connect=HOST:PORT[,mac=52:54:00:12:34:56])`);
-  const [kind, ...opts] = text.split(',');
-  if (kind !== 'socket') throw bad(`unknown backend '${kind}'`);
-  let endpoint: SocketEndpoint | undefined;
-  let mac: Uint8Array | undefined;
-  for (const o of opts) {
-    const eq = o.indexOf('=');
-    const key = eq < 0 ? o : o.slice(0, eq);
-    const value = eq < 0 ? '' : o.slice(eq + 1);
-    if (key === 'listen' || key === 'connect') {
-      if (endpoint !== undefined) throw bad('listen= and connect= given together');
-      const m = /^(.*):(\d+)$/.exec(value);
-      const port = m ? Number(m[2]) : NaN;
-      if (!m || !(port >= 0 && port <= 65535) || (key === 'connect' && port === 0)) throw bad(`bad address '${value}'`);
-      // An empty host listens on every address (as QEMU's listen=:PORT) and dials localhost.
-      endpoint = { mode: key, host: m[1] === '' ? (key === 'listen' ? '0.0.0.0' : '127.0.0.1') : m[1].replace(/^\[(.*)\]$/, '$1'), port };
-    } else if (key === 'mac') {
-      mac = parseMac(value);
-      if (mac === undefined) throw bad(`bad MAC address '${value}'`);
-      if ((mac[0] & 1) !== 0) throw bad(`MAC address '${value}' is a multicast address`);
-    } else {
-      throw bad(`unknown option '${key}'`);
-    }
-  }
-  if (endpoint === undefined) throw bad('missing listen= or connect=');
-  return { endpoint, mac };
 }

@@ -11,8 +11,10 @@
  */
 import { Terminal } from '@xterm/xterm';
 import { createVm, createXenHost, type Vm, type VmMode, type VmStats, type XenHost } from '../api';
-import { drawBars, exitColor, si, Sparkline } from './charts';
+import { drawBars, exitColor, si } from './charts';
+import { TimeCharts } from './time-charts';
 import { LabView } from './lab-view';
+import { OwnGuest } from './own-guest';
 import { drawWalk } from './walk-view';
 import { drawDomains } from './xen-view';
 
@@ -48,6 +50,10 @@ export interface DemoHandle {
   startXen(path?: string, opts?: { autostart?: boolean; deterministic?: boolean }): Promise<void>;
   /** Show a domain's console in the terminal: what it printed so far, then live (xl console). */
   showDomain(name: string): void;
+  /** Your own guest (file, URL, drop) and Save state / Restore. */
+  own: OwnGuest;
+  /** The charts over time (uPlot). */
+  charts: TimeCharts;
 }
 
 const $ = <T extends Element = HTMLElement>(id: string): T => {
@@ -74,6 +80,15 @@ export function guestMode(path: string): VmMode {
 async function main(): Promise<void> {
   const term = new Terminal({ convertEol: true, rows: 32, cols: 80, fontSize: 13, scrollback: 5000, cursorBlink: true });
   term.open($('terminal'));
+  // Fit the terminal to narrow screens: fewer columns (80 at most), the same font size.
+  const charWidth = (term.element?.querySelector('.xterm-screen')?.getBoundingClientRect().width ?? 0) / term.cols || 7.8;
+  const fitTerminal = (): void => {
+    const avail = document.querySelector('main')!.clientWidth - 32 - 12;
+    const cols = Math.max(20, Math.min(80, Math.floor(avail / charWidth)));
+    if (cols !== term.cols) term.resize(cols, term.rows);
+  };
+  fitTerminal();
+  new ResizeObserver(fitTerminal).observe(document.querySelector('main')!);
 
   const params = new URLSearchParams(location.search);
   // ?stats=messages forces the message path even when the page could share memory.
@@ -92,7 +107,7 @@ async function main(): Promise<void> {
     term.write(`${term.buffer.active.cursorX > 0 ? '\r\n' : ''}${text}\r\n`);
   });
 
-  const ipsChart = new Sparkline($<HTMLCanvasElement>('ips-chart'));
+  const ipsChart = new TimeCharts($('ips-chart'), $('exits-time'), $('tlb-time'));
   const picker = $<HTMLSelectElement>('guest');
   let prevExits: { counts: Map<string, number>; t: number } | undefined;
   const stateEl = $('state');
@@ -105,7 +120,29 @@ async function main(): Promise<void> {
   const lab = new LabView($<HTMLTableElement>('lab-table'), techniquePicker);
   lab.setCombos(vm.combos, vm.combo);
   let labPath: string | undefined;
+  const own = new OwnGuest(vm, {
+    beforeLoad(label, mode) {
+      leaveXen();
+      term.reset();
+      ipsChart.clear();
+      prevExits = undefined;
+      drawWalk($<SVGSVGElement>('walk'), undefined);
+      lab.clear();
+      labPath = undefined;
+      techniquePicker.disabled = true;
+      $('vm-mode').textContent = `${label}: ${mode === 'vm' ? 'VM, VS-mode under the VMM' : 'bare board, M-mode'}`;
+    },
+    beforeRestore() {
+      if (handle.mode === 'xen') leaveXen();
+      term.reset();
+      ipsChart.clear();
+      prevExits = undefined;
+    },
+    afterLoad: () => term.focus(),
+  });
   const handle: DemoHandle = {
+    own,
+    charts: ipsChart,
     vm,
     lab,
     term,
@@ -129,6 +166,8 @@ async function main(): Promise<void> {
       if (mode !== guestMode(path)) q.set('mode', mode); else q.delete('mode');
       history.replaceState(null, '', `?${q}`);
       picker.value = path;
+      own.current = path;
+      own.showError('');
       // The lab compares one guest under several techniques: a new guest starts a new table.
       if (path !== labPath) lab.clear();
       labPath = path;
@@ -289,7 +328,7 @@ async function main(): Promise<void> {
     // like hello.elf end between two samples).
     $('ips').textContent = running ? si(s.instructionsPerSecond)
       : c.wallMs > 0 ? `${si((c.instructions * 1000) / c.wallMs)} mean` : '0';
-    ipsChart.push(running ? s.instructionsPerSecond : 0);
+    ipsChart.push(s);
     $('instructions').textContent = `${c.instructions.toLocaleString('en')} instructions retired in ${(c.wallMs / 1000).toFixed(2)} s`;
     $('tlb-hit').textContent = pct(s.tlbHitRate);
     $('tlb-access').textContent = si(c.tlbAccesses);
@@ -300,7 +339,9 @@ async function main(): Promise<void> {
     $('bt-blocks').textContent = si(c.btBlocks);
     $('bt-chains').textContent = si(c.blockChains);
     $('bt-flushes').textContent = String(c.btFlushes);
-    $('jit-share').textContent = c.instructions > 0 ? pct(c.jitInstructions / c.instructions) : '–';
+    const jitShare = c.instructions > 0 ? pct(c.jitInstructions / c.instructions) : '–';
+    $('jit-share').textContent = $('jit-share-top').textContent = $('jit-share-note').textContent = jitShare;
+    $('exits-tier').textContent = s.mode === 'vm' ? 'VMM' : 'host (bare board)';
     $('jit-regions').textContent = si(c.jitRegions);
     // Exits by reason, with their rate since the previous sample.
     const now = performance.now();

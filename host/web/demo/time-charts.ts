@@ -21,11 +21,13 @@ class TimeChart {
   private plot: uPlot | undefined;
   private readonly data: number[][];
   private readonly labels: string[];
+  private readonly colors: string[];
 
   constructor(private readonly el: HTMLElement, private readonly unit: string, series: { label: string; color: string }[], private readonly height = 150) {
     this.labels = series.map((s) => s.label);
+    this.colors = series.map((s) => s.color);
     this.data = [[], ...series.map(() => [])];
-    this.build(series.map((s) => s.color));
+    this.build();
     new ResizeObserver(() => this.plot?.setSize({ width: this.width(), height: this.height })).observe(el);
   }
 
@@ -33,7 +35,9 @@ class TimeChart {
     return Math.max(200, Math.floor(this.el.clientWidth));
   }
 
-  private build(colors: string[]): void {
+  /** (Re)create the plot with the current series (uPlot's own addSeries/delSeries trip over its legend.) */
+  private build(): void {
+    const colors = this.colors;
     this.plot?.destroy();
     this.plot = new uPlot({
       width: this.width(),
@@ -58,9 +62,9 @@ class TimeChart {
   /** Add a series (a new exit reason): earlier points of it are 0. */
   addSeries(label: string, color: string): void {
     this.labels.push(label);
+    this.colors.push(color);
     this.data.push(this.data[0].map(() => 0));
-    this.plot?.addSeries({ label, stroke: color, width: 1.5, points: { show: false }, value: (_u, v) => (v == null ? '–' : si(v)) });
-    this.plot?.setData(this.data as uPlot.AlignedData);
+    this.build();
   }
 
   /** Append a point: x in seconds, one value per series (in the order of `series`). */
@@ -75,11 +79,12 @@ class TimeChart {
   clear(keep = this.labels.length): void {
     for (const d of this.data) d.length = 0;
     if (this.labels.length > keep) {
-      for (let i = this.labels.length; i > keep; i--) this.plot?.delSeries(i);
-      this.labels.length = keep;
+      this.labels.length = this.colors.length = keep;
       this.data.length = keep + 1;
+      this.build();
+    } else {
+      this.plot?.setData(this.data as uPlot.AlignedData);
     }
-    this.plot?.setData(this.data as uPlot.AlignedData);
   }
 
   /** The axes' labels, x then y (uPlot draws them on its canvas). */

@@ -132,6 +132,15 @@ export interface XenDomainInfo extends XlListRow {
   /** Its xl.cfg and the kernel that names (paths of URLs, "/guests/xen/domu1.cfg"). */
   file: string;
   kernel: string;
+  /** Instructions it retired, over all its incarnations (the scheduler's account). */
+  instructions: number;
+  /** Host milliseconds it ran. */
+  hostMs: number;
+  /** Scheduler slices it was given. */
+  slices: number;
+  /** VM exits, all reasons, and the most frequent reason (if any). */
+  exits: number;
+  topExit?: { reason: string; count: number };
 }
 
 /**
@@ -196,7 +205,7 @@ export type ToWorker =
    */
   | {
       type: 'xen-up'; id: number; config: string; files: Record<string, string | Uint8Array>; autostart: boolean;
-      timeoutMs?: number; jit?: 'off' | 'on' | 'always'; updateIntervalMs: number;
+      timeoutMs?: number; jit?: 'off' | 'on' | 'always'; updateIntervalMs: number; slow?: number;
     }
   | { type: 'xen-run' }
   /** Typed bytes for a domain's console (`xl console`). */

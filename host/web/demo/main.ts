@@ -16,7 +16,7 @@ import { TimeCharts } from './time-charts';
 import { LabView } from './lab-view';
 import { OwnGuest } from './own-guest';
 import { drawWalk } from './walk-view';
-import { drawDomains } from './xen-view';
+import { drawDomains, drawFigures } from './xen-view';
 
 /** What the page exposes on window for tests and for poking at from the devtools console. */
 export interface DemoHandle {
@@ -47,7 +47,7 @@ export interface DemoHandle {
    * Start a Xen host from a HOST.cfg under guests/ (default the demo). autostart false: built,
    * not started (the Start button runs it); deterministic: time from retired instructions.
    */
-  startXen(path?: string, opts?: { autostart?: boolean; deterministic?: boolean }): Promise<void>;
+  startXen(path?: string, opts?: { autostart?: boolean; deterministic?: boolean; slow?: number }): Promise<void>;
   /** Show a domain's console in the terminal: what it printed so far, then live (xl console). */
   showDomain(name: string): void;
   /** Your own guest (file, URL, drop) and Save state / Restore. */
@@ -68,6 +68,8 @@ const DEFAULT_GUEST = 'minikernel/minikernel.elf';
  * DomUs' kernels are whatever its xl.cfg files name (fetched relative to them).
  */
 const XEN_DEMO = 'xen/demo.cfg';
+/** The "slow" checkbox: the domains at 1/20 of full speed (createXenHost's slow). */
+const XEN_SLOW = 20;
 
 /**
  * How a bundled guest runs: the S-mode kernels (minikernel, vmbench) as virtual machines, the
@@ -235,6 +237,7 @@ async function main(): Promise<void> {
     const x = handle.xen;
     if (!x) return;
     drawDomains($<HTMLTableElement>('xen-domains'), x.dom0, x.domains, handle.shown, showDomain);
+    drawFigures($<HTMLTableElement>('xen-figures'), x.domains);
     const names = x.domains.map((d) => d.name);
     if ([...consolePicker.options].map((o) => o.value).join() !== names.join()) {
       consolePicker.replaceChildren(...names.map((n) => new Option(n, n, false, n === handle.shown)));
@@ -256,7 +259,7 @@ async function main(): Promise<void> {
     drawTable();
     term.focus();
   }
-  async function startXen(path: string, opts: { autostart?: boolean; deterministic?: boolean }): Promise<void> {
+  async function startXen(path: string, opts: { autostart?: boolean; deterministic?: boolean; slow?: number }): Promise<void> {
     leaveXen();
     const generation = ++xenGeneration;
     if (vm.state === 'running') vm.pause();
@@ -272,7 +275,8 @@ async function main(): Promise<void> {
     $('vm-mode').textContent = `Xen: Dom0 in a worker (wasmvisor up guests/${path})`;
     let x: XenHost;
     try {
-      x = await createXenHost({ config: `guests/${path}`, autostart: opts.autostart, deterministic: opts.deterministic });
+      const slow = opts.slow ?? ($<HTMLInputElement>('xen-slow').checked ? XEN_SLOW : undefined);
+      x = await createXenHost({ config: `guests/${path}`, autostart: opts.autostart, deterministic: opts.deterministic, slow });
     } catch (e) {
       if (generation !== xenGeneration) return;
       showState('error');
@@ -389,6 +393,12 @@ async function main(): Promise<void> {
   picker.onchange = () => void handle.select(picker.value);
   techniquePicker.onchange = () => void handle.select(picker.value, 'vm', techniquePicker.value);
   $('lab-run').onclick = () => void handle.runLab();
+  $<HTMLInputElement>('xen-slow').checked = params.get('slow') === '1';
+  $<HTMLInputElement>('xen-slow').onchange = () => {
+    const q = new URLSearchParams(location.search);
+    if ($<HTMLInputElement>('xen-slow').checked) q.set('slow', '1'); else q.delete('slow');
+    history.replaceState(null, '', `?${q}`);
+  };
   const xen = params.get('xen');
   if (xen !== null) return startXen(xen || XEN_DEMO, {});
   const m = params.get('mode');

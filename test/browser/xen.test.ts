@@ -266,6 +266,8 @@ describe.skipIf(!haveChromium)('Xen host in the demo page (chromium)', () => {
     expect(doms[0].exits).toBeGreaterThan(0);
     expect(figures[0][5]).toBe(`${doms[0].topExit!.reason} (${doms[0].topExit!.count.toLocaleString('en')})`);
     await page.screenshot({ path: join(shots, 'xen-slow-paused.png'), fullPage: true });
+    // The figures fit the page (their panel scrolls if it must): no horizontal overflow.
+    expect(await page.evaluate(() => document.scrollingElement!.scrollWidth <= innerWidth)).toBe(true);
     // Unpaused, it runs on to its end.
     await page.click('#xen-pause');
     await page.waitForFunction(() => window.wasmvisorDemo.xen!.state === 'exited', null, { timeout: 120_000 });

@@ -218,6 +218,8 @@ async function main(): Promise<void> {
     $('xen-console-label').hidden = !on;
     $('vm-panels').hidden = on;
     $('walk-panel').hidden = on;
+    // A VM's tools: snapshots, your own guest and the lab are not the Xen host's.
+    $('save').hidden = $('restore').hidden = $('own-panel').hidden = $('lab-panel').hidden = on;
   };
   /** Bumped by every start and leave: a host that finishes starting after either is dropped. */
   let xenGeneration = 0;

@@ -96,6 +96,16 @@ describe.skipIf(!haveChromium)('demo page: save/restore and your own guest', () 
     await waitText(page, '[guest exited with code 0]');
     expect((await lines(page)).slice(0, want.length)).toEqual(want);
 
+    // Dropped onto the page (a drop event with the file, as a file manager sends it).
+    await page.evaluate(async (bytes) => {
+      const dt = new DataTransfer();
+      dt.items.add(new File([new Uint8Array(bytes)], 'dropped.elf'));
+      document.body.dispatchEvent(new DragEvent('drop', { dataTransfer: dt, bubbles: true, cancelable: true }));
+    }, [...hello]);
+    await page.waitForFunction(() => document.querySelector('#vm-mode')?.textContent === 'dropped.elf: bare board, M-mode');
+    await waitText(page, '[guest exited with code 0]');
+    expect((await lines(page)).slice(0, want.length)).toEqual(want);
+
     // Not an ELF (nor a Linux Image): refused in the page, one line with its first bytes.
     await page.setInputFiles('#own-file', { name: 'notes.txt', mimeType: 'text/plain', buffer: Buffer.from('hello there\n') });
     await page.waitForFunction(() => document.querySelector('#own-error')?.textContent !== '');

@@ -348,6 +348,7 @@ async function main(): Promise<void> {
     const jitShare = c.instructions > 0 ? pct(c.jitInstructions / c.instructions) : '–';
     $('jit-share').textContent = $('jit-share-top').textContent = $('jit-share-note').textContent = jitShare;
     $('exits-tier').textContent = s.mode === 'vm' ? 'VMM' : 'host (bare board)';
+    $('exits-time').hidden = s.mode !== 'vm'; // (the bare board's exits are MMIO and WFI: the bars say it)
     $('jit-regions').textContent = si(c.jitRegions);
     // Exits by reason, with their rate since the previous sample.
     const now = performance.now();

@@ -106,6 +106,13 @@ describe.skipIf(!haveChromium)('demo page: save/restore and your own guest', () 
     await waitText(page, '[guest exited with code 0]');
     expect((await lines(page)).slice(0, want.length)).toEqual(want);
 
+    // The boot options go to the worker's checks (the CLI's): a dtb that is not one is its one line.
+    await page.setInputFiles('#own-dtb', { name: 'zero.dtb', mimeType: 'application/octet-stream', buffer: Buffer.alloc(64) });
+    await page.setInputFiles('#own-file', { name: 'my-hello.elf', mimeType: 'application/octet-stream', buffer: hello });
+    await page.waitForFunction(() => document.querySelector('#own-error')?.textContent !== '');
+    expect(await page.locator('#own-error').textContent()).toBe('dtb: not a device tree blob (magic 0x00000000, expected 0xd00dfeed)');
+    await page.setInputFiles('#own-dtb', []);
+
     // Not an ELF (nor a Linux Image): refused in the page, one line with its first bytes.
     await page.setInputFiles('#own-file', { name: 'notes.txt', mimeType: 'text/plain', buffer: Buffer.from('hello there\n') });
     await page.waitForFunction(() => document.querySelector('#own-error')?.textContent !== '');

@@ -55,6 +55,7 @@ export async function buildWeb(root, bundle = build) {
     ['host/web/demo/index.html', 'dist/web/index.html'],
     ['host/web/demo/demo.css', 'dist/web/demo.css'],
     ['node_modules/@xterm/xterm/css/xterm.css', 'dist/web/xterm.css'],
+    ['node_modules/uplot/dist/uPlot.min.css', 'dist/web/uPlot.min.css'],
   ];
   for (const [src, out] of copies) copyFileSync(join(root, src), join(root, out));
 }

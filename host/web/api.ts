@@ -154,6 +154,7 @@ export class Vm extends EventTarget {
   private readonly encoder = new TextEncoder();
   private loads = 0;
   private readonly pendingLoads = new Map<number, (error: string | undefined) => void>();
+  private readonly pendingSnaps = new Map<number, (reply: { bytes?: ArrayBuffer; error?: string }) => void>();
 
   /** @internal Use createVm(). */
   constructor(worker: Worker, statsBuffer: SharedArrayBuffer | undefined, private readonly intervalMs: number, mode: VmMode) {
@@ -204,6 +205,11 @@ export class Vm extends EventTarget {
       case 'loaded':
         this.pendingLoads.get(msg.id)?.(msg.error);
         this.pendingLoads.delete(msg.id);
+        break;
+      case 'saved':
+      case 'restored':
+        this.pendingSnaps.get(msg.id)?.(msg);
+        this.pendingSnaps.delete(msg.id);
         break;
       case 'ready':
         this.combos = msg.combos ?? [];
@@ -261,7 +267,7 @@ export class Vm extends EventTarget {
    * `mode` defaults to the mode of the previous load (createVm's option at first); `combo`, the
    * technique combination of a VM (one of `combos`), to the previous load's (hw+nested at first).
    */
-  async load(image: ImageSource, opts: { name?: string; autostart?: boolean; mode?: VmMode; combo?: string } & BootSources = {}): Promise<void> {
+  async load(image: ImageSource, opts: { name?: string; autostart?: boolean; mode?: VmMode; combo?: string; memSize?: number } & BootSources = {}): Promise<void> {
     const bytes = await imageBytes(image);
     const name = opts.name ?? imageName(image);
     const transfer: ArrayBuffer[] = [bytes];
@@ -280,7 +286,7 @@ export class Vm extends EventTarget {
     this.forget();
     const id = ++this.loads;
     const done = new Promise<string | undefined>((resolve) => this.pendingLoads.set(id, resolve));
-    this.send({ type: 'load', id, name, bytes, autostart: opts.autostart ?? true, mode: this.mode, boot, combo: this.combo, devices }, transfer);
+    this.send({ type: 'load', id, name, bytes, autostart: opts.autostart ?? true, mode: this.mode, boot, combo: this.combo, devices, memSize: opts.memSize }, transfer);
     const error = await done;
     if (error !== undefined) throw new Error(error);
   }
@@ -291,6 +297,36 @@ export class Vm extends EventTarget {
   resume(): void { this.send({ type: 'resume' }); }
   /** Reload the image into a fresh machine and start it again. */
   reset(): void { this.forget(); this.send({ type: 'reset' }); }
+
+  /**
+   * Save the guest's whole state as a snapshot file's bytes (the CLI's --save-on-exit format,
+   * host/snapshot). A running guest is paused for the save and goes on after it.
+   */
+  async save(): Promise<Uint8Array> {
+    const id = ++this.loads;
+    const reply = await new Promise<{ bytes?: ArrayBuffer; error?: string }>((resolve) => {
+      this.pendingSnaps.set(id, resolve);
+      this.send({ type: 'save', id });
+    });
+    if (reply.error !== undefined || !reply.bytes) throw new Error(reply.error ?? 'wasmvisor: save: no snapshot');
+    return new Uint8Array(reply.bytes);
+  }
+
+  /**
+   * Restore a snapshot (bytes from save() or `--save-on-exit`) into a fresh machine of the
+   * current image: load() the same guest, with the same mode, technique and boot options, first.
+   * A snapshot that does not match is a one-line error and leaves a fresh, paused guest.
+   */
+  async restore(snapshot: Uint8Array | ArrayBuffer, opts: { name?: string; autostart?: boolean } = {}): Promise<void> {
+    const bytes = snapshot instanceof ArrayBuffer ? snapshot.slice(0) : (snapshot.slice().buffer as ArrayBuffer);
+    this.forget();
+    const id = ++this.loads;
+    const reply = await new Promise<{ error?: string }>((resolve) => {
+      this.pendingSnaps.set(id, resolve);
+      this.send({ type: 'restore', id, name: opts.name ?? 'snapshot', bytes, autostart: opts.autostart ?? true }, [bytes]);
+    });
+    if (reply.error !== undefined) throw new Error(reply.error);
+  }
 
   /** Drop what belonged to the previous guest (rates, walk, exit rows). */
   private forget(): void {

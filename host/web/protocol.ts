@@ -132,6 +132,15 @@ export interface XenDomainInfo extends XlListRow {
   /** Its xl.cfg and the kernel that names (paths of URLs, "/guests/xen/domu1.cfg"). */
   file: string;
   kernel: string;
+  /** Instructions it retired, over all its incarnations (the scheduler's account). */
+  instructions: number;
+  /** Host milliseconds it ran. */
+  hostMs: number;
+  /** Scheduler slices it was given. */
+  slices: number;
+  /** VM exits, all reasons, and the most frequent reason (if any). */
+  exits: number;
+  topExit?: { reason: string; count: number };
 }
 
 /**
@@ -184,11 +193,19 @@ export type ToWorker =
       statsIntervalMs: number;
     }
   /** combo (VM mode): the technique combination (ComboInfo.id) to run it under; default hw+nested. */
-  | { type: 'load'; id: number; name: string; bytes: ArrayBuffer; autostart: boolean; mode: VmMode; boot?: BootMessage; combo?: string; devices?: DeviceMessage }
+  /** memSize: guest RAM in bytes for this guest (default: init's). */
+  | { type: 'load'; id: number; name: string; bytes: ArrayBuffer; autostart: boolean; mode: VmMode; boot?: BootMessage; combo?: string; devices?: DeviceMessage; memSize?: number }
   | { type: 'input'; bytes: Uint8Array }
   | { type: 'pause' }
   | { type: 'resume' }
   | { type: 'reset' }
+  /** Save the guest's state (host/snapshot): paused for the save, running again after if it was. Answered by `saved`. */
+  | { type: 'save'; id: number }
+  /**
+   * Restore a snapshot into a fresh guest of the current image (and boot options, mode and
+   * technique: the snapshot checks they match). Answered by `restored`; runs if `autostart`.
+   */
+  | { type: 'restore'; id: number; name: string; bytes: ArrayBuffer; autostart: boolean }
   /**
    * Build a Xen host from HOST.cfg at `config` (an absolute URL), as `wasmvisor up`: its DomU
    * files and kernels are fetched relative to it, except those named in `files` (by URL path).
@@ -196,7 +213,7 @@ export type ToWorker =
    */
   | {
       type: 'xen-up'; id: number; config: string; files: Record<string, string | Uint8Array>; autostart: boolean;
-      timeoutMs?: number; jit?: 'off' | 'on' | 'always'; updateIntervalMs: number;
+      timeoutMs?: number; jit?: 'off' | 'on' | 'always'; updateIntervalMs: number; slow?: number;
     }
   | { type: 'xen-run' }
   /** Typed bytes for a domain's console (`xl console`). */
@@ -210,6 +227,10 @@ export type FromWorker =
   | { type: 'ready'; combos?: ComboInfo[] }
   /** Answer to `load` with the same id: the machine is built (or error says why not). */
   | { type: 'loaded'; id: number; error?: string }
+  /** Answer to `save`: the snapshot file's bytes, or the one-line reason it cannot be saved. */
+  | { type: 'saved'; id: number; bytes?: ArrayBuffer; error?: string }
+  /** Answer to `restore`. */
+  | { type: 'restored'; id: number; error?: string }
   | { type: 'output'; bytes: Uint8Array }
   | { type: 'state'; state: VmState; exitCode?: number; message?: string }
   /**

@@ -20,6 +20,7 @@ import type { ExitStats } from '../vmm/stats';
 import { KERNEL_RAW_BASE, Vm, type VmRunResult } from '../vmm/vm';
 import type { PagingMode, VirtMode } from '../vmm/virt/technique';
 import { COMBOS, comboOptions, isSupported } from '../lab/combos';
+import { restoreSnapshot, saveSnapshot } from '../snapshot/snapshot';
 import { fillCachedGStage } from './walk-fill';
 import { WebDom0 } from './xen-dom0';
 import {
@@ -48,6 +49,8 @@ interface Guest {
 }
 
 let memSize = 128 << 20;
+/** createVm's memSize: a load without its own goes back to it. */
+let initMemSize = memSize;
 let deterministic = false;
 let statsView: Float64Array | undefined;
 let statsTimer: ReturnType<typeof setInterval> | undefined;
@@ -309,7 +312,7 @@ async function fetchCore(core: string): Promise<WebAssembly.Module> {
 async function handle(msg: ToWorker): Promise<void> {
   switch (msg.type) {
     case 'init':
-      memSize = msg.memSize;
+      memSize = initMemSize = msg.memSize;
       deterministic = msg.deterministic;
       if (msg.statsBuffer) statsView = new Float64Array(msg.statsBuffer);
       setCoreModule(await compileCore(msg.core));
@@ -322,6 +325,7 @@ async function handle(msg: ToWorker): Promise<void> {
       dom0 = undefined;
       setState('loading');
       mode = msg.mode;
+      memSize = msg.memSize ?? initMemSize;
       bootOptions = bootOptionsOf(msg.boot);
       devices = msg.devices ?? { virtioConsole: false, virtioRng: false, consoleInput: 'uart' };
       try {
@@ -350,6 +354,37 @@ async function handle(msg: ToWorker): Promise<void> {
       return;
     case 'reset':
       await boot(state === 'running' || state === 'exited' || state === 'error');
+      return;
+    case 'save': {
+      // A snapshot is taken between run() calls (host/snapshot/snapshot.ts): pause, save, go on.
+      const wasRunning = running !== undefined;
+      try {
+        if (!guest) throw new Error('wasmvisor: cannot save: no guest is loaded');
+        await stopRun();
+        const bytes = saveSnapshot(guest as Machine | Vm);
+        post({ type: 'saved', id: msg.id, bytes: bytes.buffer as ArrayBuffer }, [bytes.buffer as ArrayBuffer]);
+      } catch (e) {
+        post({ type: 'saved', id: msg.id, error: e instanceof Error ? e.message : String(e) });
+      }
+      if (wasRunning && guest) startRun();
+      return;
+    }
+    case 'restore':
+      if (!image) { post({ type: 'restored', id: msg.id, error: `wasmvisor: ${msg.name}: load the guest the snapshot was taken of first` }); return; }
+      await boot(false);
+      try {
+        if (!guest) throw new Error(lastError ?? `wasmvisor: ${msg.name}: the guest did not build`);
+        restoreSnapshot(guest as Machine | Vm, new Uint8Array(msg.bytes), msg.name);
+      } catch (e) {
+        // Checked before anything changed: the fresh guest stays, paused at its start.
+        post({ type: 'restored', id: msg.id, error: e instanceof Error ? e.message : String(e) });
+        return;
+      }
+      walkKey = '';
+      exitsSent = -1;
+      publishStats();
+      post({ type: 'restored', id: msg.id });
+      if (msg.autostart) startRun();
       return;
     case 'xen-up':
       await stopRun();

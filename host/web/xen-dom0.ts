@@ -59,6 +59,9 @@ export class WebDom0 {
   private timer: ReturnType<typeof setInterval> | undefined;
   private out = new Map<DomainRecord, number[]>();
 
+  /** The "slow" factor of xen-up (1: full speed). */
+  private slow = 1;
+
   constructor(private readonly opts: WebDom0Options) {}
 
   /** Read HOST.cfg and everything it names, create the domains, and run them if asked. */
@@ -67,6 +70,7 @@ export class WebDom0 {
     post({ type: 'state', state: 'loading' });
     try {
       this.timeoutMs = msg.timeoutMs;
+      this.slow = msg.slow ?? 1;
       const read = fileReader(msg.config, msg.files);
       const host = await readHost(new URL(msg.config).pathname, read);
       for (const c of host.domains) {
@@ -119,6 +123,20 @@ export class WebDom0 {
         this.opts.post({ type: 'xen-notice', domain: line.slice(0, line.indexOf(' (d')), line });
       },
     }));
+    // The demo's "slow" option: after each slice, sleep (slow - 1) times its length. Wrapping the
+    // scheduler's step keeps the toolstack's run loop as the CLI's; pauses and xl commands are
+    // taken between steps as usual.
+    const slow = this.slow;
+    if (slow > 1) {
+      const sched = xl.scheduler;
+      const step = sched.step.bind(sched);
+      sched.step = async () => {
+        const t = performance.now();
+        const r = await step();
+        if (r.kind === 'ran') await new Promise((res) => setTimeout(res, (slow - 1) * Math.max(1, performance.now() - t)));
+        return r;
+      };
+    }
     try {
       for (const c of host.domains) await xl.create(c);
     } catch (e) {
@@ -255,6 +273,14 @@ export class WebDom0 {
     this.out.clear();
   }
 
+  /** A domain's own figures: what the scheduler gave it and its VM exits. */
+  private figures(r: DomainRecord): Pick<XenDomainInfo, 'instructions' | 'hostMs' | 'slices' | 'exits' | 'topExit'> {
+    const xl = this.xl!;
+    const t = xl.totals(r);
+    const exits = xl.exits(r);
+    return { instructions: Number(t.instructions), hostMs: t.hostMs, slices: t.slices, exits: exits.reduce((n, x) => n + x.count, 0), topExit: exits[0] };
+  }
+
   /** Post the domain table: Domain-0, then every domain of the host (live or not). */
   private postDomains(): void {
     const xl = this.xl;
@@ -273,6 +299,7 @@ export class WebDom0 {
       restarts: r.restarts,
       file: r.cfg.file,
       kernel: r.cfg.kernel,
+      ...this.figures(r),
     }));
     this.opts.post({ type: 'xen-domains', dom0, domains });
   }

@@ -43,6 +43,12 @@ export interface XenHostOptions {
   workerUrl?: string | URL;
   /** The core (default: core.wasm next to this module). */
   core?: string | URL | ArrayBuffer | WebAssembly.Module;
+  /**
+   * Slow the domains down by this factor (the demo's "slow" option): after each scheduler slice
+   * Dom0 sleeps (factor - 1) times its length, so short demos live long enough to pause them.
+   * Default 1 (full speed).
+   */
+  slow?: number;
   /** Milliseconds between updates of the domain table while the domains run (default 250). */
   updateIntervalMs?: number;
   /** Console bytes kept per domain for console() and output() (default 1 MiB; older bytes go first). */
@@ -288,7 +294,7 @@ export async function createXenHost(options: XenHostOptions): Promise<XenHost> {
   try {
     await host.request((id) => ({
       type: 'xen-up', id, config, files: options.files ?? {}, autostart: options.autostart ?? true,
-      timeoutMs: options.timeoutMs, jit: options.jit, updateIntervalMs: options.updateIntervalMs ?? 250,
+      timeoutMs: options.timeoutMs, jit: options.jit, slow: options.slow, updateIntervalMs: options.updateIntervalMs ?? 250,
     }));
   } catch (e) {
     host.terminate();

@@ -25,14 +25,17 @@ interface Handle {
   mode: string;
   shown?: string;
   terminalText(): string;
-  startXen(path?: string, opts?: { autostart?: boolean; deterministic?: boolean }): Promise<void>;
+  startXen(path?: string, opts?: { autostart?: boolean; deterministic?: boolean; slow?: number }): Promise<void>;
   vm: { state: string };
   xen?: {
     state: string;
     exitCode?: number;
     error?: string;
     notices: string[];
-    domains: { name: string; domid: number; life: string; paused: boolean; succeeded: boolean; kernel: string; end?: { reason: string; exitCode: number; text: string } }[];
+    domains: {
+      name: string; domid: number; life: string; paused: boolean; succeeded: boolean; kernel: string; end?: { reason: string; exitCode: number; text: string };
+      instructions: number; hostMs: number; slices: number; exits: number; topExit?: { reason: string; count: number };
+    }[];
     output(d: string | number): Uint8Array;
     xlList(): string;
     consoleRing(d: string | number): Promise<{ inCons: number; inProd: number; outCons: number; outProd: number; unread: Uint8Array; stats: Record<string, number> }>;
@@ -234,6 +237,42 @@ describe.skipIf(!haveChromium)('Xen host in the demo page (chromium)', () => {
     await page.screenshot({ path: join(shots, 'xen-destroy.png'), fullPage: true });
     expect(pageErrors).toEqual([]);
   }, 60_000);
+
+  it('"slow": the domains live long enough to pause one with the button while it runs; the per-domain figures are its own', async () => {
+    // Started by the page itself (the checkbox, as a person would), not deterministic: wall-clock time.
+    await page.goto(`${server.url}?xen=xen/demo.cfg&slow=1`);
+    await page.waitForFunction(() => window.wasmvisorDemo?.xen?.state === 'running', null, { timeout: 60_000 });
+    expect(await page.isChecked('#xen-slow')).toBe(true);
+    // Running for a while: domu1 (shown) has retired instructions and is still alive.
+    await page.waitForFunction(() => (window.wasmvisorDemo.xen?.domains[0]?.instructions ?? 0) > 100_000, null, { timeout: 30_000 });
+    expect(await page.evaluate(() => window.wasmvisorDemo.xen!.domains[0].life)).toBe('running');
+    expect(await page.isEnabled('#xen-pause')).toBe(true);
+    await page.click('#xen-pause');
+    await page.waitForFunction(() => window.wasmvisorDemo.xen!.domains[0].paused, null, { timeout: 30_000 });
+    expect((await tableRows(page))[1].slice(4)).toEqual(['--p---', 'paused']);
+    // Paused: its own counters stand still while the other domain's go on (or it finished).
+    const a = await page.evaluate(() => window.wasmvisorDemo.xen!.domains.map((d) => ({ n: d.instructions, life: d.life })));
+    await page.waitForTimeout(1500);
+    const b = await page.evaluate(() => window.wasmvisorDemo.xen!.domains.map((d) => ({ n: d.instructions, life: d.life })));
+    expect(b[0].n).toBe(a[0].n);
+    if (a[1].life === 'running') expect(b[1].n).toBeGreaterThan(a[1].n);
+    // The figures table: one row per DomU, its instructions as the host counted them.
+    const figures = await page.$$eval('#xen-figures tbody tr', (trs) => trs.map((tr) => [...tr.querySelectorAll('td')].map((td) => td.textContent ?? '')));
+    const doms = await page.evaluate(() => window.wasmvisorDemo.xen!.domains);
+    expect(figures.map((r) => r[0])).toEqual(['domu1', 'domu2']);
+    expect(figures[0][1]).toBe(doms[0].instructions.toLocaleString('en'));
+    expect(figures[0][3]).toBe(String(doms[0].slices));
+    expect(figures[0][4]).toBe(doms[0].exits.toLocaleString('en'));
+    expect(doms[0].exits).toBeGreaterThan(0);
+    expect(figures[0][5]).toBe(`${doms[0].topExit!.reason} (${doms[0].topExit!.count.toLocaleString('en')})`);
+    await page.screenshot({ path: join(shots, 'xen-slow-paused.png'), fullPage: true });
+    // The figures fit the page (their panel scrolls if it must): no horizontal overflow.
+    expect(await page.evaluate(() => document.scrollingElement!.scrollWidth <= innerWidth)).toBe(true);
+    // Unpaused, it runs on to its end.
+    await page.click('#xen-pause');
+    await page.waitForFunction(() => window.wasmvisorDemo.xen!.state === 'exited', null, { timeout: 120_000 });
+    expect(await page.evaluate(() => window.wasmvisorDemo.xen!.domains.map((d) => d.succeeded))).toEqual([true, true]);
+  }, 180_000);
 
   it('the embedding API: createXenHost, a console stream, and one-line errors', async () => {
     await page.goto(server.url);

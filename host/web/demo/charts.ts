@@ -1,6 +1,6 @@
 /**
- * The demo's two small charts, drawn with our own code: a sparkline of a rate on a canvas,
- * and horizontal bars of exit counts by reason in SVG.
+ * The demo's exit bars, drawn with our own code: horizontal bars of exit counts by reason in
+ * SVG (the charts over time are uPlot's: time-charts.ts).
  */
 
 import { formatNs } from '../../vmm/stats';
@@ -22,49 +22,6 @@ export function si(n: number): string {
   let u = 0;
   while (Math.abs(n) >= 1000 && u < units.length - 1) { n /= 1000; u++; }
   return (u === 0 ? Math.round(n).toString() : n.toPrecision(3)) + units[u];
-}
-
-/** A rolling line chart of the last `capacity` values on a canvas, scaled to its maximum. */
-export class Sparkline {
-  private readonly values: number[] = [];
-  constructor(private readonly canvas: HTMLCanvasElement, private readonly capacity = 80, private readonly color = '#88c0d0') {}
-
-  /** Append a value and redraw. */
-  push(v: number): void {
-    this.values.push(v);
-    if (this.values.length > this.capacity) this.values.shift();
-    this.draw();
-  }
-
-  /** Forget the history (a new guest). */
-  clear(): void {
-    this.values.length = 0;
-    this.draw();
-  }
-
-  private draw(): void {
-    const ctx = this.canvas.getContext('2d');
-    if (!ctx) return;
-    const { width: w, height: h } = this.canvas;
-    ctx.clearRect(0, 0, w, h);
-    const max = Math.max(1, ...this.values);
-    const step = w / (this.capacity - 1);
-    ctx.beginPath();
-    this.values.forEach((v, i) => {
-      const x = i * step;
-      const y = h - 2 - (v / max) * (h - 4);
-      if (i === 0) ctx.moveTo(x, y); else ctx.lineTo(x, y);
-    });
-    ctx.strokeStyle = this.color;
-    ctx.lineWidth = 1.5;
-    ctx.stroke();
-    if (this.values.length > 1) {
-      ctx.lineTo((this.values.length - 1) * step, h);
-      ctx.lineTo(0, h);
-      ctx.fillStyle = 'rgba(136, 192, 208, 0.15)';
-      ctx.fill();
-    }
-  }
 }
 
 /** One bar of the exits chart: an exit reason with its numbers. */
@@ -98,9 +55,12 @@ const ROW_H = 30;
  * thousands of first-touch faults and a handful of shutdown calls).
  */
 export function drawBars(svg: SVGSVGElement, bars: Bar[]): void {
-  const width = Number(svg.getAttribute('width'));
+  // As wide as the panel leaves (the page is laid out from 360 px to 2560 px).
+  const inner = svg.parentElement ? svg.parentElement.clientWidth - 28 : 0;
+  const width = inner > 0 ? inner : Number(svg.getAttribute('width'));
+  svg.setAttribute('width', String(width));
   const numW = 230;
-  const barMax = width - numW - 6;
+  const barMax = Math.max(60, width - numW - 6);
   const max = Math.max(10, ...bars.map((b) => b.total));
   svg.replaceChildren();
   bars.forEach((b, i) => {

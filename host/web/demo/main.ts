@@ -11,10 +11,12 @@
  */
 import { Terminal } from '@xterm/xterm';
 import { createVm, createXenHost, type Vm, type VmMode, type VmStats, type XenHost } from '../api';
-import { drawBars, exitColor, si, Sparkline } from './charts';
+import { drawBars, exitColor, si } from './charts';
+import { TimeCharts } from './time-charts';
 import { LabView } from './lab-view';
+import { OwnGuest } from './own-guest';
 import { drawWalk } from './walk-view';
-import { drawDomains } from './xen-view';
+import { drawDomains, drawFigures } from './xen-view';
 
 /** What the page exposes on window for tests and for poking at from the devtools console. */
 export interface DemoHandle {
@@ -45,9 +47,13 @@ export interface DemoHandle {
    * Start a Xen host from a HOST.cfg under guests/ (default the demo). autostart false: built,
    * not started (the Start button runs it); deterministic: time from retired instructions.
    */
-  startXen(path?: string, opts?: { autostart?: boolean; deterministic?: boolean }): Promise<void>;
+  startXen(path?: string, opts?: { autostart?: boolean; deterministic?: boolean; slow?: number }): Promise<void>;
   /** Show a domain's console in the terminal: what it printed so far, then live (xl console). */
   showDomain(name: string): void;
+  /** Your own guest (file, URL, drop) and Save state / Restore. */
+  own: OwnGuest;
+  /** The charts over time (uPlot). */
+  charts: TimeCharts;
 }
 
 const $ = <T extends Element = HTMLElement>(id: string): T => {
@@ -66,6 +72,8 @@ const guestLabel = (path: string): string => (path === LINUX_GUEST ? 'Linux (bus
  * DomUs' kernels are whatever its xl.cfg files name (fetched relative to them).
  */
 const XEN_DEMO = 'xen/demo.cfg';
+/** The "slow" checkbox: the domains at 1/20 of full speed (createXenHost's slow). */
+const XEN_SLOW = 20;
 
 /**
  * How a bundled guest runs: the S-mode kernels (minikernel, vmbench) as virtual machines, the
@@ -79,6 +87,15 @@ export function guestMode(path: string): VmMode {
 async function main(): Promise<void> {
   const term = new Terminal({ convertEol: true, rows: 32, cols: 80, fontSize: 13, scrollback: 5000, cursorBlink: true });
   term.open($('terminal'));
+  // Fit the terminal to narrow screens: fewer columns (80 at most), the same font size.
+  const charWidth = (term.element?.querySelector('.xterm-screen')?.getBoundingClientRect().width ?? 0) / term.cols || 7.8;
+  const fitTerminal = (): void => {
+    const avail = document.querySelector('main')!.clientWidth - 32 - 12;
+    const cols = Math.max(20, Math.min(80, Math.floor(avail / charWidth)));
+    if (cols !== term.cols) term.resize(cols, term.rows);
+  };
+  fitTerminal();
+  new ResizeObserver(fitTerminal).observe(document.querySelector('main')!);
 
   const params = new URLSearchParams(location.search);
   // The guest list and the first guest's image are fetched while the Worker starts and compiles
@@ -109,7 +126,7 @@ async function main(): Promise<void> {
     term.write(`${term.buffer.active.cursorX > 0 ? '\r\n' : ''}${text}\r\n`);
   });
 
-  const ipsChart = new Sparkline($<HTMLCanvasElement>('ips-chart'));
+  const ipsChart = new TimeCharts($('ips-chart'), $('exits-time'), $('tlb-time'));
   const picker = $<HTMLSelectElement>('guest');
   let prevExits: { counts: Map<string, number>; t: number } | undefined;
   const stateEl = $('state');
@@ -122,7 +139,29 @@ async function main(): Promise<void> {
   const lab = new LabView($<HTMLTableElement>('lab-table'), techniquePicker);
   lab.setCombos(vm.combos, vm.combo);
   let labPath: string | undefined;
+  const own = new OwnGuest(vm, {
+    beforeLoad(label, mode) {
+      leaveXen();
+      term.reset();
+      ipsChart.clear();
+      prevExits = undefined;
+      drawWalk($<SVGSVGElement>('walk'), undefined);
+      lab.clear();
+      labPath = undefined;
+      techniquePicker.disabled = true;
+      $('vm-mode').textContent = `${label}: ${mode === 'vm' ? 'VM, VS-mode under the VMM' : 'bare board, M-mode'}`;
+    },
+    beforeRestore() {
+      if (handle.mode === 'xen') leaveXen();
+      term.reset();
+      ipsChart.clear();
+      prevExits = undefined;
+    },
+    afterLoad: () => term.focus(),
+  });
   const handle: DemoHandle = {
+    own,
+    charts: ipsChart,
     vm,
     lab,
     term,
@@ -146,6 +185,8 @@ async function main(): Promise<void> {
       if (mode !== guestMode(path)) q.set('mode', mode); else q.delete('mode');
       history.replaceState(null, '', `?${q}`);
       picker.value = path;
+      own.current = path;
+      own.showError('');
       // The lab compares one guest under several techniques: a new guest starts a new table.
       if (path !== labPath) lab.clear();
       labPath = path;
@@ -196,6 +237,8 @@ async function main(): Promise<void> {
     $('xen-console-label').hidden = !on;
     $('vm-panels').hidden = on;
     $('walk-panel').hidden = on;
+    // A VM's tools: snapshots, your own guest and the lab are not the Xen host's.
+    $('save').hidden = $('restore').hidden = $('own-panel').hidden = $('lab-panel').hidden = on;
   };
   /** Bumped by every start and leave: a host that finishes starting after either is dropped. */
   let xenGeneration = 0;
@@ -215,6 +258,7 @@ async function main(): Promise<void> {
     const x = handle.xen;
     if (!x) return;
     drawDomains($<HTMLTableElement>('xen-domains'), x.dom0, x.domains, handle.shown, showDomain);
+    drawFigures($<HTMLTableElement>('xen-figures'), x.domains);
     const names = x.domains.map((d) => d.name);
     if ([...consolePicker.options].map((o) => o.value).join() !== names.join()) {
       consolePicker.replaceChildren(...names.map((n) => new Option(n, n, false, n === handle.shown)));
@@ -236,7 +280,7 @@ async function main(): Promise<void> {
     drawTable();
     term.focus();
   }
-  async function startXen(path: string, opts: { autostart?: boolean; deterministic?: boolean }): Promise<void> {
+  async function startXen(path: string, opts: { autostart?: boolean; deterministic?: boolean; slow?: number }): Promise<void> {
     leaveXen();
     const generation = ++xenGeneration;
     if (vm.state === 'running') vm.pause();
@@ -252,7 +296,8 @@ async function main(): Promise<void> {
     $('vm-mode').textContent = `Xen: Dom0 in a worker (wasmvisor up guests/${path})`;
     let x: XenHost;
     try {
-      x = await createXenHost({ config: `guests/${path}`, autostart: opts.autostart, deterministic: opts.deterministic });
+      const slow = opts.slow ?? ($<HTMLInputElement>('xen-slow').checked ? XEN_SLOW : undefined);
+      x = await createXenHost({ config: `guests/${path}`, autostart: opts.autostart, deterministic: opts.deterministic, slow });
     } catch (e) {
       if (generation !== xenGeneration) return;
       showState('error');
@@ -308,7 +353,7 @@ async function main(): Promise<void> {
     // like hello.elf end between two samples).
     $('ips').textContent = running ? si(s.instructionsPerSecond)
       : c.wallMs > 0 ? `${si((c.instructions * 1000) / c.wallMs)} mean` : '0';
-    ipsChart.push(running ? s.instructionsPerSecond : 0);
+    ipsChart.push(s);
     $('instructions').textContent = `${c.instructions.toLocaleString('en')} instructions retired in ${(c.wallMs / 1000).toFixed(2)} s`;
     $('tlb-hit').textContent = pct(s.tlbHitRate);
     $('tlb-access').textContent = si(c.tlbAccesses);
@@ -319,7 +364,10 @@ async function main(): Promise<void> {
     $('bt-blocks').textContent = si(c.btBlocks);
     $('bt-chains').textContent = si(c.blockChains);
     $('bt-flushes').textContent = String(c.btFlushes);
-    $('jit-share').textContent = c.instructions > 0 ? pct(c.jitInstructions / c.instructions) : '–';
+    const jitShare = c.instructions > 0 ? pct(c.jitInstructions / c.instructions) : '–';
+    $('jit-share').textContent = $('jit-share-top').textContent = $('jit-share-note').textContent = jitShare;
+    $('exits-tier').textContent = s.mode === 'vm' ? 'VMM' : 'host (bare board)';
+    $('exits-time').hidden = s.mode !== 'vm'; // (the bare board's exits are MMIO and WFI: the bars say it)
     $('jit-regions').textContent = si(c.jitRegions);
     // Exits by reason, with their rate since the previous sample.
     const now = performance.now();
@@ -367,6 +415,12 @@ async function main(): Promise<void> {
   picker.onchange = () => void handle.select(picker.value);
   techniquePicker.onchange = () => void handle.select(picker.value, 'vm', techniquePicker.value);
   $('lab-run').onclick = () => void handle.runLab();
+  $<HTMLInputElement>('xen-slow').checked = params.get('slow') === '1';
+  $<HTMLInputElement>('xen-slow').onchange = () => {
+    const q = new URLSearchParams(location.search);
+    if ($<HTMLInputElement>('xen-slow').checked) q.set('slow', '1'); else q.delete('slow');
+    history.replaceState(null, '', `?${q}`);
+  };
   const xen = params.get('xen');
   if (xen !== null) return startXen(xen || XEN_DEMO, {});
   const m = params.get('mode');

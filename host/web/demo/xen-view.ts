@@ -5,6 +5,7 @@
  */
 import { stateLetters } from '../../xen/toolstack/list-format';
 import type { XenDomainInfo, XlListRow } from '../api';
+import { si } from './charts';
 
 /**
  * The status column: running / paused, or how the domain ended and what became of it, in the
@@ -38,5 +39,18 @@ export function drawDomains(
     tr.className = `domu ${d.life}${result}${d.name === shown ? ' shown' : ''}`;
     tr.title = `${d.file}: kernel ${d.kernel}. Click to show its console.`;
     tr.onclick = () => pick(d.name);
+  }
+}
+
+/** Fill the per-domain figures table: each DomU's instructions, rate, slices and exits. */
+export function drawFigures(table: HTMLTableElement, domains: XenDomainInfo[]): void {
+  const body = table.tBodies[0] ?? table.createTBody();
+  body.replaceChildren();
+  for (const d of domains) {
+    const tr = body.insertRow();
+    tr.dataset.domain = d.name;
+    const ips = d.hostMs > 0 ? `${si((d.instructions * 1000) / d.hostMs)}/s` : '–';
+    const top = d.topExit ? `${d.topExit.reason} (${d.topExit.count.toLocaleString('en')})` : '–';
+    for (const text of [d.name, d.instructions.toLocaleString('en'), ips, String(d.slices), d.exits.toLocaleString('en'), top]) tr.insertCell().textContent = text;
   }
 }

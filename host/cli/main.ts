@@ -192,6 +192,7 @@ async function runGuest(o: RunOptions, io: CliIo): Promise<number> {
  */
 async function runVm(o: RunOptions, io: CliIo): Promise<number> {
   const kernel = loadImageFile(o.image, KERNEL_RAW_BASE);
+  const boot = readBootOptions(o); // (its files' errors first: they name what the user gave)
   const mMode = mModeEvidence(kernel);
   if (mMode !== undefined) throw new UserError(`wasmvisor: ${o.image}: an M-mode program (${mMode}), not an S-mode kernel: run it on the bare machine with --bare`);
   const trace = o.trace && new TraceSink(o.traceFile, io.stderr);
@@ -201,7 +202,7 @@ async function runVm(o: RunOptions, io: CliIo): Promise<number> {
     memSize: o.memSize,
     kernel,
     ...devices.config,
-    boot: readBootOptions(o),
+    boot,
     virt: o.virt,
     paging: o.paging,
     deterministic: o.deterministic,

@@ -34,27 +34,30 @@ function expectUsageError(r: SpawnSyncReturns<string>, message: string): void {
 const dtb = virtBoardFdt({ memSize: 128 << 20, hartIsa: 'rv64imac' });
 
 describe.each([['--bare'], []])('boot options %s', (...mode: string[]) => {
+  // an M-mode program on the bare board, an S-mode kernel as a VM (a VM refuses M-mode images)
+  const IMAGE = mode.includes('--bare') ? HELLO : join(ROOT, 'guests/bin/minikernel/minikernel.elf');
   it('a missing or non-regular --initrd / --dtb', () => {
-    expectUsageError(wasmvisor(['run', ...mode, '--initrd', join(dir, 'nope.img'), HELLO]), `${join(dir, 'nope.img')}: no such file`);
-    expectUsageError(wasmvisor(['run', ...mode, '--initrd', '/dev/zero', HELLO]), '/dev/zero: initrd is a character device, expected a regular file');
-    expectUsageError(wasmvisor(['run', ...mode, '--dtb', dir, HELLO]), `${dir}: is a directory, expected a device tree blob`);
+    expectUsageError(wasmvisor(['run', ...mode, '--initrd', join(dir, 'nope.img'), IMAGE]), `${join(dir, 'nope.img')}: no such file`);
+    expectUsageError(wasmvisor(['run', ...mode, '--initrd', '/dev/zero', IMAGE]), '/dev/zero: initrd is a character device, expected a regular file');
+    expectUsageError(wasmvisor(['run', ...mode, '--dtb', dir, IMAGE]), `${dir}: is a directory, expected a device tree blob`);
   }, 120_000);
 
   it('an initrd that does not fit in RAM, or falls on the device tree', () => {
     const big = file('big.img', new Uint8Array(24 << 20));
-    // entry + RAM/2 (hello.elf's entry is 0x80000000 in both modes)
-    expectUsageError(wasmvisor(['run', ...mode, '-m', '32M', '--initrd', big, HELLO]),
-      `${big}: initrd of 25165824 bytes at 0x81000000 does not fit in RAM 0x80000000-0x81ffffff; give the guest more memory (--mem)`);
-    const mid = file('mid.img', new Uint8Array(7 << 20));
-    expectUsageError(wasmvisor(['run', ...mode, '-m', '16M', '--initrd', mid, HELLO]),
-      `${mid}: initrd at 0x80800000-0x80efffff overlaps the device tree at 0x80e00000; give the guest more memory (--mem)`);
+    // entry + RAM/2: hello.elf's entry is 0x80000000, minikernel's 0x80200000
+    const bare = mode.includes('--bare');
+    expectUsageError(wasmvisor(['run', ...mode, '-m', '32M', '--initrd', big, IMAGE]),
+      `${big}: initrd of 25165824 bytes at ${bare ? '0x81000000' : '0x81200000'} does not fit in RAM 0x80000000-0x81ffffff; give the guest more memory (--mem)`);
+    const mid = file('mid.img', new Uint8Array((bare ? 7 : 5) << 20));
+    expectUsageError(wasmvisor(['run', ...mode, '-m', '16M', '--initrd', mid, IMAGE]),
+      `${mid}: initrd at ${bare ? '0x80800000' : '0x80a00000'}-0x80efffff overlaps the device tree at 0x80e00000; give the guest more memory (--mem)`);
   }, 60_000);
 
   it('a --dtb that is not a device tree blob, or is truncated', () => {
     const zero = file('zero.dtb', new Uint8Array(64));
-    expectUsageError(wasmvisor(['run', ...mode, '--dtb', zero, HELLO]), `${zero}: not a device tree blob (magic 0x00000000, expected 0xd00dfeed)`);
+    expectUsageError(wasmvisor(['run', ...mode, '--dtb', zero, IMAGE]), `${zero}: not a device tree blob (magic 0x00000000, expected 0xd00dfeed)`);
     const cut = file('cut.dtb', dtb.subarray(0, 100));
-    expectUsageError(wasmvisor(['run', ...mode, '--dtb', cut, HELLO]), `${cut}: truncated device tree blob (totalsize ${dtb.length} bytes, file has 100)`);
+    expectUsageError(wasmvisor(['run', ...mode, '--dtb', cut, IMAGE]), `${cut}: truncated device tree blob (totalsize ${dtb.length} bytes, file has 100)`);
   }, 60_000);
 
 });

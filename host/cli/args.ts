@@ -7,6 +7,7 @@ import { RAM_SIZE_MAX } from '../../assembly/abi';
 import { UserError } from '../errors';
 import { memSizeLimit, sizeText } from '../machine/mem-size';
 import { vmMemSizeLimit } from '../vmm/vm';
+import { checkMigrateOptions, defaultMigrateOptions, MIGRATE_HELP, MIGRATE_OPTIONS, parseMigrateOption, type MigrateOptions } from '../migrate/options';
 
 /** Smallest RAM a guest may have (the DTB and firmware need room). */
 export const MEM_MIN = 1 << 20;
@@ -61,6 +62,8 @@ export interface RunOptions {
   restore?: string;
   /** --snapshot-file FILE: where Ctrl-A S saves (default wasmvisor-snapshot.wvsnap). */
   snapshotFile?: string;
+  /** --incoming, --migrate-to and their knobs (host/migrate/options.ts, docs/migration.md). */
+  migrate?: MigrateOptions;
 }
 
 /** A parsed command line. */
@@ -127,7 +130,7 @@ options of run:
   --restore FILE           continue from snapshot FILE (taken with the same IMAGE and
                            options; docs/snapshot.md)
   --snapshot-file FILE     where Ctrl-A S saves a snapshot (default wasmvisor-snapshot.wvsnap)
-
+${MIGRATE_HELP}
 lab runs IMAGE as a VM under every virtualization technique this build has (--virt and
 --paging combinations), checks that their console outputs are identical and prints a table
 of what each cost (docs/techniques.md, "The lab"; wasmvisor lab --help).
@@ -252,6 +255,7 @@ const VALUE_OPTIONS: Record<string, string> = {
   '--save-on-exit': '--save-on-exit',
   '--restore': '--restore',
   '--snapshot-file': '--snapshot-file',
+  ...Object.fromEntries(MIGRATE_OPTIONS.map((n) => [n, n])),
 };
 
 /** Parse `argv` (without node and the script). Throws UserError on any mistake. */
@@ -305,6 +309,7 @@ export function parseArgs(argv: string[]): Command {
       else if (name === '--save-on-exit') o.saveOnExit = value;
       else if (name === '--restore') o.restore = value;
       else if (name === '--snapshot-file') o.snapshotFile = value;
+      else if (MIGRATE_OPTIONS.includes(name)) parseMigrateOption((o.migrate ??= defaultMigrateOptions()), name, value);
       else if (name === '--timeout') o.timeout = parseTimeout(value);
       else if (name === '--paging') o.paging = parsePaging(value);
       else if (name === '--virt') o.virt = parseVirt(value);
@@ -341,6 +346,7 @@ export function parseArgs(argv: string[]): Command {
     // The VMM's host RAM holds the guest's pages and its G-stage tables (vm.ts hostRamSize).
     throw new UserError(`wasmvisor: --mem: ${memText} is above the maximum of ${sizeText(vmMemSizeLimit())} for a VM (--bare allows ${sizeText(MEM_MAX)})`);
   }
+  if (o.migrate) checkMigrateOptions(o.migrate, o.restore);
   return { kind: 'run', options: o };
 }
 

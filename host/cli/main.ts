@@ -33,6 +33,8 @@ import { formatTechniqueCounters } from '../vmm/virt/technique';
 import { attachStdin } from './stdin';
 import { runUp, runXl } from './xl';
 import { runLab } from '../lab/run';
+import { receiveMigration } from '../migrate/incoming';
+import { MigrationSource } from '../migrate/source';
 import { DEFAULT_SNAPSHOT_FILE, restoreSnapshotFile, saveSnapshotFile } from '../snapshot/file';
 import pkg from '../../package.json';
 
@@ -156,7 +158,9 @@ async function runGuest(o: RunOptions, io: CliIo): Promise<number> {
   });
 
   if (o.restore !== undefined) restoreSnapshotFile(machine, o.restore, o.memSize);
-  const { result, quitByUser, brokenPipe } = await drive(machine, o, io, machine).finally(() => disk?.close());
+  if (o.migrate?.incoming) await receiveMigration(machine, o.migrate, io);
+  const { result, quitByUser, brokenPipe, migrated } = await drive(machine, o, io, machine).finally(() => disk?.close());
+  if (migrated) return 0;
   if (o.stats) io.stderr(formatStats(machine.stats()));
   if (brokenPipe) return EXIT_BROKEN_PIPE;
   const saved = saveOnExit(machine, o, result, io);
@@ -185,7 +189,9 @@ async function runVm(o: RunOptions, io: CliIo): Promise<number> {
     onTraceExit: o.traceExits ? (line) => io.stderr(line + '\n') : undefined,
   });
   if (o.restore !== undefined) restoreSnapshotFile(vm, o.restore, o.memSize);
-  const { result, quitByUser, brokenPipe } = await drive(vm, o, io, vm);
+  if (o.migrate?.incoming) await receiveMigration(vm, o.migrate, io);
+  const { result, quitByUser, brokenPipe, migrated } = await drive(vm, o, io, vm);
+  if (migrated) return 0;
   const failure = (result as VmRunResult).failure;
   if (failure !== undefined) io.stderr(`wasmvisor: ${failure}\n`);
   if (o.stats) {
@@ -245,7 +251,7 @@ export function readBootOptions(o: RunOptions): BootOptions | undefined {
  * a snapshot of `target` (to --snapshot-file), prints one line and runs on with what is left of
  * the limits.
  */
-async function drive(machine: Runnable, o: RunOptions, io: CliIo, target?: Machine | Vm): Promise<{ result: RunResult; quitByUser: boolean; brokenPipe: boolean }> {
+async function drive(machine: Runnable, o: RunOptions, io: CliIo, target?: Machine | Vm): Promise<{ result: RunResult; quitByUser: boolean; brokenPipe: boolean; migrated?: boolean }> {
   let quitByUser = false;
   let brokenPipe = false;
   let saveRequested = false;
@@ -270,10 +276,26 @@ async function drive(machine: Runnable, o: RunOptions, io: CliIo, target?: Machi
   if (o.timeout !== undefined) limits.timeoutMs = Number(o.timeout) * 1000;
   if (o.maxInstructions !== undefined) limits.maxInstructions = o.maxInstructions;
   let result: RunResult;
+  // Run on with what is left of the limits.
+  const addUp = (r: RunResult) => {
+    done.instructions += r.instructions;
+    done.traps += r.traps;
+    done.wallMs += r.wallMs;
+    if (limits.maxInstructions !== undefined) limits.maxInstructions -= r.instructions;
+    if (limits.timeoutMs !== undefined) limits.timeoutMs -= r.wallMs;
+  };
   const done = { instructions: 0n, traps: 0n, wallMs: 0 };
+  // --migrate-to (docs/migration.md): pre-copy runs between the run's slices; stop-and-copy here.
+  const migration = o.migrate?.to && target ? new MigrationSource(target, machine, o.migrate, { stderr: io.stderr, isTTY: process.stderr.isTTY === true }) : undefined;
+  migration?.start();
   try {
     for (;;) {
       result = await machine.run(limits);
+      if (result.reason === 'stopped' && migration?.stopWanted && !quitByUser && !brokenPipe) {
+        if (await migration.stopAndCopy()) return { result, quitByUser, brokenPipe, migrated: true };
+        addUp(result);
+        continue;
+      }
       if (!(result.reason === 'stopped' && saveRequested && !quitByUser && !brokenPipe && target)) break;
       saveRequested = false;
       const path = o.snapshotFile ?? DEFAULT_SNAPSHOT_FILE;
@@ -283,15 +305,11 @@ async function drive(machine: Runnable, o: RunOptions, io: CliIo, target?: Machi
         if (!(e instanceof UserError)) throw e;
         io.stderr(`\r\n${e.message}\r\n`);
       }
-      // Run on with what is left of the limits.
-      done.instructions += result.instructions;
-      done.traps += result.traps;
-      done.wallMs += result.wallMs;
-      if (limits.maxInstructions !== undefined) limits.maxInstructions -= result.instructions;
-      if (limits.timeoutMs !== undefined) limits.timeoutMs -= result.wallMs;
+      addUp(result);
     }
   } finally {
     hookup.close();
+    migration?.abandon('the run ended first');
   }
   result = { ...result, instructions: result.instructions + done.instructions, traps: result.traps + done.traps, wallMs: result.wallMs + done.wallMs };
   return { result, quitByUser, brokenPipe };

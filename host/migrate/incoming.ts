@@ -24,7 +24,7 @@ const ZERO = new Uint8Array(PAGE);
 export async function receiveMigration(target: Machine | Vm, opts: MigrateOptions, io: { stderr(t: string): void }): Promise<void> {
   const at = opts.incoming!;
   const what = `wasmvisor: incoming migration on ${at.text}`;
-  const socket = await accept(at, what);
+  const socket = await accept(at, what, () => io.stderr(`wasmvisor: waiting for a migration on ${at.text}\n`));
   const reader = new MessageReader(socket, what);
   const refuse = (line: string): never => {
     try {
@@ -92,7 +92,6 @@ export async function receiveMigration(target: Machine | Vm, opts: MigrateOption
 
     // The execution state, with the collected pages as its RAM section.
     const state = (await reader.expect(MSG.STATE)).payload;
-    const t0 = performance.now();
     try {
       const sections = [...decodeSnapshot('the execution state', state).values()];
       // The RAM section names the pages (kind 0: no data, cheap to check again); their
@@ -111,13 +110,11 @@ export async function receiveMigration(target: Machine | Vm, opts: MigrateOption
         const data = pages.get(e.index);
         if (data) ram.write(e.index, data);
       }
-      if (process.env.WASMVISOR_MIGRATE_DEBUG !== undefined) io.stderr(`[restored in ${(performance.now() - t0).toFixed(1)} ms]\n`);
     } catch (e) {
       if (e instanceof SnapshotError) refuse(e.message);
       throw e;
     }
     socket.write(frame(MSG.READY, new Uint8Array(0)));
-    if (process.env.WASMVISOR_MIGRATE_DEBUG !== undefined) io.stderr(`[loaded in ${(performance.now() - t0).toFixed(1)} ms]\n`);
     await reader.expect(MSG.COMMIT);
     socket.end(frame(MSG.DONE, new Uint8Array(0)));
     io.stderr(`wasmvisor: migrated in from ${socket.remoteAddress ?? '?'}:${socket.remotePort ?? '?'} (${pages.size} pages, ${reader.bytes} bytes); running\n`);
@@ -130,7 +127,7 @@ export async function receiveMigration(target: Machine | Vm, opts: MigrateOption
   }
 }
 
-function accept(at: { host: string; port: number; text: string }, what: string): Promise<net.Socket> {
+function accept(at: { host: string; port: number; text: string }, what: string, listening: () => void): Promise<net.Socket> {
   return new Promise((resolve, reject) => {
     const server = net.createServer({ pauseOnConnect: false }, (s) => {
       server.close();
@@ -139,6 +136,6 @@ function accept(at: { host: string; port: number; text: string }, what: string):
     });
     server.maxConnections = 1;
     server.once('error', (e: NodeJS.ErrnoException) => reject(new UserError(`${what}: cannot listen (${e.code ?? e.message})`, 2)));
-    server.listen(at.port, at.host);
+    server.listen(at.port, at.host, listening);
   });
 }

@@ -35,7 +35,7 @@ export class Progress {
   constructor(private readonly io: { stderr(t: string): void; isTTY: boolean }) {}
 
   round(rounds: RoundStats[], pagesSent: number): void {
-    if (!this.io.isTTY && process.env.WASMVISOR_MIGRATE_DEBUG === undefined) return;
+    if (!this.io.isTTY) return;
     const r = rounds[rounds.length - 1];
     const line = `migrating: round ${r.round}, ${n(pagesSent)} pages sent (${n(r.pages)} this round), dirty ${n(r.dirtyRate)} pages/s, est. downtime ${ms(r.estDowntimeMs)} ms`;
     this.io.stderr(`\r${line}\x1b[K`);

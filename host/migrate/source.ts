@@ -227,7 +227,6 @@ export class MigrationSource {
    */
   async stopAndCopy(): Promise<boolean> {
     const t0 = performance.now();
-    const dbg = (w: string) => process.env.WASMVISOR_MIGRATE_DEBUG !== undefined && this.io.stderr(`[${w} ${(performance.now() - t0).toFixed(1)} ms]\n`);
     try {
       const final = new Set([...this.pending, ...this.ram.dirty()]);
       this.ram.stopLog();
@@ -235,9 +234,7 @@ export class MigrationSource {
       for (const p of all) if (!this.sent.has(p.index)) final.add(p.index);
       const round = this.rounds.length + 1;
       const indices = [...final].sort((a, b) => a - b);
-      dbg('collected');
       const bytes = await this.sendPages(round, indices);
-      dbg('pages');
       const index = new Out();
       index.u32(all.length);
       for (const p of all) {
@@ -246,9 +243,7 @@ export class MigrationSource {
       }
       await this.send(MSG.INDEX, index.result());
       await this.send(MSG.STATE, saveSnapshot(this.target, { withoutRam: true }));
-      dbg('sent');
       const ready = await this.reader!.expect(MSG.READY, MSG.REFUSE);
-      dbg('ready');
       if (ready.type === MSG.REFUSE) throw new StreamError(`${this.what}: refused by the target: ${new In(ready.payload, this.what).str()}`);
       await this.send(MSG.COMMIT, new Uint8Array(0));
       await this.reader!.expect(MSG.DONE);

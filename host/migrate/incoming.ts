@@ -11,9 +11,8 @@ import * as net from 'node:net';
 import type { Machine } from '../machine/machine';
 import type { Vm } from '../vmm/vm';
 import { UserError } from '../errors';
-import { encodeSnapshot, decodeSnapshot, SectionWriter, SnapshotError } from '../snapshot/format';
-import { checkConfig, restoreSnapshot, snapshotConfig, type SnapshotConfig } from '../snapshot/snapshot';
-import { RAM_VERSION, saveRam } from '../snapshot/ram';
+import { SnapshotError } from '../snapshot/format';
+import { checkConfig, clearRam, restoreSnapshot, snapshotConfig, type SnapshotConfig } from '../snapshot/snapshot';
 import type { MigrateOptions } from './options';
 import { guestRam, PAGE } from './pages';
 import { In, MessageReader, MSG, Out, frame, StreamError, STREAM_MAGIC, STREAM_VERSION, type Message } from './stream';
@@ -58,10 +57,14 @@ export async function receiveMigration(target: Machine | Vm, opts: MigrateOption
       throw e;
     }
     socket.write(frame(MSG.OK, new Uint8Array(0)));
+    // RAM is written as the pages arrive (the guest is not running here yet), from a clear RAM:
+    // the pages this process's own loader wrote are not the source's.
+    clearRam(target);
+    const ram = guestRam(target);
 
     // Pages, round by round, until the INDEX of the stop-and-copy.
     const pageCount = conf.memSize / PAGE;
-    const pages = new Map<number, Uint8Array | null>();
+    const pages = new Set<number>();
     let m: Message;
     for (;;) {
       m = await reader.expect(MSG.PAGES, MSG.INDEX);
@@ -73,7 +76,8 @@ export async function receiveMigration(target: Machine | Vm, opts: MigrateOption
         const index = r.u32();
         const kind = r.u8();
         if (index >= pageCount || kind > 1) refuse(`page ${index} of kind ${kind} in message ${reader.count} (corrupt stream)`);
-        pages.set(index, kind === 1 ? Uint8Array.from(r.bytes(PAGE)) : null);
+        ram.write(index, kind === 1 ? r.bytes(PAGE) : ZERO);
+        pages.add(index);
       }
       r.end();
     }
@@ -93,23 +97,10 @@ export async function receiveMigration(target: Machine | Vm, opts: MigrateOption
     // The execution state, with the collected pages as its RAM section.
     const state = (await reader.expect(MSG.STATE)).payload;
     try {
-      const sections = [...decodeSnapshot('the execution state', state).values()];
-      // The RAM section names the pages (kind 0: no data, cheap to check again); their
-      // contents are written after the restore, straight from the stream.
-      const w = new SectionWriter();
-      saveRam(w, {
-        pageCount,
-        saved: () => entries.map((e) => ({ index: e.index, data: ZERO, populated: true })),
-        clear: () => {},
-        put: () => {},
-      });
-      sections.push({ tag: 'RAM ', name: '', version: RAM_VERSION, payload: w.result() });
-      restoreSnapshot(target, encodeSnapshot(sections), 'the migrated state');
-      const ram = guestRam(target);
-      for (const e of entries) {
-        const data = pages.get(e.index);
-        if (data) ram.write(e.index, data);
-      }
+      // A page sent in a round but gone from the guest's RAM by the stop is zero again.
+      const listed = new Set(entries.map((e) => e.index));
+      for (const index of pages) if (!listed.has(index)) ram.write(index, ZERO);
+      restoreSnapshot(target, state, 'the migrated state', { ramInPlace: true });
     } catch (e) {
       if (e instanceof SnapshotError) refuse(e.message);
       throw e;

@@ -41,6 +41,13 @@ export interface SnapshotConfig {
   deterministic: boolean;
 }
 
+/** Return `target`'s RAM to its state at creation (nothing populated, all zero): a migration's target fills it in. */
+export function clearRam(target: Machine | Vm): void {
+  const p = partsOf(target);
+  p.beforeRam();
+  p.ram.clear();
+}
+
 /** A machine or a VM as snapshots see it. */
 interface Parts {
   config: SnapshotConfig;
@@ -211,7 +218,7 @@ export function saveSnapshot(target: Machine | Vm, opts: { withoutRam?: boolean 
  * command line. Everything is checked before anything is changed: a mismatch or a corrupt file
  * is a one-line SnapshotError (exit 2) and leaves the target as it was.
  */
-export function restoreSnapshot(target: Machine | Vm, bytes: Uint8Array, file = 'snapshot'): void {
+export function restoreSnapshot(target: Machine | Vm, bytes: Uint8Array, file = 'snapshot', opts: { ramInPlace?: boolean } = {}): void {
   const sections = decodeSnapshot(file, bytes);
   const p = partsOf(target);
   const need = (tag: string, name = ''): Section => {
@@ -232,11 +239,12 @@ export function restoreSnapshot(target: Machine | Vm, bytes: Uint8Array, file = 
   clck.u8();
   clck.end();
   const own = reader(need(p.own.tag)).json<unknown>();
-  const ram = need('RAM ');
-  if (ram.version !== RAM_VERSION) throw new SnapshotError(file, `RAM section version ${ram.version}, this wasmvisor reads ${RAM_VERSION}`);
+  // ramInPlace: live migration (host/migrate/incoming.ts) has already written RAM; there is no RAM section.
+  const ram = opts.ramInPlace ? undefined : need('RAM ');
+  if (ram && ram.version !== RAM_VERSION) throw new SnapshotError(file, `RAM section version ${ram.version}, this wasmvisor reads ${RAM_VERSION}`);
   // Checked: now change the target.
   p.beforeRam();
-  loadRam(reader(ram), p.ram);
+  if (ram) loadRam(reader(ram), p.ram);
   loadHart(reader(hart), p.memory, p.hart, p.jit);
   p.afterHart();
   // Guest time goes on from the saved mtime, in the target's own time mode (guest-clock.ts).

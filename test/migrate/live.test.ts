@@ -131,8 +131,10 @@ function expectRefused(r: Awaited<ReturnType<typeof migrate>>, line: RegExp, exp
 }
 
 describe('live migration, pre-copy (minikernel, --deterministic)', () => {
+  // At most 5 rounds: minikernel runs for well under a second, and an unbounded pre-copy on a
+  // loaded machine could outlast it (the source then says it abandoned; the fault test allows that).
   it('VM: the source output followed by the target output is the unmigrated run', async () => {
-    expectMigrated(await migrate());
+    expectMigrated(await migrate({ source: ['--migrate-max-rounds', '5'] }));
   }, 60_000);
 
   it('VM: --migrate-max-rounds 1 stops and copies after round 1', async () => {
@@ -145,7 +147,7 @@ describe('live migration, pre-copy (minikernel, --deterministic)', () => {
     const args = ['run', '--bare', '--bios', OPENSBI, KERNEL, '--deterministic'];
     const ref = spawnSync(process.execPath, [BIN, ...args], { cwd: ROOT, encoding: 'latin1', timeout: 60_000 });
     expect(ref.status).toBe(0);
-    expectMigrated(await migrate({ args }), ref.stdout);
+    expectMigrated(await migrate({ args, source: ['--migrate-max-rounds', '5'] }), ref.stdout);
   }, 90_000);
 
   it('a target with another --mem refuses with one line; the source runs on', async () => {
@@ -170,9 +172,10 @@ describe('a fault-injecting proxy (seeded)', () => {
     const CASES = 20;
     for (let i = 0; i < CASES; i++) {
       const kind = kinds[i % 3];
-      // A third in the first messages (HELLO, round 1's start), the rest anywhere in ~4.5 MB.
-      const at = Math.floor(rand() < 0.33 ? rand() * 300 : rand() * 4_500_000);
-      const r = await migrate({ fault: { kind, at } });
+      // The first 6 (2 of each kind) in the first messages (HELLO, round 1's start: always
+      // reached), the rest anywhere in the ~4.5 MB a migration of minikernel sends.
+      const at = Math.floor(i < 6 ? rand() * 300 : rand() * 4_500_000);
+      const r = await migrate({ fault: { kind, at }, source: ['--migrate-max-rounds', '5'] });
       const migrated = r.s.code === 0 && r.t.code === 0;
       if (migrated) expectMigrated(r);
       else expectRefused(r, /^wasmvisor: incoming migration on tcp:127\.0\.0\.1:\d+: .*(corrupt stream|truncated stream|connection error).*; nothing was run$/);
@@ -183,9 +186,10 @@ describe('a fault-injecting proxy (seeded)', () => {
     }
     console.log(`fault cases: ${JSON.stringify(counts)}`);
     expect(Object.values(counts).reduce((a, b) => a + b, 0)).toBe(CASES);
-    // The seed reaches the stream with every kind of fault.
-    expect(counts['cut reached: refused']).toBeGreaterThan(0);
-    expect(counts['corrupt reached: refused']).toBeGreaterThan(0);
-    expect(counts['delay reached: migrated']).toBeGreaterThan(0);
+    // Every kind of fault reached the stream; some cases got through.
+    expect(counts['cut reached: refused']).toBeGreaterThanOrEqual(2);
+    expect(counts['corrupt reached: refused']).toBeGreaterThanOrEqual(2);
+    expect(Object.entries(counts).filter(([k]) => k.startsWith('delay reached')).reduce((a, [, v]) => a + v, 0)).toBeGreaterThanOrEqual(2);
+    expect(Object.entries(counts).filter(([k]) => k.endsWith('migrated')).reduce((a, [, v]) => a + v, 0)).toBeGreaterThan(0);
   }, 120_000);
 });

@@ -114,6 +114,7 @@ export class MigrationSource {
         const bad = () => done(broken());
         s.on('drain', ok);
         s.on('close', bad);
+        if (s.destroyed) bad(); // closed before the listeners were there
       });
     }
     const cap = this.opts.bandwidthMBps;

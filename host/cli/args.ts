@@ -9,6 +9,7 @@ import { memSizeLimit, sizeText } from '../machine/mem-size';
 import { vmMemSizeLimit } from '../vmm/vm';
 import { parseTraceKinds, parseTraceRange, type TraceKind } from '../debug/trace';
 import { parseNetOption, type SocketEndpoint } from '../devices/virtio/net-option';
+import { checkMigrateOptions, defaultMigrateOptions, MIGRATE_HELP, MIGRATE_OPTIONS, parseMigrateOption, type MigrateOptions } from '../migrate/options';
 
 /** Smallest RAM a guest may have (the DTB and firmware need room). */
 export const MEM_MIN = 1 << 20;
@@ -84,6 +85,8 @@ export interface RunOptions {
   startStopped?: boolean;
   /** --monitor stdio | tcp:HOST:PORT: the HMP-style monitor (also on Ctrl-A C). */
   monitor?: string;
+  /** --incoming, --migrate-to and their knobs (host/migrate/options.ts, docs/migration.md). */
+  migrate?: MigrateOptions;
 }
 
 /** A parsed command line. */
@@ -173,6 +176,7 @@ options of run:
   QEMU's spellings work too: -kernel IMAGE, -m SIZE, -append, -initrd, -dtb; -nographic is
   accepted and changes nothing (the console is always stdin/stdout)
 
+${MIGRATE_HELP}
 lab runs IMAGE as a VM under every virtualization technique this build has (--virt and
 --paging combinations), checks that their console outputs are identical and prints a table
 of what each cost (docs/techniques.md, "The lab"; wasmvisor lab --help).
@@ -310,6 +314,7 @@ const VALUE_OPTIONS: Record<string, string> = {
   '-append': '--append',
   '-initrd': '--initrd',
   '-dtb': '--dtb',
+  ...Object.fromEntries(MIGRATE_OPTIONS.map((n) => [n, n])),
 };
 
 /** Parse `argv` (without node and the script). Throws UserError on any mistake. */
@@ -364,6 +369,7 @@ export function parseArgs(argv: string[]): Command {
       else if (name === '--save-on-exit') o.saveOnExit = value;
       else if (name === '--restore') o.restore = value;
       else if (name === '--snapshot-file') o.snapshotFile = value;
+      else if (MIGRATE_OPTIONS.includes(name)) parseMigrateOption((o.migrate ??= defaultMigrateOptions()), name, value);
       else if (name === '--timeout') o.timeout = parseTimeout(value);
       else if (name === '--paging') o.paging = parsePaging(value);
       else if (name === '--virt') o.virt = parseVirt(value);
@@ -424,6 +430,7 @@ export function parseArgs(argv: string[]): Command {
     // The VMM's host RAM holds the guest's pages and its G-stage tables (vm.ts hostRamSize).
     throw new UserError(`wasmvisor: --mem: ${memText} is above the maximum of ${sizeText(vmMemSizeLimit())} for a VM (--bare allows ${sizeText(MEM_MAX)})`);
   }
+  if (o.migrate) checkMigrateOptions(o.migrate, o.restore);
   return { kind: 'run', options: o };
 }
 

@@ -37,6 +37,8 @@ import { commandHelp } from './help';
 import { mModeEvidence } from './m-mode';
 import { runUp, runXl } from './xl';
 import { runLab } from '../lab/run';
+import { receiveMigration } from '../migrate/incoming';
+import { MigrationSource } from '../migrate/source';
 import { DEFAULT_SNAPSHOT_FILE, restoreSnapshotFile, saveSnapshotFile } from '../snapshot/file';
 import { startDebug, type DebugSession } from '../debug/attach';
 import { machineTarget, vmTarget, vmcsHState } from '../debug/target';
@@ -179,7 +181,9 @@ async function runGuest(o: RunOptions, io: CliIo): Promise<number> {
     const r = o.traceRange;
     machine.traceIo = (a, n, wr, v) => { if (!r || (a >= r.lo && a <= r.hi)) trace.line(formatIo(a, n, wr, v)); };
   }
-  const { result, quitByUser, brokenPipe } = await drive(machine, o, io, machine, debug).finally(() => { devices.close(); trace?.close(); });
+  if (o.migrate?.incoming) await receiveMigration(machine, o.migrate, io);
+  const { result, quitByUser, brokenPipe, migrated } = await drive(machine, o, io, machine, debug).finally(() => { devices.close(); trace?.close(); });
+  if (migrated) return 0;
   if (o.stats) io.stderr(formatStats(machine.stats()) + formatVirtioStats(machine.virtio));
   if (brokenPipe) return EXIT_BROKEN_PIPE;
   const saved = saveOnExit(machine, o, result, io);
@@ -221,7 +225,9 @@ async function runVm(o: RunOptions, io: CliIo): Promise<number> {
   }, io.stderr);
   vm.vcpu.gate = traceGate(o, vmTarget(vm), trace, debug?.gate);
   if (o.restore !== undefined) restoreSnapshotFile(vm, o.restore, o.memSize);
-  const { result, quitByUser, brokenPipe } = await drive(vm, o, io, vm, debug).finally(() => { devices.close(); trace?.close(); });
+  if (o.migrate?.incoming) await receiveMigration(vm, o.migrate, io);
+  const { result, quitByUser, brokenPipe, migrated } = await drive(vm, o, io, vm, debug).finally(() => { devices.close(); trace?.close(); });
+  if (migrated) return 0;
   const failure = (result as VmRunResult).failure;
   if (failure !== undefined) io.stderr(`wasmvisor: ${failure}\n`);
   if (o.stats) {
@@ -332,7 +338,7 @@ export function readBootOptions(o: RunOptions): BootOptions | undefined {
  * a snapshot of `target` (to --snapshot-file), prints one line and runs on with what is left of
  * the limits.
  */
-async function drive(machine: Runnable, o: RunOptions, io: CliIo, target?: Machine | Vm, debug?: DebugSession): Promise<{ result: RunResult; quitByUser: boolean; brokenPipe: boolean }> {
+async function drive(machine: Runnable, o: RunOptions, io: CliIo, target?: Machine | Vm, debug?: DebugSession): Promise<{ result: RunResult; quitByUser: boolean; brokenPipe: boolean; migrated?: boolean }> {
   let quitByUser = false;
   let brokenPipe = false;
   let saveRequested = false;
@@ -371,11 +377,27 @@ async function drive(machine: Runnable, o: RunOptions, io: CliIo, target?: Machi
   if (o.timeout !== undefined) limits.timeoutMs = Number(o.timeout) * 1000;
   if (o.maxInstructions !== undefined) limits.maxInstructions = o.maxInstructions;
   let result: RunResult;
+  // Run on with what is left of the limits.
+  const addUp = (r: RunResult) => {
+    done.instructions += r.instructions;
+    done.traps += r.traps;
+    done.wallMs += r.wallMs;
+    if (limits.maxInstructions !== undefined) limits.maxInstructions -= r.instructions;
+    if (limits.timeoutMs !== undefined) limits.timeoutMs -= r.wallMs;
+  };
   const done = { instructions: 0n, traps: 0n, wallMs: 0 };
+  // --migrate-to (docs/migration.md): pre-copy runs between the run's slices; stop-and-copy here.
+  const migration = o.migrate?.to && target ? new MigrationSource(target, machine, o.migrate, { stderr: io.stderr, isTTY: process.stderr.isTTY === true }) : undefined;
+  migration?.start();
   try {
     for (;;) {
       result = await machine.run(limits);
       debug?.finish(result);
+      if (result.reason === 'stopped' && migration?.stopWanted && !quitByUser && !brokenPipe) {
+        if (await migration.stopAndCopy()) return { result, quitByUser, brokenPipe, migrated: true };
+        addUp(result);
+        continue;
+      }
       if (!(result.reason === 'stopped' && saveRequested && !quitByUser && !brokenPipe && target)) break;
       saveRequested = false;
       const path = o.snapshotFile ?? DEFAULT_SNAPSHOT_FILE;
@@ -385,15 +407,11 @@ async function drive(machine: Runnable, o: RunOptions, io: CliIo, target?: Machi
         if (!(e instanceof UserError)) throw e;
         io.stderr(`\r\n${e.message}\r\n`);
       }
-      // Run on with what is left of the limits.
-      done.instructions += result.instructions;
-      done.traps += result.traps;
-      done.wallMs += result.wallMs;
-      if (limits.maxInstructions !== undefined) limits.maxInstructions -= result.instructions;
-      if (limits.timeoutMs !== undefined) limits.timeoutMs -= result.wallMs;
+      addUp(result);
     }
   } finally {
     hookup.close();
+    migration?.abandon('the run ended first');
   }
   result = { ...result, instructions: result.instructions + done.instructions, traps: result.traps + done.traps, wallMs: result.wallMs + done.wallMs };
   return { result, quitByUser, brokenPipe };

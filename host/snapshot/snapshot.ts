@@ -41,6 +41,13 @@ export interface SnapshotConfig {
   deterministic: boolean;
 }
 
+/** Return `target`'s RAM to its state at creation (nothing populated, all zero): a migration's target fills it in. */
+export function clearRam(target: Machine | Vm): void {
+  const p = partsOf(target);
+  p.beforeRam();
+  p.ram.clear();
+}
+
 /** A machine or a VM as snapshots see it. */
 interface Parts {
   config: SnapshotConfig;
@@ -156,8 +163,27 @@ function partsOf(target: Machine | Vm): Parts {
   return target instanceof Vm ? vmParts(target) : bareParts(target.snapshotInternals());
 }
 
-/** Save `target` (not running: between run() calls). Throws a one-line UserError when it cannot be saved. */
-export function saveSnapshot(target: Machine | Vm): Uint8Array {
+/** What a restore into `target` checks (the CONF section); live migration sends it first. */
+export function snapshotConfig(target: Machine | Vm): SnapshotConfig {
+  return partsOf(target).config;
+}
+
+/** Why `target` cannot be saved (one line), or undefined: a migration checks before it starts. */
+export function whyNotSaveable(target: Machine | Vm): string | undefined {
+  const p = partsOf(target);
+  if (p.blocker) return p.blocker;
+  for (const d of p.devices) {
+    const why = whyNotSnapshotable(d.device, d.key);
+    if (why) return why;
+  }
+  return undefined;
+}
+
+/**
+ * Save `target` (not running: between run() calls). Throws a one-line UserError when it cannot be saved.
+ * `withoutRam`: leave the RAM section out (live migration sends RAM as pages, host/migrate/).
+ */
+export function saveSnapshot(target: Machine | Vm, opts: { withoutRam?: boolean } = {}): Uint8Array {
   const p = partsOf(target);
   if (p.blocker) throw new UserError(`wasmvisor: cannot save: ${p.blocker}`);
   for (const d of p.devices) {
@@ -183,7 +209,7 @@ export function saveSnapshot(target: Machine | Vm): Uint8Array {
     const dev = d.device as MmioDevice & Snapshotable;
     add('DEVC', d.key, dev.stateVersion ?? 1, (w) => dev.saveState(w));
   }
-  add('RAM ', '', RAM_VERSION, (w) => saveRam(w, p.ram));
+  if (!opts.withoutRam) add('RAM ', '', RAM_VERSION, (w) => saveRam(w, p.ram));
   return encodeSnapshot(sections);
 }
 
@@ -192,7 +218,7 @@ export function saveSnapshot(target: Machine | Vm): Uint8Array {
  * command line. Everything is checked before anything is changed: a mismatch or a corrupt file
  * is a one-line SnapshotError (exit 2) and leaves the target as it was.
  */
-export function restoreSnapshot(target: Machine | Vm, bytes: Uint8Array, file = 'snapshot'): void {
+export function restoreSnapshot(target: Machine | Vm, bytes: Uint8Array, file = 'snapshot', opts: { ramInPlace?: boolean } = {}): void {
   const sections = decodeSnapshot(file, bytes);
   const p = partsOf(target);
   const need = (tag: string, name = ''): Section => {
@@ -213,11 +239,12 @@ export function restoreSnapshot(target: Machine | Vm, bytes: Uint8Array, file = 
   clck.u8();
   clck.end();
   const own = reader(need(p.own.tag)).json<unknown>();
-  const ram = need('RAM ');
-  if (ram.version !== RAM_VERSION) throw new SnapshotError(file, `RAM section version ${ram.version}, this wasmvisor reads ${RAM_VERSION}`);
+  // ramInPlace: live migration (host/migrate/incoming.ts) has already written RAM; there is no RAM section.
+  const ram = opts.ramInPlace ? undefined : need('RAM ');
+  if (ram && ram.version !== RAM_VERSION) throw new SnapshotError(file, `RAM section version ${ram.version}, this wasmvisor reads ${RAM_VERSION}`);
   // Checked: now change the target.
   p.beforeRam();
-  loadRam(reader(ram), p.ram);
+  if (ram) loadRam(reader(ram), p.ram);
   loadHart(reader(hart), p.memory, p.hart, p.jit);
   p.afterHart();
   // Guest time goes on from the saved mtime, in the target's own time mode (guest-clock.ts).
@@ -234,7 +261,7 @@ export function restoreSnapshot(target: Machine | Vm, bytes: Uint8Array, file = 
 }
 
 /** The CONF section against the target's own: the first difference is one line. */
-function checkConfig(file: string, saved: SnapshotConfig, mine: SnapshotConfig): void {
+export function checkConfig(file: string, saved: SnapshotConfig, mine: SnapshotConfig): void {
   const mib = (n: number) => (n % 2 ** 20 === 0 ? `${n / 2 ** 20}M` : `${n} bytes`);
   const bad = (what: string) => new SnapshotError(file, `snapshot does not match the command line: ${what}`);
   if (saved.mode !== mine.mode) throw bad(`it is of a ${saved.mode === 'bare' ? 'bare machine (--bare)' : 'VM'}, not a ${mine.mode === 'bare' ? 'bare machine' : 'VM'}`);

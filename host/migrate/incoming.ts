@@ -1,0 +1,132 @@
+/**
+ * The target side of a live migration (docs/migration.md): `wasmvisor run … --incoming tcp:…`.
+ * The target is built from its own command line, waits for one connection, checks the source's
+ * configuration against its own (the snapshot's CONF check), collects the pages of the pre-copy
+ * rounds, and at the stop loads the execution state with the collected RAM (restoreSnapshot, so
+ * every check of a snapshot restore applies). It runs the guest only after the source's COMMIT:
+ * a stream that is refused, corrupt or cut before that leaves this process with one line and
+ * exit 2, having run nothing.
+ */
+import * as net from 'node:net';
+import type { Machine } from '../machine/machine';
+import type { Vm } from '../vmm/vm';
+import { UserError } from '../errors';
+import { SnapshotError } from '../snapshot/format';
+import { checkConfig, clearRam, restoreSnapshot, snapshotConfig, type SnapshotConfig } from '../snapshot/snapshot';
+import type { MigrateOptions } from './options';
+import { guestRam, PAGE } from './pages';
+import { In, MessageReader, MSG, Out, frame, StreamError, STREAM_MAGIC, STREAM_VERSION, type Message } from './stream';
+
+const ZERO = new Uint8Array(PAGE);
+
+/** Wait for the stream on --incoming and load it into `target`; throws a one-line UserError (exit 2). */
+export async function receiveMigration(target: Machine | Vm, opts: MigrateOptions, io: { stderr(t: string): void }): Promise<void> {
+  const at = opts.incoming!;
+  const what = `wasmvisor: incoming migration on ${at.text}`;
+  const socket = await accept(at, what, () => io.stderr(`wasmvisor: waiting for a migration on ${at.text}\n`));
+  const reader = new MessageReader(socket, what);
+  const refuse = (line: string): never => {
+    try {
+      const o = new Out();
+      o.str(line);
+      socket.end(frame(MSG.REFUSE, o.result()));
+    } catch {
+      socket.destroy();
+    }
+    throw new UserError(`${what}: ${line}`, 2);
+  };
+  try {
+    // HELLO: the stream's version and the source's configuration.
+    const hello = new In((await reader.expect(MSG.HELLO)).payload, what);
+    const magic = hello.str();
+    const version = hello.u32();
+    if (magic !== STREAM_MAGIC) refuse(`not a wasmvisor migration stream (magic '${magic.slice(0, 16)}')`);
+    if (version !== STREAM_VERSION) refuse(`stream version ${version}, this wasmvisor reads ${STREAM_VERSION}`);
+    const mode = hello.str();
+    if (mode !== 'precopy') refuse(`--migrate-mode ${mode} is not supported yet`);
+    let conf: SnapshotConfig;
+    try {
+      conf = JSON.parse(hello.str()) as SnapshotConfig;
+    } catch {
+      return refuse('the source configuration is not JSON (corrupt stream)');
+    }
+    try {
+      checkConfig('the source', conf, snapshotConfig(target));
+    } catch (e) {
+      if (e instanceof SnapshotError) refuse(e.message.slice('the source: '.length).replace('snapshot does not match the command line', 'the source VM does not match this command line').replaceAll('in the snapshot', 'there'));
+      throw e;
+    }
+    socket.write(frame(MSG.OK, new Uint8Array(0)));
+    // RAM is written as the pages arrive (the guest is not running here yet), from a clear RAM:
+    // the pages this process's own loader wrote are not the source's.
+    clearRam(target);
+    const ram = guestRam(target);
+
+    // Pages, round by round, until the INDEX of the stop-and-copy.
+    const pageCount = conf.memSize / PAGE;
+    const pages = new Set<number>();
+    let m: Message;
+    for (;;) {
+      m = await reader.expect(MSG.PAGES, MSG.INDEX);
+      if (m.type === MSG.INDEX) break;
+      const r = new In(m.payload, what);
+      r.u32(); // round
+      const count = r.u32();
+      for (let i = 0; i < count; i++) {
+        const index = r.u32();
+        const kind = r.u8();
+        if (index >= pageCount || kind > 1) refuse(`page ${index} of kind ${kind} in message ${reader.count} (corrupt stream)`);
+        ram.write(index, kind === 1 ? r.bytes(PAGE) : ZERO);
+        pages.add(index);
+      }
+      r.end();
+    }
+    const r = new In(m.payload, what);
+    const entries: { index: number; populated: boolean }[] = [];
+    const count = r.u32();
+    for (let i = 0; i < count; i++) {
+      const index = r.u32();
+      const populated = r.u8() === 1;
+      if (index >= pageCount) refuse(`RAM index names page ${index} of ${pageCount} (corrupt stream)`);
+      if (!pages.has(index)) refuse(`page ${index} was never sent (corrupt stream)`);
+      entries.push({ index, populated });
+    }
+    r.end();
+    entries.sort((a, b) => a.index - b.index);
+
+    // The execution state, with the collected pages as its RAM section.
+    const state = (await reader.expect(MSG.STATE)).payload;
+    try {
+      // A page sent in a round but gone from the guest's RAM by the stop is zero again.
+      const listed = new Set(entries.map((e) => e.index));
+      for (const index of pages) if (!listed.has(index)) ram.write(index, ZERO);
+      restoreSnapshot(target, state, 'the migrated state', { ramInPlace: true });
+    } catch (e) {
+      if (e instanceof SnapshotError) refuse(e.message);
+      throw e;
+    }
+    socket.write(frame(MSG.READY, new Uint8Array(0)));
+    await reader.expect(MSG.COMMIT);
+    socket.end(frame(MSG.DONE, new Uint8Array(0)));
+    io.stderr(`wasmvisor: migrated in from ${socket.remoteAddress ?? '?'}:${socket.remotePort ?? '?'} (${pages.size} pages, ${reader.bytes} bytes); running\n`);
+  } catch (e) {
+    if (e instanceof StreamError) {
+      socket.destroy();
+      throw new UserError(`${e.message}; nothing was run`, 2);
+    }
+    throw e;
+  }
+}
+
+function accept(at: { host: string; port: number; text: string }, what: string, listening: () => void): Promise<net.Socket> {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer({ pauseOnConnect: false }, (s) => {
+      server.close();
+      s.setNoDelay(true);
+      resolve(s);
+    });
+    server.maxConnections = 1;
+    server.once('error', (e: NodeJS.ErrnoException) => reject(new UserError(`${what}: cannot listen (${e.code ?? e.message})`, 2)));
+    server.listen(at.port, at.host, listening);
+  });
+}

@@ -1,0 +1,199 @@
+/**
+ * The live-migration stream's framing (docs/migration.md "Stream"): every message is
+ *
+ *   u8 type, u32 payload length, u32 CRC-32 of those 5 bytes, payload, u32 CRC-32 of the payload
+ *
+ * (little-endian). The header has its own checksum so that a corrupted length is caught before
+ * anything waits for bytes that will never come. A reader refuses a bad checksum, an unknown
+ * type or a length above MAX_PAYLOAD with a StreamError (one line); a connection that ends
+ * mid-message or between messages is a StreamError too.
+ */
+import type { Socket } from 'node:net';
+import { crc32 } from '../snapshot/format';
+
+/** Message types (one ASCII letter each). */
+export const MSG = {
+  HELLO: 0x48, // 'H' source -> target: magic, version, mode, CONF (JSON)
+  OK: 0x4f, // 'O' target -> source: the configuration matches
+  REFUSE: 0x52, // 'R' target -> source: one line (UTF-8), then the target closes
+  PAGES: 0x50, // 'P' source -> target: u32 round, u32 n, n x (u32 page index, u8 kind 0 zero | 1 data, [4096 bytes])
+  INDEX: 0x49, // 'I' source -> target: u32 n, n x (u32 page index, u8 populated): RAM as it is at the stop
+  STATE: 0x53, // 'S' source -> target: a snapshot without its RAM section (docs/snapshot.md)
+  READY: 0x59, // 'Y' target -> source: state loaded, ready to run
+  COMMIT: 0x43, // 'C' source -> target: the source will not run the VM again
+  DONE: 0x44, // 'D' target -> source: running
+} as const;
+
+const KNOWN = new Set<number>(Object.values(MSG));
+export const MAX_PAYLOAD = 64 << 20;
+export const STREAM_MAGIC = 'WVMIGR';
+export const STREAM_VERSION = 1;
+
+export class StreamError extends Error {}
+
+export interface Message {
+  type: number;
+  payload: Uint8Array;
+}
+
+export function frame(type: number, payload: Uint8Array): Uint8Array {
+  const out = new Uint8Array(9 + payload.length + 4);
+  const v = new DataView(out.buffer);
+  out[0] = type;
+  v.setUint32(1, payload.length, true);
+  v.setUint32(5, crc32(out.subarray(0, 5)), true);
+  out.set(payload, 9);
+  v.setUint32(9 + payload.length, crc32(payload), true);
+  return out;
+}
+
+export function typeName(t: number): string {
+  return Object.entries(MSG).find(([, v]) => v === t)?.[0] ?? `0x${t.toString(16)}`;
+}
+
+/** Messages read from a socket, one at a time (next()), checked. */
+export class MessageReader {
+  private chunks: Buffer[] = [];
+  private have = 0;
+  private waiter: { resolve: (m: Message) => void; reject: (e: Error) => void } | undefined;
+  private failure: StreamError | undefined;
+  private queue: Message[] = [];
+  /** Messages read so far (for messages naming where a stream broke). */
+  count = 0;
+  /** Payload bytes received. */
+  bytes = 0;
+
+  constructor(socket: Socket, private readonly what: string) {
+    socket.on('data', (b: Buffer) => {
+      this.chunks.push(b);
+      this.have += b.length;
+      this.parse();
+    });
+    const ended = (why: string) => () => this.fail(new StreamError(`${this.what}: ${why} ${this.have > 0 ? `in the middle of message ${this.count + 1}` : `after message ${this.count}`} (truncated stream)`));
+    socket.on('end', ended('the connection closed'));
+    socket.on('close', ended('the connection closed'));
+    socket.on('error', (e: NodeJS.ErrnoException) => this.fail(new StreamError(`${this.what}: connection error ${e.code ?? e.message} after message ${this.count}`)));
+  }
+
+  private take(n: number): Buffer {
+    const out = this.peek(n);
+    const rest = this.chunks[0].subarray(n);
+    this.chunks = rest.length ? [rest, ...this.chunks.slice(1)] : this.chunks.slice(1);
+    this.have -= n;
+    return out;
+  }
+
+  /** The first n bytes (n <= have); joins chunks only as far as needed. */
+  private peek(n: number): Buffer {
+    if (this.chunks[0].length < n) this.chunks = [Buffer.concat(this.chunks)];
+    return this.chunks[0].subarray(0, n);
+  }
+
+  private parse(): void {
+    while (!this.failure && this.have >= 9) {
+      const h = this.peek(9);
+      const type = h[0];
+      const len = h.readUInt32LE(1);
+      if (h.readUInt32LE(5) !== crc32(h.subarray(0, 5))) return this.fail(new StreamError(`${this.what}: checksum mismatch in the header of message ${this.count + 1} (corrupt stream)`));
+      if (!KNOWN.has(type)) return this.fail(new StreamError(`${this.what}: message ${this.count + 1} has unknown type 0x${type.toString(16)} (corrupt stream)`));
+      if (len > MAX_PAYLOAD) return this.fail(new StreamError(`${this.what}: message ${this.count + 1} claims ${len} bytes (corrupt stream)`));
+      if (this.have < 9 + len + 4) return;
+      const m = this.take(9 + len + 4);
+      const payload = Uint8Array.from(m.subarray(9, 9 + len));
+      if (m.readUInt32LE(9 + len) !== crc32(payload)) return this.fail(new StreamError(`${this.what}: checksum mismatch in message ${this.count + 1} (${typeName(type)}, corrupt stream)`));
+      this.count++;
+      this.bytes += len;
+      this.deliver({ type, payload });
+    }
+  }
+
+  private deliver(m: Message): void {
+    if (this.waiter) {
+      const w = this.waiter;
+      this.waiter = undefined;
+      w.resolve(m);
+    } else this.queue.push(m);
+  }
+
+  private fail(e: StreamError): void {
+    if (this.failure) return;
+    this.failure = e;
+    const w = this.waiter;
+    this.waiter = undefined;
+    w?.reject(e);
+  }
+
+  /** The next message; rejects with a StreamError once the stream is broken. */
+  next(): Promise<Message> {
+    const m = this.queue.shift();
+    if (m) return Promise.resolve(m);
+    if (this.failure) return Promise.reject(this.failure);
+    return new Promise((resolve, reject) => (this.waiter = { resolve, reject }));
+  }
+
+  /** The next message, which must be of one of `types`. */
+  async expect(...types: number[]): Promise<Message> {
+    const m = await this.next();
+    if (!types.includes(m.type)) throw new StreamError(`${this.what}: expected ${types.map(typeName).join(' or ')}, got ${typeName(m.type)} (message ${this.count})`);
+    return m;
+  }
+
+  /** The line of a REFUSE that arrived and was not read yet (the peer's reason for closing). */
+  refusal(): string | undefined {
+    const m = this.queue.find((q) => q.type === MSG.REFUSE);
+    return m ? new In(m.payload, this.what).str() : undefined;
+  }
+
+  get broken(): StreamError | undefined {
+    return this.failure;
+  }
+}
+
+/** Little-endian payload building and reading. */
+export class Out {
+  private parts: Uint8Array[] = [];
+  length = 0;
+  u8(v: number): void { this.push(Uint8Array.of(v)); }
+  u32(v: number): void {
+    const b = new Uint8Array(4);
+    new DataView(b.buffer).setUint32(0, v, true);
+    this.push(b);
+  }
+  bytes(b: Uint8Array): void { this.push(b); }
+  str(s: string): void {
+    const b = new TextEncoder().encode(s);
+    this.u32(b.length);
+    this.push(b);
+  }
+  private push(b: Uint8Array): void {
+    this.parts.push(b);
+    this.length += b.length;
+  }
+  result(): Uint8Array {
+    const out = new Uint8Array(this.length);
+    let o = 0;
+    for (const p of this.parts) {
+      out.set(p, o);
+      o += p.length;
+    }
+    return out;
+  }
+}
+
+export class In {
+  private pos = 0;
+  private readonly view: DataView;
+  constructor(private readonly b: Uint8Array, private readonly what: string) {
+    this.view = new DataView(b.buffer, b.byteOffset, b.byteLength);
+  }
+  private need(n: number): void {
+    if (this.pos + n > this.b.length) throw new StreamError(`${this.what}: a message is shorter than its contents (corrupt stream)`);
+  }
+  u8(): number { this.need(1); return this.b[this.pos++]; }
+  u32(): number { this.need(4); const v = this.view.getUint32(this.pos, true); this.pos += 4; return v; }
+  bytes(n: number): Uint8Array { this.need(n); const v = this.b.subarray(this.pos, this.pos + n); this.pos += n; return v; }
+  str(): string { return new TextDecoder().decode(this.bytes(this.u32())); }
+  end(): void {
+    if (this.pos !== this.b.length) throw new StreamError(`${this.what}: ${this.b.length - this.pos} bytes left over in a message (corrupt stream)`);
+  }
+}

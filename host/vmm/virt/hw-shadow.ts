@@ -19,6 +19,7 @@
  *   cause 12/13/15                  shadow fill / guest fault / page-table write / MMIO
  *   cause 10, 2/4/6                 as hw.ts
  */
+import { emulatePtWrite, ptWriteHost } from '../paging/pt-write';
 import { decodeHtinst, decodeRaw, type MmioAccess } from '../mmio';
 import { ShadowPager, type ShadowAccess } from '../paging/shadow';
 import { CAUSE_NAMES, causeText } from '../stats';
@@ -182,7 +183,16 @@ export class HwShadowTechnique implements Technique {
         return this.id('page fault (redirected to the guest)');
       case 'bad':
         return cpu.fail(r.what);
-      case 'pt-write':
+      case 'pt-write': {
+        // The instruction from guest memory (htinst holds a transformed one for plain stores
+        // only): a store, AMO or SC to the guest's own page table, emulated, then zapped.
+        const raw = cpu.fetchInsn(v.pc);
+        const done = raw !== undefined && access === 'write' ? emulatePtWrite(raw, r.gpa, ptWriteHost(vm)) : undefined;
+        if (done === undefined) return cpu.fail(`store to the guest page table at guest-physical ${hx(r.gpa)} by an instruction the VMM cannot emulate`);
+        this.shadow.ptWritten(r.gpa, done.size);
+        v.advancePc(done.len);
+        return this.id('page fault: guest page-table write (emulated)');
+      }
       case 'mmio': {
         const htinst = Number(v.exitHtinst & 0xffff_ffffn);
         let acc: MmioAccess | undefined = decodeHtinst(htinst);
@@ -191,17 +201,9 @@ export class HwShadowTechnique implements Technique {
           if (raw !== undefined) acc = decodeRaw(raw);
         }
         if (acc === undefined || acc.write !== (access === 'write')) {
-          const what = r.kind === 'mmio' ? `MMIO access at guest-physical ${hx(r.gpa)}` : `store to the guest page table at guest-physical ${hx(r.gpa)}`;
-          return cpu.fail(`${what} by an instruction the VMM cannot emulate`);
+          return cpu.fail(`MMIO access at guest-physical ${hx(r.gpa)} by an instruction the VMM cannot emulate`);
         }
-        if (r.kind === 'mmio') return cpu.mmio(r.gpa, acc);
-        const value = v.x(acc.reg);
-        const bytes = new Uint8Array(acc.size);
-        for (let i = 0; i < acc.size; i++) bytes[i] = Number((value >> BigInt(8 * i)) & 0xffn);
-        vm.hostRam.write(vm.gpaToHpa(r.gpa) as bigint, bytes);
-        this.shadow.ptWritten(r.gpa, acc.size);
-        v.advancePc(acc.len);
-        return this.id('page fault: guest page-table write (emulated)');
+        return cpu.mmio(r.gpa, acc);
       }
     }
     return cpu.fail(`${CAUSE_NAMES[cause]}: unhandled`);

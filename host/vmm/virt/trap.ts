@@ -19,6 +19,7 @@
  * (1 virtual S, 0 virtual U), vsstatus, vstvec, vsscratch, vsepc, vscause, vstval, vsatp,
  * vstimecmp, hie/hvip for sie/sip; scounteren and senvcfg are fields of VirtualCsrs.
  */
+import { emulatePtWrite, ptWriteHost } from '../paging/pt-write';
 import { decodeRaw } from '../mmio';
 import { ShadowPager, type ShadowAccess, type ShadowCounters } from '../paging/shadow';
 import { CSR_NAMES, csrAccess, SSTATUS, VirtualCsrs, VS_INTERRUPTS, type CsrHart } from './trap-csr';
@@ -240,24 +241,23 @@ export class TrapTechnique implements Technique {
         return this.id('page fault (to the guest)');
       case 'bad':
         return cpu.fail(r.what);
-      case 'pt-write':
+      case 'pt-write': {
+        // Emulate the guest's store (or AMO, or SC) to its own page table, then zap what it invalidates.
+        const raw = cpu.fetchInsn(v.pc);
+        const done = raw !== undefined && access === 'write' ? emulatePtWrite(raw, r.gpa, ptWriteHost(vm)) : undefined;
+        if (done === undefined) return cpu.fail(`store to the guest page table at guest-physical ${hx(r.gpa)} by an instruction the VMM cannot emulate`);
+        this.shadow.ptWritten(r.gpa, done.size);
+        v.advancePc(done.len);
+        return this.id('page fault: guest page-table write (emulated)');
+      }
       case 'mmio': {
         // No htinst without the H extension: the instruction is read from guest memory.
         const raw = cpu.fetchInsn(v.pc);
         const acc = raw !== undefined ? decodeRaw(raw) : undefined;
         if (acc === undefined || acc.write !== (access === 'write')) {
-          const what = r.kind === 'mmio' ? `MMIO access at guest-physical ${hx(r.gpa)}` : `store to the guest page table at guest-physical ${hx(r.gpa)}`;
-          return cpu.fail(`${what} by an instruction the VMM cannot emulate`);
+          return cpu.fail(`MMIO access at guest-physical ${hx(r.gpa)} by an instruction the VMM cannot emulate`);
         }
-        if (r.kind === 'mmio') return cpu.mmio(r.gpa, acc);
-        // Emulate the guest's store to its own page table, then zap what it invalidates.
-        const value = v.x(acc.reg);
-        const bytes = new Uint8Array(acc.size);
-        for (let i = 0; i < acc.size; i++) bytes[i] = Number((value >> BigInt(8 * i)) & 0xffn);
-        vm.hostRam.write(vm.gpaToHpa(r.gpa) as bigint, bytes);
-        this.shadow.ptWritten(r.gpa, acc.size);
-        v.advancePc(acc.len);
-        return this.id('page fault: guest page-table write (emulated)');
+        return cpu.mmio(r.gpa, acc);
       }
     }
   }

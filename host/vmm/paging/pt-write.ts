@@ -9,6 +9,8 @@
  */
 import { decodeRaw } from '../mmio';
 import type { Vm } from '../vm';
+import type { VcpuPort } from '../virt/technique';
+import type { ShadowAccess, ShadowPager } from './shadow';
 
 /** What the VMM needs of the vCPU and of guest memory. */
 export interface PtWriteHost {
@@ -79,4 +81,19 @@ export function ptWriteHost(vm: Vm): PtWriteHost {
       vm.hostRam.write(vm.gpaToHpa(gpa) as bigint, bytes);
     },
   };
+}
+
+/**
+ * A shadow fault that is a guest store to its own (write-protected) page table: emulate the
+ * instruction at pc, zap the shadow entries it invalidates, step over it. Undefined when done,
+ * else why it could not be (one line, for the vCPU's fail).
+ */
+export function servePtWrite(cpu: VcpuPort, shadow: ShadowPager, gpa: bigint, access: ShadowAccess): string | undefined {
+  const vm = cpu.vm;
+  const raw = cpu.fetchInsn(vm.vmcs.pc);
+  const done = raw !== undefined && access === 'write' ? emulatePtWrite(raw, gpa, ptWriteHost(vm)) : undefined;
+  if (done === undefined) return `store to the guest page table at guest-physical 0x${gpa.toString(16)} by an instruction the VMM cannot emulate`;
+  shadow.ptWritten(gpa, done.size);
+  vm.vmcs.advancePc(done.len);
+  return undefined;
 }

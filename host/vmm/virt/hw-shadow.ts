@@ -19,7 +19,7 @@
  *   cause 12/13/15                  shadow fill / guest fault / page-table write / MMIO
  *   cause 10, 2/4/6                 as hw.ts
  */
-import { emulatePtWrite, ptWriteHost } from '../paging/pt-write';
+import { servePtWrite } from '../paging/pt-write';
 import { decodeHtinst, decodeRaw, type MmioAccess } from '../mmio';
 import { ShadowPager, type ShadowAccess } from '../paging/shadow';
 import { CAUSE_NAMES, causeText } from '../stats';
@@ -184,13 +184,9 @@ export class HwShadowTechnique implements Technique {
       case 'bad':
         return cpu.fail(r.what);
       case 'pt-write': {
-        // The instruction from guest memory (htinst holds a transformed one for plain stores
-        // only): a store, AMO or SC to the guest's own page table, emulated, then zapped.
-        const raw = cpu.fetchInsn(v.pc);
-        const done = raw !== undefined && access === 'write' ? emulatePtWrite(raw, r.gpa, ptWriteHost(vm)) : undefined;
-        if (done === undefined) return cpu.fail(`store to the guest page table at guest-physical ${hx(r.gpa)} by an instruction the VMM cannot emulate`);
-        this.shadow.ptWritten(r.gpa, done.size);
-        v.advancePc(done.len);
+        // A store, AMO or SC to the guest's own page table: emulated, then zapped (paging/pt-write.ts).
+        const why = servePtWrite(cpu, this.shadow, r.gpa, access);
+        if (why !== undefined) return cpu.fail(why);
         return this.id('page fault: guest page-table write (emulated)');
       }
       case 'mmio': {

@@ -19,7 +19,7 @@
  * (1 virtual S, 0 virtual U), vsstatus, vstvec, vsscratch, vsepc, vscause, vstval, vsatp,
  * vstimecmp, hie/hvip for sie/sip; scounteren and senvcfg are fields of VirtualCsrs.
  */
-import { emulatePtWrite, ptWriteHost } from '../paging/pt-write';
+import { servePtWrite } from '../paging/pt-write';
 import { decodeRaw } from '../mmio';
 import { ShadowPager, type ShadowAccess, type ShadowCounters } from '../paging/shadow';
 import { CSR_NAMES, csrAccess, SSTATUS, VirtualCsrs, VS_INTERRUPTS, type CsrHart } from './trap-csr';
@@ -242,12 +242,9 @@ export class TrapTechnique implements Technique {
       case 'bad':
         return cpu.fail(r.what);
       case 'pt-write': {
-        // Emulate the guest's store (or AMO, or SC) to its own page table, then zap what it invalidates.
-        const raw = cpu.fetchInsn(v.pc);
-        const done = raw !== undefined && access === 'write' ? emulatePtWrite(raw, r.gpa, ptWriteHost(vm)) : undefined;
-        if (done === undefined) return cpu.fail(`store to the guest page table at guest-physical ${hx(r.gpa)} by an instruction the VMM cannot emulate`);
-        this.shadow.ptWritten(r.gpa, done.size);
-        v.advancePc(done.len);
+        // A store, AMO or SC to the guest's own page table: emulated, then zapped (paging/pt-write.ts).
+        const why = servePtWrite(cpu, this.shadow, r.gpa, access);
+        if (why !== undefined) return cpu.fail(why);
         return this.id('page fault: guest page-table write (emulated)');
       }
       case 'mmio': {

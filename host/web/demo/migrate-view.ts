@@ -1,0 +1,79 @@
+/**
+ * The demo page's live migration (docs/migration.md "In the browser"): the Migrate button moves
+ * the running guest to a new Worker (Vm.migrate: host/migrate's pre-copy over a MessageChannel)
+ * and the panel shows the rounds as they happen (round, pages sent, dirty rate, estimated
+ * downtime), then the summary (total time, downtime, pages per round, bytes). The terminal
+ * needs nothing: the Vm handle's console goes on from the target once it runs the guest.
+ */
+import type { MigrationRound, MigrationSummary, Vm } from '../api';
+
+const n = (v: number): string => Math.round(v).toLocaleString('en-US');
+const ms = (v: number): string => (v < 10 ? v.toFixed(2) : v.toFixed(0));
+
+export class MigrateView {
+  /** Rounds shown so far (the live ones, then the stop-and-copy). */
+  readonly rounds: MigrationRound[] = [];
+  summary: MigrationSummary | undefined;
+  error: string | undefined;
+  /** Which worker runs the guest: 1 for the page's first, +1 for each migration. */
+  worker = 1;
+  busy = false;
+
+  constructor(
+    private readonly vm: Vm,
+    private readonly el: { button: HTMLButtonElement; table: HTMLTableElement; note: HTMLElement; worker: HTMLElement },
+  ) {
+    vm.addEventListener('migration', (ev) => this.addRound((ev as CustomEvent<{ round: MigrationRound }>).detail.round));
+    el.button.onclick = () => void this.migrate();
+  }
+
+  /** Migrate the guest now; resolves when it runs in the new worker (or the migration failed). */
+  async migrate(): Promise<void> {
+    if (this.busy) return;
+    this.busy = true;
+    this.update();
+    this.rounds.length = 0;
+    this.summary = this.error = undefined;
+    this.el.note.textContent = `starting worker ${this.worker + 1} and loading the guest into it…`;
+    this.draw();
+    try {
+      this.summary = await this.vm.migrate();
+      this.worker++;
+      this.el.worker.textContent = `guest in worker ${this.worker}`;
+      const last = this.summary.rounds[this.summary.rounds.length - 1];
+      if (last?.stopAndCopy) this.rounds.push(last);
+      const per = this.summary.rounds.map((r) => (r.stopAndCopy ? `stop-and-copy ${n(r.pages)}` : n(r.pages))).join(', ');
+      this.el.note.textContent = `migrated to worker ${this.worker}: total ${ms(this.summary.totalMs)} ms, downtime ${ms(this.summary.downtimeMs)} ms, ` +
+        `${this.summary.rounds.length} rounds (pages ${per}), ${n(this.summary.bytes)} bytes sent`;
+      this.el.note.className = 'small migrate-done';
+    } catch (e) {
+      this.error = e instanceof Error ? e.message : String(e);
+      this.el.note.textContent = this.error;
+      this.el.note.className = 'small migrate-error';
+    } finally {
+      this.busy = false;
+      this.draw();
+      this.update();
+    }
+  }
+
+  /** Enable the button when there is a guest to move (the page calls this on state changes). */
+  update(): void {
+    this.el.button.disabled = this.busy || !(this.vm.state === 'running' || this.vm.state === 'paused');
+  }
+
+  private addRound(r: MigrationRound): void {
+    this.rounds.push(r);
+    this.el.note.textContent = `pre-copy to worker ${this.worker + 1}: round ${r.round}, the guest keeps running…`;
+    this.el.note.className = 'small';
+    this.draw();
+  }
+
+  private draw(): void {
+    const head = '<tr><th>round</th><th>pages</th><th>pages sent</th><th>dirty pages/s</th><th>est. downtime</th><th>ms</th></tr>';
+    const rows = this.rounds.map((r) => r.stopAndCopy
+      ? `<tr class="stop-and-copy"><td>stop-and-copy</td><td>${n(r.pages)}</td><td></td><td></td><td>${ms(r.ms)} ms (actual)</td><td>${ms(r.ms)}</td></tr>`
+      : `<tr class="round"><td>${r.round}</td><td>${n(r.pages)}</td><td>${n(r.pagesSent ?? 0)}</td><td>${n(r.dirtyRate)}</td><td>${ms(r.estDowntimeMs)} ms</td><td>${ms(r.ms)}</td></tr>`);
+    this.el.table.innerHTML = head + rows.join('');
+  }
+}

@@ -1,0 +1,75 @@
+/**
+ * The demo page's live migration (issue 14, item 5; host/web/demo/migrate-view.ts): the ticker
+ * guest (guests/demo/ticker.c: a line per round while it rewrites a moving window of its 8 MiB)
+ * runs in the page's Worker; a click on Migrate mid-run moves it to a second Worker with
+ * pre-copy over a MessageChannel. The panel shows at least one live round as it happens, then
+ * the summary; the guest runs on in the new worker to its end, and the terminal's text is the
+ * unmigrated run's (guests/expected/demo/ticker.txt, QEMU's output) line for line, with its
+ * final checksum: no line lost, doubled or garbled at the switch.
+ */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Page } from 'playwright-core';
+import { haveChromium, openDemo, root, shots, type DemoBrowser } from './chromium';
+
+interface Round { round: number; pages: number; stopAndCopy?: boolean }
+declare const window: {
+  wasmvisorDemo: {
+    terminalText(): string;
+    vm: { state: string; exitCode?: number };
+    migration: { rounds: Round[]; summary?: { rounds: Round[]; totalMs: number; downtimeMs: number }; error?: string; busy: boolean };
+  };
+};
+
+const text = (page: Page): Promise<string> => page.evaluate(() => window.wasmvisorDemo.terminalText());
+const lines = async (page: Page): Promise<string[]> => (await text(page)).split('\n').map((l) => l.trimEnd()).filter((l) => l !== '');
+
+describe.skipIf(!haveChromium)('demo page: live migration between two Workers', () => {
+  let demo: DemoBrowser | undefined;
+  beforeAll(async () => { demo = await openDemo(); }, 60_000);
+  afterAll(async () => { await demo?.close(); });
+
+  it('migrates the ticker guest mid-run: rounds live, a summary, and the unmigrated run\'s output', async () => {
+    const page = demo!.page;
+    const want = readFileSync(join(root, 'guests/expected/demo/ticker.txt'), 'utf8').split('\n').map((l) => l.trimEnd()).filter((l) => l !== '');
+    expect(want[want.length - 1]).toMatch(/^ticker: done, 320 rounds, checksum 0x[0-9a-f]{16}$/);
+    await page.goto(`${demo!.server.url}?guest=demo/ticker.elf`);
+    expect(await page.locator('#migrate-worker').textContent()).toBe('guest in worker 1');
+    expect(await page.locator('#migrate-table tr').count()).toBe(0);
+    await page.waitForFunction(() => window.wasmvisorDemo?.terminalText().includes('ticker: round 2/320'), null, { timeout: 60_000 });
+
+    // The rounds are on the page while the guest still runs in the first worker.
+    await page.click('#migrate');
+    await page.waitForFunction(() => document.querySelectorAll('#migrate-table tr.round').length >= 1, null, { timeout: 60_000 });
+    const live = await page.evaluate(() => ({ busy: window.wasmvisorDemo.migration.busy, text: window.wasmvisorDemo.terminalText() }));
+    expect(live.busy).toBe(true);
+    expect(live.text).not.toContain('ticker: done');
+    const first = await page.locator('#migrate-table tr.round').first().locator('td').allTextContents();
+    expect(first[0]).toBe('1');
+    expect(Number(first[1].replaceAll(',', ''))).toBeGreaterThan(0);
+    expect(first[4]).toMatch(/^[\d.]+ ms$/);
+
+    // The summary, with the stop-and-copy round last; the guest had not finished.
+    await page.waitForFunction(() => !window.wasmvisorDemo.migration.busy, null, { timeout: 60_000 });
+    const m = await page.evaluate(() => ({ ...window.wasmvisorDemo.migration, text: window.wasmvisorDemo.terminalText() }));
+    expect(m.error).toBeUndefined();
+    expect(m.text).not.toContain('ticker: done');
+    const note = await page.locator('#migrate-note').textContent();
+    expect(note).toMatch(/^migrated to worker 2: total [\d.]+ ms, downtime [\d.]+ ms, \d+ rounds \(pages [\d,]+(, [\d,]+)*, stop-and-copy [\d,]+\), [\d,]+ bytes sent$/);
+    const rounds = m.summary!.rounds;
+    expect(rounds.length).toBeGreaterThanOrEqual(2);
+    expect(rounds.map((r) => r.round)).toEqual(rounds.map((_, i) => i + 1));
+    expect(rounds.map((r) => r.stopAndCopy === true)).toEqual(rounds.map((_, i) => i === rounds.length - 1));
+    expect(m.summary!.downtimeMs).toBeLessThanOrEqual(m.summary!.totalMs);
+    expect(await page.locator('#migrate-table tr').count()).toBe(1 + rounds.length); // heading, rounds, stop-and-copy
+    expect(await page.locator('#migrate-worker').textContent()).toBe('guest in worker 2');
+    await page.screenshot({ path: join(shots, 'migrate.png') });
+
+    // The guest goes on in the second worker to its end; the terminal is the unmigrated run's.
+    await page.waitForFunction(() => window.wasmvisorDemo.vm.state === 'exited', null, { timeout: 120_000 });
+    expect(await page.evaluate(() => window.wasmvisorDemo.vm.exitCode)).toBe(0);
+    expect(await lines(page)).toEqual([...want, '[guest exited with code 0]']);
+    expect(demo!.pageErrors).toEqual([]);
+  }, 240_000);
+});

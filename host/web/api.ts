@@ -356,6 +356,7 @@ export class Vm extends EventTarget {
       bootOptions: { ...this.bootOptions, statsBuffer },
       load: { ...this.lastLoad, bytes: this.lastLoad.bytes.slice(0), boot: copyBoot(this.lastLoad.boot) },
       run: this.state !== 'paused',
+      wallMs: () => this.readCounters()?.wallMs ?? 0,
       send: (msg, transfer) => this.send(msg, transfer),
       onSource: (listener) => (this.migrationListener = listener),
       onRound: (round) => this.dispatchEvent(new CustomEvent('migration', { detail: { round } })),

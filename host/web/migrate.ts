@@ -28,6 +28,8 @@ export async function migrateWorker(o: {
   load: Extract<ToWorker, { type: 'load' }>;
   /** Run the guest in the target after the hand-over (false: it was paused). */
   run: boolean;
+  /** The source's guest run time so far (the target's counters go on from it). */
+  wallMs(): number;
   /** Post to the source worker. */
   send(msg: ToWorker, transfer: Transferable[]): void;
   /** Route the source worker's `migration` messages to `listener`. */
@@ -67,7 +69,7 @@ export async function migrateWorker(o: {
         if (m.end) resolve(m.end);
       });
     });
-    worker.postMessage({ type: 'migrate-in', id, port: channel.port2, run: o.run } satisfies ToWorker, [channel.port2]);
+    worker.postMessage({ type: 'migrate-in', id, port: channel.port2, run: o.run, wallMs: o.wallMs(), at: Date.now() } satisfies ToWorker, [channel.port2]);
     o.send({ type: 'migrate-out', id, port: channel.port1, ...o.options }, [channel.port1]);
     const result = await end;
     if ('error' in result) throw new Error(result.error.startsWith('wasmvisor') ? result.error : `wasmvisor: migration: ${result.error}`);

@@ -225,8 +225,10 @@ export type ToWorker =
   /**
    * The target: this worker's guest (loaded, not started, with the source's image and options)
    * takes the state arriving on `port`, answers `migrated-in`, and then runs it if `run`.
+   * wallMs: the guest's run time in the source when the page asked (Date.now() `at`); the
+   * target's counters go on from it plus the time since, so the page's time axis does not go back.
    */
-  | { type: 'migrate-in'; id: number; port: MessagePort; run: boolean }
+  | { type: 'migrate-in'; id: number; port: MessagePort; run: boolean; wallMs: number; at: number }
   | { type: 'xen-run' }
   /** Typed bytes for a domain's console (`xl console`). */
   | { type: 'xen-input'; domain: string | number; bytes: Uint8Array }

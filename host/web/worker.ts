@@ -425,6 +425,8 @@ async function handle(msg: ToWorker): Promise<void> {
     case 'migrate-in':
       try {
         const got = await migrateIn(guest as Machine | Vm | undefined, msg.port);
+        // (the guest ran in the source meanwhile, unless it was paused: an estimate, never short)
+        runMs = msg.wallMs + (msg.run ? Math.max(0, Date.now() - msg.at) : 0);
         walkKey = '';
         exitsSent = -1;
         publishStats();

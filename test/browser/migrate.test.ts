@@ -19,6 +19,7 @@ declare const window: {
     terminalText(): string;
     vm: { state: string; exitCode?: number; load(image: string, opts: { name?: string; mode?: string; autostart?: boolean }): Promise<void>; resume(): void };
     select(path: string): Promise<void>;
+    last?: { counters: { wallMs: number; instructions: number } };
     migration: { rounds: Round[]; summary?: { rounds: Round[]; totalMs: number; downtimeMs: number }; error?: string; busy: boolean };
   };
 };
@@ -46,6 +47,7 @@ describe.skipIf(!haveChromium)('demo page: live migration between two Workers', 
     await page.waitForFunction(() => window.wasmvisorDemo?.terminalText().includes('ticker: round 2/240'), null, { timeout: 60_000 });
 
     // The rounds are on the page while the guest still runs in the first worker.
+    const before = await page.evaluate(() => window.wasmvisorDemo.last!.counters);
     await page.click('#migrate');
     await page.waitForFunction(() => document.querySelectorAll('#migrate-table tr.round').length >= 1, null, { timeout: 60_000 });
     const live = await page.evaluate(() => ({ busy: window.wasmvisorDemo.migration.busy, text: window.wasmvisorDemo.terminalText() }));
@@ -71,6 +73,10 @@ describe.skipIf(!haveChromium)('demo page: live migration between two Workers', 
     expect(await page.locator('#migrate-table tr').count()).toBe(1 + rounds.length); // heading, rounds, stop-and-copy
     expect(await page.locator('#migrate-worker').textContent()).toBe('guest in worker 2');
     await page.screenshot({ path: join(shots, 'migrate.png') });
+    // The new worker's counters go on from the old one's: run time and instructions do not go back.
+    await page.waitForFunction((b) => (window.wasmvisorDemo.last?.counters.instructions ?? 0) > b, before.instructions);
+    const after = await page.evaluate(() => window.wasmvisorDemo.last!.counters);
+    expect(after.wallMs).toBeGreaterThan(before.wallMs);
 
     // The guest goes on in the second worker to its end; the terminal is the unmigrated run's.
     await page.waitForFunction(() => window.wasmvisorDemo.terminalText().includes('[guest exited with code'), null, { timeout: 120_000 });

@@ -70,7 +70,7 @@ export class MigrateView {
   }
 
   private draw(): void {
-    const head = '<tr><th>round</th><th>pages</th><th>pages sent</th><th>dirty pages/s</th><th>est. downtime</th><th>ms</th></tr>';
+    const head = '<tr><th>round</th><th>pages</th><th title="different pages sent in all rounds so far">distinct sent</th><th>dirty pages/s</th><th>est. downtime</th><th>ms</th></tr>';
     const rows = this.rounds.map((r) => r.stopAndCopy
       ? `<tr class="stop-and-copy"><td>stop-and-copy</td><td>${n(r.pages)}</td><td></td><td></td><td>${ms(r.ms)} ms (actual)</td><td>${ms(r.ms)}</td></tr>`
       : `<tr class="round"><td>${r.round}</td><td>${n(r.pages)}</td><td>${n(r.pagesSent ?? 0)}</td><td>${n(r.dirtyRate)}</td><td>${ms(r.estDowntimeMs)} ms</td><td>${ms(r.ms)}</td></tr>`);

@@ -351,6 +351,8 @@ export class Vm extends EventTarget {
    */
   async migrate(opts: MigrateOptions = {}): Promise<MigrationSummary> {
     if (!this.bootOptions || !this.lastLoad) throw new Error('wasmvisor: cannot migrate: no guest is loaded');
+    // (the source worker checks again; this saves starting a target for nothing)
+    if (this.state !== 'running' && this.state !== 'paused') throw new Error(`wasmvisor: cannot migrate: the guest is ${this.state}`);
     const statsBuffer = this.shared ? new SharedArrayBuffer(STAT_BLOCK_BYTES) : undefined;
     const { worker, summary, replay } = await migrateWorker({
       bootOptions: { ...this.bootOptions, statsBuffer },

@@ -142,4 +142,16 @@ describe.skipIf(!haveChromium)('demo page: live migration between two Workers', 
     expect(await lines(page)).toEqual(want);
     expect(demo!.pageErrors).toEqual([]);
   }, 120_000);
+
+  it('a guest that has exited cannot be migrated: the button is off and the API says why in one line', async () => {
+    const page = demo!.page;
+    await page.goto(`${demo!.server.url}?guest=demo/hello.elf`);
+    await waitText(page, '[guest exited with code 0]');
+    expect(await page.locator('#migrate').isDisabled()).toBe(true);
+    const error = await page.evaluate(() => (window.wasmvisorDemo.vm as unknown as { migrate(): Promise<unknown> }).migrate().then(() => 'migrated', (e: Error) => e.message));
+    expect(error).toBe('wasmvisor: cannot migrate: the guest is exited');
+    expect(await page.locator('#migrate-worker').textContent()).toBe('guest in worker 1');
+    expect(await page.evaluate(() => window.wasmvisorDemo.vm.state)).toBe('exited');
+    expect(demo!.pageErrors).toEqual([]);
+  }, 60_000);
 });

@@ -3,7 +3,7 @@
  * guest (guests/demo/ticker.c: a line per round while it rewrites a moving window of its 8 MiB)
  * runs in the page's Worker; a click on Migrate mid-run moves it to a second Worker with
  * pre-copy over a MessageChannel. The panel shows at least one live round as it happens, then
- * the summary; the guest runs on in the new worker to its end, and the terminal's text is the
+ * the summary and a chart of the rounds; the guest runs on in the new worker to its end, and the terminal's text is the
  * unmigrated run's (guests/expected/demo/ticker.txt, QEMU's output) line for line, with its
  * final checksum: no line lost, doubled or garbled at the switch.
  */
@@ -72,6 +72,12 @@ describe.skipIf(!haveChromium)('demo page: live migration between two Workers', 
     expect(m.summary!.downtimeMs).toBeLessThanOrEqual(m.summary!.totalMs);
     expect(await page.locator('#migrate-table tr').count()).toBe(1 + rounds.length); // heading, rounds, stop-and-copy
     expect(await page.locator('#migrate-worker').textContent()).toBe('guest in worker 2');
+    // The chart: a bar per round (pages), the dirty rate as a line (none for the stop-and-copy).
+    const chart = await page.evaluate(() => (window.wasmvisorDemo.migration as unknown as { chartData: (number | null)[][] }).chartData);
+    expect(chart[0]).toEqual(rounds.map((_, i) => i + 1));
+    expect(chart[1]).toEqual(rounds.map((r) => r.pages));
+    expect(chart[2].map((v) => v === null)).toEqual(rounds.map((r) => r.stopAndCopy === true));
+    expect(await page.locator('#migrate-chart canvas').count()).toBe(1);
     await page.screenshot({ path: join(shots, 'migrate.png') });
     // The new worker's counters go on from the old one's: run time and instructions do not go back.
     await page.waitForFunction((b) => (window.wasmvisorDemo.last?.counters.instructions ?? 0) > b, before.instructions);

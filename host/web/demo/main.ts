@@ -164,6 +164,7 @@ async function main(): Promise<void> {
   });
   const migration = new MigrateView(vm, {
     button: $<HTMLButtonElement>('migrate'), table: $<HTMLTableElement>('migrate-table'), note: $('migrate-note'), worker: $('migrate-worker'),
+    chart: $('migrate-chart'),
   });
   const handle: DemoHandle = {
     own,

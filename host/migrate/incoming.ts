@@ -7,7 +7,6 @@
  * a stream that is refused, corrupt or cut before that leaves this process with one line and
  * exit 2, having run nothing.
  */
-import * as net from 'node:net';
 import type { Machine } from '../machine/machine';
 import type { Vm } from '../vmm/vm';
 import { UserError } from '../errors';
@@ -16,6 +15,8 @@ import { checkConfig, clearRam, restoreSnapshot, snapshotConfig, type SnapshotCo
 import type { MigrateOptions } from './options';
 import { guestRam, PAGE } from './pages';
 import { In, MessageReader, MSG, Out, frame, StreamError, STREAM_MAGIC, STREAM_VERSION, type Message } from './stream';
+import { acceptTcp } from './tcp-transport';
+import type { Transport } from './transport';
 
 const ZERO = new Uint8Array(PAGE);
 
@@ -23,7 +24,17 @@ const ZERO = new Uint8Array(PAGE);
 export async function receiveMigration(target: Machine | Vm, opts: MigrateOptions, io: { stderr(t: string): void }): Promise<void> {
   const at = opts.incoming!;
   const what = `wasmvisor: incoming migration on ${at.text}`;
-  const socket = await accept(at, what, () => io.stderr(`wasmvisor: waiting for a migration on ${at.text}\n`));
+  const { transport, from } = await acceptTcp(at, what, () => io.stderr(`wasmvisor: waiting for a migration on ${at.text}\n`));
+  const got = await receiveOver(target, transport, what);
+  io.stderr(`wasmvisor: migrated in from ${from} (${got.pages} pages, ${got.bytes} bytes); running\n`);
+}
+
+/**
+ * Receive a migration stream over `socket` (any transport: TCP above, a MessagePort on the
+ * page) into `target`: on return the target holds the source's VM, ready to run. `what` starts
+ * every error line. Throws a one-line UserError (exit 2) having run nothing.
+ */
+export async function receiveOver(target: Machine | Vm, socket: Transport, what: string): Promise<{ pages: number; bytes: number }> {
   const reader = new MessageReader(socket, what);
   const refuse = (line: string): never => {
     try {
@@ -108,7 +119,7 @@ export async function receiveMigration(target: Machine | Vm, opts: MigrateOption
     socket.write(frame(MSG.READY, new Uint8Array(0)));
     await reader.expect(MSG.COMMIT);
     socket.end(frame(MSG.DONE, new Uint8Array(0)));
-    io.stderr(`wasmvisor: migrated in from ${socket.remoteAddress ?? '?'}:${socket.remotePort ?? '?'} (${pages.size} pages, ${reader.bytes} bytes); running\n`);
+    return { pages: pages.size, bytes: reader.bytes };
   } catch (e) {
     if (e instanceof StreamError) {
       socket.destroy();
@@ -116,17 +127,4 @@ export async function receiveMigration(target: Machine | Vm, opts: MigrateOption
     }
     throw e;
   }
-}
-
-function accept(at: { host: string; port: number; text: string }, what: string, listening: () => void): Promise<net.Socket> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer({ pauseOnConnect: false }, (s) => {
-      server.close();
-      s.setNoDelay(true);
-      resolve(s);
-    });
-    server.maxConnections = 1;
-    server.once('error', (e: NodeJS.ErrnoException) => reject(new UserError(`${what}: cannot listen (${e.code ?? e.message})`, 2)));
-    server.listen(at.port, at.host, listening);
-  });
 }

@@ -10,7 +10,6 @@
  * over: READY from the target, COMMIT, DONE. Any failure before DONE leaves the guest here,
  * running on, with one line on stderr saying why.
  */
-import * as net from 'node:net';
 import type { Machine } from '../machine/machine';
 import type { Vm } from '../vmm/vm';
 import { UserError } from '../errors';
@@ -18,7 +17,9 @@ import { saveSnapshot, snapshotConfig, whyNotSaveable } from '../snapshot/snapsh
 import type { MigrateOptions } from './options';
 import { guestRam, isZeroPage, PAGE, type GuestRam } from './pages';
 import { MessageReader, MSG, Out, In, frame, StreamError, STREAM_MAGIC, STREAM_VERSION } from './stream';
-import { Progress, type RoundStats } from './progress';
+import { Progress, type RoundStats, type Summary } from './progress';
+import { tcpDialer } from './tcp-transport';
+import type { Dialer, Transport } from './transport';
 
 /** Pages per PAGES message (up to 1 MiB of payload). */
 const BATCH = 256;
@@ -30,13 +31,17 @@ const STALL_ROUNDS = 3;
 export interface SourceIo {
   stderr(text: string): void;
   isTTY: boolean;
+  /** After each pre-copy round (a page's live view, host/web; the CLI has its progress line). */
+  onRound?(r: RoundStats, pagesSent: number): void;
+  /** Once: the summary after the hand-over, or the one line why the migration failed (the VM runs on here). */
+  onEnd?(end: { summary: Summary } | { error: string }): void;
 }
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 export class MigrationSource {
   private readonly ram: GuestRam;
-  private socket: net.Socket | undefined;
+  private socket: Transport | undefined;
   private reader: MessageReader | undefined;
   private readonly what: string;
   private state: 'idle' | 'precopy' | 'stopping' | 'failed' | 'done' = 'idle';
@@ -53,9 +58,11 @@ export class MigrationSource {
     private readonly runnable: { stop(): void },
     private readonly opts: MigrateOptions,
     private readonly io: SourceIo,
+    /** Where the stream goes: --migrate-to's TCP address by default (a MessagePort on the page). */
+    private readonly dial: Dialer = tcpDialer(opts.to!),
   ) {
     this.ram = guestRam(target);
-    this.what = `wasmvisor: migration to ${opts.to!.text}`;
+    this.what = `wasmvisor: migration to ${dial.text}`;
     this.progress = new Progress(io);
   }
 
@@ -75,6 +82,7 @@ export class MigrationSource {
     if (this.state === 'precopy' || this.state === 'stopping') {
       this.progress.clear();
       this.io.stderr(`${this.what}: abandoned: ${why}\n`);
+      this.io.onEnd?.({ error: `abandoned: ${why}` });
       this.close();
     }
     this.state = 'failed';
@@ -88,6 +96,7 @@ export class MigrationSource {
     const refusal = this.reader?.refusal();
     const why = refusal !== undefined ? `refused by the target: ${refusal}` : e.message.startsWith(this.what) ? e.message.slice(this.what.length + 2) : e.message;
     this.io.stderr(`${this.what}: ${why}; the VM keeps running here\n`);
+    this.io.onEnd?.({ error: why });
     this.close();
   }
 
@@ -147,15 +156,8 @@ export class MigrationSource {
   }
 
   private async connect(): Promise<void> {
-    const to = this.opts.to!;
-    const s = net.connect({ host: to.host, port: to.port });
-    s.setNoDelay(true);
-    this.socket = s;
-    await new Promise<void>((resolve, reject) => {
-      s.once('connect', () => resolve());
-      s.once('error', (e: NodeJS.ErrnoException) => reject(new StreamError(`${this.what}: cannot connect (${e.code ?? e.message})`)));
-    });
-    this.reader = new MessageReader(s, this.what);
+    this.socket = await this.dial.connect(this.what);
+    this.reader = new MessageReader(this.socket, this.what);
   }
 
   private async precopy(): Promise<void> {
@@ -194,6 +196,7 @@ export class MigrationSource {
         const estDowntime = (dirty.length * (PAGE + 5)) / this.bandwidth + this.fixedMs;
         this.rounds.push({ round, pages: indices.length, bytes, ms, dirtyRate: (dirty.length * 1000) / ms, estDowntimeMs: estDowntime });
         this.progress.round(this.rounds, this.sent.size);
+        this.io.onRound?.(this.rounds[this.rounds.length - 1], this.sent.size);
         stalls = dirty.length >= lastDirty ? stalls + 1 : 0;
         lastDirty = dirty.length;
         if (estDowntime <= this.opts.downtimeMs || round >= this.opts.maxRounds || stalls >= STALL_ROUNDS) {
@@ -252,13 +255,15 @@ export class MigrationSource {
       this.rounds.push({ round, pages: indices.length, bytes, ms: downtime, dirtyRate: 0, estDowntimeMs: downtime, stopAndCopy: true });
       this.state = 'done';
       this.socket!.end();
-      this.progress.summary(this.opts, {
+      const summary: Summary = {
         totalMs: performance.now() - this.startedAt,
         downtimeMs: downtime,
         bytes: this.bytes,
         rounds: this.rounds,
         fetchedOnDemand: 0,
-      });
+      };
+      this.progress.summary(this.opts, summary, this.dial.text);
+      this.io.onEnd?.({ summary });
       return true;
     } catch (e) {
       this.fail(e);

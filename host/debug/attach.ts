@@ -34,6 +34,8 @@ export interface DebugSession {
   readonly gate: RunGate;
   /** The monitor, when --monitor was given (the CLI feeds it stdin lines or Ctrl-A C). */
   readonly monitor: Monitor | undefined;
+  /** Let a held hart's run loop return after a stop() (DebugGate.unblock): the hold stays. */
+  unblock(): void;
   /** End the run (and release a held hart): the monitor's quit, the end of a stdio monitor's input. */
   quit(): void;
   /** The run ended: GDB gets W (the exit code) or the connection closes; servers stop. */
@@ -55,7 +57,7 @@ export async function startDebug(o: DebugOptions, target: DebugTarget, ctl: Debu
   let server: Server | undefined;
   if (o.gdb !== undefined) {
     const spec = parseTcpSpec(o.gdb, '--gdb');
-    stub = new GdbStub(target, gate, { onKill: ctl.quit, monitor: async (cmd) => monitor.execute(cmd) });
+    stub = new GdbStub(target, gate, { onKill: ctl.quit, monitor: (cmd) => monitor.execute(cmd) });
     const port = await stub.listen(spec);
     stderr(`wasmvisor: gdb stub listening on ${spec.host}:${port}\n`);
   }
@@ -69,6 +71,7 @@ export async function startDebug(o: DebugOptions, target: DebugTarget, ctl: Debu
     gate,
     monitor: o.monitor !== undefined ? monitor : undefined,
     quit,
+    unblock: () => gate.unblock(),
     finish(result) {
       server?.close();
       if (!stub) return;

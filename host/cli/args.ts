@@ -103,8 +103,8 @@ export type Command =
 
 /** The text of `wasmvisor --help`. */
 export const USAGE = `usage: wasmvisor run [--bare] IMAGE [options]
-       wasmvisor xl create DOMU.cfg [--timeout S] [--deterministic] [--stats] [--jit MODE]
-       wasmvisor up HOST.cfg [--timeout S] [--deterministic] [--stats] [--jit MODE]
+       wasmvisor xl create DOMU.cfg [--timeout S] [--deterministic] [--stats] [--jit MODE] [--monitor tcp:HOST:PORT]
+       wasmvisor up HOST.cfg [--timeout S] [--deterministic] [--stats] [--jit MODE] [--monitor tcp:HOST:PORT]
        wasmvisor xl list [DOM...] | xl pause DOM | xl unpause DOM | xl destroy DOM
        wasmvisor xl console DOM
        wasmvisor lab IMAGE [--json FILE|-] [--svg FILE] [--runs N] [VM options]
@@ -189,7 +189,8 @@ unpauses, Ctrl-A D destroys that domain.
 From another terminal, xl list, pause, unpause, destroy and console act on the running
 Dom0 (DOM: a domain name or id); with several running, WASMVISOR_DOM0=PID picks one.
 xl console shows the domain's recent and new output and sends it your typing; Ctrl-]
-detaches. These exit 1 when there is no such Dom0 or domain.
+detaches. These exit 1 when there is no such Dom0 or domain. With --monitor, the Dom0's
+monitor (telnet or nc to it) takes xl list, pause, unpause and destroy, and quit.
 
 console: guest output goes to stdout; keys go to the guest's UART. On a terminal,
   Ctrl-A X quits, Ctrl-A S saves a snapshot, Ctrl-A C switches to the monitor, Ctrl-A V switches

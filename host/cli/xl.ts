@@ -34,6 +34,10 @@ import { isTerminal, readTyped, type TypedInput } from './stdin';
 import { dom0Dir } from './dom0-sockets';
 import { runXlClient, XL_CLIENT_COMMANDS } from './xl-client';
 import { XlControl } from './xl-control';
+import { xlMonitor } from './xl-monitor';
+import type { Server } from 'node:net';
+import { parseTcpSpec } from '../debug/gdb-stub';
+import { listenMonitor } from '../debug/monitor-io';
 
 /** Exit status after --timeout (as `wasmvisor run`). */
 const EXIT_TIMEOUT = 124;
@@ -55,6 +59,8 @@ export interface XlOptions {
   deterministic: boolean;
   stats: boolean;
   jit?: 'off' | 'on' | 'always';
+  /** --monitor tcp:HOST:PORT: the Dom0's monitor, with the xl commands (xl-monitor.ts). */
+  monitor?: string;
 }
 
 /** The console escapes of `xl create` and `up` (CR LF: the terminal is raw). */
@@ -87,6 +93,11 @@ export function parseXlArgs(what: string, args: string[]): XlOptions {
       const v = need();
       if (v !== 'off' && v !== 'on' && v !== 'always') throw new UserError(`wasmvisor: --jit: unknown mode '${v}' (expected off, on or always)`);
       o.jit = v;
+    } else if (a === '--monitor') {
+      const v = need();
+      if (v === 'stdio') throw new UserError(`wasmvisor: ${what}: --monitor stdio is not available for a Dom0 (stdin is the domains' console input): use tcp:HOST:PORT`);
+      parseTcpSpec(v, '--monitor');
+      o.monitor = v;
     } else if (value !== undefined) {
       throw new UserError(`wasmvisor: option '${a}' takes no value`);
     } else if (a === '--deterministic') o.deterministic = true;
@@ -190,6 +201,8 @@ async function session(o: XlOptions, cfgs: DomainCfg[], bridges: string[] | unde
     }),
   });
   let how: 'done' | 'quit' | 'timeout';
+  let monitorServer: Server | undefined;
+  let quitByMonitor = false;
   try {
     // The xl commands of other terminals; the domains run without them if there is no socket.
     control = await XlControl.start(dom0Dir(), { xl, consoles, dom0Seconds: () => dom0Seconds(xl, t0) })
@@ -197,13 +210,20 @@ async function session(o: XlOptions, cfgs: DomainCfg[], bridges: string[] | unde
         say(`wasmvisor: xl commands from other terminals are unavailable: ${e.message}\n`);
         return undefined;
       });
+    if (o.monitor !== undefined) {
+      const spec = parseTcpSpec(o.monitor, '--monitor');
+      const m = await listenMonitor(spec, xlMonitor(xl, () => dom0Seconds(xl, t0), () => { quitByMonitor = true; }));
+      monitorServer = m.server;
+      say(`wasmvisor: monitor listening on ${spec.host}:${m.port}\n`);
+    }
     how = await xl.run({ timeoutMs: o.timeout !== undefined ? Number(o.timeout) * 1000 : undefined });
   } finally {
+    monitorServer?.close();
     control?.close();
     input.close();
     for (const p of lines.values()) p.end();
   }
-  if (how === 'quit') say('\r\nwasmvisor: terminated by Ctrl-A X\n');
+  if (how === 'quit') say(quitByMonitor ? "wasmvisor: terminated by the monitor's quit\n" : '\r\nwasmvisor: terminated by Ctrl-A X\n');
   for (const r of xl.records()) if (r.state !== 'gone') xl.destroy(r.domid);
 
   const rows: XlListRow[] = [xl.list(dom0Seconds(xl, t0))[0], ...xl.records().map((r) => xl.row(r))];

@@ -124,7 +124,7 @@ export class Monitor {
         return '';
     }
     if (!('target' in this.host)) {
-      if (word === 'info') return `info: expected ${this.topics([])}, got '${args[0] ?? ''}'\n`;
+      if (word === 'info') return this.infos.size > 0 ? `info: expected ${this.topics([])}, got '${args[0] ?? ''}'\n` : 'info: no topics in this monitor (help lists its commands)\n';
       return `unknown command: '${word}' (help lists them)\n`;
     }
     const host = this.host;

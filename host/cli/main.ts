@@ -354,7 +354,8 @@ async function drive(machine: Runnable, o: RunOptions, io: CliIo, target?: Machi
   const editor = monitor && new LineEditor((line) => void monitor.execute(line).then((out) => io.stderr(crlf(out) + PROMPT)), io.stdin.isTTY === true, io.stderr);
   if (inMonitor) {
     io.stderr(PROMPT);
-    io.stdin.once('end', () => debug?.quit()); // the end of a stdio monitor's input ends the run, as quit
+    // the end of a stdio monitor's input ends the run, as quit (after the commands before it)
+    io.stdin.once('end', () => void monitor?.execute('quit'));
   }
   const hookup = attachStdin(
     io.stdin,
@@ -401,7 +402,8 @@ async function drive(machine: Runnable, o: RunOptions, io: CliIo, target?: Machi
   try {
     for (;;) {
       result = await machine.run(limits);
-      const stopped = result.reason === 'stopped' && !quitByUser && !brokenPipe;
+      // (a monitor's quit wins over the commands waiting for this stop: they answer that the run ended)
+      const stopped = result.reason === 'stopped' && !quitByUser && !brokenPipe && debug?.quitting !== true;
       if (stopped && commands?.pending) {
         commands.runWaiting();
         if (!migration?.stopWanted && !saveRequested) {

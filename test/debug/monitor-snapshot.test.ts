@@ -96,4 +96,15 @@ describe('monitor savevm / loadvm (--deterministic)', () => {
     expect(await w.exit).toBe(0);
     expect(w.stdout()).toBe(ref);
   }, 90_000);
+
+  it('--monitor stdio: savevm held at the entry runs before the end of input quits; --restore of that file prints the whole run', () => {
+    const file = join(dir, 'stdio.wvsnap');
+    const r = spawnSync(process.execPath, [BIN, 'run', MINIKERNEL, '--deterministic', '-S', '--monitor', 'stdio'], { cwd: ROOT, input: `savevm ${file}\n`, encoding: 'latin1', timeout: 60_000 });
+    expect(r.status).toBe(0);
+    expect(r.stdout).toBe('');
+    expect(r.stderr).toBe(`(wasmvisor) savevm: saved ${file} (${statSync(file).size} bytes)\r\n(wasmvisor) `);
+    const b = spawnSync(process.execPath, [BIN, 'run', MINIKERNEL, '--deterministic', '--restore', file], { cwd: ROOT, encoding: 'latin1', timeout: 60_000 });
+    expect([b.status, b.stderr]).toEqual([0, '']);
+    expect(b.stdout).toBe(reference([MINIKERNEL, '--deterministic']));
+  }, 90_000);
 });

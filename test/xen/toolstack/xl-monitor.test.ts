@@ -5,7 +5,7 @@
  * unpause, destroy, their one-line errors, and quit. Two conecho DomUs (guests/xen/conecho.c),
  * which print a line and wait for console input. Needs dist/cli.mjs (`npm run build`).
  */
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -22,6 +22,7 @@ const HEADER = 'Name                                        ID   Mem VCPUs\tStat
 const DOM0_ROW = 'Domain-0                                     0     0     1     r-----  T\n';
 /** An `xl list` row of a 16 MiB conecho domain, time left out. */
 const row = (name: string, id: number, state: string) => `${name.padEnd(40)} ${String(id).padStart(5)}    16     1     ${state}  T\n`;
+const haveScript = spawnSync('script', ['--version'], { stdio: 'ignore' }).status === 0;
 const noTimes = (s: string) => s.replace(/ {2} *\d+\.\d$/gm, '  T');
 
 const dir = mkdtempSync(join(tmpdir(), 'wasmvisor-xlmon-'));
@@ -78,6 +79,47 @@ describe("a Dom0's monitor (wasmvisor up --monitor)", () => {
       'wasmvisor: echo1 (d1) did not power off cleanly: destroyed',
       '',
     ]);
+  }, 120_000);
+
+  it.skipIf(!existsSync(CONECHO) || !haveScript)("on a terminal, Ctrl-A C switches typed input to the Dom0's monitor and back", async () => {
+    writeFileSync(join(dir, 'solo.cfg'), `name = 'solo'\nkernel = '${CONECHO}'\nmemory = 16\n`);
+    const cmd = `XDG_RUNTIME_DIR=${dir} node bin/wasmvisor.mjs xl create ${join(dir, 'solo.cfg')} --timeout 300; echo "EXIT=$?"`;
+    const child = spawn('script', ['-qfec', cmd, '/dev/null'], { cwd: ROOT, stdio: ['pipe', 'pipe', 'pipe'] });
+    let out = '';
+    child.stdout.on('data', (b: Buffer) => (out += b.toString('latin1')));
+    // (the terminal turns LF into CR LF on output: lines end in CR+ LF, read here as LF)
+    const text = () => out.replace(/\r+\n/g, '\n');
+    const seen = async (what: string, from = 0) => {
+      for (let i = 0; i < 600 && !text().includes(what, from); i++) await new Promise((r) => setTimeout(r, 50));
+      expect(text().slice(from), `waiting for ${JSON.stringify(what)}`).toContain(what);
+    };
+    const done = new Promise<number | null>((res) => child.on('close', res));
+    try {
+      await seen('conecho: domain 1, echoing the PV console');
+      child.stdin.write('\x01c');
+      await seen('\n(wasmvisor) ');
+      let from = text().length;
+      child.stdin.write('xl pause solo\r'); // (echoed: the line editor on a raw terminal)
+      await seen('xl pause solo\n(wasmvisor) ', from);
+      from = text().length;
+      child.stdin.write('xl list 1\r');
+      await seen('(wasmvisor) ', from + 12);
+      expect(noTimes(text().slice(from))).toBe('xl list 1\n' + HEADER + row('solo', 1, '--p---') + '(wasmvisor) ');
+      child.stdin.write('xl unpause 1\r');
+      await seen('xl unpause 1\n(wasmvisor) ', from);
+      // Back to the console: typing goes to the domain, which answers.
+      child.stdin.write('\x01c');
+      from = text().length;
+      child.stdin.write('hi\r');
+      await seen("conecho: got 'hi'", from);
+      child.stdin.write('\x01cquit\r');
+      await seen('EXIT=');
+    } finally {
+      child.stdin.end();
+    }
+    expect(await done).toBe(0);
+    expect(out).toContain("wasmvisor: terminated by the monitor's quit");
+    expect(out).toContain('EXIT=1'); // (solo did not power off: destroyed at the Dom0's end)
   }, 120_000);
 });
 

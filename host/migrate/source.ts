@@ -89,6 +89,7 @@ export class MigrationSource {
     const refusal = this.reader?.refusal();
     const why = refusal !== undefined ? `refused by the target: ${refusal}` : e.message.startsWith(this.what) ? e.message.slice(this.what.length + 2) : e.message;
     this.error = why;
+    this.endedAt = performance.now();
     this.io.stderr(`${this.what}: ${why}; the VM keeps running here\n`);
     this.close();
   }
@@ -252,6 +253,7 @@ export class MigrationSource {
       await this.reader!.expect(MSG.DONE);
       const downtime = performance.now() - t0;
       this.downtimeMs = downtime;
+      this.endedAt = performance.now();
       this.rounds.push({ round, pages: indices.length, bytes, ms: downtime, dirtyRate: 0, estDowntimeMs: downtime, stopAndCopy: true });
       this.state = 'done';
       this.socket!.end();
@@ -272,6 +274,8 @@ export class MigrationSource {
   /** Why it failed (the line printed), for `info migrate`. */
   private error: string | undefined;
   private downtimeMs: number | undefined;
+  /** When it failed or completed (info migrate's total time stops there). */
+  private endedAt: number | undefined;
 
   /** Started and not yet over (the monitor refuses a second migrate, and loadvm, meanwhile). */
   get busy(): boolean {
@@ -286,7 +290,7 @@ export class MigrationSource {
       state: names[this.state],
       to: this.opts.to!.text,
       error: this.error,
-      totalMs: this.startedAt === 0 ? 0 : performance.now() - this.startedAt,
+      totalMs: this.startedAt === 0 ? 0 : (this.endedAt ?? performance.now()) - this.startedAt,
       downtimeMs: this.downtimeMs,
       expectedDowntimeMs: last?.estDowntimeMs,
       rounds: this.rounds.length,

@@ -39,6 +39,7 @@ import { runUp, runXl } from './xl';
 import { runLab } from '../lab/run';
 import { receiveMigration } from '../migrate/incoming';
 import { MigrationSource } from '../migrate/source';
+import { RunCommands } from './monitor-run';
 import { DEFAULT_SNAPSHOT_FILE, restoreSnapshotFile, saveSnapshotFile } from '../snapshot/file';
 import { startDebug, type DebugSession } from '../debug/attach';
 import { machineTarget, vmTarget, vmcsHState } from '../debug/target';
@@ -350,10 +351,11 @@ async function drive(machine: Runnable, o: RunOptions, io: CliIo, target?: Machi
   // Ctrl-A C switches typed input between the guest's console and the monitor.
   const monitor = debug?.monitor;
   let inMonitor = o.monitor === 'stdio';
-  const editor = monitor && new LineEditor((line) => io.stderr(crlf(monitor.execute(line)) + PROMPT), io.stdin.isTTY === true, io.stderr);
+  const editor = monitor && new LineEditor((line) => void monitor.execute(line).then((out) => io.stderr(crlf(out) + PROMPT)), io.stdin.isTTY === true, io.stderr);
   if (inMonitor) {
     io.stderr(PROMPT);
-    io.stdin.once('end', () => debug?.quit()); // the end of a stdio monitor's input ends the run, as quit
+    // the end of a stdio monitor's input ends the run, as quit (after the commands before it)
+    io.stdin.once('end', () => void monitor?.execute('quit'));
   }
   const hookup = attachStdin(
     io.stdin,
@@ -387,14 +389,33 @@ async function drive(machine: Runnable, o: RunOptions, io: CliIo, target?: Machi
   };
   const done = { instructions: 0n, traps: 0n, wallMs: 0 };
   // --migrate-to (docs/migration.md): pre-copy runs between the run's slices; stop-and-copy here.
-  const migration = o.migrate?.to && target ? new MigrationSource(target, machine, o.migrate, { stderr: io.stderr, isTTY: process.stderr.isTTY === true }) : undefined;
+  const sourceIo = { stderr: io.stderr, isTTY: process.stderr.isTTY === true };
+  let migration = o.migrate?.to && target ? new MigrationSource(target, machine, o.migrate, sourceIo) : undefined;
   migration?.start();
+  // The monitor's savevm, loadvm and migrate (monitor-run.ts): they act between two run() calls.
+  const commands = monitor && target && debug ? new RunCommands({
+    target, runnable: machine, unblock: debug.unblock, snapshotFile: o.snapshotFile, memSize: o.memSize, migrate: o.migrate, io: sourceIo,
+    migration: () => migration,
+    startMigration: (m) => { migration = m; m.start(); },
+  }) : undefined;
+  if (commands && monitor) commands.define(monitor);
   try {
     for (;;) {
       result = await machine.run(limits);
-      debug?.finish(result);
-      if (result.reason === 'stopped' && migration?.stopWanted && !quitByUser && !brokenPipe) {
-        if (await migration.stopAndCopy()) return { result, quitByUser, brokenPipe, migrated: true };
+      // (a monitor's quit wins over the commands waiting for this stop: they answer that the run ended)
+      const stopped = result.reason === 'stopped' && !quitByUser && !brokenPipe && debug?.quitting !== true;
+      if (stopped && commands?.pending) {
+        commands.runWaiting();
+        if (!migration?.stopWanted && !saveRequested) {
+          addUp(result);
+          continue;
+        }
+      }
+      if (stopped && migration?.stopWanted) {
+        if (await migration.stopAndCopy()) {
+          debug?.finish(result);
+          return { result, quitByUser, brokenPipe, migrated: true };
+        }
         addUp(result);
         continue;
       }
@@ -411,8 +432,10 @@ async function drive(machine: Runnable, o: RunOptions, io: CliIo, target?: Machi
     }
   } finally {
     hookup.close();
+    commands?.close('the run has ended');
     migration?.abandon('the run ended first');
   }
+  debug?.finish(result);
   result = { ...result, instructions: result.instructions + done.instructions, traps: result.traps + done.traps, wallMs: result.wallMs + done.wallMs };
   return { result, quitByUser, brokenPipe };
 }

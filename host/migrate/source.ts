@@ -82,6 +82,7 @@ export class MigrationSource {
     if (this.state === 'precopy' || this.state === 'stopping') {
       this.progress.clear();
       this.io.stderr(`${this.what}: abandoned: ${why}\n`);
+      this.error = `abandoned: ${why}`;
       this.io.onEnd?.({ error: `abandoned: ${why}` });
       this.close();
     }
@@ -95,6 +96,8 @@ export class MigrationSource {
     this.progress.clear();
     const refusal = this.reader?.refusal();
     const why = refusal !== undefined ? `refused by the target: ${refusal}` : e.message.startsWith(this.what) ? e.message.slice(this.what.length + 2) : e.message;
+    this.error = why;
+    this.endedAt = performance.now();
     this.io.stderr(`${this.what}: ${why}; the VM keeps running here\n`);
     this.io.onEnd?.({ error: why });
     this.close();
@@ -252,6 +255,8 @@ export class MigrationSource {
       await this.send(MSG.COMMIT, new Uint8Array(0));
       await this.reader!.expect(MSG.DONE);
       const downtime = performance.now() - t0;
+      this.downtimeMs = downtime;
+      this.endedAt = performance.now();
       this.rounds.push({ round, pages: indices.length, bytes, ms: downtime, dirtyRate: 0, estDowntimeMs: downtime, stopAndCopy: true });
       this.state = 'done';
       this.socket!.end();
@@ -270,4 +275,48 @@ export class MigrationSource {
       return false;
     }
   }
+
+  /** Why it failed (the line printed), for `info migrate`. */
+  private error: string | undefined;
+  private downtimeMs: number | undefined;
+  /** When it failed or completed (info migrate's total time stops there). */
+  private endedAt: number | undefined;
+
+  /** Started and not yet over (the monitor refuses a second migrate, and loadvm, meanwhile). */
+  get busy(): boolean {
+    return this.state !== 'failed' && this.state !== 'done';
+  }
+
+  /** The monitor's `info migrate` (host/cli/monitor-run.ts), with QEMU's status names. */
+  status(): MigrationStatus {
+    const last = this.rounds[this.rounds.length - 1];
+    const names = { idle: 'setup', precopy: 'active', stopping: 'device', failed: 'failed', done: 'completed' } as const;
+    return {
+      state: names[this.state],
+      to: this.opts.to!.text,
+      error: this.error,
+      totalMs: this.startedAt === 0 ? 0 : (this.endedAt ?? performance.now()) - this.startedAt,
+      downtimeMs: this.downtimeMs,
+      expectedDowntimeMs: last?.estDowntimeMs,
+      rounds: this.rounds.length,
+      bytes: this.bytes,
+      pagesSent: this.sent.size,
+      dirtyRate: last?.dirtyRate ?? 0,
+    };
+  }
+}
+
+/** A migration's progress as `info migrate` shows it. */
+export interface MigrationStatus {
+  state: 'setup' | 'active' | 'device' | 'failed' | 'completed';
+  to: string;
+  error?: string;
+  totalMs: number;
+  downtimeMs?: number;
+  expectedDowntimeMs?: number;
+  rounds: number;
+  bytes: number;
+  pagesSent: number;
+  /** Pages dirtied per second in the last round. */
+  dirtyRate: number;
 }

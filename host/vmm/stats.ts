@@ -93,6 +93,12 @@ export class ExitStats {
     }
   }
 
+  /** Count `n` exits of reason `id`, none of them timed (the core's in-core SBI calls). */
+  countMany(id: number, n: number): void {
+    this.counts[id] += n;
+    this.total += n;
+  }
+
   /** Exits counted so far. */
   get exits(): number {
     return this.total;

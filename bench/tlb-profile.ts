@@ -7,7 +7,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { parseImage } from '../host/machine/loader';
-import { Vm } from '../host/vmm/vm';
+import { Vm, KERNEL_RAW_BASE } from '../host/vmm/vm';
 import { runWasmvisor, MEM_SIZE } from './wasmvisor';
 
 async function main(): Promise<void> {
@@ -23,7 +23,7 @@ async function main(): Promise<void> {
       instructions = r.instructions;
       if (process.env.ROWS) console.log(`  tlb misses ${r.stats.tlbMisses}, walks ${r.stats.pageWalks}, traps ${r.stats.traps}, jit ${JSON.stringify(r.stats.jit, (_, v) => typeof v === 'bigint' ? String(v) : v)}`);
     } else {
-      const vm = await Vm.create({ memSize: MEM_SIZE, kernel: parseImage(new Uint8Array(readFileSync('guests/bin/vmbench/tlbstress.elf')), 'tlbstress.elf'), deterministic: true });
+      const vm = await Vm.create({ memSize: MEM_SIZE, kernel: parseImage(new Uint8Array(readFileSync('guests/bin/vmbench/tlbstress.elf')), 'tlbstress.elf', KERNEL_RAW_BASE), deterministic: true });
       const r = await vm.run({ timeoutMs: 600_000 });
       if (r.reason !== 'exit' || r.exitCode !== 0) throw new Error(`vm: ${r.reason} ${r.exitCode}`);
       instructions = r.instructions;

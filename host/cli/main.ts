@@ -80,7 +80,7 @@ const processIo: CliIo = {
     if (!stdoutClosed) process.stdout.write(b);
   },
   stderr: (t) => void process.stderr.write(t),
-  stdin: process.stdin,
+  get stdin() { return process.stdin; }, // on first use: creating the stream costs start-up time
   onStdoutClosed: (handler) => {
     stdoutClosedHandler = handler;
   },

@@ -234,7 +234,7 @@ async function main(): Promise<number> {
       // first run writes it), the core compiled while the bundle loads.
       try {
         const trivial = writeTrivialImage(tmp);
-        const cli = [join(root, 'bin/wasmvisor.mjs'), 'run', trivial];
+        const cli = [join(root, 'bin/wasmvisor.cjs'), 'run', trivial]; // the command package.json's bin names
         timedSpawn(process.execPath, cli, 30_000); // warms dist/cli.cjs.cache
         let bestMs = Infinity;
         for (let i = 0; i < opt.runs; i++) {

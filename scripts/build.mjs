@@ -86,7 +86,7 @@ for (const [src, out] of entries) {
     logLevel: 'warning',
   });
 }
-// The CLI again as CommonJS, for bin/wasmvisor.mjs, which compiles it with V8's code cache
+// The CLI again as CommonJS, for bin/wasmvisor.cjs, which compiles it with V8's code cache
 // (vm.Script; Node 20 has none for ES modules). import.meta.url becomes the file's URL.
 if (existsSync(join(root, 'host/cli/main.ts'))) {
   await bundle({

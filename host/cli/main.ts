@@ -1,5 +1,5 @@
 /**
- * The `wasmvisor` command (bundled to dist/cli.mjs; bin/wasmvisor.mjs calls `main`).
+ * The `wasmvisor` command (bundled to dist/cli.mjs; bin/wasmvisor.cjs calls `main`).
  *
  * `wasmvisor run --bare IMAGE` builds a virt-compatible machine, loads IMAGE (and --bios),
  * wires the guest console to stdout/stdin and runs until the guest exits or a limit hits.
@@ -49,7 +49,7 @@ import type { RunGate } from '../machine/types';
 import type { DebugTarget } from '../debug/target';
 import pkg from '../../package.json';
 
-/** bin/wasmvisor.mjs hands over the core it compiled while the bundle loaded. */
+/** bin/wasmvisor.cjs hands over the core it compiled while the bundle loaded. */
 export { setCoreModule } from '../machine/core';
 
 /** Raw load address of the kernel when a --bios firmware occupies 0x80000000. */
@@ -81,7 +81,7 @@ const processIo: CliIo = {
     if (!stdoutClosed) process.stdout.write(b);
   },
   stderr: (t) => void process.stderr.write(t),
-  stdin: process.stdin,
+  get stdin() { return process.stdin; }, // on first use: creating the stream costs start-up time
   onStdoutClosed: (handler) => {
     stdoutClosedHandler = handler;
   },
@@ -460,7 +460,7 @@ function outcome(o: RunOptions, r: RunResult, quitByUser: boolean, io: CliIo): n
 }
 
 /**
- * Entry point used by bin/wasmvisor.mjs: run, let stdout and stderr drain, then exit with the
+ * Entry point used by bin/wasmvisor.cjs: run, let stdout and stderr drain, then exit with the
  * status (explicitly, so a device timer or stdin can never keep the process alive).
  */
 export async function main(argv: string[]): Promise<void> {

@@ -17,6 +17,8 @@ import { createServer, type Server, type Socket } from 'node:net';
 import type { DomainRecord, Toolstack } from '../xen/toolstack/xl';
 import type { ConsoleHub } from './console-hub';
 import { dom0SocketPath, ensureDom0Dir, removeQuietly } from './dom0-sockets';
+import { UserError } from '../errors';
+import { migrateDomain, restoreFile, saveFile } from './xl-save';
 import { FirstLine, MAX_REQUEST_LINE, parseRequest, type XlRequest, type XlResponse } from './xl-protocol';
 
 /** A connection that has not sent its request line by then is closed. */
@@ -132,6 +134,9 @@ export class XlControl {
       const rest = got.rest;
       this.opts.xl.defer(() => {
         if (!this.waiting.delete(s) || s.destroyed) return;
+        // A migration's transfer is not awaited here: the other domains run meanwhile.
+        if (req.cmd === 'migrate') return void this.runSaveCommand(s, req);
+        if (req.cmd === 'save' || req.cmd === 'restore') return this.runSaveCommand(s, req);
         this.run(s, req, rest);
       });
     };
@@ -151,6 +156,7 @@ export class XlControl {
         });
         return this.reply(s, { ok: true, rows: ids.map((id) => rows.find((r) => r.domid === id)!) });
       }
+      if (req.cmd === 'save' || req.cmd === 'restore' || req.cmd === 'migrate') return;
       const rec = this.find(req.dom);
       if (rec === DOMAIN_0) throw new CommandError(domain0Refusal(req.cmd));
       if (req.cmd === 'console') return this.attachConsole(s, rec, rest);
@@ -164,6 +170,30 @@ export class XlControl {
     } catch (e) {
       const message = e instanceof CommandError ? e.message : `internal error: ${(e as Error).message}`;
       this.reply(s, { ok: false, error: message });
+    }
+  }
+
+  /** xl save, restore and migrate (host/cli/xl-save.ts), answered when done. */
+  private async runSaveCommand(s: Socket, req: Extract<XlRequest, { cmd: 'save' | 'restore' | 'migrate' }>): Promise<void> {
+    try {
+      if (req.cmd === 'restore') {
+        const rec = await restoreFile(this.opts.xl, req.file);
+        return this.reply(s, { ok: true, domid: rec.domid, name: rec.cfg.name });
+      }
+      const rec = this.find(req.dom);
+      if (rec === DOMAIN_0) throw new CommandError(`Domain-0 cannot be ${req.cmd}d`);
+      if (rec.state !== 'running') throw new CommandError(`${rec.cfg.name} (d${rec.domid}) is shut down`);
+      const domid = rec.domid;
+      if (req.cmd === 'save') {
+        const bytes = saveFile(this.opts.xl, domid, req.file);
+        return this.reply(s, { ok: true, domid, name: rec.cfg.name, bytes });
+      }
+      // migrate: the transfer runs between slices of the other domains (this one is paused).
+      const bytes = await migrateDomain(this.opts.xl, domid, req.host, req.port);
+      this.reply(s, { ok: true, domid, name: rec.cfg.name, bytes });
+    } catch (e) {
+      const message = e instanceof CommandError || e instanceof UserError ? e.message : `internal error: ${(e as Error).message}`;
+      this.reply(s, { ok: false, error: message, ...(e instanceof UserError && e.exitCode === 2 ? { code: 2 } : {}) });
     }
   }
 

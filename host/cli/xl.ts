@@ -34,6 +34,9 @@ import { isTerminal, readTyped, type TypedInput } from './stdin';
 import { dom0Dir } from './dom0-sockets';
 import { runXlClient, XL_CLIENT_COMMANDS } from './xl-client';
 import { XlControl } from './xl-control';
+import type { Server } from 'node:net';
+import { listenIncoming, parseIncoming } from './xl-migrate';
+import { receiveMigration } from './xl-save';
 
 /** Exit status after --timeout (as `wasmvisor run`). */
 const EXIT_TIMEOUT = 124;
@@ -55,6 +58,10 @@ export interface XlOptions {
   deterministic: boolean;
   stats: boolean;
   jit?: 'off' | 'on' | 'always';
+  /** up --incoming tcp:HOST:PORT: listen for xl migrate (host/cli/xl-migrate.ts). */
+  incoming?: { host: string; port: number };
+  /** up --wait: Dom0 runs on with no domain (until Ctrl-A x, --timeout or a signal). */
+  wait?: boolean;
 }
 
 /** The console escapes of `xl create` and `up` (CR LF: the terminal is raw). */
@@ -87,16 +94,20 @@ export function parseXlArgs(what: string, args: string[]): XlOptions {
       const v = need();
       if (v !== 'off' && v !== 'on' && v !== 'always') throw new UserError(`wasmvisor: --jit: unknown mode '${v}' (expected off, on or always)`);
       o.jit = v;
+    } else if (a === '--incoming' && what === 'up') {
+      o.incoming = parseIncoming(need());
     } else if (value !== undefined) {
       throw new UserError(`wasmvisor: option '${a}' takes no value`);
     } else if (a === '--deterministic') o.deterministic = true;
+    else if (a === '--wait' && what === 'up') o.wait = true;
     else if (a === '--stats') o.stats = true;
     else if (a.startsWith('-') && a !== '-') throw new UserError(`wasmvisor: ${what}: unknown option '${a}' (see wasmvisor --help)`);
     else if (file !== undefined) throw new UserError(`wasmvisor: ${what}: unexpected argument '${a}' (one configuration file only)`);
     else file = a;
   }
-  if (file === undefined) throw new UserError(`wasmvisor: ${what}: missing the configuration file (usage: wasmvisor ${what} FILE.cfg)`);
-  o.file = file;
+  // up --incoming or --wait may start with no domain of its own.
+  if (file === undefined && !o.incoming && !o.wait) throw new UserError(`wasmvisor: ${what}: missing the configuration file (usage: wasmvisor ${what} FILE.cfg)`);
+  o.file = file ?? '';
   return o;
 }
 
@@ -117,7 +128,7 @@ export async function runXl(args: string[], io: XlIo): Promise<number> {
 export async function runUp(args: string[], io: XlIo): Promise<number> {
   if (wantsHelp(args, io, 'up')) return 0;
   const o = parseXlArgs('up', args);
-  const host = readHostCfg(o.file);
+  const host = o.file !== '' ? readHostCfg(o.file) : { domains: [], bridges: undefined };
   return session(o, host.domains, host.bridges, io, true);
 }
 
@@ -130,7 +141,7 @@ function wantsHelp(args: string[], io: XlIo, what: 'xl' | 'up'): boolean {
 
 /** Build the toolstack, create the domains, run them, report. */
 async function session(o: XlOptions, cfgs: DomainCfg[], bridges: string[] | undefined, io: XlIo, prefixed: boolean): Promise<number> {
-  const width = Math.max(...cfgs.map((c) => c.name.length));
+  let width = Math.max(0, ...cfgs.map((c) => c.name.length));
   const lines = new Map<DomainRecord, LinePrefixer>();
   const consoles = new ConsoleHub<DomainRecord>();
   let control: XlControl | undefined;
@@ -144,6 +155,7 @@ async function session(o: XlOptions, cfgs: DomainCfg[], bridges: string[] | unde
       consoles.write(rec, bytes);
       if (!prefixed) return io.stdout(bytes);
       let p = lines.get(rec);
+      width = Math.max(width, rec.cfg.name.length); // a domain restored or migrated in
       if (!p) lines.set(rec, (p = new LinePrefixer(`${rec.cfg.name.padEnd(width)} | `, (s) => io.stdout(s))));
       p.write(bytes);
     },
@@ -160,7 +172,7 @@ async function session(o: XlOptions, cfgs: DomainCfg[], bridges: string[] | unde
   }
 
   const t0 = performance.now();
-  let focus = xl.records()[0].domid;
+  let focus = xl.records()[0]?.domid ?? 0;
   const say = (text: string) => io.stderr(text);
   const input = attachInput(io.stdin, {
     guest: (bytes) => {
@@ -190,6 +202,8 @@ async function session(o: XlOptions, cfgs: DomainCfg[], bridges: string[] | unde
     }),
   });
   let how: 'done' | 'quit' | 'timeout';
+  let incoming: Server | undefined;
+  let received = false;
   try {
     // The xl commands of other terminals; the domains run without them if there is no socket.
     control = await XlControl.start(dom0Dir(), { xl, consoles, dom0Seconds: () => dom0Seconds(xl, t0) })
@@ -197,8 +211,19 @@ async function session(o: XlOptions, cfgs: DomainCfg[], bridges: string[] | unde
         say(`wasmvisor: xl commands from other terminals are unavailable: ${e.message}\n`);
         return undefined;
       });
-    how = await xl.run({ timeoutMs: o.timeout !== undefined ? Number(o.timeout) * 1000 : undefined });
+    if (o.incoming) {
+      const { host, port } = o.incoming;
+      incoming = await listenIncoming(host, port, (bytes) => receiveMigration(xl, bytes, 'a migration').then((r) => {
+        received = true;
+        return { domid: r.domid, name: r.cfg.name };
+      }), (line) => say(`wasmvisor: ${line}\n`));
+      say(`wasmvisor: waiting for xl migrate on tcp:${host}:${(incoming.address() as { port: number }).port}\n`);
+    }
+    // Dom0 stays up with no domain under --wait, and under --incoming until a domain came in.
+    const keepAlive = () => o.wait === true || (o.incoming !== undefined && !received);
+    how = await xl.run({ timeoutMs: o.timeout !== undefined ? Number(o.timeout) * 1000 : undefined, keepAlive });
   } finally {
+    incoming?.close();
     control?.close();
     input.close();
     for (const p of lines.values()) p.end();

@@ -38,7 +38,8 @@ export function parseMigrateTarget(v: string): { host: string; port: number } {
 export function parseIncoming(v: string): { host: string; port: number } {
   const m = /^tcp:(.*):(\d+)$/.exec(v);
   const port = m ? Number(m[2]) : NaN;
-  if (!m || m[1] === '' || !(port > 0 && port < 65536)) throw new UserError(`wasmvisor: up: --incoming: '${v}' is not tcp:HOST:PORT (e.g. tcp:127.0.0.1:4444)`);
+  // Port 0: the system picks one (the Dom0 prints it).
+  if (!m || m[1] === '' || !(port >= 0 && port < 65536)) throw new UserError(`wasmvisor: up: --incoming: '${v}' is not tcp:HOST:PORT (e.g. tcp:127.0.0.1:4444)`);
   return { host: m[1], port };
 }
 
@@ -90,7 +91,7 @@ export function sendSave(host: string, port: number, bytes: Uint8Array): Promise
  * it and resolves with the new domain, or rejects with the one-line reason sent back).
  * Resolves once listening; rejects (one line) when the address cannot be used.
  */
-export function listenIncoming(host: string, port: number, receive: (bytes: Uint8Array) => Promise<{ domid: number; name: string }>,
+export function listenIncoming(host: string, port: number, receive: (bytes: Uint8Array, from: string) => Promise<{ domid: number; name: string }>,
   onEvent: (line: string) => void): Promise<Server> {
   const server = createServer((s) => serve(s, receive, onEvent));
   return new Promise((resolve, reject) => {
@@ -104,7 +105,7 @@ export function listenIncoming(host: string, port: number, receive: (bytes: Uint
 }
 
 /** One incoming migration: header, bytes, restore, answer. */
-function serve(s: Socket, receive: (bytes: Uint8Array) => Promise<{ domid: number; name: string }>, onEvent: (line: string) => void): void {
+function serve(s: Socket, receive: (bytes: Uint8Array, from: string) => Promise<{ domid: number; name: string }>, onEvent: (line: string) => void): void {
   const first = new FirstLine(4096);
   const who = `${s.remoteAddress ?? '?'}:${s.remotePort ?? '?'}`;
   let want = -1;
@@ -130,7 +131,7 @@ function serve(s: Socket, receive: (bytes: Uint8Array) => Promise<{ domid: numbe
     if (got < want) return;
     s.off('data', onData);
     s.pause();
-    receive(buf!).then(
+    receive(buf!, who).then(
       (d) => answer({ ok: true, domid: d.domid, name: d.name }),
       (e: Error) => refuse(e.message),
     );

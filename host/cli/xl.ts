@@ -213,7 +213,7 @@ async function session(o: XlOptions, cfgs: DomainCfg[], bridges: string[] | unde
       });
     if (o.incoming) {
       const { host, port } = o.incoming;
-      incoming = await listenIncoming(host, port, (bytes) => receiveMigration(xl, bytes, 'a migration').then((r) => {
+      incoming = await listenIncoming(host, port, (bytes, from) => receiveMigration(xl, bytes, from).then((r) => {
         received = true;
         return { domid: r.domid, name: r.cfg.name };
       }), (line) => say(`wasmvisor: ${line}\n`));

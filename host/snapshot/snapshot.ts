@@ -26,7 +26,8 @@ import { bareRamPages, loadRam, RAM_VERSION, saveRam, type RamPages } from './ra
 
 /** What a restore checks against its own command line (the CONF section). */
 export interface SnapshotConfig {
-  mode: 'bare' | 'vm';
+  /** 'xen': a Xen DomU's VM (host/snapshot/xen.ts), so that a build without Xen saves refuses it. */
+  mode: 'bare' | 'vm' | 'xen';
   /** --virt technique (VM mode). */
   virt: string | null;
   memSize: number;
@@ -117,7 +118,7 @@ function vmParts(vm: Vm, xen?: XenVmOptions): Parts {
   const trap = vm.vcpu.technique instanceof TrapTechnique ? vm.vcpu.technique : undefined;
   return {
     config: {
-      mode: 'vm', virt, memSize: cfg.memSize, kernel: imageDigest(cfg.kernel), bios: null,
+      mode: xen ? 'xen' : 'vm', virt, memSize: cfg.memSize, kernel: imageDigest(cfg.kernel), bios: null,
       devices: devices.map((d) => d.key), dtbAddress: hex(vm.dtbAddress), diskBytes: cfg.disk?.size ?? null, deterministic: cfg.deterministic === true,
     },
     memory: vm.memory, core: vm.core, hart: vm.hart, clock: vm.vcpu.clock, jit: cfg, devices,
@@ -288,7 +289,8 @@ export function restoreSections(target: Machine | Vm, sections: Map<string, Sect
 export function checkConfig(file: string, saved: SnapshotConfig, mine: SnapshotConfig): void {
   const mib = (n: number) => (n % 2 ** 20 === 0 ? `${n / 2 ** 20}M` : `${n} bytes`);
   const bad = (what: string) => new SnapshotError(file, `snapshot does not match the command line: ${what}`);
-  if (saved.mode !== mine.mode) throw bad(`it is of a ${saved.mode === 'bare' ? 'bare machine (--bare)' : 'VM'}, not a ${mine.mode === 'bare' ? 'bare machine' : 'VM'}`);
+  const kind = (m: SnapshotConfig['mode'], flag: string) => (m === 'bare' ? `bare machine${flag}` : m === 'xen' ? 'Xen domain' : 'VM');
+  if (saved.mode !== mine.mode) throw bad(`it is of a ${kind(saved.mode, ' (--bare)')}, not a ${kind(mine.mode, '')}`);
   if (saved.virt !== mine.virt) throw bad(`--virt ${saved.virt} in the snapshot, --virt ${mine.virt} here`);
   if (saved.memSize !== mine.memSize) throw bad(`--mem ${mib(saved.memSize)} in the snapshot, --mem ${mib(mine.memSize)} here`);
   if (saved.kernel !== mine.kernel) throw bad(`a different image (checksum ${saved.kernel}, this one's is ${mine.kernel})`);

@@ -54,6 +54,9 @@ describe('xl migrate between two Dom0 processes (built CLI)', () => {
     const { p: b, port } = await target(rtB);
     const a = start(t.dir, ['up', t.host, '--deterministic', '--timeout', '300']);
     await until('round 100 on the source', () => lastRound(a.out) >= 100, () => a.out + a.err);
+    // Paused first, so that a loaded machine cannot let it finish before the command arrives
+    // (xl save and migrate take a paused domain; the restored one runs).
+    expect((await run(t.dir, ['xl', 'pause', 'dl'])).status).toBe(0);
 
     const m = await run(t.dir, ['xl', 'migrate', 'dl', `127.0.0.1:${port}`]);
     expect(m.stderr).toMatch(new RegExp(`^wasmvisor: xl migrate: dl \\(d1\\) migrated to 127\\.0\\.0\\.1:${port} \\(\\d+ bytes, stop-and-copy\\)\\n$`));
@@ -90,6 +93,8 @@ describe('xl migrate between two Dom0 processes (built CLI)', () => {
     });
     const a = start(t.dir, ['up', t.host, '--deterministic', '--timeout', '300']);
     await until('round 50 on the source', () => lastRound(a.out) >= 50, () => a.out + a.err);
+    // Paused, so that it cannot finish before the attempts (a paused domain migrates, and stays paused if it does not).
+    expect((await run(t.dir, ['xl', 'pause', 'dl'])).status).toBe(0);
     const m = await run(t.dir, ['xl', 'migrate', 'dl', `127.0.0.1:${free}`]);
     expect([m.stderr, m.status]).toEqual([`wasmvisor: xl migrate: cannot migrate dl (d1) to 127.0.0.1:${free}: 127.0.0.1:${free}: ECONNREFUSED; it runs on here\n`, 1]);
 
@@ -106,7 +111,10 @@ describe('xl migrate between two Dom0 processes (built CLI)', () => {
     expect(m2.stderr).toMatch(new RegExp(`^wasmvisor: xl migrate: cannot migrate dl \\(d1\\) to 127\\.0\\.0\\.1:${port}: the target refused it: migration from 127\\.0\\.0\\.1:\\d+: a domain named 'dl' already exists here; it runs on here\\n$`));
     expect(b.err).toMatch(/incoming migration from 127\.0\.0\.1:\d+ refused: migration from 127\.0\.0\.1:\d+: a domain named 'dl' already exists here\n$/);
 
-    // The source's domain ran on to its end, exactly as if nothing had been tried.
+    // The source's domain runs on to its end, exactly as if nothing had been tried.
+    const list = await run(t.dir, ['xl', 'list', 'dl'], { WASMVISOR_DOM0: String(a.child.pid) });
+    expect(list.stdout.split('\n')[1]).toMatch(/^dl +1 +16 +1 +--p---/);
+    expect((await run(t.dir, ['xl', 'unpause', 'dl'], { WASMVISOR_DOM0: String(a.child.pid) })).status).toBe(0);
     expect((await a.exited).status).toBe(0);
     expect(a.err).toBe('wasmvisor: dl (d1): poweroff, exit code 0: destroyed\n');
     expect(diskloopLines(a.out)).toEqual(want.lines);

@@ -49,6 +49,9 @@ describe('xl save / xl restore of a Xen DomU (built CLI)', () => {
     const file = join(t.dir, 'dl.wvsave');
     const dom0 = start(t.dir, ['up', t.host, '--deterministic', '--wait', '--timeout', '300']);
     await until('round 100', () => lastRound(dom0.out) >= 100, () => dom0.out + dom0.err);
+    // Paused first, so that a loaded machine cannot let it finish before the command arrives
+    // (xl save and migrate take a paused domain; the restored one runs).
+    expect((await run(t.dir, ['xl', 'pause', 'dl'])).status).toBe(0);
 
     const saved = await run(t.dir, ['xl', 'save', 'dl', file]);
     expect(saved.status).toBe(0);

@@ -111,6 +111,37 @@ describe.skipIf(!existsSync(DISKLOOP))('Xen state across xl save / xl restore (i
     expect(bytesOf(refDisk).some((b) => b !== 0)).toBe(true);
   }, 120_000);
 
+  it('a domain blocked in SCHEDOP_block on its console is restored blocked, wakes on typing and echoes it', async () => {
+    const t = toolstack();
+    await t.xl.create(cfg('ce', { kernel: join(ROOT, 'guests/bin/xen/conecho.elf'), disks: [] }));
+    const text = () => t.out.join('').replace(/\r/g, '');
+    let step = 0;
+    const hook = setInterval(() => {
+      if (step === 0 && text().includes('echoing the PV console\n')) {
+        step = 1;
+        t.xl.defer(async () => {
+          // Blocked: its vCPU waits in SCHEDOP_block for the console's event.
+          expect(t.hv.domain(1)!.vm.vmmState(true).suspended).toEqual({ retentive: true, resumeAddr: '0', opaque: '0' });
+          const save = t.xl.saveBytes(1);
+          t.xl.saved(1, 'saved', 'memory');
+          const rec = await t.xl.restore(readXenSave('memory', save));
+          expect(rec.domid).toBe(2);
+          expect(t.hv.domain(2)!.vm.vmmState(true).suspended).toEqual({ retentive: true, resumeAddr: '0', opaque: '0' });
+          t.xl.console(2)(new TextEncoder().encode('after restore\rpoweroff\r'));
+          step = 2;
+        });
+      }
+    }, 2);
+    try {
+      expect(await t.xl.run()).toBe('done');
+    } finally {
+      clearInterval(hook);
+    }
+    expect(step).toBe(2);
+    expect(text()).toBe('conecho: domain 1, echoing the PV console\nafter restore\nconecho: got \'after restore\'\npoweroff\nconecho: got \'poweroff\'\n');
+    expect(t.notices).toEqual(['ce (d1): saved to memory: destroyed', 'ce (d2): poweroff, exit code 0: destroyed']);
+  }, 120_000);
+
   it('a domain with a vif is refused in one line and keeps running', async () => {
     const t = toolstack();
     await t.xl.create(cfg('nv', { kernel: join(ROOT, 'guests/bin/xen/conecho.elf'), disks: [], vifs: [{ bridge: 'xenbr0' }] as DomainCfg['vifs'] }));

@@ -93,7 +93,7 @@ export async function runXlClient(sub: string, args: string[], io: XlClientIo, e
   if (req.cmd === 'list') io.stdout(formatXlList(res.rows ?? []));
   if (req.cmd === 'save') io.stderr(`wasmvisor: xl save: ${res.name} (d${res.domid}) saved to ${req.file} (${res.bytes} bytes) and destroyed\n`);
   if (req.cmd === 'restore') io.stderr(`wasmvisor: xl restore: ${res.name} restored from ${req.file} as d${res.domid}\n`);
-  if (req.cmd === 'migrate') io.stderr(`wasmvisor: xl migrate: ${res.name} (d${res.domid}) migrated to ${req.host}:${req.port} (${res.bytes} bytes, stop-and-copy)\n`);
+  if (req.cmd === 'migrate') io.stderr(`wasmvisor: xl migrate: ${res.name} (d${res.domid}) migrated to ${req.host}:${req.port} (${res.bytes} bytes, stop-and-copy, downtime ${res.downtimeMs} ms)\n`);
   if (req.cmd !== 'console') {
     s.destroy();
     return 0;

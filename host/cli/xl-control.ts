@@ -189,8 +189,8 @@ export class XlControl {
         return this.reply(s, { ok: true, domid, name: rec.cfg.name, bytes });
       }
       // migrate: the transfer runs between slices of the other domains (this one is paused).
-      const bytes = await migrateDomain(this.opts.xl, domid, req.host, req.port);
-      this.reply(s, { ok: true, domid, name: rec.cfg.name, bytes });
+      const m = await migrateDomain(this.opts.xl, domid, req.host, req.port);
+      this.reply(s, { ok: true, domid, name: rec.cfg.name, bytes: m.bytes, downtimeMs: Math.round(m.downtimeMs) });
     } catch (e) {
       const message = e instanceof CommandError || e instanceof UserError ? e.message : `internal error: ${(e as Error).message}`;
       this.reply(s, { ok: false, error: message, ...(e instanceof UserError && e.exitCode === 2 ? { code: 2 } : {}) });

@@ -12,7 +12,7 @@
  *   {"cmd":"console","dom":"2"}       ->  {"ok":true,"domid":2,"name":"domu2"}, then raw bytes
  *   {"cmd":"save","dom":"d","file":"/abs/f.wvsave"}      ->  {"ok":true,"domid":1,"name":"d","bytes":N}
  *   {"cmd":"restore","file":"/abs/f.wvsave"}             ->  {"ok":true,"domid":2,"name":"d"}
- *   {"cmd":"migrate","dom":"d","host":"h","port":4444}   ->  {"ok":true,"domid":1,"name":"d","bytes":N}
+ *   {"cmd":"migrate","dom":"d","host":"h","port":4444}   ->  {"ok":true,"domid":1,"name":"d","bytes":N,"downtimeMs":T}
  *   anything that fails               ->  {"ok":false,"error":"no domain 'x'"} (and "code":2 for a
  *                                         refused save file: the client's exit status)
  *
@@ -38,7 +38,7 @@ export type XlRequest =
 
 /** The Dom0's answer. */
 export type XlResponse =
-  | { ok: true; rows?: XlListRow[]; domid?: number; name?: string; bytes?: number }
+  | { ok: true; rows?: XlListRow[]; domid?: number; name?: string; bytes?: number; downtimeMs?: number }
   | { ok: false; error: string; code?: number };
 
 /** The commands that name one domain. */

@@ -54,22 +54,26 @@ export function receiveMigration(xl: Toolstack, bytes: Uint8Array, from: string)
 /**
  * xl migrate, stop-and-copy (host/cli/xl-migrate.ts): save and pause the domain now (between
  * slices), send the save, and once the target runs it destroy ours; if the migration fails the
- * domain is unpaused and runs on here. Resolves with the bytes sent; rejects with a UserError
+ * domain is unpaused and runs on here. Resolves with the bytes sent and the downtime (from the
+ * pause to the target's answer that it runs the domain: save, transfer and restore); rejects with a UserError
  * (exit 1) saying why it did not migrate.
  */
-export async function migrateDomain(xl: Toolstack, domid: number, host: string, port: number): Promise<number> {
+export async function migrateDomain(xl: Toolstack, domid: number, host: string, port: number): Promise<{ bytes: number; downtimeMs: number }> {
+  const t0 = performance.now();
   const bytes = xl.saveBytes(domid);
   const rec = xl.record(domid);
   const wasPaused = rec.paused;
   if (!wasPaused) xl.pause(domid);
   const to = `${host}:${port}`;
   // (The domain may have been destroyed meanwhile: then there is nothing left to do.)
+  let downtimeMs = 0;
   const between = (f: () => void) => new Promise<void>((res) => xl.defer(() => {
     try { f(); } catch { /* gone */ }
     res();
   }));
   try {
     await sendSave(host, port, bytes);
+    downtimeMs = performance.now() - t0;
   } catch (e) {
     await between(() => {
       if (!wasPaused && rec.state === 'running' && rec.domid === domid) xl.unpause(domid);
@@ -77,5 +81,5 @@ export async function migrateDomain(xl: Toolstack, domid: number, host: string, 
     throw new UserError(`cannot migrate ${rec.cfg.name} (d${domid}) to ${to}: ${(e as Error).message}; it runs on here`, 1);
   }
   await between(() => xl.saved(domid, 'migrated', to));
-  return bytes.length;
+  return { bytes: bytes.length, downtimeMs };
 }

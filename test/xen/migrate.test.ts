@@ -59,7 +59,7 @@ describe('xl migrate between two Dom0 processes (built CLI)', () => {
     expect((await run(t.dir, ['xl', 'pause', 'dl'])).status).toBe(0);
 
     const m = await run(t.dir, ['xl', 'migrate', 'dl', `127.0.0.1:${port}`]);
-    expect(m.stderr).toMatch(new RegExp(`^wasmvisor: xl migrate: dl \\(d1\\) migrated to 127\\.0\\.0\\.1:${port} \\(\\d+ bytes, stop-and-copy\\)\\n$`));
+    expect(m.stderr).toMatch(new RegExp(`^wasmvisor: xl migrate: dl \\(d1\\) migrated to 127\\.0\\.0\\.1:${port} \\(\\d+ bytes, stop-and-copy, downtime \\d+ ms\\)\\n$`));
     expect(m.status).toBe(0);
     const src = await a.exited;
     expect(src.status).toBe(0); // a migrated domain counts as done

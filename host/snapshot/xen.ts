@@ -329,7 +329,7 @@ export function loadXenDomain(save: XenSaveFile, hv: XenHypervisor, d: XenDomain
   });
   hv.adoptXenStore(d, { conn: xs.conn, watches: xs.watches.map((w) => ({ ...w, path: w.path.startsWith('/') ? ren.path(w.path) : w.path })) });
   // The one-shot timer and a SCHEDOP_poll, on the restored clock.
-  if (dom.timerDeadline !== null) d.setTimer(BigInt(dom.timerDeadline) * 100n);
+  if (dom.timerDeadline !== null) d.setTimer(BigInt(dom.timerDeadline) * 100n, true);
   rearmPoll(d.vm, d, dom.poll);
   return { console: consoleSaved ? { ...consoleSaved, channel: { ringHandles: [], port: 0, stopped: null, stats: { kicks: 0, runs: 0, notifications: 0 } }, stats: { kicks: 0, runs: 0, notifications: 0, outBytes: 0, inBytes: 0, inputDropped: 0 } } : undefined, disks };
 }

@@ -40,6 +40,7 @@ export function xlMonitor(xl: Toolstack, dom0Seconds: () => number, quit: () => 
         return e.message.replace(/^wasmvisor: /, '').replace(' (see wasmvisor --help)', '').replace(/wasmvisor xl /g, 'xl ') + '\n';
       }
       if (req.cmd === 'console') return '';
+      if (req.cmd === 'save' || req.cmd === 'restore' || req.cmd === 'migrate') return `xl ${sub}: not in the monitor (run wasmvisor xl ${sub} in another terminal)\n`;
       const r = req;
       return new Promise<string>((resolve) => xl.defer(() => {
         const res = answerXl({ xl, dom0Seconds }, r);

@@ -198,14 +198,19 @@ export class Vcpu {
    * An SBI HSM suspend in progress, for snapshots (null if none). A suspend that waits on a
    * vendor extension's wake condition (host/xen) cannot be saved: throws.
    */
-  suspendState(): { retentive: boolean; resumeAddr: string; opaque: string } | null {
+  /**
+   * `vendorWake`: the caller saves the vendor extension's wait itself (Xen's SCHEDOP_poll,
+   * host/snapshot/xen.ts) and gives the wake back to loadSuspendState; otherwise such a wait
+   * cannot be saved.
+   */
+  suspendState(vendorWake = false): { retentive: boolean; resumeAddr: string; opaque: string } | null {
     const s = this.suspended;
     if (!s) return null;
-    if (s.wake) throw new Error('a vCPU suspended on a vendor SBI extension cannot be saved');
+    if (s.wake && !vendorWake) throw new Error('a vCPU suspended on a vendor SBI extension cannot be saved');
     return { retentive: s.retentive, resumeAddr: s.resumeAddr.toString(), opaque: s.opaque.toString() };
   }
-  loadSuspendState(s: { retentive: boolean; resumeAddr: string; opaque: string } | null): void {
-    this.suspended = s ? { retentive: s.retentive, resumeAddr: BigInt(s.resumeAddr), opaque: BigInt(s.opaque) } : undefined;
+  loadSuspendState(s: { retentive: boolean; resumeAddr: string; opaque: string } | null, wake?: SuspendWake): void {
+    this.suspended = s ? { retentive: s.retentive, resumeAddr: BigInt(s.resumeAddr), opaque: BigInt(s.opaque), ...(wake ? { wake } : {}) } : undefined;
   }
   /** A debugger's hold on the run loop (host/debug/), undefined when none is attached. */
   gate: RunGate | undefined;

@@ -77,6 +77,13 @@ function parseSaveArgs(sub: 'save' | 'restore' | 'migrate', args: string[]): XlR
   return { cmd: 'migrate', dom: args[0], host: t.host, port: t.port };
 }
 
+/** The line a successful xl save, restore or migrate prints (here and in a Dom0's monitor). */
+export function xlSaveDone(req: Extract<XlRequest, { cmd: 'save' | 'restore' | 'migrate' }>, res: Extract<XlResponse, { ok: true }>): string {
+  if (req.cmd === 'save') return `xl save: ${res.name} (d${res.domid}) saved to ${req.file} (${res.bytes} bytes) and destroyed`;
+  if (req.cmd === 'restore') return `xl restore: ${res.name} restored from ${req.file} as d${res.domid}`;
+  return `xl migrate: ${res.name} (d${res.domid}) migrated to ${req.host}:${req.port} (${res.bytes} bytes, stop-and-copy, downtime ${res.downtimeMs} ms)`;
+}
+
 /** Run `xl SUB ARGS` against the running Dom0. */
 export async function runXlClient(sub: string, args: string[], io: XlClientIo, env: NodeJS.ProcessEnv = process.env): Promise<number> {
   const req = parseXlClientArgs(sub, args);
@@ -91,9 +98,7 @@ export async function runXlClient(sub: string, args: string[], io: XlClientIo, e
     throw new UserError(`${what}: ${res.error}`, res.code === 2 ? 2 : 1);
   }
   if (req.cmd === 'list') io.stdout(formatXlList(res.rows ?? []));
-  if (req.cmd === 'save') io.stderr(`wasmvisor: xl save: ${res.name} (d${res.domid}) saved to ${req.file} (${res.bytes} bytes) and destroyed\n`);
-  if (req.cmd === 'restore') io.stderr(`wasmvisor: xl restore: ${res.name} restored from ${req.file} as d${res.domid}\n`);
-  if (req.cmd === 'migrate') io.stderr(`wasmvisor: xl migrate: ${res.name} (d${res.domid}) migrated to ${req.host}:${req.port} (${res.bytes} bytes, stop-and-copy, downtime ${res.downtimeMs} ms)\n`);
+  if (req.cmd === 'save' || req.cmd === 'restore' || req.cmd === 'migrate') io.stderr(`wasmvisor: ${xlSaveDone(req, res)}\n`);
   if (req.cmd !== 'console') {
     s.destroy();
     return 0;

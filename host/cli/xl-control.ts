@@ -157,27 +157,9 @@ export class XlControl {
 
   /** xl save, restore and migrate (host/cli/xl-save.ts), answered when done. */
   private async runSaveCommand(s: Socket, req: Extract<XlRequest, { cmd: 'save' | 'restore' | 'migrate' }>): Promise<void> {
-    try {
-      if (req.cmd === 'restore') {
-        const rec = await restoreFile(this.opts.xl, req.file);
-        return this.reply(s, { ok: true, domid: rec.domid, name: rec.cfg.name });
-      }
-      const rec = findDomain(this.opts.xl, req.dom);
-      if (rec === DOMAIN_0) throw new CommandError(`Domain-0 cannot be ${req.cmd}d`);
-      if (rec.state !== 'running') throw new CommandError(`${rec.cfg.name} (d${rec.domid}) is shut down`);
-      const domid = rec.domid;
-      if (req.cmd === 'save') {
-        const bytes = saveFile(this.opts.xl, domid, req.file);
-        return this.reply(s, { ok: true, domid, name: rec.cfg.name, bytes });
-      }
-      // migrate: the transfer runs between slices of the other domains (this one is paused).
-      const m = await migrateDomain(this.opts.xl, domid, req.host, req.port);
-      this.reply(s, { ok: true, domid, name: rec.cfg.name, bytes: m.bytes, downtimeMs: Math.round(m.downtimeMs) });
-    } catch (e) {
-      const message = e instanceof CommandError || e instanceof UserError ? e.message : `internal error: ${(e as Error).message}`;
-      this.reply(s, { ok: false, error: message, ...(e instanceof UserError && e.exitCode === 2 ? { code: 2 } : {}) });
-    }
+    this.reply(s, await answerXlSave(this.opts.xl, req));
   }
+
 
   /** Answer OK, send the console's recent output, then pass bytes both ways. */
   private attachConsole(s: Socket, rec: DomainRecord, typed: Buffer): void {
@@ -271,4 +253,28 @@ function domain0Refusal(cmd: string): string {
   if (cmd === 'destroy') return `Domain-0 cannot be destroyed (end this Dom0 process, pid ${process.pid}, instead)`;
   if (cmd === 'console') return `Domain-0 has no console here (its output is that of the Dom0 process, pid ${process.pid})`;
   return `Domain-0 cannot be ${cmd}d`;
+}
+
+/** xl save, restore and migrate (host/cli/xl-save.ts), answered when done: for the socket and a Dom0's monitor. */
+export async function answerXlSave(xl: Toolstack, req: Extract<XlRequest, { cmd: 'save' | 'restore' | 'migrate' }>): Promise<XlResponse> {
+  try {
+    if (req.cmd === 'restore') {
+      const rec = await restoreFile(xl, req.file);
+      return { ok: true, domid: rec.domid, name: rec.cfg.name };
+    }
+    const rec = findDomain(xl, req.dom);
+    if (rec === DOMAIN_0) throw new CommandError(`Domain-0 cannot be ${req.cmd}d`);
+    if (rec.state !== 'running') throw new CommandError(`${rec.cfg.name} (d${rec.domid}) is shut down`);
+    const domid = rec.domid;
+    if (req.cmd === 'save') {
+      const bytes = saveFile(xl, domid, req.file);
+      return { ok: true, domid, name: rec.cfg.name, bytes };
+    }
+    // migrate: the transfer runs between slices of the other domains (this one is paused).
+    const m = await migrateDomain(xl, domid, req.host, req.port);
+    return { ok: true, domid, name: rec.cfg.name, bytes: m.bytes, downtimeMs: Math.round(m.downtimeMs) };
+  } catch (e) {
+    const message = e instanceof CommandError || e instanceof UserError ? e.message : `internal error: ${(e as Error).message}`;
+    return { ok: false, error: message, ...(e instanceof UserError && e.exitCode === 2 ? { code: 2 } : {}) };
+  }
 }

@@ -194,6 +194,11 @@ export class Vcpu {
     this.technique.reset();
   }
 
+  /** Whether an SBI HSM suspend is in progress, and what else wakes it (a vendor extension's wait). */
+  suspendedOn(): { wake?: SuspendWake } | undefined {
+    return this.suspended;
+  }
+
   /**
    * An SBI HSM suspend in progress, for snapshots (null if none). A suspend that waits on a
    * vendor extension's wake condition (host/xen) cannot be saved: throws.

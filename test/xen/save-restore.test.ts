@@ -136,6 +136,8 @@ describe('xl save / xl restore of a Xen DomU (built CLI)', () => {
     // Restored once, then again under the same name: refused while the first one lives.
     r = await restore(saveFile);
     expect([r.stderr, r.status]).toEqual([`wasmvisor: xl restore: dl restored from ${saveFile} as d1\n`, 0]);
+    // (paused, so that it still lives at the next restore however fast it would finish its rounds)
+    expect((await run(t.dir, ['xl', 'pause', 'dl'])).status).toBe(0);
     r = await restore(saveFile);
     expect([r.stderr, r.status]).toEqual([`wasmvisor: xl restore: ${saveFile}: a domain named 'dl' already exists here\n`, 2]);
     const bad = await run(t.dir, ['xl', 'save', 'nosuch', join(t.dir, 'x.wvsave')]);

@@ -30,7 +30,8 @@
 //   the rest a TLB miss, MMIO, a code page, a misaligned access, and the instructions compiled
 //            code does not translate (CSR, AMO, LR/SC, system, H) leave compiled code for this
 //            pass: the interpreter finishes the block from that record (exec.ts jitRest) and
-//            the function returns. Compiled code makes no other call, but for --virt bt's
+//            the function returns. `or` of two shifts that rotate is one rotl (idioms.ts).
+//            Compiled code makes no other call, but for --virt bt's
 //            sites (btvirt.ts): an inline CSR site calls btCsr and goes on, a call-out calls
 //            btCallout and leaves.
 //
@@ -46,6 +47,7 @@ import * as O from '../gen/isa';
 import * as W from './wasm';
 import { blockAt } from '../bt';
 import { btInlineImm, btInlineIrq } from '../btvirt';
+import { resetShifts, forgetShifts, noteShift, rotateSource, rotateAmount, rotateWord } from './idioms';
 
 // ---- the module's imports (the host passes the core's exports as module "c") ----
 const F_REST: u32 = 0; // jitRest(block, record, block pc): the interpreter finishes the block
@@ -190,6 +192,7 @@ function setReg(rd: u32): void {
   if (rd == 32) { W.op(W.DROP); return; }
   W.localSet(<u32>unchecked(regLocal[rd]));
   unchecked(dirty[rd] = true);
+  forgetShifts(rd);
 }
 /** Store every dirty register (on a path that leaves the block). */
 function storeDirty(): void {
@@ -373,6 +376,23 @@ function word(r: usize, o: u8, imm: bool): void {
   W.op(o);
   W.op(W.I64_EXTEND_I32_S);
   setReg(rd);
+}
+/** `or` of two shifts that make a rotate (idioms.ts): one rotl. Returns false when it is not one. */
+function rotate(r: usize): bool {
+  const src = rotateSource(r);
+  if (src < 0) return false;
+  getReg(<u32>src);
+  if (rotateWord) {
+    W.op(W.I32_WRAP_I64);
+    W.i32c(<i32>rotateAmount);
+    W.op(W.I32_ROTL);
+    W.op(W.I64_EXTEND_I32_S);
+  } else {
+    W.i64c(<i64>rotateAmount);
+    W.op(W.I64_ROTL);
+  }
+  setReg(<u32>load<u8>(r, R_RD));
+  return true;
 }
 function cmpReg(r: usize, o: u8, imm: bool): void {
   const rd = <u32>load<u8>(r, R_RD);
@@ -568,8 +588,8 @@ function emitInsn(r: usize, off: u32, i: u32, n: u32): bool {
     case O.OP_XORI: binImm(r, W.I64_XOR); return false;
     case O.OP_ORI: binImm(r, W.I64_OR); return false;
     case O.OP_ANDI: binImm(r, W.I64_AND); return false;
-    case O.OP_SLLI: binImm(r, W.I64_SHL); return false;
-    case O.OP_SRLI: binImm(r, W.I64_SHR_U); return false;
+    case O.OP_SLLI: binImm(r, W.I64_SHL); noteShift(r, true, false); return false;
+    case O.OP_SRLI: binImm(r, W.I64_SHR_U); noteShift(r, false, false); return false;
     case O.OP_SRAI: binImm(r, W.I64_SHR_S); return false;
     // Wasm shifts take the count modulo 64 (and 32 for i32), as RISC-V does (§2.4.2).
     case O.OP_ADD: binReg(r, W.I64_ADD); return false;
@@ -580,7 +600,7 @@ function emitInsn(r: usize, off: u32, i: u32, n: u32): bool {
     case O.OP_XOR: binReg(r, W.I64_XOR); return false;
     case O.OP_SRL: binReg(r, W.I64_SHR_U); return false;
     case O.OP_SRA: binReg(r, W.I64_SHR_S); return false;
-    case O.OP_OR: binReg(r, W.I64_OR); return false;
+    case O.OP_OR: if (!rotate(r)) binReg(r, W.I64_OR); return false;
     case O.OP_AND: binReg(r, W.I64_AND); return false;
     case O.OP_ADDIW: {
       if (rd == 32) return false;
@@ -591,8 +611,8 @@ function emitInsn(r: usize, off: u32, i: u32, n: u32): bool {
       setReg(rd);
       return false;
     }
-    case O.OP_SLLIW: word(r, W.I32_SHL, true); return false;
-    case O.OP_SRLIW: word(r, W.I32_SHR_U, true); return false;
+    case O.OP_SLLIW: word(r, W.I32_SHL, true); noteShift(r, true, true); return false;
+    case O.OP_SRLIW: word(r, W.I32_SHR_U, true); noteShift(r, false, true); return false;
     case O.OP_SRAIW: word(r, W.I32_SHR_S, true); return false;
     case O.OP_ADDW: binReg(r, W.I64_ADD); if (rd != 32) extendRd(rd); return false;
     case O.OP_SUBW: binReg(r, W.I64_SUB); if (rd != 32) extendRd(rd); return false;
@@ -854,10 +874,14 @@ export function emitRegion(): u32 {
   W.localSet(L_IC);
   // eventAt, or 0 when irqCheck is set: nothing in compiled code changes either (everything
   // that could runs in the interpreter after the function has been left).
-  W.i64c(0);
-  W.globalGet(G_EVENT);
+  // (An if, not a select: V8 recomputed the select from its spilled inputs at every loop
+  // back-edge.)
   W.globalGet(G_IRQ);
-  W.byte(0x1b); // select: irqCheck ? 0 : eventAt
+  W.structured(W.IF, W.T_I64);
+  W.i64c(0);
+  W.op(W.ELSE);
+  W.globalGet(G_EVENT);
+  W.op(W.END);
   W.localSet(L_EV);
   W.globalGet(G_CTX);
   W.localSet(L_CTX);
@@ -882,6 +906,7 @@ export function emitRegion(): u32 {
     curBoff = boff;
     unchecked(selfLoop[b] = branchesToItself(b));
     blockRegisters(blk, unchecked(selfLoop[b]));
+    resetShifts();
     if (unchecked(selfLoop[b])) {
       W.structured(W.LOOP, W.T_VOID);
       selfAt = nest;

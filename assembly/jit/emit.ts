@@ -30,10 +30,12 @@
 //   the rest a TLB miss, MMIO, a code page, a misaligned access, and the instructions compiled
 //            code does not translate (CSR, AMO, LR/SC, system, H) leave compiled code for this
 //            pass: the interpreter finishes the block from that record (exec.ts jitRest) and
-//            the function returns. `or` of two shifts that rotate is one rotl (idioms.ts).
-//            Compiled code makes no other call, but for --virt bt's
+//            the function returns. Compiled code makes no other call, but for --virt bt's
 //            sites (btvirt.ts): an inline CSR site calls btCsr and goes on, a call-out calls
 //            btCallout and leaves.
+//   files    this file: regions, control flow, memory accesses, the module; regs.ts: the
+//            register cache and the function's locals; alu.ts: ALU and M instructions;
+//            idioms.ts: guest idioms emitted as one operation (shifts and or -> rotl).
 //
 // Instruction counting, pc and exceptions follow exec.ts exactly: a block's instructions are
 // counted when it starts, an early exit subtracts what did not run, and a fault leaves pc,

@@ -101,8 +101,31 @@ describe('JIT: the rotate idiom', () => {
       .w(E.aluI('addi', 20, 20, -1))
       .br('bne', 20, 0, 'loop')
       .pass();
-    const { m, r } = await both(a);
+    // The modules compiled (synchronously: deterministic) hold the rotates, and not the look-alikes.
+    const modules: Uint8Array[] = [];
+    const Orig = WebAssembly.Module;
+    (WebAssembly as { Module: unknown }).Module = class extends Orig {
+      constructor(bytes: BufferSource) {
+        modules.push(new Uint8Array(bytes instanceof ArrayBuffer ? bytes : bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength)));
+        super(bytes);
+      }
+    };
+    let res;
+    try {
+      res = await both(a);
+    } finally {
+      (WebAssembly as { Module: unknown }).Module = Orig;
+    }
+    const { m, r } = res;
     expect(r[0]).toBe('exit');
+    const has = (seq: number[]) => modules.some((mod) => mod.some((_, i) => seq.every((v, j) => mod[i + j] === v)));
+    // i32.wrap_i64, i32.const k, i32.rotl, i64.extend_i32_s; i64.const k, i64.rotl
+    const rotlBytes = (k: number) => [0xa7, 0x41, k, 0x77, 0xac];
+    expect(has(rotlBytes(25))).toBe(true); // srliw 7 | slliw 25
+    expect(has([0x42, 13, 0x89])).toBe(true); // slli 13 | srli 51
+    expect(has(rotlBytes(29))).toBe(false); // x5 changed between the shifts and the or
+    expect(has(rotlBytes(9))).toBe(false); // shifts of two registers
+    expect(has(rotlBytes(4)) || has(rotlBytes(28))).toBe(false); // 4 + 4 != 32
     // The last iteration starts with x5 = 0xffffffff87654321 + 2.
     const x5 = 0xffffffff87654323n;
     const h = m.hart;

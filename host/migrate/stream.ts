@@ -99,7 +99,7 @@ export class MessageReader {
       if (len > MAX_PAYLOAD) return this.fail(new StreamError(`${this.what}: message ${this.count + 1} claims ${len} bytes (corrupt stream)`));
       if (this.have < 9 + len + 4) return;
       const m = this.take(9 + len + 4);
-      const payload = Uint8Array.from(m.subarray(9, 9 + len));
+      const payload = new Uint8Array(m.subarray(9, 9 + len)); // a copy (the chunk's buffer is reused); not Uint8Array.from, which iterates byte by byte
       if (m.readUInt32LE(9 + len) !== crc32(payload)) return this.fail(new StreamError(`${this.what}: checksum mismatch in message ${this.count + 1} (${typeName(type)}, corrupt stream)`));
       this.count++;
       this.bytes += len;

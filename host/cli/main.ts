@@ -389,6 +389,9 @@ async function drive(machine: Runnable, o: RunOptions, io: CliIo, target?: Machi
   // --migrate-to (docs/migration.md): pre-copy runs between the run's slices; stop-and-copy here.
   const migration = o.migrate?.to && target ? new MigrationSource(target, machine, o.migrate, { stderr: io.stderr, isTTY: process.stderr.isTTY === true }) : undefined;
   migration?.start();
+  // SIGUSR2 starts the migration now (scripts and tests that wait for the guest to be ready).
+  const migrateNow = () => migration?.startNow();
+  if (migration) process.on('SIGUSR2', migrateNow);
   try {
     for (;;) {
       result = await machine.run(limits);
@@ -411,6 +414,7 @@ async function drive(machine: Runnable, o: RunOptions, io: CliIo, target?: Machi
     }
   } finally {
     hookup.close();
+    process.off('SIGUSR2', migrateNow);
     migration?.abandon('the run ended first');
   }
   result = { ...result, instructions: result.instructions + done.instructions, traps: result.traps + done.traps, wallMs: result.wallMs + done.wallMs };

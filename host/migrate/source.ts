@@ -96,6 +96,14 @@ export class MigrationSource {
     this.timer = setTimeout(() => void this.precopy(), this.opts.afterMs);
   }
 
+  /** Start at once instead of at --migrate-after (SIGUSR2 from a script, host/cli/main.ts). */
+  startNow(): void {
+    if (this.state !== 'idle' || this.timer === undefined) return;
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    void this.precopy();
+  }
+
   /** The guest should stop now for stop-and-copy (the run loop calls stopAndCopy()). */
   get stopWanted(): boolean {
     return this.state === 'stopping';

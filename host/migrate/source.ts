@@ -12,7 +12,7 @@
  */
 import * as net from 'node:net';
 import type { Machine } from '../machine/machine';
-import type { Vm } from '../vmm/vm';
+import { Vm } from '../vmm/vm';
 import { UserError } from '../errors';
 import { saveSnapshot, snapshotConfig, whyNotSaveable } from '../snapshot/snapshot';
 import type { MigrateOptions } from './options';
@@ -20,6 +20,12 @@ import { guestRam, PAGE, type GuestRam } from './pages';
 import { MessageReader, MSG, Out, In, frame, StreamError, STREAM_MAGIC, STREAM_VERSION } from './stream';
 import { Progress, type RoundStats } from './progress';
 
+/**
+ * The guest's run loop yields to the event loop this often (ms) while pre-copy sends, instead of
+ * every 20 ms: each turn lets the socket take what the kernel's buffer holds, so with 20 ms
+ * turns the stream ran at ~15 MB/s on loopback.
+ */
+const PRECOPY_YIELD_MS = 1;
 /** Pages per PAGES message (up to 1 MiB of payload). */
 const BATCH = 256;
 /** The shortest round: the guest runs at least this long between two looks at the dirty log. */
@@ -132,6 +138,7 @@ export class MigrationSource {
   }
 
   private close(): void {
+    this.yieldEvery(undefined);
     if (this.ram) this.ram.stopLog();
     this.socket?.destroy();
   }
@@ -204,8 +211,17 @@ export class MigrationSource {
     this.reader = new MessageReader(s, this.what);
   }
 
+  /** Set the run loop's yield interval (PRECOPY_YIELD_MS while migrating; undefined: its own again). */
+  private yieldEvery(ms: number | undefined): void {
+    const loop = this.target instanceof Vm ? this.target.vcpu : this.target;
+    this.savedYield ??= loop.yieldMs;
+    loop.yieldMs = ms ?? this.savedYield;
+  }
+  private savedYield: number | undefined;
+
   private async precopy(): Promise<void> {
     this.state = 'precopy';
+    this.yieldEvery(PRECOPY_YIELD_MS);
     this.startedAt = performance.now();
     try {
       const why = whyNotSaveable(this.target);

@@ -233,6 +233,9 @@ export class MigrationSource {
       hello.str(this.opts.mode);
       hello.str(JSON.stringify(snapshotConfig(this.target)));
       await this.send(MSG.HELLO, hello.result());
+      // Run the state's encoder once while the guest still runs, so that stop-and-copy does not
+      // pay for V8's first, unoptimized pass over it.
+      saveSnapshot(this.target, { withoutRam: true });
       const answer = await this.reader!.expect(MSG.OK, MSG.REFUSE);
       if (answer.type === MSG.REFUSE) throw new StreamError(`${this.what}: refused by the target: ${new In(answer.payload, this.what).str()}`);
       if (this.state !== 'precopy') return;
@@ -299,21 +302,37 @@ export class MigrationSource {
       for (const i of ram.dirty()) final[i] = 1;
       ram.stopLog();
       prof.mark('dirty log');
-      const all = ram.all();
+      // The RAM index. A VM: its populated pages now (a page populated by a read is in no dirty
+      // log). A bare machine: the pages sent, once this round has sent the final ones. Its RAM is
+      // the pages written since reset, and markDirty sets that bit and the log's together, so
+      // every page written since round 1 listed them is in some round's dirty set (a reset's
+      // zeroing too: such a page goes as zero, and a zero page is as good as an unwritten one).
+      // No list of every page is built while the guest is stopped.
+      const vmAll = this.target instanceof Vm ? ram.all() : undefined;
+      if (vmAll) for (const p of vmAll) if (this.sent[p.index] === 0) final[p.index] = 1;
       prof.mark('all');
-      for (const p of all) if (this.sent[p.index] === 0) final[p.index] = 1;
       const indices: number[] = [];
       for (let i = 0; i < final.length; i++) if (final[i] !== 0) indices.push(i);
       const round = this.rounds.length + 1;
       prof.mark('dirty set');
       const bytes = await this.sendPages(round, indices);
       prof.mark('pages');
-      const index = Buffer.allocUnsafe(4 + all.length * 5);
-      index.writeUInt32LE(all.length, 0);
-      all.forEach((p, k) => {
-        index.writeUInt32LE(p.index, 4 + k * 5);
-        index[8 + k * 5] = p.populated ? 1 : 0;
-      });
+      const n = vmAll ? vmAll.length : this.sentCount;
+      const index = Buffer.allocUnsafe(4 + n * 5);
+      index.writeUInt32LE(n, 0);
+      if (vmAll) {
+        vmAll.forEach((p, k) => {
+          index.writeUInt32LE(p.index, 4 + k * 5);
+          index[8 + k * 5] = 1;
+        });
+      } else {
+        for (let i = 0, o = 4; i < this.sent.length; i++) {
+          if (this.sent[i] === 0) continue;
+          index.writeUInt32LE(i, o);
+          index[o + 4] = 0;
+          o += 5;
+        }
+      }
       await this.send(MSG.INDEX, index);
       prof.mark('index');
       const state = saveSnapshot(this.target, { withoutRam: true });
@@ -324,11 +343,12 @@ export class MigrationSource {
       // guest runs on here (docs/migration.md "Stream").
       await this.send(MSG.COMMIT, new Uint8Array(0));
       prof.mark('send state+COMMIT');
+      const sentMs = performance.now() - t0; // stop to the last byte handed to the socket: what QEMU calls downtime
       let answer = await this.reader!.expect(MSG.READY, MSG.DONE, MSG.REFUSE);
       if (answer.type === MSG.READY) answer = await this.reader!.expect(MSG.DONE, MSG.REFUSE);
       if (answer.type === MSG.REFUSE) throw new StreamError(`${this.what}: refused by the target: ${new In(answer.payload, this.what).str()}`);
       prof.mark('wait DONE');
-      if (profiling()) this.io.stderr(`wasmvisor: stop-and-copy (source): ${prof.text()}\n`);
+      if (profiling()) this.io.stderr(`wasmvisor: stop-and-copy (source): ${prof.text()}; sent in ${sentMs.toFixed(2)} ms\n`);
       const downtime = performance.now() - t0;
       this.rounds.push({ round, pages: indices.length, bytes, ms: downtime, dirtyRate: 0, estDowntimeMs: downtime, stopAndCopy: true });
       this.state = 'done';

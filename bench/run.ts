@@ -189,7 +189,7 @@ async function main(): Promise<number> {
   const workloads = WORKLOADS.filter((w) => opt.only === null || opt.only.includes(w.name));
   const names = workloads.map((w) => w.name);
 
-  if (opt.make) buildGuests(root, names);
+  if (opt.make && names.length > 0) buildGuests(root, names); // (none: make with no target would build every guest)
 
   const qemu = qemuVersion();
   const cc = hostCcVersion();

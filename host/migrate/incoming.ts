@@ -14,6 +14,7 @@ import { SnapshotError } from '../snapshot/format';
 import { checkConfig, clearRam, restoreSnapshot, snapshotConfig, type SnapshotConfig } from '../snapshot/snapshot';
 import type { MigrateOptions } from './options';
 import { guestRam, PAGE } from './pages';
+import { profiling, StopProfile } from './source';
 import { In, MessageReader, MSG, Out, frame, StreamError, STREAM_MAGIC, STREAM_VERSION, type Message } from './stream';
 import { acceptTcp } from './tcp-transport';
 import type { Transport } from './transport';
@@ -26,6 +27,7 @@ export async function receiveMigration(target: Machine | Vm, opts: MigrateOption
   const what = `wasmvisor: incoming migration on ${at.text}`;
   const { transport, from } = await acceptTcp(at, what, () => io.stderr(`wasmvisor: waiting for a migration on ${at.text}\n`));
   const got = await receiveOver(target, transport, what);
+  if (got.profile !== undefined) io.stderr(`wasmvisor: stop-and-copy (target): ${got.profile}\n`);
   io.stderr(`wasmvisor: migrated in from ${from} (${got.pages} pages, ${got.bytes} bytes); running\n`);
 }
 
@@ -34,7 +36,7 @@ export async function receiveMigration(target: Machine | Vm, opts: MigrateOption
  * page) into `target`: on return the target holds the source's VM, ready to run. `what` starts
  * every error line. Throws a one-line UserError (exit 2) having run nothing.
  */
-export async function receiveOver(target: Machine | Vm, socket: Transport, what: string): Promise<{ pages: number; bytes: number }> {
+export async function receiveOver(target: Machine | Vm, socket: Transport, what: string): Promise<{ pages: number; bytes: number; profile?: string }> {
   const reader = new MessageReader(socket, what);
   const refuse = (line: string): never => {
     try {
@@ -75,7 +77,8 @@ export async function receiveOver(target: Machine | Vm, socket: Transport, what:
 
     // Pages, round by round, until the INDEX of the stop-and-copy.
     const pageCount = conf.memSize / PAGE;
-    const pages = new Set<number>();
+    const pages = new Uint8Array(pageCount); // 1: sent at least once
+    let received = 0;
     let m: Message;
     for (;;) {
       m = await reader.expect(MSG.PAGES, MSG.INDEX);
@@ -88,38 +91,43 @@ export async function receiveOver(target: Machine | Vm, socket: Transport, what:
         const kind = r.u8();
         if (index >= pageCount || kind > 1) refuse(`page ${index} of kind ${kind} in message ${reader.count} (corrupt stream)`);
         ram.write(index, kind === 1 ? r.bytes(PAGE) : ZERO);
-        pages.add(index);
+        if (pages[index] === 0) received++;
+        pages[index] = 1;
       }
       r.end();
     }
-    const r = new In(m.payload, what);
-    const entries: { index: number; populated: boolean }[] = [];
-    const count = r.u32();
-    for (let i = 0; i < count; i++) {
-      const index = r.u32();
-      const populated = r.u8() === 1;
+    // The guest is stopped on the source from here to DONE (docs/migration.md "Downtime").
+    const prof = new StopProfile(performance.now());
+    const listed = new Uint8Array(pageCount);
+    const p = m.payload;
+    const v = new DataView(p.buffer, p.byteOffset, p.byteLength);
+    const count = p.length >= 4 ? v.getUint32(0, true) : -1;
+    if (p.length !== 4 + count * 5) refuse(`the RAM index is ${p.length} bytes for ${count} entries (corrupt stream)`);
+    for (let k = 0, o = 4; k < count; k++, o += 5) {
+      const index = v.getUint32(o, true);
       if (index >= pageCount) refuse(`RAM index names page ${index} of ${pageCount} (corrupt stream)`);
-      if (!pages.has(index)) refuse(`page ${index} was never sent (corrupt stream)`);
-      entries.push({ index, populated });
+      if (pages[index] === 0) refuse(`page ${index} was never sent (corrupt stream)`);
+      listed[index] = 1;
     }
-    r.end();
-    entries.sort((a, b) => a.index - b.index);
+    prof.mark('index');
 
     // The execution state, with the collected pages as its RAM section.
     const state = (await reader.expect(MSG.STATE)).payload;
+    prof.mark('wait state');
     try {
       // A page sent in a round but gone from the guest's RAM by the stop is zero again.
-      const listed = new Set(entries.map((e) => e.index));
-      for (const index of pages) if (!listed.has(index)) ram.write(index, ZERO);
+      for (let i = 0; i < pageCount; i++) if (pages[i] !== 0 && listed[i] === 0) ram.write(i, ZERO);
       restoreSnapshot(target, state, 'the migrated state', { ramInPlace: true });
     } catch (e) {
       if (e instanceof SnapshotError) refuse(e.message);
       throw e;
     }
+    prof.mark('restore');
     socket.write(frame(MSG.READY, new Uint8Array(0)));
-    await reader.expect(MSG.COMMIT);
+    await reader.expect(MSG.COMMIT); // the source sends it behind STATE: usually here already
     socket.end(frame(MSG.DONE, new Uint8Array(0)));
-    return { pages: pages.size, bytes: reader.bytes };
+    prof.mark('COMMIT, DONE');
+    return { pages: received, bytes: reader.bytes, ...(profiling() ? { profile: prof.text() } : {}) };
   } catch (e) {
     if (e instanceof StreamError) {
       socket.destroy();

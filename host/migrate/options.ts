@@ -30,7 +30,8 @@ export const MIGRATE_HELP = `  --incoming tcp:HOST:PORT wait for a live migratio
                            migrated VM (same IMAGE and options as the source's)
   --migrate-to tcp:HOST:PORT  run, then migrate live to a wasmvisor --incoming there
                            and exit 0 once it has taken over (docs/migration.md)
-  --migrate-after SECONDS  start migrating this long after the start (default 0)
+  --migrate-after SECONDS  start migrating this long after the start (default 0);
+                           SIGUSR2 to the process starts it at once
   --migrate-mode MODE      precopy (default); postcopy and hybrid are not built yet
   --migrate-max-rounds N   pre-copy rounds at most before stop-and-copy (default 30)
   --migrate-downtime MS    stop-and-copy once the estimated downtime is <= MS (default 5)

@@ -74,7 +74,18 @@ interface Parts {
 
 const hex = (v: bigint) => '0x' + v.toString(16);
 
+/** Digests of loaded images: a kernel is tens of MB and a migration's stop-and-copy asks twice. */
+const digests = new WeakMap<LoadedImage, string>();
+
 function imageDigest(image: LoadedImage): string {
+  const known = digests.get(image);
+  if (known !== undefined) return known;
+  const d = computeDigest(image);
+  digests.set(image, d);
+  return d;
+}
+
+function computeDigest(image: LoadedImage): string {
   let c = crc32(new TextEncoder().encode(`${image.entry}`));
   for (const s of image.segments) c = crc32(s.data, crc32(new TextEncoder().encode(`${s.paddr}:${s.memSize}`), c));
   return c.toString(16).padStart(8, '0');

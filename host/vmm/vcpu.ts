@@ -92,6 +92,12 @@ export class Vcpu {
   mmioExits = 0n;
   haltExits = 0n;
   private stopRequested = false;
+  /**
+   * Milliseconds of guest running between two turns of the host's event loop (stdin, timers,
+   * stop()). Live migration's pre-copy lowers it while it sends (host/migrate/source.ts), so its
+   * socket gets turns as QEMU's migration thread gets a core.
+   */
+  yieldMs = 20;
   private readonly sleeper = new HaltSleeper();
   private failure: string | undefined;
   /** mtime (machine/guest-clock.ts): wall time, or instruction time with --deterministic. */
@@ -285,13 +291,13 @@ export class Vcpu {
         now = clock.now();
         if (vm.exitCode !== undefined || this.stopRequested || vm.rebootRequested) continue;
       }
-      now = this.runExits(limits, i0, now, deadline, lastYield + 20, step);
+      now = this.runExits(limits, i0, now, deadline, lastYield + this.yieldMs, step);
       if (this.halting) {
         this.haltExits++;
         if (!this.suspended) await this.waitForInterrupt(deadline);
         now = clock.now();
       }
-      if (now - lastYield > 20) {
+      if (now - lastYield > this.yieldMs) {
         await new Promise<void>((r) => setImmediate(r));
         lastYield = clock.now();
       }

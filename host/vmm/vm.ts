@@ -443,6 +443,11 @@ export class Vm {
 
   // ---- hooks for host/snapshot (docs/snapshot.md) ----
 
+  /** Each populated guest page (gpa >> 12) with its host frame's address, unordered (live migration's dirty log). */
+  populatedFrames(): IterableIterator<[number, bigint]> {
+    return this.guestPages.entries();
+  }
+
   /** Guest page numbers (gpa >> 12) backed by host frames, ascending. */
   populatedPfns(): number[] {
     return [...this.guestPages.keys()].sort((a, b) => a - b);

@@ -35,11 +35,12 @@ async function target(args: string[], port: number) {
   return { done: done.finally(() => clearTimeout(watchdog)), stdout: () => stdout, stderr: () => stderr };
 }
 
-async function migrateFromMonitor(args: string[], live: boolean): Promise<void> {
+async function migrateFromMonitor(args: string[], live: boolean): Promise<boolean> {
   const ref = reference(args);
   const port = nextPort++;
   const t = await target(args, port);
-  const s = startWasmvisor([...args, '-S', '--monitor', 'tcp::0']);
+  // (Live: at most 2 pre-copy rounds, so that the hand-over comes well before minikernel's end.)
+  const s = startWasmvisor([...args, '-S', '--monitor', 'tcp::0', ...(live ? ['--migrate-max-rounds', '2'] : [])]);
   const c = await openMonitor(s);
   expect(await command(c, 'info migrate')).toBe(''); // (none yet, as QEMU's)
   // A bad address and a refused connection: one line each; the machine stays here.
@@ -56,19 +57,35 @@ async function migrateFromMonitor(args: string[], live: boolean): Promise<void> 
     expect(await command(c, 'stop')).toBe('');
   }
   expect(s.stdout().length).toBeGreaterThan(0);
-  if (live) expect(await command(c, 'cont')).toBe('');
-  c.send(`migrate -d tcp:127.0.0.1:${port}\r\n`);
+  // Live: migrate answers at once, then cont lets the guest run through the pre-copy rounds.
+  // (Sent in that order: minikernel finishes in a few hundred ms, and a guest let run first
+  // could end before the first round.)
+  if (live) {
+    expect(await command(c, `migrate -d tcp:127.0.0.1:${port}`)).toBe('');
+    c.send('cont\r\n');
+  } else c.send(`migrate -d tcp:127.0.0.1:${port}\r\n`);
   const [sc, tc] = await Promise.all([s.exit, t.done]);
+  // minikernel finishes in a few hundred ms: a loaded machine can let it end during pre-copy.
+  // That is the source's documented outcome (the run ended first; the target ran nothing), and
+  // the caller tries again; anything else must be the hand-over.
+  if (live && s.stderr().includes('abandoned: the run ended first')) {
+    expect([sc, tc, s.stdout()]).toEqual([0, 2, ref]);
+    expect(t.stdout()).toBe('');
+    return false;
+  }
   expect([sc, tc], s.stderr() + t.stderr()).toEqual([0, 0]);
   expect(s.stdout() + t.stdout()).toBe(ref);
   expect(t.stdout().length).toBeGreaterThan(0);
   expect(s.stderr()).toMatch(new RegExp(`wasmvisor: migrated to tcp:127\\.0\\.0\\.1:${port} \\(precopy\\): total [\\d.]+ ms, downtime [\\d.]+ ms, \\d+ rounds \\(pages [\\d,]+(, [\\d,]+)*, stop-and-copy [\\d,]+\\), 0 pages fetched on demand, [\\d,]+ bytes sent\\n$`));
   expect(t.stderr()).toMatch(/\nwasmvisor: migrated in from 127\.0\.0\.1:\d+ \(\d+ pages, \d+ bytes\); running\n$/);
+  return true;
 }
 
 describe('monitor migrate (pre-copy, --deterministic)', () => {
   it('VM mode, running: the target prints the rest of the output', async () => {
-    await migrateFromMonitor([MINIKERNEL, '--deterministic'], true);
+    let handedOver = false;
+    for (let attempt = 0; attempt < 4 && !handedOver; attempt++) handedOver = await migrateFromMonitor([MINIKERNEL, '--deterministic'], true);
+    expect(handedOver).toBe(true);
   }, 120_000);
 
   it.skipIf(!haveOpensbi)('bare machine behind OpenSBI, held by the monitor (stop): the same', async () => {

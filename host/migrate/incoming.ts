@@ -6,6 +6,9 @@
  * every check of a snapshot restore applies). It runs the guest only after the source's COMMIT:
  * a stream that is refused, corrupt or cut before that leaves this process with one line and
  * exit 2, having run nothing.
+ *
+ * Post-copy and hybrid: the stop also names the pages still to come (ABSENT); the guest runs
+ * right after COMMIT with those pages left out (postcopy-target.ts), and they follow.
  */
 import * as net from 'node:net';
 import type { Machine } from '../machine/machine';
@@ -15,12 +18,17 @@ import { SnapshotError } from '../snapshot/format';
 import { checkConfig, clearRam, restoreSnapshot, snapshotConfig, type SnapshotConfig } from '../snapshot/snapshot';
 import type { MigrateOptions } from './options';
 import { guestRam, PAGE } from './pages';
+import { whyNotPostcopy } from './postcopy-source';
+import { PostcopyTarget } from './postcopy-target';
 import { In, MessageReader, MSG, Out, frame, StreamError, STREAM_MAGIC, STREAM_VERSION, type Message } from './stream';
 
 const ZERO = new Uint8Array(PAGE);
 
-/** Wait for the stream on --incoming and load it into `target`; throws a one-line UserError (exit 2). */
-export async function receiveMigration(target: Machine | Vm, opts: MigrateOptions, io: { stderr(t: string): void }): Promise<void> {
+/**
+ * Wait for the stream on --incoming and load it into `target`; throws a one-line UserError (exit 2).
+ * For post-copy and hybrid, returns the migration still going on while the guest runs.
+ */
+export async function receiveMigration(target: Machine | Vm, opts: MigrateOptions, io: { stderr(t: string): void }): Promise<PostcopyTarget | undefined> {
   const at = opts.incoming!;
   const what = `wasmvisor: incoming migration on ${at.text}`;
   const socket = await accept(at, what, () => io.stderr(`wasmvisor: waiting for a migration on ${at.text}\n`));
@@ -43,7 +51,10 @@ export async function receiveMigration(target: Machine | Vm, opts: MigrateOption
     if (magic !== STREAM_MAGIC) refuse(`not a wasmvisor migration stream (magic '${magic.slice(0, 16)}')`);
     if (version !== STREAM_VERSION) refuse(`stream version ${version}, this wasmvisor reads ${STREAM_VERSION}`);
     const mode = hello.str();
-    if (mode !== 'precopy') refuse(`--migrate-mode ${mode} is not supported yet`);
+    if (mode !== 'precopy' && mode !== 'postcopy' && mode !== 'hybrid') refuse(`--migrate-mode '${mode.slice(0, 16)}' is not precopy, postcopy or hybrid (corrupt stream)`);
+    const postcopy = mode !== 'precopy';
+    const whyNot = postcopy ? whyNotPostcopy(target) : undefined;
+    if (whyNot) refuse(whyNot);
     let conf: SnapshotConfig;
     try {
       conf = JSON.parse(hello.str()) as SnapshotConfig;
@@ -88,10 +99,23 @@ export async function receiveMigration(target: Machine | Vm, opts: MigrateOption
       const index = r.u32();
       const populated = r.u8() === 1;
       if (index >= pageCount) refuse(`RAM index names page ${index} of ${pageCount} (corrupt stream)`);
-      if (!pages.has(index)) refuse(`page ${index} was never sent (corrupt stream)`);
       entries.push({ index, populated });
     }
     r.end();
+    // Post-copy: the pages of the index that are still to come (none here, or stale copies).
+    const absent = new Set<number>();
+    if (postcopy) {
+      const a = new In((await reader.expect(MSG.ABSENT)).payload, what);
+      const listed = new Set(entries.map((e) => e.index));
+      const n = a.u32();
+      for (let i = 0; i < n; i++) {
+        const index = a.u32();
+        if (!listed.has(index) || absent.has(index)) refuse(`ABSENT names page ${index}, not in the RAM index or twice (corrupt stream)`);
+        absent.add(index);
+      }
+      a.end();
+    }
+    for (const e of entries) if (!pages.has(e.index) && !absent.has(e.index)) refuse(`page ${e.index} was never sent (corrupt stream)`);
     entries.sort((a, b) => a.index - b.index);
 
     // The execution state, with the collected pages as its RAM section.
@@ -105,10 +129,20 @@ export async function receiveMigration(target: Machine | Vm, opts: MigrateOption
       if (e instanceof SnapshotError) refuse(e.message);
       throw e;
     }
+    // Post-copy: the pages to come are left out, so the guest's first touch of one fetches it.
+    const incoming = postcopy ? new PostcopyTarget(target, [...absent].sort((a, b) => a - b), socket, reader, what, io) : undefined;
     socket.write(frame(MSG.READY, new Uint8Array(0)));
     await reader.expect(MSG.COMMIT);
+    const from = `${socket.remoteAddress ?? '?'}:${socket.remotePort ?? '?'}`;
+    if (incoming) {
+      socket.write(frame(MSG.DONE, new Uint8Array(0)));
+      io.stderr(`wasmvisor: migrated in from ${from} (${mode}: ${entries.length - absent.size} pages here, ${absent.size} to come, ${reader.bytes} bytes); running\n`);
+      incoming.start();
+      return incoming;
+    }
     socket.end(frame(MSG.DONE, new Uint8Array(0)));
-    io.stderr(`wasmvisor: migrated in from ${socket.remoteAddress ?? '?'}:${socket.remotePort ?? '?'} (${pages.size} pages, ${reader.bytes} bytes); running\n`);
+    io.stderr(`wasmvisor: migrated in from ${from} (${pages.size} pages, ${reader.bytes} bytes); running\n`);
+    return undefined;
   } catch (e) {
     if (e instanceof StreamError) {
       socket.destroy();

@@ -17,6 +17,7 @@ import { decodeSbiCall, handleSbi, sbiCallFolded, sbiCallIdName, type SbiCall, t
 import type { ExitStats } from './stats';
 import { CAUSE_NAMES, causeText, formatExitTrace } from './stats';
 import type { Vm, VmRunResult } from './vm';
+import { PageNotHere } from '../machine/missing-pages';
 import { HwTechnique } from './virt/hw';
 import { HwShadowTechnique } from './virt/hw-shadow';
 import { PvTechnique } from './virt/pv';
@@ -275,7 +276,16 @@ export class Vcpu {
         now = clock.now();
         if (vm.exitCode !== undefined || this.stopRequested || vm.rebootRequested) continue;
       }
-      now = this.runExits(limits, i0, now, deadline, lastYield + 20, step);
+      try {
+        now = this.runExits(limits, i0, now, deadline, lastYield + 20, step);
+      } catch (e) {
+        // Post-copy (vm.ts PageNotHere): an exit touched a page still on the source before it
+        // changed anything; fetch it, and the guest repeats the access on the next entry.
+        if (!(e instanceof PageNotHere) || vm.missingPages === undefined) throw e;
+        await vm.missingPages.fetch(e.page);
+        now = clock.now();
+        continue;
+      }
       if (this.halting) {
         this.haltExits++;
         if (!this.suspended) await this.waitForInterrupt(deadline);

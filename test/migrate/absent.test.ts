@@ -1,6 +1,6 @@
 /**
  * Post-copy's missing pages on a bare machine (assembly/phys.ts ABSENT_MAP, Machine.run's
- * EXIT_ABSENT): a load, a store, an AMO and an instruction fetch to a page that has not arrived
+ * EXIT_ABSENT): a load, a store, an AMO, a page-table read and an instruction fetch to a page that has not arrived
  * each stop before the access, the host is asked for exactly that page, and once it is written
  * the access repeats and sees the arrived contents, never what was there before; a page that is
  * present costs no request. The same in the interpreter and in compiled code (--jit always). A
@@ -14,9 +14,12 @@ import { parseImage } from '../../host/machine/loader';
 import { Machine } from '../../host/machine/machine';
 import { PageNotHere } from '../../host/machine/missing-pages';
 
-const [T0, T1, A0, S1, S2, S3, S4] = [5, 6, 10, 9, 18, 19, 20];
+const [T0, T1, T2, A0, S1, S2, S3, S4, S5, S6, S7] = [5, 6, 7, 10, 9, 18, 19, 20, 21, 22, 23];
 // RAM page indices (from 0x80000000): the program is page 0; LOADED is present, the rest absent.
-const LOADED = 0x20, A = 0x100, B = 0x105, C = 0x107, CODE = 0x10a;
+const LOADED = 0x20, A = 0x100, B = 0x105, C = 0x107, PT = 0x108, CODE = 0x10a;
+// Sv39 through PT: VA 0x4000_0000 (VPN[2] = 1) is a 1 GiB leaf onto PA 0x8000_0000.
+const VA = 0x4000_0000n;
+const LEAF = (0x80000n << 10n) | 0xc7n; // D A - - - W R V
 const page = (i: number) => 0x8000_0000n + BigInt(i) * 4096n;
 const u64 = (v: bigint) => new Uint8Array(new BigUint64Array([v]).buffer);
 
@@ -28,6 +31,13 @@ function program(): Uint8Array {
   a.emit(E.load('ld', T0, S1, 0)); // A: load
   a.emit(E.store('sd', T0, S2, 8)); // B: store
   a.emit(E.amo('amoadd', 'd', T1, S3, T0)); // C: AMO (T1 = old C, C += T0)
+  // PT: a load translated through a root page table that has not arrived (M-mode, MPRV with MPP = S):
+  // the walker's PTE read stops, not the access to A.
+  // (li64 loads from a constant pool: all of them before MPRV translates loads)
+  a.li64(S5, VA + BigInt(A) * 4096n).li64(S7, (8n << 60n) | (page(PT) >> 12n)).li64(T2, (1n << 17n) | (1n << 11n));
+  a.emit(E.csr(1, 0, S7, 0x180)); // csrw satp
+  a.emit(E.csr(2, 0, T2, 0x300), E.load('ld', S6, S5, 0)); // csrs mstatus, MPRV | MPP=S; the load
+  a.emit(E.csr(3, 0, T2, 0x300)); // csrc mstatus
   a.emit(E.iType(0x67, 0, 0, S4, 0)); // jr CODE: a fetch
   return a.finish(4096);
 }
@@ -40,6 +50,7 @@ function arriving(): Map<number, Uint8Array> {
     [A, u64(0x1111n)],
     [B, new Uint8Array(4096)],
     [C, u64(0x2200n)],
+    [PT, new Uint8Array(new BigUint64Array([0n, LEAF]).buffer)],
     [CODE, code.finish(64)],
   ]);
 }
@@ -48,7 +59,7 @@ async function scenario(jit: 'off' | 'always'): Promise<void> {
   const m = await Machine.create({ memSize: 16 << 20, kernel: parseImage(program(), 'absent.bin', 0x8000_0000n), deterministic: true, jit });
   const { ram, core } = m.snapshotInternals();
   // Stale contents where the pages will arrive: the guest must never see them.
-  for (const p of [A, B, C, CODE]) ram.write(page(p), new Uint8Array(4096).fill(0xee));
+  for (const p of [A, B, C, PT, CODE]) ram.write(page(p), new Uint8Array(4096).fill(0xee));
   ram.write(page(LOADED), u64(7n));
   const data = arriving();
   const missing = new Set(data.keys());
@@ -74,7 +85,8 @@ async function scenario(jit: 'off' | 'always'): Promise<void> {
   expect(() => ram.write(page(CODE), new Uint8Array(1))).toThrow(PageNotHere);
   const r = await m.run({ maxInstructions: 200n });
   expect(r.reason).toBe('max-instructions');
-  expect(asked).toEqual([B, A, C, CODE]);
+  expect(asked).toEqual([B, A, C, PT, CODE]);
+  expect(m.hart.x(S6)).toBe(0x1111n); // A through the page table that arrived
   expect(m.hart.x(T0)).toBe(0x1111n); // A's arrived contents, not 0xeeee...
   expect(m.hart.x(T1)).toBe(0x2200n); // C's old value as it arrived
   expect(m.hart.x(A0)).toBe(0x1112n); // the code that arrived on CODE ran
@@ -85,6 +97,6 @@ async function scenario(jit: 'off' | 'always'): Promise<void> {
 }
 
 describe('post-copy: pages not arrived on a bare machine', () => {
-  it('interpreter: load, store, AMO and fetch each wait for their page, then see what arrived', () => scenario('off'));
+  it('interpreter: load, store, AMO, PTE read and fetch each wait for their page, then see what arrived', () => scenario('off'));
   it('compiled code (--jit always): the same', () => scenario('always'));
 });

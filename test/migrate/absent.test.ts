@@ -1,7 +1,7 @@
 /**
  * Post-copy's missing pages on a bare machine (assembly/phys.ts ABSENT_MAP, Machine.run's
- * EXIT_ABSENT): a load, a store, an AMO, a page-table read and an instruction fetch to a page that has not arrived
- * each stop before the access, the host is asked for exactly that page, and once it is written
+ * EXIT_ABSENT): a load, a store, an AMO, a page-table read and an instruction fetch to a page
+ * that has not arrived each stop before the access, the host is asked for exactly that page, and once it is written
  * the access repeats and sees the arrived contents, never what was there before; a page that is
  * present costs no request. The same in the interpreter and in compiled code (--jit always). A
  * host access (device DMA) to a missing page throws rather than read it.

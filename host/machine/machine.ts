@@ -22,7 +22,7 @@ import { applyJitConfig, jitInBackground } from './jit';
 import { checkSegmentsClear, checkTohostFits } from './loader';
 import { allocateMemory, memSizeLimit, sizeText } from './mem-size';
 import { HartState } from './hart';
-import { PageNotHere, type MissingPages } from './missing-pages';
+import { PageNotHere, startsDma, type MissingPages } from './missing-pages';
 import { HaltSleeper, NEVER } from './halt';
 import { GuestClock } from './guest-clock';
 import type { LoadedImage, MachineConfig, MachineStats, RunGate, RunLimits, RunResult } from './types';
@@ -49,8 +49,8 @@ export class Ram implements GuestMemory {
   }
   /**
    * Post-copy (host/migrate/postcopy-target.ts): RAM pages still arriving. A host access to one
-   * (a device's DMA) throws PageNotHere rather than read or write it; the target refuses
-   * configurations whose devices do DMA, so this is a guard, not a path.
+   * (a device's DMA) throws PageNotHere rather than read or write it. A device is started only by
+   * an access that waited for every page (run(), startsDma), so this is a guard, not a path.
    */
   missing: MissingPages | undefined;
   private offset(addr: bigint, length: number): number {
@@ -334,7 +334,11 @@ export class Machine {
       }
       this.clock.sync();
       const reason = this.core.run(budget);
-      if (reason === A.EXIT_MMIO) this.mmio();
+      if (reason === A.EXIT_MMIO) {
+        // Post-copy: a device that may start DMA is reached only once every page is in.
+        if (this.ram.missing !== undefined && startsDma(this.bus, this.hart.mmioAddr)) await this.ram.missing.all();
+        this.mmio();
+      }
       else if (reason === A.EXIT_HTIF) this.htif();
       else if (reason === A.EXIT_ABSENT) {
         // Post-copy: the hart stopped before touching a page still on the source (assembly/phys.ts);

@@ -1,4 +1,6 @@
 /** Post-copy migration's view from the VMM and the machine (docs/migration.md "Post-copy"). */
+import { VirtioMmio } from '../devices/virtio/mmio';
+import type { Bus } from './bus';
 
 /**
  * Pages that are still arriving by post-copy migration (host/migrate/postcopy-target.ts), keyed
@@ -8,6 +10,17 @@ export interface MissingPages {
   has(page: number): boolean;
   /** Resolves once the page is in (or the migration is lost: the run loop then sees stop()). */
   fetch(page: number): Promise<void>;
+  /** Resolves once every page is in (or the migration is lost): before a device may do DMA. */
+  all(): Promise<void>;
+}
+
+/**
+ * Whether an MMIO access at `addr` reaches a device that does DMA (a virtio transport with a
+ * device behind it): during post-copy the access waits for every page first (MissingPages.all),
+ * since the device's work, which the access may start, can touch any page.
+ */
+export function startsDma(bus: Bus, addr: bigint): boolean {
+  return bus.find(addr, 1)?.device instanceof VirtioMmio;
 }
 
 /**
@@ -16,7 +29,8 @@ export interface MissingPages {
  * and re-enters the guest, which repeats the access (Vcpu.run, Machine.run).
  */
 export class PageNotHere extends Error {
-  constructor(readonly page: number) {
-    super(`page 0x${page.toString(16)} has not arrived yet (post-copy)`);
+  /** `page` undefined: every page is wanted (a device's DMA may follow). */
+  constructor(readonly page: number | undefined) {
+    super(page === undefined ? 'pages have not all arrived yet (post-copy)' : `page 0x${page.toString(16)} has not arrived yet (post-copy)`);
   }
 }

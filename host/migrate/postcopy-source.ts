@@ -10,6 +10,9 @@ import { Machine } from '../machine/machine';
 import { Vm } from '../vmm/vm';
 import { In, MSG, Out, StreamError, type MessageReader } from './stream';
 
+/** Virtio device IDs (virtio 1.2 §5) whose backends write guest memory unasked: network, console. */
+const INPUT_DEVICES = new Set([1, 3]);
+
 /** Pages per background message (64 KiB): a FETCH waits behind at most one such message. */
 const PUSH_BATCH = 16;
 
@@ -26,9 +29,11 @@ export function whyNotPostcopy(target: Machine | Vm): string | undefined {
   if (target instanceof Vm && (target.cfg.virt ?? 'hw') !== 'hw') {
     return `post-copy needs --virt hw, where a page not arrived yet is a G-stage fault (this VM is --virt ${target.cfg.virt})`;
   }
+  // A guest's access to a virtio device waits on the target until every page is in (DMA may
+  // follow it); but a backend that delivers input by itself (network, console) does DMA at any time.
   const bus = target instanceof Vm ? target.bus : target.snapshotInternals().bus;
-  const virtio = bus.list().find((w) => w.device instanceof VirtioMmio);
-  if (virtio) return `post-copy of a machine with a virtio device (at 0x${virtio.base.toString(16)}) is not supported: its DMA could reach a page that has not arrived`;
+  const input = bus.list().find((w) => w.device instanceof VirtioMmio && INPUT_DEVICES.has(w.device.device.deviceId));
+  if (input) return `post-copy of a machine with a ${(input.device as VirtioMmio).device.name} (at 0x${input.base.toString(16)}) is not supported: its backend's input could reach a page that has not arrived`;
   return undefined;
 }
 

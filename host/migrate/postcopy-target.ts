@@ -9,7 +9,9 @@
  *     anything changed, and the vCPU's run loop awaits fetch() and re-enters;
  *   - a bare machine: the page's bit in the core's ABSENT_MAP (assembly/phys.ts) is consulted on
  *     TLB fills, slow paths and PTE reads only; the access stops with EXIT_ABSENT before it
- *     happens, and Machine.run awaits fetch() and re-enters. Host accesses (Ram) check too.
+ *     happens, and Machine.run awaits fetch() and re-enters. Host accesses (Ram) check too;
+ *   - a virtio device: the guest's access to it waits for every page (all()), since the work it
+ *     starts may DMA anywhere (missing-pages.ts startsDma).
  *
  * fetch() sends a FETCH for the page (once) and resolves when it is in. Pages come in PAGES
  * messages, each at most once, until END; then the hooks come off, COMPLETE goes back and the
@@ -37,6 +39,9 @@ export class PostcopyTarget {
   private state: 'running' | 'complete' | 'lost' = 'running';
   private settled!: () => void;
   private readonly finished = new Promise<void>((r) => (this.settled = r));
+  private readonly allWaiters: (() => void)[] = [];
+  /** Accesses to a virtio device that waited for every page (its DMA could reach any). */
+  deviceWaits = 0;
   /** Pages the guest (or the VMM) touched before they had arrived: each one FETCHed. */
   fetched = 0;
   /** The time the last page came in, from start(). */
@@ -62,7 +67,7 @@ export class PostcopyTarget {
     if (t instanceof Vm) {
       // A page sent in a pre-copy round and dirtied since has a stale copy mapped: unmap it.
       for (const i of absent) t.unpopulate(BigInt(i + RAM_PFN) << 12n);
-      const pages: MissingPages = { has: (pfn) => this.absent.has(pfn - RAM_PFN), fetch: (pfn) => this.fetch(pfn - RAM_PFN) };
+      const pages: MissingPages = { has: (pfn) => this.absent.has(pfn - RAM_PFN), fetch: (pfn) => this.fetch(pfn - RAM_PFN), all: () => this.all() };
       t.missingPages = pages;
       return;
     }
@@ -70,7 +75,7 @@ export class PostcopyTarget {
     const map = new Uint8Array(m.ram.memory.buffer, A.ABSENT_MAP, A.ABSENT_MAP_SIZE);
     map.fill(0);
     for (const i of absent) map[i >> 3] |= 1 << (i & 7);
-    m.ram.missing = { has: (i) => this.absent.has(i), fetch: (i) => this.fetch(i) };
+    m.ram.missing = { has: (i) => this.absent.has(i), fetch: (i) => this.fetch(i), all: () => this.all() };
     m.core.setAbsentOn(absent.length > 0);
     m.core.flushTlb(); // (no entry may name an absent page; a restore has flushed already)
   }
@@ -102,6 +107,13 @@ export class PostcopyTarget {
       if (list) list.push(resolve);
       else this.waiters.set(index, [resolve]);
     });
+  }
+
+  /** Every page is wanted (a virtio device is about to be reached): resolves when all are in, or lost. */
+  all(): Promise<void> {
+    if (this.absent.size === 0 || this.state === 'lost') return Promise.resolve();
+    this.deviceWaits++;
+    return new Promise((resolve) => this.allWaiters.push(resolve));
   }
 
   start(): void {
@@ -142,10 +154,10 @@ export class PostcopyTarget {
       this.lose(e.message);
       return;
     }
-    this.uninstall();
+    this.uninstall(); // (already, unless there was nothing to send)
     this.state = 'complete';
     this.socket.end(frame(MSG.COMPLETE, new Uint8Array(0)));
-    this.io.stderr(`wasmvisor: post-copy complete: ${this.total} pages in ${(performance.now() - this.t0).toFixed(0)} ms, ${this.fetched} fetched on demand\n`);
+    this.io.stderr(`wasmvisor: post-copy complete: ${this.total} pages in ${(performance.now() - this.t0).toFixed(0)} ms, ${this.fetched} fetched on demand, ${this.deviceWaits} device accesses waited for every page\n`);
     this.settled();
   }
 
@@ -164,6 +176,11 @@ export class PostcopyTarget {
       this.waiters.delete(index);
       for (const w of list) w();
     }
+    if (this.absent.size === 0) {
+      // Every page is in: the checks come off now (END only confirms), so nothing waits again.
+      this.uninstall();
+      for (const w of this.allWaiters.splice(0)) w();
+    }
   }
 
   /**
@@ -178,6 +195,7 @@ export class PostcopyTarget {
     this.target.stop();
     for (const list of this.waiters.values()) for (const w of list) w();
     this.waiters.clear();
+    for (const w of this.allWaiters.splice(0)) w();
     this.settled();
   }
 }

@@ -282,7 +282,7 @@ export class Vcpu {
         // Post-copy (vm.ts PageNotHere): an exit touched a page still on the source before it
         // changed anything; fetch it, and the guest repeats the access on the next entry.
         if (!(e instanceof PageNotHere) || vm.missingPages === undefined) throw e;
-        await vm.missingPages.fetch(e.page);
+        await (e.page === undefined ? vm.missingPages.all() : vm.missingPages.fetch(e.page));
         now = clock.now();
         continue;
       }

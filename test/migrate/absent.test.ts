@@ -68,6 +68,7 @@ async function scenario(jit: 'off' | 'always'): Promise<void> {
   const asked: number[] = [];
   ram.missing = {
     has: (p) => missing.has(p),
+    all: () => Promise.reject(new Error('no device here')),
     fetch: async (p) => {
       asked.push(p);
       await new Promise((r) => setTimeout(r, 1)); // (it arrives later, as over the stream)

@@ -45,6 +45,7 @@ describe('post-copy: pages not arrived in a VM (--virt hw)', () => {
     const asked: number[] = [];
     vm.missingPages = {
       has: (pfn) => missing.has(pfn),
+      all: () => Promise.reject(new Error('no device here')),
       fetch: async (pfn) => {
         asked.push(pfn);
         await new Promise((r) => setTimeout(r, 1));

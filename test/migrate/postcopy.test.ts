@@ -221,7 +221,7 @@ describe('post-copy and hybrid (minikernel, --deterministic)', () => {
 describe('post-copy failures through a frame-aware proxy', () => {
   /** Before the switch: the source keeps the VM and runs it to the same output; the target ran nothing. */
   function expectKept(r: Awaited<ReturnType<typeof migrate>>, expected: string): void {
-    expect(r.reached).toBe(true);
+    expect(r.reached, r.s.stderr + r.t.stderr).toBe(true);
     expect([r.s.code, r.t.code], r.s.stderr + r.t.stderr).toEqual([0, 2]);
     expect(r.s.stdout).toBe(expected);
     expect(r.t.stdout).toBe('');
@@ -232,7 +232,7 @@ describe('post-copy failures through a frame-aware proxy', () => {
 
   /** After the switch: both sides say the VM is lost and exit 69; no output beyond a prefix. */
   function expectLost(r: Awaited<ReturnType<typeof migrate>>, expected: string, target: RegExp): void {
-    expect(r.reached).toBe(true);
+    expect(r.reached, r.s.stderr + r.t.stderr).toBe(true);
     expect([r.s.code, r.t.code], r.s.stderr + r.t.stderr).toEqual([EXIT_VM_LOST, EXIT_VM_LOST]);
     const out = r.s.stdout + r.t.stdout;
     expect(expected.startsWith(out), out).toBe(true);
@@ -249,11 +249,11 @@ describe('post-copy failures through a frame-aware proxy', () => {
   it('cuts and corruptions before and after the switch (counted)', async () => {
     const ref = reference.get(VM)!;
     // The post-copy push is capped (2 MB/s) so that the guest still needs pages when the fault hits.
-    const pc = ['--migrate-mode', 'postcopy', '--migrate-after', '0.3', '--migrate-bandwidth', '2'];
+    const pc = ['--migrate-mode', 'postcopy', '--migrate-after', '0.1', '--migrate-bandwidth', '2'];
     const cases: { name: string; args: string[]; src: string[]; fault: Fault; frac: number; check: (r: Awaited<ReturnType<typeof migrate>>) => void }[] = [
       { name: 'cut in STATE (post-copy)', args: VM, src: pc, fault: { kind: 'cut', when: 'before-switch' }, frac: 0.5, check: (r) => expectKept(r, ref) },
       { name: 'corrupt STATE (post-copy)', args: VM, src: pc, fault: { kind: 'corrupt', when: 'before-switch' }, frac: 0.3, check: (r) => expectKept(r, ref) },
-      { name: 'cut in STATE (hybrid)', args: VM, src: ['--migrate-mode', 'hybrid', '--migrate-after', '0.3'], fault: { kind: 'cut', when: 'before-switch' }, frac: 0.7, check: (r) => expectKept(r, ref) },
+      { name: 'cut in STATE (hybrid)', args: VM, src: ['--migrate-mode', 'hybrid', '--migrate-after', '0.1'], fault: { kind: 'cut', when: 'before-switch' }, frac: 0.7, check: (r) => expectKept(r, ref) },
       ...[1, 3, 8].map((n) => ({
         name: `cut in PAGES ${n} after COMMIT`, args: VM, src: pc, fault: { kind: 'cut', when: 'after-switch', n } as Fault, frac: 0.4,
         check: (r: Awaited<ReturnType<typeof migrate>>) => expectLost(r, ref, /^wasmvisor: incoming migration on tcp:127\.0\.0\.1:\d+: (the connection closed in the middle of message \d+ \(truncated stream\)|connection error E[A-Z]+ after message \d+) during post-copy; the VM is lost: \d+ of its pages never arrived, and it cannot run without them$/),

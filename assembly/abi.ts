@@ -264,7 +264,18 @@ export const VM_EXIT_INSTRUCTIONS: usize = 0x338; // guest instructions retired 
 // VMM and the core's inline sites share them here).
 export const VM_SCOUNTEREN: usize = 0x380;
 export const VM_SENVCFG: usize = 0x388;
-export const VMCS_SIZE_USED: usize = 0x390;
+// In-core SBI (assembly/sbi.ts): the host sets SBI_INCORE to 1 to let the core answer the
+// simplest SBI calls itself, as KVM answers them in the kernel; the core counts each one in
+// SBI_COUNTS (u32 per SBI_SLOT_*) and their sum in SBI_COUNTS_TOTAL, which the host reads and
+// clears after the entry.
+export const VM_SBI_INCORE: usize = 0x390;
+export const VM_SBI_COUNTS_TOTAL: usize = 0x398; // u32
+export const VM_SBI_COUNTS: usize = 0x3a0; // u32 x SBI_SLOTS
+export const VMCS_SIZE_USED: usize = 0x3c8;
+/** In-core SBI call slots: BASE fids 0..6 (3, probe_extension, is not one), TIME set_timer, legacy set_timer. */
+export const SBI_SLOT_TIME: u32 = 7;
+export const SBI_SLOT_LEGACY_TIMER: u32 = 8;
+export const SBI_SLOTS: u32 = 9;
 /** VM_EXIT_CAUSE of a BT call-out (a cause for custom use, priv spec table 3.6): VM_EXIT_INSN holds the instruction. */
 export const CAUSE_BT_CALLOUT: u64 = 24;
 /** VM_EXIT_CAUSE after a BT inline sstatus write changed SUM or MXR (it retired): re-enter on the shadow of the new view. */

@@ -37,11 +37,12 @@ import {
   VM_EXIT_HTINST, VM_EXIT_INSN_LEN, VM_EXIT_INSN, S_VS_BLOCK, S_VSSTATUS, S_VSTVEC, S_VSSCRATCH,
   S_VSEPC, S_VSCAUSE, S_VSTVAL, S_VSATP, S_VSTIMECMP, S_H_BLOCK, S_HIE, S_HVIP, S_HTIMEDELTA,
   S_BT_ON, S_STAT_BT_IDENT, S_STAT_BT_INLINE, S_STAT_BT_CALLOUT, S_STAT_BT_INLINE_RUN,
-  S_STAT_VM_EXITS, STATE, R_OP, R_RS1, R_LEN, R_IMM, R_RAW, R_SIZE, B_HDR,
+  S_STAT_VM_EXITS, STATE, S_MSTATUS, R_OP, R_RS1, R_LEN, R_IMM, R_RAW, R_SIZE, B_HDR,
   CAUSE_BT_CALLOUT, CAUSE_BT_RESYNC, EXIT_VM_TRAP,
 } from './abi';
 import * as O from './gen/isa';
-import { icount, addIcount, setIrqCheck, setExit, rd64, wr64, bumpEpoch, VS_INTERRUPTS } from './state';
+import { icount, addIcount, setIrqCheck, setExit, rd64, wr64, bumpEpoch, VS_INTERRUPTS, MSTATUS_FS } from './state';
+import { withSD } from './fp/status';
 import { mtime } from './timer';
 
 /** XORed into B_GEN of blocks decoded for a translated guest kernel (bit 30: generations stay below it). */
@@ -166,7 +167,7 @@ export function btCsr(rec: usize, src: u64): u64 {
   switch (csr) {
     case 0xc00: case 0xc02: old = icount; break;
     case 0xc01: old = guestTime(); break;
-    case 0x100: old = (load<u64>(vs(S_VSSTATUS)) & SSTATUS_WRITABLE) | UXL64; break;
+    case 0x100: old = (load<u64>(vs(S_VSSTATUS)) & SSTATUS_WRITABLE) | UXL64 | withSD(rd64(S_MSTATUS) & MSTATUS_FS); break;
     case 0x104: old = (load<u64>(ct(S_HIE)) & VS_INTERRUPTS) >> 1; break;
     case 0x105: old = load<u64>(vs(S_VSTVEC)); break;
     case 0x106: old = load<u64>(VMCS + VM_SCOUNTEREN); break;
@@ -194,6 +195,8 @@ export function btCsr(rec: usize, src: u64): u64 {
       const st = (before & ~SSTATUS_WRITABLE) | (nv & SSTATUS_WRITABLE);
       store<u64>(vs(S_VSSTATUS), st);
       store<u64>(STATE + S_VSSTATUS, st);
+      // FS is the hart's own (trap-csr.ts): the kernel runs in real U-mode under mstatus.FS.
+      wr64(S_MSTATUS, withSD((rd64(S_MSTATUS) & ~MSTATUS_FS) | (nv & MSTATUS_FS)));
       if (((st ^ before) & SUM_MXR) != 0) resync();
       break;
     }

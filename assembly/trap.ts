@@ -17,14 +17,15 @@ import {
   S_HSTATUS, S_HEDELEG, S_HIDELEG, S_HIE, S_HVIP, S_HTVAL, S_HTINST, S_MTVAL2, S_MTINST,
   S_VSSTATUS, S_VSTVEC, S_VSEPC, S_VSCAUSE, S_VSTVAL, S_HS_EXTERNAL, S_U_EXTERNAL, S_STAT_VM_EXITS,
   VM_EXIT_CAUSE, VM_EXIT_TVAL, VM_EXIT_HTVAL, VM_EXIT_HTINST, VM_EXIT_INSN_LEN, VM_EXIT_INSN,
-  R_LEN, R_RAW, EXIT_VM_TRAP,
+  R_LEN, R_RAW, EXIT_VM_TRAP, VM_SBI_INCORE,
 } from './abi';
+import { sbiInCore } from './sbi';
 import {
   pc, priv, virt, curRec, setPc, setPriv, setVirt, setStop, setExit, setIrqCheck, bumpEpoch,
   rd64, wr64, PRV_M, PRV_S, PRV_U, MSTATUS_SIE, MSTATUS_MIE, MSTATUS_SPIE, MSTATUS_MPIE,
   MSTATUS_SPP, MSTATUS_MPP, MSTATUS_MPP_SHIFT, MSTATUS_MPRV, MSTATUS_MPV, MSTATUS_GVA,
   HSTATUS_GVA, HSTATUS_SPV, HSTATUS_SPVP, CAUSE_INTERRUPT, VS_INTERRUPTS,
-  IRQ_MEI, IRQ_MSI, IRQ_MTI, IRQ_SEI, IRQ_SSI, IRQ_STI, IRQ_SGEI, IRQ_VSEI, IRQ_VSSI, IRQ_VSTI,
+  CAUSE_VS_ECALL, IRQ_MEI, IRQ_MSI, IRQ_MTI, IRQ_SEI, IRQ_SSI, IRQ_STI, IRQ_SGEI, IRQ_VSEI, IRQ_VSSI, IRQ_VSTI,
 } from './state';
 import { updateContexts } from './mmu';
 import { timerPendingBits } from './timer';
@@ -75,6 +76,7 @@ export function takeTrap(cause: u64, tval: u64, gva: bool, htval: u64, htinst: u
   const isIrq = (cause & CAUSE_INTERRUPT) != 0;
   const target = trapTarget(cause);
   if (virt && target != TO_VS && rd64(S_HS_EXTERNAL) != 0) {
+    if (cause == CAUSE_VS_ECALL && load<u64>(VMCS + VM_SBI_INCORE) != 0 && sbiInCore()) return;
     vmExit(cause, tval, htval, htinst);
     return;
   }

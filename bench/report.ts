@@ -48,6 +48,12 @@ export interface BenchReport {
     qemuMs: number | null; nativeMs: number | null; wasmvisorCreateMs: number | null;
     /** `node bin/wasmvisor.mjs run` on the trivial image: process start to exit, as qemuMs is for QEMU. */
     wasmvisorProcessMs?: number | null;
+    /**
+     * CPU time (user + system, from /usr/bin/time: 10 ms steps) of the same whole processes, best
+     * of the runs: less disturbed than wall time on a shared machine. `nodeCpuMs` is `node -e 0`,
+     * Node's own start-up, the floor of any Node command.
+     */
+    cpu?: { wasmvisorMs: number | null; qemuMs: number | null; nodeMs: number | null };
   };
   workloads: WorkloadResult[];
   geomean: WorkloadResult['ratios'];

@@ -1,6 +1,9 @@
 /** Running a child process under a stopwatch, and best-of-N. */
 
 import { spawnSync } from 'node:child_process';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 
 /** One timed run of a child process. */
 export interface TimedRun {
@@ -63,4 +66,21 @@ export async function bestOf<T extends { wallMs: number }>(n: number, once: () =
     if (best === undefined || r.wallMs < best.wallMs) best = r;
   }
   return { ...(best as T), spread: spreadOf(samples) };
+}
+
+/**
+ * CPU time (user + system, ms) of one run of `cmd args`, measured by /usr/bin/time (GNU time,
+ * 10 ms resolution); null when it is not installed or the run fails.
+ */
+export function cpuOfSpawn(cmd: string, args: string[], timeoutMs: number): number | null {
+  if (!existsSync('/usr/bin/time')) return null;
+  const out = join(tmpdir(), `wasmvisor-bench-time-${process.pid}.txt`);
+  try {
+    const r = spawnSync('/usr/bin/time', ['-f', '%U %S', '-o', out, cmd, ...args], { stdio: 'ignore', timeout: timeoutMs });
+    if (r.status !== 0) return null;
+    const [u, s] = readFileSync(out, 'latin1').trim().split(/\s+/).slice(-2).map(Number);
+    return Number.isFinite(u) && Number.isFinite(s) ? (u + s) * 1000 : null;
+  } finally {
+    rmSync(out, { force: true });
+  }
 }

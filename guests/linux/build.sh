@@ -9,6 +9,9 @@
 #   guests/bin/linux/VERSIONS            the Debian package versions it was built from
 #
 # Run by `make -C guests linux` (not by the default target: other guests need no Linux toolchain).
+# `build.sh initramfs` (`make -C guests linux-initramfs`) rebuilds only initramfs.cpio.gz, after a
+# change under rootfs/ or to initramfs.list: busybox and its applet links are taken from the
+# committed initramfs, so it needs only gen_init_cpio.c out of linux-source-6.1, cc, cpio, gzip.
 # Needs: linux-source-6.1 gcc-riscv64-linux-gnu libc6-dev-riscv64-cross dpkg-dev bc flex bison
 # libssl-dev, and a deb-src line for `apt-get source busybox` (or BUSYBOX_SRC=<unpacked source>).
 # Work files go to LINUX_BUILD_DIR (default guests/build/linux); JOBS (default 2) is make's -j.
@@ -24,6 +27,52 @@ KTAR=/usr/src/linux-source-6.1.tar.xz
 CROSS=riscv64-linux-gnu-
 
 die() { echo "guests/linux/build.sh: $*" >&2; exit 2; }
+
+# mkcpio BUSYBOX LINKS EPOCH GEN_INIT_CPIO: initramfs.cpio.gz from initramfs.list, the busybox
+# binary and its applet paths (one a line, e.g. /bin/ls), directories and links dated EPOCH.
+mkcpio() {
+  LIST=$WORK/initramfs.list
+  {
+    cat "$HERE/initramfs.list"
+    echo "# busybox applets (busybox.links)"
+    sort "$2" | while read -r link; do
+      [ "$link" = /linuxrc ] && continue
+      echo "slink $link /bin/busybox 0777 0 0"
+    done
+  } > "$LIST"
+  (cd "$HERE" && BUSYBOX="$1" "$4" -t "$3" "$LIST") | gzip -9n > "$WORK/initramfs.cpio.gz"
+  mv "$WORK/initramfs.cpio.gz" "$OUT/initramfs.cpio.gz"
+}
+
+# gen_init_cpio FILE: build the kernel's usr/gen_init_cpio (from the unpacked tree, or the tarball).
+gen_init_cpio() {
+  src=$WORK/linux-source-6.1/usr/gen_init_cpio.c
+  if [ ! -f "$src" ]; then
+    tar -C "$WORK" -xf "$KTAR" linux-source-6.1/usr/gen_init_cpio.c
+  fi
+  cc -O2 -o "$1" "$src"
+}
+
+if [ "${1:-}" = initramfs ]; then
+  [ -f "$KTAR" ] || die "$KTAR is missing (apt-get install linux-source-6.1)"
+  [ -f "$OUT/initramfs.cpio.gz" ] || die "$OUT/initramfs.cpio.gz is missing: run build.sh without arguments"
+  for t in cc cpio gzip; do command -v $t >/dev/null || die "$t is missing"; done
+  mkdir -p "$WORK"
+  WORK=$(cd "$WORK" && pwd)
+  OLD=$WORK/initramfs.old
+  rm -rf "$OLD" && mkdir -p "$OLD"
+  # The busybox binary (mtime kept), its applet links, and the date of the old entries (the
+  # newc header's c_mtime of the first entry, bytes 46..54).
+  (cd "$OLD" && gzip -dc "$OUT/initramfs.cpio.gz" | cpio -idm --quiet bin/busybox)
+  gzip -dc "$OUT/initramfs.cpio.gz" | cpio -tv --quiet |
+    awk '$1 ~ /^l/ && $NF == "/bin/busybox" && $9 != "init" { print "/" $9 }' > "$OLD/busybox.links"
+  EPOCH=$((0x$(gzip -dc "$OUT/initramfs.cpio.gz" | head -c 54 | tail -c 8)))
+  gen_init_cpio "$WORK/gen_init_cpio"
+  mkcpio "$OLD/bin/busybox" "$OLD/busybox.links" "$EPOCH" "$WORK/gen_init_cpio"
+  echo "rebuilt $OUT/initramfs.cpio.gz ($(wc -l < "$OLD/busybox.links") applets of the committed busybox)"
+  exit 0
+fi
+
 
 [ -f "$KTAR" ] || die "$KTAR is missing (apt-get install linux-source-6.1)"
 command -v ${CROSS}gcc >/dev/null || die "${CROSS}gcc is missing (apt-get install gcc-riscv64-linux-gnu)"
@@ -112,16 +161,7 @@ file "$BBOBJ/busybox" 2>/dev/null | grep -q "statically linked" ||
 
 # ---- initramfs ------------------------------------------------------------------------------
 cc -O2 -o "$WORK/gen_init_cpio" "$KSRC/usr/gen_init_cpio.c"
-LIST=$WORK/initramfs.list
-{
-  cat "$HERE/initramfs.list"
-  echo "# busybox applets (busybox.links)"
-  sort "$BBOBJ/busybox.links" | while read -r link; do
-    [ "$link" = /linuxrc ] && continue
-    echo "slink $link /bin/busybox 0777 0 0"
-  done
-} > "$LIST"
-(cd "$HERE" && BUSYBOX="$BBOBJ/busybox" "$WORK/gen_init_cpio" -t "$BB_EPOCH" "$LIST") | gzip -9n > "$OUT/initramfs.cpio.gz"
+mkcpio "$BBOBJ/busybox" "$BBOBJ/busybox.links" "$BB_EPOCH" "$WORK/gen_init_cpio"
 cp "$KOBJ/arch/riscv/boot/Image" "$OUT/Image"
 
 cat > "$OUT/VERSIONS" <<EOF

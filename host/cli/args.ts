@@ -103,8 +103,8 @@ export type Command =
 
 /** The text of `wasmvisor --help`. */
 export const USAGE = `usage: wasmvisor run [--bare] IMAGE [options]
-       wasmvisor xl create DOMU.cfg [--timeout S] [--deterministic] [--stats] [--jit MODE]
-       wasmvisor up HOST.cfg [--timeout S] [--deterministic] [--stats] [--jit MODE]
+       wasmvisor xl create DOMU.cfg [--timeout S] [--deterministic] [--stats] [--jit MODE] [--monitor tcp:HOST:PORT]
+       wasmvisor up HOST.cfg [--timeout S] [--deterministic] [--stats] [--jit MODE] [--monitor tcp:HOST:PORT]
        wasmvisor xl list [DOM...] | xl pause DOM | xl unpause DOM | xl destroy DOM
        wasmvisor xl console DOM
        wasmvisor lab IMAGE [--json FILE|-] [--svg FILE] [--runs N] [VM options]
@@ -185,11 +185,12 @@ xl create runs one Xen DomU from an xl.cfg file in the foreground with its conso
 up runs Dom0 with the DomUs a HOST.cfg lists, each console line prefixed with its domain's
 name, and exits 0 only if every DomU powered off with exit code 0 (docs/xen/xl.md). Under
 both, Ctrl-A L lists the domains, Ctrl-A 1..9 moves console input, Ctrl-A P pauses or
-unpauses, Ctrl-A D destroys that domain.
+unpauses, Ctrl-A D destroys that domain, Ctrl-A C switches to the Dom0's monitor.
 From another terminal, xl list, pause, unpause, destroy and console act on the running
 Dom0 (DOM: a domain name or id); with several running, WASMVISOR_DOM0=PID picks one.
 xl console shows the domain's recent and new output and sends it your typing; Ctrl-]
-detaches. These exit 1 when there is no such Dom0 or domain.
+detaches. These exit 1 when there is no such Dom0 or domain. The Dom0's monitor (Ctrl-A C,
+or --monitor tcp:HOST:PORT) takes xl list, pause, unpause and destroy, and quit.
 
 console: guest output goes to stdout; keys go to the guest's UART. On a terminal,
   Ctrl-A X quits, Ctrl-A S saves a snapshot, Ctrl-A C switches to the monitor, Ctrl-A V switches

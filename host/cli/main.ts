@@ -1,5 +1,5 @@
 /**
- * The `wasmvisor` command (bundled to dist/cli.mjs; bin/wasmvisor.mjs calls `main`).
+ * The `wasmvisor` command (bundled to dist/cli.mjs; bin/wasmvisor.cjs calls `main`).
  *
  * `wasmvisor run --bare IMAGE` builds a virt-compatible machine, loads IMAGE (and --bios),
  * wires the guest console to stdout/stdin and runs until the guest exits or a limit hits.
@@ -41,6 +41,7 @@ import { runLab } from '../lab/run';
 import { receiveMigration } from '../migrate/incoming';
 import { MigrationSource } from '../migrate/source';
 import { EXIT_VM_LOST } from '../migrate/options';
+import { RunCommands } from './monitor-run';
 import { DEFAULT_SNAPSHOT_FILE, restoreSnapshotFile, saveSnapshotFile } from '../snapshot/file';
 import { startDebug, type DebugSession } from '../debug/attach';
 import { machineTarget, vmTarget, vmcsHState } from '../debug/target';
@@ -50,7 +51,7 @@ import type { RunGate } from '../machine/types';
 import type { DebugTarget } from '../debug/target';
 import pkg from '../../package.json';
 
-/** bin/wasmvisor.mjs hands over the core it compiled while the bundle loaded. */
+/** bin/wasmvisor.cjs hands over the core it compiled while the bundle loaded. */
 export { setCoreModule } from '../machine/core';
 
 /** Raw load address of the kernel when a --bios firmware occupies 0x80000000. */
@@ -82,7 +83,7 @@ const processIo: CliIo = {
     if (!stdoutClosed) process.stdout.write(b);
   },
   stderr: (t) => void process.stderr.write(t),
-  stdin: process.stdin,
+  get stdin() { return process.stdin; }, // on first use: creating the stream costs start-up time
   onStdoutClosed: (handler) => {
     stdoutClosedHandler = handler;
   },
@@ -354,10 +355,11 @@ async function drive(machine: Runnable, o: RunOptions, io: CliIo, target?: Machi
   // Ctrl-A C switches typed input between the guest's console and the monitor.
   const monitor = debug?.monitor;
   let inMonitor = o.monitor === 'stdio';
-  const editor = monitor && new LineEditor((line) => io.stderr(crlf(monitor.execute(line)) + PROMPT), io.stdin.isTTY === true, io.stderr);
+  const editor = monitor && new LineEditor((line) => void monitor.execute(line).then((out) => io.stderr(crlf(out) + PROMPT)), io.stdin.isTTY === true, io.stderr);
   if (inMonitor) {
     io.stderr(PROMPT);
-    io.stdin.once('end', () => debug?.quit()); // the end of a stdio monitor's input ends the run, as quit
+    // the end of a stdio monitor's input ends the run, as quit (after the commands before it)
+    io.stdin.once('end', () => void monitor?.execute('quit'));
   }
   const hookup = attachStdin(
     io.stdin,
@@ -391,14 +393,33 @@ async function drive(machine: Runnable, o: RunOptions, io: CliIo, target?: Machi
   };
   const done = { instructions: 0n, traps: 0n, wallMs: 0 };
   // --migrate-to (docs/migration.md): pre-copy runs between the run's slices; stop-and-copy here.
-  const migration = o.migrate?.to && target ? new MigrationSource(target, machine, o.migrate, { stderr: io.stderr, isTTY: process.stderr.isTTY === true }) : undefined;
+  const sourceIo = { stderr: io.stderr, isTTY: process.stderr.isTTY === true };
+  let migration = o.migrate?.to && target ? new MigrationSource(target, machine, o.migrate, sourceIo) : undefined;
   migration?.start();
+  // The monitor's savevm, loadvm and migrate (monitor-run.ts): they act between two run() calls.
+  const commands = monitor && target && debug ? new RunCommands({
+    target, runnable: machine, unblock: debug.unblock, snapshotFile: o.snapshotFile, memSize: o.memSize, migrate: o.migrate, io: sourceIo,
+    migration: () => migration,
+    startMigration: (m) => { migration = m; m.start(); },
+  }) : undefined;
+  if (commands && monitor) commands.define(monitor);
   try {
     for (;;) {
       result = await machine.run(limits);
-      debug?.finish(result);
-      if (result.reason === 'stopped' && migration?.stopWanted && !quitByUser && !brokenPipe) {
-        if (await migration.stopAndCopy()) return { result, quitByUser, brokenPipe, migrated: true };
+      // (a monitor's quit wins over the commands waiting for this stop: they answer that the run ended)
+      const stopped = result.reason === 'stopped' && !quitByUser && !brokenPipe && debug?.quitting !== true;
+      if (stopped && commands?.pending) {
+        commands.runWaiting();
+        if (!migration?.stopWanted && !saveRequested) {
+          addUp(result);
+          continue;
+        }
+      }
+      if (stopped && migration?.stopWanted) {
+        if (await migration.stopAndCopy()) {
+          debug?.finish(result);
+          return { result, quitByUser, brokenPipe, migrated: true };
+        }
         addUp(result);
         continue;
       }
@@ -415,8 +436,10 @@ async function drive(machine: Runnable, o: RunOptions, io: CliIo, target?: Machi
     }
   } finally {
     hookup.close();
+    commands?.close('the run has ended');
     migration?.abandon('the run ended first');
   }
+  debug?.finish(result);
   result = { ...result, instructions: result.instructions + done.instructions, traps: result.traps + done.traps, wallMs: result.wallMs + done.wallMs };
   return { result, quitByUser, brokenPipe };
 }
@@ -441,7 +464,7 @@ function outcome(o: RunOptions, r: RunResult, quitByUser: boolean, io: CliIo): n
 }
 
 /**
- * Entry point used by bin/wasmvisor.mjs: run, let stdout and stderr drain, then exit with the
+ * Entry point used by bin/wasmvisor.cjs: run, let stdout and stderr drain, then exit with the
  * status (explicitly, so a device timer or stdin can never keep the process alive).
  */
 export async function main(argv: string[]): Promise<void> {

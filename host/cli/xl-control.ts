@@ -140,44 +140,14 @@ export class XlControl {
 
   /** Run a command (between slices) and answer it. */
   private run(s: Socket, req: XlRequest, rest: Buffer): void {
-    const { xl } = this.opts;
+    if (req.cmd !== 'console') return this.reply(s, answerXl(this.opts, req));
     try {
-      if (req.cmd === 'list') {
-        const rows = xl.list(this.opts.dom0Seconds());
-        if (req.doms.length === 0) return this.reply(s, { ok: true, rows });
-        const ids = req.doms.map((d) => {
-          const rec = this.find(d);
-          return rec === DOMAIN_0 ? 0 : rec.domid;
-        });
-        return this.reply(s, { ok: true, rows: ids.map((id) => rows.find((r) => r.domid === id)!) });
-      }
-      const rec = this.find(req.dom);
+      const rec = findDomain(this.opts.xl, req.dom);
       if (rec === DOMAIN_0) throw new CommandError(domain0Refusal(req.cmd));
-      if (req.cmd === 'console') return this.attachConsole(s, rec, rest);
-      if (req.cmd === 'destroy') xl.destroy(rec.domid);
-      else {
-        if (rec.state !== 'running') throw new CommandError(`${rec.cfg.name} (d${rec.domid}) is shut down`);
-        if (req.cmd === 'pause') xl.pause(rec.domid);
-        else xl.unpause(rec.domid);
-      }
-      this.reply(s, { ok: true });
+      this.attachConsole(s, rec, rest);
     } catch (e) {
-      const message = e instanceof CommandError ? e.message : `internal error: ${(e as Error).message}`;
-      this.reply(s, { ok: false, error: message });
+      this.reply(s, { ok: false, error: errorText(e) });
     }
-  }
-
-  /**
-   * The live domain DOM names: a domain id when DOM is all digits, else a name (as xl's
-   * find_domain does). Domain-0 is 0 or "Domain-0".
-   */
-  private find(dom: string): DomainRecord | typeof DOMAIN_0 {
-    const byId = /^[0-9]+$/.test(dom);
-    if (byId ? Number(dom) === 0 : dom === 'Domain-0') return DOMAIN_0;
-    const live = this.opts.xl.records().filter((r) => r.state !== 'gone');
-    const rec = live.find((r) => (byId ? r.domid === Number(dom) : r.cfg.name === dom));
-    if (rec === undefined) throw new CommandError(`no domain '${dom}' (see wasmvisor xl list)`);
-    return rec;
   }
 
   /** Answer OK, send the console's recent output, then pass bytes both ways. */
@@ -220,6 +190,51 @@ export class XlControl {
     s.resume();
     s.setTimeout(REQUEST_TIMEOUT_MS, () => s.destroy());
   }
+}
+
+/**
+ * Run an xl command other than console (between slices: inside Toolstack.defer) and answer it:
+ * for the socket's clients and for the Dom0's monitor (host/cli/xl-monitor.ts).
+ */
+export function answerXl(opts: Pick<XlControlOptions, 'xl' | 'dom0Seconds'>, req: Exclude<XlRequest, { cmd: 'console' }>): XlResponse {
+  const { xl } = opts;
+  try {
+    if (req.cmd === 'list') {
+      const rows = xl.list(opts.dom0Seconds());
+      if (req.doms.length === 0) return { ok: true, rows };
+      const ids = req.doms.map((d) => {
+        const rec = findDomain(xl, d);
+        return rec === DOMAIN_0 ? 0 : rec.domid;
+      });
+      return { ok: true, rows: ids.map((id) => rows.find((r) => r.domid === id)!) };
+    }
+    const rec = findDomain(xl, req.dom);
+    if (rec === DOMAIN_0) throw new CommandError(domain0Refusal(req.cmd));
+    if (req.cmd === 'destroy') xl.destroy(rec.domid);
+    else {
+      if (rec.state !== 'running') throw new CommandError(`${rec.cfg.name} (d${rec.domid}) is shut down`);
+      if (req.cmd === 'pause') xl.pause(rec.domid);
+      else xl.unpause(rec.domid);
+    }
+    return { ok: true };
+  } catch (e) {
+    return { ok: false, error: errorText(e) };
+  }
+}
+
+const errorText = (e: unknown) => (e instanceof CommandError ? e.message : `internal error: ${(e as Error).message}`);
+
+/**
+ * The live domain DOM names: a domain id when DOM is all digits, else a name (as xl's
+ * find_domain does). Domain-0 is 0 or "Domain-0".
+ */
+function findDomain(xl: Toolstack, dom: string): DomainRecord | typeof DOMAIN_0 {
+  const byId = /^[0-9]+$/.test(dom);
+  if (byId ? Number(dom) === 0 : dom === 'Domain-0') return DOMAIN_0;
+  const live = xl.records().filter((r) => r.state !== 'gone');
+  const rec = live.find((r) => (byId ? r.domid === Number(dom) : r.cfg.name === dom));
+  if (rec === undefined) throw new CommandError(`no domain '${dom}' (see wasmvisor xl list)`);
+  return rec;
 }
 
 /** Why a command cannot act on Domain-0. */

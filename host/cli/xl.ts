@@ -10,6 +10,8 @@
  *   l  xl list              1..9  console input to that domain (xl console)
  *   p  pause / unpause the domain the console is on      d  destroy it
  *   x  quit                 h ?   help                   Ctrl-A  a literal Ctrl-A
+ *   c  switch between the console and the Dom0's monitor (xl list, pause...; xl-monitor.ts),
+ *      which --monitor tcp:HOST:PORT also serves
  *
  * Output: guest consoles on stdout (under `up`, each line prefixed with the domain's name),
  * lifecycle notices on stderr, and at exit an `xl list` table of every domain on stdout
@@ -34,6 +36,10 @@ import { isTerminal, readTyped, type TypedInput } from './stdin';
 import { dom0Dir } from './dom0-sockets';
 import { runXlClient, XL_CLIENT_COMMANDS } from './xl-client';
 import { XlControl } from './xl-control';
+import { xlMonitor } from './xl-monitor';
+import type { Server } from 'node:net';
+import { parseTcpSpec } from '../debug/gdb-stub';
+import { LineEditor, PROMPT, crlf, listenMonitor } from '../debug/monitor-io';
 
 /** Exit status after --timeout (as `wasmvisor run`). */
 const EXIT_TIMEOUT = 124;
@@ -55,11 +61,14 @@ export interface XlOptions {
   deterministic: boolean;
   stats: boolean;
   jit?: 'off' | 'on' | 'always';
+  /** --monitor tcp:HOST:PORT: the Dom0's monitor, with the xl commands (xl-monitor.ts). */
+  monitor?: string;
 }
 
 /** The console escapes of `xl create` and `up` (CR LF: the terminal is raw). */
 export const XL_MUX_HELP =
   'C-a l    xl list\r\nC-a 1..9 console input to that domain\r\nC-a p    pause / unpause that domain\r\n' +
+  "C-a c    switch between the console and the Dom0's monitor (xl commands)\r\n" +
   'C-a d    destroy that domain\r\nC-a x    quit\r\nC-a h    this help\r\nC-a C-a  send C-a\r\n';
 
 /** Parse the arguments after `xl` or `up`. `what` is "xl create" or "up". */
@@ -87,6 +96,11 @@ export function parseXlArgs(what: string, args: string[]): XlOptions {
       const v = need();
       if (v !== 'off' && v !== 'on' && v !== 'always') throw new UserError(`wasmvisor: --jit: unknown mode '${v}' (expected off, on or always)`);
       o.jit = v;
+    } else if (a === '--monitor') {
+      const v = need();
+      if (v === 'stdio') throw new UserError(`wasmvisor: ${what}: --monitor stdio is not available for a Dom0 (stdin is the domains' console input): use tcp:HOST:PORT`);
+      parseTcpSpec(v, '--monitor');
+      o.monitor = v;
     } else if (value !== undefined) {
       throw new UserError(`wasmvisor: option '${a}' takes no value`);
     } else if (a === '--deterministic') o.deterministic = true;
@@ -160,17 +174,23 @@ async function session(o: XlOptions, cfgs: DomainCfg[], bridges: string[] | unde
   }
 
   const t0 = performance.now();
+  let quitByMonitor = false;
   let focus = xl.records()[0].domid;
   const say = (text: string) => io.stderr(text);
+  // The Dom0's monitor (xl-monitor.ts): on a terminal Ctrl-A C switches typed input to it; --monitor serves it on TCP.
+  const monitor = xlMonitor(xl, () => dom0Seconds(xl, t0), () => { quitByMonitor = true; });
+  let inMonitor = false;
+  const editor = new LineEditor((line) => void monitor.execute(line).then((out) => say(crlf(out) + PROMPT)), true, say);
   const input = attachInput(io.stdin, {
     guest: (bytes) => {
+      if (inMonitor) return editor.feed(bytes);
       try {
         xl.console(focus)(bytes);
       } catch {
         // the domain is gone: typing goes nowhere
       }
     },
-    command: (key) => xl.defer(() => {
+    command: (key) => key === 'c' ? switchMonitor() : xl.defer(() => {
       try {
         if (key === 'x') xl.quit();
         else if (key === 'h' || key === '?') say(XL_MUX_HELP);
@@ -189,7 +209,12 @@ async function session(o: XlOptions, cfgs: DomainCfg[], bridges: string[] | unde
       }
     }),
   });
+  function switchMonitor(): void {
+    inMonitor = !inMonitor;
+    say(inMonitor ? `\r\n${PROMPT}` : '\r\n');
+  }
   let how: 'done' | 'quit' | 'timeout';
+  let monitorServer: Server | undefined;
   try {
     // The xl commands of other terminals; the domains run without them if there is no socket.
     control = await XlControl.start(dom0Dir(), { xl, consoles, dom0Seconds: () => dom0Seconds(xl, t0) })
@@ -197,13 +222,20 @@ async function session(o: XlOptions, cfgs: DomainCfg[], bridges: string[] | unde
         say(`wasmvisor: xl commands from other terminals are unavailable: ${e.message}\n`);
         return undefined;
       });
+    if (o.monitor !== undefined) {
+      const spec = parseTcpSpec(o.monitor, '--monitor');
+      const m = await listenMonitor(spec, monitor);
+      monitorServer = m.server;
+      say(`wasmvisor: monitor listening on ${spec.host}:${m.port}\n`);
+    }
     how = await xl.run({ timeoutMs: o.timeout !== undefined ? Number(o.timeout) * 1000 : undefined });
   } finally {
+    monitorServer?.close();
     control?.close();
     input.close();
     for (const p of lines.values()) p.end();
   }
-  if (how === 'quit') say('\r\nwasmvisor: terminated by Ctrl-A X\n');
+  if (how === 'quit') say(quitByMonitor ? "wasmvisor: terminated by the monitor's quit\n" : '\r\nwasmvisor: terminated by Ctrl-A X\n');
   for (const r of xl.records()) if (r.state !== 'gone') xl.destroy(r.domid);
 
   const rows: XlListRow[] = [xl.list(dom0Seconds(xl, t0))[0], ...xl.records().map((r) => xl.row(r))];

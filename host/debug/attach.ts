@@ -34,8 +34,12 @@ export interface DebugSession {
   readonly gate: RunGate;
   /** The monitor, when --monitor was given (the CLI feeds it stdin lines or Ctrl-A C). */
   readonly monitor: Monitor | undefined;
+  /** Let a held hart's run loop return after a stop() (DebugGate.unblock): the hold stays. */
+  unblock(): void;
   /** End the run (and release a held hart): the monitor's quit, the end of a stdio monitor's input. */
   quit(): void;
+  /** quit() was called (the run loop must not run on after the stop it caused). */
+  readonly quitting: boolean;
   /** The run ended: GDB gets W (the exit code) or the connection closes; servers stop. */
   finish(result: RunResult): void;
 }
@@ -48,14 +52,15 @@ export async function startDebug(o: DebugOptions, target: DebugTarget, ctl: Debu
   }
   const gate = new DebugGate(target, o.startStopped === true);
   // Ending the run must also release a held hart, or the run loop would wait forever.
-  const quit = () => { ctl.quit(); gate.detach(); };
+  let quitting = false;
+  const quit = () => { quitting = true; ctl.quit(); gate.detach(); };
   // (GDB's `monitor CMD` reaches the monitor even without --monitor, as with QEMU)
   const monitor = new Monitor({ target, gate, exits: ctl.exits, hState: ctl.hState, reset: ctl.reset, quit });
   let stub: GdbStub | undefined;
   let server: Server | undefined;
   if (o.gdb !== undefined) {
     const spec = parseTcpSpec(o.gdb, '--gdb');
-    stub = new GdbStub(target, gate, { onKill: ctl.quit, monitor: async (cmd) => monitor.execute(cmd) });
+    stub = new GdbStub(target, gate, { onKill: ctl.quit, monitor: (cmd) => monitor.execute(cmd) });
     const port = await stub.listen(spec);
     stderr(`wasmvisor: gdb stub listening on ${spec.host}:${port}\n`);
   }
@@ -69,6 +74,8 @@ export async function startDebug(o: DebugOptions, target: DebugTarget, ctl: Debu
     gate,
     monitor: o.monitor !== undefined ? monitor : undefined,
     quit,
+    get quitting() { return quitting; },
+    unblock: () => gate.unblock(),
     finish(result) {
       server?.close();
       if (!stub) return;

@@ -96,6 +96,20 @@ export class DebugGate implements RunGate {
     return true;
   }
 
+  /**
+   * Let a held hart's run loop return to its caller without running the hart: the caller has
+   * asked the run to stop (the monitor's savevm, loadvm and migrate act between two runs); the
+   * hold stays, so the next run waits again.
+   */
+  unblock(): void {
+    if (!this.held) return;
+    this.unblocked = true;
+    const r = this.release;
+    this.release = undefined;
+    r?.();
+  }
+  private unblocked = false;
+
   /** Drop every breakpoint and watchpoint and let the hart run (GDB's detach). */
   detach(): void {
     this.swBreaks.clear();
@@ -126,7 +140,8 @@ export class DebugGate implements RunGate {
       this.haltRequested = false;
       this.stop({ kind: 'signal', signal: SIGINT });
     }
-    while (this.held) await new Promise<void>((r) => { this.release = r; });
+    while (this.held && !this.unblocked) await new Promise<void>((r) => { this.release = r; });
+    this.unblocked = false;
     this.haltRequested = false;
     if (this.completing) return 0n;
     return this.stepping || this.overWatch ? 1n : budget;

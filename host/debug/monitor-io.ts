@@ -8,6 +8,9 @@ import { UserError } from '../errors';
 import type { ListenSpec } from './gdb-stub';
 import type { Monitor } from './monitor';
 
+/** What the transports need of a monitor (the hart's, or a Dom0's). */
+export type MonitorLike = Pick<Monitor, 'execute'>;
+
 export const MONITOR_BANNER = "wasmvisor monitor - type 'help' for more information\r\n";
 export const PROMPT = '(wasmvisor) ';
 
@@ -15,21 +18,19 @@ export const PROMPT = '(wasmvisor) ';
 const crlf = (s: string) => s.replace(/\r?\n/g, '\r\n');
 
 /** Serve the monitor on TCP; resolves with the server and the bound port. */
-export function listenMonitor(spec: ListenSpec, monitor: Monitor): Promise<{ server: Server; port: number }> {
+export function listenMonitor(spec: ListenSpec, monitor: MonitorLike, what = '--monitor'): Promise<{ server: Server; port: number }> {
   return new Promise((resolve, reject) => {
     const server = createServer((s) => {
       s.setEncoding('latin1');
       s.on('error', () => {});
-      const editor = new LineEditor((line) => {
-        const out = monitor.execute(line);
-        if (!s.writable) return;
-        s.write(crlf(out) + PROMPT);
-      }, false);
+      const editor = new LineEditor((line) => void monitor.execute(line).then((out) => {
+        if (s.writable) s.write(crlf(out) + PROMPT);
+      }), false);
       s.write(MONITOR_BANNER + PROMPT);
       s.on('data', (d: string) => editor.feed(Buffer.from(d, 'latin1')));
     });
     server.once('error', (e: NodeJS.ErrnoException) =>
-      reject(new UserError(`wasmvisor: --monitor tcp:${spec.host}:${spec.port}: ${e.code ?? e.message}`)));
+      reject(new UserError(`wasmvisor: ${what} tcp:${spec.host}:${spec.port}: ${e.code ?? e.message}`)));
     server.listen(spec.port, spec.host, () => {
       const a = server.address();
       resolve({ server, port: typeof a === 'object' && a ? a.port : spec.port });

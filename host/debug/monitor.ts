@@ -13,8 +13,13 @@
  *   system_reset              reset the machine (the VM: a reboot), as the guest's reset
  *   quit                      end the run (exit code 0)
  *
+ * The run's owner adds commands with define(): savevm, loadvm, info snapshots, migrate and
+ * info migrate for `wasmvisor run` (host/cli/monitor-run.ts), xl for a Dom0 (host/cli/xl-monitor.ts).
+ * Commands run one at a time in the order they came, from every transport.
+ *
  * Addresses and values in hex (0x optional), as QEMU reads them; a failed translation says so.
  */
+import { UserError } from '../errors';
 import { disassemble, ABI_NAMES } from '../isa/disasm';
 import type { DebugGate } from './gate';
 import { listMappings, pteFlags } from './translate';
@@ -32,6 +37,18 @@ export interface MonitorHost {
   quit(): void;
 }
 
+/**
+ * A command the run's owner adds (savevm and migrate in `run`, host/cli/monitor-run.ts; xl in a
+ * Dom0, host/cli/xl-monitor.ts). `run` gets the words after the name; its answer may come later
+ * (a command that needs the run stopped), and the commands after it wait for it.
+ */
+export interface MonitorCommand {
+  /** Its lines in `help`, as MONITOR_HELP's ("name ARGS" padded to 26, what it does). */
+  help: string;
+  run(args: string[]): string | Promise<string>;
+}
+
+/** The help of the hart's monitor (`run`); added commands follow it. */
 export const MONITOR_HELP = `help                      show this list
 info registers            pc, general registers, privilege, CSRs and the H state
 info mem                  the guest's mappings (virtual range, physical, size, flags)
@@ -45,32 +62,82 @@ system_reset              reset the machine
 quit                      end the run
 `;
 
+/** The help of a monitor without a hart (a Dom0's); added commands follow it. */
+export const MONITOR_HELP_NO_HART = `help                      show this list
+quit                      end the run
+`;
+
 const hex16 = (v: bigint) => v.toString(16).padStart(16, '0');
 /** Most units one x/xp shows (QEMU has no limit; a typo should not print megabytes). */
 const MAX_COUNT = 4096;
 
 export class Monitor {
-  constructor(private readonly host: MonitorHost) {}
+  private readonly commands = new Map<string, MonitorCommand>();
+  private readonly infos = new Map<string, MonitorCommand>();
+  /** The command running now: the next one starts after it (its answer may be asynchronous). */
+  private queue: Promise<unknown> = Promise.resolve();
 
-  /** Execute one command line; returns its output (lines end in \n). */
-  execute(line: string): string {
+  /**
+   * `host`: the hart's monitor (info registers, x, stop...), or only `quit` for a monitor
+   * without a hart (a Dom0's, whose commands are added: xl).
+   */
+  constructor(private readonly host: MonitorHost | { quit(): void }) {}
+
+  /** Add a command (`name` ARGS), or an `info` topic when `name` is "info TOPIC". */
+  define(name: string, cmd: MonitorCommand): void {
+    if (name.startsWith('info ')) this.infos.set(name.slice(5), cmd);
+    else this.commands.set(name, cmd);
+  }
+
+  /** The help text: the built-in commands, then the added ones in the order they were added. */
+  help(): string {
+    return ('target' in this.host ? MONITOR_HELP : MONITOR_HELP_NO_HART) + [...this.commands.values(), ...this.infos.values()].map((c) => c.help).join('');
+  }
+
+  /** Execute one command line once the ones before it have answered; resolves with its output (lines end in \n). */
+  execute(line: string): Promise<string> {
+    const answer = this.queue.then(() => this.run(line)).catch((e: unknown) => {
+      // (an added command's one-line refusal, without the program's name: the monitor is ours)
+      if (e instanceof UserError) return e.message.replace(/^wasmvisor: /, '') + '\n';
+      throw e;
+    });
+    this.queue = answer.catch(() => {});
+    return answer;
+  }
+
+  private get hart(): MonitorHost {
+    return this.host as MonitorHost;
+  }
+
+  private run(line: string): string | Promise<string> {
     const cmd = line.trim();
     if (cmd === '') return '';
     const [word, ...args] = cmd.split(/\s+/);
+    const added = this.commands.get(word);
+    if (added) return added.run(args);
+    const topic = word === 'info' ? this.infos.get(args[0] ?? '') : undefined;
+    if (topic) return topic.run(args.slice(1));
     switch (word) {
-      case 'help': case '?': return MONITOR_HELP;
-      case 'info': return this.info(args[0] ?? '');
-      case 'stop':
-        this.host.gate.halt();
-        return '';
-      case 'c': case 'cont':
-        this.host.gate.resume(false);
-        return '';
-      case 'system_reset':
-        this.host.reset();
-        return '';
+      case 'help': case '?': return this.help();
       case 'q': case 'quit':
         this.host.quit();
+        return '';
+    }
+    if (!('target' in this.host)) {
+      if (word === 'info') return this.infos.size > 0 ? `info: expected ${this.topics([])}, got '${args[0] ?? ''}'\n` : 'info: no topics in this monitor (help lists its commands)\n';
+      return `unknown command: '${word}' (help lists them)\n`;
+    }
+    const host = this.host;
+    switch (word) {
+      case 'info': return this.info(host, args[0] ?? '');
+      case 'stop':
+        host.gate.halt();
+        return '';
+      case 'c': case 'cont':
+        host.gate.resume(false);
+        return '';
+      case 'system_reset':
+        host.reset();
         return '';
     }
     const m = /^(xp?)(?:\/(\d*)([xduci]?)([bhwg]?))?$/.exec(word);
@@ -84,18 +151,24 @@ export class Monitor {
     return `unknown command: '${word}' (help lists them)\n`;
   }
 
-  private info(what: string): string {
+  /** "a, b or c": the info topics. */
+  private topics(builtIn: string[]): string {
+    const all = [...builtIn, ...this.infos.keys()];
+    return all.length < 2 ? all.join('') : `${all.slice(0, -1).join(', ')} or ${all.at(-1)}`;
+  }
+
+  private info(host: MonitorHost, what: string): string {
     switch (what) {
       case 'registers': return this.registers();
       case 'mem': return this.mappings(true);
       case 'tlb': return this.mappings(false);
-      case 'exits': return this.host.exits();
+      case 'exits': return host.exits();
     }
-    return `info: expected registers, mem, tlb or exits, got '${what}'\n`;
+    return `info: expected ${this.topics(['registers', 'mem', 'tlb', 'exits'])}, got '${what}'\n`;
   }
 
   private registers(): string {
-    const t = this.host.target;
+    const t = this.hart.target;
     const priv = ['U', 'S', '?', 'M'][t.priv];
     let s = `pc       ${hex16(t.pc)}  priv ${t.kind === 'vm' ? `V${priv} (the guest's ${priv})` : priv}\n`;
     for (let i = 1; i < 32; i++) {
@@ -105,12 +178,12 @@ export class Monitor {
     const csrs = [...t.csrs.values()].sort((a, b) => a.num - b.num);
     csrs.forEach((c, i) => { s += `${c.name.padEnd(10)} ${hex16(c.get())}${i % 3 === 2 ? '\n' : '  '}`; });
     if (csrs.length % 3 !== 0) s += '\n';
-    if (this.host.hState) s += this.host.hState();
+    if (this.hart.hState) s += this.hart.hState();
     return s;
   }
 
   private mappings(merged: boolean): string {
-    const t = this.host.target;
+    const t = this.hart.target;
     const satp = t.dataSatp();
     if (satp >> 60n === 0n) return `paging off (${t.kind === 'vm' ? 'vsatp' : 'satp'} = ${hex16(t.kind === 'vm' ? satp : t.csrs.get(0x180)?.get() ?? 0n)}${t.priv === 3 ? ', M-mode' : ''}): virtual = physical\n`;
     const maps = listMappings(satp, (pa) => read64(t, pa), merged ? 256 : 512, merged);
@@ -124,7 +197,7 @@ export class Monitor {
   }
 
   private examine(addr: bigint, physical: boolean, count: number, fmt: string, sizeCh: string): string {
-    const t = this.host.target;
+    const t = this.hart.target;
     if (fmt === 'i') {
       let s = '';
       let a = addr;

@@ -15,6 +15,7 @@
  * page's picker pick it up with no edit here.
  */
 import { parseArgs, type RunOptions } from '../cli/args';
+import type { LoadedImage } from '../machine/types';
 import type { PagingMode, VirtMode } from '../vmm/virt/technique';
 
 /** One row of the lab. */
@@ -28,6 +29,8 @@ export interface Combo {
   readonly title: string;
   /** The run options that select it (what `wasmvisor run` is given). */
   readonly args: readonly string[];
+  /** Only a kernel written for it can use it (pv: the kernel must make the hypercalls). */
+  readonly needsPvKernel?: boolean;
 }
 
 /**
@@ -39,8 +42,27 @@ export const COMBOS: readonly Combo[] = [
   { id: 'hw+shadow', virt: 'hw', paging: 'shadow', title: 'H extension, shadow page tables (hstatus.VTVM)', args: ['--virt', 'hw', '--paging', 'shadow'] },
   { id: 'trap+shadow', virt: 'trap', paging: 'shadow', title: 'trap-and-emulate, shadow page tables', args: ['--virt', 'trap'] },
   { id: 'bt+shadow', virt: 'bt', paging: 'shadow', title: 'binary translation, shadow page tables', args: ['--virt', 'bt'] },
-  { id: 'pv+pvmmu', virt: 'pv', paging: 'pv', title: 'paravirtual CPU and MMU (hypercalls, batched mmu_update)', args: ['--virt', 'pv'] },
+  { id: 'pv+pvmmu', virt: 'pv', paging: 'pv', title: 'paravirtual CPU and MMU (hypercalls, batched mmu_update)', args: ['--virt', 'pv'], needsPvKernel: true },
 ];
+
+/**
+ * A Linux kernel Image: the RISC-V boot image header's magic2 "RSC\x05" at byte 56
+ * (Documentation/riscv/boot-image-header.rst), in the image's first segment.
+ */
+export function isLinuxImage(kernel: LoadedImage): boolean {
+  const d = kernel.segments[0]?.data;
+  return d !== undefined && d.length >= 60 && d[56] === 0x52 && d[57] === 0x53 && d[58] === 0x43 && d[59] === 0x05;
+}
+
+/**
+ * Why `combo` does not apply to `kernel`, or undefined when it does. pv needs a kernel that
+ * makes its hypercalls (pv-abi.ts): there is no paravirtual RISC-V Linux (Linux's paravirt ops
+ * and Xen PV guests exist only for x86), so under --virt pv Linux would just run trap-and-emulate.
+ */
+export function notApplicable(combo: Combo, kernel: LoadedImage): string | undefined {
+  if (combo.needsPvKernel && isLinuxImage(kernel)) return 'no paravirtual RISC-V Linux exists';
+  return undefined;
+}
 
 /** The run options of `combo` on top of `runArgs` (IMAGE and VM options such as --mem): what the parser makes of them. */
 export function comboOptions(combo: Combo, runArgs: readonly string[]): RunOptions {

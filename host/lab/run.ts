@@ -15,7 +15,7 @@ import { readBootOptions, type CliIo } from '../cli/main';
 import { parseArgs, type RunOptions } from '../cli/args';
 import { checkPlacement } from '../cli/placement';
 import { KERNEL_RAW_BASE, Vm } from '../vmm/vm';
-import { COMBOS, comboOptions, isSupported, type Combo } from './combos';
+import { COMBOS, comboOptions, isSupported, notApplicable, type Combo } from './combos';
 import { labFigures, type LabFigures } from './figures';
 import { labSvg } from './svg';
 import { formatLabTable, labJson, type LabReport, type LabRow } from './table';
@@ -28,7 +28,8 @@ Run the S-mode kernel IMAGE under every virtualization technique this build supp
 wall time, guest instructions, exits by kind, emulated instructions by class, page-table write
 faults, shadow tables built and reused, TLB flushes, 1D and 2D walks, mean host time per exit
 (docs/techniques.md, "The lab"). Every technique must print the same console output and end
-the same way; otherwise the first difference is reported and the status is 1.
+the same way; otherwise the first difference is reported and the status is 1. A Linux
+Image (its boot header's magic) is not run under pv: there is no paravirtual RISC-V Linux.
 
 options of lab:
   --json FILE|-            also write the table as JSON to FILE (- : stdout; the table then
@@ -209,14 +210,17 @@ export async function runLab(argv: readonly string[], io: CliIo): Promise<number
   }
   const kernel = loadImageFile(o.image, KERNEL_RAW_BASE);
   checkPlacement(kernel, o.base.memSize);
-  const combos = COMBOS.filter(isSupported);
+  const inBuild = COMBOS.filter(isSupported);
+  const combos = inBuild.filter((c) => notApplicable(c, kernel) === undefined);
   const { runs: best, mismatches } = await labRuns(kernel, combos, o);
+  const na = inBuild.filter((c) => !combos.includes(c)).map((c) => ({ combo: c.id, why: notApplicable(c, kernel)! }));
   const rows: LabRow[] = best.map((r) => ({ combo: r.combo.id, figures: r.figures }));
   const report: LabReport = {
     image: o.image,
     options: { runs: o.runs, jit: o.base.jit ?? 'on', deterministic: o.base.deterministic, memSize: o.base.memSize, timeoutS: Number(o.base.timeout) },
     supported: combos.map((c) => c.id),
-    unsupported: COMBOS.filter((c) => !combos.includes(c)).map((c) => c.id),
+    unsupported: COMBOS.filter((c) => !inBuild.includes(c)).map((c) => c.id),
+    notApplicable: Object.fromEntries(na.map((x) => [x.combo, x.why])),
     identical: mismatches.length === 0,
     outcomes: Object.fromEntries(best.map((r) => [r.combo.id, r.outcome])),
     rows,
@@ -224,7 +228,8 @@ export async function runLab(argv: readonly string[], io: CliIo): Promise<number
   const table = formatLabTable(rows);
   const notes = `(${o.base.deterministic ? 'deterministic' : 'realtime'} guest time, --jit ${report.options.jit}, best of ${o.runs} run${o.runs > 1 ? 's' : ''}; ` +
     (report.identical ? `${best.length} technique${best.length > 1 ? 's' : ''}, identical console output, ended: ${best[0].outcome}` : 'console output DIFFERS between techniques') +
-    (report.unsupported.length > 0 ? `; not in this build: ${report.unsupported.join(', ')}` : '') + ')\n';
+    (report.unsupported.length > 0 ? `; not in this build: ${report.unsupported.join(', ')}` : '') +
+    na.map((x) => `; ${x.combo}: not applicable (${x.why})`).join('') + ')\n';
   if (o.json === '-') {
     io.stdout(labJson(report));
     io.stderr(table + notes);

@@ -58,6 +58,8 @@ export interface LabReport {
   /** Combinations this build runs (one row each) and the ones it does not. */
   supported: string[];
   unsupported: string[];
+  /** Combinations this build runs that do not apply to this kernel, and why (pv for Linux). */
+  notApplicable: Record<string, string>;
   /** Whether every combination printed the same console output and ended the same way. */
   identical: boolean;
   /** How each run ended ("exit 0", "timeout", ...), by combination. */

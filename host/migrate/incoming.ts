@@ -10,7 +10,6 @@
  * Post-copy and hybrid: the stop also names the pages still to come (ABSENT); the guest runs
  * right after COMMIT with those pages left out (postcopy-target.ts), and they follow.
  */
-import * as net from 'node:net';
 import type { Machine } from '../machine/machine';
 import type { Vm } from '../vmm/vm';
 import { UserError } from '../errors';
@@ -21,6 +20,8 @@ import { guestRam, PAGE } from './pages';
 import { whyNotPostcopy } from './postcopy-source';
 import { PostcopyTarget } from './postcopy-target';
 import { In, MessageReader, MSG, Out, frame, StreamError, STREAM_MAGIC, STREAM_VERSION, type Message } from './stream';
+import { acceptTcp } from './tcp-transport';
+import type { Transport } from './transport';
 
 const ZERO = new Uint8Array(PAGE);
 
@@ -31,7 +32,24 @@ const ZERO = new Uint8Array(PAGE);
 export async function receiveMigration(target: Machine | Vm, opts: MigrateOptions, io: { stderr(t: string): void }): Promise<PostcopyTarget | undefined> {
   const at = opts.incoming!;
   const what = `wasmvisor: incoming migration on ${at.text}`;
-  const socket = await accept(at, what, () => io.stderr(`wasmvisor: waiting for a migration on ${at.text}\n`));
+  const { transport, from } = await acceptTcp(at, what, () => io.stderr(`wasmvisor: waiting for a migration on ${at.text}\n`));
+  const got = await receiveOver(target, transport, what, io);
+  if (got.postcopy) {
+    io.stderr(`wasmvisor: migrated in from ${from} (${got.postcopy.mode}: ${got.pages} pages here, ${got.postcopy.toCome} to come, ${got.bytes} bytes); running\n`);
+    return got.postcopy.target;
+  }
+  io.stderr(`wasmvisor: migrated in from ${from} (${got.pages} pages, ${got.bytes} bytes); running\n`);
+  return undefined;
+}
+
+/**
+ * Receive a migration stream over `socket` (any transport: TCP above, a MessagePort on the
+ * page) into `target`: on return the target holds the source's VM, ready to run. `what` starts
+ * every error line. Throws a one-line UserError (exit 2) having run nothing.
+ */
+export async function receiveOver(
+  target: Machine | Vm, socket: Transport, what: string, io: { stderr(t: string): void } = { stderr: () => undefined },
+): Promise<{ pages: number; bytes: number; postcopy?: { target: PostcopyTarget; mode: string; toCome: number } }> {
   const reader = new MessageReader(socket, what);
   const refuse = (line: string): never => {
     try {
@@ -133,16 +151,14 @@ export async function receiveMigration(target: Machine | Vm, opts: MigrateOption
     const incoming = postcopy ? new PostcopyTarget(target, [...absent].sort((a, b) => a - b), socket, reader, what, io) : undefined;
     socket.write(frame(MSG.READY, new Uint8Array(0)));
     await reader.expect(MSG.COMMIT);
-    const from = `${socket.remoteAddress ?? '?'}:${socket.remotePort ?? '?'}`;
     if (incoming) {
+      // (the guest runs from here; a failure now is the VM lost: postcopy-target.ts)
       socket.write(frame(MSG.DONE, new Uint8Array(0)));
-      io.stderr(`wasmvisor: migrated in from ${from} (${mode}: ${entries.length - absent.size} pages here, ${absent.size} to come, ${reader.bytes} bytes); running\n`);
       incoming.start();
-      return incoming;
+      return { pages: entries.length - absent.size, bytes: reader.bytes, postcopy: { target: incoming, mode, toCome: absent.size } };
     }
     socket.end(frame(MSG.DONE, new Uint8Array(0)));
-    io.stderr(`wasmvisor: migrated in from ${from} (${pages.size} pages, ${reader.bytes} bytes); running\n`);
-    return undefined;
+    return { pages: pages.size, bytes: reader.bytes };
   } catch (e) {
     if (e instanceof StreamError) {
       socket.destroy();
@@ -150,17 +166,4 @@ export async function receiveMigration(target: Machine | Vm, opts: MigrateOption
     }
     throw e;
   }
-}
-
-function accept(at: { host: string; port: number; text: string }, what: string, listening: () => void): Promise<net.Socket> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer({ pauseOnConnect: false }, (s) => {
-      server.close();
-      s.setNoDelay(true);
-      resolve(s);
-    });
-    server.maxConnections = 1;
-    server.once('error', (e: NodeJS.ErrnoException) => reject(new UserError(`${what}: cannot listen (${e.code ?? e.message})`, 2)));
-    server.listen(at.port, at.host, listening);
-  });
 }

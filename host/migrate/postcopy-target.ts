@@ -19,13 +19,13 @@
  * documents for post-copy: its state is here but part of its memory is not, so it is stopped at
  * once, never run with a page missing, and the process exits 69 (EXIT_VM_LOST).
  */
-import type { Socket } from 'node:net';
 import * as A from '../../assembly/abi';
 import { Machine } from '../machine/machine';
 import type { MissingPages } from '../machine/missing-pages';
 import { Vm } from '../vmm/vm';
 import { guestRam, PAGE, type GuestRam } from './pages';
 import { frame, In, MSG, Out, StreamError, type MessageReader } from './stream';
+import type { Transport } from './transport';
 
 const RAM_PFN = Number(BigInt(A.RAM_BASE) >> 12n);
 const ZERO = new Uint8Array(PAGE);
@@ -50,7 +50,7 @@ export class PostcopyTarget {
   constructor(
     private readonly target: Machine | Vm,
     absent: number[],
-    private readonly socket: Socket,
+    private readonly socket: Transport,
     private readonly reader: MessageReader,
     private readonly what: string,
     private readonly io: { stderr(t: string): void },

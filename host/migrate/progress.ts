@@ -49,11 +49,11 @@ export class Progress {
     this.shown = false;
   }
 
-  summary(opts: MigrateOptions, s: Summary): void {
+  summary(opts: MigrateOptions, s: Summary, to = opts.to!.text): void {
     this.clear();
     const per = s.rounds.map((r) => (r.stopAndCopy ? `stop-and-copy ${n(r.pages)}` : r.postCopy ? `post-copy ${n(r.pages)}` : n(r.pages))).join(', ');
     this.io.stderr(
-      `wasmvisor: migrated to ${opts.to!.text} (${opts.mode}): total ${ms(s.totalMs)} ms, downtime ${ms(s.downtimeMs)} ms, ` +
+      `wasmvisor: migrated to ${to} (${opts.mode}): total ${ms(s.totalMs)} ms, downtime ${ms(s.downtimeMs)} ms, ` +
         `${s.rounds.length} rounds (pages ${per}), ${n(s.fetchedOnDemand)} pages fetched on demand, ${n(s.bytes)} bytes sent\n`,
     );
     if (opts.plot) writeFileSync(opts.plot, plotSvg(s));

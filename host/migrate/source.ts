@@ -15,7 +15,6 @@
  * after COMMIT the target resumes at once while postcopy-source.ts pushes those pages and serves
  * its FETCHes. From COMMIT on the guest belongs to the target: a failure then is the VM lost.
  */
-import * as net from 'node:net';
 import type { Machine } from '../machine/machine';
 import type { Vm } from '../vmm/vm';
 import { UserError } from '../errors';
@@ -23,8 +22,10 @@ import { saveSnapshot, snapshotConfig, whyNotSaveable } from '../snapshot/snapsh
 import { EXIT_VM_LOST, type MigrateOptions } from './options';
 import { guestRam, isZeroPage, PAGE, type GuestRam } from './pages';
 import { MessageReader, MSG, Out, In, frame, StreamError, STREAM_MAGIC, STREAM_VERSION } from './stream';
-import { Progress, type RoundStats } from './progress';
+import { Progress, type RoundStats, type Summary } from './progress';
 import { pushPostcopy, whyNotPostcopy, type PostcopySender } from './postcopy-source';
+import { tcpDialer } from './tcp-transport';
+import type { Dialer, Transport } from './transport';
 
 /** Pages per PAGES message (up to 1 MiB of payload). */
 const BATCH = 256;
@@ -36,13 +37,17 @@ const STALL_ROUNDS = 3;
 export interface SourceIo {
   stderr(text: string): void;
   isTTY: boolean;
+  /** After each pre-copy round (a page's live view, host/web; the CLI has its progress line). */
+  onRound?(r: RoundStats, pagesSent: number): void;
+  /** Once: the summary after the hand-over, or the one line why the migration failed (the VM runs on here). */
+  onEnd?(end: { summary: Summary } | { error: string }): void;
 }
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 export class MigrationSource implements PostcopySender {
   private readonly ram: GuestRam;
-  private socket: net.Socket | undefined;
+  private socket: Transport | undefined;
   reader: MessageReader | undefined;
   readonly what: string;
   private state: 'idle' | 'precopy' | 'stopping' | 'postcopy' | 'failed' | 'done' = 'idle';
@@ -59,9 +64,11 @@ export class MigrationSource implements PostcopySender {
     private readonly runnable: { stop(): void },
     private readonly opts: MigrateOptions,
     private readonly io: SourceIo,
+    /** Where the stream goes: --migrate-to's TCP address by default (a MessagePort on the page). */
+    private readonly dial: Dialer = tcpDialer(opts.to!),
   ) {
     this.ram = guestRam(target);
-    this.what = `wasmvisor: migration to ${opts.to!.text}`;
+    this.what = `wasmvisor: migration to ${dial.text}`;
     this.progress = new Progress(io);
   }
 
@@ -81,6 +88,8 @@ export class MigrationSource implements PostcopySender {
     if (this.state === 'precopy' || this.state === 'stopping') {
       this.progress.clear();
       this.io.stderr(`${this.what}: abandoned: ${why}\n`);
+      this.error = `abandoned: ${why}`;
+      this.io.onEnd?.({ error: `abandoned: ${why}` });
       this.close();
     }
     this.state = 'failed';
@@ -93,7 +102,10 @@ export class MigrationSource implements PostcopySender {
     this.progress.clear();
     const refusal = this.reader?.refusal();
     const why = refusal !== undefined ? `refused by the target: ${refusal}` : e.message.startsWith(this.what) ? e.message.slice(this.what.length + 2) : e.message;
+    this.error = why;
+    this.endedAt = performance.now();
     this.io.stderr(`${this.what}: ${why}; the VM keeps running here\n`);
+    this.io.onEnd?.({ error: why });
     this.close();
   }
 
@@ -153,15 +165,8 @@ export class MigrationSource implements PostcopySender {
   }
 
   private async connect(): Promise<void> {
-    const to = this.opts.to!;
-    const s = net.connect({ host: to.host, port: to.port });
-    s.setNoDelay(true);
-    this.socket = s;
-    await new Promise<void>((resolve, reject) => {
-      s.once('connect', () => resolve());
-      s.once('error', (e: NodeJS.ErrnoException) => reject(new StreamError(`${this.what}: cannot connect (${e.code ?? e.message})`)));
-    });
-    this.reader = new MessageReader(s, this.what);
+    this.socket = await this.dial.connect(this.what);
+    this.reader = new MessageReader(this.socket, this.what);
   }
 
   private async precopy(): Promise<void> {
@@ -206,6 +211,7 @@ export class MigrationSource implements PostcopySender {
         const estDowntime = (dirty.length * (PAGE + 5)) / this.bandwidth + this.fixedMs;
         this.rounds.push({ round, pages: indices.length, bytes, ms, dirtyRate: (dirty.length * 1000) / ms, estDowntimeMs: estDowntime });
         this.progress.round(this.rounds, this.sent.size);
+        this.io.onRound?.(this.rounds[this.rounds.length - 1], this.sent.size);
         stalls = dirty.length >= lastDirty ? stalls + 1 : 0;
         lastDirty = dirty.length;
         const last = this.opts.mode === 'hybrid'
@@ -265,16 +271,20 @@ export class MigrationSource implements PostcopySender {
       await this.send(MSG.COMMIT, new Uint8Array(0));
       await this.reader!.expect(MSG.DONE);
       const downtime = performance.now() - t0;
+      this.downtimeMs = downtime;
+      this.endedAt = performance.now();
       this.rounds.push({ round, pages: indices.length, bytes, ms: downtime, dirtyRate: 0, estDowntimeMs: downtime, stopAndCopy: true });
       this.state = 'done';
       this.socket!.end();
-      this.progress.summary(this.opts, {
+      const summary: Summary = {
         totalMs: performance.now() - this.startedAt,
         downtimeMs: downtime,
         bytes: this.bytes,
         rounds: this.rounds,
         fetchedOnDemand: 0,
-      });
+      };
+      this.progress.summary(this.opts, summary, this.dial.text);
+      this.io.onEnd?.({ summary });
       return true;
     } catch (e) {
       this.fail(e);
@@ -329,13 +339,17 @@ export class MigrationSource implements PostcopySender {
       this.state = 'done';
       this.socket!.end();
       this.rounds.push({ round: this.rounds.length + 1, pages: r.pages, bytes: r.bytes, ms: performance.now() - t0, dirtyRate: 0, estDowntimeMs: downtime, postCopy: true });
-      this.progress.summary(this.opts, {
+      this.downtimeMs = downtime;
+      this.endedAt = performance.now();
+      const summary: Summary = {
         totalMs: performance.now() - this.startedAt,
         downtimeMs: downtime,
         bytes: this.bytes,
         rounds: this.rounds,
         fetchedOnDemand: r.fetched,
-      });
+      };
+      this.progress.summary(this.opts, summary, this.dial.text);
+      this.io.onEnd?.({ summary });
       return true;
     } catch (e) {
       return this.lost(e);
@@ -349,6 +363,53 @@ export class MigrationSource implements PostcopySender {
     this.progress.clear();
     this.socket?.destroy();
     const why = e.message.startsWith(this.what) ? e.message.slice(this.what.length + 2) : e.message;
+    this.error = `${why} after the switch to post-copy; the VM is lost`;
+    this.endedAt = performance.now();
+    this.io.onEnd?.({ error: this.error });
     throw new UserError(`${this.what}: ${why} after the switch to post-copy; the VM is lost: this side gave it up at the switch and cannot resume it`, EXIT_VM_LOST);
   }
+
+  /** Why it failed (the line printed), for `info migrate`. */
+  private error: string | undefined;
+  private downtimeMs: number | undefined;
+  /** When it failed or completed (info migrate's total time stops there). */
+  private endedAt: number | undefined;
+
+  /** Started and not yet over (the monitor refuses a second migrate, and loadvm, meanwhile). */
+  get busy(): boolean {
+    return this.state !== 'failed' && this.state !== 'done';
+  }
+
+  /** The monitor's `info migrate` (host/cli/monitor-run.ts), with QEMU's status names. */
+  status(): MigrationStatus {
+    const last = this.rounds[this.rounds.length - 1];
+    const names = { idle: 'setup', precopy: 'active', stopping: 'device', postcopy: 'postcopy-active', failed: 'failed', done: 'completed' } as const;
+    return {
+      state: names[this.state],
+      to: this.opts.to!.text,
+      error: this.error,
+      totalMs: this.startedAt === 0 ? 0 : (this.endedAt ?? performance.now()) - this.startedAt,
+      downtimeMs: this.downtimeMs,
+      expectedDowntimeMs: last?.estDowntimeMs,
+      rounds: this.rounds.length,
+      bytes: this.bytes,
+      pagesSent: this.sent.size,
+      dirtyRate: last?.dirtyRate ?? 0,
+    };
+  }
+}
+
+/** A migration's progress as `info migrate` shows it. */
+export interface MigrationStatus {
+  state: 'setup' | 'active' | 'device' | 'postcopy-active' | 'failed' | 'completed';
+  to: string;
+  error?: string;
+  totalMs: number;
+  downtimeMs?: number;
+  expectedDowntimeMs?: number;
+  rounds: number;
+  bytes: number;
+  pagesSent: number;
+  /** Pages dirtied per second in the last round. */
+  dirtyRate: number;
 }

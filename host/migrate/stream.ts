@@ -8,8 +8,8 @@
  * type or a length above MAX_PAYLOAD with a StreamError (one line); a connection that ends
  * mid-message or between messages is a StreamError too.
  */
-import type { Socket } from 'node:net';
 import { crc32 } from '../snapshot/format';
+import type { Transport } from './transport';
 
 /** Message types (one ASCII letter each). */
 export const MSG = {
@@ -56,9 +56,9 @@ export function typeName(t: number): string {
   return Object.entries(MSG).find(([, v]) => v === t)?.[0] ?? `0x${t.toString(16)}`;
 }
 
-/** Messages read from a socket, one at a time (next()), checked. */
+/** Messages read from a stream (a socket, a port: transport.ts), one at a time (next()), checked. */
 export class MessageReader {
-  private chunks: Buffer[] = [];
+  private chunks: Uint8Array[] = [];
   private have = 0;
   private waiter: { resolve: (m: Message) => void; reject: (e: Error) => void } | undefined;
   private failure: StreamError | undefined;
@@ -68,8 +68,8 @@ export class MessageReader {
   /** Payload bytes received. */
   bytes = 0;
 
-  constructor(socket: Socket, private readonly what: string) {
-    socket.on('data', (b: Buffer) => {
+  constructor(socket: Transport, private readonly what: string) {
+    socket.on('data', (b: Uint8Array) => {
       this.chunks.push(b);
       this.have += b.length;
       this.parse();
@@ -77,10 +77,10 @@ export class MessageReader {
     const ended = (why: string) => () => this.fail(new StreamError(`${this.what}: ${why} ${this.have > 0 ? `in the middle of message ${this.count + 1}` : `after message ${this.count}`} (truncated stream)`));
     socket.on('end', ended('the connection closed'));
     socket.on('close', ended('the connection closed'));
-    socket.on('error', (e: NodeJS.ErrnoException) => this.fail(new StreamError(`${this.what}: connection error ${e.code ?? e.message} after message ${this.count}`)));
+    socket.on('error', (e: { code?: string; message: string }) => this.fail(new StreamError(`${this.what}: connection error ${e.code ?? e.message} after message ${this.count}`)));
   }
 
-  private take(n: number): Buffer {
+  private take(n: number): Uint8Array {
     const out = this.peek(n);
     const rest = this.chunks[0].subarray(n);
     this.chunks = rest.length ? [rest, ...this.chunks.slice(1)] : this.chunks.slice(1);
@@ -89,23 +89,32 @@ export class MessageReader {
   }
 
   /** The first n bytes (n <= have); joins chunks only as far as needed. */
-  private peek(n: number): Buffer {
-    if (this.chunks[0].length < n) this.chunks = [Buffer.concat(this.chunks)];
+  private peek(n: number): Uint8Array {
+    if (this.chunks[0].length < n) {
+      const all = new Uint8Array(this.have);
+      let o = 0;
+      for (const c of this.chunks) {
+        all.set(c, o);
+        o += c.length;
+      }
+      this.chunks = [all];
+    }
     return this.chunks[0].subarray(0, n);
   }
 
   private parse(): void {
     while (!this.failure && this.have >= 9) {
       const h = this.peek(9);
+      const hv = new DataView(h.buffer, h.byteOffset, 9);
       const type = h[0];
-      const len = h.readUInt32LE(1);
-      if (h.readUInt32LE(5) !== crc32(h.subarray(0, 5))) return this.fail(new StreamError(`${this.what}: checksum mismatch in the header of message ${this.count + 1} (corrupt stream)`));
+      const len = hv.getUint32(1, true);
+      if (hv.getUint32(5, true) !== crc32(h.subarray(0, 5))) return this.fail(new StreamError(`${this.what}: checksum mismatch in the header of message ${this.count + 1} (corrupt stream)`));
       if (!KNOWN.has(type)) return this.fail(new StreamError(`${this.what}: message ${this.count + 1} has unknown type 0x${type.toString(16)} (corrupt stream)`));
       if (len > MAX_PAYLOAD) return this.fail(new StreamError(`${this.what}: message ${this.count + 1} claims ${len} bytes (corrupt stream)`));
       if (this.have < 9 + len + 4) return;
       const m = this.take(9 + len + 4);
-      const payload = Uint8Array.from(m.subarray(9, 9 + len));
-      if (m.readUInt32LE(9 + len) !== crc32(payload)) return this.fail(new StreamError(`${this.what}: checksum mismatch in message ${this.count + 1} (${typeName(type)}, corrupt stream)`));
+      const payload = m.slice(9, 9 + len);
+      if (new DataView(m.buffer, m.byteOffset + 9 + len, 4).getUint32(0, true) !== crc32(payload)) return this.fail(new StreamError(`${this.what}: checksum mismatch in message ${this.count + 1} (${typeName(type)}, corrupt stream)`));
       this.count++;
       this.bytes += len;
       this.deliver({ type, payload });

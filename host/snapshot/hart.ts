@@ -17,19 +17,26 @@ import { applyJitConfig } from '../machine/jit';
 import type { JitConfig } from '../machine/types';
 import { crc32, SectionReader, SectionWriter, SnapshotError } from './format';
 
-/** CRC-32 of the names and values of abi.ts's state and VMCS offsets (sorted by name). */
-export const HART_LAYOUT: number = (() => {
-  const entries = Object.entries(A as Record<string, unknown>)
-    .filter(([k, v]) => /^(S_|VM_|STATE_SIZE$|VMCS_SIZE$)/.test(k) && typeof v === 'number')
-    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-  return crc32(new TextEncoder().encode(entries.map(([k, v]) => `${k}=${v as number}`).join(';')));
-})();
+/**
+ * CRC-32 of the names and values of abi.ts's state and VMCS offsets (sorted by name). Computed on
+ * first use, not when the module loads: every CLI start loads this module, few take a snapshot
+ * (it cost 10-20 ms of each start-up on a loaded machine; docs/performance.md).
+ */
+let layoutCrc: number | undefined;
+export function hartLayout(): number {
+  return (layoutCrc ??= (() => {
+    const entries = Object.entries(A as Record<string, unknown>)
+      .filter(([k, v]) => /^(S_|VM_|STATE_SIZE$|VMCS_SIZE$)/.test(k) && typeof v === 'number')
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    return crc32(new TextEncoder().encode(entries.map(([k, v]) => `${k}=${v as number}`).join(';')));
+  })());
+}
 
 export const HART_VERSION = 1;
 
 /** Write the state and VMCS regions. */
 export function saveHart(w: SectionWriter, memory: WebAssembly.Memory): void {
-  w.u32(HART_LAYOUT);
+  w.u32(hartLayout());
   w.blob(new Uint8Array(memory.buffer, A.STATE, A.STATE_SIZE));
   w.blob(new Uint8Array(memory.buffer, A.VMCS, A.VMCS_SIZE));
 }
@@ -37,8 +44,8 @@ export function saveHart(w: SectionWriter, memory: WebAssembly.Memory): void {
 /** Load the regions into `memory`, keeping the target's JIT settings and walk-log switch. */
 export function loadHart(r: SectionReader, memory: WebAssembly.Memory, hart: HartState, jit: JitConfig): void {
   const layout = r.u32();
-  if (layout !== HART_LAYOUT) {
-    throw new SnapshotError(r.file, `hart state layout 0x${layout.toString(16)} differs from this build's 0x${HART_LAYOUT.toString(16)} (snapshot from another version of wasmvisor)`);
+  if (layout !== hartLayout()) {
+    throw new SnapshotError(r.file, `hart state layout 0x${layout.toString(16)} differs from this build's 0x${hartLayout().toString(16)} (snapshot from another version of wasmvisor)`);
   }
   const state = r.blob();
   const vmcs = r.blob();

@@ -242,7 +242,9 @@ export function restoreSnapshot(target: Machine | Vm, bytes: Uint8Array, file = 
   // ramInPlace: live migration (host/migrate/incoming.ts) has already written RAM; there is no RAM section.
   const ram = opts.ramInPlace ? undefined : need('RAM ');
   if (ram && ram.version !== RAM_VERSION) throw new SnapshotError(file, `RAM section version ${ram.version}, this wasmvisor reads ${RAM_VERSION}`);
-  // Checked: now change the target.
+  // Checked: now change the target. (In place, as the monitor's loadvm does, the core may hold an
+  // MMIO access it exited for: finish it first, or the next entry would complete it on the new state.)
+  p.quiesce();
   p.beforeRam();
   if (ram) loadRam(reader(ram), p.ram);
   loadHart(reader(hart), p.memory, p.hart, p.jit);

@@ -269,6 +269,12 @@ export function sbiCallIdName(call: number): string {
   return CALL_NAMES[call];
 }
 
+/**
+ * The call ids of the core's in-core SBI slots (assembly/sbi.ts, abi.ts SBI_SLOT_*): BASE fids
+ * 0..6 (slot 3, probe_extension, is never used), TIME set_timer, legacy set_timer.
+ */
+export const SBI_INCORE_CALL_IDS: readonly number[] = [0, 1, 2, 3, 4, 5, 6].map((fid) => callId(BASE, fid)).concat([callId(TIME, 0), callId(LEGACY_SET_TIMER, 0)]);
+
 /** Whether call id `call` stands for many calls (an unknown EID or fid), so a7 and a6 say more than its name. */
 export function sbiCallFolded(call: number): boolean {
   return FOLDED.has(call);

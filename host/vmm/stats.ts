@@ -93,6 +93,12 @@ export class ExitStats {
     }
   }
 
+  /** Count `n` exits of reason `id`, none of them timed (the core's in-core SBI calls). */
+  countMany(id: number, n: number): void {
+    this.counts[id] += n;
+    this.total += n;
+  }
+
   /** Exits counted so far. */
   get exits(): number {
     return this.total;
@@ -129,7 +135,8 @@ export function formatNs(ns: number): string {
 export function formatExitStats(stats: ExitStats, guestInstructions: bigint, walks: WalkCounters): string {
   const rows = stats.rows();
   const head = ['reason', 'count', 'share', `mean host time (1 in ${EXIT_TIME_SAMPLE} timed)`];
-  const body = rows.map((r) => [r.reason, groupDigits(r.count), `${r.share.toFixed(2)} %`, formatNs(r.meanNs)]);
+  // Untimed rows (the SBI calls the core answers itself: in-core SBI) show '-'.
+  const body = rows.map((r) => [r.reason, groupDigits(r.count), `${r.share.toFixed(2)} %`, Number.isNaN(r.meanNs) ? '-' : formatNs(r.meanNs)]);
   body.push(['total', groupDigits(stats.exits), stats.exits > 0 ? '100.00 %' : 'n/a', '']);
   const w = head.map((h, i) => Math.max(h.length, ...body.map((r) => r[i].length)));
   const line = (r: string[]) => `  ${r[0].padEnd(w[0])}  ${r[1].padStart(w[1])}  ${r[2].padStart(w[2])}  ${r[3].padStart(w[3])}`.trimEnd() + '\n';

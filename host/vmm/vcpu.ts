@@ -13,7 +13,7 @@ import type { RunGate, RunLimits } from '../machine/types';
 import { HaltSleeper, NEVER } from '../machine/halt';
 import { GuestClock } from '../machine/guest-clock';
 import { extendLoad, type MmioAccess } from './mmio';
-import { decodeSbiCall, handleSbi, sbiCallFolded, sbiCallIdName, type SbiCall, type SbiOutcome, type SbiVcpu, type SuspendWake } from './sbi';
+import { decodeSbiCall, handleSbi, SBI_INCORE_CALL_IDS, sbiCallFolded, sbiCallIdName, type SbiCall, type SbiOutcome, type SbiVcpu, type SuspendWake } from './sbi';
 import type { ExitStats } from './stats';
 import { CAUSE_NAMES, causeText, formatExitTrace } from './stats';
 import type { Vm, VmRunResult } from './vm';
@@ -318,12 +318,16 @@ export class Vcpu {
     const tracing = vm.cfg.onTraceExit !== undefined;
     const gate = this.gate;
     let untimed = 0; // SBI-call exits since the last clock read
+    // In-core SBI (assembly/sbi.ts): off while each exit must be seen (traced, a debugger).
+    const v32 = vm.vmcs.u32;
+    v32[A.VM_SBI_INCORE >> 2] = vm.cfg.sbiInCore !== false && this.technique.mode === 'hw' && !tracing && gate === undefined ? 1 : 0;
     for (;;) {
       const budget = step !== 0n ? step : this.budget(limits, i0);
       if (budget === 0n) return now;
       this.syncTime(now);
       if (budget !== this.lastBudget) vm.vmcs.budget = this.lastBudget = budget;
       const exit = this.technique.enter();
+      if (v32[A.VM_SBI_COUNTS_TOTAL >> 2] !== 0) this.countInCoreSbi(v32);
       const pcAtExit = tracing ? vm.vmcs.pc : 0n;
       this.halting = false;
       this.exitInsnText = undefined;
@@ -397,6 +401,18 @@ export class Vcpu {
         return this.technique.handleTrap();
     }
     return this.fail(`unexpected exit reason ${exit} from vmRun`);
+  }
+
+  /** Add the SBI calls the core answered in the last entry (assembly/sbi.ts) to the exit statistics, and clear its counts. */
+  private countInCoreSbi(v32: Uint32Array): void {
+    for (let slot = 0; slot < A.SBI_SLOTS; slot++) {
+      const i = (A.VM_SBI_COUNTS >> 2) + slot;
+      const n = v32[i];
+      if (n === 0) continue;
+      v32[i] = 0;
+      this.stats.countMany(this.sbiReason(SBI_INCORE_CALL_IDS[slot]), n);
+    }
+    v32[A.VM_SBI_COUNTS_TOTAL >> 2] = 0;
   }
 
   /** The reason id of the SBI calls with call id `call` (SbiCall.id). */

@@ -74,6 +74,12 @@ export interface VmConfig extends JitConfig, VirtioDevicesConfig {
   onConsoleOutput?: (bytes: Uint8Array) => void;
   /** With --trace exits: called with one line per VM exit. */
   onTraceExit?: (line: string) => void;
+  /**
+   * Let the core answer the simplest SBI calls itself (assembly/sbi.ts: BASE's ids, set_timer),
+   * as KVM answers SBI in the kernel; they are counted in the exit statistics all the same, but
+   * not timed. On by default with --virt hw; false sends every call to sbi.ts (benchmarks).
+   */
+  sbiInCore?: boolean;
   /** hgatp mode of the G-stage table (Sv39x4 by default). */
   gstageMode?: bigint;
   /** How the CPU is virtualized (--virt): 'hw' (the H extension, the default), 'trap' (trap-and-emulate) or 'bt' (trap-and-emulate with the kernel's sensitive instructions translated; docs/techniques.md). */

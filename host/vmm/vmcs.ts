@@ -60,7 +60,7 @@ export class Vmcs {
 
   /** @param base byte offset of the VMCS in `memory` (the core's own VMCS is abi.ts VMCS). */
   /** The same words as 32-bit halves: the exit path reads small fields without making bigints. */
-  private readonly u32: Uint32Array;
+  readonly u32: Uint32Array;
 
   constructor(memory: WebAssembly.Memory, readonly base: number = A.VMCS) {
     this.u64 = new BigUint64Array(memory.buffer, base, A.VMCS_SIZE / 8);

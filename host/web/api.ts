@@ -25,14 +25,17 @@
  */
 import {
   STAT_BLOCK_BYTES, STAT_FIELDS, STAT_SEQ, type BootMessage, type ComboInfo, type ExitRow, type FromWorker, type TechniqueCounters,
-  type ToWorker, type VmCounters, type VmMode, type VmState, type WalkSample,
+  type ToWorker, type VmCounters, type VmMode, type VmState, type WalkSample, type MigrationSummary,
 } from './protocol';
 import { untilState } from './until-state';
-import { bootWorker } from './worker-boot';
+import { bootWorker, type WorkerBootOptions } from './worker-boot';
+import { migrateWorker, type MigrateOptions } from './migrate';
 
 export { createXenHost, XenHost, type XenConsole, type XenHostOptions } from './xen-host';
 export type { DomainEnd, XenConsoleRing, XenDomainInfo, XlListRow, XlStateFlags } from './protocol';
 
+export type { MigrateOptions } from './migrate';
+export type { MigrationRound, MigrationSummary } from './protocol';
 export type { ComboInfo, ExitRow, PageWalk, TechniqueCounters, VmCounters, VmMode, VmState, WalkSample, WalkStep, WalkStepKind } from './protocol';
 
 /** A guest image: a URL to fetch, or the bytes of an ELF64 RISC-V file (or a raw binary: see VmOptions.mode). */
@@ -141,8 +144,12 @@ export class Vm extends EventTarget {
   /** When the page first saw each state (performance.now(), ms after navigation start): bench/browser.ts's breakdown. */
   readonly stateTimes: Partial<Record<VmState, number>> = {};
 
-  private readonly worker: Worker;
-  private readonly statsView: Float64Array | undefined;
+  private worker: Worker;
+  private statsView: Float64Array | undefined;
+  /** @internal How createVm started the worker (migrate() starts the target alike). */
+  bootOptions: Omit<WorkerBootOptions, 'worker' | 'statsBuffer'> | undefined;
+  /** @internal The last load, with its own copies of the files (migrate() loads the target with it). */
+  lastLoad: Extract<ToWorker, { type: 'load' }> | undefined;
   private latest: VmCounters | undefined;
   private walk: WalkSample | undefined;
   private exitRows: ExitRow[] = [];
@@ -183,6 +190,9 @@ export class Vm extends EventTarget {
   /** @internal A message from the worker. */
   receive(msg: FromWorker): void {
     switch (msg.type) {
+      case 'migration':
+        this.migrationListener?.(msg);
+        break;
       case 'output':
         this.outCtl.enqueue(msg.bytes);
         break;
@@ -286,7 +296,9 @@ export class Vm extends EventTarget {
     this.forget();
     const id = ++this.loads;
     const done = new Promise<string | undefined>((resolve) => this.pendingLoads.set(id, resolve));
-    this.send({ type: 'load', id, name, bytes, autostart: opts.autostart ?? true, mode: this.mode, boot, combo: this.combo, devices, memSize: opts.memSize }, transfer);
+    const msg = { type: 'load', id, name, bytes, autostart: opts.autostart ?? true, mode: this.mode, boot, combo: this.combo, devices, memSize: opts.memSize } as const;
+    this.lastLoad = { ...msg, bytes: bytes.slice(0), boot: copyBoot(boot) };
+    this.send(msg, transfer);
     const error = await done;
     if (error !== undefined) throw new Error(error);
   }
@@ -327,6 +339,42 @@ export class Vm extends EventTarget {
     });
     if (reply.error !== undefined) throw new Error(reply.error);
   }
+
+  /**
+   * Live-migrate the guest to a new Worker (docs/migration.md "In the browser"): the target is
+   * started like this one and loaded with the last load's image and options; the guest runs on
+   * while pre-copy rounds stream its pages over a MessageChannel, then stops for the last dirty
+   * pages and its state, and goes on in the target. This handle then drives the target (console,
+   * statistics, controls) and the old worker is ended; the console stream goes on without a gap.
+   * Each round is a 'migration' event (detail: { round }); resolves with the summary, or rejects
+   * with the one-line reason, the guest running on here.
+   */
+  async migrate(opts: MigrateOptions = {}): Promise<MigrationSummary> {
+    if (!this.bootOptions || !this.lastLoad) throw new Error('wasmvisor: cannot migrate: no guest is loaded');
+    // (the source worker checks again; this saves starting a target for nothing)
+    if (this.state !== 'running' && this.state !== 'paused') throw new Error(`wasmvisor: cannot migrate: the guest is ${this.state}`);
+    const statsBuffer = this.shared ? new SharedArrayBuffer(STAT_BLOCK_BYTES) : undefined;
+    const { worker, summary, replay } = await migrateWorker({
+      bootOptions: { ...this.bootOptions, statsBuffer },
+      load: { ...this.lastLoad, bytes: this.lastLoad.bytes.slice(0), boot: copyBoot(this.lastLoad.boot) },
+      run: this.state !== 'paused',
+      wallMs: () => this.readCounters()?.wallMs ?? 0,
+      send: (msg, transfer) => this.send(msg, transfer),
+      onSource: (listener) => (this.migrationListener = listener),
+      onRound: (round) => this.dispatchEvent(new CustomEvent('migration', { detail: { round } })),
+      options: opts,
+    });
+    this.migrationListener = undefined;
+    // The switch: the old worker's last output came before its summary; the target's follows.
+    this.worker.terminate();
+    this.worker = worker;
+    this.statsView = statsBuffer && new Float64Array(statsBuffer);
+    this.forget();
+    replay((msg) => this.receive(msg));
+    return summary;
+  }
+
+  private migrationListener: ((msg: FromWorker) => void) | undefined;
 
   /** Drop what belonged to the previous guest (rates, walk, exit rows). */
   private forget(): void {
@@ -373,6 +421,13 @@ function imageName(image: ImageSource, dflt = 'image'): string {
   return dflt;
 }
 
+/** The boot files of a load message, copied (a message's buffers are transferred). */
+function copyBoot(b: BootMessage | undefined): BootMessage | undefined {
+  if (!b) return undefined;
+  const file = (f: { name: string; bytes: ArrayBuffer } | undefined) => (f ? { name: f.name, bytes: f.bytes.slice(0) } : undefined);
+  return { append: b.append, initrd: file(b.initrd), dtb: file(b.dtb) };
+}
+
 /** Boot options of a load (VmOptions' append, initrd and dtb). */
 export interface BootSources {
   append?: string;
@@ -401,6 +456,7 @@ export async function createVm(options: VmOptions = {}): Promise<Vm> {
     statsIntervalMs: intervalMs,
   }, (msg) => (vm ? vm.receive(msg) : early.push(msg)));
   vm = new Vm(worker, statsBuffer, intervalMs, options.mode ?? 'vm');
+  vm.bootOptions = { workerUrl: options.workerUrl, core: options.core, memSize: options.memSize ?? 128 << 20, deterministic: options.deterministic ?? false, statsIntervalMs: intervalMs };
   for (const msg of early) vm.receive(msg);
   if (options.image !== undefined) await vm.load(options.image, { name: options.name, autostart: options.autostart, mode: options.mode, combo: options.combo, virtioConsole: options.virtioConsole, virtioRng: options.virtioRng, consoleInput: options.consoleInput, append: options.append, initrd: options.initrd, dtb: options.dtb });
   return vm;

@@ -215,6 +215,20 @@ export type ToWorker =
       type: 'xen-up'; id: number; config: string; files: Record<string, string | Uint8Array>; autostart: boolean;
       timeoutMs?: number; jit?: 'off' | 'on' | 'always'; updateIntervalMs: number; slow?: number;
     }
+  /**
+   * Live migration between two Workers of the page (host/migrate over a MessagePort): this
+   * worker's guest is the source and streams to `port` (pre-copy rounds while it runs, then
+   * stop-and-copy); `migration` messages report each round and the end. Knobs as the CLI's
+   * --migrate-downtime, --migrate-max-rounds and --migrate-bandwidth.
+   */
+  | { type: 'migrate-out'; id: number; port: MessagePort; downtimeMs?: number; maxRounds?: number; bandwidthMBps?: number }
+  /**
+   * The target: this worker's guest (loaded, not started, with the source's image and options)
+   * takes the state arriving on `port`, answers `migrated-in`, and then runs it if `run`.
+   * wallMs: the guest's run time in the source when the page asked (Date.now() `at`); the
+   * target's counters go on from it plus the time since, so the page's time axis does not go back.
+   */
+  | { type: 'migrate-in'; id: number; port: MessagePort; run: boolean; wallMs: number; at: number }
   | { type: 'xen-run' }
   /** Typed bytes for a domain's console (`xl console`). */
   | { type: 'xen-input'; domain: string | number; bytes: Uint8Array }
@@ -251,4 +265,32 @@ export type FromWorker =
   | { type: 'xen-domains'; dom0: XlListRow; domains: XenDomainInfo[] }
   /** A lifecycle event ("domu1 (d1): poweroff, exit code 0: destroyed"). */
   | { type: 'xen-notice'; domain: string; line: string }
-  | { type: 'xen-reply'; id: number; error?: string; ring?: XenConsoleRing };
+  | { type: 'xen-reply'; id: number; error?: string; ring?: XenConsoleRing }
+  /** The source of a migrate-out: after each pre-copy round (`round`), and once at the end (`end`). */
+  | { type: 'migration'; id: number; round?: MigrationRound; end?: { summary: MigrationSummary } | { error: string } }
+  /** Answer to migrate-in: the guest is the source's now (or error says why not; nothing ran). */
+  | { type: 'migrated-in'; id: number; error?: string; pages?: number; bytes?: number };
+
+/** One pre-copy round as the source measured it (host/migrate/progress.ts RoundStats). */
+export interface MigrationRound {
+  round: number;
+  /** Pages sent in this round, and different pages sent in all rounds so far (live rounds only). */
+  pages: number;
+  pagesSent?: number;
+  bytes: number;
+  ms: number;
+  /** Pages the guest dirtied per second during the round. */
+  dirtyRate: number;
+  /** What stopping now would cost: the dirty pages over the measured bandwidth, plus the hand-over. */
+  estDowntimeMs: number;
+  /** The last round, sent with the guest stopped. */
+  stopAndCopy?: boolean;
+}
+
+/** The end of a migration (progress.ts Summary): total time, downtime, bytes, every round. */
+export interface MigrationSummary {
+  totalMs: number;
+  downtimeMs: number;
+  bytes: number;
+  rounds: MigrationRound[];
+}

@@ -23,6 +23,7 @@ import { COMBOS, comboOptions, isSupported } from '../lab/combos';
 import { restoreSnapshot, saveSnapshot } from '../snapshot/snapshot';
 import { fillCachedGStage } from './walk-fill';
 import { WebDom0 } from './xen-dom0';
+import { migrateIn, OutgoingMigration } from './worker-migrate';
 import {
   STAT_FIELDS, STAT_SEQ, type BootMessage, type DeviceMessage, type ExitRow, type FromWorker, type ToWorker, type VmCounters, type VmMode,
   type VmState, type WalkSample,
@@ -62,6 +63,8 @@ let dom0: WebDom0 | undefined;
 let state: VmState = 'loading';
 /** The run loop in progress (resolves when run() returns). */
 let running: Promise<void> | undefined;
+/** A live migration of this worker's guest to another worker (worker-migrate.ts), while it lasts. */
+let migration: OutgoingMigration | undefined;
 /** Milliseconds the current guest has run, not counting the run in progress (started at runStart). */
 let runMs = 0;
 let runStart = 0;
@@ -222,6 +225,13 @@ function startRun(): void {
       running = undefined;
       flushOutput();
       if (g !== guest) return;
+      // The migration's stop: stop-and-copy, then either the target runs the guest or it runs on here.
+      if (r.reason === 'stopped' && migration?.stopWanted) {
+        if (await migration.stopAndCopy()) return handedOver();
+        startRun();
+        return;
+      }
+      migration?.abandon(r.reason === 'exit' ? 'the guest exited first' : 'the guest was paused');
       // The final counters go out before the state, so a page that sees 'paused' or
       // 'exited' already has the numbers that go with it.
       state = r.reason === 'exit' ? 'exited' : 'paused';
@@ -235,6 +245,13 @@ function startRun(): void {
       publishStats();
     }
   })();
+}
+
+/** The target runs the guest now: this worker keeps none (the page ends it). */
+function handedOver(): void {
+  migration = undefined;
+  guest = undefined;
+  state = 'paused';
 }
 
 async function stopRun(): Promise<void> {
@@ -385,6 +402,40 @@ async function handle(msg: ToWorker): Promise<void> {
       publishStats();
       post({ type: 'restored', id: msg.id });
       if (msg.autostart) startRun();
+      return;
+    case 'migrate-out':
+      try {
+        if (migration && !migration.done) throw new Error('wasmvisor: cannot migrate: a migration is in progress');
+        if (state !== 'running' && state !== 'paused') throw new Error(`wasmvisor: cannot migrate: the guest is ${state}`);
+        const host = {
+          get guest() { return guest as Machine | Vm | undefined; },
+          get running() { return running !== undefined; },
+          stop: () => guest?.stop(),
+          handedOver,
+          post,
+        };
+        const m = new OutgoingMigration(host, msg.id, msg.port, msg);
+        migration = m;
+        m.start();
+      } catch (e) {
+        msg.port.close();
+        post({ type: 'migration', id: msg.id, end: { error: e instanceof Error ? e.message : String(e) } });
+      }
+      return;
+    case 'migrate-in':
+      try {
+        const got = await migrateIn(guest as Machine | Vm | undefined, msg.port);
+        // (the guest ran in the source meanwhile, unless it was paused: an estimate, never short)
+        runMs = msg.wallMs + (msg.run ? Math.max(0, Date.now() - msg.at) : 0);
+        walkKey = '';
+        exitsSent = -1;
+        publishStats();
+        post({ type: 'migrated-in', id: msg.id, ...got });
+      } catch (e) {
+        post({ type: 'migrated-in', id: msg.id, error: e instanceof Error ? e.message : String(e) });
+        return;
+      }
+      if (msg.run) startRun();
       return;
     case 'xen-up':
       await stopRun();

@@ -1,5 +1,5 @@
 /**
- * The demo page's layout from a phone to a wide monitor (issue 15, item 5): at 400, 1024, 1400
+ * The demo page's layout from a phone to a wide monitor (issue 15, item 5): at 360, 400, 1024, 1400
  * and 2560 px the page has no horizontal overflow, the terminal and every panel are on screen
  * with a size, and no two of them overlap; the charts over time (uPlot) have their axes and
  * units. Screenshots go to test/browser/screenshots/layout-WIDTH.png (and layout-xen-WIDTH.png)
@@ -53,7 +53,7 @@ describe.skipIf(!haveChromium)('demo page layout', () => {
   beforeAll(async () => { demo = await openDemo(); }, 60_000);
   afterAll(async () => { await demo?.close(); });
 
-  for (const width of [400, 1024, 1400, 2560]) {
+  for (const width of [360, 400, 1024, 1400, 2560]) {
     it(`at ${width} px: no horizontal overflow, terminal and panels visible and apart, charts with axes`, async () => {
       const page = demo!.page;
       demo!.pageErrors.length = 0;
@@ -90,7 +90,7 @@ describe.skipIf(!haveChromium)('demo page layout', () => {
     }, 120_000);
   }
 
-  for (const width of [400, 1400]) {
+  for (const width of [360, 400, 1400]) {
     it(`Xen view at ${width} px: no horizontal overflow, terminal and domain panels apart`, async () => {
       const page = demo!.page;
       demo!.pageErrors.length = 0;

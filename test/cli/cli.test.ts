@@ -85,9 +85,12 @@ describe('wasmvisor command line: help and version', () => {
   it('says how to build when dist/ is missing', () => {
     const fake = join(dir, 'unbuilt');
     mkdirSync(join(fake, 'bin'), { recursive: true });
-    copyFileSync(BIN, join(fake, 'bin/wasmvisor.mjs'));
-    const r = spawnSync(process.execPath, [join(fake, 'bin/wasmvisor.mjs'), '--help'], { encoding: 'utf8', timeout: 30_000 });
-    expect([r.stderr, r.status]).toEqual(['wasmvisor: not built: run `npm run build`\n', 2]);
+    // bin/wasmvisor.cjs is the shim (package.json's bin); bin/wasmvisor.mjs imports it
+    for (const f of ['wasmvisor.mjs', 'wasmvisor.cjs']) copyFileSync(join(dirname(BIN), f), join(fake, 'bin', f));
+    for (const f of ['wasmvisor.mjs', 'wasmvisor.cjs']) {
+      const r = spawnSync(process.execPath, [join(fake, 'bin', f), '--help'], { encoding: 'utf8', timeout: 30_000 });
+      expect([f, r.stderr, r.status]).toEqual([f, 'wasmvisor: not built: run `npm run build`\n', 2]);
+    }
   });
 });
 

@@ -41,7 +41,7 @@ describe('help per command', () => {
     expect(a.status).toBe(0);
     expect(wasmvisor(['xl', '--help'])).toEqual(a);
     expect(a.stdout.split('\n').slice(0, 4)).toEqual([
-      'usage: wasmvisor xl create DOMU.cfg [--timeout S] [--deterministic] [--stats] [--jit MODE]',
+      'usage: wasmvisor xl create DOMU.cfg [--timeout S] [--deterministic] [--stats] [--jit MODE] [--monitor tcp:HOST:PORT]',
       '       wasmvisor xl list [DOM...] | xl pause DOM | xl unpause DOM | xl destroy DOM',
       '       wasmvisor xl console DOM',
       '',
@@ -54,7 +54,7 @@ describe('help per command', () => {
     const a = wasmvisor(['help', 'up']);
     expect(a.status).toBe(0);
     expect(wasmvisor(['up', '--help'])).toEqual(a);
-    expect(a.stdout.split('\n')[0]).toBe('usage: wasmvisor up HOST.cfg [--timeout S] [--deterministic] [--stats] [--jit MODE]');
+    expect(a.stdout.split('\n')[0]).toBe('usage: wasmvisor up HOST.cfg [--timeout S] [--deterministic] [--stats] [--jit MODE] [--monitor tcp:HOST:PORT]');
   }, 60_000);
 
   it('help lab and lab --help print the lab usage', () => {

@@ -5,26 +5,21 @@
 import { spawnSync } from 'node:child_process';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { MONITOR_HELP } from '../../host/debug/monitor';
-import { BIN, MINIKERNEL, ROOT, requireBuild, startWasmvisor, TcpClient } from './session';
+import { MONITOR_RUN_HELP } from '../../host/cli/monitor-run';
+import { BIN, MINIKERNEL, ROOT, monitorCommand, requireBuild, startWasmvisor, TcpClient } from './session';
 
 beforeAll(requireBuild);
 
 const PROMPT = '(wasmvisor) ';
 
-/** Send a command; resolves with its output (up to the next prompt), CR LF turned into LF. */
-async function command(c: TcpClient, line: string): Promise<string> {
-  const from = c.text.length;
-  c.send(line + '\r\n');
-  const m = await c.until(/([\s\S]*?)\(wasmvisor\) $/, from);
-  return m[1].replace(/\r\n/g, '\n');
-}
+const command = monitorCommand;
 
 describe('monitor (HMP style) over TCP', () => {
   it('help, info registers, xp/x, info mem/tlb, cont, stop, info exits, system_reset, quit', async () => {
     const w = startWasmvisor([MINIKERNEL, '-S', '--monitor', 'tcp::0']);
     const c = await TcpClient.open(await w.port('monitor'));
     await c.until(/^wasmvisor monitor - type 'help' for more information\r\n\(wasmvisor\) $/);
-    expect(await command(c, 'help')).toBe(MONITOR_HELP);
+    expect(await command(c, 'help')).toBe(MONITOR_HELP + MONITOR_RUN_HELP);
     // Held at the entry (-S): pc, a1 = the DTB, VS-mode, the VMCS controls.
     const regs = await command(c, 'info registers');
     expect(regs.split('\n')[0]).toBe('pc       0000000080200000  priv VS (the guest\'s S)');
@@ -56,7 +51,7 @@ describe('monitor (HMP style) over TCP', () => {
     const exits = await command(c, 'info exits');
     expect(exits).toMatch(/^wasmvisor VM exits\n  reason +count +share/);
     expect(exits).toMatch(/SBI ecall \(DBCN console_write\) +[1-9]/);
-    expect(await command(c, 'info nonsense')).toBe("info: expected registers, mem, tlb or exits, got 'nonsense'\n");
+    expect(await command(c, 'info nonsense')).toBe("info: expected registers, mem, tlb, exits, snapshots or migrate, got 'nonsense'\n");
     expect(await command(c, 'x/5000xw 0x80200000')).toBe('x: at most 4096 units at a time\n');
     expect(await command(c, 'x/4xw')).toBe('x: expected an address, e.g. x/4xw 0x80000000\n');
     expect(await command(c, 'frobnicate')).toBe("unknown command: 'frobnicate' (help lists them)\n");

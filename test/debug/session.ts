@@ -100,3 +100,18 @@ export class TcpClient {
     this.socket.end();
   }
 }
+
+/** Send a monitor command; resolves with its output (up to the next prompt), CR LF turned into LF. */
+export async function monitorCommand(c: TcpClient, line: string, timeoutMs = 30_000): Promise<string> {
+  const from = c.text.length;
+  c.send(line + '\r\n');
+  const m = await c.until(/([\s\S]*?)\(wasmvisor\) $/, from, timeoutMs);
+  return m[1].replace(/\r\n/g, '\n');
+}
+
+/** Open the monitor of `w` and wait for its banner and first prompt. */
+export async function openMonitor(w: Running): Promise<TcpClient> {
+  const c = await TcpClient.open(await w.port('monitor'));
+  await c.until(/^wasmvisor monitor - type 'help' for more information\r\n\(wasmvisor\) $/);
+  return c;
+}

@@ -25,12 +25,15 @@ export function haveImages(): boolean {
   return existsSync(IMAGE) && existsSync(INITRD);
 }
 
-/** The command line that boots the guest in `where`, with `--jit MODE` for wasmvisor. */
-export function bootCommand(where: Where, jit: 'on' | 'off' = 'on'): { cmd: string; args: string[] } {
+/**
+ * The command line that boots the guest in `where`, with `--jit MODE` for wasmvisor; `vmArgs`
+ * are more VM options (e.g. --virt trap) for 'vm'.
+ */
+export function bootCommand(where: Where, jit: 'on' | 'off' = 'on', vmArgs: readonly string[] = []): { cmd: string; args: string[] } {
   const common = [IMAGE, '--initrd', INITRD, '--append', APPEND];
   switch (where) {
     case 'vm':
-      return { cmd: process.execPath, args: [CLI, 'run', ...common, '--jit', jit] };
+      return { cmd: process.execPath, args: [CLI, 'run', ...common, '--jit', jit, ...vmArgs] };
     case 'bare':
       return { cmd: process.execPath, args: [CLI, 'run', '--bare', '--bios', OPENSBI, ...common, '--jit', jit] };
     case 'qemu':
@@ -48,8 +51,8 @@ export class Session {
   private readonly exited: Promise<number | null>;
   private waiters: (() => void)[] = [];
 
-  constructor(where: Where, jit: 'on' | 'off' = 'on') {
-    const { cmd, args } = bootCommand(where, jit);
+  constructor(where: Where, jit: 'on' | 'off' = 'on', vmArgs: readonly string[] = []) {
+    const { cmd, args } = bootCommand(where, jit, vmArgs);
     this.proc = spawn(cmd, args, { stdio: ['pipe', 'pipe', 'pipe'] });
     this.proc.stdout.on('data', (d: Buffer) => {
       this.out += d.toString('latin1').replace(/\r\n/g, '\n').replace(/\r/g, '');

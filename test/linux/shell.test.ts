@@ -5,31 +5,10 @@
  * qemu-system-riscv64 -M virt (its own OpenSBI), and the three shell transcripts must agree
  * once the lines that legitimately differ are masked (see `mask`).
  */
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { oracle } from '../oracles';
+import { CPUINFO_WASMVISOR, EXPECTED, MOUNTS, SCRIPT } from './script';
 import { BANNER, haveImages, Session, type Where } from './session';
-
-const VERSIONS = haveImages() ? readFileSync(join(__dirname, '../../guests/bin/linux/VERSIONS'), 'utf8') : '';
-const versionOf = (key: string) => (VERSIONS.match(new RegExp(`^${key} (.+)$`, 'm')) ?? [])[1];
-/** `uname -r` and `uname -v` of the committed Image (build.sh records them). */
-const RELEASE = versionOf('Linux');
-const BUILD = versionOf('uname -v');
-
-/** The fixed command script, one command per prompt. */
-const SCRIPT = ['uname -a', 'cat /proc/cpuinfo', 'ls /', 'cat /proc/cmdline', 'echo $((6 * 7)) > /tmp/x; cat /tmp/x', 'mount'];
-
-/** What wasmvisor's board prints for the script (both modes), keyed by command. */
-const EXPECTED: Record<string, string[]> = {
-  'uname -a': [`Linux wasmvisor ${RELEASE} ${BUILD} riscv64 GNU/Linux`],
-  'ls /': ['bin   dev   etc   init  mnt   proc  root  sbin  sys   tmp   usr   var'],
-  'cat /proc/cmdline': ['console=ttyS0'],
-  'echo $((6 * 7)) > /tmp/x; cat /tmp/x': ['42'],
-};
-
-/** The hart as Linux describes it (docs/board.md): one hart, rv64imafdc + Sstc, Sv48, ids 0 (SBI). */
-const CPUINFO_WASMVISOR = ['processor\t: 0', 'hart\t\t: 0', 'isa\t\t: rv64imafdc_sstc', 'mmu\t\t: sv48', 'mvendorid\t: 0x0', 'marchid\t\t: 0x0', 'mimpid\t\t: 0x0', ''];
 
 /**
  * Masking for the cross-engine comparison. Legitimately different:
@@ -82,13 +61,7 @@ describe.skipIf(!haveImages())('Linux + busybox on wasmvisor', () => {
         expect(s.out).toContain(`\n${BANNER}\n`);
         for (const [cmd, lines] of Object.entries(EXPECTED)) expect(t.get(cmd), cmd).toEqual(lines);
         expect(t.get('cat /proc/cpuinfo')).toEqual(CPUINFO_WASMVISOR);
-        expect(t.get('mount')).toEqual([
-          expect.stringMatching(/^rootfs on \/ type rootfs \(rw,size=\d+k,nr_inodes=\d+\)$/),
-          'proc on /proc type proc (rw,relatime)',
-          'sysfs on /sys type sysfs (rw,relatime)',
-          expect.stringMatching(/^devtmpfs on \/dev type devtmpfs \(rw,relatime,size=\d+k,nr_inodes=\d+,mode=755\)$/),
-          'tmpfs on /tmp type tmpfs (rw,relatime)',
-        ]);
+        expect(t.get('mount')).toEqual(MOUNTS);
         expect(s.out).toContain('reboot: Power down');
         expect(code).toBe(0);
       },

@@ -56,4 +56,15 @@ describe('ExitStats', () => {
     expect(text.split('\n')[1]).toBe(`  reason                             count     share  mean host time (1 in ${EXIT_TIME_SAMPLE} timed)`);
     expect(text.split('\n')[2]).toBe('  SBI ecall (BASE get_spec_version)      1  100.00 %                          250 ns');
   });
+
+  it('counts exits in bulk, untimed (in-core SBI), and shows their host time as -', () => {
+    const s = new ExitStats();
+    const t = s.id('SBI ecall (TIME set_timer)');
+    s.countMany(t, 41);
+    s.count(t);
+    expect(s.exits).toBe(42);
+    expect(s.rows()).toEqual([{ reason: 'SBI ecall (TIME set_timer)', count: 42, share: 100, meanNs: NaN }]);
+    const text = formatExitStats(s, 1000n, { walks1d: 0n, refs1d: 0n });
+    expect(text.split('\n')[2]).toBe('  SBI ecall (TIME set_timer)     42  100.00 %                               -');
+  });
 });

@@ -172,7 +172,8 @@ describe('VM mode', () => {
 
   it('a guest that only makes SBI calls (the fast path): every exit counted, the timeout and stop() honoured', async () => {
     const loop = [...sbi(0x10, 0), E.jal(0, -4 * sbi(0x10, 0).length)]; // BASE get_spec_version, forever
-    const vm = await Vm.create({ memSize: 16 << 20, kernel: parseImage(assemble(loop), 'spin.bin', 0x80200000n), deterministic: true });
+    // sbiInCore off: this is the TypeScript handler's fast path (in-core SBI: sbi-incore.test.ts)
+    const vm = await Vm.create({ memSize: 16 << 20, kernel: parseImage(assemble(loop), 'spin.bin', 0x80200000n), deterministic: true, sbiInCore: false });
     const r = await vm.run({ timeoutMs: 150 });
     expect(r.reason).toBe('timeout');
     // not before the timeout, and not seconds after it (a generous bound for a loaded machine;

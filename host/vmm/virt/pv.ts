@@ -68,6 +68,8 @@ export class PvTechnique implements Technique {
       vmcs: v,
       guestTime: () => BigInt.asUintN(64, vm.core.mtimeNow() + v.htimedelta),
       instret: () => vm.hart.instret,
+      get mstatus() { return vm.hart.mstatus; },
+      set mstatus(x: bigint) { vm.hart.mstatus = x; },
     };
     this.isGuestRam = (gpa) => vm.isGuestRam(gpa);
     this.trap.deliverHook = (cause, tval) => this.bounce(cause, tval);

@@ -4,6 +4,10 @@
  * behaves as the hart's own does for S-mode (assembly/csr.ts, priv spec ch. 4 and Zicntr):
  *
  *   sstatus    SIE, SPIE, SPP, SUM, MXR writable; UXL reads 2 (RV64)        (§4.1.1)
+ *              FS is the hart's own mstatus.FS (SD = FS is Dirty): the deprivileged kernel
+ *              and its user programs run in real U-mode, where mstatus.FS decides whether
+ *              an FP instruction traps and the hart sets it Dirty on an FP write (§3.1.6.6),
+ *              which Linux reads back to decide whether to save the FP registers
  *   sie, sip   SSI, STI, SEI; only sip.SSIP is writable; STIP follows the
  *              guest's stimecmp (Sstc), SEIP its devices                     (§4.1.3)
  *   stvec      modes 0 and 1 (WARL: other writes are ignored)                (§4.1.2)
@@ -23,7 +27,19 @@ import type { Vmcs } from '../vmcs';
 /** sstatus bits (§4.1.1). */
 export const SSTATUS = {
   SIE: 1n << 1n, SPIE: 1n << 5n, SPP: 1n << 8n, SUM: 1n << 18n, MXR: 1n << 19n, UXL64: 2n << 32n,
+  FS: 3n << 13n, SD: 1n << 63n,
 } as const;
+
+/** sstatus.FS and SD as the guest reads them, from the hart's mstatus (§3.1.6.6: SD summarizes FS). */
+export function fsBits(mstatus: bigint): bigint {
+  const fs = mstatus & SSTATUS.FS;
+  return fs === SSTATUS.FS ? fs | SSTATUS.SD : fs;
+}
+
+/** The hart's mstatus with FS taken from a guest's sstatus write `nv` (SD recomputed). */
+export function withGuestFs(mstatus: bigint, nv: bigint): bigint {
+  return (mstatus & ~(SSTATUS.FS | SSTATUS.SD)) | fsBits(nv);
+}
 const SSTATUS_WRITABLE = SSTATUS.SIE | SSTATUS.SPIE | SSTATUS.SPP | SSTATUS.SUM | SSTATUS.MXR;
 /** The virtual interrupts, in the VS positions of hie/hvip (VSSI 2, VSTI 6, VSEI 10; §8.2.4). */
 export const VS_INTERRUPTS = (1n << 2n) | (1n << 6n) | (1n << 10n);
@@ -60,6 +76,8 @@ export interface CsrHart {
   guestTime(): bigint;
   /** Instructions retired (the guest's cycle and instret). */
   instret(): bigint;
+  /** The hart's mstatus: its FS is the guest's sstatus.FS (the guest runs in real U-mode). */
+  mstatus: bigint;
 }
 
 const ALL = 0xffff_ffff_ffff_ffffn;
@@ -81,7 +99,7 @@ export function csrAccess(f: VirtualCsrs, h: CsrHart, csr: number, virtualS: boo
     case 0xc00: case 0xc01: case 0xc02:
       if (!virtualS && ((f.scounteren >> BigInt(csr - 0xc00)) & 1n) === 0n) return undefined;
       return csr === 0xc01 ? h.guestTime() : h.instret();
-    case 0x100: old = (v.vsstatus & SSTATUS_WRITABLE) | SSTATUS.UXL64; break;
+    case 0x100: old = (v.vsstatus & SSTATUS_WRITABLE) | SSTATUS.UXL64 | fsBits(h.mstatus); break;
     case 0x104: old = (v.hie & VS_INTERRUPTS) >> 1n; break;
     case 0x105: old = v.vstvec; break;
     case 0x106: old = f.scounteren; break;
@@ -103,7 +121,10 @@ export function csrAccess(f: VirtualCsrs, h: CsrHart, csr: number, virtualS: boo
   if (!writes) return old;
   const nv = BigInt.asUintN(64, kind === 1 ? src : kind === 2 ? old | src : old & ~src) & ALL;
   switch (csr) {
-    case 0x100: v.vsstatus = (v.vsstatus & ~SSTATUS_WRITABLE) | (nv & SSTATUS_WRITABLE); break;
+    case 0x100:
+      v.vsstatus = (v.vsstatus & ~SSTATUS_WRITABLE) | (nv & SSTATUS_WRITABLE);
+      h.mstatus = withGuestFs(h.mstatus, nv);
+      break;
     case 0x104: v.hie = (v.hie & ~VS_INTERRUPTS) | ((nv << 1n) & VS_INTERRUPTS); break;
     case 0x105: if ((nv & 3n) < 2n) v.vstvec = nv; break;
     case 0x106: f.scounteren = nv & 0xffff_ffffn; break;

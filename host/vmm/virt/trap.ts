@@ -66,6 +66,8 @@ export class TrapTechnique implements Technique {
       vmcs: v,
       guestTime: () => BigInt.asUintN(64, vm.core.mtimeNow() + v.htimedelta),
       instret: () => vm.hart.instret,
+      get mstatus() { return vm.hart.mstatus; },
+      set mstatus(x: bigint) { vm.hart.mstatus = x; },
     };
   }
 

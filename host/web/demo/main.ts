@@ -14,6 +14,7 @@ import { createVm, createXenHost, type Vm, type VmMode, type VmStats, type XenHo
 import { drawBars, exitColor, si } from './charts';
 import { TimeCharts } from './time-charts';
 import { LabView } from './lab-view';
+import { MigrateView } from './migrate-view';
 import { OwnGuest } from './own-guest';
 import { drawWalk } from './walk-view';
 import { drawDomains, drawFigures } from './xen-view';
@@ -54,6 +55,8 @@ export interface DemoHandle {
   own: OwnGuest;
   /** The charts over time (uPlot). */
   charts: TimeCharts;
+  /** Live migration to a new Worker (the Migrate button) and its rounds. */
+  migration: MigrateView;
 }
 
 const $ = <T extends Element = HTMLElement>(id: string): T => {
@@ -159,8 +162,13 @@ async function main(): Promise<void> {
     },
     afterLoad: () => term.focus(),
   });
+  const migration = new MigrateView(vm, {
+    button: $<HTMLButtonElement>('migrate'), table: $<HTMLTableElement>('migrate-table'), note: $('migrate-note'), worker: $('migrate-worker'),
+    chart: $('migrate-chart'),
+  });
   const handle: DemoHandle = {
     own,
+    migration,
     charts: ipsChart,
     vm,
     lab,
@@ -238,7 +246,7 @@ async function main(): Promise<void> {
     $('vm-panels').hidden = on;
     $('walk-panel').hidden = on;
     // A VM's tools: snapshots, your own guest and the lab are not the Xen host's.
-    $('save').hidden = $('restore').hidden = $('own-panel').hidden = $('lab-panel').hidden = on;
+    $('save').hidden = $('restore').hidden = $('migrate').hidden = $('own-panel').hidden = $('lab-panel').hidden = on;
   };
   /** Bumped by every start and leave: a host that finishes starting after either is dropped. */
   let xenGeneration = 0;
@@ -389,6 +397,7 @@ async function main(): Promise<void> {
 
   vm.addEventListener('state', (ev) => {
     const { state, exitCode, message } = (ev as CustomEvent<{ state: string; exitCode?: number; message?: string }>).detail;
+    migration.update();
     if (handle.mode !== 'vm') return;
     showState(state, exitCode);
     pauseBtn.textContent = state === 'paused' ? 'Resume' : 'Pause';

@@ -145,8 +145,10 @@ describe('--virt bt: inline CSR sites give what trap-and-emulate gives', () => {
 
   it('every value read and every virtual CSR left behind are equal, with no trap for any CSR access (JIT off and always)', async () => {
     const trap = await dump('trap', 'off');
-    // The values themselves (trap-csr.ts, priv spec ch. 4): sstatus keeps SPIE, SPP, SUM, MXR and reads UXL.
-    expect(trap.values.slice(0, 4)).toEqual(['200000000', (0xc0120n | (2n << 32n)).toString(16), (0xc0120n | (2n << 32n)).toString(16), (0x20n | (2n << 32n)).toString(16)]);
+    // The values themselves (trap-csr.ts, priv spec ch. 4): sstatus keeps SPIE, SPP, SUM, MXR and
+    // FS (the hart's mstatus.FS: Dirty, so SD reads 1), and reads UXL.
+    const FS_SD = (3n << 13n) | (1n << 63n);
+    expect(trap.values.slice(0, 4)).toEqual(['200000000', (0xc0120n | FS_SD | (2n << 32n)).toString(16), (0xc0120n | FS_SD | (2n << 32n)).toString(16), (0x20n | FS_SD | (2n << 32n)).toString(16)]);
     expect(trap.values[1 * 4 + 1]).toBe('220'); // sie: STIE and SEIE (SSIE is bit 1, left clear)
     expect(trap.values[9 * 4 + 1]).toBe('0'); // sip: only SSIP (bit 1) is writable
     expect(Object.keys(trap.reasons).filter((k) => k.endsWith('(emulated)')).length).toBeGreaterThan(10);

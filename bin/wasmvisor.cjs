@@ -1,0 +1,70 @@
+#!/usr/bin/env node
+// The `wasmvisor` command: a shim over the bundle that `npm run build` writes (host/cli/main.ts).
+// CommonJS on purpose: an ES-module entry makes Node set up its ESM loader first, 10-30 ms of
+// CPU at every start on this project's machine (docs/performance.md); bin/wasmvisor.mjs runs this file.
+//
+// Start-up (issue 16, docs/jit.md "Start-up"):
+// - V8 compiles the core on its compiler threads while this thread loads the bundle; the CLI
+//   then uses that module instead of compiling its own;
+// - the bundle (dist/cli.cjs, the CommonJS twin of dist/cli.mjs) is compiled through vm.Script
+//   with V8's code cache, kept next to it in dist/cli.cjs.cache: the first run writes it, later
+//   runs skip parsing and compiling what the first one compiled. The cache file starts with the
+//   Node version and the bundle's size, mtime and inode, so a rebuilt bundle or another Node
+//   never uses a stale cache (V8's own check compares only the source's length; hashing the
+//   text would cost more than the cache saves). Node 20 has no code cache for ES modules
+//   (module.enableCompileCache is Node 22).
+'use strict';
+const { readFileSync, renameSync, statSync, writeFileSync } = require('node:fs');
+const { createRequire } = require('node:module');
+const { dirname, join } = require('node:path');
+const vm = require('node:vm');
+
+async function start() {
+  let core;
+  try {
+    core = WebAssembly.compile(readFileSync(join(__dirname, '../build/core.wasm'))).catch(() => undefined);
+  } catch {
+    core = undefined; // not built: the bundle's own check says so
+  }
+
+  const bundle = join(__dirname, '../dist/cli.cjs');
+  let source;
+  let key;
+  try {
+    const st = statSync(bundle);
+    source = readFileSync(bundle, 'utf8');
+    key = Buffer.from(`wasmvisor ${process.version} ${process.arch} ${st.size} ${st.mtimeMs} ${st.ino}\n`.padEnd(128));
+  } catch {
+    process.stderr.write('wasmvisor: not built: run `npm run build`\n');
+    process.exit(2);
+  }
+  const cacheFile = `${bundle}.cache`;
+  let cachedData;
+  try {
+    const c = readFileSync(cacheFile);
+    if (c.length > key.length && key.equals(c.subarray(0, key.length))) cachedData = c.subarray(key.length);
+  } catch {
+    // no cache yet
+  }
+  const script = new vm.Script(`(function (exports, require, module, __filename, __dirname) {${source}\n})`, { filename: bundle, cachedData });
+  if (cachedData === undefined || script.cachedDataRejected) {
+    // At exit the cache also holds the functions this run compiled. Written to a temporary file
+    // and renamed, so concurrent runs never read half a cache; a read-only install just goes without.
+    process.once('exit', () => {
+      try {
+        const tmp = `${cacheFile}.${process.pid}.tmp`;
+        writeFileSync(tmp, Buffer.concat([key, script.createCachedData()]));
+        renameSync(tmp, cacheFile);
+      } catch {
+        // not writable
+      }
+    });
+  }
+  const cli = { exports: {} };
+  script.runInThisContext()(cli.exports, createRequire(bundle), cli, bundle, dirname(bundle));
+  const module = await core;
+  if (module) cli.exports.setCoreModule(module);
+  await cli.exports.main(process.argv.slice(2));
+}
+
+start();

@@ -1,0 +1,77 @@
+/**
+ * The monitor's migrate and info migrate over TCP (host/cli/monitor-run.ts, which drives
+ * host/migrate/source.ts): minikernel under --deterministic, let run until it has printed
+ * something, then migrated to a `wasmvisor run ... --incoming` process: the source exits 0 with
+ * the migration's summary, and the target prints the rest, so that the two outputs make the
+ * uninterrupted run's. A VM migrated while it runs; a bare machine while the monitor holds it.
+ */
+import { spawn, spawnSync } from 'node:child_process';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { OPENSBI, oracle } from '../oracles';
+import { BIN, MINIKERNEL, ROOT, monitorCommand as command, openMonitor, requireBuild, startWasmvisor } from './session';
+
+beforeAll(requireBuild);
+const haveOpensbi = oracle('opensbi', 'test/debug/monitor-migrate.test.ts');
+let nextPort = 20000 + ((process.pid * 7) % 20000);
+
+function reference(args: string[]): string {
+  const r = spawnSync(process.execPath, [BIN, 'run', ...args], { cwd: ROOT, encoding: 'latin1', timeout: 60_000 });
+  expect([r.status, r.stderr]).toEqual([0, '']);
+  return r.stdout;
+}
+
+/** `wasmvisor run ARGS --incoming tcp:127.0.0.1:PORT`, once it waits. */
+async function target(args: string[], port: number) {
+  const child = spawn(process.execPath, [BIN, 'run', ...args, '--incoming', `tcp:127.0.0.1:${port}`], { cwd: ROOT });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.setEncoding('latin1').on('data', (d: string) => (stdout += d));
+  child.stderr.setEncoding('latin1').on('data', (d: string) => (stderr += d));
+  const done = new Promise<number | null>((r) => child.on('close', r));
+  const waiting = `wasmvisor: waiting for a migration on tcp:127.0.0.1:${port}\n`;
+  for (let i = 0; i < 600 && !stderr.includes(waiting); i++) await new Promise((r) => setTimeout(r, 50));
+  expect(stderr).toBe(waiting);
+  const watchdog = setTimeout(() => child.kill(), 60_000);
+  return { done: done.finally(() => clearTimeout(watchdog)), stdout: () => stdout, stderr: () => stderr };
+}
+
+async function migrateFromMonitor(args: string[], live: boolean): Promise<void> {
+  const ref = reference(args);
+  const port = nextPort++;
+  const t = await target(args, port);
+  const s = startWasmvisor([...args, '-S', '--monitor', 'tcp::0']);
+  const c = await openMonitor(s);
+  expect(await command(c, 'info migrate')).toBe(''); // (none yet, as QEMU's)
+  // A bad address and a refused connection: one line each; the machine stays here.
+  expect(await command(c, 'migrate 127.0.0.1:1')).toBe("migrate: '127.0.0.1:1' is not tcp:HOST:PORT (e.g. tcp:127.0.0.1:4444)\n");
+  const refused = nextPort++; // (nobody listens there)
+  expect(await command(c, `migrate tcp:127.0.0.1:${refused}`)).toBe('');
+  let info = '';
+  for (let i = 0; i < 200 && !info.startsWith('Migration status: failed'); i++) info = await command(c, 'info migrate');
+  expect(info).toBe(`Migration status: failed (cannot connect (ECONNREFUSED))\ndestination: tcp:127.0.0.1:${refused}\ntotal time: ${/total time: (\d+) ms/.exec(info)?.[1]} ms\nrounds: 0\ntransferred ram: 0 kbytes\npages sent: 0\ndirty pages rate: 0 pages\n`);
+  expect(s.stderr()).toContain(`wasmvisor: migration to tcp:127.0.0.1:${refused}: cannot connect (ECONNREFUSED); the VM keeps running here\n`);
+  // Run until it has printed something, then migrate (running, or held by the monitor).
+  for (let i = 0; i < 2000 && s.stdout().length === 0; i++) {
+    expect(await command(c, 'cont')).toBe('');
+    expect(await command(c, 'stop')).toBe('');
+  }
+  expect(s.stdout().length).toBeGreaterThan(0);
+  if (live) expect(await command(c, 'cont')).toBe('');
+  c.send(`migrate -d tcp:127.0.0.1:${port}\r\n`);
+  const [sc, tc] = await Promise.all([s.exit, t.done]);
+  expect([sc, tc], s.stderr() + t.stderr()).toEqual([0, 0]);
+  expect(s.stdout() + t.stdout()).toBe(ref);
+  expect(t.stdout().length).toBeGreaterThan(0);
+  expect(s.stderr()).toMatch(new RegExp(`wasmvisor: migrated to tcp:127\\.0\\.0\\.1:${port} \\(precopy\\): total [\\d.]+ ms, downtime [\\d.]+ ms, \\d+ rounds \\(pages [\\d,]+(, [\\d,]+)*, stop-and-copy [\\d,]+\\), 0 pages fetched on demand, [\\d,]+ bytes sent\\n$`));
+  expect(t.stderr()).toMatch(/\nwasmvisor: migrated in from 127\.0\.0\.1:\d+ \(\d+ pages, \d+ bytes\); running\n$/);
+}
+
+describe('monitor migrate (pre-copy, --deterministic)', () => {
+  it('VM mode, running: the target prints the rest of the output', async () => {
+    await migrateFromMonitor([MINIKERNEL, '--deterministic'], true);
+  }, 120_000);
+
+  it.skipIf(!haveOpensbi)('bare machine behind OpenSBI, held by the monitor (stop): the same', async () => {
+    await migrateFromMonitor(['--bare', '--bios', OPENSBI, MINIKERNEL, '--deterministic'], false);
+  }, 120_000);
+});

@@ -177,13 +177,13 @@ function expectMigrated(r: Awaited<ReturnType<typeof migrate>>, expected: string
 
 describe('post-copy and hybrid (minikernel, --deterministic)', () => {
   it('VM, post-copy: identical output, pages fetched on first touch', async () => {
-    const fetched = expectMigrated(await migrate(VM, ['--migrate-mode', 'postcopy', '--migrate-after', '0.3']), reference.get(VM)!, 'postcopy');
+    const fetched = expectMigrated(await migrate(VM, ['--migrate-mode', 'postcopy', '--migrate-after', '0.1']), reference.get(VM)!, 'postcopy');
     expect(fetched).toBeGreaterThan(0);
   }, 60_000);
 
   it('VM, hybrid: 2 pre-copy rounds, then post-copy of the pages dirtied since', async () => {
     // A bandwidth cap keeps the background push slow enough that the guest touches a page first.
-    const r = await migrate(VM, ['--migrate-mode', 'hybrid', '--migrate-precopy-rounds', '2', '--migrate-after', '0.2', '--migrate-bandwidth', '20']);
+    const r = await migrate(VM, ['--migrate-mode', 'hybrid', '--migrate-precopy-rounds', '2', '--migrate-after', '0.05', '--migrate-bandwidth', '20']);
     expect(expectMigrated(r, reference.get(VM)!, 'hybrid')).toBeGreaterThan(0);
   }, 60_000);
 
@@ -249,11 +249,12 @@ describe('post-copy failures through a frame-aware proxy', () => {
   it('cuts and corruptions before and after the switch (counted)', async () => {
     const ref = reference.get(VM)!;
     // The post-copy push is capped (2 MB/s) so that the guest still needs pages when the fault hits.
-    const pc = ['--migrate-mode', 'postcopy', '--migrate-after', '0.1', '--migrate-bandwidth', '2'];
+    // Migrated at once: minikernel runs for a few hundred ms, and the source must reach the switch first.
+    const pc = ['--migrate-mode', 'postcopy', '--migrate-bandwidth', '2'];
     const cases: { name: string; args: string[]; src: string[]; fault: Fault; frac: number; check: (r: Awaited<ReturnType<typeof migrate>>) => void }[] = [
       { name: 'cut in STATE (post-copy)', args: VM, src: pc, fault: { kind: 'cut', when: 'before-switch' }, frac: 0.5, check: (r) => expectKept(r, ref) },
       { name: 'corrupt STATE (post-copy)', args: VM, src: pc, fault: { kind: 'corrupt', when: 'before-switch' }, frac: 0.3, check: (r) => expectKept(r, ref) },
-      { name: 'cut in STATE (hybrid)', args: VM, src: ['--migrate-mode', 'hybrid', '--migrate-after', '0.1'], fault: { kind: 'cut', when: 'before-switch' }, frac: 0.7, check: (r) => expectKept(r, ref) },
+      { name: 'cut in STATE (hybrid)', args: VM, src: ['--migrate-mode', 'hybrid'], fault: { kind: 'cut', when: 'before-switch' }, frac: 0.7, check: (r) => expectKept(r, ref) },
       ...[1, 3, 8].map((n) => ({
         name: `cut in PAGES ${n} after COMMIT`, args: VM, src: pc, fault: { kind: 'cut', when: 'after-switch', n } as Fault, frac: 0.4,
         check: (r: Awaited<ReturnType<typeof migrate>>) => expectLost(r, ref, /^wasmvisor: incoming migration on tcp:127\.0\.0\.1:\d+: (the connection closed in the middle of message \d+ \(truncated stream\)|connection error E[A-Z]+ after message \d+) during post-copy; the VM is lost: \d+ of its pages never arrived, and it cannot run without them$/),
@@ -265,7 +266,7 @@ describe('post-copy failures through a frame-aware proxy', () => {
     ];
     if (haveOpensbi) {
       const bare = reference.get(BARE)!;
-      const pcb = ['--migrate-mode', 'postcopy', '--migrate-after', '0.2', '--migrate-bandwidth', '0.5'];
+      const pcb = ['--migrate-mode', 'postcopy', '--migrate-bandwidth', '0.5'];
       cases.push(
         { name: 'bare: cut in STATE', args: BARE, src: pcb, fault: { kind: 'cut', when: 'before-switch' }, frac: 0.5, check: (r) => expectKept(r, bare) },
         { name: 'bare: cut in PAGES 2 after COMMIT', args: BARE, src: pcb, fault: { kind: 'cut', when: 'after-switch', n: 2 }, frac: 0.5, check: (r) => expectLost(r, bare, /(the connection closed in the middle of message \d+ \(truncated stream\)|connection error E[A-Z]+ after message \d+) during post-copy; the VM is lost/) },

@@ -3,7 +3,7 @@
  * (in-process), on qemu-system-riscv64 (TCG) and natively (host gcc -O2),
  * prints a table of times and ratios, and writes bench/results/latest.json.
  *
- *   node dist/bench.mjs [--runs N] [--only crc32,qsort,vm,rss,lab,browser] [--no-wasmvisor]
+ *   node dist/bench.mjs [--runs N] [--only crc32,qsort,vm,rss,lab,browser,migration] [--no-wasmvisor]
  *                       [--no-qemu] [--no-native] [--no-make] [--out FILE]
  *                       [--timeout SECONDS]
  *
@@ -36,6 +36,7 @@ import { memBenchmarks, formatMemBench, type MemBench } from './memory';
 import { rssBenchmarks, rssProbe, formatRssBench, type RssRow } from './rss';
 import { labBenchmarks, formatLabBench, type LabBench } from './lab';
 import { browserBenchmarks, formatBrowserBench, type BrowserBench } from './browser';
+import { formatMigrationBench, migrationBenchmarks, type MigrationBench } from './migration';
 
 /** Command-line options. */
 interface Options {
@@ -70,7 +71,7 @@ function parseArgs(argv: string[]): Options {
       }
       case '--only': {
         o.only = value().split(',').filter((s) => s !== '');
-        const unknown = o.only.filter((n) => n !== 'vm' && n !== 'boot' && n !== 'xen' && n !== 'mem' && n !== 'rss' && n !== 'lab' && n !== 'browser' && n !== 'linux' && !WORKLOADS.some((w) => w.name === n));
+        const unknown = o.only.filter((n) => n !== 'vm' && n !== 'boot' && n !== 'xen' && n !== 'mem' && n !== 'rss' && n !== 'lab' && n !== 'browser' && n !== 'linux' && n !== 'migration' && !WORKLOADS.some((w) => w.name === n));
         if (unknown.length > 0) {
           throw new UsageError(`bench: unknown workload '${unknown[0]}' (have ${WORKLOADS.map((w) => w.name).join(', ')}, vm, boot, linux, xen, mem, rss, lab, browser)`);
         }
@@ -188,7 +189,7 @@ async function main(): Promise<number> {
   const workloads = WORKLOADS.filter((w) => opt.only === null || opt.only.includes(w.name));
   const names = workloads.map((w) => w.name);
 
-  if (opt.make) buildGuests(root, names);
+  if (opt.make && names.length > 0) buildGuests(root, names); // (none: make with no target would build every guest)
 
   const qemu = qemuVersion();
   const cc = hostCcVersion();
@@ -417,9 +418,25 @@ async function main(): Promise<number> {
     }
     // ---- end of the browser column ----
 
-    const report: BenchReport & { vm?: VmBench; boot?: BootBench; xen?: XenBench; linux?: LinuxBench; mem?: MemBench; rss?: RssRow[]; lab?: LabBench; browser?: BrowserBench } = { host, runs: opt.runs, startup, workloads: results, geomean: geomeanRow(results) };
+    // ---- live migration against QEMU's (issue 14; bench/migration.ts) ----
+    let migrationBench: MigrationBench | null = null;
+    if (opt.wasmvisor && (opt.only === null || opt.only.includes('migration'))) {
+      try {
+        if (opt.make) {
+          const r = spawnSync('make', ['-C', join(root, 'guests'), 'bin/migrate/dirty.elf'], { encoding: 'utf8' });
+          if (r.status !== 0) throw new Error(`make -C guests failed: ${`${r.stdout}${r.stderr}`.trim().split('\n').slice(-3).join(' | ')}`);
+        }
+        migrationBench = await migrationBenchmarks(root, opt.runs, useQemu, opt.timeoutMs, log);
+      } catch (e) {
+        log(`bench: migration: ${errorText(e)}`);
+      }
+    }
+    // ---- end of live migration ----
+
+    const report: BenchReport & { vm?: VmBench; boot?: BootBench; xen?: XenBench; linux?: LinuxBench; mem?: MemBench; rss?: RssRow[]; lab?: LabBench; browser?: BrowserBench; migration?: MigrationBench } = { host, runs: opt.runs, startup, workloads: results, geomean: geomeanRow(results) };
     if (labBench) report.lab = labBench;
     if (browserBench) report.browser = browserBench;
+    if (migrationBench) report.migration = migrationBench;
     if (vmBench) report.vm = vmBench;
     if (bootBench) report.boot = bootBench;
     if (linuxBench) report.linux = linuxBench;
@@ -477,6 +494,10 @@ async function main(): Promise<number> {
     if (browserBench) {
       console.log('');
       console.log(formatBrowserBench(browserBench));
+    }
+    if (migrationBench) {
+      console.log('');
+      console.log(formatMigrationBench(migrationBench));
     }
 
     // ---- the JIT is never slower than --jit off (issue 16; bench/jit-check.ts) ----

@@ -47,7 +47,9 @@ export async function buildWeb(root, bundle = build) {
       platform: 'browser',
       format: 'esm',
       target: 'es2022',
-      sourcemap: true,
+      // Maps are written beside the bundles but not linked from them: the npm package leaves
+      // *.map out, and a dangling sourceMappingURL made bundlers' dev servers (Vite) log errors.
+      sourcemap: 'external',
       plugins: [nodeStubs(root)],
       logLevel: 'warning',
     });

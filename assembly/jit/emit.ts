@@ -33,6 +33,9 @@
 //            the function returns. Compiled code makes no other call, but for --virt bt's
 //            sites (btvirt.ts): an inline CSR site calls btCsr and goes on, a call-out calls
 //            btCallout and leaves.
+//   files    this file: regions, control flow, memory accesses, the module; regs.ts: the
+//            register cache and the function's locals; alu.ts: ALU and M instructions;
+//            idioms.ts: guest idioms emitted as one operation (shifts and or -> rotl).
 //
 // Instruction counting, pc and exceptions follow exec.ts exactly: a block's instructions are
 // counted when it starts, an early exit subtracts what did not run, and a fault leaves pc,
@@ -46,6 +49,12 @@ import * as O from '../gen/isa';
 import * as W from './wasm';
 import { blockAt } from '../bt';
 import { btInlineImm, btInlineIrq } from '../btvirt';
+import { resetShifts, noteShift } from './idioms';
+import {
+  regLocal, dirty, savedDirty, getReg, setReg, storeDirty, extendRd, blockRegisters, numberLocals,
+  L_VA, L_PB, L_T, L_IC, L_EV, L_CTX, L_E, L_NEXT,
+} from './regs';
+import { binReg, binImm, word, rotate, cmpReg, mulHigh, divRem } from './alu';
 
 // ---- the module's imports (the host passes the core's exports as module "c") ----
 const F_REST: u32 = 0; // jitRest(block, record, block pc): the interpreter finishes the block
@@ -82,29 +91,6 @@ const returnPoint = new StaticArray<bool>(REGION_MAX);
 /** Most return points a jalr compares its target with before leaving the region. */
 const MAX_RETURN_COMPARES: u32 = 8;
 let regionCount: u32 = 0;
-/** Local index of each guest register, -1 when the region does not use it. */
-const regLocal = new StaticArray<i32>(33);
-/** Registers written so far in the block blockRegisters is looking at. */
-const regWritten = new StaticArray<bool>(33);
-/**
- * Registers whose local is newer than their STATE slot on the path being emitted. Guest
- * registers are cached per block: a block loads the ones it reads (before writing them) when it
- * starts and stores the ones it wrote whenever it is left, so nothing is live across the
- * region's dispatch loop and the engine's register allocator sees short live ranges.
- */
-const dirty = new StaticArray<bool>(33);
-const savedDirty = new StaticArray<bool>(33);
-const needLoad = new StaticArray<bool>(33);
-let L_VA: u32 = 0;
-let L_PB: u32 = 0;
-let L_T: u32 = 0;
-let L_IC: u32 = 0; // icount, kept in a local; the global is written before helper calls and at exits
-let L_EV: u32 = 0; // eventAt (only run() changes it, never while compiled code runs)
-let L_CTX: u32 = 0; // ctxData (changes only in jitStep: CSR writes, xRET)
-let L_E: u32 = 0;
-let L_NEXT: u32 = 0;
-let L_T2: u32 = 0; // scratch (mulh)
-let L_T3: u32 = 0;
 
 // Label depths while emitting the code of block j: `nest` labels opened inside that code
 // (its self loop and the `if`s around the current instruction), `outer` = blocks between it
@@ -180,26 +166,6 @@ export function formRegion(root: usize, maxBlocks: u32): void {
 /** Blocks in the region formed last. */
 export function regionBlocks(): u32 { return regionCount; }
 
-// ---- registers ----
-function getReg(r: u32): void {
-  if (r == 0) W.i64c(0);
-  else W.localGet(<u32>unchecked(regLocal[r]));
-}
-/** Pop the value on the stack into rd (x32, the sink for x0, drops it). */
-function setReg(rd: u32): void {
-  if (rd == 32) { W.op(W.DROP); return; }
-  W.localSet(<u32>unchecked(regLocal[rd]));
-  unchecked(dirty[rd] = true);
-}
-/** Store every dirty register (on a path that leaves the block). */
-function storeDirty(): void {
-  for (let r: u32 = 1; r < 32; r++) {
-    if (!unchecked(dirty[r])) continue;
-    W.i32c(0);
-    W.localGet(<u32>unchecked(regLocal[r]));
-    W.mem(W.I64_STORE, 3, <u32>(STATE + S_X) + (r << 3));
-  }
-}
 /** Push the pc at page offset `off` (may lie outside the page: a jump's target). */
 function pcAt(off: i64): void {
   W.localGet(L_PB);
@@ -345,147 +311,7 @@ function emitStore(r: usize, size: u32, wop: u8, lg: u32): void {
   W.op(W.END);
 }
 
-// ---- ALU ----
-function binReg(r: usize, o: u8): void {
-  const rd = <u32>load<u8>(r, R_RD);
-  if (rd == 32) return;
-  getReg(<u32>load<u8>(r, R_RS1));
-  getReg(<u32>load<u8>(r, R_RS2));
-  W.op(o);
-  setReg(rd);
-}
-function binImm(r: usize, o: u8): void {
-  const rd = <u32>load<u8>(r, R_RD);
-  if (rd == 32) return;
-  getReg(<u32>load<u8>(r, R_RS1));
-  W.i64c(<i64>load<i32>(r, R_IMM));
-  W.op(o);
-  setReg(rd);
-}
-/** A 32-bit operation on the low words, sign-extended (RV64 *W instructions, §5.2). */
-function word(r: usize, o: u8, imm: bool): void {
-  const rd = <u32>load<u8>(r, R_RD);
-  if (rd == 32) return;
-  getReg(<u32>load<u8>(r, R_RS1));
-  W.op(W.I32_WRAP_I64);
-  if (imm) W.i32c(load<i32>(r, R_IMM));
-  else { getReg(<u32>load<u8>(r, R_RS2)); W.op(W.I32_WRAP_I64); }
-  W.op(o);
-  W.op(W.I64_EXTEND_I32_S);
-  setReg(rd);
-}
-function cmpReg(r: usize, o: u8, imm: bool): void {
-  const rd = <u32>load<u8>(r, R_RD);
-  if (rd == 32) return;
-  getReg(<u32>load<u8>(r, R_RS1));
-  if (imm) W.i64c(<i64>load<i32>(r, R_IMM));
-  else getReg(<u32>load<u8>(r, R_RS2));
-  W.op(o);
-  W.op(W.I64_EXTEND_I32_U);
-  setReg(rd);
-}
-/**
- * The high 64 bits of a 128-bit product (MULH, MULHSU, MULHU; §13.1) from four 32 x 32-bit
- * products: Wasm has no 64 x 64 -> 128 multiply. Signed operands are corrected afterwards:
- * high(a * b) signed = high unsigned - (a < 0 ? b : 0) - (b < 0 ? a : 0).
- */
-function mulHigh(r: usize, aSigned: bool, bSigned: bool): void {
-  const rd = <u32>load<u8>(r, R_RD);
-  if (rd == 32) return;
-  getReg(<u32>load<u8>(r, R_RS1));
-  W.localSet(L_VA); // a
-  getReg(<u32>load<u8>(r, R_RS2));
-  W.localSet(L_T); // b
-  // p01 = lo(a) * hi(b), p10 = hi(a) * lo(b)
-  W.localGet(L_VA); W.i64c(0xffffffff); W.op(W.I64_AND);
-  W.localGet(L_T); W.i64c(32); W.op(W.I64_SHR_U);
-  W.op(W.I64_MUL);
-  W.localSet(L_T2);
-  W.localGet(L_VA); W.i64c(32); W.op(W.I64_SHR_U);
-  W.localGet(L_T); W.i64c(0xffffffff); W.op(W.I64_AND);
-  W.op(W.I64_MUL);
-  W.localSet(L_T3);
-  // hi(a) * hi(b) + hi(p01) + hi(p10)
-  W.localGet(L_VA); W.i64c(32); W.op(W.I64_SHR_U);
-  W.localGet(L_T); W.i64c(32); W.op(W.I64_SHR_U);
-  W.op(W.I64_MUL);
-  W.localGet(L_T2); W.i64c(32); W.op(W.I64_SHR_U);
-  W.op(W.I64_ADD);
-  W.localGet(L_T3); W.i64c(32); W.op(W.I64_SHR_U);
-  W.op(W.I64_ADD);
-  // + carry of mid = hi(lo(a) * lo(b)) + lo(p01) + lo(p10)
-  W.localGet(L_VA); W.i64c(0xffffffff); W.op(W.I64_AND);
-  W.localGet(L_T); W.i64c(0xffffffff); W.op(W.I64_AND);
-  W.op(W.I64_MUL);
-  W.i64c(32); W.op(W.I64_SHR_U);
-  W.localGet(L_T2); W.i64c(0xffffffff); W.op(W.I64_AND);
-  W.op(W.I64_ADD);
-  W.localGet(L_T3); W.i64c(0xffffffff); W.op(W.I64_AND);
-  W.op(W.I64_ADD);
-  W.i64c(32); W.op(W.I64_SHR_U);
-  W.op(W.I64_ADD);
-  if (aSigned) {
-    // - (a < 0 ? b : 0) = - (b & (a >> 63))
-    W.localGet(L_T);
-    W.localGet(L_VA); W.i64c(63); W.op(W.I64_SHR_S);
-    W.op(W.I64_AND);
-    W.op(W.I64_SUB);
-  }
-  if (bSigned) {
-    W.localGet(L_VA);
-    W.localGet(L_T); W.i64c(63); W.op(W.I64_SHR_S);
-    W.op(W.I64_AND);
-    W.op(W.I64_SUB);
-  }
-  setReg(rd);
-}
 
-/**
- * Division and remainder inline (M extension §13.2): a zero divisor gives all ones (div) or
- * the dividend (rem); signed overflow (MIN / -1) gives MIN (div) or 0 (rem; Wasm's rem_s
- * already gives 0), where Wasm's div_s would trap. The word forms divide the low words
- * sign- or zero-extended to 64 bits, where no quotient overflows (INT32_MIN / -1 = 2^31), and
- * sign-extend the result's low word.
- */
-function divRem(r: usize, rem: bool, signed: bool, word: bool): void {
-  const rd = <u32>load<u8>(r, R_RD);
-  if (rd == 32) return;
-  extendWord(<u32>load<u8>(r, R_RS1), signed, word);
-  W.localSet(L_VA); // a
-  extendWord(<u32>load<u8>(r, R_RS2), signed, word);
-  W.localTee(L_T); // b
-  W.op(W.I64_EQZ);
-  W.structured(W.IF, W.T_I64);
-  if (rem) W.localGet(L_VA); else W.i64c(-1);
-  W.op(W.ELSE);
-  if (signed && !rem && !word) {
-    W.localGet(L_VA);
-    W.i64c(i64.MIN_VALUE);
-    W.op(W.I64_EQ);
-    W.localGet(L_T);
-    W.i64c(-1);
-    W.op(W.I64_EQ);
-    W.op(W.I32_AND);
-    W.structured(W.IF, W.T_I64);
-    W.i64c(i64.MIN_VALUE);
-    W.op(W.ELSE);
-  }
-  W.localGet(L_VA);
-  W.localGet(L_T);
-  W.op(rem ? (signed ? W.I64_REM_S : W.I64_REM_U) : (signed ? W.I64_DIV_S : W.I64_DIV_U));
-  if (signed && !rem && !word) W.op(W.END);
-  W.op(W.END);
-  if (word) W.op(W.I64_EXTEND32_S);
-  setReg(rd);
-}
-
-/** Push register r, or for a word operation its low word sign- or zero-extended. */
-function extendWord(r: u32, signed: bool, word: bool): void {
-  getReg(r);
-  if (!word) return;
-  if (signed) W.op(W.I64_EXTEND32_S);
-  else { W.i64c(0xffffffff); W.op(W.I64_AND); }
-}
 
 /** A branch: taken leaves the block for its target, with the records after it uncounted. */
 function emitBranch(r: usize, off: u32, i: u32, n: u32, o: u8): void {
@@ -568,8 +394,8 @@ function emitInsn(r: usize, off: u32, i: u32, n: u32): bool {
     case O.OP_XORI: binImm(r, W.I64_XOR); return false;
     case O.OP_ORI: binImm(r, W.I64_OR); return false;
     case O.OP_ANDI: binImm(r, W.I64_AND); return false;
-    case O.OP_SLLI: binImm(r, W.I64_SHL); return false;
-    case O.OP_SRLI: binImm(r, W.I64_SHR_U); return false;
+    case O.OP_SLLI: binImm(r, W.I64_SHL); noteShift(r, true, false); return false;
+    case O.OP_SRLI: binImm(r, W.I64_SHR_U); noteShift(r, false, false); return false;
     case O.OP_SRAI: binImm(r, W.I64_SHR_S); return false;
     // Wasm shifts take the count modulo 64 (and 32 for i32), as RISC-V does (§2.4.2).
     case O.OP_ADD: binReg(r, W.I64_ADD); return false;
@@ -580,7 +406,7 @@ function emitInsn(r: usize, off: u32, i: u32, n: u32): bool {
     case O.OP_XOR: binReg(r, W.I64_XOR); return false;
     case O.OP_SRL: binReg(r, W.I64_SHR_U); return false;
     case O.OP_SRA: binReg(r, W.I64_SHR_S); return false;
-    case O.OP_OR: binReg(r, W.I64_OR); return false;
+    case O.OP_OR: if (!rotate(r)) binReg(r, W.I64_OR); return false;
     case O.OP_AND: binReg(r, W.I64_AND); return false;
     case O.OP_ADDIW: {
       if (rd == 32) return false;
@@ -591,8 +417,8 @@ function emitInsn(r: usize, off: u32, i: u32, n: u32): bool {
       setReg(rd);
       return false;
     }
-    case O.OP_SLLIW: word(r, W.I32_SHL, true); return false;
-    case O.OP_SRLIW: word(r, W.I32_SHR_U, true); return false;
+    case O.OP_SLLIW: word(r, W.I32_SHL, true); noteShift(r, true, true); return false;
+    case O.OP_SRLIW: word(r, W.I32_SHR_U, true); noteShift(r, false, true); return false;
     case O.OP_SRAIW: word(r, W.I32_SHR_S, true); return false;
     case O.OP_ADDW: binReg(r, W.I64_ADD); if (rd != 32) extendRd(rd); return false;
     case O.OP_SUBW: binReg(r, W.I64_SUB); if (rd != 32) extendRd(rd); return false;
@@ -659,12 +485,6 @@ function emitBtCallout(r: usize, off: u32): void {
   W.br(toExit());
 }
 
-/** rd = sext32(rd), after an operation whose low word is the result. */
-function extendRd(rd: u32): void {
-  W.localGet(<u32>unchecked(regLocal[rd]));
-  W.op(W.I64_EXTEND32_S);
-  W.localSet(<u32>unchecked(regLocal[rd]));
-}
 
 // ---- the module ----
 
@@ -751,46 +571,7 @@ function markRegs(): void {
       unchecked(regLocal[rd] = 0);
     }
   }
-  unchecked(regLocal[0] = -1);
-  unchecked(regLocal[32] = -1);
-  let next: i32 = 0;
-  for (let i = 1; i < 32; i++) if (unchecked(regLocal[i]) == 0) unchecked(regLocal[i] = next++);
-  L_VA = <u32>next;
-  L_PB = L_VA + 1;
-  L_T = L_VA + 2;
-  L_IC = L_VA + 3;
-  L_EV = L_VA + 4;
-  L_CTX = L_VA + 5;
-  L_T2 = L_VA + 6;
-  L_T3 = L_VA + 7;
-  L_E = L_VA + 8; // the i32 locals follow the i64 ones
-  L_NEXT = L_VA + 9;
-}
-
-/**
- * Load the registers block `blk` reads before writing them. A block that loops on
- * itself also loads what it writes and starts with all of that dirty: a later iteration may
- * leave before rewriting a register an earlier one changed.
- */
-function blockRegisters(blk: usize, loops: bool): void {
-  for (let i = 0; i < 33; i++) { unchecked(needLoad[i] = false); unchecked(regWritten[i] = false); unchecked(dirty[i] = false); }
-  const n = load<u32>(blk, B_COUNT);
-  let r = blk + <usize>B_HDR;
-  for (let i: u32 = 0; i < n; i++, r += <usize>R_SIZE) {
-    const rs1 = <u32>load<u8>(r, R_RS1);
-    const rs2 = <u32>load<u8>(r, R_RS2);
-    const rd = <u32>load<u8>(r, R_RD);
-    if (!unchecked(regWritten[rs1])) unchecked(needLoad[rs1] = true);
-    if (!unchecked(regWritten[rs2])) unchecked(needLoad[rs2] = true);
-    unchecked(regWritten[rd] = true);
-  }
-  for (let i: u32 = 1; i < 32; i++) {
-    if (loops && unchecked(regWritten[i])) { unchecked(needLoad[i] = true); unchecked(dirty[i] = true); }
-    if (!unchecked(needLoad[i])) continue;
-    W.i32c(0);
-    W.mem(W.I64_LOAD, 3, <u32>(STATE + S_X) + (i << 3));
-    W.localSet(<u32>unchecked(regLocal[i]));
-  }
+  numberLocals();
 }
 
 /**
@@ -854,10 +635,14 @@ export function emitRegion(): u32 {
   W.localSet(L_IC);
   // eventAt, or 0 when irqCheck is set: nothing in compiled code changes either (everything
   // that could runs in the interpreter after the function has been left).
-  W.i64c(0);
-  W.globalGet(G_EVENT);
+  // (An if, not a select: V8 recomputed the select from its spilled inputs at every loop
+  // back-edge.)
   W.globalGet(G_IRQ);
-  W.byte(0x1b); // select: irqCheck ? 0 : eventAt
+  W.structured(W.IF, W.T_I64);
+  W.i64c(0);
+  W.op(W.ELSE);
+  W.globalGet(G_EVENT);
+  W.op(W.END);
   W.localSet(L_EV);
   W.globalGet(G_CTX);
   W.localSet(L_CTX);
@@ -882,6 +667,7 @@ export function emitRegion(): u32 {
     curBoff = boff;
     unchecked(selfLoop[b] = branchesToItself(b));
     blockRegisters(blk, unchecked(selfLoop[b]));
+    resetShifts();
     if (unchecked(selfLoop[b])) {
       W.structured(W.LOOP, W.T_VOID);
       selfAt = nest;

@@ -396,6 +396,9 @@ async function drive(machine: Runnable, o: RunOptions, io: CliIo, target?: Machi
   const sourceIo = { stderr: io.stderr, isTTY: process.stderr.isTTY === true };
   let migration = o.migrate?.to && target ? new MigrationSource(target, machine, o.migrate, sourceIo) : undefined;
   migration?.start();
+  // SIGUSR2 starts the migration now (scripts and tests that wait for the guest to be ready).
+  const migrateNow = () => migration?.startNow();
+  if (migration) process.on('SIGUSR2', migrateNow);
   // The monitor's savevm, loadvm and migrate (monitor-run.ts): they act between two run() calls.
   const commands = monitor && target && debug ? new RunCommands({
     target, runnable: machine, unblock: debug.unblock, snapshotFile: o.snapshotFile, memSize: o.memSize, migrate: o.migrate, io: sourceIo,
@@ -436,6 +439,7 @@ async function drive(machine: Runnable, o: RunOptions, io: CliIo, target?: Machi
     }
   } finally {
     hookup.close();
+    process.off('SIGUSR2', migrateNow);
     commands?.close('the run has ended');
     migration?.abandon('the run ended first');
   }

@@ -10,6 +10,10 @@
  * on a terminal) to the domain's console input; Ctrl-] detaches, as in xl console. It also
  * ends when the domain or the Dom0 ends. End of stdin stops the typing, not the output.
  *
+ * `xl save DOM FILE` (the domain is saved, then destroyed), `xl restore FILE` (under a new domid)
+ * and `xl migrate DOM HOST[:PORT]` (to a Dom0 started with --incoming; host/cli/xl-migrate.ts)
+ * print one line on stderr when they succeed; a save file the Dom0 refuses exits 2.
+ *
  * Exit status: 0 on success; 1 when there is no Dom0 (or several), the domain does not exist
  * or the command fails; 2 for bad usage; 141 when stdout's reader goes away during a console.
  */
@@ -19,9 +23,14 @@ import { formatXlList } from '../xen/toolstack/list-format';
 import { dom0Dir, findDom0s, type Dom0Socket } from './dom0-sockets';
 import { FirstLine, MAX_RESPONSE_LINE, type XlRequest, type XlResponse } from './xl-protocol';
 import { readTyped } from './stdin';
+import { resolve } from 'node:path';
+import { parseMigrateTarget } from './xl-migrate';
 
 /** The subcommands this file runs. */
-export const XL_CLIENT_COMMANDS = ['list', 'pause', 'unpause', 'destroy', 'console'];
+export const XL_CLIENT_COMMANDS = ['list', 'pause', 'unpause', 'destroy', 'console', 'save', 'restore', 'migrate'];
+
+/** How long save, restore and migrate wait for the Dom0's answer (they copy the domain's RAM). */
+export const SAVE_ANSWER_TIMEOUT_MS = 180_000;
 
 /** Detaches `xl console` (Ctrl-], as xl console's escape character). */
 export const DETACH = 0x1d;
@@ -49,10 +58,30 @@ export function parseXlClientArgs(sub: string, args: string[]): XlRequest {
   const bad = args.find((a) => a.startsWith('-'));
   if (bad !== undefined) throw new UserError(`wasmvisor: xl ${sub}: unknown option '${bad}' (see wasmvisor --help)`);
   if (sub === 'list') return { cmd: 'list', doms: args };
+  if (sub === 'save' || sub === 'restore' || sub === 'migrate') return parseSaveArgs(sub, args);
   if (!XL_CLIENT_COMMANDS.includes(sub)) throw new UserError(`wasmvisor: xl: unknown subcommand '${sub}'`);
   if (args.length === 0) throw new UserError(`wasmvisor: xl ${sub}: missing the domain (usage: wasmvisor xl ${sub} DOM, a name or id)`);
   if (args.length > 1) throw new UserError(`wasmvisor: xl ${sub}: unexpected argument '${args[1]}' (one domain only)`);
   return { cmd: sub as 'pause', dom: args[0] };
+}
+
+/** xl save DOM FILE, xl restore FILE, xl migrate DOM HOST[:PORT]. */
+function parseSaveArgs(sub: 'save' | 'restore' | 'migrate', args: string[]): XlRequest {
+  const usage = sub === 'save' ? 'DOM FILE' : sub === 'restore' ? 'FILE' : 'DOM HOST[:PORT]';
+  const n = sub === 'restore' ? 1 : 2;
+  if (args.length < n) throw new UserError(`wasmvisor: xl ${sub}: missing arguments (usage: wasmvisor xl ${sub} ${usage})`);
+  if (args.length > n) throw new UserError(`wasmvisor: xl ${sub}: unexpected argument '${args[n]}' (usage: wasmvisor xl ${sub} ${usage})`);
+  if (sub === 'restore') return { cmd: 'restore', file: resolve(args[0]) };
+  if (sub === 'save') return { cmd: 'save', dom: args[0], file: resolve(args[1]) };
+  const t = parseMigrateTarget(args[1]);
+  return { cmd: 'migrate', dom: args[0], host: t.host, port: t.port };
+}
+
+/** The line a successful xl save, restore or migrate prints (here and in a Dom0's monitor). */
+export function xlSaveDone(req: Extract<XlRequest, { cmd: 'save' | 'restore' | 'migrate' }>, res: Extract<XlResponse, { ok: true }>): string {
+  if (req.cmd === 'save') return `xl save: ${res.name} (d${res.domid}) saved to ${req.file} (${res.bytes} bytes) and destroyed`;
+  if (req.cmd === 'restore') return `xl restore: ${res.name} restored from ${req.file} as d${res.domid}`;
+  return `xl migrate: ${res.name} (d${res.domid}) migrated to ${req.host}:${req.port} (${res.bytes} bytes, stop-and-copy, downtime ${res.downtimeMs} ms)`;
 }
 
 /** Run `xl SUB ARGS` against the running Dom0. */
@@ -61,13 +90,15 @@ export async function runXlClient(sub: string, args: string[], io: XlClientIo, e
   const what = `wasmvisor: xl ${sub}`;
   const dom0 = await chooseDom0(what, env);
   const s = connect(dom0.path);
-  const first = await exchange(s, req, dom0, what);
+  const slow = req.cmd === 'save' || req.cmd === 'restore' || req.cmd === 'migrate';
+  const first = await exchange(s, req, dom0, what, slow ? SAVE_ANSWER_TIMEOUT_MS : ANSWER_TIMEOUT_MS);
   const res = first.res;
   if (!res.ok) {
     s.destroy();
-    throw new UserError(`${what}: ${res.error}`, 1);
+    throw new UserError(`${what}: ${res.error}`, res.code === 2 ? 2 : 1);
   }
   if (req.cmd === 'list') io.stdout(formatXlList(res.rows ?? []));
+  if (req.cmd === 'save' || req.cmd === 'restore' || req.cmd === 'migrate') io.stderr(`wasmvisor: ${xlSaveDone(req, res)}\n`);
   if (req.cmd !== 'console') {
     s.destroy();
     return 0;
@@ -97,14 +128,14 @@ async function chooseDom0(what: string, env: NodeJS.ProcessEnv): Promise<Dom0Soc
 }
 
 /** Send the request; resolve with the answer and any bytes after it. */
-function exchange(s: Socket, req: XlRequest, dom0: Dom0Socket, what: string): Promise<{ res: XlResponse; rest: Buffer }> {
+function exchange(s: Socket, req: XlRequest, dom0: Dom0Socket, what: string, timeoutMs: number): Promise<{ res: XlResponse; rest: Buffer }> {
   return new Promise((resolve, reject) => {
     const first = new FirstLine(MAX_RESPONSE_LINE);
     const fail = (why: string) => {
       s.destroy();
       reject(new UserError(`${what}: Dom0 (pid ${dom0.pid}) ${why}`, 1));
     };
-    const timer = setTimeout(() => fail(`did not answer within ${ANSWER_TIMEOUT_MS / 1000} s`), ANSWER_TIMEOUT_MS);
+    const timer = setTimeout(() => fail(`did not answer within ${timeoutMs / 1000} s`), timeoutMs);
     const done = () => {
       clearTimeout(timer);
       s.off('data', onData);

@@ -17,6 +17,8 @@ import { createServer, type Server, type Socket } from 'node:net';
 import type { DomainRecord, Toolstack } from '../xen/toolstack/xl';
 import type { ConsoleHub } from './console-hub';
 import { dom0SocketPath, ensureDom0Dir, removeQuietly } from './dom0-sockets';
+import { UserError } from '../errors';
+import { migrateDomain, restoreFile, saveFile } from './xl-save';
 import { FirstLine, MAX_REQUEST_LINE, parseRequest, type XlRequest, type XlResponse } from './xl-protocol';
 
 /** A connection that has not sent its request line by then is closed. */
@@ -132,6 +134,9 @@ export class XlControl {
       const rest = got.rest;
       this.opts.xl.defer(() => {
         if (!this.waiting.delete(s) || s.destroyed) return;
+        // A migration's transfer is not awaited here: the other domains run meanwhile.
+        if (req.cmd === 'migrate') return void this.runSaveCommand(s, req);
+        if (req.cmd === 'save' || req.cmd === 'restore') return this.runSaveCommand(s, req);
         this.run(s, req, rest);
       });
     };
@@ -139,7 +144,7 @@ export class XlControl {
   }
 
   /** Run a command (between slices) and answer it. */
-  private run(s: Socket, req: XlRequest, rest: Buffer): void {
+  private run(s: Socket, req: Exclude<XlRequest, { cmd: 'save' | 'restore' | 'migrate' }>, rest: Buffer): void {
     if (req.cmd !== 'console') return this.reply(s, answerXl(this.opts, req));
     try {
       const rec = findDomain(this.opts.xl, req.dom);
@@ -149,6 +154,12 @@ export class XlControl {
       this.reply(s, { ok: false, error: errorText(e) });
     }
   }
+
+  /** xl save, restore and migrate (host/cli/xl-save.ts), answered when done. */
+  private async runSaveCommand(s: Socket, req: Extract<XlRequest, { cmd: 'save' | 'restore' | 'migrate' }>): Promise<void> {
+    this.reply(s, await answerXlSave(this.opts.xl, req));
+  }
+
 
   /** Answer OK, send the console's recent output, then pass bytes both ways. */
   private attachConsole(s: Socket, rec: DomainRecord, typed: Buffer): void {
@@ -196,7 +207,7 @@ export class XlControl {
  * Run an xl command other than console (between slices: inside Toolstack.defer) and answer it:
  * for the socket's clients and for the Dom0's monitor (host/cli/xl-monitor.ts).
  */
-export function answerXl(opts: Pick<XlControlOptions, 'xl' | 'dom0Seconds'>, req: Exclude<XlRequest, { cmd: 'console' }>): XlResponse {
+export function answerXl(opts: Pick<XlControlOptions, 'xl' | 'dom0Seconds'>, req: Exclude<XlRequest, { cmd: 'console' | 'save' | 'restore' | 'migrate' }>): XlResponse {
   const { xl } = opts;
   try {
     if (req.cmd === 'list') {
@@ -242,4 +253,28 @@ function domain0Refusal(cmd: string): string {
   if (cmd === 'destroy') return `Domain-0 cannot be destroyed (end this Dom0 process, pid ${process.pid}, instead)`;
   if (cmd === 'console') return `Domain-0 has no console here (its output is that of the Dom0 process, pid ${process.pid})`;
   return `Domain-0 cannot be ${cmd}d`;
+}
+
+/** xl save, restore and migrate (host/cli/xl-save.ts), answered when done: for the socket and a Dom0's monitor. */
+export async function answerXlSave(xl: Toolstack, req: Extract<XlRequest, { cmd: 'save' | 'restore' | 'migrate' }>): Promise<XlResponse> {
+  try {
+    if (req.cmd === 'restore') {
+      const rec = await restoreFile(xl, req.file);
+      return { ok: true, domid: rec.domid, name: rec.cfg.name };
+    }
+    const rec = findDomain(xl, req.dom);
+    if (rec === DOMAIN_0) throw new CommandError(`Domain-0 cannot be ${req.cmd}d`);
+    if (rec.state !== 'running') throw new CommandError(`${rec.cfg.name} (d${rec.domid}) is shut down`);
+    const domid = rec.domid;
+    if (req.cmd === 'save') {
+      const bytes = saveFile(xl, domid, req.file);
+      return { ok: true, domid, name: rec.cfg.name, bytes };
+    }
+    // migrate: the transfer runs between slices of the other domains (this one is paused).
+    const m = await migrateDomain(xl, domid, req.host, req.port);
+    return { ok: true, domid, name: rec.cfg.name, bytes: m.bytes, downtimeMs: Math.round(m.downtimeMs) };
+  } catch (e) {
+    const message = e instanceof CommandError || e instanceof UserError ? e.message : `internal error: ${(e as Error).message}`;
+    return { ok: false, error: message, ...(e instanceof UserError && e.exitCode === 2 ? { code: 2 } : {}) };
+  }
 }

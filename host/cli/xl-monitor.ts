@@ -14,13 +14,16 @@ import { Monitor } from '../debug/monitor';
 import { UserError } from '../errors';
 import type { Toolstack } from '../xen/toolstack/xl';
 import { formatXlList } from '../xen/toolstack/list-format';
-import { parseXlClientArgs } from './xl-client';
-import { answerXl } from './xl-control';
+import { parseXlClientArgs, xlSaveDone } from './xl-client';
+import { answerXl, answerXlSave } from './xl-control';
 
 export const XL_MONITOR_HELP = `xl list [DOM...]          the domains, as wasmvisor xl list
 xl pause DOM              pause a domain (a name or an id)
 xl unpause DOM            unpause a domain
 xl destroy DOM            destroy a domain
+xl save DOM FILE          save a domain to FILE and destroy it
+xl restore FILE           run a saved domain on under a new domid
+xl migrate DOM HOST[:PORT]  move a domain to a Dom0 started with up --incoming
 `;
 
 /** The Dom0's monitor: `quit` ends the session (`quit`, then as Ctrl-A x does). */
@@ -30,7 +33,7 @@ export function xlMonitor(xl: Toolstack, dom0Seconds: () => number, quit: () => 
     help: XL_MONITOR_HELP,
     run: (args) => {
       const [sub, ...rest] = args;
-      if (sub === undefined) return 'xl: expected list, pause, unpause or destroy\n';
+      if (sub === undefined) return 'xl: expected list, pause, unpause, destroy, save, restore or migrate\n';
       if (sub === 'console') return 'xl console: not in the monitor (run wasmvisor xl console DOM in another terminal, or use Ctrl-A 1..9 on the Dom0\'s)\n';
       let req;
       try {
@@ -41,6 +44,11 @@ export function xlMonitor(xl: Toolstack, dom0Seconds: () => number, quit: () => 
       }
       if (req.cmd === 'console') return '';
       const r = req;
+      if (r.cmd === 'save' || r.cmd === 'restore' || r.cmd === 'migrate') {
+        // Between slices, as from another terminal (xl-control.ts); a migration's transfer is awaited.
+        return new Promise<string>((resolve) => xl.defer(() => void answerXlSave(xl, r).then((res) =>
+          resolve(res.ok ? `${xlSaveDone(r, res)}\n` : `xl ${sub}: ${res.error}\n`))));
+      }
       return new Promise<string>((resolve) => xl.defer(() => {
         const res = answerXl({ xl, dom0Seconds }, r);
         if (!res.ok) resolve(`xl ${sub}: ${res.error}\n`);

@@ -10,7 +10,11 @@
  *   {"cmd":"list","doms":["domu1"]}   ->  {"ok":true,"rows":[XlListRow, ...]}   (doms may be [])
  *   {"cmd":"pause","dom":"domu1"}     ->  {"ok":true}        (also unpause, destroy)
  *   {"cmd":"console","dom":"2"}       ->  {"ok":true,"domid":2,"name":"domu2"}, then raw bytes
- *   anything that fails               ->  {"ok":false,"error":"no domain 'x'"}
+ *   {"cmd":"save","dom":"d","file":"/abs/f.wvsave"}      ->  {"ok":true,"domid":1,"name":"d","bytes":N}
+ *   {"cmd":"restore","file":"/abs/f.wvsave"}             ->  {"ok":true,"domid":2,"name":"d"}
+ *   {"cmd":"migrate","dom":"d","host":"h","port":4444}   ->  {"ok":true,"domid":1,"name":"d","bytes":N,"downtimeMs":T}
+ *   anything that fails               ->  {"ok":false,"error":"no domain 'x'"} (and "code":2 for a
+ *                                         refused save file: the client's exit status)
  *
  * DOM is a domain name or id, as in xl. The Dom0 trusts nothing it reads: a line longer than
  * MAX_REQUEST_LINE, bad JSON or an unknown shape ends that connection, never the Dom0.
@@ -27,12 +31,15 @@ const MAX_DOM = 64;
 /** An xl command for the Dom0. */
 export type XlRequest =
   | { cmd: 'list'; doms: string[] }
-  | { cmd: 'pause' | 'unpause' | 'destroy' | 'console'; dom: string };
+  | { cmd: 'pause' | 'unpause' | 'destroy' | 'console'; dom: string }
+  | { cmd: 'save'; dom: string; file: string }
+  | { cmd: 'restore'; file: string }
+  | { cmd: 'migrate'; dom: string; host: string; port: number };
 
 /** The Dom0's answer. */
 export type XlResponse =
-  | { ok: true; rows?: XlListRow[]; domid?: number; name?: string }
-  | { ok: false; error: string };
+  | { ok: true; rows?: XlListRow[]; domid?: number; name?: string; bytes?: number; downtimeMs?: number }
+  | { ok: false; error: string; code?: number };
 
 /** The commands that name one domain. */
 const ONE_DOMAIN = ['pause', 'unpause', 'destroy', 'console'];
@@ -52,6 +59,17 @@ export function parseRequest(line: string): XlRequest {
     const doms = o.doms ?? [];
     if (!Array.isArray(doms) || doms.length > 256 || !doms.every(isDom)) throw new Error('bad request: doms');
     return { cmd: 'list', doms };
+  }
+  const isFile = (f: unknown): f is string => typeof f === 'string' && f.startsWith('/') && f.length < 3000 && !f.includes('\0');
+  if (o.cmd === 'save' || o.cmd === 'restore' || o.cmd === 'migrate') {
+    if (o.cmd !== 'restore' && !isDom(o.dom)) throw new Error('bad request: dom');
+    if (o.cmd === 'migrate') {
+      if (typeof o.host !== 'string' || o.host.length === 0 || o.host.length > 255) throw new Error('bad request: host');
+      if (!Number.isInteger(o.port) || (o.port as number) < 1 || (o.port as number) > 65535) throw new Error('bad request: port');
+      return { cmd: 'migrate', dom: o.dom as string, host: o.host, port: o.port as number };
+    }
+    if (!isFile(o.file)) throw new Error('bad request: file');
+    return o.cmd === 'save' ? { cmd: 'save', dom: o.dom as string, file: o.file } : { cmd: 'restore', file: o.file };
   }
   if (typeof o.cmd === 'string' && ONE_DOMAIN.includes(o.cmd)) {
     if (!isDom(o.dom)) throw new Error('bad request: dom');

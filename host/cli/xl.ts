@@ -40,6 +40,8 @@ import { xlMonitor } from './xl-monitor';
 import type { Server } from 'node:net';
 import { parseTcpSpec } from '../debug/gdb-stub';
 import { LineEditor, PROMPT, crlf, listenMonitor } from '../debug/monitor-io';
+import { listenIncoming, parseIncoming } from './xl-migrate';
+import { receiveMigration } from './xl-save';
 
 /** Exit status after --timeout (as `wasmvisor run`). */
 const EXIT_TIMEOUT = 124;
@@ -63,6 +65,10 @@ export interface XlOptions {
   jit?: 'off' | 'on' | 'always';
   /** --monitor tcp:HOST:PORT: the Dom0's monitor, with the xl commands (xl-monitor.ts). */
   monitor?: string;
+  /** up --incoming tcp:HOST:PORT: listen for xl migrate (host/cli/xl-migrate.ts). */
+  incoming?: { host: string; port: number };
+  /** up --wait: Dom0 runs on with no domain (until Ctrl-A x, --timeout or a signal). */
+  wait?: boolean;
 }
 
 /** The console escapes of `xl create` and `up` (CR LF: the terminal is raw). */
@@ -101,16 +107,20 @@ export function parseXlArgs(what: string, args: string[]): XlOptions {
       if (v === 'stdio') throw new UserError(`wasmvisor: ${what}: --monitor stdio is not available for a Dom0 (stdin is the domains' console input): use tcp:HOST:PORT`);
       parseTcpSpec(v, '--monitor');
       o.monitor = v;
+    } else if (a === '--incoming' && what === 'up') {
+      o.incoming = parseIncoming(need());
     } else if (value !== undefined) {
       throw new UserError(`wasmvisor: option '${a}' takes no value`);
     } else if (a === '--deterministic') o.deterministic = true;
+    else if (a === '--wait' && what === 'up') o.wait = true;
     else if (a === '--stats') o.stats = true;
     else if (a.startsWith('-') && a !== '-') throw new UserError(`wasmvisor: ${what}: unknown option '${a}' (see wasmvisor --help)`);
     else if (file !== undefined) throw new UserError(`wasmvisor: ${what}: unexpected argument '${a}' (one configuration file only)`);
     else file = a;
   }
-  if (file === undefined) throw new UserError(`wasmvisor: ${what}: missing the configuration file (usage: wasmvisor ${what} FILE.cfg)`);
-  o.file = file;
+  // up --incoming or --wait may start with no domain of its own.
+  if (file === undefined && !o.incoming && !o.wait) throw new UserError(`wasmvisor: ${what}: missing the configuration file (usage: wasmvisor ${what} FILE.cfg)`);
+  o.file = file ?? '';
   return o;
 }
 
@@ -131,7 +141,7 @@ export async function runXl(args: string[], io: XlIo): Promise<number> {
 export async function runUp(args: string[], io: XlIo): Promise<number> {
   if (wantsHelp(args, io, 'up')) return 0;
   const o = parseXlArgs('up', args);
-  const host = readHostCfg(o.file);
+  const host = o.file !== '' ? readHostCfg(o.file) : { domains: [], bridges: undefined };
   return session(o, host.domains, host.bridges, io, true);
 }
 
@@ -144,7 +154,7 @@ function wantsHelp(args: string[], io: XlIo, what: 'xl' | 'up'): boolean {
 
 /** Build the toolstack, create the domains, run them, report. */
 async function session(o: XlOptions, cfgs: DomainCfg[], bridges: string[] | undefined, io: XlIo, prefixed: boolean): Promise<number> {
-  const width = Math.max(...cfgs.map((c) => c.name.length));
+  let width = Math.max(0, ...cfgs.map((c) => c.name.length));
   const lines = new Map<DomainRecord, LinePrefixer>();
   const consoles = new ConsoleHub<DomainRecord>();
   let control: XlControl | undefined;
@@ -158,6 +168,7 @@ async function session(o: XlOptions, cfgs: DomainCfg[], bridges: string[] | unde
       consoles.write(rec, bytes);
       if (!prefixed) return io.stdout(bytes);
       let p = lines.get(rec);
+      width = Math.max(width, rec.cfg.name.length); // a domain restored or migrated in
       if (!p) lines.set(rec, (p = new LinePrefixer(`${rec.cfg.name.padEnd(width)} | `, (s) => io.stdout(s))));
       p.write(bytes);
     },
@@ -175,7 +186,7 @@ async function session(o: XlOptions, cfgs: DomainCfg[], bridges: string[] | unde
 
   const t0 = performance.now();
   let quitByMonitor = false;
-  let focus = xl.records()[0].domid;
+  let focus = xl.records()[0]?.domid ?? 0;
   const say = (text: string) => io.stderr(text);
   // The Dom0's monitor (xl-monitor.ts): on a terminal Ctrl-A C switches typed input to it; --monitor serves it on TCP.
   const monitor = xlMonitor(xl, () => dom0Seconds(xl, t0), () => { quitByMonitor = true; });
@@ -215,6 +226,8 @@ async function session(o: XlOptions, cfgs: DomainCfg[], bridges: string[] | unde
   }
   let how: 'done' | 'quit' | 'timeout';
   let monitorServer: Server | undefined;
+  let incoming: Server | undefined;
+  let received = false;
   try {
     // The xl commands of other terminals; the domains run without them if there is no socket.
     control = await XlControl.start(dom0Dir(), { xl, consoles, dom0Seconds: () => dom0Seconds(xl, t0) })
@@ -228,9 +241,20 @@ async function session(o: XlOptions, cfgs: DomainCfg[], bridges: string[] | unde
       monitorServer = m.server;
       say(`wasmvisor: monitor listening on ${spec.host}:${m.port}\n`);
     }
-    how = await xl.run({ timeoutMs: o.timeout !== undefined ? Number(o.timeout) * 1000 : undefined });
+    if (o.incoming) {
+      const { host, port } = o.incoming;
+      incoming = await listenIncoming(host, port, (bytes, from) => receiveMigration(xl, bytes, from).then((r) => {
+        received = true;
+        return { domid: r.domid, name: r.cfg.name };
+      }), (line) => say(`wasmvisor: ${line}\n`));
+      say(`wasmvisor: waiting for xl migrate on tcp:${host}:${(incoming.address() as { port: number }).port}\n`);
+    }
+    // Dom0 stays up with no domain under --wait, and under --incoming until a domain came in.
+    const keepAlive = () => o.wait === true || (o.incoming !== undefined && !received);
+    how = await xl.run({ timeoutMs: o.timeout !== undefined ? Number(o.timeout) * 1000 : undefined, keepAlive });
   } finally {
     monitorServer?.close();
+    incoming?.close();
     control?.close();
     input.close();
     for (const p of lines.values()) p.end();

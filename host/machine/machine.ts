@@ -142,6 +142,11 @@ export class Machine {
   private readonly plic: Plic;
   private exitCode: number | undefined;
   private stopRequested = false;
+  /**
+   * Milliseconds of guest running between two turns of the host's event loop (stdin, timers,
+   * stop()). Live migration's pre-copy lowers it while it sends (host/migrate/source.ts).
+   */
+  yieldMs = 20;
   private resetRequested = false;
   private readonly sleeper = new HaltSleeper();
   /** mtime (guest-clock.ts): wall time, or instruction time with --deterministic. */
@@ -355,7 +360,7 @@ export class Machine {
       }
       const now = performance.now();
       if (now >= deadline) return result('timeout', 0);
-      if (now - lastYield > 20) {
+      if (now - lastYield > this.yieldMs) {
         // Let stdin, timers and stop() in.
         await new Promise<void>((r) => setImmediate(r));
         lastYield = performance.now();

@@ -80,13 +80,16 @@ export class DirtyLog {
   guestPages(hostPages: number[]): number[] {
     const vm = this.target;
     if (!(vm instanceof Vm)) throw new Error('DirtyLog.guestPages: not a VM');
-    const written = new Set(hostPages);
+    // One pass over the guest's frames with a bitmap of the written ones: no address translation
+    // per page (stop-and-copy runs this with the guest stopped).
+    const written = new Uint8Array(this.pages);
+    for (const p of hostPages) written[p] = 1;
     const base = Number(BigInt(A.RAM_BASE) >> 12n);
     const out: number[] = [];
-    for (const pfn of vm.populatedPfns()) {
-      const hpa = vm.gpaToHpa(BigInt(pfn) << 12n) as bigint;
-      if (written.has(Number(hpa >> 12n) - base)) out.push(pfn);
+    for (const [pfn, hpa] of vm.populatedFrames()) {
+      const i = Number(hpa >> 12n) - base;
+      if (i >= 0 && i < this.pages && written[i] === 1) out.push(pfn);
     }
-    return out;
+    return out.sort((a, b) => a - b);
   }
 }

@@ -19,6 +19,7 @@ import type { MigrateOptions } from './options';
 import { guestRam, PAGE } from './pages';
 import { whyNotPostcopy } from './postcopy-source';
 import { PostcopyTarget } from './postcopy-target';
+import { profiling, StopProfile } from './source';
 import { In, MessageReader, MSG, Out, frame, StreamError, STREAM_MAGIC, STREAM_VERSION, type Message } from './stream';
 import { acceptTcp } from './tcp-transport';
 import type { Transport } from './transport';
@@ -34,6 +35,7 @@ export async function receiveMigration(target: Machine | Vm, opts: MigrateOption
   const what = `wasmvisor: incoming migration on ${at.text}`;
   const { transport, from } = await acceptTcp(at, what, () => io.stderr(`wasmvisor: waiting for a migration on ${at.text}\n`));
   const got = await receiveOver(target, transport, what, io);
+  if (got.profile !== undefined) io.stderr(`wasmvisor: stop-and-copy (target): ${got.profile}\n`);
   if (got.postcopy) {
     io.stderr(`wasmvisor: migrated in from ${from} (${got.postcopy.mode}: ${got.pages} pages here, ${got.postcopy.toCome} to come, ${got.bytes} bytes); running\n`);
     return got.postcopy.target;
@@ -49,7 +51,7 @@ export async function receiveMigration(target: Machine | Vm, opts: MigrateOption
  */
 export async function receiveOver(
   target: Machine | Vm, socket: Transport, what: string, io: { stderr(t: string): void } = { stderr: () => undefined },
-): Promise<{ pages: number; bytes: number; postcopy?: { target: PostcopyTarget; mode: string; toCome: number } }> {
+): Promise<{ pages: number; bytes: number; profile?: string; postcopy?: { target: PostcopyTarget; mode: string; toCome: number } }> {
   const reader = new MessageReader(socket, what);
   const refuse = (line: string): never => {
     try {
@@ -93,7 +95,8 @@ export async function receiveOver(
 
     // Pages, round by round, until the INDEX of the stop-and-copy.
     const pageCount = conf.memSize / PAGE;
-    const pages = new Set<number>();
+    const pages = new Uint8Array(pageCount); // 1: sent at least once
+    let received = 0;
     let m: Message;
     for (;;) {
       m = await reader.expect(MSG.PAGES, MSG.INDEX);
@@ -106,59 +109,64 @@ export async function receiveOver(
         const kind = r.u8();
         if (index >= pageCount || kind > 1) refuse(`page ${index} of kind ${kind} in message ${reader.count} (corrupt stream)`);
         ram.write(index, kind === 1 ? r.bytes(PAGE) : ZERO);
-        pages.add(index);
+        if (pages[index] === 0) received++;
+        pages[index] = 1;
       }
       r.end();
     }
-    const r = new In(m.payload, what);
-    const entries: { index: number; populated: boolean }[] = [];
-    const count = r.u32();
-    for (let i = 0; i < count; i++) {
-      const index = r.u32();
-      const populated = r.u8() === 1;
+    // The guest is stopped on the source from here to DONE (docs/migration.md "Downtime").
+    const prof = new StopProfile(performance.now());
+    const listed = new Uint8Array(pageCount);
+    const p = m.payload;
+    const v = new DataView(p.buffer, p.byteOffset, p.byteLength);
+    const count = p.length >= 4 ? v.getUint32(0, true) : -1;
+    if (p.length !== 4 + count * 5) refuse(`the RAM index is ${p.length} bytes for ${count} entries (corrupt stream)`);
+    for (let k = 0, o = 4; k < count; k++, o += 5) {
+      const index = v.getUint32(o, true);
       if (index >= pageCount) refuse(`RAM index names page ${index} of ${pageCount} (corrupt stream)`);
-      entries.push({ index, populated });
+      if (pages[index] === 0 && !postcopy) refuse(`page ${index} was never sent (corrupt stream)`);
+      listed[index] = 1;
     }
-    r.end();
     // Post-copy: the pages of the index that are still to come (none here, or stale copies).
     const absent = new Set<number>();
     if (postcopy) {
       const a = new In((await reader.expect(MSG.ABSENT)).payload, what);
-      const listed = new Set(entries.map((e) => e.index));
       const n = a.u32();
       for (let i = 0; i < n; i++) {
         const index = a.u32();
-        if (!listed.has(index) || absent.has(index)) refuse(`ABSENT names page ${index}, not in the RAM index or twice (corrupt stream)`);
+        if (index >= pageCount || listed[index] === 0 || absent.has(index)) refuse(`ABSENT names page ${index}, not in the RAM index or twice (corrupt stream)`);
         absent.add(index);
       }
       a.end();
+      for (let i = 0; i < pageCount; i++) if (listed[i] !== 0 && pages[i] === 0 && !absent.has(i)) refuse(`page ${i} was never sent (corrupt stream)`);
     }
-    for (const e of entries) if (!pages.has(e.index) && !absent.has(e.index)) refuse(`page ${e.index} was never sent (corrupt stream)`);
-    entries.sort((a, b) => a.index - b.index);
+    prof.mark('index');
 
     // The execution state, with the collected pages as its RAM section.
     const state = (await reader.expect(MSG.STATE)).payload;
+    prof.mark('wait state');
     try {
       // A page sent in a round but gone from the guest's RAM by the stop is zero again.
-      const listed = new Set(entries.map((e) => e.index));
-      for (const index of pages) if (!listed.has(index)) ram.write(index, ZERO);
+      for (let i = 0; i < pageCount; i++) if (pages[i] !== 0 && listed[i] === 0) ram.write(i, ZERO);
       restoreSnapshot(target, state, 'the migrated state', { ramInPlace: true });
     } catch (e) {
       if (e instanceof SnapshotError) refuse(e.message);
       throw e;
     }
+    prof.mark('restore');
     // Post-copy: the pages to come are left out, so the guest's first touch of one fetches it.
     const incoming = postcopy ? new PostcopyTarget(target, [...absent].sort((a, b) => a - b), socket, reader, what, io) : undefined;
     socket.write(frame(MSG.READY, new Uint8Array(0)));
-    await reader.expect(MSG.COMMIT);
+    await reader.expect(MSG.COMMIT); // the source sends it behind STATE: usually here already
     if (incoming) {
       // (the guest runs from here; a failure now is the VM lost: postcopy-target.ts)
       socket.write(frame(MSG.DONE, new Uint8Array(0)));
       incoming.start();
-      return { pages: entries.length - absent.size, bytes: reader.bytes, postcopy: { target: incoming, mode, toCome: absent.size } };
+      return { pages: count - absent.size, bytes: reader.bytes, postcopy: { target: incoming, mode, toCome: absent.size } };
     }
     socket.end(frame(MSG.DONE, new Uint8Array(0)));
-    return { pages: pages.size, bytes: reader.bytes };
+    prof.mark('COMMIT, DONE');
+    return { pages: received, bytes: reader.bytes, ...(profiling() ? { profile: prof.text() } : {}) };
   } catch (e) {
     if (e instanceof StreamError) {
       socket.destroy();

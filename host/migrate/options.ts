@@ -38,7 +38,8 @@ export const MIGRATE_HELP = `  --incoming tcp:HOST:PORT wait for a live migratio
                            migrated VM (same IMAGE and options as the source's)
   --migrate-to tcp:HOST:PORT  run, then migrate live to a wasmvisor --incoming there
                            and exit 0 once it has taken over (docs/migration.md)
-  --migrate-after SECONDS  start migrating this long after the start (default 0)
+  --migrate-after SECONDS  start migrating this long after the start (default 0);
+                           SIGUSR2 to the process starts it at once
   --migrate-mode MODE      precopy (default), postcopy (resume on the target at once,
                            pages follow, fetched on first touch) or hybrid (pre-copy
                            rounds, then post-copy); a bare machine or --virt hw

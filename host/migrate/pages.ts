@@ -18,6 +18,8 @@ export interface GuestRam {
   pageCount: number;
   all(): { index: number; populated: boolean }[];
   read(index: number): Uint8Array;
+  /** Copy page i into `dst` at `at` (no intermediate copy on a bare machine: stop-and-copy's path). */
+  copyTo(index: number, dst: Uint8Array, at: number): void;
   /** Write page i (populated already, by a restore). */
   write(index: number, data: Uint8Array): void;
   startLog(): void;
@@ -39,6 +41,7 @@ export function guestRam(target: Machine | Vm): GuestRam {
       // A VM's populated pages, zero or not: the target backs the same ones (ram.ts).
       all: () => vm.populatedPfns().map((pfn) => ({ index: pfn - RAM_PFN, populated: true })),
       read: (i) => vm.readGuest(BigInt(i + RAM_PFN) << 12n, PAGE) as Uint8Array,
+      copyTo: (i, dst, at) => dst.set(vm.readGuest(BigInt(i + RAM_PFN) << 12n, PAGE) as Uint8Array, at),
       write: (i, data) => void vm.writeGuest(BigInt(i + RAM_PFN) << 12n, data),
       dirty: () => log.guestPages(log.collect()).map((pfn) => pfn - RAM_PFN),
     };
@@ -59,6 +62,7 @@ export function guestRam(target: Machine | Vm): GuestRam {
       return out;
     },
     read: (i) => new Uint8Array(m.ram.memory.buffer, A.RAM_OFFSET + i * PAGE, PAGE).slice(),
+    copyTo: (i, dst, at) => dst.set(new Uint8Array(m.ram.memory.buffer, A.RAM_OFFSET + i * PAGE, PAGE), at),
     write: (i, data) => m.ram.write(m.ram.base + BigInt(i * PAGE), data),
     dirty: () => log.collect(),
   };

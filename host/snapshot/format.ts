@@ -38,7 +38,19 @@ const CRC_TABLE = (() => {
   return t;
 })();
 
+/**
+ * zlib's crc32 where the host has it (Node 20.16+, reached without a static import so the
+ * browser bundle does not need node:zlib): the same function, some 100x faster than the table
+ * loop below, which live migration's stop-and-copy would otherwise pay per megabyte (~10 ms).
+ */
+const nativeCrc32 = ((): ((b: Uint8Array, c: number) => number) | undefined => {
+  const p = (globalThis as { process?: { getBuiltinModule?: (m: string) => unknown } }).process;
+  const z = p?.getBuiltinModule?.('node:zlib') as { crc32?: (b: Uint8Array, c: number) => number } | undefined;
+  return typeof z?.crc32 === 'function' ? z.crc32 : undefined;
+})();
+
 export function crc32(bytes: Uint8Array, crc = 0): number {
+  if (nativeCrc32 !== undefined && bytes.length >= 64) return nativeCrc32(bytes, crc) >>> 0;
   let c = ~crc >>> 0;
   for (let i = 0; i < bytes.length; i++) c = CRC_TABLE[(c ^ bytes[i]) & 0xff] ^ (c >>> 8);
   return ~c >>> 0;

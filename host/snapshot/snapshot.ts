@@ -18,6 +18,7 @@ import type { CoreExports } from '../machine/core';
 import type { JitConfig, LoadedImage } from '../machine/types';
 import { Vm, type VmmState } from '../vmm/vm';
 import { TrapTechnique } from '../vmm/virt/trap';
+import type { SuspendWake } from '../vmm/sbi';
 import { crc32, decodeSnapshot, encodeSnapshot, sectionKey, SectionReader, SectionWriter, SnapshotError, type Section } from './format';
 import { HART_VERSION, loadHart, saveHart } from './hart';
 import { isSnapshotable, whyNotSnapshotable, type Snapshotable } from './snapshotable';
@@ -25,7 +26,8 @@ import { bareRamPages, loadRam, RAM_VERSION, saveRam, type RamPages } from './ra
 
 /** What a restore checks against its own command line (the CONF section). */
 export interface SnapshotConfig {
-  mode: 'bare' | 'vm';
+  /** 'xen': a Xen DomU's VM (host/snapshot/xen.ts), so that a build without Xen saves refuses it. */
+  mode: 'bare' | 'vm' | 'xen';
   /** --virt technique (VM mode). */
   virt: string | null;
   memSize: number;
@@ -72,7 +74,18 @@ interface Parts {
 
 const hex = (v: bigint) => '0x' + v.toString(16);
 
+/** Digests of loaded images: a kernel is tens of MB and a migration's stop-and-copy asks twice. */
+const digests = new WeakMap<LoadedImage, string>();
+
 function imageDigest(image: LoadedImage): string {
+  const known = digests.get(image);
+  if (known !== undefined) return known;
+  const d = computeDigest(image);
+  digests.set(image, d);
+  return d;
+}
+
+function computeDigest(image: LoadedImage): string {
   let c = crc32(new TextEncoder().encode(`${image.entry}`));
   for (const s of image.segments) c = crc32(s.data, crc32(new TextEncoder().encode(`${s.paddr}:${s.memSize}`), c));
   return c.toString(16).padStart(8, '0');
@@ -103,14 +116,20 @@ function bareParts(m: MachineInternals): Parts {
   };
 }
 
-function vmParts(vm: Vm): Parts {
+/** A Xen DomU's VM (host/snapshot/xen.ts saves the Xen state around it). */
+export interface XenVmOptions {
+  /** What ends the vCPU's SCHEDOP_poll, re-armed by the restore (undefined: not polling). */
+  wake?: SuspendWake;
+}
+
+function vmParts(vm: Vm, xen?: XenVmOptions): Parts {
   const cfg = vm.cfg;
   const devices = busKeys(vm.bus.list());
   const virt = cfg.virt ?? 'hw';
   const trap = vm.vcpu.technique instanceof TrapTechnique ? vm.vcpu.technique : undefined;
   return {
     config: {
-      mode: 'vm', virt, memSize: cfg.memSize, kernel: imageDigest(cfg.kernel), bios: null,
+      mode: xen ? 'xen' : 'vm', virt, memSize: cfg.memSize, kernel: imageDigest(cfg.kernel), bios: null,
       devices: devices.map((d) => d.key), dtbAddress: hex(vm.dtbAddress), diskBytes: cfg.disk?.size ?? null, deterministic: cfg.deterministic === true,
     },
     memory: vm.memory, core: vm.core, hart: vm.hart, clock: vm.vcpu.clock, jit: cfg, devices,
@@ -120,10 +139,10 @@ function vmParts(vm: Vm): Parts {
       tag: 'VMM ',
       // --virt trap: the emulated S-mode CSRs the VMCS does not hold (the rest of its state,
       // the shadow tables, is derived: dropped on restore and rebuilt on demand).
-      save: () => ({ ...vm.vmmState(), trapCsrs: trap ? { scounteren: trap.csrs.scounteren.toString(), senvcfg: trap.csrs.senvcfg.toString() } : null }),
+      save: () => ({ ...vm.vmmState(xen !== undefined), trapCsrs: trap ? { scounteren: trap.csrs.scounteren.toString(), senvcfg: trap.csrs.senvcfg.toString() } : null }),
       load: (v) => {
         const s = v as VmmState & { trapCsrs: { scounteren: string; senvcfg: string } | null };
-        vm.loadVmmState(s);
+        vm.loadVmmState(s, xen?.wake);
         if (trap && s.trapCsrs) {
           trap.csrs.scounteren = BigInt(s.trapCsrs.scounteren);
           trap.csrs.senvcfg = BigInt(s.trapCsrs.senvcfg);
@@ -133,7 +152,7 @@ function vmParts(vm: Vm): Parts {
     blocker: virt !== 'hw' && virt !== 'trap' ? `snapshots of --virt ${virt} are not supported yet (only --virt hw and trap)`
       // The guest's own satp lives in the technique (HwShadowTechnique.guestSatp), not the VMCS.
       : cfg.paging === 'shadow' && virt === 'hw' ? 'snapshots of --virt hw --paging shadow are not supported yet (only nested paging under --virt hw)'
-      : vm.sbiExtensions.size !== 0 ? 'snapshots of Xen domains are not supported yet' : undefined,
+      : vm.sbiExtensions.size !== 0 && xen === undefined ? 'snapshots of Xen domains are not supported yet' : undefined,
     beforeRam: () => trap?.shadow.clear(),
     afterHart: () => { vm.vmcs.hgatp = vm.gstage.hgatp; },
   };
@@ -159,8 +178,8 @@ function vmRamPages(vm: Vm): RamPages {
   };
 }
 
-function partsOf(target: Machine | Vm): Parts {
-  return target instanceof Vm ? vmParts(target) : bareParts(target.snapshotInternals());
+function partsOf(target: Machine | Vm, xen?: XenVmOptions): Parts {
+  return target instanceof Vm ? vmParts(target, xen) : bareParts(target.snapshotInternals());
 }
 
 /** What a restore into `target` checks (the CONF section); live migration sends it first. */
@@ -184,7 +203,12 @@ export function whyNotSaveable(target: Machine | Vm): string | undefined {
  * `withoutRam`: leave the RAM section out (live migration sends RAM as pages, host/migrate/).
  */
 export function saveSnapshot(target: Machine | Vm, opts: { withoutRam?: boolean } = {}): Uint8Array {
-  const p = partsOf(target);
+  return encodeSnapshot(snapshotSections(target, opts));
+}
+
+/** The sections saveSnapshot writes (a Xen save adds its own: host/snapshot/xen.ts). */
+export function snapshotSections(target: Machine | Vm, opts: { withoutRam?: boolean; xen?: XenVmOptions } = {}): Section[] {
+  const p = partsOf(target, opts.xen);
   if (p.blocker) throw new UserError(`wasmvisor: cannot save: ${p.blocker}`);
   for (const d of p.devices) {
     const why = whyNotSnapshotable(d.device, d.key);
@@ -210,7 +234,7 @@ export function saveSnapshot(target: Machine | Vm, opts: { withoutRam?: boolean 
     add('DEVC', d.key, dev.stateVersion ?? 1, (w) => dev.saveState(w));
   }
   if (!opts.withoutRam) add('RAM ', '', RAM_VERSION, (w) => saveRam(w, p.ram));
-  return encodeSnapshot(sections);
+  return sections;
 }
 
 /**
@@ -220,7 +244,18 @@ export function saveSnapshot(target: Machine | Vm, opts: { withoutRam?: boolean 
  */
 export function restoreSnapshot(target: Machine | Vm, bytes: Uint8Array, file = 'snapshot', opts: { ramInPlace?: boolean } = {}): void {
   const sections = decodeSnapshot(file, bytes);
-  const p = partsOf(target);
+  if (sections.has('XDOM')) throw new SnapshotError(file, 'this is a Xen domain\'s save file (restore it with wasmvisor xl restore)');
+  restoreSections(target, sections, file, opts);
+}
+
+/**
+ * restoreSnapshot's work on decoded sections. A Xen restore (host/snapshot/xen.ts) first checks
+ * its own sections, then calls this; `check` runs after the VM's sections passed and before
+ * anything changes (the Xen sections' checks).
+ */
+export function restoreSections(target: Machine | Vm, sections: Map<string, Section>, file: string,
+  opts: { ramInPlace?: boolean; xen?: XenVmOptions; check?: () => void } = {}): void {
+  const p = partsOf(target, opts.xen);
   const need = (tag: string, name = ''): Section => {
     const s = sections.get(sectionKey(tag, name));
     if (!s) throw new SnapshotError(file, `section ${sectionKey(tag, name)} is missing`);
@@ -242,6 +277,7 @@ export function restoreSnapshot(target: Machine | Vm, bytes: Uint8Array, file = 
   // ramInPlace: live migration (host/migrate/incoming.ts) has already written RAM; there is no RAM section.
   const ram = opts.ramInPlace ? undefined : need('RAM ');
   if (ram && ram.version !== RAM_VERSION) throw new SnapshotError(file, `RAM section version ${ram.version}, this wasmvisor reads ${RAM_VERSION}`);
+  opts.check?.();
   // Checked: now change the target. (In place, as the monitor's loadvm does, the core may hold an
   // MMIO access it exited for: finish it first, or the next entry would complete it on the new state.)
   p.quiesce();
@@ -266,7 +302,8 @@ export function restoreSnapshot(target: Machine | Vm, bytes: Uint8Array, file = 
 export function checkConfig(file: string, saved: SnapshotConfig, mine: SnapshotConfig): void {
   const mib = (n: number) => (n % 2 ** 20 === 0 ? `${n / 2 ** 20}M` : `${n} bytes`);
   const bad = (what: string) => new SnapshotError(file, `snapshot does not match the command line: ${what}`);
-  if (saved.mode !== mine.mode) throw bad(`it is of a ${saved.mode === 'bare' ? 'bare machine (--bare)' : 'VM'}, not a ${mine.mode === 'bare' ? 'bare machine' : 'VM'}`);
+  const kind = (m: SnapshotConfig['mode'], flag: string) => (m === 'bare' ? `bare machine${flag}` : m === 'xen' ? 'Xen domain' : 'VM');
+  if (saved.mode !== mine.mode) throw bad(`it is of a ${kind(saved.mode, ' (--bare)')}, not a ${kind(mine.mode, '')}`);
   if (saved.virt !== mine.virt) throw bad(`--virt ${saved.virt} in the snapshot, --virt ${mine.virt} here`);
   if (saved.memSize !== mine.memSize) throw bad(`--mem ${mib(saved.memSize)} in the snapshot, --mem ${mib(mine.memSize)} here`);
   if (saved.kernel !== mine.kernel) throw bad(`a different image (checksum ${saved.kernel}, this one's is ${mine.kernel})`);

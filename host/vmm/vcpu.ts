@@ -93,6 +93,12 @@ export class Vcpu {
   mmioExits = 0n;
   haltExits = 0n;
   private stopRequested = false;
+  /**
+   * Milliseconds of guest running between two turns of the host's event loop (stdin, timers,
+   * stop()). Live migration's pre-copy lowers it while it sends (host/migrate/source.ts), so its
+   * socket gets turns as QEMU's migration thread gets a core.
+   */
+  yieldMs = 20;
   private readonly sleeper = new HaltSleeper();
   private failure: string | undefined;
   /** mtime (machine/guest-clock.ts): wall time, or instruction time with --deterministic. */
@@ -195,18 +201,28 @@ export class Vcpu {
     this.technique.reset();
   }
 
+  /** Whether an SBI HSM suspend is in progress, and what else wakes it (a vendor extension's wait). */
+  suspendedOn(): { wake?: SuspendWake } | undefined {
+    return this.suspended;
+  }
+
   /**
    * An SBI HSM suspend in progress, for snapshots (null if none). A suspend that waits on a
    * vendor extension's wake condition (host/xen) cannot be saved: throws.
    */
-  suspendState(): { retentive: boolean; resumeAddr: string; opaque: string } | null {
+  /**
+   * `vendorWake`: the caller saves the vendor extension's wait itself (Xen's SCHEDOP_poll,
+   * host/snapshot/xen.ts) and gives the wake back to loadSuspendState; otherwise such a wait
+   * cannot be saved.
+   */
+  suspendState(vendorWake = false): { retentive: boolean; resumeAddr: string; opaque: string } | null {
     const s = this.suspended;
     if (!s) return null;
-    if (s.wake) throw new Error('a vCPU suspended on a vendor SBI extension cannot be saved');
+    if (s.wake && !vendorWake) throw new Error('a vCPU suspended on a vendor SBI extension cannot be saved');
     return { retentive: s.retentive, resumeAddr: s.resumeAddr.toString(), opaque: s.opaque.toString() };
   }
-  loadSuspendState(s: { retentive: boolean; resumeAddr: string; opaque: string } | null): void {
-    this.suspended = s ? { retentive: s.retentive, resumeAddr: BigInt(s.resumeAddr), opaque: BigInt(s.opaque) } : undefined;
+  loadSuspendState(s: { retentive: boolean; resumeAddr: string; opaque: string } | null, wake?: SuspendWake): void {
+    this.suspended = s ? { retentive: s.retentive, resumeAddr: BigInt(s.resumeAddr), opaque: BigInt(s.opaque), ...(wake ? { wake } : {}) } : undefined;
   }
   /** A debugger's hold on the run loop (host/debug/), undefined when none is attached. */
   gate: RunGate | undefined;
@@ -277,7 +293,7 @@ export class Vcpu {
         if (vm.exitCode !== undefined || this.stopRequested || vm.rebootRequested) continue;
       }
       try {
-        now = this.runExits(limits, i0, now, deadline, lastYield + 20, step);
+        now = this.runExits(limits, i0, now, deadline, lastYield + this.yieldMs, step);
       } catch (e) {
         // Post-copy (vm.ts PageNotHere): an exit touched a page still on the source before it
         // changed anything; fetch it, and the guest repeats the access on the next entry.
@@ -291,7 +307,7 @@ export class Vcpu {
         if (!this.suspended) await this.waitForInterrupt(deadline);
         now = clock.now();
       }
-      if (now - lastYield > 20) {
+      if (now - lastYield > this.yieldMs) {
         await new Promise<void>((r) => setImmediate(r));
         lastYield = clock.now();
       }

@@ -38,7 +38,7 @@ import type { JitConfig, LoadedImage, MachineStats, RunLimits, RunResult } from 
 import { FrameAllocator, FRAME_SIZE } from './frames';
 import { GStage, HGATP_MODE_SV39X4 } from './gstage';
 import type { Fdt } from '../machine/fdt';
-import type { SbiExtension } from './sbi';
+import type { SbiExtension, SuspendWake } from './sbi';
 import { ExitStats, type WalkCounters } from './stats';
 import { Vcpu } from './vcpu';
 import { Vmcs } from './vmcs';
@@ -448,6 +448,11 @@ export class Vm {
 
   // ---- hooks for host/snapshot (docs/snapshot.md) ----
 
+  /** Each populated guest page (gpa >> 12) with its host frame's address, unordered (live migration's dirty log). */
+  populatedFrames(): IterableIterator<[number, bigint]> {
+    return this.guestPages.entries();
+  }
+
   /** Guest page numbers (gpa >> 12) backed by host frames, ascending. */
   populatedPfns(): number[] {
     return [...this.guestPages.keys()].sort((a, b) => a - b);
@@ -481,23 +486,23 @@ export class Vm {
   }
 
   /** The VMM's own state besides RAM, the vCPU registers and the devices (plain data). */
-  vmmState(): VmmState {
+  vmmState(vendorWake = false): VmmState {
     return {
       eipSources: this.eipSources,
       holes: [...this.holes].map((h) => h.toString()),
       exitCode: this.exitCode ?? null,
       rebootRequested: this.rebootRequested,
-      suspended: this.vcpu.suspendState(),
+      suspended: this.vcpu.suspendState(vendorWake),
     };
   }
 
-  loadVmmState(s: VmmState): void {
+  loadVmmState(s: VmmState, wake?: SuspendWake): void {
     this.eipSources = s.eipSources;
     this.holes.clear();
     for (const h of s.holes) this.holes.add(BigInt(h));
     this.exitCode = s.exitCode ?? undefined;
     this.rebootRequested = s.rebootRequested;
-    this.vcpu.loadSuspendState(s.suspended);
+    this.vcpu.loadSuspendState(s.suspended, wake);
   }
   // ---- end of hooks for host/snapshot ----
 

@@ -28,7 +28,7 @@
  */
 import { UserError } from '../errors';
 import type { BlockBackend } from '../devices/virtio/backend';
-import { Blkback } from './backends/blkback';
+import { Blkback, type BlkbackSnapshot } from './backends/blkback';
 import { formatMac, parseMac, macAt, type Bridge } from './backends/bridge';
 import { ConsoleBackend, type ConsoleSnapshot } from './backends/console';
 import { Netback } from './backends/netback';
@@ -226,6 +226,68 @@ export function attachConsole(hv: XenHypervisor, dom: XenDomain, sink: (bytes: U
   const backend = new ConsoleBackend({ grants: hv.grants, events: hv.evtchn, frontendDomid: dom.domid, sink, schedule: opts.schedule });
   const err = backend.connectPage(dom.hypervisorPage(dom.layout.consoleGfn), dom.consoleEvtchn);
   if (err !== null) throw new UserError(`${dom.name}: cannot attach the console: ${err}`);
+  return {
+    kind: 'console', devid: 0, backend,
+    input: (bytes) => void backend.input(bytes),
+    close: () => backend.disconnect(),
+    stats: () => numbers(backend.stats),
+    snapshot: () => backend.snapshot(),
+  };
+}
+
+/**
+ * What xl save keeps of a vbd's backend (host/snapshot/xen.ts): whether it was connected, and
+ * the driver's private state. The ring refs and event channel are the frontend's XenStore keys.
+ */
+export interface DiskResumeState {
+  connected: boolean;
+  ring: BlkbackSnapshot['ring'];
+  persistent: boolean;
+  persistentRefs: number[];
+}
+
+/**
+ * xl restore: the vbd `devid` of a restored domain, whose XenStore directories came back with
+ * it. A backend that was connected reconnects as it was (Blkback.resume: same ring, its own
+ * ring indices, persistent grants mapped again) with nothing written to XenStore and no event
+ * sent; one that was not (still in the handshake) starts its side of the handshake again
+ * (features, InitWait), which the frontend, still waiting, follows.
+ */
+export function resumeDisk(hv: XenHypervisor, dom: XenDomain, devid: number, spec: DiskSpec, saved: DiskResumeState, opts: AttachOptions = {}): AttachedXenbusDevice<Blkback> {
+  const readOnly = spec.readOnly || spec.backend.readOnly;
+  const disk = readOnly && !spec.backend.readOnly ? readOnlyView(spec.backend) : spec.backend;
+  const blk = new Blkback({ grants: hv.grants, events: hv.evtchn, frontendDomid: dom.domid, disk, schedule: opts.schedule, ...opts.blkback });
+  const paths = hv.xs.devicePaths('vbd', devid, dom.domid, BACKEND_DOMID);
+  const xenbus = new XenbusBackend(hv.xs, paths, blk);
+  const fail = (why: string) => new UserError(`${dom.name}: vbd ${devid}: cannot reconnect after the restore: ${why}`);
+  if (saved.connected && saved.ring) {
+    const keys = blk.frontendRings((key) => hv.xs.tryRead(`${paths.frontend}/${key}`));
+    if (typeof keys === 'string') throw fail(keys);
+    const err = blk.resume(keys.refs, keys.port, { ring: saved.ring, persistent: saved.persistent, persistentRefs: saved.persistentRefs });
+    if (err !== null) throw fail(err);
+    xenbus.resumeConnected();
+  } else {
+    xenbus.start();
+  }
+  let closed = false;
+  return {
+    kind: 'vbd', devid, paths, xenbus, driver: blk,
+    close() {
+      if (closed) return;
+      closed = true;
+      xenbus.close();
+      hv.xs.removeDevice(paths);
+    },
+    stats: () => numbers(blk.stats),
+    snapshot: () => ({ xenbus: xenbus.snapshot(), driver: blk.snapshot() }),
+  };
+}
+
+/** xl restore: the primary console of a restored domain, with its saved indices and pending input (ConsoleBackend.resumePage). */
+export function resumeConsole(hv: XenHypervisor, dom: XenDomain, sink: (bytes: Uint8Array) => void, saved: ConsoleSnapshot, opts: AttachOptions = {}): AttachedConsole {
+  const backend = new ConsoleBackend({ grants: hv.grants, events: hv.evtchn, frontendDomid: dom.domid, sink, schedule: opts.schedule });
+  const err = backend.resumePage(dom.hypervisorPage(dom.layout.consoleGfn), dom.consoleEvtchn, saved);
+  if (err !== null) throw new UserError(`${dom.name}: cannot reconnect the console after the restore: ${err}`);
   return {
     kind: 'console', devid: 0, backend,
     input: (bytes) => void backend.input(bytes),

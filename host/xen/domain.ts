@@ -262,12 +262,14 @@ export class XenDomain {
    * blocked; with deterministic time it fires at the next hypercall at or after the deadline,
    * or when the vCPU blocks (time jumps to it, as a halted hart's does).
    */
-  setTimer(ns: bigint): void {
+  setTimer(ns: bigint, restoring = false): void {
     this.cancelTimer();
     if (ns === 0n) return;
     const deadline = (ns + NS_PER_TICK - 1n) / NS_PER_TICK;
     this.timerDeadline = deadline;
-    if (this.pollTimer()) return;
+    // restoring (xl restore): a deadline already due fires where it would have without the
+    // save (the next hypercall, or the block), not at once.
+    if (!restoring && this.pollTimer()) return;
     if (!this.vm.cfg.deterministic) {
       const ms = Number(deadline - this.vm.vcpu.guestTime()) / 10_000;
       this.timerHandle = setTimeout(() => {

@@ -538,6 +538,54 @@ export class EventChannels {
     return { hostDomid: this.hostDomid, domains };
   }
 
+  /** The ports in use of one guest domain (xl save), or undefined if it has no table. */
+  domainPorts(domid: number): PortSnapshot[] | undefined {
+    const t = this.tables.get(domid);
+    if (!t || domid === this.hostDomid) return undefined;
+    const ports: PortSnapshot[] = [];
+    for (let p = 1; p < t.maxPorts; p++) {
+      if (t.state[p] !== ECS_FREE) ports.push({ port: p, state: t.state[p], remoteDom: t.remoteDom[p], remotePort: t.remotePort[p], vcpu: t.vcpu[p] });
+    }
+    return ports;
+  }
+
+  /**
+   * Load saved ports (domainPorts of a saved domain, remote domids already renamed for this
+   * table) into the new table of `domid` (xl restore), replacing what it had. A port that was
+   * interdomain with the host comes back unbound for the host, as evtchn_close leaves a peer:
+   * the restored backends bind it again (hostBindInterdomain), so no host port is carried
+   * over. Pending and mask bits live in the shared-info page, restored with guest RAM.
+   * Returns null, or what is wrong with `ports` (nothing is changed then).
+   */
+  loadDomainPorts(domid: number, ports: readonly PortSnapshot[]): string | null {
+    const t = this.tables.get(domid);
+    if (!t || domid === this.hostDomid) return `no event-channel table for d${domid}`;
+    for (const p of ports) {
+      if (!t.valid(p.port) || p.port === 0) return `port ${p.port} out of range (the domain has ${t.maxPorts})`;
+      if (p.vcpu >= t.vcpus) return `port ${p.port} notifies vCPU ${p.vcpu}`;
+      if (p.state === ECS_UNBOUND || p.state === ECS_INTERDOMAIN) {
+        if (p.remoteDom !== this.hostDomid && p.remoteDom !== domid) return `port ${p.port} is bound to domain ${p.remoteDom} (only Dom0 and the domain itself can be restored)`;
+        if (p.state === ECS_INTERDOMAIN && p.remoteDom === domid) return `port ${p.port} is a loopback channel (not supported)`;
+      } else if (p.state === ECS_VIRQ) {
+        if (p.remotePort >= H.NR_VIRQS) return `port ${p.port} is bound to VIRQ ${p.remotePort}`;
+      } else if (p.state !== ECS_IPI) {
+        return `port ${p.port} has state ${p.state}`;
+      }
+    }
+    t.state.fill(0); t.remoteDom.fill(0); t.remotePort.fill(0); t.vcpu.fill(0); t.virqPort.fill(0);
+    t.handlers.clear();
+    t.state[0] = ECS_RESERVED;
+    for (const p of ports) {
+      const host = p.state === ECS_INTERDOMAIN;
+      t.state[p.port] = host ? ECS_UNBOUND : p.state;
+      t.remoteDom[p.port] = p.remoteDom;
+      t.remotePort[p.port] = host ? 0 : p.remotePort;
+      t.vcpu[p.port] = p.vcpu;
+      if (p.state === ECS_VIRQ) t.virqPort[p.remotePort * t.vcpus + p.vcpu] = p.port;
+    }
+    return null;
+  }
+
   /**
    * Load the port states of `s` into the tables. Guest domains must have been added again
    * (addDomain, with their shared-info pages) before; host handlers must be re-attached with

@@ -247,6 +247,24 @@ export class GrantTables {
     else d.dying = true;
   }
 
+  /** Frames in use of `domid`'s table (GNTTABOP_setup_table grew it to that), for xl save. */
+  tableFrames(domid: number): number | undefined {
+    return this.domains.get(domid)?.nrFrames;
+  }
+
+  /**
+   * xl restore: the new table of `domid` has `nrFrames` frames in use, whose entries came back
+   * with guest RAM (so nothing is zeroed, unlike setup_table). Pins and mappings are not
+   * restored here: the backends map their grants again. Null, or what is wrong.
+   */
+  restoreTableFrames(domid: number, nrFrames: number): string | null {
+    const d = this.domains.get(domid);
+    if (!d) return `no grant table for d${domid}`;
+    if (!Number.isInteger(nrFrames) || nrFrames < 0 || nrFrames > d.frames.length) return `${nrFrames} grant-table frames in use, the domain has at most ${d.frames.length}`;
+    d.nrFrames = nrFrames;
+    return null;
+  }
+
   /** Live mappings of `domid`'s grants. */
   activeMappings(domid: number): number {
     return this.domains.get(domid)?.mappings ?? 0;

@@ -58,6 +58,11 @@ export interface XenDomainConfig extends JitConfig {
   /** Bytes the guest writes with console_io (each line prefixed "(dN) "); default onConsoleOutput. */
   onXenConsole?: (bytes: Uint8Array) => void;
   onTraceExit?: (line: string) => void;
+  /**
+   * xl restore builds the domain to load a save into (host/snapshot/xen.ts): its pages are not
+   * zeroed, nothing is written to XenStore and its ring is not introduced (adoptXenStore does).
+   */
+  restoring?: boolean;
 }
 
 /** Plain-data state of the hypervisor (guest RAM, holding the shared pages, is saved apart). */
@@ -154,8 +159,10 @@ export class XenHypervisor implements HypercallContext {
       throw e;
     }
 
-    sharedInfo.clear();
-    for (const gfn of [layout.xenstoreGfn, layout.consoleGfn]) memory.write(gpaOf(gfn, 0), new Uint8Array(PAGE));
+    if (!cfg.restoring) {
+      sharedInfo.clear();
+      for (const gfn of [layout.xenstoreGfn, layout.consoleGfn]) memory.write(gpaOf(gfn, 0), new Uint8Array(PAGE));
+    }
     this.grants.addDomain(domid, {
       memory,
       frames: layout.grantGfns,
@@ -170,8 +177,10 @@ export class XenHypervisor implements HypercallContext {
     });
     this.domains.set(domid, d);
     vm.sbiExtensions.set(XEN_SBI_EID, { handle: (v, fid) => xenHypercall(this, d, v, fid) });
-    this.writeStartInfo(d, cfg.memSize);
-    this.introduce(d);
+    if (!cfg.restoring) {
+      this.writeStartInfo(d, cfg.memSize);
+      this.introduce(d);
+    }
     return d;
   }
 
@@ -203,6 +212,18 @@ export class XenHypervisor implements HypercallContext {
     const hostPort = this.evtchn.hostBindInterdomain(d.domid, d.xenstoreEvtchn, () => this.xenstore.kick(d.domid));
     if (hostPort < 0) throw new Error(`xen: cannot bind the XenStore port of d${d.domid}: ${hostPort}`);
     this.xs.introduceDomain(d.domid, ring, () => void this.evtchn.hostNotify(hostPort));
+  }
+
+  /**
+   * xl restore: xenstored serves the restored domain's ring again with its saved connection
+   * state and watches (XenStoreServer.adoptDomain), over a new host port bound to its XenStore
+   * port. Throws Error when the port cannot be bound (a save that does not fit: checked before).
+   */
+  adoptXenStore(d: XenDomain, state: Parameters<XenStoreServer['adoptDomain']>[1]): void {
+    const ring: RingMemory = d.hypervisorPage(d.layout.xenstoreGfn);
+    const hostPort = this.evtchn.hostBindInterdomain(d.domid, d.xenstoreEvtchn, () => this.xenstore.kick(d.domid));
+    if (hostPort < 0) throw new Error(`xen: cannot bind the XenStore port of d${d.domid}: ${hostPort}`);
+    this.xenstore.adoptDomain(d.domid, state, ring, () => void this.evtchn.hostNotify(hostPort));
   }
 
   /** Run a DomU until it shuts down, fails, or a limit is reached (Vm.run). */

@@ -13,6 +13,7 @@ import type { GuestMemory } from '../device';
 import { VIRTIO_F_VERSION_1, type VirtioDevice } from './mmio';
 import { DescriptorChain, type SplitQueue } from './queue';
 import { readChain, writeChain } from './chain-io';
+import { SnapshotError, type SectionReader, type SectionWriter } from '../../snapshot/format';
 
 /** Device ID of a console (§5). */
 export const VIRTIO_ID_CONSOLE = 3;
@@ -132,5 +133,22 @@ export class VirtioConsole implements VirtioDevice {
 
   snapshot(): unknown {
     return { counters: { ...this.counters }, input: this.input.length };
+  }
+
+  /**
+   * Snapshots and migration (docs/snapshot.md): the counters and the typed input the guest has
+   * not read yet (it reaches the guest on the restored side). Output is never held: each
+   * transmit chain went to `output` when it was served.
+   */
+  saveState(w: SectionWriter): void {
+    w.json({ counters: this.counters });
+    w.blob(Uint8Array.from(this.input));
+  }
+  loadState(r: SectionReader): void {
+    const s = r.json<{ counters: VirtioConsoleCounters }>();
+    const input = r.blob();
+    if (input.length > VIRTIO_CONSOLE_INPUT_LIMIT) throw new SnapshotError(r.file, `section ${r.section}: ${input.length} bytes of console input, at most ${VIRTIO_CONSOLE_INPUT_LIMIT}`);
+    Object.assign(this.counters, s.counters);
+    this.input = Array.from(input); // waits, as on the saved side, for the driver's next receive buffer
   }
 }

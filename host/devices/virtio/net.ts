@@ -25,6 +25,7 @@ import { VIRTIO_F_VERSION_1, type VirtioDevice } from './mmio';
 import { DescriptorChain, type SplitQueue } from './queue';
 import { readChain, writeChain } from './chain-io';
 import { DEFAULT_MAC, type NetBackend } from './net-backend';
+import { SnapshotError, type SectionReader, type SectionWriter } from '../../snapshot/format';
 
 /** Device ID of a network card (§5). */
 export const VIRTIO_ID_NET = 1;
@@ -179,5 +180,35 @@ export class VirtioNet implements VirtioDevice {
 
   snapshot(): unknown {
     return { hdrSize: this.hdrSize, counters: { ...this.counters }, backlog: this.backlog.length };
+  }
+
+  /**
+   * Snapshots and migration (docs/snapshot.md "virtio-net"): the MAC in config space, the
+   * negotiated header size, the counters and the frames received but not yet in guest buffers
+   * (QEMU's vmstate_virtio_net carries the MAC too). The backend is not saved: the restoring
+   * process is given its own --net on its command line and the saved MAC wins over its mac=,
+   * since the guest's driver read the MAC at probe and keeps using it.
+   */
+  saveState(w: SectionWriter): void {
+    w.json({ hdrSize: this.hdrSize, counters: this.counters });
+    w.bytes(this.mac);
+    w.u32(this.backlog.length);
+    for (const f of this.backlog) w.blob(f);
+  }
+  loadState(r: SectionReader): void {
+    const s = r.json<{ hdrSize: number; counters: VirtioNetCounters }>();
+    if (s.hdrSize !== NET_HDR_SIZE && s.hdrSize !== NET_HDR_SIZE_LEGACY) throw new SnapshotError(r.file, `section ${r.section}: virtio-net header size ${s.hdrSize}`);
+    const mac = r.bytes(6);
+    const n = r.u32();
+    if (n > NET_RX_BACKLOG) throw new SnapshotError(r.file, `section ${r.section}: ${n} frames waiting, at most ${NET_RX_BACKLOG}`);
+    const backlog: Uint8Array[] = [];
+    for (let i = 0; i < n; i++) backlog.push(r.blob().slice());
+    this.hdrSize = s.hdrSize;
+    Object.assign(this.counters, s.counters);
+    this.mac.set(mac);
+    this.config.set(mac, 0);
+    // Frames wait only while the driver offers no receive buffer: they go in at its next
+    // QueueNotify of receiveq1, as on the saved side.
+    this.backlog = backlog;
   }
 }

@@ -9,6 +9,7 @@ import type { GuestMemory } from '../device';
 import { VIRTIO_F_VERSION_1, type VirtioDevice } from './mmio';
 import { DescriptorChain, type SplitQueue } from './queue';
 import { writeChain } from './chain-io';
+import type { SectionReader, SectionWriter } from '../../snapshot/format';
 
 /** Device ID of an entropy source (§5). */
 export const VIRTIO_ID_RNG = 4;
@@ -72,5 +73,17 @@ export class VirtioRng implements VirtioDevice {
 
   snapshot(): unknown {
     return { counters: { ...this.counters } };
+  }
+
+  /**
+   * Snapshots and migration: only the counters. Every request is answered when it is popped
+   * (no request is ever held), and the entropy source has no state to carry: the restored side
+   * draws from its own host's generator.
+   */
+  saveState(w: SectionWriter): void {
+    w.json({ counters: this.counters });
+  }
+  loadState(r: SectionReader): void {
+    Object.assign(this.counters, r.json<{ counters: VirtioRngCounters }>().counters);
   }
 }

@@ -198,6 +198,17 @@ export class Blkback implements XenbusDriver {
    * "ring-page-order" n plus "ring-ref0".."ring-ref{2^n - 1}" (native ABI).
    */
   connect(frontend: (key: string) => string | undefined): string | null {
+    const keys = this.frontendRings(frontend);
+    if (typeof keys === 'string') return keys;
+    // blkif.h: feature-persistent is in force only if both ends say 1 (anything else: off).
+    const p = this.maxPersistent > 0 && frontend('feature-persistent') === '1';
+    const err = this.connectRings(keys.refs, keys.port);
+    this.persistent = err === null && p;
+    return err;
+  }
+
+  /** The ring refs and event channel the frontend's keys name, or what is wrong with them. */
+  frontendRings(frontend: (key: string) => string | undefined): { refs: number[]; port: number } | string {
     const name = `vbd d${this.opts.frontendDomid}`;
     const port = readU32Key(frontend('event-channel'));
     if (port === undefined) return `${name}: event-channel missing or malformed`;
@@ -216,11 +227,7 @@ export class Blkback implements XenbusDriver {
         refs.push(ref);
       }
     }
-    // blkif.h: feature-persistent is in force only if both ends say 1 (anything else: off).
-    const p = this.maxPersistent > 0 && frontend('feature-persistent') === '1';
-    const err = this.connectRings(refs, port);
-    this.persistent = err === null && p;
-    return err;
+    return { refs, port };
   }
 
   /** Map ring `ringRef` of the frontend and bind its port `port`. Null or an error message. */
@@ -240,6 +247,30 @@ export class Blkback implements XenbusDriver {
     this.ring = new BackRing(pages.length === 1 ? pages[0] : new MultiPage(pages), BLKIF_REQ_SIZE, BLKIF_RSP_SIZE, undefined, pages.length);
     // Requests may already be waiting (the frontend published before connecting).
     this.channel.run();
+    return null;
+  }
+
+  /**
+   * xl restore (host/snapshot/xen.ts): reconnect to a frontend that never saw the save, with
+   * the ring `refs` and `port` of its XenStore keys and what snapshot() saved: our private ring
+   * indices (the shared ring came back with guest RAM) and the persistent grants, mapped again
+   * so that their pins and GTF_reading/GTF_writing bits are as before. Nothing is served and no
+   * event is sent here: the save was taken with every request answered (the backend serves a
+   * kick to its end), so the next kick of the frontend carries on. Null, or an error message.
+   */
+  resume(refs: number[], port: number, s: { ring: BackRingSnapshot; persistent: boolean; persistentRefs: number[] }): string | null {
+    this.ring = null;
+    this.releasePersistent();
+    const err = this.channel.connect(refs, port, () => this.serve());
+    if (err) return err;
+    const pages = this.channel.pages;
+    this.ringPages = pages.length;
+    this.ring = new BackRing(pages.length === 1 ? pages[0] : new MultiPage(pages), BLKIF_REQ_SIZE, BLKIF_RSP_SIZE, s.ring, pages.length);
+    this.persistent = s.persistent && this.maxPersistent > 0;
+    for (const ref of this.persistent ? s.persistentRefs.slice(0, this.maxPersistent) : []) {
+      const m = this.mapOnce(ref, false);
+      if (typeof m !== 'number') this.kept.set(ref, m);
+    }
     return null;
   }
 

@@ -115,6 +115,22 @@ export class ConsoleBackend implements XenbusDriver {
     return this.attach(page);
   }
 
+  /**
+   * xl restore (host/snapshot/xen.ts): serve the primary console page again with the indices
+   * and pending input snapshot() saved, binding `port`, without a pass: output the guest
+   * wrote but has not signalled yet is taken at its next notification, as it would have been.
+   */
+  resumePage(page: SharedPage, port: number, s: { outCons: number; inProd: number; pendingInput: number[] }): string | null {
+    this.page = null;
+    const err = this.channel.connect([], port, () => this.pass());
+    if (err) return err;
+    this.page = page;
+    this.outCons = s.outCons >>> 0;
+    this.inProd = s.inProd >>> 0;
+    this.pending = s.pendingInput.slice(0, this.maxPending).map((b) => b & 0xff);
+    return null;
+  }
+
   private attach(page: SharedPage): string | null {
     this.page = page;
     this.outCons = le32(page.read(XENCONS_OUT_CONS, 4), 0);

@@ -106,6 +106,18 @@ export class XenbusBackend {
     }
   }
 
+  /**
+   * xl restore: the directories came back Connected (host/snapshot/xen.ts) and the driver has
+   * reconnected itself (Blkback.resume): watch the frontend again, write nothing.
+   */
+  resumeConnected(): void {
+    this.connected = true;
+    if (!this.watching) {
+      this.watching = true;
+      this.ts.watch(`${this.paths.frontend}/state`, this.token, () => this.frontendChanged());
+    }
+  }
+
   /** The toolstack removes the device: Closing, disconnect, Closed, stop watching. */
   close(): void {
     if (this.watching) {

@@ -67,6 +67,13 @@ export function xenSchedVcpu(hv: XenHypervisor, d: XenDomain): SchedVcpu {
       if (!blocked && result.reason === 'timeout' && vm.vcpu.haltExits > halts && !interruptPending()) {
         blocked = true; // WFI
         pollWake = undefined;
+      } else if (!blocked && result.reason === 'timeout' && !interruptPending()) {
+        // Still in a SCHEDOP_block/poll it was saved in (xl restore): blocked, not runnable.
+        const s = vm.vcpu.suspendedOn();
+        if (s !== undefined) {
+          blocked = true;
+          pollWake = s.wake;
+        }
       }
       return { result, blocked };
     },

@@ -35,6 +35,10 @@ import type { DiskCfg, DomainCfg, LifecycleAction } from './cfg';
 import type { XlListRow } from './list-format';
 import { CreditScheduler, type SchedAccount, type SchedulerOptions, type SchedVcpu } from './scheduler';
 import { xenSchedVcpu } from './xen-vcpu';
+import { SnapshotError } from '../../snapshot/format';
+import { loadXenDomain, openSavedDisks, saveXenDomain, type SavedDevice, type XenSaveFile } from '../../snapshot/xen';
+import type { ConsoleSnapshot } from '../backends/console';
+import type { DiskResumeState } from '../devices';
 
 /** A device attached to a domain (host/xen/devices.ts). */
 export interface AttachedDevice {
@@ -49,6 +53,9 @@ export interface DeviceOps {
   attachDisk(hv: XenHypervisor, dom: XenDomain, devid: number, spec: { backend: BlockBackend; vdev: string; readOnly: boolean }): AttachedDevice;
   attachVif(hv: XenHypervisor, dom: XenDomain, devid: number, spec: { bridge: Bridge; mac?: string; ip?: string; bridgeName?: string }): AttachedDevice;
   attachConsole(hv: XenHypervisor, dom: XenDomain, sink: (bytes: Uint8Array) => void): AttachedDevice & { input(bytes: Uint8Array): void };
+  /** xl restore (host/snapshot/xen.ts): the same devices, reconnected to a restored domain. */
+  resumeDisk?(hv: XenHypervisor, dom: XenDomain, devid: number, spec: { backend: BlockBackend; vdev: string; readOnly: boolean }, saved: DiskResumeState): AttachedDevice;
+  resumeConsole?(hv: XenHypervisor, dom: XenDomain, sink: (bytes: Uint8Array) => void, saved: ConsoleSnapshot): AttachedDevice & { input(bytes: Uint8Array): void };
 }
 
 /** How the toolstack is set up. */
@@ -69,7 +76,9 @@ export interface ToolstackOptions extends JitConfig {
 
 /** How a domain ended. */
 export interface DomainEnd {
-  reason: 'poweroff' | 'reboot' | 'crash' | 'watchdog' | 'destroyed' | 'timeout';
+  reason: 'poweroff' | 'reboot' | 'crash' | 'watchdog' | 'destroyed' | 'timeout' | 'saved' | 'migrated';
+  /** saved: the file; migrated: the target (host:port). */
+  to?: string;
   exitCode: number;
   /** The VMM's report when it stopped the guest. */
   failure?: string;
@@ -286,6 +295,79 @@ export class Toolstack {
     this.opts.onNotice?.(`${r.cfg.name} (d${domid}): destroyed`);
   }
 
+  /**
+   * xl save (and the source of xl migrate): the domain's state as a save file
+   * (host/snapshot/xen.ts). Between slices only (Toolstack.defer). The domain is left running:
+   * `saved` ends it.
+   */
+  saveBytes(domid: number): Uint8Array {
+    const r = this.liveRunning(domid);
+    const d = this.hv.domain(domid);
+    if (d === undefined) throw new UserError(`xl: no domain ${domid}`);
+    return saveXenDomain({ hv: this.hv, dom: d, cfg: r.cfg, devices: r.devices as SavedDevice[], disks: this.disks.get(r) ?? [] });
+  }
+
+  /** The domain was saved (or has migrated) to `to`: it is destroyed, as xl save does. */
+  saved(domid: number, how: 'saved' | 'migrated', to: string): void {
+    const r = this.record(domid);
+    r.end = { reason: how, exitCode: 0, to };
+    this.finish(r);
+    this.opts.onNotice?.(`${r.cfg.name} (d${domid}): ${describeEnd(r.end)}: destroyed`);
+  }
+
+  /**
+   * xl restore (and the target of xl migrate): build the domain of a save file under a new
+   * domid, load its state, reconnect its console and disks, schedule it. One-line errors
+   * (SnapshotError, exit 2) leave nothing behind.
+   */
+  async restore(save: XenSaveFile): Promise<DomainRecord> {
+    const cfg = save.dom.cfg;
+    const dev = this.opts.devices;
+    if (!dev.resumeDisk || !dev.resumeConsole) throw new UserError('xl restore: this toolstack cannot reconnect devices');
+    if (this.recs.some((r) => r.cfg.name === cfg.name && r.state !== 'gone')) throw new SnapshotError(save.file, `a domain named '${cfg.name}' already exists here`);
+    const kernel = (this.opts.loadKernel ?? ((p) => loadImageFile(p, KERNEL_RAW_BASE)))(cfg.kernel);
+    const disks = openSavedDisks(save);
+    const rec: DomainRecord = {
+      cfg, domid: 0, state: 'running', paused: false, restarts: 0,
+      past: { instructions: 0n, hostMs: 0, slices: 0, blocks: 0 }, devices: [], deviceStats: {}, pastExits: new Map(),
+    };
+    const out = (bytes: Uint8Array) => this.opts.onConsole?.(rec, Uint8Array.from(bytes));
+    let d: XenDomain | undefined;
+    try {
+      // A new domid, as Xen's allocator gives (it moves on rather than reuse the lowest free id).
+      let domid = Math.max(0, ...this.recs.map((r) => r.domid)) + 1;
+      while (this.hv.hasDomain(domid)) domid++;
+      d = await this.hv.createDomain({
+        domid, name: cfg.name, memSize: cfg.memoryMiB * 2 ** 20, kernel, restoring: true, deterministic: this.opts.deterministic,
+        jit: this.opts.jit, jitThreshold: this.opts.jitThreshold, jitCodeLimit: this.opts.jitCodeLimit, jitMaxBlocks: this.opts.jitMaxBlocks, jitBackground: this.opts.jitBackground,
+        onConsoleOutput: out, onXenConsole: out,
+      });
+      rec.domid = d.domid;
+      const saved = loadXenDomain(save, this.hv, d);
+      if (saved.console) {
+        const con = dev.resumeConsole(this.hv, d, out, saved.console);
+        rec.devices.push(con);
+        rec.consoleInput = (bytes) => con.input(bytes);
+      } else {
+        const con = dev.attachConsole(this.hv, d, out);
+        rec.devices.push(con);
+        rec.consoleInput = (bytes) => con.input(bytes);
+      }
+      cfg.disks.forEach((disk, i) => {
+        rec.devices.push(dev.resumeDisk!(this.hv, d!, disk.devid, { backend: disks[i], vdev: disk.vdev, readOnly: disk.readOnly }, saved.disks.get(disk.devid)!));
+      });
+    } catch (e) {
+      for (const x of rec.devices.splice(0).reverse()) x.close();
+      if (d !== undefined) this.hv.destroyDomain(d.domid);
+      for (const x of disks) closeDisk(x);
+      throw e;
+    }
+    this.disks.set(rec, disks);
+    this.recs.push(rec);
+    this.scheduler.add(d.domid, isolated(xenSchedVcpu(this.hv, d)), { weight: cfg.weight, cap: cfg.cap });
+    return rec;
+  }
+
   /** xl console: where typed bytes for domain `domid` go. */
   console(domid: number): (bytes: Uint8Array) => void {
     const r = this.record(domid);
@@ -310,12 +392,13 @@ export class Toolstack {
    * Run the scheduler until no domain is left running (or paused), `quit()`, or the time limit.
    * Returns why it stopped. Domains still running at a timeout get end reason 'timeout'.
    */
-  async run(limits: { timeoutMs?: number } = {}): Promise<'done' | 'quit' | 'timeout'> {
+  async run(limits: { timeoutMs?: number; keepAlive?: () => boolean } = {}): Promise<'done' | 'quit' | 'timeout'> {
     const deadline = limits.timeoutMs !== undefined ? performance.now() + limits.timeoutMs : Infinity;
     for (;;) {
       for (const action of this.pending.splice(0)) await action();
       if (this.quitRequested) return 'quit';
-      if (!this.recs.some((r) => r.state === 'running')) return 'done';
+      // keepAlive: Dom0 waits for a domain to come (xl restore, an incoming migration).
+      if (!this.recs.some((r) => r.state === 'running') && this.pending.length === 0 && !(limits.keepAlive?.() ?? false)) return 'done';
       if (performance.now() >= deadline) {
         for (const r of this.recs) if (r.state === 'running') r.end = { reason: 'timeout', exitCode: 1 };
         return 'timeout';
@@ -424,12 +507,16 @@ function isolated(inner: SchedVcpu): SchedVcpu {
 export function describeEnd(end: DomainEnd): string {
   if (end.reason === 'destroyed') return 'destroyed';
   if (end.reason === 'timeout') return 'still running at the time limit';
+  if (end.reason === 'saved') return `saved to ${end.to}`;
+  if (end.reason === 'migrated') return `migrated to ${end.to}`;
   if (end.failure !== undefined) return `crash: ${end.failure}`;
   return `${end.reason}, exit code ${end.exitCode}`;
 }
 
 /** Whether a record ended as `wasmvisor up` wants: powered off with exit code 0. */
 export function succeeded(rec: DomainRecord): boolean {
+  // A saved or migrated domain lives on elsewhere: this Dom0 did its part.
+  if (rec.end?.reason === 'saved' || rec.end?.reason === 'migrated') return true;
   return rec.end?.reason === 'poweroff' && rec.end.exitCode === 0;
 }
 

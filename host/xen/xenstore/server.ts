@@ -156,6 +156,32 @@ export class XenStoreServer {
     this.store.dropTransactions(c.caller.conn!);
   }
 
+  /**
+   * One domain's connection, as xl save keeps it: queued output, a partial request, our ring
+   * indices, and its watches (paths absolute, as registered). `transactions`: how many it has
+   * open (a save refuses those: their overlays name paths of the old domain id).
+   */
+  domainState(domid: number): { conn: ConnectionSnapshot; watches: WatchSnapshot[]; transactions: number } | undefined {
+    const c = this.rings.get(domid);
+    if (!c) return undefined;
+    const name = c.caller.conn!;
+    return { conn: c.snapshot(), watches: this.watches.snapshot().filter((w) => w.conn === name), transactions: this.store.transactionCount(domid) };
+  }
+
+  /**
+   * xl restore: serve domain `domid` over `mem` (the ring page came back with guest RAM) with a
+   * saved connection state and its watches (paths already renamed for `domid`). No
+   * @introduceDomain fires and no watch event is sent: to the guest nothing happened.
+   */
+  adoptDomain(domid: number, state: { conn: ConnectionSnapshot; watches: WatchSnapshot[] }, mem: RingMemory, notify: () => void): RingConnection {
+    if (this.rings.has(domid)) throw new XsError('EEXIST', `domain ${domid} already introduced`);
+    const conn = this.attach(domid, mem, notify, false);
+    conn.restoreState({ ...state.conn, domid, conn: conn.caller.conn! });
+    if (state.conn.ring) conn.ring.restore(state.conn.ring);
+    for (const w of state.watches) this.watches.add(conn, w.path, w.token, w.relative);
+    return conn;
+  }
+
   /** Plain-data state: store, watches, connections (ring pages are restored with guest memory). */
   snapshot(): ServerSnapshot {
     return {

@@ -2,7 +2,8 @@
  * A Dom0's monitor (`wasmvisor up HOST.cfg --monitor tcp::0`, host/cli/xl-monitor.ts): the xl
  * commands typed into it over TCP act on the running domains as `wasmvisor xl ...` does from
  * another terminal (the same parser and the same code, xl-control.ts's answerXl): list, pause,
- * unpause, destroy, their one-line errors, and quit. Two conecho DomUs (guests/xen/conecho.c),
+ * unpause, destroy, save and restore (a restored blocked domain lists as blocked again), their
+ * one-line errors, and quit. Two conecho DomUs (guests/xen/conecho.c),
  * which print a line and wait for console input. Needs dist/cli.mjs (`npm run build`).
  */
 import { spawn, spawnSync } from 'node:child_process';
@@ -62,10 +63,23 @@ describe("a Dom0's monitor (wasmvisor up --monitor)", () => {
     expect(await command(c, 'xl pause')).toBe('xl pause: missing the domain (usage: xl pause DOM, a name or id)\n');
     expect(await command(c, 'xl unpause 1 2')).toBe("xl unpause: unexpected argument '2' (one domain only)\n");
     expect(await command(c, 'xl frob 1')).toBe("xl: unknown subcommand 'frob'\n");
-    expect(await command(c, 'xl')).toBe('xl: expected list, pause, unpause or destroy\n');
+    expect(await command(c, 'xl')).toBe('xl: expected list, pause, unpause, destroy, save, restore or migrate\n');
     expect(await command(c, 'xl console 1')).toBe("xl console: not in the monitor (run wasmvisor xl console DOM in another terminal, or use Ctrl-A 1..9 on the Dom0's)\n");
     expect(await command(c, 'info registers')).toBe('info: no topics in this monitor (help lists its commands)\n');
     expect(await command(c, 'stop')).toBe("unknown command: 'stop' (help lists them)\n");
+    // save and restore (xl-control.ts's answerXlSave, as from another terminal): echo2 comes back as d3, blocked.
+    const file = join(dir, 'echo2.save');
+    expect(await command(c, `xl save echo2 ${file}`)).toMatch(new RegExp(`^xl save: echo2 \\(d2\\) saved to ${file} \\(\\d+ bytes\\) and destroyed\n$`));
+    expect(noTimes(await command(c, 'xl list'))).toBe(HEADER + DOM0_ROW + row('echo1', 1, '-b----'));
+    expect(await command(c, `xl restore ${file}`)).toBe(`xl restore: echo2 restored from ${file} as d3\n`);
+    // (runnable until it has run again and waits for input: blocked, as before the save)
+    const back = HEADER + DOM0_ROW + row('echo1', 1, '-b----') + row('echo2', 3, '-b----');
+    for (let i = 0; i < 600 && list !== back; i++) {
+      list = noTimes(await command(c, 'xl list'));
+      if (list !== back) await new Promise((r) => setTimeout(r, 50));
+    }
+    expect(list).toBe(back);
+    expect(await command(c, `xl restore ${join(dir, 'nosuch.save')}`)).toMatch(/^xl restore: .*nosuch\.save.*\n$/);
     // destroy prints nothing; the domain is gone from the list at once.
     expect(await command(c, 'xl destroy echo2')).toBe('');
     expect(noTimes(await command(c, 'xl list'))).toBe(HEADER + DOM0_ROW + row('echo1', 1, '-b----'));
@@ -73,7 +87,9 @@ describe("a Dom0's monitor (wasmvisor up --monitor)", () => {
     c.send('quit\r\n');
     expect(await w.exit).toBe(1);
     expect(w.stderr().split('\n').filter((l) => !l.includes('listening on'))).toEqual([
-      'wasmvisor: echo2 (d2): destroyed',
+      `wasmvisor: echo2 (d2): saved to ${file}: destroyed`,
+      `wasmvisor: echo2 (d3): restored from ${file}`,
+      'wasmvisor: echo2 (d3): destroyed',
       "wasmvisor: terminated by the monitor's quit",
       'wasmvisor: echo1 (d1): destroyed',
       'wasmvisor: echo1 (d1) did not power off cleanly: destroyed',

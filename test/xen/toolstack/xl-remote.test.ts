@@ -203,7 +203,7 @@ describe('xl commands against a running Dom0 (built CLI)', () => {
       [['xl', 'destroy'], 'wasmvisor: xl destroy: missing the domain (usage: wasmvisor xl destroy DOM, a name or id)', 2],
       [['xl', 'pause', 'a', 'b'], "wasmvisor: xl pause: unexpected argument 'b' (one domain only)", 2],
       [['xl', 'list', '-l'], "wasmvisor: xl list: unknown option '-l' (see wasmvisor --help)", 2],
-      [['xl', 'start'], "wasmvisor: xl: unknown subcommand 'start' (expected create, list, pause, unpause, destroy or console)", 2],
+      [['xl', 'start'], "wasmvisor: xl: unknown subcommand 'start' (expected create, list, pause, unpause, destroy, console, save, restore or migrate)", 2],
     ];
     for (const [args, message, status] of fails) expect(await run(rt, args)).toEqual({ stdout: '', stderr: message + '\n', status });
     expect(await run(rt, ['xl', 'list'], { WASMVISOR_DOM0: 'me' })).toEqual({ stdout: '', stderr: "wasmvisor: xl list: WASMVISOR_DOM0='me' is not a process id\n", status: 2 });

@@ -1,0 +1,233 @@
+/**
+ * The JIT's mechanisms of issue 16, each on a directed program that runs with the interpreter
+ * (--jit off) and with every block compiled on its first run (--jit always), deterministically:
+ * both must leave exactly the same registers, pc, instret and trap CSRs, and the values the
+ * program computes are checked against what RISC-V says they are.
+ *
+ *   - guest registers live in Wasm locals across a region's blocks: a fault in a later block of
+ *     the region, a timer interrupt while the region loops, an instruction-budget stop;
+ *   - the rotate idiom (slliw/srliw/or and slli/srli/or become one rotl), and the look-alikes
+ *     that must not (the source rewritten between the shifts and the or, amounts that do not
+ *     add up to the width, a shift that overwrites its own source);
+ *   - a store that rewrites code of its own region.
+ */
+import { describe, expect, it } from 'vitest';
+import * as E from '../diff/encode';
+import { parseImage } from '../../host/machine/loader';
+import { Machine } from '../../host/machine/machine';
+import type { HartState } from '../../host/machine/hart';
+
+const BASE = 0x80000000n;
+/** sifive_test finisher (virt board): 0x5555 = pass. */
+const FINISHER = 0x100000;
+/** CLINT mtimecmp of hart 0 and mtime (virt board). */
+const MTIMECMP = 0x2004000;
+const MTIME = 0x200bff8;
+
+/** A tiny assembler: words and labels; an item may be a function of (its pc, the labels). */
+class Asm {
+  private items: Array<number | ((pc: number, l: Record<string, number>) => number)> = [];
+  private labels: Record<string, number> = {};
+  label(name: string): this { this.labels[name] = this.items.length * 4; return this; }
+  w(...ws: Array<number | ((pc: number, l: Record<string, number>) => number)>): this { this.items.push(...ws); return this; }
+  /** rd = a 32-bit constant, sign-extended (lui + addiw). */
+  li(rd: number, v: number): this {
+    const lo = ((v & 0xfff) ^ 0x800) - 0x800;
+    const hi = ((v - lo) >>> 12) & 0xfffff;
+    return this.w(E.lui(rd, hi), E.aluI('addiw', rd, rd, lo));
+  }
+  /** rd = the address of a label (auipc + addi). */
+  la(rd: number, name: string): this {
+    this.w((pc, l) => E.auipc(rd, 0), (pc, l) => E.aluI('addi', rd, rd, l[name] - (pc - 4)));
+    return this;
+  }
+  /** A branch or jal to a label. */
+  br(name: keyof typeof E.BRANCHES, rs1: number, rs2: number, to: string): this {
+    return this.w((pc, l) => E.branch(name, rs1, rs2, l[to] - pc));
+  }
+  j(to: string, rd = 0): this { return this.w((pc, l) => E.jal(rd, l[to] - pc)); }
+  /** Write 0x5555 to the test finisher: the machine exits with code 0. */
+  pass(): this { return this.li(31, FINISHER).li(30, 0x5555).w(E.store('sw', 30, 31, 0)); }
+  bytes(): Uint8Array {
+    const out = new Uint8Array(this.items.length * 4);
+    const v = new DataView(out.buffer);
+    this.items.forEach((it, i) => v.setUint32(i * 4, (typeof it === 'number' ? it : it(i * 4, this.labels)) >>> 0, true));
+    return out;
+  }
+  at(name: string): bigint { return BASE + BigInt(this.labels[name]); }
+}
+
+function state(h: HartState): Record<string, string> {
+  const s: Record<string, string> = {};
+  for (let i = 1; i < 32; i++) s[`x${i}`] = h.x(i).toString(16);
+  for (const k of ['pc', 'instret', 'mstatus', 'mcause', 'mepc', 'mtval'] as const) s[k] = h[k].toString(16);
+  return s;
+}
+
+/** Run the program on both tiers; returns the interpreter's machine after checking the JIT's equals it. */
+async function both(a: Asm, maxInstructions = 100_000n) {
+  const image = a.bytes();
+  const runs = [];
+  for (const jit of ['off', 'always'] as const) {
+    const m = await Machine.create({ memSize: 4 << 20, kernel: parseImage(image, 'mech.bin', BASE), deterministic: true, jit });
+    const r = await m.run({ maxInstructions, timeoutMs: 30_000 });
+    runs.push({ m, r: [r.reason, r.exitCode, r.instructions.toString()], s: state(m.hart) });
+  }
+  expect(runs[1].r).toEqual(runs[0].r);
+  expect(runs[1].s).toEqual(runs[0].s);
+  const js = runs[1].m.stats().jit;
+  expect(js.failures).toBe(0n);
+  expect(js.instructions).toBeGreaterThan(0n);
+  return { m: runs[0].m, r: runs[0].r, jit: js };
+}
+
+const mask64 = (1n << 64n) - 1n;
+const sext32 = (v: bigint) => BigInt.asIntN(32, v) & mask64;
+const rotl32 = (v: bigint, k: bigint) => { const x = v & 0xffffffffn; return ((x << k) | (x >> (32n - k))) & 0xffffffffn; };
+const rotl64 = (v: bigint, k: bigint) => ((v << k) | (v >> (64n - k))) & mask64;
+
+describe('JIT: the rotate idiom', () => {
+  it('slliw/srliw/or and slli/srli/or give the rotates; the look-alikes keep their own values', async () => {
+    const a = new Asm()
+      .li(5, 0x87654321 | 0) // x5 = 0xffffffff87654321
+      .li(20, 3)
+      .label('loop')
+      .w(E.shiftI('srliw', 6, 5, 7), E.shiftI('slliw', 7, 5, 25), E.aluR('or', 8, 6, 7)) // rotr32(x5, 7)
+      .w(E.shiftI('slli', 9, 5, 13), E.shiftI('srli', 10, 5, 51), E.aluR('or', 11, 10, 9)) // rotl64(x5, 13)
+      .w(E.shiftI('srliw', 12, 5, 3), E.shiftI('slliw', 13, 5, 29), E.aluI('addi', 5, 5, 1), E.aluR('or', 14, 12, 13)) // source changed
+      .w(E.shiftI('slliw', 15, 5, 8), E.shiftI('srliw', 15, 15, 24), E.shiftI('srliw', 16, 5, 24), E.aluR('or', 17, 15, 16)) // self-overwrite
+      .w(E.shiftI('slliw', 18, 5, 4), E.shiftI('srliw', 19, 5, 4), E.aluR('or', 21, 18, 19)) // 4 + 4 != 32
+      .w(E.shiftI('slliw', 22, 5, 9), E.shiftI('srliw', 23, 6, 23), E.aluR('or', 24, 22, 23)) // two sources
+      .w(E.aluI('addi', 20, 20, -1))
+      .br('bne', 20, 0, 'loop')
+      .pass();
+    // The modules compiled (synchronously: deterministic) hold the rotates, and not the look-alikes.
+    const modules: Uint8Array[] = [];
+    const Orig = WebAssembly.Module;
+    (WebAssembly as { Module: unknown }).Module = class extends Orig {
+      constructor(bytes: BufferSource) {
+        modules.push(new Uint8Array(bytes instanceof ArrayBuffer ? bytes : bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength)));
+        super(bytes);
+      }
+    };
+    let res;
+    try {
+      res = await both(a);
+    } finally {
+      (WebAssembly as { Module: unknown }).Module = Orig;
+    }
+    const { m, r } = res;
+    expect(r[0]).toBe('exit');
+    const has = (seq: number[]) => modules.some((mod) => mod.some((_, i) => seq.every((v, j) => mod[i + j] === v)));
+    // i32.wrap_i64, i32.const k, i32.rotl, i64.extend_i32_s; i64.const k, i64.rotl
+    const rotlBytes = (k: number) => [0xa7, 0x41, k, 0x77, 0xac];
+    expect(has(rotlBytes(25))).toBe(true); // srliw 7 | slliw 25
+    expect(has([0x42, 13, 0x89])).toBe(true); // slli 13 | srli 51
+    expect(has(rotlBytes(29))).toBe(false); // x5 changed between the shifts and the or
+    expect(has(rotlBytes(9))).toBe(false); // shifts of two registers
+    expect(has(rotlBytes(4)) || has(rotlBytes(28))).toBe(false); // 4 + 4 != 32
+    // The last iteration starts with x5 = 0xffffffff87654321 + 2.
+    const x5 = 0xffffffff87654323n;
+    const h = m.hart;
+    expect(h.x(5)).toBe(x5 + 1n);
+    expect(h.x(8)).toBe(sext32(rotl32(x5, 25n)));
+    expect(h.x(11)).toBe(rotl64(x5, 13n));
+    expect(h.x(14)).toBe(sext32(((x5 & 0xffffffffn) >> 3n) | ((x5 << 29n) & 0xffffffffn)));
+    const y = x5 + 1n;
+    expect(h.x(17)).toBe(sext32((((y << 8n) & 0xffffffffn) >> 24n) | ((y & 0xffffffffn) >> 24n)));
+    expect(h.x(21)).toBe(sext32(((y << 4n) & 0xffffffffn) | ((y & 0xffffffffn) >> 4n)));
+    const x6 = sext32((x5 & 0xffffffffn) >> 7n);
+    expect(h.x(24)).toBe(sext32(((y << 9n) & 0xffffffffn) | ((x6 & 0xffffffffn) >> 23n)));
+  });
+});
+
+describe('JIT: registers in locals across the blocks of a region', () => {
+  /**
+   * Three blocks in one page: a loop head, its latch, and a block that faults (lb from
+   * 0xffffffffffffffff: an access fault, privileged spec 3.6) after writing a register. Every
+   * register the region wrote is in a local when the fault comes; the trap must see them all.
+   */
+  function faultProgram(): Asm {
+    return new Asm()
+      .la(6, 'handler').w(E.csr(1, 0, 6, 0x305)) // mtvec
+      .li(20, 4).li(21, 0)
+      .label('loop')
+      .w(E.aluI('addi', 21, 21, 3), E.aluI('addi', 22, 21, 100))
+      .br('beq', 20, 0, 'fault')
+      .w(E.aluI('addi', 20, 20, -1), E.shiftI('slli', 23, 21, 2))
+      .j('loop')
+      .label('fault')
+      .w(E.aluI('addi', 24, 22, 7))
+      .label('lb')
+      .w(E.load('lb', 25, 0, -1), E.aluI('addi', 26, 0, 1))
+      .label('handler')
+      .w(E.csr(2, 27, 0, 0x342)) // csrr x27, mcause
+      .label('spin')
+      .j('spin');
+  }
+
+  it('a fault in a later block leaves the interpreter\'s exact state (mepc, mtval, every register)', async () => {
+    const a = faultProgram();
+    const { m, jit } = await both(a, 500n);
+    const h = m.hart;
+    expect([h.mcause, h.mepc, h.mtval]).toEqual([5n, a.at('lb'), mask64]);
+    expect([h.x(20), h.x(21), h.x(22), h.x(23), h.x(24), h.x(25), h.x(26), h.x(27)]).toEqual([0n, 15n, 115n, 48n, 122n, 0n, 0n, 5n]);
+    expect(jit.calls).toBeGreaterThan(0n);
+  });
+
+  it('budget stops anywhere in the region leave the same state in both tiers', async () => {
+    const a = faultProgram();
+    for (let k = 1n; k <= 40n; k++) await both(a, k);
+  });
+
+  it('a timer interrupt while the region loops is taken at the interpreter\'s instruction', async () => {
+    // mtimecmp = mtime + 50; MTIE, MIE; the handler counts (x28), re-arms 37 ticks ahead, mrets.
+    const a = new Asm()
+      .la(6, 'handler').w(E.csr(1, 0, 6, 0x305))
+      .li(7, MTIME).w(E.load('ld', 8, 7, 0), E.aluI('addi', 8, 8, 50))
+      .li(9, MTIMECMP).w(E.store('sd', 8, 9, 0))
+      .li(10, 0x80).w(E.csr(2, 0, 10, 0x304)) // csrs mie, MTIE
+      .w(E.csr(6, 0, 8, 0x300)) // csrsi mstatus, MIE
+      .li(20, 3000).li(21, 0)
+      .label('loop')
+      .w(E.aluI('addi', 21, 21, 1), E.aluR('xor', 22, 22, 21))
+      .br('bltu', 22, 21, 'skip')
+      .w(E.aluR('add', 23, 23, 22))
+      .label('skip')
+      .w(E.aluI('addi', 20, 20, -1))
+      .br('bne', 20, 0, 'loop')
+      .pass()
+      .label('handler')
+      .w(E.aluI('addi', 28, 28, 1), E.csr(2, 29, 0, 0x341)) // x29 = mepc
+      .w(E.load('ld', 8, 7, 0), E.aluI('addi', 8, 8, 37), E.store('sd', 8, 9, 0))
+      .w(E.iType(0x73, 0, 0, 0, 0x302)); // mret
+    const { m, r } = await both(a, 1_000_000n);
+    expect(r.slice(0, 2)).toEqual(['exit', 0]);
+    expect(m.hart.x(21)).toBe(3000n);
+    expect(m.hart.x(28)).toBeGreaterThan(5n);
+  });
+});
+
+describe('JIT: a store to code of its own region', () => {
+  it('rewriting an instruction of the running block and of a later block runs the new code', async () => {
+    // P: addi x7, x7, 1 becomes addi x7, x7, 100 after the first pass; Q (a later block of the
+    // same region) likewise from addi x11, x11, 1 to addi x14, x14, 1000.
+    const a = new Asm()
+      .la(6, 'P').la(12, 'Q')
+      .li(8, E.aluI('addi', 7, 7, 100)).li(13, E.aluI('addi', 14, 14, 1000))
+      .li(20, 3)
+      .label('loop')
+      .label('P')
+      .w(E.aluI('addi', 7, 7, 1), E.store('sw', 8, 6, 0), E.aluI('addi', 20, 20, -1))
+      .br('beq', 20, 0, 'done')
+      .label('Q')
+      .w(E.aluI('addi', 14, 14, 1), E.store('sw', 13, 12, 0))
+      .j('loop')
+      .label('done')
+      .pass();
+    const { m, r } = await both(a);
+    expect(r.slice(0, 2)).toEqual(['exit', 0]);
+    expect(m.hart.x(7)).toBe(201n);
+    expect(m.hart.x(14)).toBe(1001n);
+  });
+});

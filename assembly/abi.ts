@@ -72,7 +72,13 @@ export const RAM_DIRTY_SIZE: usize = 0x20000; // PAGE_INFO_SIZE / 32
 // after a clear takes the slow path again and is seen: nothing is added to the store fast path.
 export const DIRTY_LOG: usize = RAM_DIRTY + RAM_DIRTY_SIZE;
 export const DIRTY_LOG_SIZE: usize = RAM_DIRTY_SIZE;
-export const BT_HASH: usize = DIRTY_LOG + DIRTY_LOG_SIZE; // per entry: u32 paddr - RAM_BASE + 1, u32 block
+// Post-copy migration on a bare machine (host/migrate/postcopy-target.ts): 1 bit per RAM page
+// that has not arrived yet. Consulted only while the core's absentOn flag is set, and only on a
+// TLB fill, a slow-path access or a page-walker PTE read: an absent page never gets a TLB entry,
+// so the hit paths never look, and an access to it exits (EXIT_ABSENT) before it happens.
+export const ABSENT_MAP: usize = DIRTY_LOG + DIRTY_LOG_SIZE;
+export const ABSENT_MAP_SIZE: usize = RAM_DIRTY_SIZE;
+export const BT_HASH: usize = ABSENT_MAP + ABSENT_MAP_SIZE; // per entry: u32 paddr - RAM_BASE + 1, u32 block
 export const BT_ARENA: usize = BT_HASH + BT_HASH_ENTRIES * 8;
 export const BT_ARENA_SIZE: usize = 0x1000000; // 16 MiB of decoded blocks
 // Tier 2 of the BT cache (assembly/jit/): hot regions compiled to WebAssembly functions that
@@ -283,6 +289,7 @@ export const EXIT_HALT: u32 = 3; // WFI with no interrupt pending: wait for the 
 export const EXIT_HTIF: u32 = 4; // a store to tohost; value in S_HTIF_VALUE
 export const EXIT_VM_TRAP: u32 = 6; // a trap from V = 1 that would enter HS or M (HS_EXTERNAL); VM_EXIT_*
 export const EXIT_DEBUG: u32 = 12; // pc reached a debugger breakpoint (setBreakpoints), before executing it
+export const EXIT_ABSENT: u32 = 13; // an access (fetch, load, store, PTE read) to a RAM page marked in ABSENT_MAP, before it happens; absentPa() names it
 
 export const JIT_OFF: u32 = 0;
 export const JIT_ON: u32 = 1;

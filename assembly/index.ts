@@ -42,6 +42,12 @@ import { checkInterrupts, raiseFault } from './trap';
 import { nextTimerIcount, mtime } from './timer';
 import { markDirty, dirtyLogOn } from './phys';
 export { dirtyLogEnable, dirtyLogClear } from './dirty';
+export { setAbsentOn } from './phys';
+import { absentAt } from './phys';
+/** The physical address the last EXIT_ABSENT stopped at (post-copy, phys.ts). */
+export function absentAddress(): u64 {
+  return absentAt;
+}
 import { flushWalkStats } from './walk';
 import './host';
 

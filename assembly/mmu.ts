@@ -22,7 +22,7 @@ import {
   TLB_READ, TLB_WRITE, TLB_FETCH, TLB_ENTRIES, CTX_TABLE, CTX_ENTRIES, RAM_BASE, RAM_OFFSET,
   S_TOHOST, S_MMIO_ADDR, S_MMIO_DATA, S_MMIO_SIZE, S_MMIO_WRITE, S_MMIO_RD, S_MMIO_SIGNED,
   S_MMIO_VADDR, S_MMIO_STATUS, S_HTIF_VALUE, S_STAT_TLB_MISS, S_STAT_CODE_INVAL, S_MSTATUS,
-  S_SATP, S_VSATP, S_VSSTATUS, S_HGATP, S_HSTATUS, EXIT_MMIO, EXIT_HTIF, EXIT_DEBUG, MMIO_PENDING,
+  S_SATP, S_VSATP, S_VSSTATUS, S_HGATP, S_HSTATUS, EXIT_MMIO, EXIT_HTIF, EXIT_DEBUG, EXIT_ABSENT, MMIO_PENDING,
   R_OP, R_RD, R_RS2, R_LEN, R_RAW,
 } from './abi';
 import {
@@ -31,9 +31,9 @@ import {
   CAUSE_FETCH_ACCESS, CAUSE_LOAD_ACCESS, CAUSE_STORE_ACCESS,
 } from './state';
 import { raiseFault } from './trap';
-import { ramHost, hostPage, pageInfo, setPageInfo, markDirty, CODE_BIT } from './phys';
+import { ramHost, hostPage, pageInfo, setPageInfo, markDirty, CODE_BIT, absentOn, isAbsent, noteAbsent } from './phys';
 import {
-  ACC_READ, ACC_WRITE, ACC_FETCH, walk1d, walk2d, walkCause, walkHtval, walkHtinst,
+  ACC_READ, ACC_WRITE, ACC_FETCH, walk1d, walk2d, walkCause, walkHtval, walkHtinst, CAUSE_ABSENT,
   walkExplicitGuestFault, flushPwc,
 } from './walk';
 import { opMatch, opFlags, F_LOAD, F_STORE } from './gen/isa';
@@ -256,6 +256,7 @@ function translateOrFault(va: u64, acc: u32, p: u32, v: bool, hlvx: bool): u64 {
     return va;
   }
   if (walkCause != 0) {
+    if (walkCause == CAUSE_ABSENT) { setExit(EXIT_ABSENT); translateFailed = true; return 0; } // a PTE on an absent page
     const htinst = walkExplicitGuestFault ? transformedInsn() : walkHtinst;
     raiseFault(walkCause, va, v, walkHtval, htinst);
     translateFailed = true;
@@ -319,6 +320,8 @@ function accessHost(va: u64, size: u64, acc: u32): usize {
   if (wpCount != 0 && watchCheck(va, size, acc)) return 0; // EXIT_DEBUG, before the access
   const h = ramHost(pa, size);
   if (h == 0) { mmioPa = pa; return NOT_RAM; }
+  // Post-copy (phys.ts): a page not arrived yet stops the access before it, with no TLB entry.
+  if (absentOn && isAbsent(hostPage(h))) { noteAbsent(pa); setExit(EXIT_ABSENT); return 0; }
   // Every store to RAM comes here first (its TLB fill, or its slow path): a reset zeroes the page.
   if (acc == ACC_WRITE) markDirty(hostPage(h));
   if (hyperAccess || (wpCount != 0 && watchedPage(va))) return h; // (a watched page stays on the slow path)

@@ -2,7 +2,7 @@
 // RAM_OFFSET ("host frames"), and each RAM page has a PAGE_INFO word: bit 31 = the page holds
 // decoded code, bits 30..0 = its code generation (bt.ts).
 
-import { DIRTY_LOG, PAGE_INFO, RAM_BASE, RAM_DIRTY, RAM_OFFSET, S_RAM_SIZE } from './abi';
+import { ABSENT_MAP, DIRTY_LOG, PAGE_INFO, RAM_BASE, RAM_DIRTY, RAM_OFFSET, S_RAM_SIZE } from './abi';
 import { rd64 } from './state';
 
 export const CODE_BIT: u32 = 0x80000000;
@@ -54,4 +54,29 @@ export function setDirtyLogOn(on: bool): void {
     const l = DIRTY_LOG + (page >> 3);
     store<u8>(l, load<u8>(l) | bit);
   }
+}
+
+// ---- post-copy migration (abi.ts ABSENT_MAP, host/migrate/postcopy-target.ts) ----
+// While a bare machine's RAM is still arriving, the pages not there yet are marked absent and
+// absentOn is set. The checks sit where a RAM page is first reached without the TLB (a TLB fill
+// or slow-path access in mmu.ts accessHost, a PTE read in walk.ts): an absent page never gets a
+// TLB entry, so the hit paths of the interpreter and of compiled code never look. An access to an
+// absent page stops before it happens (EXIT_ABSENT, as a watchpoint's EXIT_DEBUG: the instruction
+// is not retired and pc stays at it); the host fetches the page, clears its bit and re-enters.
+
+export let absentOn: bool = false;
+/** The physical address of the access the last EXIT_ABSENT stopped at. */
+export let absentAt: u64 = 0;
+
+export function setAbsentOn(on: bool): void {
+  absentOn = on;
+}
+
+/** Whether RAM page `page` is marked absent (call only when absentOn). */
+@inline export function isAbsent(page: usize): bool {
+  return (load<u8>(ABSENT_MAP + (page >> 3)) & <u8>(<u32>1 << <u32>(page & 7))) != 0;
+}
+
+export function noteAbsent(pa: u64): void {
+  absentAt = pa;
 }

@@ -23,12 +23,15 @@ import {
   CAUSE_LOAD_PAGE_FAULT, CAUSE_STORE_PAGE_FAULT, CAUSE_FETCH_GUEST_PAGE_FAULT,
   CAUSE_LOAD_GUEST_PAGE_FAULT, CAUSE_STORE_GUEST_PAGE_FAULT,
 } from './state';
-import { ramHost, hostPage, markDirty } from './phys';
+import { ramHost, hostPage, markDirty, absentOn, isAbsent, noteAbsent } from './phys';
 
 
 export const ACC_READ: u32 = 0;
 export const ACC_WRITE: u32 = 1;
 export const ACC_FETCH: u32 = 2;
+
+/** walkCause of a walk that reached a PTE on a page marked absent (post-copy, phys.ts): no trap, an exit. */
+export const CAUSE_ABSENT: u64 = 0xffffffffffffffff;
 
 const PTE_V: u64 = 1;
 const PTE_R: u64 = 2;
@@ -174,6 +177,7 @@ function walkTree(
     const h = ramHost(pteAddr, 8);
     countRef();
     if (h == 0) return fail(accessFault(acc), 0, 0);
+    if (absentOn && isAbsent(hostPage(h))) { noteAbsent(pteAddr); return fail(CAUSE_ABSENT, 0, 0); }
     let pte = load<u64>(h);
     logStep(i, pteAddr, pte);
     if ((pte & PTE_V) == 0 || ((pte & PTE_R) == 0 && (pte & PTE_W) != 0) || (pte >> 54) != 0) break;
@@ -325,6 +329,7 @@ function gTranslatePte(gpa: u64, acc: u32, level: i32): u64 {
     store<u64>(mru, key + 1);
     store<u64>(mru, hpa & ~(<u64>0xfff), 8);
   }
+  if (walkCause == CAUSE_ABSENT) return 0; // (a G-stage PTE on an absent page: an exit, not a fault)
   if (walkCause != 0) {
     // Report as a guest-page fault of the original access (the caller's type is in vsAcc).
     if (walkCause >= CAUSE_FETCH_GUEST_PAGE_FAULT) {

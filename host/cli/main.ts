@@ -13,6 +13,7 @@
  *   141           stdout was closed by its reader (EPIPE), as a SIGPIPE death would report
  *   2             bad input: usage, files, images (UserError)
  *   70            internal error (EX_SOFTWARE from sysexits.h)
+ *   69            a post-copy migration failed after the switch: the VM is lost (either side)
  */
 import { type BootOptions } from '../machine/boot-data';
 import { readInputFile } from '../machine/input-file';
@@ -39,6 +40,7 @@ import { runUp, runXl } from './xl';
 import { runLab } from '../lab/run';
 import { receiveMigration } from '../migrate/incoming';
 import { MigrationSource } from '../migrate/source';
+import { EXIT_VM_LOST } from '../migrate/options';
 import { RunCommands } from './monitor-run';
 import { DEFAULT_SNAPSHOT_FILE, restoreSnapshotFile, saveSnapshotFile } from '../snapshot/file';
 import { startDebug, type DebugSession } from '../debug/attach';
@@ -182,9 +184,10 @@ async function runGuest(o: RunOptions, io: CliIo): Promise<number> {
     const r = o.traceRange;
     machine.traceIo = (a, n, wr, v) => { if (!r || (a >= r.lo && a <= r.hi)) trace.line(formatIo(a, n, wr, v)); };
   }
-  if (o.migrate?.incoming) await receiveMigration(machine, o.migrate, io);
+  const postcopy = o.migrate?.incoming ? await receiveMigration(machine, o.migrate, io) : undefined;
   const { result, quitByUser, brokenPipe, migrated } = await drive(machine, o, io, machine, debug).finally(() => { devices.close(); trace?.close(); });
   if (migrated) return 0;
+  if (postcopy && !(await postcopy.settle())) return EXIT_VM_LOST; // (said why when it happened)
   if (o.stats) io.stderr(formatStats(machine.stats()) + formatVirtioStats(machine.virtio));
   if (brokenPipe) return EXIT_BROKEN_PIPE;
   const saved = saveOnExit(machine, o, result, io);
@@ -226,9 +229,10 @@ async function runVm(o: RunOptions, io: CliIo): Promise<number> {
   }, io.stderr);
   vm.vcpu.gate = traceGate(o, vmTarget(vm), trace, debug?.gate);
   if (o.restore !== undefined) restoreSnapshotFile(vm, o.restore, o.memSize);
-  if (o.migrate?.incoming) await receiveMigration(vm, o.migrate, io);
+  const postcopy = o.migrate?.incoming ? await receiveMigration(vm, o.migrate, io) : undefined;
   const { result, quitByUser, brokenPipe, migrated } = await drive(vm, o, io, vm, debug).finally(() => { devices.close(); trace?.close(); });
   if (migrated) return 0;
+  if (postcopy && !(await postcopy.settle())) return EXIT_VM_LOST; // (said why when it happened)
   const failure = (result as VmRunResult).failure;
   if (failure !== undefined) io.stderr(`wasmvisor: ${failure}\n`);
   if (o.stats) {

@@ -46,6 +46,10 @@ export interface CoreExports {
   dirtyLogEnable(on: boolean): void;
   /** Clear the dirty log (and the TLBs, so the next store to each page is logged). */
   dirtyLogClear(): void;
+  /** Post-copy on a bare machine (assembly/phys.ts): consult abi ABSENT_MAP on fills and slow paths. */
+  setAbsentOn(on: boolean): void;
+  /** The physical address the last EXIT_ABSENT stopped at. */
+  absentAddress(): bigint;
   /** A background compile of slot `slot` finished: true if the region is still wanted. */
   jitReady(slot: number, seq: number, ok: boolean): boolean;
 }

@@ -22,6 +22,7 @@ import { applyJitConfig, jitInBackground } from './jit';
 import { checkSegmentsClear, checkTohostFits } from './loader';
 import { allocateMemory, memSizeLimit, sizeText } from './mem-size';
 import { HartState } from './hart';
+import { PageNotHere, startsDma, type MissingPages } from './missing-pages';
 import { HaltSleeper, NEVER } from './halt';
 import { GuestClock } from './guest-clock';
 import type { LoadedImage, MachineConfig, MachineStats, RunGate, RunLimits, RunResult } from './types';
@@ -46,12 +47,22 @@ export class Ram implements GuestMemory {
     this.bytes = new Uint8Array(memory.buffer, A.RAM_OFFSET, size);
     this.view = new DataView(memory.buffer, A.RAM_OFFSET, size);
   }
+  /**
+   * Post-copy (host/migrate/postcopy-target.ts): RAM pages still arriving. A host access to one
+   * (a device's DMA) throws PageNotHere rather than read or write it. A device is started only by
+   * an access that waited for every page (run(), startsDma), so this is a guard, not a path.
+   */
+  missing: MissingPages | undefined;
   private offset(addr: bigint, length: number): number {
     const off = addr - this.base;
     if (off < 0n || off + BigInt(length) > BigInt(this.size)) {
       throw new RangeError(`guest RAM: 0x${addr.toString(16)}+${length} is outside RAM`);
     }
+    if (this.missing !== undefined) this.present(Number(off), length);
     return Number(off);
+  }
+  private present(off: number, length: number): void {
+    for (let p = off >> 12; p <= (off + Math.max(length, 1) - 1) >> 12; p++) if (this.missing!.has(p)) throw new PageNotHere(p);
   }
   write(addr: bigint, data: Uint8Array): void {
     this.bytes.set(data, this.offset(addr, data.length));
@@ -74,6 +85,7 @@ export class Ram implements GuestMemory {
     if (!(off >= 0 && length >= 0 && (off & 0xfff) + length <= 0x1000 && off + length <= this.size)) {
       throw new RangeError(`guest RAM: offset 0x${off.toString(16)}+${length} is outside RAM or crosses a page`);
     }
+    if (this.missing !== undefined) this.present(off, length);
     use(this.bytes.subarray(off, off + length));
     if (write) this.core.invalidateRam(this.base + BigInt(off), BigInt(length));
   }
@@ -327,8 +339,19 @@ export class Machine {
       }
       this.clock.sync();
       const reason = this.core.run(budget);
-      if (reason === A.EXIT_MMIO) this.mmio();
+      if (reason === A.EXIT_MMIO) {
+        // Post-copy: a device that may start DMA is reached only once every page is in.
+        if (this.ram.missing !== undefined && startsDma(this.bus, this.hart.mmioAddr)) await this.ram.missing.all();
+        this.mmio();
+      }
       else if (reason === A.EXIT_HTIF) this.htif();
+      else if (reason === A.EXIT_ABSENT) {
+        // Post-copy: the hart stopped before touching a page still on the source (assembly/phys.ts);
+        // fetch it and re-enter, which repeats the access.
+        const page = Number((this.core.absentAddress() - BigInt(A.RAM_BASE)) >> 12n);
+        await this.ram.missing!.fetch(page);
+        continue;
+      }
       // (a debugger that now holds the hart takes over a WFI's wait)
       if (gate !== undefined && gate.exited(reason)) continue;
       if (reason === A.EXIT_HALT) {

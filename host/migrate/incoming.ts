@@ -6,6 +6,9 @@
  * every check of a snapshot restore applies). It runs the guest only after the source's COMMIT:
  * a stream that is refused, corrupt or cut before that leaves this process with one line and
  * exit 2, having run nothing.
+ *
+ * Post-copy and hybrid: the stop also names the pages still to come (ABSENT); the guest runs
+ * right after COMMIT with those pages left out (postcopy-target.ts), and they follow.
  */
 import type { Machine } from '../machine/machine';
 import type { Vm } from '../vmm/vm';
@@ -14,6 +17,8 @@ import { SnapshotError } from '../snapshot/format';
 import { checkConfig, clearRam, restoreSnapshot, snapshotConfig, type SnapshotConfig } from '../snapshot/snapshot';
 import type { MigrateOptions } from './options';
 import { guestRam, PAGE } from './pages';
+import { whyNotPostcopy } from './postcopy-source';
+import { PostcopyTarget } from './postcopy-target';
 import { profiling, StopProfile } from './source';
 import { In, MessageReader, MSG, Out, frame, StreamError, STREAM_MAGIC, STREAM_VERSION, type Message } from './stream';
 import { acceptTcp } from './tcp-transport';
@@ -21,14 +26,22 @@ import type { Transport } from './transport';
 
 const ZERO = new Uint8Array(PAGE);
 
-/** Wait for the stream on --incoming and load it into `target`; throws a one-line UserError (exit 2). */
-export async function receiveMigration(target: Machine | Vm, opts: MigrateOptions, io: { stderr(t: string): void }): Promise<void> {
+/**
+ * Wait for the stream on --incoming and load it into `target`; throws a one-line UserError (exit 2).
+ * For post-copy and hybrid, returns the migration still going on while the guest runs.
+ */
+export async function receiveMigration(target: Machine | Vm, opts: MigrateOptions, io: { stderr(t: string): void }): Promise<PostcopyTarget | undefined> {
   const at = opts.incoming!;
   const what = `wasmvisor: incoming migration on ${at.text}`;
   const { transport, from } = await acceptTcp(at, what, () => io.stderr(`wasmvisor: waiting for a migration on ${at.text}\n`));
-  const got = await receiveOver(target, transport, what);
+  const got = await receiveOver(target, transport, what, io);
   if (got.profile !== undefined) io.stderr(`wasmvisor: stop-and-copy (target): ${got.profile}\n`);
+  if (got.postcopy) {
+    io.stderr(`wasmvisor: migrated in from ${from} (${got.postcopy.mode}: ${got.pages} pages here, ${got.postcopy.toCome} to come, ${got.bytes} bytes); running\n`);
+    return got.postcopy.target;
+  }
   io.stderr(`wasmvisor: migrated in from ${from} (${got.pages} pages, ${got.bytes} bytes); running\n`);
+  return undefined;
 }
 
 /**
@@ -36,7 +49,9 @@ export async function receiveMigration(target: Machine | Vm, opts: MigrateOption
  * page) into `target`: on return the target holds the source's VM, ready to run. `what` starts
  * every error line. Throws a one-line UserError (exit 2) having run nothing.
  */
-export async function receiveOver(target: Machine | Vm, socket: Transport, what: string): Promise<{ pages: number; bytes: number; profile?: string }> {
+export async function receiveOver(
+  target: Machine | Vm, socket: Transport, what: string, io: { stderr(t: string): void } = { stderr: () => undefined },
+): Promise<{ pages: number; bytes: number; profile?: string; postcopy?: { target: PostcopyTarget; mode: string; toCome: number } }> {
   const reader = new MessageReader(socket, what);
   const refuse = (line: string): never => {
     try {
@@ -56,7 +71,10 @@ export async function receiveOver(target: Machine | Vm, socket: Transport, what:
     if (magic !== STREAM_MAGIC) refuse(`not a wasmvisor migration stream (magic '${magic.slice(0, 16)}')`);
     if (version !== STREAM_VERSION) refuse(`stream version ${version}, this wasmvisor reads ${STREAM_VERSION}`);
     const mode = hello.str();
-    if (mode !== 'precopy') refuse(`--migrate-mode ${mode} is not supported yet`);
+    if (mode !== 'precopy' && mode !== 'postcopy' && mode !== 'hybrid') refuse(`--migrate-mode '${mode.slice(0, 16)}' is not precopy, postcopy or hybrid (corrupt stream)`);
+    const postcopy = mode !== 'precopy';
+    const whyNot = postcopy ? whyNotPostcopy(target) : undefined;
+    if (whyNot) refuse(whyNot);
     let conf: SnapshotConfig;
     try {
       conf = JSON.parse(hello.str()) as SnapshotConfig;
@@ -106,8 +124,21 @@ export async function receiveOver(target: Machine | Vm, socket: Transport, what:
     for (let k = 0, o = 4; k < count; k++, o += 5) {
       const index = v.getUint32(o, true);
       if (index >= pageCount) refuse(`RAM index names page ${index} of ${pageCount} (corrupt stream)`);
-      if (pages[index] === 0) refuse(`page ${index} was never sent (corrupt stream)`);
+      if (pages[index] === 0 && !postcopy) refuse(`page ${index} was never sent (corrupt stream)`);
       listed[index] = 1;
+    }
+    // Post-copy: the pages of the index that are still to come (none here, or stale copies).
+    const absent = new Set<number>();
+    if (postcopy) {
+      const a = new In((await reader.expect(MSG.ABSENT)).payload, what);
+      const n = a.u32();
+      for (let i = 0; i < n; i++) {
+        const index = a.u32();
+        if (index >= pageCount || listed[index] === 0 || absent.has(index)) refuse(`ABSENT names page ${index}, not in the RAM index or twice (corrupt stream)`);
+        absent.add(index);
+      }
+      a.end();
+      for (let i = 0; i < pageCount; i++) if (listed[i] !== 0 && pages[i] === 0 && !absent.has(i)) refuse(`page ${i} was never sent (corrupt stream)`);
     }
     prof.mark('index');
 
@@ -123,8 +154,16 @@ export async function receiveOver(target: Machine | Vm, socket: Transport, what:
       throw e;
     }
     prof.mark('restore');
+    // Post-copy: the pages to come are left out, so the guest's first touch of one fetches it.
+    const incoming = postcopy ? new PostcopyTarget(target, [...absent].sort((a, b) => a - b), socket, reader, what, io) : undefined;
     socket.write(frame(MSG.READY, new Uint8Array(0)));
     await reader.expect(MSG.COMMIT); // the source sends it behind STATE: usually here already
+    if (incoming) {
+      // (the guest runs from here; a failure now is the VM lost: postcopy-target.ts)
+      socket.write(frame(MSG.DONE, new Uint8Array(0)));
+      incoming.start();
+      return { pages: count - absent.size, bytes: reader.bytes, postcopy: { target: incoming, mode, toCome: absent.size } };
+    }
     socket.end(frame(MSG.DONE, new Uint8Array(0)));
     prof.mark('COMMIT, DONE');
     return { pages: received, bytes: reader.bytes, ...(profiling() ? { profile: prof.text() } : {}) };

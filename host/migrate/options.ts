@@ -4,6 +4,12 @@
  */
 import { UserError } from '../errors';
 
+/**
+ * Exit status of either side when a post-copy migration fails after the switch: the VM is lost
+ * (sysexits.h EX_UNAVAILABLE). Before the switch a failure keeps the VM on the source.
+ */
+export const EXIT_VM_LOST = 69;
+
 export type MigrateMode = 'precopy' | 'postcopy' | 'hybrid';
 
 export interface MigrateOptions {
@@ -14,6 +20,8 @@ export interface MigrateOptions {
   /** --migrate-after SECONDS: when the source starts migrating (default 0: at once). */
   afterMs: number;
   mode: MigrateMode;
+  /** --migrate-precopy-rounds N: hybrid's pre-copy rounds before it switches to post-copy (default 2). */
+  precopyRounds?: number;
   /** --migrate-max-rounds N: pre-copy rounds before stop-and-copy regardless (default 30). */
   maxRounds: number;
   /** --migrate-downtime MS: stop-and-copy once the estimated downtime is this small (default 5). */
@@ -24,7 +32,7 @@ export interface MigrateOptions {
   plot?: string;
 }
 
-export const MIGRATE_OPTIONS = ['--incoming', '--migrate-to', '--migrate-after', '--migrate-mode', '--migrate-max-rounds', '--migrate-downtime', '--migrate-bandwidth', '--plot'];
+export const MIGRATE_OPTIONS = ['--incoming', '--migrate-to', '--migrate-after', '--migrate-mode', '--migrate-precopy-rounds', '--migrate-max-rounds', '--migrate-downtime', '--migrate-bandwidth', '--plot'];
 
 export const MIGRATE_HELP = `  --incoming tcp:HOST:PORT wait for a live migration on HOST:PORT, then run the
                            migrated VM (same IMAGE and options as the source's)
@@ -32,7 +40,10 @@ export const MIGRATE_HELP = `  --incoming tcp:HOST:PORT wait for a live migratio
                            and exit 0 once it has taken over (docs/migration.md)
   --migrate-after SECONDS  start migrating this long after the start (default 0);
                            SIGUSR2 to the process starts it at once
-  --migrate-mode MODE      precopy (default); postcopy and hybrid are not built yet
+  --migrate-mode MODE      precopy (default), postcopy (resume on the target at once,
+                           pages follow, fetched on first touch) or hybrid (pre-copy
+                           rounds, then post-copy); a bare machine or --virt hw
+  --migrate-precopy-rounds N  hybrid: pre-copy rounds before post-copy (default 2)
   --migrate-max-rounds N   pre-copy rounds at most before stop-and-copy (default 30)
   --migrate-downtime MS    stop-and-copy once the estimated downtime is <= MS (default 5)
   --migrate-bandwidth MBPS limit the stream to MBPS megabytes per second
@@ -68,6 +79,7 @@ export function parseMigrateOption(m: MigrateOptions, name: string, v: string): 
       if (v !== 'precopy' && v !== 'postcopy' && v !== 'hybrid') throw new UserError(`wasmvisor: --migrate-mode: '${v}' is not precopy, postcopy or hybrid`);
       m.mode = v;
       break;
+    case '--migrate-precopy-rounds': m.precopyRounds = num(name, v, 1, 10000, true); break;
     case '--migrate-max-rounds': m.maxRounds = num(name, v, 1, 10000, true); break;
     case '--migrate-downtime': m.downtimeMs = num(name, v, 0, 60000, false); break;
     case '--migrate-bandwidth': m.bandwidthMBps = num(name, v, 0.001, 1e6, false); break;
@@ -79,5 +91,6 @@ export function parseMigrateOption(m: MigrateOptions, name: string, v: string): 
 export function checkMigrateOptions(m: MigrateOptions, restore: string | undefined): void {
   if (m.incoming && m.to) throw new UserError('wasmvisor: --incoming and --migrate-to together (a process is either the target or the source)');
   if (m.incoming && restore !== undefined) throw new UserError('wasmvisor: --incoming and --restore together (the state comes from the stream)');
-  if (m.mode !== 'precopy' && (m.to || m.incoming)) throw new UserError(`wasmvisor: --migrate-mode ${m.mode} is not supported yet (only precopy)`);
+  if (m.precopyRounds !== undefined && m.mode !== 'hybrid') throw new UserError(`wasmvisor: --migrate-precopy-rounds is for --migrate-mode hybrid (this is ${m.mode})`);
+  if (m.incoming && m.mode !== 'precopy') throw new UserError(`wasmvisor: --migrate-mode is the source's choice (the target takes the mode the stream names)`);
 }

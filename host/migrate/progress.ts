@@ -17,6 +17,8 @@ export interface RoundStats {
   dirtyRate: number;
   estDowntimeMs: number;
   stopAndCopy?: boolean;
+  /** Post-copy: the pages sent after the switch (pushed and fetched); estDowntimeMs is the downtime. */
+  postCopy?: boolean;
 }
 
 export interface Summary {
@@ -49,7 +51,7 @@ export class Progress {
 
   summary(opts: MigrateOptions, s: Summary, to = opts.to!.text): void {
     this.clear();
-    const per = s.rounds.map((r) => (r.stopAndCopy ? `stop-and-copy ${n(r.pages)}` : n(r.pages))).join(', ');
+    const per = s.rounds.map((r) => (r.stopAndCopy ? `stop-and-copy ${n(r.pages)}` : r.postCopy ? `post-copy ${n(r.pages)}` : n(r.pages))).join(', ');
     this.io.stderr(
       `wasmvisor: migrated to ${to} (${opts.mode}): total ${ms(s.totalMs)} ms, downtime ${ms(s.downtimeMs)} ms, ` +
         `${s.rounds.length} rounds (pages ${per}), ${n(s.fetchedOnDemand)} pages fetched on demand, ${n(s.bytes)} bytes sent\n`,
@@ -77,9 +79,9 @@ export function plotSvg(s: Summary): string {
   rounds.forEach((r, i) => {
     const bh = (r.pages / maxPages) * h;
     const x = L + i * bw;
-    out.push(`<rect x="${(x + bw * 0.15).toFixed(1)}" y="${(T + h - bh).toFixed(1)}" width="${(bw * 0.7).toFixed(1)}" height="${bh.toFixed(1)}" fill="${r.stopAndCopy ? '#d62728' : '#1f77b4'}"><title>round ${r.round}: ${r.pages} pages</title></rect>`);
-    out.push(`<text x="${(x + bw / 2).toFixed(1)}" y="${T + h + 14}" text-anchor="middle">${r.stopAndCopy ? 'S&amp;C' : r.round}</text>`);
-    if (!r.stopAndCopy) pts.push(`${(x + bw / 2).toFixed(1)},${(T + h - (r.dirtyRate / maxRate) * h).toFixed(1)}`);
+    out.push(`<rect x="${(x + bw * 0.15).toFixed(1)}" y="${(T + h - bh).toFixed(1)}" width="${(bw * 0.7).toFixed(1)}" height="${bh.toFixed(1)}" fill="${r.stopAndCopy ? '#d62728' : r.postCopy ? '#2ca02c' : '#1f77b4'}"><title>round ${r.round}: ${r.pages} pages</title></rect>`);
+    out.push(`<text x="${(x + bw / 2).toFixed(1)}" y="${T + h + 14}" text-anchor="middle">${r.stopAndCopy ? 'S&amp;C' : r.postCopy ? 'post' : r.round}</text>`);
+    if (!r.stopAndCopy && !r.postCopy) pts.push(`${(x + bw / 2).toFixed(1)},${(T + h - (r.dirtyRate / maxRate) * h).toFixed(1)}`);
   });
   if (pts.length) out.push(`<polyline points="${pts.join(' ')}" fill="none" stroke="#ff7f0e" stroke-width="2"/>`);
   out.push(`<text x="${L + w / 2}" y="${H - 8}" text-anchor="middle">round</text>`);

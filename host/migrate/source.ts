@@ -9,15 +9,21 @@
  * stopAndCopy), sends the last dirty pages, the RAM index and the execution state, and hands
  * over: READY from the target, COMMIT, DONE. Any failure before DONE leaves the guest here,
  * running on, with one line on stderr saying why.
+ *
+ * Post-copy skips the rounds and hybrid runs --migrate-precopy-rounds of them; then, instead of
+ * the last pages, the stop sends the list of pages the target lacks (ABSENT) with the state, and
+ * after COMMIT the target resumes at once while postcopy-source.ts pushes those pages and serves
+ * its FETCHes. From COMMIT on the guest belongs to the target: a failure then is the VM lost.
  */
 import type { Machine } from '../machine/machine';
 import { Vm } from '../vmm/vm';
 import { UserError } from '../errors';
 import { saveSnapshot, snapshotConfig, whyNotSaveable } from '../snapshot/snapshot';
-import type { MigrateOptions } from './options';
+import { EXIT_VM_LOST, type MigrateOptions } from './options';
 import { guestRam, PAGE, type GuestRam } from './pages';
 import { MessageReader, MSG, Out, In, frame, StreamError, STREAM_MAGIC, STREAM_VERSION } from './stream';
 import { Progress, type RoundStats, type Summary } from './progress';
+import { pushPostcopy, whyNotPostcopy, type PostcopySender } from './postcopy-source';
 import { tcpDialer } from './tcp-transport';
 import type { Dialer, Transport } from './transport';
 
@@ -85,18 +91,18 @@ export class StopProfile {
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
-export class MigrationSource {
+export class MigrationSource implements PostcopySender {
   private readonly ram: GuestRam;
   private socket: Transport | undefined;
-  private reader: MessageReader | undefined;
-  private readonly what: string;
-  private state: 'idle' | 'precopy' | 'stopping' | 'failed' | 'done' = 'idle';
+  reader: MessageReader | undefined;
+  readonly what: string;
+  private state: 'idle' | 'precopy' | 'stopping' | 'postcopy' | 'failed' | 'done' = 'idle';
   private timer: NodeJS.Timeout | undefined;
   /** 1 for each page sent at least once; sentCount of them. */
   private readonly sent: Uint8Array;
   private sentCount = 0;
   private pending: number[] = [];
-  private bytes = 0;
+  bytes = 0;
   private startedAt = 0;
   private readonly rounds: RoundStats[] = [];
   private readonly progress: Progress;
@@ -166,7 +172,7 @@ export class MigrationSource {
     this.socket?.destroy();
   }
 
-  private async send(type: number, payload: Uint8Array): Promise<void> {
+  async send(type: number, payload: Uint8Array): Promise<void> {
     const s = this.socket!;
     const broken = () => this.reader?.broken ?? new StreamError(`${this.what}: the connection closed`);
     if (s.destroyed || this.reader?.broken) throw broken();
@@ -199,7 +205,7 @@ export class MigrationSource {
    * copied once from guest RAM into the payload, and a zero page (compared natively, memcmp) is
    * taken back and sent as its 5-byte entry.
    */
-  private async sendPages(round: number, indices: number[]): Promise<number> {
+  async sendPages(round: number, indices: number[]): Promise<number> {
     const before = this.bytes;
     for (let i = 0; i < indices.length; i += BATCH) {
       const n = Math.min(BATCH, indices.length - i);
@@ -241,7 +247,7 @@ export class MigrationSource {
     this.yieldEvery(PRECOPY_YIELD_MS);
     this.startedAt = performance.now();
     try {
-      const why = whyNotSaveable(this.target);
+      const why = whyNotSaveable(this.target) ?? (this.opts.mode !== 'precopy' ? whyNotPostcopy(this.target) : undefined);
       if (why) throw new UserError(`${this.what}: cannot migrate: ${why}`);
       await this.connect();
       const hello = new Out();
@@ -256,6 +262,12 @@ export class MigrationSource {
       const answer = await this.reader!.expect(MSG.OK, MSG.REFUSE);
       if (answer.type === MSG.REFUSE) throw new StreamError(`${this.what}: refused by the target: ${new In(answer.payload, this.what).str()}`);
       if (this.state !== 'precopy') return;
+      if (this.opts.mode === 'postcopy') {
+        // No rounds: stop at once; every page follows the switch.
+        this.state = 'stopping';
+        this.runnable.stop();
+        return;
+      }
       // Round 1: everything, with the log on first so that what changes meanwhile is caught.
       this.ram.startLog();
       let t = performance.now();
@@ -279,7 +291,10 @@ export class MigrationSource {
         this.io.onRound?.(this.rounds[this.rounds.length - 1], this.sentCount);
         stalls = dirty.length >= lastDirty ? stalls + 1 : 0;
         lastDirty = dirty.length;
-        if (estDowntime <= this.opts.downtimeMs || round >= this.opts.maxRounds || stalls >= STALL_ROUNDS) {
+        const last = this.opts.mode === 'hybrid'
+          ? round >= (this.opts.precopyRounds ?? 2)
+          : estDowntime <= this.opts.downtimeMs || round >= this.opts.maxRounds || stalls >= STALL_ROUNDS;
+        if (last) {
           this.pending = dirty;
           this.state = 'stopping';
           this.runnable.stop();
@@ -310,6 +325,7 @@ export class MigrationSource {
    * exits 0), false if the hand-over failed (one line printed; the caller runs the guest on).
    */
   async stopAndCopy(): Promise<boolean> {
+    if (this.opts.mode !== 'precopy') return this.switchToPostcopy();
     const t0 = performance.now();
     try {
       // Profile of the downtime (docs/migration.md "Downtime"), printed with WASMVISOR_MIGRATE_PROFILE=1.
@@ -390,6 +406,83 @@ export class MigrationSource {
     }
   }
 
+  /**
+   * Post-copy's switch, with the guest stopped: INDEX, ABSENT (the pages the target has no
+   * current copy of: all of them for post-copy, those never sent or dirtied since for hybrid),
+   * STATE; READY; COMMIT, after which this side never runs the guest again; DONE (the target
+   * runs: the downtime ends). Then the absent pages are pushed and FETCHes served until the
+   * target has all (COMPLETE): true. A failure before COMMIT resumes here (false, one line); one
+   * after it is the VM lost: a UserError (exit 69) saying so, as KVM's post-copy.
+   */
+  private async switchToPostcopy(): Promise<boolean> {
+    const t0 = performance.now();
+    let absent: number[];
+    try {
+      const dirty = new Set([...this.pending, ...(this.sentCount > 0 ? this.ram.dirty() : [])]);
+      this.ram.stopLog();
+      const all = this.ram.all();
+      absent = all.filter((p) => this.sent[p.index] === 0 || dirty.has(p.index)).map((p) => p.index);
+      const index = new Out();
+      index.u32(all.length);
+      for (const p of all) {
+        index.u32(p.index);
+        index.u8(p.populated ? 1 : 0);
+      }
+      await this.send(MSG.INDEX, index.result());
+      const list = new Out();
+      list.u32(absent.length);
+      for (const i of absent) list.u32(i);
+      await this.send(MSG.ABSENT, list.result());
+      await this.send(MSG.STATE, saveSnapshot(this.target, { withoutRam: true }));
+      const ready = await this.reader!.expect(MSG.READY, MSG.REFUSE);
+      if (ready.type === MSG.REFUSE) throw new StreamError(`${this.what}: refused by the target: ${new In(ready.payload, this.what).str()}`);
+      // From here the guest is the target's, whatever happens next.
+      this.state = 'postcopy';
+      await this.send(MSG.COMMIT, new Uint8Array(0));
+      await this.reader!.expect(MSG.DONE);
+    } catch (e) {
+      if (this.state !== 'postcopy') {
+        this.fail(e);
+        return false;
+      }
+      return this.lost(e);
+    }
+    const downtime = performance.now() - t0;
+    try {
+      const r = await pushPostcopy(this, this.rounds.length + 1, absent);
+      this.state = 'done';
+      this.socket!.end();
+      this.rounds.push({ round: this.rounds.length + 1, pages: r.pages, bytes: r.bytes, ms: performance.now() - t0, dirtyRate: 0, estDowntimeMs: downtime, postCopy: true });
+      this.downtimeMs = downtime;
+      this.endedAt = performance.now();
+      const summary: Summary = {
+        totalMs: performance.now() - this.startedAt,
+        downtimeMs: downtime,
+        bytes: this.bytes,
+        rounds: this.rounds,
+        fetchedOnDemand: r.fetched,
+      };
+      this.progress.summary(this.opts, summary, this.dial.text);
+      this.io.onEnd?.({ summary });
+      return true;
+    } catch (e) {
+      return this.lost(e);
+    }
+  }
+
+  /** A failure after COMMIT: the guest cannot run here any more (this side gave it up). */
+  private lost(e: unknown): never {
+    if (!(e instanceof StreamError || e instanceof UserError)) throw e;
+    this.state = 'failed';
+    this.progress.clear();
+    this.socket?.destroy();
+    const why = e.message.startsWith(this.what) ? e.message.slice(this.what.length + 2) : e.message;
+    this.error = `${why} after the switch to post-copy; the VM is lost`;
+    this.endedAt = performance.now();
+    this.io.onEnd?.({ error: this.error });
+    throw new UserError(`${this.what}: ${why} after the switch to post-copy; the VM is lost: this side gave it up at the switch and cannot resume it`, EXIT_VM_LOST);
+  }
+
   /** Why it failed (the line printed), for `info migrate`. */
   private error: string | undefined;
   private downtimeMs: number | undefined;
@@ -404,7 +497,7 @@ export class MigrationSource {
   /** The monitor's `info migrate` (host/cli/monitor-run.ts), with QEMU's status names. */
   status(): MigrationStatus {
     const last = this.rounds[this.rounds.length - 1];
-    const names = { idle: 'setup', precopy: 'active', stopping: 'device', failed: 'failed', done: 'completed' } as const;
+    const names = { idle: 'setup', precopy: 'active', stopping: 'device', postcopy: 'postcopy-active', failed: 'failed', done: 'completed' } as const;
     return {
       state: names[this.state],
       to: this.opts.to!.text,
@@ -422,7 +515,7 @@ export class MigrationSource {
 
 /** A migration's progress as `info migrate` shows it. */
 export interface MigrationStatus {
-  state: 'setup' | 'active' | 'device' | 'failed' | 'completed';
+  state: 'setup' | 'active' | 'device' | 'postcopy-active' | 'failed' | 'completed';
   to: string;
   error?: string;
   totalMs: number;

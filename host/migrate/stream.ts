@@ -22,6 +22,11 @@ export const MSG = {
   READY: 0x59, // 'Y' target -> source: state loaded, ready to run
   COMMIT: 0x43, // 'C' source -> target: the source will not run the VM again
   DONE: 0x44, // 'D' target -> source: running
+  // Post-copy and hybrid (docs/migration.md "Post-copy"):
+  ABSENT: 0x41, // 'A' source -> target, after INDEX: u32 n, n x u32 page index: pages of the INDEX the target does not have current
+  FETCH: 0x46, // 'F' target -> source, after DONE: u32 n, n x u32 page index: send these first (first touch)
+  END: 0x45, // 'E' source -> target: every absent page has been sent
+  COMPLETE: 0x4b, // 'K' target -> source: every page is in; the target closes
 } as const;
 
 const KNOWN = new Set<number>(Object.values(MSG));

@@ -17,6 +17,7 @@ import { decodeSbiCall, handleSbi, SBI_INCORE_CALL_IDS, sbiCallFolded, sbiCallId
 import type { ExitStats } from './stats';
 import { CAUSE_NAMES, causeText, formatExitTrace } from './stats';
 import type { Vm, VmRunResult } from './vm';
+import { PageNotHere } from '../machine/missing-pages';
 import { HwTechnique } from './virt/hw';
 import { HwShadowTechnique } from './virt/hw-shadow';
 import { PvTechnique } from './virt/pv';
@@ -291,7 +292,16 @@ export class Vcpu {
         now = clock.now();
         if (vm.exitCode !== undefined || this.stopRequested || vm.rebootRequested) continue;
       }
-      now = this.runExits(limits, i0, now, deadline, lastYield + this.yieldMs, step);
+      try {
+        now = this.runExits(limits, i0, now, deadline, lastYield + this.yieldMs, step);
+      } catch (e) {
+        // Post-copy (vm.ts PageNotHere): an exit touched a page still on the source before it
+        // changed anything; fetch it, and the guest repeats the access on the next entry.
+        if (!(e instanceof PageNotHere) || vm.missingPages === undefined) throw e;
+        await (e.page === undefined ? vm.missingPages.all() : vm.missingPages.fetch(e.page));
+        now = clock.now();
+        continue;
+      }
       if (this.halting) {
         this.haltExits++;
         if (!this.suspended) await this.waitForInterrupt(deadline);

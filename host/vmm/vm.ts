@@ -43,6 +43,8 @@ import { ExitStats, type WalkCounters } from './stats';
 import { Vcpu } from './vcpu';
 import { Vmcs } from './vmcs';
 import { MAX_SHADOW_FRAMES } from './paging/shadow';
+import { PageNotHere, type MissingPages } from '../machine/missing-pages';
+export { PageNotHere, type MissingPages };
 import type { PagingMode, VirtMode } from './virt/technique';
 
 /** Guest RAM starts here, as on the virt board. */
@@ -399,6 +401,9 @@ export class Vm {
     const pfn = pfnOf(gpa);
     const have = this.guestPages.get(pfn);
     if (have !== undefined) return have;
+    // Post-copy: a page still on the source is left unmapped in the G-stage, so the guest's first
+    // touch is a guest-page fault that lands here, as does any host access (SBI, the VMM).
+    if (this.missingPages !== undefined && this.missingPages.has(pfn)) throw new PageNotHere(pfn);
     const hpa = this.frames.alloc();
     this.gstage.map(gpa & ~(FRAME_SIZE - 1n), hpa);
     this.guestPages.set(pfn, hpa);
@@ -451,6 +456,23 @@ export class Vm {
   /** Guest page numbers (gpa >> 12) backed by host frames, ascending. */
   populatedPfns(): number[] {
     return [...this.guestPages.keys()].sort((a, b) => a - b);
+  }
+
+  /**
+   * Post-copy (host/migrate/postcopy-target.ts): pages still arriving, or undefined (then
+   * populate() is as before: the check is on the first-touch path only, never on a mapped page).
+   */
+  missingPages: MissingPages | undefined;
+
+  /** Unmap one populated guest page and give its frame back (post-copy: a stale pre-copied page). */
+  unpopulate(gpa: bigint): void {
+    const pfn = pfnOf(gpa);
+    const hpa = this.guestPages.get(pfn);
+    if (hpa === undefined) return;
+    this.gstage.unmap(gpa & ~(FRAME_SIZE - 1n));
+    this.frames.release(hpa);
+    this.guestPages.delete(pfn);
+    this.core.flushTlb();
   }
 
   /** Unmap every populated guest page and give its frame back (a restore refills RAM). */

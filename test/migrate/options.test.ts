@@ -1,6 +1,6 @@
 /**
  * The live-migration flags of `wasmvisor run` (host/migrate/options.ts): their values, defaults
- * and the one-line errors for a bad address, a bad number, a mode not built, and flags that
+ * and the one-line errors for a bad address, a bad number, a mode knob without its mode, and flags that
  * cannot go together.
  */
 import { describe, expect, it } from 'vitest';
@@ -25,12 +25,19 @@ describe('migration flags', () => {
     expect(run().migrate).toBeUndefined();
   });
 
+  it('post-copy and hybrid', () => {
+    expect(run('--migrate-to', 'tcp:h:1', '--migrate-mode', 'postcopy').migrate?.mode).toBe('postcopy');
+    const o = run('--migrate-to', 'tcp:h:1', '--migrate-mode', 'hybrid', '--migrate-precopy-rounds', '3');
+    expect([o.migrate?.mode, o.migrate?.precopyRounds]).toEqual(['hybrid', 3]);
+  });
+
   it('one-line errors', () => {
     fails(['--incoming', '127.0.0.1:4444'], "wasmvisor: --incoming: '127.0.0.1:4444' is not tcp:HOST:PORT (e.g. tcp:127.0.0.1:4444)");
     fails(['--migrate-to', 'tcp:h:70000'], "wasmvisor: --migrate-to: 'tcp:h:70000' is not tcp:HOST:PORT (e.g. tcp:127.0.0.1:4444)");
     fails(['--migrate-to', 'tcp:h:1', '--migrate-max-rounds', '0'], "wasmvisor: --migrate-max-rounds: '0' is not an integer from 1 to 10000");
     fails(['--migrate-to', 'tcp:h:1', '--migrate-mode', 'fast'], "wasmvisor: --migrate-mode: 'fast' is not precopy, postcopy or hybrid");
-    fails(['--migrate-to', 'tcp:h:1', '--migrate-mode', 'postcopy'], 'wasmvisor: --migrate-mode postcopy is not supported yet (only precopy)');
+    fails(['--migrate-to', 'tcp:h:1', '--migrate-precopy-rounds', '3'], 'wasmvisor: --migrate-precopy-rounds is for --migrate-mode hybrid (this is precopy)');
+    fails(['--incoming', 'tcp:h:1', '--migrate-mode', 'postcopy'], "wasmvisor: --migrate-mode is the source's choice (the target takes the mode the stream names)");
     fails(['--migrate-to', 'tcp:h:1', '--incoming', 'tcp:h:2'], 'wasmvisor: --incoming and --migrate-to together (a process is either the target or the source)');
     fails(['--incoming', 'tcp:h:2', '--restore', 's.wvsnap'], 'wasmvisor: --incoming and --restore together (the state comes from the stream)');
   });

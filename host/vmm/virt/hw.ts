@@ -11,6 +11,7 @@
  *   anything else                 -> the guest is stopped with a one-line report
  */
 import { decodeHtinst, decodeRaw, type MmioAccess } from '../mmio';
+import { PageNotHere, startsDma } from '../../machine/missing-pages';
 import { CAUSE_NAMES, causeText } from '../stats';
 import { zeroCounters, type ReasonId, type Technique, type TechniqueCounters, type VcpuPort } from './technique';
 
@@ -94,6 +95,9 @@ export class HwTechnique implements Technique {
     if (acc === undefined || acc.write !== (cause === C.STORE_GUEST_PAGE)) {
       return cpu.fail(`MMIO access at guest-physical ${hx(gpa)} by an instruction the VMM cannot emulate (htinst ${hx(BigInt(htinst))})`);
     }
+    // Post-copy: an access to a virtio device may start DMA anywhere; the guest repeats it once
+    // every page is in (Vcpu.run), so the device never reads a page that has not arrived.
+    if (vm.missingPages !== undefined && startsDma(vm.bus, gpa)) throw new PageNotHere(undefined);
     return cpu.mmio(gpa, acc);
   }
 }

@@ -47,14 +47,37 @@ async function runUntilMore(c: TcpClient, w: Running, than: number): Promise<num
 
 /** savevm at a point L, run on to M > L, loadvm, cont to the end: stdout = ref[0, M) + ref[L, end). */
 async function saveRunOnLoad(args: string[], name: string, file: string): Promise<void> {
+  // minikernel finishes in a few hundred ms: on a loaded machine one cont/stop burst can run it to
+  // its end (the monitor's connection closes; the run is then exactly the reference). Only that
+  // outcome is tried again, up to 4 times; any other failure fails the test.
+  let done = false;
+  for (let attempt = 0; attempt < 4 && !done; attempt++) done = await saveRunOnLoadOnce(args, name, file);
+  expect(done).toBe(true);
+}
+
+async function saveRunOnLoadOnce(args: string[], name: string, file: string): Promise<boolean> {
   const ref = reference(args);
   expect(ref.length).toBeGreaterThan(1000);
   const w = startWasmvisor([...args, '-S', '--monitor', 'tcp::0', '--snapshot-file', join(dir, 'ctrl-a-s.wvsnap')]);
   const c = await openMonitor(w);
-  const L = await runUntilMore(c, w, 0);
+  const ranToTheEnd = async (e: unknown): Promise<false> => {
+    if (!/connection closed/.test(String(e)) || (await w.exit) !== 0 || w.stdout() !== ref) throw e;
+    return false;
+  };
+  let L: number;
+  try {
+    L = await runUntilMore(c, w, 0);
+  } catch (e) {
+    return ranToTheEnd(e);
+  }
   expect(await command(c, `savevm ${name}`)).toBe(`savevm: saved ${file} (${statSync(file).size} bytes)\n`);
   expect(await command(c, 'info registers')).toMatch(/^pc {7}[0-9a-f]{16}/); // still held
-  const M = await runUntilMore(c, w, L);
+  let M: number;
+  try {
+    M = await runUntilMore(c, w, L);
+  } catch (e) {
+    return ranToTheEnd(e);
+  }
   expect(M).toBeGreaterThan(L);
   expect(M).toBeLessThan(ref.length); // (the run went on, not to its end)
   expect(await command(c, `loadvm ${name}`)).toBe(`loadvm: restored ${file}\n`);
@@ -62,6 +85,7 @@ async function saveRunOnLoad(args: string[], name: string, file: string): Promis
   expect(await w.exit).toBe(0);
   expect(w.stdout()).toBe(ref.slice(0, M) + ref.slice(L));
   expect(L).toBeGreaterThan(0);
+  return true;
 }
 
 describe('monitor savevm / loadvm (--deterministic)', () => {

@@ -416,30 +416,45 @@ export class MigrationSource implements PostcopySender {
    */
   private async switchToPostcopy(): Promise<boolean> {
     const t0 = performance.now();
+    const prof = new StopProfile(t0);
     let absent: number[];
     try {
-      const dirty = new Set([...this.pending, ...(this.sentCount > 0 ? this.ram.dirty() : [])]);
+      // Typed arrays throughout: the guest is stopped, and a 512 MiB guest has 131,072 pages
+      // (Out's byte-at-a-time encoding and a Set of them took ~700 ms here).
+      const dirty = new Uint8Array(this.ram.pageCount);
+      for (const i of this.pending) dirty[i] = 1;
+      if (this.sentCount > 0) for (const i of this.ram.dirty()) dirty[i] = 1;
       this.ram.stopLog();
       const all = this.ram.all();
-      absent = all.filter((p) => this.sent[p.index] === 0 || dirty.has(p.index)).map((p) => p.index);
-      const index = new Out();
-      index.u32(all.length);
-      for (const p of all) {
-        index.u32(p.index);
-        index.u8(p.populated ? 1 : 0);
-      }
-      await this.send(MSG.INDEX, index.result());
-      const list = new Out();
-      list.u32(absent.length);
-      for (const i of absent) list.u32(i);
-      await this.send(MSG.ABSENT, list.result());
+      absent = [];
+      const index = new Uint8Array(4 + all.length * 5);
+      const iv = new DataView(index.buffer);
+      iv.setUint32(0, all.length, true);
+      all.forEach((p, k) => {
+        iv.setUint32(4 + k * 5, p.index, true);
+        index[8 + k * 5] = p.populated ? 1 : 0;
+        if (this.sent[p.index] === 0 || dirty[p.index] !== 0) absent.push(p.index);
+      });
+      prof.mark('index');
+      await this.send(MSG.INDEX, index);
+      prof.mark('send index');
+      const list = new Uint8Array(4 + absent.length * 4);
+      const lv = new DataView(list.buffer);
+      lv.setUint32(0, absent.length, true);
+      absent.forEach((i, k) => lv.setUint32(4 + k * 4, i, true));
+      await this.send(MSG.ABSENT, list);
+      prof.mark('absent');
       await this.send(MSG.STATE, saveSnapshot(this.target, { withoutRam: true }));
+      prof.mark('state');
       const ready = await this.reader!.expect(MSG.READY, MSG.REFUSE);
+      prof.mark('wait READY');
       if (ready.type === MSG.REFUSE) throw new StreamError(`${this.what}: refused by the target: ${new In(ready.payload, this.what).str()}`);
       // From here the guest is the target's, whatever happens next.
       this.state = 'postcopy';
       await this.send(MSG.COMMIT, new Uint8Array(0));
       await this.reader!.expect(MSG.DONE);
+      prof.mark('COMMIT, DONE');
+      if (profiling()) this.io.stderr(`wasmvisor: post-copy switch (source): ${prof.text()}\n`);
     } catch (e) {
       if (this.state !== 'postcopy') {
         this.fail(e);

@@ -226,6 +226,11 @@ export function attachConsole(hv: XenHypervisor, dom: XenDomain, sink: (bytes: U
   const backend = new ConsoleBackend({ grants: hv.grants, events: hv.evtchn, frontendDomid: dom.domid, sink, schedule: opts.schedule });
   const err = backend.connectPage(dom.hypervisorPage(dom.layout.consoleGfn), dom.consoleEvtchn);
   if (err !== null) throw new UserError(`${dom.name}: cannot attach the console: ${err}`);
+  return attachedConsole(backend);
+}
+
+/** A connected console backend as an attached device (attachConsole, resumeConsole). */
+function attachedConsole(backend: ConsoleBackend): AttachedConsole {
   return {
     kind: 'console', devid: 0, backend,
     input: (bytes) => void backend.input(bytes),
@@ -288,11 +293,5 @@ export function resumeConsole(hv: XenHypervisor, dom: XenDomain, sink: (bytes: U
   const backend = new ConsoleBackend({ grants: hv.grants, events: hv.evtchn, frontendDomid: dom.domid, sink, schedule: opts.schedule });
   const err = backend.resumePage(dom.hypervisorPage(dom.layout.consoleGfn), dom.consoleEvtchn, saved);
   if (err !== null) throw new UserError(`${dom.name}: cannot reconnect the console after the restore: ${err}`);
-  return {
-    kind: 'console', devid: 0, backend,
-    input: (bytes) => void backend.input(bytes),
-    close: () => backend.disconnect(),
-    stats: () => numbers(backend.stats),
-    snapshot: () => backend.snapshot(),
-  };
+  return attachedConsole(backend);
 }

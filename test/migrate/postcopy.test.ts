@@ -9,42 +9,20 @@
  * (in a PAGES message after COMMIT) loses the VM: both sides say so in one line and exit 69, and
  * the guest's output on the two sides stays a strict prefix of the unmigrated run's.
  */
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import * as net from 'node:net';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { OPENSBI, oracle } from '../oracles';
+import { BIN, ROOT, start, type Done } from './process';
 
-const ROOT = resolve(__dirname, '../..');
-const BIN = join(ROOT, 'bin/wasmvisor.mjs');
 const KERNEL = join(ROOT, 'guests/bin/minikernel/minikernel.elf');
 const BLK = join(ROOT, 'guests/bin/vmvirtio/blk.elf');
 const haveOpensbi = oracle('opensbi', 'test/migrate/postcopy.test.ts');
 let nextPort = 21000 + ((process.pid * 7) % 20000);
 const EXIT_VM_LOST = 69;
-
-interface Done { code: number | null; stdout: string; stderr: string }
-
-function start(args: string[]): { child: ChildProcess; done: Promise<Done>; stderrHas(s: string): Promise<void> } {
-  const child = spawn(process.execPath, [BIN, ...args], { cwd: ROOT, env: { ...process.env, WASMVISOR_DEBUG: '' } });
-  let stdout = '';
-  let stderr = '';
-  const waiters: { s: string; resolve: () => void }[] = [];
-  child.stdout!.setEncoding('latin1').on('data', (d: string) => (stdout += d));
-  child.stderr!.setEncoding('latin1').on('data', (d: string) => {
-    stderr += d;
-    for (const w of waiters.filter((x) => stderr.includes(x.s))) w.resolve();
-  });
-  const done = new Promise<Done>((res) => child.on('close', (code) => res({ code, stdout, stderr })));
-  const stderrHas = (s: string) => new Promise<void>((res, rej) => {
-    if (stderr.includes(s)) return res();
-    waiters.push({ s, resolve: res });
-    void done.then(() => rej(new Error(`exited without printing '${s}': ${stderr}`)));
-  });
-  return { child, done, stderrHas };
-}
 
 const MSG = { STATE: 0x53, COMMIT: 0x43, PAGES: 0x50 };
 

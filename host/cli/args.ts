@@ -167,7 +167,7 @@ options of run:
   --jit MODE               tier 2 of the translation cache: on (hot code compiled to
                            WebAssembly, the default), off (interpreter only), always
                            (every block compiled on its first run; for tests)
-  --jit-threshold N        runs of a block before its region is compiled (default 16000)
+  --jit-threshold N        runs of a block before its region is compiled (default 50000)
   --jit-code-limit SIZE    generated code kept before all of it is evicted (default 64M)
   --jit-max-blocks N       most blocks compiled into one region (1..64, default 8)
   --save-on-exit FILE      save a snapshot to FILE when the run ends (--timeout,

@@ -29,7 +29,7 @@ export interface LoadedImage {
 export interface JitConfig {
   /** off: interpreter only; on: hot regions compiled (default); always: every block on its first run (tests). */
   jit?: 'off' | 'on' | 'always';
-  /** Interpreted runs of a block before its region is compiled (default 16000). */
+  /** Interpreted runs of a block before its region is compiled (default 50000). */
   jitThreshold?: number;
   /** Bytes of generated Wasm kept at once; past it all compiled code is evicted (default 64 MiB). */
   jitCodeLimit?: number;

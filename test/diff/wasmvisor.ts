@@ -53,7 +53,7 @@ export async function runWasmvisor(
     deterministic: true,
     jit: opts.jit,
     // The fuzz's outer loops run up to 100 times (fuzz.ts loop()): the threshold they were sized
-    // for, so 'on' keeps mixing interpreted and compiled blocks (the default is 16000).
+    // for, so 'on' keeps mixing interpreted and compiled blocks (the default is 50000).
     jitThreshold: opts.jit === 'on' ? 64 : undefined,
     onConsoleOutput: (b) => chunks.push(Uint8Array.from(b)),
   });

@@ -107,7 +107,7 @@ export const USAGE = `usage: wasmvisor run [--bare] IMAGE [options]
        wasmvisor up HOST.cfg [--timeout S] [--deterministic] [--stats] [--jit MODE] [--monitor tcp:HOST:PORT]
        wasmvisor xl list [DOM...] | xl pause DOM | xl unpause DOM | xl destroy DOM
        wasmvisor xl console DOM
-       wasmvisor xl save DOM FILE | xl restore FILE | xl migrate DOM HOST[:PORT]
+       wasmvisor xl save DOM FILE | xl restore [-p] FILE | xl migrate DOM HOST[:PORT]
        wasmvisor up [HOST.cfg] --incoming tcp:HOST:PORT | up [HOST.cfg] --wait
        wasmvisor lab IMAGE [--json FILE|-] [--svg FILE] [--runs N] [VM options]
        wasmvisor help COMMAND | COMMAND --help

@@ -55,7 +55,7 @@ export interface XlClientIo {
 
 /** Parse `xl SUB ARGS` into a request (UserError, exit 2, for bad usage). */
 export function parseXlClientArgs(sub: string, args: string[]): XlRequest {
-  const bad = args.find((a) => a.startsWith('-'));
+  const bad = args.find((a, i) => a.startsWith('-') && !(sub === 'restore' && i === 0 && a === '-p'));
   if (bad !== undefined) throw new UserError(`wasmvisor: xl ${sub}: unknown option '${bad}' (see wasmvisor --help)`);
   if (sub === 'list') return { cmd: 'list', doms: args };
   if (sub === 'save' || sub === 'restore' || sub === 'migrate') return parseSaveArgs(sub, args);
@@ -65,13 +65,16 @@ export function parseXlClientArgs(sub: string, args: string[]): XlRequest {
   return { cmd: sub as 'pause', dom: args[0] };
 }
 
-/** xl save DOM FILE, xl restore FILE, xl migrate DOM HOST[:PORT]. */
+/** xl save DOM FILE, xl restore [-p] FILE, xl migrate DOM HOST[:PORT]. */
 function parseSaveArgs(sub: 'save' | 'restore' | 'migrate', args: string[]): XlRequest {
-  const usage = sub === 'save' ? 'DOM FILE' : sub === 'restore' ? 'FILE' : 'DOM HOST[:PORT]';
+  const usage = sub === 'save' ? 'DOM FILE' : sub === 'restore' ? '[-p] FILE' : 'DOM HOST[:PORT]';
+  // xl restore -p: the domain stays paused after the restore (as Xen's xl).
+  const paused = sub === 'restore' && args[0] === '-p';
+  if (paused) args = args.slice(1);
   const n = sub === 'restore' ? 1 : 2;
   if (args.length < n) throw new UserError(`wasmvisor: xl ${sub}: missing arguments (usage: wasmvisor xl ${sub} ${usage})`);
   if (args.length > n) throw new UserError(`wasmvisor: xl ${sub}: unexpected argument '${args[n]}' (usage: wasmvisor xl ${sub} ${usage})`);
-  if (sub === 'restore') return { cmd: 'restore', file: resolve(args[0]) };
+  if (sub === 'restore') return { cmd: 'restore', file: resolve(args[0]), ...(paused ? { paused: true } : {}) };
   if (sub === 'save') return { cmd: 'save', dom: args[0], file: resolve(args[1]) };
   const t = parseMigrateTarget(args[1]);
   return { cmd: 'migrate', dom: args[0], host: t.host, port: t.port };
@@ -80,7 +83,7 @@ function parseSaveArgs(sub: 'save' | 'restore' | 'migrate', args: string[]): XlR
 /** The line a successful xl save, restore or migrate prints (here and in a Dom0's monitor). */
 export function xlSaveDone(req: Extract<XlRequest, { cmd: 'save' | 'restore' | 'migrate' }>, res: Extract<XlResponse, { ok: true }>): string {
   if (req.cmd === 'save') return `xl save: ${res.name} (d${res.domid}) saved to ${req.file} (${res.bytes} bytes) and destroyed`;
-  if (req.cmd === 'restore') return `xl restore: ${res.name} restored from ${req.file} as d${res.domid}`;
+  if (req.cmd === 'restore') return `xl restore: ${res.name} restored from ${req.file} as d${res.domid}${req.paused ? ' (paused)' : ''}`;
   return `xl migrate: ${res.name} (d${res.domid}) migrated to ${req.host}:${req.port} (${res.bytes} bytes, stop-and-copy, downtime ${res.downtimeMs} ms)`;
 }
 

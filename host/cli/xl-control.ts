@@ -259,7 +259,7 @@ function domain0Refusal(cmd: string): string {
 export async function answerXlSave(xl: Toolstack, req: Extract<XlRequest, { cmd: 'save' | 'restore' | 'migrate' }>): Promise<XlResponse> {
   try {
     if (req.cmd === 'restore') {
-      const rec = await restoreFile(xl, req.file);
+      const rec = await restoreFile(xl, req.file, req.paused === true);
       return { ok: true, domid: rec.domid, name: rec.cfg.name };
     }
     const rec = findDomain(xl, req.dom);

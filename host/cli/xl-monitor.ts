@@ -22,7 +22,7 @@ xl pause DOM              pause a domain (a name or an id)
 xl unpause DOM            unpause a domain
 xl destroy DOM            destroy a domain
 xl save DOM FILE          save a domain to FILE and destroy it
-xl restore FILE           run a saved domain on under a new domid
+xl restore [-p] FILE      run a saved domain on under a new domid (-p: paused)
 xl migrate DOM HOST[:PORT]  move a domain to a Dom0 started with up --incoming
 `;
 

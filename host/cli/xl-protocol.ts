@@ -33,7 +33,7 @@ export type XlRequest =
   | { cmd: 'list'; doms: string[] }
   | { cmd: 'pause' | 'unpause' | 'destroy' | 'console'; dom: string }
   | { cmd: 'save'; dom: string; file: string }
-  | { cmd: 'restore'; file: string }
+  | { cmd: 'restore'; file: string; paused?: boolean }
   | { cmd: 'migrate'; dom: string; host: string; port: number };
 
 /** The Dom0's answer. */
@@ -69,7 +69,7 @@ export function parseRequest(line: string): XlRequest {
       return { cmd: 'migrate', dom: o.dom as string, host: o.host, port: o.port as number };
     }
     if (!isFile(o.file)) throw new Error('bad request: file');
-    return o.cmd === 'save' ? { cmd: 'save', dom: o.dom as string, file: o.file } : { cmd: 'restore', file: o.file };
+    return o.cmd === 'save' ? { cmd: 'save', dom: o.dom as string, file: o.file } : { cmd: 'restore', file: o.file, ...(o.paused === true ? { paused: true } : {}) };
   }
   if (typeof o.cmd === 'string' && ONE_DOMAIN.includes(o.cmd)) {
     if (!isDom(o.dom)) throw new Error('bad request: dom');

@@ -29,9 +29,10 @@ export function saveFile(xl: Toolstack, domid: number, file: string): number {
 }
 
 /** xl restore: the domain of save file `file`, running under a new domid. */
-export async function restoreFile(xl: Toolstack, file: string): Promise<DomainRecord> {
+export async function restoreFile(xl: Toolstack, file: string, paused = false): Promise<DomainRecord> {
   const bytes = readInputFile(file, { what: 'save file', maxBytes: MAX_SAVE_FILE });
   const rec = await xl.restore(readXenSave(file, bytes));
+  if (paused) xl.pause(rec.domid); // xl restore -p: before its first slice (this runs between slices)
   xl.opts.onNotice?.(`${rec.cfg.name} (d${rec.domid}): restored from ${file}`);
   return rec;
 }

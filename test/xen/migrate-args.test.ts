@@ -32,7 +32,7 @@ describe('xl save / restore / migrate arguments', () => {
 
   it('bad usage is one line, exit 2', () => {
     expect(refusal(() => parseXlClientArgs('save', ['dl']))).toEqual(['wasmvisor: xl save: missing arguments (usage: wasmvisor xl save DOM FILE)', 2]);
-    expect(refusal(() => parseXlClientArgs('restore', ['a', 'b']))).toEqual(["wasmvisor: xl restore: unexpected argument 'b' (usage: wasmvisor xl restore FILE)", 2]);
+    expect(refusal(() => parseXlClientArgs('restore', ['a', 'b']))).toEqual(["wasmvisor: xl restore: unexpected argument 'b' (usage: wasmvisor xl restore [-p] FILE)", 2]);
     expect(refusal(() => parseXlClientArgs('migrate', ['dl', 'h:99999']))).toEqual(["wasmvisor: xl migrate: 'h:99999' is not HOST[:PORT] (e.g. 127.0.0.1:4444)", 2]);
     expect(refusal(() => parseXlClientArgs('migrate', ['dl', 'a:b:c']))).toEqual(["wasmvisor: xl migrate: 'a:b:c' is not HOST[:PORT] (e.g. 127.0.0.1:4444)", 2]);
     expect(refusal(() => parseIncoming('127.0.0.1:4444'))).toEqual(["wasmvisor: up: --incoming: '127.0.0.1:4444' is not tcp:HOST:PORT (e.g. tcp:127.0.0.1:4444)", 2]);

@@ -28,6 +28,7 @@ import { VIRTIO_F_VERSION_1, type VirtioDevice } from './mmio';
 import type { BlockBackend } from './backend';
 import { DescriptorChain, type SplitQueue } from './queue';
 import type { SectionReader, SectionWriter } from '../../snapshot/format';
+import { readConfigBytes } from './mmio';
 
 /** Device ID of a block device (§5). */
 export const VIRTIO_ID_BLOCK = 2;
@@ -150,12 +151,7 @@ export class VirtioBlk implements VirtioDevice {
   }
 
   readConfig(offset: number, size: number): number {
-    let v = 0;
-    for (let i = Math.min(size, 4) - 1; i >= 0; i--) {
-      const at = offset + i;
-      v = (v << 8) | (at >= 0 && at < CONFIG_SIZE ? this.config[at] : 0);
-    }
-    return v >>> 0;
+    return readConfigBytes(this.config, offset, size);
   }
 
   writeConfig(_offset: number, _size: number, _value: number): void {

@@ -482,3 +482,16 @@ function low(addr: bigint, v: number): bigint {
 function high(addr: bigint, v: number): bigint {
   return (addr & 0xffff_ffffn) | (BigInt(v >>> 0) << 32n);
 }
+
+/**
+ * A device-specific configuration read (virtio 1.x §4.2.2.2: little-endian, 1-4 bytes): the
+ * bytes of `config` at [offset, offset + size), 0 past its end.
+ */
+export function readConfigBytes(config: Uint8Array, offset: number, size: number): number {
+  let v = 0;
+  for (let i = Math.min(size, 4) - 1; i >= 0; i--) {
+    const at = offset + i;
+    v = (v << 8) | (at >= 0 && at < config.length ? config[at] : 0);
+  }
+  return v >>> 0;
+}

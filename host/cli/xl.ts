@@ -27,6 +27,7 @@ import { UserError } from '../errors';
 import { XenHypervisor } from '../xen/hypervisor';
 import { readDomainCfg, type DomainCfg } from '../xen/toolstack/cfg';
 import { readHostCfg } from '../xen/toolstack/host-cfg';
+import { BridgeUplink, type UplinkSpec } from '../xen/backends/bridge-uplink';
 import { formatXlList, type XlListRow } from '../xen/toolstack/list-format';
 import { describeEnd, succeeded, Toolstack, type DeviceOps, type DomainRecord } from '../xen/toolstack/xl';
 import { commandHelp } from './help';
@@ -141,8 +142,8 @@ export async function runXl(args: string[], io: XlIo): Promise<number> {
 export async function runUp(args: string[], io: XlIo): Promise<number> {
   if (wantsHelp(args, io, 'up')) return 0;
   const o = parseXlArgs('up', args);
-  const host = o.file !== '' ? readHostCfg(o.file) : { domains: [], bridges: undefined };
-  return session(o, host.domains, host.bridges, io, true);
+  const host = o.file !== '' ? readHostCfg(o.file) : { domains: [], bridges: undefined, uplinks: [] };
+  return session(o, host.domains, host.bridges, io, true, host.uplinks);
 }
 
 /** --help or -h anywhere: print the command's usage (help.ts). */
@@ -153,7 +154,7 @@ function wantsHelp(args: string[], io: XlIo, what: 'xl' | 'up'): boolean {
 }
 
 /** Build the toolstack, create the domains, run them, report. */
-async function session(o: XlOptions, cfgs: DomainCfg[], bridges: string[] | undefined, io: XlIo, prefixed: boolean): Promise<number> {
+async function session(o: XlOptions, cfgs: DomainCfg[], bridges: string[] | undefined, io: XlIo, prefixed: boolean, uplinkSpecs: UplinkSpec[] = []): Promise<number> {
   let width = Math.max(0, ...cfgs.map((c) => c.name.length));
   const lines = new Map<DomainRecord, LinePrefixer>();
   const consoles = new ConsoleHub<DomainRecord>();
@@ -177,10 +178,14 @@ async function session(o: XlOptions, cfgs: DomainCfg[], bridges: string[] | unde
       control?.domainsChanged(); // every lifecycle change comes with a notice
     },
   });
+  // The bridges' uplinks first, so that the domains' first frames (ARP) can cross them.
+  const uplinks: BridgeUplink[] = [];
   try {
+    for (const u of uplinkSpecs) uplinks.push(await BridgeUplink.open(xl.bridge(u.bridge), u));
     for (const c of cfgs) await xl.create(c);
   } catch (e) {
     for (const r of xl.records()) if (r.state !== 'gone') xl.destroy(r.domid);
+    for (const u of uplinks) u.close();
     throw e;
   }
 
@@ -255,6 +260,7 @@ async function session(o: XlOptions, cfgs: DomainCfg[], bridges: string[] | unde
   } finally {
     monitorServer?.close();
     incoming?.close();
+    for (const u of uplinks) u.close();
     control?.close();
     input.close();
     for (const p of lines.values()) p.end();
@@ -264,7 +270,7 @@ async function session(o: XlOptions, cfgs: DomainCfg[], bridges: string[] | unde
 
   const rows: XlListRow[] = [xl.list(dom0Seconds(xl, t0))[0], ...xl.records().map((r) => xl.row(r))];
   io.stdout(formatXlList(rows));
-  if (o.stats) say(formatToolstackStats(xl));
+  if (o.stats) say(formatToolstackStats(xl) + uplinks.map((u) => `${u.name}: ${Object.entries(u.stats).map(([k, v]) => `${k} ${v}`).join(', ')}\n`).join(''));
   if (how === 'timeout') {
     const r = xl.records().find((x) => x.end?.reason === 'timeout');
     say(`wasmvisor: ${o.file}: timeout after ${o.timeout} s${r ? ` (${r.cfg.name} still running)` : ''}\n`);

@@ -12,6 +12,7 @@
  *                 events, a partial request, our ring indices) and its watches
  *   XBKD console  JSON: the console backend's out_cons, in_prod and pending typed input
  *   XBKD vbdN     JSON: blkback of vbd N: connected?, our ring indices, persistent grants
+ *   XBKD vifN     JSON: netback of vif N (xen-net.ts, which says what happens to frames in flight)
  *   XDSK vbdN     the disk: a file (path and size: shared storage, as QEMU's and Xen's
  *                 migration assume) or a memory disk's contents (sparse 4 KiB blocks)
  *
@@ -31,8 +32,8 @@
  *     private ring indices are saved and restored, never renegotiated;
  *   - XenStore paths and permissions naming the old domid are renamed to the new one (the
  *     domain's home, /local/domain/0/backend/TYPE/OLD/..., frontend-id, domid).
- * A domain with a vif, an open XenStore transaction, or an event channel to another DomU is
- * refused at the save, in one line.
+ * A domain with an open XenStore transaction, or an event channel to another DomU, is refused at
+ * the save, in one line.
  */
 import { MemoryBackend, type BlockBackend } from '../devices/virtio/backend';
 import { FileBackend } from '../devices/virtio/file-backend';
@@ -41,7 +42,7 @@ import type { Vm } from '../vmm/vm';
 import type { XenDomain } from '../xen/domain';
 import { ECS_INTERDOMAIN, ECS_UNBOUND, type PortSnapshot } from '../xen/event-channel';
 import type { XenHypervisor } from '../xen/hypervisor';
-import type { DiskResumeState } from '../xen/devices';
+import type { DiskResumeState, VifResumeState } from '../xen/devices';
 import type { ConsoleSnapshot } from '../xen/backends/console';
 import type { BlkbackSnapshot } from '../xen/backends/blkback';
 import type { DomainCfg } from '../xen/toolstack/cfg';
@@ -49,6 +50,7 @@ import type { ConnectionSnapshot } from '../xen/xenstore/connection';
 import type { WatchSnapshot } from '../xen/xenstore/watches';
 import { decodeSnapshot, encodeSnapshot, sectionKey, SectionReader, SectionWriter, SnapshotError, type Section } from './format';
 import { restoreSections, snapshotSections } from './snapshot';
+import { readVifStates, vifResumeState } from './xen-net';
 
 /** Version of every X* section (bumped when one changes meaning). */
 export const XEN_SECTION_VERSION = 1;
@@ -81,7 +83,7 @@ interface XenStoreState {
 export interface SavedDevice {
   kind: 'vbd' | 'vif' | 'console';
   devid: number;
-  /** ConsoleSnapshot, or { xenbus, driver: BlkbackSnapshot } for a vbd. */
+  /** ConsoleSnapshot, or { xenbus, driver: BlkbackSnapshot / NetbackSnapshot } for a vbd / vif. */
   snapshot?: () => unknown;
 }
 
@@ -99,7 +101,6 @@ export interface XenSaveInput {
 export function whyNotSaveableDomain(x: XenSaveInput): string | undefined {
   const { hv, dom, cfg } = x;
   if (dom.shutdownReason !== undefined) return `it has shut down (${dom.shutdownReason})`;
-  if (cfg.vifs.length > 0) return `it has ${cfg.vifs.length} vif(s): saving network devices is not supported yet`;
   const xs = hv.xenstore.domainState(dom.domid);
   if (!xs) return 'it has no XenStore connection';
   if (xs.transactions > 0) return `it has ${xs.transactions} XenStore transaction(s) open; try again`;
@@ -164,6 +165,8 @@ export function saveXenDomain(x: XenSaveInput): Uint8Array {
         persistent: s.driver.persistent, persistentRefs: s.driver.persistentGrants.map((g) => g.ref),
       };
       add('XBKD', `vbd${d.devid}`, (w) => w.json(resume));
+    } else if (d.kind === 'vif') {
+      add('XBKD', `vif${d.devid}`, (w) => w.json(vifResumeState(d.snapshot!())));
     }
   }
   cfg.disks.forEach((disk, i) => add('XDSK', `vbd${disk.devid}`, (w) => saveDisk(w, x.disks[i])));
@@ -281,6 +284,7 @@ function renamer(from: number, to: number): { path(p: string): string; perm(p: s
 export interface RestoredBackends {
   console: ConsoleSnapshot | undefined;
   disks: Map<number, DiskResumeState>;
+  vifs: Map<number, VifResumeState>;
 }
 
 /**
@@ -298,6 +302,7 @@ export function loadXenDomain(save: XenSaveFile, hv: XenHypervisor, d: XenDomain
   const consoleSaved = save.sections.has('XBKD:console') ? r('XBKD', 'console').json<{ outCons: number; inProd: number; pendingInput: number[] }>() : undefined;
   const disks = new Map<number, DiskResumeState>();
   for (const disk of dom.cfg.disks) disks.set(disk.devid, r('XBKD', `vbd${disk.devid}`).json<DiskResumeState>());
+  const vifs = readVifStates(file, dom.cfg, (name) => r('XBKD', name).json<unknown>());
   if (!Array.isArray(ports) || !Array.isArray(xs?.nodes) || !Array.isArray(xs.watches) || typeof xs.conn !== 'object') throw bad('Xen sections hold malformed data (corrupt snapshot)');
   const from = dom.domid;
   const to = d.domid;
@@ -331,7 +336,7 @@ export function loadXenDomain(save: XenSaveFile, hv: XenHypervisor, d: XenDomain
   // The one-shot timer and a SCHEDOP_poll, on the restored clock.
   if (dom.timerDeadline !== null) d.setTimer(BigInt(dom.timerDeadline) * 100n, true);
   rearmPoll(d.vm, d, dom.poll);
-  return { console: consoleSaved ? { ...consoleSaved, channel: { ringHandles: [], port: 0, stopped: null, stats: { kicks: 0, runs: 0, notifications: 0 } }, stats: { kicks: 0, runs: 0, notifications: 0, outBytes: 0, inBytes: 0, inputDropped: 0 } } : undefined, disks };
+  return { console: consoleSaved ? { ...consoleSaved, channel: { ringHandles: [], port: 0, stopped: null, stats: { kicks: 0, runs: 0, notifications: 0 } }, stats: { kicks: 0, runs: 0, notifications: 0, outBytes: 0, inBytes: 0, inputDropped: 0 } } : undefined, disks, vifs };
 }
 
 /** A vCPU saved inside SCHEDOP_poll waits again for what ends the poll (XenDomain.beginPoll). */

@@ -31,7 +31,7 @@ import type { BlockBackend } from '../devices/virtio/backend';
 import { Blkback, type BlkbackSnapshot } from './backends/blkback';
 import { formatMac, parseMac, macAt, type Bridge } from './backends/bridge';
 import { ConsoleBackend, type ConsoleSnapshot } from './backends/console';
-import { Netback } from './backends/netback';
+import { Netback, type NetbackSnapshot } from './backends/netback';
 import { XenbusBackend, type XenbusBackendSnapshot, type XenbusDriver } from './backends/xenbus-backend';
 import type { XenDomain } from './domain';
 import type { XenHypervisor } from './hypervisor';
@@ -285,6 +285,61 @@ export function resumeDisk(hv: XenHypervisor, dom: XenDomain, devid: number, spe
     },
     stats: () => numbers(blk.stats),
     snapshot: () => ({ xenbus: xenbus.snapshot(), driver: blk.snapshot() }),
+  };
+}
+
+/**
+ * What xl save keeps of a vif's backend (host/snapshot/xen-net.ts): whether it was connected,
+ * its private indices of the tx and rx rings, and its MAC (kept, since a default MAC names the
+ * old domid). The ring refs, event channel and feature-sg are the frontend's XenStore keys.
+ */
+export interface VifResumeState {
+  connected: boolean;
+  tx: NetbackSnapshot['tx'];
+  rx: NetbackSnapshot['rx'];
+  mac: string;
+}
+
+/**
+ * xl restore: vif `devid` of a restored domain, whose XenStore directories came back with it,
+ * plugged into `spec.bridge` (the target Dom0's bridge of that name). A backend that was
+ * connected reconnects as it was (Netback.resume) with nothing written to XenStore and no event
+ * sent; one that was not starts its side of the handshake again (as resumeDisk). `announce()`
+ * (the toolstack calls it once the domain is restored and scheduled) tells the bridges where the
+ * MAC now is (Netback.announce).
+ */
+export function resumeVif(hv: XenHypervisor, dom: XenDomain, devid: number, spec: VifSpec, saved: VifResumeState, opts: AttachOptions = {}): AttachedXenbusDevice<Netback> & { announce(): void } {
+  const net = new Netback({ grants: hv.grants, events: hv.evtchn, frontendDomid: dom.domid, bridge: spec.bridge, mac: saved.mac, schedule: opts.schedule });
+  const paths = hv.xs.devicePaths('vif', devid, dom.domid, BACKEND_DOMID);
+  const xenbus = new XenbusBackend(hv.xs, paths, net);
+  const fail = (why: string) => new UserError(`${dom.name}: vif ${devid}: cannot reconnect after the restore: ${why}`);
+  try {
+    if (saved.connected && saved.tx && saved.rx) {
+      const keys = net.frontendKeys((key) => hv.xs.tryRead(`${paths.frontend}/${key}`));
+      if (typeof keys === 'string') throw fail(keys);
+      const err = net.resume(keys, { tx: saved.tx, rx: saved.rx });
+      if (err !== null) throw fail(err);
+      xenbus.resumeConnected();
+    } else {
+      xenbus.start();
+    }
+  } catch (e) {
+    net.detach();
+    throw e;
+  }
+  let closed = false;
+  return {
+    kind: 'vif', devid, paths, xenbus, driver: net,
+    close() {
+      if (closed) return;
+      closed = true;
+      xenbus.close();
+      net.detach();
+      hv.xs.removeDevice(paths);
+    },
+    stats: () => numbers(net.stats),
+    snapshot: () => ({ xenbus: xenbus.snapshot(), driver: net.snapshot() }),
+    announce: () => net.announce(),
   };
 }
 

@@ -96,6 +96,27 @@ export function parseMac(s: string): Uint8Array | undefined {
 }
 
 const ETH_HLEN = 14;
+
+/** EtherType of RARP (RFC 903). */
+export const ETH_P_RARP = 0x8035;
+
+/**
+ * The frame QEMU's announce_self sends for a MAC after a migration (net/announce.c,
+ * announce_self_create), 60 bytes: broadcast destination, source = the MAC, EtherType RARP;
+ * htype 1, ptype 0x0800, hlen 6, plen 4, op 3 (reverse request), sender and target hardware
+ * address = the MAC, both protocol addresses 0; zero padding.
+ */
+export function rarpAnnouncement(mac: number): Uint8Array {
+  const f = new Uint8Array(60);
+  const m = new Uint8Array(6);
+  for (let i = 0; i < 6; i++) m[i] = Math.floor(mac / 2 ** (8 * (5 - i))) & 0xff;
+  f.fill(0xff, 0, 6);
+  f.set(m, 6);
+  f.set([ETH_P_RARP >> 8, ETH_P_RARP & 0xff, 0, 1, 0x08, 0x00, 6, 4, 0, 3], 12);
+  f.set(m, 22);
+  f.set(m, 32);
+  return f;
+}
 /** Multicast bit of the first byte (the high byte of the 48-bit number). */
 const MCAST_BIT = 2 ** 40;
 

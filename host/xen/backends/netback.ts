@@ -26,7 +26,7 @@
  *   notified at most once, when the bridge ends the batch (flush()).
  */
 import { GNTST_okay } from '../hypercall-abi';
-import { formatMac, macAt, parseMac, type Bridge, type BridgePort, type EthFrame } from './bridge';
+import { formatMac, macAt, parseMac, rarpAnnouncement, type Bridge, type BridgePort, type EthFrame } from './bridge';
 import { BackendChannel, type BackendContext, type ChannelSnapshot, type ChannelStats } from './channel';
 import {
   decodeRxRequest, decodeTxRequest, encodeRxResponse, encodeTxResponse, ETH_HLEN, NETIF_RSP_ERROR, NETIF_RSP_NULL,
@@ -79,7 +79,17 @@ export interface NetbackSnapshot {
   tx: BackRingSnapshot | null;
   rx: BackRingSnapshot | null;
   rxSg: boolean;
+  /** The vif's MAC ("00:16:3e:.."), or null without one. */
+  mac: string | null;
   stats: NetbackStats;
+}
+
+/** The frontend's keys a vif connects with (netif.h "Frontend XenBus Nodes"). */
+export interface NetifFrontendKeys {
+  txRef: number;
+  rxRef: number;
+  port: number;
+  rxSg: boolean;
 }
 
 /** A protocol violation that stops the vif (thrown inside the tx loop, caught in serveTx). */
@@ -124,13 +134,51 @@ export class Netback implements XenbusDriver, BridgePort {
 
   /** XenbusDriver.connect: tx-ring-ref, rx-ring-ref, event-channel, request-rx-copy = 1. */
   connect(frontend: (key: string) => string | undefined): string | null {
+    const k = this.frontendKeys(frontend);
+    return typeof k === 'string' ? k : this.connectRings(k.txRef, k.rxRef, k.port, k.rxSg);
+  }
+
+  /** The rings, port and feature-sg the frontend's keys name, or what is wrong with them. */
+  frontendKeys(frontend: (key: string) => string | undefined): NetifFrontendKeys | string {
     const tx = readU32Key(frontend('tx-ring-ref'));
     const rx = readU32Key(frontend('rx-ring-ref'));
     const port = readU32Key(frontend('event-channel'));
     if (tx === undefined || rx === undefined) return `${this.name}: tx-ring-ref/rx-ring-ref missing or malformed`;
     if (port === undefined) return `${this.name}: event-channel missing or malformed (split event channels are not offered)`;
     if (frontend('request-rx-copy') !== '1') return `${this.name}: the frontend must request rx-copy (request-rx-copy = 1)`;
-    return this.connectRings(tx, rx, port, frontend('feature-sg') === '1');
+    return { txRef: tx, rxRef: rx, port, rxSg: frontend('feature-sg') === '1' };
+  }
+
+  /**
+   * xl restore (host/snapshot/xen-net.ts): reconnect to a frontend that never saw the save, with
+   * the rings and port of its XenStore keys and our private indices of both rings as snapshot()
+   * saved them. The shared rings came back with guest RAM, and with them the rx buffers the
+   * frontend had posted (requests past our rx req_cons) and any tx requests not yet taken. No
+   * frame is sent, no event raised: a save is taken between two runs, when the tx ring has been
+   * served to its end and every rx batch published (the bridge flushes each batch), so the
+   * frontend's next kick, or the next frame for it, carries on. Null, or an error message.
+   */
+  resume(k: NetifFrontendKeys, s: { tx: BackRingSnapshot; rx: BackRingSnapshot }): string | null {
+    this.tx = this.rx = null;
+    const err = this.channel.connect([k.txRef, k.rxRef], k.port, () => this.serveTx());
+    if (err) return err;
+    this.tx = new BackRing(this.channel.pages[0], NETIF_TX_REQ_SIZE, NETIF_TX_RSP_SIZE, s.tx);
+    this.rx = new BackRing(this.channel.pages[1], NETIF_RX_REQ_SIZE, NETIF_RX_RSP_SIZE, s.rx);
+    this.rxSg = k.rxSg;
+    return null;
+  }
+
+  /**
+   * Tell the bridge (and through its uplinks the segment) where this vif's MAC now is, as QEMU's
+   * announce_self does after a migration (net/announce.c): one broadcast RARP request (EtherType
+   * 0x8035, RFC 903 op 3, sender and target hardware address = the MAC, protocol addresses 0),
+   * sent into the bridge from this vif's port, so every learning bridge on the way moves the
+   * MAC's entry to the port it came from. Guests ignore it (it is not ARP). A vif without a MAC
+   * or a bridge announces nothing.
+   */
+  announce(): void {
+    if (this.mac === undefined || !this.opts.bridge || !this.bridgePort) return;
+    this.opts.bridge.input(this.bridgePort, [{ data: rarpAnnouncement(this.mac) }]);
   }
 
   /** Map the two rings and bind the port. Null or an error message. */
@@ -326,6 +374,9 @@ export class Netback implements XenbusDriver, BridgePort {
 
   /** Plain-data state. */
   snapshot(): NetbackSnapshot {
-    return { channel: this.channel.snapshot(), tx: this.tx?.snapshot() ?? null, rx: this.rx?.snapshot() ?? null, rxSg: this.rxSg, stats: { ...this.stats } };
+    return {
+      channel: this.channel.snapshot(), tx: this.tx?.snapshot() ?? null, rx: this.rx?.snapshot() ?? null, rxSg: this.rxSg,
+      mac: this.mac === undefined ? null : formatMac(this.mac), stats: { ...this.stats },
+    };
   }
 }

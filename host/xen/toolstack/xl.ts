@@ -38,7 +38,7 @@ import { xenSchedVcpu } from './xen-vcpu';
 import { SnapshotError } from '../../snapshot/format';
 import { loadXenDomain, openSavedDisks, saveXenDomain, type SavedDevice, type XenSaveFile } from '../../snapshot/xen';
 import type { ConsoleSnapshot } from '../backends/console';
-import type { DiskResumeState } from '../devices';
+import type { DiskResumeState, VifResumeState } from '../devices';
 
 /** A device attached to a domain (host/xen/devices.ts). */
 export interface AttachedDevice {
@@ -46,6 +46,8 @@ export interface AttachedDevice {
   readonly devid: number;
   close(): void;
   stats(): Record<string, number>;
+  /** A restored vif: announce its MAC on its bridge (devices.ts resumeVif). */
+  announce?(): void;
 }
 
 /** host/xen/devices.ts: how Dom0 gives a domain its disks, vifs and PV console. */
@@ -56,6 +58,7 @@ export interface DeviceOps {
   /** xl restore (host/snapshot/xen.ts): the same devices, reconnected to a restored domain. */
   resumeDisk?(hv: XenHypervisor, dom: XenDomain, devid: number, spec: { backend: BlockBackend; vdev: string; readOnly: boolean }, saved: DiskResumeState): AttachedDevice;
   resumeConsole?(hv: XenHypervisor, dom: XenDomain, sink: (bytes: Uint8Array) => void, saved: ConsoleSnapshot): AttachedDevice & { input(bytes: Uint8Array): void };
+  resumeVif?(hv: XenHypervisor, dom: XenDomain, devid: number, spec: { bridge: Bridge; ip?: string; bridgeName?: string }, saved: VifResumeState): AttachedDevice;
 }
 
 /** How the toolstack is set up. */
@@ -323,7 +326,7 @@ export class Toolstack {
   async restore(save: XenSaveFile): Promise<DomainRecord> {
     const cfg = save.dom.cfg;
     const dev = this.opts.devices;
-    if (!dev.resumeDisk || !dev.resumeConsole) throw new UserError('xl restore: this toolstack cannot reconnect devices');
+    if (!dev.resumeDisk || !dev.resumeConsole || (cfg.vifs.length > 0 && !dev.resumeVif)) throw new UserError('xl restore: this toolstack cannot reconnect devices');
     if (this.recs.some((r) => r.cfg.name === cfg.name && r.state !== 'gone')) throw new SnapshotError(save.file, `a domain named '${cfg.name}' already exists here`);
     const kernel = (this.opts.loadKernel ?? ((p) => loadImageFile(p, KERNEL_RAW_BASE)))(cfg.kernel);
     const disks = openSavedDisks(save);
@@ -356,6 +359,9 @@ export class Toolstack {
       cfg.disks.forEach((disk, i) => {
         rec.devices.push(dev.resumeDisk!(this.hv, d!, disk.devid, { backend: disks[i], vdev: disk.vdev, readOnly: disk.readOnly }, saved.disks.get(disk.devid)!));
       });
+      cfg.vifs.forEach((vif, i) => {
+        rec.devices.push(dev.resumeVif!(this.hv, d!, i, { bridge: this.bridge(vif.bridge), ip: vif.ip, bridgeName: vif.bridge }, saved.vifs.get(i)!));
+      });
     } catch (e) {
       for (const x of rec.devices.splice(0).reverse()) x.close();
       if (d !== undefined) this.hv.destroyDomain(d.domid);
@@ -365,6 +371,8 @@ export class Toolstack {
     this.disks.set(rec, disks);
     this.recs.push(rec);
     this.scheduler.add(d.domid, isolated(xenSchedVcpu(this.hv, d)), { weight: cfg.weight, cap: cfg.cap });
+    // Only now that nothing can fail: the vifs' MACs are here (a refused restore moved no bridge entry).
+    for (const x of rec.devices) x.announce?.();
     return rec;
   }
 

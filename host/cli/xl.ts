@@ -185,7 +185,7 @@ async function session(o: XlOptions, cfgs: DomainCfg[], bridges: string[] | unde
     for (const c of cfgs) await xl.create(c);
   } catch (e) {
     for (const r of xl.records()) if (r.state !== 'gone') xl.destroy(r.domid);
-    for (const u of uplinks) u.close();
+    await Promise.all(uplinks.map((u) => u.close()));
     throw e;
   }
 
@@ -260,7 +260,7 @@ async function session(o: XlOptions, cfgs: DomainCfg[], bridges: string[] | unde
   } finally {
     monitorServer?.close();
     incoming?.close();
-    for (const u of uplinks) u.close();
+    await Promise.all(uplinks.map((u) => u.close()));
     control?.close();
     input.close();
     for (const p of lines.values()) p.end();

@@ -74,6 +74,9 @@ export class BridgeUplink implements BridgePort {
   private readonly queue: Uint8Array[] = [];
   private readonly bridgePort: number;
   private closed = false;
+  /** Datagrams handed to the socket and not yet sent. */
+  private sending = 0;
+  private drained: (() => void) | undefined;
 
   private constructor(private readonly bridge: Bridge, private readonly sock: Socket, readonly spec: UplinkSpec, readonly localPort: number) {
     this.name = `uplink ${spec.bridge} -> ${spec.remote.host}:${spec.remote.port}`;
@@ -121,8 +124,10 @@ export class BridgeUplink implements BridgePort {
     for (const f of this.queue.splice(0)) {
       this.stats.txFrames++;
       this.stats.txBytes += f.length;
+      this.sending++;
       this.sock.send(f, this.spec.remote.port, this.spec.remote.host, (err) => {
         if (err) this.stats.txErrors++;
+        if (--this.sending === 0) this.drained?.();
       });
     }
   }
@@ -138,11 +143,23 @@ export class BridgeUplink implements BridgePort {
     this.bridge.input(this.bridgePort, [{ data: new Uint8Array(msg.buffer, msg.byteOffset, msg.length) }]);
   }
 
-  /** Unplug and close the socket (idempotent). */
-  close(): void {
+  /**
+   * Unplug, let the datagrams already handed to the socket go (a domain's last frames before it
+   * powered off: at most `drainMs`), then close the socket. Idempotent.
+   */
+  async close(drainMs = 1000): Promise<void> {
     if (this.closed) return;
     this.closed = true;
     this.bridge.detach(this.bridgePort);
+    if (this.sending > 0) {
+      await new Promise<void>((res) => {
+        const t = setTimeout(res, drainMs);
+        this.drained = () => {
+          clearTimeout(t);
+          res();
+        };
+      });
+    }
     this.sock.close();
   }
 }

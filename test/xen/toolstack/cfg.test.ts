@@ -168,7 +168,7 @@ describe('HOST.cfg', () => {
     [`domains = [ ${Array(17).fill("'a'").join(', ')} ]`, "h:1: domains = [ 'a', 'a', 'a', 'a', 'a', 'a', 'a', 'a', 'a', 'a', 'a', ...: 17 domains; at most 16"],
     ["bridges = [ 'a', 'a' ]\ndomains = [ 'x' ]", "h:1: bridges = [ 'a', 'a' ]: a bridge is named twice"],
     ["bridges = [ 'a b' ]", "h:1: bridges = [ 'a b' ]: bad bridge name 'a b'"],
-    ["memory = 3", "h:1: unknown key 'memory' (known: bridges, domains)"],
+    ["memory = 3", "h:1: unknown key 'memory' (known: bridges, domains, uplinks)"],
     ["domains = [ 'a', 'b' ]", "h:1: two domains are named 'a'"],
     ["bridges = [ 'br0' ]\ndomains = [ 'a' ]", "/h/a: vif bridge 'xenbr0' is not one of h's bridges (br0)"],
   ])('%j', (text, message) => {

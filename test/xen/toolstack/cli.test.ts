@@ -83,7 +83,7 @@ describe('wasmvisor up / xl (built CLI)', () => {
   it('bad input: one line, exit 2', () => {
     expectUsageError(wasmvisor(['up']), 'wasmvisor: up: missing the configuration file (usage: wasmvisor up FILE.cfg)');
     expectUsageError(wasmvisor(['up', join(dir, 'none.cfg')]), `${join(dir, 'none.cfg')}: no such file`);
-    expectUsageError(wasmvisor(['up', file('bad.cfg', "domains = [ 'x.cfg' ]\nfoo = 1\n")]), `${join(dir, 'bad.cfg')}:2: unknown key 'foo' (known: bridges, domains)`);
+    expectUsageError(wasmvisor(['up', file('bad.cfg', "domains = [ 'x.cfg' ]\nfoo = 1\n")]), `${join(dir, 'bad.cfg')}:2: unknown key 'foo' (known: bridges, domains, uplinks)`);
     expectUsageError(wasmvisor(['up', file('h2.cfg', "domains = [ 'd.cfg' ]\n"), '--timeout', '0']), "wasmvisor: --timeout: bad value '0' (expected seconds > 0, e.g. 10 or 0.5)");
     file('d.cfg', "name = 'd'\nkernel = 'nothere.elf'\nmemory = 3\n");
     expectUsageError(wasmvisor(['up', join(dir, 'h2.cfg')]), `${join(dir, 'd.cfg')}:3: memory = 3: expected 4..${vmMemSizeLimit() / 2 ** 20} (MiB)`);

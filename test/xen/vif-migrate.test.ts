@@ -69,8 +69,10 @@ describe('xl migrate of a DomU with a vif between two joined Dom0s (built CLI)',
     expect(m.status).toBe(0);
     const downtimeMs = Number(/downtime (\d+) ms/.exec(m.stderr)![1]);
     expect(B.err).toMatch(/wasmvisor: ans \(d2\): migrated in from 127\.0\.0\.1:\d+\n/);
-    // The replies go on, now from B: 200 more after the migration.
-    await until('200 replies after the migration', () => replies(B.out) >= before + 300, () => B.out + B.err);
+    // The replies go on, now from B. The outage ended before the command returned, with fewer
+    // than `after` + 100 replies (progress lines come every 100): 300 more make 200 after it.
+    const after = replies(B.out);
+    await until('200 replies after the migration', () => replies(B.out) >= after + 300, () => B.out + B.err);
     B.type('q');
     const [ea, eb] = await Promise.all([A.exited, B.exited]);
     expect([ea.status, eb.status]).toEqual([0, 0]);
@@ -95,9 +97,9 @@ describe('xl migrate of a DomU with a vif between two joined Dom0s (built CLI)',
     lost.forEach((q, i) => expect(q).toBe(lost[0] + i));
     if (lost.length > 0) {
       expect(lost[0]).toBeGreaterThan(before);
-      expect(lost.at(-1)!).toBeLessThan(s.requests - 200);
+      expect(lost.at(-1)!).toBeLessThanOrEqual(s.requests - 200);
     }
-    expect(s.replies).toBeGreaterThanOrEqual(before + 300);
+    expect(s.replies).toBeGreaterThanOrEqual(after + 300);
     // Each reply was an answer; requests lost on their way were not answered; +1: the stop.
     expect(answered).toBeGreaterThanOrEqual(s.replies + 1);
     expect(answered).toBeLessThanOrEqual(s.requests + 1);

@@ -158,5 +158,11 @@ describe.skipIf(!existsSync(DISKLOOP))('Xen state across xl save / xl restore (i
     expect([t.hv.xs.read('/local/domain/0/backend/vif/2/0/state'), t.hv.xs.read('/local/domain/2/device/vif/0/state')]).toEqual(['2', '1']);
     expect(t.hv.xs.read('/local/domain/0/backend/vif/2/0/frontend-id')).toBe('2');
     t.xl.destroy(2);
+
+    // A Dom0 without the vif's bridge refuses it in one line and keeps nothing of it.
+    const hv = new XenHypervisor();
+    const other = new Toolstack(hv, { devices: devices as DeviceOps, deterministic: true, bridges: ['br0'] });
+    await expect(other.restore(save)).rejects.toThrow("toolstack: no bridge 'xenbr0' (have br0)");
+    expect([hv.hasDomain(1), hv.xs.tryRead('/local/domain/1'), hv.xs.tryRead('/local/domain/0/backend/vif/1'), other.records()]).toEqual([false, undefined, undefined, []]);
   });
 });

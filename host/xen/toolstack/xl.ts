@@ -364,7 +364,14 @@ export class Toolstack {
       });
     } catch (e) {
       for (const x of rec.devices.splice(0).reverse()) x.close();
-      if (d !== undefined) this.hv.destroyDomain(d.domid);
+      if (d !== undefined) {
+        this.hv.destroyDomain(d.domid);
+        // The backend directories the load wrote for devices never reconnected (closed ones removed theirs).
+        const be = '/local/domain/0/backend';
+        for (const type of this.hv.xs.tryRead(be) !== undefined ? this.hv.xs.directory(be) : []) {
+          if (this.hv.xs.tryRead(`${be}/${type}/${d.domid}`) !== undefined) this.hv.xs.rm(`${be}/${type}/${d.domid}`);
+        }
+      }
       for (const x of disks) closeDisk(x);
       throw e;
     }

@@ -142,7 +142,7 @@ export async function runXl(args: string[], io: XlIo): Promise<number> {
 export async function runUp(args: string[], io: XlIo): Promise<number> {
   if (wantsHelp(args, io, 'up')) return 0;
   const o = parseXlArgs('up', args);
-  const host = o.file !== '' ? readHostCfg(o.file) : { domains: [], bridges: undefined, uplinks: [] };
+  const host = o.file !== '' ? readHostCfg(o.file, { domainsOptional: o.incoming !== undefined || o.wait === true }) : { domains: [], bridges: undefined, uplinks: [] };
   return session(o, host.domains, host.bridges, io, true, host.uplinks);
 }
 

@@ -55,7 +55,7 @@ export function dom0Dir(dir: string, name: string, domains: { name: string; cmdl
     writeFileSync(join(d, `${x.name}.cfg`), `name = '${x.name}'\nkernel = '${x.kernel ?? PINGLOOP}'\nmemory = 16\n${x.cmdline === '' ? '' : `cmdline = '${x.cmdline}'\n`}${vif}`);
   }
   const host = join(d, 'host.cfg');
-  writeFileSync(host, `domains = [ ${domains.map((x) => `'${x.name}.cfg'`).join(', ')} ]\n` + (uplinks.length ? `uplinks = [ ${uplinks.map((u) => `'${u}'`).join(', ')} ]\n` : ''));
+  writeFileSync(host, (domains.length ? `domains = [ ${domains.map((x) => `'${x.name}.cfg'`).join(', ')} ]\n` : '') + (uplinks.length ? `uplinks = [ ${uplinks.map((u) => `'${u}'`).join(', ')} ]\n` : ''));
   return { dir: d, rt, host };
 }
 

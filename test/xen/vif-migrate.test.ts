@@ -32,20 +32,30 @@ const WAIT_MS = 1000;
 const ANS = { name: 'ans', cmdline: 'answer', mac: '00:16:3e:00:00:01', ip: '10.0.0.1' };
 const PINGER = { name: 'pinger', cmdline: 'ping', mac: '00:16:3e:00:00:02', ip: '10.0.0.2' };
 
-/** Dom0 A (the answering domain) and Dom0 B (the pinger, listening for xl migrate), joined. */
-async function joined(prefix: string, bExtra: { name: string; cmdline: string; mac: string; ip: string; kernel?: string }[] = []) {
+type Dom = { name: string; cmdline: string; mac: string; ip: string; kernel?: string };
+
+/**
+ * Dom0 A (the answering domain; the pinger too if `pingerOn` is A) and Dom0 B (listening for xl
+ * migrate; the pinger if `pingerOn` is B, and `bExtra`), their bridges joined by an uplink.
+ * Resolves once the pinger has 100 replies. `P` is the pinger's Dom0 (typed 'q' stops it).
+ */
+async function joined(prefix: string, pingerOn: 'A' | 'B', bExtra: Dom[] = []) {
   const tmp = tempDir(prefix);
   dirs.push(tmp);
   const [pa, pb] = await freeUdpPorts();
-  const a = dom0Dir(tmp, 'a', [ANS], [`bridge=xenbr0, local=127.0.0.1:${pa}, remote=127.0.0.1:${pb}`]);
-  const b = dom0Dir(tmp, 'b', [PINGER, ...bExtra], [`local=127.0.0.1:${pb}, remote=127.0.0.1:${pa}`]);
+  const a = dom0Dir(tmp, 'a', pingerOn === 'A' ? [PINGER, ANS] : [ANS], [`bridge=xenbr0, local=127.0.0.1:${pa}, remote=127.0.0.1:${pb}`]);
+  const b = dom0Dir(tmp, 'b', pingerOn === 'B' ? [PINGER, ...bExtra] : bExtra, [`local=127.0.0.1:${pb}, remote=127.0.0.1:${pa}`]);
   const A = startTyped(a.dir, a.rt, ['up', a.host, '--timeout', '240']);
   const B = startTyped(b.dir, b.rt, ['up', b.host, '--incoming', 'tcp:127.0.0.1:0', '--timeout', '240']);
-  await until('B to listen', () => /waiting for xl migrate on tcp:127\.0\.0\.1:(\d+)\n/.test(B.err), () => B.err);
+  const alive = () => {
+    if (A.child.exitCode !== null || B.child.exitCode !== null) throw new Error(`a Dom0 exited: ${A.err}${B.err}`);
+    return true;
+  };
+  await until('B to listen', () => alive() && /waiting for xl migrate on tcp:127\.0\.0\.1:(\d+)\n/.test(B.err), () => B.err);
   const port = Number(/tcp:127\.0\.0\.1:(\d+)\n/.exec(B.err)![1]);
-  // 100 replies: the pinger found its peer across the uplink and pings it there.
-  await until('100 replies across the uplink', () => replies(B.out) >= 100, () => B.out + B.err + A.out + A.err);
-  return { a, b, A, B, port };
+  const P = pingerOn === 'A' ? A : B;
+  await until('100 replies', () => alive() && replies(P.out) >= 100, () => B.out + B.err + A.out + A.err);
+  return { a, b, A, B, P, port };
 }
 
 /** The pinger's last line: requests, replies, lost, late. */
@@ -61,33 +71,37 @@ function lostSeqs(lines: string[]): number[] {
 }
 
 describe('xl migrate of a DomU with a vif between two joined Dom0s (built CLI)', () => {
-  it('the peer keeps answering pings; lost replies are bounded by the downtime', async () => {
-    const { a, A, B, port } = await joined('wasmvisor-vifmig-');
-    const before = replies(B.out);
+  // B: before, the pings cross the uplink; after, they stay in B (B's bridge must learn from
+  // the announce that the MAC left its uplink). A: before, they stay in A; after, they cross
+  // the uplink (A's bridge learns from the announce, which came over the uplink).
+  it.each(['B', 'A'] as const)('the peer (on Dom0 %s) keeps getting replies; lost ones are bounded by the downtime', async (pingerOn) => {
+    const { a, A, B, P, port } = await joined('wasmvisor-vifmig-', pingerOn);
+    const ansA = pingerOn === 'A' ? 2 : 1; // its domids on A and B
+    const ansB = pingerOn === 'B' ? 2 : 1;
+    const before = replies(P.out);
     const m = await run(a.rt, ['xl', 'migrate', 'ans', `127.0.0.1:${port}`]);
-    expect(m.stderr).toMatch(new RegExp(`^wasmvisor: xl migrate: ans \\(d1\\) migrated to 127\\.0\\.0\\.1:${port} \\(\\d+ bytes, stop-and-copy, downtime \\d+ ms\\)\\n$`));
+    expect(m.stderr).toMatch(new RegExp(`^wasmvisor: xl migrate: ans \\(d${ansA}\\) migrated to 127\\.0\\.0\\.1:${port} \\(\\d+ bytes, stop-and-copy, downtime \\d+ ms\\)\\n$`));
     expect(m.status).toBe(0);
     const downtimeMs = Number(/downtime (\d+) ms/.exec(m.stderr)![1]);
-    expect(B.err).toMatch(/wasmvisor: ans \(d2\): migrated in from 127\.0\.0\.1:\d+\n/);
-    // The replies go on, now from B. The outage ended before the command returned, with fewer
+    // The replies go on, from B. The outage ended before the command returned, with fewer
     // than `after` + 100 replies (progress lines come every 100): 300 more make 200 after it.
-    const after = replies(B.out);
-    await until('200 replies after the migration', () => replies(B.out) >= after + 300, () => B.out + B.err);
-    B.type('q');
+    const after = replies(P.out);
+    await until('200 replies after the migration', () => replies(P.out) >= after + 300, () => P.out + B.err + A.err);
+    P.type('q');
     const [ea, eb] = await Promise.all([A.exited, B.exited]);
     expect([ea.status, eb.status]).toEqual([0, 0]);
-    expect(A.err).toBe(`wasmvisor: ans (d1): migrated to 127.0.0.1:${port}: destroyed\n`);
+    const pingerEnd = 'wasmvisor: pinger \\(d1\\): poweroff, exit code 0: destroyed\\n';
+    expect(A.err).toMatch(new RegExp(`^wasmvisor: ans \\(d${ansA}\\): migrated to 127\\.0\\.0\\.1:${port}: destroyed\\n${pingerOn === 'A' ? pingerEnd : ''}$`));
     expect(B.err).toMatch(new RegExp(`^wasmvisor: waiting for xl migrate on tcp:127\\.0\\.0\\.1:${port}\\n` +
-      'wasmvisor: ans \\(d2\\): migrated in from 127\\.0\\.0\\.1:\\d+\\n' +
-      'wasmvisor: ans \\(d2\\): poweroff, exit code 0: destroyed\\n' +
-      'wasmvisor: pinger \\(d1\\): poweroff, exit code 0: destroyed\\n$'));
+      `wasmvisor: ans \\(d${ansB}\\): migrated in from 127\\.0\\.0\\.1:\\d+\\n` +
+      `wasmvisor: ans \\(d${ansB}\\): poweroff, exit code 0: destroyed\\n${pingerOn === 'B' ? pingerEnd : ''}$`));
     // The answering domain started on A and ended on B.
     expect(domainLines(A.out, 'ans')).toEqual(['pingloop: answer, mac 00:16:3e:00:00:01, ip 10.0.0.1, peer 10.0.0.2']);
-    const ansB = domainLines(B.out, 'ans');
-    expect(ansB).toHaveLength(1);
-    const answered = Number(/^pingloop: answered (\d+) echo requests$/.exec(ansB[0])![1]);
+    const endB = domainLines(B.out, 'ans');
+    expect(endB).toHaveLength(1);
+    const answered = Number(/^pingloop: answered (\d+) echo requests$/.exec(endB[0])![1]);
 
-    const lines = domainLines(B.out, 'pinger');
+    const lines = domainLines(P.out, 'pinger');
     const s = summary(lines);
     const lost = lostSeqs(lines);
     expect(s.requests).toBe(s.replies + s.lost);
@@ -108,7 +122,7 @@ describe('xl migrate of a DomU with a vif between two joined Dom0s (built CLI)',
   it('a migration the target refuses leaves the domain running on the source, reachable across the uplink', async () => {
     // B already runs a domain named ans (conecho, no vif): it refuses ours.
     const other = { name: 'ans', cmdline: '', mac: '', ip: '', kernel: `${ROOT}/guests/bin/xen/conecho.elf` };
-    const { a, A, B, port } = await joined('wasmvisor-vifmig-fail-', [other]);
+    const { a, A, B, port } = await joined('wasmvisor-vifmig-fail-', 'B', [other]);
     const before = replies(B.out);
     const t0 = performance.now();
     const m = await run(a.rt, ['xl', 'migrate', 'ans', `127.0.0.1:${port}`]);

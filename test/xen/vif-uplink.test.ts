@@ -202,6 +202,13 @@ describe("HOST.cfg's uplinks", () => {
     expect(parseHostCfg(base, 'h', dom).uplinks).toEqual([]);
   });
 
+  it("a Dom0 that waits for domains (up --incoming, --wait) may have no 'domains' of its own", () => {
+    const text = "uplinks = [ 'local=127.0.0.1:1, remote=127.0.0.1:2' ]";
+    expect(() => parseHostCfg(text, 'h', dom)).toThrow(new UserError("h: missing 'domains' (e.g. domains = [ 'domu1.cfg' ])"));
+    const h = parseHostCfg(text, 'h', dom, { domainsOptional: true });
+    expect([h.bridges, h.domains, h.uplinks.length]).toEqual([['xenbr0'], [], 1]);
+  });
+
   it.each([
     ["uplinks = [ 'local=1.2.3.4:1' ]", "h:3: uplinks = [ 'local=1.2.3.4:1' ]: uplink 'local=1.2.3.4:1' has no remote=HOST:PORT"],
     ["uplinks = [ 'local=1.2.3.4:1, remote=1.2.3.4:0' ]", "h:3: uplinks = [ 'local=1.2.3.4:1, remote=1.2.3.4:0' ]: uplink remote '1.2.3.4:0' is not HOST:PORT (port 1..65535)"],

@@ -29,13 +29,16 @@ export interface HostCfg {
   uplinks: UplinkSpec[];
 }
 
-/** Read HOST.cfg at `path` and every DomU configuration it names. */
-export function readHostCfg(path: string): HostCfg {
-  return parseHostCfg(readCfgText(path), path, (p) => parseDomainCfg(readCfgText(p), p));
+/**
+ * Read HOST.cfg at `path` and every DomU configuration it names. `domainsOptional`: a Dom0 that
+ * waits for domains (up --incoming, --wait) may have none of its own (its bridges and uplinks).
+ */
+export function readHostCfg(path: string, opts: { domainsOptional?: boolean } = {}): HostCfg {
+  return parseHostCfg(readCfgText(path), path, (p) => parseDomainCfg(readCfgText(p), p), opts);
 }
 
 /** Parse the text of HOST.cfg `file`; `readDomain` reads one DomU configuration by path. */
-export function parseHostCfg(text: string, file: string, readDomain: (path: string) => DomainCfg): HostCfg {
+export function parseHostCfg(text: string, file: string, readDomain: (path: string) => DomainCfg, opts: { domainsOptional?: boolean } = {}): HostCfg {
   const dir = dirname(resolve(file));
   let bridges: string[] = [DEFAULT_BRIDGE];
   let domainPaths: string[] | undefined;
@@ -60,8 +63,8 @@ export function parseHostCfg(text: string, file: string, readDomain: (path: stri
       domainsLine = s.line;
     }
   }
-  if (domainPaths === undefined) throw new UserError(`${file}: missing 'domains' (e.g. domains = [ 'domu1.cfg' ])`);
-  const domains = domainPaths.map((p) => readDomain(resolve(dir, p)));
+  if (domainPaths === undefined && !opts.domainsOptional) throw new UserError(`${file}: missing 'domains' (e.g. domains = [ 'domu1.cfg' ])`);
+  const domains = (domainPaths ?? []).map((p) => readDomain(resolve(dir, p)));
   const names = new Set<string>();
   for (const d of domains) {
     if (names.has(d.name)) throw new UserError(`${file}:${domainsLine}: two domains are named '${d.name}'`);

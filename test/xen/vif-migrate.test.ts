@@ -1,9 +1,12 @@
 /**
  * `xl migrate` of a DomU with a vif between two Dom0 processes whose bridges are joined by an
- * uplink (HOST.cfg uplinks=, UDP on 127.0.0.1): Dom0 A runs the answering pingloop domain
- * (guests/xen/pingloop.c), Dom0 B the pinger and `--incoming`. Before the migration the pings
- * cross the uplink; after it the answering domain is on B, its vif announced on B's bridge
- * (RARP), and the pings stay in B. Wall-clock time (no --deterministic: the downtime is real).
+ * uplink (HOST.cfg uplinks=, UDP on 127.0.0.1): the answering pingloop domain
+ * (guests/xen/pingloop.c) moves from Dom0 A to Dom0 B (`up --incoming`) while its peer, the
+ * pinger, pings it from B (before the move the pings cross the uplink, after it they stay in B:
+ * B's bridge must learn from the restored vif's RARP announce that the MAC is no longer behind
+ * its uplink) or from A (the other way round: A's bridge learns it from the announce, which
+ * crossed the uplink; B has no domain of its own). Wall-clock time (no --deterministic: the
+ * downtime is real).
  *
  * The bound on lost replies: the pinger has one request outstanding at a time and gives each
  * WAIT = 1 s. A request is lost only if it reaches A's copy after the save or finds no vif for

@@ -99,7 +99,7 @@ export interface XenSaveInput {
 
 /** Why `x` cannot be saved, or undefined. */
 export function whyNotSaveableDomain(x: XenSaveInput): string | undefined {
-  const { hv, dom, cfg } = x;
+  const { hv, dom } = x;
   if (dom.shutdownReason !== undefined) return `it has shut down (${dom.shutdownReason})`;
   const xs = hv.xenstore.domainState(dom.domid);
   if (!xs) return 'it has no XenStore connection';

@@ -95,6 +95,7 @@ export async function receiveDomain(xl: Toolstack, s: Socket, header: { cfg?: un
     throw e;
   }
   const r = rec!;
+  if (got.profile !== undefined) say(`wasmvisor: ${got.postcopy ? 'post-copy switch' : 'stop-and-copy'} (target): ${got.profile}\n`);
   await between(xl, () => {
     if (r.state === 'running') xl.unpause(r.domid);
   });

@@ -38,6 +38,7 @@ import { xenSchedVcpu } from './xen-vcpu';
 import { SnapshotError } from '../../snapshot/format';
 import { loadXenDomain, openSavedDisks, saveXenDomain, type SavedDevice, type XenSaveFile, type XenSaveInput } from '../../snapshot/xen';
 import type { ConsoleSnapshot } from '../backends/console';
+import { EXIT_VM_LOST } from '../../migrate/options';
 import type { DiskResumeState } from '../devices';
 
 /** A device attached to a domain (host/xen/devices.ts). */
@@ -431,7 +432,7 @@ export class Toolstack {
    */
   lost(domid: number, why: string): void {
     const r = this.record(domid);
-    r.end = { reason: 'lost', exitCode: 1, to: why };
+    r.end = { reason: 'lost', exitCode: EXIT_VM_LOST, to: why };
     this.finish(r);
     this.opts.onNotice?.(`${r.cfg.name} (d${domid}): ${describeEnd(r.end)}: destroyed`);
   }

@@ -66,9 +66,10 @@ export function parseMigrateLine(stderr: string, port: number): MigrateLine {
  * A proxy on 127.0.0.1 in front of `port`: it forwards both ways and cuts both connections (the
  * first one it carries) once `cut(sent)` says so, `sent` being the source's bytes forwarded.
  * `frames` counts the source's messages after the header line by type letter (stream.ts framing)
- * so that a cut can come after a given message.
+ * so that a cut can come after a given message; with `atBytes`, no piece forwarded goes past
+ * that many bytes, so that a cut there is exact.
  */
-export function cuttingProxy(port: number, cut: (sent: number, frames: string[]) => boolean): Promise<{ server: Server; port: number; cutAt: () => number | undefined }> {
+export function cuttingProxy(port: number, cut: (sent: number, frames: string[]) => boolean, atBytes = Infinity): Promise<{ server: Server; port: number; cutAt: () => number | undefined }> {
   let cutAt: number | undefined;
   const server = createServer((s: Socket) => {
     server.close();
@@ -89,21 +90,22 @@ export function cuttingProxy(port: number, cut: (sent: number, frames: string[])
       // Forward piece by piece up to each message's end, so that a cut can fall right after one.
       let rest = b;
       while (rest.length > 0) {
+        const piece = rest.subarray(0, Math.min(rest.length, atBytes - sent));
         let n: number;
         if (headerLine) {
-          const lf = rest.indexOf(0x0a);
-          n = lf >= 0 ? lf + 1 : rest.length;
+          const lf = piece.indexOf(0x0a);
+          n = lf >= 0 ? lf + 1 : piece.length;
           if (lf >= 0) headerLine = false;
         } else if (left < 0) {
-          n = Math.min(rest.length, 9 - head.length);
-          head = Buffer.concat([head, rest.subarray(0, n)]);
+          n = Math.min(piece.length, 9 - head.length);
+          head = Buffer.concat([head, piece.subarray(0, n)]);
           if (head.length === 9) {
             type = head[0];
             left = head.readUInt32LE(1) + 4;
             head = Buffer.alloc(0);
           }
         } else {
-          n = Math.min(rest.length, left);
+          n = Math.min(piece.length, left);
           left -= n;
           if (left === 0) {
             frames.push(String.fromCharCode(type));

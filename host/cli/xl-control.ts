@@ -236,7 +236,7 @@ export function answerXl(opts: Pick<XlControlOptions, 'xl' | 'dom0Seconds'>, req
   }
 }
 
-const errorText = (e: unknown) => (e instanceof CommandError ? e.message : `internal error: ${(e as Error).message}`);
+const errorText = (e: unknown) => (e instanceof CommandError || e instanceof UserError ? e.message : `internal error: ${(e as Error).message}`);
 
 /**
  * The live domain DOM names: a domain id when DOM is all digits, else a name (as xl's

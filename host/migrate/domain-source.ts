@@ -98,6 +98,7 @@ export function migrateDomainLive(xl: Toolstack, domid: number, host: string, po
         if (settled || rec.state !== 'running' || rec.domid !== domid) return;
         wasPaused = rec.paused;
         if (!rec.paused) xl.pause(domid);
+        xl.hold(domid, true); // (xl unpause would run it here while the target has it)
         stopping = true;
         src.stopAndCopy().then((ok) => {
           if (ok) {
@@ -110,6 +111,7 @@ export function migrateDomainLive(xl: Toolstack, domid: number, host: string, po
             return;
           }
           between(() => {
+            xl.hold(domid, false);
             if (!wasPaused && rec.state === 'running' && rec.domid === domid) xl.unpause(domid);
           });
           fail(`cannot migrate ${name} to ${to}: ${error ?? 'it failed'}; it runs on here`);
@@ -133,9 +135,18 @@ export function migrateDomainLive(xl: Toolstack, domid: number, host: string, po
       },
     }, domainDialer(host, port, { wasmvisor: XL_MIGRATE_HEADER, version: XL_MIGRATE_VERSION, cfg: rec.cfg }), {
       whyNot: () => whyNotSaveableDomain(xl.saveInput(domid)),
-      // (Not while the domain runs: source.ts warms its encoder up once then, and a domain's
-      // save may be refused mid-slice, in a XenStore transaction.)
-      state: () => (stopping ? saveXenDomain({ ...xl.saveInput(domid), withoutRam: true }) : new Uint8Array(0)),
+      state: () => {
+        const save = () => saveXenDomain({ ...xl.saveInput(domid), withoutRam: true });
+        if (stopping) return save();
+        // source.ts warms the encoder up once while the domain runs (V8's first pass is slow);
+        // a domain's save can be refused then (a XenStore transaction open): no matter.
+        try {
+          save();
+        } catch {
+          // refused now; the stop's save says why if it still is
+        }
+        return new Uint8Array(0);
+      },
       presentAtSwitch: () => hypervisorGfns(input.dom).map((g) => Number(g) - RAM_PFN),
     });
     // The domain shuts down (or is destroyed) before the stop: the migration is abandoned.

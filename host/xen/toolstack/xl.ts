@@ -205,6 +205,7 @@ export class Toolstack {
 
   /** Close the live domain's devices and destroy it (its disks stay open for a restart). */
   private teardown(rec: DomainRecord): void {
+    this.held.delete(rec.domid);
     const watcher = this.endWatchers.get(rec.domid);
     this.endWatchers.delete(rec.domid);
     watcher?.();
@@ -297,6 +298,7 @@ export class Toolstack {
   /** xl unpause. */
   unpause(domid: number): void {
     const r = this.liveRunning(domid);
+    if (this.held.has(domid)) throw new UserError(`xl: domain ${domid} (${r.cfg.name}) is stopped for its migration`);
     r.paused = false;
     this.scheduler.unpause(domid);
   }
@@ -435,6 +437,15 @@ export class Toolstack {
     r.end = { reason: 'lost', exitCode: EXIT_VM_LOST, to: why };
     this.finish(r);
     this.opts.onNotice?.(`${r.cfg.name} (d${domid}): ${describeEnd(r.end)}: destroyed`);
+  }
+
+  /** Domains stopped for their migration (host/migrate/domain-source.ts): unpause refuses them. */
+  private readonly held = new Set<number>();
+
+  /** Keep domain `domid` paused (its migration's stop-and-copy or switch), or let it be unpaused again. */
+  hold(domid: number, on: boolean): void {
+    if (on) this.held.add(domid);
+    else this.held.delete(domid);
   }
 
   /** Call `f` once when domain `domid` goes (destroyed, shut down, saved, migrated); replaces an earlier one. */

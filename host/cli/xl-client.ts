@@ -103,7 +103,12 @@ function parseMigrateArgs(args: string[]): XlRequest {
     if (!XL_MIGRATE_FLAGS.includes(name)) throw new UserError(`wasmvisor: xl migrate: unknown option '${a}' (see wasmvisor --help)`);
     const value = eq > 0 ? a.slice(eq + 1) : args[++i];
     if (value === undefined) throw new UserError(`wasmvisor: xl migrate: ${name} needs a value`);
-    parseMigrateOption(opts, name, value);
+    try {
+      parseMigrateOption(opts, name, value);
+    } catch (e) {
+      if (e instanceof UserError) throw new UserError(`wasmvisor: xl migrate: ${e.message.replace(/^wasmvisor: /, '')}`);
+      throw e;
+    }
     flags[name] = name === '--plot' ? resolve(value) : value;
   }
   checkXlMigrateOptions(opts);

@@ -59,7 +59,7 @@ describe('xl save / restore / migrate arguments', () => {
       cmd: 'migrate', dom: 'dl', host: 'h', port: 9, flags: { '--migrate-mode': 'hybrid', '--migrate-precopy-rounds': '3', '--migrate-downtime': '2.5' },
     });
     expect(parseXlClientArgs('migrate', ['--plot', 'p.svg', 'dl', 'h'])).toEqual({ cmd: 'migrate', dom: 'dl', host: 'h', port: 8002, flags: { '--plot': `${process.cwd()}/p.svg` } });
-    expect(refusal(() => parseXlClientArgs('migrate', ['--migrate-mode', 'fast', 'dl', 'h']))).toEqual(["wasmvisor: --migrate-mode: 'fast' is not precopy, postcopy or hybrid", 2]);
+    expect(refusal(() => parseXlClientArgs('migrate', ['--migrate-mode', 'fast', 'dl', 'h']))).toEqual(["wasmvisor: xl migrate: --migrate-mode: 'fast' is not precopy, postcopy or hybrid", 2]);
     expect(refusal(() => parseXlClientArgs('migrate', ['--migrate-precopy-rounds', '2', 'dl', 'h']))).toEqual(['wasmvisor: xl migrate: --migrate-precopy-rounds is for --migrate-mode hybrid (this is precopy)', 2]);
     expect(refusal(() => parseXlClientArgs('migrate', ['--incoming', 'tcp:h:1', 'dl', 'h']))).toEqual(["wasmvisor: xl migrate: unknown option '--incoming' (see wasmvisor --help)", 2]);
     expect(refusal(() => parseXlClientArgs('migrate', ['dl', 'h', '--migrate-max-rounds']))).toEqual(['wasmvisor: xl migrate: --migrate-max-rounds needs a value', 2]);

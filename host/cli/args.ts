@@ -107,7 +107,7 @@ export const USAGE = `usage: wasmvisor run [--bare] IMAGE [options]
        wasmvisor up HOST.cfg [--timeout S] [--deterministic] [--stats] [--jit MODE] [--monitor tcp:HOST:PORT]
        wasmvisor xl list [DOM...] | xl pause DOM | xl unpause DOM | xl destroy DOM
        wasmvisor xl console DOM
-       wasmvisor xl save DOM FILE | xl restore [-p] FILE | xl migrate DOM HOST[:PORT]
+       wasmvisor xl save DOM FILE | xl restore [-p] FILE | xl migrate [--migrate-*] DOM HOST[:PORT]
        wasmvisor up [HOST.cfg] --incoming tcp:HOST:PORT | up [HOST.cfg] --wait
        wasmvisor lab IMAGE [--json FILE|-] [--svg FILE] [--runs N] [VM options]
        wasmvisor help COMMAND | COMMAND --help
@@ -194,8 +194,10 @@ xl console shows the domain's recent and new output and sends it your typing; Ct
 detaches. These exit 1 when there is no such Dom0 or domain. The Dom0's monitor (Ctrl-A C,
 or --monitor tcp:HOST:PORT) takes xl list, pause, unpause and destroy, and quit.
 xl save writes the domain's whole state to FILE and destroys it; xl restore runs it on from
-FILE under a new domid (a refused file: one line, exit 2); xl migrate moves it (stop-and-copy)
-to a Dom0 started with up --incoming tcp:HOST:PORT (port 0: any; default PORT 8002).
+FILE under a new domid (a refused file: one line, exit 2); xl migrate moves it live to a Dom0
+started with up --incoming tcp:HOST:PORT (port 0: any; default PORT 8002): pre-copy, or with
+--migrate-mode postcopy|hybrid; run's --migrate-precopy-rounds, -max-rounds, -downtime,
+-bandwidth and --plot apply (docs/xen/xl.md).
 up --wait keeps Dom0 running with no domain, until Ctrl-A X, --timeout or a signal.
 
 console: guest output goes to stdout; keys go to the guest's UART. On a terminal,

@@ -25,6 +25,8 @@ import { FirstLine, MAX_RESPONSE_LINE, type XlRequest, type XlResponse } from '.
 import { readTyped } from './stdin';
 import { resolve } from 'node:path';
 import { parseMigrateTarget } from './xl-migrate';
+import { checkXlMigrateOptions, XL_MIGRATE_FLAGS } from './xl-save';
+import { defaultMigrateOptions, EXIT_VM_LOST, parseMigrateOption } from '../migrate/options';
 
 /** The subcommands this file runs. */
 export const XL_CLIENT_COMMANDS = ['list', 'pause', 'unpause', 'destroy', 'console', 'save', 'restore', 'migrate'];
@@ -55,6 +57,7 @@ export interface XlClientIo {
 
 /** Parse `xl SUB ARGS` into a request (UserError, exit 2, for bad usage). */
 export function parseXlClientArgs(sub: string, args: string[]): XlRequest {
+  if (sub === 'migrate') return parseMigrateArgs(args);
   const bad = args.find((a, i) => a.startsWith('-') && !(sub === 'restore' && i === 0 && a === '-p'));
   if (bad !== undefined) throw new UserError(`wasmvisor: xl ${sub}: unknown option '${bad}' (see wasmvisor --help)`);
   if (sub === 'list') return { cmd: 'list', doms: args };
@@ -80,11 +83,44 @@ function parseSaveArgs(sub: 'save' | 'restore' | 'migrate', args: string[]): XlR
   return { cmd: 'migrate', dom: args[0], host: t.host, port: t.port };
 }
 
+/**
+ * xl migrate [--migrate-mode precopy|postcopy|hybrid] [--migrate-precopy-rounds N]
+ * [--migrate-max-rounds N] [--migrate-downtime MS] [--migrate-bandwidth MBPS] [--plot FILE.svg]
+ * DOM HOST[:PORT]: run's migration flags (host/migrate/options.ts), checked here and by the Dom0.
+ */
+function parseMigrateArgs(args: string[]): XlRequest {
+  const flags: Record<string, string> = {};
+  const opts = defaultMigrateOptions();
+  const rest: string[] = [];
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i];
+    if (!a.startsWith('-')) {
+      rest.push(a);
+      continue;
+    }
+    const eq = a.indexOf('=');
+    const name = eq > 0 ? a.slice(0, eq) : a;
+    if (!XL_MIGRATE_FLAGS.includes(name)) throw new UserError(`wasmvisor: xl migrate: unknown option '${a}' (see wasmvisor --help)`);
+    const value = eq > 0 ? a.slice(eq + 1) : args[++i];
+    if (value === undefined) throw new UserError(`wasmvisor: xl migrate: ${name} needs a value`);
+    try {
+      parseMigrateOption(opts, name, value);
+    } catch (e) {
+      if (e instanceof UserError) throw new UserError(`wasmvisor: xl migrate: ${e.message.replace(/^wasmvisor: /, '')}`);
+      throw e;
+    }
+    flags[name] = name === '--plot' ? resolve(value) : value;
+  }
+  checkXlMigrateOptions(opts);
+  const req = parseSaveArgs('migrate', rest);
+  return Object.keys(flags).length > 0 ? { ...req, flags } as XlRequest : req;
+}
+
 /** The line a successful xl save, restore or migrate prints (here and in a Dom0's monitor). */
 export function xlSaveDone(req: Extract<XlRequest, { cmd: 'save' | 'restore' | 'migrate' }>, res: Extract<XlResponse, { ok: true }>): string {
   if (req.cmd === 'save') return `xl save: ${res.name} (d${res.domid}) saved to ${req.file} (${res.bytes} bytes) and destroyed`;
   if (req.cmd === 'restore') return `xl restore: ${res.name} restored from ${req.file} as d${res.domid}${req.paused ? ' (paused)' : ''}`;
-  return `xl migrate: ${res.name} (d${res.domid}) migrated to ${req.host}:${req.port} (${res.bytes} bytes, stop-and-copy, downtime ${res.downtimeMs} ms)`;
+  return `xl migrate: ${res.name} (d${res.domid}) migrated to ${req.host}:${req.port} (${res.mode}: ${res.summary})`;
 }
 
 /** Run `xl SUB ARGS` against the running Dom0. */
@@ -98,7 +134,7 @@ export async function runXlClient(sub: string, args: string[], io: XlClientIo, e
   const res = first.res;
   if (!res.ok) {
     s.destroy();
-    throw new UserError(`${what}: ${res.error}`, res.code === 2 ? 2 : 1);
+    throw new UserError(`${what}: ${res.error}`, res.code === 2 || res.code === EXIT_VM_LOST ? res.code : 1);
   }
   if (req.cmd === 'list') io.stdout(formatXlList(res.rows ?? []));
   if (req.cmd === 'save' || req.cmd === 'restore' || req.cmd === 'migrate') io.stderr(`wasmvisor: ${xlSaveDone(req, res)}\n`);

@@ -19,6 +19,9 @@ import type { ConsoleHub } from './console-hub';
 import { dom0SocketPath, ensureDom0Dir, removeQuietly } from './dom0-sockets';
 import { UserError } from '../errors';
 import { migrateDomain, restoreFile, saveFile } from './xl-save';
+import type { DomainSourceIo } from '../migrate/domain-source';
+import { EXIT_VM_LOST } from '../migrate/options';
+import { summaryText } from '../migrate/progress';
 import { FirstLine, MAX_REQUEST_LINE, parseRequest, type XlRequest, type XlResponse } from './xl-protocol';
 
 /** A connection that has not sent its request line by then is closed. */
@@ -233,7 +236,7 @@ export function answerXl(opts: Pick<XlControlOptions, 'xl' | 'dom0Seconds'>, req
   }
 }
 
-const errorText = (e: unknown) => (e instanceof CommandError ? e.message : `internal error: ${(e as Error).message}`);
+const errorText = (e: unknown) => (e instanceof CommandError || e instanceof UserError ? e.message : `internal error: ${(e as Error).message}`);
 
 /**
  * The live domain DOM names: a domain id when DOM is all digits, else a name (as xl's
@@ -256,7 +259,8 @@ function domain0Refusal(cmd: string): string {
 }
 
 /** xl save, restore and migrate (host/cli/xl-save.ts), answered when done: for the socket and a Dom0's monitor. */
-export async function answerXlSave(xl: Toolstack, req: Extract<XlRequest, { cmd: 'save' | 'restore' | 'migrate' }>): Promise<XlResponse> {
+export async function answerXlSave(xl: Toolstack, req: Extract<XlRequest, { cmd: 'save' | 'restore' | 'migrate' }>,
+  io: DomainSourceIo = { stderr: (t) => void process.stderr.write(t), isTTY: process.stderr.isTTY === true }): Promise<XlResponse> {
   try {
     if (req.cmd === 'restore') {
       const rec = await restoreFile(xl, req.file, req.paused === true);
@@ -270,11 +274,11 @@ export async function answerXlSave(xl: Toolstack, req: Extract<XlRequest, { cmd:
       const bytes = saveFile(xl, domid, req.file);
       return { ok: true, domid, name: rec.cfg.name, bytes };
     }
-    // migrate: the transfer runs between slices of the other domains (this one is paused).
-    const m = await migrateDomain(xl, domid, req.host, req.port);
-    return { ok: true, domid, name: rec.cfg.name, bytes: m.bytes, downtimeMs: Math.round(m.downtimeMs) };
+    // migrate: live, while this domain and the others run (host/migrate/domain-source.ts).
+    const m = await migrateDomain(xl, domid, req.host, req.port, req.flags ?? {}, io);
+    return { ok: true, domid, name: rec.cfg.name, bytes: m.summary.bytes, downtimeMs: m.summary.downtimeMs, mode: m.mode, summary: summaryText(m.summary) };
   } catch (e) {
     const message = e instanceof CommandError || e instanceof UserError ? e.message : `internal error: ${(e as Error).message}`;
-    return { ok: false, error: message, ...(e instanceof UserError && e.exitCode === 2 ? { code: 2 } : {}) };
+    return { ok: false, error: message, ...(e instanceof UserError && (e.exitCode === 2 || e.exitCode === EXIT_VM_LOST) ? { code: e.exitCode } : {}) };
   }
 }

@@ -23,7 +23,8 @@ xl unpause DOM            unpause a domain
 xl destroy DOM            destroy a domain
 xl save DOM FILE          save a domain to FILE and destroy it
 xl restore [-p] FILE      run a saved domain on under a new domid (-p: paused)
-xl migrate DOM HOST[:PORT]  move a domain to a Dom0 started with up --incoming
+xl migrate [--migrate-mode M ...] DOM HOST[:PORT]
+                          move a domain live to a Dom0 started with up --incoming
 `;
 
 /** The Dom0's monitor: `quit` ends the session (`quit`, then as Ctrl-A x does). */

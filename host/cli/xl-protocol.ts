@@ -12,9 +12,11 @@
  *   {"cmd":"console","dom":"2"}       ->  {"ok":true,"domid":2,"name":"domu2"}, then raw bytes
  *   {"cmd":"save","dom":"d","file":"/abs/f.wvsave"}      ->  {"ok":true,"domid":1,"name":"d","bytes":N}
  *   {"cmd":"restore","file":"/abs/f.wvsave"}             ->  {"ok":true,"domid":2,"name":"d"}
- *   {"cmd":"migrate","dom":"d","host":"h","port":4444}   ->  {"ok":true,"domid":1,"name":"d","bytes":N,"downtimeMs":T}
+ *   {"cmd":"migrate","dom":"d","host":"h","port":4444,"flags":{"--migrate-mode":"postcopy"}}
+ *                                     ->  {"ok":true,"domid":1,"name":"d","bytes":N,"downtimeMs":T,"mode":"postcopy","summary":"total …"}
  *   anything that fails               ->  {"ok":false,"error":"no domain 'x'"} (and "code":2 for a
- *                                         refused save file: the client's exit status)
+ *                                         refused save file, 69 for a domain lost in post-copy:
+ *                                         the client's exit status)
  *
  * DOM is a domain name or id, as in xl. The Dom0 trusts nothing it reads: a line longer than
  * MAX_REQUEST_LINE, bad JSON or an unknown shape ends that connection, never the Dom0.
@@ -34,11 +36,11 @@ export type XlRequest =
   | { cmd: 'pause' | 'unpause' | 'destroy' | 'console'; dom: string }
   | { cmd: 'save'; dom: string; file: string }
   | { cmd: 'restore'; file: string; paused?: boolean }
-  | { cmd: 'migrate'; dom: string; host: string; port: number };
+  | { cmd: 'migrate'; dom: string; host: string; port: number; flags?: Record<string, string> };
 
 /** The Dom0's answer. */
 export type XlResponse =
-  | { ok: true; rows?: XlListRow[]; domid?: number; name?: string; bytes?: number; downtimeMs?: number }
+  | { ok: true; rows?: XlListRow[]; domid?: number; name?: string; bytes?: number; downtimeMs?: number; mode?: string; summary?: string }
   | { ok: false; error: string; code?: number };
 
 /** The commands that name one domain. */
@@ -66,7 +68,11 @@ export function parseRequest(line: string): XlRequest {
     if (o.cmd === 'migrate') {
       if (typeof o.host !== 'string' || o.host.length === 0 || o.host.length > 255) throw new Error('bad request: host');
       if (!Number.isInteger(o.port) || (o.port as number) < 1 || (o.port as number) > 65535) throw new Error('bad request: port');
-      return { cmd: 'migrate', dom: o.dom as string, host: o.host, port: o.port as number };
+      const flags = o.flags ?? {};
+      // (the values are parsed by the Dom0, host/cli/xl-save.ts migrateDomain)
+      if (typeof flags !== 'object' || flags === null || Array.isArray(flags) || Object.keys(flags).length > 16
+        || !Object.entries(flags).every(([k, v]) => /^--[a-z-]{1,40}$/.test(k) && typeof v === 'string' && v.length <= 4096)) throw new Error('bad request: flags');
+      return { cmd: 'migrate', dom: o.dom as string, host: o.host, port: o.port as number, ...(Object.keys(flags).length > 0 ? { flags: flags as Record<string, string> } : {}) };
     }
     if (!isFile(o.file)) throw new Error('bad request: file');
     return o.cmd === 'save' ? { cmd: 'save', dom: o.dom as string, file: o.file } : { cmd: 'restore', file: o.file, ...(o.paused === true ? { paused: true } : {}) };

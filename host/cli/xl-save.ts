@@ -1,14 +1,17 @@
 /**
  * The Dom0 side of `xl save DOM FILE`, `xl restore FILE` and `xl migrate DOM HOST[:PORT]`
- * (docs/xen/xl.md): the save file is host/snapshot/xen.ts's, the transfer host/cli/xl-migrate.ts's.
- * Each runs between two slices (Toolstack.defer), so the domain is not running while it is saved.
+ * (docs/xen/xl.md): the save file is host/snapshot/xen.ts's, the live migration
+ * host/migrate/domain-source.ts's. Each starts between two slices (Toolstack.defer), so the
+ * domain is not running while it is saved.
  */
 import { renameSync, unlinkSync, writeFileSync } from 'node:fs';
 import { UserError } from '../errors';
 import { readInputFile } from '../machine/input-file';
 import { readXenSave } from '../snapshot/xen';
 import type { DomainRecord, Toolstack } from '../xen/toolstack/xl';
-import { sendSave } from './xl-migrate';
+import { migrateDomainLive, type DomainSourceIo } from '../migrate/domain-source';
+import { defaultMigrateOptions, parseMigrateOption, type MigrateMode, type MigrateOptions } from '../migrate/options';
+import type { Summary } from '../migrate/progress';
 
 /** The largest save file xl restore reads. */
 const MAX_SAVE_FILE = 2 ** 31;
@@ -37,50 +40,27 @@ export async function restoreFile(xl: Toolstack, file: string, paused = false): 
   return rec;
 }
 
-/** The target's side of a migration: restore `bytes` between two slices. */
-export function receiveMigration(xl: Toolstack, bytes: Uint8Array, from: string): Promise<DomainRecord> {
-  return new Promise((resolve, reject) => {
-    xl.defer(async () => {
-      try {
-        const rec = await xl.restore(readXenSave(`migration from ${from}`, bytes));
-        xl.opts.onNotice?.(`${rec.cfg.name} (d${rec.domid}): migrated in from ${from}`);
-        resolve(rec);
-      } catch (e) {
-        reject(e instanceof Error ? e : new Error(String(e)));
-      }
-    });
-  });
+/**
+ * xl migrate, live (host/migrate/domain-source.ts): pre-copy, post-copy or hybrid as `flags`
+ * (run's --migrate-* options) say; the other domains run on meanwhile. Resolves with the mode and
+ * the summary once the target runs the domain (ours is destroyed then); rejects with a one-line
+ * UserError: exit 1 when the domain runs on here, 69 when it was lost after a post-copy switch.
+ */
+export async function migrateDomain(xl: Toolstack, domid: number, host: string, port: number, flags: Record<string, string>, io: DomainSourceIo): Promise<{ mode: MigrateMode; summary: Summary }> {
+  const opts = defaultMigrateOptions();
+  for (const [name, value] of Object.entries(flags)) {
+    if (!XL_MIGRATE_FLAGS.includes(name)) throw new UserError(`xl migrate: unknown option '${name}'`);
+    parseMigrateOption(opts, name, value);
+  }
+  checkXlMigrateOptions(opts);
+  const summary = await migrateDomainLive(xl, domid, host, port, opts, io);
+  return { mode: opts.mode, summary };
 }
 
-/**
- * xl migrate, stop-and-copy (host/cli/xl-migrate.ts): save and pause the domain now (between
- * slices), send the save, and once the target runs it destroy ours; if the migration fails the
- * domain is unpaused and runs on here. Resolves with the bytes sent and the downtime (from the
- * pause to the target's answer that it runs the domain: save, transfer and restore); rejects with a UserError
- * (exit 1) saying why it did not migrate.
- */
-export async function migrateDomain(xl: Toolstack, domid: number, host: string, port: number): Promise<{ bytes: number; downtimeMs: number }> {
-  const t0 = performance.now();
-  const bytes = xl.saveBytes(domid);
-  const rec = xl.record(domid);
-  const wasPaused = rec.paused;
-  if (!wasPaused) xl.pause(domid);
-  const to = `${host}:${port}`;
-  // (The domain may have been destroyed meanwhile: then there is nothing left to do.)
-  let downtimeMs = 0;
-  const between = (f: () => void) => new Promise<void>((res) => xl.defer(() => {
-    try { f(); } catch { /* gone */ }
-    res();
-  }));
-  try {
-    await sendSave(host, port, bytes);
-    downtimeMs = performance.now() - t0;
-  } catch (e) {
-    await between(() => {
-      if (!wasPaused && rec.state === 'running' && rec.domid === domid) xl.unpause(domid);
-    });
-    throw new UserError(`cannot migrate ${rec.cfg.name} (d${domid}) to ${to}: ${(e as Error).message}; it runs on here`, 1);
-  }
-  await between(() => xl.saved(domid, 'migrated', to));
-  return { bytes: bytes.length, downtimeMs };
+/** The flags of xl migrate: run's migration policy flags (host/migrate/options.ts). */
+export const XL_MIGRATE_FLAGS = ['--migrate-mode', '--migrate-precopy-rounds', '--migrate-max-rounds', '--migrate-downtime', '--migrate-bandwidth', '--plot'];
+
+/** Checks across xl migrate's flags (as run's checkMigrateOptions). */
+export function checkXlMigrateOptions(m: MigrateOptions): void {
+  if (m.precopyRounds !== undefined && m.mode !== 'hybrid') throw new UserError(`wasmvisor: xl migrate: --migrate-precopy-rounds is for --migrate-mode hybrid (this is ${m.mode})`);
 }

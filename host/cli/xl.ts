@@ -42,7 +42,7 @@ import type { Server } from 'node:net';
 import { parseTcpSpec } from '../debug/gdb-stub';
 import { LineEditor, PROMPT, crlf, listenMonitor } from '../debug/monitor-io';
 import { listenIncoming, parseIncoming } from './xl-migrate';
-import { receiveMigration } from './xl-save';
+import { receiveDomain } from '../migrate/domain-target';
 
 /** Exit status after --timeout (as `wasmvisor run`). */
 const EXIT_TIMEOUT = 124;
@@ -248,10 +248,10 @@ async function session(o: XlOptions, cfgs: DomainCfg[], bridges: string[] | unde
     }
     if (o.incoming) {
       const { host, port } = o.incoming;
-      incoming = await listenIncoming(host, port, (bytes, from) => receiveMigration(xl, bytes, from).then((r) => {
+      incoming = await listenIncoming(host, port, (s, header, from) => void receiveDomain(xl, s, header, from, say).then((r) => {
         received = true;
-        return { domid: r.domid, name: r.cfg.name };
-      }), (line) => say(`wasmvisor: ${line}\n`));
+        xl.opts.onNotice?.(`${r.cfg.name} (d${r.domid}): migrated in from ${from}`);
+      }, (e: Error) => say(`${e.message}\n`)), (line) => say(`wasmvisor: ${line}\n`));
       say(`wasmvisor: waiting for xl migrate on tcp:${host}:${(incoming.address() as { port: number }).port}\n`);
     }
     // Dom0 stays up with no domain under --wait, and under --incoming until a domain came in.

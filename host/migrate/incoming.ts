@@ -51,6 +51,8 @@ export async function receiveMigration(target: Machine | Vm, opts: MigrateOption
  */
 export async function receiveOver(
   target: Machine | Vm, socket: Transport, what: string, io: { stderr(t: string): void } = { stderr: () => undefined },
+  /** A Xen domain's (host/migrate/domain-target.ts): load the state instead of restoreSnapshot (SnapshotError: refused). */
+  hooks: { restore?(state: Uint8Array): void | Promise<void> } = {},
 ): Promise<{ pages: number; bytes: number; profile?: string; postcopy?: { target: PostcopyTarget; mode: string; toCome: number } }> {
   const reader = new MessageReader(socket, what);
   const refuse = (line: string): never => {
@@ -154,7 +156,8 @@ export async function receiveOver(
     try {
       // A page sent in a round but gone from the guest's RAM by the stop is zero again.
       for (let i = 0; i < pageCount; i++) if (pages[i] !== 0 && listed[i] === 0) ram.write(i, ZERO);
-      restoreSnapshot(target, state, 'the migrated state', { ramInPlace: true });
+      if (hooks.restore) await hooks.restore(state);
+      else restoreSnapshot(target, state, 'the migrated state', { ramInPlace: true });
     } catch (e) {
       if (e instanceof SnapshotError) refuse(e.message);
       throw e;

@@ -91,6 +91,19 @@ export class StopProfile {
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
+/**
+ * Where a Xen domain's migration differs from a VM's (host/migrate/domain-source.ts); a VM or a
+ * machine uses none of them.
+ */
+export interface SourceHooks {
+  /** Why it cannot be migrated (instead of whyNotSaveable). */
+  whyNot?(): string | undefined;
+  /** The execution state without RAM (instead of saveSnapshot(target, { withoutRam: true })). */
+  state?(): Uint8Array;
+  /** Post-copy: pages (RAM indices) the target must have before it runs; sent at the switch, never absent. */
+  presentAtSwitch?(): number[];
+}
+
 export class MigrationSource implements PostcopySender {
   private readonly ram: GuestRam;
   private socket: Transport | undefined;
@@ -114,6 +127,7 @@ export class MigrationSource implements PostcopySender {
     private readonly io: SourceIo,
     /** Where the stream goes: --migrate-to's TCP address by default (a MessagePort on the page). */
     private readonly dial: Dialer = tcpDialer(opts.to!),
+    private readonly hooks: SourceHooks = {},
   ) {
     this.ram = guestRam(target);
     this.sent = new Uint8Array(this.ram.pageCount);
@@ -247,7 +261,7 @@ export class MigrationSource implements PostcopySender {
     this.yieldEvery(PRECOPY_YIELD_MS);
     this.startedAt = performance.now();
     try {
-      const why = whyNotSaveable(this.target) ?? (this.opts.mode !== 'precopy' ? whyNotPostcopy(this.target) : undefined);
+      const why = (this.hooks.whyNot ? this.hooks.whyNot() : whyNotSaveable(this.target)) ?? (this.opts.mode !== 'precopy' ? whyNotPostcopy(this.target) : undefined);
       if (why) throw new UserError(`${this.what}: cannot migrate: ${why}`);
       await this.connect();
       const hello = new Out();
@@ -258,7 +272,7 @@ export class MigrationSource implements PostcopySender {
       await this.send(MSG.HELLO, hello.result());
       // Run the state's encoder once while the guest still runs, so that stop-and-copy does not
       // pay for V8's first, unoptimized pass over it.
-      saveSnapshot(this.target, { withoutRam: true });
+      this.saveState();
       const answer = await this.reader!.expect(MSG.OK, MSG.REFUSE);
       if (answer.type === MSG.REFUSE) throw new StreamError(`${this.what}: refused by the target: ${new In(answer.payload, this.what).str()}`);
       if (this.state !== 'precopy') return;
@@ -305,6 +319,10 @@ export class MigrationSource implements PostcopySender {
     } catch (e) {
       this.fail(e);
     }
+  }
+
+  private saveState(): Uint8Array {
+    return this.hooks.state ? this.hooks.state() : saveSnapshot(this.target, { withoutRam: true });
   }
 
   /** Bytes per ms the stream took (the best seen over sends of at least 256 KiB; 100 MB/s before). */
@@ -370,7 +388,7 @@ export class MigrationSource implements PostcopySender {
       }
       await this.send(MSG.INDEX, index);
       prof.mark('index');
-      const state = saveSnapshot(this.target, { withoutRam: true });
+      const state = this.saveState();
       prof.mark('save state');
       await this.send(MSG.STATE, state);
       // COMMIT right behind the state, not after the target's READY: a round trip less. It is as
@@ -425,6 +443,11 @@ export class MigrationSource implements PostcopySender {
       for (const i of this.pending) dirty[i] = 1;
       if (this.sentCount > 0) for (const i of this.ram.dirty()) dirty[i] = 1;
       this.ram.stopLog();
+      const early = this.hooks.presentAtSwitch?.() ?? [];
+      if (early.length > 0) {
+        await this.sendPages(this.rounds.length + 1, early);
+        for (const i of early) dirty[i] = 0;
+      }
       const all = this.ram.all();
       absent = [];
       const index = new Uint8Array(4 + all.length * 5);
@@ -444,7 +467,7 @@ export class MigrationSource implements PostcopySender {
       absent.forEach((i, k) => lv.setUint32(4 + k * 4, i, true));
       await this.send(MSG.ABSENT, list);
       prof.mark('absent');
-      await this.send(MSG.STATE, saveSnapshot(this.target, { withoutRam: true }));
+      await this.send(MSG.STATE, this.saveState());
       prof.mark('state');
       const ready = await this.reader!.expect(MSG.READY, MSG.REFUSE);
       prof.mark('wait READY');

@@ -34,6 +34,13 @@
  *     domain's home, /local/domain/0/backend/TYPE/OLD/..., frontend-id, domid).
  * A domain with an open XenStore transaction, or an event channel to another DomU, is refused at
  * the save, in one line.
+ *
+ * Live migration (host/migrate/domain-source.ts) sends the same sections without RAM (its pages
+ * go in rounds) and with one more:
+ *   XPGS          the hypervisor frames (console and XenStore pages, grant frames, shared-info)
+ *                 as they are when the Xen state is saved: Dom0 writes them by itself (a timer's
+ *                 event, a XenStore watch event, typed input) while the domain is stopped, after
+ *                 the last dirty pages were taken, so they travel with the state they belong to.
  */
 import { MemoryBackend, type BlockBackend } from '../devices/virtio/backend';
 import { FileBackend } from '../devices/virtio/file-backend';
@@ -95,6 +102,8 @@ export interface XenSaveInput {
   devices: readonly SavedDevice[];
   /** The disks of cfg.disks, in order. */
   disks: readonly BlockBackend[];
+  /** Live migration: no RAM section; the hypervisor frames in XPGS instead. */
+  withoutRam?: boolean;
 }
 
 /** Why `x` cannot be saved, or undefined. */
@@ -139,7 +148,7 @@ export function saveXenDomain(x: XenSaveInput): Uint8Array {
   const why = whyNotSaveableDomain(x);
   if (why) throw new UserError(`wasmvisor: cannot save ${cfg.name} (d${dom.domid}): ${why}`);
   const snap = dom.snapshot();
-  const sections: Section[] = snapshotSections(dom.vm, { xen: {} });
+  const sections: Section[] = snapshotSections(dom.vm, { xen: {}, withoutRam: x.withoutRam });
   const add = (tag: string, name: string, fill: (w: SectionWriter) => void) => {
     const w = new SectionWriter();
     fill(w);
@@ -170,7 +179,25 @@ export function saveXenDomain(x: XenSaveInput): Uint8Array {
     }
   }
   cfg.disks.forEach((disk, i) => add('XDSK', `vbd${disk.devid}`, (w) => saveDisk(w, x.disks[i])));
+  if (x.withoutRam) {
+    // XPGS: u32 n, n x (u64 gfn, 4096 bytes).
+    add('XPGS', '', (w) => {
+      const gfns = hypervisorGfns(dom);
+      w.u32(gfns.length);
+      for (const g of gfns) {
+        w.u64(g);
+        w.bytes(dom.vm.readGuest(g << 12n, PAGE) ?? new Uint8Array(PAGE));
+      }
+    });
+  }
   return encodeSnapshot(sections);
+}
+
+/** The domain's hypervisor frames (layout.ts): console, XenStore, grant frames, shared-info. */
+export function hypervisorGfns(dom: XenDomain): bigint[] {
+  const out: bigint[] = [];
+  for (let i = 0; i < dom.layout.frames; i++) out.push(dom.layout.firstGfn + BigInt(i));
+  return out;
 }
 
 /** XDSK: u8 kind (0: a file, 1: memory), u64 size; a file: its path (blob); memory: u32 blocks, each u32 index + 4096 bytes (non-zero blocks only). */
@@ -292,7 +319,7 @@ export interface RestoredBackends {
  * `restoring`, same xl.cfg): the VM (RAM, hart, VMCS, clock, devices), then the Xen state under
  * d's domid. Everything is checked before anything changes; throws SnapshotError (one line).
  */
-export function loadXenDomain(save: XenSaveFile, hv: XenHypervisor, d: XenDomain): RestoredBackends {
+export function loadXenDomain(save: XenSaveFile, hv: XenHypervisor, d: XenDomain, opts: { ramInPlace?: boolean } = {}): RestoredBackends {
   const { file, dom } = save;
   const bad = (what: string) => new SnapshotError(file, what);
   const r = (tag: string, name = '') => reader(file, need(save, tag, name));
@@ -314,8 +341,17 @@ export function loadXenDomain(save: XenSaveFile, hv: XenHypervisor, d: XenDomain
     if (dom.grantFrames !== d.layout.grantGfns.length) throw bad(`${dom.grantFrames} grant frames in the save, ${d.layout.grantGfns.length} here`);
     if (!Number.isInteger(gnt.nrFrames) || gnt.nrFrames < 0 || gnt.nrFrames > dom.grantFrames) throw bad(`${gnt.nrFrames} grant-table frames in use (corrupt snapshot)`);
     for (const n of xs.nodes) if (typeof n.path !== 'string' || !ren.path(n.path).startsWith('/local/domain/')) throw bad(`XenStore node '${n.path}' is outside the domain's directories (corrupt snapshot)`);
+    for (const p of pages) if (!d.isHypervisorFrame(p.gfn)) throw bad(`XPGS names frame 0x${p.gfn.toString(16)}, not a hypervisor frame (corrupt snapshot)`);
   };
-  restoreSections(d.vm, save.sections, file, { xen: {}, check: checks });
+  // Live migration: RAM came as pages; the hypervisor frames as they were at the stop.
+  const pages: { gfn: bigint; data: Uint8Array }[] = [];
+  if (opts.ramInPlace) {
+    const x = r('XPGS');
+    for (let i = 0, n = x.u32(); i < n; i++) pages.push({ gfn: x.u64(), data: x.bytes(PAGE) });
+    x.end();
+  }
+  restoreSections(d.vm, save.sections, file, { xen: {}, check: checks, ramInPlace: opts.ramInPlace });
+  for (const p of pages) d.vm.writeGuest(p.gfn << 12n, p.data);
   const err = hv.evtchn.loadDomainPorts(to, renamed);
   if (err) throw bad(`event channels: ${err}`);
   const gerr = hv.grants.restoreTableFrames(to, gnt.nrFrames);

@@ -12,6 +12,7 @@
  * domain's size or a fixed cap, so nothing a guest passes can make this throw, hang, or reach
  * memory that is not its own. docs/xen/hypercalls.md is the reference for each call.
  */
+import { PageNotHere } from '../machine/missing-pages';
 import { XEN_EFAULT, XEN_EINVAL, XEN_ENOSYS, XEN_EPERM, XEN_ESRCH } from './errno';
 import * as H from './hypercall-abi';
 import * as O from './ops-abi';
@@ -48,6 +49,11 @@ const arg32 = (v: SbiVcpu, i: number): number => v.xLow32(A0_REG + i);
  * the vCPU does next (continue, shut down, or block until an upcall).
  */
 export function xenHypercall(ctx: HypercallContext, d: XenDomain, v: SbiVcpu, nr: number): SbiOutcome {
+  // Post-copy migration (host/migrate/domain-target.ts): while pages are still arriving, a
+  // hypercall waits for every one before it runs (the vCPU repeats the ecall then), as a VM's
+  // access to a virtio device does: a notification runs a Dom0 backend, which may read or write
+  // any page the domain granted, and no hypercall is undone halfway through if a page is missing.
+  if (d.vm.missingPages !== undefined) throw new PageNotHere(undefined);
   const key = O.HYPERCALL_NAMES.has(nr) ? nr : O.HYPERCALL_OTHER;
   d.hypercalls.set(key, (d.hypercalls.get(key) ?? 0) + 1);
   d.pollTimer();

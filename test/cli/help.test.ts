@@ -44,7 +44,7 @@ describe('help per command', () => {
       'usage: wasmvisor xl create DOMU.cfg [--timeout S] [--deterministic] [--stats] [--jit MODE] [--monitor tcp:HOST:PORT]',
       '       wasmvisor xl list [DOM...] | xl pause DOM | xl unpause DOM | xl destroy DOM',
       '       wasmvisor xl console DOM',
-      '       wasmvisor xl save DOM FILE | xl restore [-p] FILE | xl migrate DOM HOST[:PORT]',
+      '       wasmvisor xl save DOM FILE | xl restore [-p] FILE | xl migrate [--migrate-*] DOM HOST[:PORT]',
       '',
     ]);
     expect(a.stdout).toContain('\nxl create runs one Xen DomU from an xl.cfg file');

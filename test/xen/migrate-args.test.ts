@@ -53,4 +53,18 @@ describe('xl save / restore / migrate arguments', () => {
     expect(() => parseRequest('{"cmd":"migrate","dom":"d","host":"h","port":70000}')).toThrow('bad request: port');
     expect(() => parseRequest('{"cmd":"migrate","dom":"d","host":"","port":1}')).toThrow('bad request: host');
   });
+
+  it("xl migrate takes run's --migrate-* policy flags before DOM, checked on both sides", () => {
+    expect(parseXlClientArgs('migrate', ['--migrate-mode', 'hybrid', '--migrate-precopy-rounds=3', '--migrate-downtime', '2.5', 'dl', 'h:9'])).toEqual({
+      cmd: 'migrate', dom: 'dl', host: 'h', port: 9, flags: { '--migrate-mode': 'hybrid', '--migrate-precopy-rounds': '3', '--migrate-downtime': '2.5' },
+    });
+    expect(parseXlClientArgs('migrate', ['--plot', 'p.svg', 'dl', 'h'])).toEqual({ cmd: 'migrate', dom: 'dl', host: 'h', port: 8002, flags: { '--plot': `${process.cwd()}/p.svg` } });
+    expect(refusal(() => parseXlClientArgs('migrate', ['--migrate-mode', 'fast', 'dl', 'h']))).toEqual(["wasmvisor: xl migrate: --migrate-mode: 'fast' is not precopy, postcopy or hybrid", 2]);
+    expect(refusal(() => parseXlClientArgs('migrate', ['--migrate-precopy-rounds', '2', 'dl', 'h']))).toEqual(['wasmvisor: xl migrate: --migrate-precopy-rounds is for --migrate-mode hybrid (this is precopy)', 2]);
+    expect(refusal(() => parseXlClientArgs('migrate', ['--incoming', 'tcp:h:1', 'dl', 'h']))).toEqual(["wasmvisor: xl migrate: unknown option '--incoming' (see wasmvisor --help)", 2]);
+    expect(refusal(() => parseXlClientArgs('migrate', ['dl', 'h', '--migrate-max-rounds']))).toEqual(['wasmvisor: xl migrate: --migrate-max-rounds needs a value', 2]);
+    expect(parseRequest('{"cmd":"migrate","dom":"d","host":"h","port":1,"flags":{"--migrate-mode":"postcopy"}}')).toEqual({ cmd: 'migrate', dom: 'd', host: 'h', port: 1, flags: { '--migrate-mode': 'postcopy' } });
+    expect(() => parseRequest('{"cmd":"migrate","dom":"d","host":"h","port":1,"flags":{"--migrate-mode":7}}')).toThrow('bad request: flags');
+    expect(() => parseRequest('{"cmd":"migrate","dom":"d","host":"h","port":1,"flags":["--plot"]}')).toThrow('bad request: flags');
+  });
 });

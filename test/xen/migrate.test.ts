@@ -1,5 +1,6 @@
 /**
- * `xl migrate DOM HOST:PORT` between two Dom0 processes (host/cli/xl-migrate.ts, stop-and-copy):
+ * `xl migrate DOM HOST:PORT` of a paused domain between two Dom0 processes (host/cli/xl-migrate.ts,
+ * host/migrate/domain-*.ts; pre-copy converges in its first round: nothing dirties a paused domain):
  * the source runs the diskloop DomU (guests/xen/diskloop.c) under `wasmvisor up`, the target is
  * `wasmvisor up --incoming tcp:127.0.0.1:0`. The domain moves in the middle of its disk I/O and
  * its console goes on on the target's terminal: the source's lines and then the target's are
@@ -59,11 +60,11 @@ describe('xl migrate between two Dom0 processes (built CLI)', () => {
     expect((await run(t.dir, ['xl', 'pause', 'dl'])).status).toBe(0);
 
     const m = await run(t.dir, ['xl', 'migrate', 'dl', `127.0.0.1:${port}`]);
-    expect(m.stderr).toMatch(new RegExp(`^wasmvisor: xl migrate: dl \\(d1\\) migrated to 127\\.0\\.0\\.1:${port} \\(\\d+ bytes, stop-and-copy, downtime \\d+ ms\\)\\n$`));
+    expect(m.stderr).toMatch(new RegExp(`^wasmvisor: xl migrate: dl \\(d1\\) migrated to 127\\.0\\.0\\.1:${port} \\(precopy: total [\\d.]+ ms, downtime [\\d.]+ ms, 2 rounds \\(pages \\d+, stop-and-copy \\d+\\), 0 pages fetched on demand, [\\d,]+ bytes sent\\)\\n$`));
     expect(m.status).toBe(0);
     const src = await a.exited;
     expect(src.status).toBe(0); // a migrated domain counts as done
-    expect(a.err).toBe(`wasmvisor: dl (d1): migrated to 127.0.0.1:${port}: destroyed\n`);
+    expect(a.err).toMatch(new RegExp(`^wasmvisor: migrated to tcp:127\\.0\\.0\\.1:${port} \\(precopy\\): [^\\n]+\\nwasmvisor: dl \\(d1\\): migrated to 127\\.0\\.0\\.1:${port}: destroyed\\n$`));
     const moved = lastRound(a.out);
     expect(moved).toBeGreaterThanOrEqual(100);
     expect(moved).toBeLessThan(1199);
@@ -96,7 +97,7 @@ describe('xl migrate between two Dom0 processes (built CLI)', () => {
     // Paused, so that it cannot finish before the attempts (a paused domain migrates, and stays paused if it does not).
     expect((await run(t.dir, ['xl', 'pause', 'dl'])).status).toBe(0);
     const m = await run(t.dir, ['xl', 'migrate', 'dl', `127.0.0.1:${free}`]);
-    expect([m.stderr, m.status]).toEqual([`wasmvisor: xl migrate: cannot migrate dl (d1) to 127.0.0.1:${free}: 127.0.0.1:${free}: ECONNREFUSED; it runs on here\n`, 1]);
+    expect([m.stderr, m.status]).toEqual([`wasmvisor: xl migrate: cannot migrate dl (d1) to 127.0.0.1:${free}: cannot connect (ECONNREFUSED); it runs on here\n`, 1]);
 
     // A target that already runs a domain named dl refuses it.
     const rtB = join(t.dir, 'b');
@@ -108,15 +109,17 @@ describe('xl migrate between two Dom0 processes (built CLI)', () => {
     const { p: b, port } = await target(rtB, [otherHost]);
     const m2 = await run(t.dir, ['xl', 'migrate', 'dl', `127.0.0.1:${port}`], { WASMVISOR_DOM0: String(a.child.pid) });
     expect(m2.status).toBe(1);
-    expect(m2.stderr).toMatch(new RegExp(`^wasmvisor: xl migrate: cannot migrate dl \\(d1\\) to 127\\.0\\.0\\.1:${port}: the target refused it: migration from 127\\.0\\.0\\.1:\\d+: a domain named 'dl' already exists here; it runs on here\\n$`));
-    expect(b.err).toMatch(/incoming migration from 127\.0\.0\.1:\d+ refused: migration from 127\.0\.0\.1:\d+: a domain named 'dl' already exists here\n$/);
+    expect(m2.stderr).toMatch(new RegExp(`^wasmvisor: xl migrate: cannot migrate dl \\(d1\\) to 127\\.0\\.0\\.1:${port}: refused by the target: migration from 127\\.0\\.0\\.1:\\d+: a domain named 'dl' already exists here; it runs on here\\n$`));
+    expect(b.err).toMatch(/\nwasmvisor: incoming migration of dl from 127\.0\.0\.1:\d+: refused: migration from 127\.0\.0\.1:\d+: a domain named 'dl' already exists here\n$/);
 
     // The source's domain runs on to its end, exactly as if nothing had been tried.
     const list = await run(t.dir, ['xl', 'list', 'dl'], { WASMVISOR_DOM0: String(a.child.pid) });
     expect(list.stdout.split('\n')[1]).toMatch(/^dl +1 +16 +1 +--p---/);
     expect((await run(t.dir, ['xl', 'unpause', 'dl'], { WASMVISOR_DOM0: String(a.child.pid) })).status).toBe(0);
     expect((await a.exited).status).toBe(0);
-    expect(a.err).toBe('wasmvisor: dl (d1): poweroff, exit code 0: destroyed\n');
+    expect(a.err).toMatch(new RegExp(`^wasmvisor: migration to tcp:127\\.0\\.0\\.1:${free}: cannot connect \\(ECONNREFUSED\\); the VM keeps running here\\n` +
+      `wasmvisor: migration to tcp:127\\.0\\.0\\.1:${port}: refused by the target: [^\\n]+; the VM keeps running here\\n` +
+      'wasmvisor: dl \\(d1\\): poweroff, exit code 0: destroyed\\n$'));
     expect(diskloopLines(a.out)).toEqual(want.lines);
     expect(readFileSync(t.disk).equals(want.disk)).toBe(true);
     b.child.kill('SIGTERM');

@@ -36,8 +36,9 @@ import type { XlListRow } from './list-format';
 import { CreditScheduler, type SchedAccount, type SchedulerOptions, type SchedVcpu } from './scheduler';
 import { xenSchedVcpu } from './xen-vcpu';
 import { SnapshotError } from '../../snapshot/format';
-import { loadXenDomain, openSavedDisks, saveXenDomain, type SavedDevice, type XenSaveFile } from '../../snapshot/xen';
+import { loadXenDomain, openSavedDisks, saveXenDomain, type SavedDevice, type XenSaveFile, type XenSaveInput } from '../../snapshot/xen';
 import type { ConsoleSnapshot } from '../backends/console';
+import { EXIT_VM_LOST } from '../../migrate/options';
 import type { DiskResumeState, VifResumeState } from '../devices';
 
 /** A device attached to a domain (host/xen/devices.ts). */
@@ -79,8 +80,8 @@ export interface ToolstackOptions extends JitConfig {
 
 /** How a domain ended. */
 export interface DomainEnd {
-  reason: 'poweroff' | 'reboot' | 'crash' | 'watchdog' | 'destroyed' | 'timeout' | 'saved' | 'migrated';
-  /** saved: the file; migrated: the target (host:port). */
+  reason: 'poweroff' | 'reboot' | 'crash' | 'watchdog' | 'destroyed' | 'timeout' | 'saved' | 'migrated' | 'lost';
+  /** saved: the file; migrated: the target (host:port); lost: the migration (why it was lost). */
   to?: string;
   exitCode: number;
   /** The VMM's report when it stopped the guest. */
@@ -109,6 +110,15 @@ export interface DomainRecord {
   consoleInput?: (bytes: Uint8Array) => void;
 }
 
+/** A domain coming in by live migration (Toolstack.incoming). */
+export interface IncomingDomain {
+  readonly dom: XenDomain;
+  /** Load the state, reconnect the devices, schedule it (paused: not running yet); SnapshotError when refused. */
+  load(save: XenSaveFile, opts?: { ramInPlace?: boolean; paused?: boolean }): DomainRecord;
+  /** Drop the domain before load (the migration failed). */
+  discard(): void;
+}
+
 /** Restarts (on_reboot=restart, ...) of one domain before the toolstack destroys it instead. */
 export const MAX_RESTARTS = 8;
 
@@ -120,6 +130,8 @@ export class Toolstack {
   private readonly disks = new Map<DomainRecord, BlockBackend[]>();
   private readonly pending: (() => void | Promise<void>)[] = [];
   private quitRequested = false;
+  /** Called once when a domain goes (host/migrate/domain-source.ts abandons its migration then). */
+  private readonly endWatchers = new Map<number, () => void>();
 
   constructor(readonly hv: XenHypervisor, readonly opts: ToolstackOptions) {
     this.scheduler = new CreditScheduler({ deterministic: opts.deterministic ?? false, ...opts.scheduler });
@@ -196,6 +208,10 @@ export class Toolstack {
 
   /** Close the live domain's devices and destroy it (its disks stay open for a restart). */
   private teardown(rec: DomainRecord): void {
+    this.held.delete(rec.domid);
+    const watcher = this.endWatchers.get(rec.domid);
+    this.endWatchers.delete(rec.domid);
+    watcher?.();
     for (const dev of rec.devices.splice(0).reverse()) {
       rec.deviceStats[`${dev.kind}${dev.devid}`] = dev.stats();
       dev.close();
@@ -285,6 +301,7 @@ export class Toolstack {
   /** xl unpause. */
   unpause(domid: number): void {
     const r = this.liveRunning(domid);
+    if (this.held.has(domid)) throw new UserError(`xl: domain ${domid} (${r.cfg.name}) is stopped for its migration`);
     r.paused = false;
     this.scheduler.unpause(domid);
   }
@@ -304,10 +321,15 @@ export class Toolstack {
    * `saved` ends it.
    */
   saveBytes(domid: number): Uint8Array {
+    return saveXenDomain(this.saveInput(domid));
+  }
+
+  /** What a save of domain `domid` reads (a live migration saves it without RAM, host/migrate/domain-source.ts). */
+  saveInput(domid: number): XenSaveInput {
     const r = this.liveRunning(domid);
     const d = this.hv.domain(domid);
     if (d === undefined) throw new UserError(`xl: no domain ${domid}`);
-    return saveXenDomain({ hv: this.hv, dom: d, cfg: r.cfg, devices: r.devices as SavedDevice[], disks: this.disks.get(r) ?? [] });
+    return { hv: this.hv, dom: d, cfg: r.cfg, devices: r.devices as SavedDevice[], disks: this.disks.get(r) ?? [] };
   }
 
   /** The domain was saved (or has migrated) to `to`: it is destroyed, as xl save does. */
@@ -324,63 +346,134 @@ export class Toolstack {
    * (SnapshotError, exit 2) leave nothing behind.
    */
   async restore(save: XenSaveFile): Promise<DomainRecord> {
-    const cfg = save.dom.cfg;
+    const inc = await this.incoming(save.dom.cfg, save.file);
+    return inc.load(save);
+  }
+
+  /**
+   * The first half of a restore, for the target of a live migration (host/migrate/domain-target.ts):
+   * the domain of `cfg` built under a new domid, empty and not scheduled, so that its pages can
+   * come in; `load` then loads the state and schedules it (as restore does), `discard` drops it.
+   * One-line errors (SnapshotError, exit 2) leave nothing behind.
+   */
+  async incoming(cfg: DomainCfg, file: string): Promise<IncomingDomain> {
     const dev = this.opts.devices;
     if (!dev.resumeDisk || !dev.resumeConsole || (cfg.vifs.length > 0 && !dev.resumeVif)) throw new UserError('xl restore: this toolstack cannot reconnect devices');
-    if (this.recs.some((r) => r.cfg.name === cfg.name && r.state !== 'gone')) throw new SnapshotError(save.file, `a domain named '${cfg.name}' already exists here`);
+    if (this.recs.some((r) => r.cfg.name === cfg.name && r.state !== 'gone')) throw new SnapshotError(file, `a domain named '${cfg.name}' already exists here`);
     const kernel = (this.opts.loadKernel ?? ((p) => loadImageFile(p, KERNEL_RAW_BASE)))(cfg.kernel);
-    const disks = openSavedDisks(save);
     const rec: DomainRecord = {
       cfg, domid: 0, state: 'running', paused: false, restarts: 0,
       past: { instructions: 0n, hostMs: 0, slices: 0, blocks: 0 }, devices: [], deviceStats: {}, pastExits: new Map(),
     };
     const out = (bytes: Uint8Array) => this.opts.onConsole?.(rec, Uint8Array.from(bytes));
-    let d: XenDomain | undefined;
-    try {
-      // A new domid, as Xen's allocator gives (it moves on rather than reuse the lowest free id).
-      let domid = Math.max(0, ...this.recs.map((r) => r.domid)) + 1;
-      while (this.hv.hasDomain(domid)) domid++;
-      d = await this.hv.createDomain({
-        domid, name: cfg.name, memSize: cfg.memoryMiB * 2 ** 20, kernel, restoring: true, deterministic: this.opts.deterministic,
-        jit: this.opts.jit, jitThreshold: this.opts.jitThreshold, jitCodeLimit: this.opts.jitCodeLimit, jitMaxBlocks: this.opts.jitMaxBlocks, jitBackground: this.opts.jitBackground,
-        onConsoleOutput: out, onXenConsole: out,
-      });
-      rec.domid = d.domid;
-      const saved = loadXenDomain(save, this.hv, d);
-      if (saved.console) {
-        const con = dev.resumeConsole(this.hv, d, out, saved.console);
-        rec.devices.push(con);
-        rec.consoleInput = (bytes) => con.input(bytes);
-      } else {
-        const con = dev.attachConsole(this.hv, d, out);
-        rec.devices.push(con);
-        rec.consoleInput = (bytes) => con.input(bytes);
+    // A new domid, as Xen's allocator gives (it moves on rather than reuse the lowest free id).
+    let domid = Math.max(0, ...this.recs.map((r) => r.domid), ...this.incomingIds) + 1;
+    while (this.hv.hasDomain(domid)) domid++;
+    const d = await this.hv.createDomain({
+      domid, name: cfg.name, memSize: cfg.memoryMiB * 2 ** 20, kernel, restoring: true, deterministic: this.opts.deterministic,
+      jit: this.opts.jit, jitThreshold: this.opts.jitThreshold, jitCodeLimit: this.opts.jitCodeLimit, jitMaxBlocks: this.opts.jitMaxBlocks, jitBackground: this.opts.jitBackground,
+      onConsoleOutput: out, onXenConsole: out,
+    });
+    rec.domid = d.domid;
+    this.incomingIds.add(d.domid);
+    let loaded = false;
+    const discard = () => {
+      this.incomingIds.delete(d.domid);
+      if (loaded) return;
+      loaded = true;
+      this.hv.destroyDomain(d.domid);
+    };
+    const load = (save: XenSaveFile, opts: { ramInPlace?: boolean; paused?: boolean } = {}): DomainRecord => {
+      if (loaded) throw new Error('toolstack: an incoming domain loaded twice');
+      if (this.recs.some((r) => r.cfg.name === cfg.name && r.state !== 'gone')) {
+        discard();
+        throw new SnapshotError(save.file, `a domain named '${cfg.name}' already exists here`);
       }
-      cfg.disks.forEach((disk, i) => {
-        rec.devices.push(dev.resumeDisk!(this.hv, d!, disk.devid, { backend: disks[i], vdev: disk.vdev, readOnly: disk.readOnly }, saved.disks.get(disk.devid)!));
-      });
-      cfg.vifs.forEach((vif, i) => {
-        rec.devices.push(dev.resumeVif!(this.hv, d!, i, { bridge: this.bridge(vif.bridge), ip: vif.ip, bridgeName: vif.bridge }, saved.vifs.get(i)!));
-      });
-    } catch (e) {
-      for (const x of rec.devices.splice(0).reverse()) x.close();
-      if (d !== undefined) {
-        this.hv.destroyDomain(d.domid);
+      let disks: BlockBackend[] = [];
+      try {
+        disks = openSavedDisks(save);
+        const saved = loadXenDomain(save, this.hv, d, { ramInPlace: opts.ramInPlace });
+        const con = saved.console ? dev.resumeConsole!(this.hv, d, out, saved.console) : dev.attachConsole(this.hv, d, out);
+        rec.devices.push(con);
+        rec.consoleInput = (bytes) => con.input(bytes);
+        cfg.disks.forEach((disk, i) => {
+          rec.devices.push(dev.resumeDisk!(this.hv, d, disk.devid, { backend: disks[i], vdev: disk.vdev, readOnly: disk.readOnly }, saved.disks.get(disk.devid)!));
+        });
+        cfg.vifs.forEach((vif, i) => {
+          rec.devices.push(dev.resumeVif!(this.hv, d, i, { bridge: this.bridge(vif.bridge), ip: vif.ip, bridgeName: vif.bridge }, saved.vifs.get(i)!));
+        });
+      } catch (e) {
+        for (const x of rec.devices.splice(0).reverse()) x.close();
+        discard();
         // The backend directories the load wrote for devices never reconnected (closed ones removed theirs).
         const be = '/local/domain/0/backend';
         for (const type of this.hv.xs.tryRead(be) !== undefined ? this.hv.xs.directory(be) : []) {
           if (this.hv.xs.tryRead(`${be}/${type}/${d.domid}`) !== undefined) this.hv.xs.rm(`${be}/${type}/${d.domid}`);
         }
+        for (const x of disks) closeDisk(x);
+        throw e;
       }
-      for (const x of disks) closeDisk(x);
-      throw e;
-    }
-    this.disks.set(rec, disks);
-    this.recs.push(rec);
-    this.scheduler.add(d.domid, isolated(xenSchedVcpu(this.hv, d)), { weight: cfg.weight, cap: cfg.cap });
-    // Only now that nothing can fail: the vifs' MACs are here (a refused restore moved no bridge entry).
+      loaded = true;
+      this.incomingIds.delete(d.domid);
+      this.disks.set(rec, disks);
+      this.recs.push(rec);
+      this.scheduler.add(d.domid, isolated(xenSchedVcpu(this.hv, d)), { weight: cfg.weight, cap: cfg.cap });
+      if (opts.paused) {
+        // (a live migration's target: announced once the source commits, announce() below)
+        rec.paused = true;
+        this.scheduler.pause(d.domid);
+      } else {
+        this.announce(rec);
+      }
+      return rec;
+    };
+    return { dom: d, load, discard };
+  }
+
+  /**
+   * Once nothing can fail any more: the restored domain's vifs announce its MACs on their
+   * bridges (a refused restore, or a migration the source did not commit, moved no bridge entry).
+   */
+  announce(rec: DomainRecord): void {
     for (const x of rec.devices) x.announce?.();
-    return rec;
+  }
+
+  /** Domain ids of incoming domains not loaded yet (no record holds them). */
+  private readonly incomingIds = new Set<number>();
+
+  /**
+   * An incoming migration that did not complete after `load` (the source did not commit): the
+   * domain, which never ran, goes, and so does its record (it was never this Dom0's).
+   */
+  dropIncoming(rec: DomainRecord): void {
+    this.finish(rec);
+    this.recs.splice(this.recs.indexOf(rec), 1);
+  }
+
+  /**
+   * A domain lost in a post-copy migration (host/migrate/domain-*.ts): it can run neither here
+   * nor there. It is destroyed; `why` is the migration's line.
+   */
+  lost(domid: number, why: string): void {
+    const r = this.record(domid);
+    r.end = { reason: 'lost', exitCode: EXIT_VM_LOST, to: why };
+    this.finish(r);
+    this.opts.onNotice?.(`${r.cfg.name} (d${domid}): ${describeEnd(r.end)}: destroyed`);
+  }
+
+  /** Domains stopped for their migration (host/migrate/domain-source.ts): unpause refuses them. */
+  private readonly held = new Set<number>();
+
+  /** Keep domain `domid` paused (its migration's stop-and-copy or switch), or let it be unpaused again. */
+  hold(domid: number, on: boolean): void {
+    if (on) this.held.add(domid);
+    else this.held.delete(domid);
+  }
+
+  /** Call `f` once when domain `domid` goes (destroyed, shut down, saved, migrated); replaces an earlier one. */
+  watchEnd(domid: number, f: (() => void) | undefined): void {
+    if (f) this.endWatchers.set(domid, f);
+    else this.endWatchers.delete(domid);
   }
 
   /** xl console: where typed bytes for domain `domid` go. */
@@ -524,6 +617,7 @@ export function describeEnd(end: DomainEnd): string {
   if (end.reason === 'timeout') return 'still running at the time limit';
   if (end.reason === 'saved') return `saved to ${end.to}`;
   if (end.reason === 'migrated') return `migrated to ${end.to}`;
+  if (end.reason === 'lost') return `lost in its migration (${end.to})`;
   if (end.failure !== undefined) return `crash: ${end.failure}`;
   return `${end.reason}, exit code ${end.exitCode}`;
 }

@@ -7,6 +7,7 @@
  * which print a line and wait for console input. Needs dist/cli.mjs (`npm run build`).
  */
 import { spawn, spawnSync } from 'node:child_process';
+import { createServer } from 'node:net';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -80,6 +81,17 @@ describe("a Dom0's monitor (wasmvisor up --monitor)", () => {
     }
     expect(list).toBe(back);
     expect(await command(c, `xl restore ${join(dir, 'nosuch.save')}`)).toMatch(/^xl restore: .*nosuch\.save.*\n$/);
+    // migrate takes run's --migrate-* flags; one that cannot happen leaves the domain running here.
+    expect(await command(c, 'xl migrate --migrate-mode fast echo2 127.0.0.1:1')).toBe("xl migrate: --migrate-mode: 'fast' is not precopy, postcopy or hybrid\n");
+    const free = await new Promise<number>((res) => {
+      const s = createServer();
+      s.listen(0, '127.0.0.1', () => {
+        const port = (s.address() as { port: number }).port;
+        s.close(() => res(port));
+      });
+    });
+    expect(await command(c, `xl migrate --migrate-mode postcopy echo2 127.0.0.1:${free}`)).toBe(`xl migrate: cannot migrate echo2 (d3) to 127.0.0.1:${free}: cannot connect (ECONNREFUSED); it runs on here\n`);
+    expect(noTimes(await command(c, 'xl list'))).toBe(back);
     // destroy prints nothing; the domain is gone from the list at once.
     expect(await command(c, 'xl destroy echo2')).toBe('');
     expect(noTimes(await command(c, 'xl list'))).toBe(HEADER + DOM0_ROW + row('echo1', 1, '-b----'));
@@ -89,6 +101,7 @@ describe("a Dom0's monitor (wasmvisor up --monitor)", () => {
     expect(w.stderr().split('\n').filter((l) => !l.includes('listening on'))).toEqual([
       `wasmvisor: echo2 (d2): saved to ${file}: destroyed`,
       `wasmvisor: echo2 (d3): restored from ${file}`,
+      `wasmvisor: migration to tcp:127.0.0.1:${free}: cannot connect (ECONNREFUSED); the VM keeps running here`,
       'wasmvisor: echo2 (d3): destroyed',
       "wasmvisor: terminated by the monitor's quit",
       'wasmvisor: echo1 (d1): destroyed',

@@ -133,6 +133,39 @@ describe('Toolstack', () => {
     expect(await xl.run()).toBe('quit');
   });
 
+  it('live migration (host/migrate/domain-*.ts): hold keeps a domain paused, lost ends it (69), watchEnd fires once, incoming domains get new ids and drop cleanly', async () => {
+    const { hv, xl, notices } = toolstack();
+    await xl.create(cfg('a', 'spin'));
+    let ended = 0;
+    xl.watchEnd(1, () => ended++);
+    xl.pause(1);
+    xl.hold(1, true);
+    expect(() => xl.unpause(1)).toThrow('xl: domain 1 (a) is stopped for its migration');
+    xl.hold(1, false);
+    xl.unpause(1);
+    xl.lost(1, 'post-copy to h:1');
+    expect(ended).toBe(1);
+    expect(xl.records()[0].end).toEqual({ reason: 'lost', exitCode: 69, to: 'post-copy to h:1' });
+    expect(succeeded(xl.records()[0])).toBe(false);
+    expect(notices).toEqual(['a (d1): lost in its migration (post-copy to h:1): destroyed']);
+    expect(hv.hasDomain(1)).toBe(false);
+    // The target's side: built empty and unscheduled, each under an id of its own; dropped, nothing is left.
+    xl.opts.devices.resumeConsole = () => { throw new Error('not loaded here'); };
+    xl.opts.devices.resumeDisk = () => { throw new Error('not loaded here'); };
+    await xl.create(cfg('c', 'spin')); // (d1 again: create takes the lowest free id)
+    expect(xl.record(1).cfg.name).toBe('c');
+    const b = await xl.incoming(cfg('b', 'spin'), 'migration from x');
+    const b2 = await xl.incoming(cfg('b2', 'spin'), 'migration from y');
+    expect([b.dom.domid, b2.dom.domid]).toEqual([2, 3]);
+    expect(xl.records().map((r) => r.cfg.name)).toEqual(['a', 'c']);
+    expect(xl.scheduler.has(2)).toBe(false);
+    await expect(xl.incoming(cfg('c', 'spin'), 'migration from z')).rejects.toThrow("migration from z: a domain named 'c' already exists here");
+    expect([hv.hasDomain(2), hv.hasDomain(3)]).toEqual([true, true]);
+    b.discard();
+    b2.discard();
+    expect([hv.hasDomain(2), hv.hasDomain(3), hv.hasDomain(1)]).toEqual([false, false, true]);
+  });
+
   it('a domain stopped by the time limit and then destroyed keeps its ending: timeout', async () => {
     const { xl, notices } = toolstack();
     await xl.create(cfg('a', 'spin'));

@@ -83,7 +83,7 @@ describe('xl migrate of a DomU with a vif between two joined Dom0s (built CLI)',
     const ansB = pingerOn === 'B' ? 2 : 1;
     const before = replies(P.out);
     const m = await run(a.rt, ['xl', 'migrate', 'ans', `127.0.0.1:${port}`]);
-    expect(m.stderr).toMatch(new RegExp(`^wasmvisor: xl migrate: ans \\(d${ansA}\\) migrated to 127\\.0\\.0\\.1:${port} \\(\\d+ bytes, stop-and-copy, downtime \\d+ ms\\)\\n$`));
+    expect(m.stderr).toMatch(new RegExp(`^wasmvisor: xl migrate: ans \\(d${ansA}\\) migrated to 127\\.0\\.0\\.1:${port} \\(precopy: total \\d+ ms, downtime \\d+ ms, \\d+ rounds \\(pages \\d+, stop-and-copy \\d+\\), 0 pages fetched on demand, [\\d,]+ bytes sent\\)\\n$`));
     expect(m.status).toBe(0);
     const downtimeMs = Number(/downtime (\d+) ms/.exec(m.stderr)![1]);
     // The replies go on, from B. The outage ended before the command returned, with fewer
@@ -94,7 +94,7 @@ describe('xl migrate of a DomU with a vif between two joined Dom0s (built CLI)',
     const [ea, eb] = await Promise.all([A.exited, B.exited]);
     expect([ea.status, eb.status]).toEqual([0, 0]);
     const pingerEnd = 'wasmvisor: pinger \\(d1\\): poweroff, exit code 0: destroyed\\n';
-    expect(A.err).toMatch(new RegExp(`^wasmvisor: ans \\(d${ansA}\\): migrated to 127\\.0\\.0\\.1:${port}: destroyed\\n${pingerOn === 'A' ? pingerEnd : ''}$`));
+    expect(A.err).toMatch(new RegExp(`^wasmvisor: migrated to tcp:127\\.0\\.0\\.1:${port} \\(precopy\\): [^\\n]+\\nwasmvisor: ans \\(d${ansA}\\): migrated to 127\\.0\\.0\\.1:${port}: destroyed\\n${pingerOn === 'A' ? pingerEnd : ''}$`));
     expect(B.err).toMatch(new RegExp(`^wasmvisor: waiting for xl migrate on tcp:127\\.0\\.0\\.1:${port}\\n` +
       `wasmvisor: ans \\(d${ansB}\\): migrated in from 127\\.0\\.0\\.1:\\d+\\n` +
       `wasmvisor: ans \\(d${ansB}\\): poweroff, exit code 0: destroyed\\n${pingerOn === 'B' ? pingerEnd : ''}$`));
@@ -131,12 +131,13 @@ describe('xl migrate of a DomU with a vif between two joined Dom0s (built CLI)',
     const m = await run(a.rt, ['xl', 'migrate', 'ans', `127.0.0.1:${port}`]);
     const attemptMs = performance.now() - t0;
     expect(m.status).toBe(1);
-    expect(m.stderr).toMatch(new RegExp(`^wasmvisor: xl migrate: cannot migrate ans \\(d1\\) to 127\\.0\\.0\\.1:${port}: the target refused it: migration from 127\\.0\\.0\\.1:\\d+: a domain named 'ans' already exists here; it runs on here\\n$`));
+    expect(m.stderr).toMatch(new RegExp(`^wasmvisor: xl migrate: cannot migrate ans \\(d1\\) to 127\\.0\\.0\\.1:${port}: refused by the target: migration from 127\\.0\\.0\\.1:\\d+: a domain named 'ans' already exists here; it runs on here\\n$`));
     await until('200 replies after the refusal', () => replies(B.out) >= before + 300, () => B.out + B.err);
     B.type('q');
     const ea = await A.exited;
     expect(ea.status).toBe(0);
-    expect(A.err).toBe('wasmvisor: ans (d1): poweroff, exit code 0: destroyed\n');
+    expect(A.err).toMatch(new RegExp(`^wasmvisor: migration to tcp:127\\.0\\.0\\.1:${port}: refused by the target: migration from 127\\.0\\.0\\.1:\\d+: a domain named 'ans' already exists here; the VM keeps running here\n` +
+      'wasmvisor: ans \\(d1\\): poweroff, exit code 0: destroyed\n$'));
     // It answered the stop on A: its whole console is there.
     const ansA = domainLines(A.out, 'ans');
     expect(ansA[0]).toBe('pingloop: answer, mac 00:16:3e:00:00:01, ip 10.0.0.1, peer 10.0.0.2');

@@ -37,9 +37,16 @@
 //            register cache and the function's locals; alu.ts: ALU and M instructions;
 //            idioms.ts: guest idioms emitted as one operation (shifts and or -> rotl).
 //
-// Instruction counting, pc and exceptions follow exec.ts exactly: a block's instructions are
-// counted when it starts, an early exit subtracts what did not run, and a fault leaves pc,
-// instret and every register as the interpreter would (tests compare the two tiers).
+// Instruction counting, pc and exceptions follow exec.ts exactly: at every exit icount is what
+// the interpreter's would be (it counts a block when it starts and takes back what a taken
+// branch skips; compiled code counts up to each branch, and an exit to jitRest adds the rest),
+// and a fault leaves pc, instret and every register as the interpreter would (tests compare the
+// two tiers).
+//
+// Loops: a block that branches to itself is a Wasm loop with its registers in locals across
+// it; so is a block with a "partner", a block it jumps to that only jumps back (loopPartner),
+// whose code is emitted a second time inside the loop. Registers such a loop writes before
+// reading are stored at its back edge instead of being kept live around it (regs.ts loopTemp).
 
 import {
   STATE, S_X, TLB_READ, TLB_WRITE, RAM_BASE, R_OP, R_RD, R_RS1, R_RS2, R_LEN, R_PCOFF, R_IMM,
@@ -52,6 +59,7 @@ import { btInlineImm, btInlineIrq } from '../btvirt';
 import { resetShifts, noteShift } from './idioms';
 import {
   regLocal, dirty, savedDirty, getReg, setReg, storeDirty, extendRd, blockRegisters, numberLocals,
+  storeLoopTemps,
   L_VA, L_PB, L_T, L_IC, L_EV, L_CTX, L_E, L_NEXT,
 } from './regs';
 import { binReg, binImm, word, rotate, cmpReg, mulHigh, divRem } from './alu';
@@ -86,6 +94,10 @@ const regionBlk = new StaticArray<usize>(REGION_MAX);
 /** Offset of each block's first instruction from the root page's base (0..4095). */
 const regionOff = new StaticArray<u32>(REGION_MAX);
 const selfLoop = new StaticArray<bool>(REGION_MAX);
+/** For each block, the region block emitted inside its loop (loopPartner), or -1. */
+const partner = new StaticArray<i32>(REGION_MAX);
+/** Most records in a block emitted inside another's loop. */
+const PARTNER_MAX_INSNS: u32 = 32;
 /** Blocks that follow a call (jal/jalr with a link register): where returns come back to. */
 const returnPoint = new StaticArray<bool>(REGION_MAX);
 /** Most return points a jalr compares its target with before leaving the region. */
@@ -102,6 +114,18 @@ let curBlock: u32 = 0;
 /** The decoded block being emitted, and its page offset (for jitRest). */
 let curBlk: usize = 0;
 let curBoff: u32 = 0;
+/**
+ * Instructions of the block being emitted, and how many of them icount holds on the path being
+ * emitted. Counting is lazy: a block adds its instructions up to its first branch when it starts
+ * and the next run up to the next branch after each branch not taken, so a taken branch has
+ * nothing to take back (a loop closed by a branch in the middle of its block adds once per
+ * iteration, not twice). An exit to the interpreter adds the rest first: jitRest, like the
+ * interpreter, expects the whole block counted.
+ */
+let curN: u32 = 0;
+let counted: u32 = 0;
+/** Emitting the current block's partner inside its loop (no partner of the partner). */
+let inPartner = false;
 
 @inline function toExit(): u32 { return nest + outer + 1; }
 @inline function toDispatch(): u32 { return nest + outer; }
@@ -190,9 +214,10 @@ function goto(t: i64): void {
   const idx = t >= 0 && t < <i64>PAGE_SIZE ? indexOf(<u32>t) : -1;
   if (idx < 0) { leaveTo(t); return; }
   const self = <u32>idx == curBlock && unchecked(selfLoop[curBlock]);
+  const inline = !inPartner && idx == unchecked(partner[curBlock]);
   // Another block: this one's registers go back to STATE first (the next loads what it reads).
   // The block's own loop keeps them in locals.
-  if (!self) {
+  if (!self && !inline) {
     storeDirty();
     for (let r = 0; r < 33; r++) { unchecked(savedDirty[r] = dirty[r]); unchecked(dirty[r] = false); }
   }
@@ -206,7 +231,10 @@ function goto(t: i64): void {
   nest--;
   W.op(W.END);
   if (self) {
+    storeLoopTemps();
     W.br(nest - 1 - selfAt);
+  } else if (inline) {
+    emitPartner(<u32>idx);
   } else if (<u32>idx > curBlock) {
     // A block emitted later: its code starts right after the end of its Wasm block, which
     // encloses this one, so a plain br reaches it (no br_table).
@@ -218,6 +246,56 @@ function goto(t: i64): void {
     W.br(toDispatch());
     for (let r = 0; r < 33; r++) unchecked(dirty[r] = savedDirty[r]);
   }
+}
+
+/**
+ * The loop of two blocks: block c, which only jumps back to the current block, emitted where the
+ * current block jumps to it, inside the current block's loop, so the registers of both stay in
+ * locals around the loop (the loop's exits store them, as a self loop's do). Counting, exits
+ * and the interpreter's finishing of c (jitRest on c's own records) are as in c's own code.
+ */
+function emitPartner(c: u32): void {
+  const blk = unchecked(regionBlk[c]);
+  const boff = unchecked(regionOff[c]);
+  const saveBlk = curBlk, saveBoff = curBoff, saveN = curN, saveCounted = counted;
+  curBlk = blk;
+  curBoff = boff;
+  inPartner = true;
+  resetShifts();
+  const n = load<u32>(blk, B_COUNT);
+  startCount(blk, n);
+  let r = blk + <usize>B_HDR;
+  let done = false;
+  for (let i: u32 = 0; i < n && !done; i++, r += <usize>R_SIZE) {
+    done = emitInsn(r, boff + <u32>load<u16>(r, R_PCOFF), i, n);
+  }
+  if (!done) goto(<i64>boff + <i64>load<u32>(blk, B_BYTES));
+  inPartner = false;
+  curBlk = saveBlk;
+  curBoff = saveBoff;
+  curN = saveN;
+  counted = saveCounted;
+  resetShifts(); // (conservative: the shifts noted before the jump are forgotten)
+}
+
+/** 1 + the index of the first branch at or after record i of blk (of n), or n. */
+function segmentEnd(blk: usize, i: u32, n: u32): u32 {
+  let r = blk + <usize>B_HDR + <usize>i * <usize>R_SIZE;
+  for (; i < n; i++, r += <usize>R_SIZE) {
+    if ((O.opFlags(<u32>load<u16>(r, R_OP)) & O.F_BRANCH) != 0) return i + 1;
+  }
+  return n;
+}
+/** A block's code starts: count its instructions up to its first branch (see counted). */
+function startCount(blk: usize, n: u32): void {
+  curN = n;
+  counted = segmentEnd(blk, 0, n);
+  addIcount(<i64>counted);
+}
+/** Push icount with the whole block counted (for jitRest and the core's calls). */
+function icountWhole(): void {
+  W.localGet(L_IC);
+  if (curN != counted) { W.i64c(<i64>(curN - counted)); W.op(W.I64_ADD); }
 }
 
 /** icount += d (d may be negative). */
@@ -239,7 +317,7 @@ function addIcount(d: i64): void {
  */
 function finishInInterpreter(r: usize): void {
   storeDirty();
-  W.localGet(L_IC);
+  icountWhole();
   W.globalSet(G_ICOUNT);
   W.i32c(<i32>curBlk);
   W.i32c(<i32>r);
@@ -320,10 +398,14 @@ function emitBranch(r: usize, off: u32, i: u32, n: u32, o: u8): void {
   W.op(o);
   W.structured(W.IF, W.T_VOID);
   nest++;
-  addIcount(-<i64>(n - 1 - i));
+  // Taken: icount holds exactly records 0..i (counted == i + 1).
   goto(<i64>off + <i64>load<i32>(r, R_IMM));
   nest--;
   W.op(W.END);
+  // Not taken: count the run up to the next branch.
+  const e = segmentEnd(curBlk, i + 1, n);
+  addIcount(<i64>(e - counted));
+  counted = e;
 }
 
 /**
@@ -457,7 +539,7 @@ function emitInsn(r: usize, off: u32, i: u32, n: u32): bool {
  * (as the interpreter does: btCsr sets irqCheck).
  */
 function emitBtInline(r: usize): void {
-  W.localGet(L_IC);
+  icountWhole();
   W.globalSet(G_ICOUNT);
   W.i32c(<i32>r);
   if (btInlineImm(r)) W.i64c(<i64>load<u8>(r, R_RS1));
@@ -477,7 +559,7 @@ function emitBtInline(r: usize): void {
  */
 function emitBtCallout(r: usize, off: u32): void {
   storeDirty();
-  addIcount(-1);
+  addIcount(<i64>(curN - counted) - 1);
   pcAt(<i64>off);
   W.globalSet(G_PC);
   W.i32c(<i32>r);
@@ -608,6 +690,53 @@ function branchesToItself(b: u32): bool {
 }
 
 /**
+ * A region block, other than b, that b jumps to (by a branch, a jal or falling off its end) and
+ * whose only way on is back to b's start (no branch, jump or call but a final jal to b, or
+ * falling off its end into b): a loop of two blocks, as compilers make of `while` and `for`
+ * loops. Its code is emitted inside b's loop too (emitPartner). -1 if there is none.
+ */
+function loopPartner(b: u32): i32 {
+  const blk = unchecked(regionBlk[b]);
+  const off = unchecked(regionOff[b]);
+  const n = load<u32>(blk, B_COUNT);
+  let r = blk + <usize>B_HDR;
+  for (let i: u32 = 0; i <= n; i++, r += <usize>R_SIZE) {
+    let t: i64;
+    if (i == n) {
+      const lop = <u32>load<u16>(r - <usize>R_SIZE, R_OP);
+      if ((O.opFlags(lop) & O.F_END) != 0) continue;
+      t = <i64>off + <i64>load<u32>(blk, B_BYTES);
+    } else {
+      const op = <u32>load<u16>(r, R_OP);
+      if (op != O.OP_JAL && (O.opFlags(op) & O.F_BRANCH) == 0) continue;
+      t = <i64>off + <i64>load<u16>(r, R_PCOFF) + <i64>load<i32>(r, R_IMM);
+    }
+    if (t < 0 || t >= <i64>PAGE_SIZE) continue;
+    const c = indexOf(<u32>t);
+    if (c >= 0 && <u32>c != b && onlyBackTo(<u32>c, off)) return c;
+  }
+  return -1;
+}
+
+/** Does block c go on only to page offset `to` (see loopPartner)? */
+function onlyBackTo(c: u32, to: u32): bool {
+  const blk = unchecked(regionBlk[c]);
+  const off = unchecked(regionOff[c]);
+  const n = load<u32>(blk, B_COUNT);
+  if (n > PARTNER_MAX_INSNS) return false;
+  let r = blk + <usize>B_HDR;
+  for (let i: u32 = 0; i < n; i++, r += <usize>R_SIZE) {
+    const op = <u32>load<u16>(r, R_OP);
+    if (op == O.OP_JAL && i == n - 1) {
+      return <i64>off + <i64>load<u16>(r, R_PCOFF) + <i64>load<i32>(r, R_IMM) == <i64>to;
+    }
+    if ((O.opFlags(op) & (O.F_END | O.F_BRANCH)) != 0 || op == O.OP_JAL || op == O.OP_JALR) return false;
+    if (op == O.OP_BT_INLINE || op == O.OP_BT_CALLOUT) return false;
+  }
+  return off + load<u32>(blk, B_BYTES) == to;
+}
+
+/**
  * Emit the module for the region formed last. Returns its length in bytes at JIT_BUF, or 0
  * when it would not fit the buffer.
  */
@@ -665,15 +794,17 @@ export function emitRegion(): u32 {
     const n = load<u32>(blk, B_COUNT);
     curBlk = blk;
     curBoff = boff;
-    unchecked(selfLoop[b] = branchesToItself(b));
-    blockRegisters(blk, unchecked(selfLoop[b]));
+    const p = loopPartner(b);
+    unchecked(partner[b] = p);
+    unchecked(selfLoop[b] = p >= 0 || branchesToItself(b));
+    blockRegisters(blk, unchecked(selfLoop[b]), p >= 0 ? unchecked(regionBlk[p]) : 0);
     resetShifts();
     if (unchecked(selfLoop[b])) {
       W.structured(W.LOOP, W.T_VOID);
       selfAt = nest;
       nest++;
     }
-    addIcount(<i64>n);
+    startCount(blk, n);
     let r = blk + <usize>B_HDR;
     let done = false;
     for (let i: u32 = 0; i < n && !done; i++, r += <usize>R_SIZE) {

@@ -60,12 +60,25 @@ export function extendRd(rd: u32): void {
 }
 
 /**
- * Load the registers block `blk` reads before writing them. A block that loops on
- * itself also loads what it writes and starts with all of that dirty: a later iteration may
- * leave before rewriting a register an earlier one changed.
+ * Registers a looping block writes before reading them (temporaries of one iteration): they are
+ * stored at the loop's back edge when dirty, so at the top of the loop they are clean and not
+ * live across the back edge (the exits of the next iteration before they are rewritten find
+ * them in STATE).
  */
-export function blockRegisters(blk: usize, loops: bool): void {
-  for (let i = 0; i < 33; i++) { unchecked(needLoad[i] = false); unchecked(regWritten[i] = false); unchecked(dirty[i] = false); }
+export const loopTemp = new StaticArray<bool>(33);
+
+/**
+ * Load the registers block `blk` reads before writing them. A block that loops on
+ * itself also loads the other registers it writes and starts with them dirty: a later iteration
+ * may leave before rewriting a register an earlier one changed. (Those it writes before reading
+ * are loopTemp instead.) `partner` (0 if none) is a block emitted inside blk's loop
+ * (emit.ts loopPartner): its registers are loaded too, and the ones it writes start dirty.
+ */
+export function blockRegisters(blk: usize, loops: bool, partner: usize): void {
+  for (let i = 0; i < 33; i++) {
+    unchecked(needLoad[i] = false); unchecked(regWritten[i] = false); unchecked(dirty[i] = false);
+    unchecked(loopTemp[i] = false);
+  }
   const n = load<u32>(blk, B_COUNT);
   let r = blk + <usize>B_HDR;
   for (let i: u32 = 0; i < n; i++, r += <usize>R_SIZE) {
@@ -76,12 +89,38 @@ export function blockRegisters(blk: usize, loops: bool): void {
     if (!unchecked(regWritten[rs2])) unchecked(needLoad[rs2] = true);
     unchecked(regWritten[rd] = true);
   }
+  if (loops) for (let i = 1; i < 32; i++) unchecked(loopTemp[i] = regWritten[i] && !needLoad[i]);
+  if (partner != 0) {
+    const m = load<u32>(partner, B_COUNT);
+    r = partner + <usize>B_HDR;
+    for (let i: u32 = 0; i < m; i++, r += <usize>R_SIZE) {
+      const rs1 = <u32>load<u8>(r, R_RS1);
+      const rs2 = <u32>load<u8>(r, R_RS2);
+      const rd = <u32>load<u8>(r, R_RD);
+      unchecked(needLoad[rs1] = true);
+      unchecked(needLoad[rs2] = true);
+      unchecked(regWritten[rd] = true);
+      unchecked(loopTemp[rs1] = false);
+      unchecked(loopTemp[rs2] = false);
+      unchecked(loopTemp[rd] = false);
+    }
+  }
   for (let i: u32 = 1; i < 32; i++) {
-    if (loops && unchecked(regWritten[i])) { unchecked(needLoad[i] = true); unchecked(dirty[i] = true); }
+    if (loops && unchecked(regWritten[i]) && !unchecked(loopTemp[i])) { unchecked(needLoad[i] = true); unchecked(dirty[i] = true); }
     if (!unchecked(needLoad[i])) continue;
     W.i32c(0);
     W.mem(W.I64_LOAD, 3, <u32>(STATE + S_X) + (i << 3));
     W.localSet(<u32>unchecked(regLocal[i]));
+  }
+}
+
+/** At a loop's back edge: store the dirty loopTemp registers (see loopTemp). */
+export function storeLoopTemps(): void {
+  for (let r: u32 = 1; r < 32; r++) {
+    if (!unchecked(loopTemp[r]) || !unchecked(dirty[r])) continue;
+    W.i32c(0);
+    W.localGet(<u32>unchecked(regLocal[r]));
+    W.mem(W.I64_STORE, 3, <u32>(STATE + S_X) + (r << 3));
   }
 }
 

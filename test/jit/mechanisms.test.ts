@@ -9,7 +9,10 @@
  *   - the rotate idiom (slliw/srliw/or and slli/srli/or become one rotl), and the look-alikes
  *     that must not (the source rewritten between the shifts and the or, amounts that do not
  *     add up to the width, a shift that overwrites its own source);
- *   - a store that rewrites code of its own region.
+ *   - a store that rewrites code of its own region;
+ *   - a loop of two blocks (the second only jumps back), compiled as one Wasm loop with both
+ *     blocks' registers in locals and a temporary stored at the back edge: faults in either
+ *     block, and budget stops anywhere, see the interpreter's state.
  */
 import { describe, expect, it } from 'vitest';
 import * as E from '../diff/encode';
@@ -38,7 +41,9 @@ class Asm {
   }
   /** rd = the address of a label (auipc + addi). */
   la(rd: number, name: string): this {
-    this.w((pc, l) => E.auipc(rd, 0), (pc, l) => E.aluI('addi', rd, rd, l[name] - (pc - 4)));
+    const lo = (off: number) => ((off & 0xfff) ^ 0x800) - 0x800;
+    this.w((pc, l) => E.auipc(rd, ((l[name] - pc - lo(l[name] - pc)) >>> 12) & 0xfffff),
+      (pc, l) => E.aluI('addi', rd, rd, lo(l[name] - (pc - 4))));
     return this;
   }
   /** A branch or jal to a label. */
@@ -46,6 +51,13 @@ class Asm {
     return this.w((pc, l) => E.branch(name, rs1, rs2, l[to] - pc));
   }
   j(to: string, rd = 0): this { return this.w((pc, l) => E.jal(rd, l[to] - pc)); }
+  /** Zero words up to byte offset `to` (data in a page of its own). */
+  pad(to: number): this { while (this.items.length * 4 < to) this.items.push(0); return this; }
+  /** A doubleword: the address of a label, or a constant. */
+  dword(v: string | bigint): this {
+    if (typeof v === 'bigint') return this.w(Number(v & 0xffffffffn), Number((v >> 32n) & 0xffffffffn));
+    return this.w((pc, l) => Number((BASE + BigInt(l[v])) & 0xffffffffn), 0);
+  }
   /** Write 0x5555 to the test finisher: the machine exits with code 0. */
   pass(): this { return this.li(31, FINISHER).li(30, 0x5555).w(E.store('sw', 30, 31, 0)); }
   bytes(): Uint8Array {
@@ -229,5 +241,75 @@ describe('JIT: a store to code of its own region', () => {
     expect(r.slice(0, 2)).toEqual(['exit', 0]);
     expect(m.hart.x(7)).toBe(201n);
     expect(m.hart.x(14)).toBe(1001n);
+  });
+});
+
+describe('JIT: a loop of two blocks', () => {
+  const K = 6;
+  const BAD = -256n & mask64;
+  /**
+   * head: lw x5 (the node's value); x6 += 1; x7 = x5 << 1 (written before it is read: a
+   * temporary of the loop); bltu x5, x11 to latch, in the middle of head's block.
+   * latch: x13 += x7; x16 = node.target; sw x13 to it; x10 = node.next; j head. Only latch goes
+   * back to head, so it is emitted inside head's loop. K nodes with values 1..K; the last one's
+   * next (faultIn 'head': the lw faults, load access fault, cause 5) or store target (faultIn
+   * 'latch': the sw faults, store access fault, cause 7) is -256 (privileged spec 3.6).
+   */
+  function program(faultIn: 'head' | 'latch'): Asm {
+    const a = new Asm()
+      .la(6, 'handler').w(E.csr(1, 0, 6, 0x305)) // mtvec
+      .la(10, 'node0').li(11, 100).li(6, 0).li(13, 0)
+      .label('head')
+      .label('lw')
+      .w(E.load('lw', 5, 10, 0), E.aluI('addi', 6, 6, 1), E.shiftI('slli', 7, 5, 1))
+      .br('bltu', 5, 11, 'latch')
+      .w(E.aluI('addi', 8, 6, 0))
+      .j('spin')
+      .label('latch')
+      .w(E.aluR('add', 13, 13, 7), E.load('ld', 16, 10, 16))
+      .label('sw')
+      .w(E.store('sw', 13, 16, 0), E.load('ld', 10, 10, 8))
+      .j('head')
+      .label('handler')
+      .w(E.csr(2, 27, 0, 0x342)) // csrr x27, mcause
+      .label('spin')
+      .j('spin')
+      .pad(4096)
+      .label('scratch').dword(0n);
+    // node i: value (4 bytes, 4 of padding), next, store target
+    for (let i = 0; i < K; i++) {
+      const last = i === K - 1;
+      a.label(`node${i}`).w(i + 1, 0);
+      a.dword(last && faultIn === 'head' ? BAD : last ? 'scratch' : `node${i + 1}`);
+      a.dword(last && faultIn === 'latch' ? BAD : 'scratch');
+    }
+    return a;
+  }
+
+  it('a fault in the first block sees the temporary of the iteration before (mepc, mtval, registers)', async () => {
+    const a = program('head');
+    const { m, jit } = await both(a, 2000n);
+    const h = m.hart;
+    expect([h.mcause, h.mepc, h.mtval]).toEqual([5n, a.at('lw'), BAD]);
+    expect([h.x(5), h.x(6), h.x(7), h.x(10), h.x(13), h.x(27)])
+      .toEqual([BigInt(K), BigInt(K), BigInt(2 * K), BAD, BigInt(K * (K + 1)), 5n]);
+    expect(jit.calls).toBeGreaterThan(0n);
+  });
+
+  it('a fault in the second block, inside the first one\'s loop, leaves the interpreter\'s state', async () => {
+    const a = program('latch');
+    const { m } = await both(a, 2000n);
+    const h = m.hart;
+    expect([h.mcause, h.mepc, h.mtval]).toEqual([7n, a.at('sw'), BAD]);
+    expect([h.x(5), h.x(6), h.x(7), h.x(13), h.x(16), h.x(27)])
+      .toEqual([BigInt(K), BigInt(K), BigInt(2 * K), BigInt(K * (K + 1)), BAD, 7n]);
+    expect(h.x(10)).toBe(a.at(`node${K - 1}`));
+  });
+
+  it('budget stops anywhere in the loop leave the same state in both tiers', async () => {
+    for (const f of ['head', 'latch'] as const) {
+      const a = program(f);
+      for (let k = 1n; k <= 80n; k++) await both(a, k);
+    }
   });
 });

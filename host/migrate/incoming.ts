@@ -14,7 +14,7 @@ import type { Machine } from '../machine/machine';
 import type { Vm } from '../vmm/vm';
 import { UserError } from '../errors';
 import { SnapshotError } from '../snapshot/format';
-import { checkConfig, clearRam, restoreSnapshot, snapshotConfig, type SnapshotConfig } from '../snapshot/snapshot';
+import { checkConfig, clearRam, restoreSnapshot, saveSnapshot, snapshotConfig, whyNotSaveable, type SnapshotConfig } from '../snapshot/snapshot';
 import type { MigrateOptions } from './options';
 import { guestRam, PAGE } from './pages';
 import { whyNotPostcopy } from './postcopy-source';
@@ -92,9 +92,10 @@ export async function receiveOver(
     // the pages this process's own loader wrote are not the source's.
     clearRam(target);
     const ram = guestRam(target);
+    const pageCount = conf.memSize / PAGE;
+    rehearse(target, pageCount);
 
     // Pages, round by round, until the INDEX of the stop-and-copy.
-    const pageCount = conf.memSize / PAGE;
     const pages = new Uint8Array(pageCount); // 1: sent at least once
     let received = 0;
     let m: Message;
@@ -113,20 +114,15 @@ export async function receiveOver(
         pages[index] = 1;
       }
       r.end();
+      reader.recycle(m);
     }
     // The guest is stopped on the source from here to DONE (docs/migration.md "Downtime").
     const prof = new StopProfile(performance.now());
     const listed = new Uint8Array(pageCount);
     const p = m.payload;
-    const v = new DataView(p.buffer, p.byteOffset, p.byteLength);
-    const count = p.length >= 4 ? v.getUint32(0, true) : -1;
-    if (p.length !== 4 + count * 5) refuse(`the RAM index is ${p.length} bytes for ${count} entries (corrupt stream)`);
-    for (let k = 0, o = 4; k < count; k++, o += 5) {
-      const index = v.getUint32(o, true);
-      if (index >= pageCount) refuse(`RAM index names page ${index} of ${pageCount} (corrupt stream)`);
-      if (pages[index] === 0 && !postcopy) refuse(`page ${index} was never sent (corrupt stream)`);
-      listed[index] = 1;
-    }
+    const bad = readIndex(p, pages, postcopy, listed);
+    if (bad !== undefined) refuse(bad);
+    const count = (p.length - 4) / 5;
     // Post-copy: the pages of the index that are still to come (none here, or stale copies).
     // (typed arrays: 131,072 entries for a 512 MiB guest, while the source's guest is stopped)
     const absentFlag = new Uint8Array(pageCount);
@@ -153,7 +149,7 @@ export async function receiveOver(
     prof.mark('wait state');
     try {
       // A page sent in a round but gone from the guest's RAM by the stop is zero again.
-      for (let i = 0; i < pageCount; i++) if (pages[i] !== 0 && listed[i] === 0) ram.write(i, ZERO);
+      for (const i of unlisted(pages, listed)) ram.write(i, ZERO);
       restoreSnapshot(target, state, 'the migrated state', { ramInPlace: true });
     } catch (e) {
       if (e instanceof SnapshotError) refuse(e.message);
@@ -181,5 +177,54 @@ export async function receiveOver(
       throw new UserError(`${e.message}; nothing was run`, 2);
     }
     throw e;
+  }
+}
+
+/**
+ * Check the INDEX payload `p` against the pages received (`pages`: 1 for each page sent) and
+ * mark the pages it lists in `listed`. Returns the refusal line for a bad index, or undefined.
+ * (Before post-copy's ABSENT list, a listed page not sent is not yet an error.)
+ */
+function readIndex(p: Uint8Array, pages: Uint8Array, postcopy: boolean, listed: Uint8Array): string | undefined {
+  const v = new DataView(p.buffer, p.byteOffset, p.byteLength);
+  const count = p.length >= 4 ? v.getUint32(0, true) : -1;
+  if (p.length !== 4 + count * 5) return `the RAM index is ${p.length} bytes for ${count} entries (corrupt stream)`;
+  const pageCount = pages.length;
+  for (let k = 0, o = 4; k < count; k++, o += 5) {
+    const index = v.getUint32(o, true);
+    if (index >= pageCount) return `RAM index names page ${index} of ${pageCount} (corrupt stream)`;
+    if (pages[index] === 0 && !postcopy) return `page ${index} was never sent (corrupt stream)`;
+    listed[index] = 1;
+  }
+  return undefined;
+}
+
+/** The pages received in a round and not in the INDEX (gone from the guest's RAM by the stop). */
+function unlisted(pages: Uint8Array, listed: Uint8Array): number[] {
+  const out: number[] = [];
+  for (let i = 0; i < pages.length; i++) if (pages[i] !== 0 && listed[i] === 0) out.push(i);
+  return out;
+}
+
+/**
+ * Rehearse the stop while the source's rounds run, so that the code it runs with the guest
+ * stopped is compiled and its one-time work done (the hart layout's fingerprint, ...): a cold
+ * restore took ~11 ms of wall time, a rehearsed one under 1 ms (docs/migration.md "Experiments").
+ * The restore rehearsed is of the target's own state, saved and loaded back: it changes nothing
+ * (and the stop's restore replaces all of it); the INDEX check runs on a list of every page.
+ */
+function rehearse(target: Machine | Vm, pageCount: number): void {
+  const all = new Uint8Array(4 + pageCount * 5);
+  const v = new DataView(all.buffer);
+  v.setUint32(0, pageCount, true);
+  for (let i = 0; i < pageCount; i++) v.setUint32(4 + i * 5, i, true);
+  const pages = new Uint8Array(pageCount).fill(1);
+  readIndex(all, pages, false, new Uint8Array(pageCount));
+  unlisted(pages, pages);
+  if (whyNotSaveable(target) !== undefined) return;
+  try {
+    for (let i = 0; i < 3; i++) restoreSnapshot(target, saveSnapshot(target, { withoutRam: true }), 'the target itself', { ramInPlace: true });
+  } catch (e) {
+    if (!(e instanceof SnapshotError || e instanceof UserError)) throw e; // (the stop's restore says why, if it must)
   }
 }

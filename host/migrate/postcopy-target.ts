@@ -148,6 +148,7 @@ export class PostcopyTarget {
           this.arrive(index, kind === 1 ? r.bytes(PAGE) : ZERO);
         }
         r.end();
+        this.reader.recycle(m);
       }
     } catch (e) {
       if (!(e instanceof StreamError)) throw e;

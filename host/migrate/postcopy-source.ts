@@ -13,8 +13,8 @@ import { In, MSG, Out, StreamError, type MessageReader } from './stream';
 /** Virtio device IDs (virtio 1.2 §5) whose backends write guest memory unasked: network, console. */
 const INPUT_DEVICES = new Set([1, 3]);
 
-/** Pages per background message (64 KiB): a FETCH waits behind at most one such message. */
-const PUSH_BATCH = 16;
+/** Pages per background message (256 KiB): a FETCH waits behind at most one such message. */
+const PUSH_BATCH = 64;
 
 export interface PostcopySender {
   readonly what: string;

@@ -90,6 +90,30 @@ export class StopProfile {
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
+/**
+ * Post-copy's switch: the INDEX frame of `all` (RAM at the stop) and the ABSENT frame of the
+ * pages in it never sent or dirtied since (`dirty`: 1 per page), and that list. Plain loops over
+ * typed arrays: it runs with the guest stopped, for 131,072 pages in a 512 MiB guest.
+ */
+function switchLists(all: { index: number; populated: boolean }[], sent: Uint8Array, dirty: Uint8Array): { index: Uint8Array; list: Uint8Array; absent: number[] } {
+  const n = all.length;
+  const index = new Uint8Array(4 + n * 5);
+  const iv = new DataView(index.buffer);
+  iv.setUint32(0, n, true);
+  const absent: number[] = [];
+  for (let k = 0, o = 4; k < n; k++, o += 5) {
+    const p = all[k];
+    iv.setUint32(o, p.index, true);
+    index[o + 4] = p.populated ? 1 : 0;
+    if (sent[p.index] === 0 || dirty[p.index] !== 0) absent.push(p.index);
+  }
+  const list = new Uint8Array(4 + absent.length * 4);
+  const lv = new DataView(list.buffer);
+  lv.setUint32(0, absent.length, true);
+  for (let k = 0; k < absent.length; k++) lv.setUint32(4 + k * 4, absent[k], true);
+  return { index: frame(MSG.INDEX, index), list: frame(MSG.ABSENT, list), absent };
+}
+
 /** The pages in either list, ascending, once each. */
 function union(a: number[], b: number[]): number[] {
   const all = new Uint32Array(a.length + b.length);
@@ -277,6 +301,8 @@ export class MigrationSource implements PostcopySender {
     loop.yieldMs = ms ?? this.savedYield;
   }
   private savedYield: number | undefined;
+  /** From the start to round 1 (connection, HELLO, OK): the profile's line. */
+  private firstRoundAt = 0;
 
   private async precopy(): Promise<void> {
     this.state = 'precopy';
@@ -295,6 +321,8 @@ export class MigrationSource implements PostcopySender {
       // Run the state's encoder once while the guest still runs, so that stop-and-copy does not
       // pay for V8's first, unoptimized pass over it.
       saveSnapshot(this.target, { withoutRam: true });
+      // So does post-copy's switch encode its lists once (on RAM as it is now; the result is dropped).
+      if (this.opts.mode !== 'precopy') switchLists(this.ram.all(), this.sent, new Uint8Array(this.ram.pageCount));
       const answer = await this.reader!.expect(MSG.OK, MSG.REFUSE);
       if (answer.type === MSG.REFUSE) throw new StreamError(`${this.what}: refused by the target: ${new In(answer.payload, this.what).str()}`);
       if (this.state !== 'precopy') return;
@@ -306,6 +334,7 @@ export class MigrationSource implements PostcopySender {
       }
       // Round 1: everything, with the log on first so that what changes meanwhile is caught.
       this.ram.startLog();
+      this.firstRoundAt = performance.now() - this.startedAt;
       let t = performance.now();
       let indices = this.ram.all().map((p) => p.index);
       let lastDirty = Infinity;
@@ -420,7 +449,10 @@ export class MigrationSource implements PostcopySender {
       if (answer.type === MSG.READY) answer = await this.reader!.expect(MSG.DONE, MSG.REFUSE);
       if (answer.type === MSG.REFUSE) throw new StreamError(`${this.what}: refused by the target: ${new In(answer.payload, this.what).str()}`);
       prof.mark('wait DONE');
-      if (profiling()) this.io.stderr(`wasmvisor: stop-and-copy (source): ${prof.text()}; sent in ${sentMs.toFixed(2)} ms\n`);
+      if (profiling()) {
+        this.io.stderr(`wasmvisor: stop-and-copy (source): ${prof.text()}; sent in ${sentMs.toFixed(2)} ms\n`);
+        this.io.stderr(`wasmvisor: pre-copy rounds (source): ${this.rounds.map((r) => `${r.pages} pages ${r.ms.toFixed(0)} ms`).join(', ')}; from the start to round 1 ${this.firstRoundAt.toFixed(0)} ms\n`);
+      }
       const downtime = performance.now() - t0;
       this.downtimeMs = downtime;
       this.endedAt = performance.now();
@@ -462,24 +494,12 @@ export class MigrationSource implements PostcopySender {
       for (const i of this.pending) dirty[i] = 1;
       if (this.sentCount > 0) for (const i of this.ram.dirty()) dirty[i] = 1;
       this.ram.stopLog();
-      const all = this.ram.all();
-      absent = [];
-      const index = new Uint8Array(4 + all.length * 5);
-      const iv = new DataView(index.buffer);
-      iv.setUint32(0, all.length, true);
-      all.forEach((p, k) => {
-        iv.setUint32(4 + k * 5, p.index, true);
-        index[8 + k * 5] = p.populated ? 1 : 0;
-        if (this.sent[p.index] === 0 || dirty[p.index] !== 0) absent.push(p.index);
-      });
+      const enc = switchLists(this.ram.all(), this.sent, dirty);
+      absent = enc.absent;
       prof.mark('index');
-      await this.send(MSG.INDEX, index);
+      await this.sendFrame(enc.index, undefined, true);
       prof.mark('send index');
-      const list = new Uint8Array(4 + absent.length * 4);
-      const lv = new DataView(list.buffer);
-      lv.setUint32(0, absent.length, true);
-      absent.forEach((i, k) => lv.setUint32(4 + k * 4, i, true));
-      await this.send(MSG.ABSENT, list);
+      await this.sendFrame(enc.list, undefined, true);
       prof.mark('absent');
       await this.send(MSG.STATE, saveSnapshot(this.target, { withoutRam: true }));
       prof.mark('state');

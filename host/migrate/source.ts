@@ -23,7 +23,7 @@ import { EXIT_VM_LOST, type MigrateOptions } from './options';
 import { guestRam, PAGE, type GuestRam } from './pages';
 import { BufferPool, MessageReader, MSG, Out, In, frame, sealFrame, StreamError, STREAM_MAGIC, STREAM_VERSION, PAGES_BATCH, PAGES_MAX_PAYLOAD } from './stream';
 import { Progress, type RoundStats, type Summary } from './progress';
-import { pushPostcopy, whyNotPostcopy, type PostcopySender } from './postcopy-source';
+import { pushPostcopy, PUSH_BATCH_CAPPED, whyNotPostcopy, type PostcopySender } from './postcopy-source';
 import { tcpDialer } from './tcp-transport';
 import type { Dialer, Transport } from './transport';
 
@@ -521,7 +521,7 @@ export class MigrationSource implements PostcopySender {
     }
     const downtime = performance.now() - t0;
     try {
-      const r = await pushPostcopy(this, this.rounds.length + 1, absent);
+      const r = await pushPostcopy(this, this.rounds.length + 1, absent, this.opts.bandwidthMBps !== undefined ? PUSH_BATCH_CAPPED : undefined);
       this.state = 'done';
       this.socket!.end();
       this.rounds.push({ round: this.rounds.length + 1, pages: r.pages, bytes: r.bytes, ms: performance.now() - t0, dirtyRate: 0, estDowntimeMs: downtime, postCopy: true });

@@ -191,9 +191,12 @@ async function qemuMigration(memMiB: number, mode: MigrationMode, elf: string, t
       const status = /Migration status: (\S+)/.exec(info)?.[1];
       if (status === 'completed') {
         const get = (re: RegExp) => Number(re.exec(info)?.[1] ?? NaN);
+        const totalMs = get(/total time: (\d+) ms/);
+        const downtimeMs = get(/downtime: (\d+) ms/);
         return {
           engine: 'qemu', mode, memMiB,
-          totalMs: get(/total time: (\d+) ms/), downtimeMs: get(/downtime: (\d+) ms/),
+          // (QEMU 7.2's post-copy sometimes prints the host's uptime as the downtime: not a downtime)
+          totalMs, downtimeMs: downtimeMs > totalMs ? NaN : downtimeMs,
           bytes: get(/transferred ram: (\d+) kbytes/) * 1024, rounds: get(/dirty sync count: (\d+)/),
         };
       }
@@ -252,7 +255,7 @@ export function formatMigrationBench(b: MigrationBench): string {
   const mb = (v: number | undefined) => (v === undefined ? '-' : (v / 2 ** 20).toFixed(1));
   // QEMU prints whole ms; a 0 is "under 1 ms", so the ratio is against 1 ms and marked with >=.
   const ratio = (a: number | undefined, q: number | undefined, floor = false) =>
-    a === undefined || q === undefined ? '-' : q === 0 && floor ? `>=${(a / 1).toFixed(2)}x` : q === 0 ? '-' : `${(a / q).toFixed(2)}x`;
+    a === undefined || q === undefined || Number.isNaN(q) ? '-' : q === 0 && floor ? `>=${(a / 1).toFixed(2)}x` : q === 0 ? '-' : `${(a / q).toFixed(2)}x`;
   const lines = [
     `Live migration over loopback TCP (${b.guest}: every page written, then a steady store rate; best total of the runs)`,
     `${'RAM'.padEnd(8)}${'mode'.padEnd(9)}${pad('wv total ms', 12)}${pad('wv down ms', 11)}${pad('wv sent', 9)}${pad('wv MiB', 8)}${pad('wv rnds', 8)}${pad('qemu total', 11)}${pad('qemu down', 10)}${pad('qemu MiB', 9)}${pad('syncs', 6)}${pad('total/qemu', 11)}${pad('down/qemu', 10)}${pad('sent/qemu', 10)}`,

@@ -11,10 +11,11 @@
  * right after COMMIT with those pages left out (postcopy-target.ts), and they follow.
  */
 import type { Machine } from '../machine/machine';
-import type { Vm } from '../vmm/vm';
+import { Vm } from '../vmm/vm';
+import * as A from '../../assembly/abi';
 import { UserError } from '../errors';
 import { SnapshotError } from '../snapshot/format';
-import { checkConfig, clearRam, restoreSnapshot, snapshotConfig, type SnapshotConfig } from '../snapshot/snapshot';
+import { checkConfig, clearRam, restoreSnapshot, saveSnapshot, snapshotConfig, whyNotSaveable, type SnapshotConfig } from '../snapshot/snapshot';
 import type { MigrateOptions } from './options';
 import { guestRam, PAGE } from './pages';
 import { whyNotPostcopy } from './postcopy-source';
@@ -33,7 +34,12 @@ const ZERO = new Uint8Array(PAGE);
 export async function receiveMigration(target: Machine | Vm, opts: MigrateOptions, io: { stderr(t: string): void }): Promise<PostcopyTarget | undefined> {
   const at = opts.incoming!;
   const what = `wasmvisor: incoming migration on ${at.text}`;
-  const { transport, from } = await acceptTcp(at, what, () => io.stderr(`wasmvisor: waiting for a migration on ${at.text}\n`));
+  let touching: { stop(): void } | undefined;
+  const { transport, from } = await acceptTcp(at, what, () => {
+    io.stderr(`wasmvisor: waiting for a migration on ${at.text}\n`);
+    touching = touchRam(target);
+  });
+  touching?.stop();
   const got = await receiveOver(target, transport, what, io);
   if (got.profile !== undefined) io.stderr(`wasmvisor: ${got.postcopy ? 'post-copy switch' : 'stop-and-copy'} (target): ${got.profile}\n`);
   if (got.postcopy) {
@@ -89,14 +95,16 @@ export async function receiveOver(
       if (e instanceof SnapshotError) refuse(e.message.slice('the source: '.length).replace('snapshot does not match the command line', 'the source VM does not match this command line').replaceAll('in the snapshot', 'there'));
       throw e;
     }
-    socket.write(frame(MSG.OK, new Uint8Array(0)));
     // RAM is written as the pages arrive (the guest is not running here yet), from a clear RAM:
     // the pages this process's own loader wrote are not the source's.
     clearRam(target);
     const ram = guestRam(target);
+    const pageCount = conf.memSize / PAGE;
+    // (before OK: the source's guest runs on until then, and post-copy stops it right after)
+    rehearse(target, pageCount);
+    socket.write(frame(MSG.OK, new Uint8Array(0)));
 
     // Pages, round by round, until the INDEX of the stop-and-copy.
-    const pageCount = conf.memSize / PAGE;
     const pages = new Uint8Array(pageCount); // 1: sent at least once
     let received = 0;
     let m: Message;
@@ -115,20 +123,15 @@ export async function receiveOver(
         pages[index] = 1;
       }
       r.end();
+      reader.recycle(m);
     }
     // The guest is stopped on the source from here to DONE (docs/migration.md "Downtime").
     const prof = new StopProfile(performance.now());
     const listed = new Uint8Array(pageCount);
     const p = m.payload;
-    const v = new DataView(p.buffer, p.byteOffset, p.byteLength);
-    const count = p.length >= 4 ? v.getUint32(0, true) : -1;
-    if (p.length !== 4 + count * 5) refuse(`the RAM index is ${p.length} bytes for ${count} entries (corrupt stream)`);
-    for (let k = 0, o = 4; k < count; k++, o += 5) {
-      const index = v.getUint32(o, true);
-      if (index >= pageCount) refuse(`RAM index names page ${index} of ${pageCount} (corrupt stream)`);
-      if (pages[index] === 0 && !postcopy) refuse(`page ${index} was never sent (corrupt stream)`);
-      listed[index] = 1;
-    }
+    const bad = readIndex(p, pages, postcopy, listed);
+    if (bad !== undefined) refuse(bad);
+    const count = (p.length - 4) / 5;
     // Post-copy: the pages of the index that are still to come (none here, or stale copies).
     // (typed arrays: 131,072 entries for a 512 MiB guest, while the source's guest is stopped)
     const absentFlag = new Uint8Array(pageCount);
@@ -155,7 +158,7 @@ export async function receiveOver(
     prof.mark('wait state');
     try {
       // A page sent in a round but gone from the guest's RAM by the stop is zero again.
-      for (let i = 0; i < pageCount; i++) if (pages[i] !== 0 && listed[i] === 0) ram.write(i, ZERO);
+      for (const i of unlisted(pages, listed)) ram.write(i, ZERO);
       if (hooks.restore) await hooks.restore(state);
       else restoreSnapshot(target, state, 'the migrated state', { ramInPlace: true });
     } catch (e) {
@@ -185,4 +188,83 @@ export async function receiveOver(
     }
     throw e;
   }
+}
+
+/**
+ * Check the INDEX payload `p` against the pages received (`pages`: 1 for each page sent) and
+ * mark the pages it lists in `listed`. Returns the refusal line for a bad index, or undefined.
+ * (Before post-copy's ABSENT list, a listed page not sent is not yet an error.)
+ */
+function readIndex(p: Uint8Array, pages: Uint8Array, postcopy: boolean, listed: Uint8Array): string | undefined {
+  const v = new DataView(p.buffer, p.byteOffset, p.byteLength);
+  const count = p.length >= 4 ? v.getUint32(0, true) : -1;
+  if (p.length !== 4 + count * 5) return `the RAM index is ${p.length} bytes for ${count} entries (corrupt stream)`;
+  const pageCount = pages.length;
+  for (let k = 0, o = 4; k < count; k++, o += 5) {
+    const index = v.getUint32(o, true);
+    if (index >= pageCount) return `RAM index names page ${index} of ${pageCount} (corrupt stream)`;
+    if (pages[index] === 0 && !postcopy) return `page ${index} was never sent (corrupt stream)`;
+    listed[index] = 1;
+  }
+  return undefined;
+}
+
+/** The pages received in a round and not in the INDEX (gone from the guest's RAM by the stop). */
+function unlisted(pages: Uint8Array, listed: Uint8Array): number[] {
+  const out: number[] = [];
+  for (let i = 0; i < pages.length; i++) if (pages[i] !== 0 && listed[i] === 0) out.push(i);
+  return out;
+}
+
+/**
+ * Rehearse the stop while the source's rounds run, so that the code it runs with the guest
+ * stopped is compiled and its one-time work done (the hart layout's fingerprint, ...): a cold
+ * restore took ~11 ms of wall time, a rehearsed one under 1 ms (docs/migration.md "Experiments").
+ * The restore rehearsed is of the target's own state, saved and loaded back: it changes nothing
+ * (and the stop's restore replaces all of it); the INDEX check runs on a list of every page.
+ */
+function rehearse(target: Machine | Vm, pageCount: number): void {
+  const all = new Uint8Array(4 + pageCount * 5);
+  const v = new DataView(all.buffer);
+  v.setUint32(0, pageCount, true);
+  for (let i = 0; i < pageCount; i++) v.setUint32(4 + i * 5, i, true);
+  const pages = new Uint8Array(pageCount).fill(1);
+  readIndex(all, pages, false, new Uint8Array(pageCount));
+  unlisted(pages, pages);
+  if (whyNotSaveable(target) !== undefined) return;
+  try {
+    for (let i = 0; i < 3; i++) restoreSnapshot(target, saveSnapshot(target, { withoutRam: true }), 'the target itself', { ramInPlace: true });
+  } catch (e) {
+    if (!(e instanceof SnapshotError || e instanceof UserError)) throw e; // (the stop's restore says why, if it must)
+  }
+}
+
+/** Pages touchRam touches per event-loop turn (16 MiB: tens of ms on a loaded machine). */
+const TOUCH_SLICE = 4096;
+
+/**
+ * While a bare target waits for the connection, touch each page of its RAM once, in slices
+ * between event-loop turns, until the connection comes (stop()). The first write to a page of
+ * the process costs a page fault, ~20 us each on this project's machine (~350 ms of CPU for
+ * 64 MiB, 10 to 30 times the copy itself), and pre-copy's round 1 writes nearly every page: the
+ * faults are taken before the migration rather than in it. (QEMU's target asks for transparent
+ * huge pages on its RAM, madvise(MADV_HUGEPAGE), so its faults are 2 MiB each; a WebAssembly
+ * memory cannot ask.) Each byte is written with its own value: nothing the guest sees changes.
+ * A VM's RAM is populated page by page on demand (host/vmm): left alone.
+ */
+function touchRam(target: Machine | Vm): { stop(): void } {
+  let stopped = target instanceof Vm;
+  if (!stopped) {
+    const m = (target as Machine).snapshotInternals();
+    const bytes = new Uint8Array(m.ram.memory.buffer, A.RAM_OFFSET, m.ram.size);
+    let at = 0;
+    const slice = () => {
+      if (stopped) return;
+      const end = Math.min(bytes.length, at + TOUCH_SLICE * PAGE);
+      for (; at < end; at += PAGE) bytes[at] = bytes[at];
+      if (at < bytes.length) setImmediate(slice);
+    };
+    setImmediate(slice);
+  }
+  return { stop: () => void (stopped = true) };
 }

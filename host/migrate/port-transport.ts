@@ -47,9 +47,9 @@ export class PortTransport implements Transport {
     return this.closed;
   }
 
-  write(bytes: Uint8Array): boolean {
+  write(bytes: Uint8Array, done?: () => void): boolean {
+    if (done) queueMicrotask(done); // (structured clone copies the bytes: the caller may reuse its buffer)
     if (this.closed) return false;
-    // (structured clone copies the bytes: the caller may reuse its buffer)
     this.port.postMessage({ t: 'd', b: bytes });
     this.sent += bytes.length;
     this.unacked += bytes.length;

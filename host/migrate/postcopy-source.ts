@@ -13,8 +13,13 @@ import { In, MSG, Out, StreamError, type MessageReader } from './stream';
 /** Virtio device IDs (virtio 1.2 §5) whose backends write guest memory unasked: network, console. */
 const INPUT_DEVICES = new Set([1, 3]);
 
-/** Pages per background message (64 KiB): a FETCH waits behind at most one such message. */
-const PUSH_BATCH = 16;
+/**
+ * Pages per background message (256 KiB): a FETCH waits behind at most one such message. Under
+ * a bandwidth cap (--migrate-bandwidth), which sleeps after each message, PUSH_BATCH_CAPPED,
+ * so that the pages are spread over the cap's time and not sent in a few bursts.
+ */
+const PUSH_BATCH = 64;
+export const PUSH_BATCH_CAPPED = 16;
 
 export interface PostcopySender {
   readonly what: string;
@@ -43,7 +48,7 @@ export function whyNotPostcopy(target: Machine | Vm): string | undefined {
  * before they arrived; one on its way already is sent once all the same).
  * Throws a StreamError when the stream breaks (the caller: the VM is lost).
  */
-export async function pushPostcopy(src: PostcopySender, round: number, absent: number[]): Promise<{ pages: number; bytes: number; fetched: number }> {
+export async function pushPostcopy(src: PostcopySender, round: number, absent: number[], batchPages = PUSH_BATCH): Promise<{ pages: number; bytes: number; fetched: number }> {
   const reader = src.reader!;
   const inList = new Set(absent);
   const left = new Set(absent);
@@ -89,12 +94,12 @@ export async function pushPostcopy(src: PostcopySender, round: number, absent: n
   while (left.size > 0) {
     if (failure !== undefined) throw failure;
     const batch: number[] = [];
-    while (wanted.length > 0 && batch.length < PUSH_BATCH) {
+    while (wanted.length > 0 && batch.length < batchPages) {
       const page = wanted.shift()!;
       if (left.delete(page)) batch.push(page);
     }
     if (batch.length === 0) {
-      while (next < absent.length && batch.length < PUSH_BATCH) {
+      while (next < absent.length && batch.length < batchPages) {
         const page = absent[next++];
         if (left.delete(page)) batch.push(page);
       }

@@ -29,9 +29,36 @@ import type { Transport } from './transport';
 
 const RAM_PFN = Number(BigInt(A.RAM_BASE) >> 12n);
 const ZERO = new Uint8Array(PAGE);
+/** The guest's run loop yields to the event loop this often (ms) while pages come (as the source's pre-copy). */
+const PAGES_YIELD_MS = 1;
+
+/**
+ * A set of RAM page indices, one byte per page: the absent pages (16,384 for 64 MiB), built
+ * with the guest stopped at the switch, where a Set of them cost tens of ms.
+ */
+class PageFlags {
+  private readonly flags: Uint8Array;
+  size = 0;
+  constructor(pageCount: number, pages: ArrayLike<number>) {
+    this.flags = new Uint8Array(pageCount);
+    for (let k = 0; k < pages.length; k++) {
+      if (this.flags[pages[k]] === 0) this.size++;
+      this.flags[pages[k]] = 1;
+    }
+  }
+  has(i: number): boolean {
+    return this.flags[i] === 1; // (undefined outside)
+  }
+  delete(i: number): boolean {
+    if (this.flags[i] !== 1) return false;
+    this.flags[i] = 0;
+    this.size--;
+    return true;
+  }
+}
 
 export class PostcopyTarget {
-  private readonly absent: Set<number>;
+  private readonly absent: PageFlags;
   private readonly total: number;
   private readonly waiters = new Map<number, (() => void)[]>();
   private readonly requested = new Set<number>();
@@ -55,15 +82,25 @@ export class PostcopyTarget {
     private readonly what: string,
     private readonly io: { stderr(t: string): void },
   ) {
-    this.absent = new Set(absent);
-    this.total = absent.length;
     this.ram = guestRam(target);
+    this.absent = new PageFlags(this.ram.pageCount, absent);
+    this.total = absent.length;
     this.install(absent);
   }
+
+  /** A bare machine's ABSENT_MAP (the core's memory), cleared bit by bit as pages arrive. */
+  private absentMap: Uint8Array | undefined;
+  /** The run loop's own yield interval, while pages come (PAGES_YIELD_MS). */
+  private savedYield: number | undefined;
 
   /** Leave the absent pages out (see the header), and hook fetch() in. */
   private install(absent: number[]): void {
     const t = this.target;
+    // The guest's run loop lets the socket in every PAGES_YIELD_MS while pages come, not every
+    // 20 ms: the pushed pages wait in the kernel's buffer between two turns, and the push with them.
+    const loop = t instanceof Vm ? t.vcpu : t;
+    this.savedYield = loop.yieldMs;
+    if (absent.length > 0) loop.yieldMs = Math.min(loop.yieldMs, PAGES_YIELD_MS);
     if (t instanceof Vm) {
       // A page sent in a pre-copy round and dirtied since has a stale copy mapped: unmap it.
       for (const i of absent) t.unpopulate(BigInt(i + RAM_PFN) << 12n);
@@ -72,7 +109,7 @@ export class PostcopyTarget {
       return;
     }
     const m = t.snapshotInternals();
-    const map = new Uint8Array(m.ram.memory.buffer, A.ABSENT_MAP, A.ABSENT_MAP_SIZE);
+    const map = (this.absentMap = new Uint8Array(m.ram.memory.buffer, A.ABSENT_MAP, A.ABSENT_MAP_SIZE));
     map.fill(0);
     for (const i of absent) map[i >> 3] |= 1 << (i & 7);
     m.ram.missing = { has: (i) => this.absent.has(i), fetch: (i) => this.fetch(i), all: () => this.all() };
@@ -82,6 +119,7 @@ export class PostcopyTarget {
 
   private uninstall(): void {
     const t = this.target;
+    if (this.savedYield !== undefined) (t instanceof Vm ? t.vcpu : t).yieldMs = this.savedYield;
     if (t instanceof Vm) {
       t.missingPages = undefined;
       return;
@@ -148,6 +186,7 @@ export class PostcopyTarget {
           this.arrive(index, kind === 1 ? r.bytes(PAGE) : ZERO);
         }
         r.end();
+        this.reader.recycle(m);
       }
     } catch (e) {
       if (!(e instanceof StreamError)) throw e;
@@ -165,11 +204,8 @@ export class PostcopyTarget {
   private arrive(index: number, data: Uint8Array): void {
     this.absent.delete(index);
     const t = this.target;
-    if (!(t instanceof Vm)) {
-      const m = t.snapshotInternals();
-      const map = new Uint8Array(m.ram.memory.buffer, A.ABSENT_MAP + (index >> 3), 1);
-      map[0] &= ~(1 << (index & 7));
-    }
+    const map = this.absentMap;
+    if (map) map[index >> 3] &= ~(1 << (index & 7));
     this.ram.write(index, data);
     const list = this.waiters.get(index);
     if (list) {

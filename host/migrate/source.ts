@@ -21,9 +21,9 @@ import { UserError } from '../errors';
 import { saveSnapshot, snapshotConfig, whyNotSaveable } from '../snapshot/snapshot';
 import { EXIT_VM_LOST, type MigrateOptions } from './options';
 import { guestRam, PAGE, type GuestRam } from './pages';
-import { MessageReader, MSG, Out, In, frame, StreamError, STREAM_MAGIC, STREAM_VERSION } from './stream';
+import { BufferPool, MessageReader, MSG, Out, In, frame, sealFrame, StreamError, STREAM_MAGIC, STREAM_VERSION, PAGES_BATCH, PAGES_MAX_PAYLOAD } from './stream';
 import { Progress, type RoundStats, type Summary } from './progress';
-import { pushPostcopy, whyNotPostcopy, type PostcopySender } from './postcopy-source';
+import { pushPostcopy, PUSH_BATCH_CAPPED, whyNotPostcopy, type PostcopySender } from './postcopy-source';
 import { tcpDialer } from './tcp-transport';
 import type { Dialer, Transport } from './transport';
 
@@ -33,8 +33,7 @@ import type { Dialer, Transport } from './transport';
  * turns the stream ran at ~15 MB/s on loopback.
  */
 const PRECOPY_YIELD_MS = 1;
-/** Pages per PAGES message (up to 1 MiB of payload). */
-const BATCH = 256;
+const BATCH = PAGES_BATCH;
 /** The shortest round: the guest runs at least this long between two looks at the dirty log. */
 const ROUND_MIN_MS = 20;
 /** Rounds whose dirty set did not shrink before the source gives up converging. */
@@ -104,6 +103,41 @@ export interface SourceHooks {
   presentAtSwitch?(): number[];
 }
 
+/**
+ * Post-copy's switch: the INDEX frame of `all` (RAM at the stop) and the ABSENT frame of the
+ * pages in it never sent or dirtied since (`dirty`: 1 per page), and that list. Plain loops over
+ * typed arrays: it runs with the guest stopped, for 131,072 pages in a 512 MiB guest.
+ */
+function switchLists(all: { index: number; populated: boolean }[], sent: Uint8Array, dirty: Uint8Array): { index: Uint8Array; list: Uint8Array; absent: number[] } {
+  const n = all.length;
+  const index = new Uint8Array(4 + n * 5);
+  const iv = new DataView(index.buffer);
+  iv.setUint32(0, n, true);
+  const absent: number[] = [];
+  for (let k = 0, o = 4; k < n; k++, o += 5) {
+    const p = all[k];
+    iv.setUint32(o, p.index, true);
+    index[o + 4] = p.populated ? 1 : 0;
+    if (sent[p.index] === 0 || dirty[p.index] !== 0) absent.push(p.index);
+  }
+  const list = new Uint8Array(4 + absent.length * 4);
+  const lv = new DataView(list.buffer);
+  lv.setUint32(0, absent.length, true);
+  for (let k = 0; k < absent.length; k++) lv.setUint32(4 + k * 4, absent[k], true);
+  return { index: frame(MSG.INDEX, index), list: frame(MSG.ABSENT, list), absent };
+}
+
+/** The pages in either list, ascending, once each. */
+function union(a: number[], b: number[]): number[] {
+  const all = new Uint32Array(a.length + b.length);
+  all.set(a);
+  all.set(b, a.length);
+  all.sort();
+  const out: number[] = [];
+  for (let i = 0; i < all.length; i++) if (i === 0 || all[i] !== all[i - 1]) out.push(all[i]);
+  return out;
+}
+
 export class MigrationSource implements PostcopySender {
   private readonly ram: GuestRam;
   private socket: Transport | undefined;
@@ -114,6 +148,13 @@ export class MigrationSource implements PostcopySender {
   /** 1 for each page sent at least once; sentCount of them. */
   private readonly sent: Uint8Array;
   private sentCount = 0;
+  /**
+   * A bare machine's INDEX frame, kept by sendPages as pages are first sent (its RAM at the stop
+   * is the pages sent: stopAndCopy), so that nothing is built at the stop: 9 header bytes, u32 n,
+   * n entries, the CRC.
+   */
+  private readonly index: Uint8Array;
+  private readonly indexView: DataView;
   private pending: number[] = [];
   bytes = 0;
   private startedAt = 0;
@@ -131,6 +172,8 @@ export class MigrationSource implements PostcopySender {
   ) {
     this.ram = guestRam(target);
     this.sent = new Uint8Array(this.ram.pageCount);
+    this.index = new Uint8Array(9 + 4 + this.ram.pageCount * 5 + 4);
+    this.indexView = new DataView(this.index.buffer);
     this.what = `wasmvisor: migration to ${dial.text}`;
     this.progress = new Progress(io);
   }
@@ -187,21 +230,28 @@ export class MigrationSource implements PostcopySender {
   }
 
   async send(type: number, payload: Uint8Array): Promise<void> {
+    return this.sendFrame(frame(type, payload));
+  }
+
+  /**
+   * Write one frame; `done` once the transport no longer needs its buffer. Unless `noWait`,
+   * wait while the peer is behind (the transport's back-pressure) and for the bandwidth cap.
+   */
+  private async sendFrame(f: Uint8Array, done?: () => void, noWait = false): Promise<void> {
     const s = this.socket!;
     const broken = () => this.reader?.broken ?? new StreamError(`${this.what}: the connection closed`);
     if (s.destroyed || this.reader?.broken) throw broken();
-    const f = frame(type, payload);
     this.bytes += f.length;
-    if (!s.write(f)) {
+    if (!s.write(f, done) && !noWait) {
       await new Promise<void>((resolve, reject) => {
-        const done = (err?: Error) => {
+        const finish = (err?: Error) => {
           s.off('drain', ok);
           s.off('close', bad);
           if (err) reject(err);
           else resolve();
         };
-        const ok = () => done();
-        const bad = () => done(broken());
+        const ok = () => finish();
+        const bad = () => finish(broken());
         s.on('drain', ok);
         s.on('close', bad);
         if (s.destroyed) bad(); // closed before the listeners were there
@@ -214,20 +264,24 @@ export class MigrationSource implements PostcopySender {
     }
   }
 
+  /** Frame buffers of PAGES messages, reused once the transport has written them. */
+  private readonly pool = new BufferPool(9 + PAGES_MAX_PAYLOAD + 4);
+
   /**
-   * Send `indices` in PAGES messages of BATCH pages. Each batch is encoded in place: a page is
-   * copied once from guest RAM into the payload, and a zero page (compared natively, memcmp) is
-   * taken back and sent as its 5-byte entry.
+   * Send `indices` in PAGES messages of BATCH pages. Each frame is built in place in a reused
+   * buffer: a page is copied once from guest RAM into it, and a zero page (compared natively,
+   * memcmp) is taken back and sent as its 5-byte entry. `noWait`: write them all without waiting
+   * for the peer (stop-and-copy: the guest is stopped, the last pages are few).
    */
-  async sendPages(round: number, indices: number[]): Promise<number> {
+  async sendPages(round: number, indices: number[], noWait = false): Promise<number> {
     const before = this.bytes;
     for (let i = 0; i < indices.length; i += BATCH) {
       const n = Math.min(BATCH, indices.length - i);
-      const buf = NodeBuffer ? NodeBuffer.allocUnsafe(8 + n * (5 + PAGE)) : new Uint8Array(8 + n * (5 + PAGE));
+      const buf = this.pool.take();
       const v = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
-      v.setUint32(0, round, true);
-      v.setUint32(4, n, true);
-      let o = 8;
+      v.setUint32(9, round, true);
+      v.setUint32(13, n, true);
+      let o = 17;
       for (let k = i; k < i + n; k++) {
         const index = indices[k];
         v.setUint32(o, index, true);
@@ -235,10 +289,16 @@ export class MigrationSource implements PostcopySender {
         const zero = zeroPageAt(buf, o + 5);
         buf[o + 4] = zero ? 0 : 1;
         o += zero ? 5 : 5 + PAGE;
-        if (this.sent[index] === 0) this.sentCount++;
-        this.sent[index] = 1;
+        if (this.sent[index] === 0) {
+          // (the INDEX entry: u32 page, u8 populated 0; in the order first sent)
+          const at = 13 + this.sentCount * 5;
+          this.indexView.setUint32(at, index, true);
+          this.index[at + 4] = 0;
+          this.sentCount++;
+          this.sent[index] = 1;
+        }
       }
-      await this.send(MSG.PAGES, buf.subarray(0, o));
+      await this.sendFrame(sealFrame(buf, MSG.PAGES, o - 9), () => this.pool.give(buf), noWait);
     }
     return this.bytes - before;
   }
@@ -255,6 +315,8 @@ export class MigrationSource implements PostcopySender {
     loop.yieldMs = ms ?? this.savedYield;
   }
   private savedYield: number | undefined;
+  /** From the start to round 1 (connection, HELLO, OK): the profile's line. */
+  private firstRoundAt = 0;
 
   private async precopy(): Promise<void> {
     this.state = 'precopy';
@@ -273,6 +335,8 @@ export class MigrationSource implements PostcopySender {
       // Run the state's encoder once while the guest still runs, so that stop-and-copy does not
       // pay for V8's first, unoptimized pass over it.
       this.saveState();
+      // So does post-copy's switch encode its lists once (on RAM as it is now; the result is dropped).
+      if (this.opts.mode !== 'precopy') switchLists(this.ram.all(), this.sent, new Uint8Array(this.ram.pageCount));
       const answer = await this.reader!.expect(MSG.OK, MSG.REFUSE);
       if (answer.type === MSG.REFUSE) throw new StreamError(`${this.what}: refused by the target: ${new In(answer.payload, this.what).str()}`);
       if (this.state !== 'precopy') return;
@@ -284,6 +348,7 @@ export class MigrationSource implements PostcopySender {
       }
       // Round 1: everything, with the log on first so that what changes meanwhile is caught.
       this.ram.startLog();
+      this.firstRoundAt = performance.now() - this.startedAt;
       let t = performance.now();
       let indices = this.ram.all().map((p) => p.index);
       let lastDirty = Infinity;
@@ -349,9 +414,7 @@ export class MigrationSource implements PostcopySender {
       // Profile of the downtime (docs/migration.md "Downtime"), printed with WASMVISOR_MIGRATE_PROFILE=1.
       const prof = new StopProfile(t0);
       const ram = this.ram;
-      const final = new Uint8Array(ram.pageCount);
-      for (const i of this.pending) final[i] = 1;
-      for (const i of ram.dirty()) final[i] = 1;
+      const last = ram.dirty();
       ram.stopLog();
       prof.mark('dirty log');
       // The RAM index. A VM: its populated pages now (a page populated by a read is in no dirty
@@ -359,49 +422,55 @@ export class MigrationSource implements PostcopySender {
       // the pages written since reset, and markDirty sets that bit and the log's together, so
       // every page written since round 1 listed them is in some round's dirty set (a reset's
       // zeroing too: such a page goes as zero, and a zero page is as good as an unwritten one).
-      // No list of every page is built while the guest is stopped.
+      // No list of every page is built while the guest is stopped: sendPages has kept the index.
       const vmAll = this.target instanceof Vm ? ram.all() : undefined;
-      if (vmAll) for (const p of vmAll) if (this.sent[p.index] === 0) final[p.index] = 1;
-      prof.mark('all');
-      const indices: number[] = [];
-      for (let i = 0; i < final.length; i++) if (final[i] !== 0) indices.push(i);
+      let indices: number[];
+      if (vmAll) {
+        const final = new Uint8Array(ram.pageCount);
+        for (const i of this.pending) final[i] = 1;
+        for (const i of last) final[i] = 1;
+        for (const p of vmAll) if (this.sent[p.index] === 0) final[p.index] = 1;
+        indices = [];
+        for (let i = 0; i < final.length; i++) if (final[i] !== 0) indices.push(i);
+      } else indices = union(this.pending, last);
       const round = this.rounds.length + 1;
       prof.mark('dirty set');
-      const bytes = await this.sendPages(round, indices);
+      const bytes = await this.sendPages(round, indices, true);
       prof.mark('pages');
-      const n = vmAll ? vmAll.length : this.sentCount;
-      const index = new Uint8Array(4 + n * 5);
-      const iv = new DataView(index.buffer);
-      iv.setUint32(0, n, true);
+      let index: Uint8Array;
       if (vmAll) {
+        const payload = new Uint8Array(4 + vmAll.length * 5);
+        const iv = new DataView(payload.buffer);
+        iv.setUint32(0, vmAll.length, true);
         vmAll.forEach((p, k) => {
           iv.setUint32(4 + k * 5, p.index, true);
-          index[8 + k * 5] = 1;
+          payload[8 + k * 5] = 1;
         });
+        index = frame(MSG.INDEX, payload);
       } else {
-        for (let i = 0, o = 4; i < this.sent.length; i++) {
-          if (this.sent[i] === 0) continue;
-          iv.setUint32(o, i, true);
-          index[o + 4] = 0;
-          o += 5;
-        }
+        new DataView(this.index.buffer).setUint32(9, this.sentCount, true);
+        index = sealFrame(this.index, MSG.INDEX, 4 + this.sentCount * 5);
       }
-      await this.send(MSG.INDEX, index);
+      await this.sendFrame(index, undefined, true);
       prof.mark('index');
       const state = this.saveState();
       prof.mark('save state');
-      await this.send(MSG.STATE, state);
+      await this.sendFrame(frame(MSG.STATE, state), undefined, true);
       // COMMIT right behind the state, not after the target's READY: a round trip less. It is as
       // safe: a target that cannot load the state refuses instead of answering DONE, and the
       // guest runs on here (docs/migration.md "Stream").
-      await this.send(MSG.COMMIT, new Uint8Array(0));
+      // Stop to the last byte in the kernel's socket buffer (COMMIT's write done): what QEMU calls downtime.
+      let sentMs = NaN;
+      await this.sendFrame(frame(MSG.COMMIT, new Uint8Array(0)), () => (sentMs = performance.now() - t0), true);
       prof.mark('send state+COMMIT');
-      const sentMs = performance.now() - t0; // stop to the last byte handed to the socket: what QEMU calls downtime
       let answer = await this.reader!.expect(MSG.READY, MSG.DONE, MSG.REFUSE);
       if (answer.type === MSG.READY) answer = await this.reader!.expect(MSG.DONE, MSG.REFUSE);
       if (answer.type === MSG.REFUSE) throw new StreamError(`${this.what}: refused by the target: ${new In(answer.payload, this.what).str()}`);
       prof.mark('wait DONE');
-      if (profiling()) this.io.stderr(`wasmvisor: stop-and-copy (source): ${prof.text()}; sent in ${sentMs.toFixed(2)} ms\n`);
+      if (profiling()) {
+        this.io.stderr(`wasmvisor: stop-and-copy (source): ${prof.text()}; sent in ${sentMs.toFixed(2)} ms\n`);
+        this.io.stderr(`wasmvisor: pre-copy rounds (source): ${this.rounds.map((r) => `${r.pages} pages ${r.ms.toFixed(0)} ms`).join(', ')}; from the start to round 1 ${this.firstRoundAt.toFixed(0)} ms\n`);
+      }
       const downtime = performance.now() - t0;
       this.downtimeMs = downtime;
       this.endedAt = performance.now();
@@ -448,24 +517,12 @@ export class MigrationSource implements PostcopySender {
         await this.sendPages(this.rounds.length + 1, early);
         for (const i of early) dirty[i] = 0;
       }
-      const all = this.ram.all();
-      absent = [];
-      const index = new Uint8Array(4 + all.length * 5);
-      const iv = new DataView(index.buffer);
-      iv.setUint32(0, all.length, true);
-      all.forEach((p, k) => {
-        iv.setUint32(4 + k * 5, p.index, true);
-        index[8 + k * 5] = p.populated ? 1 : 0;
-        if (this.sent[p.index] === 0 || dirty[p.index] !== 0) absent.push(p.index);
-      });
+      const enc = switchLists(this.ram.all(), this.sent, dirty);
+      absent = enc.absent;
       prof.mark('index');
-      await this.send(MSG.INDEX, index);
+      await this.sendFrame(enc.index, undefined, true);
       prof.mark('send index');
-      const list = new Uint8Array(4 + absent.length * 4);
-      const lv = new DataView(list.buffer);
-      lv.setUint32(0, absent.length, true);
-      absent.forEach((i, k) => lv.setUint32(4 + k * 4, i, true));
-      await this.send(MSG.ABSENT, list);
+      await this.sendFrame(enc.list, undefined, true);
       prof.mark('absent');
       await this.send(MSG.STATE, this.saveState());
       prof.mark('state');
@@ -487,7 +544,7 @@ export class MigrationSource implements PostcopySender {
     }
     const downtime = performance.now() - t0;
     try {
-      const r = await pushPostcopy(this, this.rounds.length + 1, absent);
+      const r = await pushPostcopy(this, this.rounds.length + 1, absent, this.opts.bandwidthMBps !== undefined ? PUSH_BATCH_CAPPED : undefined);
       this.state = 'done';
       this.socket!.end();
       this.rounds.push({ round: this.rounds.length + 1, pages: r.pages, bytes: r.bytes, ms: performance.now() - t0, dirtyRate: 0, estDowntimeMs: downtime, postCopy: true });

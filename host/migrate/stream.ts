@@ -39,18 +39,52 @@ export class StreamError extends Error {}
 export interface Message {
   type: number;
   payload: Uint8Array;
+  /** The reader's pooled buffer the payload is in (PAGES): MessageReader.recycle gives it back. */
+  pooled?: Uint8Array;
 }
 
 export function frame(type: number, payload: Uint8Array): Uint8Array {
   const out = new Uint8Array(9 + payload.length + 4);
-  const v = new DataView(out.buffer);
-  out[0] = type;
-  v.setUint32(1, payload.length, true);
-  v.setUint32(5, crc32(out.subarray(0, 5)), true);
   out.set(payload, 9);
-  v.setUint32(9 + payload.length, crc32(payload), true);
-  return out;
+  return sealFrame(out, type, payload.length);
 }
+
+/**
+ * Frame a payload already written at buf[9, 9 + length) in place (no copy of it): the header
+ * before it and the payload's CRC behind it. Returns the frame, a view of buf.
+ */
+export function sealFrame(buf: Uint8Array, type: number, length: number): Uint8Array {
+  const v = new DataView(buf.buffer, buf.byteOffset, 9 + length + 4);
+  buf[0] = type;
+  v.setUint32(1, length, true);
+  v.setUint32(5, crc32(buf.subarray(0, 5)), true);
+  v.setUint32(9 + length, crc32(buf.subarray(9, 9 + length)), true);
+  return buf.subarray(0, 9 + length + 4);
+}
+
+/** Node's Buffer where there is one (allocUnsafe: no zeroing); a page in a browser Worker has none. */
+const NodeBuffer = (globalThis as { Buffer?: typeof Buffer }).Buffer;
+
+/**
+ * Buffers of one size (a PAGES frame), taken and given back for reuse. A fresh 1 MiB buffer per
+ * message costs its page faults and the GC's unmapping, ~4-6 ms per MiB on this project's
+ * machine, against ~0.2 ms per MiB to copy into a reused one (docs/migration.md "Experiments").
+ */
+export class BufferPool {
+  private readonly free: Uint8Array[] = [];
+  constructor(readonly size: number, private readonly keep = 8) {}
+  take(): Uint8Array {
+    return this.free.pop() ?? (NodeBuffer ? NodeBuffer.allocUnsafe(this.size) : new Uint8Array(this.size));
+  }
+  give(b: Uint8Array): void {
+    if (b.length === this.size && this.free.length < this.keep) this.free.push(b);
+  }
+}
+
+/** Pages per PAGES message (up to 1 MiB of payload). */
+export const PAGES_BATCH = 256;
+/** The largest PAGES payload: u32 round, u32 n, n x (u32 index, u8 kind, 4096 bytes). */
+export const PAGES_MAX_PAYLOAD = 8 + PAGES_BATCH * (5 + 4096);
 
 export function typeName(t: number): string {
   return Object.entries(MSG).find(([, v]) => v === t)?.[0] ?? `0x${t.toString(16)}`;
@@ -58,11 +92,16 @@ export function typeName(t: number): string {
 
 /** Messages read from a stream (a socket, a port: transport.ts), one at a time (next()), checked. */
 export class MessageReader {
+  /** Received bytes not parsed yet: chunks[0] from `at` on, then the others whole. */
   private chunks: Uint8Array[] = [];
+  private at = 0;
   private have = 0;
+  private readonly header = new Uint8Array(9);
   private waiter: { resolve: (m: Message) => void; reject: (e: Error) => void } | undefined;
   private failure: StreamError | undefined;
   private queue: Message[] = [];
+  /** PAGES payloads are put together in these (a message spans many of a socket's chunks). */
+  private readonly pool = new BufferPool(PAGES_MAX_PAYLOAD);
   /** Messages read so far (for messages naming where a stream broke). */
   count = 0;
   /** Payload bytes received. */
@@ -80,31 +119,55 @@ export class MessageReader {
     socket.on('error', (e: { code?: string; message: string }) => this.fail(new StreamError(`${this.what}: connection error ${e.code ?? e.message} after message ${this.count}`)));
   }
 
-  private take(n: number): Uint8Array {
-    const out = this.peek(n);
-    const rest = this.chunks[0].subarray(n);
-    this.chunks = rest.length ? [rest, ...this.chunks.slice(1)] : this.chunks.slice(1);
-    this.have -= n;
-    return out;
+  /** Copy the next n bytes (n <= have) to dst at `to`; consume them unless `keep`. */
+  private copy(dst: Uint8Array, to: number, n: number, keep = false): void {
+    let at = this.at;
+    let k = 0;
+    while (n > 0) {
+      const c = this.chunks[k];
+      const m = Math.min(n, c.length - at);
+      dst.set(c.subarray(at, at + m), to);
+      to += m;
+      n -= m;
+      at += m;
+      if (at === c.length) {
+        k++;
+        at = 0;
+      }
+    }
+    if (keep) return;
+    this.chunks.splice(0, k);
+    this.at = at;
   }
 
-  /** The first n bytes (n <= have); joins chunks only as far as needed. */
-  private peek(n: number): Uint8Array {
-    if (this.chunks[0].length < n) {
-      const all = new Uint8Array(this.have);
-      let o = 0;
-      for (const c of this.chunks) {
-        all.set(c, o);
-        o += c.length;
+  /** The next n bytes (n <= have), consumed: a view of the chunk they are in, or `dst` filled. */
+  private take(n: number, dst: () => Uint8Array): Uint8Array {
+    const c = this.chunks[0];
+    if (c.length - this.at >= n) {
+      const v = c.subarray(this.at, this.at + n);
+      this.at += n;
+      if (this.at === c.length) {
+        this.chunks.shift();
+        this.at = 0;
       }
-      this.chunks = [all];
+      this.have -= n;
+      return v;
     }
-    return this.chunks[0].subarray(0, n);
+    const d = dst();
+    this.copy(d, 0, n);
+    this.have -= n;
+    return d.subarray(0, n);
   }
 
   private parse(): void {
     while (!this.failure && this.have >= 9) {
-      const h = this.peek(9);
+      const c = this.chunks[0];
+      let h: Uint8Array;
+      if (c.length - this.at >= 9) h = c.subarray(this.at, this.at + 9);
+      else {
+        this.copy(this.header, 0, 9, true);
+        h = this.header;
+      }
       const hv = new DataView(h.buffer, h.byteOffset, 9);
       const type = h[0];
       const len = hv.getUint32(1, true);
@@ -112,13 +175,21 @@ export class MessageReader {
       if (!KNOWN.has(type)) return this.fail(new StreamError(`${this.what}: message ${this.count + 1} has unknown type 0x${type.toString(16)} (corrupt stream)`));
       if (len > MAX_PAYLOAD) return this.fail(new StreamError(`${this.what}: message ${this.count + 1} claims ${len} bytes (corrupt stream)`));
       if (this.have < 9 + len + 4) return;
-      const m = this.take(9 + len + 4);
-      const payload = m.slice(9, 9 + len);
-      if (new DataView(m.buffer, m.byteOffset + 9 + len, 4).getUint32(0, true) !== crc32(payload)) return this.fail(new StreamError(`${this.what}: checksum mismatch in message ${this.count + 1} (${typeName(type)}, corrupt stream)`));
+      this.take(9, () => this.header);
+      let pooled: Uint8Array | undefined;
+      const payload = this.take(len, () => (type === MSG.PAGES && len <= this.pool.size ? (pooled = this.pool.take()) : new Uint8Array(len)));
+      const crc = this.take(4, () => this.header);
+      if (new DataView(crc.buffer, crc.byteOffset, 4).getUint32(0, true) !== crc32(payload)) return this.fail(new StreamError(`${this.what}: checksum mismatch in message ${this.count + 1} (${typeName(type)}, corrupt stream)`));
       this.count++;
       this.bytes += len;
-      this.deliver({ type, payload });
+      this.deliver(pooled ? { type, payload, pooled } : { type, payload });
     }
+  }
+
+  /** The caller is done with m's payload: its buffer may take a later message. */
+  recycle(m: Message): void {
+    if (m.pooled) this.pool.give(m.pooled);
+    m.pooled = undefined;
   }
 
   private deliver(m: Message): void {

@@ -7,9 +7,11 @@
  * Semantics are the socket's: write() queues bytes and returns false once the peer is behind
  * (then 'drain' says when to go on); end() sends the last bytes and closes; destroy() closes at
  * once. 'data' delivers bytes in order; 'end' / 'close' say the stream ended; 'error' that it broke.
+ * write's `done`, when given, is called once the transport no longer needs `bytes` (a socket: they
+ * are in the kernel, or the write failed), so that the caller may reuse the buffer.
  */
 export interface Transport {
-  write(bytes: Uint8Array): boolean;
+  write(bytes: Uint8Array, done?: () => void): boolean;
   end(): unknown;
   end(bytes: Uint8Array): unknown;
   destroy(): void;

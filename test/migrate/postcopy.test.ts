@@ -129,18 +129,21 @@ async function migrate(args: string[], source: string[], fault?: Fault, frac = 0
   return { s, t, reached: px?.reached() ?? false };
 }
 
+/** The source's guest ended first: it says "abandoned", or nothing if the timer had not fired; the target ran nothing. */
+const lostRace = (r: Awaited<ReturnType<typeof migrate>>) =>
+  r.s.code === 0 && r.t.stdout === '' && r.t.code !== 0 && (r.s.stderr === '' || /abandoned: the run ended first/.test(r.s.stderr));
+
 /**
  * migrate(), again with half the --migrate-after when the guest ended before the hand-over (the
- * source finished the run and the target ran nothing): minikernel runs for a few
- * hundred ms, and on an idle machine a migration can lose that race. Any other outcome counts.
+ * source finished the run and the target ran nothing): minikernel runs for a few hundred ms, and a migration can lose that race, on an idle
+ * machine by its delay, on a loaded one while the target prepares before its OK. Any other
+ * outcome counts.
  */
 async function migrateInTime(args: string[], source: string[]) {
   let after = Number(source[source.indexOf('--migrate-after') + 1]);
   for (let attempt = 1; ; attempt++) {
     const r = await migrate(args, source.map((v, i) => (source[i - 1] === '--migrate-after' ? String(after) : v)));
-    // (the source's guest ended first: it says "abandoned", or nothing if the timer had not fired)
-    const lostRace = r.s.code === 0 && r.t.stdout === '' && r.t.code !== 0 && (r.s.stderr === '' || /abandoned: the run ended first/.test(r.s.stderr));
-    if (!lostRace || attempt === 3) return r;
+    if (!lostRace(r) || attempt === 3) return r;
     after /= 2;
   }
 }
@@ -202,7 +205,12 @@ describe('post-copy and hybrid (minikernel, --deterministic)', () => {
     const expected = unmigrated(['run', '--disk', refDisk, BLK, '--deterministic'], 'PASS virtio-blk');
     const shared = disk('shared.img'); // (both sides name the same file, as shared storage)
     // Migrated at once, the push capped: the guest probes its device while pages are on the way.
-    const r = await migrate(['run', '--disk', shared, BLK, '--deterministic'], ['--migrate-mode', 'postcopy', '--migrate-bandwidth', '0.05']);
+    let r = await migrate(['run', '--disk', shared, BLK, '--deterministic'], ['--migrate-mode', 'postcopy', '--migrate-bandwidth', '0.05']);
+    // Again (on a fresh disk) only if the guest ended before the hand-over, as migrateInTime.
+    for (let attempt = 2; attempt <= 3 && lostRace(r); attempt++) {
+      disk('shared.img');
+      r = await migrate(['run', '--disk', shared, BLK, '--deterministic'], ['--migrate-mode', 'postcopy', '--migrate-bandwidth', '0.05']);
+    }
     expectMigrated(r, expected, 'postcopy', (waits) => expect(waits).toBeGreaterThan(0));
     expect(readFileSync(shared)).toEqual(readFileSync(refDisk));
   }, 90_000);

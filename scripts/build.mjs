@@ -104,7 +104,10 @@ if (existsSync(join(root, 'host/cli/main.ts'))) {
     minify: true,
     keepNames: true,
     define: { 'import.meta.url': '__wasmvisorMeta.url' },
-    banner: { js: "const __wasmvisorMeta = { get url() { return require('node:url').pathToFileURL(__filename).href; } };" },
+    // The file is CommonJS's module wrapper already, a function expression that the shim compiles
+    // and calls: wrapping it there would copy its 440 KB once more at every start.
+    banner: { js: "(function (exports, require, module, __filename, __dirname) {\nconst __wasmvisorMeta = { get url() { return require('node:url').pathToFileURL(__filename).href; } };" },
+    footer: { js: '})' },
     plugins: [lazyBuiltins({ 'node:net': ['connect', 'createConnection', 'createServer'], 'node:os': ['tmpdir'] })],
     logLevel: 'warning',
   });

@@ -34,7 +34,7 @@ import { BtTechnique, formatBtStats } from '../vmm/virt/bt';
 import { HwShadowTechnique } from '../vmm/virt/hw-shadow';
 import { formatTechniqueCounters } from '../vmm/virt/technique';
 import { attachStdin, isTerminal, type ConsoleHookup } from './stdin';
-import { fstatSync } from 'node:fs';
+import { fstatSync, statSync } from 'node:fs';
 import { drainStdio, onStdioCreated } from './stdio';
 import { mModeEvidence } from './m-mode';
 import { EXIT_VM_LOST } from '../migrate/options';
@@ -142,14 +142,15 @@ function reportError(err: unknown, io: CliIo): number {
 /**
  * Whether typed input may come from a terminal. For the process's own stdin this asks without
  * creating the stream (node:tty's isatty loads node:net and the streams: 5-15 ms): a terminal is
- * a character device, and so is /dev/null, which is read at once as before.
+ * a character device other than /dev/null (whose end of input can as well be read later).
  */
 function stdinMayBeTerminal(io: CliIo): boolean {
   if (io !== processIo) return isTerminal(io.stdin);
   try {
-    return fstatSync(0).isCharacterDevice();
+    const st = fstatSync(0);
+    return st.isCharacterDevice() && st.rdev !== statSync('/dev/null').rdev;
   } catch {
-    return true; // (no fd 0: as before, reading fails and ends the input)
+    return true; // (no fd 0, or no /dev/null: at once, as before)
   }
 }
 

@@ -68,12 +68,16 @@ let mmioOutstanding: bool = false;
 
 /** Prepare a machine with `ramSize` bytes of RAM (whole state cleared). */
 export function init(ramSize: u64): void {
-  memory.fill(STATE, 0, STATE_SIZE);
+  // STATE's RAM size is zero only before the first init of a Memory, and a new Memory is all
+  // zero: then the zero fills are left out. Each 4 KiB they write would be a fresh page the host
+  // kernel faults in, about 200 of them and 2-5 ms of every start (docs/performance.md "Start-up").
+  const fresh = rd64(S_RAM_SIZE) == 0;
+  if (!fresh) memory.fill(STATE, 0, STATE_SIZE);
   wr64(S_RAM_SIZE, ramSize);
-  memory.fill(PAGE_INFO, 0, <usize>(ramSize / <u64>PAGE_SIZE) * 4);
+  if (!fresh) memory.fill(PAGE_INFO, 0, <usize>(ramSize / <u64>PAGE_SIZE) * 4);
   jitReset();
   flushGStage();
-  flushBlocks();
+  flushBlocks(!fresh);
   mmioOutstanding = false;
 }
 

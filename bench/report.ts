@@ -54,6 +54,10 @@ export interface BenchReport {
      * Node's own start-up, the floor of any Node command.
      */
     cpu?: { wasmvisorMs: number | null; qemuMs: number | null; nodeMs: number | null };
+    /** Wall time, best of the rounds, the three processes alternating in each round (QEMU: `-M virt -bios none -m 128M -kernel`). */
+    alternated?: { wasmvisorMs: number; qemuMs: number | null; nodeMs: number };
+    /** When NODE_EXTRA_CA_CERTS is set: the CLI and `node -e 0` without it (wall, best of the rounds). */
+    withoutExtraCaCerts?: { wasmvisorMs: number; nodeMs: number };
   };
   workloads: WorkloadResult[];
   geomean: WorkloadResult['ratios'];

@@ -18,13 +18,14 @@ export interface TimedRun {
 }
 
 /**
- * Runs `cmd args` with stdin from /dev/null and both outputs captured,
- * killing it after `timeoutMs`. Wall time includes process creation, as a
+ * Runs `cmd args` with stdin from /dev/null and both outputs captured (in `env`, or
+ * this process's environment), killing it after `timeoutMs`. Wall time includes process creation, as a
  * shell's `time` would show.
  */
-export function timedSpawn(cmd: string, args: string[], timeoutMs: number): TimedRun {
+export function timedSpawn(cmd: string, args: string[], timeoutMs: number, env?: NodeJS.ProcessEnv): TimedRun {
   const t0 = performance.now();
   const r = spawnSync(cmd, args, {
+    env,
     stdio: ['ignore', 'pipe', 'pipe'],
     timeout: timeoutMs,
     maxBuffer: 16 * 1024 * 1024,

@@ -6,8 +6,8 @@
 // Start-up (issue 16, docs/jit.md "Start-up"):
 // - V8 compiles the core on its compiler threads while this thread loads the bundle; the CLI
 //   then uses that module instead of compiling its own;
-// - the bundle (dist/cli.cjs, the CommonJS twin of dist/cli.mjs) is compiled through vm.Script
-//   with V8's code cache, kept next to it in dist/cli.cjs.cache: the first run writes it, later
+// - the bundle (dist/cli.cjs, the CommonJS twin of dist/cli.mjs, written as its own module
+//   wrapper: a function expression) is compiled through vm.Script with V8's code cache, kept next to it in dist/cli.cjs.cache: the first run writes it, later
 //   runs skip parsing and compiling what the first one compiled. The cache file starts with the
 //   Node version and the bundle's size, mtime and inode, so a rebuilt bundle or another Node
 //   never uses a stale cache (V8's own check compares only the source's length; hashing the
@@ -15,7 +15,6 @@
 //   (module.enableCompileCache is Node 22).
 'use strict';
 const { readFileSync, renameSync, statSync, writeFileSync } = require('node:fs');
-const { createRequire } = require('node:module');
 const { dirname, join } = require('node:path');
 const vm = require('node:vm');
 
@@ -46,7 +45,8 @@ async function start() {
   } catch {
     // no cache yet
   }
-  const script = new vm.Script(`(function (exports, require, module, __filename, __dirname) {${source}\n})`, { filename: bundle, cachedData });
+  // (the bundle is a function expression already: scripts/build.mjs writes the module wrapper)
+  const script = new vm.Script(source, { filename: bundle, cachedData });
   if (cachedData === undefined || script.cachedDataRejected) {
     // At exit the cache also holds the functions this run compiled. Written to a temporary file
     // and renamed, so concurrent runs never read half a cache; a read-only install just goes without.
@@ -61,7 +61,11 @@ async function start() {
     });
   }
   const cli = { exports: {} };
-  script.runInThisContext()(cli.exports, createRequire(bundle), cli, bundle, dirname(bundle));
+  // The bundle requires only Node's built-ins, which this file's require serves as well: node:module
+  // (for createRequire) would load Node's ES module loader, 2-5 ms (docs/performance.md).
+  let own;
+  const bundleRequire = (id) => (id.startsWith('node:') ? require(id) : (own ??= require('node:module').createRequire(bundle))(id));
+  script.runInThisContext()(cli.exports, bundleRequire, cli, bundle, dirname(bundle));
   const module = await core;
   if (module) cli.exports.setCoreModule(module);
   await cli.exports.main(process.argv.slice(2));

@@ -33,7 +33,8 @@ async function bundle(opts) {
   const out = relative(root, opts.outfile);
   const { plugins, ...rest } = opts;
   const key = { esbuildVersion, opts: rest, plugins: (plugins ?? []).map((p) => p.name), sourceNames };
-  await step('bundle-' + out.replace(/[/\\]/g, '_'), key, [], [out], async () => {
+  // (this script is an input: a plugin's code is not in the key)
+  await step('bundle-' + out.replace(/[/\\]/g, '_'), key, ['scripts/build.mjs'], [out], async () => {
     const r = await build({ ...opts, absWorkingDir: root, metafile: true });
     return metafileInputs(root, r.metafile);
   });
@@ -87,7 +88,8 @@ for (const [src, out] of entries) {
   });
 }
 // The CLI again as CommonJS, for bin/wasmvisor.cjs, which compiles it with V8's code cache
-// (vm.Script; Node 20 has none for ES modules). import.meta.url becomes the file's URL.
+// (vm.Script; Node 20 has none for ES modules). import.meta.url becomes the file's URL, computed
+// on first use (node:url's pathToFileURL at load cost 3 ms of every start).
 // Minified (names kept, source map beside it): half the bytes to read and deserialize at every
 // start, 10-30 ms of CPU on this project's machine (docs/performance.md).
 if (existsSync(join(root, 'host/cli/main.ts'))) {
@@ -101,10 +103,35 @@ if (existsSync(join(root, 'host/cli/main.ts'))) {
     sourcemap: true,
     minify: true,
     keepNames: true,
-    define: { 'import.meta.url': '__wasmvisorUrl' },
-    banner: { js: "const __wasmvisorUrl = require('node:url').pathToFileURL(__filename).href;" },
+    define: { 'import.meta.url': '__wasmvisorMeta.url' },
+    // The file is CommonJS's module wrapper already, a function expression that the shim compiles
+    // and calls: wrapping it there would copy its 440 KB once more at every start.
+    banner: { js: "(function (exports, require, module, __filename, __dirname) {\nconst __wasmvisorMeta = { get url() { return require('node:url').pathToFileURL(__filename).href; } };" },
+    footer: { js: '})' },
+    plugins: [lazyBuiltins({ 'node:net': ['connect', 'createConnection', 'createServer'], 'node:os': ['tmpdir'] })],
     logLevel: 'warning',
   });
+}
+
+/**
+ * Node built-in modules that only some commands use, loaded on first use instead of when the
+ * bundle is evaluated (node:net alone is 5 ms of every start: docs/performance.md "Start-up").
+ * `names`: the functions the sources import from each; importing any other name fails the build.
+ */
+function lazyBuiltins(names) {
+  return {
+    name: 'lazy-builtins',
+    setup(b) {
+      const filter = new RegExp(`^(${Object.keys(names).join('|')})$`);
+      // (the require in the generated module itself is left to esbuild: the real built-in)
+      b.onResolve({ filter }, (a) => (a.namespace === 'lazy-builtin' ? undefined : { path: a.path, namespace: 'lazy-builtin' }));
+      b.onLoad({ filter: /.*/, namespace: 'lazy-builtin' }, (a) => ({
+        loader: 'js',
+        contents: `let m;\nconst load = () => m ??= require(${JSON.stringify(a.path)});\n` +
+          names[a.path].map((n) => `export function ${n}(...args) { return load().${n}(...args); }\n`).join(''),
+      }));
+    },
+  };
 }
 
 await buildWeb(root, bundle);

@@ -7,7 +7,7 @@ import { RAM_SIZE_MAX } from '../../assembly/abi';
 import { UserError } from '../errors';
 import { memSizeLimit, sizeText } from '../machine/mem-size';
 import { vmMemSizeLimit } from '../vmm/vm';
-import { parseTraceKinds, parseTraceRange, type TraceKind } from '../debug/trace';
+import { parseTraceKinds, parseTraceRange, type TraceKind } from '../debug/trace-options';
 import { parseNetOption, type SocketEndpoint } from '../devices/virtio/net-option';
 import { checkMigrateOptions, defaultMigrateOptions, MIGRATE_HELP, MIGRATE_OPTIONS, parseMigrateOption, type MigrateOptions } from '../migrate/options';
 

@@ -21,7 +21,7 @@ import { UserError } from '../errors';
 import { loadImageFile } from '../machine/loader';
 import { Machine } from '../machine/machine';
 import { FileBackend } from '../devices/virtio/file-backend';
-import { SocketNetBackend } from '../devices/virtio/net-socket';
+import type { SocketNetBackend } from '../devices/virtio/net-socket';
 import type { VirtioDevicesConfig, VirtioSlots } from '../devices/virtio/slots';
 import type { RunLimits, RunResult } from '../machine/types';
 import { parseArgs, USAGE, type RunOptions } from './args';
@@ -33,22 +33,21 @@ import { formatShadowStats, TrapTechnique } from '../vmm/virt/trap';
 import { BtTechnique, formatBtStats } from '../vmm/virt/bt';
 import { HwShadowTechnique } from '../vmm/virt/hw-shadow';
 import { formatTechniqueCounters } from '../vmm/virt/technique';
-import { attachStdin } from './stdin';
-import { commandHelp } from './help';
+import { attachStdin, isTerminal, type ConsoleHookup } from './stdin';
+import { fstatSync, statSync } from 'node:fs';
+import { drainStdio, onStdioCreated } from './stdio';
 import { mModeEvidence } from './m-mode';
-import { runUp, runXl } from './xl';
-import { runLab } from '../lab/run';
-import { receiveMigration } from '../migrate/incoming';
-import { MigrationSource } from '../migrate/source';
 import { EXIT_VM_LOST } from '../migrate/options';
-import { RunCommands } from './monitor-run';
-import { DEFAULT_SNAPSHOT_FILE, restoreSnapshotFile, saveSnapshotFile } from '../snapshot/file';
-import { startDebug, type DebugSession } from '../debug/attach';
-import { machineTarget, vmTarget, vmcsHState } from '../debug/target';
-import { LineEditor, PROMPT, crlf } from '../debug/monitor-io';
-import { InsnTracer, TraceSink, exitLineWanted, formatIo } from '../debug/trace';
+import type { DebugControl, DebugSession } from '../debug/attach';
+import type { TraceSink } from '../debug/trace';
 import type { RunGate } from '../machine/types';
 import type { DebugTarget } from '../debug/target';
+type DebugTargets = typeof import('../debug/target');
+/** The debugger's view of the machine or VM being run (host/debug/target.ts). */
+type TargetOf = (m: DebugTargets) => DebugTarget;
+// What only some commands and options use (xl, up, lab, the debugger, tracing, snapshots,
+// migration, the socket network) is imported where it is used: the bundle then evaluates it only
+// then, and it stays out of the code cache that every start reads (docs/performance.md "Start-up").
 import pkg from '../../package.json';
 
 /** bin/wasmvisor.cjs hands over the core it compiled while the bundle loaded. */
@@ -89,11 +88,11 @@ const processIo: CliIo = {
   },
 };
 
-process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+onStdioCreated('stdout', (s) => s.on('error', (e: NodeJS.ErrnoException) => {
   if (e.code !== 'EPIPE') throw e;
   stdoutClosed = true;
   stdoutClosedHandler?.();
-});
+}));
 
 /**
  * Map a guest exit code (finisher codes go up to 0xffff) to a process status (0..255) without
@@ -110,7 +109,7 @@ export async function runCli(argv: string[], io: CliIo = processIo): Promise<num
   try {
     const cmd = parseArgs(argv);
     if (cmd.kind === 'help') {
-      io.stdout(cmd.command !== undefined ? commandHelp(cmd.command) : USAGE);
+      io.stdout(cmd.command !== undefined ? (await import('./help')).commandHelp(cmd.command) : USAGE);
       return 0;
     }
     if (cmd.kind === 'version') {
@@ -118,9 +117,9 @@ export async function runCli(argv: string[], io: CliIo = processIo): Promise<num
       return 0;
     }
     // -- xl toolstack (host/cli/xl.ts) --
-    if (cmd.kind === 'xl') return await runXl(cmd.args, io);
-    if (cmd.kind === 'up') return await runUp(cmd.args, io);
-    if (cmd.kind === 'lab') return await runLab(cmd.args, io);
+    if (cmd.kind === 'xl') return await (await import('./xl')).runXl(cmd.args, io);
+    if (cmd.kind === 'up') return await (await import('./xl')).runUp(cmd.args, io);
+    if (cmd.kind === 'lab') return await (await import('../lab/run')).runLab(cmd.args, io);
     // -- end xl toolstack --
     return await runGuest(cmd.options, io);
   } catch (err) {
@@ -138,6 +137,21 @@ function reportError(err: unknown, io: CliIo): number {
   io.stderr(`please report this at the wasmvisor issue tracker with the command line and image\n`);
   if (process.env.WASMVISOR_DEBUG === '1' && err instanceof Error && err.stack) io.stderr(`${err.stack}\n`);
   return EXIT_INTERNAL;
+}
+
+/**
+ * Whether typed input may come from a terminal. For the process's own stdin this asks without
+ * creating the stream (node:tty's isatty loads node:net and the streams: 5-15 ms): a terminal is
+ * a character device other than /dev/null (whose end of input can as well be read later).
+ */
+function stdinMayBeTerminal(io: CliIo): boolean {
+  if (io !== processIo) return isTerminal(io.stdin);
+  try {
+    const st = fstatSync(0);
+    return st.isCharacterDevice() && st.rdev !== statSync('/dev/null').rdev;
+  } catch {
+    return true; // (no fd 0, or no /dev/null: at once, as before)
+  }
 }
 
 /** What the CLI drives: the bare Machine or a Vm. */
@@ -172,25 +186,27 @@ async function runGuest(o: RunOptions, io: CliIo): Promise<number> {
     onConsoleOutput: (bytes) => io.stdout(Uint8Array.from(bytes)),
   });
 
-  const debug = await startDebug(o, machineTarget(machine), {
+  const target: TargetOf = (m) => m.machineTarget(machine);
+  const debug = await startDebug(o, target, () => ({
     quit: () => machine.stop(),
     reset: () => machine.requestReset(),
     exits: () => formatStats(machine.stats()),
-  }, io.stderr);
-  if (o.restore !== undefined) restoreSnapshotFile(machine, o.restore, o.memSize);
-  const trace = o.trace && new TraceSink(o.traceFile, io.stderr);
-  machine.gate = traceGate(o, machineTarget(machine), trace, debug?.gate);
+  }), io.stderr);
+  if (o.restore !== undefined) (await import('../snapshot/file')).restoreSnapshotFile(machine, o.restore, o.memSize);
+  const trace = o.trace && await openTrace(o, io);
+  machine.gate = await traceGate(o, target, trace, debug?.gate);
   if (trace && o.trace?.has('io')) {
     const r = o.traceRange;
+    const { formatIo } = await import('../debug/trace');
     machine.traceIo = (a, n, wr, v) => { if (!r || (a >= r.lo && a <= r.hi)) trace.line(formatIo(a, n, wr, v)); };
   }
-  const postcopy = o.migrate?.incoming ? await receiveMigration(machine, o.migrate, io) : undefined;
+  const postcopy = o.migrate?.incoming ? await (await import('../migrate/incoming')).receiveMigration(machine, o.migrate, io) : undefined;
   const { result, quitByUser, brokenPipe, migrated } = await drive(machine, o, io, machine, debug).finally(() => { devices.close(); trace?.close(); });
   if (migrated) return 0;
   if (postcopy && !(await postcopy.settle())) return EXIT_VM_LOST; // (said why when it happened)
   if (o.stats) io.stderr(formatStats(machine.stats()) + formatVirtioStats(machine.virtio));
   if (brokenPipe) return EXIT_BROKEN_PIPE;
-  const saved = saveOnExit(machine, o, result, io);
+  const saved = await saveOnExit(machine, o, result, io);
   return saved ?? outcome(o, result, quitByUser, io);
 }
 
@@ -203,7 +219,8 @@ async function runVm(o: RunOptions, io: CliIo): Promise<number> {
   const boot = readBootOptions(o); // (its files' errors first: they name what the user gave)
   const mMode = mModeEvidence(kernel);
   if (mMode !== undefined) throw new UserError(`wasmvisor: ${o.image}: an M-mode program (${mMode}), not an S-mode kernel: run it on the bare machine with --bare`);
-  const trace = o.trace && new TraceSink(o.traceFile, io.stderr);
+  const trace = o.trace && await openTrace(o, io);
+  const exitLineWanted = trace && (await import('../debug/trace')).exitLineWanted;
   checkPlacement(kernel, o.memSize);
   const devices = await openVirtioDevices(o, io);
   const vm = await Vm.create({
@@ -219,17 +236,18 @@ async function runVm(o: RunOptions, io: CliIo): Promise<number> {
     jitCodeLimit: o.jitCodeLimit,
     jitMaxBlocks: o.jitMaxBlocks,
     onConsoleOutput: (bytes) => io.stdout(Uint8Array.from(bytes)),
-    onTraceExit: trace && o.trace && ['exits', 'sbi', 'io'].some((k) => o.trace?.has(k as 'exits')) ? (line) => { if (exitLineWanted(o.trace as Set<never>, line)) trace.line(line); } : undefined,
+    onTraceExit: trace && exitLineWanted && o.trace && ['exits', 'sbi', 'io'].some((k) => o.trace?.has(k as 'exits')) ? (line) => { if (exitLineWanted(o.trace as Set<never>, line)) trace.line(line); } : undefined,
   });
-  const debug = await startDebug(o, vmTarget(vm), {
+  const target: TargetOf = (m) => m.vmTarget(vm);
+  const debug = await startDebug(o, target, (m) => ({
     quit: () => vm.stop(),
     reset: () => { vm.rebootRequested = true; vm.vcpu.wake(); },
     exits: () => formatExitStats(vm.exits, vm.vcpu.instructions, vm.walkCounters()),
-    hState: () => vmcsHState(vm),
-  }, io.stderr);
-  vm.vcpu.gate = traceGate(o, vmTarget(vm), trace, debug?.gate);
-  if (o.restore !== undefined) restoreSnapshotFile(vm, o.restore, o.memSize);
-  const postcopy = o.migrate?.incoming ? await receiveMigration(vm, o.migrate, io) : undefined;
+    hState: () => m.vmcsHState(vm),
+  }), io.stderr);
+  vm.vcpu.gate = await traceGate(o, target, trace, debug?.gate);
+  if (o.restore !== undefined) (await import('../snapshot/file')).restoreSnapshotFile(vm, o.restore, o.memSize);
+  const postcopy = o.migrate?.incoming ? await (await import('../migrate/incoming')).receiveMigration(vm, o.migrate, io) : undefined;
   const { result, quitByUser, brokenPipe, migrated } = await drive(vm, o, io, vm, debug).finally(() => { devices.close(); trace?.close(); });
   if (migrated) return 0;
   if (postcopy && !(await postcopy.settle())) return EXIT_VM_LOST; // (said why when it happened)
@@ -248,7 +266,7 @@ async function runVm(o: RunOptions, io: CliIo): Promise<number> {
     }
   }
   if (brokenPipe) return EXIT_BROKEN_PIPE;
-  const saved = failure === undefined ? saveOnExit(vm, o, result, io) : undefined;
+  const saved = failure === undefined ? await saveOnExit(vm, o, result, io) : undefined;
   return saved ?? outcome(o, result, quitByUser, io);
 }
 
@@ -257,14 +275,14 @@ async function runVm(o: RunOptions, io: CliIo): Promise<number> {
  * --max-instructions, Ctrl-A X), not when the guest ended itself (there is nothing left to run).
  * Returns an exit status only when the save failed (2, its one line printed).
  */
-function saveOnExit(target: Machine | Vm, o: RunOptions, r: RunResult, io: CliIo): number | undefined {
+async function saveOnExit(target: Machine | Vm, o: RunOptions, r: RunResult, io: CliIo): Promise<number | undefined> {
   if (o.saveOnExit === undefined) return undefined;
   if (r.reason === 'exit') {
     io.stderr(`wasmvisor: ${o.saveOnExit}: not saved: the guest exited (code ${r.exitCode})\n`);
     return undefined;
   }
   try {
-    const n = saveSnapshotFile(target, o.saveOnExit);
+    const n = (await import('../snapshot/file')).saveSnapshotFile(target, o.saveOnExit);
     io.stderr(`wasmvisor: saved snapshot ${o.saveOnExit} (${n} bytes)\n`);
     return undefined;
   } catch (e) {
@@ -275,9 +293,26 @@ function saveOnExit(target: Machine | Vm, o: RunOptions, r: RunResult, io: CliIo
 }
 
 /** --trace insn/int/mmu: the instruction tracer steps the hart (around a debugger's gate, if any). */
-function traceGate(o: RunOptions, target: DebugTarget, sink: TraceSink | undefined, inner: RunGate | undefined): RunGate | undefined {
+async function traceGate(o: RunOptions, target: TargetOf, sink: TraceSink | undefined, inner: RunGate | undefined): Promise<RunGate | undefined> {
   if (!sink || !o.trace || !['insn', 'int', 'mmu'].some((k) => o.trace?.has(k as 'insn'))) return inner;
-  return new InsnTracer(target, { kinds: o.trace, range: o.traceRange }, sink, inner);
+  const { InsnTracer } = await import('../debug/trace');
+  return new InsnTracer(target(await import('../debug/target')), { kinds: o.trace, range: o.traceRange }, sink, inner);
+}
+
+/** --trace: where its lines go. */
+async function openTrace(o: RunOptions, io: CliIo): Promise<TraceSink> {
+  const { TraceSink } = await import('../debug/trace');
+  return new TraceSink(o.traceFile, io.stderr);
+}
+
+/**
+ * The debugger of -s, -S, --gdb and --monitor (host/debug/attach.ts), loaded when one is asked
+ * for; without one, -S alone is refused there.
+ */
+async function startDebug(o: RunOptions, target: TargetOf, ctl: (m: DebugTargets) => DebugControl, stderr: (t: string) => void): Promise<DebugSession | undefined> {
+  if (o.gdb === undefined && o.monitor === undefined && o.startStopped !== true) return undefined;
+  const m = await import('../debug/target');
+  return (await import('../debug/attach')).startDebug(o, target(m), ctl(m), stderr);
 }
 
 /**
@@ -289,7 +324,7 @@ async function openVirtioDevices(o: RunOptions, io: CliIo): Promise<{ config: Vi
   const disk = o.disk ? FileBackend.open(o.disk.path, { readOnly: o.disk.readOnly }) : undefined;
   let net: SocketNetBackend | undefined;
   try {
-    if (o.net) net = await SocketNetBackend.open(o.net.endpoint, (line) => io.stderr(line + '\n'));
+    if (o.net) net = await (await import('../devices/virtio/net-socket')).SocketNetBackend.open(o.net.endpoint, (line) => io.stderr(line + '\n'));
   } catch (e) {
     disk?.close();
     throw e;
@@ -355,13 +390,15 @@ async function drive(machine: Runnable, o: RunOptions, io: CliIo, target?: Machi
   // Ctrl-A C switches typed input between the guest's console and the monitor.
   const monitor = debug?.monitor;
   let inMonitor = o.monitor === 'stdio';
-  const editor = monitor && new LineEditor((line) => void monitor.execute(line).then((out) => io.stderr(crlf(out) + PROMPT)), io.stdin.isTTY === true, io.stderr);
+  const mio = monitor && await import('../debug/monitor-io');
+  const PROMPT = mio ? mio.PROMPT : '';
+  const editor = monitor && mio && new mio.LineEditor((line) => void monitor.execute(line).then((out) => io.stderr(mio.crlf(out) + PROMPT)), io.stdin.isTTY === true, io.stderr);
   if (inMonitor) {
     io.stderr(PROMPT);
     // the end of a stdio monitor's input ends the run, as quit (after the commands before it)
     io.stdin.once('end', () => void monitor?.execute('quit'));
   }
-  const hookup = attachStdin(
+  const attach = () => attachStdin(
     io.stdin,
     (bytes) => (inMonitor && editor ? editor.feed(bytes) : machine.consoleInput(bytes)),
     () => {
@@ -379,6 +416,13 @@ async function drive(machine: Runnable, o: RunOptions, io: CliIo, target?: Machi
     }),
     () => machine.switchConsoleInput(),
   );
+  // Typed input from a terminal (raw mode) or for the monitor at once; from a pipe or a file
+  // from the run's first yield on (the bytes wait in the pipe or file meanwhile), so a guest that
+  // is done by then never creates process.stdin (docs/performance.md "Start-up").
+  let hookup: ConsoleHookup | undefined;
+  let later: NodeJS.Immediate | undefined;
+  if (editor || stdinMayBeTerminal(io)) hookup = attach();
+  else later = setImmediate(() => { later = undefined; hookup = attach(); });
   const limits: RunLimits = {};
   if (o.timeout !== undefined) limits.timeoutMs = Number(o.timeout) * 1000;
   if (o.maxInstructions !== undefined) limits.maxInstructions = o.maxInstructions;
@@ -393,14 +437,14 @@ async function drive(machine: Runnable, o: RunOptions, io: CliIo, target?: Machi
   };
   const done = { instructions: 0n, traps: 0n, wallMs: 0 };
   // --migrate-to (docs/migration.md): pre-copy runs between the run's slices; stop-and-copy here.
-  const sourceIo = { stderr: io.stderr, isTTY: process.stderr.isTTY === true };
-  let migration = o.migrate?.to && target ? new MigrationSource(target, machine, o.migrate, sourceIo) : undefined;
+  const sourceIo = { stderr: io.stderr, get isTTY() { return process.stderr.isTTY === true; } };
+  let migration = o.migrate?.to && target ? new (await import('../migrate/source')).MigrationSource(target, machine, o.migrate, sourceIo) : undefined;
   migration?.start();
   // SIGUSR2 starts the migration now (scripts and tests that wait for the guest to be ready).
   const migrateNow = () => migration?.startNow();
   if (migration) process.on('SIGUSR2', migrateNow);
   // The monitor's savevm, loadvm and migrate (monitor-run.ts): they act between two run() calls.
-  const commands = monitor && target && debug ? new RunCommands({
+  const commands = monitor && target && debug ? new (await import('./monitor-run')).RunCommands({
     target, runnable: machine, unblock: debug.unblock, snapshotFile: o.snapshotFile, memSize: o.memSize, migrate: o.migrate, io: sourceIo,
     migration: () => migration,
     startMigration: (m) => { migration = m; m.start(); },
@@ -428,9 +472,10 @@ async function drive(machine: Runnable, o: RunOptions, io: CliIo, target?: Machi
       }
       if (!(result.reason === 'stopped' && saveRequested && !quitByUser && !brokenPipe && target)) break;
       saveRequested = false;
-      const path = o.snapshotFile ?? DEFAULT_SNAPSHOT_FILE;
+      const snap = await import('../snapshot/file');
+      const path = o.snapshotFile ?? snap.DEFAULT_SNAPSHOT_FILE;
       try {
-        io.stderr(`\r\nwasmvisor: saved snapshot ${path} (${saveSnapshotFile(target, path)} bytes)\r\n`);
+        io.stderr(`\r\nwasmvisor: saved snapshot ${path} (${snap.saveSnapshotFile(target, path)} bytes)\r\n`);
       } catch (e) {
         if (!(e instanceof UserError)) throw e;
         io.stderr(`\r\n${e.message}\r\n`);
@@ -438,7 +483,8 @@ async function drive(machine: Runnable, o: RunOptions, io: CliIo, target?: Machi
       addUp(result);
     }
   } finally {
-    hookup.close();
+    if (later !== undefined) clearImmediate(later);
+    hookup?.close();
     process.off('SIGUSR2', migrateNow);
     commands?.close('the run has ended');
     migration?.abandon('the run ended first');
@@ -468,12 +514,12 @@ function outcome(o: RunOptions, r: RunResult, quitByUser: boolean, io: CliIo): n
 }
 
 /**
- * Entry point used by bin/wasmvisor.cjs: run, let stdout and stderr drain, then exit with the
- * status (explicitly, so a device timer or stdin can never keep the process alive).
+ * Entry point used by bin/wasmvisor.cjs: run, let stdout and stderr drain (those that were used,
+ * stdio.ts), then exit with the status (explicitly, so a device timer or stdin can never keep the
+ * process alive).
  */
 export async function main(argv: string[]): Promise<void> {
   const code = await runCli(argv);
-  if (!stdoutClosed) await new Promise<void>((resolve) => process.stdout.write('', () => resolve()));
-  await new Promise<void>((resolve) => process.stderr.write('', () => resolve()));
+  await drainStdio({ stdout: stdoutClosed });
   process.exit(code);
 }

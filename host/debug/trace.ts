@@ -21,8 +21,8 @@ import { CAUSE_NAMES } from '../vmm/stats';
 import { XREG_NAMES, FREG_NAMES } from './target-xml';
 import { readMemory, type DebugTarget } from './target';
 
-export type TraceKind = 'insn' | 'int' | 'mmu' | 'exits' | 'sbi' | 'io';
-export const TRACE_KINDS: readonly TraceKind[] = ['insn', 'int', 'mmu', 'exits', 'sbi', 'io'];
+import type { TraceKind } from './trace-options';
+export { TRACE_KINDS, parseTraceKinds, parseTraceRange, type TraceKind } from './trace-options';
 
 export interface TraceOptions {
   kinds: Set<TraceKind>;
@@ -200,23 +200,4 @@ export function exitLineWanted(kinds: Set<TraceKind>, line: string): boolean {
   if (kinds.has('exits')) return true;
   if (kinds.has('sbi') && /^exit \d+: SBI /.test(line)) return true;
   return kinds.has('io') && /^exit \d+: MMIO /.test(line);
-}
-
-/** Parse --trace's list ("insn,int"); throws a message naming the bad word. */
-export function parseTraceKinds(text: string): Set<TraceKind> | string {
-  const out = new Set<TraceKind>();
-  for (const w of text.split(',')) {
-    if (!(TRACE_KINDS as readonly string[]).includes(w)) return `unknown trace '${w}' (expected a list of ${TRACE_KINDS.join(', ')})`;
-    out.add(w as TraceKind);
-  }
-  return out;
-}
-
-/** Parse --trace-range LO-HI (hex, 0x optional). */
-export function parseTraceRange(text: string): { lo: bigint; hi: bigint } | undefined {
-  const m = /^(?:0x)?([0-9a-f]+)-(?:0x)?([0-9a-f]+)$/i.exec(text);
-  if (!m) return undefined;
-  const lo = BigInt('0x' + m[1]);
-  const hi = BigInt('0x' + m[2]);
-  return lo <= hi ? { lo, hi } : undefined;
 }

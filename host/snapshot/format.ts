@@ -42,15 +42,22 @@ const CRC_TABLE = (() => {
  * zlib's crc32 where the host has it (Node 20.16+, reached without a static import so the
  * browser bundle does not need node:zlib): the same function, some 100x faster than the table
  * loop below, which live migration's stop-and-copy would otherwise pay per megabyte (~10 ms).
+ * Looked up on first use: loading node:zlib costs 4-20 ms, which every CLI start would pay
+ * (docs/performance.md "Start-up").
  */
-const nativeCrc32 = ((): ((b: Uint8Array, c: number) => number) | undefined => {
+let nativeCrc32: ((b: Uint8Array, c: number) => number) | null | undefined;
+
+function findNativeCrc32(): ((b: Uint8Array, c: number) => number) | null {
   const p = (globalThis as { process?: { getBuiltinModule?: (m: string) => unknown } }).process;
   const z = p?.getBuiltinModule?.('node:zlib') as { crc32?: (b: Uint8Array, c: number) => number } | undefined;
-  return typeof z?.crc32 === 'function' ? z.crc32 : undefined;
-})();
+  return typeof z?.crc32 === 'function' ? z.crc32 : null;
+}
 
 export function crc32(bytes: Uint8Array, crc = 0): number {
-  if (nativeCrc32 !== undefined && bytes.length >= 64) return nativeCrc32(bytes, crc) >>> 0;
+  if (bytes.length >= 64) {
+    nativeCrc32 ??= findNativeCrc32();
+    if (nativeCrc32 !== null) return nativeCrc32(bytes, crc) >>> 0;
+  }
   let c = ~crc >>> 0;
   for (let i = 0; i < bytes.length; i++) c = CRC_TABLE[(c ^ bytes[i]) & 0xff] ^ (c >>> 8);
   return ~c >>> 0;

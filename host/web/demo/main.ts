@@ -87,7 +87,29 @@ export function guestMode(path: string): VmMode {
   return /^(minikernel|vmbench|linux)\//.test(path) ? 'vm' : 'bare';
 }
 
+/** What index.html fetched before this bundle loaded. */
+interface EarlyFetch {
+  list: Promise<Response>;
+  /** The guest of `?guest=`, and its image (not with ?xen). */
+  guest?: string;
+  image?: Promise<ArrayBuffer | undefined>;
+}
+
 async function main(): Promise<void> {
+  const params = new URLSearchParams(location.search);
+  // The guest list and the first guest's image are fetched while the Worker starts and compiles
+  // the core (bench/browser.ts measured these one after the other on a page load); index.html
+  // started both fetches before this bundle loaded when the address names the guest.
+  const g = globalThis as { wasmvisorEarlyWorker?: Worker; wasmvisorEarlyFetch?: EarlyFetch };
+  const earlyFetch = g.wasmvisorEarlyFetch;
+  g.wasmvisorEarlyFetch = undefined;
+  const guestList: Promise<string[]> = (earlyFetch?.list ?? fetch('guests/index.json')).then((r) => (r.ok ? r.json() : []), () => []);
+  const prefetched = new Map<string, Promise<ArrayBuffer | undefined>>();
+  if (params.get('xen') === null) {
+    const first = params.get('guest') ?? DEFAULT_GUEST;
+    const image = earlyFetch?.guest === first ? earlyFetch.image : undefined;
+    prefetched.set(first, image ?? fetch(`guests/${first}`).then((r) => (r.ok ? r.arrayBuffer() : undefined), () => undefined));
+  }
   const term = new Terminal({ convertEol: true, rows: 32, cols: 80, fontSize: 13, scrollback: 5000, cursorBlink: true });
   term.open($('terminal'));
   // Fit the terminal to narrow screens: fewer columns (80 at most), the same font size.
@@ -100,17 +122,7 @@ async function main(): Promise<void> {
   fitTerminal();
   new ResizeObserver(fitTerminal).observe(document.querySelector('main')!);
 
-  const params = new URLSearchParams(location.search);
-  // The guest list and the first guest's image are fetched while the Worker starts and compiles
-  // the core (bench/browser.ts measured these one after the other on a page load).
-  const guestList: Promise<string[]> = fetch('guests/index.json').then((r) => (r.ok ? r.json() : []), () => []);
-  const prefetched = new Map<string, Promise<ArrayBuffer | undefined>>();
-  if (params.get('xen') === null) {
-    const first = params.get('guest') ?? DEFAULT_GUEST;
-    prefetched.set(first, fetch(`guests/${first}`).then((r) => (r.ok ? r.arrayBuffer() : undefined), () => undefined));
-  }
   // index.html started the Worker before this bundle loaded.
-  const g = globalThis as { wasmvisorEarlyWorker?: Worker };
   const early = g.wasmvisorEarlyWorker;
   g.wasmvisorEarlyWorker = undefined;
   // ?stats=messages forces the message path even when the page could share memory.

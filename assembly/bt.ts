@@ -102,9 +102,9 @@ export function setSingleStep(on: bool): void {
 export function singleStepping(): bool { return blockLimit == 1; }
 
 /** Drop every decoded block (arena full, or host reset). */
-export function flushBlocks(): void {
+export function flushBlocks(clearHash: bool = true): void {
   evictAll(false);
-  memory.fill(<usize>BT_HASH, 0, <usize>BT_HASH_ENTRIES * 8);
+  if (clearHash) memory.fill(<usize>BT_HASH, 0, <usize>BT_HASH_ENTRIES * 8); // (false: it is zero, index.ts init)
   arenaTop = <usize>BT_ARENA;
   bumpEpoch();
   wr64(S_STAT_BT_FLUSH, rd64(S_STAT_BT_FLUSH) + 1);

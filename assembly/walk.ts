@@ -292,9 +292,14 @@ function gStage(gpa: u64, acc: u32, hlvx: bool, mxr: bool): u64 {
 
 /** Drop every cached G-stage translation (hfence.gvma, hgatp writes, flushAll from the host). */
 export function flushPwc(): void {
-  memory.fill(PWC, 0, <usize>PWC_ENTRIES * 16);
+  // Only if an entry was stored since the last flush: a VM's first flushes (before it runs, and
+  // on a new Memory, which is zero) leave the cache's 128 KB untouched (host RSS).
+  if (pwcStored) memory.fill(PWC, 0, <usize>PWC_ENTRIES * 16);
+  pwcStored = false;
   memory.fill(MRU, 0, 4 * 16);
 }
+/** An entry was stored in the PWC since its last flush. */
+let pwcStored: bool = false;
 
 /** Per VS-stage level, the last G-stage translation of a page-table page (key + 1, host page). */
 const MRU: usize = memory.data(4 * 16, 16);
@@ -326,6 +331,7 @@ function gCached(gpa: u64, acc: u32, hlvx: bool, mxr: bool): u64 {
   }
   const hpa = gStage(gpa, acc, hlvx, mxr);
   if (walkCause != 0) return 0;
+  pwcStored = true;
   store<u64>(slot, key);
   store<u64>(slot, (hpa & ~(<u64>0xfff)) | leafFlags, 8);
   return hpa;

@@ -44,6 +44,7 @@ import { Vcpu } from './vcpu';
 import { Vmcs } from './vmcs';
 import { MAX_SHADOW_FRAMES } from './paging/shadow';
 import { CorePopulate } from './populate';
+import { oneWasmCompileTask } from './compile-tasks';
 import { PageNotHere, type MissingPages } from '../machine/missing-pages';
 export { PageNotHere, type MissingPages };
 import type { PagingMode, VirtMode } from './virt/technique';
@@ -203,6 +204,7 @@ export class Vm {
     const hostSize = hostRamSize(cfg.memSize, cfg.virt, cfg.paging);
     this.memory = allocateMemory(hostSize, cfg.kernel.name);
     const core = instantiateCore(this.memory, jitInBackground(cfg)) as VmCore;
+    oneWasmCompileTask(); // (host RSS: compile-tasks.ts)
     if (typeof core.vmRun !== 'function') {
       throw new UserError('wasmvisor: this build of the core has no H extension (no vmRun export); rebuild with `npm run build` or use --bare', 70);
     }

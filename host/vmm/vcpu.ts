@@ -337,6 +337,7 @@ export class Vcpu {
     // In-core SBI (assembly/sbi.ts): off while each exit must be seen (traced, a debugger).
     const v32 = vm.vmcs.u32;
     v32[A.VM_SBI_INCORE >> 2] = vm.cfg.sbiInCore !== false && this.technique.mode === 'hw' && !tracing && gate === undefined ? 1 : 0;
+    vm.holdPopulate(tracing || gate !== undefined); // (first touches in the core likewise: vm.ts)
     for (;;) {
       const budget = step !== 0n ? step : this.budget(limits, i0);
       if (budget === 0n) return now;

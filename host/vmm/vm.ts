@@ -446,13 +446,24 @@ export class Vm {
    * source, none ballooned out), and top its pool up.
    */
   private updatePopulateRange(): void {
-    if (this.popInCore && this._missingPages === undefined && this.holes.size === 0) {
+    if (this.popInCore && !this.popHeld && this._missingPages === undefined && this.holes.size === 0) {
       this.pop.setRange(RAM_BASE_PFN, RAM_BASE_PFN + this.cfg.memSize / 4096);
       this.pop.refill();
     } else {
       this.pop.setRange(0, 0);
     }
   }
+
+  /**
+   * While `held`, every first touch exits to the VMM, as every SBI call does (vcpu.ts: when exits
+   * are traced or a debugger holds the vCPU, each exit must be seen).
+   */
+  holdPopulate(held: boolean): void {
+    if (held === this.popHeld) return;
+    this.popHeld = held;
+    this.updatePopulateRange();
+  }
+  private popHeld = false;
 
   /** Guest pages backed by host frames. */
   get populatedPages(): number {

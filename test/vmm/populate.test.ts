@@ -12,8 +12,8 @@ import * as A from '../../assembly/abi';
 const PAGES = 300; // more than two pools (128 frames): the pool runs dry twice in one entry
 const FIRST = 0x80400000n; // touchGuest's first page: a 2 MiB region with no leaf table yet
 
-async function touch(prepare?: (vm: Vm) => void): Promise<{ vm: Vm; vmmPopulates: number; firstTouches: number; loaded: number }> {
-  const vm = await Vm.create({ memSize: 16 << 20, kernel: parseImage(touchGuest(PAGES * 4096), 'touch.bin', KERNEL_RAW_BASE), deterministic: true });
+async function touch(prepare?: (vm: Vm) => void, onTraceExit?: (line: string) => void): Promise<{ vm: Vm; vmmPopulates: number; firstTouches: number; loaded: number }> {
+  const vm = await Vm.create({ memSize: 16 << 20, kernel: parseImage(touchGuest(PAGES * 4096), 'touch.bin', KERNEL_RAW_BASE), deterministic: true, onTraceExit });
   const loaded = vm.populatedPages;
   prepare?.(vm);
   let vmmPopulates = 0;
@@ -77,5 +77,13 @@ describe('in-core population of guest RAM', () => {
     checkPages(vm);
     expect(vm.balloonIn(hole)).toBe(true);
     expect(vm.pop.enabled).toBe(true);
+  }, 60_000);
+
+  it('stays out while exits are traced: every first touch exits, and has its trace line', async () => {
+    const lines: string[] = [];
+    const { vm, vmmPopulates, firstTouches } = await touch(undefined, (line) => lines.push(line));
+    expect([vmmPopulates, firstTouches]).toEqual([PAGES, PAGES]);
+    expect(lines.filter((l) => l.includes('first touch of RAM')).length).toBe(PAGES);
+    checkPages(vm);
   }, 60_000);
 });

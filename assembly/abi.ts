@@ -33,6 +33,7 @@
 //   JIT_BUF     +--------------------------------------+
 //               | tier 2: the module being emitted,    |
 //   JIT_SLOTS   | the table slots of compiled regions  |
+//   POP         | in-core populate: frame pool and log |
 //   RAM_OFFSET  +--------------------------------------+ (64 KiB aligned)
 //               | guest RAM (host frames)              |
 //               +--------------------------------------+ RAM_OFFSET + ram size
@@ -89,7 +90,21 @@ export const JIT_MAX_SLOTS: u32 = 8192; // compiled regions alive at once (table
 export const JIT_SLOTS: usize = JIT_BUF + JIT_BUF_SIZE; // per slot, 16 bytes: u32 owner block (0 = free), u32 code bytes, u32 compile sequence number
 export const JIT_FREE: usize = JIT_SLOTS + JIT_MAX_SLOTS * 16; // free list: u32 slot numbers
 export const JIT_TABLE_BASE: u32 = 16; // table index of slot 0 (the core's own entries stay below)
-export const RAM_OFFSET: usize = (JIT_FREE + JIT_MAX_SLOTS * 4 + 0xffff) & 0x7fff0000; // 64 KiB aligned
+// In-core population of a VM's guest RAM (assembly/populate.ts, host/vmm/populate.ts): the first
+// touch of a guest page is mapped by the G-stage walker from a pool of zeroed host frames that the
+// VMM tops up, as KVM's fault handler maps from its per-vCPU memory cache, and logged for the VMM.
+// Not hart state: a snapshot never holds it (the VMM refills it after a restore).
+export const POP: usize = JIT_FREE + JIT_MAX_SLOTS * 4; // (4 KiB aligned)
+export const POP_SIZE: usize = 0x1000;
+export const POP_BASE: usize = 0x00; // u64: first guest page number (gpa >> 12) the core may populate
+export const POP_END: usize = 0x08; // u64: end of that range (exclusive); POP_BASE = POP_END: off
+export const POP_FREE: usize = 0x10; // u32: frames in the pool (the core takes pool[FREE - 1])
+export const POP_LOGGED: usize = 0x14; // u32: entries in the log, cleared by the host when it reads them
+export const POP_COUNTED: usize = 0x18; // u32 x 2: pages populated for explicit accesses, then for VS-stage PTE reads (counted as exits; the host clears them)
+export const POP_POOL: usize = 0x400; // u64 x POP_MAX: host physical addresses of zeroed frames
+export const POP_LOG: usize = 0x800; // per entry: u64 guest page number, u64 host physical address of its frame
+export const POP_MAX: u32 = 128; // pool and log entries
+export const RAM_OFFSET: usize = (POP + POP_SIZE + 0xffff) & 0x7fff0000; // 64 KiB aligned
 
 // ---- hart state, offsets from STATE (all fields u64 unless noted) ----
 export const S_X: usize = 0x000; // x0..x31, then x32: the sink that decoded writes to x0 go to
@@ -268,6 +283,8 @@ export const VM_SENVCFG: usize = 0x388;
 // simplest SBI calls itself, as KVM answers them in the kernel; the core counts each one in
 // SBI_COUNTS (u32 per SBI_SLOT_*) and their sum in SBI_COUNTS_TOTAL, which the host reads and
 // clears after the entry.
+// SBI_COUNTS_TOTAL also counts the guest pages the core populated itself (POP_COUNTED): it is
+// the sum of everything the core handled in the entry, so the host looks at one word.
 export const VM_SBI_INCORE: usize = 0x390;
 export const VM_SBI_COUNTS_TOTAL: usize = 0x398; // u32
 export const VM_SBI_COUNTS: usize = 0x3a0; // u32 x SBI_SLOTS

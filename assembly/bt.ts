@@ -104,7 +104,7 @@ export function singleStepping(): bool { return blockLimit == 1; }
 /** Drop every decoded block (arena full, or host reset). */
 export function flushBlocks(clearHash: bool = true): void {
   evictAll(false);
-  if (clearHash) memory.fill(<usize>BT_HASH, 0, <usize>BT_HASH_ENTRIES * 8); // (init leaves a new Memory's zeros)
+  if (clearHash) memory.fill(<usize>BT_HASH, 0, <usize>BT_HASH_ENTRIES * 8); // (false: it is zero, index.ts init)
   arenaTop = <usize>BT_ARENA;
   bumpEpoch();
   wr64(S_STAT_BT_FLUSH, rd64(S_STAT_BT_FLUSH) + 1);

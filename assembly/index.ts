@@ -68,15 +68,17 @@ let mmioOutstanding: bool = false;
 
 /** Prepare a machine with `ramSize` bytes of RAM (whole state cleared). */
 export function init(ramSize: u64): void {
-  // STATE's RAM size is zero only before the first init of a Memory, and a new Memory is all
-  // zero: then the zero fills are left out. Each 4 KiB they write would be a fresh page the host
-  // kernel faults in, about 200 of them and 2-5 ms of every start (docs/performance.md "Start-up").
+  // The first init of a new Memory (no RAM size yet) finds every region zero, so it skips the
+  // zero fills: each would make the operating system back pages (page info, the G-stage cache,
+  // the block hash: 0.8 MB, about 200 pages, 2-5 ms of a start) that the guest may never need (host
+  // RSS, issue 16 goal 8; docs/performance.md "Start-up").
   const fresh = rd64(S_RAM_SIZE) == 0;
   if (!fresh) memory.fill(STATE, 0, STATE_SIZE);
   wr64(S_RAM_SIZE, ramSize);
   if (!fresh) memory.fill(PAGE_INFO, 0, <usize>(ramSize / <u64>PAGE_SIZE) * 4);
   jitReset();
-  flushGStage();
+  if (fresh) flushTlbAll(); // (the TLB's empty tag is not zero)
+  else flushGStage();
   flushBlocks(!fresh);
   mmioOutstanding = false;
 }

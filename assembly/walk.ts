@@ -24,6 +24,7 @@ import {
   CAUSE_LOAD_GUEST_PAGE_FAULT, CAUSE_STORE_GUEST_PAGE_FAULT,
 } from './state';
 import { ramHost, hostPage, markDirty, absentOn, isAbsent, noteAbsent } from './phys';
+import { populateInCore } from './populate';
 
 
 export const ACC_READ: u32 = 0;
@@ -75,6 +76,10 @@ function fail(cause: u64, htval: u64, htinst: u64): u64 {
 
 /** The low byte (D A G U X W R V) of the leaf PTE of the last successful walk. */
 let leafFlags: u64 = 0;
+/** Host address of the zero last-level PTE a failed walk stopped at (valid right after gStage's walk). */
+let emptyLeaf: usize = 0;
+/** The G-stage walk in progress translates a VS-stage PTE address (gTranslatePte). */
+let ptWalk: bool = false;
 
 // Walk bookkeeping: 1D and 2D walks are counted apart, with their memory references.
 let twoD: bool = false;
@@ -180,7 +185,11 @@ function walkTree(
     if (absentOn && isAbsent(hostPage(h))) { noteAbsent(pteAddr); return fail(CAUSE_ABSENT, 0, 0); }
     let pte = load<u64>(h);
     logStep(i, pteAddr, pte);
-    if ((pte & PTE_V) == 0 || ((pte & PTE_R) == 0 && (pte & PTE_W) != 0) || (pte >> 54) != 0) break;
+    if ((pte & PTE_V) == 0) {
+      if (pte == 0 && i == 0) emptyLeaf = h; // (gStage may populate it: populate.ts)
+      break;
+    }
+    if (((pte & PTE_R) == 0 && (pte & PTE_W) != 0) || (pte >> 54) != 0) break;
     const ppn = (pte >> 10) & PPN_MASK;
     if ((pte & (PTE_R | PTE_X)) == 0) {
       // Pointer to the next level: A, D and U must be clear (§4.3.2 step 4).
@@ -251,8 +260,21 @@ function gStage(gpa: u64, acc: u32, hlvx: bool, mxr: bool): u64 {
   const levels: i32 = mode == 9 ? 4 : 3;
   // Sv39x4 / Sv48x4 take 41 / 50 bits of guest physical address.
   if ((gpa >> <u64>(12 + 9 * levels + 2)) != 0) return fail(guestPageFault(acc), gpa >> 2, 0);
+  emptyLeaf = 0;
   const pa = walkTree(gpa, (hg & PPN_MASK & ~(<u64>3)) << 12, levels, 11, acc, true, false,
     mxr, hlvx, guestPageFault(acc), false);
+  if (walkCause == guestPageFault(acc) && emptyLeaf != 0) {
+    // First touch of a guest page: map it from the VMM's pool if it may (populate.ts). The new
+    // leaf is RWX, U, A, D: every access is allowed, nothing to update.
+    const pte = populateInCore(gpa, emptyLeaf, ptWalk);
+    if (pte != 0) {
+      walkCause = 0;
+      walkHtval = 0;
+      walkHtinst = 0;
+      leafFlags = pte & 0xff;
+      return (((pte >> 10) & PPN_MASK) << 12) | (gpa & 0xfff);
+    }
+  }
   if (walkCause >= CAUSE_FETCH_GUEST_PAGE_FAULT) walkHtval = gpa >> 2;
   return pa;
 }
@@ -270,9 +292,14 @@ function gStage(gpa: u64, acc: u32, hlvx: bool, mxr: bool): u64 {
 
 /** Drop every cached G-stage translation (hfence.gvma, hgatp writes, flushAll from the host). */
 export function flushPwc(): void {
-  memory.fill(PWC, 0, <usize>PWC_ENTRIES * 16);
+  // Only if an entry was stored since the last flush: a VM's first flushes (before it runs, and
+  // on a new Memory, which is zero) leave the cache's 128 KB untouched (host RSS).
+  if (pwcStored) memory.fill(PWC, 0, <usize>PWC_ENTRIES * 16);
+  pwcStored = false;
   memory.fill(MRU, 0, 4 * 16);
 }
+/** An entry was stored in the PWC since its last flush. */
+let pwcStored: bool = false;
 
 /** Per VS-stage level, the last G-stage translation of a page-table page (key + 1, host page). */
 const MRU: usize = memory.data(4 * 16, 16);
@@ -304,6 +331,7 @@ function gCached(gpa: u64, acc: u32, hlvx: bool, mxr: bool): u64 {
   }
   const hpa = gStage(gpa, acc, hlvx, mxr);
   if (walkCause != 0) return 0;
+  pwcStored = true;
   store<u64>(slot, key);
   store<u64>(slot, (hpa & ~(<u64>0xfff)) | leafFlags, 8);
   return hpa;
@@ -324,7 +352,9 @@ function gTranslatePte(gpa: u64, acc: u32, level: i32): u64 {
     walkCause = 0;
     return load<u64>(mru, 8) | (gpa & 0xfff);
   }
+  ptWalk = true;
   const hpa = gCached(gpa, acc, false, false);
+  ptWalk = false;
   if (walkCause == 0 && acc == ACC_READ) {
     store<u64>(mru, key + 1);
     store<u64>(mru, hpa & ~(<u64>0xfff), 8);

@@ -11,18 +11,19 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 // the worker compiles the core from a URL and hands it over with setCoreModule(), and fetches
 // images) throw if called, and a disk backed by an image file (FileBackend, which the Xen
 // toolstack imports) cannot be opened; node:net (live migration's TCP transport: a page migrates
-// over a MessagePort, host/migrate/port-transport.ts) cannot connect or listen. node:path becomes host/web/node-path.ts: the POSIX path
+// over a MessagePort, host/migrate/port-transport.ts) cannot connect or listen; node:v8 (host/vmm/compile-tasks.ts) sets
+// no flag. node:path becomes host/web/node-path.ts: the POSIX path
 // arithmetic the xl.cfg parsers use, over the path parts of URLs.
 const nodeStubs = (root) => ({
   name: 'node-stubs',
   setup(b) {
     b.onResolve({ filter: /^node:path$/ }, () => ({ path: join(root, 'host/web/node-path.ts') }));
-    b.onResolve({ filter: /^node:(fs|url|net)$/ }, (a) => ({ path: a.path, namespace: 'node-stub' }));
+    b.onResolve({ filter: /^node:(fs|url|net|v8)$/ }, (a) => ({ path: a.path, namespace: 'node-stub' }));
     b.onLoad({ filter: /.*/, namespace: 'node-stub' }, (a) => ({
       contents: `const no = () => { throw new Error(${JSON.stringify(a.path + ' is not available in a browser')}); };
         export const readFileSync = no, existsSync = () => false, fileURLToPath = no,
           openSync = no, closeSync = no, fstatSync = no, readSync = no, writeSync = no, fdatasyncSync = no, constants = {},
-          writeFileSync = no, connect = no, createServer = no;`,
+          writeFileSync = no, connect = no, createServer = no, setFlagsFromString = no;`,
       loader: 'js',
     }));
   },

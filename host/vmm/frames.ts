@@ -44,7 +44,7 @@ export class FrameAllocator {
    * @param floor lowest host physical address that may be handed out (default: RAM base)
    * @param zeroed RAM below the bump pointer is zero and untouched (see the file comment)
    */
-  constructor(private readonly ram: GuestMemory, private readonly name = 'guest', private readonly floor = ram.base, private readonly zeroed = false) {
+  constructor(private readonly ram: GuestMemory, private readonly name = 'guest', private readonly floor = ram.base, private zeroed = false) {
     this.next = ram.base + (BigInt(ram.size) & ~(FRAME_SIZE - 1n));
   }
 
@@ -62,6 +62,20 @@ export class FrameAllocator {
     const base = this.bump(BigInt(count), BigInt(align));
     for (let i = 0n; i < BigInt(count); i++) this.handOut(base + i * FRAME_SIZE, !this.zeroed);
     return base;
+  }
+
+  /** Frames alloc() can still hand out (freed ones and those below the bump pointer). */
+  available(): number {
+    return this.free.length + Number((this.next - this.floor) / FRAME_SIZE);
+  }
+
+  /**
+   * From now on, zero every frame when it is handed out, fresh ones too: for a caller that wrote
+   * RAM outside the frames handed out (the isolation audits fill it with a canary), which breaks
+   * what `zeroed` relies on.
+   */
+  zeroFreshFrames(): void {
+    this.zeroed = false;
   }
 
   /** Give a frame back. Freeing a frame that is not in use is a programming error. */

@@ -106,6 +106,11 @@ export class GStage {
     write64(this.ram, slot, ((hpa >> 12n) << 10n) | (perms & PTE_RWX) | PTE_U | PTE_A | PTE_D | PTE_V);
   }
 
+  /** Count `n` leaves the core wrote itself (in-core population, host/vmm/populate.ts). */
+  countMapped(n: number): void {
+    this.mapped += n;
+  }
+
   /** Remove the mapping of the page at `gpa`; returns the host frame it had, if any. */
   unmap(gpa: bigint): bigint | undefined {
     const slot = this.leafSlot(gpa, false);

@@ -18,7 +18,7 @@ import type { ExitStats } from './stats';
 import { CAUSE_NAMES, causeText, formatExitTrace } from './stats';
 import type { Vm, VmRunResult } from './vm';
 import { PageNotHere } from '../machine/missing-pages';
-import { HwTechnique } from './virt/hw';
+import { FIRST_TOUCH, FIRST_TOUCH_PT, HwTechnique } from './virt/hw';
 import { HwShadowTechnique } from './virt/hw-shadow';
 import { PvTechnique } from './virt/pv';
 import type { Technique, VcpuPort } from './virt/technique';
@@ -337,6 +337,7 @@ export class Vcpu {
     // In-core SBI (assembly/sbi.ts): off while each exit must be seen (traced, a debugger).
     const v32 = vm.vmcs.u32;
     v32[A.VM_SBI_INCORE >> 2] = vm.cfg.sbiInCore !== false && this.technique.mode === 'hw' && !tracing && gate === undefined ? 1 : 0;
+    vm.holdPopulate(tracing || gate !== undefined); // (first touches in the core likewise: vm.ts)
     for (;;) {
       const budget = step !== 0n ? step : this.budget(limits, i0);
       if (budget === 0n) return now;
@@ -419,17 +420,32 @@ export class Vcpu {
     return this.fail(`unexpected exit reason ${exit} from vmRun`);
   }
 
-  /** Add the SBI calls the core answered in the last entry (assembly/sbi.ts) to the exit statistics, and clear its counts. */
+  /**
+   * Add what the core handled itself in the last entry to the exit statistics, and clear its
+   * counts: the SBI calls it answered (assembly/sbi.ts) and the guest pages it populated
+   * (assembly/populate.ts: counted as the first-touch exits they replace, as KVM counts the
+   * faults it handles in the kernel), whose log it reads and whose pool it tops up.
+   */
   private countInCoreSbi(v32: Uint32Array): void {
+    let sbi = 0;
     for (let slot = 0; slot < A.SBI_SLOTS; slot++) {
       const i = (A.VM_SBI_COUNTS >> 2) + slot;
       const n = v32[i];
       if (n === 0) continue;
       v32[i] = 0;
+      sbi += n;
       this.stats.countMany(this.sbiReason(SBI_INCORE_CALL_IDS[slot]), n);
+    }
+    if (v32[A.VM_SBI_COUNTS_TOTAL >> 2] !== sbi) {
+      const [data, pt] = this.vm.pop.takeCounts();
+      if (data !== 0) this.stats.countMany(this.firstTouchIds[0] ??= this.stats.id(FIRST_TOUCH), data);
+      if (pt !== 0) this.stats.countMany(this.firstTouchIds[1] ??= this.stats.id(FIRST_TOUCH_PT), pt);
+      this.vm.syncPopulated();
+      this.vm.pop.refill();
     }
     v32[A.VM_SBI_COUNTS_TOTAL >> 2] = 0;
   }
+  private readonly firstTouchIds: [ReasonId?, ReasonId?] = [];
 
   /** The reason id of the SBI calls with call id `call` (SbiCall.id). */
   private sbiReason(call: number): ReasonId {

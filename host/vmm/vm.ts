@@ -43,6 +43,8 @@ import { ExitStats, type WalkCounters } from './stats';
 import { Vcpu } from './vcpu';
 import { Vmcs } from './vmcs';
 import { MAX_SHADOW_FRAMES } from './paging/shadow';
+import { CorePopulate } from './populate';
+import { oneWasmCompileTask } from './compile-tasks';
 import { PageNotHere, type MissingPages } from '../machine/missing-pages';
 export { PageNotHere, type MissingPages };
 import type { PagingMode, VirtMode } from './virt/technique';
@@ -180,6 +182,9 @@ export class Vm {
   /** Where --initrd goes in guest RAM (undefined without one). */
   readonly initrd: InitrdPlacement | undefined;
   private readonly guestPages = new Map<number, bigint>(); // guest page number (gpa >> 12) -> host frame (number keys hash faster than bigint)
+  /** In-core population (populate.ts): the pool the core maps first touches from, and its log. */
+  readonly pop: CorePopulate;
+  private readonly popInCore: boolean;
   // ---- hooks for host/xen (a VM without Xen never uses them) ----
   /** Vendor SBI extensions by EID, dispatched by sbi.ts (Xen's hypercalls). */
   readonly sbiExtensions = new Map<number, SbiExtension>();
@@ -199,6 +204,7 @@ export class Vm {
     const hostSize = hostRamSize(cfg.memSize, cfg.virt, cfg.paging);
     this.memory = allocateMemory(hostSize, cfg.kernel.name);
     const core = instantiateCore(this.memory, jitInBackground(cfg)) as VmCore;
+    oneWasmCompileTask(); // (host RSS: compile-tasks.ts)
     if (typeof core.vmRun !== 'function') {
       throw new UserError('wasmvisor: this build of the core has no H extension (no vmRun export); rebuild with `npm run build` or use --bare', 70);
     }
@@ -207,12 +213,17 @@ export class Vm {
     this.hart = new HartState(this.memory);
     applyJitConfig(this.hart, cfg);
     this.hostRam = new Ram(this.memory, hostSize, core);
-    // Host RAM is a new Memory and is never filled: the operating system gives it pages as frames
-    // are handed out (each zeroed then, frames.ts), so a VM costs what its guest touches, and
-    // creation does not grow with --mem.
+    // Host RAM is a new Memory and is never filled: nothing but the frames handed out is ever
+    // written, so a fresh frame is zero as it is (frames.ts `zeroed`; a reused one is zeroed), and
+    // the operating system gives RAM pages only to the frames the guest (or the VMM) writes: a VM
+    // costs what its guest touches, and creation does not grow with --mem.
     this.vmcs = new Vmcs(this.memory);
-    this.frames = new FrameAllocator(this.hostRam, cfg.kernel.name);
+    this.frames = new FrameAllocator(this.hostRam, cfg.kernel.name, undefined, true);
     this.gstage = new GStage(this.hostRam, this.frames, cfg.gstageMode ?? HGATP_MODE_SV39X4, 1n);
+    this.pop = new CorePopulate(this.memory, this.frames);
+    // First touches are handled in the core with nested paging (--virt hw, the G-stage); the
+    // other techniques never walk a G-stage.
+    this.popInCore = (cfg.virt ?? 'hw') === 'hw' && cfg.paging !== 'shadow';
 
     const out = cfg.onConsoleOutput ?? (() => {});
     // The guest's DT names only the S context of the PLIC, which makes it context 0.
@@ -239,6 +250,7 @@ export class Vm {
     this.dtbAddress = fdtLoadAddress(GUEST_RAM_BASE, cfg.memSize, this.dtb.length);
     this.vcpu = new Vcpu(this);
     this.load();
+    this.updatePopulateRange();
   }
 
   /** Load the kernel and the DTB into guest RAM and put the vCPU at the kernel's entry. */
@@ -264,12 +276,14 @@ export class Vm {
   /** Reset the VM (guest reboot): fresh RAM, devices and vCPU, the kernel loaded again. */
   reboot(): void {
     this.rebootRequested = false;
+    this.syncPopulated();
     for (const [pfn, hpa] of this.guestPages) {
       this.gstage.unmap(BigInt(pfn) << 12n);
       this.frames.release(hpa);
     }
     this.guestPages.clear();
     this.holes.clear();
+    this.updatePopulateRange();
     this.eipSources = 0;
     this.core.flushAll();
     this.uart.reset();
@@ -363,6 +377,7 @@ export class Vm {
   balloonOut(gpa: bigint): boolean {
     const page = gpa & ~(FRAME_SIZE - 1n);
     if (!this.isGuestRam(page, Number(FRAME_SIZE))) return false;
+    this.syncPopulated();
     const hpa = this.guestPages.get(pfnOf(page));
     if (hpa !== undefined) {
       this.gstage.unmap(page);
@@ -372,6 +387,7 @@ export class Vm {
       this.core.flushTlb();
     }
     this.holes.add(page);
+    this.updatePopulateRange();
     return true;
   }
 
@@ -384,13 +400,15 @@ export class Vm {
     if (!this.holes.has(page)) return false;
     this.populate(page);
     this.holes.delete(page);
+    this.updatePopulateRange();
     return true;
   }
   // ---- end of hooks for host/xen ----
 
   /** Whether the guest page holding `gpa` has a host frame. */
   isPopulated(gpa: bigint): boolean {
-    return this.guestPages.has(pfnOf(gpa));
+    const pfn = pfnOf(gpa);
+    return this.guestPages.has(pfn) || this.syncPopulated(pfn) !== undefined;
   }
 
   /**
@@ -399,19 +417,57 @@ export class Vm {
    */
   populate(gpa: bigint): bigint {
     const pfn = pfnOf(gpa);
-    const have = this.guestPages.get(pfn);
+    const have = this.guestPages.get(pfn) ?? this.syncPopulated(pfn);
     if (have !== undefined) return have;
     // Post-copy: a page still on the source is left unmapped in the G-stage, so the guest's first
     // touch is a guest-page fault that lands here, as does any host access (SBI, the VMM).
-    if (this.missingPages !== undefined && this.missingPages.has(pfn)) throw new PageNotHere(pfn);
-    const hpa = this.frames.alloc();
+    if (this._missingPages !== undefined && this._missingPages.has(pfn)) throw new PageNotHere(pfn);
+    const hpa = this.pop.take() ?? this.frames.alloc();
     this.gstage.map(gpa & ~(FRAME_SIZE - 1n), hpa);
     this.guestPages.set(pfn, hpa);
+    this.pop.refill();
     return hpa;
   }
 
+  /**
+   * Read the pages the core populated itself (populate.ts) into the map of guest pages; returns
+   * the frame of page `pfn` if it is one of them. Every reader of the map calls it first, unless
+   * it found what it looked for (the core only ever adds pages).
+   */
+  syncPopulated(pfn?: number): bigint | undefined {
+    if (this.pop.logged === 0) return undefined;
+    const n = this.pop.drain((p, hpa) => this.guestPages.set(p, hpa));
+    this.gstage.countMapped(n);
+    return pfn === undefined ? undefined : this.guestPages.get(pfn);
+  }
+
+  /**
+   * Let the core populate guest RAM while every page of it may be (no page still on a post-copy
+   * source, none ballooned out), and top its pool up.
+   */
+  private updatePopulateRange(): void {
+    if (this.popInCore && !this.popHeld && this._missingPages === undefined && this.holes.size === 0) {
+      this.pop.setRange(RAM_BASE_PFN, RAM_BASE_PFN + this.cfg.memSize / 4096);
+      this.pop.refill();
+    } else {
+      this.pop.setRange(0, 0);
+    }
+  }
+
+  /**
+   * While `held`, every first touch exits to the VMM, as every SBI call does (vcpu.ts: when exits
+   * are traced or a debugger holds the vCPU, each exit must be seen).
+   */
+  holdPopulate(held: boolean): void {
+    if (held === this.popHeld) return;
+    this.popHeld = held;
+    this.updatePopulateRange();
+  }
+  private popHeld = false;
+
   /** Guest pages backed by host frames. */
   get populatedPages(): number {
+    this.syncPopulated();
     return this.guestPages.size;
   }
 
@@ -450,23 +506,34 @@ export class Vm {
 
   /** Each populated guest page (gpa >> 12) with its host frame's address, unordered (live migration's dirty log). */
   populatedFrames(): IterableIterator<[number, bigint]> {
+    this.syncPopulated();
     return this.guestPages.entries();
   }
 
   /** Guest page numbers (gpa >> 12) backed by host frames, ascending. */
   populatedPfns(): number[] {
+    this.syncPopulated();
     return [...this.guestPages.keys()].sort((a, b) => a - b);
   }
 
   /**
    * Post-copy (host/migrate/postcopy-target.ts): pages still arriving, or undefined (then
    * populate() is as before: the check is on the first-touch path only, never on a mapped page).
+   * While it is set, the core populates nothing: each first touch exits to populate().
    */
-  missingPages: MissingPages | undefined;
+  get missingPages(): MissingPages | undefined {
+    return this._missingPages;
+  }
+  set missingPages(m: MissingPages | undefined) {
+    this._missingPages = m;
+    this.updatePopulateRange();
+  }
+  private _missingPages: MissingPages | undefined;
 
   /** Unmap one populated guest page and give its frame back (post-copy: a stale pre-copied page). */
   unpopulate(gpa: bigint): void {
     const pfn = pfnOf(gpa);
+    this.syncPopulated();
     const hpa = this.guestPages.get(pfn);
     if (hpa === undefined) return;
     this.gstage.unmap(gpa & ~(FRAME_SIZE - 1n));
@@ -477,6 +544,7 @@ export class Vm {
 
   /** Unmap every populated guest page and give its frame back (a restore refills RAM). */
   releaseGuestRam(): void {
+    this.syncPopulated();
     for (const [pfn, hpa] of this.guestPages) {
       this.gstage.unmap(BigInt(pfn) << 12n);
       this.frames.release(hpa);
@@ -500,6 +568,7 @@ export class Vm {
     this.eipSources = s.eipSources;
     this.holes.clear();
     for (const h of s.holes) this.holes.add(BigInt(h));
+    this.updatePopulateRange();
     this.exitCode = s.exitCode ?? undefined;
     this.rebootRequested = s.rebootRequested;
     this.vcpu.loadSuspendState(s.suspended, wake);

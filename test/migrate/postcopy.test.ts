@@ -148,6 +148,11 @@ async function migrateInTime(args: string[], source: string[]) {
   }
 }
 
+/** The source's guest ended before the hand-over: it says "abandoned", or nothing if the timer had not fired. */
+function lostRace(r: Awaited<ReturnType<typeof migrate>>): boolean {
+  return r.s.code === 0 && r.t.stdout === '' && r.t.code !== 0 && (r.s.stderr === '' || /abandoned: the run ended first/.test(r.s.stderr));
+}
+
 const targetLines = (t: Done) => t.stderr.split('\n').filter((l) => l !== '' && !l.startsWith('wasmvisor: waiting for a migration'));
 
 /** Migrated exactly; returns the pages fetched on demand (the source's and the target's count agree). */
@@ -281,7 +286,10 @@ describe('post-copy failures through a frame-aware proxy', () => {
     }
     const counts: Record<string, number> = {};
     for (const c of cases) {
-      const r = await migrate(c.args, c.src, c.fault, c.frac);
+      let r = await migrate(c.args, c.src, c.fault, c.frac);
+      // As migrateInTime: on a quiet machine the guest can end before the switch (it exits to the
+      // VMM rarely: its first touches of RAM and simplest SBI calls are handled in the core).
+      for (let attempt = 2; attempt <= 3 && lostRace(r); attempt++) r = await migrate(c.args, c.src, c.fault, c.frac);
       c.check(r);
       const key = `${c.fault.kind} ${c.fault.when}: ${r.s.code === 0 ? 'kept by the source' : 'lost'}`;
       counts[key] = (counts[key] ?? 0) + 1;

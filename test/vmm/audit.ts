@@ -71,6 +71,8 @@ export function unownedFrames(vm: Vm): bigint[] {
 
 /** Fill every unowned host frame with the canary; returns the frames filled. */
 export function plantCanary(vm: Vm): Set<bigint> {
+  // Fresh frames are no longer zero as they are: the allocator must zero each it hands out.
+  vm.frames.zeroFreshFrames();
   const frames = unownedFrames(vm);
   for (const f of frames) vm.hostRam.fill(f, Number(FRAME_SIZE), CANARY_BYTE);
   return new Set(frames);
@@ -88,6 +90,22 @@ export function damagedCanary(vm: Vm, planted: Set<bigint>): string[] {
     const b = vm.hostRam.read(f, Number(FRAME_SIZE));
     const i = b.findIndex((x) => x !== CANARY_BYTE);
     if (i >= 0) bad.push(`0x${f.toString(16)}: first changed byte at +0x${i.toString(16)} (0x${b[i].toString(16)})`);
+  }
+  return bad;
+}
+
+/**
+ * The frames waiting in the VM's in-core populate pool (host/vmm/populate.ts), each checked:
+ * owned by the VM, neither a G-stage table nor a guest page, and zero. Returns the problems.
+ */
+export function poolProblems(vm: Vm, g: { leaves: Map<bigint, bigint>; tables: Set<bigint> }): string[] {
+  const bad: string[] = [];
+  const leaves = new Set(g.leaves.values());
+  for (const f of vm.pop.poolFrames()) {
+    const at = `pool frame 0x${f.toString(16)}`;
+    if (!vm.frames.owns(f)) bad.push(`${at}: not owned`);
+    if (leaves.has(f) || g.tables.has(f)) bad.push(`${at}: mapped`);
+    if (vm.hostRam.read(f, Number(FRAME_SIZE)).some((b) => b !== 0)) bad.push(`${at}: not zero`);
   }
   return bad;
 }

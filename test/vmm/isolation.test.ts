@@ -14,7 +14,7 @@ import { KVM_HEDELEG, KVM_HIDELEG } from '../../host/vmm/vcpu';
 import { Vm } from '../../host/vmm/vm';
 import * as E from '../diff/encode';
 import { Asm } from './asm';
-import { damagedCanary, plantCanary, walkGStage } from './audit';
+import { damagedCanary, plantCanary, poolProblems, walkGStage } from './audit';
 import { buildHostile, COUNTS, expectHostile, HOSTILE_MEM, HOSTILE_MSG, RAM_BASE, RAM_END, RESULTS, type SbiEvent } from './hostile';
 
 const reasons = (vm: Vm) => Object.fromEntries(vm.exits.rows().map((r) => [r.reason, r.count]));
@@ -66,7 +66,9 @@ function auditHostile(h: Awaited<ReturnType<typeof hostileVm>>) {
   expect(new Set(leafFrames).size).toBe(leafFrames.length);
   for (const f of [...leafFrames, ...g.tables]) expect(vm.frames.owns(f), `frame 0x${f.toString(16)}`).toBe(true);
   for (const f of leafFrames) expect(g.tables.has(f), `guest page on table frame 0x${f.toString(16)}`).toBe(false);
-  expect(vm.frames.counters().inUse).toBe(g.tables.size + g.leaves.size);
+  // In use besides: the zeroed frames waiting in the in-core populate pool.
+  expect(poolProblems(vm, g)).toEqual([]);
+  expect(vm.frames.counters().inUse).toBe(g.tables.size + g.leaves.size + vm.pop.pooled);
   for (const [gpa, pte] of g.leafPtes) expect(pte & 0x3ffn, `G-stage leaf for 0x${gpa.toString(16)}`).toBe(0xdfn); // V R W X U A D
   // The root and the tables the VMM built are unchanged in where they live; controls intact.
   expect(vm.vmcs.hgatp).toBe(vm.gstage.hgatp);
@@ -199,7 +201,8 @@ describe('isolation: resources', () => {
     const g = walkGStage(vm);
     expect(g.oddities).toEqual([]);
     expect(g.leaves.size).toBe(HOSTILE_MEM / 4096);
-    expect(vm.frames.counters().inUse).toBe(g.leaves.size + g.tables.size);
+    expect(poolProblems(vm, g)).toEqual([]);
+    expect(vm.frames.counters().inUse).toBe(g.leaves.size + g.tables.size + vm.pop.pooled);
     for (const f of g.leaves.values()) expect(g.tables.has(f)).toBe(false);
     expect(damagedCanary(vm, canary)).toEqual([]);
     // Every page holds what the guest stored there (its own RAM end address at +8), in its own frame.

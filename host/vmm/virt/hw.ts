@@ -5,7 +5,8 @@
  * HS exits to the VMM:
  *
  *   cause 10 (ecall from VS)      -> SBI (sbi.ts), pc += 4
- *   cause 20/21/23, GPA in RAM    -> populate the page (first touch), retry
+ *   cause 20/21/23, GPA in RAM    -> populate the page (first touch), retry; most first touches
+ *                                    never exit: the core maps them from a pool (populate.ts)
  *   cause 21/23, GPA not RAM      -> MMIO: decode (mmio.ts), emulate, pc += len
  *   cause 2/4/6 (not delegated)   -> redirected into the guest, as KVM does
  *   anything else                 -> the guest is stopped with a one-line report
@@ -19,6 +20,10 @@ const C = { ILLEGAL: 2, LOAD_MISALIGNED: 4, STORE_MISALIGNED: 6, ECALL_VS: 10, F
 
 const hx = (v: bigint) => '0x' + v.toString(16);
 
+/** The exit reasons of a first touch of guest RAM: by an explicit access, and by a VS-stage page-table read (the core counts its own under them too: vcpu.ts). */
+export const FIRST_TOUCH = 'guest-page fault: first touch of RAM';
+export const FIRST_TOUCH_PT = 'guest-page fault: first touch of RAM (guest page table)';
+
 /** The H-extension technique. */
 export class HwTechnique implements Technique {
   readonly mode = 'hw' as const;
@@ -26,8 +31,8 @@ export class HwTechnique implements Technique {
   private readonly firstTouchPt: ReasonId;
 
   constructor(private readonly cpu: VcpuPort, private readonly redirect: (cause: bigint, tval: bigint) => void) {
-    this.firstTouch = cpu.reason('guest-page fault: first touch of RAM');
-    this.firstTouchPt = cpu.reason('guest-page fault: first touch of RAM (guest page table)');
+    this.firstTouch = cpu.reason(FIRST_TOUCH);
+    this.firstTouchPt = cpu.reason(FIRST_TOUCH_PT);
   }
 
   reset(): void {}

@@ -378,7 +378,7 @@ async function main(): Promise<number> {
     let linuxBench: LinuxBench | null = null;
     if (opt.wasmvisor && (opt.only === null || opt.only.includes('linux'))) {
       try {
-        linuxBench = await linuxBenchmarks(root, useQemu, log);
+        linuxBench = await linuxBenchmarks(root, useQemu, log, opt.runs);
       } catch (e) {
         log(`bench: Linux boot: ${errorText(e)}`);
       }
@@ -535,6 +535,10 @@ async function main(): Promise<number> {
       if (bootBench.bareOpenSbiMs != null && bootBench.bareOpenSbiInterpMs != null) {
         jitPairs.push({ name: 'boot: OpenSBI + minikernel, bare', jitMs: bootBench.bareOpenSbiMs, interpMs: bootBench.bareOpenSbiInterpMs });
       }
+    }
+    if (linuxBench) {
+      jitPairs.push({ name: 'boot: Linux to the shell prompt as a VM', jitMs: linuxBench.vmJitMs, interpMs: linuxBench.vmInterpMs });
+      jitPairs.push({ name: 'boot: Linux lab workload as a VM', jitMs: linuxBench.labJitMs, interpMs: linuxBench.labInterpMs });
     }
     if (jitPairs.length > 0) {
       console.log('');

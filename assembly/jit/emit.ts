@@ -189,6 +189,8 @@ export function formRegion(root: usize, maxBlocks: u32): void {
 
 /** Blocks in the region formed last. */
 export function regionBlocks(): u32 { return regionCount; }
+/** Block i (< regionBlocks()) of the region formRegion formed; block 0 is its root. */
+export function regionBlock(i: u32): usize { return unchecked(regionBlk[i]); }
 
 /** Push the pc at page offset `off` (may lie outside the page: a jump's target). */
 function pcAt(off: i64): void {

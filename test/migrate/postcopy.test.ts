@@ -129,15 +129,11 @@ async function migrate(args: string[], source: string[], fault?: Fault, frac = 0
   return { s, t, reached: px?.reached() ?? false };
 }
 
-/** The source's guest ended first: it says "abandoned", or nothing if the timer had not fired; the target ran nothing. */
-const lostRace = (r: Awaited<ReturnType<typeof migrate>>) =>
-  r.s.code === 0 && r.t.stdout === '' && r.t.code !== 0 && (r.s.stderr === '' || /abandoned: the run ended first/.test(r.s.stderr));
-
 /**
  * migrate(), again with half the --migrate-after when the guest ended before the hand-over (the
- * source finished the run and the target ran nothing): minikernel runs for a few hundred ms, and a migration can lose that race, on an idle
- * machine by its delay, on a loaded one while the target prepares before its OK. Any other
- * outcome counts.
+ * source finished the run and the target ran nothing): minikernel runs for a few hundred ms, and
+ * a migration can lose that race, on an idle machine by its delay, on a loaded one while the
+ * target prepares before its OK. Any other outcome counts.
  */
 async function migrateInTime(args: string[], source: string[]) {
   let after = Number(source[source.indexOf('--migrate-after') + 1]);

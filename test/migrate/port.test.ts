@@ -37,11 +37,11 @@ async function migrate(src: Vm, tgt: Vm): Promise<{ rounds: RoundStats[]; end: {
   }, { text: 'port', connect: () => Promise.resolve(new PortTransport(ch.port1)) });
   source.start();
   for (;;) {
-    // In slices of 200,000 instructions with a timer turn between them, so the migration's rounds
+    // In slices of 50,000 instructions with a timer turn between them, so the migration's rounds
     // (timers and messages) keep pace with the guest however fast it runs: minikernel's whole run
     // is 14.5 M instructions, and a guest that exits rarely (its first touches of RAM are handled
     // in the core) yields to the event loop only at its 1 M-instruction time slices.
-    const r = await src.run({ timeoutMs: 60_000, maxInstructions: 200_000n });
+    const r = await src.run({ timeoutMs: 60_000, maxInstructions: 50_000n });
     if (r.reason === 'max-instructions') {
       await new Promise((resolve) => setTimeout(resolve, 1));
       continue;

@@ -152,12 +152,13 @@ function lostRace(r: Awaited<ReturnType<typeof migrate>>): boolean {
 const targetLines = (t: Done) => t.stderr.split('\n').filter((l) => l !== '' && !l.startsWith('wasmvisor: waiting for a migration'));
 
 /** Migrated exactly; returns the pages fetched on demand (the source's and the target's count agree). */
-function expectMigrated(r: Awaited<ReturnType<typeof migrate>>, expected: string, mode: 'postcopy' | 'hybrid', deviceWaits?: (n: number) => void): number {
+function expectMigrated(r: Awaited<ReturnType<typeof migrate>>, expected: string, mode: 'postcopy' | 'hybrid', deviceWaits?: (n: number) => void, precopyRounds = 2): number {
   expect([r.s.code, r.t.code], r.s.stderr + r.t.stderr).toEqual([0, 0]);
   expect(r.s.stdout + r.t.stdout).toBe(expected);
   expect(r.t.stdout.length).toBeGreaterThan(0);
-  const rounds = mode === 'postcopy' ? 'post-copy [\\d,]+' : '[\\d,]+, [\\d,]+, post-copy [\\d,]+';
-  const summary = new RegExp(`^wasmvisor: migrated to tcp:127\\.0\\.0\\.1:\\d+ \\(${mode}\\): total [\\d.]+ ms, downtime [\\d.]+ ms, ${mode === 'postcopy' ? 1 : 3} rounds \\(pages ${rounds}\\), (\\d+) pages fetched on demand, [\\d,]+ bytes sent\\n$`);
+  const n = mode === 'postcopy' ? 0 : precopyRounds;
+  const rounds = '[\\d,]+, '.repeat(n) + 'post-copy [\\d,]+';
+  const summary = new RegExp(`^wasmvisor: migrated to tcp:127\\.0\\.0\\.1:\\d+ \\(${mode}\\): total [\\d.]+ ms, downtime [\\d.]+ ms, ${n + 1} rounds \\(pages ${rounds}\\), (\\d+) pages fetched on demand, [\\d,]+ bytes sent\\n$`);
   expect(r.s.stderr).toMatch(summary);
   const lines = targetLines(r.t);
   expect(lines).toHaveLength(2);
@@ -182,11 +183,13 @@ describe('post-copy and hybrid (minikernel, --deterministic)', () => {
     expect(fetched).toBeGreaterThan(0);
   }, 60_000);
 
-  it('VM, hybrid: 2 pre-copy rounds, then post-copy of the pages dirtied since', async () => {
-    // (No bandwidth cap: minikernel runs for a few hundred ms, and the rounds must end first. The
-    // target resumes before the push starts, and the guest's first touches are of dirtied pages.)
-    const r = await migrateInTime(VM, ['--migrate-mode', 'hybrid', '--migrate-precopy-rounds', '2', '--migrate-after', '0.05']);
-    expect(expectMigrated(r, reference.get(VM)!, 'hybrid')).toBeGreaterThan(0);
+  it('VM, hybrid: a pre-copy round, then post-copy of the pages dirtied since', async () => {
+    // (No bandwidth cap, one round: minikernel as a VM runs for about 150 ms now, and a pre-copy
+    // round of its ~800 pages takes 60-70 ms, so two rounds lose the race with its end. The
+    // target resumes before the push starts, and the guest's first touches are of dirtied pages.
+    // Two rounds are tested on the bare machine below and on a DomU: test/xen/migrate-live.)
+    const r = await migrateInTime(VM, ['--migrate-mode', 'hybrid', '--migrate-precopy-rounds', '1', '--migrate-after', '0.02']);
+    expect(expectMigrated(r, reference.get(VM)!, 'hybrid', undefined, 1)).toBeGreaterThan(0);
   }, 60_000);
 
   it.skipIf(!haveOpensbi)('bare machine behind OpenSBI, post-copy and hybrid', async () => {
@@ -261,7 +264,7 @@ describe('post-copy failures through a frame-aware proxy', () => {
     const cases: { name: string; args: string[]; src: string[]; fault: Fault; frac: number; check: (r: Awaited<ReturnType<typeof migrate>>) => void }[] = [
       { name: 'cut in STATE (post-copy)', args: VM, src: pc, fault: { kind: 'cut', when: 'before-switch' }, frac: 0.5, check: (r) => expectKept(r, ref) },
       { name: 'corrupt STATE (post-copy)', args: VM, src: pc, fault: { kind: 'corrupt', when: 'before-switch' }, frac: 0.3, check: (r) => expectKept(r, ref) },
-      { name: 'cut in STATE (hybrid)', args: VM, src: ['--migrate-mode', 'hybrid'], fault: { kind: 'cut', when: 'before-switch' }, frac: 0.7, check: (r) => expectKept(r, ref) },
+      { name: 'cut in STATE (hybrid)', args: VM, src: ['--migrate-mode', 'hybrid', '--migrate-precopy-rounds', '1'], fault: { kind: 'cut', when: 'before-switch' }, frac: 0.7, check: (r) => expectKept(r, ref) },
       ...[1, 2, 3].map((n) => ({
         name: `cut in PAGES ${n} after COMMIT`, args: VM, src: pc, fault: { kind: 'cut', when: 'after-switch', n } as Fault, frac: 0.4,
         check: (r: Awaited<ReturnType<typeof migrate>>) => expectLost(r, ref, /^wasmvisor: incoming migration on tcp:127\.0\.0\.1:\d+: (the connection closed in the middle of message \d+ \(truncated stream\)|connection error E[A-Z]+ after message \d+) during post-copy; the VM is lost: \d+ of its pages never arrived, and it cannot run without them$/),

@@ -13,6 +13,7 @@ import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { removeDirs, unmigrated } from './migrate-live-helpers';
 import { diskloopDir, diskloopLines, killAll, lastRound, ROOT, run, start, until, type Proc } from './save-helpers';
 
 afterEach(killAll);
@@ -20,23 +21,13 @@ afterEach(killAll);
 const dirs: string[] = [];
 afterAll(() => {
   for (const d of dirs) rmSync(d, { recursive: true, force: true });
+  removeDirs(); // (the unmigrated run's, made by the helpers)
 });
 
 function dir(prefix: string): ReturnType<typeof diskloopDir> {
   const t = diskloopDir(prefix);
   dirs.push(t.dir);
   return t;
-}
-
-let reference: { lines: string[]; disk: Buffer } | undefined;
-async function unmigrated(): Promise<{ lines: string[]; disk: Buffer }> {
-  if (reference) return reference;
-  const t = dir('wasmvisor-xlmig-ref-');
-  const r = await run(t.dir, ['xl', 'create', t.cfg, '--deterministic']);
-  expect(r.status).toBe(0);
-  reference = { lines: diskloopLines(r.stdout), disk: readFileSync(t.disk) };
-  expect(reference.lines.length).toBe(1202);
-  return reference;
 }
 
 /** A target Dom0 listening on a port the system picked; resolves with it and its port. */

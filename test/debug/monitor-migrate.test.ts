@@ -57,11 +57,17 @@ async function migrateFromMonitor(args: string[], live: boolean): Promise<boolea
     expect(await command(c, 'stop')).toBe('');
   }
   expect(s.stdout().length).toBeGreaterThan(0);
-  // Live: migrate answers at once, then cont lets the guest run through the pre-copy rounds.
+  // Live: migrate answers at once, then cont lets the guest run through the later pre-copy rounds.
   // (Sent in that order: minikernel finishes in a few hundred ms, and a guest let run first
   // could end before the first round.)
   if (live) {
     expect(await command(c, `migrate -d tcp:127.0.0.1:${port}`)).toBe('');
+    // The guest is let run once round 1 has begun to send (the target prepares its restore
+    // before it answers, and minikernel as a VM is done in ~150 ms): the rest of the rounds and
+    // the stop-and-copy run while it does.
+    let st = '';
+    for (let i = 0; i < 2000 && !/^pages sent: [1-9]/m.test(st) && !/^Migration status: (failed|completed)/.test(st); i++) st = await command(c, 'info migrate');
+    expect(st).toMatch(/^Migration status: (active|device)\n/);
     c.send('cont\r\n');
   } else c.send(`migrate -d tcp:127.0.0.1:${port}\r\n`);
   const [sc, tc] = await Promise.all([s.exit, t.done]);

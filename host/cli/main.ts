@@ -378,6 +378,9 @@ export function readBootOptions(o: RunOptions): BootOptions | undefined {
  * a snapshot of `target` (to --snapshot-file), prints one line and runs on with what is left of
  * the limits.
  */
+/** How often a run with a monitor yields to the event loop (ms of wall time; 20 without one). */
+const MONITOR_YIELD_MS = 1;
+
 async function drive(machine: Runnable, o: RunOptions, io: CliIo, target?: Machine | Vm, debug?: DebugSession): Promise<{ result: RunResult; quitByUser: boolean; brokenPipe: boolean; migrated?: boolean }> {
   let quitByUser = false;
   let brokenPipe = false;
@@ -450,6 +453,10 @@ async function drive(machine: Runnable, o: RunOptions, io: CliIo, target?: Machi
     startMigration: (m) => { migration = m; m.start(); },
   }) : undefined;
   if (commands && monitor) commands.define(monitor);
+  // With a monitor the run yields to the event loop every 1 ms of wall time instead of 20, so a
+  // `stop` (or savevm, migrate) lands within about a millisecond of guest time, as QEMU's monitor
+  // stops a running guest at once; the cost is a timer turn per millisecond.
+  if (commands && target) (target instanceof Vm ? target.vcpu : target).yieldMs = MONITOR_YIELD_MS;
   try {
     for (;;) {
       result = await machine.run(limits);

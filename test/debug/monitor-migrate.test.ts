@@ -50,7 +50,9 @@ async function migrateFromMonitor(args: string[], live: boolean): Promise<boolea
   let info = '';
   for (let i = 0; i < 200 && !info.startsWith('Migration status: failed'); i++) info = await command(c, 'info migrate');
   expect(info).toBe(`Migration status: failed (cannot connect (ECONNREFUSED))\ndestination: tcp:127.0.0.1:${refused}\ntotal time: ${/total time: (\d+) ms/.exec(info)?.[1]} ms\nrounds: 0\ntransferred ram: 0 kbytes\npages sent: 0\ndirty pages rate: 0 pages\n`);
-  expect(s.stderr()).toContain(`wasmvisor: migration to tcp:127.0.0.1:${refused}: cannot connect (ECONNREFUSED); the VM keeps running here\n`);
+  const line = `wasmvisor: migration to tcp:127.0.0.1:${refused}: cannot connect (ECONNREFUSED); the VM keeps running here\n`;
+  for (let i = 0; i < 100 && !s.stderr().includes(line); i++) await new Promise((r) => setTimeout(r, 50)); // (the pipe may lag the monitor's answer)
+  expect(s.stderr()).toContain(line);
   // Run until it has printed something, then migrate (running, or held by the monitor).
   for (let i = 0; i < 2000 && s.stdout().length === 0; i++) {
     expect(await command(c, 'cont')).toBe('');

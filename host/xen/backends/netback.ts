@@ -308,10 +308,16 @@ export class Netback implements XenbusDriver, BridgePort {
     return { data, csumBlank: (first.flags & NETTXF_csum_blank) !== 0 };
   }
 
+  /** Frames for the domain are dropped (Toolstack.hold: stopped for its migration). */
+  held = false;
+
   /** BridgePort.deliver: put one frame into posted rx buffers (or drop and count). */
   deliver(frame: EthFrame): void {
     const ring = this.rx;
-    if (!ring || !this.channel.connected) {
+    // (held: the domain is stopped for its live migration, and its RAM and this backend's ring
+    // indices are being sent; a frame written now could miss both, so it is dropped, as frames
+    // in flight across a migration are: counted with those that found no buffer)
+    if (!ring || !this.channel.connected || this.held) {
       this.stats.rxNoBuffer++;
       return;
     }

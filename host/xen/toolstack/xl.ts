@@ -39,7 +39,8 @@ import { SnapshotError } from '../../snapshot/format';
 import { loadXenDomain, openSavedDisks, saveXenDomain, type SavedDevice, type XenSaveFile, type XenSaveInput } from '../../snapshot/xen';
 import type { ConsoleSnapshot } from '../backends/console';
 import { EXIT_VM_LOST } from '../../migrate/options';
-import type { DiskResumeState, VifResumeState } from '../devices';
+import type { AttachedXenbusDevice, DiskResumeState, VifResumeState } from '../devices';
+import type { Netback } from '../backends/netback';
 
 /** A device attached to a domain (host/xen/devices.ts). */
 export interface AttachedDevice {
@@ -468,6 +469,12 @@ export class Toolstack {
   hold(domid: number, on: boolean): void {
     if (on) this.held.add(domid);
     else this.held.delete(domid);
+    // Its vifs take no frames meanwhile: Dom0's other domains run on during the stop, and a
+    // frame netback wrote into its RAM after the last dirty pages were taken would not travel.
+    for (const d of this.recs.find((r) => r.domid === domid && r.state !== 'gone')?.devices ?? []) {
+      const drv = (d as Partial<AttachedXenbusDevice<Netback>>).driver;
+      if (d.kind === 'vif' && drv) drv.held = on;
+    }
   }
 
   /** Call `f` once when domain `domid` goes (destroyed, shut down, saved, migrated); replaces an earlier one. */

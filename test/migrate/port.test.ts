@@ -65,9 +65,20 @@ describe('live migration over a MessagePort', () => {
 
     const srcOut: Uint8Array[] = [];
     const tgtOut: Uint8Array[] = [];
-    const src = await make(srcOut);
-    const tgt = await make(tgtOut);
-    const m = await migrate(src, tgt);
+    // minikernel as a VM ends in ~150 ms: on a loaded machine it can end before the hand-over (the
+    // source abandons, the guest's whole output is here). Only that outcome is tried again.
+    let m: Awaited<ReturnType<typeof migrate>> | undefined;
+    let tgt: Vm | undefined;
+    for (let attempt = 0; attempt < 4 && !m?.handedOver; attempt++) {
+      if (m) {
+        expect([m.srcExit, text(srcOut), text(tgtOut)]).toEqual([0, expected, '']);
+        srcOut.length = 0;
+        tgtOut.length = 0;
+      }
+      tgt = await make(tgtOut);
+      m = await migrate(await make(srcOut), tgt);
+    }
+    m = m!;
     expect(m.handedOver).toBe(true);
     const got = (await m.received) as { pages: number; bytes: number };
     expect(m.rounds.length).toBeGreaterThanOrEqual(1);
@@ -81,7 +92,7 @@ describe('live migration over a MessagePort', () => {
     // Every page of round 1 reached the target; the stream is the payloads plus 13 bytes of framing a message.
     expect(got.pages).toBeGreaterThanOrEqual(m.rounds[0].pages);
     expect(got.bytes).toBeLessThan(s.bytes);
-    const t = await tgt.run({ timeoutMs: 60_000 });
+    const t = await tgt!.run({ timeoutMs: 60_000 });
     expect([t.reason, t.exitCode]).toEqual(['exit', 0]);
     expect(text(tgtOut).length).toBeGreaterThan(0);
     expect(text(srcOut) + text(tgtOut)).toBe(expected);

@@ -130,7 +130,9 @@ function formatSpreads(rows: ChartRow[], runs: number): string {
   for (const r of rows) {
     for (const e of r.engines) {
       const s = e.spread;
-      lines.push(`  ${r.name.padEnd(10)} ${e.engine.padEnd(7)} ${s.minMs.toFixed(1).padStart(9)} / ${s.medianMs.toFixed(1).padStart(9)} / ${s.maxMs.toFixed(1).padStart(9)}`);
+      // (from the values as the JSON keeps them, to the microsecond, so both say the same)
+      const ms = (v: number) => (Math.round(v * 1000) / 1000).toFixed(1).padStart(9);
+      lines.push(`  ${r.name.padEnd(10)} ${e.engine.padEnd(7)} ${ms(s.minMs)} / ${ms(s.medianMs)} / ${ms(s.maxMs)}`);
     }
   }
   return lines.join('\n');

@@ -13,9 +13,19 @@
  *   - post-copy sends the hypervisor frames (shared-info, grant frames, XenStore and console
  *     pages) at the switch: Dom0 writes them by itself (events, watch events, typed input), so
  *     the target has them before it runs anything, and they are never fetched;
- *   - the end: migrated, the domain is destroyed here (xl.saved); a failure before the switch
- *     unpauses it (unless it was paused before), and it runs on unharmed; a failure after the
- *     post-copy switch loses it (KVM's documented behaviour): destroyed here, lost there.
+ *   - the end: migrated, the domain is destroyed here (xl.saved); a failure before COMMIT (or a
+ *     REFUSE) unpauses it (unless it was paused before), and it runs on unharmed, its vifs
+ *     announcing its MACs again (one RARP each, as QEMU's announce_self: the bridges point back
+ *     here); a failure after the post-copy switch loses it (KVM's documented behaviour):
+ *     destroyed here, lost there;
+ *   - COMMIT written and then no answer (pre-copy's DONE lost, the connection cut): COMMIT is
+ *     the point of no return, as Xen's xl migrate "permission to go" (xl_migrate.c: after it the
+ *     sender never resumes the domain) and KVM's post-copy switch. The target runs the domain
+ *     once COMMIT arrives, whether or not its DONE gets back; so the domain is the target's, and
+ *     this Dom0 leaves its copy paused, never resumed by itself (two copies running would write
+ *     the same disk). If the cut came before COMMIT arrived, the target dropped its copy and
+ *     the paused one here is the only one: as with Xen, `xl unpause` is the administrator's
+ *     decision after looking at the target.
  */
 import { connect } from 'node:net';
 import * as A from '../../assembly/abi';
@@ -79,6 +89,8 @@ export function migrateDomainLive(xl: Toolstack, domid: number, host: string, po
     let settled = false;
     /** Paused for stop-and-copy (or the switch): its outcome comes from stopAndCopy(). */
     let stopping = false;
+    /** The target answered REFUSE (it runs nothing). */
+    let refused = false;
     const between = (f: () => void) => xl.defer(() => {
       try {
         f();
@@ -110,9 +122,18 @@ export function migrateDomainLive(xl: Toolstack, domid: number, host: string, po
             resolve(summary!);
             return;
           }
+          if (src.commitSent && !refused) {
+            // COMMIT went and no answer came: the domain is the target's (see the header); it
+            // stays paused here, never run again by this Dom0 (xl unpause is the admin's call).
+            between(() => xl.hold(domid, false));
+            fail(`${name}: migration to ${to}: ${error ?? 'it failed'} after COMMIT, before the target's answer; the domain is the target's: paused here, not resumed`);
+            return;
+          }
           between(() => {
             xl.hold(domid, false);
             if (!wasPaused && rec.state === 'running' && rec.domid === domid) xl.unpause(domid);
+            // Resumed after the stop: tell the bridges its MACs are here (QEMU's announce_self).
+            if (rec.state === 'running' && rec.domid === domid) xl.announce(rec);
           });
           fail(`cannot migrate ${name} to ${to}: ${error ?? 'it failed'}; it runs on here`);
         }, (e: unknown) => {
@@ -125,6 +146,13 @@ export function migrateDomainLive(xl: Toolstack, domid: number, host: string, po
     }, mopts, {
       stderr: (t) => io.stderr(t),
       isTTY: io.isTTY,
+      failLine: (why, wasRefused) => {
+        refused = wasRefused;
+        if (src.commitSent && !wasRefused) {
+          return `wasmvisor: xl migrate: domain '${rec.cfg.name}' is the target's: migration to tcp:${to}: ${why} after COMMIT, before the target's answer; it stays paused here (xl unpause it only if the target does not run it)\n`;
+        }
+        return `wasmvisor: xl migrate: domain '${rec.cfg.name}' keeps running here: migration to tcp:${to}: ${why}\n`;
+      },
       onEnd: (end) => {
         if ('summary' in end) summary = end.summary;
         else {

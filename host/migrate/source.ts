@@ -57,6 +57,8 @@ export interface SourceIo {
   onRound?(r: RoundStats, pagesSent: number): void;
   /** Once: the summary after the hand-over, or the one line why the migration failed (the VM runs on here). */
   onEnd?(end: { summary: Summary } | { error: string }): void;
+  /** The line (with its newline) printed when it fails before the switch (default: `WHAT: WHY; the VM keeps running here`); `refused`: the target said so. */
+  failLine?(why: string, refused: boolean): string;
 }
 
 /** WASMVISOR_MIGRATE_PROFILE=1: both sides print where stop-and-copy's time went. */
@@ -218,7 +220,7 @@ export class MigrationSource implements PostcopySender {
     const why = refusal !== undefined ? `refused by the target: ${refusal}` : e.message.startsWith(this.what) ? e.message.slice(this.what.length + 2) : e.message;
     this.error = why;
     this.endedAt = performance.now();
-    this.io.stderr(`${this.what}: ${why}; the VM keeps running here\n`);
+    this.io.stderr(this.io.failLine?.(why, refusal !== undefined) ?? `${this.what}: ${why}; the VM keeps running here\n`);
     this.io.onEnd?.({ error: why });
     this.close();
   }
@@ -462,6 +464,7 @@ export class MigrationSource implements PostcopySender {
       // Stop to the last byte in the kernel's socket buffer (COMMIT's write done): what QEMU calls downtime.
       let sentMs = NaN;
       await this.sendFrame(frame(MSG.COMMIT, new Uint8Array(0)), () => (sentMs = performance.now() - t0), true);
+      this.commitSent = true; // (sendFrame throws only before its write)
       prof.mark('send state+COMMIT');
       let answer = await this.reader!.expect(MSG.READY, MSG.DONE, MSG.REFUSE);
       if (answer.type === MSG.READY) answer = await this.reader!.expect(MSG.DONE, MSG.REFUSE);
@@ -577,6 +580,9 @@ export class MigrationSource implements PostcopySender {
     this.io.onEnd?.({ error: this.error });
     throw new UserError(`${this.what}: ${why} after the switch to post-copy; the VM is lost: this side gave it up at the switch and cannot resume it`, EXIT_VM_LOST);
   }
+
+  /** Stop-and-copy wrote COMMIT: a failure from then on without REFUSE may have left the guest running on the target (domain-source.ts). */
+  commitSent = false;
 
   /** Why it failed (the line printed), for `info migrate`. */
   private error: string | undefined;

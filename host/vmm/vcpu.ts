@@ -226,6 +226,13 @@ export class Vcpu {
   }
   /** A debugger's hold on the run loop (host/debug/), undefined when none is attached. */
   gate: RunGate | undefined;
+  /**
+   * Post-copy: an exit needs pages still arriving (`wait` resolves once they are in). Set by a
+   * scheduler that runs other guests meanwhile (Xen's, host/xen/toolstack/xen-vcpu.ts): run()
+   * returns 'stopped' at once instead of awaiting `wait` in the slice; the exit changed nothing,
+   * so the next run() repeats it. Unset (a VM's own vCPU): the run loop awaits it.
+   */
+  onPageWait: ((wait: Promise<void>) => void) | undefined;
 
   /** Make run() return 'stopped' soon. */
   stop(): void {
@@ -298,7 +305,12 @@ export class Vcpu {
         // Post-copy (vm.ts PageNotHere): an exit touched a page still on the source before it
         // changed anything; fetch it, and the guest repeats the access on the next entry.
         if (!(e instanceof PageNotHere) || vm.missingPages === undefined) throw e;
-        await (e.page === undefined ? vm.missingPages.all() : vm.missingPages.fetch(e.page));
+        const wait = e.page === undefined ? vm.missingPages.all() : vm.missingPages.fetch(e.page);
+        if (this.onPageWait !== undefined) {
+          this.onPageWait(wait);
+          return result('stopped', 0);
+        }
+        await wait;
         now = clock.now();
         continue;
       }

@@ -195,7 +195,7 @@ export function attachDisk(hv: XenHypervisor, dom: XenDomain, devid: number, spe
  * Attach a vif to `dom` as vif `devid`, plugged into `spec.bridge`. Anti-spoofing is on: the
  * guest must send from its MAC (the `mac` key, which the frontend reads).
  */
-export function attachVif(hv: XenHypervisor, dom: XenDomain, devid: number, spec: VifSpec, opts: AttachOptions = {}): AttachedXenbusDevice<Netback> {
+export function attachVif(hv: XenHypervisor, dom: XenDomain, devid: number, spec: VifSpec, opts: AttachOptions = {}): AttachedXenbusDevice<Netback> & { announce(): void } {
   checkDevid(dom, 'vif', devid);
   let mac: string;
   if (spec.mac !== undefined) {
@@ -214,7 +214,8 @@ export function attachVif(hv: XenHypervisor, dom: XenDomain, devid: number, spec
     'handle': String(devid), 'mac': mac, 'type': 'vif', 'script': 'vif-bridge', 'bridge': spec.bridgeName ?? 'xenbr0',
   };
   if (spec.ip !== undefined) backend.ip = spec.ip;
-  return plug(hv, dom, 'vif', devid, net, { frontend: { 'handle': String(devid), 'mac': mac }, backend }, () => net.detach());
+  // announce(): the source of a failed live migration resumes the domain (host/migrate/domain-source.ts).
+  return { ...plug(hv, dom, 'vif', devid, net, { frontend: { 'handle': String(devid), 'mac': mac }, backend }, () => net.detach()), announce: () => net.announce() };
 }
 
 /**

@@ -34,7 +34,7 @@ describe('live xl migrate with the connection cut (built CLI)', () => {
     expect(m.status).toBe(1);
     expect(m.stderr).toMatch(new RegExp(`^wasmvisor: xl migrate: cannot migrate dl \\(d1\\) to 127\\.0\\.0\\.1:${proxy.port}: [^\\n]*(connection closed|connection error)[^\\n]*; it runs on here\\n$`));
     expect((await a.exited).status).toBe(0);
-    expect(a.err).toMatch(new RegExp(`^wasmvisor: migration to tcp:127\\.0\\.0\\.1:${proxy.port}: [^\\n]*; the VM keeps running here\\n` +
+    expect(a.err).toMatch(new RegExp(`^wasmvisor: xl migrate: domain 'dl' keeps running here: migration to tcp:127\\.0\\.0\\.1:${proxy.port}: [^\\n]*\\n` +
       'wasmvisor: dl \\(d1\\): poweroff, exit code 0: destroyed\\n$'));
     expect(diskloopLines(a.out)).toEqual(want.lines);
     expect(readFileSync(t.disk).equals(want.disk)).toBe(true);

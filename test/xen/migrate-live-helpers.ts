@@ -62,29 +62,88 @@ export function parseMigrateLine(stderr: string, port: number): MigrateLine {
   return { mode: m[1], totalMs: Number(m[2]), downtimeMs: Number(m[3]), rounds, fetched: num(m[6]), bytes: num(m[7]) };
 }
 
+/** The target's messages (stream.ts framing) as they come through the proxy, one type letter each. */
+class FrameSplitter {
+  private head = Buffer.alloc(0); // a message's 9-byte header, as it comes
+  private left = -1; // bytes of the current message after its header (payload and CRC), -1: in a header
+  /** Split `b` into pieces that end where messages start or end; `start(type)` for each message begun. */
+  *pieces(b: Buffer): Generator<{ piece: Buffer; starts?: string }> {
+    let rest = b;
+    while (rest.length > 0) {
+      let n: number;
+      let starts: string | undefined;
+      if (this.left < 0) {
+        n = Math.min(rest.length, 9 - this.head.length);
+        if (this.head.length === 0) starts = String.fromCharCode(rest[0]);
+        this.head = Buffer.concat([this.head, rest.subarray(0, n)]);
+        if (this.head.length === 9) {
+          this.left = this.head.readUInt32LE(1) + 4;
+          this.head = Buffer.alloc(0);
+        }
+      } else {
+        n = Math.min(rest.length, this.left);
+        this.left -= n;
+        if (this.left === 0) this.left = -1;
+      }
+      yield { piece: rest.subarray(0, n), starts };
+      rest = rest.subarray(n);
+    }
+  }
+}
+
+/** What cuttingProxy can do besides cutting the source's direction. */
+export interface ProxyFaults {
+  /** Cut both connections instead of forwarding a message of the target's of this type letter (its answer lost). */
+  cutAnswer?: (type: string) => boolean;
+  /** A slow link: every piece is forwarded this many ms late, each way (in order). */
+  delayMs?: number;
+}
+
 /**
  * A proxy on 127.0.0.1 in front of `port`: it forwards both ways and cuts both connections (the
  * first one it carries) once `cut(sent)` says so, `sent` being the source's bytes forwarded.
  * `frames` counts the source's messages after the header line by type letter (stream.ts framing)
  * so that a cut can come after a given message; with `atBytes`, no piece forwarded goes past
- * that many bytes, so that a cut there is exact.
+ * that many bytes, so that a cut there is exact. `faults`: a cut at the target's answer, a delay.
  */
-export function cuttingProxy(port: number, cut: (sent: number, frames: string[]) => boolean, atBytes = Infinity): Promise<{ server: Server; port: number; cutAt: () => number | undefined }> {
+export function cuttingProxy(port: number, cut: (sent: number, frames: string[]) => boolean, atBytes = Infinity, faults: ProxyFaults = {}): Promise<{ server: Server; port: number; cutAt: () => number | undefined; frames: () => string[]; answers: () => string[] }> {
   let cutAt: number | undefined;
+  const frames: string[] = [];
+  const answers: string[] = [];
   const server = createServer((s: Socket) => {
     server.close();
     const t = connect({ host: '127.0.0.1', port });
     let sent = 0;
-    const frames: string[] = [];
     let headerLine = true;
     let head = Buffer.alloc(0); // a message's 9-byte header, as it comes
     let left = -1; // bytes of the current message after its header (payload and CRC), -1: in a header
     let type = 0;
+    const delay = faults.delayMs ?? 0;
+    const later = (to: Socket, b: Buffer) => {
+      if (delay === 0) return void to.write(b);
+      const copy = Buffer.from(b);
+      setTimeout(() => void (to.destroyed || to.write(copy)), delay);
+    };
     s.on('error', () => t.destroy());
     t.on('error', () => s.destroy());
-    t.on('data', (b: Buffer) => s.write(b));
-    t.on('close', () => s.destroy());
-    s.on('close', () => t.destroy());
+    const back = new FrameSplitter();
+    t.on('data', (b: Buffer) => {
+      if (cutAt !== undefined) return;
+      for (const { piece, starts } of back.pieces(b)) {
+        if (starts !== undefined && faults.cutAnswer?.(starts)) {
+          // The answer is lost: nothing of it goes to the source, and both connections end.
+          cutAt = sent;
+          answers.push(`${starts} (cut)`);
+          s.destroy();
+          t.destroy();
+          return;
+        }
+        if (starts !== undefined) answers.push(starts);
+        later(s, piece);
+      }
+    });
+    t.on('close', () => (delay === 0 ? s.destroy() : setTimeout(() => s.destroy(), delay)));
+    s.on('close', () => (delay === 0 ? t.destroy() : setTimeout(() => t.destroy(), delay)));
     s.on('data', (b: Buffer) => {
       if (cutAt !== undefined) return;
       // Forward piece by piece up to each message's end, so that a cut can fall right after one.
@@ -112,7 +171,7 @@ export function cuttingProxy(port: number, cut: (sent: number, frames: string[])
             left = -1;
           }
         }
-        t.write(rest.subarray(0, n));
+        later(t, rest.subarray(0, n));
         sent += n;
         rest = rest.subarray(n);
         if (cut(sent, frames)) {
@@ -125,5 +184,5 @@ export function cuttingProxy(port: number, cut: (sent: number, frames: string[])
       }
     });
   });
-  return new Promise((res) => server.listen(0, '127.0.0.1', () => res({ server, port: (server.address() as { port: number }).port, cutAt: () => cutAt })));
+  return new Promise((res) => server.listen(0, '127.0.0.1', () => res({ server, port: (server.address() as { port: number }).port, cutAt: () => cutAt, frames: () => frames.slice(), answers: () => answers.slice() })));
 }

@@ -108,8 +108,8 @@ describe('xl migrate between two Dom0 processes (built CLI)', () => {
     expect(list.stdout.split('\n')[1]).toMatch(/^dl +1 +16 +1 +--p---/);
     expect((await run(t.dir, ['xl', 'unpause', 'dl'], { WASMVISOR_DOM0: String(a.child.pid) })).status).toBe(0);
     expect((await a.exited).status).toBe(0);
-    expect(a.err).toMatch(new RegExp(`^wasmvisor: migration to tcp:127\\.0\\.0\\.1:${free}: cannot connect \\(ECONNREFUSED\\); the VM keeps running here\\n` +
-      `wasmvisor: migration to tcp:127\\.0\\.0\\.1:${port}: refused by the target: [^\\n]+; the VM keeps running here\\n` +
+    expect(a.err).toMatch(new RegExp(`^wasmvisor: xl migrate: domain 'dl' keeps running here: migration to tcp:127\\.0\\.0\\.1:${free}: cannot connect \\(ECONNREFUSED\\)\\n` +
+      `wasmvisor: xl migrate: domain 'dl' keeps running here: migration to tcp:127\\.0\\.0\\.1:${port}: refused by the target: [^\\n]+\\n` +
       'wasmvisor: dl \\(d1\\): poweroff, exit code 0: destroyed\\n$'));
     expect(diskloopLines(a.out)).toEqual(want.lines);
     expect(readFileSync(t.disk).equals(want.disk)).toBe(true);

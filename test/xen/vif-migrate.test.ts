@@ -136,7 +136,7 @@ describe('xl migrate of a DomU with a vif between two joined Dom0s (built CLI)',
     B.type('q');
     const ea = await A.exited;
     expect(ea.status).toBe(0);
-    expect(A.err).toMatch(new RegExp(`^wasmvisor: migration to tcp:127\\.0\\.0\\.1:${port}: refused by the target: migration from 127\\.0\\.0\\.1:\\d+: a domain named 'ans' already exists here; the VM keeps running here\n` +
+    expect(A.err).toMatch(new RegExp(`^wasmvisor: xl migrate: domain 'ans' keeps running here: migration to tcp:127\\.0\\.0\\.1:${port}: refused by the target: migration from 127\\.0\\.0\\.1:\\d+: a domain named 'ans' already exists here\n` +
       'wasmvisor: ans \\(d1\\): poweroff, exit code 0: destroyed\n$'));
     // It answered the stop on A: its whole console is there.
     const ansA = domainLines(A.out, 'ans');

@@ -56,6 +56,8 @@ export interface SchedVcpu {
   wakeable(): boolean;
   /** A blocked vCPU: whether it has a timer armed (deterministic time can jump to it). */
   hasTimer(): boolean;
+  /** A blocked vCPU: false while no poll slice can wake it (it waits for post-copy pages, xen-vcpu.ts); default true. */
+  pollable?(): boolean;
 }
 
 /** Scheduler knobs. */
@@ -239,7 +241,8 @@ export class CreditScheduler {
    */
   private async idlePoll(blocked: Entry[]): Promise<StepResult> {
     const t0 = this.now();
-    const candidates = this.opts.deterministic ? blocked.filter((x) => x.vcpu.hasTimer()) : blocked;
+    const polled = blocked.filter((x) => x.vcpu.pollable?.() ?? true);
+    const candidates = this.opts.deterministic ? polled.filter((x) => x.vcpu.hasTimer()) : polled;
     if (candidates.length === 0) {
       await this.sleep(1);
       return this.idled(t0);

@@ -9,6 +9,12 @@
  *   - WFI: the run loop sleeps until the slice's limit; a slice that ended on its time limit
  *     after a halt exit, with no interrupt pending, counts as blocked.
  *
+ *   - Post-copy migration (host/migrate/domain-target.ts): an exit that needs pages still on
+ *     the source (a hypercall waits for all of them, a G-stage miss for its page) ends the
+ *     slice instead of waiting in it (Vcpu.onPageWait); the vCPU is blocked until they are in,
+ *     then repeats the exit. Only the migrating domain waits: the scheduler runs the others
+ *     meanwhile, as Xen deschedules a vCPU waiting for a paged-out gfn (p2m_mem_paging).
+ *
  * A blocked vCPU is wakeable when an interrupt it takes is pending: hvip's VSSIP/VSEIP (the
  * upcall line), or its Sstc timer due, under hie (the same test the run loop makes before
  * resuming; priv spec §8.2.4), or UART input is waiting, or, blocked in SCHEDOP_poll, when the
@@ -50,6 +56,14 @@ export function xenSchedVcpu(hv: XenHypervisor, d: XenDomain): SchedVcpu {
     },
   });
 
+  /** Post-copy: the pages an exit waits for ('waiting'), in since ('arrived'), or no wait. */
+  let pages: 'none' | 'waiting' | 'arrived' = 'none';
+  vm.vcpu.onPageWait = (wait) => {
+    pages = 'waiting';
+    // (a lost migration settles it too: the vCPU then runs into the stop the loss makes)
+    void wait.then(() => (pages = 'arrived'), () => (pages = 'arrived'));
+  };
+
   const interruptPending = (): boolean => {
     const v = vm.vmcs;
     let pending = v.hvip & (VSSIP | VSEIP);
@@ -60,8 +74,11 @@ export function xenSchedVcpu(hv: XenHypervisor, d: XenDomain): SchedVcpu {
   return {
     async runSlice(limits: RunLimits): Promise<SliceResult> {
       blockedInSlice = false;
+      pages = 'none';
       const halts = vm.vcpu.haltExits;
       const result = await hv.run(d.domid, limits);
+      // Waiting for post-copy pages: blocked until they are in (wakeable), not on an interrupt.
+      if (pages !== 'none') return { result, blocked: true };
       // After SCHEDOP_block the result is 'stopped' (our own Vm.stop), with blocked set.
       let blocked = blockedInSlice;
       if (!blocked && result.reason === 'timeout' && vm.vcpu.haltExits > halts && !interruptPending()) {
@@ -78,10 +95,13 @@ export function xenSchedVcpu(hv: XenHypervisor, d: XenDomain): SchedVcpu {
       return { result, blocked };
     },
     wakeable(): boolean {
+      if (pages !== 'none') return pages === 'arrived';
       d.pollTimer();
       return interruptPending() || vm.uart.pendingInput() > 0 || (pollWake?.ready() ?? false);
     },
+    pollable: () => pages !== 'waiting',
     hasTimer(): boolean {
+      if (pages === 'waiting') return false; // (deterministic time does not jump for a page)
       const v = vm.vmcs;
       return d.timerArmed || ((v.henvcfg & STCE) !== 0n && (v.hie & VSTIP) !== 0n && v.vstimecmp !== NEVER) ||
         (pollWake !== undefined && pollWake.due() !== NEVER);

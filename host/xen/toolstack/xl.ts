@@ -48,7 +48,7 @@ export interface AttachedDevice {
   readonly devid: number;
   close(): void;
   stats(): Record<string, number>;
-  /** A restored vif: announce its MAC on its bridge (devices.ts resumeVif). */
+  /** A vif: announce its MAC on its bridge (a restored domain, devices.ts resumeVif; a failed migration's source, resumed). */
   announce?(): void;
 }
 
@@ -434,6 +434,8 @@ export class Toolstack {
   /**
    * Once nothing can fail any more: the restored domain's vifs announce its MACs on their
    * bridges (a refused restore, or a migration the source did not commit, moved no bridge entry).
+   * The source of a failed live migration calls it too when it resumes the domain (QEMU's
+   * announce_self after a failed migration), so that every bridge points back at it.
    */
   announce(rec: DomainRecord): void {
     for (const x of rec.devices) x.announce?.();

@@ -101,7 +101,7 @@ describe("a Dom0's monitor (wasmvisor up --monitor)", () => {
     expect(w.stderr().split('\n').filter((l) => !l.includes('listening on'))).toEqual([
       `wasmvisor: echo2 (d2): saved to ${file}: destroyed`,
       `wasmvisor: echo2 (d3): restored from ${file}`,
-      `wasmvisor: migration to tcp:127.0.0.1:${free}: cannot connect (ECONNREFUSED); the VM keeps running here`,
+      `wasmvisor: xl migrate: domain 'echo2' keeps running here: migration to tcp:127.0.0.1:${free}: cannot connect (ECONNREFUSED)`,
       'wasmvisor: echo2 (d3): destroyed',
       "wasmvisor: terminated by the monitor's quit",
       'wasmvisor: echo1 (d1): destroyed',

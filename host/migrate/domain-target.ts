@@ -7,13 +7,16 @@
  * stop) fills it in. At the stop, the state is the domain's save without RAM: it is loaded
  * between two slices (loadXenDomain: the VM, the X* sections, the hypervisor frames of XPGS;
  * the console and the disks reconnected), the domain scheduled but paused, and unpaused at the
- * source's COMMIT. Anything that fails before COMMIT drops the domain, which never ran, and the
- * source's runs on.
+ * source's COMMIT, when its vifs announce its MACs (never before: a domain not committed moved
+ * no bridge entry). Anything that fails before COMMIT drops the domain, which never ran, and the
+ * source's runs on. Once COMMIT is here the domain is this Dom0's, even if DONE never reaches the
+ * source: that source keeps its copy paused and never resumes it (domain-source.ts).
  *
  * Post-copy and hybrid: the domain runs from COMMIT with its absent pages left out of the
  * G-stage (postcopy-target.ts): its first touch of one fetches it; a hypercall waits for every
  * page (host/xen/hypercalls.ts), so that no Dom0 backend (blkback, the console) reads or writes
- * a page that has not arrived. If the stream breaks after COMMIT the domain is lost: it is
+ * a page that has not arrived. The wait ends the domain's slice and blocks its vCPU until the
+ * pages are in (host/xen/toolstack/xen-vcpu.ts): the other domains run meanwhile. If the stream breaks after COMMIT the domain is lost: it is
  * stopped at once (never run with a page missing) and destroyed; the other domains run on.
  */
 import type { Socket } from 'node:net';

@@ -113,9 +113,9 @@ describe('live xl migrate: faults at the hand-over (built CLI)', () => {
     expect(sb.rarps()).toEqual([]);
     // The source ran it on to its end: its vifs announced their MACs once each, after the failure.
     expect((await a.exited).status).toBe(0);
+    expect(sa.rarps().sort()).toEqual(MACS);
     expect(a.err).toMatch(new RegExp(`^wasmvisor: xl migrate: domain 'dl' keeps running here: migration to tcp:127\\.0\\.0\\.1:${proxy.port}: [^\\n]*\\n` +
       'wasmvisor: dl \\(d1\\): poweroff, exit code 0: destroyed\\n$'));
-    expect(sa.rarps().sort()).toEqual(MACS);
     expect(diskloopLines(a.out)).toEqual(want.lines);
     expect(readFileSync(t.disk).equals(want.disk)).toBe(true);
   }, 300_000);

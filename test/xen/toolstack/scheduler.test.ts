@@ -10,7 +10,7 @@ import { xenSchedVcpu } from '../../../host/xen/toolstack/xen-vcpu';
 import { buildGuest, hc, type Step } from '../guest-asm';
 import * as E from '../../diff/encode';
 import { EIP_SOURCE_UPCALL } from '../../../host/vmm/vm';
-import { HYPERVISOR_sched_op } from '../../../host/xen/hypercall-abi';
+import { HYPERVISOR_sched_op, HYPERVISOR_xen_version } from '../../../host/xen/hypercall-abi';
 import { SCHEDOP_block } from '../../../host/xen/ops-abi';
 
 const SPIN = new Uint8Array([0x6f, 0, 0, 0]); // j .
@@ -84,6 +84,41 @@ describe('CreditScheduler (deterministic)', () => {
     expect((await s.step()).kind).toBe('empty');
     s.unpause(1);
     expect(await s.step()).toMatchObject({ kind: 'ran', domid: 1 });
+  });
+
+  it('post-copy: a vCPU whose hypercall waits for pages is blocked until they are in, the other runs meanwhile', async () => {
+    // d1 loops on xen_version; its pages are "still arriving" (host/migrate/postcopy-target.ts).
+    const LOOP = buildGuest([{ asm: (a) => a.label('top') }, hc(HYPERVISOR_xen_version, 0, 0), { asm: (a) => a.jal(0, 'top') }]);
+    const { hv, vcpus } = await domains([LOOP, SPIN]);
+    const d1 = hv.domain(1)!;
+    let release!: () => void;
+    const arrived = new Promise<void>((r) => (release = r));
+    let waits = 0;
+    d1.vm.missingPages = { has: () => false, fetch: () => arrived, all: () => (waits++, arrived) };
+    const s = new CreditScheduler({ deterministic: true, sliceInstructions: SLICE });
+    s.add(1, vcpus[0], { weight: 256, cap: 0 });
+    s.add(2, vcpus[1], { weight: 256, cap: 0 });
+    const ran = async (n: number) => {
+      const order: number[] = [];
+      for (let i = 0; i < n; i++) {
+        const r = await s.step();
+        order.push(r.kind === 'ran' ? r.domid : 0);
+      }
+      return order;
+    };
+    // d1's first slice ends at its first hypercall (nothing of it ran); then d2 has every slice.
+    expect(await ran(6)).toEqual([1, 2, 2, 2, 2, 2]);
+    expect([s.account(1).state, s.account(1).blocks, waits]).toEqual(['blocked', 1, 1]);
+    expect(d1.hypercalls.get(HYPERVISOR_xen_version)).toBeUndefined();
+    expect(s.account(1).instructions).toBeLessThan(20n); // (its boot up to the hypercall)
+    expect(s.account(1).instructions + s.account(2).instructions).toBe(BigInt(5 * SLICE)); // (the periods' ends cut d2's slices)
+    // The pages are in: d1 runs again and repeats the hypercall, which runs now.
+    d1.vm.missingPages = undefined;
+    release();
+    await arrived;
+    expect(await ran(2)).toEqual([1, 2]);
+    expect(d1.hypercalls.get(HYPERVISOR_xen_version)).toBeGreaterThan(0);
+    expect(s.account(1).state).toBe('runnable');
   });
 
   it('refuses bad weights and caps, and unknown domains', async () => {

@@ -2,7 +2,7 @@
 // a cache for another bundle or Node, or one V8 refuses, is never used, the CLI behaves the
 // same, and the cache is rewritten for the bundle at hand.
 import { spawnSync } from 'node:child_process';
-import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -12,8 +12,14 @@ const BIN = join(ROOT, 'bin/wasmvisor.mjs');
 const BUNDLE = join(ROOT, 'dist/cli.cjs');
 const CACHE = `${BUNDLE}.cache`;
 const HELLO = join(ROOT, 'guests/bin/demo/hello.elf');
+const MINIKERNEL = join(ROOT, 'guests/bin/minikernel/minikernel.elf');
 
 const run = () => spawnSync(process.execPath, [BIN, 'run', '--bare', HELLO], { cwd: ROOT, encoding: 'latin1', timeout: 60_000 });
+/** minikernel in a VM (the default mode), which sets a V8 flag while it runs (host/vmm/compile-tasks.ts). */
+const runVm = (nodeOptions: string[] = []) =>
+  spawnSync(process.execPath, [...nodeOptions, BIN, 'run', MINIKERNEL], { cwd: ROOT, encoding: 'latin1', timeout: 60_000 });
+/** The caches of runs with node options: dist/cli.cjs.HASH.cache. */
+const optionCaches = () => readdirSync(dirname(BUNDLE)).filter((f) => /^cli\.cjs\.[0-9a-f]{8}\.cache$/.test(f));
 /** The key bin/wasmvisor.mjs expects at the head of the cache for the bundle as it is now. */
 const expectedKey = () => {
   const st = statSync(BUNDLE);
@@ -46,5 +52,33 @@ describe('the CLI code cache', () => {
     const c = readFileSync(CACHE);
     expect(c.subarray(0, 128).toString('latin1')).toBe(expectedKey().padEnd(128));
     expect(c.subarray(128, 128 + 4096).equals(Buffer.alloc(4096, 0x5a))).toBe(false);
+  });
+
+  it('a VM run writes a cache that the next run accepts: it is not written again', () => {
+    rmSync(CACHE, { force: true });
+    const first = runVm();
+    expect(first.status).toBe(0);
+    const written = statSync(CACHE);
+    const bytes = readFileSync(CACHE);
+    const second = runVm();
+    expect([second.status, second.stdout, second.stderr]).toEqual([first.status, first.stdout, first.stderr]);
+    // rewritten means a new file renamed over it: another inode
+    expect(statSync(CACHE).ino).toBe(written.ino);
+    expect(readFileSync(CACHE).equals(bytes)).toBe(true);
+  });
+
+  it('a run with node options keeps its own cache and leaves the plain runs\' one alone', () => {
+    runVm();
+    const plain = statSync(CACHE).ino;
+    for (const f of optionCaches()) rmSync(join(dirname(BUNDLE), f));
+    const r = runVm(['--max-semi-space-size=2']);
+    expect(r.status).toBe(0);
+    expect(optionCaches()).toHaveLength(1);
+    expect(statSync(CACHE).ino).toBe(plain);
+    const own = join(dirname(BUNDLE), optionCaches()[0]);
+    const ownIno = statSync(own).ino;
+    expect(runVm(['--max-semi-space-size=2']).status).toBe(0);
+    expect(statSync(own).ino).toBe(ownIno); // accepted by the next run with the same options
+    rmSync(own);
   });
 });

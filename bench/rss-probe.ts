@@ -10,4 +10,9 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { rssProbe } from './rss';
 
-await rssProbe(join(dirname(fileURLToPath(import.meta.url)), '..'), process.argv[2] ?? '', process.argv[3]);
+try {
+  await rssProbe(join(dirname(fileURLToPath(import.meta.url)), '..'), process.argv[2] ?? '', process.argv[3]);
+} catch (e) {
+  process.stderr.write(`rss-probe: ${e instanceof Error ? e.message : String(e)}\n`);
+  process.exitCode = 2;
+}

@@ -2,7 +2,7 @@
 // a cache for another bundle or Node, or one V8 refuses, is never used, the CLI behaves the
 // same, and the cache is rewritten for the bundle at hand.
 import { spawnSync } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -18,8 +18,16 @@ const run = () => spawnSync(process.execPath, [BIN, 'run', '--bare', HELLO], { c
 /** minikernel in a VM (the default mode), which sets a V8 flag while it runs (host/vmm/compile-tasks.ts). */
 const runVm = (nodeOptions: string[] = []) =>
   spawnSync(process.execPath, [...nodeOptions, BIN, 'run', MINIKERNEL], { cwd: ROOT, encoding: 'latin1', timeout: 60_000 });
-/** The caches of runs with node options: dist/cli.cjs.HASH.cache. */
-const optionCaches = () => readdirSync(dirname(BUNDLE)).filter((f) => /^cli\.cjs\.[0-9a-f]{8}\.cache$/.test(f));
+/**
+ * The cache file of runs with these node options: dist/cli.cjs.HASH.cache, HASH the FNV-1a of
+ * the options and NODE_OPTIONS, as bin/wasmvisor.cjs names it.
+ */
+const optionCache = (nodeOptions: string[]) => {
+  const opts = `${nodeOptions.join('\0')}\0${process.env.NODE_OPTIONS ?? ''}`;
+  let h = 0x811c9dc5;
+  for (let i = 0; i < opts.length; i++) h = Math.imul(h ^ opts.charCodeAt(i), 0x01000193);
+  return `${BUNDLE}.${(h >>> 0).toString(16).padStart(8, '0')}.cache`;
+};
 /** The key bin/wasmvisor.mjs expects at the head of the cache for the bundle as it is now. */
 const expectedKey = () => {
   const st = statSync(BUNDLE);
@@ -54,31 +62,37 @@ describe('the CLI code cache', () => {
     expect(c.subarray(128, 128 + 4096).equals(Buffer.alloc(4096, 0x5a))).toBe(false);
   });
 
+  // These two use node options, so that their cache files are their own: the other test files'
+  // CLI runs (in parallel) use dist/cli.cjs.cache and could replace it between two runs here.
   it('a VM run writes a cache that the next run accepts: it is not written again', () => {
-    rmSync(CACHE, { force: true });
-    const first = runVm();
+    const opts = ['--stack-size=1000'];
+    const cache = optionCache(opts);
+    rmSync(cache, { force: true });
+    const first = runVm(opts);
     expect(first.status).toBe(0);
-    const written = statSync(CACHE);
-    const bytes = readFileSync(CACHE);
-    const second = runVm();
+    const written = statSync(cache);
+    const bytes = readFileSync(cache);
+    expect(bytes.subarray(0, 128).toString('latin1')).toBe(expectedKey().padEnd(128));
+    const second = runVm(opts);
     expect([second.status, second.stdout, second.stderr]).toEqual([first.status, first.stdout, first.stderr]);
     // rewritten means a new file renamed over it: another inode
-    expect(statSync(CACHE).ino).toBe(written.ino);
-    expect(readFileSync(CACHE).equals(bytes)).toBe(true);
+    expect(statSync(cache).ino).toBe(written.ino);
+    expect(readFileSync(cache).equals(bytes)).toBe(true);
+    rmSync(cache);
   });
 
-  it('a run with node options keeps its own cache and leaves the plain runs\' one alone', () => {
-    runVm();
-    const plain = statSync(CACHE).ino;
-    for (const f of optionCaches()) rmSync(join(dirname(BUNDLE), f));
-    const r = runVm(['--max-semi-space-size=2']);
-    expect(r.status).toBe(0);
-    expect(optionCaches()).toHaveLength(1);
-    expect(statSync(CACHE).ino).toBe(plain);
-    const own = join(dirname(BUNDLE), optionCaches()[0]);
-    const ownIno = statSync(own).ino;
-    expect(runVm(['--max-semi-space-size=2']).status).toBe(0);
-    expect(statSync(own).ino).toBe(ownIno); // accepted by the next run with the same options
-    rmSync(own);
+  it('runs with other node options keep their own caches, and each accepts its own', () => {
+    const a = ['--max-semi-space-size=2'];
+    const b = ['--max-semi-space-size=4'];
+    expect(optionCache(a)).not.toBe(optionCache(b));
+    for (const o of [a, b]) rmSync(optionCache(o), { force: true });
+    expect(runVm(a).status).toBe(0);
+    expect(existsSync(optionCache(b))).toBe(false);
+    expect(runVm(b).status).toBe(0);
+    const inodes = [a, b].map((o) => statSync(optionCache(o)).ino);
+    expect(runVm(a).status).toBe(0);
+    expect(runVm(b).status).toBe(0);
+    expect([a, b].map((o) => statSync(optionCache(o)).ino)).toEqual(inodes);
+    for (const o of [a, b]) rmSync(optionCache(o));
   });
 });

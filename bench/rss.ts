@@ -2,8 +2,10 @@
  * Host memory against guest memory touched (issue 16, goal 8: host RSS <= 1.1x the guest RAM
  * touched + 60 MB, for a VM and for a DomU).
  *
- * Each case runs in a fresh Node process (`node dist/bench.mjs --rss-probe CASE`), so the RSS
- * is that one guest's and not the bench's own heap: the probe creates the guest through the
+ * Each case runs in a fresh Node process (`node dist/rss-probe.mjs CASE`, bench/rss-probe.ts),
+ * so the RSS is that one guest's and not the bench's own heap or code (the probe used to be
+ * `dist/bench.mjs --rss-probe`: the bench's 690 KB bundle in the process added 1.5-2 MiB to the
+ * peak, docs/performance.md "Memory"): the probe creates the guest through the
  * host API, runs it to its exit and prints one JSON line with
  * - `touched`: guest RAM backed by host frames at the end (Vm.populatedPages x 4 KiB: the VMM
  *   populates a guest page on its first access, so this is the RAM the guest touched, plus
@@ -15,7 +17,7 @@
  */
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import * as E from '../test/diff/encode';
 import { parseImage } from '../host/machine/loader';
 import { Vm, KERNEL_RAW_BASE } from '../host/vmm/vm';
@@ -132,12 +134,13 @@ export async function rssProbe(root: string, name: string, jit?: string): Promis
 
 /** Runs every case in its own process (best = lowest peak of `runs`). */
 export async function rssBenchmarks(benchMjs: string, runs: number, log: (s: string) => void): Promise<RssRow[]> {
+  const probe = join(dirname(benchMjs), 'rss-probe.mjs'); // built beside dist/bench.mjs
   const rows: RssRow[] = [];
   for (const name of RSS_CASES) {
     let best: RssRow | undefined;
     for (let i = 0; i < runs; i++) {
       const out = await new Promise<string>((resolve, reject) => {
-        const p = spawn(process.execPath, [benchMjs, '--rss-probe', name], { stdio: ['ignore', 'pipe', 'pipe'] });
+        const p = spawn(process.execPath, [probe, name], { stdio: ['ignore', 'pipe', 'pipe'] });
         let so = '';
         let se = '';
         p.stdout.on('data', (d: Buffer) => { so += d.toString('latin1'); });

@@ -80,7 +80,8 @@ export function cpuOfSpawn(cmd: string, args: string[], timeoutMs: number): numb
     const r = spawnSync('/usr/bin/time', ['-f', '%U %S', '-o', out, cmd, ...args], { stdio: 'ignore', timeout: timeoutMs });
     if (r.status !== 0) return null;
     const [u, s] = readFileSync(out, 'latin1').trim().split(/\s+/).slice(-2).map(Number);
-    return Number.isFinite(u) && Number.isFinite(s) ? (u + s) * 1000 : null;
+    // whole ms: (0.09 + 0.01) * 1000 is 99.99999999999999 in floating point, which the bench printed
+    return Number.isFinite(u) && Number.isFinite(s) ? Math.round((u + s) * 1000) : null;
   } finally {
     rmSync(out, { force: true });
   }

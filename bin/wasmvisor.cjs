@@ -13,10 +13,33 @@
 //   never uses a stale cache (V8's own check compares only the source's length; hashing the
 //   text would cost more than the cache saves). Node 20 has no code cache for ES modules
 //   (module.enableCompileCache is Node 22).
+// - V8 refuses a cache made under other V8 flags (its header holds a hash of them). A run with
+//   node options (`node --cpu-prof bin/wasmvisor.cjs`, NODE_OPTIONS) keeps its own cache file,
+//   named by a hash of those options, so that it neither refuses nor overwrites the plain runs'
+//   one. The bundle changes a V8 flag while it runs (host/vmm/compile-tasks.ts): it puts it
+//   back before the cache is written, or every run would refuse the cache the last one wrote
+//   (it did, until issue 16's start-up round: 25 ms of compiling at every start). The header
+//   also names the flags' hash at writing (v8.cachedDataVersionTag()): a refused cache that the
+//   run would write again the same is left alone.
 'use strict';
 const { readFileSync, renameSync, statSync, writeFileSync } = require('node:fs');
 const { dirname, join } = require('node:path');
 const vm = require('node:vm');
+
+/** Bytes before V8's data in the cache file: the bundle's key, then the flags' hash. */
+const HEADER = 160;
+
+/**
+ * '' for a plain `node bin/wasmvisor.cjs`, else '.' and a hash (FNV-1a, 32 bits) of the node
+ * options of this process: the name of its own cache file.
+ */
+function optionsSuffix() {
+  const opts = `${process.execArgv.join('\0')}\0${process.env.NODE_OPTIONS ?? ''}`;
+  if (opts === '\0') return '';
+  let h = 0x811c9dc5;
+  for (let i = 0; i < opts.length; i++) h = Math.imul(h ^ opts.charCodeAt(i), 0x01000193);
+  return `.${(h >>> 0).toString(16).padStart(8, '0')}`;
+}
 
 async function start() {
   let core;
@@ -37,30 +60,37 @@ async function start() {
     process.stderr.write('wasmvisor: not built: run `npm run build`\n');
     process.exit(2);
   }
-  const cacheFile = `${bundle}.cache`;
+  const cacheFile = `${bundle}${optionsSuffix()}.cache`;
   let cachedData;
+  let tagRead = '';
   try {
     const c = readFileSync(cacheFile);
-    if (c.length > key.length && key.equals(c.subarray(0, key.length))) cachedData = c.subarray(key.length);
+    if (c.length > HEADER && key.equals(c.subarray(0, key.length))) {
+      cachedData = c.subarray(HEADER);
+      tagRead = c.subarray(key.length, HEADER).toString('latin1').trim();
+    }
   } catch {
     // no cache yet
   }
   // (the bundle is a function expression already: scripts/build.mjs writes the module wrapper)
   const script = new vm.Script(source, { filename: bundle, cachedData });
+  const cli = { exports: {} };
   if (cachedData === undefined || script.cachedDataRejected) {
     // At exit the cache also holds the functions this run compiled. Written to a temporary file
     // and renamed, so concurrent runs never read half a cache; a read-only install just goes without.
     process.once('exit', () => {
       try {
+        cli.exports.restoreV8Flags?.();
+        const tag = String(require('node:v8').cachedDataVersionTag()).padEnd(HEADER - key.length - 1) + '\n';
+        if (cachedData !== undefined && tag.trim() === tagRead) return; // V8 would refuse it again
         const tmp = `${cacheFile}.${process.pid}.tmp`;
-        writeFileSync(tmp, Buffer.concat([key, script.createCachedData()]));
+        writeFileSync(tmp, Buffer.concat([key, Buffer.from(tag), script.createCachedData()]));
         renameSync(tmp, cacheFile);
       } catch {
         // not writable
       }
     });
   }
-  const cli = { exports: {} };
   // The bundle requires only Node's built-ins, which this file's require serves as well: node:module
   // (for createRequire) would load Node's ES module loader, 2-5 ms (docs/performance.md).
   let own;

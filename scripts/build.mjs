@@ -72,6 +72,7 @@ await step('core', coreKey, [...filesUnder(root, 'assembly', ['.ts']), 'scripts/
 const entries = [
   ['host/cli/main.ts', 'dist/cli.mjs'],
   ['bench/run.ts', 'dist/bench.mjs'],
+  ['bench/rss-probe.ts', 'dist/rss-probe.mjs'], // the RSS section's child: the library and one guest, not the bench
   ['host/lib/index.ts', 'dist/lib/wasmvisor.mjs'],
 ];
 for (const [src, out] of entries) {

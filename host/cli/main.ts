@@ -52,6 +52,8 @@ import pkg from '../../package.json';
 
 /** bin/wasmvisor.cjs hands over the core it compiled while the bundle loaded. */
 export { setCoreModule } from '../machine/core';
+/** bin/wasmvisor.cjs puts V8's flags back before it writes the code cache at exit. */
+export { restoreV8Flags } from '../vmm/compile-tasks';
 
 /** Raw load address of the kernel when a --bios firmware occupies 0x80000000. */
 export const PAYLOAD_BASE = 0x80200000n;

@@ -24,3 +24,22 @@ export function oneWasmCompileTask(): void {
     // not Node (host/web): nothing to do
   }
 }
+
+/**
+ * V8 11.3's default for the flag (`node --v8-options`). V8's code cache records a hash of the
+ * flags as they are when it is made, and refuses it under other flags: bin/wasmvisor.cjs puts
+ * the flag back with `restoreV8Flags` before it writes the CLI's cache at exit, so that the
+ * next start (default flags) accepts it.
+ */
+const DEFAULT_WASM_COMPILATION_TASKS = 128;
+
+/** Undo `oneWasmCompileTask` (at exit, before the code cache is made). */
+export function restoreV8Flags(): void {
+  if (!set) return;
+  set = false;
+  try {
+    setFlagsFromString(`--wasm-num-compilation-tasks=${DEFAULT_WASM_COMPILATION_TASKS}`);
+  } catch {
+    // not Node
+  }
+}

@@ -2,7 +2,7 @@
 // a cache for another bundle or Node, or one V8 refuses, is never used, the CLI behaves the
 // same, and the cache is rewritten for the bundle at hand.
 import { spawnSync } from 'node:child_process';
-import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -12,8 +12,22 @@ const BIN = join(ROOT, 'bin/wasmvisor.mjs');
 const BUNDLE = join(ROOT, 'dist/cli.cjs');
 const CACHE = `${BUNDLE}.cache`;
 const HELLO = join(ROOT, 'guests/bin/demo/hello.elf');
+const MINIKERNEL = join(ROOT, 'guests/bin/minikernel/minikernel.elf');
 
 const run = () => spawnSync(process.execPath, [BIN, 'run', '--bare', HELLO], { cwd: ROOT, encoding: 'latin1', timeout: 60_000 });
+/** minikernel in a VM (the default mode), which sets a V8 flag while it runs (host/vmm/compile-tasks.ts). */
+const runVm = (nodeOptions: string[] = []) =>
+  spawnSync(process.execPath, [...nodeOptions, BIN, 'run', MINIKERNEL], { cwd: ROOT, encoding: 'latin1', timeout: 60_000 });
+/**
+ * The cache file of runs with these node options: dist/cli.cjs.HASH.cache, HASH the FNV-1a of
+ * the options and NODE_OPTIONS, as bin/wasmvisor.cjs names it.
+ */
+const optionCache = (nodeOptions: string[]) => {
+  const opts = `${nodeOptions.join('\0')}\0${process.env.NODE_OPTIONS ?? ''}`;
+  let h = 0x811c9dc5;
+  for (let i = 0; i < opts.length; i++) h = Math.imul(h ^ opts.charCodeAt(i), 0x01000193);
+  return `${BUNDLE}.${(h >>> 0).toString(16).padStart(8, '0')}.cache`;
+};
 /** The key bin/wasmvisor.mjs expects at the head of the cache for the bundle as it is now. */
 const expectedKey = () => {
   const st = statSync(BUNDLE);
@@ -46,5 +60,39 @@ describe('the CLI code cache', () => {
     const c = readFileSync(CACHE);
     expect(c.subarray(0, 128).toString('latin1')).toBe(expectedKey().padEnd(128));
     expect(c.subarray(128, 128 + 4096).equals(Buffer.alloc(4096, 0x5a))).toBe(false);
+  });
+
+  // These two use node options, so that their cache files are their own: the other test files'
+  // CLI runs (in parallel) use dist/cli.cjs.cache and could replace it between two runs here.
+  it('a VM run writes a cache that the next run accepts: it is not written again', () => {
+    const opts = ['--stack-size=1000'];
+    const cache = optionCache(opts);
+    rmSync(cache, { force: true });
+    const first = runVm(opts);
+    expect(first.status).toBe(0);
+    const written = statSync(cache);
+    const bytes = readFileSync(cache);
+    expect(bytes.subarray(0, 128).toString('latin1')).toBe(expectedKey().padEnd(128));
+    const second = runVm(opts);
+    expect([second.status, second.stdout, second.stderr]).toEqual([first.status, first.stdout, first.stderr]);
+    // rewritten means a new file renamed over it: another inode
+    expect(statSync(cache).ino).toBe(written.ino);
+    expect(readFileSync(cache).equals(bytes)).toBe(true);
+    rmSync(cache);
+  });
+
+  it('runs with other node options keep their own caches, and each accepts its own', () => {
+    const a = ['--max-semi-space-size=2'];
+    const b = ['--max-semi-space-size=4'];
+    expect(optionCache(a)).not.toBe(optionCache(b));
+    for (const o of [a, b]) rmSync(optionCache(o), { force: true });
+    expect(runVm(a).status).toBe(0);
+    expect(existsSync(optionCache(b))).toBe(false);
+    expect(runVm(b).status).toBe(0);
+    const inodes = [a, b].map((o) => statSync(optionCache(o)).ino);
+    expect(runVm(a).status).toBe(0);
+    expect(runVm(b).status).toBe(0);
+    expect([a, b].map((o) => statSync(optionCache(o)).ino)).toEqual(inodes);
+    for (const o of [a, b]) rmSync(optionCache(o));
   });
 });

@@ -76,7 +76,7 @@ export function init(ramSize: u64): void {
   if (!fresh) memory.fill(STATE, 0, STATE_SIZE);
   wr64(S_RAM_SIZE, ramSize);
   if (!fresh) memory.fill(PAGE_INFO, 0, <usize>(ramSize / <u64>PAGE_SIZE) * 4);
-  jitReset();
+  jitReset(fresh);
   if (fresh) flushTlbAll(); // (the TLB's empty tag is not zero)
   else flushGStage();
   flushBlocks(!fresh);

@@ -91,9 +91,13 @@ let statInsns: u64 = 0;
 @inline function slotBytes(s: u32): u32 { return load<u32>(JIT_SLOTS + (<usize>s << 4), 4); }
 @inline function slotSeq(s: u32): u32 { return load<u32>(JIT_SLOTS + (<usize>s << 4), 8); }
 
-/** Forget every slot (a new machine: the host's table is empty). */
-export function jitReset(): void {
-  memory.fill(JIT_SLOTS, 0, <usize>JIT_MAX_SLOTS << 4);
+/**
+ * Forget every slot (a new machine: the host's table is empty). `fresh`: the first init of a new
+ * Memory, whose slot table (128 KiB) is zero already; filling it would only make the operating
+ * system back its 32 pages (as init's other fills, index.ts).
+ */
+export function jitReset(fresh: bool): void {
+  if (!fresh) memory.fill(JIT_SLOTS, 0, <usize>JIT_MAX_SLOTS << 4);
   // Slot 0 on top of the stack, so slots are handed out in order.
   for (let i: u32 = 0; i < JIT_MAX_SLOTS; i++) store<u32>(JIT_FREE + (<usize>i << 2), JIT_MAX_SLOTS - 1 - i);
   freeTop = JIT_MAX_SLOTS;

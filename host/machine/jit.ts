@@ -7,6 +7,7 @@
  */
 import { JIT_ALWAYS, JIT_OFF, JIT_ON, JIT_TABLE_BASE } from '../../assembly/abi';
 import type { CoreExports } from './core';
+import { jitTieringBudget } from './jit-tiering';
 import type { HartState } from './hart';
 import type { JitConfig } from './types';
 
@@ -71,6 +72,7 @@ export class JitHost {
 
   /** env.jitCompile: the module's bytes are at ptr..ptr+len of the core's memory. */
   compile(ptr: number, len: number, slot: number, seq: number): number {
+    jitTieringBudget(); // (the core, running, is compiled: the budget is for the regions only)
     const bytes = new Uint8Array(this.memory.buffer, ptr, len);
     if (this.background) {
       const copy = bytes.slice();

@@ -106,7 +106,12 @@ export async function browserBenchmarks(root: string, runs: number, timeoutMs: n
   const browser = await chromium.launch({
     executablePath: CHROMIUM,
     args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking',
-      '--disable-component-update', '--disable-sync', '--no-first-run'],
+      '--disable-component-update', '--disable-sync', '--no-first-run',
+      // Chromium 156's headless mode builds each new context's window with the browser's own
+      // omnibox popup, a WebUI renderer that took 1-2 s of CPU during every page load here (a
+      // trace: "WebUI Top Renderer", chrome://omnibox-popup.top-chrome); a browser does that
+      // once at start, not per page. Off, so only the page competes with the Node process.
+      '--disable-features=PreloadTopChromeWebUI,WebUIOmniboxPopup,WebUIOmniboxFullPopup,WebUIOmniboxAimPopup'],
   });
   const out: BrowserRun[] = [];
   try {

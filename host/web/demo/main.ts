@@ -359,6 +359,17 @@ async function main(): Promise<void> {
     const c = s.counters;
     handle.samples++;
     handle.last = s;
+    // Exits by reason, with their rate since the previous sample (first: drawBars measures the
+    // panel, which is cheap before this sample's writes have invalidated the layout).
+    const now = performance.now();
+    const rate = (reason: string, count: number): number => {
+      const before = prevExits?.counts.get(reason);
+      return prevExits && before !== undefined && now > prevExits.t ? Math.max(0, ((count - before) * 1000) / (now - prevExits.t)) : 0;
+    };
+    drawBars($<SVGSVGElement>('exits-chart'), s.exits.slice(0, 12).map((r) => ({
+      label: r.reason, total: r.count, rate: rate(r.reason, r.count), share: r.share, meanNs: r.meanNs, color: exitColor(r.reason),
+    })));
+    prevExits = { counts: new Map(s.exits.map((r) => [r.reason, r.count])), t: now };
     const running = vm.state === 'running';
     // While running: the current rate; otherwise the mean over the whole run (short guests
     // like hello.elf end between two samples).
@@ -380,16 +391,6 @@ async function main(): Promise<void> {
     text('exits-tier', s.mode === 'vm' ? 'VMM' : 'host (bare board)');
     $('exits-time').hidden = s.mode !== 'vm'; // (the bare board's exits are MMIO and WFI: the bars say it)
     text('jit-regions', si(c.jitRegions));
-    // Exits by reason, with their rate since the previous sample.
-    const now = performance.now();
-    const rate = (reason: string, count: number): number => {
-      const before = prevExits?.counts.get(reason);
-      return prevExits && before !== undefined && now > prevExits.t ? Math.max(0, ((count - before) * 1000) / (now - prevExits.t)) : 0;
-    };
-    drawBars($<SVGSVGElement>('exits-chart'), s.exits.slice(0, 12).map((r) => ({
-      label: r.reason, total: r.count, rate: rate(r.reason, r.count), share: r.share, meanNs: r.meanNs, color: exitColor(r.reason),
-    })));
-    prevExits = { counts: new Map(s.exits.map((r) => [r.reason, r.count])), t: now };
     const total = s.mode === 'vm' ? c.vmExits : c.mmioExits + c.haltExits;
     text('exits-note', s.mode === 'vm'
       ? `${total.toLocaleString('en')} VM exits; ${total > 0 ? (c.instructions / total).toFixed(0) : '–'} guest instructions per exit; count, share, mean host time, rate`

@@ -1,7 +1,7 @@
 // The browser bundles (called by build.mjs; `node scripts/build-web.mjs` alone rebuilds just
 // them over an existing build/core.wasm).
 import { build } from 'esbuild';
-import { copyFileSync, existsSync, mkdirSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
@@ -51,18 +51,29 @@ export async function buildWeb(root, bundle = build) {
       // Maps are written beside the bundles but not linked from them: the npm package leaves
       // *.map out, and a dangling sourceMappingURL made bundlers' dev servers (Vite) log errors.
       sourcemap: 'external',
+      minify: true,
+      keepNames: true,
       plugins: [nodeStubs(root)],
       logLevel: 'warning',
     });
   }
   const copies = [
     ['build/core.wasm', 'dist/web/core.wasm'],
-    ['host/web/demo/index.html', 'dist/web/index.html'],
     ['host/web/demo/demo.css', 'dist/web/demo.css'],
     ['node_modules/@xterm/xterm/css/xterm.css', 'dist/web/xterm.css'],
     ['node_modules/uplot/dist/uPlot.min.css', 'dist/web/uPlot.min.css'],
   ];
   for (const [src, out] of copies) copyFileSync(join(root, src), join(root, out));
+  // The page's bootstrap (host/web/demo/boot.ts), inlined at its place in index.html: it runs as
+  // the document starts to parse, with no fetch before it.
+  const boot = await build({
+    entryPoints: [join(root, 'host/web/demo/boot.ts')],
+    bundle: true, write: false, platform: 'browser', format: 'iife', target: 'es2022', minify: true, logLevel: 'warning',
+  });
+  const html = readFileSync(join(root, 'host/web/demo/index.html'), 'utf8');
+  const marker = '<script>/* demo/boot.ts */</script>';
+  if (!html.includes(marker)) throw new Error(`host/web/demo/index.html: no ${marker}`);
+  writeFileSync(join(root, 'dist/web/index.html'), html.replace(marker, () => `<script>${boot.outputFiles[0].text.trim()}</script>`));
 }
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {

@@ -84,8 +84,24 @@ export function serveDemo({ port = 8080, host = '127.0.0.1' } = {}) {
       return;
     }
     const type = file ? TYPES[extname(file)] ?? 'application/octet-stream' : TYPES['.json'];
+    if (file) {
+      // Files may be kept and revalidated (a rebuild changes the tag): a repeat visit then gets a
+      // 304 and Chromium's V8 code cache of the scripts and of the streamed core.wasm, which it
+      // keeps with the HTTP cache entry (none under no-store).
+      const st = statSync(file);
+      const etag = `"${st.size.toString(16)}-${Math.floor(st.mtimeMs).toString(16)}"`;
+      const kept = { ...headers, 'Cache-Control': 'no-cache', ETag: etag };
+      if (req.headers['if-none-match'] === etag) {
+        res.writeHead(304, kept);
+        res.end();
+        return;
+      }
+      res.writeHead(200, { ...kept, 'Content-Type': type });
+      res.end(readFileSync(file));
+      return;
+    }
     res.writeHead(200, { ...headers, 'Content-Type': type });
-    res.end(body ?? readFileSync(file));
+    res.end(body);
   });
   return new Promise((resolve, reject) => {
     server.once('error', reject);

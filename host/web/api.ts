@@ -28,7 +28,7 @@ import {
   type ToWorker, type VmCounters, type VmMode, type VmState, type WalkSample, type MigrationSummary,
 } from './protocol';
 import { untilState } from './until-state';
-import { bootWorker, type WorkerBootOptions } from './worker-boot';
+import { bootWorker, type LoadMessage, type StartedWorker, type WorkerBootOptions } from './worker-boot';
 import { migrateWorker, type MigrateOptions } from './migrate';
 
 export { createXenHost, XenHost, type XenConsole, type XenHostOptions } from './xen-host';
@@ -81,6 +81,13 @@ export interface VmOptions {
   core?: string | URL | ArrayBuffer | WebAssembly.Module;
   /** A Worker on worker.js started earlier and not yet messaged (default: a new one). */
   worker?: Worker;
+  /**
+   * @internal A worker a page's bootstrap started and sent its init (and perhaps a first load)
+   * before this module loaded (demo/boot.ts): its init's memSize, deterministic, statistics
+   * buffer and interval stand instead of the options'. The messages of its first load wait
+   * until adopt() (or go, unread, with the next load()).
+   */
+  started?: StartedWorker;
   /** Share counters through a SharedArrayBuffer (default: when the page is cross-origin isolated). */
   shared?: boolean;
   /** Milliseconds between statistics samples (default 100: ten a second). */
@@ -143,6 +150,8 @@ export class Vm extends EventTarget {
   error: string | undefined;
   /** When the page first saw each state (performance.now(), ms after navigation start): bench/browser.ts's breakdown. */
   readonly stateTimes: Partial<Record<VmState, number>> = {};
+  /** When the worker first entered each state, on the page's clock (ms after navigation start): the time its messages took to be seen is the difference. */
+  readonly workerStateTimes: Partial<Record<VmState, number>> = {};
 
   private worker: Worker;
   private statsView: Float64Array | undefined;
@@ -184,11 +193,52 @@ export class Vm extends EventTarget {
 
   /** @internal */
   send(msg: ToWorker, transfer: Transferable[] = []): void {
+    // Anything sent now supersedes a bootstrap's load not adopted: its messages are dropped.
+    this.early = undefined;
     this.worker.postMessage(msg, transfer);
+  }
+
+  /** The first load a page's bootstrap sent (createVm's `started`) and its messages, until adopt(). */
+  private early: { load: LoadMessage; held: FromWorker[] } | undefined;
+
+  /** @internal Hold the messages of a bootstrap's first load until adopt(). */
+  holdEarly(load: LoadMessage): void {
+    this.early = { load, held: [] };
+    this.loads = Math.max(this.loads, load.id);
+  }
+
+  /** @internal The bootstrap's first load, while it can be adopted: its image name, mode and technique. */
+  get earlyLoad(): { name: string; mode: VmMode; combo: string | undefined } | undefined {
+    const e = this.early;
+    return e && { name: e.load.name, mode: e.load.mode, combo: e.load.combo };
+  }
+
+  /**
+   * @internal Take the bootstrap's first load as this handle's own, as if load() had sent it
+   * (`bytes`: the image, for lastLoad), and deliver its messages held so far. Resolves when it
+   * is loaded (rejects with its error), as load().
+   */
+  async adopt(bytes: ArrayBuffer): Promise<void> {
+    const e = this.early;
+    if (!e) throw new Error('wasmvisor: no early load to adopt');
+    this.early = undefined;
+    const msg = e.load;
+    this.mode = msg.mode;
+    this.combo = msg.combo ?? this.combo;
+    this.forget();
+    const done = new Promise<string | undefined>((resolve) => this.pendingLoads.set(msg.id, resolve));
+    this.lastLoad = { ...msg, bytes };
+    for (const m of e.held) this.receive(m);
+    const error = await done;
+    if (error !== undefined) throw new Error(error);
   }
 
   /** @internal A message from the worker. */
   receive(msg: FromWorker): void {
+    if (this.early && msg.type !== 'ready') {
+      this.early.held.push(msg);
+      return;
+    }
     switch (msg.type) {
       case 'migration':
         this.migrationListener?.(msg);
@@ -201,6 +251,7 @@ export class Vm extends EventTarget {
         if (this.shared && msg.state !== 'running') this.emitStats(this.readCounters());
         this.state = msg.state;
         this.stateTimes[msg.state] ??= performance.now();
+        if (msg.at !== undefined) this.workerStateTimes[msg.state] ??= msg.at - performance.timeOrigin;
         this.exitCode = msg.exitCode;
         this.error = msg.message;
         this.dispatchEvent(new CustomEvent('state', { detail: { state: msg.state, exitCode: msg.exitCode, message: msg.message } }));
@@ -278,6 +329,7 @@ export class Vm extends EventTarget {
    * technique combination of a VM (one of `combos`), to the previous load's (hw+nested at first).
    */
   async load(image: ImageSource, opts: { name?: string; autostart?: boolean; mode?: VmMode; combo?: string; memSize?: number } & BootSources = {}): Promise<void> {
+    this.early = undefined; // a bootstrap's load not adopted is replaced: its messages are dropped
     const bytes = await imageBytes(image);
     const name = opts.name ?? imageName(image);
     const transfer: ArrayBuffer[] = [bytes];
@@ -441,22 +493,27 @@ export interface BootSources {
 
 /** Start a VM in a new Worker; with options.image, load it (and run it unless autostart is false). */
 export async function createVm(options: VmOptions = {}): Promise<Vm> {
-  const intervalMs = options.statsIntervalMs ?? 100;
-  const shared = options.shared ?? (typeof crossOriginIsolated === 'boolean' && crossOriginIsolated);
-  const statsBuffer = shared ? new SharedArrayBuffer(STAT_BLOCK_BYTES) : undefined;
+  const init = options.started?.init;
+  const intervalMs = init?.statsIntervalMs ?? options.statsIntervalMs ?? 100;
+  const shared = init ? init.statsBuffer !== undefined : options.shared ?? (typeof crossOriginIsolated === 'boolean' && crossOriginIsolated);
+  const statsBuffer = init ? init.statsBuffer : shared ? new SharedArrayBuffer(STAT_BLOCK_BYTES) : undefined;
+  const memSize = init?.memSize ?? options.memSize ?? 128 << 20;
+  const deterministic = init?.deterministic ?? options.deterministic ?? false;
   let vm: Vm | undefined;
   const early: FromWorker[] = [];
   const worker = await bootWorker({
     worker: options.worker,
+    started: options.started,
     workerUrl: options.workerUrl,
     core: options.core,
-    memSize: options.memSize ?? 128 << 20,
-    deterministic: options.deterministic ?? false,
+    memSize,
+    deterministic,
     statsBuffer,
     statsIntervalMs: intervalMs,
   }, (msg) => (vm ? vm.receive(msg) : early.push(msg)));
   vm = new Vm(worker, statsBuffer, intervalMs, options.mode ?? 'vm');
-  vm.bootOptions = { workerUrl: options.workerUrl, core: options.core, memSize: options.memSize ?? 128 << 20, deterministic: options.deterministic ?? false, statsIntervalMs: intervalMs };
+  vm.bootOptions = { workerUrl: options.workerUrl, core: options.core, memSize, deterministic, statsIntervalMs: intervalMs };
+  if (options.started?.load) vm.holdEarly(options.started.load);
   for (const msg of early) vm.receive(msg);
   if (options.image !== undefined) await vm.load(options.image, { name: options.name, autostart: options.autostart, mode: options.mode, combo: options.combo, virtioConsole: options.virtioConsole, virtioRng: options.virtioRng, consoleInput: options.consoleInput, append: options.append, initrd: options.initrd, dtb: options.dtb });
   return vm;

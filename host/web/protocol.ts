@@ -194,7 +194,11 @@ export type ToWorker =
     }
   /** combo (VM mode): the technique combination (ComboInfo.id) to run it under; default hw+nested. */
   /** memSize: guest RAM in bytes for this guest (default: init's). */
-  | { type: 'load'; id: number; name: string; bytes: ArrayBuffer; autostart: boolean; mode: VmMode; boot?: BootMessage; combo?: string; devices?: DeviceMessage; memSize?: number }
+  /**
+   * `bytes` is the image, or an absolute URL the worker fetches it from (the demo page's
+   * bootstrap, demo/boot.ts, loads its first guest so, before the page has the image).
+   */
+  | { type: 'load'; id: number; name: string; bytes: ArrayBuffer | string; autostart: boolean; mode: VmMode; boot?: BootMessage; combo?: string; devices?: DeviceMessage; memSize?: number }
   | { type: 'input'; bytes: Uint8Array }
   | { type: 'pause' }
   | { type: 'resume' }
@@ -246,7 +250,8 @@ export type FromWorker =
   /** Answer to `restore`. */
   | { type: 'restored'; id: number; error?: string }
   | { type: 'output'; bytes: Uint8Array }
-  | { type: 'state'; state: VmState; exitCode?: number; message?: string }
+  /** `at`: when the worker entered the state, ms since the epoch (its timeOrigin + now(): the page's clock is another). */
+  | { type: 'state'; state: VmState; exitCode?: number; message?: string; at?: number }
   /**
    * counters: without shared memory; exits: the VMM's rows when they changed; walk: a new walk;
    * technique: the VM's combination and its technique's counters (sent with exits).

@@ -104,7 +104,7 @@ let lastError: string | undefined;
 function setState(s: VmState, extra: { exitCode?: number; message?: string } = {}): void {
   state = s;
   lastError = extra.message;
-  post({ type: 'state', state: s, ...extra });
+  post({ type: 'state', state: s, ...extra, at: performance.timeOrigin + performance.now() });
 }
 
 /** The hart's last page walk (its walk log) with the translation registers, if it changed. */
@@ -326,6 +326,14 @@ async function fetchCore(core: string): Promise<WebAssembly.Module> {
   return WebAssembly.compile(await res.arrayBuffer());
 }
 
+/** Image fetches of `load` messages that name a URL, started when the message arrived (while an `init` before it compiles the core). */
+const imageFetches = new Map<ToWorker, Promise<ArrayBuffer>>();
+async function fetchImage(url: string): Promise<ArrayBuffer> {
+  const res = await fetch(url);
+  if (!res.ok) throw new Error(`wasmvisor: ${url}: HTTP ${res.status} ${res.statusText}`);
+  return res.arrayBuffer();
+}
+
 async function handle(msg: ToWorker): Promise<void> {
   switch (msg.type) {
     case 'init':
@@ -347,8 +355,11 @@ async function handle(msg: ToWorker): Promise<void> {
       devices = msg.devices ?? { virtioConsole: false, virtioRng: false, consoleInput: 'uart' };
       try {
         combo = techniqueOf(msg.combo);
+        const fetching = imageFetches.get(msg);
+        imageFetches.delete(msg);
+        const bytes = typeof msg.bytes === 'string' ? await (fetching ?? fetchImage(msg.bytes)) : msg.bytes;
         // A raw kernel goes where an SBI firmware would leave it (VM), or at the RAM base (bare).
-        image = parseImage(new Uint8Array(msg.bytes), msg.name, mode === 'vm' ? KERNEL_RAW_BASE : RAM_BASE);
+        image = parseImage(new Uint8Array(bytes), msg.name, mode === 'vm' ? KERNEL_RAW_BASE : RAM_BASE);
       } catch (e) {
         image = undefined;
         guest = undefined;
@@ -466,6 +477,11 @@ scope.onmessage = (ev) => {
   // Input goes straight in: it must not wait behind a pause or a reset.
   if (msg.type === 'input') { guest?.consoleInput(msg.bytes); return; }
   if (msg.type === 'xen-input') { dom0?.input(msg.domain, msg.bytes); return; }
+  if (msg.type === 'load' && typeof msg.bytes === 'string') {
+    const f = fetchImage(msg.bytes);
+    f.catch(() => undefined); // reported by the load
+    imageFetches.set(msg, f);
+  }
   chain = chain.then(() => handle(msg)).catch((e) => {
     setState('error', { message: e instanceof Error ? e.message : String(e) });
   });

@@ -45,6 +45,8 @@ describe.skipIf(!haveChromium)('web API boot options', () => {
     const r = await page.evaluate(async () => {
       const vm = window.wasmvisorDemo.vm;
       await vm.until((s) => s === 'exited' || s === 'error');
+      // The terminal writes what arrived asynchronously: give it a moment to show the guest's lines.
+      for (let i = 0; i < 50 && !window.wasmvisorDemo.terminalText().includes('dtb magic:'); i++) await new Promise((r) => setTimeout(r, 100));
       return { exitCode: vm.exitCode, text: window.wasmvisorDemo.terminalText() };
     });
     expect(r.text).toContain('dtb magic: 0xd00dfeed (ok)');

@@ -54,6 +54,9 @@ const ROW_H = 30;
  * and rate). Lengths are on a log scale: counts differ by orders of magnitude (a guest makes
  * thousands of first-touch faults and a handful of shutdown calls).
  */
+/** What each exits chart shows now (drawBars' key). */
+const drawnBars = new WeakMap<SVGSVGElement, string>();
+
 export function drawBars(svg: SVGSVGElement, bars: Bar[]): void {
   // As wide as the panel leaves (the page is laid out from 360 px to 2560 px).
   const inner = svg.parentElement ? svg.parentElement.clientWidth - 28 : 0;
@@ -62,14 +65,22 @@ export function drawBars(svg: SVGSVGElement, bars: Bar[]): void {
   const numW = 230;
   const barMax = Math.max(60, width - numW - 6);
   const max = Math.max(10, ...bars.map((b) => b.total));
-  svg.replaceChildren();
-  bars.forEach((b, i) => {
-    const y = i * ROW_H;
+  const rows = bars.map((b) => {
     const len = b.total > 0 ? Math.max(2, (Math.log10(b.total + 1) / Math.log10(max + 1)) * barMax) : 0;
     const nums = [b.total.toLocaleString('en')];
     if (Number.isFinite(b.share)) nums.push(`${b.share.toFixed(1)} %`);
     if (Number.isFinite(b.meanNs)) nums.push(formatNs(b.meanNs));
     nums.push(`${si(b.rate)}/s`);
+    return { b, len, nums };
+  });
+  // The same picture as drawn last (a guest that makes no exits between two samples): keep it
+  // (ten samples a second rebuilt the SVG and laid the page out again).
+  const key = JSON.stringify([width, rows.map((r) => [r.b.label, r.b.color, r.len, r.nums])]);
+  if (drawnBars.get(svg) === key) return;
+  drawnBars.set(svg, key);
+  svg.replaceChildren();
+  rows.forEach(({ b, len, nums }, i) => {
+    const y = i * ROW_H;
     const row = svgEl('g', { class: 'exit-row', 'data-reason': b.label });
     row.append(
       svgEl('text', { x: 0, y: y + 11 }, b.label.length > 62 ? b.label.slice(0, 61) + '…' : b.label),

@@ -17,6 +17,8 @@ import { LabView } from './lab-view';
 import { MigrateView } from './migrate-view';
 import { OwnGuest } from './own-guest';
 import { drawWalk } from './walk-view';
+import type { DemoBoot } from './boot';
+import { DEFAULT_GUEST, LINUX_GUEST, firstGuest, guestMode } from './guest-mode';
 import { drawDomains, drawFigures } from './xen-view';
 
 /** What the page exposes on window for tests and for poking at from the devtools console. */
@@ -64,10 +66,12 @@ const $ = <T extends Element = HTMLElement>(id: string): T => {
   if (!el) throw new Error(`demo page: #${id} missing`);
   return el as unknown as T;
 };
+/** Set an element's text, unless it already says that (a write lays the page out again). */
+const text = (id: string, t: string): void => {
+  const el = $(id);
+  if (el.textContent !== t) el.textContent = t;
+};
 const pct = (r: number): string => (Number.isFinite(r) ? (r * 100).toFixed(2) + ' %' : '–');
-const DEFAULT_GUEST = 'minikernel/minikernel.elf';
-/** The Linux guest (guests/bin/linux): booted as a VM with its initramfs, console on ttyS0. */
-const LINUX_GUEST = 'linux/Image';
 const LINUX_BOOT = { initrd: 'guests/linux/initramfs.cpio.gz', append: 'console=ttyS0' };
 const guestLabel = (path: string): string => (path === LINUX_GUEST ? 'Linux (busybox)' : path);
 /**
@@ -78,37 +82,22 @@ const XEN_DEMO = 'xen/demo.cfg';
 /** The "slow" checkbox: the domains at 1/20 of full speed (createXenHost's slow). */
 const XEN_SLOW = 20;
 
-/**
- * How a bundled guest runs: the S-mode kernels (minikernel, vmbench) as virtual machines, the
- * M-mode programs (demo, isa, priv, bench) on the bare board. Linux runs as a VM too (on the bare
- * board it would need OpenSBI, which the page does not bundle).
- */
-export function guestMode(path: string): VmMode {
-  return /^(minikernel|vmbench|linux)\//.test(path) ? 'vm' : 'bare';
-}
-
-/** What index.html fetched before this bundle loaded. */
-interface EarlyFetch {
-  list: Promise<Response>;
-  /** The guest of `?guest=`, and its image (not with ?xen). */
-  guest?: string;
-  image?: Promise<ArrayBuffer | undefined>;
-}
+export { guestMode };
 
 async function main(): Promise<void> {
   const params = new URLSearchParams(location.search);
-  // The guest list and the first guest's image are fetched while the Worker starts and compiles
-  // the core (bench/browser.ts measured these one after the other on a page load); index.html
-  // started both fetches before this bundle loaded when the address names the guest.
-  const g = globalThis as { wasmvisorEarlyWorker?: Worker; wasmvisorEarlyFetch?: EarlyFetch };
-  const earlyFetch = g.wasmvisorEarlyFetch;
-  g.wasmvisorEarlyFetch = undefined;
-  const guestList: Promise<string[]> = (earlyFetch?.list ?? fetch('guests/index.json')).then((r) => (r.ok ? r.json() : []), () => []);
+  // index.html's bootstrap (boot.ts) started the Worker, sent it the first guest, and fetched the
+  // guest list and that guest's image before this bundle loaded (bench/browser.ts measured
+  // these one after the other on a page load). Without it (a page of one's own), the same here.
+  const g = globalThis as { wasmvisorBoot?: DemoBoot };
+  const boot = g.wasmvisorBoot;
+  g.wasmvisorBoot = undefined;
+  const guestList: Promise<string[]> = (boot?.list ?? fetch('guests/index.json')).then((r) => (r.ok ? r.json() : []), () => []);
   const prefetched = new Map<string, Promise<ArrayBuffer | undefined>>();
-  if (params.get('xen') === null) {
-    const first = params.get('guest') ?? DEFAULT_GUEST;
-    const image = earlyFetch?.guest === first ? earlyFetch.image : undefined;
-    prefetched.set(first, image ?? fetch(`guests/${first}`).then((r) => (r.ok ? r.arrayBuffer() : undefined), () => undefined));
+  const first = firstGuest(params);
+  if (first) {
+    const image = boot?.guest === first.path ? boot.image : undefined;
+    prefetched.set(first.path, image ?? fetch(`guests/${first.path}`).then((r) => (r.ok ? r.arrayBuffer() : undefined), () => undefined));
   }
   const term = new Terminal({ convertEol: true, rows: 32, cols: 80, fontSize: 13, scrollback: 5000, cursorBlink: true });
   term.open($('terminal'));
@@ -122,11 +111,9 @@ async function main(): Promise<void> {
   fitTerminal();
   new ResizeObserver(fitTerminal).observe(document.querySelector('main')!);
 
-  // index.html started the Worker before this bundle loaded.
-  const early = g.wasmvisorEarlyWorker;
-  g.wasmvisorEarlyWorker = undefined;
-  // ?stats=messages forces the message path even when the page could share memory.
-  const vm = await createVm({ shared: params.get('stats') === 'messages' ? false : undefined, worker: early });
+  // ?stats=messages forces the message path even when the page could share memory (the
+  // bootstrap's worker was started so).
+  const vm = await createVm({ shared: params.get('stats') === 'messages' ? false : undefined, started: boot?.started });
   $('mode').textContent = vm.shared ? 'stats: SharedArrayBuffer' : 'stats: messages';
 
   // Console: guest output into the terminal, keys into the guest (in Xen mode: the shown domain).
@@ -218,7 +205,11 @@ async function main(): Promise<void> {
         if (mode === 'vm' && combo !== 'hw+nested') $('vm-mode').textContent = `VM: ${vm.combos.find((c) => c.id === combo)?.title ?? combo}`;
         const early = await prefetched.get(path);
         prefetched.delete(path); // only the first load uses it (a reload fetches afresh)
-        await vm.load(early ?? `guests/${path}`, { name: path, mode, ...(mode === 'vm' ? { combo } : {}), ...(path === LINUX_GUEST ? LINUX_BOOT : {}) });
+        // The bootstrap's load of this guest, already running in the worker: take it over (its
+        // image the page fetched too; a fetch that failed here loads again, for the same error).
+        const e = vm.earlyLoad;
+        if (early && e && e.name === path && e.mode === mode && (mode !== 'vm' || e.combo === combo)) await vm.adopt(early);
+        else await vm.load(early ?? `guests/${path}`, { name: path, mode, ...(mode === 'vm' ? { combo } : {}), ...(path === LINUX_GUEST ? LINUX_BOOT : {}) });
       } catch (e) {
         term.write(`\r\n\x1b[31m${e instanceof Error ? e.message : String(e)}\x1b[0m\r\n`);
       }
@@ -368,28 +359,8 @@ async function main(): Promise<void> {
     const c = s.counters;
     handle.samples++;
     handle.last = s;
-    const running = vm.state === 'running';
-    // While running: the current rate; otherwise the mean over the whole run (short guests
-    // like hello.elf end between two samples).
-    $('ips').textContent = running ? si(s.instructionsPerSecond)
-      : c.wallMs > 0 ? `${si((c.instructions * 1000) / c.wallMs)} mean` : '0';
-    ipsChart.push(s);
-    $('instructions').textContent = `${c.instructions.toLocaleString('en')} instructions retired in ${(c.wallMs / 1000).toFixed(2)} s`;
-    $('tlb-hit').textContent = pct(s.tlbHitRate);
-    $('tlb-access').textContent = si(c.tlbAccesses);
-    $('walks1d').textContent = c.pageWalks > 0 ? `${si(c.pageWalks)} × ${s.refsPerWalk1d.toFixed(2)}` : '0';
-    $('walks2d').textContent = c.walks2d > 0 ? `${si(c.walks2d)} × ${s.refsPerWalk2d.toFixed(2)}` : '0';
-    $('pwc-hits').textContent = si(c.pwcHits);
-    $('bt-hit').textContent = pct(s.blockHitRate);
-    $('bt-blocks').textContent = si(c.btBlocks);
-    $('bt-chains').textContent = si(c.blockChains);
-    $('bt-flushes').textContent = String(c.btFlushes);
-    const jitShare = c.instructions > 0 ? pct(c.jitInstructions / c.instructions) : '–';
-    $('jit-share').textContent = $('jit-share-top').textContent = $('jit-share-note').textContent = jitShare;
-    $('exits-tier').textContent = s.mode === 'vm' ? 'VMM' : 'host (bare board)';
-    $('exits-time').hidden = s.mode !== 'vm'; // (the bare board's exits are MMIO and WFI: the bars say it)
-    $('jit-regions').textContent = si(c.jitRegions);
-    // Exits by reason, with their rate since the previous sample.
+    // Exits by reason, with their rate since the previous sample (first: drawBars measures the
+    // panel, which is cheap before this sample's writes have invalidated the layout).
     const now = performance.now();
     const rate = (reason: string, count: number): number => {
       const before = prevExits?.counts.get(reason);
@@ -399,10 +370,31 @@ async function main(): Promise<void> {
       label: r.reason, total: r.count, rate: rate(r.reason, r.count), share: r.share, meanNs: r.meanNs, color: exitColor(r.reason),
     })));
     prevExits = { counts: new Map(s.exits.map((r) => [r.reason, r.count])), t: now };
+    const running = vm.state === 'running';
+    // While running: the current rate; otherwise the mean over the whole run (short guests
+    // like hello.elf end between two samples).
+    text('ips', running ? si(s.instructionsPerSecond)
+      : c.wallMs > 0 ? `${si((c.instructions * 1000) / c.wallMs)} mean` : '0');
+    ipsChart.push(s);
+    text('instructions', `${c.instructions.toLocaleString('en')} instructions retired in ${(c.wallMs / 1000).toFixed(2)} s`);
+    text('tlb-hit', pct(s.tlbHitRate));
+    text('tlb-access', si(c.tlbAccesses));
+    text('walks1d', c.pageWalks > 0 ? `${si(c.pageWalks)} × ${s.refsPerWalk1d.toFixed(2)}` : '0');
+    text('walks2d', c.walks2d > 0 ? `${si(c.walks2d)} × ${s.refsPerWalk2d.toFixed(2)}` : '0');
+    text('pwc-hits', si(c.pwcHits));
+    text('bt-hit', pct(s.blockHitRate));
+    text('bt-blocks', si(c.btBlocks));
+    text('bt-chains', si(c.blockChains));
+    text('bt-flushes', String(c.btFlushes));
+    const jitShare = c.instructions > 0 ? pct(c.jitInstructions / c.instructions) : '–';
+    for (const id of ['jit-share', 'jit-share-top', 'jit-share-note']) text(id, jitShare);
+    text('exits-tier', s.mode === 'vm' ? 'VMM' : 'host (bare board)');
+    $('exits-time').hidden = s.mode !== 'vm'; // (the bare board's exits are MMIO and WFI: the bars say it)
+    text('jit-regions', si(c.jitRegions));
     const total = s.mode === 'vm' ? c.vmExits : c.mmioExits + c.haltExits;
-    $('exits-note').textContent = s.mode === 'vm'
+    text('exits-note', s.mode === 'vm'
       ? `${total.toLocaleString('en')} VM exits; ${total > 0 ? (c.instructions / total).toFixed(0) : '–'} guest instructions per exit; count, share, mean host time, rate`
-      : `${total.toLocaleString('en')} exits to the host (bare board: traps are taken inside the guest)`;
+      : `${total.toLocaleString('en')} exits to the host (bare board: traps are taken inside the guest)`);
     drawWalk($<SVGSVGElement>('walk'), s.walk);
     lab.update(s);
   });

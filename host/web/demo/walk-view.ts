@@ -137,6 +137,10 @@ function drawGSteps(c: Canvas, x: number, steps: ViewStep[], gpa: bigint | undef
 
 /** Draw `walk` (or a note that none has been seen yet) into `svg`. */
 export function drawWalk(svg: SVGSVGElement, walk: WalkSample | undefined): void {
+  // A sample carries the last walk until the worker sends another (Vm keeps the object): the
+  // same walk is not drawn again (ten samples a second rebuilt the SVG and laid the page out).
+  if (drawn.has(svg) && drawn.get(svg) === walk) return;
+  drawn.set(svg, walk);
   svg.replaceChildren();
   const width = Number(svg.getAttribute('width'));
   const c = new Canvas(svg, width);
@@ -153,6 +157,9 @@ export function drawWalk(svg: SVGSVGElement, walk: WalkSample | undefined): void
   else drawWalk1d(c, walk, result);
   svg.setAttribute('height', String(c.y + 4));
 }
+
+/** The walk each SVG shows now. */
+const drawn = new WeakMap<SVGSVGElement, WalkSample | undefined>();
 
 function drawWalk1d(c: Canvas, walk: WalkSample, result: string): void {
   const levels = walk.steps[0].level + 1;

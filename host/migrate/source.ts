@@ -89,6 +89,8 @@ export class StopProfile {
 }
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+/** After the ticks already queued (Node's process.nextTick; a microtask in a browser). */
+const nextTick = (): Promise<void> => new Promise<void>((r) => (nodeProcess?.nextTick ? nodeProcess.nextTick(r) : queueMicrotask(r)));
 
 /**
  * Where a Xen domain's migration differs from a VM's (host/migrate/domain-source.ts); a VM or a
@@ -277,6 +279,11 @@ export class MigrationSource implements PostcopySender {
     const before = this.bytes;
     for (let i = 0; i < indices.length; i += BATCH) {
       const n = Math.min(BATCH, indices.length - i);
+      // A frame the kernel took at once (write() returned true: Node 20 answers so when the
+      // write completed synchronously) gives its buffer back on the next tick (`done`): wait for
+      // it rather than take a fresh 1 MiB buffer, whose first writes are 256 page faults
+      // (~5 ms; round 1 allocated ~60 of them for 64 MiB: docs/migration.md "Experiments").
+      for (let k = 0; k < 2 && this.pool.starved; k++) await nextTick();
       const buf = this.pool.take();
       const v = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
       v.setUint32(9, round, true);

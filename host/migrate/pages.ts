@@ -17,6 +17,8 @@ const RAM_PFN = Number(BigInt(A.RAM_BASE) >> 12n);
 export interface GuestRam {
   pageCount: number;
   all(): { index: number; populated: boolean }[];
+  /** The same pages as all(), ascending, in a typed array (no object per page: post-copy's switch, 131,072 pages at 512 MiB). */
+  allIndices(): { indices: Uint32Array; populated: boolean };
   read(index: number): Uint8Array;
   /** Copy page i into `dst` at `at` (no intermediate copy on a bare machine: stop-and-copy's path). */
   copyTo(index: number, dst: Uint8Array, at: number): void;
@@ -40,6 +42,7 @@ export function guestRam(target: Machine | Vm): GuestRam {
       pageCount: vm.cfg.memSize / PAGE,
       // A VM's populated pages, zero or not: the target backs the same ones (ram.ts).
       all: () => vm.populatedPfns().map((pfn) => ({ index: pfn - RAM_PFN, populated: true })),
+      allIndices: () => ({ indices: Uint32Array.from(vm.populatedPfns(), (pfn) => pfn - RAM_PFN), populated: true }),
       read: (i) => vm.readGuest(BigInt(i + RAM_PFN) << 12n, PAGE) as Uint8Array,
       copyTo: (i, dst, at) => dst.set(vm.readGuest(BigInt(i + RAM_PFN) << 12n, PAGE) as Uint8Array, at),
       write: (i, data) => void vm.writeGuest(BigInt(i + RAM_PFN) << 12n, data),
@@ -60,6 +63,14 @@ export function guestRam(target: Machine | Vm): GuestRam {
         for (let k = 0; k < 8; k++) if ((bits[i] & (1 << k)) !== 0 && i * 8 + k < count) out.push({ index: i * 8 + k, populated: false });
       }
       return out;
+    },
+    allIndices: () => {
+      const bits = new Uint8Array(m.ram.memory.buffer, A.RAM_DIRTY, Math.ceil(count / 8));
+      let n = 0;
+      for (let i = 0; i < count; i++) if ((bits[i >> 3] & (1 << (i & 7))) !== 0) n++;
+      const indices = new Uint32Array(n);
+      for (let i = 0, k = 0; i < count; i++) if ((bits[i >> 3] & (1 << (i & 7))) !== 0) indices[k++] = i;
+      return { indices, populated: false };
     },
     read: (i) => new Uint8Array(m.ram.memory.buffer, A.RAM_OFFSET + i * PAGE, PAGE).slice(),
     copyTo: (i, dst, at) => dst.set(new Uint8Array(m.ram.memory.buffer, A.RAM_OFFSET + i * PAGE, PAGE), at),

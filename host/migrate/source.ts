@@ -70,7 +70,7 @@ export const profiling = (): boolean => nodeProcess?.env?.WASMVISOR_MIGRATE_PROF
  * peer, the network, or other processes on a loaded machine).
  */
 export class StopProfile {
-  private readonly marks: [string, number][] = [];
+  private readonly marks: [string, number, number][] = [];
   private last: number;
   private readonly cpu0 = nodeProcess?.cpuUsage?.();
   private cpuMs = 0;
@@ -79,18 +79,24 @@ export class StopProfile {
   }
   mark(name: string): void {
     const now = performance.now();
-    this.marks.push([name, now - this.last]);
+    const before = this.cpuMs;
+    if (this.cpu0 !== undefined) {
+      const c = nodeProcess!.cpuUsage(this.cpu0);
+      this.cpuMs = (c.user + c.system) / 1000;
+    }
+    this.marks.push([name, now - this.last, this.cpuMs - before]);
     this.last = now;
-    if (this.cpu0 === undefined) return;
-    const c = nodeProcess!.cpuUsage(this.cpu0);
-    this.cpuMs = (c.user + c.system) / 1000;
   }
+  /** Each step's wall time, and its CPU time in brackets where it is under 90 % of that (waiting). */
   text(): string {
-    return `${this.marks.map(([n, ms]) => `${n} ${ms.toFixed(2)}`).join(', ')} (total ${(this.last - this.t0).toFixed(2)} ms, cpu ${this.cpuMs.toFixed(2)} ms)`;
+    const step = ([n, ms, cpu]: [string, number, number]) => `${n} ${ms.toFixed(2)}${this.cpu0 !== undefined && cpu < ms * 0.9 ? ` [${cpu.toFixed(2)}]` : ''}`;
+    return `${this.marks.map(step).join(', ')} (total ${(this.last - this.t0).toFixed(2)} ms, cpu ${this.cpuMs.toFixed(2)} ms)`;
   }
 }
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+/** After the ticks already queued (Node's process.nextTick; a microtask in a browser). */
+const nextTick = (): Promise<void> => new Promise<void>((r) => (nodeProcess?.nextTick ? nodeProcess.nextTick(r) : queueMicrotask(r)));
 
 /**
  * Where a Xen domain's migration differs from a VM's (host/migrate/domain-source.ts); a VM or a
@@ -110,23 +116,37 @@ export interface SourceHooks {
  * pages in it never sent or dirtied since (`dirty`: 1 per page), and that list. Plain loops over
  * typed arrays: it runs with the guest stopped, for 131,072 pages in a 512 MiB guest.
  */
-function switchLists(all: { index: number; populated: boolean }[], sent: Uint8Array, dirty: Uint8Array): { index: Uint8Array; list: Uint8Array; absent: number[] } {
-  const n = all.length;
+function switchLists(all: { indices: Uint32Array; populated: boolean }, sent: Uint8Array, dirty: Uint8Array): { index: Uint8Array; list: Uint8Array; absent: Uint32Array } {
+  const { indices, populated } = all;
+  const n = indices.length;
+  // (byte stores, not a DataView, and the absent pages in a typed array, not a growing Array:
+  // 131,072 pages took 60-100 ms of CPU with an object per page and DataView, ~6-14 ms so, in one process)
   const index = new Uint8Array(4 + n * 5);
-  const iv = new DataView(index.buffer);
-  iv.setUint32(0, n, true);
-  const absent: number[] = [];
+  putU32(index, 0, n);
+  const flag = populated ? 1 : 0;
+  const absent = new Uint32Array(n);
+  let a = 0;
   for (let k = 0, o = 4; k < n; k++, o += 5) {
-    const p = all[k];
-    iv.setUint32(o, p.index, true);
-    index[o + 4] = p.populated ? 1 : 0;
-    if (sent[p.index] === 0 || dirty[p.index] !== 0) absent.push(p.index);
+    const i = indices[k];
+    index[o] = i;
+    index[o + 1] = i >>> 8;
+    index[o + 2] = i >>> 16;
+    index[o + 3] = i >>> 24;
+    index[o + 4] = flag;
+    if (sent[i] === 0 || dirty[i] !== 0) absent[a++] = i;
   }
-  const list = new Uint8Array(4 + absent.length * 4);
-  const lv = new DataView(list.buffer);
-  lv.setUint32(0, absent.length, true);
-  for (let k = 0; k < absent.length; k++) lv.setUint32(4 + k * 4, absent[k], true);
-  return { index: frame(MSG.INDEX, index), list: frame(MSG.ABSENT, list), absent };
+  const list = new Uint8Array(4 + a * 4);
+  putU32(list, 0, a);
+  for (let k = 0, o = 4; k < a; k++, o += 4) putU32(list, o, absent[k]);
+  return { index: frame(MSG.INDEX, index), list: frame(MSG.ABSENT, list), absent: absent.subarray(0, a) };
+}
+
+/** b[o, o + 4) = v, little-endian (the stream's byte order). */
+function putU32(b: Uint8Array, o: number, v: number): void {
+  b[o] = v;
+  b[o + 1] = v >>> 8;
+  b[o + 2] = v >>> 16;
+  b[o + 3] = v >>> 24;
 }
 
 /** The pages in either list, ascending, once each. */
@@ -279,6 +299,11 @@ export class MigrationSource implements PostcopySender {
     const before = this.bytes;
     for (let i = 0; i < indices.length; i += BATCH) {
       const n = Math.min(BATCH, indices.length - i);
+      // A frame the kernel took at once (write() returned true: Node 20 answers so when the
+      // write completed synchronously) gives its buffer back on the next tick (`done`): wait for
+      // it rather than take a fresh 1 MiB buffer, whose first writes are 256 page faults
+      // (~5 ms; round 1 allocated ~60 of them for 64 MiB: docs/migration.md "Experiments").
+      for (let k = 0; k < 2 && this.pool.starved; k++) await nextTick();
       const buf = this.pool.take();
       const v = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
       v.setUint32(9, round, true);
@@ -337,8 +362,9 @@ export class MigrationSource implements PostcopySender {
       // Run the state's encoder once while the guest still runs, so that stop-and-copy does not
       // pay for V8's first, unoptimized pass over it.
       this.saveState();
-      // So does post-copy's switch encode its lists once (on RAM as it is now; the result is dropped).
-      if (this.opts.mode !== 'precopy') switchLists(this.ram.all(), this.sent, new Uint8Array(this.ram.pageCount));
+      // So does post-copy's switch encode its lists, twice (on RAM as it is now; the results are
+      // dropped): in one process, 131,072 pages took ~22 ms of CPU cold, ~14 the second time, ~6 the third.
+      if (this.opts.mode !== 'precopy') for (let k = 0; k < 2; k++) switchLists(this.ram.allIndices(), this.sent, new Uint8Array(this.ram.pageCount));
       const answer = await this.reader!.expect(MSG.OK, MSG.REFUSE);
       if (answer.type === MSG.REFUSE) throw new StreamError(`${this.what}: refused by the target: ${new In(answer.payload, this.what).str()}`);
       if (this.state !== 'precopy') return;
@@ -437,6 +463,10 @@ export class MigrationSource implements PostcopySender {
       } else indices = union(this.pending, last);
       const round = this.rounds.length + 1;
       prof.mark('dirty set');
+      // The last pages, INDEX, STATE and COMMIT go to the kernel in one writev at COMMIT: the
+      // target wakes up once for all of them rather than once per write (docs/migration.md "Downtime").
+      const corked = this.socket!.cork !== undefined;
+      if (corked) this.socket!.cork!();
       const bytes = await this.sendPages(round, indices, true);
       prof.mark('pages');
       let index: Uint8Array;
@@ -464,7 +494,8 @@ export class MigrationSource implements PostcopySender {
       // Stop to the last byte in the kernel's socket buffer (COMMIT's write done): what QEMU calls downtime.
       let sentMs = NaN;
       await this.sendFrame(frame(MSG.COMMIT, new Uint8Array(0)), () => (sentMs = performance.now() - t0), true);
-      this.commitSent = true; // (sendFrame throws only before its write)
+      if (corked) this.socket!.uncork!();
+      this.commitSent = true; // (sendFrame throws only before its write; a corked COMMIT is written at the uncork)
       prof.mark('send state+COMMIT');
       let answer = await this.reader!.expect(MSG.READY, MSG.DONE, MSG.REFUSE);
       if (answer.type === MSG.READY) answer = await this.reader!.expect(MSG.DONE, MSG.REFUSE);
@@ -507,7 +538,7 @@ export class MigrationSource implements PostcopySender {
   private async switchToPostcopy(): Promise<boolean> {
     const t0 = performance.now();
     const prof = new StopProfile(t0);
-    let absent: number[];
+    let absent: Uint32Array;
     try {
       // Typed arrays throughout: the guest is stopped, and a 512 MiB guest has 131,072 pages
       // (Out's byte-at-a-time encoding and a Set of them took ~700 ms here).
@@ -520,7 +551,7 @@ export class MigrationSource implements PostcopySender {
         await this.sendPages(this.rounds.length + 1, early);
         for (const i of early) dirty[i] = 0;
       }
-      const enc = switchLists(this.ram.all(), this.sent, dirty);
+      const enc = switchLists(this.ram.allIndices(), this.sent, dirty);
       absent = enc.absent;
       prof.mark('index');
       await this.sendFrame(enc.index, undefined, true);
@@ -547,7 +578,7 @@ export class MigrationSource implements PostcopySender {
     }
     const downtime = performance.now() - t0;
     try {
-      const r = await pushPostcopy(this, this.rounds.length + 1, absent, this.opts.bandwidthMBps !== undefined ? PUSH_BATCH_CAPPED : undefined);
+      const r = await pushPostcopy(this, this.rounds.length + 1, Array.from(absent), this.opts.bandwidthMBps !== undefined ? PUSH_BATCH_CAPPED : undefined);
       this.state = 'done';
       this.socket!.end();
       this.rounds.push({ round: this.rounds.length + 1, pages: r.pages, bytes: r.bytes, ms: performance.now() - t0, dirtyRate: 0, estDowntimeMs: downtime, postCopy: true });

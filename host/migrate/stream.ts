@@ -72,12 +72,21 @@ const NodeBuffer = (globalThis as { Buffer?: typeof Buffer }).Buffer;
  */
 export class BufferPool {
   private readonly free: Uint8Array[] = [];
+  /** Buffers taken and not given back. */
+  private out = 0;
   constructor(readonly size: number, private readonly keep = 8) {}
   take(): Uint8Array {
+    this.out++;
     return this.free.pop() ?? (NodeBuffer ? NodeBuffer.allocUnsafe(this.size) : new Uint8Array(this.size));
   }
   give(b: Uint8Array): void {
-    if (b.length === this.size && this.free.length < this.keep) this.free.push(b);
+    if (b.length !== this.size) return;
+    this.out--;
+    if (this.free.length < this.keep) this.free.push(b);
+  }
+  /** Whether take() would allocate while taken buffers are still out (their writes not done yet). */
+  get starved(): boolean {
+    return this.free.length === 0 && this.out > 0;
   }
 }
 
@@ -221,6 +230,11 @@ export class MessageReader {
     const m = await this.next();
     if (!types.includes(m.type)) throw new StreamError(`${this.what}: expected ${types.map(typeName).join(' or ')}, got ${typeName(m.type)} (message ${this.count})`);
     return m;
+  }
+
+  /** Whether a message of `type` has arrived and waits to be read. */
+  has(type: number): boolean {
+    return this.queue.some((q) => q.type === type);
   }
 
   /** The line of a REFUSE that arrived and was not read yet (the peer's reason for closing). */

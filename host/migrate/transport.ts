@@ -20,6 +20,9 @@ export interface Transport {
   on(event: 'drain' | 'end' | 'close', listener: () => void): unknown;
   on(event: 'error', listener: (e: { code?: string; message: string }) => void): unknown;
   off(event: 'drain' | 'close', listener: () => void): unknown;
+  /** Hold the writes until uncork(), then pass them to the kernel together (a socket's; optional). */
+  cork?(): void;
+  uncork?(): void;
 }
 
 /** Where a source sends its stream: a name for messages ("tcp:127.0.0.1:4444") and how to open it. */

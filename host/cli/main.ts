@@ -204,7 +204,7 @@ async function runGuest(o: RunOptions, io: CliIo): Promise<number> {
   }
   const postcopy = o.migrate?.incoming ? await (await import('../migrate/incoming')).receiveMigration(machine, o.migrate, io) : undefined;
   const { result, quitByUser, brokenPipe, migrated } = await drive(machine, o, io, machine, debug).finally(() => { devices.close(); trace?.close(); });
-  if (migrated) return 0;
+  if (migrated !== undefined) return migrated;
   if (postcopy && !(await postcopy.settle())) return EXIT_VM_LOST; // (said why when it happened)
   if (o.stats) io.stderr(formatStats(machine.stats()) + formatVirtioStats(machine.virtio));
   if (brokenPipe) return EXIT_BROKEN_PIPE;
@@ -251,7 +251,7 @@ async function runVm(o: RunOptions, io: CliIo): Promise<number> {
   if (o.restore !== undefined) (await import('../snapshot/file')).restoreSnapshotFile(vm, o.restore, o.memSize);
   const postcopy = o.migrate?.incoming ? await (await import('../migrate/incoming')).receiveMigration(vm, o.migrate, io) : undefined;
   const { result, quitByUser, brokenPipe, migrated } = await drive(vm, o, io, vm, debug).finally(() => { devices.close(); trace?.close(); });
-  if (migrated) return 0;
+  if (migrated !== undefined) return migrated;
   if (postcopy && !(await postcopy.settle())) return EXIT_VM_LOST; // (said why when it happened)
   const failure = (result as VmRunResult).failure;
   if (failure !== undefined) io.stderr(`wasmvisor: ${failure}\n`);
@@ -277,6 +277,24 @@ async function runVm(o: RunOptions, io: CliIo): Promise<number> {
  * --max-instructions, Ctrl-A X), not when the guest ended itself (there is nothing left to run).
  * Returns an exit status only when the save failed (2, its one line printed).
  */
+/**
+ * After a migration whose COMMIT went out with no answer (source.ts targetOwns), the guest is
+ * never resumed here; QEMU leaves such a source paused. A process with no one to resume it would
+ * lose the guest if the target dropped its copy, so its stopped state goes to a snapshot file
+ * (--save-on-exit's, else --snapshot-file's, else wasmvisor-migration-PID.wvsnap): `run --restore` it only if the target
+ * does not run the guest (docs/migration.md "Stream").
+ */
+async function saveHeldState(target: Machine | Vm, o: RunOptions, io: CliIo): Promise<void> {
+  const path = o.saveOnExit ?? o.snapshotFile ?? `wasmvisor-migration-${process.pid}.wvsnap`;
+  try {
+    const n = (await import('../snapshot/file')).saveSnapshotFile(target, path);
+    io.stderr(`wasmvisor: saved the VM held here in ${path} (${n} bytes): --restore it only if the target does not run it\n`);
+  } catch (e) {
+    if (!(e instanceof UserError)) throw e;
+    io.stderr(`${e.message}\n`);
+  }
+}
+
 async function saveOnExit(target: Machine | Vm, o: RunOptions, r: RunResult, io: CliIo): Promise<number | undefined> {
   if (o.saveOnExit === undefined) return undefined;
   if (r.reason === 'exit') {
@@ -383,7 +401,7 @@ export function readBootOptions(o: RunOptions): BootOptions | undefined {
 /** How often a run with a monitor yields to the event loop (ms of wall time; 20 without one). */
 const MONITOR_YIELD_MS = 1;
 
-async function drive(machine: Runnable, o: RunOptions, io: CliIo, target?: Machine | Vm, debug?: DebugSession): Promise<{ result: RunResult; quitByUser: boolean; brokenPipe: boolean; migrated?: boolean }> {
+async function drive(machine: Runnable, o: RunOptions, io: CliIo, target?: Machine | Vm, debug?: DebugSession): Promise<{ result: RunResult; quitByUser: boolean; brokenPipe: boolean; migrated?: number }> {
   let quitByUser = false;
   let brokenPipe = false;
   let saveRequested = false;
@@ -474,7 +492,14 @@ async function drive(machine: Runnable, o: RunOptions, io: CliIo, target?: Machi
       if (stopped && migration?.stopWanted) {
         if (await migration.stopAndCopy()) {
           debug?.finish(result);
-          return { result, quitByUser, brokenPipe, migrated: true };
+          return { result, quitByUser, brokenPipe, migrated: 0 };
+        }
+        // COMMIT went out and no answer came back: the target may run the guest, so this side
+        // never does again (as xl migrate's point of no return; source.ts said so in one line).
+        if (migration.targetOwns) {
+          debug?.finish(result);
+          if (target) await saveHeldState(target, o, io);
+          return { result, quitByUser, brokenPipe, migrated: 1 };
         }
         addUp(result);
         continue;

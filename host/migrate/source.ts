@@ -240,7 +240,11 @@ export class MigrationSource implements PostcopySender {
     const why = refusal !== undefined ? `refused by the target: ${refusal}` : e.message.startsWith(this.what) ? e.message.slice(this.what.length + 2) : e.message;
     this.error = why;
     this.endedAt = performance.now();
-    this.io.stderr(this.io.failLine?.(why, refusal !== undefined) ?? `${this.what}: ${why}; the VM keeps running here\n`);
+    this.refused = refusal !== undefined || why.startsWith('refused by the target');
+    const owned = this.commitSent && !this.refused;
+    this.io.stderr(this.io.failLine?.(why, refusal !== undefined) ?? (owned
+      ? `${this.what}: ${why} after COMMIT, before the target's answer; the VM is the target's: not resumed here\n`
+      : `${this.what}: ${why}; the VM keeps running here\n`));
     this.io.onEnd?.({ error: why });
     this.close();
   }
@@ -614,6 +618,17 @@ export class MigrationSource implements PostcopySender {
 
   /** Stop-and-copy wrote COMMIT: a failure from then on without REFUSE may have left the guest running on the target (domain-source.ts). */
   commitSent = false;
+  /** The target refused (its REFUSE came): it runs nothing. */
+  private refused = false;
+
+  /**
+   * Failed after COMMIT was written with no REFUSE back: the target may be running the guest, so
+   * this side must never run it again (COMMIT is the point of no return, as in Xen's xl migrate:
+   * docs/migration.md "Stream"). The CLI ends the run (exit 1) instead of resuming.
+   */
+  get targetOwns(): boolean {
+    return this.state === 'failed' && this.commitSent && !this.refused;
+  }
 
   /** Why it failed (the line printed), for `info migrate`. */
   private error: string | undefined;

@@ -64,6 +64,11 @@ export class OutgoingMigration {
     return this.handedOver;
   }
 
+  /** The stop-and-copy failed after COMMIT with no answer: the target may run the guest, so this side must not. */
+  get targetOwns(): boolean {
+    return this.source.targetOwns;
+  }
+
   /** The run ended (the guest exited, a pause) before the migration did. */
   abandon(why: string): void {
     if (this.ended) return;

@@ -228,6 +228,14 @@ function startRun(): void {
       // The migration's stop: stop-and-copy, then either the target runs the guest or it runs on here.
       if (r.reason === 'stopped' && migration?.stopWanted) {
         if (await migration.stopAndCopy()) return handedOver();
+        if (migration.targetOwns) {
+          // COMMIT went and no answer came: the target may run it, so it stays paused here
+          // (the source said so on the migration's end; source.ts targetOwns).
+          state = 'paused';
+          publishStats();
+          setState('paused');
+          return;
+        }
         startRun();
         return;
       }

@@ -97,6 +97,8 @@ export interface ProxyFaults {
   cutAnswer?: (type: string) => boolean;
   /** A slow link: every piece is forwarded this many ms late, each way (in order). */
   delayMs?: number;
+  /** The source's stream starts with xl migrate's header line (default); false: a VM's stream (messages at once). */
+  headerLine?: boolean;
 }
 
 /**
@@ -114,7 +116,7 @@ export function cuttingProxy(port: number, cut: (sent: number, frames: string[])
     server.close();
     const t = connect({ host: '127.0.0.1', port });
     let sent = 0;
-    let headerLine = true;
+    let headerLine = faults.headerLine ?? true;
     let head = Buffer.alloc(0); // a message's 9-byte header, as it comes
     let left = -1; // bytes of the current message after its header (payload and CRC), -1: in a header
     let type = 0;

@@ -1,0 +1,86 @@
+/**
+ * COMMIT is the point of no return for a single VM too (docs/migration.md "Stream"): once the
+ * source has written COMMIT, a connection that dies before the target's answer leaves the VM
+ * the target's. The source never resumes it (as QEMU's source stays paused after completing);
+ * it saves the stopped VM to a snapshot file and exits 1, so that a target that dropped its copy
+ * loses nothing: the snapshot restored runs the rest of the guest exactly. (The guest prints its
+ * result at its end, so a copy that ran prints it all; the checks are that it prints the
+ * unmigrated run's text once, from exactly one side.)
+ */
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { createServer, type AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { cuttingProxy } from '../xen/migrate-live-helpers';
+import { BIN, ROOT, start } from './process';
+
+// crc32 on the bare machine, interpreted: ~3 s, so the migration (at most 2 rounds) always
+// reaches its stop before the guest ends (minikernel as a VM ends in ~150 ms).
+const GUEST = join(ROOT, 'guests/bin/bench/crc32.elf');
+const base = ['run', '--bare', GUEST, '--deterministic', '--jit', 'off'];
+const dir = mkdtempSync(join(tmpdir(), 'wasmvisor-handover-'));
+let reference = '';
+
+beforeAll(() => {
+  const r = spawnSync(process.execPath, [BIN, ...base], { cwd: ROOT, encoding: 'latin1', timeout: 60_000 });
+  expect(r.status).toBe(0);
+  reference = r.stdout;
+  expect(reference).toBe(`crc32: 0xb7664be6\r\n`);
+}, 60_000);
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+describe('a single VM migration cut after COMMIT', () => {
+  it('answer lost (the target got COMMIT and runs the VM): the source holds it, saves it and exits 1; one copy ran', async () => {
+    const port = await freePort();
+    const target = start([...base, '--incoming', `tcp:127.0.0.1:${port}`]);
+    await target.stderrHas(`wasmvisor: waiting for a migration on tcp:127.0.0.1:${port}\n`);
+    const proxy = await cuttingProxy(port, () => false, Infinity, { headerLine: false, cutAnswer: (type) => type === 'D' });
+    const snap = join(dir, 'answer-lost.wvsnap');
+    const source = start([...base, '--migrate-max-rounds', '2', '--save-on-exit', snap, '--migrate-to', `tcp:127.0.0.1:${proxy.port}`]);
+    const [s, t] = await Promise.all([source.done, target.done]);
+    proxy.server.close();
+    expect(proxy.answers()).toContain('D (cut)');
+    expect(proxy.frames().slice(-2)).toEqual(['S', 'C']);
+    expect(s.code, s.stderr + t.stderr).toBe(1);
+    expect(s.stderr).toMatch(new RegExp(`^wasmvisor: migration to tcp:127\\.0\\.0\\.1:${proxy.port}: [^\\n]*(connection closed|connection error)[^\\n]* after COMMIT, before the target's answer; the VM is the target's: not resumed here\\n` +
+      `wasmvisor: saved the VM held here in ${snap.replace(/[.\\/]/g, '\\$&')} \\(\\d+ bytes\\): --restore it only if the target does not run it\\n$`));
+    expect(existsSync(snap)).toBe(true);
+    // The target ran it to the end: the source's lines then the target's are the unmigrated run's.
+    expect(t.code, t.stderr).toBe(0);
+    expect(s.stdout + t.stdout).toBe(reference);
+  }, 90_000);
+
+  it('cut before COMMIT reached the target (it was written): the target runs nothing; the saved state runs the rest exactly', async () => {
+    const port = await freePort();
+    const target = start([...base, '--incoming', `tcp:127.0.0.1:${port}`]);
+    await target.stderrHas(`wasmvisor: waiting for a migration on tcp:127.0.0.1:${port}\n`);
+    // STATE forwarded, then the cut: COMMIT, written right behind it, never reaches the target.
+    const proxy = await cuttingProxy(port, (_, frames) => frames[frames.length - 1] === 'S', Infinity, { headerLine: false });
+    const snap = join(dir, 'precommit.wvsnap');
+    const source = start([...base, '--migrate-max-rounds', '2', '--save-on-exit', snap, '--migrate-to', `tcp:127.0.0.1:${proxy.port}`]);
+    const [s, t] = await Promise.all([source.done, target.done]);
+    proxy.server.close();
+    expect(proxy.frames()).not.toContain('C');
+    expect(s.code, s.stderr + t.stderr).toBe(1);
+    expect(s.stderr).toMatch(/ after COMMIT, before the target's answer; the VM is the target's: not resumed here\nwasmvisor: saved the VM held here in [^\n]+\n$/);
+    expect(t.code).toBe(2);
+    expect(t.stdout).toBe('');
+    expect(t.stderr).toMatch(/; nothing was run\n$/);
+    // Nothing lost: the held state, restored, prints exactly the rest of the unmigrated run.
+    const rest = spawnSync(process.execPath, [BIN, ...base, '--restore', snap], { cwd: ROOT, encoding: 'latin1', timeout: 60_000 });
+    expect(rest.status, rest.stderr).toBe(0);
+    expect(s.stdout + rest.stdout).toBe(reference);
+  }, 90_000);
+});
+
+/** A port free at the moment (the system's pick, released). */
+function freePort(): Promise<number> {
+  return new Promise((res) => {
+    const srv = createServer().listen(0, '127.0.0.1', () => {
+      const { port } = srv.address() as AddressInfo;
+      srv.close(() => res(port));
+    });
+  });
+}

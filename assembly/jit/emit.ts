@@ -264,6 +264,20 @@ function emitPartner(c: u32): void {
   curBoff = boff;
   inPartner = true;
   resetShifts();
+  emitBlockBody(blk, boff);
+  inPartner = false;
+  curBlk = saveBlk;
+  curBoff = saveBoff;
+  curN = saveN;
+  counted = saveCounted;
+  resetShifts(); // (conservative: the shifts noted before the jump are forgotten)
+}
+
+/**
+ * The code of one decoded block at page offset boff: its count (startCount), each record,
+ * and, when the last record does not branch away, the jump to the block that follows it.
+ */
+function emitBlockBody(blk: usize, boff: u32): void {
   const n = load<u32>(blk, B_COUNT);
   startCount(blk, n);
   let r = blk + <usize>B_HDR;
@@ -272,12 +286,6 @@ function emitPartner(c: u32): void {
     done = emitInsn(r, boff + <u32>load<u16>(r, R_PCOFF), i, n);
   }
   if (!done) goto(<i64>boff + <i64>load<u32>(blk, B_BYTES));
-  inPartner = false;
-  curBlk = saveBlk;
-  curBoff = saveBoff;
-  curN = saveN;
-  counted = saveCounted;
-  resetShifts(); // (conservative: the shifts noted before the jump are forgotten)
 }
 
 /** 1 + the index of the first branch at or after record i of blk (of n), or n. */
@@ -793,7 +801,6 @@ export function emitRegion(): u32 {
     nest = 0;
     const blk = unchecked(regionBlk[b]);
     const boff = unchecked(regionOff[b]);
-    const n = load<u32>(blk, B_COUNT);
     curBlk = blk;
     curBoff = boff;
     const p = loopPartner(b);
@@ -806,13 +813,7 @@ export function emitRegion(): u32 {
       selfAt = nest;
       nest++;
     }
-    startCount(blk, n);
-    let r = blk + <usize>B_HDR;
-    let done = false;
-    for (let i: u32 = 0; i < n && !done; i++, r += <usize>R_SIZE) {
-      done = emitInsn(r, boff + <u32>load<u16>(r, R_PCOFF), i, n);
-    }
-    if (!done) goto(<i64>boff + <i64>load<u32>(blk, B_BYTES));
+    emitBlockBody(blk, boff);
     if (unchecked(selfLoop[b])) { nest--; W.op(W.END); }
     W.byte(0x00); // unreachable: every path above branched
     if (b + 1 < k) W.op(W.END); // closes $b(b+1)

@@ -700,6 +700,33 @@ function branchesToItself(b: u32): bool {
 }
 
 /**
+ * The number of records of block b up to and including its last back edge: the last record
+ * whose code can reach b's Wasm loop head (a branch or jal to b's start or to its partner p, a
+ * jalr when b is one of the region's return points), or all of them when b falls off its end
+ * into p. Registers written only after it are not carried around the loop (blockRegisters).
+ */
+function loopEnd(b: u32, p: i32): u32 {
+  const blk = unchecked(regionBlk[b]);
+  const off = unchecked(regionOff[b]);
+  const n = load<u32>(blk, B_COUNT);
+  const poff: i64 = p >= 0 ? <i64>unchecked(regionOff[p]) : -1;
+  if (poff == <i64>off + <i64>load<u32>(blk, B_BYTES)) return n;
+  let end: u32 = 0;
+  let r = blk + <usize>B_HDR;
+  for (let i: u32 = 0; i < n; i++, r += <usize>R_SIZE) {
+    const op = <u32>load<u16>(r, R_OP);
+    if (op == O.OP_JALR) {
+      if (unchecked(returnPoint[b])) end = i + 1;
+      continue;
+    }
+    if (op != O.OP_JAL && (O.opFlags(op) & O.F_BRANCH) == 0) continue;
+    const t = <i64>off + <i64>load<u16>(r, R_PCOFF) + <i64>load<i32>(r, R_IMM);
+    if (t == <i64>off || t == poff) end = i + 1;
+  }
+  return end;
+}
+
+/**
  * A region block, other than b, that b jumps to (by a branch, a jal or falling off its end) and
  * whose only way on is back to b's start (no branch, jump or call but a final jal to b, or
  * falling off its end into b): a loop of two blocks, as compilers make of `while` and `for`
@@ -806,7 +833,7 @@ export function emitRegion(): u32 {
     const p = loopPartner(b);
     unchecked(partner[b] = p);
     unchecked(selfLoop[b] = p >= 0 || branchesToItself(b));
-    blockRegisters(blk, unchecked(selfLoop[b]), p >= 0 ? unchecked(regionBlk[p]) : 0);
+    blockRegisters(blk, unchecked(selfLoop[b]), p >= 0 ? unchecked(regionBlk[p]) : 0, loopEnd(b, p));
     resetShifts();
     if (unchecked(selfLoop[b])) {
       W.structured(W.LOOP, W.T_VOID);

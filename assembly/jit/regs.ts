@@ -69,6 +69,14 @@ export const loopTemp = new StaticArray<bool>(33);
 
 /** Registers written in the records of a looping block up to its last back edge (blockRegisters). */
 const loopWritten = new StaticArray<bool>(33);
+/** Registers read or written there (or in its partner). */
+const loopUsed = new StaticArray<bool>(33);
+/**
+ * Registers a looping block reads only after its last back edge: loaded there (loadDeferred), not
+ * when the block starts, so they are not live around the loop (the loop's exits do not need
+ * them: the loop neither reads nor writes them, and STATE holds their value).
+ */
+const deferLoad = new StaticArray<bool>(33);
 
 /**
  * Load the registers block `blk` reads before writing them. A block that loops on itself
@@ -84,6 +92,7 @@ export function blockRegisters(blk: usize, loops: bool, partner: usize, loopEnd:
   for (let i = 0; i < 33; i++) {
     unchecked(needLoad[i] = false); unchecked(regWritten[i] = false); unchecked(dirty[i] = false);
     unchecked(loopTemp[i] = false); unchecked(loopWritten[i] = false);
+    unchecked(loopUsed[i] = false); unchecked(deferLoad[i] = false);
   }
   const n = load<u32>(blk, B_COUNT);
   let r = blk + <usize>B_HDR;
@@ -94,7 +103,10 @@ export function blockRegisters(blk: usize, loops: bool, partner: usize, loopEnd:
     if (!unchecked(regWritten[rs1])) unchecked(needLoad[rs1] = true);
     if (!unchecked(regWritten[rs2])) unchecked(needLoad[rs2] = true);
     unchecked(regWritten[rd] = true);
-    if (i < loopEnd) unchecked(loopWritten[rd] = true);
+    if (i < loopEnd) {
+      unchecked(loopWritten[rd] = true);
+      unchecked(loopUsed[rd] = true); unchecked(loopUsed[rs1] = true); unchecked(loopUsed[rs2] = true);
+    }
   }
   // (Within the first loopEnd records, "read before written" is needLoad's own answer.)
   if (loops) for (let i = 1; i < 32; i++) unchecked(loopTemp[i] = loopWritten[i] && !needLoad[i]);
@@ -108,6 +120,7 @@ export function blockRegisters(blk: usize, loops: bool, partner: usize, loopEnd:
       unchecked(needLoad[rs1] = true);
       unchecked(needLoad[rs2] = true);
       unchecked(loopWritten[rd] = true);
+      unchecked(loopUsed[rd] = true); unchecked(loopUsed[rs1] = true); unchecked(loopUsed[rs2] = true);
       unchecked(loopTemp[rs1] = false);
       unchecked(loopTemp[rs2] = false);
       unchecked(loopTemp[rd] = false);
@@ -116,10 +129,20 @@ export function blockRegisters(blk: usize, loops: bool, partner: usize, loopEnd:
   for (let i: u32 = 1; i < 32; i++) {
     if (loops && unchecked(loopWritten[i]) && !unchecked(loopTemp[i])) { unchecked(needLoad[i] = true); unchecked(dirty[i] = true); }
     if (!unchecked(needLoad[i])) continue;
-    W.i32c(0);
-    W.mem(W.I64_LOAD, 3, <u32>(STATE + S_X) + (i << 3));
-    W.localSet(<u32>unchecked(regLocal[i]));
+    if (loops && !unchecked(loopUsed[i])) { unchecked(deferLoad[i] = true); continue; }
+    loadReg(i);
   }
+}
+
+/** Load the registers blockRegisters deferred to the looping block's last back edge. */
+export function loadDeferred(): void {
+  for (let i: u32 = 1; i < 32; i++) if (unchecked(deferLoad[i])) loadReg(i);
+}
+
+function loadReg(i: u32): void {
+  W.i32c(0);
+  W.mem(W.I64_LOAD, 3, <u32>(STATE + S_X) + (i << 3));
+  W.localSet(<u32>unchecked(regLocal[i]));
 }
 
 /** At a loop's back edge: store the dirty loopTemp registers (see loopTemp). */

@@ -323,7 +323,8 @@ describe('JIT: a looping block with code after its last back edge', () => {
    * block's only back edge). The same decoded block goes on past it: x9 += 1; x12 += x6;
    * x15 = the list's store target; sw x12 to it; x20 += 16; j outer. x9, x12, x15 and x20 are
    * written only after the back edge, so the loop does not carry them (they are clean at its
-   * head), while its exits must still leave them as the interpreter does. outer (a block with a
+   * head), while its exits must still leave them as the interpreter does; x9, x12 and x20 are
+   * read only after it too, so they are loaded there, not when the block starts. outer (a block with a
    * branch of its own, so not head's partner): x10 = the next list; bne x10, x0 to head; else
    * pass; the trap handler reads mcause and passes too. faultIn 'loop': the last list's third node has next = -256 (the lw of the next
    * iteration faults: load access fault, cause 5); 'tail': the last list's store target is -256

@@ -59,7 +59,7 @@ import { btInlineImm, btInlineIrq } from '../btvirt';
 import { resetShifts, noteShift } from './idioms';
 import {
   regLocal, dirty, savedDirty, getReg, setReg, storeDirty, extendRd, blockRegisters, numberLocals,
-  storeLoopTemps, loadDeferred,
+  storeLoopTemps, loadBefore,
   L_VA, L_PB, L_T, L_IC, L_EV, L_CTX, L_E, L_NEXT,
 } from './regs';
 import { binReg, binImm, word, rotate, cmpReg, mulHigh, divRem } from './alu';
@@ -264,7 +264,7 @@ function emitPartner(c: u32): void {
   curBoff = boff;
   inPartner = true;
   resetShifts();
-  emitBlockBody(blk, boff, 0xffffffff); // (its registers were loaded with the block it loops with)
+  emitBlockBody(blk, boff, false); // (its registers were loaded with the block it loops with)
   inPartner = false;
   curBlk = saveBlk;
   curBoff = saveBoff;
@@ -277,13 +277,13 @@ function emitPartner(c: u32): void {
  * The code of one decoded block at page offset boff: its count (startCount), each record,
  * and, when the last record does not branch away, the jump to the block that follows it.
  */
-function emitBlockBody(blk: usize, boff: u32, deferAt: u32): void {
+function emitBlockBody(blk: usize, boff: u32, lazy: bool): void {
   const n = load<u32>(blk, B_COUNT);
   startCount(blk, n);
   let r = blk + <usize>B_HDR;
   let done = false;
   for (let i: u32 = 0; i < n && !done; i++, r += <usize>R_SIZE) {
-    if (i == deferAt) loadDeferred();
+    if (lazy) loadBefore(r);
     done = emitInsn(r, boff + <u32>load<u16>(r, R_PCOFF), i, n);
   }
   if (!done) goto(<i64>boff + <i64>load<u32>(blk, B_BYTES));
@@ -842,7 +842,7 @@ export function emitRegion(): u32 {
       selfAt = nest;
       nest++;
     }
-    emitBlockBody(blk, boff, unchecked(selfLoop[b]) ? end : 0xffffffff);
+    emitBlockBody(blk, boff, true);
     if (unchecked(selfLoop[b])) { nest--; W.op(W.END); }
     W.byte(0x00); // unreachable: every path above branched
     if (b + 1 < k) W.op(W.END); // closes $b(b+1)

@@ -1,6 +1,7 @@
 // The guest registers of the region being emitted, in Wasm locals (emit.ts). They are cached
-// per block: a block loads the ones it reads (before writing them) when it starts and stores the
-// ones it wrote whenever it is left, so nothing is live across the region's dispatch loop and
+// per block: a block loads the ones it reads (before writing them) where it first reads them
+// (a looping block: those its loop uses before the loop) and stores the ones it wrote whenever
+// it is left, so nothing is live across the region's dispatch loop and
 // the engine's register allocator sees short live ranges. (Issue 16 tried whole-region
 // residency, every register loaded at entry and stored at every exit: 4-19 % slower, because
 // each exit then keeps every register the region writes live across every loop; docs/jit.md.)
@@ -72,9 +73,10 @@ const loopWritten = new StaticArray<bool>(33);
 /** Registers read or written there (or in its partner). */
 const loopUsed = new StaticArray<bool>(33);
 /**
- * Registers a looping block reads only after its last back edge: loaded there (loadDeferred), not
- * when the block starts, so they are not live around the loop (the loop's exits do not need
- * them: the loop neither reads nor writes them, and STATE holds their value).
+ * Registers loaded where the block first reads them (loadBefore), not when it starts, so they
+ * are not live before that (across the exits of the records before, around a loop): every
+ * register of a block that does not loop, and those a looping block reads only after its last
+ * back edge (the loop neither reads nor writes them, and STATE holds their value).
  */
 const deferLoad = new StaticArray<bool>(33);
 
@@ -129,14 +131,20 @@ export function blockRegisters(blk: usize, loops: bool, partner: usize, loopEnd:
   for (let i: u32 = 1; i < 32; i++) {
     if (loops && unchecked(loopWritten[i]) && !unchecked(loopTemp[i])) { unchecked(needLoad[i] = true); unchecked(dirty[i] = true); }
     if (!unchecked(needLoad[i])) continue;
-    if (loops && !unchecked(loopUsed[i])) { unchecked(deferLoad[i] = true); continue; }
+    if (!loops || !unchecked(loopUsed[i])) { unchecked(deferLoad[i] = true); continue; }
     loadReg(i);
   }
 }
 
-/** Load the registers blockRegisters deferred to the looping block's last back edge. */
-export function loadDeferred(): void {
-  for (let i: u32 = 1; i < 32; i++) if (unchecked(deferLoad[i])) loadReg(i);
+/**
+ * Before the code of a record of the block blockRegisters looked at (at the block's top level,
+ * not in a branch's path): load its sources not loaded yet.
+ */
+export function loadBefore(r: usize): void {
+  const rs1 = <u32>load<u8>(r, R_RS1);
+  const rs2 = <u32>load<u8>(r, R_RS2);
+  if (unchecked(deferLoad[rs1])) { unchecked(deferLoad[rs1] = false); loadReg(rs1); }
+  if (unchecked(deferLoad[rs2])) { unchecked(deferLoad[rs2] = false); loadReg(rs2); }
 }
 
 function loadReg(i: u32): void {

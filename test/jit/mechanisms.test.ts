@@ -411,3 +411,73 @@ describe('JIT: a looping block with code after its last back edge', () => {
     }
   });
 });
+
+describe('JIT: registers loaded where a block first reads them', () => {
+  const BAD = -256n & mask64;
+  const X7 = 0x1234n;
+  /**
+   * blk (a block that does not loop: it jumps to next, which has a branch of its own, so it is
+   * no partner): lw x5 (node value); beq x5, x0 to done; then x6 = x7 + x8 (the block's first
+   * reads of x7 and x8, loaded there and not when it starts); x11 = node.target; sd x6 to it;
+   * x7 = x6 + 1; x10 = node.next; j next. next: x20 += 1; bltu x20, x21 to blk. Nodes 1..4 then
+   * a 0. faultIn 'load': node 2's next is -256 (the lw of the next pass faults, cause 5);
+   * 'store': node 2's target is -256 (the sd faults, cause 7); privileged spec 3.6.
+   */
+  function program(faultIn: 'load' | 'store' | 'none'): Asm {
+    const a = new Asm()
+      .la(6, 'handler').w(E.csr(1, 0, 6, 0x305)) // mtvec
+      .la(10, 'n0').li(7, Number(X7)).li(8, 5).li(20, 0).li(21, 100)
+      .j('next0')
+      .label('blk')
+      .label('lw')
+      .w(E.load('lw', 5, 10, 0))
+      .br('beq', 5, 0, 'done')
+      .w(E.aluR('add', 6, 7, 8), E.load('ld', 11, 10, 16))
+      .label('sd')
+      .w(E.store('sd', 6, 11, 0), E.aluI('addi', 7, 6, 1), E.load('ld', 10, 10, 8))
+      .j('next')
+      .label('next')
+      .w(E.aluI('addi', 20, 20, 1))
+      .label('next0')
+      .br('bltu', 20, 21, 'blk')
+      .label('done');
+    a.pass()
+      .label('handler')
+      .w(E.csr(2, 27, 0, 0x342)) // csrr x27, mcause
+      .pass()
+      .pad(4096)
+      .label('scratch').dword(0n);
+    for (let i = 0; i < 5; i++) {
+      a.label(`n${i}`).w(i < 4 ? i + 1 : 0, 0);
+      a.dword(i === 2 && faultIn === 'load' ? BAD : i < 4 ? `n${i + 1}` : 0n);
+      a.dword(i === 2 && faultIn === 'store' ? BAD : 'scratch');
+    }
+    return a;
+  }
+
+  it('runs to the end with the values RISC-V gives', async () => {
+    const { m, r, jit } = await both(program('none'), 2000n);
+    expect(r.slice(0, 2)).toEqual(['exit', 0]);
+    const h = m.hart;
+    expect([h.x(6), h.x(7), h.x(20)]).toEqual([X7 + 5n + 18n, X7 + 24n, 4n]);
+    expect(jit.calls).toBeGreaterThan(0n);
+  });
+
+  it('faults before and after the first reads leave the interpreter\'s state', async () => {
+    const l = program('load');
+    let h = (await both(l, 2000n)).m.hart;
+    expect([h.mcause, h.mepc, h.mtval, h.x(27)]).toEqual([5n, l.at('lw'), BAD, 5n]);
+    expect([h.x(6), h.x(7), h.x(10), h.x(20)]).toEqual([X7 + 5n + 12n, X7 + 18n, BAD, 3n]);
+    const s = program('store');
+    h = (await both(s, 2000n)).m.hart;
+    expect([h.mcause, h.mepc, h.mtval, h.x(27)]).toEqual([7n, s.at('sd'), BAD, 7n]);
+    expect([h.x(6), h.x(7), h.x(11), h.x(20)]).toEqual([X7 + 5n + 12n, X7 + 12n, BAD, 2n]);
+  });
+
+  it('budget stops anywhere leave the same state in both tiers', async () => {
+    for (const f of ['load', 'store', 'none'] as const) {
+      const a = program(f);
+      for (let k = 1n; k <= 70n; k++) await both(a, k);
+    }
+  });
+});

@@ -59,7 +59,7 @@ import { btInlineImm, btInlineIrq } from '../btvirt';
 import { resetShifts, noteShift } from './idioms';
 import {
   regLocal, dirty, savedDirty, getReg, setReg, storeDirty, extendRd, blockRegisters, numberLocals,
-  storeLoopTemps,
+  storeLoopTemps, loadBefore,
   L_VA, L_PB, L_T, L_IC, L_EV, L_CTX, L_E, L_NEXT,
 } from './regs';
 import { binReg, binImm, word, rotate, cmpReg, mulHigh, divRem } from './alu';
@@ -264,20 +264,29 @@ function emitPartner(c: u32): void {
   curBoff = boff;
   inPartner = true;
   resetShifts();
-  const n = load<u32>(blk, B_COUNT);
-  startCount(blk, n);
-  let r = blk + <usize>B_HDR;
-  let done = false;
-  for (let i: u32 = 0; i < n && !done; i++, r += <usize>R_SIZE) {
-    done = emitInsn(r, boff + <u32>load<u16>(r, R_PCOFF), i, n);
-  }
-  if (!done) goto(<i64>boff + <i64>load<u32>(blk, B_BYTES));
+  emitBlockBody(blk, boff, false); // (its registers were loaded with the block it loops with)
   inPartner = false;
   curBlk = saveBlk;
   curBoff = saveBoff;
   curN = saveN;
   counted = saveCounted;
   resetShifts(); // (conservative: the shifts noted before the jump are forgotten)
+}
+
+/**
+ * The code of one decoded block at page offset boff: its count (startCount), each record,
+ * and, when the last record does not branch away, the jump to the block that follows it.
+ */
+function emitBlockBody(blk: usize, boff: u32, lazy: bool): void {
+  const n = load<u32>(blk, B_COUNT);
+  startCount(blk, n);
+  let r = blk + <usize>B_HDR;
+  let done = false;
+  for (let i: u32 = 0; i < n && !done; i++, r += <usize>R_SIZE) {
+    if (lazy) loadBefore(r);
+    done = emitInsn(r, boff + <u32>load<u16>(r, R_PCOFF), i, n);
+  }
+  if (!done) goto(<i64>boff + <i64>load<u32>(blk, B_BYTES));
 }
 
 /** 1 + the index of the first branch at or after record i of blk (of n), or n. */
@@ -692,6 +701,33 @@ function branchesToItself(b: u32): bool {
 }
 
 /**
+ * The number of records of block b up to and including its last back edge: the last record
+ * whose code can reach b's Wasm loop head (a branch or jal to b's start or to its partner p, a
+ * jalr when b is one of the region's return points), or all of them when b falls off its end
+ * into p. Registers written only after it are not carried around the loop (blockRegisters).
+ */
+function loopEnd(b: u32, p: i32): u32 {
+  const blk = unchecked(regionBlk[b]);
+  const off = unchecked(regionOff[b]);
+  const n = load<u32>(blk, B_COUNT);
+  const poff: i64 = p >= 0 ? <i64>unchecked(regionOff[p]) : -1;
+  if (poff == <i64>off + <i64>load<u32>(blk, B_BYTES)) return n;
+  let end: u32 = 0;
+  let r = blk + <usize>B_HDR;
+  for (let i: u32 = 0; i < n; i++, r += <usize>R_SIZE) {
+    const op = <u32>load<u16>(r, R_OP);
+    if (op == O.OP_JALR) {
+      if (unchecked(returnPoint[b])) end = i + 1;
+      continue;
+    }
+    if (op != O.OP_JAL && (O.opFlags(op) & O.F_BRANCH) == 0) continue;
+    const t = <i64>off + <i64>load<u16>(r, R_PCOFF) + <i64>load<i32>(r, R_IMM);
+    if (t == <i64>off || t == poff) end = i + 1;
+  }
+  return end;
+}
+
+/**
  * A region block, other than b, that b jumps to (by a branch, a jal or falling off its end) and
  * whose only way on is back to b's start (no branch, jump or call but a final jal to b, or
  * falling off its end into b): a loop of two blocks, as compilers make of `while` and `for`
@@ -793,26 +829,20 @@ export function emitRegion(): u32 {
     nest = 0;
     const blk = unchecked(regionBlk[b]);
     const boff = unchecked(regionOff[b]);
-    const n = load<u32>(blk, B_COUNT);
     curBlk = blk;
     curBoff = boff;
     const p = loopPartner(b);
     unchecked(partner[b] = p);
     unchecked(selfLoop[b] = p >= 0 || branchesToItself(b));
-    blockRegisters(blk, unchecked(selfLoop[b]), p >= 0 ? unchecked(regionBlk[p]) : 0);
+    const end = loopEnd(b, p);
+    blockRegisters(blk, unchecked(selfLoop[b]), p >= 0 ? unchecked(regionBlk[p]) : 0, end);
     resetShifts();
     if (unchecked(selfLoop[b])) {
       W.structured(W.LOOP, W.T_VOID);
       selfAt = nest;
       nest++;
     }
-    startCount(blk, n);
-    let r = blk + <usize>B_HDR;
-    let done = false;
-    for (let i: u32 = 0; i < n && !done; i++, r += <usize>R_SIZE) {
-      done = emitInsn(r, boff + <u32>load<u16>(r, R_PCOFF), i, n);
-    }
-    if (!done) goto(<i64>boff + <i64>load<u32>(blk, B_BYTES));
+    emitBlockBody(blk, boff, true);
     if (unchecked(selfLoop[b])) { nest--; W.op(W.END); }
     W.byte(0x00); // unreachable: every path above branched
     if (b + 1 < k) W.op(W.END); // closes $b(b+1)

@@ -1,6 +1,7 @@
 // The guest registers of the region being emitted, in Wasm locals (emit.ts). They are cached
-// per block: a block loads the ones it reads (before writing them) when it starts and stores the
-// ones it wrote whenever it is left, so nothing is live across the region's dispatch loop and
+// per block: a block loads the ones it reads (before writing them) where it first reads them
+// (a looping block: those its loop uses before the loop) and stores the ones it wrote whenever
+// it is left, so nothing is live across the region's dispatch loop and
 // the engine's register allocator sees short live ranges. (Issue 16 tried whole-region
 // residency, every register loaded at entry and stored at every exit: 4-19 % slower, because
 // each exit then keeps every register the region writes live across every loop; docs/jit.md.)
@@ -67,17 +68,33 @@ export function extendRd(rd: u32): void {
  */
 export const loopTemp = new StaticArray<bool>(33);
 
+/** Registers written in the records of a looping block up to its last back edge (blockRegisters). */
+const loopWritten = new StaticArray<bool>(33);
+/** Registers read or written there (or in its partner). */
+const loopUsed = new StaticArray<bool>(33);
 /**
- * Load the registers block `blk` reads before writing them. A block that loops on
- * itself also loads the other registers it writes and starts with them dirty: a later iteration
- * may leave before rewriting a register an earlier one changed. (Those it writes before reading
- * are loopTemp instead.) `partner` (0 if none) is a block emitted inside blk's loop
- * (emit.ts loopPartner): its registers are loaded too, and the ones it writes start dirty.
+ * Registers loaded where the block first reads them (loadBefore), not when it starts, so they
+ * are not live before that (across the exits of the records before, around a loop): every
+ * register of a block that does not loop, and those a looping block reads only after its last
+ * back edge (the loop neither reads nor writes them, and STATE holds their value).
  */
-export function blockRegisters(blk: usize, loops: bool, partner: usize): void {
+const deferLoad = new StaticArray<bool>(33);
+
+/**
+ * Load the registers block `blk` reads before writing them. A block that loops on itself
+ * (`loops`) also loads the registers it writes in its first `loopEnd` records (those up to its
+ * last back edge: only they can have changed when an iteration starts again) and starts with
+ * them dirty: a later iteration may leave before rewriting a register an earlier one changed.
+ * (Those it writes there before reading them are loopTemp instead.) A register written only
+ * after the last back edge is clean at the loop head, as in a block that does not loop.
+ * `partner` (0 if none) is a block emitted inside blk's loop (emit.ts loopPartner): its
+ * registers are loaded too, and the ones it writes start dirty.
+ */
+export function blockRegisters(blk: usize, loops: bool, partner: usize, loopEnd: u32): void {
   for (let i = 0; i < 33; i++) {
     unchecked(needLoad[i] = false); unchecked(regWritten[i] = false); unchecked(dirty[i] = false);
-    unchecked(loopTemp[i] = false);
+    unchecked(loopTemp[i] = false); unchecked(loopWritten[i] = false);
+    unchecked(loopUsed[i] = false); unchecked(deferLoad[i] = false);
   }
   const n = load<u32>(blk, B_COUNT);
   let r = blk + <usize>B_HDR;
@@ -88,8 +105,13 @@ export function blockRegisters(blk: usize, loops: bool, partner: usize): void {
     if (!unchecked(regWritten[rs1])) unchecked(needLoad[rs1] = true);
     if (!unchecked(regWritten[rs2])) unchecked(needLoad[rs2] = true);
     unchecked(regWritten[rd] = true);
+    if (i < loopEnd) {
+      unchecked(loopWritten[rd] = true);
+      unchecked(loopUsed[rd] = true); unchecked(loopUsed[rs1] = true); unchecked(loopUsed[rs2] = true);
+    }
   }
-  if (loops) for (let i = 1; i < 32; i++) unchecked(loopTemp[i] = regWritten[i] && !needLoad[i]);
+  // (Within the first loopEnd records, "read before written" is needLoad's own answer.)
+  if (loops) for (let i = 1; i < 32; i++) unchecked(loopTemp[i] = loopWritten[i] && !needLoad[i]);
   if (partner != 0) {
     const m = load<u32>(partner, B_COUNT);
     r = partner + <usize>B_HDR;
@@ -99,19 +121,36 @@ export function blockRegisters(blk: usize, loops: bool, partner: usize): void {
       const rd = <u32>load<u8>(r, R_RD);
       unchecked(needLoad[rs1] = true);
       unchecked(needLoad[rs2] = true);
-      unchecked(regWritten[rd] = true);
+      unchecked(loopWritten[rd] = true);
+      unchecked(loopUsed[rd] = true); unchecked(loopUsed[rs1] = true); unchecked(loopUsed[rs2] = true);
       unchecked(loopTemp[rs1] = false);
       unchecked(loopTemp[rs2] = false);
       unchecked(loopTemp[rd] = false);
     }
   }
   for (let i: u32 = 1; i < 32; i++) {
-    if (loops && unchecked(regWritten[i]) && !unchecked(loopTemp[i])) { unchecked(needLoad[i] = true); unchecked(dirty[i] = true); }
+    if (loops && unchecked(loopWritten[i]) && !unchecked(loopTemp[i])) { unchecked(needLoad[i] = true); unchecked(dirty[i] = true); }
     if (!unchecked(needLoad[i])) continue;
-    W.i32c(0);
-    W.mem(W.I64_LOAD, 3, <u32>(STATE + S_X) + (i << 3));
-    W.localSet(<u32>unchecked(regLocal[i]));
+    if (!loops || !unchecked(loopUsed[i])) { unchecked(deferLoad[i] = true); continue; }
+    loadReg(i);
   }
+}
+
+/**
+ * Before the code of a record of the block blockRegisters looked at (at the block's top level,
+ * not in a branch's path): load its sources not loaded yet.
+ */
+export function loadBefore(r: usize): void {
+  const rs1 = <u32>load<u8>(r, R_RS1);
+  const rs2 = <u32>load<u8>(r, R_RS2);
+  if (unchecked(deferLoad[rs1])) { unchecked(deferLoad[rs1] = false); loadReg(rs1); }
+  if (unchecked(deferLoad[rs2])) { unchecked(deferLoad[rs2] = false); loadReg(rs2); }
+}
+
+function loadReg(i: u32): void {
+  W.i32c(0);
+  W.mem(W.I64_LOAD, 3, <u32>(STATE + S_X) + (i << 3));
+  W.localSet(<u32>unchecked(regLocal[i]));
 }
 
 /** At a loop's back edge: store the dirty loopTemp registers (see loopTemp). */

@@ -313,3 +313,171 @@ describe('JIT: a loop of two blocks', () => {
     }
   });
 });
+
+describe('JIT: a looping block with code after its last back edge', () => {
+  const BAD = -256n & mask64;
+  /** Nodes per list (each list ends with a node of value 0), the last list's first. */
+  const LISTS = [3, 1, 2, 4];
+  /**
+   * head: lw x5 (the node's value); x6 += 1; x10 = node.next; bne x5, x0 back to head (the
+   * block's only back edge). The same decoded block goes on past it: x9 += 1; x12 += x6;
+   * x15 = the list's store target; sw x12 to it; x20 += 16; j outer. x9, x12, x15 and x20 are
+   * written only after the back edge, so the loop does not carry them (they are clean at its
+   * head), while its exits must still leave them as the interpreter does; x9, x12 and x20 are
+   * read only after it too, so they are loaded there, not when the block starts. outer (a block with a
+   * branch of its own, so not head's partner): x10 = the next list; bne x10, x0 to head; else
+   * pass; the trap handler reads mcause and passes too. faultIn 'loop': the last list's third node has next = -256 (the lw of the next
+   * iteration faults: load access fault, cause 5); 'tail': the last list's store target is -256
+   * (store access fault, cause 7); privileged spec 3.6.
+   */
+  function program(faultIn: 'loop' | 'tail' | 'none'): Asm {
+    const a = new Asm()
+      .la(6, 'handler').w(E.csr(1, 0, 6, 0x305)) // mtvec
+      .la(20, 'heads').li(6, 0).li(9, 0).li(12, 0).li(15, 0)
+      .j('outer')
+      .label('head')
+      .label('lw')
+      .w(E.load('lw', 5, 10, 0), E.aluI('addi', 6, 6, 1), E.load('ld', 10, 10, 8))
+      .br('bne', 5, 0, 'head')
+      .w(E.aluI('addi', 9, 9, 1), E.aluR('add', 12, 12, 6), E.load('ld', 15, 20, 8))
+      .label('sw')
+      .w(E.store('sw', 12, 15, 0), E.aluI('addi', 20, 20, 16))
+      .j('outer')
+      .label('outer')
+      .w(E.load('ld', 10, 20, 0))
+      .br('bne', 10, 0, 'head');
+    a.pass()
+      .label('handler')
+      .w(E.csr(2, 27, 0, 0x342)) // csrr x27, mcause
+      .pass() // (the run ends: both tiers' instruction counts are compared)
+      .pad(4096)
+      .label('scratch').dword(0n);
+    const last = LISTS.length - 1;
+    // heads: (first node, store target) per list, then 0
+    a.label('heads');
+    LISTS.forEach((_, l) => a.dword(`l${l}n0`).dword(l === last && faultIn === 'tail' ? BAD : 'scratch'));
+    a.dword(0n).dword(0n);
+    LISTS.forEach((len, l) => {
+      for (let i = 0; i < len; i++) {
+        const end = i === len - 1;
+        a.label(`l${l}n${i}`).w(end ? 0 : 10 * l + i + 1, 0);
+        a.dword(l === last && i === 2 && faultIn === 'loop' ? BAD : end ? 0n : `l${l}n${i + 1}`);
+      }
+    });
+    return a;
+  }
+  /** x6, x9, x12 after `lists` whole lists. */
+  function after(lists: number): [bigint, bigint, bigint] {
+    let x6 = 0n, x12 = 0n;
+    for (let l = 0; l < lists; l++) { x6 += BigInt(LISTS[l]); x12 += x6; }
+    return [x6, BigInt(lists), x12];
+  }
+
+  it('runs to the end with the values RISC-V gives', async () => {
+    const { m, r, jit } = await both(program('none'), 2000n);
+    expect(r).toEqual(['exit', 0, r[2]]);
+    const h = m.hart;
+    expect([h.x(6), h.x(9), h.x(12), h.x(10)]).toEqual([...after(LISTS.length), 0n]);
+    expect(jit.calls).toBeGreaterThan(0n);
+  });
+
+  it('a fault inside the loop leaves the registers the loop does not carry as the interpreter does', async () => {
+    const a = program('loop');
+    const { m, r } = await both(a, 2000n);
+    expect(r.slice(0, 2)).toEqual(['exit', 0]);
+    const h = m.hart;
+    const [x6, x9, x12] = after(LISTS.length - 1);
+    expect([h.mcause, h.mepc, h.mtval, h.x(27)]).toEqual([5n, a.at('lw'), BAD, 5n]);
+    // three nodes of the last list were counted; x15 and x20 still hold the list before's
+    expect([h.x(6), h.x(9), h.x(12), h.x(10)]).toEqual([x6 + 3n, x9, x12, BAD]);
+    expect([h.x(15), h.x(20)]).toEqual([a.at('scratch'), a.at('heads') + BigInt(16 * (LISTS.length - 1))]);
+  });
+
+  it('a fault after the back edge leaves the interpreter\'s state', async () => {
+    const a = program('tail');
+    const { m, r } = await both(a, 2000n);
+    expect(r.slice(0, 2)).toEqual(['exit', 0]);
+    const h = m.hart;
+    const [x6, x9, x12] = after(LISTS.length);
+    expect([h.mcause, h.mepc, h.mtval, h.x(27)]).toEqual([7n, a.at('sw'), BAD, 7n]);
+    expect([h.x(6), h.x(9), h.x(12), h.x(15)]).toEqual([x6, x9, x12, BAD]);
+    expect(h.x(20)).toBe(a.at('heads') + BigInt(16 * (LISTS.length - 1)));
+  });
+
+  it('budget stops anywhere leave the same state in both tiers', async () => {
+    for (const f of ['loop', 'tail', 'none'] as const) {
+      const a = program(f);
+      for (let k = 1n; k <= 90n; k++) await both(a, k);
+    }
+  });
+});
+
+describe('JIT: registers loaded where a block first reads them', () => {
+  const BAD = -256n & mask64;
+  const X7 = 0x1234n;
+  /**
+   * blk (a block that does not loop: it jumps to next, which has a branch of its own, so it is
+   * no partner): lw x5 (node value); beq x5, x0 to done; then x6 = x7 + x8 (the block's first
+   * reads of x7 and x8, loaded there and not when it starts); x11 = node.target; sd x6 to it;
+   * x7 = x6 + 1; x10 = node.next; j next. next: x20 += 1; bltu x20, x21 to blk. Nodes 1..4 then
+   * a 0. faultIn 'load': node 2's next is -256 (the lw of the next pass faults, cause 5);
+   * 'store': node 2's target is -256 (the sd faults, cause 7); privileged spec 3.6.
+   */
+  function program(faultIn: 'load' | 'store' | 'none'): Asm {
+    const a = new Asm()
+      .la(6, 'handler').w(E.csr(1, 0, 6, 0x305)) // mtvec
+      .la(10, 'n0').li(7, Number(X7)).li(8, 5).li(20, 0).li(21, 100)
+      .j('next0')
+      .label('blk')
+      .label('lw')
+      .w(E.load('lw', 5, 10, 0))
+      .br('beq', 5, 0, 'done')
+      .w(E.aluR('add', 6, 7, 8), E.load('ld', 11, 10, 16))
+      .label('sd')
+      .w(E.store('sd', 6, 11, 0), E.aluI('addi', 7, 6, 1), E.load('ld', 10, 10, 8))
+      .j('next')
+      .label('next')
+      .w(E.aluI('addi', 20, 20, 1))
+      .label('next0')
+      .br('bltu', 20, 21, 'blk')
+      .label('done');
+    a.pass()
+      .label('handler')
+      .w(E.csr(2, 27, 0, 0x342)) // csrr x27, mcause
+      .pass()
+      .pad(4096)
+      .label('scratch').dword(0n);
+    for (let i = 0; i < 5; i++) {
+      a.label(`n${i}`).w(i < 4 ? i + 1 : 0, 0);
+      a.dword(i === 2 && faultIn === 'load' ? BAD : i < 4 ? `n${i + 1}` : 0n);
+      a.dword(i === 2 && faultIn === 'store' ? BAD : 'scratch');
+    }
+    return a;
+  }
+
+  it('runs to the end with the values RISC-V gives', async () => {
+    const { m, r, jit } = await both(program('none'), 2000n);
+    expect(r.slice(0, 2)).toEqual(['exit', 0]);
+    const h = m.hart;
+    expect([h.x(6), h.x(7), h.x(20)]).toEqual([X7 + 5n + 18n, X7 + 24n, 4n]);
+    expect(jit.calls).toBeGreaterThan(0n);
+  });
+
+  it('faults before and after the first reads leave the interpreter\'s state', async () => {
+    const l = program('load');
+    let h = (await both(l, 2000n)).m.hart;
+    expect([h.mcause, h.mepc, h.mtval, h.x(27)]).toEqual([5n, l.at('lw'), BAD, 5n]);
+    expect([h.x(6), h.x(7), h.x(10), h.x(20)]).toEqual([X7 + 5n + 12n, X7 + 18n, BAD, 3n]);
+    const s = program('store');
+    h = (await both(s, 2000n)).m.hart;
+    expect([h.mcause, h.mepc, h.mtval, h.x(27)]).toEqual([7n, s.at('sd'), BAD, 7n]);
+    expect([h.x(6), h.x(7), h.x(11), h.x(20)]).toEqual([X7 + 5n + 12n, X7 + 12n, BAD, 2n]);
+  });
+
+  it('budget stops anywhere leave the same state in both tiers', async () => {
+    for (const f of ['load', 'store', 'none'] as const) {
+      const a = program(f);
+      for (let k = 1n; k <= 70n; k++) await both(a, k);
+    }
+  });
+});

@@ -197,7 +197,16 @@ export async function receiveOver(
     return { pages: received, bytes: reader.bytes, ...(profiling() ? { profile: prof.text() } : {}) };
   } catch (e) {
     if (e instanceof StreamError) {
-      socket.destroy();
+      // Say so to the source when it can still hear (a corrupt message; not a closed connection):
+      // a REFUSE tells it that nothing runs here, so it resumes the guest even after writing
+      // COMMIT (source.ts targetOwns) instead of holding it.
+      try {
+        const o = new Out();
+        o.str(e.message.startsWith(`${what}: `) ? e.message.slice(what.length + 2) : e.message);
+        socket.end(frame(MSG.REFUSE, o.result()));
+      } catch {
+        socket.destroy();
+      }
       throw new UserError(`${e.message}; nothing was run`, 2);
     }
     throw e;

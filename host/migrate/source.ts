@@ -242,7 +242,7 @@ export class MigrationSource implements PostcopySender {
     this.endedAt = performance.now();
     this.refused = refusal !== undefined || why.startsWith('refused by the target');
     const owned = this.commitSent && !this.refused;
-    this.io.stderr(this.io.failLine?.(why, refusal !== undefined) ?? (owned
+    this.io.stderr(this.io.failLine?.(why, this.refused) ?? (owned
       ? `${this.what}: ${why} after COMMIT, before the target's answer; the VM is the target's: not resumed here\n`
       : `${this.what}: ${why}; the VM keeps running here\n`));
     this.io.onEnd?.({ error: why });

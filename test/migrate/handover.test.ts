@@ -73,6 +73,25 @@ describe('a single VM migration cut after COMMIT', () => {
     expect(rest.status, rest.stderr).toBe(0);
     expect(s.stdout + rest.stdout).toBe(reference);
   }, 90_000);
+
+  it('COMMIT corrupted on the way: the target refuses it (REFUSE reaches the source), so the source resumes and runs the guest to its end', async () => {
+    const port = await freePort();
+    const target = start([...base, '--incoming', `tcp:127.0.0.1:${port}`]);
+    await target.stderrHas(`wasmvisor: waiting for a migration on tcp:127.0.0.1:${port}\n`);
+    const proxy = await cuttingProxy(port, () => false, Infinity, { headerLine: false, corrupt: (type) => type === 'C' });
+    const snap = join(dir, 'refused.wvsnap');
+    const source = start([...base, '--migrate-max-rounds', '2', '--snapshot-file', snap, '--migrate-to', `tcp:127.0.0.1:${proxy.port}`]);
+    const [s, t] = await Promise.all([source.done, target.done]);
+    proxy.server.close();
+    expect(proxy.frames().slice(-1)).toEqual(['C (corrupt)']);
+    expect(t.code).toBe(2);
+    expect(t.stdout).toBe('');
+    expect(t.stderr).toMatch(/: checksum mismatch in message \d+ \(COMMIT, corrupt stream\); nothing was run\n$/);
+    expect(s.code, s.stderr).toBe(0);
+    expect(s.stderr).toMatch(/^wasmvisor: migration to tcp:127\.0\.0\.1:\d+: refused by the target: checksum mismatch in message \d+ \(COMMIT, corrupt stream\); the VM keeps running here\n$/);
+    expect(s.stdout).toBe(reference);
+    expect(existsSync(snap)).toBe(false);
+  }, 90_000);
 });
 
 /** A port free at the moment (the system's pick, released). */

@@ -90,19 +90,19 @@ describe('live xl migrate: faults at the hand-over (built CLI)', () => {
     expect(readFileSync(t.disk).equals(want.disk)).toBe(true);
   }, 300_000);
 
-  it('a cut after STATE, before COMMIT: the target drops its copy; the source resumes it and re-announces each vif once', async () => {
+  it('COMMIT corrupted on the way: the target refuses it and drops its copy; the source resumes it and re-announces each vif once', async () => {
     const want = await unmigrated();
     const { t, sa, sb, hostB } = await setup('wasmvisor-xllive-precommit-');
     const { p: b, port } = await target(t.rtB, [hostB]);
-    // STATE forwarded, then the cut; the cap (0.1 MB/s) makes the source wait after STATE's
-    // write (its size over the cap, ~200 ms) before it writes COMMIT, so COMMIT is never written.
-    const proxy = await cuttingProxy(port, (_, frames) => frames[frames.length - 1] === 'S');
+    // COMMIT goes in one write with the last pages and STATE, so no cut can fall between them:
+    // its checksum is broken instead. The target refuses it (REFUSE reaches the source), so the
+    // source knows the target runs nothing and resumes the domain.
+    const proxy = await cuttingProxy(port, () => false, Infinity, { corrupt: (type) => type === 'C' });
     const a = start(t.dir, ['up', t.host, '--timeout', '300']);
     await until('round 100 on the source', () => lastRound(a.out) >= 100, () => a.out + a.err);
-    const m = await run(t.dir, ['xl', 'migrate', '--migrate-bandwidth', '0.1', '--migrate-max-rounds', '2', 'dl', `127.0.0.1:${proxy.port}`]);
-    expect(proxy.frames()).not.toContain('C');
-    expect(proxy.frames().slice(-2)).toEqual(['I', 'S']);
-    expect(m.stderr).toMatch(new RegExp(`^wasmvisor: xl migrate: cannot migrate dl \\(d1\\) to 127\\.0\\.0\\.1:${proxy.port}: [^\\n]*(connection closed|connection error)[^\\n]*; it runs on here\\n$`));
+    const m = await run(t.dir, ['xl', 'migrate', '--migrate-max-rounds', '2', 'dl', `127.0.0.1:${proxy.port}`]);
+    expect(proxy.frames().slice(-3)).toEqual(['I', 'S', 'C (corrupt)']);
+    expect(m.stderr).toMatch(new RegExp(`^wasmvisor: xl migrate: cannot migrate dl \\(d1\\) to 127\\.0\\.0\\.1:${proxy.port}: [^\\n]*refused by the target: [^\\n]*corrupt stream[^\\n]*; it runs on here\\n$`));
     expect(m.status).toBe(1);
     // The target loaded the state, never ran it, and dropped it.
     await until('the target to give up', () => /nothing was run\n/.test(b.err), () => b.err);

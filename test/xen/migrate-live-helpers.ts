@@ -99,6 +99,8 @@ export interface ProxyFaults {
   delayMs?: number;
   /** The source's stream starts with xl migrate's header line (default); false: a VM's stream (messages at once). */
   headerLine?: boolean;
+  /** Flip the first byte after the header of the source's first message of this type letter (its checksum fails). */
+  corrupt?: (type: string) => boolean;
 }
 
 /**
@@ -120,6 +122,8 @@ export function cuttingProxy(port: number, cut: (sent: number, frames: string[])
     let head = Buffer.alloc(0); // a message's 9-byte header, as it comes
     let left = -1; // bytes of the current message after its header (payload and CRC), -1: in a header
     let type = 0;
+    let whole = 0; // the current message's bytes after its header
+    let corrupted = false;
     const delay = faults.delayMs ?? 0;
     const later = (to: Socket, b: Buffer) => {
       if (delay === 0) return void to.write(b);
@@ -163,10 +167,25 @@ export function cuttingProxy(port: number, cut: (sent: number, frames: string[])
           if (head.length === 9) {
             type = head[0];
             left = head.readUInt32LE(1) + 4;
+            whole = left;
             head = Buffer.alloc(0);
           }
         } else {
           n = Math.min(piece.length, left);
+          if (!corrupted && left === whole && faults.corrupt?.(String.fromCharCode(type))) {
+            corrupted = true;
+            const bad = Buffer.from(rest.subarray(0, n));
+            bad[0] ^= 0x5a;
+            later(t, bad);
+            sent += n;
+            rest = rest.subarray(n);
+            left -= n;
+            if (left === 0) {
+              frames.push(`${String.fromCharCode(type)} (corrupt)`);
+              left = -1;
+            }
+            continue;
+          }
           left -= n;
           if (left === 0) {
             frames.push(String.fromCharCode(type));

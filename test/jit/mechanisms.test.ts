@@ -76,21 +76,35 @@ function state(h: HartState): Record<string, string> {
   return s;
 }
 
-/** Run the program on both tiers; returns the interpreter's machine after checking the JIT's equals it. */
+/** Bytes of RAM compared between the tiers: the image's pages and the page after them. */
+function ramSpan(image: Uint8Array): number { return ((image.length + 0xfff) & ~0xfff) + 0x1000; }
+
+/**
+ * Run the program on both tiers; returns the interpreter's machine after checking the JIT's
+ * equals it: the stop (reason, exit code, instructions), every register, pc, instret, the trap
+ * CSRs, and the RAM the program can touch (its image's pages and the next).
+ */
 async function both(a: Asm, maxInstructions = 100_000n) {
   const image = a.bytes();
   const runs = [];
   for (const jit of ['off', 'always'] as const) {
     const m = await Machine.create({ memSize: 4 << 20, kernel: parseImage(image, 'mech.bin', BASE), deterministic: true, jit });
     const r = await m.run({ maxInstructions, timeoutMs: 30_000 });
-    runs.push({ m, r: [r.reason, r.exitCode, r.instructions.toString()], s: state(m.hart) });
+    runs.push({ m, r: [r.reason, r.exitCode, r.instructions.toString()], s: state(m.hart), ram: m.memory.read(BASE, ramSpan(image)) });
   }
   expect(runs[1].r).toEqual(runs[0].r);
   expect(runs[1].s).toEqual(runs[0].s);
+  const diff = runs[0].ram.findIndex((b, i) => b !== runs[1].ram[i]);
+  expect(diff === -1 ? 'same RAM' : `RAM differs at 0x${(BASE + BigInt(diff)).toString(16)}`).toBe('same RAM');
   const js = runs[1].m.stats().jit;
   expect(js.failures).toBe(0n);
   expect(js.instructions).toBeGreaterThan(0n);
   return { m: runs[0].m, r: runs[0].r, jit: js };
+}
+
+/** The 32-bit word of guest RAM at addr (little-endian). */
+function word32(m: Machine, addr: bigint): bigint {
+  return BigInt(new DataView(m.memory.read(addr, 4).buffer).getUint32(0, true));
 }
 
 const mask64 = (1n << 64n) - 1n;
@@ -247,13 +261,18 @@ describe('JIT: a store to code of its own region', () => {
 describe('JIT: a loop of two blocks', () => {
   const K = 6;
   const BAD = -256n & mask64;
+  /** Instructions of head's block up to its branch, and of latch's block. */
+  const HEAD = 4n, LATCH = 5n;
   /**
    * head: lw x5 (the node's value); x6 += 1; x7 = x5 << 1 (written before it is read: a
    * temporary of the loop); bltu x5, x11 to latch, in the middle of head's block.
    * latch: x13 += x7; x16 = node.target; sw x13 to it; x10 = node.next; j head. Only latch goes
    * back to head, so it is emitted inside head's loop. K nodes with values 1..K; the last one's
    * next (faultIn 'head': the lw faults, load access fault, cause 5) or store target (faultIn
-   * 'latch': the sw faults, store access fault, cause 7) is -256 (privileged spec 3.6).
+   * 'latch': the sw faults, store access fault, cause 7) is -256 (privileged spec 3.6). The
+   * handler reads mcause (x27) and minstret (x26) and ends the run through the test finisher, so
+   * the run stops right after the fault: both tiers' instruction counts and every register
+   * the loop left are compared, not a spin loop's state at a budget.
    */
   function program(faultIn: 'head' | 'latch'): Asm {
     const a = new Asm()
@@ -264,7 +283,7 @@ describe('JIT: a loop of two blocks', () => {
       .w(E.load('lw', 5, 10, 0), E.aluI('addi', 6, 6, 1), E.shiftI('slli', 7, 5, 1))
       .br('bltu', 5, 11, 'latch')
       .w(E.aluI('addi', 8, 6, 0))
-      .j('spin')
+      .pass() // (not reached: every value is below 100)
       .label('latch')
       .w(E.aluR('add', 13, 13, 7), E.load('ld', 16, 10, 16))
       .label('sw')
@@ -272,8 +291,8 @@ describe('JIT: a loop of two blocks', () => {
       .j('head')
       .label('handler')
       .w(E.csr(2, 27, 0, 0x342)) // csrr x27, mcause
-      .label('spin')
-      .j('spin')
+      .w(E.csr(2, 26, 0, 0xb02)) // csrr x26, minstret
+      .pass()
       .pad(4096)
       .label('scratch').dword(0n);
     // node i: value (4 bytes, 4 of padding), next, store target
@@ -285,31 +304,55 @@ describe('JIT: a loop of two blocks', () => {
     }
     return a;
   }
+  /** Instructions before head. */
+  const setup = (a: Asm) => (a.at('head') - BASE) / 4n;
+  /**
+   * The run: x26 = minstret as the handler reads it (the faulting instruction does not retire,
+   * the handler's csrr of mcause does: privileged spec 3.1.10), then that csrr of minstret and
+   * the finisher's li, li (its sw ends the run before it retires).
+   */
+  function expectEnd(r: string[], h: HartState, minstret: bigint) {
+    expect(h.x(26)).toBe(minstret);
+    expect(r).toEqual(['exit', 0, (minstret + 1n + 4n).toString()]);
+  }
 
-  it('a fault in the first block sees the temporary of the iteration before (mepc, mtval, registers)', async () => {
+  it('a fault in the first block sees the temporary of the iteration before (mepc, mtval, registers, instret)', async () => {
     const a = program('head');
-    const { m, jit } = await both(a, 2000n);
+    const { m, r, jit } = await both(a, 2000n);
     const h = m.hart;
     expect([h.mcause, h.mepc, h.mtval]).toEqual([5n, a.at('lw'), BAD]);
-    expect([h.x(5), h.x(6), h.x(7), h.x(10), h.x(13), h.x(27)])
-      .toEqual([BigInt(K), BigInt(K), BigInt(2 * K), BAD, BigInt(K * (K + 1)), 5n]);
+    expect([h.x(5), h.x(6), h.x(7), h.x(10), h.x(13), h.x(16), h.x(27)])
+      .toEqual([BigInt(K), BigInt(K), BigInt(2 * K), BAD, BigInt(K * (K + 1)), a.at('scratch'), 5n]);
+    // K whole iterations, then the handler's first csrr
+    expectEnd(r, h, setup(a) + BigInt(K) * (HEAD + LATCH) + 1n);
+    expect(word32(m, a.at('scratch'))).toBe(BigInt(K * (K + 1)));
     expect(jit.calls).toBeGreaterThan(0n);
   });
 
   it('a fault in the second block, inside the first one\'s loop, leaves the interpreter\'s state', async () => {
     const a = program('latch');
-    const { m } = await both(a, 2000n);
+    const { m, r } = await both(a, 2000n);
     const h = m.hart;
     expect([h.mcause, h.mepc, h.mtval]).toEqual([7n, a.at('sw'), BAD]);
     expect([h.x(5), h.x(6), h.x(7), h.x(13), h.x(16), h.x(27)])
       .toEqual([BigInt(K), BigInt(K), BigInt(2 * K), BigInt(K * (K + 1)), BAD, 7n]);
     expect(h.x(10)).toBe(a.at(`node${K - 1}`));
+    // K - 1 whole iterations, head, latch's add and ld, then the handler's first csrr
+    expectEnd(r, h, setup(a) + BigInt(K - 1) * (HEAD + LATCH) + HEAD + 2n + 1n);
+    expect(word32(m, a.at('scratch'))).toBe(BigInt((K - 1) * K)); // the sw of the last whole iteration
   });
 
-  it('budget stops anywhere in the loop leave the same state in both tiers', async () => {
+  it('budget stops at every instruction of the run leave the same state in both tiers', async () => {
     for (const f of ['head', 'latch'] as const) {
       const a = program(f);
-      for (let k = 1n; k <= 80n; k++) await both(a, k);
+      const end = BigInt((await both(a, 2000n)).r[2]);
+      for (let k = 1n; k <= end; k++) {
+        const { r } = await both(a, k);
+        // the budget is checked between blocks: a stop at the first boundary at or after k,
+        // or the run's own end if k falls in its last block
+        const n = BigInt(r[2]);
+        expect(r[0] === 'exit' ? n === end : r[0] === 'max-instructions' && n >= k && n < end, `budget ${k}: ${r}`).toBe(true);
+      }
     }
   });
 });

@@ -107,6 +107,22 @@ function word32(m: Machine, addr: bigint): bigint {
   return BigInt(new DataView(m.memory.read(addr, 4).buffer).getUint32(0, true));
 }
 
+/**
+ * both() at every instruction budget from 1 to the end of the run. The budget is checked
+ * between blocks: a run stops at the first block boundary at or after k, or at its own end if
+ * k falls in its last block, and both tiers at the same place.
+ */
+async function budgetStops(a: Asm): Promise<void> {
+  const full = await both(a, 100_000n);
+  expect(full.r.slice(0, 2)).toEqual(['exit', 0]);
+  const end = BigInt(full.r[2]);
+  for (let k = 1n; k <= end; k++) {
+    const { r } = await both(a, k);
+    const n = BigInt(r[2]);
+    expect(r[0] === 'exit' ? n === end : r[0] === 'max-instructions' && n >= k && n < end, `budget ${k}: ${r}`).toBe(true);
+  }
+}
+
 const mask64 = (1n << 64n) - 1n;
 const sext32 = (v: bigint) => BigInt.asIntN(32, v) & mask64;
 const rotl32 = (v: bigint, k: bigint) => { const x = v & 0xffffffffn; return ((x << k) | (x >> (32n - k))) & 0xffffffffn; };
@@ -172,6 +188,8 @@ describe('JIT: registers in locals across the blocks of a region', () => {
    * Three blocks in one page: a loop head, its latch, and a block that faults (lb from
    * 0xffffffffffffffff: an access fault, privileged spec 3.6) after writing a register. Every
    * register the region wrote is in a local when the fault comes; the trap must see them all.
+   * The handler reads mcause (x27) and minstret (x26) and ends the run through the test
+   * finisher, so the instruction counts of the run are compared, not a spin loop's.
    */
   function faultProgram(): Asm {
     return new Asm()
@@ -185,25 +203,31 @@ describe('JIT: registers in locals across the blocks of a region', () => {
       .label('fault')
       .w(E.aluI('addi', 24, 22, 7))
       .label('lb')
-      .w(E.load('lb', 25, 0, -1), E.aluI('addi', 26, 0, 1))
+      .w(E.load('lb', 25, 0, -1), E.aluI('addi', 28, 0, 1))
       .label('handler')
       .w(E.csr(2, 27, 0, 0x342)) // csrr x27, mcause
-      .label('spin')
-      .j('spin');
+      .w(E.csr(2, 26, 0, 0xb02)) // csrr x26, minstret
+      .pass();
   }
 
-  it('a fault in a later block leaves the interpreter\'s exact state (mepc, mtval, every register)', async () => {
+  it('a fault in a later block leaves the interpreter\'s exact state (mepc, mtval, every register, instret)', async () => {
     const a = faultProgram();
-    const { m, jit } = await both(a, 500n);
+    const { m, r, jit } = await both(a, 500n);
     const h = m.hart;
     expect([h.mcause, h.mepc, h.mtval]).toEqual([5n, a.at('lb'), mask64]);
-    expect([h.x(20), h.x(21), h.x(22), h.x(23), h.x(24), h.x(25), h.x(26), h.x(27)]).toEqual([0n, 15n, 115n, 48n, 122n, 0n, 0n, 5n]);
+    expect([h.x(20), h.x(21), h.x(22), h.x(23), h.x(24), h.x(25), h.x(28), h.x(27)]).toEqual([0n, 15n, 115n, 48n, 122n, 0n, 0n, 5n]);
+    // 7 before the loop, 4 whole iterations of 6, the head of the 5th (3), the addi before the
+    // lb (which does not retire), the handler's csrr of mcause; then its csrr of minstret and the
+    // finisher's li, li (the sw ends the run before it retires)
+    expect((a.at('loop') - BASE) / 4n).toBe(7n);
+    expect(h.x(26)).toBe(7n + 4n * 6n + 3n + 1n + 1n);
+    expect(r).toEqual(['exit', 0, (h.x(26) + 1n + 4n).toString()]);
     expect(jit.calls).toBeGreaterThan(0n);
   });
 
-  it('budget stops anywhere in the region leave the same state in both tiers', async () => {
+  it('budget stops at every instruction of the run leave the same state in both tiers', async () => {
     const a = faultProgram();
-    for (let k = 1n; k <= 40n; k++) await both(a, k);
+    await budgetStops(a);
   });
 
   it('a timer interrupt while the region loops is taken at the interpreter\'s instruction', async () => {
@@ -235,26 +259,38 @@ describe('JIT: registers in locals across the blocks of a region', () => {
 });
 
 describe('JIT: a store to code of its own region', () => {
+  /**
+   * P: addi x7, x7, 1 becomes addi x7, x7, 100 after the first pass; Q (a later block of the
+   * same region) likewise from addi x14, x14, 1 to addi x14, x14, 1000.
+   */
+  const program = () => new Asm()
+    .la(6, 'P').la(12, 'Q')
+    .li(8, E.aluI('addi', 7, 7, 100)).li(13, E.aluI('addi', 14, 14, 1000))
+    .li(20, 3)
+    .label('loop')
+    .label('P')
+    .w(E.aluI('addi', 7, 7, 1), E.store('sw', 8, 6, 0), E.aluI('addi', 20, 20, -1))
+    .br('beq', 20, 0, 'done')
+    .label('Q')
+    .w(E.aluI('addi', 14, 14, 1), E.store('sw', 13, 12, 0))
+    .j('loop')
+    .label('done')
+    .pass();
+
   it('rewriting an instruction of the running block and of a later block runs the new code', async () => {
-    // P: addi x7, x7, 1 becomes addi x7, x7, 100 after the first pass; Q (a later block of the
-    // same region) likewise from addi x11, x11, 1 to addi x14, x14, 1000.
-    const a = new Asm()
-      .la(6, 'P').la(12, 'Q')
-      .li(8, E.aluI('addi', 7, 7, 100)).li(13, E.aluI('addi', 14, 14, 1000))
-      .li(20, 3)
-      .label('loop')
-      .label('P')
-      .w(E.aluI('addi', 7, 7, 1), E.store('sw', 8, 6, 0), E.aluI('addi', 20, 20, -1))
-      .br('beq', 20, 0, 'done')
-      .label('Q')
-      .w(E.aluI('addi', 14, 14, 1), E.store('sw', 13, 12, 0))
-      .j('loop')
-      .label('done')
-      .pass();
+    const a = program();
     const { m, r } = await both(a);
-    expect(r.slice(0, 2)).toEqual(['exit', 0]);
+    // 10 before the loop; two whole passes of P (4) and Q (3); P's third, whose beq is taken;
+    // the finisher's li, li (the sw ends the run before it retires)
+    expect((a.at('loop') - BASE) / 4n).toBe(10n);
+    expect(r).toEqual(['exit', 0, String(10 + 2 * 7 + 4 + 4)]);
     expect(m.hart.x(7)).toBe(201n);
     expect(m.hart.x(14)).toBe(1001n);
+    expect([word32(m, a.at('P')), word32(m, a.at('Q'))]).toEqual([BigInt(E.aluI('addi', 7, 7, 100) >>> 0), BigInt(E.aluI('addi', 14, 14, 1000) >>> 0)]);
+  });
+
+  it('budget stops at every instruction of the run leave the same state (and code) in both tiers', async () => {
+    await budgetStops(program());
   });
 });
 
@@ -343,17 +379,7 @@ describe('JIT: a loop of two blocks', () => {
   });
 
   it('budget stops at every instruction of the run leave the same state in both tiers', async () => {
-    for (const f of ['head', 'latch'] as const) {
-      const a = program(f);
-      const end = BigInt((await both(a, 2000n)).r[2]);
-      for (let k = 1n; k <= end; k++) {
-        const { r } = await both(a, k);
-        // the budget is checked between blocks: a stop at the first boundary at or after k,
-        // or the run's own end if k falls in its last block
-        const n = BigInt(r[2]);
-        expect(r[0] === 'exit' ? n === end : r[0] === 'max-instructions' && n >= k && n < end, `budget ${k}: ${r}`).toBe(true);
-      }
-    }
+    for (const f of ['head', 'latch'] as const) await budgetStops(program(f));
   });
 });
 
@@ -447,11 +473,8 @@ describe('JIT: a looping block with code after its last back edge', () => {
     expect(h.x(20)).toBe(a.at('heads') + BigInt(16 * (LISTS.length - 1)));
   });
 
-  it('budget stops anywhere leave the same state in both tiers', async () => {
-    for (const f of ['loop', 'tail', 'none'] as const) {
-      const a = program(f);
-      for (let k = 1n; k <= 90n; k++) await both(a, k);
-    }
+  it('budget stops at every instruction of the run leave the same state in both tiers', async () => {
+    for (const f of ['loop', 'tail', 'none'] as const) await budgetStops(program(f));
   });
 });
 
@@ -517,10 +540,7 @@ describe('JIT: registers loaded where a block first reads them', () => {
     expect([h.x(6), h.x(7), h.x(11), h.x(20)]).toEqual([X7 + 5n + 12n, X7 + 12n, BAD, 2n]);
   });
 
-  it('budget stops anywhere leave the same state in both tiers', async () => {
-    for (const f of ['load', 'store', 'none'] as const) {
-      const a = program(f);
-      for (let k = 1n; k <= 70n; k++) await both(a, k);
-    }
+  it('budget stops at every instruction of the run leave the same state in both tiers', async () => {
+    for (const f of ['load', 'store', 'none'] as const) await budgetStops(program(f));
   });
 });

@@ -86,7 +86,7 @@ function ramSpan(image: Uint8Array): number { return ((image.length + 0xfff) & ~
  */
 async function both(a: Asm, maxInstructions = 100_000n) {
   const image = a.bytes();
-  const runs = [];
+  const runs: { m: Machine; r: [string, number, string]; s: Record<string, string>; ram: Uint8Array }[] = [];
   for (const jit of ['off', 'always'] as const) {
     const m = await Machine.create({ memSize: 4 << 20, kernel: parseImage(image, 'mech.bin', BASE), deterministic: true, jit });
     const r = await m.run({ maxInstructions, timeoutMs: 30_000 });
@@ -357,7 +357,7 @@ describe('JIT: a loop of two blocks', () => {
    * the handler's csrr of mcause does: privileged spec 3.1.10), then that csrr of minstret and
    * the finisher's li, li (its sw ends the run before it retires).
    */
-  function expectEnd(r: string[], h: HartState, minstret: bigint) {
+  function expectEnd(r: [string, number, string], h: HartState, minstret: bigint) {
     expect(h.x(26)).toBe(minstret);
     expect(r).toEqual(['exit', 0, (minstret + 1n + 4n).toString()]);
   }

@@ -76,21 +76,51 @@ function state(h: HartState): Record<string, string> {
   return s;
 }
 
-/** Run the program on both tiers; returns the interpreter's machine after checking the JIT's equals it. */
+/** Bytes of RAM compared between the tiers: the image's pages and the page after them. */
+function ramSpan(image: Uint8Array): number { return ((image.length + 0xfff) & ~0xfff) + 0x1000; }
+
+/**
+ * Run the program on both tiers; returns the interpreter's machine after checking the JIT's
+ * equals it: the stop (reason, exit code, instructions), every register, pc, instret, the trap
+ * CSRs, and the RAM the program can touch (its image's pages and the next).
+ */
 async function both(a: Asm, maxInstructions = 100_000n) {
   const image = a.bytes();
-  const runs = [];
+  const runs: { m: Machine; r: [string, number, string]; s: Record<string, string>; ram: Uint8Array }[] = [];
   for (const jit of ['off', 'always'] as const) {
     const m = await Machine.create({ memSize: 4 << 20, kernel: parseImage(image, 'mech.bin', BASE), deterministic: true, jit });
     const r = await m.run({ maxInstructions, timeoutMs: 30_000 });
-    runs.push({ m, r: [r.reason, r.exitCode, r.instructions.toString()], s: state(m.hart) });
+    runs.push({ m, r: [r.reason, r.exitCode, r.instructions.toString()], s: state(m.hart), ram: m.memory.read(BASE, ramSpan(image)) });
   }
   expect(runs[1].r).toEqual(runs[0].r);
   expect(runs[1].s).toEqual(runs[0].s);
+  const diff = runs[0].ram.findIndex((b, i) => b !== runs[1].ram[i]);
+  expect(diff === -1 ? 'same RAM' : `RAM differs at 0x${(BASE + BigInt(diff)).toString(16)}`).toBe('same RAM');
   const js = runs[1].m.stats().jit;
   expect(js.failures).toBe(0n);
   expect(js.instructions).toBeGreaterThan(0n);
   return { m: runs[0].m, r: runs[0].r, jit: js };
+}
+
+/** The 32-bit word of guest RAM at addr (little-endian). */
+function word32(m: Machine, addr: bigint): bigint {
+  return BigInt(new DataView(m.memory.read(addr, 4).buffer).getUint32(0, true));
+}
+
+/**
+ * both() at every instruction budget from 1 to the end of the run. The budget is checked
+ * between blocks: a run stops at the first block boundary at or after k, or at its own end if
+ * k falls in its last block, and both tiers at the same place.
+ */
+async function budgetStops(a: Asm): Promise<void> {
+  const full = await both(a, 100_000n);
+  expect(full.r.slice(0, 2)).toEqual(['exit', 0]);
+  const end = BigInt(full.r[2]);
+  for (let k = 1n; k <= end; k++) {
+    const { r } = await both(a, k);
+    const n = BigInt(r[2]);
+    expect(r[0] === 'exit' ? n === end : r[0] === 'max-instructions' && n >= k && n < end, `budget ${k}: ${r}`).toBe(true);
+  }
 }
 
 const mask64 = (1n << 64n) - 1n;
@@ -158,6 +188,8 @@ describe('JIT: registers in locals across the blocks of a region', () => {
    * Three blocks in one page: a loop head, its latch, and a block that faults (lb from
    * 0xffffffffffffffff: an access fault, privileged spec 3.6) after writing a register. Every
    * register the region wrote is in a local when the fault comes; the trap must see them all.
+   * The handler reads mcause (x27) and minstret (x26) and ends the run through the test
+   * finisher, so the instruction counts of the run are compared, not a spin loop's.
    */
   function faultProgram(): Asm {
     return new Asm()
@@ -171,25 +203,31 @@ describe('JIT: registers in locals across the blocks of a region', () => {
       .label('fault')
       .w(E.aluI('addi', 24, 22, 7))
       .label('lb')
-      .w(E.load('lb', 25, 0, -1), E.aluI('addi', 26, 0, 1))
+      .w(E.load('lb', 25, 0, -1), E.aluI('addi', 28, 0, 1))
       .label('handler')
       .w(E.csr(2, 27, 0, 0x342)) // csrr x27, mcause
-      .label('spin')
-      .j('spin');
+      .w(E.csr(2, 26, 0, 0xb02)) // csrr x26, minstret
+      .pass();
   }
 
-  it('a fault in a later block leaves the interpreter\'s exact state (mepc, mtval, every register)', async () => {
+  it('a fault in a later block leaves the interpreter\'s exact state (mepc, mtval, every register, instret)', async () => {
     const a = faultProgram();
-    const { m, jit } = await both(a, 500n);
+    const { m, r, jit } = await both(a, 500n);
     const h = m.hart;
     expect([h.mcause, h.mepc, h.mtval]).toEqual([5n, a.at('lb'), mask64]);
-    expect([h.x(20), h.x(21), h.x(22), h.x(23), h.x(24), h.x(25), h.x(26), h.x(27)]).toEqual([0n, 15n, 115n, 48n, 122n, 0n, 0n, 5n]);
+    expect([h.x(20), h.x(21), h.x(22), h.x(23), h.x(24), h.x(25), h.x(28), h.x(27)]).toEqual([0n, 15n, 115n, 48n, 122n, 0n, 0n, 5n]);
+    // 7 before the loop, 4 whole iterations of 6, the head of the 5th (3), the addi before the
+    // lb (which does not retire), the handler's csrr of mcause; then its csrr of minstret and the
+    // finisher's li, li (the sw ends the run before it retires)
+    expect((a.at('loop') - BASE) / 4n).toBe(7n);
+    expect(h.x(26)).toBe(7n + 4n * 6n + 3n + 1n + 1n);
+    expect(r).toEqual(['exit', 0, (h.x(26) + 1n + 4n).toString()]);
     expect(jit.calls).toBeGreaterThan(0n);
   });
 
-  it('budget stops anywhere in the region leave the same state in both tiers', async () => {
+  it('budget stops at every instruction of the run leave the same state in both tiers', async () => {
     const a = faultProgram();
-    for (let k = 1n; k <= 40n; k++) await both(a, k);
+    await budgetStops(a);
   });
 
   it('a timer interrupt while the region loops is taken at the interpreter\'s instruction', async () => {
@@ -208,6 +246,7 @@ describe('JIT: registers in locals across the blocks of a region', () => {
       .label('skip')
       .w(E.aluI('addi', 20, 20, -1))
       .br('bne', 20, 0, 'loop')
+      .label('done')
       .pass()
       .label('handler')
       .w(E.aluI('addi', 28, 28, 1), E.csr(2, 29, 0, 0x341)) // x29 = mepc
@@ -215,45 +254,71 @@ describe('JIT: registers in locals across the blocks of a region', () => {
       .w(E.iType(0x73, 0, 0, 0, 0x302)); // mret
     const { m, r } = await both(a, 1_000_000n);
     expect(r.slice(0, 2)).toEqual(['exit', 0]);
-    expect(m.hart.x(21)).toBe(3000n);
-    expect(m.hart.x(28)).toBeGreaterThan(5n);
+    // What the loop computes, interrupts or not (the handler touches none of x20..x23).
+    let x22 = 0n, x23 = 0n;
+    for (let x21 = 1n; x21 <= 3000n; x21++) { x22 ^= x21; if (x22 >= x21) x23 += x22; }
+    const h = m.hart;
+    expect([h.x(20), h.x(21), h.x(22), h.x(23)]).toEqual([0n, 3000n, x22, x23]);
+    // The interrupts came while the loop ran (the compared minstret and x28 say at which
+    // instructions and how many), and the last trap was one of them (privileged spec 3.1.15).
+    expect(h.x(28)).toBeGreaterThan(5n);
+    expect([h.mcause, h.mepc]).toEqual([(1n << 63n) | 7n, h.x(29)]);
+    expect(h.x(29) >= a.at('loop') && h.x(29) < a.at('done')).toBe(true);
+    expect(r[2]).toBe(h.instret.toString());
   });
 });
 
 describe('JIT: a store to code of its own region', () => {
+  /**
+   * P: addi x7, x7, 1 becomes addi x7, x7, 100 after the first pass; Q (a later block of the
+   * same region) likewise from addi x14, x14, 1 to addi x14, x14, 1000.
+   */
+  const program = () => new Asm()
+    .la(6, 'P').la(12, 'Q')
+    .li(8, E.aluI('addi', 7, 7, 100)).li(13, E.aluI('addi', 14, 14, 1000))
+    .li(20, 3)
+    .label('loop')
+    .label('P')
+    .w(E.aluI('addi', 7, 7, 1), E.store('sw', 8, 6, 0), E.aluI('addi', 20, 20, -1))
+    .br('beq', 20, 0, 'done')
+    .label('Q')
+    .w(E.aluI('addi', 14, 14, 1), E.store('sw', 13, 12, 0))
+    .j('loop')
+    .label('done')
+    .pass();
+
   it('rewriting an instruction of the running block and of a later block runs the new code', async () => {
-    // P: addi x7, x7, 1 becomes addi x7, x7, 100 after the first pass; Q (a later block of the
-    // same region) likewise from addi x11, x11, 1 to addi x14, x14, 1000.
-    const a = new Asm()
-      .la(6, 'P').la(12, 'Q')
-      .li(8, E.aluI('addi', 7, 7, 100)).li(13, E.aluI('addi', 14, 14, 1000))
-      .li(20, 3)
-      .label('loop')
-      .label('P')
-      .w(E.aluI('addi', 7, 7, 1), E.store('sw', 8, 6, 0), E.aluI('addi', 20, 20, -1))
-      .br('beq', 20, 0, 'done')
-      .label('Q')
-      .w(E.aluI('addi', 14, 14, 1), E.store('sw', 13, 12, 0))
-      .j('loop')
-      .label('done')
-      .pass();
+    const a = program();
     const { m, r } = await both(a);
-    expect(r.slice(0, 2)).toEqual(['exit', 0]);
+    // 10 before the loop; two whole passes of P (4) and Q (3); P's third, whose beq is taken;
+    // the finisher's li, li (the sw ends the run before it retires)
+    expect((a.at('loop') - BASE) / 4n).toBe(10n);
+    expect(r).toEqual(['exit', 0, String(10 + 2 * 7 + 4 + 4)]);
     expect(m.hart.x(7)).toBe(201n);
     expect(m.hart.x(14)).toBe(1001n);
+    expect([word32(m, a.at('P')), word32(m, a.at('Q'))]).toEqual([BigInt(E.aluI('addi', 7, 7, 100) >>> 0), BigInt(E.aluI('addi', 14, 14, 1000) >>> 0)]);
+  });
+
+  it('budget stops at every instruction of the run leave the same state (and code) in both tiers', async () => {
+    await budgetStops(program());
   });
 });
 
 describe('JIT: a loop of two blocks', () => {
   const K = 6;
   const BAD = -256n & mask64;
+  /** Instructions of head's block up to its branch, and of latch's block. */
+  const HEAD = 4n, LATCH = 5n;
   /**
    * head: lw x5 (the node's value); x6 += 1; x7 = x5 << 1 (written before it is read: a
    * temporary of the loop); bltu x5, x11 to latch, in the middle of head's block.
    * latch: x13 += x7; x16 = node.target; sw x13 to it; x10 = node.next; j head. Only latch goes
    * back to head, so it is emitted inside head's loop. K nodes with values 1..K; the last one's
    * next (faultIn 'head': the lw faults, load access fault, cause 5) or store target (faultIn
-   * 'latch': the sw faults, store access fault, cause 7) is -256 (privileged spec 3.6).
+   * 'latch': the sw faults, store access fault, cause 7) is -256 (privileged spec 3.6). The
+   * handler reads mcause (x27) and minstret (x26) and ends the run through the test finisher, so
+   * the run stops right after the fault: both tiers' instruction counts and every register
+   * the loop left are compared, not a spin loop's state at a budget.
    */
   function program(faultIn: 'head' | 'latch'): Asm {
     const a = new Asm()
@@ -264,7 +329,7 @@ describe('JIT: a loop of two blocks', () => {
       .w(E.load('lw', 5, 10, 0), E.aluI('addi', 6, 6, 1), E.shiftI('slli', 7, 5, 1))
       .br('bltu', 5, 11, 'latch')
       .w(E.aluI('addi', 8, 6, 0))
-      .j('spin')
+      .pass() // (not reached: every value is below 100)
       .label('latch')
       .w(E.aluR('add', 13, 13, 7), E.load('ld', 16, 10, 16))
       .label('sw')
@@ -272,8 +337,8 @@ describe('JIT: a loop of two blocks', () => {
       .j('head')
       .label('handler')
       .w(E.csr(2, 27, 0, 0x342)) // csrr x27, mcause
-      .label('spin')
-      .j('spin')
+      .w(E.csr(2, 26, 0, 0xb02)) // csrr x26, minstret
+      .pass()
       .pad(4096)
       .label('scratch').dword(0n);
     // node i: value (4 bytes, 4 of padding), next, store target
@@ -285,32 +350,46 @@ describe('JIT: a loop of two blocks', () => {
     }
     return a;
   }
+  /** Instructions before head. */
+  const setup = (a: Asm) => (a.at('head') - BASE) / 4n;
+  /**
+   * The run: x26 = minstret as the handler reads it (the faulting instruction does not retire,
+   * the handler's csrr of mcause does: privileged spec 3.1.10), then that csrr of minstret and
+   * the finisher's li, li (its sw ends the run before it retires).
+   */
+  function expectEnd(r: [string, number, string], h: HartState, minstret: bigint) {
+    expect(h.x(26)).toBe(minstret);
+    expect(r).toEqual(['exit', 0, (minstret + 1n + 4n).toString()]);
+  }
 
-  it('a fault in the first block sees the temporary of the iteration before (mepc, mtval, registers)', async () => {
+  it('a fault in the first block sees the temporary of the iteration before (mepc, mtval, registers, instret)', async () => {
     const a = program('head');
-    const { m, jit } = await both(a, 2000n);
+    const { m, r, jit } = await both(a, 2000n);
     const h = m.hart;
     expect([h.mcause, h.mepc, h.mtval]).toEqual([5n, a.at('lw'), BAD]);
-    expect([h.x(5), h.x(6), h.x(7), h.x(10), h.x(13), h.x(27)])
-      .toEqual([BigInt(K), BigInt(K), BigInt(2 * K), BAD, BigInt(K * (K + 1)), 5n]);
+    expect([h.x(5), h.x(6), h.x(7), h.x(10), h.x(13), h.x(16), h.x(27)])
+      .toEqual([BigInt(K), BigInt(K), BigInt(2 * K), BAD, BigInt(K * (K + 1)), a.at('scratch'), 5n]);
+    // K whole iterations, then the handler's first csrr
+    expectEnd(r, h, setup(a) + BigInt(K) * (HEAD + LATCH) + 1n);
+    expect(word32(m, a.at('scratch'))).toBe(BigInt(K * (K + 1)));
     expect(jit.calls).toBeGreaterThan(0n);
   });
 
   it('a fault in the second block, inside the first one\'s loop, leaves the interpreter\'s state', async () => {
     const a = program('latch');
-    const { m } = await both(a, 2000n);
+    const { m, r } = await both(a, 2000n);
     const h = m.hart;
     expect([h.mcause, h.mepc, h.mtval]).toEqual([7n, a.at('sw'), BAD]);
     expect([h.x(5), h.x(6), h.x(7), h.x(13), h.x(16), h.x(27)])
       .toEqual([BigInt(K), BigInt(K), BigInt(2 * K), BigInt(K * (K + 1)), BAD, 7n]);
     expect(h.x(10)).toBe(a.at(`node${K - 1}`));
+    // K - 1 whole iterations, head, latch's add and ld, then the handler's first csrr
+    expectEnd(r, h, setup(a) + BigInt(K - 1) * (HEAD + LATCH) + HEAD + 2n + 1n);
+    expect(word32(m, a.at('scratch'))).toBe(BigInt((K - 1) * K)); // the sw of the last whole iteration
   });
 
-  it('budget stops anywhere in the loop leave the same state in both tiers', async () => {
-    for (const f of ['head', 'latch'] as const) {
-      const a = program(f);
-      for (let k = 1n; k <= 80n; k++) await both(a, k);
-    }
+  it('budget stops at every instruction of the run leave the same state in both tiers', async () => {
+    for (const f of ['head', 'latch'] as const) await budgetStops(program(f));
   });
 });
 
@@ -404,11 +483,8 @@ describe('JIT: a looping block with code after its last back edge', () => {
     expect(h.x(20)).toBe(a.at('heads') + BigInt(16 * (LISTS.length - 1)));
   });
 
-  it('budget stops anywhere leave the same state in both tiers', async () => {
-    for (const f of ['loop', 'tail', 'none'] as const) {
-      const a = program(f);
-      for (let k = 1n; k <= 90n; k++) await both(a, k);
-    }
+  it('budget stops at every instruction of the run leave the same state in both tiers', async () => {
+    for (const f of ['loop', 'tail', 'none'] as const) await budgetStops(program(f));
   });
 });
 
@@ -474,10 +550,7 @@ describe('JIT: registers loaded where a block first reads them', () => {
     expect([h.x(6), h.x(7), h.x(11), h.x(20)]).toEqual([X7 + 5n + 12n, X7 + 12n, BAD, 2n]);
   });
 
-  it('budget stops anywhere leave the same state in both tiers', async () => {
-    for (const f of ['load', 'store', 'none'] as const) {
-      const a = program(f);
-      for (let k = 1n; k <= 70n; k++) await both(a, k);
-    }
+  it('budget stops at every instruction of the run leave the same state in both tiers', async () => {
+    for (const f of ['load', 'store', 'none'] as const) await budgetStops(program(f));
   });
 });

@@ -50,7 +50,10 @@ describe('JIT: blocks of a region being compiled', () => {
       memSize: 4 << 20, kernel: parseImage(program(), 'pending.bin', BASE), jit: 'on', jitThreshold: 64, jitBackground: true,
     });
     const r = await m.run({ timeoutMs: 60_000 });
-    expect([r.reason, r.exitCode]).toEqual(['exit', 0]);
+    // li (2); per iteration 7 instructions when x5 turns odd (block 1, 2, 4), 6 when even (1, 3,
+    // 4); the finisher's li, li (its sw ends the run before it retires): every instruction
+    // counted once, whichever tier ran it.
+    expect([r.reason, r.exitCode, r.instructions]).toEqual(['exit', 0, BigInt(2 + (ITERATIONS / 2) * (7 + 6) + 4)]);
     expect(m.hart.x(5)).toBe(BigInt(ITERATIONS));
     expect(m.hart.x(7)).toBe(BigInt(ITERATIONS / 2)); // odd values of x5
     expect(m.hart.x(8)).toBe(BigInt(ITERATIONS / 2));

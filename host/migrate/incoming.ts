@@ -169,22 +169,8 @@ export async function receiveOver(
     // Post-copy: the pages to come are left out, so the guest's first touch of one fetches it.
     const incoming = postcopy ? new PostcopyTarget(target, Array.from(absent), socket, reader, what, io) : undefined;
     if (incoming) prof.mark('absent pages out');
-    if (!incoming && reader.has(MSG.COMMIT)) {
-      // Pre-copy's COMMIT came behind STATE (it always does from this version's source): READY
-      // and DONE in one write, so that the source wakes once (on a loaded machine each wake-up
-      // of a process can wait for a core: docs/migration.md "Downtime").
-      await reader.expect(MSG.COMMIT);
-      const ready = frame(MSG.READY, new Uint8Array(0));
-      const done = frame(MSG.DONE, new Uint8Array(0));
-      const both = new Uint8Array(ready.length + done.length);
-      both.set(ready);
-      both.set(done, ready.length);
-      socket.end(both);
-      prof.mark('COMMIT, DONE');
-      return { pages: received, bytes: reader.bytes, ...(profiling() ? { profile: prof.text() } : {}) };
-    }
     socket.write(frame(MSG.READY, new Uint8Array(0)));
-    await reader.expect(MSG.COMMIT); // the source sends it behind STATE: usually here already
+    await reader.expect(MSG.COMMIT); // (the source's answer to READY: from here the guest is this side's)
     if (incoming) {
       // (the guest runs from here; a failure now is the VM lost: postcopy-target.ts)
       socket.write(frame(MSG.DONE, new Uint8Array(0)));

@@ -467,8 +467,8 @@ export class MigrationSource implements PostcopySender {
       } else indices = union(this.pending, last);
       const round = this.rounds.length + 1;
       prof.mark('dirty set');
-      // The last pages, INDEX, STATE and COMMIT go to the kernel in one writev at COMMIT: the
-      // target wakes up once for all of them rather than once per write (docs/migration.md "Downtime").
+      // The last pages, INDEX and STATE go to the kernel in one writev: the target wakes up once
+      // for all of them rather than once per write (docs/migration.md "Downtime").
       const corked = this.socket!.cork !== undefined;
       if (corked) this.socket!.cork!();
       const bytes = await this.sendPages(round, indices, true);
@@ -491,18 +491,22 @@ export class MigrationSource implements PostcopySender {
       prof.mark('index');
       const state = this.saveState();
       prof.mark('save state');
-      await this.sendFrame(frame(MSG.STATE, state), undefined, true);
-      // COMMIT right behind the state, not after the target's READY: a round trip less. It is as
-      // safe: a target that cannot load the state refuses instead of answering DONE, and the
-      // guest runs on here (docs/migration.md "Stream").
-      // Stop to the last byte in the kernel's socket buffer (COMMIT's write done): what QEMU calls downtime.
+      // Stop to the last byte in the kernel's socket buffer (STATE's write done): what QEMU calls downtime.
       let sentMs = NaN;
-      await this.sendFrame(frame(MSG.COMMIT, new Uint8Array(0)), () => (sentMs = performance.now() - t0), true);
+      await this.sendFrame(frame(MSG.STATE, state), () => (sentMs = performance.now() - t0), true);
       if (corked) this.socket!.uncork!();
-      this.commitSent = true; // (sendFrame throws only before its write; a corked COMMIT is written at the uncork)
-      prof.mark('send state+COMMIT');
-      let answer = await this.reader!.expect(MSG.READY, MSG.DONE, MSG.REFUSE);
-      if (answer.type === MSG.READY) answer = await this.reader!.expect(MSG.DONE, MSG.REFUSE);
+      prof.mark('send state');
+      // COMMIT only after the target's READY (it has every byte and has loaded the state), as
+      // Xen's xl migrate waits for its receiver before giving permission to go: COMMIT is the
+      // point of no return (targetOwns), and written behind STATE it was in the same write as
+      // the last pages, so a connection cut anywhere in them left this side holding a guest the
+      // target never got (test/xen/migrate-live-faults.test.ts). The cost is a round trip.
+      const ready = await this.reader!.expect(MSG.READY, MSG.REFUSE);
+      if (ready.type === MSG.REFUSE) throw new StreamError(`${this.what}: refused by the target: ${new In(ready.payload, this.what).str()}`);
+      prof.mark('wait READY');
+      await this.sendFrame(frame(MSG.COMMIT, new Uint8Array(0)), undefined, true);
+      this.commitSent = true; // (sendFrame throws only before its write)
+      const answer = await this.reader!.expect(MSG.DONE, MSG.REFUSE);
       if (answer.type === MSG.REFUSE) throw new StreamError(`${this.what}: refused by the target: ${new In(answer.payload, this.what).str()}`);
       prof.mark('wait DONE');
       if (profiling()) {

@@ -232,11 +232,6 @@ export class MessageReader {
     return m;
   }
 
-  /** Whether a message of `type` has arrived and waits to be read. */
-  has(type: number): boolean {
-    return this.queue.some((q) => q.type === type);
-  }
-
   /** The line of a REFUSE that arrived and was not read yet (the peer's reason for closing). */
   refusal(): string | undefined {
     const m = this.queue.find((q) => q.type === MSG.REFUSE);

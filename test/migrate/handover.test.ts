@@ -52,17 +52,36 @@ describe('a single VM migration cut after COMMIT', () => {
     expect(s.stdout + t.stdout).toBe(reference);
   }, 90_000);
 
-  it('cut before COMMIT reached the target (it was written): the target runs nothing; the saved state runs the rest exactly', async () => {
+  it('cut after STATE, before READY came back: no COMMIT was written, so the source resumes and runs the guest to its end', async () => {
     const port = await freePort();
     const target = start([...base, '--incoming', `tcp:127.0.0.1:${port}`]);
     await target.stderrHas(`wasmvisor: waiting for a migration on tcp:127.0.0.1:${port}\n`);
-    // STATE forwarded, then the cut: COMMIT, written right behind it, never reaches the target.
     const proxy = await cuttingProxy(port, (_, frames) => frames[frames.length - 1] === 'S', Infinity, { headerLine: false });
+    const snap = join(dir, 'before-ready.wvsnap');
+    const source = start([...base, '--migrate-max-rounds', '2', '--snapshot-file', snap, '--migrate-to', `tcp:127.0.0.1:${proxy.port}`]);
+    const [s, t] = await Promise.all([source.done, target.done]);
+    proxy.server.close();
+    expect(proxy.frames().slice(-2)).toEqual(['I', 'S']);
+    expect(s.code, s.stderr + t.stderr).toBe(0);
+    expect(s.stderr).toMatch(/^wasmvisor: migration to tcp:127\.0\.0\.1:\d+: [^\n]*(connection closed|connection error)[^\n]*; the VM keeps running here\n$/);
+    expect(s.stdout).toBe(reference);
+    expect(t.code).toBe(2);
+    expect(t.stdout).toBe('');
+    expect(t.stderr).toMatch(/; nothing was run\n$/);
+    expect(existsSync(snap)).toBe(false);
+  }, 90_000);
+
+  it('COMMIT written but cut on its way: the target runs nothing, the source holds the guest; the saved state runs the rest exactly', async () => {
+    const port = await freePort();
+    const target = start([...base, '--incoming', `tcp:127.0.0.1:${port}`]);
+    await target.stderrHas(`wasmvisor: waiting for a migration on tcp:127.0.0.1:${port}\n`);
+    const proxy = await cuttingProxy(port, () => false, Infinity, { headerLine: false, cutBefore: (type) => type === 'C' });
     const snap = join(dir, 'precommit.wvsnap');
     const source = start([...base, '--migrate-max-rounds', '2', '--save-on-exit', snap, '--migrate-to', `tcp:127.0.0.1:${proxy.port}`]);
     const [s, t] = await Promise.all([source.done, target.done]);
     proxy.server.close();
-    expect(proxy.frames()).not.toContain('C');
+    expect(proxy.frames().slice(-2)).toEqual(['I', 'S']);
+    expect(proxy.answers()).toEqual(['O', 'Y']); // (OK, READY)
     expect(s.code, s.stderr + t.stderr).toBe(1);
     expect(s.stderr).toMatch(/ after COMMIT, before the target's answer; the VM is the target's: not resumed here\nwasmvisor: saved the VM held here in [^\n]+\n$/);
     expect(t.code).toBe(2);

@@ -11,7 +11,7 @@ import { parseImage } from '../../host/machine/loader';
 import { Machine } from '../../host/machine/machine';
 import { defaultMigrateOptions } from '../../host/migrate/options';
 import { MigrationSource } from '../../host/migrate/source';
-import { BufferPool, MessageReader, MSG, frame } from '../../host/migrate/stream';
+import { BufferPool, MSG } from '../../host/migrate/stream';
 import type { Transport } from '../../host/migrate/transport';
 
 const PAGE = 4096;
@@ -75,26 +75,5 @@ describe('sendPages and its frame buffers', () => {
     expect(pool.take()).toBe(b1);
     pool.give(new Uint8Array(10)); // (another size: not the pool's, ignored)
     expect(pool.starved).toBe(true);
-  });
-
-  it('MessageReader.has: a message that arrived and was not read yet', async () => {
-    const listeners: Record<string, (b: Uint8Array) => void> = {};
-    const socket = { on: (e: string, l: (b: Uint8Array) => void) => void (listeners[e] = l) } as unknown as Transport;
-    const reader = new MessageReader(socket, 'test');
-    expect(reader.has(MSG.COMMIT)).toBe(false);
-    const state = frame(MSG.STATE, new Uint8Array([1, 2, 3]));
-    const commit = frame(MSG.COMMIT, new Uint8Array(0));
-    const both = new Uint8Array(state.length + commit.length);
-    both.set(state);
-    both.set(commit, state.length);
-    listeners.data(both.subarray(0, state.length + 3)); // COMMIT cut
-    expect(reader.has(MSG.STATE)).toBe(true);
-    expect(reader.has(MSG.COMMIT)).toBe(false);
-    listeners.data(both.subarray(state.length + 3));
-    expect(reader.has(MSG.COMMIT)).toBe(true);
-    expect((await reader.expect(MSG.STATE)).payload).toEqual(new Uint8Array([1, 2, 3]));
-    expect(reader.has(MSG.STATE)).toBe(false);
-    await reader.expect(MSG.COMMIT);
-    expect(reader.has(MSG.COMMIT)).toBe(false);
   });
 });

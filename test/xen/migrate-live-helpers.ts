@@ -99,6 +99,8 @@ export interface ProxyFaults {
   delayMs?: number;
   /** The source's stream starts with xl migrate's header line (default); false: a VM's stream (messages at once). */
   headerLine?: boolean;
+  /** Cut both connections just before the source's first message of this type letter (none of it forwarded). */
+  cutBefore?: (type: string) => boolean;
   /** Flip the first byte after the header of the source's first message of this type letter (its checksum fails). */
   corrupt?: (type: string) => boolean;
 }
@@ -162,6 +164,13 @@ export function cuttingProxy(port: number, cut: (sent: number, frames: string[])
           n = lf >= 0 ? lf + 1 : piece.length;
           if (lf >= 0) headerLine = false;
         } else if (left < 0) {
+          if (head.length === 0 && faults.cutBefore?.(String.fromCharCode(piece[0]))) {
+            // Cut with none of this message forwarded (the source wrote it; the target never sees it).
+            cutAt = sent;
+            s.destroy();
+            t.end();
+            return;
+          }
           n = Math.min(piece.length, 9 - head.length);
           head = Buffer.concat([head, piece.subarray(0, n)]);
           if (head.length === 9) {

@@ -19,6 +19,9 @@ import type { HartState } from '../../host/machine/hart';
 const BASE = 0x80000000n;
 /** sifive_test finisher (virt board): 0x5555 = pass. */
 const FINISHER = 0x100000;
+/** CLINT mtimecmp of hart 0 and mtime (virt board). */
+const MTIMECMP = 0x2004000;
+const MTIME = 0x200bff8;
 const THRESHOLD = 4;
 
 type Item = number | ((pc: number, l: Record<string, number>) => number);
@@ -85,9 +88,18 @@ const PATCHED = E.aluI('addi', 22, 22, 7);
  * rewrites f1's addi (x22 += 1 becomes x22 += 7). After the loop, one call through s3 to f3,
  * a target the jalr of the loop never took (so it is not in the region), then the finisher.
  */
-function program(patchAt = 0): Uint8Array {
-  const a = new Asm()
-    .la(9, 'f1').la(19, 'f3')
+function program(patchAt = 0, timer = false): Uint8Array {
+  const a = new Asm();
+  if (timer) {
+    // mtimecmp = mtime + 50; MTIE, MIE; the handler counts (x28), keeps mepc (x29), re-arms 37
+    // ticks ahead and returns.
+    a.la(6, 'handler').w(E.csr(1, 0, 6, 0x305)) // mtvec
+      .li(25, MTIME).w(E.load('ld', 27, 25, 0), E.aluI('addi', 27, 27, 50))
+      .li(26, MTIMECMP).w(E.store('sd', 27, 26, 0))
+      .li(6, 0x80).w(E.csr(2, 0, 6, 0x304)) // csrs mie, MTIE
+      .w(E.csr(6, 0, 8, 0x300)); // csrsi mstatus, MIE
+  }
+  a.la(9, 'f1').la(19, 'f3')
     .li(8, N).li(20, patchAt).li(21, PATCHED)
     .label('loop')
     .br('bne', 8, 20, 'call')
@@ -103,7 +115,11 @@ function program(patchAt = 0): Uint8Array {
     .label('f2')
     .w(E.aluI('addi', 23, 23, 1000), E.jalr(0, 1, 0))
     .label('f3')
-    .w(E.aluI('addi', 24, 24, 5), E.jalr(0, 1, 0));
+    .w(E.aluI('addi', 24, 24, 5), E.jalr(0, 1, 0))
+    .label('handler')
+    .w(E.aluI('addi', 28, 28, 1), E.csr(2, 29, 0, 0x341)) // x29 = mepc
+    .w(E.load('ld', 27, 25, 0), E.aluI('addi', 27, 27, 37), E.store('sd', 27, 26, 0))
+    .w(E.iType(0x73, 0, 0, 0, 0x302)); // mret
   return a.bytes();
 }
 
@@ -136,6 +152,19 @@ describe('JIT: an indirect call to targets linked before the region was formed',
       expect(r[0]).toBe('max-instructions');
     }
   }, 120_000);
+
+  it('timer interrupts while the region calls and returns are taken at the interpreter\'s instruction', async () => {
+    const { m, r, jit } = await both(program(0, true));
+    expect(r.slice(0, 2)).toEqual(['exit', 0]);
+    expect(m.hart.x(22)).toBe(500n);
+    expect(m.hart.x(23)).toBe(500_000n);
+    expect(m.hart.x(24)).toBe(5n);
+    // deterministic mtime: some 9,000 instructions give the handler well over 5 runs
+    expect(m.hart.x(28)).toBeGreaterThan(5n);
+    // An interrupt leaves the region at the event check of a jump inside it (goto), so the
+    // handler's return enters it again: more than one entry.
+    expect(jit.calls).toBeGreaterThan(1n);
+  });
 
   it('a store that rewrites a linked target drops the region, and the new code runs', async () => {
     const patchAt = 600;

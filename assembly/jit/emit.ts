@@ -53,9 +53,8 @@
 import {
   STATE, S_X, TLB_READ, TLB_WRITE, RAM_BASE, R_OP, R_RD, R_RS1, R_RS2, R_LEN, R_PCOFF, R_IMM,
   R_SIZE, B_PADDR, B_COUNT, B_BYTES, B_HDR, PAGE_SIZE, B_CHAIN_PC, B_CHAIN_BLK, B_CHAIN2_PC,
-  B_CHAIN2_BLK, B_CHAIN_EPOCH,
+  B_CHAIN2_BLK, BT_ARENA,
 } from '../abi';
-import { epoch } from '../state';
 import * as O from '../gen/isa';
 import * as W from './wasm';
 import { blockAt, SCRATCH_BLOCK } from '../bt';
@@ -180,13 +179,15 @@ export function formRegion(root: usize, maxBlocks: u32): void {
       }
       insns = addSuccessor(t, ret, pageOff, maxBlocks, insns);
     }
-    // An indirect jump (jalr): the targets the dispatcher linked it to while it ran interpreted
-    // (bt.ts link: its last two successors) join the region as jump targets, which the jalr
-    // compares its target with before leaving (dhry's call through a function pointer and the
-    // callee's return). A link is only a hint: the block is decoded afresh at that offset.
+    // An indirect call (jalr with a link register): the targets the dispatcher linked it to
+    // while it ran interpreted (bt.ts link: its last two successors) join the region as jump
+    // targets, which the jalr compares its target with before leaving (dhry's call through a
+    // function pointer; the callee's return comes back to the return point after it). A link
+    // is only a hint, of any epoch (every trap and xRET starts a new one, so under interrupts
+    // the current epoch's links are rare): the block at that page offset is looked up or
+    // decoded afresh (blockAt), and entered only when the target is exactly its pc.
     const last = blk + <usize>B_HDR + <usize>(n - 1) * <usize>R_SIZE;
-    if (n != 0 && <u32>load<u16>(last, R_OP) == O.OP_JALR && load<u8>(last, R_RD) != 32 &&
-        load<u32>(blk, B_CHAIN_EPOCH) == epoch) {
+    if (n != 0 && <u32>load<u16>(last, R_OP) == O.OP_JALR && load<u8>(last, R_RD) != 32) {
       insns = linkedTarget(load<u64>(blk, B_CHAIN_PC), <usize>load<u32>(blk, B_CHAIN_BLK), pageOff, maxBlocks, insns);
       insns = linkedTarget(load<u64>(blk, B_CHAIN2_PC), <usize>load<u32>(blk, B_CHAIN2_BLK), pageOff, maxBlocks, insns);
     }
@@ -198,7 +199,8 @@ export function formRegion(root: usize, maxBlocks: u32): void {
  * in its page (an unused second link has pc 1, which matches no block).
  */
 function linkedTarget(lpc: u64, succ: usize, pageOff: u32, maxBlocks: u32, insns: u32): u32 {
-  if (succ == 0 || succ == SCRATCH_BLOCK) return insns;
+  // (a link of an older epoch may name a block since dropped: any arena address reads safely)
+  if (succ < BT_ARENA || succ >= SCRATCH_BLOCK) return insns;
   const pa = load<u64>(succ, B_PADDR);
   if ((pa & 0xfff) != (lpc & 0xfff)) return insns;
   if (pa < RAM_BASE || <u32>((pa - RAM_BASE) & ~(<u64>0xfff)) != pageOff) return insns;

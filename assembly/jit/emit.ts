@@ -25,6 +25,8 @@
 //            A jump to a region block checks the same events the interpreter checks between
 //            blocks (icount >= eventAt; eventAt is 0 when irqCheck was set) and leaves with
 //            pc = target if one is due;
+//            A jalr compares its target with the region's return points and the targets its
+//            block was linked to while interpreted (an indirect call's), and goes there alike;
 //            any other jump leaves with pc = target (the dispatcher chains to what is next).
 //   memory   the TLB hit path is inline (tag compare with alignment folded in, then an add).
 //   the rest a TLB miss, MMIO, a code page, a misaligned access, and the instructions compiled
@@ -50,11 +52,12 @@
 
 import {
   STATE, S_X, TLB_READ, TLB_WRITE, RAM_BASE, R_OP, R_RD, R_RS1, R_RS2, R_LEN, R_PCOFF, R_IMM,
-  R_SIZE, B_PADDR, B_COUNT, B_BYTES, B_HDR, PAGE_SIZE,
+  R_SIZE, B_PADDR, B_COUNT, B_BYTES, B_HDR, PAGE_SIZE, B_CHAIN_PC, B_CHAIN_BLK, B_CHAIN2_PC,
+  B_CHAIN2_BLK, BT_ARENA,
 } from '../abi';
 import * as O from '../gen/isa';
 import * as W from './wasm';
-import { blockAt } from '../bt';
+import { blockAt, SCRATCH_BLOCK } from '../bt';
 import { btInlineImm, btInlineIrq } from '../btvirt';
 import { resetShifts, noteShift } from './idioms';
 import {
@@ -102,6 +105,8 @@ const PARTNER_MAX_INSNS: u32 = 32;
 const returnPoint = new StaticArray<bool>(REGION_MAX);
 /** Most return points a jalr compares its target with before leaving the region. */
 const MAX_RETURN_COMPARES: u32 = 8;
+/** Blocks an indirect jump of the region was seen to reach (linkedTarget). */
+const jumpTarget = new StaticArray<bool>(REGION_MAX);
 let regionCount: u32 = 0;
 
 // Label depths while emitting the code of block j: `nest` labels opened inside that code
@@ -136,13 +141,17 @@ function indexOf(off: u32): i32 {
   return -1;
 }
 
-/** The region's blocks: `root` first, then blocks reachable inside its page, breadth first. */
+/**
+ * The region's blocks: `root` first, then blocks reachable inside its page, breadth first (by
+ * branches, jal, falling through, and an indirect call's linked targets).
+ */
 export function formRegion(root: usize, maxBlocks: u32): void {
   regionCount = 1;
   unchecked(regionBlk[0] = root);
   const rootOff = <u32>(load<u64>(root, B_PADDR) & 0xfff);
   unchecked(regionOff[0] = rootOff);
   unchecked(returnPoint[0] = false);
+  unchecked(jumpTarget[0] = false);
   const pageOff = <u32>((load<u64>(root, B_PADDR) - RAM_BASE) & ~(<u64>0xfff));
   let insns = load<u32>(root, B_COUNT);
   if (maxBlocks > REGION_MAX) maxBlocks = REGION_MAX;
@@ -168,23 +177,58 @@ export function formRegion(root: usize, maxBlocks: u32): void {
         if (op != O.OP_JAL && (O.opFlags(op) & O.F_BRANCH) == 0) continue;
         t = <i64>off + <i64>load<u16>(r, R_PCOFF) + <i64>load<i32>(r, R_IMM);
       }
-      if (t < 0 || t >= <i64>PAGE_SIZE || (t & 1) != 0) continue;
-      const known = indexOf(<u32>t);
-      if (known >= 0) {
-        if (ret) unchecked(returnPoint[known] = true);
-        continue;
-      }
-      if (regionCount >= maxBlocks) continue;
-      const b = blockAt(pageOff + <u32>t);
-      if (b == 0) continue;
-      if (insns + load<u32>(b, B_COUNT) > REGION_MAX_INSNS) continue;
-      insns += load<u32>(b, B_COUNT);
-      unchecked(regionBlk[regionCount] = b);
-      unchecked(regionOff[regionCount] = <u32>t);
-      unchecked(returnPoint[regionCount] = ret);
-      regionCount++;
+      insns = addSuccessor(t, ret, pageOff, maxBlocks, insns);
+    }
+    // An indirect call (jalr with a link register): the targets the dispatcher linked it to
+    // while it ran interpreted (bt.ts link: its last two successors) join the region as jump
+    // targets, which the jalr compares its target with before leaving (dhry's call through a
+    // function pointer; the callee's return comes back to the return point after it). A link
+    // is only a hint, of any epoch (every trap and xRET starts a new one, so under interrupts
+    // the current epoch's links are rare): the block at that page offset is looked up or
+    // decoded afresh (blockAt), and entered only when the target is exactly its pc.
+    const last = blk + <usize>B_HDR + <usize>(n - 1) * <usize>R_SIZE;
+    if (n != 0 && <u32>load<u16>(last, R_OP) == O.OP_JALR && load<u8>(last, R_RD) != 32) {
+      insns = linkedTarget(load<u64>(blk, B_CHAIN_PC), <usize>load<u32>(blk, B_CHAIN_BLK), pageOff, maxBlocks, insns);
+      insns = linkedTarget(load<u64>(blk, B_CHAIN2_PC), <usize>load<u32>(blk, B_CHAIN2_BLK), pageOff, maxBlocks, insns);
     }
   }
+}
+
+/**
+ * A linked successor `succ` at pc `lpc` of an indirect jump, as a jump target of the region if
+ * in its page (an unused second link has pc 1, which matches no block).
+ */
+function linkedTarget(lpc: u64, succ: usize, pageOff: u32, maxBlocks: u32, insns: u32): u32 {
+  // (a link of an older epoch may name a block since dropped: any arena address reads safely)
+  if (succ < BT_ARENA || succ >= SCRATCH_BLOCK) return insns;
+  const pa = load<u64>(succ, B_PADDR);
+  if ((pa & 0xfff) != (lpc & 0xfff)) return insns;
+  if (pa < RAM_BASE || <u32>((pa - RAM_BASE) & ~(<u64>0xfff)) != pageOff) return insns;
+  const t = <i64>(pa & 0xfff);
+  insns = addSuccessor(t, false, pageOff, maxBlocks, insns);
+  const k = indexOf(<u32>t);
+  if (k >= 0) unchecked(jumpTarget[k] = true);
+  return insns;
+}
+
+/** Add the block at page offset t to the region (if room), or mark it a return point. */
+function addSuccessor(t: i64, ret: bool, pageOff: u32, maxBlocks: u32, insns: u32): u32 {
+  if (t < 0 || t >= <i64>PAGE_SIZE || (t & 1) != 0) return insns;
+  const known = indexOf(<u32>t);
+  if (known >= 0) {
+    if (ret) unchecked(returnPoint[known] = true);
+    return insns;
+  }
+  if (regionCount >= maxBlocks) return insns;
+  const b = blockAt(pageOff + <u32>t);
+  if (b == 0) return insns;
+  if (insns + load<u32>(b, B_COUNT) > REGION_MAX_INSNS) return insns;
+  unchecked(regionBlk[regionCount] = b);
+  unchecked(regionOff[regionCount] = <u32>t);
+  unchecked(returnPoint[regionCount] = ret);
+  unchecked(jumpTarget[regionCount] = false);
+  regionCount++;
+  return insns + load<u32>(b, B_COUNT);
 }
 
 /** Blocks in the region formed last. */
@@ -445,10 +489,12 @@ function emitInsn(r: usize, off: u32, i: u32, n: u32): bool {
       W.localSet(L_T);
       if (rd != 32) { pcAt(<i64>off + len); setReg(rd); }
       // A return to a call site in this region stays in it (an inline indirect-jump cache of
-      // the region's return points); any other target leaves through the dispatcher.
+      // the region's return points), and so does an indirect call to a target it was linked to
+      // before the region was formed (its jump targets); any other target leaves through the
+      // dispatcher.
       let compares: u32 = 0;
       for (let k: u32 = 0; k < regionCount && compares < MAX_RETURN_COMPARES; k++) {
-        if (!unchecked(returnPoint[k])) continue;
+        if (!unchecked(returnPoint[k]) && !unchecked(jumpTarget[k])) continue;
         if (compares == 0) { W.localGet(L_T); W.localGet(L_PB); W.op(W.I64_SUB); W.localSet(L_VA); }
         compares++;
         W.localGet(L_VA);

@@ -12,47 +12,15 @@
  */
 import { describe, expect, it } from 'vitest';
 import * as E from '../diff/encode';
+import { Asm, BASE } from './asm';
 import { parseImage } from '../../host/machine/loader';
 import { Machine } from '../../host/machine/machine';
 import type { HartState } from '../../host/machine/hart';
 
-const BASE = 0x80000000n;
-/** sifive_test finisher (virt board): 0x5555 = pass. */
-const FINISHER = 0x100000;
 /** CLINT mtimecmp of hart 0 and mtime (virt board). */
 const MTIMECMP = 0x2004000;
 const MTIME = 0x200bff8;
 const THRESHOLD = 4;
-
-type Item = number | ((pc: number, l: Record<string, number>) => number);
-
-/** A tiny assembler: words and labels; an item may be a function of (its pc, the labels). */
-class Asm {
-  private items: Item[] = [];
-  private labels: Record<string, number> = {};
-  label(name: string): this { this.labels[name] = this.items.length * 4; return this; }
-  w(...ws: Item[]): this { this.items.push(...ws); return this; }
-  li(rd: number, v: number): this {
-    const lo = ((v & 0xfff) ^ 0x800) - 0x800;
-    const hi = ((v - lo) >>> 12) & 0xfffff;
-    return this.w(E.lui(rd, hi), E.aluI('addiw', rd, rd, lo));
-  }
-  la(rd: number, name: string): this {
-    const lo = (off: number) => ((off & 0xfff) ^ 0x800) - 0x800;
-    return this.w((pc, l) => E.auipc(rd, ((l[name] - pc - lo(l[name] - pc)) >>> 12) & 0xfffff),
-      (pc, l) => E.aluI('addi', rd, rd, lo(l[name] - (pc - 4))));
-  }
-  br(name: keyof typeof E.BRANCHES, rs1: number, rs2: number, to: string): this {
-    return this.w((pc, l) => E.branch(name, rs1, rs2, l[to] - pc));
-  }
-  pass(): this { return this.li(31, FINISHER).li(30, 0x5555).w(E.store('sw', 30, 31, 0)); }
-  bytes(): Uint8Array {
-    const out = new Uint8Array(this.items.length * 4);
-    const v = new DataView(out.buffer);
-    this.items.forEach((it, i) => v.setUint32(i * 4, (typeof it === 'number' ? it : it(i * 4, this.labels)) >>> 0, true));
-    return out;
-  }
-}
 
 function state(h: HartState): Record<string, string> {
   const s: Record<string, string> = {};

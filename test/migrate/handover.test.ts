@@ -13,7 +13,7 @@ import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { cuttingProxy } from '../xen/migrate-live-helpers';
+import { cuttingProxy, type ProxyFaults } from '../xen/migrate-live-helpers';
 import { BIN, ROOT, start } from './process';
 
 // crc32 on the bare machine, interpreted: ~3 s, so the migration (at most 2 rounds) always
@@ -31,16 +31,25 @@ beforeAll(() => {
 }, 60_000);
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
+/**
+ * Target, a cuttingProxy (`cut`, `faults`: a VM's stream) in front of it and a source through it
+ * with at most 2 rounds and `extra`; both processes' ends.
+ */
+async function handOver(cut: Parameters<typeof cuttingProxy>[1], faults: ProxyFaults, extra: string[]) {
+  const port = await freePort();
+  const target = start([...base, '--incoming', `tcp:127.0.0.1:${port}`]);
+  await target.stderrHas(`wasmvisor: waiting for a migration on tcp:127.0.0.1:${port}\n`);
+  const proxy = await cuttingProxy(port, cut, Infinity, { headerLine: false, ...faults });
+  const source = start([...base, '--migrate-max-rounds', '2', ...extra, '--migrate-to', `tcp:127.0.0.1:${proxy.port}`]);
+  const [s, t] = await Promise.all([source.done, target.done]);
+  proxy.server.close();
+  return { s, t, proxy };
+}
+
 describe('a single VM migration cut after COMMIT', () => {
   it('answer lost (the target got COMMIT and runs the VM): the source holds it, saves it and exits 1; one copy ran', async () => {
-    const port = await freePort();
-    const target = start([...base, '--incoming', `tcp:127.0.0.1:${port}`]);
-    await target.stderrHas(`wasmvisor: waiting for a migration on tcp:127.0.0.1:${port}\n`);
-    const proxy = await cuttingProxy(port, () => false, Infinity, { headerLine: false, cutAnswer: (type) => type === 'D' });
     const snap = join(dir, 'answer-lost.wvsnap');
-    const source = start([...base, '--migrate-max-rounds', '2', '--save-on-exit', snap, '--migrate-to', `tcp:127.0.0.1:${proxy.port}`]);
-    const [s, t] = await Promise.all([source.done, target.done]);
-    proxy.server.close();
+    const { s, t, proxy } = await handOver(() => false, { cutAnswer: (type) => type === 'D' }, ['--save-on-exit', snap]);
     expect(proxy.answers()).toContain('D (cut)');
     expect(proxy.frames().slice(-2)).toEqual(['S', 'C']);
     expect(s.code, s.stderr + t.stderr).toBe(1);
@@ -53,14 +62,8 @@ describe('a single VM migration cut after COMMIT', () => {
   }, 90_000);
 
   it('cut after STATE, before READY came back: no COMMIT was written, so the source resumes and runs the guest to its end', async () => {
-    const port = await freePort();
-    const target = start([...base, '--incoming', `tcp:127.0.0.1:${port}`]);
-    await target.stderrHas(`wasmvisor: waiting for a migration on tcp:127.0.0.1:${port}\n`);
-    const proxy = await cuttingProxy(port, (_, frames) => frames[frames.length - 1] === 'S', Infinity, { headerLine: false });
     const snap = join(dir, 'before-ready.wvsnap');
-    const source = start([...base, '--migrate-max-rounds', '2', '--snapshot-file', snap, '--migrate-to', `tcp:127.0.0.1:${proxy.port}`]);
-    const [s, t] = await Promise.all([source.done, target.done]);
-    proxy.server.close();
+    const { s, t, proxy } = await handOver((_, frames) => frames[frames.length - 1] === 'S', {}, ['--snapshot-file', snap]);
     expect(proxy.frames().slice(-2)).toEqual(['I', 'S']);
     expect(s.code, s.stderr + t.stderr).toBe(0);
     expect(s.stderr).toMatch(/^wasmvisor: migration to tcp:127\.0\.0\.1:\d+: [^\n]*(connection closed|connection error)[^\n]*; the VM keeps running here\n$/);
@@ -72,14 +75,8 @@ describe('a single VM migration cut after COMMIT', () => {
   }, 90_000);
 
   it('COMMIT written but cut on its way: the target runs nothing, the source holds the guest; the saved state runs the rest exactly', async () => {
-    const port = await freePort();
-    const target = start([...base, '--incoming', `tcp:127.0.0.1:${port}`]);
-    await target.stderrHas(`wasmvisor: waiting for a migration on tcp:127.0.0.1:${port}\n`);
-    const proxy = await cuttingProxy(port, () => false, Infinity, { headerLine: false, cutBefore: (type) => type === 'C' });
     const snap = join(dir, 'precommit.wvsnap');
-    const source = start([...base, '--migrate-max-rounds', '2', '--save-on-exit', snap, '--migrate-to', `tcp:127.0.0.1:${proxy.port}`]);
-    const [s, t] = await Promise.all([source.done, target.done]);
-    proxy.server.close();
+    const { s, t, proxy } = await handOver(() => false, { cutBefore: (type) => type === 'C' }, ['--save-on-exit', snap]);
     expect(proxy.frames().slice(-2)).toEqual(['I', 'S']);
     expect(proxy.answers()).toEqual(['O', 'Y']); // (OK, READY)
     expect(s.code, s.stderr + t.stderr).toBe(1);
@@ -94,14 +91,8 @@ describe('a single VM migration cut after COMMIT', () => {
   }, 90_000);
 
   it('COMMIT corrupted on the way: the target refuses it (REFUSE reaches the source), so the source resumes and runs the guest to its end', async () => {
-    const port = await freePort();
-    const target = start([...base, '--incoming', `tcp:127.0.0.1:${port}`]);
-    await target.stderrHas(`wasmvisor: waiting for a migration on tcp:127.0.0.1:${port}\n`);
-    const proxy = await cuttingProxy(port, () => false, Infinity, { headerLine: false, corrupt: (type) => type === 'C' });
     const snap = join(dir, 'refused.wvsnap');
-    const source = start([...base, '--migrate-max-rounds', '2', '--snapshot-file', snap, '--migrate-to', `tcp:127.0.0.1:${proxy.port}`]);
-    const [s, t] = await Promise.all([source.done, target.done]);
-    proxy.server.close();
+    const { s, t, proxy } = await handOver(() => false, { corrupt: (type) => type === 'C' }, ['--snapshot-file', snap]);
     expect(proxy.frames().slice(-1)).toEqual(['C (corrupt)']);
     expect(t.code).toBe(2);
     expect(t.stdout).toBe('');

@@ -236,6 +236,17 @@ export function invalidateRam(paddr: u64, len: u64): void {
 }
 
 /**
+ * invalidateRam of whole RAM pages [first, first + count) by page number: no 64-bit arguments,
+ * so the host passes numbers, not BigInts (migration writes pages one by one: host/migrate).
+ */
+export function invalidateRamPages(first: u32, count: u32): void {
+  for (let p: u32 = 0; p < count; p++) {
+    invalidateCodePage(<usize>(first + p));
+    markDirty(<usize>(first + p));
+  }
+}
+
+/**
  * Drop every cached translation: TLB entries, context ids, G-stage page-walk cache (what an
  * hfence.gvma with rs1 = rs2 = x0 does). Decoded code is kept: it is keyed by host physical
  * address. The VMM calls this after changing or removing G-stage mappings; adding a mapping

@@ -15,6 +15,8 @@ export interface CoreExports {
   reset(entry: bigint, a0: bigint, a1: bigint, a2: bigint): void;
   run(budget: bigint): number;
   invalidateRam(paddr: bigint, len: bigint): void;
+  /** invalidateRam of whole pages by RAM page number (no BigInts: migration's page writes). */
+  invalidateRamPages(first: number, count: number): void;
   flushAll(): void;
   /** Drop cached translations (TLB, G-stage page-walk cache) but keep decoded code: hfence.gvma. */
   flushTlb(): void;

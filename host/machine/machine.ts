@@ -68,6 +68,16 @@ export class Ram implements GuestMemory {
     this.bytes.set(data, this.offset(addr, data.length));
     this.core.invalidateRam(addr, BigInt(data.length));
   }
+  /**
+   * write() of one whole page by RAM page number (`data`: 4096 bytes): the migration's path for
+   * every page it receives, with numbers where write() takes and makes BigInts.
+   */
+  writePage(page: number, data: Uint8Array): void {
+    if (!(page >= 0 && (page + 1) * 4096 <= this.size && data.length === 4096)) throw new RangeError(`guest RAM: page ${page} (${data.length} bytes) is outside RAM or not a page`);
+    if (this.missing !== undefined && this.missing.has(page)) throw new PageNotHere(page);
+    this.bytes.set(data, page * 4096);
+    this.core.invalidateRamPages(page, 1);
+  }
   read(addr: bigint, length: number): Uint8Array {
     const off = this.offset(addr, length);
     return this.bytes.slice(off, off + length);

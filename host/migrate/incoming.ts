@@ -19,7 +19,7 @@ import { checkConfig, clearRam, restoreSnapshot, saveSnapshot, snapshotConfig, w
 import type { MigrateOptions } from './options';
 import { guestRam, PAGE } from './pages';
 import { whyNotPostcopy } from './postcopy-source';
-import { PostcopyTarget } from './postcopy-target';
+import { PostcopyTarget, rehearseAbsent } from './postcopy-target';
 import { profiling, StopProfile } from './source';
 import { In, MessageReader, MSG, Out, frame, StreamError, STREAM_MAGIC, STREAM_VERSION, type Message } from './stream';
 import { acceptTcp } from './tcp-transport';
@@ -101,18 +101,27 @@ export async function receiveOver(
     const ram = guestRam(target);
     const pageCount = conf.memSize / PAGE;
     // (before OK: the source's guest runs on until then, and post-copy stops it right after)
-    rehearse(target, pageCount);
+    rehearse(target, pageCount, postcopy);
     socket.write(frame(MSG.OK, new Uint8Array(0)));
 
     // Pages, round by round, until the INDEX of the stop-and-copy.
     const pages = new Uint8Array(pageCount); // 1: sent at least once
     let received = 0;
     let m: Message;
+    // Profiling: the stop's window here starts with the last round's pages (the stop-and-copy's,
+    // which come in one write with INDEX and STATE), so the profile starts at each round's first message.
+    let prof: StopProfile | undefined;
+    let round = -1;
     for (;;) {
       m = await reader.expect(MSG.PAGES, MSG.INDEX);
       if (m.type === MSG.INDEX) break;
       const r = new In(m.payload, what);
-      r.u32(); // round
+      const n = r.u32(); // round
+      if (n !== round && profiling()) {
+        prof?.close();
+        prof = new StopProfile(performance.now());
+      }
+      round = n;
       const count = r.u32();
       for (let i = 0; i < count; i++) {
         const index = r.u32();
@@ -126,7 +135,8 @@ export async function receiveOver(
       reader.recycle(m);
     }
     // The guest is stopped on the source from here to DONE (docs/migration.md "Downtime").
-    const prof = new StopProfile(performance.now());
+    if (prof) prof.mark(`round ${round}'s pages`);
+    else prof = new StopProfile(performance.now());
     const listed = new Uint8Array(pageCount);
     const p = m.payload;
     const bad = readIndex(p, pages, postcopy, listed);
@@ -134,22 +144,12 @@ export async function receiveOver(
     const count = (p.length - 4) / 5;
     // Post-copy: the pages of the index that are still to come (none here, or stale copies).
     // (typed arrays: 131,072 entries for a 512 MiB guest, while the source's guest is stopped)
-    const absentFlag = new Uint8Array(pageCount);
-    let absent = new Uint32Array(0);
+    let absent: Uint32Array = new Uint32Array(0);
+    let absentFlag: Uint8Array | undefined;
     if (postcopy) {
-      const a = (await reader.expect(MSG.ABSENT)).payload;
-      const av = new DataView(a.buffer, a.byteOffset, a.byteLength);
-      const n = a.length >= 4 ? av.getUint32(0, true) : -1;
-      if (a.length !== 4 + n * 4) refuse(`the ABSENT list is ${a.length} bytes for ${n} entries (corrupt stream)`);
-      absent = new Uint32Array(n);
-      for (let k = 0; k < n; k++) {
-        const index = av.getUint32(4 + k * 4, true);
-        if (index >= pageCount || listed[index] === 0 || absentFlag[index] !== 0) refuse(`ABSENT names page ${index}, not in the RAM index or twice (corrupt stream)`);
-        absentFlag[index] = 1;
-        absent[k] = index;
-      }
-      for (let i = 0; i < pageCount; i++) if (listed[i] !== 0 && pages[i] === 0 && absentFlag[i] === 0) refuse(`page ${i} was never sent (corrupt stream)`);
-      absent.sort();
+      const got = readAbsent((await reader.expect(MSG.ABSENT)).payload, pages, listed);
+      if (typeof got === 'string') refuse(got);
+      else ({ absent, flags: absentFlag } = got);
     }
     prof.mark('index');
 
@@ -167,7 +167,7 @@ export async function receiveOver(
     }
     prof.mark('restore');
     // Post-copy: the pages to come are left out, so the guest's first touch of one fetches it.
-    const incoming = postcopy ? new PostcopyTarget(target, Array.from(absent), socket, reader, what, io) : undefined;
+    const incoming = postcopy ? new PostcopyTarget(target, absent, socket, reader, what, io, absentFlag) : undefined;
     if (incoming) prof.mark('absent pages out');
     socket.write(frame(MSG.READY, new Uint8Array(0)));
     await reader.expect(MSG.COMMIT); // (the source's answer to READY: from here the guest is this side's)
@@ -218,6 +218,33 @@ function readIndex(p: Uint8Array, pages: Uint8Array, postcopy: boolean, listed: 
   return undefined;
 }
 
+/**
+ * Post-copy's ABSENT payload `a` (the pages still to come) against the INDEX (`listed`) and the
+ * pages received (`pages`): the list, ascending, and one byte per page (1: to come), or the
+ * refusal line. Plain loops over typed arrays, rehearsed before OK: they run with the guest
+ * stopped, over 131,072 pages at 512 MiB.
+ */
+export function readAbsent(a: Uint8Array, pages: Uint8Array, listed: Uint8Array): { absent: Uint32Array; flags: Uint8Array } | string {
+  const pageCount = pages.length;
+  const av = new DataView(a.buffer, a.byteOffset, a.byteLength);
+  const n = a.length >= 4 ? av.getUint32(0, true) : -1;
+  if (a.length !== 4 + n * 4) return `the ABSENT list is ${a.length} bytes for ${n} entries (corrupt stream)`;
+  const flags = new Uint8Array(pageCount);
+  const absent = new Uint32Array(n);
+  let sorted = true;
+  for (let k = 0, prev = -1; k < n; k++) {
+    const index = av.getUint32(4 + k * 4, true);
+    if (index >= pageCount || listed[index] === 0 || flags[index] !== 0) return `ABSENT names page ${index}, not in the RAM index or twice (corrupt stream)`;
+    flags[index] = 1;
+    absent[k] = index;
+    if (index < prev) sorted = false;
+    prev = index;
+  }
+  for (let i = 0; i < pageCount; i++) if (listed[i] !== 0 && pages[i] === 0 && flags[i] === 0) return `page ${i} was never sent (corrupt stream)`;
+  if (!sorted) absent.sort(); // (this version's source sends it ascending)
+  return { absent, flags };
+}
+
 /** The pages received in a round and not in the INDEX (gone from the guest's RAM by the stop). */
 function unlisted(pages: Uint8Array, listed: Uint8Array): number[] {
   const out: number[] = [];
@@ -232,7 +259,7 @@ function unlisted(pages: Uint8Array, listed: Uint8Array): number[] {
  * The restore rehearsed is of the target's own state, saved and loaded back: it changes nothing
  * (and the stop's restore replaces all of it); the INDEX check runs on a list of every page.
  */
-function rehearse(target: Machine | Vm, pageCount: number): void {
+function rehearse(target: Machine | Vm, pageCount: number, postcopy: boolean): void {
   const all = new Uint8Array(4 + pageCount * 5);
   const v = new DataView(all.buffer);
   v.setUint32(0, pageCount, true);
@@ -240,6 +267,17 @@ function rehearse(target: Machine | Vm, pageCount: number): void {
   const pages = new Uint8Array(pageCount).fill(1);
   readIndex(all, pages, false, new Uint8Array(pageCount));
   unlisted(pages, pages);
+  if (postcopy) {
+    // ABSENT naming every page, and the absent pages' bits and flags (postcopy-target.ts), twice.
+    const list = new Uint8Array(4 + pageCount * 4);
+    const lv = new DataView(list.buffer);
+    lv.setUint32(0, pageCount, true);
+    for (let i = 0; i < pageCount; i++) lv.setUint32(4 + i * 4, i, true);
+    for (let k = 0; k < 2; k++) {
+      const got = readAbsent(list, new Uint8Array(pageCount), pages);
+      if (typeof got !== 'string') rehearseAbsent(pageCount, got.absent, got.flags);
+    }
+  }
   if (whyNotSaveable(target) !== undefined) return;
   try {
     for (let i = 0; i < 3; i++) restoreSnapshot(target, saveSnapshot(target, { withoutRam: true }), 'the target itself', { ramInPlace: true });

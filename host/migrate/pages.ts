@@ -74,7 +74,7 @@ export function guestRam(target: Machine | Vm): GuestRam {
     },
     read: (i) => new Uint8Array(m.ram.memory.buffer, A.RAM_OFFSET + i * PAGE, PAGE).slice(),
     copyTo: (i, dst, at) => dst.set(new Uint8Array(m.ram.memory.buffer, A.RAM_OFFSET + i * PAGE, PAGE), at),
-    write: (i, data) => m.ram.write(m.ram.base + BigInt(i * PAGE), data),
+    write: (i, data) => m.ram.writePage(i, data),
     dirty: () => log.collect(),
   };
 }

@@ -36,10 +36,16 @@ const PAGES_YIELD_MS = 1;
  * A set of RAM page indices, one byte per page: the absent pages (16,384 for 64 MiB), built
  * with the guest stopped at the switch, where a Set of them cost tens of ms.
  */
-class PageFlags {
+export class PageFlags {
   private readonly flags: Uint8Array;
   size = 0;
-  constructor(pageCount: number, pages: ArrayLike<number>) {
+  /** `flags`: one byte per page already (1: in the set; taken, not copied), or built from `pages`. */
+  constructor(pageCount: number, pages: ArrayLike<number>, flags?: Uint8Array) {
+    if (flags !== undefined && flags.length === pageCount) {
+      this.flags = flags;
+      this.size = pages.length; // (the caller's flags are those of `pages`, distinct)
+      return;
+    }
     this.flags = new Uint8Array(pageCount);
     for (let k = 0; k < pages.length; k++) {
       if (this.flags[pages[k]] === 0) this.size++;
@@ -55,6 +61,22 @@ class PageFlags {
     this.size--;
     return true;
   }
+}
+
+/** A bare machine's ABSENT_MAP (`map`): one bit per page, set for the pages of `absent`. */
+function absentBits(map: Uint8Array, absent: Uint32Array): void {
+  map.fill(0);
+  for (let k = 0; k < absent.length; k++) map[absent[k] >> 3] |= 1 << (absent[k] & 7);
+}
+
+/**
+ * Run the switch's loops over `absent` (every page, say) before the switch, on scratch arrays, so
+ * that at the switch they run compiled (incoming.ts rehearse; as the source's switchLists).
+ */
+export function rehearseAbsent(pageCount: number, absent: Uint32Array, flags: Uint8Array): void {
+  const set = new PageFlags(pageCount, absent, flags);
+  absentBits(new Uint8Array(Math.ceil(pageCount / 8)), absent);
+  for (let k = 0; k < absent.length; k++) set.delete(absent[k]);
 }
 
 export class PostcopyTarget {
@@ -76,14 +98,16 @@ export class PostcopyTarget {
 
   constructor(
     private readonly target: Machine | Vm,
-    absent: number[],
+    absent: Uint32Array,
     private readonly socket: Transport,
     private readonly reader: MessageReader,
     private readonly what: string,
     private readonly io: { stderr(t: string): void },
+    /** One byte per page, 1 for each page of `absent` (distinct): taken as the set, not copied. */
+    absentFlags?: Uint8Array,
   ) {
     this.ram = guestRam(target);
-    this.absent = new PageFlags(this.ram.pageCount, absent);
+    this.absent = new PageFlags(this.ram.pageCount, absent, absentFlags);
     this.total = absent.length;
     this.install(absent);
   }
@@ -94,7 +118,7 @@ export class PostcopyTarget {
   private savedYield: number | undefined;
 
   /** Leave the absent pages out (see the header), and hook fetch() in. */
-  private install(absent: number[]): void {
+  private install(absent: Uint32Array): void {
     const t = this.target;
     // The guest's run loop lets the socket in every PAGES_YIELD_MS while pages come, not every
     // 20 ms: the pushed pages wait in the kernel's buffer between two turns, and the push with them.
@@ -110,8 +134,7 @@ export class PostcopyTarget {
     }
     const m = t.snapshotInternals();
     const map = (this.absentMap = new Uint8Array(m.ram.memory.buffer, A.ABSENT_MAP, A.ABSENT_MAP_SIZE));
-    map.fill(0);
-    for (const i of absent) map[i >> 3] |= 1 << (i & 7);
+    absentBits(map, absent);
     m.ram.missing = { has: (i) => this.absent.has(i), fetch: (i) => this.fetch(i), all: () => this.all() };
     m.core.setAbsentOn(absent.length > 0);
     m.core.flushTlb(); // (no entry may name an absent page; a restore has flushed already)

@@ -74,6 +74,8 @@ export class StopProfile {
   private last: number;
   private readonly cpu0 = nodeProcess?.cpuUsage?.();
   private cpuMs = 0;
+  /** Node's GC profiler while profiling: the collections in the window, with their cost. */
+  private readonly gc = profiling() ? startGcProfiler() : undefined;
   constructor(private readonly t0: number) {
     this.last = t0;
   }
@@ -90,8 +92,27 @@ export class StopProfile {
   /** Each step's wall time, and its CPU time in brackets where it is under 90 % of that (waiting). */
   text(): string {
     const step = ([n, ms, cpu]: [string, number, number]) => `${n} ${ms.toFixed(2)}${this.cpu0 !== undefined && cpu < ms * 0.9 ? ` [${cpu.toFixed(2)}]` : ''}`;
-    return `${this.marks.map(step).join(', ')} (total ${(this.last - this.t0).toFixed(2)} ms, cpu ${this.cpuMs.toFixed(2)} ms)`;
+    return `${this.marks.map(step).join(', ')} (total ${(this.last - this.t0).toFixed(2)} ms, cpu ${this.cpuMs.toFixed(2)} ms${this.gcText()})`;
   }
+  /** Stop the GC profiler (a profile dropped without text()). */
+  close(): void {
+    this.gc?.stop();
+  }
+  /** ", gc Scavenge 1.20": the collections from the start to now, their kinds and summed cost (ms). */
+  private gcText(): string {
+    const stats = this.gc?.stop()?.statistics;
+    if (!stats || stats.length === 0) return '';
+    return `, gc ${stats.map((s) => s.gcType).join('+')} ${(stats.reduce((a, s) => a + s.cost, 0) / 1000).toFixed(2)}`;
+  }
+}
+
+/** A running v8.GCProfiler (Node 20.16+: process.getBuiltinModule), or undefined. */
+function startGcProfiler(): { stop(): { statistics: { gcType: string; cost: number }[] } | undefined } | undefined {
+  const v8 = nodeProcess?.getBuiltinModule?.('node:v8') as typeof import('node:v8') | undefined;
+  if (!v8?.GCProfiler) return undefined;
+  const p = new v8.GCProfiler();
+  p.start();
+  return p;
 }
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));

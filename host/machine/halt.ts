@@ -44,9 +44,16 @@ export class HaltSleeper {
     const untilDue = w.due === NEVER ? Infinity : Number(w.due > w.now ? w.due - w.now : 0n) / (TIMEBASE_HZ / 1000);
     const ms = Math.min(untilDue, 20, Math.max(0, w.deadline - performance.now()));
     if (ms <= 0) return;
+    const end = performance.now() + ms;
     await new Promise<void>((resolve) => {
-      const t = setTimeout(() => { this.wakeFn = undefined; resolve(); }, ms);
-      this.wakeFn = () => { clearTimeout(t); this.wakeFn = undefined; resolve(); };
+      const done = () => { this.wakeFn = undefined; resolve(); };
+      // libuv's timers count whole milliseconds on a clock it caches once per loop turn, so a
+      // timer can fire up to a millisecond or so before `end` by performance.now(): sleep the
+      // rest, so that one halt exit never stands for less than its sleep (test/vmm/exits.test.ts).
+      let t: ReturnType<typeof setTimeout>;
+      const arm = (d: number) => { t = setTimeout(() => { const left = end - performance.now(); if (left > 0) arm(left); else done(); }, d); };
+      arm(ms);
+      this.wakeFn = () => { clearTimeout(t); done(); };
     });
   }
 }

@@ -61,7 +61,8 @@ export async function receiveOver(
   hooks: { restore?(state: Uint8Array): void | Promise<void> } = {},
 ): Promise<{ pages: number; bytes: number; profile?: string; postcopy?: { target: PostcopyTarget; mode: string; toCome: number } }> {
   const reader = new MessageReader(socket, what);
-  const refuse = (line: string): never => {
+  /** REFUSE with `line`, then close (or just close when the socket cannot take it). */
+  const sendRefusal = (line: string): void => {
     try {
       const o = new Out();
       o.str(line);
@@ -69,6 +70,9 @@ export async function receiveOver(
     } catch {
       socket.destroy();
     }
+  };
+  const refuse = (line: string): never => {
+    sendRefusal(line);
     throw new UserError(`${what}: ${line}`, 2);
   };
   try {
@@ -186,13 +190,7 @@ export async function receiveOver(
       // Say so to the source when it can still hear (a corrupt message; not a closed connection):
       // a REFUSE tells it that nothing runs here, so it resumes the guest even after writing
       // COMMIT (source.ts targetOwns) instead of holding it.
-      try {
-        const o = new Out();
-        o.str(e.message.startsWith(`${what}: `) ? e.message.slice(what.length + 2) : e.message);
-        socket.end(frame(MSG.REFUSE, o.result()));
-      } catch {
-        socket.destroy();
-      }
+      sendRefusal(e.message.startsWith(`${what}: `) ? e.message.slice(what.length + 2) : e.message);
       throw new UserError(`${e.message}; nothing was run`, 2);
     }
     throw e;

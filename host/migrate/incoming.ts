@@ -35,12 +35,15 @@ export async function receiveMigration(target: Machine | Vm, opts: MigrateOption
   const at = opts.incoming!;
   const what = `wasmvisor: incoming migration on ${at.text}`;
   let touching: { stop(): void } | undefined;
+  // The stop's rehearsal before listening: done after HELLO, it ran while the source's guest ran
+  // on (the source waits for OK), and a guest that ends in 100 ms ended before the hand-over.
+  rehearse(target, snapshotConfig(target).memSize / PAGE, true);
   const { transport, from } = await acceptTcp(at, what, () => {
     io.stderr(`wasmvisor: waiting for a migration on ${at.text}\n`);
     touching = touchRam(target);
   });
   touching?.stop();
-  const got = await receiveOver(target, transport, what, io);
+  const got = await receiveOver(target, transport, what, io, { rehearsed: true });
   if (got.profile !== undefined) io.stderr(`wasmvisor: ${got.postcopy ? 'post-copy switch' : 'stop-and-copy'} (target): ${got.profile}\n`);
   if (got.postcopy) {
     io.stderr(`wasmvisor: migrated in from ${from} (${got.postcopy.mode}: ${got.pages} pages here, ${got.postcopy.toCome} to come, ${got.bytes} bytes); running\n`);
@@ -58,7 +61,7 @@ export async function receiveMigration(target: Machine | Vm, opts: MigrateOption
 export async function receiveOver(
   target: Machine | Vm, socket: Transport, what: string, io: { stderr(t: string): void } = { stderr: () => undefined },
   /** A Xen domain's (host/migrate/domain-target.ts): load the state instead of restoreSnapshot (SnapshotError: refused). */
-  hooks: { restore?(state: Uint8Array): void | Promise<void> } = {},
+  hooks: { restore?(state: Uint8Array): void | Promise<void>; /** rehearse() ran already (while waiting for the connection) */ rehearsed?: boolean } = {},
 ): Promise<{ pages: number; bytes: number; profile?: string; postcopy?: { target: PostcopyTarget; mode: string; toCome: number } }> {
   const reader = new MessageReader(socket, what);
   /** REFUSE with `line`, then close (or just close when the socket cannot take it). */
@@ -105,7 +108,7 @@ export async function receiveOver(
     const ram = guestRam(target);
     const pageCount = conf.memSize / PAGE;
     // (before OK: the source's guest runs on until then, and post-copy stops it right after)
-    rehearse(target, pageCount, postcopy);
+    if (!hooks.rehearsed) rehearse(target, pageCount, postcopy);
     socket.write(frame(MSG.OK, new Uint8Array(0)));
 
     // Pages, round by round, until the INDEX of the stop-and-copy.

@@ -166,7 +166,7 @@ export class XlControl {
 
   /** Answer OK, send the console's recent output, then pass bytes both ways. */
   private attachConsole(s: Socket, rec: DomainRecord, typed: Buffer): void {
-    const ok = JSON.stringify({ ok: true, domid: rec.domid, name: rec.cfg.name } satisfies XlResponse) + '\n';
+    const ok = JSON.stringify({ ok: true, domid: rec.domid, name: rec.name } satisfies XlResponse) + '\n';
     s.write(Buffer.concat([Buffer.from(ok), this.opts.consoles.history(rec)]));
     s.resume();
     if (rec.state !== 'running') {
@@ -226,7 +226,7 @@ export function answerXl(opts: Pick<XlControlOptions, 'xl' | 'dom0Seconds'>, req
     if (rec === DOMAIN_0) throw new CommandError(domain0Refusal(req.cmd));
     if (req.cmd === 'destroy') xl.destroy(rec.domid);
     else {
-      if (rec.state !== 'running') throw new CommandError(`${rec.cfg.name} (d${rec.domid}) is shut down`);
+      if (rec.state !== 'running') throw new CommandError(`${rec.name} (d${rec.domid}) is shut down`);
       if (req.cmd === 'pause') xl.pause(rec.domid);
       else xl.unpause(rec.domid);
     }
@@ -246,7 +246,8 @@ function findDomain(xl: Toolstack, dom: string): DomainRecord | typeof DOMAIN_0 
   const byId = /^[0-9]+$/.test(dom);
   if (byId ? Number(dom) === 0 : dom === 'Domain-0') return DOMAIN_0;
   const live = xl.records().filter((r) => r.state !== 'gone');
-  const rec = live.find((r) => (byId ? r.domid === Number(dom) : r.cfg.name === dom));
+  // (by its name now, XenStore's: NAME--migratedaway after a migration that lost its answer)
+  const rec = live.find((r) => (byId ? r.domid === Number(dom) : r.name === dom));
   if (rec === undefined) throw new CommandError(`no domain '${dom}' (see wasmvisor xl list)`);
   return rec;
 }
@@ -268,15 +269,16 @@ export async function answerXlSave(xl: Toolstack, req: Extract<XlRequest, { cmd:
     }
     const rec = findDomain(xl, req.dom);
     if (rec === DOMAIN_0) throw new CommandError(`Domain-0 cannot be ${req.cmd}d`);
-    if (rec.state !== 'running') throw new CommandError(`${rec.cfg.name} (d${rec.domid}) is shut down`);
+    if (rec.state !== 'running') throw new CommandError(`${rec.name} (d${rec.domid}) is shut down`);
     const domid = rec.domid;
+    const name = rec.name; // (before a migration renames it away)
     if (req.cmd === 'save') {
       const bytes = saveFile(xl, domid, req.file);
-      return { ok: true, domid, name: rec.cfg.name, bytes };
+      return { ok: true, domid, name, bytes };
     }
     // migrate: live, while this domain and the others run (host/migrate/domain-source.ts).
     const m = await migrateDomain(xl, domid, req.host, req.port, req.flags ?? {}, io);
-    return { ok: true, domid, name: rec.cfg.name, bytes: m.summary.bytes, downtimeMs: m.summary.downtimeMs, mode: m.mode, summary: summaryText(m.summary) };
+    return { ok: true, domid, name, bytes: m.summary.bytes, downtimeMs: m.summary.downtimeMs, mode: m.mode, summary: summaryText(m.summary) };
   } catch (e) {
     const message = e instanceof CommandError || e instanceof UserError ? e.message : `internal error: ${(e as Error).message}`;
     return { ok: false, error: message, ...(e instanceof UserError && (e.exitCode === 2 || e.exitCode === EXIT_VM_LOST) ? { code: e.exitCode } : {}) };

@@ -278,7 +278,7 @@ async function session(o: XlOptions, cfgs: DomainCfg[], bridges: string[] | unde
   }
   const failed = xl.records().find((r) => !succeeded(r));
   if (failed === undefined) return 0;
-  say(`wasmvisor: ${failed.cfg.name} (d${failed.domid}) did not power off cleanly: ${failed.end ? describeEnd(failed.end) : 'no end'}\n`);
+  say(`wasmvisor: ${failed.name} (d${failed.domid}) did not power off cleanly: ${failed.end ? describeEnd(failed.end) : 'no end'}\n`);
   if (!prefixed && failed.end && failed.end.exitCode !== 0) return (failed.end.exitCode & 0xff) || 1;
   return 1;
 }

@@ -26,6 +26,17 @@
  *     the same disk). If the cut came before COMMIT arrived, the target dropped its copy and
  *     the paused one here is the only one: as with Xen, `xl unpause` is the administrator's
  *     decision after looking at the target.
+ *
+ * The name, as Xen's xl migrate (tools/xl/xl_migrate.c, migrate_domain): once the target's READY
+ * is here ("Target has acknowledged transfer") and before COMMIT ("Giving target permission to
+ * start"), the domain is renamed NAME--migratedaway (XenStore's /local/domain/ID/name, `xl
+ * list`), so that a domain named NAME may exist again beside it (the one that came back from
+ * the target, a new `xl create`). A failure before COMMIT, or the target's REFUSE of it ("Target
+ * reports startup failure"), renames it back to NAME before it is resumed; if the rename itself
+ * fails (a domain of that name exists), the migration fails before COMMIT and the domain is
+ * resumed. After COMMIT with no answer, it stays paused under NAME--migratedaway ("We leave the
+ * domain renamed to %s--migratedaway in case that's helpful"), and the lines say so; migrated,
+ * it is destroyed under that name (the Dom0's line names it as the migration did: NAME).
  */
 import { connect } from 'node:net';
 import * as A from '../../assembly/abi';
@@ -77,7 +88,10 @@ function domainDialer(host: string, port: number, header: object): Dialer {
 export function migrateDomainLive(xl: Toolstack, domid: number, host: string, port: number, opts: MigrateOptions, io: DomainSourceIo): Promise<Summary> {
   const rec = xl.record(domid);
   const input = xl.saveInput(domid);
-  const name = `${rec.cfg.name} (d${domid})`;
+  const name = `${rec.name} (d${domid})`;
+  /** Its name, and the one it has from the target's READY on (xl_migrate.c's common_domname, away_domname). */
+  const common = rec.name;
+  const away = `${common}--migratedaway`;
   const to = `${host}:${port}`;
   const why = whyNotSaveableDomain(input);
   if (why) return Promise.reject(new UserError(`cannot migrate ${name} to ${to}: ${why}; it runs on here`, 1));
@@ -91,6 +105,8 @@ export function migrateDomainLive(xl: Toolstack, domid: number, host: string, po
     let stopping = false;
     /** The target answered REFUSE (it runs nothing). */
     let refused = false;
+    /** Renamed to `away` (before COMMIT). */
+    let renamed = false;
     const between = (f: () => void) => xl.defer(() => {
       try {
         f();
@@ -126,11 +142,12 @@ export function migrateDomainLive(xl: Toolstack, domid: number, host: string, po
             // COMMIT went and no answer came: the domain is the target's (see the header); it
             // stays paused here, never run again by this Dom0 (xl unpause is the admin's call).
             between(() => xl.hold(domid, false));
-            fail(`${name}: migration to ${to}: ${error ?? 'it failed'} after COMMIT, before the target's answer; the domain is the target's: paused here, not resumed`);
+            fail(`${name}: migration to ${to}: ${error ?? 'it failed'} after COMMIT, before the target's answer; the domain is the target's: paused here as ${away}, not resumed`);
             return;
           }
           between(() => {
             xl.hold(domid, false);
+            if (renamed) renameBack();
             if (!wasPaused && rec.state === 'running' && rec.domid === domid) xl.unpause(domid);
             // Resumed after the stop: tell the bridges its MACs are here (QEMU's announce_self).
             if (rec.state === 'running' && rec.domid === domid) xl.announce(rec);
@@ -149,9 +166,9 @@ export function migrateDomainLive(xl: Toolstack, domid: number, host: string, po
       failLine: (why, wasRefused) => {
         refused = wasRefused;
         if (src.commitSent && !wasRefused) {
-          return `wasmvisor: xl migrate: domain '${rec.cfg.name}' is the target's: migration to tcp:${to}: ${why} after COMMIT, before the target's answer; it stays paused here (xl unpause it only if the target does not run it)\n`;
+          return `wasmvisor: xl migrate: domain '${common}' is the target's: migration to tcp:${to}: ${why} after COMMIT, before the target's answer; it stays paused here as '${away}' (xl unpause it only if the target does not run it)\n`;
         }
-        return `wasmvisor: xl migrate: domain '${rec.cfg.name}' keeps running here: migration to tcp:${to}: ${why}\n`;
+        return `wasmvisor: xl migrate: domain '${common}' keeps running here: migration to tcp:${to}: ${why}\n`;
       },
       onEnd: (end) => {
         if ('summary' in end) summary = end.summary;
@@ -176,7 +193,29 @@ export function migrateDomainLive(xl: Toolstack, domid: number, host: string, po
         return new Uint8Array(0);
       },
       presentAtSwitch: () => hypervisorGfns(input.dom).map((g) => Number(g) - RAM_PFN),
+      // The target has everything (READY): rename the domain away before COMMIT, as xl_migrate.c
+      // does before its "permission to go". Here, not in a deferred action: the domain is paused
+      // and held, the stop's clock runs, and a rename is one XenStore write (as the state's save
+      // above runs here too). A refusal (a domain named `away` exists) fails before COMMIT.
+      beforeCommit: () => {
+        if (settled || rec.state !== 'running' || rec.domid !== domid) return;
+        xl.rename(domid, common, away);
+        renamed = true;
+      },
     });
+    /**
+     * A failure before COMMIT or the target's REFUSE of it: the name back before the domain runs
+     * again (xl_migrate.c's rename on "Target reports startup failure"). Refused (a domain named
+     * `common` was created meanwhile), it runs on as `away`, and one notice says so.
+     */
+    const renameBack = () => {
+      renamed = false;
+      try {
+        xl.rename(domid, away, common);
+      } catch (e) {
+        xl.opts.onNotice?.(`${away} (d${domid}): not renamed back to '${common}' after its failed migration: ${e instanceof Error ? e.message.replace(/^xl: /, '') : String(e)}`);
+      }
+    };
     // The domain shuts down (or is destroyed) before the stop: the migration is abandoned.
     xl.watchEnd(domid, () => {
       fail(`cannot migrate ${name} to ${to}: the domain went (it shut down or was destroyed) during the migration`);

@@ -130,6 +130,11 @@ export interface SourceHooks {
   state?(): Uint8Array;
   /** Post-copy: pages (RAM indices) the target must have before it runs; sent at the switch, never absent. */
   presentAtSwitch?(): number[];
+  /**
+   * The target's READY came, COMMIT is next (Xen's xl migrate renames the domain away here,
+   * before its "permission to go"); a throw fails the migration before COMMIT: resumed here.
+   */
+  beforeCommit?(): void;
 }
 
 /**
@@ -525,6 +530,7 @@ export class MigrationSource implements PostcopySender {
       const ready = await this.reader!.expect(MSG.READY, MSG.REFUSE);
       if (ready.type === MSG.REFUSE) throw new StreamError(`${this.what}: refused by the target: ${new In(ready.payload, this.what).str()}`);
       prof.mark('wait READY');
+      this.hooks.beforeCommit?.();
       await this.sendFrame(frame(MSG.COMMIT, new Uint8Array(0)), undefined, true);
       this.commitSent = true; // (sendFrame throws only before its write)
       const answer = await this.reader!.expect(MSG.DONE, MSG.REFUSE);
@@ -592,6 +598,7 @@ export class MigrationSource implements PostcopySender {
       const ready = await this.reader!.expect(MSG.READY, MSG.REFUSE);
       prof.mark('wait READY');
       if (ready.type === MSG.REFUSE) throw new StreamError(`${this.what}: refused by the target: ${new In(ready.payload, this.what).str()}`);
+      this.hooks.beforeCommit?.();
       // From here the guest is the target's, whatever happens next.
       this.state = 'postcopy';
       await this.send(MSG.COMMIT, new Uint8Array(0));

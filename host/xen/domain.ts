@@ -79,7 +79,8 @@ export interface XenDomainParts {
 /** One DomU. */
 export class XenDomain {
   readonly domid: number;
-  readonly name: string;
+  /** Its name, as /local/domain/<domid>/name holds it (Toolstack.rename changes both). */
+  name: string;
   readonly vm: Vm;
   readonly memory: DomainMemory;
   readonly sharedInfo: SharedInfoPage;

@@ -92,6 +92,12 @@ export interface DomainEnd {
 /** One domain (one configuration), over its restarts. */
 export interface DomainRecord {
   readonly cfg: DomainCfg;
+  /**
+   * Its name as XenStore's /local/domain/<domid>/name holds it, by which `xl list` shows it and
+   * xl commands find it: cfg.name, but for the source of a migration past the target's READY,
+   * NAME--migratedaway (rename, host/migrate/domain-source.ts).
+   */
+  name: string;
   /** Its current (or last) domain id. */
   domid: number;
   /** running: scheduled (or paused); preserved: shut down but kept; gone: destroyed. */
@@ -119,6 +125,9 @@ export interface IncomingDomain {
   /** Drop the domain before load (the migration failed). */
   discard(): void;
 }
+
+/** The longest name rename gives (xl.cfg's name= takes 1..64, cfg.ts; --migratedaway adds 14). */
+const MAX_NAME = 128;
 
 /** Restarts (on_reboot=restart, ...) of one domain before the toolstack destroys it instead. */
 export const MAX_RESTARTS = 8;
@@ -152,9 +161,9 @@ export class Toolstack {
 
   /** xl create: build the domain of `cfg`, attach its devices and schedule it. */
   async create(cfg: DomainCfg): Promise<DomainRecord> {
-    if (this.recs.some((r) => r.cfg.name === cfg.name && r.state !== 'gone')) throw new UserError(`${cfg.file}: a domain named '${cfg.name}' already exists`);
+    if (this.named(cfg.name)) throw new UserError(`${cfg.file}: a domain named '${cfg.name}' already exists`);
     const rec: DomainRecord = {
-      cfg, domid: 0, state: 'running', paused: false, restarts: 0,
+      cfg, name: cfg.name, domid: 0, state: 'running', paused: false, restarts: 0,
       past: { instructions: 0n, hostMs: 0, slices: 0, blocks: 0 }, devices: [], deviceStats: {}, pastExits: new Map(),
     };
     const opened: BlockBackend[] = [];
@@ -173,7 +182,7 @@ export class Toolstack {
 
   /** Build (or rebuild) the live domain of `rec`. */
   private async build(rec: DomainRecord): Promise<void> {
-    const { cfg } = rec;
+    const { cfg, name } = rec;
     const kernel = (this.opts.loadKernel ?? ((p) => loadImageFile(p, KERNEL_RAW_BASE)))(cfg.kernel);
     const out = (bytes: Uint8Array) => this.opts.onConsole?.(rec, Uint8Array.from(bytes));
     // cmdline= / root= / extra= and ramdisk= (issue 12): /chosen in the DomU's tree.
@@ -182,7 +191,7 @@ export class Toolstack {
       ? { append: cfg.cmdline, initrd: cfg.ramdisk !== undefined ? { name: cfg.ramdisk, data: readInputFile(cfg.ramdisk, { what: 'ramdisk', maxBytes: memSize }) } : undefined }
       : undefined;
     const d = await this.hv.createDomain({
-      name: cfg.name, memSize, kernel, boot, deterministic: this.opts.deterministic,
+      name, memSize, kernel, boot, deterministic: this.opts.deterministic,
       jit: this.opts.jit, jitThreshold: this.opts.jitThreshold, jitCodeLimit: this.opts.jitCodeLimit, jitMaxBlocks: this.opts.jitMaxBlocks, jitBackground: this.opts.jitBackground,
       onConsoleOutput: out, onXenConsole: out,
     });
@@ -279,7 +288,7 @@ export class Toolstack {
     const crashed = end !== undefined && (end.reason === 'crash' || end.reason === 'watchdog' || (end.reason === 'poweroff' && end.exitCode !== 0));
     const killed = end !== undefined && (end.reason === 'destroyed' || end.reason === 'timeout');
     return {
-      name: rec.cfg.name, domid: rec.domid, memMiB: rec.cfg.memoryMiB, vcpus: 1, timeS: t.hostMs / 1000,
+      name: rec.name, domid: rec.domid, memMiB: rec.cfg.memoryMiB, vcpus: 1, timeS: t.hostMs / 1000,
       state: rec.state === 'running'
         ? { running: t.sched?.state === 'runnable' || t.sched?.state === 'parked', blocked: t.sched?.state === 'blocked', paused: rec.paused }
         : { shutdown: end !== undefined && !crashed && !killed, crashed, dying: killed },
@@ -302,7 +311,7 @@ export class Toolstack {
   /** xl unpause. */
   unpause(domid: number): void {
     const r = this.liveRunning(domid);
-    if (this.held.has(domid)) throw new UserError(`xl: domain ${domid} (${r.cfg.name}) is stopped for its migration`);
+    if (this.held.has(domid)) throw new UserError(`xl: domain ${domid} (${r.name}) is stopped for its migration`);
     r.paused = false;
     this.scheduler.unpause(domid);
   }
@@ -313,7 +322,7 @@ export class Toolstack {
     // A domain stopped by the time limit keeps that ending (the CLI names it "still running").
     if (r.state === 'running' && r.end === undefined) r.end = { reason: 'destroyed', exitCode: 1 };
     this.finish(r);
-    this.opts.onNotice?.(`${r.cfg.name} (d${domid}): destroyed`);
+    this.opts.onNotice?.(`${r.name} (d${domid}): destroyed`);
   }
 
   /**
@@ -360,10 +369,10 @@ export class Toolstack {
   async incoming(cfg: DomainCfg, file: string): Promise<IncomingDomain> {
     const dev = this.opts.devices;
     if (!dev.resumeDisk || !dev.resumeConsole || (cfg.vifs.length > 0 && !dev.resumeVif)) throw new UserError('xl restore: this toolstack cannot reconnect devices');
-    if (this.recs.some((r) => r.cfg.name === cfg.name && r.state !== 'gone')) throw new SnapshotError(file, `a domain named '${cfg.name}' already exists here`);
+    if (this.named(cfg.name)) throw new SnapshotError(file, `a domain named '${cfg.name}' already exists here`);
     const kernel = (this.opts.loadKernel ?? ((p) => loadImageFile(p, KERNEL_RAW_BASE)))(cfg.kernel);
     const rec: DomainRecord = {
-      cfg, domid: 0, state: 'running', paused: false, restarts: 0,
+      cfg, name: cfg.name, domid: 0, state: 'running', paused: false, restarts: 0,
       past: { instructions: 0n, hostMs: 0, slices: 0, blocks: 0 }, devices: [], deviceStats: {}, pastExits: new Map(),
     };
     const out = (bytes: Uint8Array) => this.opts.onConsole?.(rec, Uint8Array.from(bytes));
@@ -386,7 +395,7 @@ export class Toolstack {
     };
     const load = (save: XenSaveFile, opts: { ramInPlace?: boolean; paused?: boolean } = {}): DomainRecord => {
       if (loaded) throw new Error('toolstack: an incoming domain loaded twice');
-      if (this.recs.some((r) => r.cfg.name === cfg.name && r.state !== 'gone')) {
+      if (this.named(cfg.name)) {
         discard();
         throw new SnapshotError(save.file, `a domain named '${cfg.name}' already exists here`);
       }
@@ -464,6 +473,31 @@ export class Toolstack {
     this.opts.onNotice?.(`${r.cfg.name} (d${domid}): ${describeEnd(r.end)}: destroyed`);
   }
 
+  /** Whether a live domain (created, restored or migrated in) is named `name` (XenStore's name: DomainRecord.name). */
+  private named(name: string): boolean {
+    return this.recs.some((r) => r.name === name && r.state !== 'gone');
+  }
+
+  /**
+   * Rename live domain `domid` from `from` to `to`, as libxl_domain_rename does: `from` must be
+   * its name now (a race otherwise), no other domain may be named `to` (a domain's own name is
+   * fine), and the name goes to XenStore's /local/domain/<domid>/name, which `xl list` shows.
+   * The source of xl migrate renames NAME to NAME--migratedaway before COMMIT, and back on a
+   * failure before it (host/migrate/domain-source.ts). One-line UserError when refused.
+   */
+  rename(domid: number, from: string, to: string): void {
+    const r = this.record(domid);
+    if (r.name !== from) throw new UserError(`xl: domain ${domid} is named '${r.name}', not '${from}'`);
+    if (to.length === 0 || to.length > MAX_NAME) throw new UserError(`xl: domain name '${to}' is not 1..${MAX_NAME} characters`);
+    if (this.recs.some((x) => x !== r && x.name === to && x.state !== 'gone')) throw new UserError(`xl: a domain named '${to}' already exists`);
+    const d = this.hv.domain(domid);
+    if (d !== undefined) {
+      this.hv.xs.write(`/local/domain/${domid}/name`, to);
+      d.name = to;
+    }
+    r.name = to;
+  }
+
   /** Domains stopped for their migration (host/migrate/domain-source.ts): unpause refuses them. */
   private readonly held = new Set<number>();
 
@@ -536,7 +570,7 @@ export class Toolstack {
     rec.end = { reason, exitCode: result.exitCode, ...(result.failure !== undefined ? { failure: result.failure } : {}) };
     let action: LifecycleAction = reason === 'poweroff' ? rec.cfg.onPoweroff : reason === 'reboot' ? rec.cfg.onReboot : rec.cfg.onCrash;
     if (action === 'restart' && rec.restarts >= MAX_RESTARTS) action = 'destroy';
-    const what = `${rec.cfg.name} (d${domid}): ${describeEnd(rec.end)}`;
+    const what = `${rec.name} (d${domid}): ${describeEnd(rec.end)}`;
     try {
       if (action === 'destroy') {
         this.finish(rec);
@@ -575,7 +609,7 @@ export class Toolstack {
 
   private liveRunning(domid: number): DomainRecord {
     const r = this.record(domid);
-    if (r.state !== 'running') throw new UserError(`xl: domain ${domid} (${r.cfg.name}) is shut down`);
+    if (r.state !== 'running') throw new UserError(`xl: domain ${domid} (${r.name}) is shut down`);
     return r;
   }
 }

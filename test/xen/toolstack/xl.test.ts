@@ -166,6 +166,31 @@ describe('Toolstack', () => {
     expect([hv.hasDomain(2), hv.hasDomain(3), hv.hasDomain(1)]).toEqual([false, false, true]);
   });
 
+  it("rename as libxl_domain_rename: XenStore's name and xl list follow; the old name is free again, the new one taken", async () => {
+    const { hv, xl, notices } = toolstack();
+    await xl.create(cfg('a', 'spin'));
+    await xl.create(cfg('b', 'spin'));
+    const xsName = (domid: number) => hv.xs.read(`/local/domain/${domid}/name`);
+    expect([xsName(1), hv.domain(1)!.name]).toEqual(['a', 'a']);
+    // From a name it does not have (a race, libxl says): refused, nothing changed.
+    expect(() => xl.rename(1, 'x', 'a--migratedaway')).toThrow(new UserError("xl: domain 1 is named 'a', not 'x'"));
+    // To a name another domain has: refused; to its own name: fine.
+    expect(() => xl.rename(1, 'a', 'b')).toThrow(new UserError("xl: a domain named 'b' already exists"));
+    xl.rename(1, 'a', 'a');
+    xl.rename(1, 'a', 'a--migratedaway');
+    expect([xsName(1), hv.domain(1)!.name, xl.record(1).name, xl.record(1).cfg.name]).toEqual(['a--migratedaway', 'a--migratedaway', 'a--migratedaway', 'a']);
+    expect(formatXlList(xl.list()).split('\n').slice(1, 4).map((l) => l.split(/ +/)[0])).toEqual(['Domain-0', 'a--migratedaway', 'b']);
+    // Its old name is free: a new domain takes it (and the renamed one's name stays taken).
+    await xl.create(cfg('a', 'spin'));
+    expect([xsName(3), xl.record(3).name]).toEqual(['a', 'a']);
+    expect(() => xl.rename(1, 'a--migratedaway', 'a')).toThrow(new UserError("xl: a domain named 'a' already exists"));
+    expect(() => xl.rename(3, 'a', 'a--migratedaway')).toThrow(new UserError("xl: a domain named 'a--migratedaway' already exists"));
+    // Lifecycle lines name it as it is named now.
+    xl.destroy(1);
+    expect(notices).toEqual(['a--migratedaway (d1): destroyed']);
+    expect(xl.list().map((r) => r.name)).toEqual(['Domain-0', 'b', 'a']);
+  });
+
   it('a domain stopped by the time limit and then destroyed keeps its ending: timeout', async () => {
     const { xl, notices } = toolstack();
     await xl.create(cfg('a', 'spin'));

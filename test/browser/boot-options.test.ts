@@ -2,25 +2,20 @@
  * The web API's boot options (issue 12, part 2): Vm.load(image, { append, initrd, dtb }) carries
  * them through the worker protocol to the same checks as the CLI's --append/--initrd/--dtb.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { Page } from 'playwright-core';
-import { haveChromium, openDemo, type DemoBrowser } from './chromium';
+import { haveChromium, useDemo } from './chromium';
 
 interface LoadOpts { name?: string; mode?: string; append?: string; initrd?: Uint8Array | string; dtb?: Uint8Array | string; virtioConsole?: boolean; virtioRng?: boolean }
 declare const window: { wasmvisorDemo: { vm: { state: string; load(image: string, o: LoadOpts): Promise<void>; until(p: (s: string) => boolean): Promise<string>; exitCode?: number }; terminalText(): string } };
 
 describe.skipIf(!haveChromium)('web API boot options', () => {
   let page: Page;
-  let demo: DemoBrowser | undefined;
-  beforeAll(async () => {
-    demo = await openDemo();
+  useDemo(async (demo) => {
     page = demo.page;
     await page.goto(demo.server.url);
     await page.waitForFunction(() => window.wasmvisorDemo?.vm.state === 'exited', null, { timeout: 60_000 });
   }, 90_000);
-  afterAll(async () => {
-    await demo?.close();
-  });
 
   /** The error message of a load with these options ('' when it loads); files of n zero (or fill) bytes, made in the page. */
   const loadError = (o: { append?: string; initrd?: number; dtb?: number; fill?: number }) =>

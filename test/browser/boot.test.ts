@@ -6,9 +6,9 @@
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { Page, Route } from 'playwright-core';
-import { haveChromium, openDemo, root, type DemoBrowser } from './chromium';
+import { haveChromium, root, useDemo } from './chromium';
 
 interface Handle {
   terminalText(): string;
@@ -26,17 +26,8 @@ declare const window: { wasmvisorDemo?: Handle; wasmvisorBoot?: Boot };
 const expected = (name: string): string => readFileSync(join(root, 'guests/expected/demo', name), 'utf8');
 
 describe.skipIf(!haveChromium)('the demo page bootstrap', () => {
-  let demo: DemoBrowser | undefined;
   let page: Page;
-
-  beforeAll(async () => {
-    demo = await openDemo();
-    page = demo.page;
-  }, 60_000);
-
-  afterAll(async () => {
-    await demo?.close();
-  });
+  const demo = useDemo((d) => void (page = d.page));
 
   /** Load `query` with demo.js held until `until` holds in the page, then let it load. */
   async function holdDemoJs(query: string, until: () => boolean): Promise<{ seenBeforeDemo: unknown }> {
@@ -44,7 +35,7 @@ describe.skipIf(!haveChromium)('the demo page bootstrap', () => {
     const released = new Promise<void>((r) => { release = r; });
     await page.route('**/demo.js', async (route: Route) => { await released; await route.continue(); });
     try {
-      await page.goto(`${demo!.server.url}${query}`, { waitUntil: 'commit' });
+      await page.goto(`${demo.server.url}${query}`, { waitUntil: 'commit' });
       await page.waitForFunction(until, null, { timeout: 30_000 });
       const seenBeforeDemo = await page.evaluate(() => ({
         demo: window.wasmvisorDemo !== undefined,
@@ -69,7 +60,7 @@ describe.skipIf(!haveChromium)('the demo page bootstrap', () => {
     expect(seenBeforeDemo).toEqual({
       demo: false,
       states: ['loading', 'running', 'exited'],
-      load: { name: 'demo/hello.elf', mode: 'bare', url: `${demo!.server.url}guests/demo/hello.elf` },
+      load: { name: 'demo/hello.elf', mode: 'bare', url: `${demo.server.url}guests/demo/hello.elf` },
     });
     await page.waitForFunction(() => window.wasmvisorDemo?.terminalText().includes('[guest exited with code 0]'), null, { timeout: 30_000 });
     const r = await page.evaluate(() => {
@@ -101,7 +92,7 @@ describe.skipIf(!haveChromium)('the demo page bootstrap', () => {
   }, 90_000);
 
   it('an address whose guest is missing shows the page\'s own one-line error, not the worker\'s', async () => {
-    await page.goto(`${demo!.server.url}?guest=no/such.elf`);
+    await page.goto(`${demo.server.url}?guest=no/such.elf`);
     await page.waitForFunction(() => window.wasmvisorDemo?.terminalText().includes('HTTP 404'), null, { timeout: 30_000 });
     const text = await page.evaluate(() => window.wasmvisorDemo!.terminalText().trim());
     expect(text).toBe('wasmvisor: guests/no/such.elf: HTTP 404 Not Found');

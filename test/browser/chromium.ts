@@ -6,6 +6,7 @@ import { existsSync, mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Browser, Page } from 'playwright-core';
+import { afterAll, beforeAll } from 'vitest';
 
 export const root = join(dirname(fileURLToPath(import.meta.url)), '../..');
 import { CHROMIUM, oracle } from '../oracles';
@@ -49,5 +50,32 @@ export async function openDemo(): Promise<DemoBrowser> {
       await browser.close();
       await server.close();
     },
+  };
+}
+
+/**
+ * The demo for the tests of one describe block: beforeAll opens it (openDemo, then `ready`, for
+ * what the block wants done first: its variables set, a first page loaded), afterAll closes it.
+ * The fields of what it returns are those of the open demo, to read in the tests.
+ */
+export function useDemo(ready?: (demo: DemoBrowser) => Promise<void> | void, timeoutMs = 60_000): DemoBrowser {
+  let demo: DemoBrowser | undefined;
+  beforeAll(async () => {
+    demo = await openDemo();
+    await ready?.(demo);
+  }, timeoutMs);
+  afterAll(async () => {
+    await demo?.close();
+  });
+  const open = (): DemoBrowser => {
+    if (demo === undefined) throw new Error('the demo is not open (its beforeAll failed)');
+    return demo;
+  };
+  return {
+    get browser() { return open().browser; },
+    get server() { return open().server; },
+    get page() { return open().page; },
+    get pageErrors() { return open().pageErrors; },
+    close: () => open().close(),
   };
 }

@@ -10,9 +10,9 @@
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { Page } from 'playwright-core';
-import { haveChromium, openDemo, root, shots, type DemoBrowser } from './chromium';
+import { haveChromium, root, shots, useDemo } from './chromium';
 
 /** The page's test handle (host/web/demo/main.ts, DemoHandle), as seen from page.evaluate. */
 interface Handle {
@@ -38,16 +38,7 @@ describe.skipIf(!haveChromium)('demo page in chromium', () => {
   let page: Page;
   let pageErrors: string[] = [];
   let helloInstructions = 0;
-  let demo: DemoBrowser | undefined;
-
-  beforeAll(async () => {
-    demo = await openDemo();
-    ({ server, page, pageErrors } = demo);
-  }, 60_000);
-
-  afterAll(async () => {
-    await demo?.close();
-  });
+  useDemo((demo) => void ({ server, page, pageErrors } = demo));
 
   it('boots the default guest, minikernel, as a VM: its console, VM exits by reason, a 2D walk', async () => {
     await page.goto(server.url);

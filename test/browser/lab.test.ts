@@ -5,11 +5,11 @@
  * combination in turn, each to its exit, and the table gets one row per combination, filled
  * from the worker's stats messages (?stats=messages) with the figures each technique is about.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { Page } from 'playwright-core';
 import { COMBOS, isSupported } from '../../host/lab/combos';
 import { COLUMNS } from '../../host/lab/table';
-import { haveChromium, openDemo, shots, type DemoBrowser } from './chromium';
+import { haveChromium, shots, useDemo } from './chromium';
 import { join } from 'node:path';
 
 interface Handle {
@@ -38,19 +38,12 @@ async function labTable(page: Page): Promise<Record<string, Record<string, strin
 const num = (s: string) => Number(s.replace(/,/g, ''));
 
 describe.skipIf(!haveChromium)('demo page: the techniques lab', () => {
-  let demo: DemoBrowser | undefined;
   let page: Page;
-
-  beforeAll(async () => {
-    demo = await openDemo();
-    page = demo.page;
-    await page.goto(`${demo.server.url}?stats=messages`);
+  const demo = useDemo(async (d) => {
+    page = d.page;
+    await page.goto(`${d.server.url}?stats=messages`);
     await page.waitForFunction(() => window.wasmvisorDemo?.vm.state === 'exited', null, { timeout: 60_000 });
   }, 90_000);
-
-  afterAll(async () => {
-    await demo?.close();
-  });
 
   it('the technique picker lists every combination of the registry, the ones this build lacks disabled, hw+nested chosen', async () => {
     const opts = await page.evaluate(() => Array.from(document.querySelectorAll('#technique option')).map((o) => ({ value: o.value, disabled: o.disabled, title: o.title })));
@@ -105,6 +98,6 @@ describe.skipIf(!haveChromium)('demo page: the techniques lab', () => {
     expect(num(t[last.combo]['guest insns'])).toBe(last.insns);
     expect(await page.evaluate(() => document.getElementById('lab-note')?.textContent)).toBe('minikernel/minikernel.elf under every technique of this build');
     await page.locator('#lab-panel').screenshot({ path: join(shots, 'lab.png') });
-    expect(demo!.pageErrors).toEqual([]);
+    expect(demo.pageErrors).toEqual([]);
   }, 300_000);
 });

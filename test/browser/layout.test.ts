@@ -6,9 +6,9 @@
  * for a person to look at.
  */
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { Page } from 'playwright-core';
-import { haveChromium, openDemo, shots, type DemoBrowser } from './chromium';
+import { haveChromium, shots, useDemo } from './chromium';
 
 declare const window: { wasmvisorDemo: { samples: number; vm: { state: string }; mode: string; xen?: { domains: { life: string }[] } } };
 
@@ -49,16 +49,14 @@ function checkLayout(m: { scrollWidth: number; innerWidth: number; boxes: Box[] 
 }
 
 describe.skipIf(!haveChromium)('demo page layout', () => {
-  let demo: DemoBrowser | undefined;
-  beforeAll(async () => { demo = await openDemo(); }, 60_000);
-  afterAll(async () => { await demo?.close(); });
+  const demo = useDemo();
 
   for (const width of [360, 400, 1024, 1400, 2560]) {
     it(`at ${width} px: no horizontal overflow, terminal and panels visible and apart, charts with axes`, async () => {
-      const page = demo!.page;
-      demo!.pageErrors.length = 0;
+      const page = demo.page;
+      demo.pageErrors.length = 0;
       await page.setViewportSize({ width, height: 900 });
-      await page.goto(`${demo!.server.url}?guest=vmbench/tlbstress.elf`);
+      await page.goto(`${demo.server.url}?guest=vmbench/tlbstress.elf`);
       // tlbstress runs long enough for several samples (rates between them) before it exits.
       await page.waitForFunction(() => window.wasmvisorDemo?.samples > 8, null, { timeout: 60_000 });
       await page.waitForTimeout(300);
@@ -86,22 +84,22 @@ describe.skipIf(!haveChromium)('demo page layout', () => {
       expect(charts[2].series).toEqual(['TLB misses/s', '1D walks/s', '2D walks/s']);
       const widest = await page.evaluate(() => Math.max(...[...document.querySelectorAll('.chart canvas')].map((c) => c.getBoundingClientRect().right)));
       expect(widest).toBeLessThanOrEqual(width);
-      expect(demo!.pageErrors).toEqual([]);
+      expect(demo.pageErrors).toEqual([]);
     }, 120_000);
   }
 
   for (const width of [360, 400, 1400]) {
     it(`Xen view at ${width} px: no horizontal overflow, terminal and domain panels apart`, async () => {
-      const page = demo!.page;
-      demo!.pageErrors.length = 0;
+      const page = demo.page;
+      demo.pageErrors.length = 0;
       await page.setViewportSize({ width, height: 900 });
-      await page.goto(`${demo!.server.url}?xen=xen/demo.cfg`);
+      await page.goto(`${demo.server.url}?xen=xen/demo.cfg`);
       await page.waitForFunction(() => window.wasmvisorDemo?.mode === 'xen' && (window.wasmvisorDemo.xen?.domains.length ?? 0) >= 2, null, { timeout: 60_000 });
       await page.waitForTimeout(500);
       const m = await measure(page);
       await page.screenshot({ path: join(shots, `layout-xen-${width}.png`), fullPage: true });
       checkLayout(m, width);
-      expect(demo!.pageErrors).toEqual([]);
+      expect(demo.pageErrors).toEqual([]);
     }, 120_000);
   }
 });

@@ -5,9 +5,9 @@
  */
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { Page } from 'playwright-core';
-import { haveChromium, openDemo, root, shots, type DemoBrowser } from './chromium';
+import { haveChromium, root, shots, useDemo } from './chromium';
 
 interface Handle {
   terminalText(): string;
@@ -19,20 +19,11 @@ declare const window: { wasmvisorDemo: Handle };
 const haveLinux = existsSync(join(root, 'guests/bin/linux/Image'));
 
 describe.skipIf(!haveChromium || !haveLinux)('demo page: Linux (busybox)', () => {
-  let demo: DemoBrowser | undefined;
   let page: Page;
-
-  beforeAll(async () => {
-    demo = await openDemo();
-    page = demo.page;
-  }, 60_000);
-
-  afterAll(async () => {
-    await demo?.close();
-  });
+  const demo = useDemo((d) => void (page = d.page));
 
   it('is in the picker, boots to the shell prompt, runs a typed command and powers off', async () => {
-    await page.goto(`${demo!.server.url}?guest=linux/Image`);
+    await page.goto(`${demo.server.url}?guest=linux/Image`);
     await page.waitForFunction(() => document.querySelectorAll('#guest option').length > 0, null, { timeout: 30_000 });
     const picker = await page.evaluate(() =>
       [...document.querySelectorAll('#guest option')].map((o) => [(o as HTMLOptionElement).value, o.textContent]),
@@ -52,6 +43,6 @@ describe.skipIf(!haveChromium || !haveLinux)('demo page: Linux (busybox)', () =>
     await page.waitForFunction(() => window.wasmvisorDemo.vm.state === 'exited', null, { timeout: 60_000 });
     const r = await page.evaluate(() => ({ exitCode: window.wasmvisorDemo.vm.exitCode, mode: window.wasmvisorDemo.vm.mode, error: window.wasmvisorDemo.vm.error }));
     expect(r).toEqual({ exitCode: 0, mode: 'vm', error: undefined });
-    expect(demo!.pageErrors).toEqual([]);
+    expect(demo.pageErrors).toEqual([]);
   }, 420_000);
 });

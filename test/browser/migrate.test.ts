@@ -9,9 +9,9 @@
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { Page } from 'playwright-core';
-import { haveChromium, openDemo, root, shots, type DemoBrowser } from './chromium';
+import { haveChromium, root, shots, useDemo } from './chromium';
 
 interface Round { round: number; pages: number; stopAndCopy?: boolean }
 declare const window: {
@@ -33,15 +33,13 @@ const text = (page: Page): Promise<string> => page.evaluate(() => window.wasmvis
 const lines = async (page: Page): Promise<string[]> => (await text(page)).split('\n').map((l) => l.trimEnd()).filter((l) => l !== '');
 
 describe.skipIf(!haveChromium)('demo page: live migration between two Workers', () => {
-  let demo: DemoBrowser | undefined;
-  beforeAll(async () => { demo = await openDemo(); }, 60_000);
-  afterAll(async () => { await demo?.close(); });
+  const demo = useDemo();
 
   it('migrates the ticker guest mid-run: rounds live, a summary, and the unmigrated run\'s output', async () => {
-    const page = demo!.page;
+    const page = demo.page;
     const want = readFileSync(join(root, 'guests/expected/demo/ticker.txt'), 'utf8').split('\n').map((l) => l.trimEnd()).filter((l) => l !== '');
     expect(want[want.length - 1]).toMatch(/^ticker: done, 240 rounds, checksum 0x[0-9a-f]{16}$/);
-    await page.goto(`${demo!.server.url}?guest=demo/ticker.elf`);
+    await page.goto(`${demo.server.url}?guest=demo/ticker.elf`);
     expect(await page.locator('#migrate-worker').textContent()).toBe('guest in worker 1');
     expect(await page.locator('#migrate-table tr').count()).toBe(0);
     await page.waitForFunction(() => window.wasmvisorDemo?.terminalText().includes('ticker: round 2/240'), null, { timeout: 60_000 });
@@ -88,12 +86,12 @@ describe.skipIf(!haveChromium)('demo page: live migration between two Workers', 
     await page.waitForFunction(() => window.wasmvisorDemo.terminalText().includes('[guest exited with code'), null, { timeout: 120_000 });
     expect(await page.evaluate(() => window.wasmvisorDemo.vm.exitCode)).toBe(0);
     expect(await lines(page)).toEqual([...want, '[guest exited with code 0]']);
-    expect(demo!.pageErrors).toEqual([]);
+    expect(demo.pageErrors).toEqual([]);
   }, 240_000);
 
   it('echo: a half-typed line moves with the guest, and keys go to the new worker', async () => {
-    const page = demo!.page;
-    await page.goto(`${demo!.server.url}?guest=demo/echo.elf`);
+    const page = demo.page;
+    await page.goto(`${demo.server.url}?guest=demo/echo.elf`);
     await waitText(page, 'type a line');
     await page.click('#terminal');
     await page.keyboard.type('hello');
@@ -119,12 +117,12 @@ describe.skipIf(!haveChromium)('demo page: live migration between two Workers', 
     expect(await page.evaluate(() => window.wasmvisorDemo.vm.exitCode)).toBe(0);
     const l = await lines(page);
     expect(l.slice(l.indexOf('> hello'))).toEqual(['> hello', 'HELLO', '> abc', 'ABC', '> quit', 'bye', '[guest exited with code 0]']);
-    expect(demo!.pageErrors).toEqual([]);
+    expect(demo.pageErrors).toEqual([]);
   }, 120_000);
 
   it('VM mode: minikernel migrated while paused stays paused in the new worker, and resumed runs to the unmigrated output', async () => {
-    const page = demo!.page;
-    await page.goto(`${demo!.server.url}?guest=minikernel/minikernel.elf`);
+    const page = demo.page;
+    await page.goto(`${demo.server.url}?guest=minikernel/minikernel.elf`);
     await waitText(page, '[guest exited with code 0]');
     const want = await lines(page);
     expect(want.slice(-2)).toEqual(['minikernel: shutdown', '[guest exited with code 0]']);
@@ -146,18 +144,18 @@ describe.skipIf(!haveChromium)('demo page: live migration between two Workers', 
     await page.click('#pause'); // (Resume)
     await waitText(page, '[guest exited with code 0]');
     expect(await lines(page)).toEqual(want);
-    expect(demo!.pageErrors).toEqual([]);
+    expect(demo.pageErrors).toEqual([]);
   }, 120_000);
 
   it('a guest that has exited cannot be migrated: the button is off and the API says why in one line', async () => {
-    const page = demo!.page;
-    await page.goto(`${demo!.server.url}?guest=demo/hello.elf`);
+    const page = demo.page;
+    await page.goto(`${demo.server.url}?guest=demo/hello.elf`);
     await waitText(page, '[guest exited with code 0]');
     expect(await page.locator('#migrate').isDisabled()).toBe(true);
     const error = await page.evaluate(() => (window.wasmvisorDemo.vm as unknown as { migrate(): Promise<unknown> }).migrate().then(() => 'migrated', (e: Error) => e.message));
     expect(error).toBe('wasmvisor: cannot migrate: the guest is exited');
     expect(await page.locator('#migrate-worker').textContent()).toBe('guest in worker 1');
     expect(await page.evaluate(() => window.wasmvisorDemo.vm.state)).toBe('exited');
-    expect(demo!.pageErrors).toEqual([]);
+    expect(demo.pageErrors).toEqual([]);
   }, 60_000);
 });

@@ -7,9 +7,9 @@
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { Page } from 'playwright-core';
-import { haveChromium, openDemo, root, type DemoBrowser } from './chromium';
+import { haveChromium, root, useDemo } from './chromium';
 
 declare const window: { wasmvisorDemo: { terminalText(): string; vm: { state: string; exitCode?: number }; last?: { counters: { instructions: number } } } };
 
@@ -20,13 +20,11 @@ const waitText = (page: Page, s: string): Promise<unknown> =>
 const lines = async (page: Page): Promise<string[]> => (await text(page)).split('\n').map((l) => l.trimEnd()).filter((l) => l !== '');
 
 describe.skipIf(!haveChromium)('demo page: save/restore and your own guest', () => {
-  let demo: DemoBrowser | undefined;
-  beforeAll(async () => { demo = await openDemo(); }, 60_000);
-  afterAll(async () => { await demo?.close(); });
+  const demo = useDemo();
 
   it('saves the echo guest mid-line, restores it into a fresh page, and the line goes on there', async () => {
-    const page = demo!.page;
-    await page.goto(`${demo!.server.url}?guest=demo/echo.elf`);
+    const page = demo.page;
+    await page.goto(`${demo.server.url}?guest=demo/echo.elf`);
     await waitText(page, 'type a line');
     await page.click('#terminal');
     await page.keyboard.type('hello');
@@ -47,10 +45,10 @@ describe.skipIf(!haveChromium)('demo page: save/restore and your own guest', () 
     await waitText(page, 'ABX');
 
     // A fresh page: the same guest boots from its start, then the snapshot replaces it.
-    const fresh = await demo!.browser.newPage({ viewport: { width: 1240, height: 760 } });
+    const fresh = await demo.browser.newPage({ viewport: { width: 1240, height: 760 } });
     const errors: string[] = [];
     fresh.on('pageerror', (e) => errors.push(e.message));
-    await fresh.goto(`${demo!.server.url}?guest=demo/echo.elf`);
+    await fresh.goto(`${demo.server.url}?guest=demo/echo.elf`);
     await waitText(fresh, 'type a line');
     await fresh.setInputFiles('#restore-file', { name: 'echo.wvsnap', mimeType: 'application/octet-stream', buffer: snap });
     await fresh.waitForFunction(() => window.wasmvisorDemo?.vm.state === 'running' && window.wasmvisorDemo.terminalText().trim() === '');
@@ -67,7 +65,7 @@ describe.skipIf(!haveChromium)('demo page: save/restore and your own guest', () 
     expect(await fresh.locator('#own-error').isHidden()).toBe(true);
 
     // A snapshot of another guest: one line, naming the file and the mismatch.
-    await fresh.goto(`${demo!.server.url}?guest=demo/hello.elf`);
+    await fresh.goto(`${demo.server.url}?guest=demo/hello.elf`);
     await fresh.waitForFunction(() => window.wasmvisorDemo?.vm.state === 'exited', null, { timeout: 30_000 });
     await fresh.setInputFiles('#restore-file', { name: 'echo.wvsnap', mimeType: 'application/octet-stream', buffer: snap });
     await fresh.waitForFunction(() => document.querySelector('#own-error')?.textContent !== '');
@@ -77,8 +75,8 @@ describe.skipIf(!haveChromium)('demo page: save/restore and your own guest', () 
   }, 120_000);
 
   it('boots a guest of your own from the file picker and from a URL; a bad file is one line', async () => {
-    const page = demo!.page;
-    await page.goto(`${demo!.server.url}?guest=demo/echo.elf`);
+    const page = demo.page;
+    await page.goto(`${demo.server.url}?guest=demo/echo.elf`);
     await waitText(page, 'type a line');
     const hello = readFileSync(join(root, 'guests/bin/demo/hello.elf'));
     const want = readFileSync(join(root, 'guests/expected/demo/hello.txt'), 'utf8').split('\n').map((l) => l.trimEnd()).filter((l) => l !== '');
@@ -90,7 +88,7 @@ describe.skipIf(!haveChromium)('demo page: save/restore and your own guest', () 
     expect((await lines(page)).slice(0, want.length)).toEqual(want);
     expect(await page.locator('#vm-mode').textContent()).toBe('my-hello.elf: bare board, M-mode');
 
-    await page.fill('#own-url', `${demo!.server.url}guests/demo/hello.elf`);
+    await page.fill('#own-url', `${demo.server.url}guests/demo/hello.elf`);
     await page.click('#own-boot-url');
     await page.waitForFunction(() => document.querySelector('#vm-mode')?.textContent === 'hello.elf: bare board, M-mode');
     await waitText(page, '[guest exited with code 0]');
@@ -127,9 +125,9 @@ describe.skipIf(!haveChromium)('demo page: save/restore and your own guest', () 
     await page.waitForFunction(() => document.querySelector('#own-error')?.textContent?.startsWith('big.elf'));
     expect(await page.locator('#own-error').textContent()).toBe('big.elf: 65 MiB does not fit in 64 MiB of guest RAM (raise mem)');
     // A URL that is not there.
-    await page.fill('#own-url', `${demo!.server.url}guests/no/such.elf`);
+    await page.fill('#own-url', `${demo.server.url}guests/no/such.elf`);
     await page.click('#own-boot-url');
     await page.waitForFunction(() => document.querySelector('#own-error')?.textContent?.includes('such.elf'));
-    expect(await page.locator('#own-error').textContent()).toBe(`${demo!.server.url}guests/no/such.elf: HTTP 404`);
+    expect(await page.locator('#own-error').textContent()).toBe(`${demo.server.url}guests/no/such.elf: HTTP 404`);
   }, 120_000);
 });

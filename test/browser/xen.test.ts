@@ -15,9 +15,9 @@
  * Needs /usr/bin/chromium and a build (`npm run build`).
  */
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { Page } from 'playwright-core';
-import { haveChromium, openDemo, shots, type DemoBrowser } from './chromium';
+import { haveChromium, shots, useDemo } from './chromium';
 
 
 /** The page's test handle (host/web/demo/main.ts, DemoHandle), as seen from page.evaluate. */
@@ -98,16 +98,7 @@ describe.skipIf(!haveChromium)('Xen host in the demo page (chromium)', () => {
   let server: { url: string; close(): Promise<void> };
   let page: Page;
   let pageErrors: string[] = [];
-  let demo: DemoBrowser | undefined;
-
-  beforeAll(async () => {
-    demo = await openDemo();
-    ({ server, page, pageErrors } = demo);
-  }, 60_000);
-
-  afterAll(async () => {
-    await demo?.close();
-  });
+  useDemo((demo) => void ({ server, page, pageErrors } = demo));
 
   it('the Xen demo button: two DomUs pass their disk and ping tests on their PV consoles, power off, and xl list shows it', async () => {
     await page.goto(`${server.url}?guest=demo/hello.elf`);

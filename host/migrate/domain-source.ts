@@ -36,7 +36,8 @@
  * fails (a domain of that name exists), the migration fails before COMMIT and the domain is
  * resumed. After COMMIT with no answer, it stays paused under NAME--migratedaway ("We leave the
  * domain renamed to %s--migratedaway in case that's helpful"), and the lines say so; migrated,
- * it is destroyed under that name (the Dom0's line names it as the migration did: NAME).
+ * it is destroyed, its record named NAME again (it lives on under NAME at the target), and so
+ * is one lost after the post-copy switch (Toolstack.saved, lost).
  */
 import { connect } from 'node:net';
 import * as A from '../../assembly/abi';
@@ -199,7 +200,12 @@ export function migrateDomainLive(xl: Toolstack, domid: number, host: string, po
       // above runs here too). A refusal (a domain named `away` exists) fails before COMMIT.
       beforeCommit: () => {
         if (settled || rec.state !== 'running' || rec.domid !== domid) return;
-        xl.rename(domid, common, away);
+        try {
+          xl.rename(domid, common, away);
+        } catch (e) {
+          // (xl_migrate.c: "if (rc) goto failed_resume")
+          throw new StreamError(`cannot rename the domain to '${away}' before COMMIT: ${e instanceof Error ? e.message.replace(/^xl: /, '') : String(e)}`);
+        }
         renamed = true;
       },
     });

@@ -8,7 +8,11 @@
  *     is lost on both sides, as KVM documents for post-copy: xl migrate exits 69 with the source's
  *     line, both Dom0s destroy it with "lost in its migration", the target never ran it with a
  *     page missing (its lines, after the source's, are a prefix of an unmigrated run's), and the
- *     target Dom0's other domain runs on to its exact end.
+ *     target Dom0's other domain runs on to its exact end;
+ *   - a domain named dl--migratedaway already on the source: the rename before COMMIT (Xen's
+ *     xl migrate renames the domain so before its "permission to go") is refused, so the
+ *     migration fails there, after the target's READY and before COMMIT: the domain runs on as
+ *     dl to its exact end, the other one too, and the target ran nothing.
  * In the long suite (vitest.config.ts).
  */
 import { readFileSync, writeFileSync } from 'node:fs';
@@ -82,6 +86,41 @@ describe('live xl migrate with the connection cut (built CLI)', () => {
     // dl2, the target Dom0's own domain, ran to its exact end.
     const dl2 = b.out.replace(/\r/g, '').split('\n').filter((l) => l.startsWith('dl2 | diskloop: ')).map((l) => l.slice('dl2 | '.length));
     expect(dl2).toEqual(want.lines);
+    expect(readFileSync(disk2).equals(want.disk)).toBe(true);
+  }, 300_000);
+
+  it("a domain named dl--migratedaway already on the source: the rename fails before COMMIT; dl runs on as dl; the target ran nothing", async () => {
+    const want = await unmigrated();
+    const t = dir('wasmvisor-xllive-away-');
+    const disk2 = join(t.dir, 'disk2.img');
+    writeFileSync(disk2, new Uint8Array(1 << 20));
+    writeFileSync(join(t.dir, 'away.cfg'), `name = 'dl--migratedaway'\nkernel = '${DISKLOOP}'\nmemory = 16\ndisk = [ 'format=raw, vdev=xvda, access=rw, target=${disk2}' ]\n`);
+    writeFileSync(t.host, `domains = [ 'dl.cfg', 'away.cfg' ]\n`);
+    const { p: b, port } = await target(t.rtB);
+    const proxy = await cuttingProxy(port, () => false);
+    const a = start(t.dir, ['up', t.host, '--deterministic', '--timeout', '300']);
+    await until('round 100 on the source', () => lastRound(a.out) >= 100, () => a.out + a.err);
+    const m = await run(t.dir, ['xl', 'migrate', 'dl', `127.0.0.1:${proxy.port}`]);
+    expect(m.stderr).toBe(`wasmvisor: xl migrate: cannot migrate dl (d1) to 127.0.0.1:${proxy.port}: cannot rename the domain to 'dl--migratedaway' before COMMIT: a domain named 'dl--migratedaway' already exists; it runs on here\n`);
+    expect(m.status).toBe(1);
+    // The target had it all (READY); COMMIT never went.
+    expect(proxy.frames().slice(-2)).toEqual(['I', 'S']);
+    expect(proxy.answers().slice(-1)).toEqual(['Y']);
+    await until('the target to give up', () => /nothing was run\n/.test(b.err), () => b.err);
+    expect(b.err).toMatch(/\nwasmvisor: incoming migration of dl from 127\.0\.0\.1:\d+: [^\n]+; nothing was run\n$/);
+    expect(b.out).toBe('');
+    b.child.kill('SIGTERM');
+    // Both ran to their ends, dl under its own name.
+    expect((await a.exited).status).toBe(0);
+    expect(a.err).toMatch(new RegExp(`^wasmvisor: xl migrate: domain 'dl' keeps running here: migration to tcp:127\\.0\\.0\\.1:${proxy.port}: cannot rename the domain to 'dl--migratedaway' before COMMIT: a domain named 'dl--migratedaway' already exists\\n`));
+    expect(a.err).toContain('\nwasmvisor: dl (d1): poweroff, exit code 0: destroyed\n');
+    expect(a.err).toContain('\nwasmvisor: dl--migratedaway (d2): poweroff, exit code 0: destroyed\n');
+    expect(a.err.split('\n').length).toBe(4);
+    // (up pads the prefixes to the longest name: "dl               | ", "dl--migratedaway | ")
+    const linesOf = (name: string) => a.out.replace(/\r/g, '').split('\n').filter((l) => l.startsWith(`${name.padEnd(16)} | diskloop: `)).map((l) => l.slice(19));
+    expect(linesOf('dl')).toEqual(want.lines);
+    expect(readFileSync(t.disk).equals(want.disk)).toBe(true);
+    expect(linesOf('dl--migratedaway')).toEqual(want.lines);
     expect(readFileSync(disk2).equals(want.disk)).toBe(true);
   }, 300_000);
 });

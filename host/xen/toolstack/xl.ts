@@ -345,9 +345,10 @@ export class Toolstack {
   /** The domain was saved (or has migrated) to `to`: it is destroyed, as xl save does. */
   saved(domid: number, how: 'saved' | 'migrated', to: string): void {
     const r = this.record(domid);
+    r.name = r.cfg.name; // (migrated: it lives on under its name, not as NAME--migratedaway)
     r.end = { reason: how, exitCode: 0, to };
     this.finish(r);
-    this.opts.onNotice?.(`${r.cfg.name} (d${domid}): ${describeEnd(r.end)}: destroyed`);
+    this.opts.onNotice?.(`${r.name} (d${domid}): ${describeEnd(r.end)}: destroyed`);
   }
 
   /**
@@ -468,9 +469,10 @@ export class Toolstack {
    */
   lost(domid: number, why: string): void {
     const r = this.record(domid);
+    r.name = r.cfg.name; // (the domain its migration lost, not the NAME--migratedaway copy)
     r.end = { reason: 'lost', exitCode: EXIT_VM_LOST, to: why };
     this.finish(r);
-    this.opts.onNotice?.(`${r.cfg.name} (d${domid}): ${describeEnd(r.end)}: destroyed`);
+    this.opts.onNotice?.(`${r.name} (d${domid}): ${describeEnd(r.end)}: destroyed`);
   }
 
   /** Whether a live domain (created, restored or migrated in) is named `name` (XenStore's name: DomainRecord.name). */

@@ -100,11 +100,14 @@ describe('live xl migrate: faults at the hand-over (built CLI)', () => {
     expect(b.err).toMatch(new RegExp(`\nwasmvisor: dl \\(d1\\): migrated in from 127\\.0\\.0\\.1:\\d+\nwasmvisor: dl \\(d1\\): saved to ${file.replace(/[.]/g, '\\.')}: destroyed\n$`));
     expect(sa.rarps()).toEqual([]);
     expect(diskloopLines(a.out)).toEqual(moved); // (nothing ran here meanwhile)
-    const restored = await run(t.dir, ['xl', 'restore', file]);
-    expect([restored.stderr, restored.status]).toEqual([`wasmvisor: xl restore: dl restored from ${file} as d2\n`, 0]);
+    // (-p: restored paused, so that it is still there for xl list however fast it would end)
+    const restored = await run(t.dir, ['xl', 'restore', '-p', file]);
+    expect([restored.stderr, restored.status]).toEqual([`wasmvisor: xl restore: dl restored from ${file} as d2 (paused)\n`, 0]);
     const both = await run(t.dir, ['xl', 'list']);
     expect(listNames(both.stdout)).toEqual(['Domain-0', 'dl--migratedaway', 'dl']);
-    expect(both.stdout).toMatch(/\ndl--migratedaway +1 +16 +1 +--p--- /);
+    expect(both.stdout).toMatch(/\ndl--migratedaway +1 +16 +1 +--p--- [^\n]*\ndl +2 +16 +1 +--p--- /);
+    // dl now names the restored domain: it is the one unpaused.
+    expect(await run(t.dir, ['xl', 'unpause', 'dl'])).toEqual({ stdout: '', stderr: '', status: 0 });
     await until('the end of the restored run', () => a.err.includes('(d2): poweroff'), () => a.out.slice(-300) + a.err);
     // The paused copy goes by its name now.
     expect((await run(t.dir, ['xl', 'destroy', 'dl--migratedaway'])).status).toBe(0);
@@ -121,9 +124,9 @@ describe('live xl migrate: faults at the hand-over (built CLI)', () => {
   }, 300_000);
 
   it('COMMIT corrupted on the way: the target refuses it and drops its copy; the source renames it back, resumes it and re-announces each vif once', async () => {
-    // The last pages, INDEX and STATE go in one write: the cut cannot fall between them and
-    // COMMIT, so COMMIT's checksum is broken instead. The target refuses it (REFUSE reaches the
-    // source), so the source knows the target runs nothing and resumes the domain.
+    // COMMIT's checksum broken on the way: the target refuses it and its REFUSE reaches the
+    // source, which so knows the target runs nothing (xl_migrate.c's "Target reports startup
+    // failure"): it renames the domain back and resumes it.
     const { want, t, sa, sb, b, proxy, a } = await handover('wasmvisor-xllive-precommit-', { corrupt: (type) => type === 'C' });
     const m = await run(t.dir, ['xl', 'migrate', '--migrate-max-rounds', '2', 'dl', `127.0.0.1:${proxy.port}`]);
     expect(proxy.frames().slice(-3)).toEqual(['I', 'S', 'C (corrupt)']);

@@ -24,6 +24,14 @@ import { cuttingProxy, dir, removeDirs, target, unmigrated } from './migrate-liv
 afterEach(killAll);
 afterAll(removeDirs);
 
+/** A second diskloop domain `name` in `dir`: its xl.cfg `cfgFile` there, on a disk of its own (disk2.img, returned). */
+function secondDiskloop(dir: string, name: string, cfgFile: string): string {
+  const disk = join(dir, 'disk2.img');
+  writeFileSync(disk, new Uint8Array(1 << 20));
+  writeFileSync(join(dir, cfgFile), `name = '${name}'\nkernel = '${DISKLOOP}'\nmemory = 16\ndisk = [ 'format=raw, vdev=xvda, access=rw, target=${disk}' ]\n`);
+  return disk;
+}
+
 describe('live xl migrate with the connection cut (built CLI)', () => {
   it('cut during pre-copy: the domain runs on on the source to the same output and disk; the target ran nothing', async () => {
     const want = await unmigrated();
@@ -53,9 +61,7 @@ describe('live xl migrate with the connection cut (built CLI)', () => {
     const want = await unmigrated();
     const t = dir('wasmvisor-xllive-cutpost-');
     // The target Dom0 runs a domain of its own (diskloop on its own disk) throughout.
-    const disk2 = join(t.dir, 'disk2.img');
-    writeFileSync(disk2, new Uint8Array(1 << 20));
-    writeFileSync(join(t.dir, 'dl2.cfg'), `name = 'dl2'\nkernel = '${DISKLOOP}'\nmemory = 16\ndisk = [ 'format=raw, vdev=xvda, access=rw, target=${disk2}' ]\n`);
+    const disk2 = secondDiskloop(t.dir, 'dl2', 'dl2.cfg');
     writeFileSync(join(t.dir, 'host2.cfg'), `domains = [ 'dl2.cfg' ]\n`);
     const { p: b, port } = await target(t.rtB, [join(t.dir, 'host2.cfg')]);
     // COMMIT and the first message behind it (pages pushed), then the end of the stream.
@@ -92,9 +98,7 @@ describe('live xl migrate with the connection cut (built CLI)', () => {
   it("a domain named dl--migratedaway already on the source: the rename fails before COMMIT; dl runs on as dl; the target ran nothing", async () => {
     const want = await unmigrated();
     const t = dir('wasmvisor-xllive-away-');
-    const disk2 = join(t.dir, 'disk2.img');
-    writeFileSync(disk2, new Uint8Array(1 << 20));
-    writeFileSync(join(t.dir, 'away.cfg'), `name = 'dl--migratedaway'\nkernel = '${DISKLOOP}'\nmemory = 16\ndisk = [ 'format=raw, vdev=xvda, access=rw, target=${disk2}' ]\n`);
+    const disk2 = secondDiskloop(t.dir, 'dl--migratedaway', 'away.cfg');
     writeFileSync(t.host, `domains = [ 'dl.cfg', 'away.cfg' ]\n`);
     const { p: b, port } = await target(t.rtB);
     const proxy = await cuttingProxy(port, () => false);

@@ -11,13 +11,17 @@
  * Each measurement is one fresh page (a new browser context: nothing cached between runs,
  * as a first visit), best of `runs`. The page's own breakdown comes from its Performance
  * entries: the fetches (resource timing: demo.js, worker.js, core.wasm, the ELF) and the
- * instants the page marks.
+ * instants the page marks. Its CPU is split by process and by the renderer's threads
+ * (bench/chromium-cpu.ts), and a worker-only page (no demo.js, terminal or panels: the floor of
+ * what a page costs over the Node process) is timed alike.
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { Page } from 'playwright-core';
+import { chromiumCpu, cpuBetween, CPU_PARTS, type CpuPart } from './chromium-cpu';
+import { STAT_BLOCK_BYTES } from '../host/web/protocol';
 import { timedSpawn } from './timing';
 
 /** Debian's chromium (test/oracles.ts names the same). */
@@ -55,6 +59,19 @@ export interface BrowserRun {
    */
   repeatMs: number;
   repeatRatio: number;
+  /** The fresh visits' CPU by part (bench/chromium-cpu.ts: the renderer's threads, the browser's other processes), medians, ms. */
+  cpuParts: Record<CpuPart, number>;
+  /**
+   * The floor: a fresh page that only starts the VM's Worker (a minimal same-origin document,
+   * the Worker sent `init` and the guest's `load` by URL, as demo/boot.ts does; no demo.js,
+   * no terminal or panels). Best of `runs`, ms from navigation start to the exit, its ratio to
+   * nodeMs, and its CPU (all Chromium processes, median).
+   */
+  floorMs: number;
+  floorRatio: number;
+  floorCpuMs: number;
+  /** A fresh visit's CPU, all Chromium processes (the sum of cpuParts), median, ms. */
+  allCpuMs: number;
 }
 
 /** The section. */
@@ -64,6 +81,10 @@ export interface BrowserBench {
   geomean: number;
   /** The same for repeat visits. */
   repeatGeomean: number;
+  /** The same for the worker-only page (the floor). */
+  floorGeomean: number;
+  /** CPU, all Chromium processes of a fresh visit over the Node process's, geometric mean of the guests' medians. */
+  cpuGeomean: number;
   goal: number;
 }
 
@@ -140,6 +161,10 @@ export async function browserBenchmarks(root: string, runs: number, timeoutMs: n
       const warm = await browser.newContext({ viewport: { width: 1240, height: 760 } });
       const warmPage = await warm.newPage();
       let repeatMs = Infinity;
+      let floorMs = Infinity;
+      const floorCpu: number[] = [];
+      const allCpu: number[] = [];
+      const parts = Object.fromEntries(CPU_PARTS.map((p) => [p, [] as number[]])) as Record<CpuPart, number[]>;
       try {
         for (let i = 0; i < 2; i++) await visit(warmPage);
         // Alternate the sides so that the machine's noise falls on all.
@@ -155,7 +180,11 @@ export async function browserBenchmarks(root: string, runs: number, timeoutMs: n
             const page = await ctx.newPage();
             const cdp = await ctx.newCDPSession(page);
             await cdp.send('Performance.enable');
+            const cpuBefore = chromiumCpu();
             const t = await visit(page);
+            const byPart = cpuBetween(cpuBefore, chromiumCpu());
+            for (const p of CPU_PARTS) parts[p].push(byPart[p]);
+            allCpu.push(Object.values(byPart).reduce((a, b) => a + b, 0));
             const metrics = (await cdp.send('Performance.getMetrics')).metrics;
             pageCpu.push((metrics.find((m) => m.name === 'ProcessTime')?.value ?? NaN) * 1000);
             if (!best || t.exitMs < best.exitMs) best = t;
@@ -163,6 +192,21 @@ export async function browserBenchmarks(root: string, runs: number, timeoutMs: n
             await ctx.close();
           }
           repeatMs = Math.min(repeatMs, (await visit(warmPage)).exitMs);
+          const fctx = await browser.newContext({ viewport: { width: 1240, height: 760 } });
+          try {
+            const page = await fctx.newPage();
+            const cpuBefore = chromiumCpu();
+            // (the demo server answers a path it does not serve with a one-line text page, with
+            // the page's isolation headers: the Worker gets SharedArrayBuffer as on the demo page)
+            await page.goto(`${server.url}bench-floor`);
+            const f = await page.evaluate(floorVisit, [`bench/${name}.elf`, STAT_BLOCK_BYTES] as [string, number]);
+            const byPart = cpuBetween(cpuBefore, chromiumCpu());
+            if (f.exitCode !== 0) throw new Error(`${name}: the floor page's guest exited with code ${f.exitCode}`);
+            floorMs = Math.min(floorMs, f.exitMs);
+            floorCpu.push(Object.values(byPart).reduce((a, b) => a + b, 0));
+          } finally {
+            await fctx.close();
+          }
         }
       } finally {
         await warm.close();
@@ -171,16 +215,18 @@ export async function browserBenchmarks(root: string, runs: number, timeoutMs: n
         name, pageMs: best!.exitMs, runningMs: best!.runningMs, nodeMs, ratio: best!.exitMs / nodeMs, fetches: best!.fetches,
         domContentLoadedMs: best!.domContentLoadedMs, loadMs: best!.loadMs, workerRunningMs: best!.workerRunningMs, workerExitMs: best!.workerExitMs,
         pageCpuMs: median(pageCpu), nodeCpuMs: median(nodeCpu), load, repeatMs, repeatRatio: repeatMs / nodeMs,
+        cpuParts: Object.fromEntries(CPU_PARTS.map((p) => [p, median(parts[p])])) as Record<CpuPart, number>,
+        floorMs, floorRatio: floorMs / nodeMs, floorCpuMs: median(floorCpu), allCpuMs: median(allCpu),
       };
       out.push(run);
-      log(`bench: browser: ${name}: page ${run.pageMs.toFixed(0)} ms, node process ${nodeMs.toFixed(0)} ms (${run.ratio.toFixed(2)}x), repeat visit ${repeatMs.toFixed(0)} ms (${run.repeatRatio.toFixed(2)}x); CPU page ${run.pageCpuMs.toFixed(0)} ms, node ${run.nodeCpuMs.toFixed(0)} ms; load ${load.map((l) => l.toFixed(1)).join(' ')}`);
+      log(`bench: browser: ${name}: page ${run.pageMs.toFixed(0)} ms, node process ${nodeMs.toFixed(0)} ms (${run.ratio.toFixed(2)}x), repeat visit ${repeatMs.toFixed(0)} ms (${run.repeatRatio.toFixed(2)}x), worker-only page ${floorMs.toFixed(0)} ms (${run.floorRatio.toFixed(2)}x); CPU page ${run.pageCpuMs.toFixed(0)} ms, node ${run.nodeCpuMs.toFixed(0)} ms; load ${load.map((l) => l.toFixed(1)).join(' ')}`);
     }
   } finally {
     await browser.close();
     await server.close();
   }
   const geo = (f: (r: BrowserRun) => number): number => Math.exp(out.reduce((s, r) => s + Math.log(f(r)), 0) / out.length);
-  return { runs: out, geomean: geo((r) => r.ratio), repeatGeomean: geo((r) => r.repeatRatio), goal: 1.3 };
+  return { runs: out, geomean: geo((r) => r.ratio), repeatGeomean: geo((r) => r.repeatRatio), floorGeomean: geo((r) => r.floorRatio), cpuGeomean: geo((r) => r.allCpuMs / r.nodeCpuMs), goal: 1.3 };
 }
 
 interface DemoWindow {
@@ -203,6 +249,26 @@ function pageTiming(): PageTiming {
   };
 }
 
+/**
+ * Runs in the floor page: start the Worker as demo/boot.ts does (init, then the guest's load by
+ * URL, autostart) and resolve at its exit, with the exit's time after navigation start.
+ */
+function floorVisit([guest, statBytes]: [string, number]): Promise<{ exitMs: number; exitCode: number | undefined }> {
+  return new Promise((resolve, reject) => {
+    const w = new Worker('/worker.js', { type: 'module', name: 'wasmvisor' });
+    w.onerror = (ev) => reject(new Error(`worker.js: ${ev.message}`));
+    w.onmessage = (ev: MessageEvent<{ type: string; state?: string; exitCode?: number; message?: string }>) => {
+      const m = ev.data;
+      if (m.type !== 'state') return;
+      if (m.state === 'exited') resolve({ exitMs: performance.now(), exitCode: m.exitCode });
+      else if (m.state === 'error') reject(new Error(`${guest}: ${m.message}`));
+    };
+    const shared = globalThis.crossOriginIsolated === true;
+    w.postMessage({ type: 'init', core: new URL('/core.wasm', location.href).href, memSize: 128 << 20, deterministic: false, statsBuffer: shared ? new SharedArrayBuffer(statBytes) : undefined, statsIntervalMs: 100 });
+    w.postMessage({ type: 'load', id: 1, name: guest, bytes: new URL(`/guests/${guest}`, location.href).href, autostart: true, mode: 'bare', combo: 'hw+nested', devices: { virtioConsole: false, virtioRng: false, consoleInput: 'uart' } });
+  });
+}
+
 /** The section as text. */
 export function formatBrowserBench(b: BrowserBench): string {
   const lines = ['Browser (chromium headless, the demo page, a fresh page per run: navigation start to the guest\'s exit; repeat: a context that visited twice before)', '-------'];
@@ -212,9 +278,14 @@ export function formatBrowserBench(b: BrowserBench): string {
     const cpu = `${r.pageCpuMs.toFixed(0)}/${r.nodeCpuMs.toFixed(0)}`;
     lines.push(`  ${r.name.padEnd(8)} ${r.pageMs.toFixed(0).padStart(8)} ${r.nodeMs.toFixed(0).padStart(8)} ${r.ratio.toFixed(2).padStart(8)}x ${r.repeatRatio.toFixed(2).padStart(6)}x ${cpu.padStart(14)}   ${r.runningMs.toFixed(0)} (${r.workerRunningMs.toFixed(0)}), ${r.workerExitMs.toFixed(0)}, ${r.domContentLoadedMs.toFixed(0)}, ${r.loadMs.toFixed(0)}; ${f}`);
   }
+  lines.push('  where a fresh page\'s CPU went (ms, medians; node: the whole process), and the worker-only page (the floor: the Worker alone, no demo.js)');
+  lines.push(`  ${'guest'.padEnd(8)} ${'node'.padStart(6)} ${CPU_PARTS.map((p) => p.padStart(Math.max(6, p.length))).join(' ')}   ${'floor ms'.padStart(8)} ${'floor/node'.padStart(10)} ${'floor CPU'.padStart(9)}`);
+  for (const r of b.runs) {
+    lines.push(`  ${r.name.padEnd(8)} ${r.nodeCpuMs.toFixed(0).padStart(6)} ${CPU_PARTS.map((p) => r.cpuParts[p].toFixed(0).padStart(Math.max(6, p.length))).join(' ')}   ${r.floorMs.toFixed(0).padStart(8)} ${r.floorRatio.toFixed(2).padStart(9)}x ${r.floorCpuMs.toFixed(0).padStart(9)}`);
+  }
   const loads = b.runs.flatMap((r) => r.load);
   lines.push(`  load average (1 min) at the runs' starts: ${Math.min(...loads).toFixed(1)}-${Math.max(...loads).toFixed(1)}`);
-  lines.push(`  geomean page/node, repeat visits: ${b.repeatGeomean.toFixed(2)}x`);
+  lines.push(`  geomean page/node, repeat visits: ${b.repeatGeomean.toFixed(2)}x; worker-only page: ${b.floorGeomean.toFixed(2)}x; CPU of a fresh visit (all Chromium processes) / the Node process's: ${b.cpuGeomean.toFixed(2)}x`);
   lines.push(`  geomean page/node ${b.geomean.toFixed(2)}x (goal <= ${b.goal}x: ${b.geomean <= b.goal && b.runs.every((r) => r.ratio <= b.goal) ? 'met' : 'NOT met'})`);
   return lines.join('\n');
 }

@@ -164,6 +164,8 @@ export class Vm extends EventTarget {
   private exitRows: ExitRow[] = [];
   private technique: { combo: string; counters: TechniqueCounters } | undefined;
   private prev: { instructions: number; wallMs: number; ips: number } | undefined;
+  /** The state and counters of the last sample emitted (repeatsIdle). */
+  private emitted: { state: VmState; wallMs: number; instructions: number } | undefined;
   private outCtl!: ReadableStreamDefaultController<Uint8Array>;
   private statsCtl!: ReadableStreamDefaultController<VmStats>;
   private pollTimer: ReturnType<typeof setInterval> | undefined;
@@ -188,7 +190,26 @@ export class Vm extends EventTarget {
       },
     };
     this.stats = new ReadableStream<VmStats>({ start: (c) => { this.statsCtl = c; } }, { highWaterMark: 4 });
-    if (this.shared) this.pollTimer = setInterval(() => this.emitStats(this.readCounters()), intervalMs);
+    if (this.shared) {
+      this.pollTimer = setInterval(() => {
+        const c = this.readCounters();
+        if (!this.repeatsIdle(c)) this.emitStats(c);
+      }, intervalMs);
+    }
+  }
+
+  /**
+   * A periodic sample (the shared-memory poll, or the worker's counters message) that repeats
+   * the last one emitted while the guest does not run (paused, exited, failed): not emitted. The
+   * first sample after a state change still goes out (the page shows the run's mean then), and
+   * the next one whose counters moved. Ten unchanged samples a second kept an idle demo page's
+   * main thread, compositor and Chromium's GPU process at ~40 ms of CPU a second each, measured
+   * (docs/performance.md, "The demo page, fifth round").
+   */
+  private repeatsIdle(c: VmCounters | undefined): boolean {
+    const e = this.emitted;
+    return c !== undefined && e !== undefined && this.state !== 'running' && e.state === this.state
+      && e.wallMs === c.wallMs && e.instructions === c.instructions;
   }
 
   /** @internal */
@@ -260,7 +281,9 @@ export class Vm extends EventTarget {
         if (msg.walk) this.walk = msg.walk;
         if (msg.exits) this.exitRows = msg.exits;
         if (msg.technique) this.technique = msg.technique;
-        if (msg.counters) this.emitStats(msg.counters);
+        if (msg.counters) {
+          if (msg.walk || msg.exits || !this.repeatsIdle(msg.counters)) this.emitStats(msg.counters);
+        }
         else if (this.shared && (msg.walk || msg.exits)) this.emitStats(this.readCounters());
         break;
       case 'loaded':
@@ -297,6 +320,7 @@ export class Vm extends EventTarget {
   private emitStats(c: VmCounters | undefined): void {
     if (!c) return;
     this.latest = c;
+    this.emitted = { state: this.state, wallMs: c.wallMs, instructions: c.instructions };
     // The rate over guest run time, both numbers taken by the worker at the same moment. A
     // sample that repeats the previous one (read before the worker wrote again) keeps the rate.
     let ips = 0;

@@ -18,6 +18,7 @@ import { MigrateView } from './migrate-view';
 import { OwnGuest } from './own-guest';
 import { drawWalk } from './walk-view';
 import type { DemoBoot } from './boot';
+import { blinkCursor } from './cursor-blink';
 import { DEFAULT_GUEST, LINUX_GUEST, firstGuest, guestMode } from './guest-mode';
 import { drawDomains, drawFigures } from './xen-view';
 
@@ -99,8 +100,10 @@ async function main(): Promise<void> {
     const image = boot?.guest === first.path ? boot.image : undefined;
     prefetched.set(first.path, image ?? fetch(`guests/${first.path}`).then((r) => (r.ok ? r.arrayBuffer() : undefined), () => undefined));
   }
-  const term = new Terminal({ convertEol: true, rows: 32, cols: 80, fontSize: 13, scrollback: 5000, cursorBlink: true });
+  // (the cursor blinks by blinkCursor, not by xterm.js's frame-rate CSS animation: cursor-blink.ts)
+  const term = new Terminal({ convertEol: true, rows: 32, cols: 80, fontSize: 13, scrollback: 5000, cursorBlink: false });
   term.open($('terminal'));
+  blinkCursor(term);
   // Fit the terminal to narrow screens: fewer columns (80 at most), the same font size.
   const charWidth = (term.element?.querySelector('.xterm-screen')?.getBoundingClientRect().width ?? 0) / term.cols || 7.8;
   const fitTerminal = (): void => {

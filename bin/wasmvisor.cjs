@@ -16,18 +16,64 @@
 // - V8 refuses a cache made under other V8 flags (its header holds a hash of them). A run with
 //   node options (`node --cpu-prof bin/wasmvisor.cjs`, NODE_OPTIONS) keeps its own cache file,
 //   named by a hash of those options, so that it neither refuses nor overwrites the plain runs'
-//   one. The bundle changes a V8 flag while it runs (host/vmm/compile-tasks.ts): it puts it
+//   one. At most OPTION_CACHES of those are kept: writing one removes the others of a stale
+//   bundle and the oldest beyond that (pruneOptionCaches). The bundle changes a V8 flag while it runs (host/vmm/compile-tasks.ts): it puts it
 //   back before the cache is written, or every run would refuse the cache the last one wrote
 //   (it did, until issue 16's start-up round: 25 ms of compiling at every start). The header
 //   also names the flags' hash at writing (v8.cachedDataVersionTag()): a refused cache that the
 //   run would write again the same is left alone.
 'use strict';
-const { readFileSync, renameSync, statSync, writeFileSync } = require('node:fs');
+const { closeSync, openSync, readdirSync, readFileSync, readSync, renameSync, statSync, unlinkSync, writeFileSync } = require('node:fs');
 const { dirname, join } = require('node:path');
 const vm = require('node:vm');
 
 /** Bytes before V8's data in the cache file: the bundle's key, then the flags' hash. */
 const HEADER = 160;
+/** Cache files of runs with node options kept in dist/ at most (the plain runs' one aside). */
+const OPTION_CACHES = 4;
+/** A temporary cache file this old is a dead run's (a live one renames its own within a second). */
+const STALE_TMP_MS = 60_000;
+
+/**
+ * Bound the cache files of runs with node options, when `written` (one of them) is written:
+ * every option set has its own file (`--cpu-prof-dir=X` with each X, say), so they would pile
+ * up in dist/. Removed: those of another bundle or Node (their key is not `key`), the oldest
+ * beyond OPTION_CACHES, and temporary files that a killed run left. Runs only when a cache is
+ * written, never on a start that reads one.
+ */
+function pruneOptionCaches(dir, key, written) {
+  const now = Date.now();
+  const kept = [];
+  for (const name of readdirSync(dir)) {
+    const path = join(dir, name);
+    try {
+      if (/^cli\.cjs\..*\.tmp$/.test(name)) {
+        if (now - statSync(path).mtimeMs > STALE_TMP_MS) unlinkSync(path);
+        continue;
+      }
+      if (!/^cli\.cjs\.[0-9a-f]{8}\.cache$/.test(name) || path === written) continue;
+      const head = Buffer.alloc(key.length);
+      const fd = openSync(path, 'r');
+      try {
+        readSync(fd, head, 0, head.length, 0);
+      } finally {
+        closeSync(fd);
+      }
+      if (!head.equals(key)) unlinkSync(path);
+      else kept.push({ path, mtime: statSync(path).mtimeMs });
+    } catch {
+      // gone meanwhile (another run pruned it), or not ours to remove
+    }
+  }
+  kept.sort((a, b) => b.mtime - a.mtime);
+  for (const { path } of kept.slice(OPTION_CACHES - 1)) {
+    try {
+      unlinkSync(path);
+    } catch {
+      // gone meanwhile
+    }
+  }
+}
 
 /**
  * '' for a plain `node bin/wasmvisor.cjs`, else '.' and a hash (FNV-1a, 32 bits) of the node
@@ -41,10 +87,46 @@ function optionsSuffix() {
   return `.${(h >>> 0).toString(16).padStart(8, '0')}`;
 }
 
+/**
+ * The core's bytes with their memory import made shared in place (flags 0x01 -> 0x03), or null:
+ * the in-place case of host/machine/shared-memory.ts, whose comment says why (V8 counts a
+ * non-shared Memory as external memory and starts a GC for it). asc writes the import with a
+ * maximum (--importMemory), so no byte moves; any other layout is left to the bundle.
+ */
+function sharedCore(b) {
+  const leb = (p) => { let v = 0; let s = 0; let x; do { x = b[p++]; v += (x & 0x7f) * 2 ** s; s += 7; } while (x & 0x80 && s < 35); return [v, p]; };
+  let p = 8;
+  while (p < b.length) {
+    const id = b[p];
+    const [size, body] = leb(p + 1);
+    if (id !== 2) { p = body + size; continue; }
+    let [n, q] = leb(body);
+    for (; n > 0; n--) {
+      for (let k = 0; k < 2; k++) { const [len, a] = leb(q); q = a + len; }
+      const kind = b[q++];
+      if (kind === 2) {
+        if (b[q] !== 1) return null;
+        b[q] = 3;
+        return b;
+      }
+      if (kind === 0) q = leb(q)[1];
+      else if (kind === 3) q += 2;
+      else if (kind === 1) { const f = b[q + 1]; q = leb(q + 2)[1]; if (f & 1) q = leb(q)[1]; }
+      else return null;
+    }
+    return null;
+  }
+  return null;
+}
+
 async function start() {
   let core;
+  let coreShared = false;
   try {
-    core = WebAssembly.compile(readFileSync(join(__dirname, '../build/core.wasm'))).catch(() => undefined);
+    const bytes = readFileSync(join(__dirname, '../build/core.wasm'));
+    const shared = typeof SharedArrayBuffer === 'undefined' ? null : sharedCore(bytes);
+    coreShared = shared !== null;
+    core = WebAssembly.compile(bytes).catch(() => undefined);
   } catch {
     core = undefined; // not built: the bundle's own check says so
   }
@@ -86,6 +168,7 @@ async function start() {
         const tmp = `${cacheFile}.${process.pid}.tmp`;
         writeFileSync(tmp, Buffer.concat([key, Buffer.from(tag), script.createCachedData()]));
         renameSync(tmp, cacheFile);
+        if (cacheFile !== `${bundle}.cache`) pruneOptionCaches(dirname(bundle), key, cacheFile);
       } catch {
         // not writable
       }
@@ -97,7 +180,7 @@ async function start() {
   const bundleRequire = (id) => (id.startsWith('node:') ? require(id) : (own ??= require('node:module').createRequire(bundle))(id));
   script.runInThisContext()(cli.exports, bundleRequire, cli, bundle, dirname(bundle));
   const module = await core;
-  if (module) cli.exports.setCoreModule(module);
+  if (module) cli.exports.setCoreModule(module, coreShared);
   await cli.exports.main(process.argv.slice(2));
 }
 

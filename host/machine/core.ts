@@ -6,6 +6,7 @@ import { readFileSync, existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { RAM_OFFSET, JIT_TABLE_BASE, JIT_MAX_SLOTS } from '../../assembly/abi';
 import { JitHost } from './jit';
+import { sharedMemoryHost, withSharedMemoryImport } from './shared-memory';
 
 /** The functions the core exports (assembly/index.ts). */
 export interface CoreExports {
@@ -58,6 +59,8 @@ export interface CoreExports {
 
 
 let compiled: WebAssembly.Module | undefined;
+/** Whether `compiled` imports a shared memory (host/machine/shared-memory.ts): then so is every machine's. */
+let compiledShared = false;
 
 function corePath(): string {
   // From the sources (host/machine/) or from the bundle (dist/).
@@ -74,20 +77,30 @@ function corePath(): string {
  * Use an already compiled core module (browsers: a Worker compiles build/core.wasm
  * asynchronously from a URL or bytes, then hands the module here before creating machines).
  */
-export function setCoreModule(module: WebAssembly.Module): void {
+export function setCoreModule(module: WebAssembly.Module, sharedMemory = false): void {
   compiled = module;
+  compiledShared = sharedMemory;
 }
 
-/** The compiled core module (set by setCoreModule, or on Node compiled synchronously on first use). */
+/**
+ * The compiled core module (set by setCoreModule, or on Node compiled synchronously on first
+ * use, importing a shared memory: host/machine/shared-memory.ts).
+ */
 export function coreModule(): WebAssembly.Module {
-  compiled ??= new WebAssembly.Module(readFileSync(corePath()));
+  if (compiled === undefined) {
+    const bytes = readFileSync(corePath());
+    const shared = sharedMemoryHost() ? withSharedMemoryImport(bytes) : null;
+    compiled = new WebAssembly.Module(shared ?? bytes);
+    compiledShared = shared !== null;
+  }
   return compiled;
 }
 
-/** A memory large enough for the core's regions and `ramSize` bytes of guest RAM. */
+/** A memory large enough for the core's regions and `ramSize` bytes of guest RAM (shared if the core imports one). */
 export function createMemory(ramSize: number): WebAssembly.Memory {
+  coreModule(); // (whether the memory is shared is the core's to say)
   const pages = Math.ceil((RAM_OFFSET + ramSize) / 65536);
-  return new WebAssembly.Memory({ initial: pages, maximum: pages });
+  return new WebAssembly.Memory({ initial: pages, maximum: pages, shared: compiledShared });
 }
 
 /**

@@ -8,6 +8,7 @@
 import { JIT_ALWAYS, JIT_OFF, JIT_ON, JIT_TABLE_BASE } from '../../assembly/abi';
 import type { CoreExports } from './core';
 import { jitTieringBudget } from './jit-tiering';
+import { withSharedMemoryImport } from './shared-memory';
 import type { HartState } from './hart';
 import type { JitConfig } from './types';
 
@@ -57,12 +58,16 @@ const PENDING = 2;
 export class JitHost {
   private core?: CoreExports & WebAssembly.Exports;
   private imports?: WebAssembly.Imports;
+  /** The memory is shared (host/machine/shared-memory.ts): each region's import must say so too. */
+  private readonly shared: boolean;
 
   constructor(
     private readonly memory: WebAssembly.Memory,
     private readonly table: WebAssembly.Table,
     private readonly background: boolean,
-  ) {}
+  ) {
+    this.shared = typeof SharedArrayBuffer !== 'undefined' && memory.buffer instanceof SharedArrayBuffer;
+  }
 
   /** The core instance whose exports generated code imports. */
   attach(core: CoreExports & WebAssembly.Exports): void {
@@ -73,9 +78,16 @@ export class JitHost {
   /** env.jitCompile: the module's bytes are at ptr..ptr+len of the core's memory. */
   compile(ptr: number, len: number, slot: number, seq: number): number {
     jitTieringBudget(); // (the core, running, is compiled: the budget is for the regions only)
-    const bytes = new Uint8Array(this.memory.buffer, ptr, len);
+    let bytes = new Uint8Array(this.memory.buffer, ptr, len);
+    if (this.shared) {
+      try {
+        bytes = withSharedMemoryImport(bytes) ?? bytes.slice(); // (a copy, as a background compile needs)
+      } catch {
+        return FAILED; // bytes that do not parse: V8 would refuse them as well
+      }
+    }
     if (this.background) {
-      const copy = bytes.slice();
+      const copy = this.shared ? bytes : bytes.slice();
       WebAssembly.instantiate(copy, this.imports!).then(
         ({ instance }) => {
           if (this.core!.jitReady(slot, seq, true)) this.table.set(JIT_TABLE_BASE + slot, instance.exports.f as Function);

@@ -2,7 +2,7 @@
 // a cache for another bundle or Node, or one V8 refuses, is never used, the CLI behaves the
 // same, and the cache is rewritten for the bundle at hand.
 import { spawnSync } from 'node:child_process';
-import { existsSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -94,5 +94,38 @@ describe('the CLI code cache', () => {
     expect(runVm(b).status).toBe(0);
     expect([a, b].map((o) => statSync(optionCache(o)).ino)).toEqual(inodes);
     for (const o of [a, b]) rmSync(optionCache(o));
+  });
+
+  it('writing an option cache removes the stale ones, those beyond the newest 4, and dead runs\' temporary files', () => {
+    const opts = ['--max-semi-space-size=3'];
+    const mine = optionCache(opts);
+    rmSync(mine, { force: true });
+    const dir = dirname(BUNDLE);
+    const fake = (n: number) => join(dir, `cli.cjs.fffff00${n}.cache`);
+    const body = Buffer.concat([Buffer.from(expectedKey().padEnd(160)), Buffer.alloc(64, 1)]);
+    // five of this bundle, from oldest (1) to newest (5), newer than any other in dist/ (their
+    // mtimes ahead of the clock), one of another bundle, and a dead run's temporary file
+    const t = Date.now() / 1000 + 3600;
+    for (let n = 1; n <= 5; n++) {
+      writeFileSync(fake(n), body);
+      utimesSync(fake(n), t + n, t + n);
+    }
+    const stale = fake(6);
+    writeFileSync(stale, Buffer.concat([Buffer.from('wasmvisor v0.0.0 x64 1 2 3\n'.padEnd(160)), Buffer.alloc(64, 1)]));
+    const tmp = join(dir, 'cli.cjs.fffff007.cache.99999.tmp');
+    writeFileSync(tmp, body);
+    utimesSync(tmp, 1_000_000, 1_000_000);
+    try {
+      expect(runVm(opts).status).toBe(0);
+      expect(existsSync(mine)).toBe(true);
+      // this run's, and the newest 3 others of this bundle: 4 in all
+      expect([1, 2, 3, 4, 5].map((n) => existsSync(fake(n)))).toEqual([false, false, true, true, true]);
+      expect(existsSync(stale)).toBe(false);
+      expect(existsSync(tmp)).toBe(false);
+      expect(existsSync(CACHE)).toBe(true); // the plain runs' cache is not an option cache
+    } finally {
+      for (const f of [1, 2, 3, 4, 5, 6].map(fake).concat([tmp, mine])) rmSync(f, { force: true });
+    }
+    expect(readdirSync(dir).filter((f) => f.startsWith('cli.cjs.fffff'))).toEqual([]);
   });
 });

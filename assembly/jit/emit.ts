@@ -8,8 +8,10 @@
 //   locals   the guest registers, cached per block: a block loads the ones it reads when it
 //            starts and stores the ones it wrote whenever it is left, so nothing is live across
 //            the dispatch loop; the page base `pb` = entry pc - root offset (every pc is pb + a
-//            constant, so the code is right for any virtual alias of the physical page); icount,
-//            eventAt and ctxData; scratch.
+//            constant, so the code is right for any virtual alias of the physical page); icount;
+//            the page each access site of a loop hit last (siteProbe); scratch. eventAt and
+//            ctxData go to STATE slots at entry (S_JIT_EVENT_AT, S_JIT_CTX), read from memory,
+//            so they take no machine register in the loops.
 //   shape    block $exit
 //              loop $dispatch
 //                block $b(k-1) ... block $b0
@@ -52,7 +54,7 @@
 // reading are stored at its back edge instead of being kept live around it (regs.ts loopTemp).
 
 import {
-  STATE, S_X, TLB_READ, TLB_WRITE, R_OP, R_RD, R_RS1, R_RS2, R_LEN, R_PCOFF, R_IMM, R_SIZE,
+  STATE, S_X, S_JIT_EVENT_AT, S_JIT_CTX, TLB_READ, TLB_WRITE, R_OP, R_RD, R_RS1, R_RS2, R_LEN, R_PCOFF, R_IMM, R_SIZE,
   B_COUNT, B_BYTES, B_HDR, PAGE_SIZE,
 } from '../abi';
 import * as O from '../gen/isa';
@@ -69,7 +71,7 @@ import { resetShifts, noteShift } from './idioms';
 import {
   regLocal, dirty, savedDirty, getReg, setReg, storeDirty, extendRd, blockRegisters, numberLocals,
   storeLoopTemps, loadBefore,
-  L_VA, L_PB, L_T, L_IC, L_EV, L_CTX, L_E, L_NEXT,
+  L_VA, L_PB, L_T, L_IC, L_E, L_NEXT, L_T2, L_SITE_TAG, L_SITE_ADD, SITES,
 } from './regs';
 import { binReg, binImm, word, rotate, cmpReg, mulHigh, divRem } from './alu';
 
@@ -143,7 +145,8 @@ function goto(t: i64): void {
   }
   // The run loop's check between blocks: the budget, a timer deadline, or an irq to look at.
   W.localGet(L_IC);
-  W.localGet(L_EV);
+  W.i32c(0);
+  W.mem(W.I64_LOAD, 3, <u32>(STATE + S_JIT_EVENT_AT));
   W.op(W.I64_GE_U);
   W.structured(W.IF, W.T_VOID);
   nest++;
@@ -178,6 +181,8 @@ function emitPartner(c: u32): void {
   const blk = unchecked(regionBlk[c]);
   const boff = unchecked(regionOff[c]);
   const saveBlk = curBlk, saveBoff = curBoff, saveN = curN, saveCounted = counted;
+  const saveIndex = siteIndex, saveEnd = siteEnd;
+  siteEnd = load<u32>(blk, B_COUNT); // (all of it is inside the loop)
   curBlk = blk;
   curBoff = boff;
   inPartner = true;
@@ -188,6 +193,8 @@ function emitPartner(c: u32): void {
   curBoff = saveBoff;
   curN = saveN;
   counted = saveCounted;
+  siteIndex = saveIndex;
+  siteEnd = saveEnd;
   resetShifts(); // (conservative: the shifts noted before the jump are forgotten)
 }
 
@@ -202,6 +209,7 @@ function emitBlockBody(blk: usize, boff: u32, lazy: bool): void {
   let done = false;
   for (let i: u32 = 0; i < n && !done; i++, r += <usize>R_SIZE) {
     if (lazy) loadBefore(r);
+    siteIndex = i;
     done = emitInsn(r, boff + <u32>load<u16>(r, R_PCOFF), i, n);
   }
   if (!done) goto(<i64>boff + <i64>load<u32>(blk, B_BYTES));
@@ -258,6 +266,11 @@ function finishInInterpreter(r: usize): void {
 }
 
 // ---- memory accesses ----
+/** Push ctxData (constant while the function runs). */
+function ctxGet(): void {
+  W.i32c(0);
+  W.mem(W.I64_LOAD, 3, <u32>(STATE + S_JIT_CTX));
+}
 /** va = rs1 + imm into L_VA; L_E = the TLB entry of va in `tlb`; pushes the hit condition. */
 function tlbProbe(r: usize, tlb: usize, size: u32): void {
   getReg(<u32>load<u8>(r, R_RS1));
@@ -277,7 +290,7 @@ function tlbProbe(r: usize, tlb: usize, size: u32): void {
   W.localGet(L_VA);
   W.i64c(PAGE_MASK | <i64>(size - 1));
   W.op(W.I64_AND);
-  W.localGet(L_CTX);
+  ctxGet();
   W.op(W.I64_OR);
   W.localGet(L_E);
   W.mem(W.I64_LOAD, 3, 0);
@@ -293,19 +306,32 @@ function hostAddr(): void {
 }
 
 function emitLoad(r: usize, size: u32, signed: bool, wop: u8, lg: u32): void {
-  tlbProbe(r, <usize>TLB_READ, size);
-  W.structured(W.IF, W.T_I64);
-  nest++;
-  hostAddr();
-  W.mem(wop, lg, 0);
-  W.op(W.ELSE);
-  finishInInterpreter(r);
-  nest--;
-  W.op(W.END);
+  const s = takeSite();
+  if (s >= 0) {
+    siteProbe(r, <usize>TLB_READ, size, s);
+    W.mem(wop, lg, 0);
+  } else {
+    tlbProbe(r, <usize>TLB_READ, size);
+    W.structured(W.IF, W.T_I64);
+    nest++;
+    hostAddr();
+    W.mem(wop, lg, 0);
+    W.op(W.ELSE);
+    finishInInterpreter(r);
+    nest--;
+    W.op(W.END);
+  }
   setReg(<u32>load<u8>(r, R_RD));
 }
 
 function emitStore(r: usize, size: u32, wop: u8, lg: u32): void {
+  const s = takeSite();
+  if (s >= 0) {
+    siteProbe(r, <usize>TLB_WRITE, size, s);
+    getReg(<u32>load<u8>(r, R_RS2));
+    W.mem(wop, lg, 0);
+    return;
+  }
   tlbProbe(r, <usize>TLB_WRITE, size);
   W.structured(W.IF, W.T_VOID);
   nest++;
@@ -318,7 +344,93 @@ function emitStore(r: usize, size: u32, wop: u8, lg: u32): void {
   W.op(W.END);
 }
 
+// ---- the page of a loop's access site, kept in locals ----
+// Inside a Wasm loop, each load or store record (a "site") keeps the TLB tag and addend of the
+// page it last hit in two locals, and compares with that tag first: a loop that walks an array
+// or reads a table hits it on every iteration but the first of each page, with no TLB entry
+// address to compute and no addend to load (that load was on the critical path of crc32's table
+// lookup). The TLB does not change while compiled code runs: only the slow paths fill or flush
+// it (a TLB miss, a CSR write, sfence.vma, a dirty-log clear by the host), and they all leave the
+// function (jitRest, the run loop); btCsr, the one call that goes on, forgets every site. So a
+// tag equal to the site's is a hit on the same entry, and a write site is filled only from a hit
+// in TLB_WRITE, as the plain probe would. A loop's head sets its sites to EMPTY (the TLB's empty
+// tag, which no access matches: misaligned bits and ctx never make all ones).
+// (SITES, regs.ts: sites per loop; the locals are shared by every loop of a region, each loop's
+// head resets them.)
+const EMPTY_TAG: i64 = -1;
+/** Records of the block being emitted that may take a site: index < siteEnd (the loop's part). */
+let siteEnd: u32 = 0;
+let siteIndex: u32 = 0;
+let nextSite: u32 = 0;
 
+/** A site for the access being emitted, or -1 (not in a loop, or the loop has used them all). */
+function takeSite(): i32 {
+  if (siteIndex >= siteEnd || nextSite >= SITES) return -1;
+  const s = nextSite;
+  nextSite++;
+  return <i32>s;
+}
+/** Every site empty: at a loop's head, and after a call that may change the TLB. */
+function resetSites(): void {
+  for (let s: u32 = 0; s < SITES; s++) { W.i64c(EMPTY_TAG); W.localSet(L_SITE_TAG + s); }
+}
+
+/**
+ * va = rs1 + imm into L_VA; pushes the host address of the access when its page's tag is site s's
+ * or hits the TLB (then it becomes site s's); otherwise finishes in the interpreter.
+ */
+function siteProbe(r: usize, tlb: usize, size: u32, s: i32): void {
+  const tag = L_SITE_TAG + <u32>s;
+  const add = L_SITE_ADD + <u32>s;
+  getReg(<u32>load<u8>(r, R_RS1));
+  const imm = <i64>load<i32>(r, R_IMM);
+  if (imm != 0) { W.i64c(imm); W.op(W.I64_ADD); }
+  W.localTee(L_VA);
+  // key = (va & (PAGE_MASK | (size - 1))) | ctxData, as the TLB's tag (alignment folded in)
+  W.i64c(PAGE_MASK | <i64>(size - 1));
+  W.op(W.I64_AND);
+  ctxGet();
+  W.op(W.I64_OR);
+  W.localTee(L_T2);
+  W.localGet(tag);
+  W.op(W.I64_EQ);
+  W.structured(W.IF, W.T_I32);
+  nest++;
+  W.localGet(L_VA);
+  W.op(W.I32_WRAP_I64);
+  W.localGet(add);
+  W.op(W.I32_ADD);
+  W.op(W.ELSE);
+  // entry = tlb + ((va >> 12) & (TLB_ENTRIES - 1)) * 16
+  W.localGet(L_VA);
+  W.i64c(8);
+  W.op(W.I64_SHR_U);
+  W.op(W.I32_WRAP_I64);
+  W.i32c(0xfff0);
+  W.op(W.I32_AND);
+  W.i32c(<i32>tlb);
+  W.op(W.I32_ADD);
+  W.localTee(L_E);
+  W.mem(W.I64_LOAD, 3, 0);
+  W.localGet(L_T2);
+  W.op(W.I64_EQ);
+  W.structured(W.IF, W.T_I32);
+  nest++;
+  W.localGet(L_T2);
+  W.localSet(tag);
+  W.localGet(L_VA);
+  W.op(W.I32_WRAP_I64);
+  W.localGet(L_E);
+  W.mem(W.I32_LOAD, 2, 8);
+  W.localTee(add);
+  W.op(W.I32_ADD);
+  W.op(W.ELSE);
+  finishInInterpreter(r);
+  nest--;
+  W.op(W.END);
+  nest--;
+  W.op(W.END);
+}
 
 /** A branch: taken leaves the block for its target, with the records after it uncounted. */
 function emitBranch(r: usize, off: u32, i: u32, n: u32, o: u8): void {
@@ -465,7 +577,7 @@ function emitInsn(r: usize, off: u32, i: u32, n: u32): bool {
 /**
  * A BT inline site (--virt bt, btvirt.ts): rd = btCsr(record, rs1 or zimm), a call into the core
  * with no exit; icount goes to its global first (counters and time read it). The site is its
- * block's last record: after a write that may enable a pending interrupt, eventAt's local
+ * block's last record: after a write that may enable a pending interrupt, eventAt's slot
  * becomes 0, so the jump that follows leaves the function and the run loop looks at interrupts
  * (as the interpreter does: btCsr sets irqCheck).
  */
@@ -477,9 +589,11 @@ function emitBtInline(r: usize): void {
   else getReg(<u32>load<u8>(r, R_RS1));
   W.call(F_BTCSR);
   setReg(<u32>load<u8>(r, R_RD));
+  if (siteEnd != 0) resetSites(); // (btCsr may change translation: the sites forget their pages)
   if (btInlineIrq(r)) {
+    W.i32c(0);
     W.i64c(0);
-    W.localSet(L_EV);
+    W.mem(W.I64_STORE, 3, <u32>(STATE + S_JIT_EVENT_AT));
   }
 }
 
@@ -528,11 +642,16 @@ export function emitRegion(): u32 {
   const sec = W.beginSized();
   W.u32leb(1);
   const body = W.beginSized();
-  // locals: the registers and L_VA .. L_T3 as i64; L_E, L_NEXT as i32
-  W.u32leb(2);
+  // locals: the registers and L_VA .. L_T3 as i64; L_E, L_NEXT as i32; the sites' tags (i64)
+  // and addends (i32)
+  W.u32leb(4);
   W.u32leb(L_E);
   W.byte(W.T_I64);
   W.u32leb(2);
+  W.byte(W.T_I32);
+  W.u32leb(SITES);
+  W.byte(W.T_I64);
+  W.u32leb(SITES);
   W.byte(W.T_I32);
   // prologue: page base, the hot globals (registers are loaded by each block)
   W.globalGet(G_PC);
@@ -545,15 +664,18 @@ export function emitRegion(): u32 {
   // that could runs in the interpreter after the function has been left).
   // (An if, not a select: V8 recomputed the select from its spilled inputs at every loop
   // back-edge.)
+  W.i32c(0);
   W.globalGet(G_IRQ);
   W.structured(W.IF, W.T_I64);
   W.i64c(0);
   W.op(W.ELSE);
   W.globalGet(G_EVENT);
   W.op(W.END);
-  W.localSet(L_EV);
+  W.mem(W.I64_STORE, 3, <u32>(STATE + S_JIT_EVENT_AT));
+  // ctxData, the same way (constant while the function runs: it changes only in slow paths).
+  W.i32c(0);
   W.globalGet(G_CTX);
-  W.localSet(L_CTX);
+  W.mem(W.I64_STORE, 3, <u32>(STATE + S_JIT_CTX));
   W.structured(W.BLOCK, W.T_VOID); // $exit
   W.structured(W.LOOP, W.T_VOID); // $dispatch
   const k = regionBlocks();
@@ -578,7 +700,11 @@ export function emitRegion(): u32 {
     const end = loopEnd(b, p);
     blockRegisters(blk, unchecked(selfLoop[b]), p >= 0 ? unchecked(regionBlk[p]) : 0, end);
     resetShifts();
+    nextSite = 0;
+    siteEnd = 0;
     if (unchecked(selfLoop[b])) {
+      resetSites();
+      siteEnd = end;
       W.structured(W.LOOP, W.T_VOID);
       selfAt = nest;
       nest++;

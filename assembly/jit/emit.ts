@@ -393,15 +393,12 @@ function siteProbe(r: usize, tlb: usize, size: u32, s: i32): void {
   W.op(W.I64_OR);
   W.localTee(L_T2);
   W.localGet(tag);
-  W.op(W.I64_EQ);
-  W.structured(W.IF, W.T_I32);
+  W.op(W.I64_NE);
+  // Not the site's page: probe the TLB (entry = tlb + ((va >> 12) & (TLB_ENTRIES - 1)) * 16);
+  // a hit makes it the site's page, a miss finishes in the interpreter. (The hit path is
+  // straight: V8 keeps the tag and addend where they are and moves them only on this path.)
+  W.structured(W.IF, W.T_VOID);
   nest++;
-  W.localGet(L_VA);
-  W.op(W.I32_WRAP_I64);
-  W.localGet(add);
-  W.op(W.I32_ADD);
-  W.op(W.ELSE);
-  // entry = tlb + ((va >> 12) & (TLB_ENTRIES - 1)) * 16
   W.localGet(L_VA);
   W.i64c(8);
   W.op(W.I64_SHR_U);
@@ -413,23 +410,23 @@ function siteProbe(r: usize, tlb: usize, size: u32, s: i32): void {
   W.localTee(L_E);
   W.mem(W.I64_LOAD, 3, 0);
   W.localGet(L_T2);
-  W.op(W.I64_EQ);
-  W.structured(W.IF, W.T_I32);
+  W.op(W.I64_NE);
+  W.structured(W.IF, W.T_VOID);
   nest++;
-  W.localGet(L_T2);
-  W.localSet(tag);
-  W.localGet(L_VA);
-  W.op(W.I32_WRAP_I64);
-  W.localGet(L_E);
-  W.mem(W.I32_LOAD, 2, 8);
-  W.localTee(add);
-  W.op(W.I32_ADD);
-  W.op(W.ELSE);
   finishInInterpreter(r);
   nest--;
   W.op(W.END);
+  W.localGet(L_T2);
+  W.localSet(tag);
+  W.localGet(L_E);
+  W.mem(W.I32_LOAD, 2, 8);
+  W.localSet(add);
   nest--;
   W.op(W.END);
+  W.localGet(L_VA);
+  W.op(W.I32_WRAP_I64);
+  W.localGet(add);
+  W.op(W.I32_ADD);
 }
 
 /** A branch: taken leaves the block for its target, with the records after it uncounted. */

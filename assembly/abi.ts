@@ -251,6 +251,10 @@ export const S_STAT_BT_IDENT: usize = 0xe08;
 export const S_STAT_BT_INLINE: usize = 0xe10;
 export const S_STAT_BT_CALLOUT: usize = 0xe18;
 export const S_STAT_BT_INLINE_RUN: usize = 0xe20; // inline sites executed
+// Tier 2's values for the compiled function running now (written at its entry, read by its
+// checks and TLB probes from memory, so they take no machine register in its loops: jit/emit.ts)
+export const S_JIT_EVENT_AT: usize = 0xe28; // eventAt, or 0 when irqCheck was set at entry
+export const S_JIT_CTX: usize = 0xe30; // ctxData
 // a scratch decoded record for the host's disassembler (decodeInto)
 export const S_SCRATCH_REC: usize = 0xf00;
 

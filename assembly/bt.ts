@@ -26,7 +26,7 @@ import { pc, epoch, rd64, wr64, bumpEpoch } from './state';
 import { fetchHost, markCodePage, translateFetch } from './mmu';
 import { pageInfo, hostPage, CODE_BIT } from './phys';
 import { dropCompiled, evictAll } from './jit/jit';
-import { REGION_MAX } from './jit/emit';
+import { REGION_MAX } from './jit/region';
 import { btKey, btTranslate } from './btvirt';
 
 const ARENA_END: usize = <usize>BT_ARENA + <usize>BT_ARENA_SIZE;

@@ -8,8 +8,10 @@
 //   locals   the guest registers, cached per block: a block loads the ones it reads when it
 //            starts and stores the ones it wrote whenever it is left, so nothing is live across
 //            the dispatch loop; the page base `pb` = entry pc - root offset (every pc is pb + a
-//            constant, so the code is right for any virtual alias of the physical page); icount,
-//            eventAt and ctxData; scratch.
+//            constant, so the code is right for any virtual alias of the physical page); icount;
+//            the page each access site of a loop hit last (siteProbe); scratch. eventAt and
+//            ctxData go to STATE slots at entry (S_JIT_EVENT_AT, S_JIT_CTX), read from memory,
+//            so they take no machine register in the loops.
 //   shape    block $exit
 //              loop $dispatch
 //                block $b(k-1) ... block $b0
@@ -35,8 +37,9 @@
 //            the function returns. Compiled code makes no other call, but for --virt bt's
 //            sites (btvirt.ts): an inline CSR site calls btCsr and goes on, a call-out calls
 //            btCallout and leaves.
-//   files    this file: regions, control flow, memory accesses, the module; regs.ts: the
-//            register cache and the function's locals; alu.ts: ALU and M instructions;
+//   files    this file: control flow, counting, memory accesses, the function's body;
+//            region.ts: which blocks a region holds and the shape of its loops; module.ts: the
+//            module's types and imports; regs.ts: the register cache and the function's locals; alu.ts: ALU and M instructions;
 //            idioms.ts: guest idioms emitted as one operation (shifts and or -> rotl).
 //
 // Instruction counting, pc and exceptions follow exec.ts exactly: at every exit icount is what
@@ -51,63 +54,36 @@
 // reading are stored at its back edge instead of being kept live around it (regs.ts loopTemp).
 
 import {
-  STATE, S_X, TLB_READ, TLB_WRITE, RAM_BASE, R_OP, R_RD, R_RS1, R_RS2, R_LEN, R_PCOFF, R_IMM,
-  R_SIZE, B_PADDR, B_COUNT, B_BYTES, B_HDR, PAGE_SIZE, B_CHAIN_PC, B_CHAIN_BLK, B_CHAIN2_PC,
-  B_CHAIN2_BLK, BT_ARENA,
+  STATE, S_X, S_JIT_EVENT_AT, S_JIT_CTX, TLB_READ, TLB_WRITE, R_OP, R_RD, R_RS1, R_RS2, R_LEN, R_PCOFF, R_IMM, R_SIZE,
+  B_COUNT, B_BYTES, B_HDR, PAGE_SIZE,
 } from '../abi';
 import * as O from '../gen/isa';
 import * as W from './wasm';
-import { blockAt, SCRATCH_BLOCK } from '../bt';
+import {
+  REGION_MAX, regionBlk, regionOff, returnPoint, jumpTarget, regionBlocks, indexOf,
+  branchesToItself, loopEnd, loopPartner,
+} from './region';
+import {
+  F_REST, F_BTCSR, F_BTCALLOUT, G_PC, G_ICOUNT, G_IRQ, G_EVENT, G_CTX, header, regionImports,
+} from './module';
 import { btInlineImm, btInlineIrq } from '../btvirt';
 import { resetShifts, noteShift } from './idioms';
 import {
   regLocal, dirty, savedDirty, getReg, setReg, storeDirty, extendRd, blockRegisters, numberLocals,
   storeLoopTemps, loadBefore,
-  L_VA, L_PB, L_T, L_IC, L_EV, L_CTX, L_E, L_NEXT,
+  L_VA, L_PB, L_T, L_IC, L_E, L_NEXT, L_T2, L_SITE_TAG, L_SITE_ADD, SITES,
 } from './regs';
 import { binReg, binImm, word, rotate, cmpReg, mulHigh, divRem } from './alu';
 
-// ---- the module's imports (the host passes the core's exports as module "c") ----
-const F_REST: u32 = 0; // jitRest(block, record, block pc): the interpreter finishes the block
-// --virt bt (btvirt.ts), imported only by a region that has such sites (other modules are as before):
-/** btCsr(record, source) -> old value: a BT inline site. */
-let F_BTCSR: u32 = 0;
-/** btCallout(record): a BT call-out's exit to the VMM. */
-let F_BTCALLOUT: u32 = 0;
-/** Imported functions (jitRest, then btCsr and btCallout when used); the region's function comes next. */
-let funcImports: u32 = 1;
-const G_PC: u32 = 0;
-const G_ICOUNT: u32 = 1;
-const G_IRQ: u32 = 2;
-const G_EVENT: u32 = 3;
-const G_CTX: u32 = 4;
-const TY_REGION: u32 = 0;
-const TY_REST: u32 = 1;
-let TY_BTCSR: u32 = 0;
-let TY_BTCALLOUT: u32 = 0;
-
 const PAGE_MASK: i64 = ~(<i64>0xfff);
 
-// ---- the region being emitted ----
-/** Most blocks in a region (the host may lower it: S_JIT_MAX_BLOCKS). */
-export const REGION_MAX: u32 = 64;
-/** Most instructions in a region: keeps a module well under the buffer. */
-const REGION_MAX_INSNS: u32 = 2048;
-const regionBlk = new StaticArray<usize>(REGION_MAX);
-/** Offset of each block's first instruction from the root page's base (0..4095). */
-const regionOff = new StaticArray<u32>(REGION_MAX);
+// ---- the region being emitted (region.ts formed it) ----
+/** Blocks emitted as a Wasm loop (a self loop, or a loop with a partner). */
 const selfLoop = new StaticArray<bool>(REGION_MAX);
 /** For each block, the region block emitted inside its loop (loopPartner), or -1. */
 const partner = new StaticArray<i32>(REGION_MAX);
-/** Most records in a block emitted inside another's loop. */
-const PARTNER_MAX_INSNS: u32 = 32;
-/** Blocks that follow a call (jal/jalr with a link register): where returns come back to. */
-const returnPoint = new StaticArray<bool>(REGION_MAX);
 /** Most return points a jalr compares its target with before leaving the region. */
 const MAX_RETURN_COMPARES: u32 = 8;
-/** Blocks an indirect jump of the region was seen to reach (linkedTarget). */
-const jumpTarget = new StaticArray<bool>(REGION_MAX);
-let regionCount: u32 = 0;
 
 // Label depths while emitting the code of block j: `nest` labels opened inside that code
 // (its self loop and the `if`s around the current instruction), `outer` = blocks between it
@@ -135,106 +111,6 @@ let inPartner = false;
 @inline function toExit(): u32 { return nest + outer + 1; }
 @inline function toDispatch(): u32 { return nest + outer; }
 
-/** Region index of the block at page offset `off`, or -1. */
-function indexOf(off: u32): i32 {
-  for (let i: u32 = 0; i < regionCount; i++) if (unchecked(regionOff[i]) == off) return <i32>i;
-  return -1;
-}
-
-/**
- * The region's blocks: `root` first, then blocks reachable inside its page, breadth first (by
- * branches, jal, falling through, and an indirect call's linked targets).
- */
-export function formRegion(root: usize, maxBlocks: u32): void {
-  regionCount = 1;
-  unchecked(regionBlk[0] = root);
-  const rootOff = <u32>(load<u64>(root, B_PADDR) & 0xfff);
-  unchecked(regionOff[0] = rootOff);
-  unchecked(returnPoint[0] = false);
-  unchecked(jumpTarget[0] = false);
-  const pageOff = <u32>((load<u64>(root, B_PADDR) - RAM_BASE) & ~(<u64>0xfff));
-  let insns = load<u32>(root, B_COUNT);
-  if (maxBlocks > REGION_MAX) maxBlocks = REGION_MAX;
-  for (let q: u32 = 0; q < regionCount; q++) {
-    const blk = unchecked(regionBlk[q]);
-    const off = unchecked(regionOff[q]);
-    const n = load<u32>(blk, B_COUNT);
-    for (let i: u32 = 0; i <= n; i++) {
-      // Successor offsets: branch and jal targets, and falling off the block's end.
-      let t: i64;
-      let ret = false;
-      if (i == n) {
-        // Falling off the end; after a call (a jump that links), where its return comes back.
-        const last = blk + <usize>B_HDR + <usize>(n - 1) * <usize>R_SIZE;
-        const lop = <u32>load<u16>(last, R_OP);
-        ret = (lop == O.OP_JAL || lop == O.OP_JALR) && load<u8>(last, R_RD) != 32;
-        // (A BT inline site ends its block but not the code path: its successor may join the region.)
-        if ((O.opFlags(lop) & O.F_END) != 0 && !ret && lop != O.OP_BT_INLINE) continue;
-        t = <i64>off + <i64>load<u32>(blk, B_BYTES);
-      } else {
-        const r = blk + <usize>B_HDR + <usize>i * <usize>R_SIZE;
-        const op = <u32>load<u16>(r, R_OP);
-        if (op != O.OP_JAL && (O.opFlags(op) & O.F_BRANCH) == 0) continue;
-        t = <i64>off + <i64>load<u16>(r, R_PCOFF) + <i64>load<i32>(r, R_IMM);
-      }
-      insns = addSuccessor(t, ret, pageOff, maxBlocks, insns);
-    }
-    // An indirect call (jalr with a link register): the targets the dispatcher linked it to
-    // while it ran interpreted (bt.ts link: its last two successors) join the region as jump
-    // targets, which the jalr compares its target with before leaving (dhry's call through a
-    // function pointer; the callee's return comes back to the return point after it). A link
-    // is only a hint, of any epoch (every trap and xRET starts a new one, so under interrupts
-    // the current epoch's links are rare): the block at that page offset is looked up or
-    // decoded afresh (blockAt), and entered only when the target is exactly its pc.
-    const last = blk + <usize>B_HDR + <usize>(n - 1) * <usize>R_SIZE;
-    if (n != 0 && <u32>load<u16>(last, R_OP) == O.OP_JALR && load<u8>(last, R_RD) != 32) {
-      insns = linkedTarget(load<u64>(blk, B_CHAIN_PC), <usize>load<u32>(blk, B_CHAIN_BLK), pageOff, maxBlocks, insns);
-      insns = linkedTarget(load<u64>(blk, B_CHAIN2_PC), <usize>load<u32>(blk, B_CHAIN2_BLK), pageOff, maxBlocks, insns);
-    }
-  }
-}
-
-/**
- * A linked successor `succ` at pc `lpc` of an indirect jump, as a jump target of the region if
- * in its page (an unused second link has pc 1, which matches no block).
- */
-function linkedTarget(lpc: u64, succ: usize, pageOff: u32, maxBlocks: u32, insns: u32): u32 {
-  // (a link of an older epoch may name a block since dropped: any arena address reads safely)
-  if (succ < BT_ARENA || succ >= SCRATCH_BLOCK) return insns;
-  const pa = load<u64>(succ, B_PADDR);
-  if ((pa & 0xfff) != (lpc & 0xfff)) return insns;
-  if (pa < RAM_BASE || <u32>((pa - RAM_BASE) & ~(<u64>0xfff)) != pageOff) return insns;
-  const t = <i64>(pa & 0xfff);
-  insns = addSuccessor(t, false, pageOff, maxBlocks, insns);
-  const k = indexOf(<u32>t);
-  if (k >= 0) unchecked(jumpTarget[k] = true);
-  return insns;
-}
-
-/** Add the block at page offset t to the region (if room), or mark it a return point. */
-function addSuccessor(t: i64, ret: bool, pageOff: u32, maxBlocks: u32, insns: u32): u32 {
-  if (t < 0 || t >= <i64>PAGE_SIZE || (t & 1) != 0) return insns;
-  const known = indexOf(<u32>t);
-  if (known >= 0) {
-    if (ret) unchecked(returnPoint[known] = true);
-    return insns;
-  }
-  if (regionCount >= maxBlocks) return insns;
-  const b = blockAt(pageOff + <u32>t);
-  if (b == 0) return insns;
-  if (insns + load<u32>(b, B_COUNT) > REGION_MAX_INSNS) return insns;
-  unchecked(regionBlk[regionCount] = b);
-  unchecked(regionOff[regionCount] = <u32>t);
-  unchecked(returnPoint[regionCount] = ret);
-  unchecked(jumpTarget[regionCount] = false);
-  regionCount++;
-  return insns + load<u32>(b, B_COUNT);
-}
-
-/** Blocks in the region formed last. */
-export function regionBlocks(): u32 { return regionCount; }
-/** Block i (< regionBlocks()) of the region formRegion formed; block 0 is its root. */
-export function regionBlock(i: u32): usize { return unchecked(regionBlk[i]); }
 
 /** Push the pc at page offset `off` (may lie outside the page: a jump's target). */
 function pcAt(off: i64): void {
@@ -269,7 +145,8 @@ function goto(t: i64): void {
   }
   // The run loop's check between blocks: the budget, a timer deadline, or an irq to look at.
   W.localGet(L_IC);
-  W.localGet(L_EV);
+  W.i32c(0);
+  W.mem(W.I64_LOAD, 3, <u32>(STATE + S_JIT_EVENT_AT));
   W.op(W.I64_GE_U);
   W.structured(W.IF, W.T_VOID);
   nest++;
@@ -304,6 +181,8 @@ function emitPartner(c: u32): void {
   const blk = unchecked(regionBlk[c]);
   const boff = unchecked(regionOff[c]);
   const saveBlk = curBlk, saveBoff = curBoff, saveN = curN, saveCounted = counted;
+  const saveIndex = siteIndex, saveEnd = siteEnd;
+  siteEnd = load<u32>(blk, B_COUNT); // (all of it is inside the loop)
   curBlk = blk;
   curBoff = boff;
   inPartner = true;
@@ -314,6 +193,8 @@ function emitPartner(c: u32): void {
   curBoff = saveBoff;
   curN = saveN;
   counted = saveCounted;
+  siteIndex = saveIndex;
+  siteEnd = saveEnd;
   resetShifts(); // (conservative: the shifts noted before the jump are forgotten)
 }
 
@@ -328,6 +209,7 @@ function emitBlockBody(blk: usize, boff: u32, lazy: bool): void {
   let done = false;
   for (let i: u32 = 0; i < n && !done; i++, r += <usize>R_SIZE) {
     if (lazy) loadBefore(r);
+    siteIndex = i;
     done = emitInsn(r, boff + <u32>load<u16>(r, R_PCOFF), i, n);
   }
   if (!done) goto(<i64>boff + <i64>load<u32>(blk, B_BYTES));
@@ -384,6 +266,11 @@ function finishInInterpreter(r: usize): void {
 }
 
 // ---- memory accesses ----
+/** Push ctxData (constant while the function runs). */
+function ctxGet(): void {
+  W.i32c(0);
+  W.mem(W.I64_LOAD, 3, <u32>(STATE + S_JIT_CTX));
+}
 /** va = rs1 + imm into L_VA; L_E = the TLB entry of va in `tlb`; pushes the hit condition. */
 function tlbProbe(r: usize, tlb: usize, size: u32): void {
   getReg(<u32>load<u8>(r, R_RS1));
@@ -403,7 +290,7 @@ function tlbProbe(r: usize, tlb: usize, size: u32): void {
   W.localGet(L_VA);
   W.i64c(PAGE_MASK | <i64>(size - 1));
   W.op(W.I64_AND);
-  W.localGet(L_CTX);
+  ctxGet();
   W.op(W.I64_OR);
   W.localGet(L_E);
   W.mem(W.I64_LOAD, 3, 0);
@@ -419,19 +306,32 @@ function hostAddr(): void {
 }
 
 function emitLoad(r: usize, size: u32, signed: bool, wop: u8, lg: u32): void {
-  tlbProbe(r, <usize>TLB_READ, size);
-  W.structured(W.IF, W.T_I64);
-  nest++;
-  hostAddr();
-  W.mem(wop, lg, 0);
-  W.op(W.ELSE);
-  finishInInterpreter(r);
-  nest--;
-  W.op(W.END);
+  const s = takeSite();
+  if (s >= 0) {
+    siteProbe(r, <usize>TLB_READ, size, s);
+    W.mem(wop, lg, 0);
+  } else {
+    tlbProbe(r, <usize>TLB_READ, size);
+    W.structured(W.IF, W.T_I64);
+    nest++;
+    hostAddr();
+    W.mem(wop, lg, 0);
+    W.op(W.ELSE);
+    finishInInterpreter(r);
+    nest--;
+    W.op(W.END);
+  }
   setReg(<u32>load<u8>(r, R_RD));
 }
 
 function emitStore(r: usize, size: u32, wop: u8, lg: u32): void {
+  const s = takeSite();
+  if (s >= 0) {
+    siteProbe(r, <usize>TLB_WRITE, size, s);
+    getReg(<u32>load<u8>(r, R_RS2));
+    W.mem(wop, lg, 0);
+    return;
+  }
   tlbProbe(r, <usize>TLB_WRITE, size);
   W.structured(W.IF, W.T_VOID);
   nest++;
@@ -444,7 +344,90 @@ function emitStore(r: usize, size: u32, wop: u8, lg: u32): void {
   W.op(W.END);
 }
 
+// ---- the page of a loop's access site, kept in locals ----
+// Inside a Wasm loop, each load or store record (a "site") keeps the TLB tag and addend of the
+// page it last hit in two locals, and compares with that tag first: a loop that walks an array
+// or reads a table hits it on every iteration but the first of each page, with no TLB entry
+// address to compute and no addend to load (that load was on the critical path of crc32's table
+// lookup). The TLB does not change while compiled code runs: only the slow paths fill or flush
+// it (a TLB miss, a CSR write, sfence.vma, a dirty-log clear by the host), and they all leave the
+// function (jitRest, the run loop); btCsr, the one call that goes on, forgets every site. So a
+// tag equal to the site's is a hit on the same entry, and a write site is filled only from a hit
+// in TLB_WRITE, as the plain probe would. A loop's head sets its sites to EMPTY (the TLB's empty
+// tag, which no access matches: misaligned bits and ctx never make all ones).
+// (SITES, regs.ts: sites per loop; the locals are shared by every loop of a region, each loop's
+// head resets them.)
+const EMPTY_TAG: i64 = -1;
+/** Records of the block being emitted that may take a site: index < siteEnd (the loop's part). */
+let siteEnd: u32 = 0;
+let siteIndex: u32 = 0;
+let nextSite: u32 = 0;
 
+/** A site for the access being emitted, or -1 (not in a loop, or the loop has used them all). */
+function takeSite(): i32 {
+  if (siteIndex >= siteEnd || nextSite >= SITES) return -1;
+  const s = nextSite;
+  nextSite++;
+  return <i32>s;
+}
+/** Every site empty: at a loop's head, and after a call that may change the TLB. */
+function resetSites(): void {
+  for (let s: u32 = 0; s < SITES; s++) { W.i64c(EMPTY_TAG); W.localSet(L_SITE_TAG + s); }
+}
+
+/**
+ * va = rs1 + imm into L_VA; pushes the host address of the access when its page's tag is site s's
+ * or hits the TLB (then it becomes site s's); otherwise finishes in the interpreter.
+ */
+function siteProbe(r: usize, tlb: usize, size: u32, s: i32): void {
+  const tag = L_SITE_TAG + <u32>s;
+  const add = L_SITE_ADD + <u32>s;
+  getReg(<u32>load<u8>(r, R_RS1));
+  const imm = <i64>load<i32>(r, R_IMM);
+  if (imm != 0) { W.i64c(imm); W.op(W.I64_ADD); }
+  W.localTee(L_VA);
+  // key = (va & (PAGE_MASK | (size - 1))) | ctxData, as the TLB's tag (alignment folded in)
+  W.i64c(PAGE_MASK | <i64>(size - 1));
+  W.op(W.I64_AND);
+  ctxGet();
+  W.op(W.I64_OR);
+  W.localTee(L_T2);
+  W.localGet(tag);
+  W.op(W.I64_NE);
+  // Not the site's page: probe the TLB (entry = tlb + ((va >> 12) & (TLB_ENTRIES - 1)) * 16);
+  // a hit makes it the site's page, a miss finishes in the interpreter. (The hit path is
+  // straight: V8 keeps the tag and addend where they are and moves them only on this path.)
+  W.structured(W.IF, W.T_VOID);
+  nest++;
+  W.localGet(L_VA);
+  W.i64c(8);
+  W.op(W.I64_SHR_U);
+  W.op(W.I32_WRAP_I64);
+  W.i32c(0xfff0);
+  W.op(W.I32_AND);
+  W.i32c(<i32>tlb);
+  W.op(W.I32_ADD);
+  W.localTee(L_E);
+  W.mem(W.I64_LOAD, 3, 0);
+  W.localGet(L_T2);
+  W.op(W.I64_NE);
+  W.structured(W.IF, W.T_VOID);
+  nest++;
+  finishInInterpreter(r);
+  nest--;
+  W.op(W.END);
+  W.localGet(L_T2);
+  W.localSet(tag);
+  W.localGet(L_E);
+  W.mem(W.I32_LOAD, 2, 8);
+  W.localSet(add);
+  nest--;
+  W.op(W.END);
+  W.localGet(L_VA);
+  W.op(W.I32_WRAP_I64);
+  W.localGet(add);
+  W.op(W.I32_ADD);
+}
 
 /** A branch: taken leaves the block for its target, with the records after it uncounted. */
 function emitBranch(r: usize, off: u32, i: u32, n: u32, o: u8): void {
@@ -493,7 +476,7 @@ function emitInsn(r: usize, off: u32, i: u32, n: u32): bool {
       // before the region was formed (its jump targets); any other target leaves through the
       // dispatcher.
       let compares: u32 = 0;
-      for (let k: u32 = 0; k < regionCount && compares < MAX_RETURN_COMPARES; k++) {
+      for (let k: u32 = 0; k < regionBlocks() && compares < MAX_RETURN_COMPARES; k++) {
         if (!unchecked(returnPoint[k]) && !unchecked(jumpTarget[k])) continue;
         if (compares == 0) { W.localGet(L_T); W.localGet(L_PB); W.op(W.I64_SUB); W.localSet(L_VA); }
         compares++;
@@ -591,7 +574,7 @@ function emitInsn(r: usize, off: u32, i: u32, n: u32): bool {
 /**
  * A BT inline site (--virt bt, btvirt.ts): rd = btCsr(record, rs1 or zimm), a call into the core
  * with no exit; icount goes to its global first (counters and time read it). The site is its
- * block's last record: after a write that may enable a pending interrupt, eventAt's local
+ * block's last record: after a write that may enable a pending interrupt, eventAt's slot
  * becomes 0, so the jump that follows leaves the function and the run loop looks at interrupts
  * (as the interpreter does: btCsr sets irqCheck).
  */
@@ -603,9 +586,11 @@ function emitBtInline(r: usize): void {
   else getReg(<u32>load<u8>(r, R_RS1));
   W.call(F_BTCSR);
   setReg(<u32>load<u8>(r, R_RD));
+  if (siteEnd != 0) resetSites(); // (btCsr may change translation: the sites forget their pages)
   if (btInlineIrq(r)) {
+    W.i32c(0);
     W.i64c(0);
-    W.localSet(L_EV);
+    W.mem(W.I64_STORE, 3, <u32>(STATE + S_JIT_EVENT_AT));
   }
 }
 
@@ -625,81 +610,9 @@ function emitBtCallout(r: usize, off: u32): void {
 }
 
 
-// ---- the module ----
-
-function importFunc(n: string, ty: u32): void {
-  W.name('c');
-  W.name(n);
-  W.byte(W.KIND_FUNC);
-  W.u32leb(ty);
-}
-function importGlobal(n: string, t: u8): void {
-  W.name('c');
-  W.name(n);
-  W.byte(W.KIND_GLOBAL);
-  W.byte(t);
-  W.byte(1); // mutable
-}
-function funcType(params: StaticArray<u8>, result: u8): void {
-  W.byte(W.T_FUNC);
-  W.u32leb(<u32>params.length);
-  for (let i = 0; i < params.length; i++) W.byte(unchecked(params[i]));
-  if (result == 0) W.u32leb(0);
-  else { W.u32leb(1); W.byte(result); }
-}
-
-const P_NONE: StaticArray<u8> = [];
-const P_REST: StaticArray<u8> = [W.T_I32, W.T_I32, W.T_I64];
-const P_BTCSR: StaticArray<u8> = [W.T_I32, W.T_I64];
-const P_BTCALLOUT: StaticArray<u8> = [W.T_I32];
-
-function header(): void {
-  // magic and version (§5.5.16)
-  W.byte(0); W.byte(0x61); W.byte(0x73); W.byte(0x6d);
-  W.byte(1); W.byte(0); W.byte(0); W.byte(0);
-  let s: usize;
-  W.byte(W.SEC_TYPE);
-  s = W.beginSized();
-  W.u32leb(1 + funcImports);
-  funcType(P_NONE, 0); // TY_REGION
-  funcType(P_REST, 0); // TY_REST
-  if (F_BTCSR != 0) funcType(P_BTCSR, W.T_I64); // TY_BTCSR
-  if (F_BTCALLOUT != 0) funcType(P_BTCALLOUT, 0); // TY_BTCALLOUT
-  W.endSized(s);
-  W.byte(W.SEC_IMPORT);
-  s = W.beginSized();
-  W.u32leb(funcImports + 1 + 5);
-  importFunc('jitRest', TY_REST);
-  if (F_BTCSR != 0) importFunc('btCsr', TY_BTCSR);
-  if (F_BTCALLOUT != 0) importFunc('btCallout', TY_BTCALLOUT);
-  W.name('env');
-  W.name('memory');
-  W.byte(W.KIND_MEMORY);
-  W.byte(0); // limits: min only
-  W.u32leb(0);
-  importGlobal('pc', W.T_I64);
-  importGlobal('icount', W.T_I64);
-  importGlobal('irqCheck', W.T_I32);
-  importGlobal('eventAt', W.T_I64);
-  importGlobal('ctxData', W.T_I64);
-  W.endSized(s);
-  W.byte(W.SEC_FUNCTION);
-  s = W.beginSized();
-  W.u32leb(1);
-  W.u32leb(TY_REGION);
-  W.endSized(s);
-  W.byte(W.SEC_EXPORT);
-  s = W.beginSized();
-  W.u32leb(1);
-  W.name('f');
-  W.byte(W.KIND_FUNC);
-  W.u32leb(funcImports);
-  W.endSized(s);
-}
-
 function markRegs(): void {
   for (let i = 0; i < 33; i++) unchecked(regLocal[i] = -1);
-  for (let b: u32 = 0; b < regionCount; b++) {
+  for (let b: u32 = 0; b < regionBlocks(); b++) {
     const blk = unchecked(regionBlk[b]);
     const n = load<u32>(blk, B_COUNT);
     let r = blk + <usize>B_HDR;
@@ -711,113 +624,6 @@ function markRegs(): void {
     }
   }
   numberLocals();
-}
-
-/**
- * The imports of the region's module: btCsr if it holds a BT inline site, btCallout if it holds a
- * call-out (each is its block's last record: both kinds end blocks), with a type each.
- */
-function regionImports(): void {
-  let inline = false, callout = false;
-  for (let b: u32 = 0; b < regionCount; b++) {
-    const blk = unchecked(regionBlk[b]);
-    const n = load<u32>(blk, B_COUNT);
-    const op = <u32>load<u16>(blk + <usize>B_HDR + <usize>(n - 1) * <usize>R_SIZE, R_OP);
-    if (op == O.OP_BT_INLINE) inline = true;
-    else if (op == O.OP_BT_CALLOUT) callout = true;
-  }
-  funcImports = 1;
-  F_BTCSR = F_BTCALLOUT = 0;
-  if (inline) { F_BTCSR = funcImports; TY_BTCSR = 1 + funcImports; funcImports++; }
-  if (callout) { F_BTCALLOUT = funcImports; TY_BTCALLOUT = 1 + funcImports; funcImports++; }
-}
-
-/** Does block b branch or jump back to its own start (then its code is a Wasm loop)? */
-function branchesToItself(b: u32): bool {
-  const blk = unchecked(regionBlk[b]);
-  const off = unchecked(regionOff[b]);
-  const n = load<u32>(blk, B_COUNT);
-  let r = blk + <usize>B_HDR;
-  for (let i: u32 = 0; i < n; i++, r += <usize>R_SIZE) {
-    const op = <u32>load<u16>(r, R_OP);
-    if (op != O.OP_JAL && (O.opFlags(op) & O.F_BRANCH) == 0) continue;
-    if (<i64>off + <i64>load<u16>(r, R_PCOFF) + <i64>load<i32>(r, R_IMM) == <i64>off) return true;
-  }
-  return false;
-}
-
-/**
- * The number of records of block b up to and including its last back edge: the last record
- * whose code can reach b's Wasm loop head (a branch or jal to b's start or to its partner p, a
- * jalr when b is one of the region's return points), or all of them when b falls off its end
- * into p. Registers written only after it are not carried around the loop (blockRegisters).
- */
-function loopEnd(b: u32, p: i32): u32 {
-  const blk = unchecked(regionBlk[b]);
-  const off = unchecked(regionOff[b]);
-  const n = load<u32>(blk, B_COUNT);
-  const poff: i64 = p >= 0 ? <i64>unchecked(regionOff[p]) : -1;
-  if (poff == <i64>off + <i64>load<u32>(blk, B_BYTES)) return n;
-  let end: u32 = 0;
-  let r = blk + <usize>B_HDR;
-  for (let i: u32 = 0; i < n; i++, r += <usize>R_SIZE) {
-    const op = <u32>load<u16>(r, R_OP);
-    if (op == O.OP_JALR) {
-      if (unchecked(returnPoint[b])) end = i + 1;
-      continue;
-    }
-    if (op != O.OP_JAL && (O.opFlags(op) & O.F_BRANCH) == 0) continue;
-    const t = <i64>off + <i64>load<u16>(r, R_PCOFF) + <i64>load<i32>(r, R_IMM);
-    if (t == <i64>off || t == poff) end = i + 1;
-  }
-  return end;
-}
-
-/**
- * A region block, other than b, that b jumps to (by a branch, a jal or falling off its end) and
- * whose only way on is back to b's start (no branch, jump or call but a final jal to b, or
- * falling off its end into b): a loop of two blocks, as compilers make of `while` and `for`
- * loops. Its code is emitted inside b's loop too (emitPartner). -1 if there is none.
- */
-function loopPartner(b: u32): i32 {
-  const blk = unchecked(regionBlk[b]);
-  const off = unchecked(regionOff[b]);
-  const n = load<u32>(blk, B_COUNT);
-  let r = blk + <usize>B_HDR;
-  for (let i: u32 = 0; i <= n; i++, r += <usize>R_SIZE) {
-    let t: i64;
-    if (i == n) {
-      const lop = <u32>load<u16>(r - <usize>R_SIZE, R_OP);
-      if ((O.opFlags(lop) & O.F_END) != 0) continue;
-      t = <i64>off + <i64>load<u32>(blk, B_BYTES);
-    } else {
-      const op = <u32>load<u16>(r, R_OP);
-      if (op != O.OP_JAL && (O.opFlags(op) & O.F_BRANCH) == 0) continue;
-      t = <i64>off + <i64>load<u16>(r, R_PCOFF) + <i64>load<i32>(r, R_IMM);
-    }
-    if (t < 0 || t >= <i64>PAGE_SIZE) continue;
-    const c = indexOf(<u32>t);
-    if (c >= 0 && <u32>c != b && onlyBackTo(<u32>c, off)) return c;
-  }
-  return -1;
-}
-
-/** Does block c go on only to page offset `to` (see loopPartner)? */
-function onlyBackTo(c: u32, to: u32): bool {
-  const blk = unchecked(regionBlk[c]);
-  const off = unchecked(regionOff[c]);
-  const n = load<u32>(blk, B_COUNT);
-  if (n > PARTNER_MAX_INSNS) return false;
-  let r = blk + <usize>B_HDR;
-  for (let i: u32 = 0; i < n; i++, r += <usize>R_SIZE) {
-    const op = <u32>load<u16>(r, R_OP);
-    if (op == O.OP_JAL && i == n - 1) {
-      return <i64>off + <i64>load<u16>(r, R_PCOFF) + <i64>load<i32>(r, R_IMM) == <i64>to;
-    }
-    if ((O.opFlags(op) & (O.F_END | O.F_BRANCH)) != 0 || op == O.OP_JAL || op == O.OP_JALR) return false;
-    if (op == O.OP_BT_INLINE || op == O.OP_BT_CALLOUT) return false;
-  }
-  return off + load<u32>(blk, B_BYTES) == to;
 }
 
 /**
@@ -833,11 +639,16 @@ export function emitRegion(): u32 {
   const sec = W.beginSized();
   W.u32leb(1);
   const body = W.beginSized();
-  // locals: the registers and L_VA .. L_T3 as i64; L_E, L_NEXT as i32
-  W.u32leb(2);
+  // locals: the registers and L_VA .. L_T3 as i64; L_E, L_NEXT as i32; the sites' tags (i64)
+  // and addends (i32)
+  W.u32leb(4);
   W.u32leb(L_E);
   W.byte(W.T_I64);
   W.u32leb(2);
+  W.byte(W.T_I32);
+  W.u32leb(SITES);
+  W.byte(W.T_I64);
+  W.u32leb(SITES);
   W.byte(W.T_I32);
   // prologue: page base, the hot globals (registers are loaded by each block)
   W.globalGet(G_PC);
@@ -850,18 +661,21 @@ export function emitRegion(): u32 {
   // that could runs in the interpreter after the function has been left).
   // (An if, not a select: V8 recomputed the select from its spilled inputs at every loop
   // back-edge.)
+  W.i32c(0);
   W.globalGet(G_IRQ);
   W.structured(W.IF, W.T_I64);
   W.i64c(0);
   W.op(W.ELSE);
   W.globalGet(G_EVENT);
   W.op(W.END);
-  W.localSet(L_EV);
+  W.mem(W.I64_STORE, 3, <u32>(STATE + S_JIT_EVENT_AT));
+  // ctxData, the same way (constant while the function runs: it changes only in slow paths).
+  W.i32c(0);
   W.globalGet(G_CTX);
-  W.localSet(L_CTX);
+  W.mem(W.I64_STORE, 3, <u32>(STATE + S_JIT_CTX));
   W.structured(W.BLOCK, W.T_VOID); // $exit
   W.structured(W.LOOP, W.T_VOID); // $dispatch
-  const k = regionCount;
+  const k = regionBlocks();
   for (let b: u32 = 0; b < k; b++) W.structured(W.BLOCK, W.T_VOID);
   W.localGet(L_NEXT);
   W.byte(W.BR_TABLE);
@@ -883,7 +697,11 @@ export function emitRegion(): u32 {
     const end = loopEnd(b, p);
     blockRegisters(blk, unchecked(selfLoop[b]), p >= 0 ? unchecked(regionBlk[p]) : 0, end);
     resetShifts();
+    nextSite = 0;
+    siteEnd = 0;
     if (unchecked(selfLoop[b])) {
+      resetSites();
+      siteEnd = end;
       W.structured(W.LOOP, W.T_VOID);
       selfAt = nest;
       nest++;

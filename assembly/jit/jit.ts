@@ -27,7 +27,8 @@ import {
 import { icount, restTaken, setRestTaken, rd64, wr64 } from '../state';
 import { execBlock } from '../exec';
 import { roomForRegion, SCRATCH_BLOCK } from '../bt';
-import { formRegion, emitRegion, regionBlocks, regionBlock, REGION_MAX } from './emit';
+import { emitRegion } from './emit';
+import { formRegion, regionBlocks, regionBlock, REGION_MAX } from './region';
 import { jitCompile, jitRelease } from '../host';
 
 /** jitCompile's answers. */

@@ -5,7 +5,7 @@
 // the engine's register allocator sees short live ranges. (Issue 16 tried whole-region
 // residency, every register loaded at entry and stored at every exit: 4-19 % slower, because
 // each exit then keeps every register the region writes live across every loop; docs/jit.md.)
-// Also the function's other locals (pb, icount, eventAt, ctxData, scratch).
+// Also the function's other locals (pb, icount, scratch, the sites' tags and addends).
 
 import { STATE, S_X, R_RD, R_RS1, R_RS2, R_SIZE, B_COUNT, B_HDR } from '../abi';
 import * as W from './wasm';
@@ -25,12 +25,14 @@ export let L_VA: u32 = 0;
 export let L_PB: u32 = 0;
 export let L_T: u32 = 0;
 export let L_IC: u32 = 0; // icount, kept in a local; the global is written before helper calls and at exits
-export let L_EV: u32 = 0; // eventAt (only run() changes it, never while compiled code runs)
-export let L_CTX: u32 = 0; // ctxData (changes only in jitStep: CSR writes, xRET)
 export let L_E: u32 = 0;
 export let L_NEXT: u32 = 0;
 export let L_T2: u32 = 0; // scratch (mulh)
 export let L_T3: u32 = 0;
+/** Access sites of a loop (emit.ts siteProbe): SITES i64 tags, then SITES i32 addends, after L_NEXT. */
+export const SITES: u32 = 8;
+export let L_SITE_TAG: u32 = 0;
+export let L_SITE_ADD: u32 = 0;
 
 /** Push register r (x0 reads as 0). */
 export function getReg(r: u32): void {
@@ -173,10 +175,10 @@ export function numberLocals(): void {
   L_PB = L_VA + 1;
   L_T = L_VA + 2;
   L_IC = L_VA + 3;
-  L_EV = L_VA + 4;
-  L_CTX = L_VA + 5;
-  L_T2 = L_VA + 6;
-  L_T3 = L_VA + 7;
-  L_E = L_VA + 8; // the i32 locals follow the i64 ones
-  L_NEXT = L_VA + 9;
+  L_T2 = L_VA + 4;
+  L_T3 = L_VA + 5;
+  L_E = L_VA + 6; // the i32 locals follow the i64 ones
+  L_NEXT = L_VA + 7;
+  L_SITE_TAG = L_VA + 8;
+  L_SITE_ADD = L_SITE_TAG + SITES;
 }

@@ -20,8 +20,9 @@
  * the return path. Downtime: wasmvisor's from the stop to the target's DONE (the target has
  * loaded the state and runs the guest); QEMU's from the stop to its last byte written, without
  * the target (precopy: migration_calculate_complete; post-copy: postcopy_start, the package
- * written): wasmvisor's "sent" is that one. QEMU prints whole milliseconds (0 when under one). Rows carry a `mode` column: pre-copy, and post-copy (wasmvisor: --migrate-mode postcopy;
- * QEMU: `migrate_set_capability postcopy-ram on` on both sides, `migrate_start_postcopy` at once).
+ * written): wasmvisor's "sent" is that one. QEMU prints whole milliseconds (0 when under one).
+ * Rows carry a `mode` column: pre-copy, and post-copy (wasmvisor: --migrate-mode postcopy; QEMU:
+ * `migrate_set_capability postcopy-ram on` on both sides, `migrate_start_postcopy` at once).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';

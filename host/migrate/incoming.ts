@@ -291,8 +291,8 @@ function rehearse(target: Machine | Vm, pageCount: number, postcopy: boolean, ti
 
 /**
  * Restores rehearsed before listening (receiveMigration), where the time is the target's start-up,
- * not the migration's: 3 left the stop's restore at 1.4-1.7 ms of CPU on a bare 64 MiB target,
- * against 0.09 ms fully warm (docs/migration.md "Experiments").
+ * not the migration's: 3 left the stop's restore at 1-2.5 ms on a bare 64 MiB target, 40 at
+ * 0.5-1.2 ms (fully warm, in one process: 0.09 ms; docs/migration.md "Experiments").
  */
 const REHEARSALS_IDLE = 40;
 

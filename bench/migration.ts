@@ -14,10 +14,15 @@
  *   --migrate-downtime), `max-bandwidth` unlimited (wasmvisor has no cap by default), `migrate -d`,
  *   then `info migrate` until it completes: total time, downtime, transferred ram.
  *
- * Both measure at the source, from the start of the migration to the target's taking over;
- * downtime from the guest's stop to the hand-over. QEMU prints whole milliseconds (0 when under
- * one). Rows carry a `mode` column: pre-copy, and post-copy (wasmvisor: --migrate-mode postcopy;
- * QEMU: `migrate_set_capability postcopy-ram on` on both sides, `migrate_start_postcopy` at once).
+ * Both measure at the source (docs/migration.md "Bench", "What each number means"). Total: from
+ * the migrate command (before connecting) to the end: wasmvisor's DONE (pre-copy) or COMPLETE
+ * (post-copy, every page in), QEMU's completion, which in post-copy waits for its target to close
+ * the return path. Downtime: wasmvisor's from the stop to the target's DONE (the target has
+ * loaded the state and runs the guest); QEMU's from the stop to its last byte written, without
+ * the target (precopy: migration_calculate_complete; post-copy: postcopy_start, the package
+ * written): wasmvisor's "sent" is that one. QEMU prints whole milliseconds (0 when under one).
+ * Rows carry a `mode` column: pre-copy, and post-copy (wasmvisor: --migrate-mode postcopy; QEMU:
+ * `migrate_set_capability postcopy-ram on` on both sides, `migrate_start_postcopy` at once).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';

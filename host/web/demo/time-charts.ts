@@ -22,6 +22,8 @@ class TimeChart {
   private readonly data: number[][];
   private readonly labels: string[];
   private readonly colors: string[];
+  /** Points pushed since the plot last drew them (draw() shows them). */
+  private dirty = false;
 
   constructor(private readonly el: HTMLElement, private readonly unit: string, series: { label: string; color: string }[], private readonly height = 150) {
     this.labels = series.map((s) => s.label);
@@ -65,19 +67,34 @@ class TimeChart {
     this.colors.push(color);
     this.data.push(this.data[0].map(() => 0));
     this.build();
+    this.dirty = false;
   }
 
-  /** Append a point: x in seconds, one value per series (in the order of `series`). */
+  /**
+   * Append a point: x in seconds, one value per series (in the order of `series`). The plot shows
+   * it at the next draw() (the page's Panels: once a frame, while the chart is on screen).
+   */
   push(x: number, ys: number[]): void {
     this.data[0].push(x);
     ys.forEach((y, i) => this.data[i + 1].push(y));
     if (this.data[0].length > KEEP) for (const d of this.data) d.shift();
+    this.dirty = true;
+  }
+
+  /** Draw the points pushed since the last draw (nothing when there are none). */
+  draw(): void {
+    if (!this.dirty) return;
+    this.dirty = false;
     this.plot?.setData(this.data as uPlot.AlignedData);
   }
+
+  /** Points the plot has drawn (uPlot's own copy of the x values; for tests). */
+  get drawnLength(): number { return this.plot?.data[0]?.length ?? 0; }
 
   /** Forget all points (a new guest); extra series beyond the first `keep` go. */
   clear(keep = this.labels.length): void {
     for (const d of this.data) d.length = 0;
+    this.dirty = false;
     if (this.labels.length > keep) {
       this.labels.length = this.colors.length = keep;
       this.data.length = keep + 1;

@@ -104,4 +104,33 @@ describe.skipIf(!haveChromium)('the demo page\'s panels', () => {
     await frames(page);
     expect(await page.evaluate(() => [...document.querySelectorAll('#walk text')].map((t) => t.textContent ?? ''))).toEqual(drawn);
   });
+
+  it('a bare-board guest never builds the hidden exits-over-time chart; a VM guest picked next builds and fills it', async () => {
+    await page.goto(`${demo!.server.url}?guest=demo/hello.elf`);
+    await page.waitForFunction(() => window.wasmvisorDemo !== undefined, null, { timeout: 30_000 });
+    await page.evaluate(() => window.wasmvisorDemo!.vm.until((s) => s === 'exited' || s === 'error'));
+    type Charts = { exits: { built: boolean; axisLabels: string[]; length: number }; ips: { built: boolean; length: number } };
+    const chartsNow = () => page.evaluate(() => {
+      const d = window.wasmvisorDemo as unknown as { last?: unknown; charts: Charts };
+      void d.last; // (draws every panel up to the last sample)
+      return {
+        hidden: document.getElementById('exits-time')!.hidden,
+        exitsBuilt: d.charts.exits.built, exitsAxes: d.charts.exits.axisLabels, exitsPoints: d.charts.exits.length,
+        canvases: document.querySelectorAll('#exits-time canvas').length,
+        ipsBuilt: d.charts.ips.built,
+      };
+    });
+    const bare = await chartsNow();
+    expect(bare).toEqual({ hidden: true, exitsBuilt: false, exitsAxes: [], exitsPoints: 0, canvases: 0, ipsBuilt: true });
+    await page.evaluate(() => (window.wasmvisorDemo as unknown as { select(p: string): Promise<void> }).select('minikernel/minikernel.elf'));
+    await page.evaluate(() => window.wasmvisorDemo!.vm.until((s) => s === 'exited' || s === 'error'));
+    await page.evaluate(() => document.getElementById('exits-time')!.scrollIntoView());
+    await frames(page);
+    const vm = await chartsNow();
+    expect(vm.hidden).toBe(false);
+    expect(vm.exitsBuilt).toBe(true);
+    expect(vm.exitsAxes).toEqual(['guest run time (s)', 'exits/s']);
+    expect(vm.canvases).toBeGreaterThan(0);
+    expect(vm.exitsPoints).toBeGreaterThan(0);
+  });
 });

@@ -146,6 +146,9 @@ async function main(): Promise<void> {
     term.write(`${term.buffer.active.cursorX > 0 ? '\r\n' : ''}${text}\r\n`);
   });
 
+  // The exits over time are a VM's (the bare board's exits are MMIO and WFI: the bars say it):
+  // hidden from the start for a bare-board first guest, so its chart is never built.
+  $('exits-time').hidden = (first?.mode ?? 'vm') !== 'vm';
   const ipsChart = new TimeCharts($('ips-chart'), $('exits-time'), $('tlb-time'));
   const picker = $<HTMLSelectElement>('guest');
   let prevExits: { counts: Map<string, number>; t: number } | undefined;

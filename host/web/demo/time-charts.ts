@@ -29,7 +29,9 @@ class TimeChart {
     this.labels = series.map((s) => s.label);
     this.colors = series.map((s) => s.color);
     this.data = [[], ...series.map(() => [])];
-    this.build();
+    // A hidden chart (the exits over time of a bare-board guest) is built at its first draw, if
+    // ever: uPlot draws an empty plot at once, and the page would lay it out to hide it.
+    if (!el.hidden) this.build();
     new ResizeObserver(() => this.plot?.setSize({ width: this.width(), height: this.height })).observe(el);
   }
 
@@ -66,8 +68,10 @@ class TimeChart {
     this.labels.push(label);
     this.colors.push(color);
     this.data.push(this.data[0].map(() => 0));
-    this.build();
-    this.dirty = false;
+    if (this.plot) {
+      this.build();
+      this.dirty = false;
+    }
   }
 
   /**
@@ -81,11 +85,17 @@ class TimeChart {
     this.dirty = true;
   }
 
-  /** Draw the points pushed since the last draw (nothing when there are none). */
+  /** Draw the points pushed since the last draw (nothing when there are none; a hidden chart not built stays so). */
   draw(): void {
+    if (!this.plot) {
+      if (this.el.hidden) return;
+      this.build();
+      this.dirty = false;
+      return;
+    }
     if (!this.dirty) return;
     this.dirty = false;
-    this.plot?.setData(this.data as uPlot.AlignedData);
+    this.plot.setData(this.data as uPlot.AlignedData);
   }
 
   /** Points the plot has drawn (uPlot's own copy of the x values; for tests). */
@@ -98,14 +108,17 @@ class TimeChart {
     if (this.labels.length > keep) {
       this.labels.length = this.colors.length = keep;
       this.data.length = keep + 1;
-      this.build();
+      if (this.plot) this.build();
     } else {
       this.plot?.setData(this.data as uPlot.AlignedData);
     }
   }
 
-  /** The axes' labels, x then y (uPlot draws them on its canvas). */
+  /** The axes' labels, x then y (uPlot draws them on its canvas; none while the plot is unbuilt). */
   get axisLabels(): string[] { return (this.plot?.axes ?? []).map((a) => String(a.label ?? '')); }
+
+  /** Has the plot been built (a hidden chart's is built at its first draw)? */
+  get built(): boolean { return this.plot !== undefined; }
 
   /** Points held (for tests). */
   get length(): number { return this.data[0].length; }

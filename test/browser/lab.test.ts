@@ -23,8 +23,20 @@ declare const document: { querySelectorAll(s: string): ArrayLike<{ textContent: 
 
 const supported = COMBOS.filter(isSupported).map((c) => c.id);
 
-/** The lab table as { combo: { heading: cell } }. */
+/**
+ * Scroll the lab's panel into view, as its reader does: the panels draw only while on screen
+ * (host/web/demo/panels.ts), then the latest sample within a frame.
+ */
+async function showLab(page: Page): Promise<void> {
+  await page.evaluate(() => new Promise<void>((resolve) => {
+    (document as unknown as { getElementById(id: string): { scrollIntoView(): void } }).getElementById('lab-panel').scrollIntoView();
+    requestAnimationFrame(() => requestAnimationFrame(() => resolve()));
+  }));
+}
+
+/** The lab table as { combo: { heading: cell } } (scrolled into view). */
 async function labTable(page: Page): Promise<Record<string, Record<string, string>>> {
+  await showLab(page);
   return page.evaluate(() => {
     const heads = Array.from(document.querySelectorAll('#lab-table thead th')).map((th) => th.textContent ?? '');
     const rows: Record<string, Record<string, string>> = {};
@@ -62,6 +74,7 @@ describe.skipIf(!haveChromium)('demo page: the techniques lab', () => {
     await page.waitForFunction(() => window.wasmvisorDemo.terminalText().includes('[guest exited with code 0]'));
     expect(await page.evaluate(() => window.wasmvisorDemo.vm.exitCode)).toBe(0);
     expect(await page.evaluate(() => window.wasmvisorDemo.terminalText())).toBe(before);
+    await showLab(page);
     await page.waitForFunction(() => document.querySelectorAll('#lab-table tbody tr').length === 2);
     expect(Object.keys(await labTable(page))).toEqual(['hw+nested', 'trap+shadow']);
     expect(await page.evaluate(() => document.getElementById('vm-mode')?.textContent)).toBe('VM: trap-and-emulate, shadow page tables');

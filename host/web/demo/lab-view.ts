@@ -47,16 +47,36 @@ export class LabView {
     }));
   }
 
-  /** A sample of a VM: its combination's row follows it. */
+  /** The latest sample of each combination (figured at render: a sample is kept, not drawn). */
+  private readonly samples = new Map<string, VmStats>();
+  /** Samples recorded since the table was last rendered. */
+  private dirty = false;
+
+  /**
+   * A sample of a VM: its combination's row follows it at the next draw() (the page's Panels:
+   * once a frame, while the table is on screen). Every sample is kept, so the row of a
+   * combination whose run ended between two draws still shows its last.
+   */
   update(s: VmStats): void {
     if (s.mode !== 'vm' || s.combo === undefined) return;
-    this.rows.set(s.combo, figuresFromStats(s));
+    this.samples.set(s.combo, s);
+    this.dirty = true;
+  }
+
+  /** Render the rows recorded since the last draw (nothing when there are none). */
+  draw(): void {
+    if (!this.dirty) return;
+    this.dirty = false;
+    for (const [combo, s] of this.samples) this.rows.set(combo, figuresFromStats(s));
+    this.samples.clear();
     this.render();
   }
 
   /** Forget every row (a new guest: its rows would not compare with the old guest's). */
   clear(): void {
     this.rows.clear();
+    this.samples.clear();
+    this.dirty = false;
     this.render();
   }
 

@@ -11,7 +11,8 @@
  */
 import { Terminal } from '@xterm/xterm';
 import { createVm, createXenHost, type Vm, type VmMode, type VmStats, type XenHost } from '../api';
-import { drawBars, exitColor, si } from './charts';
+import { drawBars, exitColor, si, type Bar } from './charts';
+import { Panels } from './panels';
 import { TimeCharts } from './time-charts';
 import { LabView } from './lab-view';
 import { MigrateView } from './migrate-view';
@@ -30,8 +31,13 @@ export interface DemoHandle {
   terminalText(): string;
   /** Statistics samples received so far. */
   samples: number;
-  /** The latest statistics sample. */
-  last?: VmStats;
+  /**
+   * The latest statistics sample. Reading it draws every panel up to it (they draw at most once a
+   * frame, off-screen ones when scrolled into view: panels.ts), so the page then agrees with it.
+   */
+  readonly last?: VmStats;
+  /** When the panels draw (for tests). */
+  panels?: Panels<Sample>;
   /**
    * Load another guest (a path under guests/), in the given mode or the one guestMode picks; a VM
    * under the technique combination `combo` (the technique picker's, by default).
@@ -72,6 +78,15 @@ const text = (id: string, t: string): void => {
   const el = $(id);
   if (el.textContent !== t) el.textContent = t;
 };
+const jitShare = (s: VmStats): string => (s.counters.instructions > 0 ? pct(s.counters.jitInstructions / s.counters.instructions) : '–');
+/** A statistics sample as the panels draw it. */
+interface Sample {
+  s: VmStats;
+  /** The VM's state was 'running' when it came (the panel shows the current rate, else the mean). */
+  running: boolean;
+  /** The exits' bars, their rates since the previous sample. */
+  bars: Bar[];
+}
 const pct = (r: number): string => (Number.isFinite(r) ? (r * 100).toFixed(2) + ' %' : '–');
 const LINUX_BOOT = { initrd: 'guests/linux/initramfs.cpio.gz', append: 'console=ttyS0' };
 const guestLabel = (path: string): string => (path === LINUX_GUEST ? 'Linux (busybox)' : path);
@@ -131,9 +146,15 @@ async function main(): Promise<void> {
     term.write(`${term.buffer.active.cursorX > 0 ? '\r\n' : ''}${text}\r\n`);
   });
 
+  // The exits over time are a VM's (the bare board's exits are MMIO and WFI: the bars say it):
+  // hidden from the start for a bare-board first guest, so its chart is never built.
+  $('exits-time').hidden = (first?.mode ?? 'vm') !== 'vm';
   const ipsChart = new TimeCharts($('ips-chart'), $('exits-time'), $('tlb-time'));
   const picker = $<HTMLSelectElement>('guest');
   let prevExits: { counts: Map<string, number>; t: number } | undefined;
+  let latest: VmStats | undefined;
+  /** A new guest, a restore, a reset: no rates against the old counters, no old sample drawn. */
+  const forgetSamples = (): void => { prevExits = undefined; handle.panels?.forget(); };
   const stateEl = $('state');
   const pauseBtn = $<HTMLButtonElement>('pause');
   const showState = (state: string, exitCode?: number): void => {
@@ -149,7 +170,7 @@ async function main(): Promise<void> {
       leaveXen();
       term.reset();
       ipsChart.clear();
-      prevExits = undefined;
+      forgetSamples();
       drawWalk($<SVGSVGElement>('walk'), undefined);
       lab.clear();
       labPath = undefined;
@@ -160,7 +181,7 @@ async function main(): Promise<void> {
       if (handle.mode === 'xen') leaveXen();
       term.reset();
       ipsChart.clear();
-      prevExits = undefined;
+      forgetSamples();
     },
     afterLoad: () => term.focus(),
   });
@@ -177,6 +198,10 @@ async function main(): Promise<void> {
     term,
     mode: 'vm',
     samples: 0,
+    get last() {
+      panels.flush();
+      return latest;
+    },
     terminalText() {
       const buf = term.buffer.active;
       const lines: string[] = [];
@@ -187,7 +212,7 @@ async function main(): Promise<void> {
       leaveXen();
       term.reset();
       ipsChart.clear();
-      prevExits = undefined;
+      forgetSamples();
       drawWalk($<SVGSVGElement>('walk'), undefined);
       const q = new URLSearchParams(location.search);
       q.set('guest', path);
@@ -357,49 +382,71 @@ async function main(): Promise<void> {
   $('xen-pause').onclick = () => xlCommand('pause');
   $('xen-destroy').onclick = () => xlCommand('destroy');
 
+  // The panels draw from the latest sample, at most once a frame and only those on screen
+  // (panels.ts); what a draw must not lose (chart points, lab rows, the exits' rates since the
+  // previous sample) is taken here at every sample.
+  const panels = new Panels<Sample>([
+    { el: $('ips').parentElement!, draw: ({ s, running }) => {
+      const c = s.counters;
+      // While running: the current rate; otherwise the mean over the whole run (short guests
+      // like hello.elf end between two samples).
+      text('ips', running ? si(s.instructionsPerSecond)
+        : c.wallMs > 0 ? `${si((c.instructions * 1000) / c.wallMs)} mean` : '0');
+      text('instructions', `${c.instructions.toLocaleString('en')} instructions retired in ${(c.wallMs / 1000).toFixed(2)} s`);
+      text('jit-share-top', jitShare(s));
+      ipsChart.ips.draw();
+    } },
+    { el: $('exits-chart').parentElement!, draw: ({ s, bars }) => {
+      // (first: drawBars measures the panel, which is cheap before this draw's writes have
+      // invalidated the layout)
+      drawBars($<SVGSVGElement>('exits-chart'), bars);
+      const c = s.counters;
+      text('exits-tier', s.mode === 'vm' ? 'VMM' : 'host (bare board)');
+      $('exits-time').hidden = s.mode !== 'vm'; // (the bare board's exits are MMIO and WFI: the bars say it)
+      const total = s.mode === 'vm' ? c.vmExits : c.mmioExits + c.haltExits;
+      text('exits-note', s.mode === 'vm'
+        ? `${total.toLocaleString('en')} VM exits; ${total > 0 ? (c.instructions / total).toFixed(0) : '–'} guest instructions per exit; count, share, mean host time, rate`
+        : `${total.toLocaleString('en')} exits to the host (bare board: traps are taken inside the guest)`);
+    } },
+    // (hidden on the bare board: not on screen, so never drawn there)
+    { el: $('exits-time'), draw: () => ipsChart.exits.draw() },
+    { el: $('tlb-time'), draw: () => ipsChart.tlb.draw() },
+    { el: $('tlb-hit').closest('.panel')!, draw: ({ s }) => {
+      const c = s.counters;
+      text('tlb-hit', pct(s.tlbHitRate));
+      text('tlb-access', si(c.tlbAccesses));
+      text('walks1d', c.pageWalks > 0 ? `${si(c.pageWalks)} × ${s.refsPerWalk1d.toFixed(2)}` : '0');
+      text('walks2d', c.walks2d > 0 ? `${si(c.walks2d)} × ${s.refsPerWalk2d.toFixed(2)}` : '0');
+      text('pwc-hits', si(c.pwcHits));
+      text('bt-hit', pct(s.blockHitRate));
+      text('bt-blocks', si(c.btBlocks));
+      text('bt-chains', si(c.blockChains));
+      text('bt-flushes', String(c.btFlushes));
+      text('jit-share', jitShare(s));
+      text('jit-share-note', jitShare(s));
+      text('jit-regions', si(c.jitRegions));
+    } },
+    { el: $('walk-panel'), draw: ({ s }) => drawWalk($<SVGSVGElement>('walk'), s.walk) },
+    { el: $('lab-panel'), draw: () => lab.draw() },
+  ]);
+  handle.panels = panels;
   vm.addEventListener('stats', (ev) => {
     const s = (ev as CustomEvent<VmStats>).detail;
-    const c = s.counters;
     handle.samples++;
-    handle.last = s;
-    // Exits by reason, with their rate since the previous sample (first: drawBars measures the
-    // panel, which is cheap before this sample's writes have invalidated the layout).
+    latest = s;
+    // Exits by reason, with their rate since the previous sample.
     const now = performance.now();
     const rate = (reason: string, count: number): number => {
       const before = prevExits?.counts.get(reason);
       return prevExits && before !== undefined && now > prevExits.t ? Math.max(0, ((count - before) * 1000) / (now - prevExits.t)) : 0;
     };
-    drawBars($<SVGSVGElement>('exits-chart'), s.exits.slice(0, 12).map((r) => ({
+    const bars = s.exits.slice(0, 12).map((r) => ({
       label: r.reason, total: r.count, rate: rate(r.reason, r.count), share: r.share, meanNs: r.meanNs, color: exitColor(r.reason),
-    })));
+    }));
     prevExits = { counts: new Map(s.exits.map((r) => [r.reason, r.count])), t: now };
-    const running = vm.state === 'running';
-    // While running: the current rate; otherwise the mean over the whole run (short guests
-    // like hello.elf end between two samples).
-    text('ips', running ? si(s.instructionsPerSecond)
-      : c.wallMs > 0 ? `${si((c.instructions * 1000) / c.wallMs)} mean` : '0');
     ipsChart.push(s);
-    text('instructions', `${c.instructions.toLocaleString('en')} instructions retired in ${(c.wallMs / 1000).toFixed(2)} s`);
-    text('tlb-hit', pct(s.tlbHitRate));
-    text('tlb-access', si(c.tlbAccesses));
-    text('walks1d', c.pageWalks > 0 ? `${si(c.pageWalks)} × ${s.refsPerWalk1d.toFixed(2)}` : '0');
-    text('walks2d', c.walks2d > 0 ? `${si(c.walks2d)} × ${s.refsPerWalk2d.toFixed(2)}` : '0');
-    text('pwc-hits', si(c.pwcHits));
-    text('bt-hit', pct(s.blockHitRate));
-    text('bt-blocks', si(c.btBlocks));
-    text('bt-chains', si(c.blockChains));
-    text('bt-flushes', String(c.btFlushes));
-    const jitShare = c.instructions > 0 ? pct(c.jitInstructions / c.instructions) : '–';
-    for (const id of ['jit-share', 'jit-share-top', 'jit-share-note']) text(id, jitShare);
-    text('exits-tier', s.mode === 'vm' ? 'VMM' : 'host (bare board)');
-    $('exits-time').hidden = s.mode !== 'vm'; // (the bare board's exits are MMIO and WFI: the bars say it)
-    text('jit-regions', si(c.jitRegions));
-    const total = s.mode === 'vm' ? c.vmExits : c.mmioExits + c.haltExits;
-    text('exits-note', s.mode === 'vm'
-      ? `${total.toLocaleString('en')} VM exits; ${total > 0 ? (c.instructions / total).toFixed(0) : '–'} guest instructions per exit; count, share, mean host time, rate`
-      : `${total.toLocaleString('en')} exits to the host (bare board: traps are taken inside the guest)`);
-    drawWalk($<SVGSVGElement>('walk'), s.walk);
     lab.update(s);
+    panels.sample({ s, running: vm.state === 'running', bars });
   });
 
   vm.addEventListener('state', (ev) => {
@@ -421,7 +468,7 @@ async function main(): Promise<void> {
   $('reset').onclick = () => {
     const xen = new URLSearchParams(location.search).get('xen');
     if (handle.mode === 'xen' && xen) return void startXen(xen, {});
-    term.reset(); ipsChart.clear(); prevExits = undefined; vm.reset(); term.focus();
+    term.reset(); ipsChart.clear(); forgetSamples(); vm.reset(); term.focus();
   };
 
   // The guest picker: every image the server lists.

@@ -22,12 +22,16 @@ class TimeChart {
   private readonly data: number[][];
   private readonly labels: string[];
   private readonly colors: string[];
+  /** Points pushed since the plot last drew them (draw() shows them). */
+  private dirty = false;
 
   constructor(private readonly el: HTMLElement, private readonly unit: string, series: { label: string; color: string }[], private readonly height = 150) {
     this.labels = series.map((s) => s.label);
     this.colors = series.map((s) => s.color);
     this.data = [[], ...series.map(() => [])];
-    this.build();
+    // A hidden chart (the exits over time of a bare-board guest) is built at its first draw, if
+    // ever: uPlot draws an empty plot at once, and the page would lay it out to hide it.
+    if (!el.hidden) this.build();
     new ResizeObserver(() => this.plot?.setSize({ width: this.width(), height: this.height })).observe(el);
   }
 
@@ -64,31 +68,57 @@ class TimeChart {
     this.labels.push(label);
     this.colors.push(color);
     this.data.push(this.data[0].map(() => 0));
-    this.build();
+    if (this.plot) {
+      this.build();
+      this.dirty = false;
+    }
   }
 
-  /** Append a point: x in seconds, one value per series (in the order of `series`). */
+  /**
+   * Append a point: x in seconds, one value per series (in the order of `series`). The plot shows
+   * it at the next draw() (the page's Panels: once a frame, while the chart is on screen).
+   */
   push(x: number, ys: number[]): void {
     this.data[0].push(x);
     ys.forEach((y, i) => this.data[i + 1].push(y));
     if (this.data[0].length > KEEP) for (const d of this.data) d.shift();
-    this.plot?.setData(this.data as uPlot.AlignedData);
+    this.dirty = true;
   }
+
+  /** Draw the points pushed since the last draw (nothing when there are none; a hidden chart not built stays so). */
+  draw(): void {
+    if (!this.plot) {
+      if (this.el.hidden) return;
+      this.build();
+      this.dirty = false;
+      return;
+    }
+    if (!this.dirty) return;
+    this.dirty = false;
+    this.plot.setData(this.data as uPlot.AlignedData);
+  }
+
+  /** Points the plot has drawn (uPlot's own copy of the x values; for tests). */
+  get drawnLength(): number { return this.plot?.data[0]?.length ?? 0; }
 
   /** Forget all points (a new guest); extra series beyond the first `keep` go. */
   clear(keep = this.labels.length): void {
     for (const d of this.data) d.length = 0;
+    this.dirty = false;
     if (this.labels.length > keep) {
       this.labels.length = this.colors.length = keep;
       this.data.length = keep + 1;
-      this.build();
+      if (this.plot) this.build();
     } else {
       this.plot?.setData(this.data as uPlot.AlignedData);
     }
   }
 
-  /** The axes' labels, x then y (uPlot draws them on its canvas). */
+  /** The axes' labels, x then y (uPlot draws them on its canvas; none while the plot is unbuilt). */
   get axisLabels(): string[] { return (this.plot?.axes ?? []).map((a) => String(a.label ?? '')); }
+
+  /** Has the plot been built (a hidden chart's is built at its first draw)? */
+  get built(): boolean { return this.plot !== undefined; }
 
   /** Points held (for tests). */
   get length(): number { return this.data[0].length; }

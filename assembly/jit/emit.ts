@@ -271,13 +271,8 @@ function ctxGet(): void {
   W.i32c(0);
   W.mem(W.I64_LOAD, 3, <u32>(STATE + S_JIT_CTX));
 }
-/** va = rs1 + imm into L_VA; L_E = the TLB entry of va in `tlb`; pushes the hit condition. */
-function tlbProbe(r: usize, tlb: usize, size: u32): void {
-  getReg(<u32>load<u8>(r, R_RS1));
-  const imm = <i64>load<i32>(r, R_IMM);
-  if (imm != 0) { W.i64c(imm); W.op(W.I64_ADD); }
-  W.localTee(L_VA);
-  // entry = tlb + ((va >> 12) & (TLB_ENTRIES - 1)) * 16 = tlb + ((va >> 8) & 0xfff0)
+/** The va on the stack -> its entry in `tlb`: tlb + ((va >> 12) & (TLB_ENTRIES - 1)) * 16 = tlb + ((va >> 8) & 0xfff0). */
+function tlbEntry(tlb: usize): void {
   W.i64c(8);
   W.op(W.I64_SHR_U);
   W.op(W.I32_WRAP_I64);
@@ -285,6 +280,14 @@ function tlbProbe(r: usize, tlb: usize, size: u32): void {
   W.op(W.I32_AND);
   W.i32c(<i32>tlb);
   W.op(W.I32_ADD);
+}
+/** va = rs1 + imm into L_VA; L_E = the TLB entry of va in `tlb`; pushes the hit condition. */
+function tlbProbe(r: usize, tlb: usize, size: u32): void {
+  getReg(<u32>load<u8>(r, R_RS1));
+  const imm = <i64>load<i32>(r, R_IMM);
+  if (imm != 0) { W.i64c(imm); W.op(W.I64_ADD); }
+  W.localTee(L_VA);
+  tlbEntry(tlb);
   W.localSet(L_E);
   // hit = ((va & (PAGE_MASK | (size - 1))) | ctxData) == tag
   W.localGet(L_VA);
@@ -400,13 +403,7 @@ function siteProbe(r: usize, tlb: usize, size: u32, s: i32): void {
   W.structured(W.IF, W.T_VOID);
   nest++;
   W.localGet(L_VA);
-  W.i64c(8);
-  W.op(W.I64_SHR_U);
-  W.op(W.I32_WRAP_I64);
-  W.i32c(0xfff0);
-  W.op(W.I32_AND);
-  W.i32c(<i32>tlb);
-  W.op(W.I32_ADD);
+  tlbEntry(tlb);
   W.localTee(L_E);
   W.mem(W.I64_LOAD, 3, 0);
   W.localGet(L_T2);

@@ -13,37 +13,17 @@
 import { describe, expect, it } from 'vitest';
 import * as E from '../diff/encode';
 import { Asm, BASE } from './asm';
-import { parseImage } from '../../host/machine/loader';
-import { Machine } from '../../host/machine/machine';
-import type { HartState } from '../../host/machine/hart';
+import { bothTiers } from './tiers';
 
 /** CLINT mtimecmp of hart 0 and mtime (virt board). */
 const MTIMECMP = 0x2004000;
 const MTIME = 0x200bff8;
 const THRESHOLD = 4;
 
-function state(h: HartState): Record<string, string> {
-  const s: Record<string, string> = {};
-  for (let i = 1; i < 32; i++) s[`x${i}`] = h.x(i).toString(16);
-  for (const k of ['pc', 'instret', 'mstatus', 'mcause', 'mepc', 'mtval'] as const) s[k] = h[k].toString(16);
-  return s;
-}
-
-/** Run on both tiers; the JIT's state must equal the interpreter's. */
-async function both(image: Uint8Array, maxInstructions = 1_000_000n) {
-  const runs = [];
-  for (const jit of ['off', 'on'] as const) {
-    const m = await Machine.create({
-      memSize: 4 << 20, kernel: parseImage(image, 'dispatch.bin', BASE), deterministic: true, jit, jitThreshold: THRESHOLD,
-    });
-    const r = await m.run({ maxInstructions, timeoutMs: 30_000 });
-    runs.push({ m, r: [r.reason, r.exitCode, r.instructions.toString()], s: state(m.hart) });
-  }
-  expect(runs[1].r).toEqual(runs[0].r);
-  expect(runs[1].s).toEqual(runs[0].s);
-  const js = runs[1].m.stats().jit;
-  expect(js.failures).toBe(0n);
-  return { m: runs[0].m, r: runs[0].r, jit: js };
+/** Run on both tiers (tiers.ts); the JIT's state must equal the interpreter's. */
+async function both(image: Uint8Array, maxInstructions?: bigint) {
+  const t = await bothTiers(image, { name: 'dispatch.bin', threshold: THRESHOLD, csrs: ['pc', 'instret', 'mstatus', 'mcause', 'mepc', 'mtval'], maxInstructions });
+  return { m: t.interpreted, r: t.r, jit: t.jit };
 }
 
 const N = 1000;

@@ -12,36 +12,17 @@
 import { describe, expect, it } from 'vitest';
 import * as E from '../diff/encode';
 import { Asm, BASE } from './asm';
-import { parseImage } from '../../host/machine/loader';
-import { Machine } from '../../host/machine/machine';
-import type { HartState } from '../../host/machine/hart';
+import { bothTiers } from './tiers';
 
 const THRESHOLD = 4;
 /** Virtual page k (va k * 4096) -> physical page BASE + PHYS[k] * 4096; page 3 is unmapped. */
 const PHYS = [5, 4, 6];
 const MASK = (1n << 64n) - 1n;
 
-function state(h: HartState): Record<string, string> {
-  const s: Record<string, string> = {};
-  for (let i = 1; i < 32; i++) s[`x${i}`] = h.x(i).toString(16);
-  for (const k of ['pc', 'instret', 'mstatus', 'mcause', 'mepc', 'mtval', 'satp'] as const) s[k] = h[k].toString(16);
-  return s;
-}
-
-async function both(image: Uint8Array, maxInstructions = 1_000_000n) {
-  const runs = [];
-  for (const jit of ['off', 'on'] as const) {
-    const m = await Machine.create({
-      memSize: 4 << 20, kernel: parseImage(image, 'sites.bin', BASE), deterministic: true, jit, jitThreshold: THRESHOLD,
-    });
-    const r = await m.run({ maxInstructions, timeoutMs: 30_000 });
-    runs.push({ m, r: [r.reason, r.exitCode, r.instructions.toString()], s: state(m.hart) });
-  }
-  expect(runs[1].r).toEqual(runs[0].r);
-  expect(runs[1].s).toEqual(runs[0].s);
-  const js = runs[1].m.stats().jit;
-  expect(js.failures).toBe(0n);
-  return { m: runs[1].m, r: runs[1].r, jit: js };
+/** Run on both tiers (tiers.ts); the JIT's state must equal the interpreter's. */
+async function both(image: Uint8Array, maxInstructions?: bigint) {
+  const t = await bothTiers(image, { name: 'sites.bin', threshold: THRESHOLD, csrs: ['pc', 'instret', 'mstatus', 'mcause', 'mepc', 'mtval', 'satp'], maxInstructions });
+  return { m: t.compiled, r: t.r, jit: t.jit };
 }
 
 /** The value at byte `off` of physical data page p (4, 5, 6): distinct per dword. */

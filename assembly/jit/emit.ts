@@ -271,6 +271,20 @@ function ctxGet(): void {
   W.i32c(0);
   W.mem(W.I64_LOAD, 3, <u32>(STATE + S_JIT_CTX));
 }
+/** va = rs1 + imm: pushed, and kept in L_VA. */
+function vaTee(r: usize): void {
+  getReg(<u32>load<u8>(r, R_RS1));
+  const imm = <i64>load<i32>(r, R_IMM);
+  if (imm != 0) { W.i64c(imm); W.op(W.I64_ADD); }
+  W.localTee(L_VA);
+}
+/** The va on the stack -> (va & (PAGE_MASK | (size - 1))) | ctxData: the TLB's tag form, alignment folded in. */
+function tagKey(size: u32): void {
+  W.i64c(PAGE_MASK | <i64>(size - 1));
+  W.op(W.I64_AND);
+  ctxGet();
+  W.op(W.I64_OR);
+}
 /** The va on the stack -> its entry in `tlb`: tlb + ((va >> 12) & (TLB_ENTRIES - 1)) * 16 = tlb + ((va >> 8) & 0xfff0). */
 function tlbEntry(tlb: usize): void {
   W.i64c(8);
@@ -283,18 +297,12 @@ function tlbEntry(tlb: usize): void {
 }
 /** va = rs1 + imm into L_VA; L_E = the TLB entry of va in `tlb`; pushes the hit condition. */
 function tlbProbe(r: usize, tlb: usize, size: u32): void {
-  getReg(<u32>load<u8>(r, R_RS1));
-  const imm = <i64>load<i32>(r, R_IMM);
-  if (imm != 0) { W.i64c(imm); W.op(W.I64_ADD); }
-  W.localTee(L_VA);
+  vaTee(r);
   tlbEntry(tlb);
   W.localSet(L_E);
   // hit = ((va & (PAGE_MASK | (size - 1))) | ctxData) == tag
   W.localGet(L_VA);
-  W.i64c(PAGE_MASK | <i64>(size - 1));
-  W.op(W.I64_AND);
-  ctxGet();
-  W.op(W.I64_OR);
+  tagKey(size);
   W.localGet(L_E);
   W.mem(W.I64_LOAD, 3, 0);
   W.op(W.I64_EQ);
@@ -385,15 +393,9 @@ function resetSites(): void {
 function siteProbe(r: usize, tlb: usize, size: u32, s: i32): void {
   const tag = L_SITE_TAG + <u32>s;
   const add = L_SITE_ADD + <u32>s;
-  getReg(<u32>load<u8>(r, R_RS1));
-  const imm = <i64>load<i32>(r, R_IMM);
-  if (imm != 0) { W.i64c(imm); W.op(W.I64_ADD); }
-  W.localTee(L_VA);
+  vaTee(r);
   // key = (va & (PAGE_MASK | (size - 1))) | ctxData, as the TLB's tag (alignment folded in)
-  W.i64c(PAGE_MASK | <i64>(size - 1));
-  W.op(W.I64_AND);
-  ctxGet();
-  W.op(W.I64_OR);
+  tagKey(size);
   W.localTee(L_T2);
   W.localGet(tag);
   W.op(W.I64_NE);

@@ -48,7 +48,7 @@ async function sniffer(): Promise<{ port: number; rarps: () => string[] }> {
 /**
  * What both tests start from: the unmigrated run, the diskloop directory with dl given two vifs
  * and each Dom0's HOST.cfg an uplink to a sniffer, the target Dom0 (B) listening, the proxy with
- * `faults` in front of it, and the source Dom0 (A) running dl to round 100.
+ * `faults` in front of it, and the source Dom0 (A) running dl to round 20 (of 1,200: the target must still be running it when the first test pauses it there).
  */
 async function handover(prefix: string, faults: ProxyFaults) {
   const want = await unmigrated();
@@ -62,7 +62,7 @@ async function handover(prefix: string, faults: ProxyFaults) {
   const { p: b, port } = await target(t.rtB, [hostB]);
   const proxy = await cuttingProxy(port, () => false, Infinity, faults);
   const a = start(t.dir, ['up', t.host, '--timeout', '300']);
-  await until('round 100 on the source', () => lastRound(a.out) >= 100, () => a.out + a.err);
+  await until('round 20 on the source', () => lastRound(a.out) >= 20, () => a.out + a.err);
   return { want, t, sa, sb, b, proxy, a };
 }
 
@@ -89,11 +89,12 @@ describe('live xl migrate: faults at the hand-over (built CLI)', () => {
     expect(listNames(list.stdout)).toEqual(['Domain-0', 'dl--migratedaway']);
     expect(await run(t.dir, ['xl', 'unpause', 'dl'])).toEqual({ stdout: '', stderr: "wasmvisor: xl unpause: no domain 'dl' (see wasmvisor xl list)\n", status: 1 });
     const moved = diskloopLines(a.out);
-    expect(moved.length).toBeGreaterThan(100);
+    expect(moved.length).toBeGreaterThan(20);
     // The domain comes back under its name while the copy is there: saved on the target
     // (paused first, so that it cannot end before the save), restored on the source.
-    await until('the target to run it 20 rounds', () => lastRound(b.out) >= lastRound(a.out) + 20, () => b.out.slice(-300) + b.err);
-    expect((await run(t.rtB, ['xl', 'pause', 'dl'])).status).toBe(0);
+    await until('the target to run a round past the source', () => lastRound(b.out) > lastRound(a.out), () => b.out.slice(-300) + b.err);
+    const paused = await run(t.rtB, ['xl', 'pause', 'dl']);
+    expect(paused.status, paused.stderr + b.err).toBe(0);
     const file = join(t.dir, 'back.wvsave');
     expect((await run(t.rtB, ['xl', 'save', 'dl', file])).status).toBe(0);
     expect((await b.exited).status).toBe(0);

@@ -318,7 +318,6 @@ export class Machine {
     const deadline = limits.timeoutMs !== undefined ? t0 + limits.timeoutMs : Infinity;
     const maxI = limits.maxInstructions;
     const e0 = this.trapsTaken();
-    this.stopRequested = false;
     let lastYield = t0;
     const result = (reason: RunResult['reason'], exitCode: number): RunResult => {
       const wallMs = performance.now() - t0;
@@ -327,7 +326,12 @@ export class Machine {
     };
     for (;;) {
       if (this.exitCode !== undefined) return result('exit', this.exitCode);
-      if (this.stopRequested) return result('stopped', 0);
+      if (this.stopRequested) {
+        // Consumed here, not cleared at run()'s start: a stop() that lands between two run()
+        // calls (a caller running the guest in slices, a timer between them) stops the next one.
+        this.stopRequested = false;
+        return result('stopped', 0);
+      }
       if (this.resetRequested) {
         this.resetRequested = false;
         this.core.zeroRam();

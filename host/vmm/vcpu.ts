@@ -265,7 +265,6 @@ export class Vcpu {
     const i0 = this.instructions;
     const traps0 = this.traps0 = this.trapsTaken();
     const deadline = limits.timeoutMs !== undefined ? t0 + limits.timeoutMs : Infinity;
-    this.stopRequested = false;
     this.lastBudget = -1n;
     let lastYield = t0;
     let now = t0;
@@ -279,7 +278,12 @@ export class Vcpu {
     for (;;) {
       if (this.failure !== undefined) return result('exit', 1);
       if (vm.exitCode !== undefined) return result('exit', vm.exitCode);
-      if (this.stopRequested) return result('stopped', 0);
+      if (this.stopRequested) {
+        // Consumed here, not cleared at run()'s start: a stop() that lands between two run()
+        // calls (a caller running the guest in slices, a timer between them) stops the next one.
+        this.stopRequested = false;
+        return result('stopped', 0);
+      }
       if (vm.rebootRequested) vm.reboot();
       if (now >= deadline) return result('timeout', 0);
       if (this.suspended) {

@@ -37,11 +37,13 @@ async function migrate(src: Vm, tgt: Vm): Promise<{ rounds: RoundStats[]; end: {
   }, { text: 'port', connect: () => Promise.resolve(new PortTransport(ch.port1)) });
   source.start();
   for (;;) {
-    // In slices of 50,000 instructions with a timer turn between them, so the migration's rounds
+    // In slices of 10,000 instructions with a timer turn between them, so the migration's rounds
     // (timers and messages) keep pace with the guest however fast it runs: minikernel's whole run
     // is 14.5 M instructions, and a guest that exits rarely (its first touches of RAM are handled
-    // in the core) yields to the event loop only at its 1 M-instruction time slices.
-    const r = await src.run({ timeoutMs: 60_000, maxInstructions: 50_000n });
+    // in the core) yields to the event loop only at its 1 M-instruction time slices. (A slice this
+    // short ends before the run loop's own yield, so the source's stop() lands between two run()
+    // calls: the next one must return 'stopped'.)
+    const r = await src.run({ timeoutMs: 60_000, maxInstructions: 10_000n });
     if (r.reason === 'max-instructions') {
       await new Promise((resolve) => setTimeout(resolve, 1));
       continue;
@@ -79,7 +81,7 @@ describe('live migration over a MessagePort', () => {
       m = await migrate(await make(srcOut), tgt);
     }
     m = m!;
-    expect(m.handedOver).toBe(true);
+    expect(m.handedOver, JSON.stringify({ end: m.end, rounds: m.rounds.length, exit: m.srcExit })).toBe(true);
     const got = (await m.received) as { pages: number; bytes: number };
     expect(m.rounds.length).toBeGreaterThanOrEqual(1);
     expect(m.rounds.map((r) => r.round)).toEqual(m.rounds.map((_, i) => i + 1));

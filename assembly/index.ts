@@ -33,6 +33,7 @@ import { jitActive, jitBegin, jitReset, execute, flushJitStats } from './jit/jit
 
 // ---- what compiled code (jit/emit.ts) imports from the core as module "c" ----
 export { jitReady } from './jit/jit';
+export { sharedMemory as jitSharedMemory } from './jit/module';
 export { jitRest } from './exec';
 export { pc, icount, irqCheck, eventAt } from './state';
 export { ctxData } from './mmu';

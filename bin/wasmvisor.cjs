@@ -87,45 +87,12 @@ function optionsSuffix() {
   return `.${(h >>> 0).toString(16).padStart(8, '0')}`;
 }
 
-/**
- * The core's bytes with their memory import made shared in place (flags 0x01 -> 0x03), or null:
- * the in-place case of host/machine/shared-memory.ts, whose comment says why (V8 counts a
- * non-shared Memory as external memory and starts a GC for it). asc writes the import with a
- * maximum (--importMemory), so no byte moves; any other layout is left to the bundle.
- */
-function sharedCore(b) {
-  const leb = (p) => { let v = 0; let s = 0; let x; do { x = b[p++]; v += (x & 0x7f) * 2 ** s; s += 7; } while (x & 0x80 && s < 35); return [v, p]; };
-  let p = 8;
-  while (p < b.length) {
-    const id = b[p];
-    const [size, body] = leb(p + 1);
-    if (id !== 2) { p = body + size; continue; }
-    let [n, q] = leb(body);
-    for (; n > 0; n--) {
-      for (let k = 0; k < 2; k++) { const [len, a] = leb(q); q = a + len; }
-      const kind = b[q++];
-      if (kind === 2) {
-        if (b[q] !== 1) return null;
-        b[q] = 3;
-        return b;
-      }
-      if (kind === 0) q = leb(q)[1];
-      else if (kind === 3) q += 2;
-      else if (kind === 1) { const f = b[q + 1]; q = leb(q + 2)[1]; if (f & 1) q = leb(q)[1]; }
-      else return null;
-    }
-    return null;
-  }
-  return null;
-}
-
 async function start() {
   let core;
-  let coreShared = false;
+  // The core importing a shared memory (scripts/shared-core.mjs, host/machine/shared-memory.ts).
+  const coreShared = typeof SharedArrayBuffer !== 'undefined';
   try {
-    const bytes = readFileSync(join(__dirname, '../build/core.wasm'));
-    const shared = typeof SharedArrayBuffer === 'undefined' ? null : sharedCore(bytes);
-    coreShared = shared !== null;
+    const bytes = readFileSync(join(__dirname, '../build', coreShared ? 'core.shared.wasm' : 'core.wasm'));
     core = WebAssembly.compile(bytes).catch(() => undefined);
   } catch {
     core = undefined; // not built: the bundle's own check says so

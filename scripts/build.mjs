@@ -10,6 +10,7 @@ import { spawnSync } from 'node:child_process';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { genIsa } from './gen-isa.mjs';
+import { sharedCore } from './shared-core.mjs';
 import { buildWeb } from './build-web.mjs';
 import { filesUnder, isStale, metafileInputs, packageVersion, writeStamp } from './build-cache.mjs';
 
@@ -60,14 +61,18 @@ else args.push('-O3', '--noAssert', '--converge');
 // The core's inputs: every source under assembly/ (with the generated decoder), the options,
 // AssemblyScript's version (its standard library is part of the output) and this script.
 const coreKey = { args: args.map((a) => relative(root, a) || a), asc: packageVersion(root, 'assemblyscript') };
-await step('core', coreKey, [...filesUnder(root, 'assembly', ['.ts']), 'scripts/build.mjs'], ['build/core.wasm', 'build/core.wat'], async () => {
-  const { main: asc } = await import('assemblyscript/asc'); // (1.5 s to load: only when needed)
-  const { error } = await asc(args, { stdout: process.stdout, stderr: process.stderr });
-  if (error) {
-    console.error(`build: AssemblyScript compile failed: ${error.message}`);
-    process.exit(1);
-  }
-});
+// build/core.shared.wasm beside it: the same core importing a shared memory, which Node loads
+// (scripts/shared-core.mjs says why); browsers get build/core.wasm.
+await step('core', coreKey, [...filesUnder(root, 'assembly', ['.ts']), 'scripts/build.mjs', 'scripts/shared-core.mjs'],
+  ['build/core.wasm', 'build/core.wat', 'build/core.shared.wasm'], async () => {
+    const { main: asc } = await import('assemblyscript/asc'); // (1.5 s to load: only when needed)
+    const { error } = await asc(args, { stdout: process.stdout, stderr: process.stderr });
+    if (error) {
+      console.error(`build: AssemblyScript compile failed: ${error.message}`);
+      process.exit(1);
+    }
+    writeFileSync(join(root, 'build/core.shared.wasm'), sharedCore(readFileSync(join(root, 'build/core.wasm'))));
+  });
 
 const entries = [
   ['host/cli/main.ts', 'dist/cli.mjs'],

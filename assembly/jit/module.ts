@@ -25,6 +25,16 @@ export const TY_REGION: u32 = 0;
 export const TY_REST: u32 = 1;
 export let TY_BTCSR: u32 = 0;
 export let TY_BTCALLOUT: u32 = 0;
+/**
+ * 1 when the core's memory is shared (Node loads build/core.shared.wasm: scripts/shared-core.mjs
+ * says why): the host sets it when it instantiates the core (host/machine/core.ts, exported as
+ * jitSharedMemory), and every region's import of that memory must then be shared as well. An
+ * import that is not shared refuses a shared memory and the reverse (threads proposal, memory
+ * type limits flag 0x03: shared, which needs a maximum).
+ */
+export let sharedMemory: i32 = 0;
+/** The largest maximum of a 32-bit memory in 64 KiB pages (a shared import's must bound the memory's). */
+const MAX_PAGES: u32 = 65536;
 
 
 function importFunc(n: string, ty: u32): void {
@@ -75,8 +85,14 @@ export function header(): void {
   W.name('env');
   W.name('memory');
   W.byte(W.KIND_MEMORY);
-  W.byte(0); // limits: min only
-  W.u32leb(0);
+  if (sharedMemory != 0) {
+    W.byte(3); // limits: shared, min and max
+    W.u32leb(0);
+    W.u32leb(MAX_PAGES);
+  } else {
+    W.byte(0); // limits: min only
+    W.u32leb(0);
+  }
   importGlobal('pc', W.T_I64);
   importGlobal('icount', W.T_I64);
   importGlobal('irqCheck', W.T_I32);

@@ -6,7 +6,7 @@ import { readFileSync, existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { RAM_OFFSET, JIT_TABLE_BASE, JIT_MAX_SLOTS } from '../../assembly/abi';
 import { JitHost } from './jit';
-import { sharedMemoryHost, withSharedMemoryImport } from './shared-memory';
+import { SHARED_CORE, sharedMemoryHost } from './shared-memory';
 
 /** The functions the core exports (assembly/index.ts). */
 export interface CoreExports {
@@ -59,23 +59,24 @@ export interface CoreExports {
 
 
 let compiled: WebAssembly.Module | undefined;
-/** Whether `compiled` imports a shared memory (host/machine/shared-memory.ts): then so is every machine's. */
+/** Whether `compiled` imports a shared memory (build/core.shared.wasm): then so is every machine's. */
 let compiledShared = false;
 
-function corePath(): string {
-  // From the sources (host/machine/) or from the bundle (dist/).
+/** build/`name` (core.wasm, core.shared.wasm), from the sources (host/machine/) or the bundle (dist/). */
+export function corePath(name = 'core.wasm'): string {
   const tried: string[] = [];
-  for (const rel of ['../../build/core.wasm', '../build/core.wasm']) {
+  for (const rel of [`../../build/${name}`, `../build/${name}`]) {
     const p = fileURLToPath(new URL(rel, import.meta.url));
     if (existsSync(p)) return p;
     tried.push(p);
   }
-  throw new Error(`build/core.wasm not found (tried ${tried.join(', ')}): run \`npm run build\`, or give the library a core (configureCore)`);
+  throw new Error(`build/${name} not found (tried ${tried.join(', ')}): run \`npm run build\`, or give the library a core (configureCore)`);
 }
 
 /**
  * Use an already compiled core module (browsers: a Worker compiles build/core.wasm
- * asynchronously from a URL or bytes, then hands the module here before creating machines).
+ * asynchronously from a URL or bytes, then hands the module here before creating machines;
+ * bin/wasmvisor.cjs: build/core.shared.wasm, `sharedMemory` true).
  */
 export function setCoreModule(module: WebAssembly.Module, sharedMemory = false): void {
   compiled = module;
@@ -83,15 +84,14 @@ export function setCoreModule(module: WebAssembly.Module, sharedMemory = false):
 }
 
 /**
- * The compiled core module (set by setCoreModule, or on Node compiled synchronously on first
- * use, importing a shared memory: host/machine/shared-memory.ts).
+ * The compiled core module (set by setCoreModule, or compiled synchronously on first use: on
+ * Node build/core.shared.wasm, which imports a shared memory, host/machine/shared-memory.ts).
  */
 export function coreModule(): WebAssembly.Module {
   if (compiled === undefined) {
-    const bytes = readFileSync(corePath());
-    const shared = sharedMemoryHost() ? withSharedMemoryImport(bytes) : null;
-    compiled = new WebAssembly.Module(shared ?? bytes);
-    compiledShared = shared !== null;
+    const shared = sharedMemoryHost();
+    compiled = new WebAssembly.Module(readFileSync(corePath(shared ? SHARED_CORE : 'core.wasm')));
+    compiledShared = shared;
   }
   return compiled;
 }
@@ -122,6 +122,8 @@ export function instantiateCore(memory: WebAssembly.Memory, asyncJit = false): C
       jitRelease: (slot: number) => jit.release(slot),
     },
   });
+  // The regions' modules import the memory as the core does (assembly/jit/module.ts).
+  (instance.exports.jitSharedMemory as WebAssembly.Global).value = memory.buffer instanceof ArrayBuffer ? 0 : 1;
   jit.attach(instance.exports as unknown as CoreExports & WebAssembly.Exports);
   return instance.exports as unknown as CoreExports;
 }

@@ -8,7 +8,6 @@
 import { JIT_ALWAYS, JIT_OFF, JIT_ON, JIT_TABLE_BASE } from '../../assembly/abi';
 import type { CoreExports } from './core';
 import { jitTieringBudget } from './jit-tiering';
-import { withSharedMemoryImport } from './shared-memory';
 import type { HartState } from './hart';
 import type { JitConfig } from './types';
 
@@ -58,16 +57,12 @@ const PENDING = 2;
 export class JitHost {
   private core?: CoreExports & WebAssembly.Exports;
   private imports?: WebAssembly.Imports;
-  /** The memory is shared (host/machine/shared-memory.ts): each region's import must say so too. */
-  private readonly shared: boolean;
 
   constructor(
     private readonly memory: WebAssembly.Memory,
     private readonly table: WebAssembly.Table,
     private readonly background: boolean,
-  ) {
-    this.shared = typeof SharedArrayBuffer !== 'undefined' && memory.buffer instanceof SharedArrayBuffer;
-  }
+  ) {}
 
   /** The core instance whose exports generated code imports. */
   attach(core: CoreExports & WebAssembly.Exports): void {
@@ -78,17 +73,12 @@ export class JitHost {
   /** env.jitCompile: the module's bytes are at ptr..ptr+len of the core's memory. */
   compile(ptr: number, len: number, slot: number, seq: number): number {
     jitTieringBudget(); // (the core, running, is compiled: the budget is for the regions only)
-    let bytes = new Uint8Array(this.memory.buffer, ptr, len);
-    if (this.shared) {
-      try {
-        bytes = withSharedMemoryImport(bytes) ?? bytes.slice(); // (a copy, as a background compile needs)
-      } catch {
-        return FAILED; // bytes that do not parse: V8 would refuse them as well
-      }
-    }
+    // (the core emitted the memory import shared when its memory is: assembly/jit/module.ts)
+    const bytes = new Uint8Array(this.memory.buffer, ptr, len);
     if (this.background) {
-      const copy = this.shared ? bytes : bytes.slice();
-      WebAssembly.instantiate(copy, this.imports!).then(
+      // (no copy of our own: instantiate copies the bytes before it returns, WebAssembly JS API
+      // "get a copy of the buffer source", so the core may reuse JIT_BUF at once)
+      WebAssembly.instantiate(bytes, this.imports!).then(
         ({ instance }) => {
           if (this.core!.jitReady(slot, seq, true)) this.table.set(JIT_TABLE_BASE + slot, instance.exports.f as Function);
         },

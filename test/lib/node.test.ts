@@ -79,10 +79,11 @@ describe('wasmvisor as an npm package, from Node', () => {
     });
     expect(sh(process.execPath, ['configured.mjs'], dir).stdout)
       .toBe('wasmvisor: core not found: /nowhere/core.wasm (the core option; build it with `npm run build`)\n');
-    rmSync(join(dir, 'node_modules/wasmvisor/build/core.wasm'));
-    const expected = join(dir, 'node_modules/wasmvisor/build/core.wasm');
+    // (on Node the default core is the one importing a shared memory: scripts/shared-core.mjs)
+    rmSync(join(dir, 'node_modules/wasmvisor/build/core.shared.wasm'));
+    const expected = join(dir, 'node_modules/wasmvisor/build/core.shared.wasm');
     expect(sh(process.execPath, ['default.mjs'], dir).stdout)
-      .toBe(`build/core.wasm not found (tried ${expected}, ${join(dir, 'node_modules/wasmvisor/dist/build/core.wasm')}): run \`npm run build\`, or give the library a core (configureCore)\n`);
+      .toBe(`build/core.shared.wasm not found (tried ${expected}, ${join(dir, 'node_modules/wasmvisor/dist/build/core.shared.wasm')}): run \`npm run build\`, or give the library a core (configureCore)\n`);
   }, 60_000);
 
   it('a TypeScript consumer type-checks against the published .d.ts, and a wrong option does not', () => {

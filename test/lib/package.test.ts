@@ -13,7 +13,7 @@ describe('npm pack', () => {
   it('ships the commands, the library, its types, the core and the default guests', () => {
     const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'));
     const needed = [
-      'package.json', 'README.md', 'bin/wasmvisor.mjs', 'build/core.wasm',
+      'package.json', 'README.md', 'bin/wasmvisor.mjs', 'build/core.wasm', 'build/core.shared.wasm',
       'dist/cli.mjs', 'dist/lib/wasmvisor.mjs',
       'dist/types/host/lib/index.d.ts', 'dist/types/host/web/api.d.ts', 'dist/types/host/web/xen-host.d.ts',
       'dist/types/assembly/abi.d.ts', 'dist/types/assembly/abi-types.d.ts',

@@ -114,14 +114,16 @@ if (existsSync(join(root, 'host/cli/main.ts'))) {
     // and calls: wrapping it there would copy its 440 KB once more at every start.
     banner: { js: "(function (exports, require, module, __filename, __dirname) {\nconst __wasmvisorMeta = { get url() { return require('node:url').pathToFileURL(__filename).href; } };" },
     footer: { js: '})' },
-    plugins: [lazyBuiltins({ 'node:net': ['connect', 'createConnection', 'createServer'], 'node:os': ['tmpdir'] })],
+    plugins: [lazyBuiltins({ 'node:net': ['connect', 'createConnection', 'createServer'], 'node:os': ['tmpdir'], 'node:v8': ['setFlagsFromString'] })],
     logLevel: 'warning',
   });
 }
 
 /**
  * Node built-in modules that only some commands use, loaded on first use instead of when the
- * bundle is evaluated (node:net alone is 5 ms of every start: docs/performance.md "Start-up").
+ * bundle is evaluated (node:net alone is 5 ms of every start: docs/performance.md "Start-up";
+ * node:v8, with the stream modules it loads 11.5 M instructions, serves only a VM's creation and
+ * the JIT's first compile, so a bare machine that compiles nothing never loads it).
  * `names`: the functions the sources import from each; importing any other name fails the build.
  */
 function lazyBuiltins(names) {

@@ -38,6 +38,7 @@ async function main(): Promise<void> {
     console.log(`run ${i} --jit ${jit}: create ${tc.toFixed(0)} ms (${((cc.user + cc.system) / 1000).toFixed(0)} CPU), prompt at ${at.toFixed(0)} ms wall, ${((c.user + c.system) / 1000).toFixed(0)} ms CPU, ${r.instructions} instructions`);
     if (process.env.ROWS) {
       for (const row of vm.exits.rows()) console.log(`  ${row.reason}: ${row.count} exits, mean ${row.meanNs.toFixed(0)} ns`);
+      console.log(`  walks ${JSON.stringify(vm.walkCounters(), (_, v) => (typeof v === 'bigint' ? String(v) : v))}`);
       console.log(`  hart ${JSON.stringify(vm.hart.counters(), (_, v) => (typeof v === 'bigint' ? String(v) : v))}`);
     }
   }

@@ -34,7 +34,7 @@ import { raiseFault } from './trap';
 import { ramHost, hostPage, pageInfo, setPageInfo, markDirty, CODE_BIT, absentOn, isAbsent, noteAbsent } from './phys';
 import {
   ACC_READ, ACC_WRITE, ACC_FETCH, walk1d, walk2d, walkCause, walkHtval, walkHtinst, CAUSE_ABSENT,
-  walkExplicitGuestFault, flushPwc,
+  walkExplicitGuestFault, flushPwc, flushVsTableCache,
 } from './walk';
 import { opMatch, opFlags, F_LOAD, F_STORE } from './gen/isa';
 
@@ -145,6 +145,7 @@ export function flushTlbAll(): void {
   memory.fill(CTX_TABLE, 0, <usize>CTX_ENTRIES * 8);
   ctxUsed = 0;
   lastKeyData = lastKeyFetch = 0;
+  flushVsTableCache();
   bumpEpoch();
 }
 
@@ -160,6 +161,7 @@ export function flushTlbPage(va: u64): void {
   store<u64>(TLB_READ + idx, EMPTY_TAG);
   store<u64>(TLB_WRITE + idx, EMPTY_TAG);
   store<u64>(TLB_FETCH + idx, EMPTY_TAG);
+  flushVsTableCache();
   bumpEpoch();
 }
 
@@ -175,6 +177,7 @@ export function flushTlbAsid(asid: u64): void {
     if (k != 0 && (k & 8) == 0 && (k & 0xf0) != 0 && ((k >> 8) & 0xffff) == asid) store<u64>(slot, 0xfffffffffffffff0);
   }
   lastKeyData = lastKeyFetch = 0; // a retired id must not be reused through the memo
+  flushVsTableCache();
   bumpEpoch();
 }
 

@@ -174,10 +174,19 @@ function walkTree(
     const pteGpa = a + (((va >> <u64>(12 + 9 * i)) & ((<u64>1 << <u64>bits) - 1)) << 3);
     let pteAddr = pteGpa;
     if (viaGStage) {
-      logKind = KIND_G_FOR_VS;
-      pteAddr = gTranslatePte(pteGpa, ACC_READ, i);
-      logKind = KIND_VS;
-      if (walkCause != 0) return 0;
+      if (i == 0 && vstcHit != 0) {
+        pteAddr = vstcHit | (pteGpa & 0xfff); // (the leaf table's translation, cached: vsTableCache)
+      } else {
+        logKind = KIND_G_FOR_VS;
+        pteAddr = gTranslatePte(pteGpa, ACC_READ, i);
+        logKind = KIND_VS;
+        if (walkCause != 0) return 0;
+        if (i == 0) {
+          // Reached the leaf table through valid pointers: walk2d may cache it.
+          vstcTableGpa = a;
+          vstcTableHpa = pteAddr & ~(<u64>0xfff);
+        }
+      }
     }
     const h = ramHost(pteAddr, 8);
     countRef();
@@ -375,6 +384,62 @@ function gTranslatePte(gpa: u64, acc: u32, level: i32): u64 {
 }
 let vsAcc: u32 = ACC_READ;
 
+// ---- the VS-stage table cache (two-dimensional walks only) ----
+// A guest virtual 2 MiB region -> the VS-stage leaf table (level 0) that maps it: the table's
+// guest physical address and the host physical address the G-stage gave it. A hit starts the
+// walk at level 0, without reading the upper levels' PTEs or translating any table address: one
+// memory reference instead of a level's three PTE reads and their G-stage lookups. It is the
+// paging-structure cache of hardware's nested walks (the privileged spec lets an implementation
+// cache non-leaf PTEs, §4.3.2 and the SFENCE.VMA rules of §4.2.1; §8.5 for the G-stage), kept
+// stricter than the spec asks:
+//   - only walks that reached level 0 through valid pointers fill it (a megapage leaf, a fault
+//     above level 0 or on the leaf table's G-stage translation leave it alone);
+//   - every fence drops it all: sfence.vma (any form, also with a page), hfence.vvma,
+//     hfence.gvma, and the host's flushes (mmu.ts flushTlbAll, flushTlbPage, flushTlbAsid call
+//     flushVsTableCache);
+//   - a vsatp or hgatp different from the one it was filled under drops it all (no fence needed);
+//   - with the walk log on (viewers) it is not used.
+// Entry (32 B): u64 va >> 21, u64 generation, u64 table GPA, u64 table HPA.
+const VSTC_ENTRIES: u32 = 256;
+const VSTC: usize = memory.data(<i32>(VSTC_ENTRIES * 32), 16);
+/** Entries stamped with another generation are empty. */
+let vstcGen: u64 = 1;
+/** What the current generation was made under: vsatp and hgatp. */
+let vstcVsatp: u64 = 0;
+let vstcHgatp: u64 = 0;
+/** Set by walkTree when a 2D walk reached level 0: the leaf table's GPA (0: not reached) and HPA. */
+let vstcTableGpa: u64 = 0;
+let vstcTableHpa: u64 = 0;
+/** While walk2d starts at a cached leaf table: its HPA (0 otherwise). */
+let vstcHit: u64 = 0;
+/** The hit entry of the last vstcEntry that returned 0. */
+let e0: usize = 0;
+
+/** Drop every entry of the VS-stage table cache (any TLB flush). */
+@inline export function flushVsTableCache(): void {
+  vstcGen++;
+}
+
+/**
+ * The cache entry for va under vsatp `vs`: 0 when it holds va's region (left in e0), else the
+ * entry to fill after the walk.
+ */
+@inline function vstcEntry(va: u64, vs: u64): usize {
+  const hg = rd64(S_HGATP);
+  if (vs != vstcVsatp || hg != vstcHgatp) {
+    vstcGen++;
+    vstcVsatp = vs;
+    vstcHgatp = hg;
+  }
+  const tag = va >> 21;
+  const e = VSTC + (<usize>(tag & (VSTC_ENTRIES - 1)) << 5);
+  if (load<u64>(e) == tag && load<u64>(e, 8) == vstcGen) {
+    e0 = e;
+    return 0;
+  }
+  return e;
+}
+
 /**
  * Two-dimensional translation (V = 1) of a guest virtual address at guest privilege `p`
  * (PRV_S for VS, PRV_U for VU). Returns the host physical address, or 0 with the fault globals
@@ -399,8 +464,29 @@ export function walk2d(va: u64, acc: u32, p: u32, hlvx: bool): u64 {
     if (top != 0 && top != -1) return fail(pageFault(acc), 0, 0);
     const vst = rd64(S_VSSTATUS);
     const mxr = ((rd64(S_MSTATUS) | vst) & MSTATUS_MXR) != 0;
-    gpa = walkTree(va, (vs & PPN_MASK) << 12, levels, 9, acc, p == PRV_U, (vst & MSTATUS_SUM) != 0, mxr, hlvx,
-      pageFault(acc), true);
+    const user = p == PRV_U;
+    const sum = (vst & MSTATUS_SUM) != 0;
+    if (logOn) {
+      // A viewer wants every step of the walk: no shortcut.
+      gpa = walkTree(va, (vs & PPN_MASK) << 12, levels, 9, acc, user, sum, mxr, hlvx, pageFault(acc), true);
+    } else {
+      const e = vstcEntry(va, vs);
+      if (e == 0) {
+        // The leaf table of va's 2 MiB region is known: one level, from it.
+        vstcHit = load<u64>(e0, 24);
+        gpa = walkTree(va, load<u64>(e0, 16), 1, 9, acc, user, sum, mxr, hlvx, pageFault(acc), true);
+        vstcHit = 0;
+      } else {
+        vstcTableGpa = 0;
+        gpa = walkTree(va, (vs & PPN_MASK) << 12, levels, 9, acc, user, sum, mxr, hlvx, pageFault(acc), true);
+        if (vstcTableGpa != 0) {
+          store<u64>(e, va >> 21);
+          store<u64>(e, vstcGen, 8);
+          store<u64>(e, vstcTableGpa, 16);
+          store<u64>(e, vstcTableHpa, 24);
+        }
+      }
+    }
     if (walkCause != 0) { logEnd(0); return 0; }
   }
   logKind = KIND_G_FINAL;

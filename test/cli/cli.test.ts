@@ -4,7 +4,7 @@
  * Needs dist/cli.mjs (`npm run build`; `npm test` builds first).
  */
 import { spawn, spawnSync, type SpawnSyncReturns } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -201,6 +201,24 @@ describe.skipIf(!haveCore)('wasmvisor run: guests', () => {
     ]);
     expect(r.stderr).toMatch(/instructions retired {2}[1-9][\d,]*\n/);
     expect(r.stderr).toContain('compiled code         0.00 % of instructions (0 entries)\n');
+  }, 60_000);
+  it('the guest\'s console, written in batches, comes before what the CLI writes to stderr after it (one file for both)', () => {
+    const alone = wasmvisor(['run', '--bare', '--jit', 'off', HELLO]);
+    expect(alone.status).toBe(0);
+    expect(alone.stdout.length).toBeGreaterThan(0);
+    const out = join(dir, 'both.txt');
+    const fd = openSync(out, 'w');
+    try {
+      const r = spawnSync(process.execPath, [BIN, 'run', '--bare', '--stats', '--jit', 'off', HELLO], {
+        cwd: ROOT, stdio: ['ignore', fd, fd], timeout: 30_000, env: { ...process.env, WASMVISOR_DEBUG: '' },
+      });
+      expect(r.status).toBe(0);
+    } finally {
+      closeSync(fd);
+    }
+    const both = readFileSync(out, 'latin1');
+    expect(both.slice(0, alone.stdout.length)).toBe(alone.stdout);
+    expect(both.slice(alone.stdout.length).trimStart().split('\n')[0].trim()).toBe('wasmvisor statistics');
   }, 60_000);
   it('--jit always: the same output, and --stats shows the compiled code', () => {
     const off = wasmvisor(['run', '--bare', '--jit', 'off', HELLO]);

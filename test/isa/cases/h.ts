@@ -474,6 +474,92 @@ cases.add('hfence.gvma', 'drops cached G-stage translations of VS page tables: a
   expectRetired(h.step(), 4, { x7: 2n });
 });
 
+// ---- the VS-stage table cache (assembly/walk.ts vsTableCache): what must drop it ----
+// Each case makes a first HLV walk fill the cache with the leaf table of a 2 MiB region, changes
+// that table's translation (G-stage, VS-stage or vsatp), and checks that a second HLV in the
+// same region sees the change. HLV fills no TLB entry, so each HLV is a whole 2D walk.
+const R0 = 0x40000000n; // the region: GVA A = R0 + 0x1000, GVA B = R0 + 0x2000
+const GVA_A = R0 + 0x1000n;
+const GVA_B = R0 + 0x2000n;
+/** VS tables root -> l1 -> l0 for R0 (each G-mapped to itself), A and B mapped, RAM primed. */
+function twoPages(h: Harness): { g: Stages; l1: bigint; l0: bigint } {
+  h.reset();
+  h.put(hlv('hlv.d'));
+  const g = new Stages(h);
+  g.vsTable();
+  g.vs(GVA_A, 0x3000n, V | R | PA);
+  g.vs(GVA_B, 0x4000n, V | R | PA);
+  const l1 = (h.read64(VS_ROOT + vpn(R0, 2) * 8n) >> 10n) << 12n;
+  const l0 = (h.read64(l1 + vpn(R0, 1) * 8n) >> 10n) << 12n;
+  g.g(0x3000n, DATA, V | R | PU | PA);
+  g.g(0x4000n, DATA + 0x1000n, V | R | PU | PA);
+  g.g(0x5000n, DATA + 0x2000n, V | R | PU | PA);
+  h.hart.hgatp = HGATP_SV39X4;
+  h.hart.vsatp = VSATP_SV39;
+  hyper(true)(h);
+  h.write64(DATA, 1n);
+  h.write64(DATA + 0x1000n, 2n);
+  h.write64(DATA + 0x2000n, 3n);
+  h.hart.setX(6, GVA_A);
+  expectRetired(h.step(), 4, { x5: 1n });
+  return { g, l1, l0 };
+}
+/** Step the HLV at CODE + 8 (hlv.d x7, (x6)) with x6 = GVA_B. */
+const secondHlv = (h: Harness) => { h.hart.setX(6, GVA_B); return h.step(); };
+cases.add('hfence.gvma', 'drops the cached VS leaf table of a region: the table remapped in the G-stage is read by the next HLV', (h) => {
+  const { g, l0 } = twoPages(h);
+  h.put(HFENCE_GVMA, CODE + 4n);
+  h.put(hlv('hlv.d', 7, 6), CODE + 8n);
+  // The leaf table's GPA now maps to ALT, whose slot for B points at GPA 0x5000 (DATA + 0x2000).
+  const ALT = 0x80070000n;
+  g.raw(ALT + vpn(GVA_B, 0) * 8n, pte(0x5000n, V | R | PA));
+  g.g(l0, ALT, V | R | W | PU | PA | PD);
+  expectRetired(h.step(), 4);
+  expectRetired(secondHlv(h), 4, { x7: 3n });
+});
+cases.add('hfence.gvma', 'after the cached VS leaf table loses its G-stage read permission: 21, tval = GVA, htval = PTE GPA >> 2, htinst = 0x00003000', (h) => {
+  const { g, l0 } = twoPages(h);
+  h.put(HFENCE_GVMA, CODE + 4n);
+  h.put(hlv('hlv.d', 7, 6), CODE + 8n);
+  g.g(l0, l0, V | X | PU | PA); // execute-only: the implicit PTE read faults
+  expectRetired(h.step(), 4);
+  expectHTrap(secondHlv(h), 'M', 21n, GVA_B, { gva: true, htval: (l0 + vpn(GVA_B, 0) * 8n) >> 2n, htinst: 0x3000n, epc: CODE + 8n });
+});
+cases.add('hfence.vvma', 'drops the cached VS leaf table of a region: a level-1 PTE pointed at another table is followed by the next HLV', (h) => {
+  const { g, l1 } = twoPages(h);
+  h.put(HFENCE_VVMA, CODE + 4n);
+  h.put(hlv('hlv.d', 7, 6), CODE + 8n);
+  const other = g.vsTable();
+  g.raw(other + vpn(GVA_B, 0) * 8n, pte(0x5000n, V | R | PA));
+  g.raw(l1 + vpn(R0, 1) * 8n, pte(other, V));
+  expectRetired(h.step(), 4);
+  expectRetired(secondHlv(h), 4, { x7: 3n });
+});
+cases.add('csrrw', 'vsatp: a new root is walked by the next HLV, without a fence (the VS leaf table cache is per vsatp)', (h) => {
+  const { g } = twoPages(h);
+  h.put(NOP, CODE + 4n);
+  h.put(hlv('hlv.d', 7, 6), CODE + 8n);
+  // A second tree, root -> l1 -> l0, mapping B to GPA 0x5000.
+  const root = g.vsTable();
+  const l1 = g.vsTable();
+  const l0 = g.vsTable();
+  g.raw(root + vpn(R0, 2) * 8n, pte(l1, V));
+  g.raw(l1 + vpn(R0, 1) * 8n, pte(l0, V));
+  g.raw(l0 + vpn(GVA_B, 0) * 8n, pte(0x5000n, V | R | PA));
+  expectRetired(h.step(), 4);
+  h.hart.vsatp = (8n << 60n) | (root >> 12n);
+  expectRetired(secondHlv(h), 4, { x7: 3n });
+});
+cases.add('hlv.d', 'a second walk in a 2 MiB region whose leaf table is cached reads one VS-stage PTE (VS-stage table cache)', (h) => {
+  twoPages(h);
+  h.put(hlv('hlv.d', 7, 6), CODE + 4n);
+  const refs = h.hart.statWalkRefs2d;
+  expectRetired(secondHlv(h), 4, { x7: 2n });
+  // B's leaf PTE, then the G-stage walk of GPA 0x4000 (root, level 1, leaf: its first
+  // translation); without the cache, also the root's and l1's PTEs: 6.
+  expect(h.hart.statWalkRefs2d - refs).toBe(4n);
+});
+
 // =====================================================================================
 // CSRs (§8.2)
 // =====================================================================================

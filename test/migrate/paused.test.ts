@@ -4,7 +4,9 @@
  * paused and says so in `info status`, and `cont` on its monitor runs it on to exactly the
  * output of an unmigrated run. minikernel under --deterministic, started with -S or stopped from
  * the monitor; with -S nothing runs before the migration, so that case has no race with the
- * guest's end (a ~150 ms guest outran its migration on a loaded machine in live.test.ts).
+ * guest's end (a ~150 ms guest outran its migration on a loaded machine in live.test.ts). Also a
+ * running VM to a target started with -S (paused there, as QEMU's target without autostart),
+ * and a target without a monitor, which refuses a paused VM.
  */
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
@@ -113,6 +115,30 @@ describe.skipIf(!haveOpensbi)('migrating a paused VM', () => {
     expect(sd.stdout).toBe(reference);
     expect(lines(sd)).toEqual([`wasmvisor: migration to tcp:127.0.0.1:${port}: refused by the target: ${why}; the VM stays here, paused`, 'VM status: paused (prelaunch)']);
   }, 60_000);
+
+  it('a running VM to a target started with -S: paused there (QEMU\'s autostart off) until cont, which finishes the run', async () => {
+    // Live pre-copy of the running ~150 ms guest: if it ends first (the source ran it all), try again.
+    for (let attempt = 1; ; attempt++) {
+      const { t, port } = await target(['-S', '--monitor', 'stdio']);
+      const s = start([...base, '--monitor', 'stdio']);
+      const done = watchdog(s, t);
+      await new Promise<void>((r) => s.child.stdout!.once('data', () => r()));
+      say(s, `migrate tcp:127.0.0.1:${port}`);
+      const sd = await s.done;
+      if (sd.stdout === reference && attempt < 6) {
+        t.child.kill();
+        await t.done;
+        done();
+        continue;
+      }
+      const td = await contOnTarget(t, 'paused');
+      done();
+      expect([sd.code, td.code], sd.stderr + td.stderr).toEqual([0, 0]);
+      expect(sd.stdout + td.stdout).toBe(reference);
+      expect(sd.stderr).toMatch(/^\(wasmvisor\) \(wasmvisor\) wasmvisor: migrated to tcp:127\.0\.0\.1:\d+ \(precopy\): [^\n]+\n$/);
+      return;
+    }
+  }, 300_000);
 
   it('stopped from the monitor mid-run, migrated with the monitor\'s migrate: paused on the target, cont finishes the run', async () => {
     // The stop is sent when the guest's first output arrives; on a loaded machine the ~150 ms

@@ -36,9 +36,12 @@ const SIGTRAP = 5;
  * QEMU's run states that apply here (qapi/run-state.json RunState): what the monitor's `info
  * status` shows, and what a migration carries to the target (QEMU's "globalstate" section):
  * running; paused by the monitor's stop; prelaunch, held by -S before the first cont; debug,
- * stopped by the debugger (a breakpoint, a step, GDB's Ctrl-C).
+ * stopped by the debugger (a breakpoint, a step, GDB's Ctrl-C); inmigrate, a migration's target
+ * waiting for its VM (nothing runs yet).
  */
-export type RunState = 'running' | 'paused' | 'prelaunch' | 'debug';
+export type RunState = 'running' | PausedState | 'inmigrate';
+/** The states of a held hart, which a migration carries to its target. */
+export type PausedState = 'paused' | 'prelaunch' | 'debug';
 /** The run states a migration stream may carry (the source's VM was not running). */
 export const PAUSED_STATES: readonly string[] = ['paused', 'prelaunch', 'debug'];
 
@@ -69,20 +72,22 @@ export class DebugGate implements RunGate {
   }
 
   /** Why the hart is held, while it is (a stop's kind: the monitor's, the debugger's, -S's, a migration's). */
-  private pausedAs: Exclude<RunState, 'running'>;
+  private pausedAs: PausedState;
+  /** A migration's target receiving its VM (host/migrate/incoming.ts): `info status` says inmigrate. */
+  incoming = false;
   /** A halt() asked by the monitor's stop (QEMU's "paused"), not the debugger's ("debug"). */
   private haltAs: 'paused' | 'debug' = 'debug';
 
   /** The run state `info status` shows and a migration sends (QEMU's RunState). */
   get runState(): RunState {
-    return this.held ? this.pausedAs : 'running';
+    return this.incoming ? 'inmigrate' : this.held ? this.pausedAs : 'running';
   }
 
   /**
    * Hold the hart in `state` without a stop event: a migration's target whose VM was not running
    * at the source keeps it so until `cont` (QEMU: the target takes the stream's run state).
    */
-  hold(state: Exclude<RunState, 'running'>): void {
+  hold(state: PausedState): void {
     this.held = true;
     this.pausedAs = state;
   }

@@ -16,7 +16,7 @@ import * as A from '../../assembly/abi';
 import { UserError } from '../errors';
 import { SnapshotError } from '../snapshot/format';
 import { checkConfig, clearRam, restoreSnapshot, saveSnapshot, snapshotConfig, whyNotSaveable, type SnapshotConfig } from '../snapshot/snapshot';
-import { PAUSED_STATES, type RunState } from '../debug/gate';
+import { PAUSED_STATES, type PausedState, type RunState } from '../debug/gate';
 import type { MigrateOptions } from './options';
 import { guestRam, PAGE } from './pages';
 import { whyNotPostcopy } from './postcopy-source';
@@ -35,7 +35,7 @@ const ZERO = new Uint8Array(PAGE);
 export async function receiveMigration(
   target: Machine | Vm, opts: MigrateOptions, io: { stderr(t: string): void },
   /** The target's debugger gate (--monitor, -s, --gdb, -S): it holds a VM that came paused, or any with -S. */
-  run?: { readonly runState: RunState; hold(state: Exclude<RunState, 'running'>): void },
+  run?: { readonly runState: RunState; incoming: boolean; hold(state: PausedState): void },
 ): Promise<PostcopyTarget | undefined> {
   const at = opts.incoming!;
   const what = `wasmvisor: incoming migration on ${at.text}`;
@@ -43,16 +43,25 @@ export async function receiveMigration(
   // The stop's rehearsal before listening: done after HELLO, it ran while the source's guest ran
   // on (the source waits for OK), and a guest that ends in 100 ms ended before the hand-over.
   rehearse(target, snapshotConfig(target).memSize / PAGE, true, REHEARSALS_IDLE);
-  const { transport, from } = await acceptTcp(at, what, () => {
-    io.stderr(`wasmvisor: waiting for a migration on ${at.text}\n`);
-    touching = touchRam(target);
-  });
-  touching?.stop();
-  const got = await receiveOver(target, transport, what, io, { rehearsed: true, pausable: run !== undefined });
+  // (info status on a TCP monitor meanwhile: "paused (inmigrate)", as QEMU's -incoming)
+  if (run) run.incoming = true;
+  let got: Awaited<ReturnType<typeof receiveOver>>;
+  let from: string;
+  try {
+    const conn = await acceptTcp(at, what, () => {
+      io.stderr(`wasmvisor: waiting for a migration on ${at.text}\n`);
+      touching = touchRam(target);
+    });
+    from = conn.from;
+    touching?.stop();
+    got = await receiveOver(target, conn.transport, what, io, { rehearsed: true, pausable: run !== undefined });
+  } finally {
+    if (run) run.incoming = false;
+  }
   if (got.profile !== undefined) io.stderr(`wasmvisor: ${got.postcopy ? 'post-copy switch' : 'stop-and-copy'} (target): ${got.profile}\n`);
   // As QEMU's target: the source's run state if it was not running; else paused if -S holds the
   // hart here (QEMU's "autostart" off: plain paused), else running.
-  if (run && got.runState !== undefined) run.hold(got.runState as Exclude<RunState, 'running'>);
+  if (run && got.runState !== undefined) run.hold(got.runState as PausedState);
   else if (run && run.runState !== 'running') run.hold('paused');
   const rs = run?.runState ?? 'running';
   const runs = rs === 'running' ? 'running' : `${rs === 'paused' ? 'paused' : `paused (${rs})`}: cont on the monitor runs it`;

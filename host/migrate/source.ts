@@ -470,15 +470,11 @@ export class MigrationSource implements PostcopySender {
   /** The run state at the stop, when the VM is not running: RUNSTATE before STATE (none: running). */
   private async sendRunState(): Promise<void> {
     const rs = this.runnable.runState?.() ?? 'running';
-    this.pausedAs = rs === 'running' ? undefined : rs;
-    if (rs === 'running') return;
+    if (rs === 'running' || rs === 'inmigrate') return; // (inmigrate: a target's, never a source's)
     const o = new Out();
     o.str(rs);
     await this.sendFrame(frame(MSG.RUNSTATE, o.result()), undefined, true);
   }
-  /** The VM's run state sent at the stop, when it was not running (the summary says so). */
-  pausedAs: RunState | undefined;
-
   private saveState(): Uint8Array {
     return this.hooks.state ? this.hooks.state() : saveSnapshot(this.target, { withoutRam: true });
   }

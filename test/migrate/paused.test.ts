@@ -12,6 +12,7 @@ import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { oracle } from '../oracles';
+import { monitorCommand, openMonitor, startWasmvisor } from '../debug/session';
 import { BIN, ROOT, start, type Done } from './process';
 
 const KERNEL = join(ROOT, 'guests/bin/minikernel/minikernel.elf');
@@ -82,6 +83,24 @@ describe.skipIf(!haveOpensbi)('migrating a paused VM', () => {
     expect(td.stdout).toBe(reference);
     // One round of every page; nothing dirtied, so stop-and-copy sends none.
     expect(sd.stderr).toMatch(/^\(wasmvisor\) VM status: paused \(prelaunch\)\r\n\(wasmvisor\) wasmvisor: migrated to tcp:127\.0\.0\.1:\d+ \(precopy\): total [\d.]+ ms, downtime [\d.]+ ms, 2 rounds \(pages [1-9][\d,]*, stop-and-copy 0\), 0 pages fetched on demand, [\d,]+ bytes sent\n$/);
+  }, 60_000);
+
+  it('a target\'s TCP monitor: paused (inmigrate) while it waits, paused (prelaunch) once a -S VM came; cont runs it to the unmigrated output', async () => {
+    const port = nextPort++;
+    const t = startWasmvisor([KERNEL, '--deterministic', '--monitor', 'tcp:127.0.0.1:0', '--incoming', `tcp:127.0.0.1:${port}`]);
+    const c = await openMonitor(t);
+    for (let i = 0; i < 600 && !t.stderr().includes('waiting for a migration'); i++) await new Promise((r) => setTimeout(r, 50));
+    expect(await monitorCommand(c, 'info status')).toBe('VM status: paused (inmigrate)\n');
+    const s = start([...base, '-S', '--monitor', 'stdio', '--migrate-to', `tcp:127.0.0.1:${port}`]);
+    const done = watchdog(s);
+    for (let i = 0; i < 600 && !t.stderr().includes('cont on the monitor runs it'); i++) await new Promise((r) => setTimeout(r, 50));
+    expect(await monitorCommand(c, 'info status')).toBe('VM status: paused (prelaunch)\n');
+    expect(await monitorCommand(c, 'cont')).toBe('');
+    const [sd, code] = await Promise.all([s.done, t.exit]);
+    done();
+    expect([sd.code, code]).toEqual([0, 0]);
+    expect(t.stdout()).toBe(reference);
+    expect(t.stderr()).toMatch(/^wasmvisor: monitor listening on 127\.0\.0\.1:\d+\nwasmvisor: waiting for a migration on tcp:127\.0\.0\.1:\d+\nwasmvisor: migrated in from 127\.0\.0\.1:\d+ \(\d+ pages, \d+ bytes\); paused \(prelaunch\): cont on the monitor runs it\n$/);
   }, 60_000);
 
   it('-S with post-copy: the target stays paused while the pages come, and cont runs it to the unmigrated output', async () => {

@@ -112,6 +112,9 @@ export class DebugGate implements RunGate {
    */
   halt(as: 'paused' | 'debug' = 'debug'): void {
     if (this.held) return;
+    // A target waiting for its VM runs nothing: held at once (QEMU's stop in inmigrate turns
+    // autostart off), so the VM stays paused once it has come (incoming.ts).
+    if (this.incoming) return void this.stop({ kind: 'signal', signal: SIGINT }, as);
     this.haltRequested = true;
     this.haltAs = as;
     this.target.kick();

@@ -91,6 +91,9 @@ describe.skipIf(!haveOpensbi)('migrating a paused VM', () => {
     const c = await openMonitor(t);
     for (let i = 0; i < 600 && !t.stderr().includes('waiting for a migration'); i++) await new Promise((r) => setTimeout(r, 50));
     expect(await monitorCommand(c, 'info status')).toBe('VM status: paused (inmigrate)\n');
+    // (a stop now answers at once and changes nothing visible: the VM comes paused anyway)
+    expect(await monitorCommand(c, 'stop')).toBe('');
+    expect(await monitorCommand(c, 'info status')).toBe('VM status: paused (inmigrate)\n');
     const s = start([...base, '-S', '--monitor', 'stdio', '--migrate-to', `tcp:127.0.0.1:${port}`]);
     const done = watchdog(s);
     for (let i = 0; i < 600 && !t.stderr().includes('cont on the monitor runs it'); i++) await new Promise((r) => setTimeout(r, 50));

@@ -105,7 +105,7 @@ export type Command =
 export const USAGE = `usage: wasmvisor run [--bare] IMAGE [options]
        wasmvisor xl create DOMU.cfg [--timeout S] [--deterministic] [--stats] [--jit MODE] [--monitor tcp:HOST:PORT]
        wasmvisor up HOST.cfg [--timeout S] [--deterministic] [--stats] [--jit MODE] [--monitor tcp:HOST:PORT]
-       wasmvisor xl list [DOM...] | xl pause DOM | xl unpause DOM | xl destroy DOM
+       wasmvisor xl list [DOM...] | xl pause DOM | xl unpause DOM | xl destroy DOM | xl rename DOM NEWNAME
        wasmvisor xl console DOM
        wasmvisor xl save DOM FILE | xl restore [-p] FILE | xl migrate [--migrate-*] DOM HOST[:PORT]
        wasmvisor up [HOST.cfg] --incoming tcp:HOST:PORT | up [HOST.cfg] --wait

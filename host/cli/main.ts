@@ -232,7 +232,7 @@ async function runGuest(o: RunOptions, io: CliIo): Promise<number> {
     const { formatIo } = await import('../debug/trace');
     machine.traceIo = (a, n, wr, v) => { if (!r || (a >= r.lo && a <= r.hi)) trace.line(formatIo(a, n, wr, v)); };
   }
-  const postcopy = o.migrate?.incoming ? await (await import('../migrate/incoming')).receiveMigration(machine, o.migrate, io) : undefined;
+  const postcopy = o.migrate?.incoming ? await (await import('../migrate/incoming')).receiveMigration(machine, o.migrate, io, debug?.gate) : undefined;
   const { result, quitByUser, brokenPipe, migrated } = await drive(machine, o, io, machine, debug).finally(() => { devices.close(); trace?.close(); });
   if (migrated !== undefined) return migrated;
   if (postcopy && !(await postcopy.settle())) return EXIT_VM_LOST; // (said why when it happened)
@@ -279,7 +279,7 @@ async function runVm(o: RunOptions, io: CliIo): Promise<number> {
   }), io.stderr);
   vm.vcpu.gate = await traceGate(o, target, trace, debug?.gate);
   if (o.restore !== undefined) (await import('../snapshot/file')).restoreSnapshotFile(vm, o.restore, o.memSize);
-  const postcopy = o.migrate?.incoming ? await (await import('../migrate/incoming')).receiveMigration(vm, o.migrate, io) : undefined;
+  const postcopy = o.migrate?.incoming ? await (await import('../migrate/incoming')).receiveMigration(vm, o.migrate, io, debug?.gate) : undefined;
   const { result, quitByUser, brokenPipe, migrated } = await drive(vm, o, io, vm, debug).finally(() => { devices.close(); trace?.close(); });
   if (migrated !== undefined) return migrated;
   if (postcopy && !(await postcopy.settle())) return EXIT_VM_LOST; // (said why when it happened)
@@ -491,14 +491,18 @@ async function drive(machine: Runnable, o: RunOptions, io: CliIo, target?: Machi
   const done = { instructions: 0n, traps: 0n, wallMs: 0 };
   // --migrate-to (docs/migration.md): pre-copy runs between the run's slices; stop-and-copy here.
   const sourceIo = { stderr: io.stderr, get isTTY() { return process.stderr.isTTY === true; } };
-  let migration = o.migrate?.to && target ? new (await import('../migrate/source')).MigrationSource(target, machine, o.migrate, sourceIo) : undefined;
+  // The run a migration stops: a hart the debugger holds (-S, the monitor's stop) is let out of
+  // the run loop too, so a paused VM migrates (in one round: nothing dirties its RAM), and its
+  // run state goes with it: the target keeps it paused (source.ts SourceRun).
+  const run = { stop: () => { machine.stop(); debug?.unblock(); }, runState: () => debug?.gate.runState ?? 'running' as const };
+  let migration = o.migrate?.to && target ? new (await import('../migrate/source')).MigrationSource(target, run, o.migrate, sourceIo) : undefined;
   migration?.start();
   // SIGUSR2 starts the migration now (scripts and tests that wait for the guest to be ready).
   const migrateNow = () => migration?.startNow();
   if (migration) process.on('SIGUSR2', migrateNow);
   // The monitor's savevm, loadvm and migrate (monitor-run.ts): they act between two run() calls.
   const commands = monitor && target && debug ? new (await import('./monitor-run')).RunCommands({
-    target, runnable: machine, unblock: debug.unblock, snapshotFile: o.snapshotFile, memSize: o.memSize, migrate: o.migrate, io: sourceIo,
+    target, runnable: run, unblock: debug.unblock, snapshotFile: o.snapshotFile, memSize: o.memSize, migrate: o.migrate, io: sourceIo,
     migration: () => migration,
     startMigration: (m) => { migration = m; m.start(); },
   }) : undefined;

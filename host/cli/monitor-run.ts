@@ -24,7 +24,7 @@ import type { Monitor } from '../debug/monitor';
 import { UserError } from '../errors';
 import type { Machine } from '../machine/machine';
 import { defaultMigrateOptions, parseMigrateOption, type MigrateOptions } from '../migrate/options';
-import { MigrationSource, type SourceIo } from '../migrate/source';
+import { MigrationSource, type SourceIo, type SourceRun } from '../migrate/source';
 import { restoreSnapshotFile, saveSnapshotFile } from '../snapshot/file';
 import type { Vm } from '../vmm/vm';
 
@@ -41,8 +41,8 @@ const help = (name: string) => MONITOR_RUN_HELP.split('\n').filter((l) => l.star
 
 export interface RunCommandsHost {
   target: Machine | Vm;
-  /** The run: stop() makes the current run() return 'stopped'. */
-  runnable: { stop(): void };
+  /** The run: stop() makes the current run() return 'stopped'; runState() whether the VM runs (a migration sends it). */
+  runnable: SourceRun;
   /** Let a hart held by the debugger out of its run loop after stop() (DebugSession.unblock). */
   unblock(): void;
   /** --snapshot-file: its directory holds the tags. */
@@ -167,7 +167,7 @@ export class RunCommands {
     }
     if (opts.mode !== 'precopy') return `migrate: --migrate-mode ${opts.mode} is not supported yet (only precopy)\n`;
     // (its stop-and-copy stops the run; a hart the monitor holds is let out of the run loop too)
-    const runnable = { stop: () => { this.h.runnable.stop(); this.h.unblock(); } };
+    const runnable: SourceRun = { stop: () => { this.h.runnable.stop(); this.h.unblock(); }, runState: this.h.runnable.runState };
     this.h.startMigration(new MigrationSource(this.h.target, runnable, opts, this.h.io));
     return '';
   }

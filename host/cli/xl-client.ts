@@ -29,7 +29,7 @@ import { checkXlMigrateOptions, XL_MIGRATE_FLAGS } from './xl-save';
 import { defaultMigrateOptions, EXIT_VM_LOST, parseMigrateOption } from '../migrate/options';
 
 /** The subcommands this file runs. */
-export const XL_CLIENT_COMMANDS = ['list', 'pause', 'unpause', 'destroy', 'console', 'save', 'restore', 'migrate'];
+export const XL_CLIENT_COMMANDS = ['list', 'pause', 'unpause', 'destroy', 'rename', 'console', 'save', 'restore', 'migrate'];
 
 /** How long save, restore and migrate wait for the Dom0's answer (they copy the domain's RAM). */
 export const SAVE_ANSWER_TIMEOUT_MS = 180_000;
@@ -62,6 +62,12 @@ export function parseXlClientArgs(sub: string, args: string[]): XlRequest {
   if (bad !== undefined) throw new UserError(`wasmvisor: xl ${sub}: unknown option '${bad}' (see wasmvisor --help)`);
   if (sub === 'list') return { cmd: 'list', doms: args };
   if (sub === 'save' || sub === 'restore' || sub === 'migrate') return parseSaveArgs(sub, args);
+  if (sub === 'rename') {
+    // xl rename DOM NEWNAME (xl's main_rename), printing nothing when it succeeds
+    if (args.length < 2) throw new UserError(`wasmvisor: xl rename: missing arguments (usage: wasmvisor xl rename DOM NEWNAME)`);
+    if (args.length > 2) throw new UserError(`wasmvisor: xl rename: unexpected argument '${args[2]}' (usage: wasmvisor xl rename DOM NEWNAME)`);
+    return { cmd: 'rename', dom: args[0], name: args[1] };
+  }
   if (!XL_CLIENT_COMMANDS.includes(sub)) throw new UserError(`wasmvisor: xl: unknown subcommand '${sub}'`);
   if (args.length === 0) throw new UserError(`wasmvisor: xl ${sub}: missing the domain (usage: wasmvisor xl ${sub} DOM, a name or id)`);
   if (args.length > 1) throw new UserError(`wasmvisor: xl ${sub}: unexpected argument '${args[1]}' (one domain only)`);

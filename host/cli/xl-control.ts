@@ -225,7 +225,16 @@ export function answerXl(opts: Pick<XlControlOptions, 'xl' | 'dom0Seconds'>, req
     const rec = findDomain(xl, req.dom);
     if (rec === DOMAIN_0) throw new CommandError(domain0Refusal(req.cmd));
     if (req.cmd === 'destroy') xl.destroy(rec.domid);
-    else {
+    else if (req.cmd === 'rename') {
+      // libxl_domain_rename (Toolstack.rename): refused when another live domain has the name
+      // (libxl: 'domain with name "X" already exists', then xl's "Can't rename domain 'DOM'.")
+      try {
+        xl.rename(rec.domid, rec.name, req.name);
+      } catch (e) {
+        if (!(e instanceof UserError)) throw e;
+        throw new CommandError(`cannot rename ${rec.name} (d${rec.domid}): ${e.message.replace(/^xl: /, '')}`);
+      }
+    } else {
       if (rec.state !== 'running') throw new CommandError(`${rec.name} (d${rec.domid}) is shut down`);
       if (req.cmd === 'pause') xl.pause(rec.domid);
       else xl.unpause(rec.domid);

@@ -3,7 +3,7 @@
  * monitor of host/debug/monitor.ts without a hart (help, quit), with the xl commands that act on
  * the running Dom0, as `wasmvisor xl SUB` does from another terminal:
  *
- *   xl list [DOM...]     xl pause DOM     xl unpause DOM     xl destroy DOM
+ *   xl list [DOM...]     xl pause DOM     xl unpause DOM     xl destroy DOM     xl rename DOM NEWNAME
  *
  * They are the socket's commands: parsed by xl-client.ts's parser, run between slices by
  * xl-control.ts's answerXl, printed as the client prints them (xl list's table; nothing when
@@ -21,6 +21,7 @@ export const XL_MONITOR_HELP = `xl list [DOM...]          the domains, as wasmvi
 xl pause DOM              pause a domain (a name or an id)
 xl unpause DOM            unpause a domain
 xl destroy DOM            destroy a domain
+xl rename DOM NEWNAME     rename a domain
 xl save DOM FILE          save a domain to FILE and destroy it
 xl restore [-p] FILE      run a saved domain on under a new domid (-p: paused)
 xl migrate [--migrate-mode M ...] DOM HOST[:PORT]
@@ -34,7 +35,7 @@ export function xlMonitor(xl: Toolstack, dom0Seconds: () => number, quit: () => 
     help: XL_MONITOR_HELP,
     run: (args) => {
       const [sub, ...rest] = args;
-      if (sub === undefined) return 'xl: expected list, pause, unpause, destroy, save, restore or migrate\n';
+      if (sub === undefined) return 'xl: expected list, pause, unpause, destroy, rename, save, restore or migrate\n';
       if (sub === 'console') return 'xl console: not in the monitor (run wasmvisor xl console DOM in another terminal, or use Ctrl-A 1..9 on the Dom0\'s)\n';
       let req;
       try {

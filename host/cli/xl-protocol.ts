@@ -9,6 +9,7 @@
  *
  *   {"cmd":"list","doms":["domu1"]}   ->  {"ok":true,"rows":[XlListRow, ...]}   (doms may be [])
  *   {"cmd":"pause","dom":"domu1"}     ->  {"ok":true}        (also unpause, destroy)
+ *   {"cmd":"rename","dom":"domu1","name":"web"}  ->  {"ok":true}
  *   {"cmd":"console","dom":"2"}       ->  {"ok":true,"domid":2,"name":"domu2"}, then raw bytes
  *   {"cmd":"save","dom":"d","file":"/abs/f.wvsave"}      ->  {"ok":true,"domid":1,"name":"d","bytes":N}
  *   {"cmd":"restore","file":"/abs/f.wvsave"}             ->  {"ok":true,"domid":2,"name":"d"}
@@ -34,6 +35,7 @@ const MAX_DOM = 64;
 export type XlRequest =
   | { cmd: 'list'; doms: string[] }
   | { cmd: 'pause' | 'unpause' | 'destroy' | 'console'; dom: string }
+  | { cmd: 'rename'; dom: string; name: string }
   | { cmd: 'save'; dom: string; file: string }
   | { cmd: 'restore'; file: string; paused?: boolean }
   | { cmd: 'migrate'; dom: string; host: string; port: number; flags?: Record<string, string> };
@@ -76,6 +78,10 @@ export function parseRequest(line: string): XlRequest {
     }
     if (!isFile(o.file)) throw new Error('bad request: file');
     return o.cmd === 'save' ? { cmd: 'save', dom: o.dom as string, file: o.file } : { cmd: 'restore', file: o.file, ...(o.paused === true ? { paused: true } : {}) };
+  }
+  if (o.cmd === 'rename') {
+    if (!isDom(o.dom) || !isDom(o.name)) throw new Error('bad request: rename');
+    return { cmd: 'rename', dom: o.dom, name: o.name };
   }
   if (typeof o.cmd === 'string' && ONE_DOMAIN.includes(o.cmd)) {
     if (!isDom(o.dom)) throw new Error('bad request: dom');

@@ -4,7 +4,7 @@
  * and the run loop pays nothing.
  */
 import type { Server } from 'node:net';
-import type { RunGate, RunResult } from '../machine/types';
+import type { RunResult } from '../machine/types';
 import { UserError } from '../errors';
 import { DebugGate } from './gate';
 import { GdbStub, parseTcpSpec } from './gdb-stub';
@@ -31,7 +31,7 @@ export interface DebugControl {
 }
 
 export interface DebugSession {
-  readonly gate: RunGate;
+  readonly gate: DebugGate;
   /** The monitor, when --monitor was given (the CLI feeds it stdin lines or Ctrl-A C). */
   readonly monitor: Monitor | undefined;
   /** Let a held hart's run loop return after a stop() (DebugGate.unblock): the hold stays. */
@@ -77,6 +77,7 @@ export async function startDebug(o: DebugOptions, target: DebugTarget, ctl: Debu
     get quitting() { return quitting; },
     unblock: () => gate.unblock(),
     finish(result) {
+      gate.ended();
       server?.close();
       if (!stub) return;
       if (result.reason === 'exit') stub.guestExited(result.exitCode);

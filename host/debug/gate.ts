@@ -32,6 +32,19 @@ interface Watchpoint { addr: bigint; len: number; kind: WatchKind }
 const SIGINT = 2;
 const SIGTRAP = 5;
 
+/**
+ * QEMU's run states that apply here (qapi/run-state.json RunState): what the monitor's `info
+ * status` shows, and what a migration carries to the target (QEMU's "globalstate" section):
+ * running; paused by the monitor's stop; prelaunch, held by -S before the first cont; debug,
+ * stopped by the debugger (a breakpoint, a step, GDB's Ctrl-C); inmigrate, a migration's target
+ * waiting for its VM (nothing runs yet).
+ */
+export type RunState = 'running' | PausedState | 'inmigrate';
+/** The states of a held hart, which a migration carries to its target. */
+export type PausedState = 'paused' | 'prelaunch' | 'debug';
+/** The run states a migration stream may carry (the source's VM was not running). */
+export const PAUSED_STATES: readonly string[] = ['paused', 'prelaunch', 'debug'];
+
 export class DebugGate implements RunGate {
   /** True while the debugger holds the hart. */
   held: boolean;
@@ -55,6 +68,28 @@ export class DebugGate implements RunGate {
 
   constructor(private readonly target: DebugTarget, startHeld: boolean) {
     this.held = startHeld;
+    this.pausedAs = startHeld ? 'prelaunch' : 'paused';
+  }
+
+  /** Why the hart is held, while it is (a stop's kind: the monitor's, the debugger's, -S's, a migration's). */
+  private pausedAs: PausedState;
+  /** A migration's target receiving its VM (host/migrate/incoming.ts): `info status` says inmigrate. */
+  incoming = false;
+  /** A halt() asked by the monitor's stop (QEMU's "paused"), not the debugger's ("debug"). */
+  private haltAs: 'paused' | 'debug' = 'debug';
+
+  /** The run state `info status` shows and a migration sends (QEMU's RunState). */
+  get runState(): RunState {
+    return this.incoming ? 'inmigrate' : this.held ? this.pausedAs : 'running';
+  }
+
+  /**
+   * Hold the hart in `state` without a stop event: a migration's target whose VM was not running
+   * at the source keeps it so until `cont` (QEMU: the target takes the stream's run state).
+   */
+  hold(state: PausedState): void {
+    this.held = true;
+    this.pausedAs = state;
   }
 
   // ---- the debugger's side ----
@@ -71,11 +106,36 @@ export class DebugGate implements RunGate {
     r?.();
   }
 
-  /** Ask a running hart to stop (GDB's Ctrl-C, the monitor's stop): onStop follows with SIGINT. */
-  halt(): void {
+  /**
+   * Ask a running hart to stop (GDB's Ctrl-C; the monitor's stop, `as` 'paused'): onStop follows
+   * with SIGINT.
+   */
+  halt(as: 'paused' | 'debug' = 'debug'): void {
     if (this.held) return;
+    // A target waiting for its VM runs nothing: held at once (QEMU's stop in inmigrate turns
+    // autostart off), so the VM stays paused once it has come (incoming.ts).
+    if (this.incoming) return void this.stop({ kind: 'signal', signal: SIGINT }, as);
     this.haltRequested = true;
+    this.haltAs = as;
     this.target.kick();
+  }
+
+  /**
+   * Resolves once the hart is held (at once if it is), or the run has ended (ended()): the
+   * monitor's stop answers then, as QEMU's stop returns with the VM stopped, so a command after
+   * it (info status, migrate) sees the VM paused.
+   */
+  whenHeld(): Promise<void> {
+    if (this.held || this.over) return Promise.resolve();
+    return new Promise((r) => this.heldWaiters.push(r));
+  }
+  private readonly heldWaiters: (() => void)[] = [];
+  private over = false;
+
+  /** The run has ended: nothing will be held any more (whenHeld's waiters resolve). */
+  ended(): void {
+    this.over = true;
+    for (const r of this.heldWaiters.splice(0)) r();
   }
 
   /** Insert a breakpoint (type 0 software, 1 hardware) or a watchpoint (2 write, 3 read, 4 access). */
@@ -138,7 +198,7 @@ export class DebugGate implements RunGate {
   async enter(budget: bigint): Promise<bigint> {
     if (this.haltRequested && !this.held) {
       this.haltRequested = false;
-      this.stop({ kind: 'signal', signal: SIGINT });
+      this.stop({ kind: 'signal', signal: SIGINT }, this.haltAs);
     }
     while (this.held && !this.unblocked) await new Promise<void>((r) => { this.release = r; });
     this.unblocked = false;
@@ -168,13 +228,15 @@ export class DebugGate implements RunGate {
     if (this.stepping) return this.stop({ kind: 'signal', signal: SIGTRAP });
     if (this.haltRequested) {
       this.haltRequested = false;
-      return this.stop({ kind: 'signal', signal: SIGINT });
+      return this.stop({ kind: 'signal', signal: SIGINT }, this.haltAs);
     }
     return false;
   }
 
-  private stop(e: StopEvent): boolean {
+  private stop(e: StopEvent, as: 'paused' | 'debug' = 'debug'): boolean {
     this.held = true;
+    this.pausedAs = as;
+    for (const r of this.heldWaiters.splice(0)) r();
     this.stepping = false;
     this.onStop(e);
     return true;

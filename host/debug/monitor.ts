@@ -7,6 +7,7 @@
  *   info mem                  the guest's mappings (current satp, or the guest's vsatp), merged
  *   info tlb                  the same, one line per leaf (page or superpage)
  *   info exits                VM exits by reason (a VM), or the machine's exit counters
+ *   info status               the run state, as QEMU's: running, or paused (and why, gate.ts RunState)
  *   x/FMT ADDR, xp/FMT ADDR   memory, virtual (through the current translation) or physical;
  *                             FMT = [count][x|d|u|c|i][b|h|w|g] as QEMU's (default 1, x, w)
  *   stop, cont                hold / release the hart (the GDB stub's gate)
@@ -21,7 +22,7 @@
  */
 import { UserError } from '../errors';
 import { disassemble, ABI_NAMES } from '../isa/disasm';
-import type { DebugGate } from './gate';
+import type { DebugGate, RunState } from './gate';
 import { listMappings, pteFlags } from './translate';
 import { read64, readMemory, translate, type DebugTarget } from './target';
 
@@ -54,6 +55,7 @@ info registers            pc, general registers, privilege, CSRs and the H state
 info mem                  the guest's mappings (virtual range, physical, size, flags)
 info tlb                  the guest's mappings, one line per page or superpage
 info exits                exits by reason
+info status               the run state (running, or paused and why)
 x/FMT ADDR                memory at a virtual address (FMT: [count][x|d|u|c|i][b|h|w|g])
 xp/FMT ADDR               memory at a physical address
 stop                      stop the hart
@@ -131,8 +133,9 @@ export class Monitor {
     switch (word) {
       case 'info': return this.info(host, args[0] ?? '');
       case 'stop':
-        host.gate.halt();
-        return '';
+        // (answered once the hart is held, as QEMU's stop returns with the VM stopped)
+        host.gate.halt('paused');
+        return host.gate.whenHeld().then(() => '');
       case 'c': case 'cont':
         host.gate.resume(false);
         return '';
@@ -163,8 +166,9 @@ export class Monitor {
       case 'mem': return this.mappings(true);
       case 'tlb': return this.mappings(false);
       case 'exits': return host.exits();
+      case 'status': return statusLine(host.gate.runState);
     }
-    return `info: expected ${this.topics(['registers', 'mem', 'tlb', 'exits'])}, got '${what}'\n`;
+    return `info: expected ${this.topics(['registers', 'mem', 'tlb', 'exits', 'status'])}, got '${what}'\n`;
   }
 
   private registers(): string {
@@ -233,6 +237,14 @@ export class Monitor {
     }
     return s + '\n';
   }
+}
+
+/**
+ * HMP's `info status` line (QEMU hmp_info_status): "running" or "paused", and the state's name
+ * after "paused" unless it is plain paused (the monitor's stop): "paused (prelaunch)" for -S.
+ */
+export function statusLine(state: RunState): string {
+  return state === 'running' ? 'VM status: running\n' : state === 'paused' ? 'VM status: paused\n' : `VM status: paused (${state})\n`;
 }
 
 function formatValue(v: bigint, size: number, fmt: string): string {

@@ -97,6 +97,9 @@ export function migrateDomainLive(xl: Toolstack, domid: number, host: string, po
   const why = whyNotSaveableDomain(input);
   if (why) return Promise.reject(new UserError(`cannot migrate ${name} to ${to}: ${why}; it runs on here`, 1));
   const mopts: MigrateOptions = { ...opts, afterMs: 0, incoming: undefined, to: { host, port, text: `tcp:${to}` } };
+  // (while it migrates, a domain of its name may come in, as NAME--incoming: to this Dom0 itself)
+  xl.outgoing.add(domid);
+  const out = () => void xl.outgoing.delete(domid);
   return new Promise<Summary>((resolve, reject) => {
     let summary: Summary | undefined;
     let error: string | undefined;
@@ -228,5 +231,5 @@ export function migrateDomainLive(xl: Toolstack, domid: number, host: string, po
       src.abandon('the domain went');
     });
     src.start();
-  });
+  }).finally(out);
 }

@@ -9,7 +9,9 @@
  * the console and the disks reconnected), the domain scheduled but paused, and unpaused at the
  * source's COMMIT, when its vifs announce its MACs (never before: a domain not committed moved
  * no bridge entry). Anything that fails before COMMIT drops the domain, which never ran, and the
- * source's runs on. Once COMMIT is here the domain is this Dom0's, even if DONE never reaches the
+ * source's runs on. Its name is NAME--incoming until COMMIT, as xl's migrate_receive names it,
+ * and NAME from then on (so a Dom0 can migrate a domain to itself, xl migrate DOM localhost, as
+ * Xen allows); a failure destroys it. Once COMMIT is here the domain is this Dom0's, even if DONE never reaches the
  * source: that source keeps its copy paused and never resumes it (domain-source.ts).
  *
  * Post-copy and hybrid: the domain runs from COMMIT with its absent pages left out of the
@@ -24,7 +26,7 @@ import { UserError } from '../errors';
 import { SnapshotError } from '../snapshot/format';
 import { readXenSave } from '../snapshot/xen';
 import type { DomainCfg } from '../xen/toolstack/cfg';
-import type { DomainRecord, IncomingDomain, Toolstack } from '../xen/toolstack/xl';
+import { incomingName, type DomainRecord, type IncomingDomain, type Toolstack } from '../xen/toolstack/xl';
 import { receiveOver } from './incoming';
 import { frame, MSG, Out } from './stream';
 
@@ -66,7 +68,7 @@ export async function receiveDomain(xl: Toolstack, s: Socket, header: { cfg?: un
   if (!cfg) return refuse('the header names no domain configuration (corrupt stream)');
   let inc: IncomingDomain;
   try {
-    inc = await between(xl, () => xl.incoming(cfg, `migration from ${who}`));
+    inc = await between(xl, () => xl.incoming(cfg, `migration from ${who}`, true));
   } catch (e) {
     return refuse(e instanceof Error ? e.message : String(e));
   }
@@ -84,6 +86,21 @@ export async function receiveDomain(xl: Toolstack, s: Socket, header: { cfg?: un
         throw e;
       }
     }),
+    // COMMIT: NAME--incoming takes its name, as xl's migrate_receive renames it once it has the
+    // source's permission (the source is NAME--migratedaway by then). Refused (a domain named
+    // NAME came meanwhile), Xen's target destroys it and reports the startup failure, and the
+    // source resumes its copy: a REFUSE here does that. After post-copy's switch the source has
+    // given its copy up, so the domain runs on under NAME--incoming and one line says so.
+    committed: (postcopy) => {
+      const r = rec!;
+      try {
+        xl.rename(r.domid, incomingName(cfg.name), cfg.name);
+      } catch (e) {
+        const why = `cannot rename it from '${incomingName(cfg.name)}' to '${cfg.name}': ${e instanceof Error ? e.message.replace(/^xl: /, '') : String(e)}`;
+        if (!postcopy) throw new SnapshotError('the migrated domain', why);
+        say(`wasmvisor: incoming migration of ${cfg.name} from ${who}: ${why}; it runs as '${incomingName(cfg.name)}' (xl rename it)\n`);
+      }
+    },
   });
   s.resume();
   let got;

@@ -16,6 +16,7 @@ import * as A from '../../assembly/abi';
 import { UserError } from '../errors';
 import { SnapshotError } from '../snapshot/format';
 import { checkConfig, clearRam, restoreSnapshot, saveSnapshot, snapshotConfig, whyNotSaveable, type SnapshotConfig } from '../snapshot/snapshot';
+import { PAUSED_STATES, type PausedState, type RunState } from '../debug/gate';
 import type { MigrateOptions } from './options';
 import { guestRam, PAGE } from './pages';
 import { whyNotPostcopy } from './postcopy-source';
@@ -31,25 +32,44 @@ const ZERO = new Uint8Array(PAGE);
  * Wait for the stream on --incoming and load it into `target`; throws a one-line UserError (exit 2).
  * For post-copy and hybrid, returns the migration still going on while the guest runs.
  */
-export async function receiveMigration(target: Machine | Vm, opts: MigrateOptions, io: { stderr(t: string): void }): Promise<PostcopyTarget | undefined> {
+export async function receiveMigration(
+  target: Machine | Vm, opts: MigrateOptions, io: { stderr(t: string): void },
+  /** The target's debugger gate (--monitor, -s, --gdb, -S): it holds a VM that came paused, or any with -S. */
+  run?: { readonly runState: RunState; incoming: boolean; hold(state: PausedState): void },
+): Promise<PostcopyTarget | undefined> {
   const at = opts.incoming!;
   const what = `wasmvisor: incoming migration on ${at.text}`;
   let touching: { stop(): void } | undefined;
   // The stop's rehearsal before listening: done after HELLO, it ran while the source's guest ran
   // on (the source waits for OK), and a guest that ends in 100 ms ended before the hand-over.
   rehearse(target, snapshotConfig(target).memSize / PAGE, true, REHEARSALS_IDLE);
-  const { transport, from } = await acceptTcp(at, what, () => {
-    io.stderr(`wasmvisor: waiting for a migration on ${at.text}\n`);
-    touching = touchRam(target);
-  });
-  touching?.stop();
-  const got = await receiveOver(target, transport, what, io, { rehearsed: true });
+  // (info status on a TCP monitor meanwhile: "paused (inmigrate)", as QEMU's -incoming)
+  if (run) run.incoming = true;
+  let got: Awaited<ReturnType<typeof receiveOver>>;
+  let from: string;
+  try {
+    const conn = await acceptTcp(at, what, () => {
+      io.stderr(`wasmvisor: waiting for a migration on ${at.text}\n`);
+      touching = touchRam(target);
+    });
+    from = conn.from;
+    touching?.stop();
+    got = await receiveOver(target, conn.transport, what, io, { rehearsed: true, pausable: run !== undefined });
+  } finally {
+    if (run) run.incoming = false;
+  }
   if (got.profile !== undefined) io.stderr(`wasmvisor: ${got.postcopy ? 'post-copy switch' : 'stop-and-copy'} (target): ${got.profile}\n`);
+  // As QEMU's target: the source's run state if it was not running; else paused if -S holds the
+  // hart here (QEMU's "autostart" off: plain paused), else running.
+  if (run && got.runState !== undefined) run.hold(got.runState as PausedState);
+  else if (run && run.runState !== 'running') run.hold('paused');
+  const rs = run?.runState ?? 'running';
+  const runs = rs === 'running' ? 'running' : `${rs === 'paused' ? 'paused' : `paused (${rs})`}: cont on the monitor runs it`;
   if (got.postcopy) {
-    io.stderr(`wasmvisor: migrated in from ${from} (${got.postcopy.mode}: ${got.pages} pages here, ${got.postcopy.toCome} to come, ${got.bytes} bytes); running\n`);
+    io.stderr(`wasmvisor: migrated in from ${from} (${got.postcopy.mode}: ${got.pages} pages here, ${got.postcopy.toCome} to come, ${got.bytes} bytes); ${runs}\n`);
     return got.postcopy.target;
   }
-  io.stderr(`wasmvisor: migrated in from ${from} (${got.pages} pages, ${got.bytes} bytes); running\n`);
+  io.stderr(`wasmvisor: migrated in from ${from} (${got.pages} pages, ${got.bytes} bytes); ${runs}\n`);
   return undefined;
 }
 
@@ -61,8 +81,19 @@ export async function receiveMigration(target: Machine | Vm, opts: MigrateOption
 export async function receiveOver(
   target: Machine | Vm, socket: Transport, what: string, io: { stderr(t: string): void } = { stderr: () => undefined },
   /** A Xen domain's (host/migrate/domain-target.ts): load the state instead of restoreSnapshot (SnapshotError: refused). */
-  hooks: { restore?(state: Uint8Array): void | Promise<void>; /** rehearse() ran already (while waiting for the connection) */ rehearsed?: boolean } = {},
-): Promise<{ pages: number; bytes: number; profile?: string; postcopy?: { target: PostcopyTarget; mode: string; toCome: number } }> {
+  hooks: {
+    restore?(state: Uint8Array): void | Promise<void>;
+    /** rehearse() ran already (while waiting for the connection) */
+    rehearsed?: boolean;
+    /** The target can keep a VM paused until `cont` (it has a monitor): a paused source's VM is refused otherwise. */
+    pausable?: boolean;
+    /**
+     * COMMIT is here, DONE not yet sent (a Xen domain takes its name, domain-target.ts). A
+     * SnapshotError refuses (REFUSE: the source resumes its copy; this one is dropped).
+     */
+    committed?(postcopy: boolean): void;
+  } = {},
+): Promise<{ pages: number; bytes: number; profile?: string; runState?: string; postcopy?: { target: PostcopyTarget; mode: string; toCome: number } }> {
   const reader = new MessageReader(socket, what);
   /** REFUSE with `line`, then close (or just close when the socket cannot take it). */
   const sendRefusal = (line: string): void => {
@@ -160,8 +191,15 @@ export async function receiveOver(
     }
     prof.mark('index');
 
-    // The execution state, with the collected pages as its RAM section.
-    const state = (await reader.expect(MSG.STATE)).payload;
+    // The run state when the source's VM was not running (RUNSTATE), then the execution state,
+    // with the collected pages as its RAM section.
+    let sm = await reader.expect(MSG.RUNSTATE, MSG.STATE);
+    let runState: string | undefined;
+    if (sm.type === MSG.RUNSTATE) {
+      runState = pausedState(sm.payload, what, hooks.pausable === true, refuse);
+      sm = await reader.expect(MSG.STATE);
+    }
+    const state = sm.payload;
     prof.mark('wait state');
     try {
       // A page sent in a round but gone from the guest's RAM by the stop is zero again.
@@ -178,16 +216,22 @@ export async function receiveOver(
     if (incoming) prof.mark('absent pages out');
     socket.write(frame(MSG.READY, new Uint8Array(0)));
     await reader.expect(MSG.COMMIT); // (the source's answer to READY: from here the guest is this side's)
+    try {
+      hooks.committed?.(postcopy);
+    } catch (e) {
+      if (e instanceof SnapshotError) refuse(e.message);
+      throw e;
+    }
     if (incoming) {
       // (the guest runs from here; a failure now is the VM lost: postcopy-target.ts)
       socket.write(frame(MSG.DONE, new Uint8Array(0)));
       incoming.start();
       prof.mark('COMMIT, DONE');
-      return { pages: count - absent.length, bytes: reader.bytes, postcopy: { target: incoming, mode, toCome: absent.length }, ...(profiling() ? { profile: prof.text() } : {}) };
+      return { pages: count - absent.length, bytes: reader.bytes, runState, postcopy: { target: incoming, mode, toCome: absent.length }, ...(profiling() ? { profile: prof.text() } : {}) };
     }
     socket.end(frame(MSG.DONE, new Uint8Array(0)));
     prof.mark('COMMIT, DONE');
-    return { pages: received, bytes: reader.bytes, ...(profiling() ? { profile: prof.text() } : {}) };
+    return { pages: received, bytes: reader.bytes, runState, ...(profiling() ? { profile: prof.text() } : {}) };
   } catch (e) {
     if (e instanceof StreamError) {
       // Say so to the source when it can still hear (a corrupt message; not a closed connection):
@@ -198,6 +242,20 @@ export async function receiveOver(
     }
     throw e;
   }
+}
+
+/**
+ * RUNSTATE's payload: the source's VM was not running at the stop (paused, prelaunch, debug).
+ * A target that cannot hold it until `cont` refuses (it would either run a paused VM or wait
+ * for a `cont` nobody can give).
+ */
+function pausedState(p: Uint8Array, what: string, pausable: boolean, refuse: (line: string) => never): string {
+  const r = new In(p, what);
+  const state = r.str();
+  r.end();
+  if (!PAUSED_STATES.includes(state)) refuse(`run state '${state.slice(0, 16)}' is not paused, prelaunch or debug (corrupt stream)`);
+  if (!pausable) refuse(`the source VM is ${state === 'paused' ? 'paused' : `paused (${state})`} and this target has no monitor to continue it: add --monitor (or -s, --gdb)`);
+  return state;
 }
 
 /**

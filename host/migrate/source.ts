@@ -26,6 +26,18 @@ import { Progress, type RoundStats, type Summary } from './progress';
 import { pushPostcopy, PUSH_BATCH_CAPPED, whyNotPostcopy, type PostcopySender } from './postcopy-source';
 import { tcpDialer } from './tcp-transport';
 import type { Dialer, Transport } from './transport';
+import type { RunState } from '../debug/gate';
+
+/**
+ * The run the source stops for stop-and-copy. `runState`: whether the VM runs (a debugger's
+ * gate: the monitor's stop, -S, a breakpoint hold it); a VM not running goes to the target as
+ * it is, with its run state (RUNSTATE), and stays paused there until `cont`, as QEMU's
+ * migration carries its run state ("globalstate") and the target takes it.
+ */
+export interface SourceRun {
+  stop(): void;
+  runState?(): RunState;
+}
 
 /**
  * The guest's run loop yields to the event loop this often (ms) while pre-copy sends, instead of
@@ -219,7 +231,7 @@ export class MigrationSource implements PostcopySender {
 
   constructor(
     private readonly target: Machine | Vm,
-    private readonly runnable: { stop(): void },
+    private readonly runnable: SourceRun,
     private readonly opts: MigrateOptions,
     private readonly io: SourceIo,
     /** Where the stream goes: --migrate-to's TCP address by default (a MessagePort on the page). */
@@ -278,7 +290,7 @@ export class MigrationSource implements PostcopySender {
     const owned = this.commitSent && !this.refused;
     this.io.stderr(this.io.failLine?.(why, this.refused) ?? (owned
       ? `${this.what}: ${why} after COMMIT, before the target's answer; the VM is the target's: not resumed here\n`
-      : `${this.what}: ${why}; the VM keeps running here\n`));
+      : `${this.what}: ${why}; ${(this.runnable.runState?.() ?? 'running') === 'running' ? 'the VM keeps running here' : 'the VM stays here, paused'}\n`));
     this.io.onEnd?.({ error: why });
     this.close();
   }
@@ -455,6 +467,14 @@ export class MigrationSource implements PostcopySender {
     }
   }
 
+  /** The run state at the stop, when the VM is not running: RUNSTATE before STATE (none: running). */
+  private async sendRunState(): Promise<void> {
+    const rs = this.runnable.runState?.() ?? 'running';
+    if (rs === 'running' || rs === 'inmigrate') return; // (inmigrate: a target's, never a source's)
+    const o = new Out();
+    o.str(rs);
+    await this.sendFrame(frame(MSG.RUNSTATE, o.result()), undefined, true);
+  }
   private saveState(): Uint8Array {
     return this.hooks.state ? this.hooks.state() : saveSnapshot(this.target, { withoutRam: true });
   }
@@ -528,6 +548,7 @@ export class MigrationSource implements PostcopySender {
       prof.mark('index');
       const state = this.saveState();
       prof.mark('save state');
+      await this.sendRunState();
       // Stop to the last byte in the kernel's socket buffer (STATE's write done): what QEMU calls downtime.
       let sentMs = NaN;
       await this.sendFrame(frame(MSG.STATE, state), () => (sentMs = performance.now() - t0), true);
@@ -610,6 +631,7 @@ export class MigrationSource implements PostcopySender {
       await this.sendFrame(enc.list, undefined, true);
       prof.mark('absent');
       let sentMs = NaN;
+      await this.sendRunState();
       await this.sendFrame(frame(MSG.STATE, this.saveState()), () => (sentMs = performance.now() - t0), true);
       if (corked) this.socket!.uncork!();
       prof.mark('state');

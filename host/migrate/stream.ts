@@ -19,6 +19,7 @@ export const MSG = {
   PAGES: 0x50, // 'P' source -> target: u32 round, u32 n, n x (u32 page index, u8 kind 0 zero | 1 data, [4096 bytes])
   INDEX: 0x49, // 'I' source -> target: u32 n, n x (u32 page index, u8 populated): RAM as it is at the stop
   STATE: 0x53, // 'S' source -> target: a snapshot without its RAM section (docs/snapshot.md)
+  RUNSTATE: 0x47, // 'G' source -> target, right before STATE when the VM is not running: its run state (str: paused, prelaunch, debug); none: running
   READY: 0x59, // 'Y' target -> source: state loaded, ready to run
   COMMIT: 0x43, // 'C' source -> target: the source will not run the VM again
   DONE: 0x44, // 'D' target -> source: running

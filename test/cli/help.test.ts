@@ -42,7 +42,7 @@ describe('help per command', () => {
     expect(wasmvisor(['xl', '--help'])).toEqual(a);
     expect(a.stdout.split('\n').slice(0, 5)).toEqual([
       'usage: wasmvisor xl create DOMU.cfg [--timeout S] [--deterministic] [--stats] [--jit MODE] [--monitor tcp:HOST:PORT]',
-      '       wasmvisor xl list [DOM...] | xl pause DOM | xl unpause DOM | xl destroy DOM',
+      '       wasmvisor xl list [DOM...] | xl pause DOM | xl unpause DOM | xl destroy DOM | xl rename DOM NEWNAME',
       '       wasmvisor xl console DOM',
       '       wasmvisor xl save DOM FILE | xl restore [-p] FILE | xl migrate [--migrate-*] DOM HOST[:PORT]',
       '',

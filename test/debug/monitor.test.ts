@@ -51,7 +51,7 @@ describe('monitor (HMP style) over TCP', () => {
     const exits = await command(c, 'info exits');
     expect(exits).toMatch(/^wasmvisor VM exits\n  reason +count +share/);
     expect(exits).toMatch(/SBI ecall \(DBCN console_write\) +[1-9]/);
-    expect(await command(c, 'info nonsense')).toBe("info: expected registers, mem, tlb, exits, snapshots or migrate, got 'nonsense'\n");
+    expect(await command(c, 'info nonsense')).toBe("info: expected registers, mem, tlb, exits, status, snapshots or migrate, got 'nonsense'\n");
     expect(await command(c, 'x/5000xw 0x80200000')).toBe('x: at most 4096 units at a time\n');
     expect(await command(c, 'x/4xw')).toBe('x: expected an address, e.g. x/4xw 0x80000000\n');
     expect(await command(c, 'frobnicate')).toBe("unknown command: 'frobnicate' (help lists them)\n");

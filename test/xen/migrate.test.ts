@@ -115,4 +115,27 @@ describe('xl migrate between two Dom0 processes (built CLI)', () => {
     expect(readFileSync(t.disk).equals(want.disk)).toBe(true);
     b.child.kill('SIGTERM');
   }, 300_000);
+
+  it('a Dom0 migrates a domain to itself (xl migrate dl to its own --incoming, as Xen allows): dl--migratedaway goes, dl--incoming becomes dl under a new id, the run is an unmigrated one', async () => {
+    const want = await unmigrated();
+    const t = dir('wasmvisor-xlmig-self-');
+    const { p: a, port } = await target(t.dir, [t.host]);
+    await until('round 100', () => lastRound(a.out) >= 100, () => a.out + a.err);
+    expect((await run(t.dir, ['xl', 'pause', 'dl'])).status).toBe(0);
+    const m = await run(t.dir, ['xl', 'migrate', 'dl', `127.0.0.1:${port}`]);
+    expect(m.stderr).toMatch(new RegExp(`^wasmvisor: xl migrate: dl \\(d1\\) migrated to 127\\.0\\.0\\.1:${port} \\(precopy: total [\\d.]+ ms, downtime [\\d.]+ ms, 2 rounds \\(pages \\d+, stop-and-copy \\d+\\), 0 pages fetched on demand, [\\d,]+ bytes sent\\)\\n$`));
+    expect(m.status).toBe(0);
+    // The one domain is dl again, under the id the incoming one got (the source's d1 is gone).
+    const l = await run(t.dir, ['xl', 'list']);
+    expect(l.stdout.split('\n').slice(1).filter((x) => x !== '').map((x) => x.split(/ +/).slice(0, 2).join(' '))).toEqual(['Domain-0 0', 'dl 2']);
+    const end = await a.exited;
+    expect(end.status).toBe(0);
+    expect(a.err).toMatch(new RegExp(`^wasmvisor: waiting for xl migrate on tcp:127\\.0\\.0\\.1:${port}\\n` +
+      `wasmvisor: migrated to tcp:127\\.0\\.0\\.1:${port} \\(precopy\\): [^\\n]+\\n` +
+      `wasmvisor: dl \\(d1\\): migrated to 127\\.0\\.0\\.1:${port}: destroyed\\n` +
+      'wasmvisor: dl \\(d2\\): migrated in from 127\\.0\\.0\\.1:\\d+\\n' +
+      'wasmvisor: dl \\(d2\\): poweroff, exit code 0: destroyed\\n$'));
+    expect(diskloopLines(a.out)).toEqual(want.lines);
+    expect(readFileSync(t.disk).equals(want.disk)).toBe(true);
+  }, 300_000);
 });

@@ -95,7 +95,8 @@ export interface DomainRecord {
   /**
    * Its name as XenStore's /local/domain/<domid>/name holds it, by which `xl list` shows it and
    * xl commands find it: cfg.name, but for the source of a migration past the target's READY,
-   * NAME--migratedaway (rename, host/migrate/domain-source.ts).
+   * NAME--migratedaway (rename, host/migrate/domain-source.ts), for its target until COMMIT,
+   * NAME--incoming (incomingName), and whatever `xl rename` gave it.
    */
   name: string;
   /** Its current (or last) domain id. */
@@ -125,6 +126,13 @@ export interface IncomingDomain {
   /** Drop the domain before load (the migration failed). */
   discard(): void;
 }
+
+/**
+ * The name of a domain coming in by live migration until the source's COMMIT, as xl's
+ * migrate_receive names it (tools/xl/xl_vmcontrol.c create_domain: "%s--incoming"); renamed to
+ * NAME then (host/migrate/domain-target.ts), destroyed if the migration fails.
+ */
+export const incomingName = (name: string): string => `${name}--incoming`;
 
 /** The longest name rename gives (xl.cfg's name= takes 1..64, cfg.ts; --migratedaway adds 14). */
 const MAX_NAME = 128;
@@ -367,13 +375,20 @@ export class Toolstack {
    * come in; `load` then loads the state and schedules it (as restore does), `discard` drops it.
    * One-line errors (SnapshotError, exit 2) leave nothing behind.
    */
-  async incoming(cfg: DomainCfg, file: string): Promise<IncomingDomain> {
+  async incoming(cfg: DomainCfg, file: string, migration = false): Promise<IncomingDomain> {
     const dev = this.opts.devices;
     if (!dev.resumeDisk || !dev.resumeConsole || (cfg.vifs.length > 0 && !dev.resumeVif)) throw new UserError('xl restore: this toolstack cannot reconnect devices');
-    if (this.named(cfg.name)) throw new SnapshotError(file, `a domain named '${cfg.name}' already exists here`);
+    // A migration's domain is named NAME--incoming until the source's COMMIT (incomingName): NAME
+    // may still be the source's own while it migrates to this very Dom0 (xl migrate to localhost).
+    const inName = migration ? incomingName(cfg.name) : cfg.name;
+    const refuseNames = (f: string) => {
+      if (migration && this.named(inName)) throw new SnapshotError(f, `a domain named '${inName}' already exists here`);
+      if (this.recs.some((r) => r.name === cfg.name && r.state !== 'gone' && !(migration && this.outgoing.has(r.domid)))) throw new SnapshotError(f, `a domain named '${cfg.name}' already exists here`);
+    };
+    refuseNames(file);
     const kernel = (this.opts.loadKernel ?? ((p) => loadImageFile(p, KERNEL_RAW_BASE)))(cfg.kernel);
     const rec: DomainRecord = {
-      cfg, name: cfg.name, domid: 0, state: 'running', paused: false, restarts: 0,
+      cfg, name: inName, domid: 0, state: 'running', paused: false, restarts: 0,
       past: { instructions: 0n, hostMs: 0, slices: 0, blocks: 0 }, devices: [], deviceStats: {}, pastExits: new Map(),
     };
     const out = (bytes: Uint8Array) => this.opts.onConsole?.(rec, Uint8Array.from(bytes));
@@ -381,7 +396,7 @@ export class Toolstack {
     let domid = Math.max(0, ...this.recs.map((r) => r.domid), ...this.incomingIds) + 1;
     while (this.hv.hasDomain(domid)) domid++;
     const d = await this.hv.createDomain({
-      domid, name: cfg.name, memSize: cfg.memoryMiB * 2 ** 20, kernel, restoring: true, deterministic: this.opts.deterministic,
+      domid, name: inName, memSize: cfg.memoryMiB * 2 ** 20, kernel, restoring: true, deterministic: this.opts.deterministic,
       jit: this.opts.jit, jitThreshold: this.opts.jitThreshold, jitCodeLimit: this.opts.jitCodeLimit, jitMaxBlocks: this.opts.jitMaxBlocks, jitBackground: this.opts.jitBackground,
       onConsoleOutput: out, onXenConsole: out,
     });
@@ -396,14 +411,18 @@ export class Toolstack {
     };
     const load = (save: XenSaveFile, opts: { ramInPlace?: boolean; paused?: boolean } = {}): DomainRecord => {
       if (loaded) throw new Error('toolstack: an incoming domain loaded twice');
-      if (this.named(cfg.name)) {
+      try {
+        refuseNames(save.file);
+      } catch (e) {
         discard();
-        throw new SnapshotError(save.file, `a domain named '${cfg.name}' already exists here`);
+        throw e;
       }
       let disks: BlockBackend[] = [];
       try {
         disks = openSavedDisks(save);
         const saved = loadXenDomain(save, this.hv, d, { ramInPlace: opts.ramInPlace });
+        // (its XenStore home is the source's, name included: NAME--incoming here until COMMIT)
+        if (migration) this.hv.xs.write(`/local/domain/${d.domid}/name`, inName);
         const con = saved.console ? dev.resumeConsole!(this.hv, d, out, saved.console) : dev.attachConsole(this.hv, d, out);
         rec.devices.push(con);
         rec.consoleInput = (bytes) => con.input(bytes);
@@ -450,6 +469,13 @@ export class Toolstack {
   announce(rec: DomainRecord): void {
     for (const x of rec.devices) x.announce?.();
   }
+
+  /**
+   * Domains of this Dom0 migrating out (host/migrate/domain-source.ts, from the start to the end):
+   * an incoming domain of the same name is let in under NAME--incoming (xl migrate to this Dom0
+   * itself, as Xen allows: the source is NAME--migratedaway by the target's rename at COMMIT).
+   */
+  readonly outgoing = new Set<number>();
 
   /** Domain ids of incoming domains not loaded yet (no record holds them). */
   private readonly incomingIds = new Set<number>();

@@ -89,8 +89,8 @@ describe('wasmvisor up / xl (built CLI)', () => {
     expectUsageError(wasmvisor(['up', join(dir, 'h2.cfg')]), `${join(dir, 'd.cfg')}:3: memory = 3: expected 4..${vmMemSizeLimit() / 2 ** 20} (MiB)`);
     file('d.cfg', "name = 'd'\nkernel = 'nothere.elf'\n");
     expectUsageError(wasmvisor(['xl', 'create', join(dir, 'd.cfg')]), `${join(dir, 'nothere.elf')}: no such file`);
-    expectUsageError(wasmvisor(['xl']), 'wasmvisor: xl: missing subcommand (create, list, pause, unpause, destroy, console, save, restore or migrate; see wasmvisor --help)');
-    expectUsageError(wasmvisor(['xl', 'start']), "wasmvisor: xl: unknown subcommand 'start' (expected create, list, pause, unpause, destroy, console, save, restore or migrate)");
+    expectUsageError(wasmvisor(['xl']), 'wasmvisor: xl: missing subcommand (create, list, pause, unpause, destroy, rename, console, save, restore or migrate; see wasmvisor --help)');
+    expectUsageError(wasmvisor(['xl', 'start']), "wasmvisor: xl: unknown subcommand 'start' (expected create, list, pause, unpause, destroy, rename, console, save, restore or migrate)");
     // The other xl commands: test/xen/toolstack/xl-remote.test.ts.
   }, 60_000);
 });

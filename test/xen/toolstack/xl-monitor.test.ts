@@ -64,7 +64,7 @@ describe("a Dom0's monitor (wasmvisor up --monitor)", () => {
     expect(await command(c, 'xl pause')).toBe('xl pause: missing the domain (usage: xl pause DOM, a name or id)\n');
     expect(await command(c, 'xl unpause 1 2')).toBe("xl unpause: unexpected argument '2' (one domain only)\n");
     expect(await command(c, 'xl frob 1')).toBe("xl: unknown subcommand 'frob'\n");
-    expect(await command(c, 'xl')).toBe('xl: expected list, pause, unpause, destroy, save, restore or migrate\n');
+    expect(await command(c, 'xl')).toBe('xl: expected list, pause, unpause, destroy, rename, save, restore or migrate\n');
     expect(await command(c, 'xl console 1')).toBe("xl console: not in the monitor (run wasmvisor xl console DOM in another terminal, or use Ctrl-A 1..9 on the Dom0's)\n");
     expect(await command(c, 'info registers')).toBe('info: no topics in this monitor (help lists its commands)\n');
     expect(await command(c, 'stop')).toBe("unknown command: 'stop' (help lists them)\n");

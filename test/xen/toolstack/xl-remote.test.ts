@@ -133,6 +133,18 @@ describe('xl commands against a running Dom0 (built CLI)', () => {
     await until('both domains blocked', async () => (last = await list(rt)) === both, () => last);
     expect(await list(rt)).toBe(both);
 
+    // xl rename (xl's main_rename, libxl_domain_rename): prints nothing; xl list and the other
+    // commands know it by its new name at once. An unknown domain, a name another domain has,
+    // Domain-0 and a missing argument: one line each, the domain unchanged.
+    expect(await run(rt, ['xl', 'rename', 'echo1', 'web'])).toEqual({ stdout: '', stderr: '', status: 0 });
+    expect(await list(rt)).toBe(HEADER + DOM0_ROW + row('web', 1, '-b----') + row('echo2', 2, '-b----'));
+    expect(await run(rt, ['xl', 'rename', 'echo1', 'x'])).toEqual({ stdout: '', stderr: "wasmvisor: xl rename: no domain 'echo1' (see wasmvisor xl list)\n", status: 1 });
+    expect(await run(rt, ['xl', 'rename', 'web', 'echo2'])).toEqual({ stdout: '', stderr: "wasmvisor: xl rename: cannot rename web (d1): a domain named 'echo2' already exists\n", status: 1 });
+    expect(await run(rt, ['xl', 'rename', '0', 'x'])).toEqual({ stdout: '', stderr: 'wasmvisor: xl rename: Domain-0 cannot be renamed\n', status: 1 });
+    expect(await run(rt, ['xl', 'rename', 'web'])).toEqual({ stdout: '', stderr: 'wasmvisor: xl rename: missing arguments (usage: wasmvisor xl rename DOM NEWNAME)\n', status: 2 });
+    expect(await run(rt, ['xl', 'rename', '1', 'echo1'])).toEqual({ stdout: '', stderr: '', status: 0 });
+    expect(await list(rt)).toBe(both);
+
     // pause prints nothing; list shows p.
     expect(await run(rt, ['xl', 'pause', 'echo1'])).toEqual({ stdout: '', stderr: '', status: 0 });
     expect(await list(rt)).toBe(HEADER + DOM0_ROW + row('echo1', 1, '--p---') + row('echo2', 2, '-b----'));
@@ -203,7 +215,7 @@ describe('xl commands against a running Dom0 (built CLI)', () => {
       [['xl', 'destroy'], 'wasmvisor: xl destroy: missing the domain (usage: wasmvisor xl destroy DOM, a name or id)', 2],
       [['xl', 'pause', 'a', 'b'], "wasmvisor: xl pause: unexpected argument 'b' (one domain only)", 2],
       [['xl', 'list', '-l'], "wasmvisor: xl list: unknown option '-l' (see wasmvisor --help)", 2],
-      [['xl', 'start'], "wasmvisor: xl: unknown subcommand 'start' (expected create, list, pause, unpause, destroy, console, save, restore or migrate)", 2],
+      [['xl', 'start'], "wasmvisor: xl: unknown subcommand 'start' (expected create, list, pause, unpause, destroy, rename, console, save, restore or migrate)", 2],
     ];
     for (const [args, message, status] of fails) expect(await run(rt, args)).toEqual({ stdout: '', stderr: message + '\n', status });
     expect(await run(rt, ['xl', 'list'], { WASMVISOR_DOM0: 'me' })).toEqual({ stdout: '', stderr: "wasmvisor: xl list: WASMVISOR_DOM0='me' is not a process id\n", status: 2 });
@@ -303,7 +315,8 @@ describe('xl client and protocol pieces', () => {
   it('parseXlClientArgs and parseRequest agree on the requests', () => {
     expect(parseXlClientArgs('list', [])).toEqual({ cmd: 'list', doms: [] });
     expect(parseXlClientArgs('console', ['domu1'])).toEqual({ cmd: 'console', dom: 'domu1' });
-    for (const r of [{ cmd: 'list', doms: ['a', '2'] }, { cmd: 'destroy', dom: '3' }]) expect(parseRequest(JSON.stringify(r))).toEqual(r);
+    expect(parseXlClientArgs('rename', ['domu1', 'web'])).toEqual({ cmd: 'rename', dom: 'domu1', name: 'web' });
+    for (const r of [{ cmd: 'list', doms: ['a', '2'] }, { cmd: 'destroy', dom: '3' }, { cmd: 'rename', dom: '3', name: 'web' }]) expect(parseRequest(JSON.stringify(r))).toEqual(r);
     expect(parseRequest('{"cmd":"list"}')).toEqual({ cmd: 'list', doms: [] });
     expect(() => parseXlClientArgs('unpause', [])).toThrow(new UserError('wasmvisor: xl unpause: missing the domain (usage: wasmvisor xl unpause DOM, a name or id)'));
     const bad: [string, string][] = [
@@ -311,6 +324,7 @@ describe('xl client and protocol pieces', () => {
       ['{"cmd":"pause","dom":""}', 'bad request: dom'],
       [`{"cmd":"pause","dom":"${'a'.repeat(65)}"}`, 'bad request: dom'],
       ['{"cmd":"list","doms":"a"}', 'bad request: doms'],
+      ['{"cmd":"rename","dom":"a"}', 'bad request: rename'],
       ['null', 'bad request: not an object'],
       ['{"cmd":"__proto__"}', 'bad request: unknown cmd'],
       ['{', 'bad request: not JSON'],

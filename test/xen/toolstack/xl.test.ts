@@ -166,6 +166,29 @@ describe('Toolstack', () => {
     expect([hv.hasDomain(2), hv.hasDomain(3), hv.hasDomain(1)]).toEqual([false, false, true]);
   });
 
+  it("a live migration's incoming domain is NAME--incoming until COMMIT (xl's migrate_receive); NAME may be the Dom0's own outgoing domain (migrating to itself)", async () => {
+    const { hv, xl } = toolstack();
+    await xl.create(cfg('a', 'spin'));
+    await xl.create(cfg('b--incoming', 'spin'));
+    xl.opts.devices.resumeConsole = () => { throw new Error('not loaded here'); };
+    xl.opts.devices.resumeDisk = () => { throw new Error('not loaded here'); };
+    // NAME is taken by a domain that is not migrating out: refused, as before.
+    await expect(xl.incoming(cfg('a', 'spin'), 'migration from x', true)).rejects.toThrow("migration from x: a domain named 'a' already exists here");
+    // NAME--incoming taken: refused (libxl's domain create refuses a name in use).
+    await expect(xl.incoming(cfg('b', 'spin'), 'migration from y', true)).rejects.toThrow("migration from y: a domain named 'b--incoming' already exists here");
+    // a migrating out of this Dom0 (domain-source.ts): a domain named a may come in, as a--incoming.
+    xl.outgoing.add(1);
+    const inc = await xl.incoming(cfg('a', 'spin'), 'migration from 127.0.0.1:1', true);
+    // (XenStore's name is written at load, over the source's home: domain-target.ts)
+    expect([inc.dom.domid, inc.dom.name]).toEqual([3, 'a--incoming']);
+    // An xl restore (not a migration) of a is refused while a exists.
+    await expect(xl.incoming(cfg('a', 'spin'), 'a.save')).rejects.toThrow("a.save: a domain named 'a' already exists here");
+    inc.discard();
+    expect(hv.hasDomain(3)).toBe(false);
+    xl.outgoing.delete(1);
+    await expect(xl.incoming(cfg('a', 'spin'), 'migration from x', true)).rejects.toThrow("migration from x: a domain named 'a' already exists here");
+  });
+
   it("rename as libxl_domain_rename: XenStore's name and xl list follow; the old name is free again, the new one taken", async () => {
     const { hv, xl, notices } = toolstack();
     await xl.create(cfg('a', 'spin'));

@@ -40,10 +40,11 @@ const SIGTRAP = 5;
  * waiting for its VM (nothing runs yet).
  */
 export type RunState = 'running' | PausedState | 'inmigrate';
-/** The states of a held hart, which a migration carries to its target. */
-export type PausedState = 'paused' | 'prelaunch' | 'debug';
-/** The run states a migration stream may carry (the source's VM was not running). */
-export const PAUSED_STATES: readonly string[] = ['paused', 'prelaunch', 'debug'];
+/** The states of a held hart: the run states a migration stream may carry (the source's VM was not running). */
+export const PAUSED_STATES = ['paused', 'prelaunch', 'debug'] as const;
+export type PausedState = (typeof PAUSED_STATES)[number];
+/** A state other than running as QEMU's HMP words it: "paused", or "paused (prelaunch)" and so on. */
+export const pausedText = (state: Exclude<RunState, 'running'>): string => (state === 'paused' ? 'paused' : `paused (${state})`);
 
 export class DebugGate implements RunGate {
   /** True while the debugger holds the hart. */

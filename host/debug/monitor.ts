@@ -22,7 +22,7 @@
  */
 import { UserError } from '../errors';
 import { disassemble, ABI_NAMES } from '../isa/disasm';
-import type { DebugGate, RunState } from './gate';
+import { pausedText, type DebugGate, type RunState } from './gate';
 import { listMappings, pteFlags } from './translate';
 import { read64, readMemory, translate, type DebugTarget } from './target';
 
@@ -244,7 +244,7 @@ export class Monitor {
  * after "paused" unless it is plain paused (the monitor's stop): "paused (prelaunch)" for -S.
  */
 export function statusLine(state: RunState): string {
-  return state === 'running' ? 'VM status: running\n' : state === 'paused' ? 'VM status: paused\n' : `VM status: paused (${state})\n`;
+  return `VM status: ${state === 'running' ? 'running' : pausedText(state)}\n`;
 }
 
 function formatValue(v: bigint, size: number, fmt: string): string {

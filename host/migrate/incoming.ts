@@ -16,7 +16,7 @@ import * as A from '../../assembly/abi';
 import { UserError } from '../errors';
 import { SnapshotError } from '../snapshot/format';
 import { checkConfig, clearRam, restoreSnapshot, saveSnapshot, snapshotConfig, whyNotSaveable, type SnapshotConfig } from '../snapshot/snapshot';
-import { PAUSED_STATES, type PausedState, type RunState } from '../debug/gate';
+import { PAUSED_STATES, pausedText, type PausedState, type RunState } from '../debug/gate';
 import type { MigrateOptions } from './options';
 import { guestRam, PAGE } from './pages';
 import { whyNotPostcopy } from './postcopy-source';
@@ -61,10 +61,10 @@ export async function receiveMigration(
   if (got.profile !== undefined) io.stderr(`wasmvisor: ${got.postcopy ? 'post-copy switch' : 'stop-and-copy'} (target): ${got.profile}\n`);
   // As QEMU's target: the source's run state if it was not running; else paused if -S holds the
   // hart here (QEMU's "autostart" off: plain paused), else running.
-  if (run && got.runState !== undefined) run.hold(got.runState as PausedState);
+  if (run && got.runState !== undefined) run.hold(got.runState);
   else if (run && run.runState !== 'running') run.hold('paused');
   const rs = run?.runState ?? 'running';
-  const runs = rs === 'running' ? 'running' : `${rs === 'paused' ? 'paused' : `paused (${rs})`}: cont on the monitor runs it`;
+  const runs = rs === 'running' ? 'running' : `${pausedText(rs)}: cont on the monitor runs it`;
   if (got.postcopy) {
     io.stderr(`wasmvisor: migrated in from ${from} (${got.postcopy.mode}: ${got.pages} pages here, ${got.postcopy.toCome} to come, ${got.bytes} bytes); ${runs}\n`);
     return got.postcopy.target;
@@ -93,7 +93,7 @@ export async function receiveOver(
      */
     committed?(postcopy: boolean): void;
   } = {},
-): Promise<{ pages: number; bytes: number; profile?: string; runState?: string; postcopy?: { target: PostcopyTarget; mode: string; toCome: number } }> {
+): Promise<{ pages: number; bytes: number; profile?: string; runState?: PausedState; postcopy?: { target: PostcopyTarget; mode: string; toCome: number } }> {
   const reader = new MessageReader(socket, what);
   /** REFUSE with `line`, then close (or just close when the socket cannot take it). */
   const sendRefusal = (line: string): void => {
@@ -194,7 +194,7 @@ export async function receiveOver(
     // The run state when the source's VM was not running (RUNSTATE), then the execution state,
     // with the collected pages as its RAM section.
     let sm = await reader.expect(MSG.RUNSTATE, MSG.STATE);
-    let runState: string | undefined;
+    let runState: PausedState | undefined;
     if (sm.type === MSG.RUNSTATE) {
       runState = pausedState(sm.payload, what, hooks.pausable === true, refuse);
       sm = await reader.expect(MSG.STATE);
@@ -249,12 +249,13 @@ export async function receiveOver(
  * A target that cannot hold it until `cont` refuses (it would either run a paused VM or wait
  * for a `cont` nobody can give).
  */
-function pausedState(p: Uint8Array, what: string, pausable: boolean, refuse: (line: string) => never): string {
+function pausedState(p: Uint8Array, what: string, pausable: boolean, refuse: (line: string) => never): PausedState {
   const r = new In(p, what);
-  const state = r.str();
+  const got = r.str();
   r.end();
-  if (!PAUSED_STATES.includes(state)) refuse(`run state '${state.slice(0, 16)}' is not paused, prelaunch or debug (corrupt stream)`);
-  if (!pausable) refuse(`the source VM is ${state === 'paused' ? 'paused' : `paused (${state})`} and this target has no monitor to continue it: add --monitor (or -s, --gdb)`);
+  const state = PAUSED_STATES.find((s) => s === got);
+  if (state === undefined) return refuse(`run state '${got.slice(0, 16)}' is not paused, prelaunch or debug (corrupt stream)`);
+  if (!pausable) refuse(`the source VM is ${pausedText(state)} and this target has no monitor to continue it: add --monitor (or -s, --gdb)`);
   return state;
 }
 

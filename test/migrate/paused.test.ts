@@ -8,12 +8,11 @@
  * running VM to a target started with -S (paused there, as QEMU's target without autostart),
  * and a target without a monitor, which refuses a paused VM.
  */
-import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { oracle } from '../oracles';
 import { monitorCommand, openMonitor, startWasmvisor } from '../debug/session';
-import { BIN, ROOT, start, type Done } from './process';
+import { ROOT, start, unmigratedOutput, type Done } from './process';
 
 const KERNEL = join(ROOT, 'guests/bin/minikernel/minikernel.elf');
 const base = ['run', KERNEL, '--deterministic'];
@@ -22,9 +21,7 @@ let nextPort = 21000 + (process.pid % 20000);
 let reference = '';
 
 beforeAll(() => {
-  const r = spawnSync(process.execPath, [BIN, ...base], { cwd: ROOT, encoding: 'latin1', timeout: 60_000 });
-  expect(r.status).toBe(0);
-  reference = r.stdout;
+  reference = unmigratedOutput(base);
   expect(reference).toContain('minikernel: shutdown');
 }, 60_000);
 
@@ -68,6 +65,27 @@ async function contOnTarget(t: Proc, state: string, mode = 'precopy'): Promise<D
   expect(complete).toHaveLength(mode === 'precopy' ? 0 : 1);
   expect(got.slice(1).filter((l) => !complete.includes(l))).toEqual([`VM status: ${paused}`]);
   return d;
+}
+
+/**
+ * Start the running guest, send `commands` to its monitor once its first output arrives (the
+ * last one a migrate to the target, started with `targetArgs`), and wait for the source to end.
+ * On a loaded machine the ~150 ms guest can end first: only that outcome (the source ran it
+ * all, the target got nothing) is tried again, up to 6 times.
+ */
+async function migrateMidRun(targetArgs: string[], commands: (port: number) => string[]): Promise<{ sd: Done; t: Proc; done: () => void }> {
+  for (let attempt = 1; ; attempt++) {
+    const { t, port } = await target(targetArgs);
+    const s = start([...base, '--monitor', 'stdio']);
+    const done = watchdog(s, t);
+    await new Promise<void>((r) => s.child.stdout!.once('data', () => r()));
+    for (const c of commands(port)) say(s, c);
+    const sd = await s.done;
+    if (sd.stdout !== reference || attempt >= 6) return { sd, t, done };
+    t.child.kill();
+    await t.done;
+    done();
+  }
 }
 
 describe.skipIf(!haveOpensbi)('migrating a paused VM', () => {
@@ -139,56 +157,23 @@ describe.skipIf(!haveOpensbi)('migrating a paused VM', () => {
   }, 60_000);
 
   it('a running VM to a target started with -S: paused there (QEMU\'s autostart off) until cont, which finishes the run', async () => {
-    // Live pre-copy of the running ~150 ms guest: if it ends first (the source ran it all), try again.
-    for (let attempt = 1; ; attempt++) {
-      const { t, port } = await target(['-S', '--monitor', 'stdio']);
-      const s = start([...base, '--monitor', 'stdio']);
-      const done = watchdog(s, t);
-      await new Promise<void>((r) => s.child.stdout!.once('data', () => r()));
-      say(s, `migrate tcp:127.0.0.1:${port}`);
-      const sd = await s.done;
-      if (sd.stdout === reference && attempt < 6) {
-        t.child.kill();
-        await t.done;
-        done();
-        continue;
-      }
-      const td = await contOnTarget(t, 'paused');
-      done();
-      expect([sd.code, td.code], sd.stderr + td.stderr).toEqual([0, 0]);
-      expect(sd.stdout + td.stdout).toBe(reference);
-      expect(sd.stderr).toMatch(/^\(wasmvisor\) \(wasmvisor\) wasmvisor: migrated to tcp:127\.0\.0\.1:\d+ \(precopy\): [^\n]+\n$/);
-      return;
-    }
+    // Live pre-copy of the running ~150 ms guest.
+    const { sd, t, done } = await migrateMidRun(['-S', '--monitor', 'stdio'], (port) => [`migrate tcp:127.0.0.1:${port}`]);
+    const td = await contOnTarget(t, 'paused');
+    done();
+    expect([sd.code, td.code], sd.stderr + td.stderr).toEqual([0, 0]);
+    expect(sd.stdout + td.stdout).toBe(reference);
+    expect(sd.stderr).toMatch(/^\(wasmvisor\) \(wasmvisor\) wasmvisor: migrated to tcp:127\.0\.0\.1:\d+ \(precopy\): [^\n]+\n$/);
   }, 300_000);
 
   it('stopped from the monitor mid-run, migrated with the monitor\'s migrate: paused on the target, cont finishes the run', async () => {
-    // The stop is sent when the guest's first output arrives; on a loaded machine the ~150 ms
-    // guest can end first: only that outcome (the source ran it all, the target got nothing) is
-    // tried again, up to 6 times.
-    for (let attempt = 1; ; attempt++) {
-      const { t, port } = await target(['--monitor', 'stdio']);
-      const s = start([...base, '--monitor', 'stdio']);
-      const done = watchdog(s, t);
-      await new Promise<void>((r) => s.child.stdout!.once('data', () => r()));
-      say(s, 'stop');
-      say(s, 'info status');
-      say(s, `migrate tcp:127.0.0.1:${port}`);
-      const sd = await s.done;
-      if (sd.stdout === reference && attempt < 6) {
-        // (outran: the run ended before the stop; the target still waits)
-        t.child.kill();
-        await t.done;
-        done();
-        continue;
-      }
-      const td = await contOnTarget(t, 'paused');
-      done();
-      expect([sd.code, td.code], sd.stderr + td.stderr).toEqual([0, 0]);
-      expect(sd.stdout.length).toBeGreaterThan(0);
-      expect(sd.stdout + td.stdout).toBe(reference);
-      expect(sd.stderr).toMatch(/^\(wasmvisor\) \(wasmvisor\) VM status: paused\r\n\(wasmvisor\) \(wasmvisor\) wasmvisor: migrated to tcp:127\.0\.0\.1:\d+ \(precopy\): total [\d.]+ ms, downtime [\d.]+ ms, 2 rounds \(pages [1-9][\d,]*, stop-and-copy 0\), 0 pages fetched on demand, [\d,]+ bytes sent\n$/);
-      return;
-    }
+    // The stop is sent when the guest's first output arrives.
+    const { sd, t, done } = await migrateMidRun(['--monitor', 'stdio'], (port) => ['stop', 'info status', `migrate tcp:127.0.0.1:${port}`]);
+    const td = await contOnTarget(t, 'paused');
+    done();
+    expect([sd.code, td.code], sd.stderr + td.stderr).toEqual([0, 0]);
+    expect(sd.stdout.length).toBeGreaterThan(0);
+    expect(sd.stdout + td.stdout).toBe(reference);
+    expect(sd.stderr).toMatch(/^\(wasmvisor\) \(wasmvisor\) VM status: paused\r\n\(wasmvisor\) \(wasmvisor\) wasmvisor: migrated to tcp:127\.0\.0\.1:\d+ \(precopy\): total [\d.]+ ms, downtime [\d.]+ ms, 2 rounds \(pages [1-9][\d,]*, stop-and-copy 0\), 0 pages fetched on demand, [\d,]+ bytes sent\n$/);
   }, 300_000);
 });

@@ -3,7 +3,7 @@
  * bin/wasmvisor.mjs ARGS` (needs the build), its output collected, and a wait for a line on
  * stderr that fails if the process exits without printing it.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { join, resolve } from 'node:path';
 
 export const ROOT = resolve(__dirname, '../..');
@@ -28,4 +28,14 @@ export function start(args: string[]): { child: ChildProcess; done: Promise<Done
     void done.then(() => rej(new Error(`exited without printing '${s}': ${stderr}`)));
   });
   return { child, done, stderrHas };
+}
+
+/**
+ * The guest's stdout from an unmigrated run of `args` (what a migrated run's two halves must add
+ * up to); throws with its stderr when that run does not exit 0.
+ */
+export function unmigratedOutput(args: string[]): string {
+  const r = spawnSync(process.execPath, [BIN, ...args], { cwd: ROOT, encoding: 'latin1', timeout: 60_000 });
+  if (r.status !== 0) throw new Error(`the unmigrated run of ${args.join(' ')} exited ${r.status}: ${r.stderr}`);
+  return r.stdout;
 }

@@ -74,6 +74,8 @@ export interface CliIo {
   stdin: NodeJS.ReadStream;
   /** Register what to do when stdout's reader goes away (EPIPE), e.g. `wasmvisor ... | head`. */
   onStdoutClosed(handler: () => void): void;
+  /** Write out now the guest's console bytes stdout() holds back (processIo gathers them per event-loop turn). */
+  flush?(): void;
 }
 
 let stdoutClosed = false;
@@ -114,6 +116,7 @@ const processIo: CliIo = {
     flushStdout();
     process.stderr.write(t);
   },
+  flush: flushStdout,
   get stdin() { return process.stdin; }, // on first use: creating the stream costs start-up time
   onStdoutClosed: (handler) => {
     stdoutClosedHandler = handler;
@@ -223,7 +226,7 @@ async function runGuest(o: RunOptions, io: CliIo): Promise<number> {
     quit: () => machine.stop(),
     reset: () => machine.requestReset(),
     exits: () => formatStats(machine.stats()),
-  }), io.stderr);
+  }), io);
   if (o.restore !== undefined) (await import('../snapshot/file')).restoreSnapshotFile(machine, o.restore, o.memSize);
   const trace = o.trace && await openTrace(o, io);
   machine.gate = await traceGate(o, target, trace, debug?.gate);
@@ -276,7 +279,7 @@ async function runVm(o: RunOptions, io: CliIo): Promise<number> {
     reset: () => { vm.rebootRequested = true; vm.vcpu.wake(); },
     exits: () => formatExitStats(vm.exits, vm.vcpu.instructions, vm.walkCounters()),
     hState: () => m.vmcsHState(vm),
-  }), io.stderr);
+  }), io);
   vm.vcpu.gate = await traceGate(o, target, trace, debug?.gate);
   if (o.restore !== undefined) (await import('../snapshot/file')).restoreSnapshotFile(vm, o.restore, o.memSize);
   const postcopy = o.migrate?.incoming ? await (await import('../migrate/incoming')).receiveMigration(vm, o.migrate, io, debug?.gate) : undefined;
@@ -359,10 +362,10 @@ async function openTrace(o: RunOptions, io: CliIo): Promise<TraceSink> {
  * The debugger of -s, -S, --gdb and --monitor (host/debug/attach.ts), loaded when one is asked
  * for; without one, -S alone is refused there.
  */
-async function startDebug(o: RunOptions, target: TargetOf, ctl: (m: DebugTargets) => DebugControl, stderr: (t: string) => void): Promise<DebugSession | undefined> {
+async function startDebug(o: RunOptions, target: TargetOf, ctl: (m: DebugTargets) => DebugControl, io: CliIo): Promise<DebugSession | undefined> {
   if (o.gdb === undefined && o.monitor === undefined && o.startStopped !== true) return undefined;
   const m = await import('../debug/target');
-  return (await import('../debug/attach')).startDebug(o, target(m), ctl(m), stderr);
+  return (await import('../debug/attach')).startDebug(o, target(m), { ...ctl(m), flushOutput: io.flush }, io.stderr);
 }
 
 /**

@@ -26,6 +26,12 @@ export interface DebugControl {
   reset(): void;
   /** The exit table for `info exits`. */
   exits(): string;
+  /**
+   * Write out the guest's console output held back (the CLI gathers it per event-loop turn):
+   * called before a stop or the run's end is reported, so a debugger that sees it has seen the
+   * output that came before it, as when every byte was written at once.
+   */
+  flushOutput?(): void;
   /** Extra `info registers` lines (a VM's H state). */
   hState?(): string;
 }
@@ -51,6 +57,7 @@ export async function startDebug(o: DebugOptions, target: DebugTarget, ctl: Debu
     return undefined;
   }
   const gate = new DebugGate(target, o.startStopped === true);
+  if (ctl.flushOutput) gate.beforeStop = ctl.flushOutput;
   // Ending the run must also release a held hart, or the run loop would wait forever.
   let quitting = false;
   const quit = () => { quitting = true; ctl.quit(); gate.detach(); };
@@ -77,6 +84,7 @@ export async function startDebug(o: DebugOptions, target: DebugTarget, ctl: Debu
     get quitting() { return quitting; },
     unblock: () => gate.unblock(),
     finish(result) {
+      ctl.flushOutput?.();
       gate.ended();
       server?.close();
       if (!stub) return;

@@ -66,6 +66,8 @@ export class DebugGate implements RunGate {
   private mode = { singleStep: false, watches: -1 };
   /** Called when the hart stops (a breakpoint, a step, an interrupt request). */
   onStop: (e: StopEvent) => void = () => {};
+  /** Before each stop is reported (onStop, the held waiters): the CLI writes out the console output it holds (attach.ts). */
+  beforeStop: () => void = () => {};
 
   constructor(private readonly target: DebugTarget, startHeld: boolean) {
     this.held = startHeld;
@@ -235,6 +237,7 @@ export class DebugGate implements RunGate {
   }
 
   private stop(e: StopEvent, as: 'paused' | 'debug' = 'debug'): boolean {
+    this.beforeStop();
     this.held = true;
     this.pausedAs = as;
     for (const r of this.heldWaiters.splice(0)) r();
